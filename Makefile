@@ -1,0 +1,59 @@
+# Everything runs from .venv, created on first use from the pinned requirements.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The PostgreSQL pass of `make test` runs when this server answers; unset to skip it.
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test lint bench install migrate demo clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+migrate: install
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo
+
+run: demo
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo ""
+	@echo "  carsales is starting on http://$(HOST):$(PORT)/"
+	@echo "  staff login:  staff / carsales-staff   (admin at http://$(HOST):$(PORT)/admin/)"
+	@echo "  buyer login:  buyer / carsales-buyer"
+	@echo "  API docs:     http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Ctrl-C stops the web server and the worker."
+	@echo ""
+	@DJANGO_SETTINGS_MODULE=carsales.settings.dev bash -c '\
+		$(BIN)/python manage.py db_worker --queue-name "*" --no-reload & worker=$$!; \
+		trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+		$(BIN)/gunicorn carsales.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -'
+
+test: install
+	$(BIN)/pytest
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== PostgreSQL pass: $(PG_TEST_URL) =="; \
+		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest; \
+	else \
+		echo "== PostgreSQL pass skipped: no server answers at $(PG_TEST_URL) (set PG_TEST_URL) =="; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy carsales
+
+bench: install
+	$(BIN)/pytest -m benchmark -p no:cacheprovider -s carsales/benchmarks
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from .models import Brand, Car
+
+
+@admin.register(Brand)
+class BrandAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "car_count"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Brand]:
+        return super().get_queryset(request).annotate(car_count=Count("cars"))
+
+    @admin.display(ordering="car_count", description="Cars")
+    def car_count(self, brand: Brand) -> int:
+        return brand.car_count  # type: ignore[attr-defined]
+
+
+@admin.register(Car)
+class CarAdmin(admin.ModelAdmin):
+    list_display = ["thumb", "stock_code", "brand", "model", "model_year", "plate", "value", "status", "created_at"]
+    list_display_links = ["thumb", "stock_code"]
+    list_filter = ["status", "brand", "model_year"]
+    search_fields = ["model", "brand__name", "plate", "stock_code"]
+    list_select_related = ["brand"]
+    readonly_fields = ["stock_code", "thumbnail", "created_at", "updated_at"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="")
+    def thumb(self, car: Car) -> str:
+        if not car.thumbnail:
+            return "—"
+        return format_html('<img src="{}" alt="" style="height:40px;border-radius:4px">', car.thumbnail.url)

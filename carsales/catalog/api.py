@@ -1,0 +1,113 @@
+"""REST endpoints of the catalogue: read for everyone, write for staff."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .forms import CarFilterForm
+from .models import Brand, Car
+from .selectors import brand_list, car_list
+from .services import BrandInUse, brand_create, brand_delete, car_create, car_delete, car_update
+
+
+class IsStaffOrReadOnly(permissions.BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_staff)
+
+
+class BrandSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Brand
+        fields = ["id", "name", "slug"]
+        read_only_fields = ["slug"]
+
+
+class CarSerializer(serializers.ModelSerializer):
+    brand = serializers.SlugRelatedField(slug_field="slug", queryset=Brand.objects.all())
+    brand_name = serializers.CharField(source="brand.name", read_only=True)
+
+    class Meta:
+        model = Car
+        fields = [
+            "id", "stock_code", "brand", "brand_name", "model", "factory_year", "model_year", "plate",
+            "value", "status", "photo", "thumbnail", "bio", "created_at", "updated_at",
+        ]
+        read_only_fields = ["stock_code", "thumbnail", "created_at", "updated_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        factory = attrs.get("factory_year", getattr(self.instance, "factory_year", None))
+        model_year = attrs.get("model_year", getattr(self.instance, "model_year", None))
+        if factory and model_year and model_year < factory:
+            raise ValidationError({"model_year": "The model year cannot be before the factory year."})
+        return attrs
+
+
+def _as_drf_error(error: DjangoValidationError) -> ValidationError:
+    return ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="Search model or brand name (any case)"),
+            OpenApiParameter("brand", str, description="Brand slug"),
+            OpenApiParameter("price_min", float),
+            OpenApiParameter("price_max", float),
+            OpenApiParameter("year_min", int),
+            OpenApiParameter("year_max", int),
+            OpenApiParameter("ordering", str, enum=["newest", "price", "-price", "year", "-year"]),
+        ]
+    )
+)
+class CarViewSet(viewsets.ModelViewSet):
+    serializer_class = CarSerializer
+    permission_classes = [IsStaffOrReadOnly]
+
+    def get_queryset(self) -> QuerySet[Car]:
+        is_staff = bool(self.request.user and self.request.user.is_staff)
+        if self.action != "list":
+            return Car.objects.with_brand() if is_staff else Car.objects.with_brand().exclude(status="sold")
+        form = CarFilterForm(self.request.query_params)
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        return car_list(filters=form.to_filters(include_unavailable=is_staff))
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        try:
+            serializer.instance = car_create(**serializer.validated_data)
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from error
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        try:
+            serializer.instance = car_update(car=serializer.instance, **serializer.validated_data)
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from error
+
+    def perform_destroy(self, instance: Car) -> None:
+        car_delete(car=instance)
+
+
+class BrandViewSet(viewsets.ModelViewSet):
+    serializer_class = BrandSerializer
+    permission_classes = [IsStaffOrReadOnly]
+    queryset = brand_list()
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        try:
+            serializer.instance = brand_create(name=serializer.validated_data["name"])
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from error
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            brand_delete(brand=self.get_object())
+        except BrandInUse as refusal:
+            return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)

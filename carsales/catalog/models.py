@@ -1,0 +1,121 @@
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from .validators import validate_image_upload
+
+FIRST_CAR_YEAR = 1900
+
+
+def current_year() -> int:
+    return date.today().year
+
+
+def next_year() -> int:
+    return date.today().year + 1
+
+
+class Brand(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CarStatus(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    RESERVED = "reserved", "Reserved"
+    SOLD = "sold", "Sold"
+
+
+class CarQuerySet(models.QuerySet["Car"]):
+    def available(self) -> "CarQuerySet":
+        return self.filter(status=CarStatus.AVAILABLE)
+
+    def with_brand(self) -> "CarQuerySet":
+        return self.select_related("brand")
+
+    def update(self, **kwargs: Any) -> int:
+        # A bulk update sends no signals, so the inventory would silently drift.
+        if "value" in kwargs:
+            raise TypeError(
+                "Car values cannot be bulk-updated: use the car_update service or save() so the "
+                "inventory receivers see the change."
+            )
+        return super().update(**kwargs)
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Car"]:
+        # bulk_create skips pre_save/post_save: no stock code, no bio, no inventory change.
+        raise TypeError("Cars cannot be bulk-created: use the car_create service for each car.")
+
+
+class Car(models.Model):
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="cars")
+    model = models.CharField(max_length=120)
+    factory_year = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(FIRST_CAR_YEAR), MaxValueValidator(current_year)],
+        help_text="Year the car was built.",
+    )
+    model_year = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(FIRST_CAR_YEAR), MaxValueValidator(next_year)],
+        help_text="Model year; never before the factory year.",
+    )
+    plate = models.CharField(max_length=16, unique=True)
+    value = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Asking price; empty when not yet priced.",
+    )
+    photo = models.ImageField(upload_to="cars/photos/", blank=True, validators=[validate_image_upload])
+    thumbnail = models.ImageField(upload_to="cars/thumbnails/", blank=True, editable=False)
+    bio = models.TextField(blank=True, help_text="Sales text; written for you when left empty.")
+    stock_code = models.CharField(max_length=10, unique=True, blank=True, editable=False)
+    status = models.CharField(max_length=16, choices=CarStatus.choices, default=CarStatus.AVAILABLE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CarQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["value"]),
+            models.Index(fields=["model_year"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(value__gte=0), name="car_value_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(model_year__gte=models.F("factory_year")),
+                name="car_model_year_not_before_factory_year",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(factory_year__gte=FIRST_CAR_YEAR), name="car_factory_year_from_1900"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand} {self.model} {self.model_year}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:car_detail", kwargs={"pk": self.pk})
+
+    def clean(self) -> None:
+        if self.factory_year and self.model_year and self.model_year < self.factory_year:
+            raise ValidationError({"model_year": "The model year cannot be before the factory year."})
+
+    @property
+    def is_available(self) -> bool:
+        return self.status == CarStatus.AVAILABLE

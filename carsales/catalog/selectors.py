@@ -1,0 +1,55 @@
+"""Reads of the catalogue."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+
+from .models import Brand, Car
+
+CAR_ORDERINGS = {
+    "newest": ("-created_at", "-id"),
+    "price": ("value", "id"),
+    "-price": ("-value", "id"),
+    "year": ("model_year", "id"),
+    "-year": ("-model_year", "id"),
+}
+
+
+@dataclass(frozen=True)
+class CarFilters:
+    search: str = ""
+    brand: str = ""  # brand slug
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    year_min: int | None = None
+    year_max: int | None = None
+    ordering: str = "newest"
+    include_unavailable: bool = False
+
+
+def car_list(*, filters: CarFilters) -> QuerySet[Car]:
+    """Cars matching `filters`, brand joined in, so a page costs the same queries at any size.
+
+    Buyers see available cars only; `include_unavailable` (staff) shows reserved and sold too.
+    """
+    cars = Car.objects.with_brand()
+    if not filters.include_unavailable:
+        cars = cars.available()
+    if filters.search:
+        cars = cars.filter(Q(model__icontains=filters.search) | Q(brand__name__icontains=filters.search))
+    if filters.brand:
+        cars = cars.filter(brand__slug=filters.brand)
+    if filters.price_min is not None:
+        cars = cars.filter(value__gte=filters.price_min)
+    if filters.price_max is not None:
+        cars = cars.filter(value__lte=filters.price_max)
+    if filters.year_min is not None:
+        cars = cars.filter(model_year__gte=filters.year_min)
+    if filters.year_max is not None:
+        cars = cars.filter(model_year__lte=filters.year_max)
+    return cars.order_by(*CAR_ORDERINGS.get(filters.ordering, CAR_ORDERINGS["newest"]))
+
+
+def brand_list() -> QuerySet[Brand]:
+    return Brand.objects.all()

@@ -1,0 +1,117 @@
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .forms import BrandForm, CarFilterForm, CarForm
+from .models import Brand, Car
+from .selectors import brand_list, car_list
+from .services import BrandInUse, brand_create, brand_delete, car_create, car_delete, car_update
+
+PAGE_SIZES = (12, 24, 48)
+
+
+def _page_size(request: HttpRequest) -> int:
+    try:
+        size = int(request.GET.get("per_page", PAGE_SIZES[0]))
+    except ValueError:
+        return PAGE_SIZES[0]
+    return size if size in PAGE_SIZES else PAGE_SIZES[0]
+
+
+def car_list_view(request: HttpRequest) -> HttpResponse:
+    form = CarFilterForm(request.GET or None)
+    cars = car_list(filters=form.to_filters(include_unavailable=request.user.is_staff))
+    page = Paginator(cars, _page_size(request)).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "page_sizes": PAGE_SIZES}
+    # htmx swaps only the results when the filters change.
+    template = "catalog/_car_results.html" if request.htmx else "catalog/car_list.html"
+    return render(request, template, context)
+
+
+def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    cars = Car.objects.with_brand()
+    if not request.user.is_staff:
+        cars = cars.exclude(status="sold")
+    return render(request, "catalog/car_detail.html", {"car": get_object_or_404(cars, pk=pk)})
+
+
+def _apply_validation_error(form: CarForm, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def car_create_view(request: HttpRequest) -> HttpResponse:
+    form = CarForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            car = car_create(**form.cleaned_data)
+        except ValidationError as error:
+            _apply_validation_error(form, error)
+        else:
+            messages.success(request, f"{car} is in the catalogue with stock code {car.stock_code}.")
+            return redirect(car)
+    return render(request, "catalog/car_form.html", {"form": form, "title": "Add a car"})
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    car = get_object_or_404(Car.objects.with_brand(), pk=pk)
+    form = CarForm(request.POST or None, request.FILES or None, instance=car)
+    if request.method == "POST" and form.is_valid():
+        try:
+            car = car_update(car=car, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_validation_error(form, error)
+        else:
+            messages.success(request, f"{car} was updated.")
+            return redirect(car)
+    return render(request, "catalog/car_form.html", {"form": form, "title": f"Edit {car}", "car": car})
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def car_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    car = get_object_or_404(Car.objects.with_brand(), pk=pk)
+    if request.method == "POST":
+        car_delete(car=car)
+        messages.success(request, f"{car} was deleted.")
+        return redirect("catalog:car_list")
+    return render(request, "catalog/car_confirm_delete.html", {"car": car})
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def brand_list_view(request: HttpRequest) -> HttpResponse:
+    form = BrandForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            brand = brand_create(name=form.cleaned_data["name"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Brand {brand} added.")
+            return redirect("catalog:brand_list")
+    return render(request, "catalog/brand_list.html", {"form": form, "brands": brand_list()})
+
+
+@staff_member_required
+@require_POST
+def brand_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    brand = get_object_or_404(Brand, pk=pk)
+    try:
+        brand_delete(brand=brand)
+    except BrandInUse as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"Brand {brand} deleted.")
+    return redirect("catalog:brand_list")

@@ -1,0 +1,27 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from tqdm import tqdm
+
+from carsales.core.money import format_money
+from carsales.inventory.services import inventory_reconcile
+
+
+class Command(BaseCommand):
+    help = "Recount the cars table, report any drift of the inventory totals and, with --fix, correct it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--fix", action="store_true", help="Record the recount as the current inventory.")
+
+    def handle(self, *args: Any, fix: bool, **options: Any) -> None:
+        drift = inventory_reconcile(
+            fix=fix,
+            progress=lambda chunks: tqdm(chunks, desc="Recounting cars", unit="chunk", file=self.stderr),
+        )
+        actual = f"{drift.actual_count} cars worth {format_money(drift.actual_value)}"
+        if not drift.exists:
+            self.stdout.write(self.style.SUCCESS(f"No drift: {actual}."))
+            return
+        recorded = f"{drift.recorded_count} cars worth {format_money(drift.recorded_value)}"
+        verdict = "fixed" if fix else "run with --fix to correct it"
+        self.stdout.write(self.style.WARNING(f"Drift: recorded {recorded}, actual {actual} ({verdict})."))

@@ -1,0 +1,36 @@
+from decimal import Decimal
+
+from django.db import models
+
+
+class InventoryTotals(models.Model):
+    """The running totals, one row. Every change updates it with F() under its row lock,
+    which is what serialises concurrent writers; snapshots are copied from it."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    cars_count = models.IntegerField(default=0)
+    cars_value = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "inventory totals"
+        constraints = [models.CheckConstraint(condition=models.Q(singleton=True), name="inventory_totals_singleton")]
+
+    def __str__(self) -> str:
+        return f"{self.cars_count} cars, {self.cars_value}"
+
+
+class CarInventory(models.Model):
+    """A snapshot of the stock after one change: how many cars, their total value, when."""
+
+    cars_count = models.IntegerField()
+    cars_value = models.DecimalField(max_digits=16, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "inventory snapshot"
+        verbose_name_plural = "car inventory"
+
+    def __str__(self) -> str:
+        return f"{self.cars_count} - {self.cars_value}"

@@ -1,0 +1,25 @@
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from carsales.core.charts import Series, line_chart
+
+from .selectors import inventory_current, inventory_history
+
+
+@staff_member_required
+def inventory_dashboard(request: HttpRequest) -> HttpResponse:
+    history = inventory_history()
+    chart = line_chart(
+        title="Cars in stock and their value over time",
+        labels=[snapshot.created_at for snapshot in history],
+        series=[
+            Series("Cars", [s.cars_count for s in history], "count"),
+            Series("Value", [s.cars_value for s in history], "value"),
+        ],
+    )
+    return render(
+        request,
+        "inventory/dashboard.html",
+        {"current": inventory_current(), "chart": chart, "recent": history[::-1][:15]},
+    )
