@@ -35,8 +35,21 @@ class CarSerializer(serializers.ModelSerializer):
     class Meta:
         model = Car
         fields = [
-            "id", "stock_code", "brand", "brand_name", "model", "factory_year", "model_year", "plate",
-            "value", "status", "photo", "thumbnail", "bio", "created_at", "updated_at",
+            "id",
+            "stock_code",
+            "brand",
+            "brand_name",
+            "model",
+            "factory_year",
+            "model_year",
+            "plate",
+            "value",
+            "status",
+            "photo",
+            "thumbnail",
+            "bio",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["stock_code", "thumbnail", "created_at", "updated_at"]
 
@@ -75,7 +88,7 @@ class CarViewSet(viewsets.ModelViewSet):
             return Car.objects.with_brand() if is_staff else Car.objects.with_brand().exclude(status="sold")
         form = CarFilterForm(self.request.query_params)
         if not form.is_valid():
-            raise ValidationError(form.errors)
+            raise ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
         return car_list(filters=form.to_filters(include_unavailable=is_staff))
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
@@ -86,7 +99,8 @@ class CarViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         try:
-            serializer.instance = car_update(car=serializer.instance, **serializer.validated_data)
+            car: Car = serializer.instance  # type: ignore[assignment]
+            serializer.instance = car_update(car=car, **serializer.validated_data)
         except DjangoValidationError as error:
             raise _as_drf_error(error) from error
 

@@ -101,4 +101,4 @@ def write_bio(car: "Car") -> str:
     except Exception:
         logger.exception("Bio writer %s failed for car %s; using the default text", writer, car.plate)
         return fallback.write(facts)
-    return text[:MAX_BIO_LENGTH] if text else fallback.write(car)
+    return text[:MAX_BIO_LENGTH] if text else fallback.write(facts)

@@ -23,8 +23,18 @@ def car_picture(*, paint: tuple[int, int, int], seed: int) -> bytes:
     roof = rng.randint(300, 360)
     cabin_front, cabin_back = rng.randint(420, 470), rng.randint(760, 820)
     darker = tuple(max(0, c - 60) for c in paint)
-    body = [(170, 560), (160, 470), (230, 440), (cabin_front - 40, 430), (cabin_front + 40, roof),
-            (cabin_back - 40, roof), (cabin_back + 60, 430), (1010, 450), (1045, 520), (1040, 560)]
+    body = [
+        (170, 560),
+        (160, 470),
+        (230, 440),
+        (cabin_front - 40, 430),
+        (cabin_front + 40, roof),
+        (cabin_back - 40, roof),
+        (cabin_back + 60, 430),
+        (1010, 450),
+        (1045, 520),
+        (1040, 560),
+    ]
     draw.polygon(body, fill=paint, outline=darker)
     draw.line([(190, 500), (1020, 500)], fill=darker, width=4)  # shoulder line
     glass = (170, 200, 225)

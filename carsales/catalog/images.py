@@ -17,10 +17,10 @@ def thumbnail_of(photo: FieldFile, *, max_side: int) -> ContentFile | None:
         with Image.open(photo) as image:
             if max(image.size) <= max_side:
                 return None
-            image = ImageOps.exif_transpose(image)
-            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            upright = ImageOps.exif_transpose(image)
+            upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             buffer = BytesIO()
-            image.convert("RGB").save(buffer, format="JPEG", quality=85, optimize=True)
+            upright.convert("RGB").save(buffer, format="JPEG", quality=85, optimize=True)
     finally:
         photo.close()
     return ContentFile(buffer.getvalue())

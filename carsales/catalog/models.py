@@ -3,7 +3,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 
@@ -62,11 +62,11 @@ class Car(models.Model):
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="cars")
     model = models.CharField(max_length=120)
     factory_year = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(FIRST_CAR_YEAR), MaxValueValidator(current_year)],
+        validators=[MinValueValidator(FIRST_CAR_YEAR)],
         help_text="Year the car was built.",
     )
     model_year = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(FIRST_CAR_YEAR), MaxValueValidator(next_year)],
+        validators=[MinValueValidator(FIRST_CAR_YEAR)],
         help_text="Model year; never before the factory year.",
     )
     plate = models.CharField(max_length=16, unique=True)
@@ -113,8 +113,16 @@ class Car(models.Model):
         return reverse("catalog:car_detail", kwargs={"pk": self.pk})
 
     def clean(self) -> None:
-        if self.factory_year and self.model_year and self.model_year < self.factory_year:
-            raise ValidationError({"model_year": "The model year cannot be before the factory year."})
+        # "Not in the future" moves with the calendar, so it is checked here, not as a constraint.
+        errors = {}
+        if self.factory_year and self.factory_year > current_year():
+            errors["factory_year"] = f"The factory year cannot be after {current_year()}."
+        if self.model_year and self.model_year > next_year():
+            errors["model_year"] = f"The model year cannot be after {next_year()}."
+        elif self.factory_year and self.model_year and self.model_year < self.factory_year:
+            errors["model_year"] = "The model year cannot be before the factory year."
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_available(self) -> bool:

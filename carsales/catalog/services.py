@@ -50,8 +50,7 @@ def brand_delete(*, brand: Brand) -> None:
     except ProtectedError as error:
         count = len(error.protected_objects)
         raise BrandInUse(
-            f"{brand.name} still has {count} car{'s' if count != 1 else ''}; "
-            "delete or move them first."
+            f"{brand.name} still has {count} car{'s' if count != 1 else ''}; delete or move them first."
         ) from error
 
 

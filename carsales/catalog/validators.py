@@ -36,7 +36,7 @@ def validate_image_upload(upload: File) -> None:
         upload.seek(position)
     if width * height > settings.CARSALES_MAX_IMAGE_PIXELS:
         raise ValidationError(
-            f"The image is {width}×{height} pixels; at most "
+            f"The image is {width} x {height} pixels; at most "
             f"{settings.CARSALES_MAX_IMAGE_PIXELS:,} pixels are accepted.",
             code="image_too_large",
         )

@@ -28,7 +28,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
     page = Paginator(cars, _page_size(request)).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "page_sizes": PAGE_SIZES}
     # htmx swaps only the results when the filters change.
-    template = "catalog/_car_results.html" if request.htmx else "catalog/car_list.html"
+    template = "catalog/_car_results.html" if request.htmx else "catalog/car_list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 
 

@@ -18,9 +18,7 @@ class Series:
     css_class: str
 
 
-def line_chart(
-    *, labels: Sequence[date | datetime], series: Sequence[Series], title: str
-) -> SafeString:
+def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], title: str) -> SafeString:
     """Return an inline SVG with one polyline per series, each scaled to its own maximum.
 
     Each series gets its own scale so that a count (tens) and a value (millions) are both
@@ -55,9 +53,7 @@ def line_chart(
         base=HEIGHT - PAD,
         label_y=HEIGHT - 12,
         lines=format_html_join("", '<polyline class="line {}" points="{}"/>', lines),
-        legend=format_html_join(
-            "", '<text class="legend {}" x="{}" y="18">{} (max {})</text>', legend
-        ),
+        legend=format_html_join("", '<text class="legend {}" x="{}" y="18">{} (max {})</text>', legend),
         first=f"{first:%Y-%m-%d}",
         last=f"{last:%Y-%m-%d %H:%M}" if isinstance(last, datetime) else f"{last:%Y-%m-%d}",
     )

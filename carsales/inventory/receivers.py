@@ -44,11 +44,11 @@ def car_saved_update_inventory(sender: type[Car], instance: Car, created: bool, 
     if created:
         inventory_apply_change(count_delta=1, value_delta=instance.value or ZERO)
         return
-    before = getattr(instance, "_inventory_value_before", _MISSING)
+    before: Any = getattr(instance, "_inventory_value_before", _MISSING)
     if before is _MISSING:
         # Saved without our pre_save having seen a stored row: counted as new elsewhere.
         return
-    delta = (instance.value or ZERO) - (before or ZERO)
+    delta: Decimal = (instance.value or ZERO) - (before or ZERO)
     instance._inventory_value_before = instance.value  # type: ignore[attr-defined]
     if delta:
         inventory_apply_change(count_delta=0, value_delta=delta)
@@ -60,7 +60,8 @@ def car_value_before_delete(sender: type[Car], instance: Car, **kwargs: Any) -> 
 
 def car_deleted_update_inventory(sender: type[Car], instance: Car, **kwargs: Any) -> None:
     """Take a deleted car out; a car another writer deleted first is not taken out twice."""
-    before = getattr(instance, "_inventory_value_before", _MISSING)
+    # Consumed, so a repeated delivery for the same instance finds nothing to take out.
+    before = instance.__dict__.pop("_inventory_value_before", _MISSING)
     if before is _MISSING:
         return
     inventory_apply_change(count_delta=-1, value_delta=-(before or ZERO))

@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("DEBUG", "1")
 
-from .base import *  # noqa: E402,F403
+from .base import *  # noqa: F403
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-never-use-in-production")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")

@@ -37,8 +37,11 @@ class Command(BaseCommand):
         for username, password, is_staff in DEMO_USERS:
             if not User.objects.filter(username=username).exists():
                 User.objects.create_user(
-                    username=username, password=password, email=f"{username}@carsales.local",
-                    is_staff=is_staff, is_superuser=is_staff,
+                    username=username,
+                    password=password,
+                    email=f"{username}@carsales.local",
+                    is_staff=is_staff,
+                    is_superuser=is_staff,
                 )
         if Car.objects.exists():
             self.stdout.write("Demo cars already present; nothing to add.")
@@ -56,6 +59,8 @@ class Command(BaseCommand):
                     model_year=factory_year + rng.choice([0, 0, 1]),
                     plate=f"DEMO{number:03d}",
                     value=Decimal(rng.randrange(8_000, 95_000, 500)),
-                    photo=ContentFile(car_picture(paint=rng.choice(PAINTS), seed=number), name=f"demo-{number:03d}.jpg"),
+                    photo=ContentFile(
+                        car_picture(paint=rng.choice(PAINTS), seed=number), name=f"demo-{number:03d}.jpg"
+                    ),
                 )
         self.stdout.write(self.style.SUCCESS(f"Loaded {DEMO_CAR_COUNT} demo cars."))

@@ -1,0 +1,68 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from carsales.accounts.models import Buyer
+from carsales.accounts.receivers import create_buyer_for_new_user
+from carsales.conftest import UserFactory
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+
+def test_creating_a_user_gives_exactly_one_buyer():
+    user = User.objects.create_user(username="ana", password="x-pass-123")
+
+    assert Buyer.objects.filter(user=user).count() == 1
+
+
+def test_saving_an_existing_user_again_creates_no_buyer():
+    user = UserFactory()
+    user.first_name = "Ana"
+    user.save()
+
+    assert Buyer.objects.filter(user=user).count() == 1
+
+
+def test_a_repeated_delivery_of_the_signal_creates_no_second_buyer():
+    user = UserFactory()
+
+    create_buyer_for_new_user(sender=User, instance=user, created=True, raw=False)
+
+    assert Buyer.objects.filter(user=user).count() == 1
+
+
+def test_loading_a_user_from_a_fixture_creates_no_buyer(tmp_path):
+    fixture = tmp_path / "users.json"
+    fixture.write_text(
+        '[{"model": "auth.user", "pk": 900, "fields": {"username": "fixture", "password": "!", '
+        '"is_staff": false, "is_active": true, "is_superuser": false, "date_joined": "2024-01-01T00:00:00Z"}}]'
+    )
+
+    call_command("loaddata", str(fixture), verbosity=0)
+
+    assert User.objects.filter(username="fixture").exists()
+    assert not Buyer.objects.filter(user__username="fixture").exists()
+
+
+def test_createsuperuser_gives_the_new_user_a_buyer(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "root-pass-123")
+
+    call_command("createsuperuser", username="root", email="root@example.com", interactive=False, verbosity=0)
+
+    assert Buyer.objects.filter(user__username="root").count() == 1
+
+
+def test_a_user_added_in_the_admin_gets_a_buyer(staff_client):
+    response = staff_client.post(
+        "/admin/auth/user/add/",
+        {
+            "username": "walkin",
+            "password1": "Walk-in-pass-123",
+            "password2": "Walk-in-pass-123",
+            "usable_password": "true",
+        },
+    )
+
+    assert response.status_code == 302
+    assert Buyer.objects.filter(user__username="walkin").count() == 1

@@ -1,0 +1,92 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from carsales.catalog.models import Brand, Car
+from carsales.conftest import BrandFactory, CarFactory, image_upload
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anyone_can_list_cars_with_filters(client):
+    CarFactory(brand=BrandFactory(name="Honda"), model="Civic", value=20000)
+    CarFactory(model="Other", value=90000)
+
+    response = client.get("/api/cars/", {"q": "honda", "price_max": 50000})
+
+    assert response.status_code == 200
+    assert [c["model"] for c in response.json()["results"]] == ["Civic"]
+
+
+def test_a_bad_filter_value_is_a_400_with_the_field(client):
+    response = client.get("/api/cars/", {"price_min": "cheap"})
+
+    assert response.status_code == 400 and "price_min" in response.json()
+
+
+def test_a_buyer_cannot_create_a_car(buyer_client):
+    response = buyer_client.post("/api/cars/", {"brand": BrandFactory().slug, "model": "X"})
+
+    assert response.status_code == 403
+
+
+def test_staff_create_a_car_with_a_photo(staff_client):
+    brand = BrandFactory(name="Kia")
+
+    response = staff_client.post(
+        "/api/cars/",
+        {
+            "brand": brand.slug,
+            "model": "Rio",
+            "factory_year": 2020,
+            "model_year": 2020,
+            "plate": "kia0001",
+            "value": "15000",
+            "photo": image_upload(1000, 700),
+        },
+    )
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["plate"] == "KIA0001" and len(body["stock_code"]) == 10 and body["thumbnail"]
+
+
+def test_a_file_that_is_not_an_image_is_a_400(staff_client):
+    response = staff_client.post(
+        "/api/cars/",
+        {
+            "brand": BrandFactory().slug,
+            "model": "Rio",
+            "factory_year": 2020,
+            "model_year": 2020,
+            "plate": "K1",
+            "photo": SimpleUploadedFile("x.jpg", b"nope", content_type="image/jpeg"),
+        },
+    )
+
+    assert response.status_code == 400 and "photo" in response.json()
+    assert not Car.objects.exists()
+
+
+def test_a_model_year_before_the_factory_year_is_a_400(staff_client):
+    response = staff_client.post(
+        "/api/cars/",
+        {"brand": BrandFactory().slug, "model": "Rio", "factory_year": 2022, "model_year": 2020, "plate": "K1"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["model_year"] == ["The model year cannot be before the factory year."]
+
+
+def test_deleting_a_brand_with_cars_is_a_409_with_a_message(staff_client):
+    car = CarFactory(brand=BrandFactory(name="Seat"))
+
+    response = staff_client.delete(f"/api/brands/{car.brand.pk}/")
+
+    assert response.status_code == 409 and "Seat still has 1 car" in response.json()["detail"]
+    assert Brand.objects.filter(pk=car.brand.pk).exists()
+
+
+def test_the_openapi_schema_and_docs_are_served(client):
+    assert client.get("/api/schema/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200 and b"cdn" not in docs.content.lower()

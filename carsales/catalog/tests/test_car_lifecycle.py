@@ -1,0 +1,205 @@
+"""pre_save defaults, the post_save thumbnail, and the files a car leaves behind."""
+
+import time
+from decimal import Decimal
+
+import pytest
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models.signals import post_save
+from PIL import Image
+
+from carsales.catalog.models import Car
+from carsales.catalog.services import STOCK_CODE_ALPHABET, car_create, car_update
+from carsales.conftest import BrandFactory, CarFactory, image_upload
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_car_gets_a_unique_ten_character_stock_code():
+    cars = CarFactory.create_batch(5)
+
+    codes = {car.stock_code for car in cars}
+    assert len(codes) == 5
+    assert all(len(code) == 10 and set(code) <= set(STOCK_CODE_ALPHABET) for code in codes)
+    assert {c.stock_code for c in Car.objects.all()} == codes
+
+
+def test_a_stock_code_already_set_is_kept():
+    car = CarFactory(stock_code="KEEPME1234")
+    car.refresh_from_db()
+
+    assert car.stock_code == "KEEPME1234"
+
+
+def test_an_empty_bio_is_written_from_the_cars_fields():
+    car = CarFactory(
+        brand=BrandFactory(name="Fiat"), model="Uno", model_year=2021, factory_year=2020, value=Decimal("25000")
+    )
+    car.refresh_from_db()
+
+    assert "Fiat Uno" in car.bio and "2021" in car.bio and "$25,000" in car.bio
+
+
+def test_a_bio_given_by_staff_is_kept():
+    car = CarFactory(bio="One owner, garage kept.")
+    car.refresh_from_db()
+
+    assert car.bio == "One owner, garage kept."
+
+
+class FailingWriter:
+    def write(self, car):
+        raise ConnectionError("model server down")
+
+
+class SlowWriter:
+    def write(self, car):
+        time.sleep(5)
+        return "too late"
+
+
+class EchoWriter:
+    def write(self, car):
+        return f"LLM text about the {car.model}"
+
+
+def test_a_failing_bio_writer_falls_back_to_the_default_text(settings):
+    settings.CARSALES_BIO_WRITER = "carsales.catalog.tests.test_car_lifecycle.FailingWriter"
+
+    car = CarFactory(model="Golf")
+
+    assert "Golf" in car.bio and car.pk is not None
+
+
+def test_a_slow_bio_writer_is_abandoned_after_the_timeout(settings):
+    settings.CARSALES_BIO_WRITER = "carsales.catalog.tests.test_car_lifecycle.SlowWriter"
+    settings.CARSALES_BIO_WRITER_TIMEOUT = 0.2
+    started = time.monotonic()
+
+    car = CarFactory(model="Polo")
+
+    assert time.monotonic() - started < 2
+    assert "Polo" in car.bio and "too late" not in car.bio
+
+
+def test_a_configured_bio_writer_is_used(settings):
+    settings.CARSALES_BIO_WRITER = "carsales.catalog.tests.test_car_lifecycle.EchoWriter"
+
+    car = CarFactory(model="Civic")
+
+    assert car.bio == "LLM text about the Civic"
+
+
+def test_assigning_a_field_in_post_save_does_not_save_it():
+    """The seed's claim is false: the row is already written when post_save runs."""
+
+    def rename(sender, instance, **kwargs):
+        instance.model = "Renamed in post_save"
+
+    post_save.connect(rename, sender=Car, dispatch_uid="test.rename")
+    try:
+        car = CarFactory(model="Original")
+    finally:
+        post_save.disconnect(dispatch_uid="test.rename", sender=Car)
+
+    assert car.model == "Renamed in post_save"  # only the instance in memory changed
+    assert Car.objects.get(pk=car.pk).model == "Original"
+
+
+def test_a_large_photo_gets_a_thumbnail_of_500_pixels_keeping_its_aspect():
+    car = CarFactory(photo=image_upload(1200, 800))
+
+    stored = Car.objects.get(pk=car.pk)
+    with Image.open(stored.thumbnail.path) as thumb:
+        assert thumb.size == (500, 333)
+    assert car.thumbnail.name == stored.thumbnail.name  # the caller's instance was refreshed
+
+
+def test_a_photo_smaller_than_500_pixels_is_its_own_thumbnail():
+    car = CarFactory(photo=image_upload(400, 300))
+
+    assert Car.objects.get(pk=car.pk).thumbnail.name == car.photo.name
+
+
+def test_saving_the_callers_instance_again_keeps_the_thumbnail():
+    car = CarFactory(photo=image_upload(1200, 800))
+    thumbnail = car.thumbnail.name
+
+    car.model = "Edited"
+    car.save()
+
+    assert Car.objects.get(pk=car.pk).thumbnail.name == thumbnail
+
+
+def test_the_thumbnail_is_made_once_not_on_every_save(mocker=None):
+    car = CarFactory(photo=image_upload(1200, 800))
+    first = car.thumbnail.name
+
+    car_update(car=car, value=Decimal("1"))
+
+    assert car.thumbnail.name == first
+    assert Car.objects.get(pk=car.pk).thumbnail.name == first
+
+
+def test_replacing_a_photo_deletes_the_old_files(run_tasks):
+    car = CarFactory(photo=image_upload(1200, 800, name="old.jpg"))
+    old_photo, old_thumb = car.photo.name, car.thumbnail.name
+
+    car_update(car=car, photo=image_upload(900, 900, name="new.jpg"))
+    run_tasks()
+
+    assert not default_storage.exists(old_photo)
+    assert not default_storage.exists(old_thumb)
+    assert default_storage.exists(car.photo.name) and default_storage.exists(car.thumbnail.name)
+
+
+def test_clearing_the_photo_clears_the_thumbnail_and_deletes_both_files(run_tasks):
+    car = CarFactory(photo=image_upload(1200, 800))
+    old_photo, old_thumb = car.photo.name, car.thumbnail.name
+
+    car_update(car=car, photo=False)
+    run_tasks()
+
+    stored = Car.objects.get(pk=car.pk)
+    assert not stored.photo and not stored.thumbnail
+    assert not default_storage.exists(old_photo) and not default_storage.exists(old_thumb)
+
+
+def test_deleting_a_car_deletes_its_files(run_tasks):
+    car = CarFactory(photo=image_upload(1200, 800))
+    files = [car.photo.name, car.thumbnail.name]
+
+    car.delete()
+    run_tasks()
+
+    assert not any(default_storage.exists(name) for name in files)
+
+
+def test_a_delete_that_rolls_back_keeps_the_files(run_tasks):
+    car = CarFactory(photo=image_upload(1200, 800))
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        car.delete()
+        raise RuntimeError("abort")
+    run_tasks()
+
+    assert default_storage.exists(car.photo.name) and default_storage.exists(car.thumbnail.name)
+
+
+def test_bulk_updating_car_values_is_refused_because_it_would_bypass_the_inventory():
+    CarFactory()
+
+    with pytest.raises(TypeError, match="car_update"):
+        Car.objects.update(value=0)
+
+
+def test_bulk_creating_cars_is_refused():
+    with pytest.raises(TypeError, match="car_create"):
+        Car.objects.bulk_create([Car(brand=BrandFactory(), model="X", factory_year=2020, model_year=2020, plate="B1")])
+
+
+def test_car_create_normalises_the_plate():
+    car = car_create(brand=BrandFactory(), model="Onix", factory_year=2020, model_year=2020, plate=" abc1d23 ")
+
+    assert car.plate == "ABC1D23"

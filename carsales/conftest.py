@@ -1,0 +1,112 @@
+from collections.abc import Callable
+from io import BytesIO
+from typing import Any
+
+import factory
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from PIL import Image
+
+from carsales.catalog.models import Brand, Car
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "pass-word-123")
+
+    @classmethod
+    def _after_postgeneration(cls, instance: Any, create: bool, results: Any = None) -> None:
+        if create:
+            instance.save(update_fields=["password"])
+
+
+class BrandFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Brand
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Brand {n}")
+    slug = factory.LazyAttribute(lambda b: b.name.lower().replace(" ", "-"))
+
+
+class CarFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Car
+
+    brand = factory.SubFactory(BrandFactory)
+    model = factory.Sequence(lambda n: f"Model {n}")
+    factory_year = 2020
+    model_year = 2021
+    plate = factory.Sequence(lambda n: f"PLT{n:05d}")
+    value = factory.Sequence(lambda n: 10_000 + n)
+
+
+def image_bytes(width: int, height: int, fmt: str = "JPEG") -> bytes:
+    buffer = BytesIO()
+    Image.new("RGB", (width, height), (180, 30, 40)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def image_upload(width: int = 1200, height: int = 800, name: str = "photo.jpg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, image_bytes(width, height), content_type="image/jpeg")
+
+
+@pytest.fixture
+def user() -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def staff() -> Any:
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(client: Any, staff: Any) -> Any:
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def buyer_client(client: Any, user: Any) -> Any:
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def run_tasks() -> Callable[[], None]:
+    """Run every queued background task now, as the worker would, then return."""
+
+    # The worker's own loop closes the connection between tasks, which would end the test's
+    # transaction; this claims and runs tasks the same way on the test's connection.
+    worker = Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    )
+
+    def run() -> None:
+        while task := DBTaskResult.objects.ready().first():
+            task.claim(worker.worker_id)
+            worker.run_task(task)
+
+    return run
+
+
+@pytest.fixture
+def on_postgresql() -> bool:
+    return connection.vendor == "postgresql"

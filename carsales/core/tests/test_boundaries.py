@@ -1,0 +1,43 @@
+"""The app that sends a signal never imports the apps that react to it."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "carsales"
+
+# app -> apps it must never import (they react to its signals)
+FORBIDDEN = {"catalog": {"inventory"}}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("app, forbidden", sorted(FORBIDDEN.items()))
+def test_a_sending_app_does_not_import_the_apps_that_react(app, forbidden):
+    offenders = [
+        f"{source.relative_to(PACKAGE)} imports {name}"
+        for source in (PACKAGE / app).rglob("*.py")
+        for name in imported_modules(source)
+        if any(name == f"carsales.{other}" or name.startswith(f"carsales.{other}.") for other in forbidden)
+    ]
+
+    assert offenders == []
+
+
+@pytest.mark.django_db
+def test_the_migrations_match_the_models():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())

@@ -1,0 +1,87 @@
+"""Concurrent writers, each on its own connection: on SQLite in this pass, on PostgreSQL in the
+PostgreSQL pass of `make test` (row locks are real there)."""
+
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from carsales.catalog.models import Car
+from carsales.catalog.services import car_create, car_delete, car_update
+from carsales.conftest import BrandFactory, CarFactory
+from carsales.inventory.models import InventoryTotals
+from carsales.inventory.selectors import inventory_current
+from carsales.inventory.services import inventory_reconcile
+
+pytestmark = pytest.mark.django_db(transaction=True)
+WRITERS = 8
+
+
+def run_together(jobs: list[Callable[[], None]]) -> list[BaseException]:
+    barrier = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def worker(job: Callable[[], None]) -> None:
+        try:
+            barrier.wait()
+            job()
+        except BaseException as error:  # collected and asserted on by the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
+def test_concurrent_creations_are_all_counted():
+    brand = BrandFactory()
+
+    def add(number: int) -> Callable[[], None]:
+        return lambda: car_create(
+            brand=brand,
+            model="Racer",
+            factory_year=2020,
+            model_year=2020,
+            plate=f"RACE{number}",
+            value=Decimal(1000 + number),
+        )
+
+    errors = run_together([add(n) for n in range(WRITERS)])
+
+    assert errors == []
+    snapshot = inventory_current()
+    assert snapshot is not None
+    assert (snapshot.cars_count, snapshot.cars_value) == (WRITERS, sum(Decimal(1000 + n) for n in range(WRITERS)))
+    assert not inventory_reconcile(fix=False).exists
+
+
+def test_concurrent_edits_of_one_car_leave_the_total_equal_to_its_final_value():
+    car = CarFactory(value=100)
+
+    def reprice(value: int) -> Callable[[], None]:
+        return lambda: car_update(car=Car.objects.get(pk=car.pk), value=Decimal(value))
+
+    errors = run_together([reprice(200 + n) for n in range(WRITERS)])
+
+    assert errors == []
+    final = Car.objects.get(pk=car.pk).value
+    assert InventoryTotals.objects.get().cars_value == final
+    assert not inventory_reconcile(fix=False).exists
+
+
+def test_concurrent_deletes_of_one_car_take_it_out_once():
+    CarFactory(value=50)
+    car = CarFactory(value=100)
+
+    errors = run_together([lambda: car_delete(car=Car.objects.get(pk=car.pk)) for _ in range(2)])
+
+    assert all(isinstance(error, Car.DoesNotExist) for error in errors)
+    totals = InventoryTotals.objects.get()
+    assert (totals.cars_count, totals.cars_value) == (1, Decimal("50"))

@@ -1,0 +1,194 @@
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from carsales.catalog.models import Car
+from carsales.catalog.services import car_delete, car_update
+from carsales.conftest import CarFactory
+from carsales.inventory.models import CarInventory, InventoryTotals
+from carsales.inventory.receivers import car_deleted_update_inventory, car_saved_update_inventory
+from carsales.inventory.selectors import inventory_current
+
+pytestmark = pytest.mark.django_db
+
+
+def current() -> tuple[int, Decimal]:
+    snapshot = inventory_current()
+    assert snapshot is not None
+    return snapshot.cars_count, snapshot.cars_value
+
+
+def test_the_seed_example_adding_then_deleting_a_car():
+    """Seed 000: 10 cars worth 200,000, plus one of 50,000, then one of 30,000 deleted."""
+    cars = [CarFactory(value=20_000) for _ in range(9)]
+    cars.append(CarFactory(value=20_000))
+    assert current() == (10, Decimal("200000"))
+
+    CarFactory(value=50_000)
+    assert current() == (11, Decimal("250000"))
+
+    car_update(car=cars[0], value=Decimal("30000"))  # now 260,000
+    car_delete(car=cars[0])
+    assert current() == (10, Decimal("230000"))
+
+
+def test_deleting_a_car_of_30000_from_11_worth_250000_leaves_10_worth_220000():
+    for _ in range(8):
+        CarFactory(value=20_000)
+    CarFactory(value=10_000)
+    CarFactory(value=50_000)
+    doomed = CarFactory(value=30_000)
+    assert current() == (11, Decimal("250000"))
+
+    car_delete(car=doomed)
+
+    assert current() == (10, Decimal("220000"))
+
+
+def test_each_change_writes_one_new_snapshot_newest_first():
+    car = CarFactory(value=100)
+    car_update(car=car, value=Decimal("150"))
+
+    snapshots = list(CarInventory.objects.values_list("cars_count", "cars_value"))
+
+    assert snapshots == [(1, Decimal("150")), (1, Decimal("100"))]
+
+
+def test_a_save_that_changes_no_value_writes_no_snapshot():
+    car = CarFactory(value=100)
+
+    car_update(car=car, model="Renamed")
+
+    assert CarInventory.objects.count() == 1
+
+
+def test_a_car_with_no_value_counts_but_adds_nothing():
+    CarFactory(value=1000)
+    CarFactory(value=None)
+
+    assert current() == (2, Decimal("1000"))
+
+
+def test_pricing_a_car_that_had_no_value_adds_its_value():
+    car = CarFactory(value=None)
+
+    car_update(car=car, value=Decimal("500"))
+
+    assert current() == (1, Decimal("500"))
+
+
+def test_deleting_the_last_car_leaves_an_empty_inventory():
+    car = CarFactory(value=1234)
+
+    car_delete(car=car)
+
+    assert current() == (0, Decimal("0"))
+
+
+def test_deleting_a_queryset_of_cars_takes_each_out():
+    CarFactory.create_batch(3, value=100)
+    CarFactory(value=7)
+
+    Car.objects.filter(value=100).delete()
+
+    assert current() == (1, Decimal("7"))
+
+
+def test_an_edit_from_a_stale_instance_moves_the_total_by_the_stored_value():
+    car = CarFactory(value=100)
+    stale = Car.objects.get(pk=car.pk)
+    car_update(car=car, value=Decimal("300"))
+
+    car_update(car=stale, value=Decimal("200"))
+
+    assert current() == (1, Decimal("200"))
+
+
+def test_a_write_that_rolls_back_leaves_no_snapshot():
+    CarFactory(value=100)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        CarFactory(value=5000)
+        raise RuntimeError("abort")
+
+    assert current() == (1, Decimal("100"))
+    assert InventoryTotals.objects.get().cars_count == 1
+
+
+def test_a_change_costs_the_same_queries_however_many_cars_there_are(django_assert_max_num_queries):
+    def queries_for_one_edit() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        car = CarFactory(value=1)
+        with CaptureQueriesContext(connection) as captured:
+            car_update(car=car, value=Decimal("2"))
+        return len(captured)
+
+    few = queries_for_one_edit()
+    CarFactory.create_batch(40)
+    many = queries_for_one_edit()
+
+    assert few == many
+
+
+def test_the_receivers_ignore_fixture_loads():
+    car = CarFactory(value=100)
+
+    car_saved_update_inventory(sender=Car, instance=car, created=True, raw=True)
+
+    assert current() == (1, Decimal("100"))
+
+
+def test_a_second_delete_signal_for_a_car_already_gone_is_not_counted_twice():
+    car = CarFactory(value=100)
+    car_delete(car=car)
+
+    car_deleted_update_inventory(sender=Car, instance=car)
+
+    assert current() == (0, Decimal("0"))
+
+
+def test_reconcile_reports_no_drift_when_the_totals_are_right(capsys):
+    CarFactory.create_batch(3, value=10)
+
+    call_command("reconcile_inventory")
+
+    assert "No drift: 3 cars worth $30." in capsys.readouterr().out
+
+
+def test_reconcile_reports_drift_and_fixes_it_on_request(capsys):
+    CarFactory.create_batch(2, value=10)
+    InventoryTotals.objects.update(cars_count=5, cars_value=999)
+
+    call_command("reconcile_inventory")
+    assert "Drift: recorded 5 cars worth $999, actual 2 cars worth $20" in capsys.readouterr().out
+    assert InventoryTotals.objects.get().cars_count == 5
+
+    call_command("reconcile_inventory", fix=True)
+    assert current() == (2, Decimal("20"))
+    assert InventoryTotals.objects.get().cars_count == 2
+
+
+def test_reconcile_on_an_empty_table_reports_zero(capsys):
+    call_command("reconcile_inventory")
+
+    assert "No drift: 0 cars worth $0." in capsys.readouterr().out
+
+
+def test_staff_see_the_inventory_page_with_a_chart(staff_client):
+    CarFactory(value=100)
+    CarFactory(value=200)
+
+    response = staff_client.get("/staff/inventory/")
+
+    assert response.status_code == 200
+    assert b"<svg" in response.content and b"$300" in response.content
+
+
+def test_the_inventory_page_works_before_the_first_car(staff_client):
+    response = staff_client.get("/staff/inventory/")
+
+    assert response.status_code == 200 and b"No data yet." in response.content
