@@ -27,10 +27,10 @@ def inventory_apply_change(*, count_delta: int, value_delta: Decimal) -> CarInve
     The UPDATE takes the totals row lock, so concurrent writers queue here and each snapshot
     reflects every change committed before it. Costs three queries whatever the stock size.
     """
-    _totals_row()
-    InventoryTotals.objects.filter(singleton=True).update(
-        cars_count=F("cars_count") + count_delta, cars_value=F("cars_value") + value_delta
-    )
+    change = {"cars_count": F("cars_count") + count_delta, "cars_value": F("cars_value") + value_delta}
+    if not InventoryTotals.objects.filter(singleton=True).update(**change):
+        _totals_row()  # the very first change
+        InventoryTotals.objects.filter(singleton=True).update(**change)
     totals = InventoryTotals.objects.get(singleton=True)
     return CarInventory.objects.create(cars_count=totals.cars_count, cars_value=totals.cars_value)
 

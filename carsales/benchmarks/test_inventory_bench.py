@@ -1,0 +1,75 @@
+"""How the delta inventory compares with the seed's recount, as the cars table grows.
+
+Run with `make bench`; prints ratios measured within one run (absolute times are noise here).
+"""
+
+import time
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import QuerySet, Sum
+
+from carsales.catalog.models import Brand, Car
+from carsales.catalog.services import car_update
+from carsales.inventory.models import CarInventory
+from carsales.inventory.services import inventory_apply_change
+
+pytestmark = [pytest.mark.benchmark, pytest.mark.django_db]
+EDITS = 200
+
+
+def seed_recount() -> None:
+    """Seed 000's receiver body: recount the whole table on every save."""
+    CarInventory.objects.create(
+        cars_count=Car.objects.all().count(),
+        cars_value=Car.objects.aggregate(total_value=Sum("value"))["total_value"] or 0,
+    )
+
+
+def fill(brand: Brand, count: int) -> None:
+    start = Car.objects.count()
+    rows = [
+        Car(
+            brand=brand,
+            model="M",
+            factory_year=2020,
+            model_year=2020,
+            plate=f"B{n}",
+            value=1000,
+            stock_code=f"S{n:09d}",
+        )
+        for n in range(start, start + count)
+    ]
+    # Django's own bulk_create, past CarQuerySet's refusal: this fill is meant to skip the receivers.
+    QuerySet.bulk_create(Car.objects.all(), rows, batch_size=500)
+
+
+def timed(action) -> float:
+    started = time.perf_counter()
+    for _ in range(EDITS):
+        with transaction.atomic():
+            action()
+    return time.perf_counter() - started
+
+
+def test_delta_stays_flat_while_the_recount_grows_with_the_table():
+    brand = Brand.objects.create(name="Bench", slug="bench")
+    results = {}
+    for table_size in (1_000, 20_000):
+        fill(brand, table_size - Car.objects.count())
+        car = Car.objects.first()
+        delta = timed(lambda: inventory_apply_change(count_delta=0, value_delta=Decimal("1")))
+        recount = timed(seed_recount)
+        edit = timed(lambda car=car: car_update(car=car, value=(car.value or 0) + 1))
+        results[table_size] = (delta, recount, edit)
+        print(
+            f"\n[{connection.vendor}] {table_size:>6} cars, {EDITS} changes each: "
+            f"recount / delta = {recount / delta:.1f}x, whole car edit / delta = {edit / delta:.1f}x"
+        )
+    (small_delta, small_recount, _), (big_delta, big_recount, _) = results[1_000], results[20_000]
+    print(
+        f"[{connection.vendor}] 20x the cars: delta time x{big_delta / small_delta:.1f}, "
+        f"recount time x{big_recount / small_recount:.1f}"
+    )
+    assert big_recount / small_recount > big_delta / small_delta
