@@ -12,6 +12,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
@@ -54,7 +55,7 @@ class TemplateBioWriter:
     """Writes a short sales text from the car's fields; no network, always succeeds."""
 
     def write(self, car: CarFacts) -> str:
-        age = "brand-new" if car.factory_year >= car.model_year - 1 else "well-kept"
+        age = "nearly new" if car.model_year >= date.today().year - 1 else "well-kept"
         price = f" Yours for {format_money(car.value)}." if car.value is not None else ""
         return (
             f"A {age} {car.model_year} {car.brand} {car.model}, built in {car.factory_year}, "
