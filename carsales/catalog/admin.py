@@ -27,6 +27,7 @@ class CarAdmin(admin.ModelAdmin):
     list_filter = ["status", "brand", "model_year"]
     search_fields = ["model", "brand__name", "plate", "stock_code"]
     list_select_related = ["brand"]
+    autocomplete_fields = ["brand"]
     readonly_fields = ["stock_code", "thumbnail", "created_at", "updated_at"]
     date_hierarchy = "created_at"
 

@@ -50,6 +50,11 @@ INSTALLED_APPS = [
     "carsales.accounts",
     "carsales.catalog",
     "carsales.inventory",
+    "carsales.orders",
+    "carsales.sales",
+    "carsales.notifications",
+    "carsales.analytics",
+    "carsales.audit",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,42 @@
+from decimal import Decimal
+
+from django.db import models
+
+
+class OrderEvent(models.Model):
+    """Something that happened to an order, recorded once (the unique key) per order and kind."""
+
+    class Kind(models.TextChoices):
+        PLACED = "placed", "Placed"
+        PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled"
+        SALE_VOIDED = "sale_voided", "Sale voided"
+
+    order_id = models.PositiveBigIntegerField(db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    cars = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["order_id", "kind"], name="one_event_per_order_and_kind")]
+
+    def __str__(self) -> str:
+        return f"Order #{self.order_id} {self.kind}"
+
+
+class DailySales(models.Model):
+    """Per-day figures, moved with F() by each event, never recounted."""
+
+    day = models.DateField(unique=True)
+    orders_placed = models.IntegerField(default=0)
+    sales_count = models.IntegerField(default=0)
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name_plural = "daily sales"
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.sales_count} sales, {self.revenue}"

@@ -1,0 +1,49 @@
+"""Analytics only observes: it records order events and keeps the daily figures."""
+
+from typing import Any
+
+from carsales.orders.models import Order
+from carsales.orders.signals import order_cancelled, order_paid, order_placed
+from carsales.sales.models import Sale
+from carsales.sales.signals import sale_voided
+
+from .models import OrderEvent
+from .services import order_event_record
+
+
+def count_placed_order(sender: type, order: Order, **kwargs: Any) -> None:
+    order_event_record(
+        order_id=order.pk, kind=OrderEvent.Kind.PLACED, amount=order.total_price, cars=order.total, placed=1
+    )
+
+
+def count_paid_order(sender: type, order: Order, **kwargs: Any) -> None:
+    order_event_record(
+        order_id=order.pk,
+        kind=OrderEvent.Kind.PAID,
+        amount=order.total_price,
+        cars=order.total,
+        sales=1,
+        revenue=order.total_price,
+    )
+
+
+def count_cancelled_order(sender: type, order: Order, **kwargs: Any) -> None:
+    order_event_record(order_id=order.pk, kind=OrderEvent.Kind.CANCELLED, amount=order.total_price, cars=order.total)
+
+
+def uncount_voided_sale(sender: type, sale: Sale, order: Order, **kwargs: Any) -> None:
+    order_event_record(
+        order_id=order.pk,
+        kind=OrderEvent.Kind.SALE_VOIDED,
+        amount=sale.amount,
+        cars=order.total,
+        sales=-1,
+        revenue=-sale.amount,
+    )
+
+
+order_placed.connect(count_placed_order, dispatch_uid="analytics.count_placed_order")
+order_paid.connect(count_paid_order, dispatch_uid="analytics.count_paid_order")
+order_cancelled.connect(count_cancelled_order, dispatch_uid="analytics.count_cancelled_order")
+sale_voided.connect(uncount_voided_sale, dispatch_uid="analytics.uncount_voided_sale")

@@ -1,0 +1,79 @@
+"""A Signal for domain events whose observers can fail without harming the sender.
+
+Django's `send_robust` already catches a receiver's exception, but two things are missing:
+- the exception is only returned, so a caller that ignores the result loses it; and
+- on PostgreSQL a failed query inside the sender's transaction aborts that transaction, so a
+  receiver's database error would still break the business action.
+
+`DomainSignal` runs each receiver in its own savepoint (its writes roll back alone) and
+`send_robust` logs every failure with its traceback and records it as a ReceiverFailure.
+"""
+
+import functools
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
+
+
+def receiver_name(receiver: Callable[..., Any]) -> str:
+    return f"{getattr(receiver, '__module__', '?')}.{getattr(receiver, '__qualname__', repr(receiver))}"
+
+
+class DomainSignal(Signal):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<DomainSignal {self.name}>"
+
+    def connect(  # type: ignore[override]
+        self,
+        receiver: Callable[..., Any],
+        sender: object | None = None,
+        weak: bool = True,
+        dispatch_uid: str | None = None,
+    ) -> None:
+        if dispatch_uid is None:
+            raise ValueError(f"Receivers of {self.name} need a dispatch_uid, so a second import cannot connect twice.")
+
+        @functools.wraps(receiver)
+        def in_savepoint(**kwargs: Any) -> Any:
+            with transaction.atomic():
+                return receiver(**kwargs)
+
+        # The wrapper is referenced only from here, so it must be held strongly.
+        super().connect(in_savepoint, sender=sender, weak=False, dispatch_uid=dispatch_uid)
+
+    def send_robust(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        """Call every receiver; return (receiver, result or exception) pairs like Django's.
+
+        A receiver that raises has its writes rolled back, is logged with its traceback and is
+        recorded as a ReceiverFailure in the current transaction; the others still run.
+        """
+        from .services import receiver_failure_record
+
+        results = super().send_robust(sender, **named)
+        for receiver, outcome in results:
+            if isinstance(outcome, Exception):
+                name = receiver_name(receiver)
+                logger.error(
+                    "Receiver %s failed on %s",
+                    name,
+                    self.name,
+                    exc_info=(type(outcome), outcome, outcome.__traceback__),
+                )
+                receiver_failure_record(
+                    signal=self.name,
+                    receiver=name,
+                    error=outcome,
+                    trace="".join(traceback.format_exception(outcome)),
+                    context={key: str(value) for key, value in named.items()},
+                )
+        return results

@@ -1,0 +1,31 @@
+"""Events of an order's life. Sent by the services in `orders.services` only, inside the
+transaction of the change and after its writes: a receiver's writes commit or roll back with
+the order, and each receiver runs in its own savepoint, so one that fails is recorded
+(core.ReceiverFailure) without harming the order or the other receivers.
+
+Receivers that touch the outside world (email) must enqueue a background task, never act
+inline: the task row is written in the same transaction and runs only once it commits.
+"""
+
+from carsales.core.dispatch import DomainSignal
+
+order_placed = DomainSignal("order_placed")
+"""Sent when a buyer's checkout created an order (seed 003's `order_created`).
+
+kwargs: `order` (Order, totals set, items written), `buyer` (Buyer), `actor` (the User who checked out).
+Not sent when the checkout is refused (empty cart, a car no longer available) or rolls back.
+"""
+
+order_paid = DomainSignal("order_paid")
+"""Sent when staff mark a placed order paid; its cars are sold by then.
+
+kwargs: `order` (Order, status paid), `actor` (the staff User). Not sent for an order already
+paid or cancelled (the service refuses), so each order is paid at most once.
+"""
+
+order_cancelled = DomainSignal("order_cancelled")
+"""Sent when a placed order is cancelled; its cars are back in stock by then.
+
+kwargs: `order` (Order, status cancelled), `actor` (User). Not sent for a paid or already
+cancelled order.
+"""

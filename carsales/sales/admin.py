@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .models import Sale
+from .services import sale_void
+
+
+@admin.register(Sale)
+class SaleAdmin(admin.ModelAdmin):
+    list_display = ["id", "order", "amount", "created_at"]
+    search_fields = ["order__id", "order__buyer__user__username"]
+    list_select_related = ["order"]
+    readonly_fields = ["order", "amount", "created_at"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # sales come from paid orders
+
+    def delete_model(self, request: HttpRequest, obj: Sale) -> None:
+        sale_void(sale=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Sale]) -> None:
+        for sale in queryset:
+            sale_void(sale=sale, actor=request.user)
