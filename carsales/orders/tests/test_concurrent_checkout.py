@@ -1,0 +1,47 @@
+"""Two buyers checking out the same car at once: one order, one clear refusal, nothing half-written.
+Threads with their own connections: SQLite here, PostgreSQL row locks in the PostgreSQL pass."""
+
+import pytest
+
+from carsales.catalog.models import Car, CarStatus
+from carsales.conftest import CarFactory, UserFactory
+from carsales.inventory.tests.test_concurrency import run_together
+from carsales.orders.models import Order, OrderItem
+from carsales.orders.services import CheckoutError, cart_for_buyer, cart_item_add, order_place
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_only_one_of_two_concurrent_checkouts_of_one_car_succeeds():
+    car = CarFactory()
+    buyers = [UserFactory(), UserFactory()]
+    carts = []
+    for user in buyers:
+        cart = cart_for_buyer(buyer=user.buyer)
+        cart_item_add(cart=cart, car=car)
+        carts.append(cart)
+
+    errors = run_together(
+        [lambda u=user, c=cart: order_place(cart=c, buyer=u.buyer, actor=u) for user, cart in zip(buyers, carts)]
+    )
+
+    assert len(errors) == 1 and isinstance(errors[0], CheckoutError)
+    assert Order.objects.count() == 1 and OrderItem.objects.count() == 1
+    assert Car.objects.get(pk=car.pk).status == CarStatus.RESERVED
+
+
+def test_concurrent_checkouts_of_overlapping_carts_do_not_deadlock():
+    cars = CarFactory.create_batch(4)
+    buyers = [UserFactory(), UserFactory()]
+    # opposite orders of adding: locks are still taken in id order
+    for user, chosen in zip(buyers, [cars, list(reversed(cars))]):
+        cart = cart_for_buyer(buyer=user.buyer)
+        for car in chosen:
+            cart_item_add(cart=cart, car=car)
+
+    errors = run_together(
+        [lambda u=user: order_place(cart=cart_for_buyer(buyer=u.buyer), buyer=u.buyer, actor=u) for user in buyers]
+    )
+
+    assert len(errors) == 1 and isinstance(errors[0], CheckoutError)
+    assert Order.objects.get().total == 4

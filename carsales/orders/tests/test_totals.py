@@ -1,0 +1,93 @@
+"""Seed 001: an order's cars keep its totals, through m2m_changed."""
+
+from decimal import Decimal
+
+import pytest
+
+from carsales.conftest import CarFactory, UserFactory
+from carsales.orders.models import Order
+from carsales.orders.receivers import order_cars_changed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def order():
+    return Order.objects.create(buyer=UserFactory().buyer)
+
+
+def stored(order: Order) -> tuple[int, Decimal]:
+    fresh = Order.objects.get(pk=order.pk)
+    return fresh.total, fresh.total_price
+
+
+def test_the_seed_example_add_remove_clear(order):
+    hundred, fifty = CarFactory(value=100), CarFactory(value=50)
+
+    order.cars.add(hundred, fifty)
+    assert stored(order) == (2, Decimal("150"))
+    assert (order.total, order.total_price) == (2, Decimal("150"))  # the caller's instance too
+
+    order.cars.remove(fifty)
+    assert stored(order) == (1, Decimal("100"))
+
+    order.cars.clear()
+    assert stored(order) == (0, Decimal("0"))
+
+
+def test_adding_from_the_cars_side_updates_the_order(order):
+    car = CarFactory(value=70)
+
+    car.orders.add(order)
+
+    assert stored(order) == (1, Decimal("70"))
+
+
+def test_removing_and_clearing_from_the_cars_side_update_every_order_it_was_in(order):
+    other = Order.objects.create(buyer=UserFactory().buyer)
+    shared, solo = CarFactory(value=10), CarFactory(value=5)
+    order.cars.add(shared, solo)
+    other.cars.add(shared)
+
+    shared.orders.remove(order)
+    assert stored(order) == (1, Decimal("5"))
+
+    shared.orders.clear()
+    assert stored(other) == (0, Decimal("0"))
+    assert stored(order) == (1, Decimal("5"))
+
+
+def test_the_price_at_ordering_wins_over_a_later_value_change(order):
+    car = CarFactory(value=100)
+    order.cars.add(car, through_defaults={"price": Decimal("90")})
+
+    car.value = Decimal("500")
+    car.save()
+    order.cars.add(CarFactory(value=1))
+
+    assert stored(order) == (2, Decimal("91"))
+
+
+def test_a_repeated_signal_leaves_the_same_totals(order):
+    car = CarFactory(value=100)
+    order.cars.add(car)
+
+    order_cars_changed(sender=Order.cars.through, instance=order, action="post_add", reverse=False, pk_set={car.pk})
+
+    assert stored(order) == (1, Decimal("100"))
+
+
+def test_editing_the_items_in_the_admin_updates_the_totals(staff_client, order):
+    car = CarFactory(value=300)
+
+    response = staff_client.post(
+        f"/admin/orders/order/{order.pk}/change/",
+        {
+            "buyer": order.buyer.pk, "status": "placed", "is_active": "on",
+            "items-TOTAL_FORMS": "1", "items-INITIAL_FORMS": "0", "items-MIN_NUM_FORMS": "0",
+            "items-MAX_NUM_FORMS": "1000", "items-0-car": car.pk, "items-0-price": "",
+        },
+    )
+
+    assert response.status_code == 302
+    assert stored(order) == (1, Decimal("300"))
