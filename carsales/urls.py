@@ -14,7 +14,9 @@ router.register("brands", BrandViewSet, basename="brand")
 urlpatterns = [
     path("", include("carsales.catalog.urls")),
     path("accounts/", include("carsales.accounts.urls")),
+    path("", include("carsales.orders.urls")),
     path("staff/inventory/", include("carsales.inventory.urls")),
+    path("staff/sales/", include("carsales.analytics.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -83,9 +83,15 @@ def test_editing_the_items_in_the_admin_updates_the_totals(staff_client, order):
     response = staff_client.post(
         f"/admin/orders/order/{order.pk}/change/",
         {
-            "buyer": order.buyer.pk, "status": "placed", "is_active": "on",
-            "items-TOTAL_FORMS": "1", "items-INITIAL_FORMS": "0", "items-MIN_NUM_FORMS": "0",
-            "items-MAX_NUM_FORMS": "1000", "items-0-car": car.pk, "items-0-price": "",
+            "buyer": order.buyer.pk,
+            "status": "placed",
+            "is_active": "on",
+            "items-TOTAL_FORMS": "1",
+            "items-INITIAL_FORMS": "0",
+            "items-MIN_NUM_FORMS": "0",
+            "items-MAX_NUM_FORMS": "1000",
+            "items-0-car": car.pk,
+            "items-0-price": "",
         },
     )
 

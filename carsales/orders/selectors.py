@@ -1,0 +1,19 @@
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Prefetch, QuerySet
+
+from .models import CartItem, Order, OrderItem
+
+
+def order_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
+    """The user's own orders (staff: all), items and cars loaded in a fixed number of queries."""
+    orders = Order.objects.select_related("buyer__user").prefetch_related(
+        Prefetch("items", queryset=OrderItem.objects.select_related("car__brand"))
+    )
+    if getattr(user, "is_staff", False):
+        return orders
+    return orders.filter(buyer__user_id=user.pk)
+
+
+def cart_items(*, cart_id: int) -> QuerySet[CartItem]:
+    return CartItem.objects.filter(cart_id=cart_id).select_related("car__brand")

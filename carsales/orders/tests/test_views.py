@@ -1,0 +1,142 @@
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from carsales.catalog.models import CarStatus
+from carsales.conftest import CarFactory, UserFactory
+from carsales.orders.models import CartItem, Order
+from carsales.orders.services import cart_for_buyer, cart_item_add, order_place
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_visitors_cart_is_merged_into_the_buyers_cart_at_login(client):
+    user = UserFactory(username="ana")
+    kept, visiting = CarFactory(), CarFactory()
+    cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=kept)
+
+    client.post(f"/cart/add/{visiting.pk}/")
+    client.post(f"/cart/add/{kept.pk}/")
+    client.post("/accounts/login/", {"username": "ana", "password": "pass-word-123"})
+
+    cars = set(CartItem.objects.filter(cart__buyer=user.buyer).values_list("car_id", flat=True))
+    assert cars == {kept.pk, visiting.pk}
+    assert not CartItem.objects.filter(cart__buyer__isnull=True).exists()
+
+
+def test_adding_a_car_twice_says_it_is_already_there(buyer_client):
+    car = CarFactory()
+    buyer_client.post(f"/cart/add/{car.pk}/")
+
+    response = buyer_client.post(f"/cart/add/{car.pk}/", follow=True)
+
+    assert f"{car} is already in your cart." in [str(m) for m in response.context["messages"]]
+
+
+def test_a_car_that_is_not_available_cannot_be_added(buyer_client):
+    car = CarFactory(status=CarStatus.RESERVED)
+
+    response = buyer_client.post(f"/cart/add/{car.pk}/", follow=True)
+
+    assert f"{car} is no longer available." in [str(m) for m in response.context["messages"]]
+    assert not CartItem.objects.exists()
+
+
+def test_removing_a_car_from_the_cart(buyer_client, user):
+    car = CarFactory()
+    buyer_client.post(f"/cart/add/{car.pk}/")
+
+    buyer_client.post(f"/cart/remove/{car.pk}/")
+
+    assert not CartItem.objects.exists()
+
+
+def test_checking_out_from_the_cart_page_places_the_order_and_emails(buyer_client, user, run_tasks):
+    car = CarFactory(value=100)
+    buyer_client.post(f"/cart/add/{car.pk}/")
+
+    response = buyer_client.post("/checkout/", follow=True)
+    run_tasks()
+
+    order = Order.objects.get()
+    assert response.redirect_chain[-1][0] == f"/orders/{order.pk}/"
+    assert b"Order #" in response.content and b"$100" in response.content
+    assert len(mail.outbox) == 1
+
+
+def test_checking_out_an_empty_cart_shows_a_message(buyer_client):
+    response = buyer_client.post("/checkout/", follow=True)
+
+    assert "Your cart is empty." in [str(m) for m in response.context["messages"]]
+    assert not Order.objects.exists()
+
+
+def test_a_visitor_must_log_in_to_check_out(client):
+    response = client.post("/checkout/")
+
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def place_for(user, *values):
+    cart = cart_for_buyer(buyer=user.buyer)
+    for value in values:
+        cart_item_add(cart=cart, car=CarFactory(value=value))
+    return order_place(cart=cart, buyer=user.buyer, actor=user)
+
+
+def test_a_buyer_sees_only_their_own_orders(buyer_client, user):
+    mine = place_for(user, 100)
+    theirs = place_for(UserFactory(), 200)
+
+    listed = list(buyer_client.get("/orders/").context["orders"])
+
+    assert listed == [mine]
+    assert buyer_client.get(f"/orders/{theirs.pk}/").status_code == 404
+
+
+def test_the_order_list_costs_the_same_queries_however_many_orders_and_cars(buyer_client, user):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            buyer_client.get("/orders/")
+        return len(captured)
+
+    place_for(user, 1)
+    few = queries()
+    for _ in range(4):
+        place_for(user, 1, 2, 3)
+
+    assert queries() == few
+
+
+def test_staff_mark_an_order_paid_from_its_page(staff, user):
+    order = place_for(user, 100)
+    client = Client()
+    client.force_login(staff)
+
+    response = client.post(f"/orders/{order.pk}/pay/", follow=True)
+
+    assert Order.objects.get(pk=order.pk).status == "paid"
+    assert f"Order #{order.pk} is paid." in [str(m) for m in response.context["messages"]]
+
+
+def test_a_buyer_cannot_mark_an_order_paid(buyer_client, user):
+    order = place_for(user, 100)
+
+    buyer_client.post(f"/orders/{order.pk}/pay/")
+
+    assert Order.objects.get(pk=order.pk).status == "placed"
+
+
+def test_staff_see_the_sales_page_with_the_daily_chart(staff, user):
+    from carsales.orders.services import order_mark_paid
+
+    order_mark_paid(order=place_for(user, 100), actor=staff)
+    client = Client()
+    client.force_login(staff)
+
+    response = client.get("/staff/sales/")
+
+    assert response.status_code == 200
+    assert b"<svg" in response.content and b"$100" in response.content

@@ -1,0 +1,109 @@
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from carsales.accounts.services import buyer_ensure
+from carsales.catalog.models import Car
+
+from .models import Cart, Order
+from .receivers import CART_TOKEN_SESSION_KEY
+from .selectors import cart_items, order_list_for
+from .services import (
+    CartError,
+    CheckoutError,
+    OrderStateError,
+    cart_for_buyer,
+    cart_for_token,
+    cart_item_add,
+    cart_item_remove,
+    order_cancel,
+    order_mark_paid,
+    order_place,
+)
+
+
+def current_cart(request: HttpRequest) -> Cart:
+    """The buyer's cart, or the visitor's, whose token is kept in the session until login."""
+    if request.user.is_authenticated:
+        return cart_for_buyer(buyer=buyer_ensure(user=request.user))
+    cart = cart_for_token(token=request.session.get(CART_TOKEN_SESSION_KEY))
+    request.session[CART_TOKEN_SESSION_KEY] = cart.token
+    return cart
+
+
+def cart_view(request: HttpRequest) -> HttpResponse:
+    cart = current_cart(request)
+    items = list(cart_items(cart_id=cart.pk))
+    total = sum((item.car.value or Decimal("0") for item in items), Decimal("0"))
+    return render(request, "orders/cart.html", {"items": items, "total": total})
+
+
+@require_POST
+def cart_add(request: HttpRequest, car_id: int) -> HttpResponse:
+    car = get_object_or_404(Car, pk=car_id)
+    try:
+        cart_item_add(cart=current_cart(request), car=car)
+    except CartError as refusal:
+        messages.error(request, str(refusal))
+        return redirect(car)
+    messages.success(request, f"{car} is in your cart.")
+    return redirect("orders:cart")
+
+
+@require_POST
+def cart_remove(request: HttpRequest, car_id: int) -> HttpResponse:
+    if cart_item_remove(cart=current_cart(request), car_id=car_id):
+        messages.success(request, "Removed from your cart.")
+    return redirect("orders:cart")
+
+
+@login_required
+@require_POST
+def checkout(request: HttpRequest) -> HttpResponse:
+    buyer = buyer_ensure(user=request.user)
+    try:
+        order = order_place(cart=cart_for_buyer(buyer=buyer), buyer=buyer, actor=request.user)
+    except CheckoutError as refusal:
+        messages.error(request, str(refusal))
+        return redirect("orders:cart")
+    messages.success(request, f"Thank you! Order #{order.pk} is placed; a confirmation is on its way by email.")
+    return redirect(order)
+
+
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "orders/order_list.html", {"orders": order_list_for(user=request.user)})
+
+
+@login_required
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    order = get_object_or_404(order_list_for(user=request.user), pk=pk)
+    return render(request, "orders/order_detail.html", {"order": order})
+
+
+def _staff_transition(request: HttpRequest, pk: int, action, verb: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+    order = get_object_or_404(Order, pk=pk)
+    try:
+        action(order=order, actor=request.user)
+    except OrderStateError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"Order #{order.pk} {verb}.")
+    return redirect(order)
+
+
+@staff_member_required
+@require_POST
+def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
+    return _staff_transition(request, pk, order_mark_paid, "is paid")
+
+
+@staff_member_required
+@require_POST
+def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _staff_transition(request, pk, order_cancel, "is cancelled")
