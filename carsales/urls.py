@@ -6,10 +6,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from carsales.catalog.api import BrandViewSet, CarViewSet
+from carsales.inventory.api import CarInventoryViewSet
+from carsales.orders.api import CartItemViewSet, CartView, CheckoutView, OrderViewSet
+from carsales.sales.api import SaleViewSet
 
 router = DefaultRouter()
 router.register("cars", CarViewSet, basename="car")
 router.register("brands", BrandViewSet, basename="brand")
+router.register("cart/items", CartItemViewSet, basename="cart-item")
+router.register("orders", OrderViewSet, basename="order")
+router.register("sales", SaleViewSet, basename="sale")
+router.register("inventory", CarInventoryViewSet, basename="inventory")
 
 urlpatterns = [
     path("", include("carsales.catalog.urls")),
@@ -18,6 +25,8 @@ urlpatterns = [
     path("staff/inventory/", include("carsales.inventory.urls")),
     path("staff/sales/", include("carsales.analytics.urls")),
     path("admin/", admin.site.urls),
+    path("api/cart/", CartView.as_view(), name="api-cart"),
+    path("api/checkout/", CheckoutView.as_view(), name="api-checkout"),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

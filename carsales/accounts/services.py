@@ -1,11 +1,12 @@
-from django.contrib.auth.base_user import AbstractBaseUser
+from typing import Any
+
 from django.db import transaction
 
 from .models import Buyer
 
 
 @transaction.atomic
-def buyer_ensure(*, user: AbstractBaseUser) -> Buyer:
+def buyer_ensure(*, user: Any) -> Buyer:
     """Return the user's buyer profile, creating it if missing.
 
     Idempotent: a second call (a repeated signal, a retry) returns the same row. The unique

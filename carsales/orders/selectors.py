@@ -12,7 +12,7 @@ def order_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]
     )
     if getattr(user, "is_staff", False):
         return orders
-    return orders.filter(buyer__user_id=user.pk)
+    return orders.filter(buyer__user_id=user.pk or 0)
 
 
 def cart_items(*, cart_id: int) -> QuerySet[CartItem]:

@@ -86,6 +86,12 @@ def test_deleting_a_brand_with_cars_is_a_409_with_a_message(staff_client):
     assert Brand.objects.filter(pk=car.brand.pk).exists()
 
 
+def test_the_openapi_schema_is_valid_and_complete():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
 def test_the_openapi_schema_and_docs_are_served(client):
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/")

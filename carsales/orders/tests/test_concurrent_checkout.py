@@ -22,7 +22,10 @@ def test_only_one_of_two_concurrent_checkouts_of_one_car_succeeds():
         carts.append(cart)
 
     errors = run_together(
-        [lambda u=user, c=cart: order_place(cart=c, buyer=u.buyer, actor=u) for user, cart in zip(buyers, carts)]
+        [
+            lambda u=user, c=cart: order_place(cart=c, buyer=u.buyer, actor=u)
+            for user, cart in zip(buyers, carts, strict=True)
+        ]
     )
 
     assert len(errors) == 1 and isinstance(errors[0], CheckoutError)
@@ -34,7 +37,7 @@ def test_concurrent_checkouts_of_overlapping_carts_do_not_deadlock():
     cars = CarFactory.create_batch(4)
     buyers = [UserFactory(), UserFactory()]
     # opposite orders of adding: locks are still taken in id order
-    for user, chosen in zip(buyers, [cars, list(reversed(cars))]):
+    for user, chosen in zip(buyers, [cars, list(reversed(cars))], strict=True):
         cart = cart_for_buyer(buyer=user.buyer)
         for car in chosen:
             cart_item_add(cart=cart, car=car)

@@ -1,0 +1,17 @@
+from rest_framework import permissions, serializers, viewsets
+
+from .models import CarInventory
+
+
+class CarInventorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CarInventory
+        fields = ["id", "cars_count", "cars_value", "created_at"]
+
+
+class CarInventoryViewSet(viewsets.ReadOnlyModelViewSet):
+    """Inventory snapshots, newest first (the first is the current stock), for staff."""
+
+    serializer_class = CarInventorySerializer
+    permission_classes = [permissions.IsAdminUser]
+    queryset = CarInventory.objects.all()

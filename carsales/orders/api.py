@@ -1,0 +1,166 @@
+"""REST endpoints of the order flow: the caller's cart, checkout, orders."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from carsales.accounts.services import buyer_ensure
+from carsales.catalog.models import Car
+
+from .models import Cart, CartItem, Order, OrderItem
+from .selectors import cart_items, order_list_for
+from .services import (
+    CartError,
+    CheckoutError,
+    OrderStateError,
+    cart_for_buyer,
+    cart_item_add,
+    cart_item_remove,
+    order_cancel,
+    order_mark_paid,
+    order_place,
+)
+
+
+class CartItemSerializer(serializers.ModelSerializer):
+    car = serializers.PrimaryKeyRelatedField(queryset=Car.objects.all())
+    car_name = serializers.CharField(source="car.__str__", read_only=True)
+    price = serializers.DecimalField(source="car.value", max_digits=12, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = CartItem
+        fields = ["car", "car_name", "price", "added_at"]
+        read_only_fields = ["added_at"]
+
+
+class CartSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    items = CartItemSerializer(many=True)
+
+
+class OrderItemSerializer(serializers.ModelSerializer):
+    car_name = serializers.CharField(source="car.__str__", read_only=True)
+
+    class Meta:
+        model = OrderItem
+        fields = ["car", "car_name", "price"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    items = OrderItemSerializer(many=True, read_only=True)
+    buyer = serializers.CharField(source="buyer.user.get_username", read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "buyer",
+            "status",
+            "is_active",
+            "total",
+            "total_price",
+            "items",
+            "placed_at",
+            "paid_at",
+            "cancelled_at",
+        ]
+        read_only_fields = fields
+
+
+class CheckoutSerializer(serializers.Serializer):
+    cart_id = serializers.IntegerField(required=False, help_text="Defaults to your cart.")
+
+
+def _own_cart(request: Request) -> Cart:
+    return cart_for_buyer(buyer=buyer_ensure(user=request.user))
+
+
+class CartView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=CartSerializer)
+    def get(self, request: Request) -> Response:
+        cart = _own_cart(request)
+        return Response(CartSerializer({"id": cart.pk, "items": cart_items(cart_id=cart.pk)}).data)
+
+
+class CartItemViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """The cars in your cart: POST {"car": id} to add one, DELETE /{car id}/ to take it out."""
+
+    serializer_class = CartItemSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    lookup_field = "car_id"
+
+    def get_queryset(self) -> QuerySet[CartItem]:
+        return cart_items(cart_id=_own_cart(self.request).pk)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        try:
+            serializer.instance = cart_item_add(cart=_own_cart(self.request), car=serializer.validated_data["car"])
+        except CartError as refusal:
+            raise ValidationError({"car": [str(refusal)]})
+
+    @extend_schema(parameters=[OpenApiParameter("car_id", int, OpenApiParameter.PATH)])
+    def destroy(self, request: Request, car_id: str) -> Response:
+        if not cart_item_remove(cart=_own_cart(request), car_id=int(car_id)):
+            raise Http404("This car is not in your cart.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CheckoutView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=CheckoutSerializer, responses={201: OrderSerializer})
+    def post(self, request: Request) -> Response:
+        body = CheckoutSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        buyer = buyer_ensure(user=request.user)
+        cart = cart_for_buyer(buyer=buyer)
+        if body.validated_data.get("cart_id") not in (None, cart.pk):
+            raise Http404("No such cart.")  # another buyer's cart is not revealed
+        try:
+            order = order_place(cart=cart, buyer=buyer, actor=request.user)
+        except CheckoutError as refusal:
+            raise ValidationError({"detail": str(refusal)})
+        order = order_list_for(user=request.user).get(pk=order.pk)
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class IsStaff(permissions.BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.is_staff)
+
+
+class OrderViewSet(viewsets.ReadOnlyModelViewSet):
+    """Your orders (staff: all). Staff mark a placed order paid or cancel it."""
+
+    serializer_class = OrderSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get_queryset(self) -> QuerySet[Order]:
+        return order_list_for(user=self.request.user)
+
+    def _transition(self, request: Request, service: Any) -> Response:
+        try:
+            order = service(order=self.get_object(), actor=request.user)
+        except OrderStateError as refusal:
+            return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
+        return Response(OrderSerializer(self.get_queryset().get(pk=order.pk)).data)
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
+    def pay(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, order_mark_paid)
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, order_cancel)

@@ -1,0 +1,28 @@
+from django.db.models import QuerySet
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.request import Request
+
+from .models import Sale
+from .selectors import sale_list
+from .services import sale_void
+
+
+class SaleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Sale
+        fields = ["id", "order", "amount", "created_at"]
+        read_only_fields = fields
+
+
+class SaleViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Sales, for staff. DELETE voids a sale: its order is deactivated and its cars go back on sale."""
+
+    serializer_class = SaleSerializer
+    permission_classes = [permissions.IsAdminUser]
+
+    def get_queryset(self) -> QuerySet[Sale]:
+        return sale_list()
+
+    def perform_destroy(self, instance: Sale) -> None:
+        request: Request = self.request
+        sale_void(sale=instance, actor=request.user)
