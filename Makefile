@@ -23,6 +23,7 @@ migrate: install
 
 demo: migrate
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo_orders
 
 run: demo
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

@@ -26,9 +26,10 @@ def receiver_name(receiver: Callable[..., Any]) -> str:
 
 
 class DomainSignal(Signal):
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, doc: str) -> None:
         super().__init__()
         self.name = name
+        self.__doc__ = doc  # the contract: kwargs, when it is sent and when it is not
 
     def __repr__(self) -> str:
         return f"<DomainSignal {self.name}>"

@@ -9,23 +9,29 @@ inline: the task row is written in the same transaction and runs only once it co
 
 from carsales.core.dispatch import DomainSignal
 
-order_placed = DomainSignal("order_placed")
-"""Sent when a buyer's checkout created an order (seed 003's `order_created`).
+order_placed = DomainSignal(
+    "order_placed",
+    doc="""Sent when a buyer's checkout created an order (seed 003's `order_created`).
 
 kwargs: `order` (Order, totals set, items written), `buyer` (Buyer), `actor` (the User who checked out).
 Not sent when the checkout is refused (empty cart, a car no longer available) or rolls back.
-"""
+""",
+)
 
-order_paid = DomainSignal("order_paid")
-"""Sent when staff mark a placed order paid; its cars are sold by then.
+order_paid = DomainSignal(
+    "order_paid",
+    doc="""Sent when staff mark a placed order paid; its cars are sold by then.
 
 kwargs: `order` (Order, status paid), `actor` (the staff User). Not sent for an order already
 paid or cancelled (the service refuses), so each order is paid at most once.
-"""
+""",
+)
 
-order_cancelled = DomainSignal("order_cancelled")
-"""Sent when a placed order is cancelled; its cars are back in stock by then.
+order_cancelled = DomainSignal(
+    "order_cancelled",
+    doc="""Sent when a placed order is cancelled; its cars are back in stock by then.
 
 kwargs: `order` (Order, status cancelled), `actor` (User). Not sent for a paid or already
 cancelled order.
-"""
+""",
+)

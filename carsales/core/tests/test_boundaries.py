@@ -8,7 +8,12 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "carsales"
 
 # app -> apps it must never import (they react to its signals)
-FORBIDDEN = {"catalog": {"inventory"}}
+FORBIDDEN = {
+    "catalog": {"inventory", "orders", "sales", "notifications", "analytics", "audit"},
+    "orders": {"sales", "notifications", "analytics", "audit"},
+    "sales": {"notifications", "analytics", "audit"},
+    "accounts": {"orders", "sales", "notifications", "analytics", "audit", "inventory"},
+}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -1,0 +1,28 @@
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from carsales.accounts.services import buyer_ensure
+from carsales.catalog.models import Car
+from carsales.orders.models import Order
+from carsales.orders.services import cart_for_buyer, cart_item_add, order_mark_paid, order_place
+
+
+class Command(BaseCommand):
+    help = "Give the demo buyer one paid and one placed order, so the sales pages have something to show."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        User = get_user_model()
+        buyer_user, staff = User.objects.get(username="buyer"), User.objects.get(username="staff")
+        buyer = buyer_ensure(user=buyer_user)
+        if Order.objects.filter(buyer=buyer).exists():
+            return
+        cars = list(Car.objects.available().order_by("id")[:3])
+        cart = cart_for_buyer(buyer=buyer)
+        for car in cars[:2]:
+            cart_item_add(cart=cart, car=car)
+        order_mark_paid(order=order_place(cart=cart, buyer=buyer, actor=buyer_user), actor=staff)
+        cart_item_add(cart=cart, car=cars[2])
+        order_place(cart=cart, buyer=buyer, actor=buyer_user)
+        self.stdout.write(self.style.SUCCESS("Loaded demo orders: one paid, one placed."))

@@ -1,0 +1,20 @@
+import pytest
+from django.core.management import call_command
+
+from carsales.catalog.models import Car
+from carsales.inventory.services import inventory_reconcile
+from carsales.orders.models import Order
+from carsales.sales.models import Sale
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_data_loads_once_with_photos_users_and_orders():
+    for _ in range(2):
+        call_command("load_demo", verbosity=0)
+        call_command("load_demo_orders", verbosity=0)
+
+    assert Car.objects.count() == 30
+    assert all(car.thumbnail for car in Car.objects.all())
+    assert Order.objects.count() == 2 and Sale.objects.count() == 1
+    assert not inventory_reconcile(fix=False).exists
