@@ -28,7 +28,7 @@ class SignalInfo:
 
 def _domain_signals() -> list[tuple[str, Signal]]:
     """DomainSignals defined in the `signals` module of any project app."""
-    found = []
+    found: list[tuple[str, Signal]] = []
     for config in apps.get_app_configs():
         if not config.name.startswith("carsales."):
             continue
