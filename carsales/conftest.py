@@ -1,3 +1,4 @@
+import threading
 from collections.abc import Callable
 from io import BytesIO
 from typing import Any
@@ -107,6 +108,23 @@ def run_tasks() -> Callable[[], None]:
     return run
 
 
-@pytest.fixture
-def on_postgresql() -> bool:
-    return connection.vendor == "postgresql"
+def run_together(jobs: list[Callable[[], object]]) -> list[BaseException]:
+    """Start the jobs at once, each in a thread with its own connection; return their errors."""
+    barrier = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def worker(job: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            job()
+        except BaseException as error:  # collected for the test to assert on
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors

@@ -1,43 +1,20 @@
 """Concurrent writers, each on its own connection: on SQLite in this pass, on PostgreSQL in the
 PostgreSQL pass of `make test` (row locks are real there)."""
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from carsales.catalog.models import Car
 from carsales.catalog.services import car_create, car_delete, car_update
-from carsales.conftest import BrandFactory, CarFactory
+from carsales.conftest import BrandFactory, CarFactory, run_together
 from carsales.inventory.models import InventoryTotals
 from carsales.inventory.selectors import inventory_current
 from carsales.inventory.services import inventory_reconcile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 WRITERS = 8
-
-
-def run_together(jobs: list[Callable[[], None]]) -> list[BaseException]:
-    barrier = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def worker(job: Callable[[], None]) -> None:
-        try:
-            barrier.wait()
-            job()
-        except BaseException as error:  # collected and asserted on by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
 
 
 def test_concurrent_creations_are_all_counted():

@@ -4,8 +4,7 @@ Threads with their own connections: SQLite here, PostgreSQL row locks in the Pos
 import pytest
 
 from carsales.catalog.models import Car, CarStatus
-from carsales.conftest import CarFactory, UserFactory
-from carsales.inventory.tests.test_concurrency import run_together
+from carsales.conftest import CarFactory, UserFactory, run_together
 from carsales.orders.models import Order, OrderItem
 from carsales.orders.services import CheckoutError, cart_for_buyer, cart_item_add, order_place
 
