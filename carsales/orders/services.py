@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from carsales.accounts.models import Buyer
 from carsales.catalog.models import Car, CarStatus
+from carsales.core.dispatch import DomainSignal
 
 from .models import Cart, CartItem, Order, OrderItem, OrderStatus
 from .signals import order_cancelled, order_paid, order_placed
@@ -124,33 +125,48 @@ def order_place(*, cart: Cart, buyer: Buyer, actor: AbstractBaseUser | Anonymous
     return order
 
 
-def _locked_order(order: Order, *, expected: OrderStatus, action: str) -> Order:
-    locked = Order.objects.select_for_update().get(pk=order.pk)
-    if locked.status != expected or not locked.is_active:
-        raise OrderStateError(f"Order #{locked.pk} is {locked.get_status_display().lower()}; it cannot be {action}.")
-    return locked
+def _order_leave_placed(
+    *,
+    order: Order,
+    to: OrderStatus,
+    stamp: str,
+    cars_become: CarStatus,
+    signal: DomainSignal,
+    actor: AbstractBaseUser | AnonymousUser,
+) -> Order:
+    """Move a placed, active order to `to` under its row lock, set its cars' status, then send `signal`."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status != OrderStatus.PLACED or not order.is_active:
+        raise OrderStateError(
+            f"Order #{order.pk} is {order.get_status_display().lower()}; it cannot be {to.label.lower()}."
+        )
+    order.status = to
+    setattr(order, stamp, timezone.now())
+    order.save(update_fields=["status", stamp])
+    Car.objects.filter(order_items__order=order).update(status=cars_become)
+    signal.send_robust(sender=Order, order=order, actor=actor)
+    return order
 
 
 @transaction.atomic
 def order_mark_paid(*, order: Order, actor: AbstractBaseUser | AnonymousUser) -> Order:
     """Mark a placed order paid and its cars sold, then send order_paid. Raises OrderStateError."""
-    order = _locked_order(order, expected=OrderStatus.PLACED, action="paid")
-    order.status, order.paid_at = OrderStatus.PAID, timezone.now()
-    order.save(update_fields=["status", "paid_at"])
-    Car.objects.filter(order_items__order=order).update(status=CarStatus.SOLD)
-    order_paid.send_robust(sender=Order, order=order, actor=actor)
-    return order
+    return _order_leave_placed(
+        order=order, to=OrderStatus.PAID, stamp="paid_at", cars_become=CarStatus.SOLD, signal=order_paid, actor=actor
+    )
 
 
 @transaction.atomic
 def order_cancel(*, order: Order, actor: AbstractBaseUser | AnonymousUser) -> Order:
-    """Cancel a placed order and put its cars back on sale, then send order_cancelled."""
-    order = _locked_order(order, expected=OrderStatus.PLACED, action="cancelled")
-    order.status, order.cancelled_at = OrderStatus.CANCELLED, timezone.now()
-    order.save(update_fields=["status", "cancelled_at"])
-    Car.objects.filter(order_items__order=order).update(status=CarStatus.AVAILABLE)
-    order_cancelled.send_robust(sender=Order, order=order, actor=actor)
-    return order
+    """Cancel a placed order and put its cars back on sale, then send order_cancelled. Raises OrderStateError."""
+    return _order_leave_placed(
+        order=order,
+        to=OrderStatus.CANCELLED,
+        stamp="cancelled_at",
+        cars_become=CarStatus.AVAILABLE,
+        signal=order_cancelled,
+        actor=actor,
+    )
 
 
 @transaction.atomic

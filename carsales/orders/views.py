@@ -37,8 +37,9 @@ def current_cart(request: HttpRequest) -> Cart:
 
 
 def cart_view(request: HttpRequest) -> HttpResponse:
-    cart = current_cart(request)
-    items = list(cart_items(cart_id=cart.pk))
+    # Looking at an empty cart creates no row: a visitor's cart starts with their first car.
+    has_cart = request.user.is_authenticated or CART_TOKEN_SESSION_KEY in request.session
+    items = list(cart_items(cart_id=current_cart(request).pk)) if has_cart else []
     total = sum((item.car.value or Decimal("0") for item in items), Decimal("0"))
     return render(request, "orders/cart.html", {"items": items, "total": total})
 

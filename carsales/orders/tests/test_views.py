@@ -140,3 +140,12 @@ def test_staff_see_the_sales_page_with_the_daily_chart(staff, user):
 
     assert response.status_code == 200
     assert b"<svg" in response.content and b"$100" in response.content
+
+
+def test_a_visitor_looking_at_the_empty_cart_creates_no_cart(client):
+    from carsales.orders.models import Cart
+
+    response = client.get("/cart/")
+
+    assert response.status_code == 200 and b"Your cart is empty." in response.content
+    assert not Cart.objects.exists()
