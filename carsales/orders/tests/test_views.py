@@ -149,3 +149,30 @@ def test_a_visitor_looking_at_the_empty_cart_creates_no_cart(client):
 
     assert response.status_code == 200 and b"Your cart is empty." in response.content
     assert not Cart.objects.exists()
+
+
+def test_staff_mark_orders_paid_with_the_admin_action(staff, user):
+    from carsales.sales.models import Sale
+
+    order = place_for(user, 100)
+    client = Client()
+    client.force_login(staff)
+
+    response = client.post("/admin/orders/order/", {"action": "mark_paid", "_selected_action": [order.pk]}, follow=True)
+
+    assert response.status_code == 200
+    assert Order.objects.get(pk=order.pk).status == "paid" and Sale.objects.filter(order=order).exists()
+
+
+def test_voiding_a_sale_in_the_admin_deactivates_its_order(staff, user):
+    from carsales.orders.services import order_mark_paid
+    from carsales.sales.models import Sale
+
+    order = order_mark_paid(order=place_for(user, 100), actor=staff)
+    sale = Sale.objects.get(order=order)
+    client = Client()
+    client.force_login(staff)
+
+    client.post(f"/admin/sales/sale/{sale.pk}/delete/", {"post": "yes"})
+
+    assert not Sale.objects.exists() and Order.objects.get(pk=order.pk).is_active is False
