@@ -4,6 +4,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from carsales.core.db import update_seeding_row
+
 from .models import DailySales, OrderEvent
 
 
@@ -28,13 +30,13 @@ def order_event_record(
             OrderEvent.objects.create(order_id=order_id, kind=kind, amount=amount, cars=cars)
     except IntegrityError:
         return False
-    today = timezone.localdate()
-    change = {
-        "orders_placed": F("orders_placed") + placed,
-        "sales_count": F("sales_count") + sales,
-        "revenue": F("revenue") + revenue,
-    }
-    if not DailySales.objects.filter(day=today).update(**change):
-        DailySales.objects.get_or_create(day=today)  # the day's first event
-        DailySales.objects.filter(day=today).update(**change)
+    update_seeding_row(
+        DailySales,
+        lookup={"day": timezone.localdate()},
+        changes={
+            "orders_placed": F("orders_placed") + placed,
+            "sales_count": F("sales_count") + sales,
+            "revenue": F("revenue") + revenue,
+        },
+    )
     return True

@@ -1,5 +1,3 @@
-from datetime import date
-
 from django import forms
 
 from .models import Brand, Car
@@ -14,7 +12,7 @@ class CarFilterForm(forms.Form):
     price_min = forms.DecimalField(required=False, min_value=0, label="Min price")
     price_max = forms.DecimalField(required=False, min_value=0, label="Max price")
     year_min = forms.IntegerField(required=False, min_value=1900, label="From year")
-    year_max = forms.IntegerField(required=False, min_value=1900, max_value=date.today().year + 1, label="To year")
+    year_max = forms.IntegerField(required=False, min_value=1900, label="To year")
     ordering = forms.ChoiceField(
         required=False,
         choices=[

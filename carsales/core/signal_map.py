@@ -2,12 +2,14 @@
 
 import weakref
 from dataclasses import dataclass
+from importlib import import_module
 
 from django.apps import apps
 from django.contrib.auth.signals import user_logged_in
 from django.core.signals import request_finished, request_started
 from django.db.models import signals as model_signals
 from django.dispatch import Signal
+from django.utils.module_loading import module_has_submodule
 
 from .dispatch import DomainSignal, receiver_name
 
@@ -32,12 +34,9 @@ def _domain_signals() -> list[tuple[str, Signal]]:
     for config in apps.get_app_configs():
         if not config.name.startswith("carsales."):
             continue
-        module = getattr(config.module, "signals", None)
-        if module is None:
-            try:
-                module = __import__(f"{config.name}.signals", fromlist=["*"])
-            except ModuleNotFoundError:
-                continue
+        if not module_has_submodule(config.module, "signals"):
+            continue
+        module = import_module(f"{config.name}.signals")
         found += [(f"{config.label}.{n}", s) for n, s in vars(module).items() if isinstance(s, DomainSignal)]
     return found
 

@@ -12,9 +12,8 @@ from django.db.models.signals import post_delete, post_save, pre_delete, pre_sav
 
 from carsales.catalog.models import Car
 
-from .services import inventory_apply_change
+from .services import ZERO, inventory_apply_change
 
-ZERO = Decimal("0")
 _MISSING = object()
 
 
@@ -49,7 +48,6 @@ def car_saved_update_inventory(sender: type[Car], instance: Car, created: bool, 
         # Saved without our pre_save having seen a stored row: counted as new elsewhere.
         return
     delta: Decimal = (instance.value or ZERO) - (before or ZERO)
-    instance._inventory_value_before = instance.value  # type: ignore[attr-defined]
     if delta:
         inventory_apply_change(count_delta=0, value_delta=delta)
 

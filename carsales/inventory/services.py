@@ -9,6 +9,7 @@ from django.db.models import Count, F, Max, Min, Sum
 from django.db.models.functions import Coalesce
 
 from carsales.catalog.models import Car
+from carsales.core.db import update_seeding_row
 
 from .models import CarInventory, InventoryTotals
 
@@ -27,10 +28,11 @@ def inventory_apply_change(*, count_delta: int, value_delta: Decimal) -> CarInve
     The UPDATE takes the totals row lock, so concurrent writers queue here and each snapshot
     reflects every change committed before it. Costs three queries whatever the stock size.
     """
-    change = {"cars_count": F("cars_count") + count_delta, "cars_value": F("cars_value") + value_delta}
-    if not InventoryTotals.objects.filter(singleton=True).update(**change):
-        _totals_row()  # the very first change
-        InventoryTotals.objects.filter(singleton=True).update(**change)
+    update_seeding_row(
+        InventoryTotals,
+        lookup={"singleton": True},
+        changes={"cars_count": F("cars_count") + count_delta, "cars_value": F("cars_value") + value_delta},
+    )
     totals = InventoryTotals.objects.get(singleton=True)
     return CarInventory.objects.create(cars_count=totals.cars_count, cars_value=totals.cars_value)
 

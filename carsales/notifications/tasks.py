@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
+from .models import EmailNotification
 from .services import email_notification_deliver
 
 MAX_ATTEMPTS = 5
@@ -19,8 +20,6 @@ def email_notification_send(notification_id: int) -> bool:
     try:
         return email_notification_deliver(notification_id=notification_id)
     except Exception:
-        from .models import EmailNotification
-
         attempts = EmailNotification.objects.filter(pk=notification_id).values_list("attempts", flat=True).first()
         if attempts is not None and attempts < MAX_ATTEMPTS:
             delay = timedelta(seconds=30 * 2 ** (attempts - 1))

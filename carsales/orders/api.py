@@ -134,11 +134,6 @@ class CheckoutView(APIView):
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
-class IsStaff(permissions.BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.is_staff)
-
-
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     """Your orders (staff: all). Staff mark a placed order paid or cancel it."""
 
@@ -156,11 +151,11 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(OrderSerializer(self.get_queryset().get(pk=order.pk)).data)
 
     @extend_schema(request=None, responses=OrderSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
     def pay(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, order_mark_paid)
 
     @extend_schema(request=None, responses=OrderSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, order_cancel)
