@@ -16,11 +16,6 @@ from .models import CarInventory, InventoryTotals
 ZERO = Decimal("0")
 
 
-def _totals_row() -> InventoryTotals:
-    totals, _ = InventoryTotals.objects.get_or_create(singleton=True)
-    return totals
-
-
 @transaction.atomic
 def inventory_apply_change(*, count_delta: int, value_delta: Decimal) -> CarInventory:
     """Add a change to the running totals and record the resulting snapshot.
@@ -64,7 +59,7 @@ def inventory_reconcile(*, fix: bool, progress: Callable[[Iterable[int]], Iterab
     The database sums the table in chunks of ids, each chunk passing through `progress` (a
     progress bar in the command). With `fix`, a drift is corrected and recorded as a snapshot.
     """
-    _totals_row()
+    InventoryTotals.objects.get_or_create(singleton=True)
     totals = InventoryTotals.objects.select_for_update().get(singleton=True)
     bounds = Car.objects.aggregate(low=Min("id"), high=Max("id"))
     actual_count, actual_value = 0, ZERO
