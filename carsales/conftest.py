@@ -1,11 +1,12 @@
 import threading
 from collections.abc import Callable
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 
 import factory
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django_tasks_db.management.commands.db_worker import Worker
@@ -49,6 +50,35 @@ class CarFactory(factory.django.DjangoModelFactory):
     model_year = 2021
     plate = factory.Sequence(lambda n: f"PLT{n:05d}")
     value = factory.Sequence(lambda n: 10_000 + n)
+
+
+def order_for(*cars: Car, user: Any = None) -> Any:
+    """Place an order for these cars through the real cart and checkout; their status follows."""
+    from carsales.orders.services import cart_for_buyer, cart_item_add, order_place
+
+    user = user or UserFactory()
+    cart = cart_for_buyer(buyer=user.buyer)
+    for car in cars:
+        cart_item_add(cart=cart, car=car)
+    return order_place(cart=cart, buyer=user.buyer, actor=user)
+
+
+def reserved_car(**fields: Any) -> Car:
+    """A car some buyer has ordered and not paid for yet."""
+    car = cast(Car, CarFactory(**fields))
+    order_for(car)
+    car.refresh_from_db()
+    return car
+
+
+def sold_car(**fields: Any) -> Car:
+    """A car some buyer ordered and paid for."""
+    from carsales.orders.services import order_mark_paid
+
+    car = cast(Car, CarFactory(**fields))
+    order_mark_paid(order=order_for(car), actor=AnonymousUser())
+    car.refresh_from_db()
+    return car
 
 
 def image_bytes(width: int, height: int, fmt: str = "JPEG") -> bytes:

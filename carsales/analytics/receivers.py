@@ -2,10 +2,11 @@
 
 from typing import Any
 
+from django.db.models.signals import post_delete
+
 from carsales.orders.models import Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
 from carsales.sales.models import Sale
-from carsales.sales.signals import sale_voided
 
 from .models import OrderEvent
 from .services import order_event_record
@@ -32,18 +33,19 @@ def count_cancelled_order(sender: type, order: Order, **kwargs: Any) -> None:
     order_event_record(order_id=order.pk, kind=OrderEvent.Kind.CANCELLED, amount=order.total_price, cars=order.total)
 
 
-def uncount_voided_sale(sender: type, sale: Sale, order: Order, **kwargs: Any) -> None:
+def uncount_voided_sale(sender: type, instance: Sale, **kwargs: Any) -> None:
+    """A sale removed by any path takes its revenue back out of today's figures."""
     order_event_record(
-        order_id=order.pk,
+        order_id=instance.order_id,
         kind=OrderEvent.Kind.SALE_VOIDED,
-        amount=sale.amount,
-        cars=order.total,
+        amount=instance.amount,
+        cars=Order.objects.values_list("total", flat=True).get(pk=instance.order_id),
         sales=-1,
-        revenue=-sale.amount,
+        revenue=-instance.amount,
     )
 
 
 order_placed.connect(count_placed_order, dispatch_uid="analytics.count_placed_order")
 order_paid.connect(count_paid_order, dispatch_uid="analytics.count_paid_order")
 order_cancelled.connect(count_cancelled_order, dispatch_uid="analytics.count_cancelled_order")
-sale_voided.connect(uncount_voided_sale, dispatch_uid="analytics.uncount_voided_sale")
+post_delete.connect(uncount_voided_sale, sender=Sale, dispatch_uid="analytics.uncount_voided_sale")

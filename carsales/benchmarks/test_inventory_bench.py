@@ -13,7 +13,7 @@ from django.db.models import QuerySet, Sum
 from carsales.catalog.models import Brand, Car
 from carsales.catalog.services import car_update
 from carsales.inventory.models import CarInventory
-from carsales.inventory.services import inventory_apply_change
+from carsales.inventory.services import Stock, inventory_apply_change
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.django_db]
 EDITS = 200
@@ -59,7 +59,7 @@ def test_delta_stays_flat_while_the_recount_grows_with_the_table():
     for table_size in (1_000, 20_000):
         fill(brand, table_size - Car.objects.count())
         car = Car.objects.first()
-        delta = timed(lambda: inventory_apply_change(count_delta=0, value_delta=Decimal("1")))
+        delta = timed(lambda: inventory_apply_change(change=Stock(cars_value=Decimal("1"))))
         recount = timed(seed_recount)
         edit = timed(lambda car=car: car_update(car=car, value=(car.value or 0) + 1))
         results[table_size] = (delta, recount, edit)

@@ -28,7 +28,8 @@ class CarAdmin(admin.ModelAdmin):
     search_fields = ["model", "brand__name", "plate", "stock_code"]
     list_select_related = ["brand"]
     autocomplete_fields = ["brand"]
-    readonly_fields = ["stock_code", "thumbnail", "created_at", "updated_at"]
+    # status is shown, never edited: it moves with the order flow.
+    readonly_fields = ["stock_code", "status", "thumbnail", "created_at", "updated_at"]
     date_hierarchy = "created_at"
 
     @admin.display(description="")

@@ -4,16 +4,16 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .forms import CarFilterForm
 from .models import Brand, Car
 from .selectors import brand_list, car_list
-from .services import BrandInUse, brand_create, brand_delete, car_create, car_delete, car_update
+from .services import BrandInUse, CarInUse, brand_create, brand_delete, car_create, car_delete, car_update
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -51,7 +51,8 @@ class CarSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["stock_code", "thumbnail", "created_at", "updated_at"]
+        # status is moved by the order flow only (checkout, payment, cancellation, void).
+        read_only_fields = ["stock_code", "status", "thumbnail", "created_at", "updated_at"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         factory = attrs.get("factory_year", getattr(self.instance, "factory_year", None))
@@ -101,11 +102,18 @@ class CarViewSet(viewsets.ModelViewSet):
         try:
             car: Car = serializer.instance  # type: ignore[assignment]
             serializer.instance = car_update(car=car, **serializer.validated_data)
+        except Car.DoesNotExist:
+            raise NotFound("This car was deleted meanwhile.")
         except DjangoValidationError as error:
             raise _as_drf_error(error) from error
 
-    def perform_destroy(self, instance: Car) -> None:
-        car_delete(car=instance)
+    @extend_schema(responses={204: None, 409: OpenApiResponse(description="The car is on an order.")})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            car_delete(car=self.get_object())
+        except CarInUse as refusal:
+            return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class BrandViewSet(viewsets.ModelViewSet):

@@ -43,7 +43,7 @@ class CarFilterForm(forms.Form):
 class CarForm(forms.ModelForm):
     class Meta:
         model = Car
-        fields = ["brand", "model", "factory_year", "model_year", "plate", "value", "status", "photo", "bio"]
+        fields = ["brand", "model", "factory_year", "model_year", "plate", "value", "photo", "bio"]
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
 
     def clean_plate(self) -> str:

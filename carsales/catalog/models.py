@@ -4,8 +4,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from .validators import validate_image_upload
 
@@ -37,6 +38,11 @@ class CarStatus(models.TextChoices):
     SOLD = "sold", "Sold"
 
 
+STATUS_BY_TRANSITIONS_ONLY = (
+    "A car's status changes only through the order flow (cars_reserve, cars_sell, cars_release)."
+)
+
+
 class CarQuerySet(models.QuerySet["Car"]):
     def available(self) -> "CarQuerySet":
         return self.filter(status=CarStatus.AVAILABLE)
@@ -45,13 +51,23 @@ class CarQuerySet(models.QuerySet["Car"]):
         return self.select_related("brand")
 
     def update(self, **kwargs: Any) -> int:
-        # A bulk update sends no signals, so the inventory would silently drift.
+        # A bulk update sends no signals, so the inventory would silently drift, and a status
+        # written outside the order flow could put one car in two orders.
         if "value" in kwargs:
             raise TypeError(
                 "Car values cannot be bulk-updated: use the car_update service or save() so the "
                 "inventory receivers see the change."
             )
+        if "status" in kwargs:
+            raise TypeError(
+                "A car's status changes only through the order flow (cars_reserve, cars_sell, cars_release)."
+            )
         return super().update(**kwargs)
+
+    def stock_move(self, *, to: "CarStatus") -> int:
+        """Write the status of these cars. Only the stock transitions of catalog.services call
+        this, with the rows locked, and announce the move with the car_stock_moved signal."""
+        return super().update(status=to, updated_at=timezone.now())
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Car"]:
         # bulk_create skips pre_save/post_save: no stock code, no bio, no inventory change.
@@ -82,11 +98,16 @@ class Car(models.Model):
     thumbnail = models.ImageField(upload_to="cars/thumbnails/", blank=True, editable=False)
     bio = models.TextField(blank=True, help_text="Sales text; written for you when left empty.")
     stock_code = models.CharField(max_length=10, unique=True, blank=True, editable=False)
-    status = models.CharField(max_length=16, choices=CarStatus.choices, default=CarStatus.AVAILABLE)
+    # Written only by the stock transitions in catalog.services, which the order flow calls:
+    # not editable, so no form, serializer or admin field can put a reserved car back on sale.
+    status = models.CharField(max_length=16, choices=CarStatus.choices, default=CarStatus.AVAILABLE, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CarQuerySet.as_manager()
+
+    # The status as read from the database, to tell a hand-set status from a stale one in save().
+    _loaded_status: str | None = None
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -109,8 +130,53 @@ class Car(models.Model):
     def __str__(self) -> str:
         return f"{self.brand} {self.model} {self.model_year}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save the car; never its status, which only the stock transitions move.
+
+        A new car starts available. Saving a stored car leaves the stored status alone, so an
+        instance read before a checkout cannot put the reserved car back on sale; assigning
+        `status` by hand, or naming it in `update_fields`, raises TypeError. A stored car is
+        only ever updated: saving a car deleted meanwhile raises DatabaseError rather than
+        bringing it back.
+        """
+        update_fields = kwargs.get("update_fields")
+        if self._state.adding:
+            if self.status != CarStatus.AVAILABLE:
+                raise TypeError("A new car starts available; reserve or sell it through the order flow.")
+        else:
+            status_set_by_hand = "status" in self.__dict__ and self.status != getattr(
+                self, "_loaded_status", self.status
+            )
+            if status_set_by_hand or (update_fields is not None and "status" in update_fields):
+                raise TypeError(
+                    "A car's status changes only through the order flow (cars_reserve, cars_sell, cars_release)."
+                )
+            if update_fields is None:
+                deferred = self.get_deferred_fields()
+                kwargs["update_fields"] = [
+                    field.attname
+                    for field in self._meta.concrete_fields
+                    if not field.primary_key and field.name != "status" and field.attname not in deferred
+                ]
+        # One transaction for pre_save, the write and post_save, even for a bare save() in a
+        # shell: the inventory's pre_save row lock then holds until its post_save delta is in.
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+        self._loaded_status = self.status
+
     def get_absolute_url(self) -> str:
         return reverse("catalog:car_detail", kwargs={"pk": self.pk})
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> "Car":
+        car = super().from_db(db, field_names, values)
+        car._loaded_status = car.__dict__.get("status")
+        return car
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        if "status" in self.__dict__:
+            self._loaded_status = self.status
 
     def clean(self) -> None:
         # "Not in the future" moves with the calendar, so it is checked here, not as a constraint.
@@ -127,3 +193,8 @@ class Car(models.Model):
     @property
     def is_available(self) -> bool:
         return self.status == CarStatus.AVAILABLE
+
+    @property
+    def is_for_sale(self) -> bool:
+        """Available and priced: only such a car can go into a cart or an order."""
+        return self.is_available and self.value is not None

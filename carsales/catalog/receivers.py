@@ -24,9 +24,12 @@ def car_fill_defaults(sender: type[Car], instance: Car, raw: bool, **kwargs: Any
         instance.bio = write_bio(instance)
 
 
-def car_remember_stored_files(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
+def car_remember_stored_files(
+    sender: type[Car], instance: Car, raw: bool, update_fields: frozenset[str] | None = None, **kwargs: Any
+) -> None:
     """Note which files the stored row points at, to tell after the save what was replaced."""
-    if raw:
+    if raw or (update_fields is not None and "photo" not in update_fields):
+        instance._photo_changed = False  # type: ignore[attr-defined]
         return
     stored = (
         Car.objects.filter(pk=instance.pk).values_list("photo", "thumbnail").first()

@@ -1,6 +1,7 @@
 """Writes to the catalogue. Each service is one transaction and validates before saving."""
 
 import secrets
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.utils.text import slugify
 
 from .images import thumbnail_of
 from .models import Brand, Car, CarStatus
+from .signals import car_stock_moved
 from .tasks import stored_files_delete
 
 STOCK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -21,6 +23,14 @@ STOCK_CODE_LENGTH = 10
 
 class BrandInUse(Exception):
     """The brand still has cars, so deleting it would orphan them."""
+
+
+class CarInUse(Exception):
+    """The car is on an order, which must keep it; the message says which, for staff."""
+
+
+class StockError(Exception):
+    """A car is not in the state a stock transition needs; the message names it, for the buyer."""
 
 
 def stock_code_generate() -> str:
@@ -65,7 +75,6 @@ def car_create(
     value: Decimal | None = None,
     photo: File | None = None,
     bio: str = "",
-    status: str = CarStatus.AVAILABLE,
 ) -> Car:
     """Create a car. Raises ValidationError (per field) for bad values; nothing is saved then."""
     car = Car(
@@ -76,7 +85,6 @@ def car_create(
         plate=plate.strip().upper(),
         value=value,
         bio=bio,
-        status=status,
     )
     if photo:
         car.photo = photo  # type: ignore[assignment]
@@ -90,11 +98,14 @@ def car_update(*, car: Car, **changes: Any) -> Car:
     """Apply `changes` (field name → value) to `car` and save it.
 
     A `photo` of None keeps the current photo; False clears it. Raises ValidationError for bad
-    values, leaving the stored row as it was.
+    values, leaving the stored row as it was, and Car.DoesNotExist when the car was deleted
+    meanwhile: the row is locked first and only ever updated, so an edit never brings back a
+    car someone else deleted.
     """
     unknown = set(changes) - {f.name for f in Car._meta.get_fields() if getattr(f, "editable", False)}
     if unknown:
         raise ValidationError(f"Unknown or read-only car fields: {', '.join(sorted(unknown))}.")
+    Car.objects.select_for_update().only("pk").get(pk=car.pk)  # raises DoesNotExist when deleted
     for field, value in changes.items():
         if field == "photo":
             if value is None:
@@ -110,7 +121,72 @@ def car_update(*, car: Car, **changes: Any) -> Car:
 
 @transaction.atomic
 def car_delete(*, car: Car) -> None:
-    car.delete()
+    """Delete a car. Raises CarInUse, with a message, when an order holds it or once held it."""
+    try:
+        car.delete()
+    except ProtectedError as error:
+        orders = sorted({f"#{getattr(line, 'order_id', '?')}" for line in error.protected_objects})
+        raise CarInUse(
+            f"{car} is on order {', '.join(orders)}, which keeps it on record; it cannot be deleted."
+        ) from error
+
+
+def _cars_locked(car_ids: Collection[int]) -> list[Car]:
+    """The cars with these ids, locked in id order so concurrent transitions queue, never deadlock."""
+    return list(Car.objects.select_for_update().select_related("brand").filter(pk__in=car_ids).order_by("pk"))
+
+
+def _cars_move(cars: list[Car], *, old: CarStatus, new: CarStatus) -> None:
+    """Move these locked cars, all `old`, to `new` in one UPDATE and announce it."""
+    if not cars:
+        return
+    car_ids = [car.pk for car in cars]
+    Car.objects.filter(pk__in=car_ids).stock_move(to=new)
+    for car in cars:
+        car.status = car._loaded_status = new
+    car_stock_moved.send(sender=Car, car_ids=car_ids, old_status=old, new_status=new)
+
+
+@transaction.atomic
+def cars_reserve(*, car_ids: Collection[int]) -> list[Car]:
+    """Reserve available, priced cars for an order; returns them, locked, in id order.
+
+    Raises StockError naming every car that is gone, no longer available or not priced; then
+    nothing is reserved.
+    """
+    cars = _cars_locked(car_ids)
+    problems = [f"{car} is no longer available" for car in cars if not car.is_available]
+    problems += [f"{car} has no price yet (price on request)" for car in cars if car.is_available and car.value is None]
+    missing = len(set(car_ids)) - len(cars)
+    if missing:
+        problems.append(f"{missing} car{'s' if missing > 1 else ''} left the catalogue")
+    if problems:
+        raise StockError("; ".join(problems) + ".")
+    _cars_move(cars, old=CarStatus.AVAILABLE, new=CarStatus.RESERVED)
+    return cars
+
+
+@transaction.atomic
+def cars_sell(*, car_ids: Collection[int]) -> list[Car]:
+    """Mark reserved cars sold. Raises StockError, selling none, if any is not reserved."""
+    cars = _cars_locked(car_ids)
+    wrong = [f"{car} is {car.get_status_display().lower()}" for car in cars if car.status != CarStatus.RESERVED]
+    if wrong or len(cars) != len(set(car_ids)):
+        raise StockError(f"Only reserved cars can be sold: {'; '.join(wrong) or 'a car is missing'}.")
+    _cars_move(cars, old=CarStatus.RESERVED, new=CarStatus.SOLD)
+    return cars
+
+
+@transaction.atomic
+def cars_release(*, car_ids: Collection[int], held_as: CarStatus) -> list[Car]:
+    """Put back on sale those of these cars that are `held_as` (reserved or sold); returns them.
+
+    A car in any other state is left alone: a cancelled reservation never puts a sold car
+    back on sale.
+    """
+    cars = [car for car in _cars_locked(car_ids) if car.status == held_as]
+    _cars_move(cars, old=held_as, new=CarStatus.AVAILABLE)
+    return cars
 
 
 def car_thumbnail_refresh(*, car: Car) -> None:

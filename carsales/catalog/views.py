@@ -2,14 +2,14 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .forms import BrandForm, CarFilterForm, CarForm
 from .models import Brand, Car
 from .selectors import brand_list, car_list
-from .services import BrandInUse, brand_create, brand_delete, car_create, car_delete, car_update
+from .services import BrandInUse, CarInUse, brand_create, brand_delete, car_create, car_delete, car_update
 
 PAGE_SIZES = (12, 24, 48)
 
@@ -70,6 +70,8 @@ def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             car = car_update(car=car, **form.cleaned_data)
+        except Car.DoesNotExist:
+            raise Http404("This car was deleted meanwhile.")
         except ValidationError as error:
             _apply_validation_error(form, error)
         else:
@@ -83,7 +85,11 @@ def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 def car_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     car = get_object_or_404(Car.objects.with_brand(), pk=pk)
     if request.method == "POST":
-        car_delete(car=car)
+        try:
+            car_delete(car=car)
+        except CarInUse as refusal:
+            messages.error(request, str(refusal))
+            return redirect(car)
         messages.success(request, f"{car} was deleted.")
         return redirect("catalog:car_list")
     return render(request, "catalog/car_confirm_delete.html", {"car": car})

@@ -2,12 +2,13 @@ from django.contrib import admin
 
 from .models import CarInventory, InventoryTotals
 
+STOCK_COLUMNS = ("cars_count", "cars_value", "available_count", "reserved_count", "sold_count")
+
 
 @admin.register(CarInventory)
 class CarInventoryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "cars_count", "cars_value"]
+    list_display = readonly_fields = (*STOCK_COLUMNS, "created_at")
     date_hierarchy = "created_at"
-    readonly_fields = ["cars_count", "cars_value", "created_at"]
 
     def has_add_permission(self, request: object) -> bool:
         return False  # snapshots are written by the receivers, never by hand
@@ -18,8 +19,7 @@ class CarInventoryAdmin(admin.ModelAdmin):
 
 @admin.register(InventoryTotals)
 class InventoryTotalsAdmin(admin.ModelAdmin):
-    list_display = ["cars_count", "cars_value", "updated_at"]
-    readonly_fields = ["cars_count", "cars_value", "updated_at"]
+    list_display = readonly_fields = (*STOCK_COLUMNS, "updated_at")
 
     def has_add_permission(self, request: object) -> bool:
         return False

@@ -6,7 +6,7 @@ from .models import CarInventory
 class CarInventorySerializer(serializers.ModelSerializer):
     class Meta:
         model = CarInventory
-        fields = ["id", "cars_count", "cars_value", "created_at"]
+        fields = ["id", "cars_count", "cars_value", "available_count", "reserved_count", "sold_count", "created_at"]
 
 
 class CarInventoryViewSet(viewsets.ReadOnlyModelViewSet):

@@ -3,13 +3,26 @@ from decimal import Decimal
 from django.db import models
 
 
-class InventoryTotals(models.Model):
+class StockCounts(models.Model):
+    """Cars in stock (not sold: available + reserved), their value, and the breakdown by status."""
+
+    cars_count = models.IntegerField(default=0, help_text="Cars in stock: available or reserved, not sold.")
+    cars_value = models.DecimalField(
+        max_digits=16, decimal_places=2, default=Decimal("0"), help_text="Total asking price of the cars in stock."
+    )
+    available_count = models.IntegerField(default=0)
+    reserved_count = models.IntegerField(default=0)
+    sold_count = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class InventoryTotals(StockCounts):
     """The running totals, one row. Every change updates it with F() under its row lock,
     which is what serialises concurrent writers; snapshots are copied from it."""
 
     singleton = models.BooleanField(default=True, unique=True, editable=False)
-    cars_count = models.IntegerField(default=0)
-    cars_value = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -20,11 +33,9 @@ class InventoryTotals(models.Model):
         return f"{self.cars_count} cars, {self.cars_value}"
 
 
-class CarInventory(models.Model):
+class CarInventory(StockCounts):
     """A snapshot of the stock after one change: how many cars, their total value, when."""
 
-    cars_count = models.IntegerField()
-    cars_value = models.DecimalField(max_digits=16, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -1,14 +1,18 @@
-"""Keeps the inventory: running totals and one snapshot per change, in O(1) per change."""
+"""Keeps the inventory: running totals and one snapshot per change, in O(1) per change.
+
+"In stock" means not sold: available or reserved. Sold cars are counted apart, so a sale
+takes a car out of stock and a voided sale puts it back.
+"""
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, Sum
+from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce
 
-from carsales.catalog.models import Car
+from carsales.catalog.models import Car, CarStatus
 from carsales.core.db import update_seeding_row
 
 from .models import CarInventory, InventoryTotals
@@ -16,32 +20,72 @@ from .models import CarInventory, InventoryTotals
 ZERO = Decimal("0")
 
 
+@dataclass(frozen=True)
+class Stock:
+    """Inventory figures, or a change to them; field names match the StockCounts columns."""
+
+    cars_count: int = 0
+    cars_value: Decimal = ZERO
+    available_count: int = 0
+    reserved_count: int = 0
+    sold_count: int = 0
+
+    @classmethod
+    def of_cars(cls, *, count: int, value: Decimal | None, status: str) -> "Stock":
+        """What `count` cars worth `value` in all, each with this status, add to the figures."""
+        in_stock = status != CarStatus.SOLD
+        return cls(
+            cars_count=count if in_stock else 0,
+            cars_value=(value or ZERO) if in_stock else ZERO,
+            available_count=count if status == CarStatus.AVAILABLE else 0,
+            reserved_count=count if status == CarStatus.RESERVED else 0,
+            sold_count=count if status == CarStatus.SOLD else 0,
+        )
+
+    @classmethod
+    def of_row(cls, row: InventoryTotals | CarInventory) -> "Stock":
+        return cls(**{field.name: getattr(row, field.name) for field in fields(cls)})
+
+    def __add__(self, other: "Stock") -> "Stock":
+        return Stock(*(mine + theirs for mine, theirs in zip(astuple(self), astuple(other), strict=True)))
+
+    def __sub__(self, other: "Stock") -> "Stock":
+        return Stock(*(mine - theirs for mine, theirs in zip(astuple(self), astuple(other), strict=True)))
+
+    def __bool__(self) -> bool:
+        return any(astuple(self))
+
+    def as_columns(self) -> dict[str, int | Decimal]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
 @transaction.atomic
-def inventory_apply_change(*, count_delta: int, value_delta: Decimal) -> CarInventory:
+def inventory_apply_change(*, change: Stock) -> CarInventory | None:
     """Add a change to the running totals and record the resulting snapshot.
 
     The UPDATE takes the totals row lock, so concurrent writers queue here and each snapshot
-    reflects every change committed before it. Costs three queries whatever the stock size.
+    reflects every change committed before it. Costs three queries whatever the stock size;
+    a change that moves no figure costs none and records nothing (returns None).
     """
+    if not change:
+        return None
     update_seeding_row(
         InventoryTotals,
         lookup={"singleton": True},
-        changes={"cars_count": F("cars_count") + count_delta, "cars_value": F("cars_value") + value_delta},
+        changes={name: F(name) + amount for name, amount in change.as_columns().items()},
     )
     totals = InventoryTotals.objects.get(singleton=True)
-    return CarInventory.objects.create(cars_count=totals.cars_count, cars_value=totals.cars_value)
+    return CarInventory.objects.create(**Stock.of_row(totals).as_columns())
 
 
 @dataclass(frozen=True)
 class Drift:
-    recorded_count: int
-    recorded_value: Decimal
-    actual_count: int
-    actual_value: Decimal
+    recorded: Stock
+    actual: Stock
 
     @property
     def exists(self) -> bool:
-        return (self.recorded_count, self.recorded_value) != (self.actual_count, self.actual_value)
+        return self.recorded != self.actual
 
 
 RECOUNT_CHUNK = 5000
@@ -49,6 +93,18 @@ RECOUNT_CHUNK = 5000
 
 def _identity(chunks: Iterable[int]) -> Iterable[int]:
     return chunks
+
+
+def _recount(ids_from: int, ids_to: int) -> Stock:
+    not_sold = ~Q(status=CarStatus.SOLD)
+    figures = Car.objects.filter(id__gte=ids_from, id__lt=ids_to).aggregate(
+        cars_count=Count("id", filter=not_sold),
+        cars_value=Coalesce(Sum("value", filter=not_sold), ZERO),
+        available_count=Count("id", filter=Q(status=CarStatus.AVAILABLE)),
+        reserved_count=Count("id", filter=Q(status=CarStatus.RESERVED)),
+        sold_count=Count("id", filter=Q(status=CarStatus.SOLD)),
+    )
+    return Stock(**figures)
 
 
 @transaction.atomic
@@ -62,19 +118,12 @@ def inventory_reconcile(*, fix: bool, progress: Callable[[Iterable[int]], Iterab
     InventoryTotals.objects.get_or_create(singleton=True)
     totals = InventoryTotals.objects.select_for_update().get(singleton=True)
     bounds = Car.objects.aggregate(low=Min("id"), high=Max("id"))
-    actual_count, actual_value = 0, ZERO
+    actual = Stock()
     if bounds["low"] is not None:
-        starts = range(bounds["low"], bounds["high"] + 1, RECOUNT_CHUNK)
-        for start in progress(starts):
-            chunk = Car.objects.filter(id__gte=start, id__lt=start + RECOUNT_CHUNK).aggregate(
-                count=Count("id"), value=Coalesce(Sum("value"), ZERO)
-            )
-            actual_count += chunk["count"]
-            actual_value += chunk["value"]
-    drift = Drift(totals.cars_count, totals.cars_value, actual_count, actual_value)
+        for start in progress(range(bounds["low"], bounds["high"] + 1, RECOUNT_CHUNK)):
+            actual += _recount(start, start + RECOUNT_CHUNK)
+    drift = Drift(recorded=Stock.of_row(totals), actual=actual)
     if fix and drift.exists:
-        InventoryTotals.objects.filter(pk=totals.pk).update(
-            cars_count=drift.actual_count, cars_value=drift.actual_value
-        )
-        CarInventory.objects.create(cars_count=drift.actual_count, cars_value=drift.actual_value)
+        InventoryTotals.objects.filter(pk=totals.pk).update(**actual.as_columns())
+        CarInventory.objects.create(**actual.as_columns())
     return drift

@@ -3,30 +3,59 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .models import Cart, CartItem, Order, OrderItem
-from .services import OrderStateError, order_cancel, order_mark_paid, order_totals_refresh
+from .services import OrderStateError, order_cancel, order_mark_paid
 
 
 class OrderItemInline(admin.TabularInline):
+    """Lines are written by checkout only; here they are shown, never edited."""
+
     model = OrderItem
     extra = 0
-    autocomplete_fields = ["car"]
+    fields = readonly_fields = ("car", "price", "holds_car")
+
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
+    """Orders change state only through the actions, which call the services."""
+
     list_display = ["id", "buyer", "status", "is_active", "total", "total_price", "placed_at", "paid_at"]
     list_filter = ["status", "is_active", "placed_at"]
     search_fields = ["id", "buyer__user__username", "buyer__user__email", "items__car__stock_code"]
     list_select_related = ["buyer__user"]
-    readonly_fields = ["total", "total_price", "placed_at", "paid_at", "cancelled_at"]
+    fields = readonly_fields = (
+        "buyer",
+        "status",
+        "is_active",
+        "total",
+        "total_price",
+        "placed_at",
+        "paid_at",
+        "cancelled_at",
+    )
     inlines = [OrderItemInline]
     actions = ["mark_paid", "cancel"]
     date_hierarchy = "placed_at"
 
-    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:  # type: ignore[no-untyped-def]
-        # Inline rows are saved one by one, which sends no m2m_changed: refresh the totals here.
-        super().save_related(request, form, formsets, change)
-        order_totals_refresh(order_ids=[form.instance.pk])
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # orders come from checkout
+
+    def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        # A live order is cancelled (or its sale voided), never deleted.
+        return super().has_delete_permission(request, obj) and (obj is None or not obj.holds_cars)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        live = [order for order in queryset if order.holds_cars]
+        for order in live:
+            self.message_user(
+                request, f"Order #{order.pk} was kept: cancel it, or void its sale, instead.", messages.WARNING
+            )
+        queryset.exclude(pk__in=[order.pk for order in live]).delete()
 
     def _apply(self, request: HttpRequest, orders: QuerySet[Order], action, verb: str) -> None:  # type: ignore[no-untyped-def]
         done = 0
@@ -64,13 +93,16 @@ class CartAdmin(admin.ModelAdmin):
 
 @admin.register(OrderItem)
 class OrderItemAdmin(admin.ModelAdmin):
-    list_display = ["order", "car", "price"]
+    list_display = ["order", "car", "price", "holds_car"]
     search_fields = ["order__id", "car__stock_code", "car__model"]
     list_select_related = ["order", "car__brand"]
-    readonly_fields = ["order", "car", "price"]
+    readonly_fields = ["order", "car", "price", "holds_car"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # items are added through their order
+        return False  # lines are written by checkout
+
+    def has_delete_permission(self, request: HttpRequest, obj: OrderItem | None = None) -> bool:
+        return False  # a line leaves with its order's cancellation, never alone
 
 
 @admin.register(CartItem)

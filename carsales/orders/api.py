@@ -34,10 +34,13 @@ class CartItemSerializer(serializers.ModelSerializer):
     car = serializers.PrimaryKeyRelatedField(queryset=Car.objects.all())
     car_name = serializers.CharField(source="car.__str__", read_only=True)
     price = serializers.DecimalField(source="car.value", max_digits=12, decimal_places=2, read_only=True)
+    available = serializers.BooleanField(
+        source="car.is_for_sale", read_only=True, help_text="False once the car is reserved or sold: remove it."
+    )
 
     class Meta:
         model = CartItem
-        fields = ["car", "car_name", "price", "added_at"]
+        fields = ["car", "car_name", "price", "available", "added_at"]
         read_only_fields = ["added_at"]
 
 
@@ -77,6 +80,11 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class CheckoutSerializer(serializers.Serializer):
     cart_id = serializers.IntegerField(required=False, help_text="Defaults to your cart.")
+    cars = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        help_text="The car ids you reviewed; if given and the cart no longer holds exactly these, nothing is ordered.",
+    )
 
 
 def _own_cart(request: Request) -> Cart:
@@ -127,7 +135,9 @@ class CheckoutView(APIView):
         if body.validated_data.get("cart_id") not in (None, cart.pk):
             raise Http404("No such cart.")  # another buyer's cart is not revealed
         try:
-            order = order_place(cart=cart, buyer=buyer, actor=request.user)
+            order = order_place(
+                cart=cart, buyer=buyer, actor=request.user, confirmed_car_ids=body.validated_data.get("cars")
+            )
         except CheckoutError as refusal:
             raise ValidationError({"detail": str(refusal)})
         order = order_list_for(user=request.user).get(pk=order.pk)

@@ -1,4 +1,6 @@
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.urls import reverse
@@ -52,17 +54,35 @@ class Order(models.Model):
     cars: "models.ManyToManyField[Car, OrderItem]" = models.ManyToManyField(
         Car, through="OrderItem", related_name="orders"
     )
-    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED)
-    is_active = models.BooleanField(default=True, help_text="Cleared when the order's sale is voided.")
+    # Both written only by the transitions in orders.services; shown read-only everywhere else.
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED, editable=False)
+    is_active = models.BooleanField(default=True, editable=False, help_text="Cleared when the order's sale is voided.")
     # Kept by the m2m_changed receiver and order_totals_refresh; never typed in by hand.
     total = models.PositiveIntegerField(default=0, editable=False, help_text="Number of cars.")
     total_price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), editable=False)
     placed_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status=OrderStatus.PAID, paid_at__isnull=False)
+                | (~models.Q(status=OrderStatus.PAID) & models.Q(paid_at__isnull=True)),
+                name="order_paid_at_iff_paid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status=OrderStatus.CANCELLED, cancelled_at__isnull=False)
+                | (~models.Q(status=OrderStatus.CANCELLED) & models.Q(cancelled_at__isnull=True)),
+                name="order_cancelled_at_iff_cancelled",
+            ),
+            # Only a paid order is ever deactivated (its sale voided).
+            models.CheckConstraint(
+                condition=models.Q(is_active=True) | models.Q(status=OrderStatus.PAID),
+                name="order_inactive_only_if_paid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Order #{self.pk}"
@@ -70,16 +90,56 @@ class Order(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("orders:order_detail", kwargs={"pk": self.pk})
 
+    @property
+    def holds_cars(self) -> bool:
+        """Placed or paid and not voided: its cars are reserved or sold to it."""
+        return self.is_active and self.status in {OrderStatus.PLACED, OrderStatus.PAID}
+
+
+class OrderItemQuerySet(models.QuerySet["OrderItem"]):
+    def bulk_create(self, objs: Iterable["OrderItem"], *args: Any, **kwargs: Any) -> list["OrderItem"]:
+        """Create lines, pricing those without a price at their car's current value.
+
+        `order.cars.add(car)` creates its lines here, with no save signal, so this is where
+        that path gets its price. Raises ValueError for a car that has no price.
+        """
+        lines = list(objs)
+        unpriced = {line.car_id for line in lines if line.price is None}
+        if unpriced:
+            values = dict(Car.objects.filter(pk__in=unpriced).values_list("pk", "value"))
+            for line in lines:
+                if line.price is None:
+                    line.price = values.get(line.car_id)
+                    if line.price is None:
+                        raise ValueError(f"Car #{line.car_id} has no price, so it is not for sale.")
+        return super().bulk_create(lines, *args, **kwargs)
+
+    def update(self, **kwargs: Any) -> int:
+        if "price" in kwargs:
+            raise TypeError("An order line's price is set once, when the line is created.")
+        return super().update(**kwargs)
+
 
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     car = models.ForeignKey(Car, on_delete=models.PROTECT, related_name="order_items")
-    # The price at the moment of ordering; empty when a car is added by hand (its value is used).
-    price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # The price at the moment the line was created, by whichever path; never changed after.
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    # True while the order is placed or paid and active; cleared when it is cancelled or its
+    # sale voided. The partial unique constraint below is what makes a double sale impossible.
+    holds_car = models.BooleanField(default=True, editable=False)
+
+    objects = OrderItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["order", "car"], name="car_once_per_order")]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "car"], name="car_once_per_order"),
+            models.UniqueConstraint(
+                fields=["car"], condition=models.Q(holds_car=True), name="one_live_order_line_per_car"
+            ),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="order_line_price_not_negative"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.car} in {self.order}"

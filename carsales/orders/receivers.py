@@ -1,16 +1,32 @@
-"""Order totals follow the order's cars (m2m_changed), and a visitor's cart follows them
-through login (django.contrib.auth's user_logged_in)."""
+"""Orders keep their own truth on every path, not only through the services.
+
+- Order totals follow the order's lines (seed 001's m2m_changed, from either side, plus line
+  saves and deletes, which m2m_changed does not see).
+- `order.cars.add(car)` reserves the car like a checkout; removing a line releases its car.
+- A line's price is set once, when it is created; a paid order's lines and a live order
+  cannot be deleted.
+- A visitor's cart follows them through login (django.contrib.auth's user_logged_in).
+"""
 
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.http import HttpRequest
 
 from carsales.accounts.services import buyer_ensure
+from carsales.catalog.models import Car
 
-from .models import Cart, Order
-from .services import cart_for_buyer, cart_merge, order_totals_refresh
+from .models import Cart, Order, OrderItem
+from .services import (
+    cart_for_buyer,
+    cart_merge,
+    order_cars_attach,
+    order_check_deletable,
+    order_line_check_removable,
+    order_line_removed,
+    order_totals_refresh,
+)
 
 CART_TOKEN_SESSION_KEY = "cart_token"
 
@@ -18,12 +34,18 @@ CART_TOKEN_SESSION_KEY = "cart_token"
 def order_cars_changed(
     sender: type, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
 ) -> None:
-    """Keep `total` and `total_price` of every order whose cars changed, from either side.
+    """Reserve cars being added to an order, and keep `total` / `total_price` of every order
+    whose cars changed, from either side.
 
     From the order's side (`order.cars.add(car)`) that is the order itself; from the car's side
     (`car.orders.add(order)`) the orders in pk_set, or for a clear the orders the car was in,
     noted before the clear since the clear leaves no pk_set.
     """
+    if action == "pre_add":
+        pairs = [(instance.pk, pk_set or set())] if not reverse else [(pk, {instance.pk}) for pk in pk_set or ()]
+        for order_id, car_ids in pairs:
+            order_cars_attach(order_id=order_id, car_ids=car_ids)
+        return
     if action == "pre_clear" and reverse:
         instance._orders_before_clear = list(instance.orders.values_list("pk", flat=True))
         return
@@ -38,6 +60,37 @@ def order_cars_changed(
         order_totals_refresh(order_ids=pk_set or [])
 
 
+def order_line_before_save(sender: type[OrderItem], instance: OrderItem, raw: bool, **kwargs: Any) -> None:
+    """A new line reserves its car and takes the car's price; a stored line's price never changes."""
+    if raw:
+        return
+    if instance._state.adding:
+        order_cars_attach(order_id=instance.order_id, car_ids=[instance.car_id])
+        if instance.price is None:
+            instance.price = Car.objects.values_list("value", flat=True).get(pk=instance.car_id)
+        return
+    stored = OrderItem.objects.filter(pk=instance.pk).values_list("price", "car_id", "order_id", "holds_car").first()
+    if stored is not None and stored != (instance.price, instance.car_id, instance.order_id, instance.holds_car):
+        raise TypeError("An order line is fixed once created: its car, order, price and hold cannot change by hand.")
+
+
+def order_line_saved(sender: type[OrderItem], instance: OrderItem, created: bool, raw: bool, **kwargs: Any) -> None:
+    if created and not raw:
+        order_totals_refresh(order_ids=[instance.order_id])
+
+
+def order_line_before_delete(sender: type[OrderItem], instance: OrderItem, **kwargs: Any) -> None:
+    order_line_check_removable(line=instance)
+
+
+def order_line_deleted(sender: type[OrderItem], instance: OrderItem, **kwargs: Any) -> None:
+    order_line_removed(line=instance)
+
+
+def order_before_delete(sender: type[Order], instance: Order, **kwargs: Any) -> None:
+    order_check_deletable(order=instance)
+
+
 def merge_visitor_cart_at_login(sender: type, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if request is None or not hasattr(request, "session"):
         return
@@ -48,4 +101,9 @@ def merge_visitor_cart_at_login(sender: type, request: HttpRequest | None, user:
 
 
 m2m_changed.connect(order_cars_changed, sender=Order.cars.through, dispatch_uid="orders.order_cars_changed")
+pre_save.connect(order_line_before_save, sender=OrderItem, dispatch_uid="orders.order_line_before_save")
+post_save.connect(order_line_saved, sender=OrderItem, dispatch_uid="orders.order_line_saved")
+pre_delete.connect(order_line_before_delete, sender=OrderItem, dispatch_uid="orders.order_line_before_delete")
+post_delete.connect(order_line_deleted, sender=OrderItem, dispatch_uid="orders.order_line_deleted")
+pre_delete.connect(order_before_delete, sender=Order, dispatch_uid="orders.order_before_delete")
 user_logged_in.connect(merge_visitor_cart_at_login, dispatch_uid="orders.merge_visitor_cart_at_login")

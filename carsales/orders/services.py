@@ -2,7 +2,9 @@
 the order's events are sent from here, after the writes."""
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from decimal import Decimal
+from typing import cast
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
@@ -13,7 +15,7 @@ from django.utils import timezone
 
 from carsales.accounts.models import Buyer
 from carsales.catalog.models import Car, CarStatus
-from carsales.core.dispatch import DomainSignal
+from carsales.catalog.services import StockError, cars_release, cars_reserve, cars_sell
 
 from .models import Cart, CartItem, Order, OrderItem, OrderStatus
 from .signals import order_cancelled, order_paid, order_placed
@@ -49,10 +51,15 @@ def cart_for_token(*, token: str | None) -> Cart:
 
 @transaction.atomic
 def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
-    """Put an available car in the cart. Raises CartError if it is not available or already there."""
-    car = Car.objects.select_for_update().get(pk=car.pk)
-    if car.status != CarStatus.AVAILABLE:
+    """Put a car that is for sale in the cart.
+
+    Raises CartError if it is not available, has no price (price on request) or is already there.
+    """
+    car = Car.objects.select_for_update().select_related("brand").get(pk=car.pk)
+    if not car.is_available:
         raise CartError(f"{car} is no longer available.")
+    if car.value is None:
+        raise CartError(f"{car} has no price yet: ask us for a price (price on request).")
     try:
         with transaction.atomic():
             return CartItem.objects.create(cart=cart, car=car)
@@ -84,93 +91,170 @@ def cart_merge(*, source: Cart, target: Cart) -> int:
 
 
 def order_totals_refresh(*, order_ids: Iterable[int]) -> None:
-    """Recompute number of cars and total price of these orders in one UPDATE.
-
-    An item's price is the price at ordering, or the car's value for a car added by hand.
-    """
+    """Recompute number of cars and total price of these orders in one UPDATE."""
     items = OrderItem.objects.filter(order=OuterRef("pk")).order_by().values("order")
     count = items.annotate(n=Count("id")).values("n")
-    price = items.annotate(s=Sum(Coalesce("price", "car__value", Value(0), output_field=MONEY))).values("s")
+    price = items.annotate(s=Sum("price")).values("s")
     Order.objects.filter(pk__in=list(order_ids)).update(
         total=Coalesce(Subquery(count), Value(0)),
         total_price=Coalesce(Subquery(price, output_field=MONEY), Value(0), output_field=MONEY),
     )
 
 
+def _cart_changes(in_cart: dict[int, Car], confirmed: set[int]) -> list[str]:
+    """What differs between the cart now and the cars the buyer confirmed, for a message."""
+    added = [f"{in_cart[car_id]} was added" for car_id in sorted(set(in_cart) - confirmed)]
+    dropped = confirmed - set(in_cart)
+    still_listed = list(Car.objects.select_related("brand").filter(pk__in=dropped).order_by("pk"))
+    removed = [f"{car} was removed" for car in still_listed]
+    if withdrawn := len(dropped) - len(still_listed):
+        removed.append(f"{withdrawn} car{'s were' if withdrawn > 1 else ' was'} withdrawn from sale")
+    return added + removed
+
+
 @transaction.atomic
-def order_place(*, cart: Cart, buyer: Buyer, actor: AbstractBaseUser | AnonymousUser) -> Order:
+def order_place(
+    *,
+    cart: Cart,
+    buyer: Buyer,
+    actor: AbstractBaseUser | AnonymousUser,
+    confirmed_car_ids: Collection[int] | None = None,
+) -> Order:
     """Turn the buyer's cart into an order, reserving its cars, then send order_placed.
 
-    The cars are locked in id order, so concurrent checkouts queue instead of deadlocking and
-    the second one to reach a car sees it reserved. Raises CheckoutError (nothing written, no
-    signal) for another buyer's cart, an empty cart or a car no longer available.
+    `confirmed_car_ids` are the cars the buyer saw when they confirmed; if the cart no longer
+    holds exactly those, nothing is ordered. The cars are reserved through the catalogue,
+    locked in id order, so concurrent checkouts queue instead of deadlocking and the second to
+    reach a car finds it reserved; the partial unique constraint on live order lines backs
+    this up. Raises CheckoutError (nothing written, no signal, a message naming the cars) for
+    another buyer's cart, an empty or changed cart, or a car gone, reserved, sold or unpriced.
     """
     if cart.buyer_id != buyer.pk:
         raise CheckoutError("This cart is not yours.")
-    car_ids = list(CartItem.objects.filter(cart=cart).values_list("car_id", flat=True))
-    if not car_ids:
+    in_cart = {item.car_id: item.car for item in CartItem.objects.filter(cart=cart).select_related("car__brand")}
+    if confirmed_car_ids is not None and (changes := _cart_changes(in_cart, set(confirmed_car_ids))):
+        raise CheckoutError(
+            f"Your cart changed since you reviewed it: {'; '.join(changes)}. Check it and place the order again."
+        )
+    if not in_cart:
         raise CheckoutError("Your cart is empty.")
-    cars = list(Car.objects.select_for_update().select_related("brand").filter(pk__in=car_ids).order_by("pk"))
-    gone = [str(car) for car in cars if car.status != CarStatus.AVAILABLE]
-    if gone:
-        raise CheckoutError(f"No longer available: {', '.join(gone)}. Remove it from your cart to go on.")
+    try:
+        cars = cars_reserve(car_ids=list(in_cart))
+    except StockError as refusal:
+        raise CheckoutError(f"{refusal} Remove it from your cart to place your order.")
     order = Order.objects.create(buyer=buyer)
-    OrderItem.objects.bulk_create([OrderItem(order=order, car=car, price=car.value or 0) for car in cars])
-    Car.objects.filter(pk__in=car_ids).update(status=CarStatus.RESERVED)
-    # A reserved car leaves every cart, not only this one.
-    CartItem.objects.filter(car_id__in=car_ids).delete()
+    try:
+        with transaction.atomic():
+            # cars_reserve refused unpriced cars, so every value is set.
+            OrderItem.objects.bulk_create(
+                [OrderItem(order=order, car=car, price=cast(Decimal, car.value)) for car in cars]
+            )
+    except IntegrityError:
+        # Only reachable if a car's status was forced outside the order flow.
+        raise CheckoutError("A car in your cart is already held by another order.")
+    CartItem.objects.filter(cart=cart).delete()
     order_totals_refresh(order_ids=[order.pk])
     order.refresh_from_db(fields=["total", "total_price"])
     order_placed.send_robust(sender=Order, order=order, buyer=buyer, actor=actor)
     return order
 
 
-def _order_leave_placed(
-    *,
-    order: Order,
-    to: OrderStatus,
-    stamp: str,
-    cars_become: CarStatus,
-    signal: DomainSignal,
-    actor: AbstractBaseUser | AnonymousUser,
-) -> Order:
-    """Move a placed, active order to `to` under its row lock, set its cars' status, then send `signal`."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
+def _order_locked_placed(order_id: int, *, refused: str) -> Order:
+    """The order, its row locked; raises OrderStateError ("Order #n is paid; {refused}.")
+    unless it is placed and active."""
+    order = Order.objects.select_for_update().get(pk=order_id)
     if order.status != OrderStatus.PLACED or not order.is_active:
-        raise OrderStateError(
-            f"Order #{order.pk} is {order.get_status_display().lower()}; it cannot be {to.label.lower()}."
-        )
-    order.status = to
-    setattr(order, stamp, timezone.now())
-    order.save(update_fields=["status", stamp])
-    Car.objects.filter(order_items__order=order).update(status=cars_become)
-    signal.send_robust(sender=Order, order=order, actor=actor)
+        state = order.get_status_display().lower() if order.is_active else "voided"
+        raise OrderStateError(f"Order #{order.pk} is {state}; {refused}.")
     return order
+
+
+def _order_lines_release(order: Order) -> list[int]:
+    """Clear the order's live lines; returns the ids of the cars they held."""
+    lines = OrderItem.objects.filter(order=order, holds_car=True)
+    car_ids = list(lines.values_list("car_id", flat=True))
+    lines.update(holds_car=False)
+    return car_ids
 
 
 @transaction.atomic
 def order_mark_paid(*, order: Order, actor: AbstractBaseUser | AnonymousUser) -> Order:
-    """Mark a placed order paid and its cars sold, then send order_paid. Raises OrderStateError."""
-    return _order_leave_placed(
-        order=order, to=OrderStatus.PAID, stamp="paid_at", cars_become=CarStatus.SOLD, signal=order_paid, actor=actor
-    )
+    """Mark a placed order paid and its cars sold, then send order_paid.
+
+    Raises OrderStateError for an order not placed, voided, without cars, or whose cars are
+    not all reserved for it.
+    """
+    order = _order_locked_placed(order.pk, refused="it cannot be paid")
+    car_ids = list(order.items.filter(holds_car=True).values_list("car_id", flat=True))
+    if not car_ids:
+        raise OrderStateError(f"Order #{order.pk} has no cars; it cannot be paid.")
+    try:
+        cars_sell(car_ids=car_ids)
+    except StockError as refusal:
+        raise OrderStateError(str(refusal))
+    order.status, order.paid_at = OrderStatus.PAID, timezone.now()
+    order.save(update_fields=["status", "paid_at"])
+    order_paid.send_robust(sender=Order, order=order, actor=actor)
+    return order
 
 
 @transaction.atomic
 def order_cancel(*, order: Order, actor: AbstractBaseUser | AnonymousUser) -> Order:
-    """Cancel a placed order and put its cars back on sale, then send order_cancelled. Raises OrderStateError."""
-    return _order_leave_placed(
-        order=order,
-        to=OrderStatus.CANCELLED,
-        stamp="cancelled_at",
-        cars_become=CarStatus.AVAILABLE,
-        signal=order_cancelled,
-        actor=actor,
-    )
+    """Cancel a placed order and put its reserved cars back on sale, then send order_cancelled.
+
+    Raises OrderStateError for an order not placed. A car of the order that is not reserved
+    (sold through a path outside the order flow) is left as it is.
+    """
+    order = _order_locked_placed(order.pk, refused="it cannot be cancelled")
+    cars_release(car_ids=_order_lines_release(order), held_as=CarStatus.RESERVED)
+    order.status, order.cancelled_at = OrderStatus.CANCELLED, timezone.now()
+    order.save(update_fields=["status", "cancelled_at"])
+    order_cancelled.send_robust(sender=Order, order=order, actor=actor)
+    return order
 
 
 @transaction.atomic
 def order_deactivate(*, order_id: int) -> None:
-    """Mark an order inactive and return its cars to stock (its sale was voided)."""
-    Order.objects.filter(pk=order_id).update(is_active=False)
-    Car.objects.filter(order_items__order_id=order_id).update(status=CarStatus.AVAILABLE)
+    """Mark a paid order inactive and put the cars sold to it back on sale (its sale was voided).
+
+    Only the cars this order's live lines hold are released, so a car another order holds is
+    never touched. Idempotent: an order already inactive is left alone.
+    """
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if not order.is_active:
+        return
+    cars_release(car_ids=_order_lines_release(order), held_as=CarStatus.SOLD)
+    order.is_active = False
+    order.save(update_fields=["is_active"])
+
+
+@transaction.atomic
+def order_cars_attach(*, order_id: int, car_ids: Collection[int]) -> None:
+    """Reserve cars for lines about to be added to a placed order (`order.cars.add(...)`).
+
+    Raises OrderStateError unless the order is placed and active, and StockError unless
+    every car is for sale; then no line is written.
+    """
+    _order_locked_placed(order_id, refused="no car can be added to it")
+    cars_reserve(car_ids=car_ids)
+
+
+def order_line_check_removable(*, line: OrderItem) -> None:
+    """Raise OrderStateError if the line is frozen: it holds a car its paid order bought."""
+    if line.holds_car and Order.objects.filter(pk=line.order_id, status=OrderStatus.PAID).exists():
+        raise OrderStateError(f"Order #{line.order_id} is paid; its lines are frozen. Void its sale first.")
+
+
+@transaction.atomic
+def order_line_removed(*, line: OrderItem) -> None:
+    """After a line left its order: release the car it held and refresh the order's totals."""
+    if line.holds_car:
+        cars_release(car_ids=[line.car_id], held_as=CarStatus.RESERVED)
+    order_totals_refresh(order_ids=[line.order_id])
+
+
+def order_check_deletable(*, order: Order) -> None:
+    """Raise OrderStateError for an order that holds cars: cancel it, or void its sale, instead."""
+    if order.holds_cars:
+        remedy = "cancel it instead" if order.status == OrderStatus.PLACED else "void its sale first"
+        raise OrderStateError(f"Order #{order.pk} is {order.get_status_display().lower()}; {remedy}.")

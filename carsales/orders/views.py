@@ -40,8 +40,10 @@ def cart_view(request: HttpRequest) -> HttpResponse:
     # Looking at an empty cart creates no row: a visitor's cart starts with their first car.
     has_cart = request.user.is_authenticated or CART_TOKEN_SESSION_KEY in request.session
     items = list(cart_items(cart_id=current_cart(request).pk)) if has_cart else []
-    total = sum((item.car.value or Decimal("0") for item in items), Decimal("0"))
-    return render(request, "orders/cart.html", {"items": items, "total": total})
+    # A car reserved or sold meanwhile stays listed, marked, until the buyer removes it.
+    total = sum((item.car.value or Decimal("0") for item in items if item.car.is_for_sale), Decimal("0"))
+    blocked = any(not item.car.is_for_sale for item in items)
+    return render(request, "orders/cart.html", {"items": items, "total": total, "blocked": blocked})
 
 
 @require_POST
@@ -68,7 +70,15 @@ def cart_remove(request: HttpRequest, car_id: int) -> HttpResponse:
 def checkout(request: HttpRequest) -> HttpResponse:
     buyer = buyer_ensure(user=request.user)
     try:
-        order = order_place(cart=cart_for_buyer(buyer=buyer), buyer=buyer, actor=request.user)
+        # The cars the page showed; absent when the form did not list them (no confirmation).
+        confirmed = [int(car_id) for car_id in request.POST.getlist("cars")] if "cars" in request.POST else None
+    except ValueError:
+        messages.error(request, "Your cart could not be read; check it and place the order again.")
+        return redirect("orders:cart")
+    try:
+        order = order_place(
+            cart=cart_for_buyer(buyer=buyer), buyer=buyer, actor=request.user, confirmed_car_ids=confirmed
+        )
     except CheckoutError as refusal:
         messages.error(request, str(refusal))
         return redirect("orders:cart")

@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -13,6 +13,7 @@ class SaleAdmin(admin.ModelAdmin):
     list_select_related = ["order"]
     readonly_fields = ["order", "amount", "created_at"]
     date_hierarchy = "created_at"
+    actions = ["void"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # sales come from paid orders
@@ -23,3 +24,8 @@ class SaleAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Sale]) -> None:
         for sale in queryset:
             sale_void(sale=sale, actor=request.user)
+
+    @admin.action(description="Void selected sales (their orders are deactivated, cars back on sale)")
+    def void(self, request: HttpRequest, queryset: QuerySet[Sale]) -> None:
+        self.delete_queryset(request, queryset)
+        self.message_user(request, "Sale(s) voided.", messages.SUCCESS)

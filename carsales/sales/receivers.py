@@ -1,4 +1,4 @@
-"""Sales follow the orders: a paid order becomes a sale; a voided sale deactivates its order."""
+"""Sales follow the orders: a paid order becomes a sale; a removed sale deactivates its order."""
 
 from typing import Any
 
@@ -16,14 +16,9 @@ def record_sale_for_paid_order(sender: type, order: Order, **kwargs: Any) -> Non
     sale_record(order=order)
 
 
-def deactivate_order_of_voided_sale(sender: type, instance: Sale, origin: Any = None, **kwargs: Any) -> None:
-    """Seed 001's pre_delete: deleting a sale deactivates its order and returns its cars.
-
-    When the order itself is being deleted (the sale goes with it by cascade) there is nothing
-    to deactivate, so no write is made.
-    """
-    if isinstance(origin, Order) or (origin is not None and getattr(origin, "model", None) is Order):
-        return
+def deactivate_order_of_voided_sale(sender: type, instance: Sale, **kwargs: Any) -> None:
+    """Seed 001's pre_delete: deleting a sale, by any path, deactivates its order and puts the
+    cars sold to it back on sale (the order cannot be deleted while the sale stands)."""
     order_deactivate(order_id=instance.order_id)
 
 

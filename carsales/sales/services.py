@@ -2,10 +2,11 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 
+from carsales.core.actor import acting_as
 from carsales.orders.models import Order
 
 from .models import Sale
-from .signals import sale_recorded, sale_voided
+from .signals import sale_recorded
 
 
 @transaction.atomic
@@ -21,10 +22,13 @@ def sale_record(*, order: Order) -> Sale:
 
 
 @transaction.atomic
-def sale_void(*, sale: Sale, actor: AbstractBaseUser | AnonymousUser) -> None:
-    """Void a sale: delete it (its pre_delete receiver deactivates the order), then tell others."""
-    order = sale.order
-    pk = sale.pk
-    sale.delete()
-    sale.pk = pk
-    sale_voided.send_robust(sender=Sale, sale=sale, order=order, actor=actor)
+def sale_void(*, sale: Sale, actor: AbstractBaseUser | AnonymousUser | None) -> None:
+    """Void a sale by deleting it, as `actor`.
+
+    The reactions hang on the Sale model signals, so they happen on every path that removes a
+    sale (this service, the admin, the API, `sale.delete()` or a queryset delete in a shell):
+    the order is deactivated and its cars go back on sale (sales, pre_delete), the day's
+    revenue is reversed (analytics) and the audit log names the actor (audit, post_delete).
+    """
+    with acting_as(actor):
+        sale.delete()

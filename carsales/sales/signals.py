@@ -1,4 +1,9 @@
-"""Events of a sale's life, sent by `sales.services` inside the transaction of the change."""
+"""Events of a sale's life, sent by `sales.services` inside the transaction of the change.
+
+A voided sale has no custom signal on purpose: a sale can be removed by paths no service
+sees (the admin, a shell's `sale.delete()`, a queryset delete), so its observers listen to
+the Sale model's own pre_delete / post_delete, which every path sends.
+"""
 
 from carsales.core.dispatch import DomainSignal
 
@@ -6,10 +11,4 @@ sale_recorded = DomainSignal(
     "sale_recorded",
     doc="""Sent once when a paid order's sale is created. kwargs: `sale` (Sale), `order` (Order).
 Not sent when the sale already existed (a redelivered order_paid).""",
-)
-
-sale_voided = DomainSignal(
-    "sale_voided",
-    doc="""Sent when staff void (delete) a sale, after its order was deactivated and its cars returned.
-kwargs: `sale` (the deleted Sale, pk kept), `order` (Order), `actor` (User).""",
 )

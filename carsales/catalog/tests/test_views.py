@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from carsales.catalog.models import Brand, Car, CarStatus
-from carsales.conftest import BrandFactory, CarFactory, image_bytes, image_upload
+from carsales.conftest import BrandFactory, CarFactory, image_bytes, image_upload, sold_car
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_the_list_is_paginated(client):
 
 def test_buyers_see_only_available_cars_and_staff_see_all(buyer_client, staff):
     CarFactory(model="On sale")
-    CarFactory(model="Gone", status=CarStatus.SOLD)
+    sold_car(model="Gone")
     staff_client = Client()
     staff_client.force_login(staff)
 

@@ -156,7 +156,7 @@ def test_reconcile_reports_no_drift_when_the_totals_are_right(capsys):
 
     call_command("reconcile_inventory")
 
-    assert "No drift: 3 cars worth $30." in capsys.readouterr().out
+    assert "No drift: 3 cars in stock worth $30 (3 available, 0 reserved; 0 sold)." in capsys.readouterr().out
 
 
 def test_reconcile_reports_drift_and_fixes_it_on_request(capsys):
@@ -164,7 +164,10 @@ def test_reconcile_reports_drift_and_fixes_it_on_request(capsys):
     InventoryTotals.objects.update(cars_count=5, cars_value=999)
 
     call_command("reconcile_inventory")
-    assert "Drift: recorded 5 cars worth $999, actual 2 cars worth $20" in capsys.readouterr().out
+    assert (
+        "Drift: recorded 5 cars in stock worth $999 (2 available, 0 reserved; 0 sold), actual 2 cars in stock worth $20"
+        in capsys.readouterr().out
+    )
     assert InventoryTotals.objects.get().cars_count == 5
 
     call_command("reconcile_inventory", fix=True)
@@ -175,7 +178,7 @@ def test_reconcile_reports_drift_and_fixes_it_on_request(capsys):
 def test_reconcile_on_an_empty_table_reports_zero(capsys):
     call_command("reconcile_inventory")
 
-    assert "No drift: 0 cars worth $0." in capsys.readouterr().out
+    assert "No drift: 0 cars in stock worth $0" in capsys.readouterr().out
 
 
 def test_staff_see_the_inventory_page_with_a_chart(staff_client):

@@ -5,7 +5,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from carsales.catalog.models import CarStatus
-from carsales.conftest import CarFactory, UserFactory
+from carsales.conftest import CarFactory, UserFactory, sold_car
 from carsales.orders.models import Order
 from carsales.orders.services import cart_for_buyer, cart_item_add, order_place
 from carsales.sales.models import Sale
@@ -41,7 +41,7 @@ def test_a_buyer_fills_the_cart_and_checks_out_with_a_token(api):
 
 
 def test_adding_an_unavailable_car_is_a_400_with_the_reason(api):
-    car = CarFactory(status=CarStatus.SOLD)
+    car = sold_car()
 
     response = api.post("/api/cart/items/", {"car": car.pk})
 

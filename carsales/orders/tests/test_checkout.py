@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from carsales.analytics.models import DailySales, OrderEvent
 from carsales.catalog.models import CarStatus
-from carsales.conftest import CarFactory, UserFactory
+from carsales.conftest import CarFactory, UserFactory, order_for
 from carsales.core.models import ReceiverFailure
 from carsales.notifications.models import EmailNotification
 from carsales.orders.models import CartItem, Order
@@ -38,14 +38,41 @@ def test_checkout_creates_the_order_at_current_prices_reserves_the_cars_and_empt
     assert not CartItem.objects.filter(cart__buyer=user.buyer).exists()
 
 
-def test_a_reserved_car_leaves_other_buyers_carts():
+def test_a_car_reserved_by_another_buyer_stays_in_the_cart_and_blocks_checkout_by_name():
+    """The second buyer saw two cars; the order must not go through silently with one."""
     first, second = UserFactory(), UserFactory()
-    car = CarFactory()
-    cart_with(second, car)
+    wanted, other = CarFactory(model="Civic", value=91_500), CarFactory(model="Up", value=13_500)
+    second_cart = cart_with(second, wanted, other)
 
-    order_place(cart=cart_with(first, car), buyer=first.buyer, actor=first)
+    order_place(cart=cart_with(first, wanted), buyer=first.buyer, actor=first)
 
-    assert not CartItem.objects.filter(cart__buyer=second.buyer).exists()
+    assert CartItem.objects.filter(cart=second_cart).count() == 2
+    with pytest.raises(CheckoutError, match=r"Civic 2021 is no longer available"):
+        order_place(cart=second_cart, buyer=second.buyer, actor=second, confirmed_car_ids=[wanted.pk, other.pk])
+    assert Order.objects.filter(buyer=second.buyer).count() == 0
+
+
+def test_a_checkout_of_a_cart_that_changed_since_it_was_reviewed_is_refused_naming_the_change():
+    user = UserFactory()
+    seen, added = CarFactory(model="Seen"), CarFactory(model="Added")
+    cart = cart_with(user, seen, added)
+
+    with pytest.raises(CheckoutError, match=r"changed since you reviewed it: .*Added 2021 was added"):
+        order_place(cart=cart, buyer=user.buyer, actor=user, confirmed_car_ids=[seen.pk])
+
+    assert not Order.objects.exists()
+
+
+def test_a_checkout_racing_the_deletion_of_its_car_is_refused():
+    user = UserFactory()
+    doomed = CarFactory(model="Doomed")
+    cart = cart_with(user, doomed)
+    doomed.delete()  # committed by a staff member between the cart page and the checkout
+
+    with pytest.raises(CheckoutError, match=r"1 car was withdrawn from sale"):
+        order_place(cart=cart, buyer=user.buyer, actor=user, confirmed_car_ids=[doomed.pk])
+
+    assert not Order.objects.exists()
 
 
 def test_an_empty_cart_is_refused_and_nothing_is_sent():
@@ -74,14 +101,14 @@ def test_a_car_no_longer_available_is_refused_with_its_name_and_nothing_is_writt
     user = UserFactory()
     free, taken = CarFactory(model="Free"), CarFactory(model="Taken")
     cart = cart_with(user, free, taken)
-    taken.status = CarStatus.SOLD
-    taken.save()
+    order_for(taken)
 
-    with pytest.raises(CheckoutError, match=r"No longer available: .*Taken"):
+    with pytest.raises(CheckoutError, match=r"Taken 2021 is no longer available\. Remove it"):
         order_place(cart=cart, buyer=user.buyer, actor=user)
 
     free.refresh_from_db()
-    assert free.status == CarStatus.AVAILABLE and not Order.objects.exists() and cart.items.count() == 2
+    assert free.status == CarStatus.AVAILABLE and cart.items.count() == 2
+    assert not Order.objects.filter(buyer=user.buyer).exists()
 
 
 def test_checkout_queues_one_confirmation_email_sent_by_the_worker(run_tasks, django_capture_on_commit_callbacks):

@@ -4,8 +4,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from carsales.catalog.models import CarStatus
-from carsales.conftest import CarFactory, UserFactory
+from carsales.conftest import CarFactory, UserFactory, reserved_car
 from carsales.orders.models import CartItem, Order
 from carsales.orders.services import cart_for_buyer, cart_item_add, order_place
 
@@ -36,7 +35,7 @@ def test_adding_a_car_twice_says_it_is_already_there(buyer_client):
 
 
 def test_a_car_that_is_not_available_cannot_be_added(buyer_client):
-    car = CarFactory(status=CarStatus.RESERVED)
+    car = reserved_car()
 
     response = buyer_client.post(f"/cart/add/{car.pk}/", follow=True)
 

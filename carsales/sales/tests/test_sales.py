@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db.models import ProtectedError
 
 from carsales.analytics.models import DailySales
 from carsales.audit.models import AuditEntry
@@ -108,13 +109,13 @@ def test_deleting_a_sale_directly_also_deactivates_its_order(staff):
     assert Order.objects.get(pk=order.pk).is_active is False
 
 
-def test_the_order_deactivation_is_skipped_when_the_order_itself_is_deleted(staff, monkeypatch):
-    order, _ = placed_order(100)
+def test_a_paid_order_cannot_be_deleted_while_its_sale_stands_and_can_once_voided(staff):
+    order, cars = placed_order(100)
     order_mark_paid(order=order, actor=staff)
-    order.items.all().delete()
-    calls = []
-    monkeypatch.setattr("carsales.sales.receivers.order_deactivate", lambda **kw: calls.append(kw))
 
-    order.delete()
+    with pytest.raises(ProtectedError):
+        Order.objects.get(pk=order.pk).delete()
 
-    assert calls == []
+    sale_void(sale=Sale.objects.get(order=order), actor=staff)
+    Order.objects.get(pk=order.pk).delete()
+    assert statuses(cars) == [CarStatus.AVAILABLE] and not Order.objects.exists()

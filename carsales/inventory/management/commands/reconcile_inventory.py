@@ -4,7 +4,14 @@ from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
 from carsales.core.money import format_money
-from carsales.inventory.services import inventory_reconcile
+from carsales.inventory.services import Stock, inventory_reconcile
+
+
+def describe(stock: Stock) -> str:
+    return (
+        f"{stock.cars_count} cars in stock worth {format_money(stock.cars_value)} "
+        f"({stock.available_count} available, {stock.reserved_count} reserved; {stock.sold_count} sold)"
+    )
 
 
 class Command(BaseCommand):
@@ -18,10 +25,10 @@ class Command(BaseCommand):
             fix=fix,
             progress=lambda chunks: tqdm(chunks, desc="Recounting cars", unit="chunk", file=self.stderr),
         )
-        actual = f"{drift.actual_count} cars worth {format_money(drift.actual_value)}"
+        actual = describe(drift.actual)
         if not drift.exists:
             self.stdout.write(self.style.SUCCESS(f"No drift: {actual}."))
             return
-        recorded = f"{drift.recorded_count} cars worth {format_money(drift.recorded_value)}"
+        recorded = describe(drift.recorded)
         verdict = "fixed" if fix else "run with --fix to correct it"
         self.stdout.write(self.style.WARNING(f"Drift: recorded {recorded}, actual {actual} ({verdict})."))
