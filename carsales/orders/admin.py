@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -39,7 +41,7 @@ class OrderAdmin(admin.ModelAdmin):
         "cancelled_at",
     )
     inlines = [OrderItemInline]
-    actions = ["mark_paid", "cancel"]
+    actions = ["mark_paid", "cancel", "delete_finished"]
     date_hierarchy = "placed_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -49,13 +51,23 @@ class OrderAdmin(admin.ModelAdmin):
         # A live order is cancelled (or its sale voided), never deleted.
         return super().has_delete_permission(request, obj) and (obj is None or not obj.holds_cars)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Django's bulk delete refuses the whole selection when one order is live; ours keeps
+        # the live ones with a message and deletes the rest.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Delete selected cancelled or voided orders", permissions=["delete"])
+    def delete_finished(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         live = [order for order in queryset if order.holds_cars]
         for order in live:
             self.message_user(
                 request, f"Order #{order.pk} was kept: cancel it, or void its sale, instead.", messages.WARNING
             )
-        queryset.exclude(pk__in=[order.pk for order in live]).delete()
+        deleted, _ = queryset.exclude(pk__in=[order.pk for order in live]).delete()
+        if deleted:
+            self.message_user(request, "The finished orders were deleted.", messages.SUCCESS)
 
     def _apply(self, request: HttpRequest, orders: QuerySet[Order], action, verb: str) -> None:  # type: ignore[no-untyped-def]
         done = 0

@@ -62,3 +62,25 @@ def test_concurrent_deletes_of_one_car_take_it_out_once():
     assert all(isinstance(error, Car.DoesNotExist) for error in errors)
     totals = InventoryTotals.objects.get()
     assert (totals.cars_count, totals.cars_value) == (1, Decimal("50"))
+
+
+def test_concurrent_plain_saves_outside_any_transaction_keep_the_inventory_exact():
+    """A shell's bare car.save(), no service, no transaction: creations, and edits of one car, at once."""
+    brand = BrandFactory()
+    shared = CarFactory(brand=brand, value=100)
+
+    def work(number: int) -> Callable[[], None]:
+        def run() -> None:
+            for step in range(5):
+                car = Car.objects.get(pk=shared.pk)
+                car.value = Decimal(1000 * number + step)
+                car.save()
+                Car(brand=brand, model="Plain", factory_year=2020, model_year=2020, plate=f"P{number}-{step}").save()
+
+        return run
+
+    errors = run_together([work(n) for n in range(WRITERS)])
+
+    assert errors == []
+    assert Car.objects.count() == 1 + WRITERS * 5
+    assert not inventory_reconcile(fix=False).exists

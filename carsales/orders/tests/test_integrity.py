@@ -1,0 +1,400 @@
+"""One truth for cars, orders and sales, whatever path a write takes: page, API, admin, shell."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, IntegrityError, transaction
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from carsales.analytics.models import DailySales
+from carsales.audit.models import AuditEntry
+from carsales.catalog.models import Car, CarStatus
+from carsales.catalog.services import StockError, car_update, cars_release
+from carsales.catalog.tasks import stored_files_delete
+from carsales.conftest import CarFactory, UserFactory, image_upload, order_for, reserved_car
+from carsales.inventory.models import InventoryTotals
+from carsales.orders.models import Order, OrderItem, OrderStatus
+from carsales.orders.services import (
+    CartError,
+    OrderStateError,
+    cart_for_buyer,
+    cart_item_add,
+    order_cancel,
+    order_mark_paid,
+)
+from carsales.sales.models import Sale
+
+pytestmark = pytest.mark.django_db
+
+
+def status_of(car: Car) -> str:
+    return Car.objects.values_list("status", flat=True).get(pk=car.pk)
+
+
+def paid_order(*cars: Car, staff) -> Order:
+    return order_mark_paid(order=order_for(*cars), actor=staff)
+
+
+@pytest.fixture
+def staff_api(staff):
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client
+
+
+# 1. A car is in at most one live order.
+
+
+def test_the_staff_car_form_cannot_put_a_reserved_car_back_on_sale(staff_client):
+    car = reserved_car(model="Civic", factory_year=2020, model_year=2021)
+    form = {
+        "brand": car.brand_id,
+        "model": "Civic",
+        "factory_year": 2020,
+        "model_year": 2021,
+        "plate": car.plate,
+        "value": car.value,
+        "status": CarStatus.AVAILABLE,
+        "bio": "x",
+    }
+
+    staff_client.post(f"/cars/{car.pk}/edit/", form)
+
+    assert status_of(car) == CarStatus.RESERVED
+
+
+def test_a_patch_of_status_through_the_api_leaves_the_car_reserved(staff_api):
+    car = reserved_car()
+
+    response = staff_api.patch(f"/api/cars/{car.pk}/", {"status": "available"}, format="json")
+
+    assert response.status_code == 200 and response.json()["status"] == "reserved"
+    assert status_of(car) == CarStatus.RESERVED
+
+
+def test_the_admin_car_form_cannot_change_the_status(staff_client):
+    car = reserved_car(factory_year=2020, model_year=2021)
+    staff_client.post(
+        f"/admin/catalog/car/{car.pk}/change/",
+        {
+            "brand": car.brand_id,
+            "model": car.model,
+            "factory_year": 2020,
+            "model_year": 2021,
+            "plate": car.plate,
+            "value": car.value,
+            "status": "available",
+            "bio": "x",
+        },
+    )
+
+    assert status_of(car) == CarStatus.RESERVED
+
+
+def test_a_shell_cannot_set_a_status_by_hand_or_in_bulk():
+    car = reserved_car()
+
+    car.status = CarStatus.AVAILABLE
+    with pytest.raises(TypeError, match="only through the order flow"):
+        car.save()
+    with pytest.raises(TypeError, match="only through the order flow"):
+        Car.objects.filter(pk=car.pk).update(status=CarStatus.AVAILABLE)
+    with pytest.raises(TypeError, match="starts available"):
+        CarFactory(status=CarStatus.SOLD)
+
+    assert status_of(car) == CarStatus.RESERVED
+
+
+def test_a_stale_instance_saved_after_a_checkout_keeps_the_car_reserved():
+    car = CarFactory()
+    stale = Car.objects.get(pk=car.pk)
+    order_for(car)
+
+    stale.model = "Renamed"
+    stale.save()
+
+    assert status_of(car) == CarStatus.RESERVED and Car.objects.get(pk=car.pk).model == "Renamed"
+
+
+def test_the_database_refuses_a_second_live_order_line_for_one_car():
+    car = reserved_car()
+    second = Order.objects.create(buyer=UserFactory().buyer)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OrderItem.objects.bulk_create([OrderItem(order=second, car=car, price=Decimal("1"))])
+
+
+def test_a_shell_cannot_add_a_reserved_car_to_a_second_order_by_any_orm_path():
+    car = reserved_car()
+    second = Order.objects.create(buyer=UserFactory().buyer)
+
+    with pytest.raises(StockError, match="no longer available"), transaction.atomic():
+        second.cars.add(car)
+    with pytest.raises(StockError, match="no longer available"), transaction.atomic():
+        car.orders.add(second)
+    with pytest.raises(StockError, match="no longer available"), transaction.atomic():
+        OrderItem.objects.create(order=second, car=car)
+
+    assert not second.items.exists()
+
+
+def test_one_car_can_never_be_sold_twice(staff):
+    car = CarFactory()
+    first = order_for(car)
+    paid_order_second = Order.objects.create(buyer=UserFactory().buyer)
+    with pytest.raises(StockError), transaction.atomic():
+        paid_order_second.cars.add(car)
+    with pytest.raises(OrderStateError, match="has no cars"):
+        order_mark_paid(order=paid_order_second, actor=staff)
+
+    order_mark_paid(order=first, actor=staff)
+
+    assert Sale.objects.count() == 1 and status_of(car) == CarStatus.SOLD
+
+
+def test_voiding_a_sale_releases_only_the_cars_of_its_own_order(staff):
+    sold, held = CarFactory(), CarFactory()
+    sale = Sale.objects.get(order=paid_order(sold, staff=staff))
+    order_for(held)
+
+    sale.delete()
+
+    assert (status_of(sold), status_of(held)) == (CarStatus.AVAILABLE, CarStatus.RESERVED)
+
+
+def test_releasing_a_reservation_never_resurrects_a_sold_car(staff):
+    car = CarFactory()
+    paid_order(car, staff=staff)
+
+    released = cars_release(car_ids=[car.pk], held_as=CarStatus.RESERVED)
+
+    assert released == [] and status_of(car) == CarStatus.SOLD
+
+
+# 2. The admin goes through the services.
+
+
+def test_the_admin_pay_action_makes_the_sale_and_sells_the_cars(staff_client):
+    car = CarFactory()
+    order = order_for(car)
+
+    staff_client.post("/admin/orders/order/", {"action": "mark_paid", "_selected_action": [order.pk]})
+
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+    assert Sale.objects.filter(order=order).exists() and status_of(car) == CarStatus.SOLD
+
+
+def test_deleting_orders_in_the_admin_keeps_placed_ones_and_says_to_cancel(staff_client, staff):
+    order = order_for(CarFactory())
+    finished = order_cancel(order=order_for(CarFactory()), actor=staff)
+
+    response = staff_client.post(
+        "/admin/orders/order/",
+        {"action": "delete_finished", "_selected_action": [order.pk, finished.pk]},
+        follow=True,
+    )
+
+    assert list(Order.objects.values_list("pk", flat=True)) == [order.pk]
+    assert any("cancel it" in str(message) for message in response.context["messages"])
+    assert staff_client.get(f"/admin/orders/order/{order.pk}/delete/").status_code == 403
+
+
+def test_deleting_an_order_line_by_any_path_keeps_the_totals_and_releases_its_car():
+    kept, dropped = CarFactory(value=100), CarFactory(value=50)
+    order = order_for(kept, dropped)
+
+    OrderItem.objects.get(order=order, car=dropped).delete()
+
+    fresh = Order.objects.get(pk=order.pk)
+    assert (fresh.total, fresh.total_price) == (1, Decimal("100"))
+    assert status_of(dropped) == CarStatus.AVAILABLE
+
+    OrderItem.objects.filter(order=order).delete()
+    fresh = Order.objects.get(pk=order.pk)
+    assert (fresh.total, fresh.total_price) == (0, Decimal("0")) and status_of(kept) == CarStatus.AVAILABLE
+
+
+def test_a_paid_orders_lines_are_frozen(staff):
+    order = paid_order(CarFactory(), staff=staff)
+
+    with pytest.raises(OrderStateError, match="lines are frozen"), transaction.atomic():
+        order.items.get().delete()
+    with pytest.raises(OrderStateError, match="lines are frozen"), transaction.atomic():
+        order.cars.clear()
+
+
+# 3. Deletion never loses truth.
+
+
+def test_deleting_a_car_on_an_order_is_a_clear_message_on_the_page(staff_client):
+    car = reserved_car()
+
+    response = staff_client.post(f"/cars/{car.pk}/delete/", follow=True)
+
+    assert Car.objects.filter(pk=car.pk).exists()
+    assert any("cannot be deleted" in str(message) for message in response.context["messages"])
+
+
+def test_deleting_a_car_on_an_order_is_a_409_in_the_api(staff_api):
+    car = reserved_car()
+
+    response = staff_api.delete(f"/api/cars/{car.pk}/")
+
+    assert response.status_code == 409 and "on order #" in response.json()["detail"]
+
+
+def test_a_placed_order_cannot_be_deleted_from_a_shell():
+    order = order_for(CarFactory())
+
+    with pytest.raises(OrderStateError, match="cancel it instead"), transaction.atomic():
+        order.delete()
+    with pytest.raises(OrderStateError, match="cancel it instead"), transaction.atomic():
+        Order.objects.all().delete()
+
+
+def test_a_cancelled_order_can_be_deleted_and_its_cars_stay_on_sale(staff):
+    car = CarFactory()
+    order = order_cancel(order=order_for(car), actor=staff)
+
+    order.delete()
+
+    assert status_of(car) == CarStatus.AVAILABLE
+
+
+@pytest.mark.parametrize("path", ["instance", "queryset", "admin", "api"])
+def test_a_sale_removed_by_any_path_undoes_everything_it_did(path, staff, staff_client, staff_api):
+    car = CarFactory(value=300)
+    order = paid_order(car, staff=staff)
+    sale = Sale.objects.get(order=order)
+    revenue_before = DailySales.objects.get().revenue
+
+    if path == "instance":
+        sale.delete()
+    elif path == "queryset":
+        Sale.objects.filter(pk=sale.pk).delete()
+    elif path == "admin":
+        staff_client.post(f"/admin/sales/sale/{sale.pk}/delete/", {"post": "yes"})
+    else:
+        assert staff_api.delete(f"/api/sales/{sale.pk}/").status_code == 204
+
+    assert not Sale.objects.exists()
+    assert Order.objects.get(pk=order.pk).is_active is False
+    assert status_of(car) == CarStatus.AVAILABLE
+    assert DailySales.objects.get().revenue == revenue_before - Decimal("300")
+    entry = AuditEntry.objects.get(action="sale.voided")
+    assert entry.actor == (staff if path in {"admin", "api"} else None)
+
+
+# 4. Races.
+
+
+def test_an_edit_of_a_car_deleted_meanwhile_is_a_404_and_does_not_bring_it_back(staff_client):
+    car = CarFactory()
+    stale = Car.objects.get(pk=car.pk)
+    Car.objects.get(pk=car.pk).delete()
+
+    with pytest.raises(Car.DoesNotExist):
+        car_update(car=stale, model="Back from the dead")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        stale.save()
+
+    assert not Car.objects.exists()
+    assert InventoryTotals.objects.get().cars_count == 0
+
+
+def test_the_file_clean_up_keeps_files_a_car_points_to():
+    car = CarFactory(photo=image_upload())
+    name = car.photo.name
+
+    stored_files_delete.call(names=[name])
+
+    assert car.photo.storage.exists(name)
+
+
+# 5. Money.
+
+
+def test_a_car_without_a_price_cannot_enter_a_cart_or_an_order(buyer_client):
+    car = CarFactory(value=None)
+    user = UserFactory()
+
+    with pytest.raises(CartError, match="price on request"):
+        cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=car)
+    with pytest.raises(StockError, match="price on request"), transaction.atomic():
+        Order.objects.create(buyer=user.buyer).cars.add(car)
+    response = buyer_client.post(f"/cart/add/{car.pk}/", follow=True)
+    assert any("price on request" in str(message) for message in response.context["messages"])
+
+
+def test_a_car_without_a_price_is_a_400_in_the_cart_api(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+    response = client.post("/api/cart/items/", {"car": CarFactory(value=None).pk})
+
+    assert response.status_code == 400 and "price on request" in response.json()["car"][0]
+
+
+def test_an_order_lines_price_is_set_once_by_every_path():
+    car = CarFactory(value=100)
+    order = Order.objects.create(buyer=UserFactory().buyer)
+    order.cars.add(car)
+    line = order.items.get()
+    assert line.price == Decimal("100")
+
+    line.price = Decimal("1")
+    with pytest.raises(TypeError, match="fixed once created"):
+        line.save()
+    with pytest.raises(TypeError, match="set once"):
+        OrderItem.objects.filter(pk=line.pk).update(price=Decimal("1"))
+    car_update(car=car, value=Decimal("999"))
+
+    assert OrderItem.objects.get(pk=line.pk).price == Decimal("100")
+
+
+def test_an_order_with_no_lines_cannot_be_paid(staff):
+    order = Order.objects.create(buyer=UserFactory().buyer)
+
+    with pytest.raises(OrderStateError, match="has no cars"):
+        order_mark_paid(order=order, actor=staff)
+
+
+# 6. Inventory means stock on hand.
+
+
+def stock() -> tuple[int, Decimal, int, int, int]:
+    totals = InventoryTotals.objects.get()
+    return (
+        totals.cars_count,
+        totals.cars_value,
+        totals.available_count,
+        totals.reserved_count,
+        totals.sold_count,
+    )
+
+
+def test_the_inventory_counts_stock_on_hand_through_a_sale_and_its_void(staff):
+    kept, bought = CarFactory(value=200), CarFactory(value=50)
+    assert stock() == (2, Decimal("250"), 2, 0, 0)
+
+    order = order_for(bought)
+    assert stock() == (2, Decimal("250"), 1, 1, 0)
+
+    order_mark_paid(order=order, actor=staff)
+    assert stock() == (1, Decimal("200"), 1, 0, 1)
+
+    Sale.objects.get(order=order).delete()
+    assert stock() == (2, Decimal("250"), 2, 0, 0)
+    assert kept.pk
+
+
+def test_the_inventory_page_shows_available_reserved_and_sold(staff_client, staff):
+    CarFactory(value=10)
+    order_for(CarFactory(value=20))
+    paid_order(CarFactory(value=30), staff=staff)
+
+    page = staff_client.get("/staff/inventory/").content.decode()
+
+    for label, figure in (("Cars in stock", 2), ("Available", 1), ("Reserved", 1), ("Sold", 1)):
+        assert f'<span class="stat-label">{label}</span><span class="stat-value">{figure}</span>' in page
