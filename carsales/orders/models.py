@@ -49,6 +49,12 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class CancellationReason(models.TextChoices):
+    STAFF = "staff", "Cancelled by staff"
+    BUYER = "buyer", "Cancelled by the buyer"
+    EXPIRED = "expired", "Not paid in time"
+
+
 class Order(models.Model):
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="orders")
     cars: "models.ManyToManyField[Car, OrderItem]" = models.ManyToManyField(
@@ -63,6 +69,11 @@ class Order(models.Model):
     placed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     paid_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancellation_reason = models.CharField(
+        max_length=16, choices=CancellationReason.choices, blank=True, editable=False
+    )
+    # The reservation's deadline: unpaid by then, the order is cancelled and its cars released.
+    expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-placed_at", "-id"]

@@ -3,9 +3,11 @@ the order's events are sent from here, after the writes."""
 
 import secrets
 from collections.abc import Collection, Iterable
+from datetime import timedelta
 from decimal import Decimal
 from typing import cast
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
@@ -17,7 +19,7 @@ from carsales.accounts.models import Buyer
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.services import StockError, cars_release, cars_reserve, cars_sell
 
-from .models import Cart, CartItem, Order, OrderItem, OrderStatus
+from .models import CancellationReason, Cart, CartItem, Order, OrderItem, OrderStatus
 from .signals import order_cancelled, order_paid, order_placed
 
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
@@ -142,7 +144,9 @@ def order_place(
         cars = cars_reserve(car_ids=list(in_cart))
     except StockError as refusal:
         raise CheckoutError(f"{refusal} Remove it from your cart to place your order.")
-    order = Order.objects.create(buyer=buyer)
+    order = Order.objects.create(
+        buyer=buyer, expires_at=timezone.now() + timedelta(hours=settings.CARSALES_RESERVATION_HOURS)
+    )
     try:
         with transaction.atomic():
             # cars_reserve refused unpriced cars, so every value is set.
@@ -199,7 +203,12 @@ def order_mark_paid(*, order: Order, actor: AbstractBaseUser | AnonymousUser) ->
 
 
 @transaction.atomic
-def order_cancel(*, order: Order, actor: AbstractBaseUser | AnonymousUser) -> Order:
+def order_cancel(
+    *,
+    order: Order,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    reason: CancellationReason = CancellationReason.STAFF,
+) -> Order:
     """Cancel a placed order and put its reserved cars back on sale, then send order_cancelled.
 
     Raises OrderStateError for an order not placed. A car of the order that is not reserved
@@ -207,10 +216,25 @@ def order_cancel(*, order: Order, actor: AbstractBaseUser | AnonymousUser) -> Or
     """
     order = _order_locked_placed(order.pk, refused="it cannot be cancelled")
     cars_release(car_ids=_order_lines_release(order), held_as=CarStatus.RESERVED)
-    order.status, order.cancelled_at = OrderStatus.CANCELLED, timezone.now()
-    order.save(update_fields=["status", "cancelled_at"])
-    order_cancelled.send_robust(sender=Order, order=order, actor=actor)
+    order.status, order.cancelled_at, order.cancellation_reason = OrderStatus.CANCELLED, timezone.now(), reason
+    order.save(update_fields=["status", "cancelled_at", "cancellation_reason"])
+    order_cancelled.send_robust(sender=Order, order=order, actor=actor, reason=reason)
     return order
+
+
+@transaction.atomic
+def order_expire(*, order_id: int) -> bool:
+    """Cancel the order if it is still placed and unpaid past its deadline; returns whether it was.
+
+    Safe to call early, late or twice: an order paid, cancelled or not yet due is left alone.
+    """
+    due = Order.objects.filter(
+        pk=order_id, status=OrderStatus.PLACED, is_active=True, expires_at__lte=timezone.now()
+    ).exists()
+    if not due:
+        return False
+    order_cancel(order=Order(pk=order_id), actor=None, reason=CancellationReason.EXPIRED)
+    return True
 
 
 @transaction.atomic

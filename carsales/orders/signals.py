@@ -31,7 +31,8 @@ order_cancelled = DomainSignal(
     "order_cancelled",
     doc="""Sent when a placed order is cancelled; its cars are back in stock by then.
 
-kwargs: `order` (Order, status cancelled), `actor` (User). Not sent for a paid or already
-cancelled order.
+kwargs: `order` (Order, status cancelled), `actor` (User, or None when the reservation
+expired), `reason` (CancellationReason: staff, buyer or expired). Not sent for a paid or
+already cancelled order.
 """,
 )

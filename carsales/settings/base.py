@@ -174,6 +174,8 @@ CARSALES_MAX_UPLOAD_BYTES = int(os.environ.get("CARSALES_MAX_UPLOAD_BYTES", str(
 # Pixels, not bytes: a small PNG can still decode to gigabytes (decompression bomb).
 CARSALES_MAX_IMAGE_PIXELS = int(os.environ.get("CARSALES_MAX_IMAGE_PIXELS", str(40_000_000)))
 CARSALES_THUMBNAIL_SIZE = 500
+# An unpaid order holds its cars this long; then it is cancelled and the cars go back on sale.
+CARSALES_RESERVATION_HOURS = float(os.environ.get("CARSALES_RESERVATION_HOURS", "48"))
 CARSALES_BIO_WRITER = os.environ.get("CARSALES_BIO_WRITER", "carsales.catalog.bio.TemplateBioWriter")
 CARSALES_BIO_WRITER_TIMEOUT = float(os.environ.get("CARSALES_BIO_WRITER_TIMEOUT", "3"))
 CARSALES_LLM_URL = os.environ.get("CARSALES_LLM_URL", "")

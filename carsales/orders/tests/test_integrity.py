@@ -1,9 +1,11 @@
 """One truth for cars, orders and sales, whatever path a write takes: page, API, admin, shell."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -14,13 +16,14 @@ from carsales.catalog.services import StockError, car_update, cars_release
 from carsales.catalog.tasks import stored_files_delete
 from carsales.conftest import CarFactory, UserFactory, image_upload, order_for, reserved_car
 from carsales.inventory.models import InventoryTotals
-from carsales.orders.models import Order, OrderItem, OrderStatus
+from carsales.orders.models import CancellationReason, Order, OrderItem, OrderStatus
 from carsales.orders.services import (
     CartError,
     OrderStateError,
     cart_for_buyer,
     cart_item_add,
     order_cancel,
+    order_expire,
     order_mark_paid,
 )
 from carsales.sales.models import Sale
@@ -398,3 +401,41 @@ def test_the_inventory_page_shows_available_reserved_and_sold(staff_client, staf
 
     for label, figure in (("Cars in stock", 2), ("Available", 1), ("Reserved", 1), ("Sold", 1)):
         assert f'<span class="stat-label">{label}</span><span class="stat-value">{figure}</span>' in page
+
+
+# Reservations expire.
+
+
+def test_an_unpaid_order_past_its_deadline_is_cancelled_once_and_its_cars_are_available_again(staff):
+    car = CarFactory()
+    order = order_for(car)
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert order_expire(order_id=order.pk) is True
+    assert order_expire(order_id=order.pk) is False
+
+    fresh = Order.objects.get(pk=order.pk)
+    assert (fresh.status, fresh.cancellation_reason) == (OrderStatus.CANCELLED, CancellationReason.EXPIRED)
+    assert status_of(car) == CarStatus.AVAILABLE
+
+
+def test_an_order_not_yet_due_or_already_paid_is_not_expired(staff):
+    waiting = order_for(CarFactory())
+    paid = paid_order(CarFactory(), staff=staff)
+    Order.objects.filter(pk=paid.pk).update(expires_at=timezone.now() - timedelta(days=1))
+
+    assert order_expire(order_id=waiting.pk) is False
+    assert order_expire(order_id=paid.pk) is False
+    assert Order.objects.get(pk=paid.pk).status == OrderStatus.PAID
+
+
+def test_the_order_page_shows_the_reservation_deadline(client):
+    user = UserFactory()
+    order = order_for(CarFactory(), user=user)
+    client.force_login(user)
+
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+
+    assert "reserved until" in page and order.expires_at is not None
+    hours = (order.expires_at - order.placed_at) / timedelta(hours=1)
+    assert round(hours) == 48
