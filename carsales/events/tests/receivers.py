@@ -30,7 +30,7 @@ def observe(name: str, event: Event) -> None:
     calls.append((name, event))
     if path := os.environ.get("EVENTS_TEST_LOG"):
         with open(path, "a") as log:
-            log.write(f"{name} {event.idempotency_key} {time.time()}\n")
+            log.write(f"{name} {event.idempotency_key} {event.kwargs.get('token', '-')} {time.time()}\n")
 
 
 @durable_receiver(post_save, sender=Group, dispatch_uid="events_tests.group_saved")
