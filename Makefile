@@ -35,7 +35,7 @@ run: demo
 	@echo "  Ctrl-C stops the web server and the worker."
 	@echo ""
 	@DJANGO_SETTINGS_MODULE=carsales.settings.dev bash -c '\
-		$(BIN)/python manage.py db_worker --queue-name "*" --no-reload & worker=$$!; \
+		$(BIN)/python manage.py events_worker --queue-name "*" & worker=$$!; \
 		trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 		$(BIN)/gunicorn carsales.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -'
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("staff/inventory/", include("carsales.inventory.urls")),
     path("staff/sales/", include("carsales.analytics.urls")),
     path("staff/signals/", include("carsales.core.urls")),
+    path("staff/events/", include("carsales.events.urls")),
     path("admin/", admin.site.urls),
     path("api/cart/", CartView.as_view(), name="api-cart"),
     path("api/checkout/", CheckoutView.as_view(), name="api-checkout"),

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "carsales.notifications",
     "carsales.analytics",
     "carsales.audit",
+    "carsales.events",
 ]
 
 MIDDLEWARE = [
@@ -98,7 +99,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE makes every transaction take the write lock up front, so concurrent writers
     # queue behind each other instead of failing with "database is locked" on upgrade.
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    # WAL: readers (web pages, idle workers polling) never block a writer's commit, and a commit
+    # costs one fsync instead of two, so several event workers share the file without stalls.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -129,7 +136,15 @@ STORAGES = {
 # Media is served by Django only where no front web server does it (development, demo).
 SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG)
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# QUEUES empty: any queue name; durable receivers can have their own (events_worker --queue-name).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+# Durable receivers (carsales.events); every key is optional, defaults in carsales/events/conf.py.
+EVENTS = {
+    "TIMEOUT": float(os.environ.get("EVENTS_TIMEOUT", "30")),
+    "MAX_ATTEMPTS": int(os.environ.get("EVENTS_MAX_ATTEMPTS", "5")),
+    "POLL_INTERVAL": float(os.environ.get("EVENTS_POLL_INTERVAL", "0.05")),
+    "RETENTION_DAYS": float(os.environ.get("EVENTS_RETENTION_DAYS", "7")),
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,0 +1,198 @@
+"""A django-tasks-db worker tuned for durable events: fast wake-up, lease sweeps, prompt stop.
+
+It is django-tasks-db's Worker (same claim, same run_task, any task on its queues) with:
+- wake-up by LISTEN/NOTIFY on PostgreSQL (deliveries NOTIFY on commit), polling every
+  LISTEN_TIMEOUT anyway for retries that become due; a POLL_INTERVAL poll elsewhere;
+- a read-only check before claiming, so an idle worker takes no write lock (SQLite);
+- the sweep (deliveries_sweep) every SWEEP_INTERVAL seconds;
+- SIGTERM / SIGINT: stop taking jobs; a sync receiver running in it is interrupted
+  (WorkerStopping) and its delivery released to run again at once; otherwise the current
+  bookkeeping finishes (milliseconds) and the worker exits. An async receiver runs to its end
+  or its timeout. A second signal exits at once; the lease covers whatever was running.
+"""
+
+import logging
+import signal
+import sys
+import time
+from argparse import ArgumentParser
+from types import FrameType
+from typing import Any
+
+from django.db import DatabaseError, OperationalError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
+from django_tasks_db.management.commands.db_worker import (
+    Worker,
+    valid_backend_name,
+    valid_interval,
+    validate_worker_id,
+)
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from carsales.events.conf import setting
+from carsales.events.execution import WorkerStopping, in_receiver
+from carsales.events.services import NOTIFY_CHANNEL, deliveries_sweep
+
+logger = logging.getLogger("carsales.events.worker")
+
+
+class EventsWorker(Worker):
+    def __init__(self, *, listen: bool, sweep_interval: float, **kwargs: Any) -> None:
+        super().__init__(batch=False, startup_delay=False, max_tasks=None, **kwargs)
+        self.listen = listen
+        self.sweep_interval = sweep_interval
+        self.listener: BaseDatabaseWrapper | None = None
+
+    def shutdown(self, signum: int, frame: FrameType | None) -> None:
+        if not self.running:
+            logger.warning("Received %s again: exiting now", signal.strsignal(signum))
+            self.reset_signals()
+            sys.exit(1)
+        logger.warning("Received %s: stopping", signal.strsignal(signum))
+        self.running = False
+        if in_receiver():
+            raise WorkerStopping(f"worker received {signal.strsignal(signum)}")
+
+    def run(self) -> None:
+        logger.info("events worker %s started on queues %s", self.worker_id, ",".join(self.queue_names))
+        self.listener = self._listen() if self.listen else None
+        next_sweep = 0.0
+        try:
+            while self.running:
+                try:
+                    if time.monotonic() >= next_sweep:
+                        deliveries_sweep()
+                        next_sweep = time.monotonic() + self.sweep_interval
+                    task_result = self._claim_next()
+                except DatabaseError:
+                    # The database went away (restart, failover): reconnect on the next round.
+                    logger.exception("events worker %s: database error, retrying", self.worker_id)
+                    self._drop_broken_connections()
+                    time.sleep(1)
+                    continue
+                if task_result is not None:
+                    self.run_task(task_result)
+                    self._drop_broken_connections()
+                elif self.running:
+                    self._wait()
+        finally:
+            if self.listener is not None:
+                self.listener.close()
+        logger.info("events worker %s stopped", self.worker_id)
+
+    def _drop_broken_connections(self) -> None:
+        # Unlike after a request, healthy connections are kept whatever CONN_MAX_AGE says: a
+        # reconnect per job would cost more than most jobs (measured on PostgreSQL: 48 -> 110 jobs/s).
+        for connection in connections.all(initialized_only=True):
+            if connection.errors_occurred and not connection.is_usable():
+                connection.close()
+
+    def _claim_next(self) -> DBTaskResult | None:
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        if not self.process_all_queues:
+            tasks = tasks.filter(queue_name__in=self.queue_names)
+        if self.excluded_queue_names:
+            tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+        if not tasks.exists():  # read-only: an idle worker takes no write lock
+            return None
+        with exclusive_transaction(tasks.db):
+            try:
+                task_result = tasks.get_locked()  # SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL
+                if task_result is not None:
+                    task_result.claim(self.worker_id)
+            except OperationalError as error:
+                if not is_locked_database_exception(error):
+                    raise
+                return None
+        return task_result
+
+    def _listen(self) -> BaseDatabaseWrapper | None:
+        alias = DBTaskResult.objects.all().db
+        if connections[alias].vendor != "postgresql":
+            return None
+        listener = connections.create_connection(alias)  # its own connection, in autocommit
+        try:
+            listener.ensure_connection()
+            listener.connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        except DatabaseError:
+            logger.warning("events worker %s: LISTEN failed, polling instead", self.worker_id, exc_info=True)
+            listener.close()
+            return None
+        return listener
+
+    def _wait(self) -> None:
+        if self.listener is None:
+            time.sleep(self.interval)
+            return
+        try:
+            for _notify in self.listener.connection.notifies(timeout=setting("LISTEN_TIMEOUT"), stop_after=1):
+                pass
+        except Exception:  # psycopg's own errors: the listening connection broke
+            logger.warning("events worker %s: LISTEN connection lost, polling instead", self.worker_id, exc_info=True)
+            self.listener.close()
+            self.listener = None
+
+
+class Command(DBWorkerCommand):
+    help = "Run a background worker for durable events (and any other django-tasks-db task on its queues)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--queue-name",
+            default="default",
+            help="Queues to process, comma-separated; '*' for all (default: %(default)r).",
+        )
+        parser.add_argument("--exclude-queues", default="", help="With --queue-name='*': queues to leave out.")
+        parser.add_argument(
+            "--interval",
+            type=valid_interval,
+            default=setting("POLL_INTERVAL"),
+            help="Seconds between polls when LISTEN/NOTIFY is unavailable (default: %(default)r).",
+        )
+        parser.add_argument(
+            "--no-listen",
+            action="store_false",
+            dest="listen",
+            help="Poll even on PostgreSQL instead of waiting for NOTIFY.",
+        )
+        parser.add_argument(
+            "--sweep-interval",
+            type=valid_interval,
+            default=setting("SWEEP_INTERVAL"),
+            help="Seconds between sweeps for expired leases and lost jobs (default: %(default)r).",
+        )
+        parser.add_argument(
+            "--backend",
+            type=valid_backend_name,
+            dest="backend_name",
+            default=setting("TASK_BACKEND"),
+            help="The django-tasks-db backend to work for (default: %(default)r).",
+        )
+        parser.add_argument(
+            "--worker-id",
+            type=validate_worker_id,
+            default=get_random_string(32),
+            help="Unique across the pool (default: random).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.configure_logging(options["verbosity"])
+        logger.setLevel(logging.getLogger("django_tasks_db").level)
+        if not logger.hasHandlers():
+            logger.addHandler(logging.StreamHandler(self.stdout))
+        queue_names = options["queue_name"].split(",")
+        excluded = [name for name in options["exclude_queues"].split(",") if name]
+        worker = EventsWorker(
+            queue_names=queue_names,
+            excluded_queue_names=excluded,
+            interval=options["interval"],
+            backend_name=options["backend_name"],
+            worker_id=options["worker_id"],
+            listen=options["listen"],
+            sweep_interval=options["sweep_interval"],
+        )
+        worker.configure_signals()
+        worker.run()

@@ -1,0 +1,334 @@
+"""Writing, running, retrying, sweeping, requeuing and pruning deliveries.
+
+States: PENDING -> RUNNING -> DONE, or -> RETRYING -> RUNNING ... -> DEAD. A claim sets RUNNING
+with a lease (timeout + LEASE_GRACE); only the claimer, identified by the attempt number it
+claimed, may finish the row, so a worker whose lease ran out cannot overwrite its successor.
+"""
+
+import logging
+import random
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from .carry import Event, carry, lane_of, sender_label, uncarry
+from .conf import setting
+from .durable import DurableReceiver, PermanentFailure, RetryLater, registry
+from .execution import WorkerStopping, call_receiver
+from .models import Delivery, EffectRecord
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "carsales_events"
+SWEEP_BATCH = 100
+Status = Delivery.Status
+
+
+def delivery_record(*, receiver: DurableReceiver, sender: Any, kwargs: dict[str, Any]) -> Delivery:
+    """Write the delivery of one sent signal to `receiver`, and its job; return the delivery.
+
+    Inside the sender's transaction both commit or roll back with it. In autocommit they are
+    written together in a transaction of their own, right away: a later failure of the sender
+    does not undo them. Raises NotCarriable, before writing anything, when an argument cannot
+    travel to a worker.
+    """
+    payload = carry(kwargs, receiver=receiver.uid)
+    label = sender_label(sender)
+    with transaction.atomic():
+        delivery = Delivery.objects.create(
+            receiver=receiver.uid,
+            queue=receiver.queue,
+            lane=lane_of(kwargs) if receiver.ordered else "",
+            sender=label,
+            payload=payload,
+            max_attempts=receiver.max_attempts or setting("MAX_ATTEMPTS"),
+        )
+        _enqueue(delivery)
+    return delivery
+
+
+def delivery_run(*, delivery_id: int, worker: str = "") -> str:
+    """Claim the delivery, call its receiver and record the outcome; return the new status.
+
+    Returns "skipped" without running anything when the delivery is not ready (done, dead,
+    running under a live lease, not due yet), is held back by an earlier delivery of its lane,
+    or is being claimed by another worker right now. A receiver's exception never escapes: it
+    becomes a retry or DEAD. Raises WorkerStopping after releasing the delivery when the worker
+    is told to stop mid-receiver, and database errors of the bookkeeping itself.
+    """
+    delivery = _claim(delivery_id, worker)
+    if delivery is None:
+        return "skipped"
+    receiver = registry.get(delivery.receiver)
+    try:
+        outcome = _attempt(delivery, receiver)
+    except WorkerStopping:
+        _release(delivery)
+        raise
+    _finish(delivery, outcome)
+    return outcome.status
+
+
+def deliveries_requeue(*, ids: list[int]) -> int:
+    """Give DEAD deliveries among `ids` a fresh set of attempts, to run now; return how many.
+
+    Their idempotency keys stay, so effects already done under them are not done again.
+    """
+    requeued = 0
+    with transaction.atomic():
+        for delivery in Delivery.objects.select_for_update().filter(pk__in=ids, status=Status.DEAD):
+            delivery.status = Status.PENDING
+            delivery.attempts = 0
+            delivery.run_after = timezone.now()
+            delivery.finished_at = None
+            _enqueue(delivery)
+            delivery.save(update_fields=["status", "attempts", "run_after", "finished_at", "kicked_at"])
+            requeued += 1
+    return requeued
+
+
+def deliveries_sweep() -> int:
+    """Take up deliveries whose worker was lost, and re-enqueue ready ones whose job was lost.
+
+    A RUNNING delivery past its lease lost its worker (killed, out of memory, redeployed): the
+    attempt counts as failed and it is retried now, or is DEAD when out of attempts. A ready
+    delivery left unclaimed LEASE_GRACE seconds after it was due lost its job (the worker died
+    holding it): a new job is enqueued. Delivery jobs django-tasks-db left RUNNING for longer
+    than any lease are marked FAILED so they can be pruned. Rows another sweeper holds are
+    skipped. Returns how many deliveries were taken up or re-enqueued.
+    """
+    now = timezone.now()
+    taken_up = []
+    with transaction.atomic():
+        expired = Delivery.objects.select_for_update(skip_locked=True).filter(
+            status=Status.RUNNING, lease_until__lt=now
+        )
+        for delivery in expired[:SWEEP_BATCH]:
+            error = (
+                f"Lease expired at {delivery.lease_until:%Y-%m-%d %H:%M:%S}: worker {delivery.worker or '?'} was lost "
+                f"(killed, out of memory or redeployed) during attempt {delivery.attempts}."
+            )
+            outcome = _Outcome(status=Status.RETRYING, error=error, delay=0)
+            if delivery.attempts >= delivery.max_attempts:
+                outcome = _Outcome(status=Status.DEAD, error=error)
+            _write(delivery, outcome, now=now)
+            taken_up.append(delivery)
+    for delivery in taken_up:
+        if delivery.status == Status.DEAD:
+            _enqueue_next_in_lane(delivery)
+
+    grace = timedelta(seconds=setting("LEASE_GRACE"))
+    with transaction.atomic():
+        lost = (
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status__in=Delivery.READY, run_after__lte=now - grace, kicked_at__lte=now - grace)
+            .exclude(_held_back())
+        )
+        for delivery in lost[:SWEEP_BATCH]:
+            _enqueue(delivery)
+            delivery.save(update_fields=["kicked_at"])
+            taken_up.append(delivery)
+
+    longest = max([setting("TIMEOUT"), *(r.timeout or 0 for r in registry.values())]) + setting("LEASE_GRACE")
+    _delivery_jobs().filter(status="RUNNING", started_at__lt=now - timedelta(seconds=longest)).update(
+        status="FAILED",
+        finished_at=now,
+        exception_class_path="carsales.events.WorkerLost",
+        traceback="The worker running this job was lost; the delivery's lease covered it.",
+    )
+    return len(taken_up)
+
+
+def deliveries_prune(*, older_than: timedelta, batch_size: int = 1000) -> dict[str, int]:
+    """Delete DONE deliveries, done effect records and finished delivery jobs older than `older_than`.
+
+    Deletes in batches of `batch_size`, each its own short transaction, so a large backlog does
+    not hold a long lock. DEAD deliveries stay for staff to look at or requeue. Returns the
+    number of rows deleted per kind.
+    """
+    cutoff = timezone.now() - older_than
+    return {
+        "deliveries": _delete_in_batches(
+            Delivery.objects.filter(status=Status.DONE, finished_at__lt=cutoff), batch_size=batch_size
+        ),
+        "effects": _delete_in_batches(EffectRecord.objects.filter(done_at__lt=cutoff), batch_size=batch_size),
+        "jobs": _delete_in_batches(
+            _delivery_jobs().filter(status__in=["SUCCESSFUL", "FAILED"], finished_at__lt=cutoff), batch_size=batch_size
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: str
+    error: str = ""
+    delay: float | None = None  # seconds before the retry; None: the backoff
+
+
+def _claim(delivery_id: int, worker: str) -> Delivery | None:
+    now = timezone.now()
+    with transaction.atomic():
+        # SKIP LOCKED: a row another worker is claiming is theirs. On SQLite select_for_update is
+        # a no-op; the IMMEDIATE transaction's write lock serialises the claims instead.
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(pk=delivery_id, status__in=Delivery.READY, run_after__lte=now)
+            .exclude(_held_back())
+            .first()
+        )
+        if delivery is None:
+            return None
+        receiver = registry.get(delivery.receiver)
+        timeout = receiver.timeout if receiver and receiver.timeout is not None else setting("TIMEOUT")
+        delivery.status = Status.RUNNING
+        delivery.attempts += 1
+        delivery.lease_until = now + timedelta(seconds=(timeout or 0) + setting("LEASE_GRACE"))
+        delivery.worker = worker[:64]
+        delivery.save(update_fields=["status", "attempts", "lease_until", "worker"])
+    return delivery
+
+
+def _attempt(delivery: Delivery, receiver: DurableReceiver | None) -> _Outcome:
+    if receiver is None:
+        return _failed(delivery, f"No durable receiver is registered as {delivery.receiver!r} in this process.")
+    event = Event(
+        receiver=delivery.receiver,
+        idempotency_key=delivery.idempotency_key,
+        attempt=delivery.attempts,
+        sent_at=delivery.created_at,
+        sender=delivery.sender,
+        kwargs=uncarry(delivery.payload),
+    )
+    timeout = receiver.timeout if receiver.timeout is not None else setting("TIMEOUT")
+    try:
+        call_receiver(receiver.function, event, timeout=timeout)
+    except RetryLater as error:
+        return _failed(delivery, _trace(error), delay=error.delay)
+    except PermanentFailure as error:
+        return _Outcome(status=Status.DEAD, error=_trace(error))
+    except Exception as error:
+        logger.warning("Durable receiver %s failed on attempt %d", delivery.receiver, delivery.attempts, exc_info=True)
+        return _failed(delivery, _trace(error))
+    return _Outcome(status=Status.DONE)
+
+
+def _failed(delivery: Delivery, error: str, delay: float | None = None) -> _Outcome:
+    if delivery.attempts >= delivery.max_attempts:
+        logger.error("Durable receiver %s is dead after %d attempts: %s", delivery.receiver, delivery.attempts, error)
+        return _Outcome(status=Status.DEAD, error=error)
+    return _Outcome(status=Status.RETRYING, error=error, delay=delay)
+
+
+def _finish(delivery: Delivery, outcome: _Outcome) -> None:
+    with transaction.atomic():
+        claimed = Delivery.objects.select_for_update().filter(
+            pk=delivery.pk, status=Status.RUNNING, attempts=delivery.attempts
+        )
+        if not claimed.exists():
+            # Our lease ran out and the sweep gave the delivery to another attempt.
+            logger.warning("Delivery %s finished after its lease expired; its outcome is dropped", delivery.pk)
+            return
+        _write(delivery, outcome, now=timezone.now())
+    # After the commit, so an enqueue in the same lane that committed before it is seen.
+    if delivery.status in (Status.DONE, Status.DEAD):
+        _enqueue_next_in_lane(delivery)
+
+
+def _write(delivery: Delivery, outcome: _Outcome, *, now: Any) -> None:
+    delivery.status = outcome.status
+    delivery.lease_until = None
+    if outcome.error:
+        delivery.last_error = outcome.error
+    fields = ["status", "lease_until", "last_error", "finished_at", "run_after", "kicked_at"]
+    if outcome.status == Status.RETRYING:
+        delay = outcome.delay if outcome.delay is not None else backoff(delivery.attempts)
+        delivery.run_after = now + timedelta(seconds=delay)
+        _enqueue(delivery)
+    else:
+        delivery.finished_at = now
+    delivery.save(update_fields=fields)
+
+
+def _release(delivery: Delivery) -> None:
+    """Hand a delivery interrupted by a stopping worker back, to run now, attempt not counted."""
+    now = timezone.now()
+    with transaction.atomic():
+        released = Delivery.objects.filter(pk=delivery.pk, status=Status.RUNNING, attempts=delivery.attempts).update(
+            status=Status.RETRYING, attempts=delivery.attempts - 1, lease_until=None, run_after=now, kicked_at=now
+        )
+        if released:
+            delivery.run_after = now
+            _enqueue(delivery)
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait after failed attempt `attempt` (1-based): between half and all of
+    BACKOFF_BASE * 2**(attempt-1), capped at BACKOFF_MAX. The random half spreads retries of
+    many deliveries that failed together; the lower bound keeps each wait at least the last.
+    """
+    ceiling = min(setting("BACKOFF_BASE") * 2 ** (attempt - 1), setting("BACKOFF_MAX"))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _enqueue(delivery: Delivery) -> None:
+    """Enqueue the job that wakes a worker for `delivery`, in the current transaction.
+
+    Sets `delivery.kicked_at`; the caller saves it with its other changes.
+    """
+    from .tasks import deliver
+
+    now = timezone.now()
+    due = delivery.run_after if delivery.run_after > now else None
+    deliver.using(queue_name=delivery.queue, run_after=due, backend=setting("TASK_BACKEND")).enqueue(delivery.pk)
+    delivery.kicked_at = now
+    if due is None and connection.vendor == "postgresql":
+        # Delivered on commit, dropped on rollback: a LISTENing worker wakes once the job is visible.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, delivery.queue])
+
+
+def _enqueue_next_in_lane(delivery: Delivery) -> None:
+    if not delivery.lane:
+        return
+    following = (
+        Delivery.objects.filter(
+            receiver=delivery.receiver, lane=delivery.lane, pk__gt=delivery.pk, status__in=Delivery.READY
+        )
+        .order_by("pk")
+        .first()
+    )
+    if following is not None:
+        with transaction.atomic():
+            _enqueue(following)
+            following.save(update_fields=["kicked_at"])
+
+
+def _held_back() -> Q:
+    """Rows with an unfinished earlier delivery of the same receiver and lane (ordered ones)."""
+    earlier = Delivery.objects.filter(
+        receiver=OuterRef("receiver"), lane=OuterRef("lane"), pk__lt=OuterRef("pk"), status__in=Delivery.ACTIVE
+    )
+    return ~Q(lane="") & Q(Exists(earlier))
+
+
+def _delivery_jobs() -> Any:
+    from .tasks import deliver
+
+    return DBTaskResult.objects.filter(task_path=deliver.module_path)
+
+
+def _delete_in_batches(queryset: Any, *, batch_size: int) -> int:
+    deleted = 0
+    while ids := list(queryset.values_list("pk", flat=True)[:batch_size]):
+        deleted += queryset.model.objects.filter(pk__in=ids).delete()[0]
+    return deleted
+
+
+def _trace(error: BaseException) -> str:
+    return "".join(traceback.format_exception(error))

@@ -1,0 +1,81 @@
+"""Durable receivers for the events tests only, on django.contrib.auth's Group and on test
+signals; imported by the tests and by the subprocess workers they start (worker_main.py)."""
+
+import os
+import time
+from collections.abc import Callable
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import Group
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import Signal
+
+from carsales.events.durable import Event, durable_receiver
+from carsales.events.effects import once
+from carsales.events.models import EffectRecord
+
+thing_happened = Signal()  # kwargs: mode ("ok" or "slow"), seconds (how long "slow" sleeps on attempt 1)
+async_thing = Signal()  # kwargs: label
+hang_thing = Signal()  # no kwargs
+bench_thing = Signal()  # kwargs: token
+
+calls: list[tuple[str, Event]] = []  # what ran in this process, in order
+failing: dict[str, Callable[[], BaseException]] = {}  # receiver name -> the exception it raises now
+
+
+def observe(name: str, event: Event) -> None:
+    """Record that a receiver's effect happened: in `calls`, and in EVENTS_TEST_LOG for subprocesses."""
+    if name in failing:
+        raise failing[name]()
+    calls.append((name, event))
+    if path := os.environ.get("EVENTS_TEST_LOG"):
+        with open(path, "a") as log:
+            log.write(f"{name} {event.idempotency_key} {event.kwargs.get('token', '-')} {time.time()}\n")
+
+
+@durable_receiver(post_save, sender=Group, dispatch_uid="events_tests.group_saved")
+def group_saved(event: Event) -> None:
+    observe("group_saved", event)
+
+
+@durable_receiver(post_delete, sender=Group, dispatch_uid="events_tests.group_deleted")
+def group_deleted(event: Event) -> None:
+    observe("group_deleted", event)
+
+
+@durable_receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="events_tests.group_permissions")
+def group_permissions_changed(event: Event) -> None:
+    observe("group_permissions", event)
+
+
+@durable_receiver(thing_happened, dispatch_uid="events_tests.effect", max_attempts=3)
+def effect(event: Event) -> None:
+    if event.mode == "slow" and event.attempt == 1:
+        time.sleep(event.seconds)
+    with once(event.idempotency_key) as attempt:
+        if attempt.already_done:
+            return
+        observe("effect", event)
+
+
+@durable_receiver(thing_happened, dispatch_uid="events_tests.tally", ordered=False, queue="tally")
+def tally(event: Event) -> None:
+    observe("tally", event)
+
+
+@durable_receiver(async_thing, dispatch_uid="events_tests.async_effect")
+async def async_effect(event: Event) -> None:
+    # The ORM from an async receiver: on the worker's connection, like any sync_to_async call.
+    await EffectRecord.objects.acreate(key=f"async:{event.idempotency_key}")
+    await sync_to_async(observe)("async_effect", event)
+
+
+@durable_receiver(hang_thing, dispatch_uid="events_tests.hang", timeout=0.2, max_attempts=2)
+def hang(event: Event) -> None:
+    time.sleep(5)
+    observe("hang", event)
+
+
+@durable_receiver(bench_thing, dispatch_uid="events_tests.bench", ordered=False)
+def bench(event: Event) -> None:
+    observe("bench", event)

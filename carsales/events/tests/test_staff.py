@@ -1,0 +1,56 @@
+import pytest
+from django.urls import reverse
+
+from carsales.events.durable import PermanentFailure
+from carsales.events.models import Delivery
+
+from .conftest import delivery_of, ran
+from .receivers import failing, thing_happened
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dead_delivery(run_tasks) -> Delivery:
+    failing["effect"] = lambda: PermanentFailure("mailbox full")
+    thing_happened.send(sender=None, mode="ok")
+    run_tasks()
+    failing.clear()
+    return delivery_of("effect")
+
+
+def test_the_staff_page_counts_deliveries_by_state_and_shows_the_dead(staff_client, dead_delivery):
+    thing_happened.send(sender=None, mode="ok")  # two pending
+
+    response = staff_client.get(reverse("events:overview"))
+
+    assert response.status_code == 200
+    stats = response.context["stats"]
+    assert (stats.pending, stats.running, stats.retrying, stats.dead) == (2, 0, 0, 1)
+    assert stats.oldest_pending_age is not None
+    assert "PermanentFailure: mailbox full" in response.content.decode()
+
+
+def test_the_staff_page_is_for_staff_only(buyer_client):
+    response = buyer_client.get(reverse("events:overview"))
+
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_staff_requeue_dead_deliveries_from_the_page(staff_client, dead_delivery, run_tasks):
+    response = staff_client.post(reverse("events:requeue"), {"delivery": [dead_delivery.pk]})
+    run_tasks()
+
+    assert response.status_code == 302
+    assert delivery_of("effect").status == Delivery.Status.DONE
+    assert len(ran("effect")) == 1
+
+
+def test_the_admin_action_requeues_dead_deliveries(staff_client, dead_delivery, run_tasks):
+    staff_client.post(
+        reverse("admin:events_delivery_changelist"),
+        {"action": "requeue", "_selected_action": [dead_delivery.pk]},
+    )
+    run_tasks()
+
+    assert delivery_of("effect").status == Delivery.Status.DONE

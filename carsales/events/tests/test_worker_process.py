@@ -1,0 +1,73 @@
+"""The events_worker as a process: it wakes fast, survives SIGKILL by lease, stops on SIGTERM."""
+
+import signal
+import time
+
+import pytest
+from django.utils import timezone
+
+from carsales.events.models import Delivery
+
+from .conftest import delivery_of
+from .processes import wait_until
+from .receivers import thing_happened
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def status_of(receiver: str) -> str:
+    return delivery_of(receiver).status
+
+
+def test_a_worker_runs_a_committed_delivery(workers):
+    workers.start()
+
+    thing_happened.send(sender=None, mode="ok")
+
+    wait_until(lambda: status_of("effect") == Delivery.Status.DONE)
+    assert len(workers.effect_lines("effect")) == 1
+
+
+def test_a_delivery_whose_worker_was_killed_is_done_once_after_its_lease_expires(workers):
+    thing_happened.send(sender=None, mode="slow", seconds=60)
+    doomed = workers.start()
+    wait_until(lambda: status_of("effect") == Delivery.Status.RUNNING)
+
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    assert status_of("effect") == Delivery.Status.RUNNING  # nobody finished it
+    # Time passes beyond the lease (TIMEOUT + LEASE_GRACE): moved here instead of waited for.
+    Delivery.objects.filter(receiver="events_tests.effect").update(lease_until=timezone.now())
+    workers.start()
+
+    wait_until(lambda: status_of("effect") == Delivery.Status.DONE)
+    delivery = delivery_of("effect")
+    assert delivery.attempts == 2 and "Lease expired" in delivery.last_error
+    assert len(workers.effect_lines("effect")) == 1
+
+
+def test_sigterm_stops_a_busy_worker_within_seconds_and_releases_its_delivery(workers):
+    thing_happened.send(sender=None, mode="slow", seconds=60)
+    worker = workers.start()
+    wait_until(lambda: status_of("effect") == Delivery.Status.RUNNING)
+
+    stopped_at = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=10)
+
+    assert time.monotonic() - stopped_at < 3
+    delivery = delivery_of("effect")
+    assert delivery.status == Delivery.Status.RETRYING and delivery.attempts == 0  # released, not counted
+    assert delivery.run_after <= timezone.now() and delivery.lease_until is None
+    assert workers.effect_lines("effect") == []
+
+
+def test_sigterm_stops_an_idle_worker_within_seconds(workers):
+    worker = workers.start()
+
+    stopped_at = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+
+    assert worker.wait(timeout=10) == 0
+    assert time.monotonic() - stopped_at < 3
+    assert "stopped" in workers.output(worker)

@@ -1,0 +1,22 @@
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from .selectors import dead_deliveries, delivery_stats
+from .services import deliveries_requeue
+
+
+@staff_member_required
+def overview(request: HttpRequest) -> HttpResponse:
+    return render(request, "events/overview.html", {"stats": delivery_stats(), "dead": dead_deliveries()})
+
+
+@staff_member_required
+@require_POST
+def requeue(request: HttpRequest) -> HttpResponse:
+    ids = [int(value) for value in request.POST.getlist("delivery") if value.isdigit()]
+    count = deliveries_requeue(ids=ids)
+    messages.success(request, f"{count} dead deliveries requeued.")
+    return redirect("events:overview")
