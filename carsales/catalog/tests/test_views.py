@@ -1,5 +1,8 @@
+import html
+import re
 from datetime import date
 from decimal import Decimal
+from urllib.parse import parse_qs
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -223,3 +226,18 @@ def test_staff_add_a_brand(staff_client):
     staff_client.post("/brands/", {"name": "Alfa Romeo"})
 
     assert Brand.objects.get(name="Alfa Romeo").slug == "alfa-romeo"
+
+
+def test_the_next_page_link_keeps_the_search_and_filters(client):
+    fiat = BrandFactory(name="Fiat")
+    CarFactory.create_batch(15, brand=fiat, model="Uno", value=20000)
+    CarFactory.create_batch(3, model="Other")
+    filters = {"q": "uno", "brand": "fiat", "price_min": "1000", "ordering": "price", "per_page": "12"}
+
+    first = client.get("/", filters)
+    next_href = html.unescape(re.search(r'href="([^"]*)">Next', first.content.decode()).group(1))
+    second = client.get(f"/{next_href}")
+
+    assert next_href.startswith("?") and not next_href.startswith("??")
+    assert parse_qs(next_href[1:]) == {**{k: [v] for k, v in filters.items()}, "page": ["2"]}
+    assert [c.model for c in second.context["page"]] == ["Uno"] * 3
