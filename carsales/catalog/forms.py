@@ -5,7 +5,11 @@ from .selectors import CAR_ORDERINGS, CarFilters
 
 
 class CarFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search", widget=forms.TextInput(attrs={"placeholder": "Model or brand"}))
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(attrs={"placeholder": "Brand and model, e.g. Honda Civic"}),
+    )
     brand = forms.ModelChoiceField(
         queryset=Brand.objects.all(), required=False, to_field_name="slug", empty_label="All brands"
     )

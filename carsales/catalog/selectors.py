@@ -18,7 +18,7 @@ CAR_ORDERINGS = {
 
 @dataclass(frozen=True)
 class CarFilters:
-    search: str = ""
+    search: str = ""  # words that must each be in the brand name or the model
     brand: str = ""  # brand slug
     price_min: Decimal | None = None
     price_max: Decimal | None = None
@@ -36,8 +36,9 @@ def car_list(*, filters: CarFilters) -> QuerySet[Car]:
     cars = Car.objects.with_brand()
     if not filters.include_unavailable:
         cars = cars.available()
-    if filters.search:
-        cars = cars.filter(Q(model__icontains=filters.search) | Q(brand__name__icontains=filters.search))
+    # "honda civic" names the brand and the model at once, so each word is matched on its own.
+    for word in filters.search.split():
+        cars = cars.filter(Q(model__icontains=word) | Q(brand__name__icontains=word))
     if filters.brand:
         cars = cars.filter(brand__slug=filters.brand)
     if filters.price_min is not None:

@@ -17,6 +17,16 @@ def test_anyone_can_list_cars_with_filters(client):
     assert [c["model"] for c in response.json()["results"]] == ["Civic"]
 
 
+def test_the_api_search_finds_a_brand_and_model_given_together(client):
+    honda = BrandFactory(name="Honda")
+    CarFactory(brand=honda, model="Civic")
+    CarFactory(brand=honda, model="Accord")
+
+    response = client.get("/api/cars/", {"q": "Honda Civic"})
+
+    assert [c["model"] for c in response.json()["results"]] == ["Civic"]
+
+
 def test_a_bad_filter_value_is_a_400_with_the_field(client):
     response = client.get("/api/cars/", {"price_min": "cheap"})
 

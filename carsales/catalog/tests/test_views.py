@@ -40,6 +40,28 @@ def test_the_list_searches_model_or_brand_in_any_case(client):
     assert [c.model for c in by_brand] == ["Focus"]
 
 
+@pytest.mark.parametrize(
+    "search, found",
+    [
+        ("honda civic", ["Civic"]),
+        ("  CIVIC   honda ", ["Civic"]),
+        ("civic", ["Civic", "Civic"]),
+        ("honda", ["Accord", "Civic"]),
+        ("honda corolla", []),
+    ],
+)
+def test_every_word_of_the_search_must_match_the_brand_or_the_model(client, search, found):
+    honda = BrandFactory(name="Honda")
+    CarFactory(brand=honda, model="Civic")
+    CarFactory(brand=honda, model="Accord")
+    CarFactory(brand=BrandFactory(name="Toyota"), model="Corolla")
+    CarFactory(brand=BrandFactory(name="Kit cars"), model="Civic")
+
+    page = client.get("/", {"q": search, "ordering": "newest"}).context["page"]
+
+    assert sorted(c.model for c in page) == found
+
+
 def test_the_list_filters_by_brand_price_and_year(client):
     fiat = BrandFactory(name="Fiat")
     CarFactory(brand=fiat, model="Cheap", value=5000, factory_year=2010, model_year=2010)
