@@ -30,6 +30,12 @@ class Brand(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        # "honda" next to "Honda" would be two brands to a buyer's eye but one to a search.
+        same_name = Brand.objects.filter(name__iexact=self.name).exclude(pk=self.pk).first()
+        if same_name:
+            raise ValidationError({"name": f"A brand named {same_name.name} already exists."})
+
 
 class CarStatus(models.TextChoices):
     AVAILABLE = "available", "Available"

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
@@ -39,7 +40,7 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/car_detail.html", {"car": get_object_or_404(cars, pk=pk)})
 
 
-def _apply_validation_error(form: CarForm, error: ValidationError) -> None:
+def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
             form.add_error(field if field in form.fields else None, errors)
@@ -97,7 +98,7 @@ def brand_list_view(request: HttpRequest) -> HttpResponse:
         try:
             brand = brand_create(name=form.cleaned_data["name"])
         except ValidationError as error:
-            form.add_error(None, error)
+            _apply_validation_error(form, error)
         else:
             messages.success(request, f"Brand {brand} added.")
             return redirect("catalog:brand_list")

@@ -106,3 +106,21 @@ def test_the_openapi_schema_and_docs_are_served(client):
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.parametrize(
+    "name, status, answer",
+    [
+        ("honda", 400, {"name": ["A brand named Honda already exists."]}),
+        ("Mercedes Benz", 201, {"name": "Mercedes Benz", "slug": "mercedes-benz-2"}),
+        ("日産", 201, {"name": "日産", "slug": "日産"}),
+        ("!!!", 400, {"name": ["Give the brand a name with at least one letter or digit."]}),
+    ],
+)
+def test_adding_a_brand_by_api_answers_a_clear_message_or_a_unique_slug(
+    staff_client, honda_and_mercedes, name, status, answer
+):
+    response = staff_client.post("/api/brands/", {"name": name}, content_type="application/json")
+
+    assert response.status_code == status
+    assert answer.items() <= response.json().items()

@@ -263,3 +263,43 @@ def test_the_next_page_link_keeps_the_search_and_filters(client):
     assert next_href.startswith("?") and not next_href.startswith("??")
     assert parse_qs(next_href[1:]) == {**{k: [v] for k, v in filters.items()}, "page": ["2"]}
     assert [c.model for c in second.context["page"]] == ["Uno"] * 3
+
+
+def test_adding_a_brand_named_like_an_existing_one_in_another_case_says_it_exists(staff_client, honda_and_mercedes):
+    response = staff_client.post("/brands/", {"name": "honda"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"] == ["A brand named Honda already exists."]
+    assert Brand.objects.count() == 2
+
+
+def test_a_brand_whose_slug_is_taken_gets_a_slug_of_its_own(staff_client, honda_and_mercedes):
+    response = staff_client.post("/brands/", {"name": "Mercedes Benz"})
+
+    assert response.status_code == 302
+    assert Brand.objects.get(name="Mercedes Benz").slug == "mercedes-benz-2"
+
+
+def test_a_brand_name_in_another_script_keeps_it_in_its_slug(staff_client):
+    response = staff_client.post("/brands/", {"name": "日産"})
+
+    assert response.status_code == 302
+    assert Brand.objects.get(name="日産").slug == "日産"
+
+
+def test_a_brand_name_without_a_letter_or_digit_gets_a_form_error(staff_client):
+    response = staff_client.post("/brands/", {"name": "!!!"})
+
+    assert response.status_code == 200
+    assert "letter or digit" in response.context["form"].errors["name"][0]
+    assert not Brand.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["honda", "Mercedes Benz", "日産", "!!!"])
+def test_adding_a_brand_never_fails_with_a_server_error(staff_client, honda_and_mercedes, name):
+    staff_client.raise_request_exception = False
+
+    response = staff_client.post("/brands/", {"name": name})
+
+    assert response.status_code in (200, 302)
+    assert response.status_code == 302 or response.context["form"].errors
