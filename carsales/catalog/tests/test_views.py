@@ -137,6 +137,25 @@ def test_the_detail_page_shows_the_car(client):
     )
 
 
+def test_changing_the_price_leaves_no_old_price_on_the_car_page(staff_client, client):
+    car = CarFactory(model="Golf", value=Decimal("45999.99"), bio="")
+
+    staff_client.post(f"/cars/{car.pk}/edit/", car_form_data(car.brand, plate=car.plate, value="39999", bio=car.bio))
+    page = client.get(f"/cars/{car.pk}/").content.decode()
+
+    assert "$39,999" in page and "45,999" not in page
+
+
+def test_a_bio_written_by_staff_survives_an_edit_of_the_price(staff_client):
+    car = CarFactory(bio="One owner, garage kept.", value=Decimal("30000"))
+
+    staff_client.post(f"/cars/{car.pk}/edit/", car_form_data(car.brand, plate=car.plate, value="27500", bio=car.bio))
+    staff_client.patch(f"/api/cars/{car.pk}/", {"value": "26000"}, content_type="application/json")
+    car.refresh_from_db()
+
+    assert car.bio == "One owner, garage kept." and car.value == Decimal("26000")
+
+
 def test_a_buyer_cannot_reach_the_staff_pages(buyer_client):
     car = CarFactory()
 
