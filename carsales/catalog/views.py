@@ -46,6 +46,8 @@ def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> Non
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+    if isinstance(form, CarForm):
+        form.ask_for_the_photo_again()
 
 
 @staff_member_required

@@ -33,6 +33,20 @@ def test_a_bad_filter_value_is_a_400_with_the_field(client):
     assert response.status_code == 400 and "price_min" in response.json()
 
 
+@pytest.mark.parametrize(
+    "filters, field, message",
+    [
+        ({"price_min": "-1"}, "price_min", "A price cannot be negative."),
+        ({"price_min": "5000", "price_max": "1000"}, "price_max", "The max price cannot be below the min price."),
+        ({"year_min": "2020", "year_max": "2010"}, "year_max", "The to year cannot be before the from year."),
+    ],
+)
+def test_a_filter_that_cannot_match_is_a_400_with_the_message(client, filters, field, message):
+    response = client.get("/api/cars/", filters)
+
+    assert response.status_code == 400 and response.json() == {field: [message]}
+
+
 def test_a_buyer_cannot_create_a_car(buyer_client):
     response = buyer_client.post("/api/cars/", {"brand": BrandFactory().slug, "model": "X"})
 

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from carsales.catalog.forms import CarForm
 from carsales.catalog.models import Brand, Car, CarStatus
 from carsales.conftest import BrandFactory, CarFactory, image_bytes, image_upload
 
@@ -322,3 +323,64 @@ def test_adding_a_brand_never_fails_with_a_server_error(staff_client, honda_and_
 
     assert response.status_code in (200, 302)
     assert response.status_code == 302 or response.context["form"].errors
+
+
+def test_a_chosen_photo_that_is_lost_to_another_error_is_asked_for_again(staff_client):
+    data = {**car_form_data(BrandFactory(), factory_year=2022, model_year=2021), "photo": image_upload()}
+
+    response = staff_client.post("/cars/new/", data)
+
+    assert response.context["form"].errors["photo"] == [CarForm.PHOTO_NOT_KEPT]
+    assert CarForm.PHOTO_NOT_KEPT in response.content.decode()
+    assert not Car.objects.exists()
+
+
+def test_a_chosen_photo_lost_to_an_error_on_the_edit_page_is_asked_for_again(staff_client):
+    car = CarFactory()
+    data = {**car_form_data(car.brand, plate=car.plate, value="-5"), "photo": image_upload()}
+
+    response = staff_client.post(f"/cars/{car.pk}/edit/", data)
+
+    assert response.context["form"].errors["photo"] == [CarForm.PHOTO_NOT_KEPT]
+
+
+def test_no_photo_is_asked_for_when_none_was_chosen(staff_client):
+    response = staff_client.post("/cars/new/", car_form_data(BrandFactory(), value="-5"))
+
+    assert "photo" not in response.context["form"].errors
+
+
+def test_a_photo_with_its_own_error_shows_only_that_error(staff_client):
+    fake = SimpleUploadedFile("car.jpg", b"not a jpeg", content_type="image/jpeg")
+
+    response = staff_client.post("/cars/new/", {**car_form_data(BrandFactory(), value="-5"), "photo": fake})
+
+    errors = response.context["form"].errors["photo"]
+    assert len(errors) == 1 and errors[0].startswith("Upload a valid image")
+
+
+def test_the_car_page_shows_the_bios_line_breaks_and_escapes_its_markup(client):
+    car = CarFactory(bio="One owner.\nGarage kept.\n\n<b>New tyres</b>")
+
+    page = client.get(f"/cars/{car.pk}/").content.decode()
+
+    assert "<p>One owner.<br>Garage kept.</p>" in page
+    assert "<p>&lt;b&gt;New tyres&lt;/b&gt;</p>" in page
+
+
+@pytest.mark.parametrize(
+    "filters, message",
+    [
+        ({"price_min": "-1"}, "Min price: A price cannot be negative."),
+        ({"price_max": "-100"}, "Max price: A price cannot be negative."),
+        ({"price_min": "5000", "price_max": "1000"}, "Max price: The max price cannot be below the min price."),
+        ({"year_min": "2020", "year_max": "2010"}, "To year: The to year cannot be before the from year."),
+    ],
+)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_filter_that_cannot_match_says_why_on_the_list(client, filters, message, htmx):
+    headers = {"HX-Request": "true"} if htmx else {}
+
+    response = client.get("/", filters, headers=headers)
+
+    assert response.status_code == 200 and message in response.content.decode()
