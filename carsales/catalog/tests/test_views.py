@@ -384,3 +384,19 @@ def test_a_filter_that_cannot_match_says_why_on_the_list(client, filters, messag
     response = client.get("/", filters, headers=headers)
 
     assert response.status_code == 200 and message in response.content.decode()
+
+
+def test_a_car_without_a_price_is_on_request_in_the_list(client):
+    CarFactory(model="Unpriced", value=None)
+
+    page = client.get("/").content.decode()
+
+    assert "Price on request" in page and "—" not in page
+
+
+def test_a_car_without_a_price_is_on_request_on_its_page_without_add_to_cart(client):
+    car = CarFactory(value=None)
+
+    page = client.get(f"/cars/{car.pk}/").content.decode()
+
+    assert "Price on request" in page and "Add to cart" not in page
