@@ -400,3 +400,39 @@ def test_a_car_without_a_price_is_on_request_on_its_page_without_add_to_cart(cli
     page = client.get(f"/cars/{car.pk}/").content.decode()
 
     assert "Price on request" in page and "Add to cart" not in page
+
+
+def test_a_sold_car_page_shows_it_sold_without_add_to_cart_to_anyone(client):
+    car = CarFactory(model="Civic", status=CarStatus.SOLD)
+
+    response = client.get(f"/cars/{car.pk}/")
+
+    page = response.content.decode()
+    assert response.status_code == 200 and "Civic" in page
+    assert "This car has been sold." in page and "Add to cart" not in page
+
+
+def test_a_sold_car_page_offers_four_similar_available_cars(client):
+    honda, toyota = BrandFactory(name="Honda"), BrandFactory(name="Toyota")
+    sold = CarFactory(brand=honda, model="Sold", value=20000, status=CarStatus.SOLD)
+    CarFactory(brand=honda, model="Dear Honda", value=50000)
+    CarFactory(brand=honda, model="Close Honda", value=21000)
+    CarFactory(brand=honda, model="Reserved Honda", value=20000, status=CarStatus.RESERVED)
+    CarFactory(brand=toyota, model="Close Toyota", value=20500)
+    CarFactory(brand=toyota, model="Far Toyota", value=90000)
+    CarFactory(model="Near other", value=19000)
+
+    response = client.get(f"/cars/{sold.pk}/")
+
+    similar = [c.model for c in response.context["similar"]]
+    assert similar == ["Close Honda", "Dear Honda", "Close Toyota", "Near other"]
+    assert all(model in response.content.decode() for model in similar)
+
+
+def test_an_available_car_page_offers_no_similar_cars(client):
+    car = CarFactory()
+    CarFactory(brand=car.brand)
+
+    response = client.get(f"/cars/{car.pk}/")
+
+    assert list(response.context["similar"]) == [] and "Similar cars" not in response.content.decode()
