@@ -22,7 +22,7 @@ def next_year() -> int:
 
 class Brand(models.Model):
     name = models.CharField(max_length=80, unique=True)
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True, allow_unicode=True)
 
     class Meta:
         ordering = ["name"]

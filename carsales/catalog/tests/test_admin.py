@@ -21,3 +21,10 @@ def test_the_admin_brand_form_answers_a_clash_with_a_form_error(
     assert response.status_code == 200
     assert response.context["adminform"].form.errors[field] == [message]
     assert Brand.objects.count() == 2
+
+
+def test_the_admin_accepts_a_brand_slug_in_another_script(staff_client):
+    response = staff_client.post("/admin/catalog/brand/add/", {"name": "日産", "slug": "日産"})
+
+    assert response.status_code == 302
+    assert Brand.objects.get(slug="日産").name == "日産"
