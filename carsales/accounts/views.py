@@ -1,10 +1,14 @@
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from .forms import SignUpForm
+from .forms import ProfileForm, SignUpForm
+from .services import buyer_ensure, buyer_profile_update
 
 
 @require_http_methods(["GET", "POST"])
@@ -14,7 +18,30 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user)
         messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
         return redirect("catalog:car_list")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None:
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    buyer = buyer_ensure(user=user)
+    initial = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email, "phone": buyer.phone}  # type: ignore[union-attr]
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            buyer_profile_update(user=user, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_validation_error(form, error)
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})

@@ -69,7 +69,7 @@ def _as_drf_error(error: DjangoValidationError) -> ValidationError:
 @extend_schema_view(
     list=extend_schema(
         parameters=[
-            OpenApiParameter("q", str, description="Search model or brand name (any case)"),
+            OpenApiParameter("q", str, description="Words each found in the model or the brand name (any case)"),
             OpenApiParameter("brand", str, description="Brand slug"),
             OpenApiParameter("price_min", float),
             OpenApiParameter("price_max", float),

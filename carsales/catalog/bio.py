@@ -1,6 +1,8 @@
 """Sales texts for cars: a pluggable writer, chosen by the CARSALES_BIO_WRITER setting.
 
-The default writer works offline from the car's own fields. An HTTP language-model writer can
+The default writer works offline from the car's own fields. The text is written once and kept
+(staff may rewrite it), so it must not repeat anything that changes and is shown beside it: the
+price above all, which is why no writer is given it. An HTTP language-model writer can
 be configured instead; whatever it does — fail, hang, return nothing — `write_bio` bounds it
 with CARSALES_BIO_WRITER_TIMEOUT and falls back to the default, so a save is never blocked
 for long nor broken by the writer.
@@ -13,13 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
-
-from carsales.core.money import format_money
 
 if TYPE_CHECKING:
     from .models import Car
@@ -34,17 +33,19 @@ _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bio-writer")
 
 @dataclass(frozen=True)
 class CarFacts:
-    """What a writer may know of a car: plain values, so a writer thread never touches the ORM."""
+    """What a writer may know of a car: plain values, so a writer thread never touches the ORM.
+
+    Only what the car is, never what it costs: a stored text would go stale with the price.
+    """
 
     brand: str
     model: str
     factory_year: int
     model_year: int
-    value: Decimal | None
 
     @classmethod
     def of(cls, car: "Car") -> "CarFacts":
-        return cls(car.brand.name, car.model, car.factory_year, car.model_year, car.value)
+        return cls(car.brand.name, car.model, car.factory_year, car.model_year)
 
 
 class BioWriter(Protocol):
@@ -56,10 +57,9 @@ class TemplateBioWriter:
 
     def write(self, car: CarFacts) -> str:
         age = "nearly new" if car.model_year >= date.today().year - 1 else "well-kept"
-        price = f" Yours for {format_money(car.value)}." if car.value is not None else ""
         return (
             f"A {age} {car.model_year} {car.brand} {car.model}, built in {car.factory_year}, "
-            f"inspected and ready to drive away.{price} Ask us for a test drive."
+            "inspected and ready to drive away. Ask us for a test drive."
         )
 
 
@@ -69,7 +69,8 @@ class HttpLLMBioWriter:
     def write(self, car: CarFacts) -> str:
         prompt = (
             f"Write two enthusiastic sentences selling a {car.model_year} {car.brand} "
-            f"{car.model} built in {car.factory_year}, priced {format_money(car.value)}."
+            f"{car.model} built in {car.factory_year}. Do not mention any price, discount or "
+            "mileage: the text is kept while those change."
         )
         body = json.dumps(
             {"model": settings.CARSALES_LLM_MODEL, "messages": [{"role": "user", "content": prompt}]}

@@ -23,13 +23,19 @@ def next_year() -> int:
 
 class Brand(models.Model):
     name = models.CharField(max_length=80, unique=True)
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True, allow_unicode=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # "honda" next to "Honda" would be two brands to a buyer's eye but one to a search.
+        same_name = Brand.objects.filter(name__iexact=self.name).exclude(pk=self.pk).first()
+        if same_name:
+            raise ValidationError({"name": f"A brand named {same_name.name} already exists."})
 
 
 class CarStatus(models.TextChoices):

@@ -3,7 +3,9 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Abs
 
 from .models import Brand, Car
 
@@ -18,7 +20,7 @@ CAR_ORDERINGS = {
 
 @dataclass(frozen=True)
 class CarFilters:
-    search: str = ""
+    search: str = ""  # words that must each be in the brand name or the model
     brand: str = ""  # brand slug
     price_min: Decimal | None = None
     price_max: Decimal | None = None
@@ -36,8 +38,9 @@ def car_list(*, filters: CarFilters) -> QuerySet[Car]:
     cars = Car.objects.with_brand()
     if not filters.include_unavailable:
         cars = cars.available()
-    if filters.search:
-        cars = cars.filter(Q(model__icontains=filters.search) | Q(brand__name__icontains=filters.search))
+    # "honda civic" names the brand and the model at once, so each word is matched on its own.
+    for word in filters.search.split():
+        cars = cars.filter(Q(model__icontains=word) | Q(brand__name__icontains=word))
     if filters.brand:
         cars = cars.filter(brand__slug=filters.brand)
     if filters.price_min is not None:
@@ -53,3 +56,13 @@ def car_list(*, filters: CarFilters) -> QuerySet[Car]:
 
 def brand_list() -> QuerySet[Brand]:
     return Brand.objects.all()
+
+
+def car_similar(*, car: Car, limit: int = 4) -> QuerySet[Car]:
+    """Up to `limit` available cars to offer instead of `car`: its brand first, then the
+    nearest in price (unpriced cars last), brand joined in."""
+    ordering: list[Combinable] = [Case(When(brand_id=car.brand_id, then=Value(0)), default=Value(1))]
+    if car.value is not None:
+        ordering.append(Abs(F("value") - car.value).asc(nulls_last=True))
+    similar = Car.objects.available().with_brand().exclude(pk=car.pk)
+    return similar.order_by(*ordering, "-created_at", "-id")[:limit]

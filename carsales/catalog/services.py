@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils.text import slugify
 
@@ -44,11 +44,43 @@ def stock_code_generate() -> str:
             return code
 
 
+def brand_slug_available(*, name: str) -> str:
+    """Return a slug for `name` that no brand has yet: "mercedes-benz", else "mercedes-benz-2"...
+
+    Raises ValidationError on `name` when it has no letter or digit to make a slug of. A made-up
+    fallback ("brand-7") was the alternative; it would put a meaningless word in every link and
+    filter of the brand, for a name that is almost always a slip of the keyboard.
+    """
+    max_length = Brand._meta.get_field("slug").max_length or 80
+    base = slugify(name, allow_unicode=True)[:max_length]
+    if not base:
+        raise ValidationError({"name": "Give the brand a name with at least one letter or digit."})
+    slug, number = base, 1
+    while Brand.objects.filter(slug=slug).exists():
+        number += 1
+        suffix = f"-{number}"
+        slug = base[: max_length - len(suffix)] + suffix
+    return slug
+
+
 @transaction.atomic
 def brand_create(*, name: str) -> Brand:
-    brand = Brand(name=name.strip(), slug=slugify(name))
-    brand.full_clean()
-    brand.save()
+    """Create a brand with a slug of its own.
+
+    Raises ValidationError, per field, when a brand of the same name in any case exists or the
+    name cannot make a slug; nothing is saved then.
+    """
+    brand = Brand(name=name.strip())
+    # The name is checked first: its errors are the ones a person can act on. The slug is made
+    # to fit its field, so it needs no second check.
+    brand.full_clean(exclude=["slug"])
+    brand.slug = brand_slug_available(name=brand.name)
+    try:
+        with transaction.atomic():
+            brand.save()
+    except IntegrityError:
+        # Only a brand added concurrently, with the same name or slug, gets here.
+        raise ValidationError({"name": "A brand with this name was added at the same moment; try again."})
     return brand
 
 

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
@@ -7,8 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .forms import BrandForm, CarFilterForm, CarForm
-from .models import Brand, Car
-from .selectors import brand_list, car_list
+from .models import Brand, Car, CarStatus
+from .selectors import brand_list, car_list, car_similar
 from .services import BrandInUse, CarInUse, brand_create, brand_delete, car_create, car_delete, car_update
 
 PAGE_SIZES = (12, 24, 48)
@@ -33,18 +34,20 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
 
 
 def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    cars = Car.objects.with_brand()
-    if not request.user.is_staff:
-        cars = cars.exclude(status="sold")
-    return render(request, "catalog/car_detail.html", {"car": get_object_or_404(cars, pk=pk)})
+    # A sold car keeps its page (links and bookmarks to it live on) and points to others.
+    car = get_object_or_404(Car.objects.with_brand(), pk=pk)
+    similar = car_similar(car=car) if car.status == CarStatus.SOLD else Car.objects.none()
+    return render(request, "catalog/car_detail.html", {"car": car, "similar": similar})
 
 
-def _apply_validation_error(form: CarForm, error: ValidationError) -> None:
+def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+    if isinstance(form, CarForm):
+        form.ask_for_the_photo_again()
 
 
 @staff_member_required
@@ -103,7 +106,7 @@ def brand_list_view(request: HttpRequest) -> HttpResponse:
         try:
             brand = brand_create(name=form.cleaned_data["name"])
         except ValidationError as error:
-            form.add_error(None, error)
+            _apply_validation_error(form, error)
         else:
             messages.success(request, f"Brand {brand} added.")
             return redirect("catalog:brand_list")

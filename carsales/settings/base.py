@@ -115,6 +115,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["carsales.accounts.backends.CaseInsensitiveModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "catalog:car_list"
 LOGOUT_REDIRECT_URL = "catalog:car_list"

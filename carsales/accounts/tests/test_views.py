@@ -1,6 +1,11 @@
-import pytest
-from django.contrib.auth import get_user_model
+import re
 
+import pytest
+from asgiref.sync import async_to_sync
+from django.contrib.auth import get_user_model
+from django.core import mail
+
+from carsales.accounts.backends import CaseInsensitiveModelBackend
 from carsales.accounts.models import Buyer
 from carsales.conftest import UserFactory
 
@@ -78,3 +83,151 @@ def test_logging_out_takes_a_post_not_a_get(buyer_client):
 
     assert response.status_code == 302
     assert "_auth_user_id" not in buyer_client.session
+
+
+def test_signing_up_with_a_username_taken_in_another_case_is_refused(client):
+    UserFactory(username="buyer")
+
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "Buyer",
+            "email": "b2@example.com",
+            "password1": "Strong-pass-987",
+            "password2": "Strong-pass-987",
+        },
+    )
+
+    assert response.context["form"].errors["username"] == ["A user with that username already exists."]
+    assert get_user_model().objects.count() == 1
+
+
+def test_logging_in_matches_the_username_in_any_case(client):
+    user = UserFactory(username="buyer")
+
+    response = client.post("/accounts/login/", {"username": "BUYER", "password": "pass-word-123"})
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_logging_in_prefers_the_exact_username_when_two_differ_only_in_case(client):
+    # Such pairs can predate the sign-up check; the exact spelling must still reach its own account.
+    UserFactory(username="Sam")
+    sam = UserFactory(username="sam")
+
+    client.post("/accounts/login/", {"username": "sam", "password": "pass-word-123"})
+
+    assert client.session["_auth_user_id"] == str(sam.pk)
+
+
+def test_logging_in_with_an_ambiguous_case_variant_is_refused(client):
+    UserFactory(username="Sam")
+    UserFactory(username="sam")
+
+    response = client.post("/accounts/login/", {"username": "SAM", "password": "pass-word-123"})
+
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+
+
+def test_a_new_user_stays_logged_in_after_signing_up(client):
+    client.post(
+        "/accounts/signup/",
+        {"username": "maria", "email": "m@example.com", "password1": "Strong-pass-987", "password2": "Strong-pass-987"},
+    )
+
+    assert client.get("/accounts/profile/").status_code == 200
+
+
+def without_csrf_token(content: bytes) -> str:
+    # The token is masked afresh for every response, so it differs between any two pages.
+    return re.sub(r'"X-CSRFToken": "\w+"', "", content.decode())
+
+
+def test_asking_for_a_password_reset_looks_the_same_for_a_known_and_an_unknown_email(client):
+    UserFactory(email="known@example.com")
+
+    known = client.post("/accounts/password-reset/", {"email": "KNOWN@example.com"}, follow=True)
+    unknown = client.post("/accounts/password-reset/", {"email": "nobody@example.com"}, follow=True)
+
+    assert known.redirect_chain == unknown.redirect_chain == [("/accounts/password-reset/sent/", 302)]
+    assert without_csrf_token(known.content) == without_csrf_token(unknown.content)
+    assert [m.to for m in mail.outbox] == [["known@example.com"]]
+
+
+def test_a_password_reset_link_sets_a_new_password(client):
+    UserFactory(username="ana", email="ana@example.com")
+    client.post("/accounts/password-reset/", {"email": "ana@example.com"})
+    link = re.search(r"https?://[^/]+(/accounts/password-reset/\S+/)", mail.outbox[0].body).group(1)
+
+    form_page = client.get(link, follow=True)
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "Fresh-pass-4821", "new_password2": "Fresh-pass-4821"},
+        follow=True,
+    )
+
+    assert done.redirect_chain[-1][0] == "/accounts/password-reset/done/"
+    assert client.login(username="ana", password="Fresh-pass-4821")
+
+
+def test_the_password_reset_pages_use_the_sites_templates(client):
+    response = client.get("/accounts/password-reset/")
+
+    assert response.status_code == 200
+    assert "accounts/password_reset_form.html" in [t.name for t in response.templates]
+    assert "carsales" in response.content.decode()
+
+
+def test_a_visitor_must_log_in_to_see_the_profile(client):
+    response = client.get("/accounts/profile/")
+
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_user_edits_their_name_email_and_phone(buyer_client, user):
+    response = buyer_client.post(
+        "/accounts/profile/",
+        {"first_name": "Ana", "last_name": "Lima", "email": " Ana.Lima@Example.com ", "phone": "+55 11 5555-0101"},
+    )
+
+    user.refresh_from_db()
+    assert response.status_code == 302
+    assert (user.first_name, user.last_name, user.email) == ("Ana", "Lima", "ana.lima@example.com")
+    assert user.buyer.phone == "+55 11 5555-0101"
+
+
+def test_the_profile_shows_the_current_details(buyer_client, user):
+    user.buyer.phone = "555-0101"
+    user.buyer.save()
+
+    form = buyer_client.get("/accounts/profile/").context["form"]
+
+    assert form.initial["email"] == user.email and form.initial["phone"] == "555-0101"
+
+
+def test_a_profile_email_used_by_another_account_in_any_case_is_refused(buyer_client, user):
+    UserFactory(email="taken@example.com")
+    before = user.email
+
+    response = buyer_client.post(
+        "/accounts/profile/", {"first_name": "", "last_name": "", "email": "TAKEN@example.com"}
+    )
+
+    user.refresh_from_db()
+    assert response.context["form"].errors["email"] == ["An account with this email already exists."]
+    assert user.email == before
+
+
+def test_keeping_ones_own_email_on_the_profile_is_fine(buyer_client, user):
+    response = buyer_client.post("/accounts/profile/", {"email": user.email.upper(), "first_name": "Ana"})
+
+    assert response.status_code == 302
+
+
+def test_the_async_login_path_matches_the_username_in_any_case_too():
+    user = UserFactory(username="buyer")
+
+    found = async_to_sync(CaseInsensitiveModelBackend().aauthenticate)(None, username="BUYER", password="pass-word-123")
+
+    assert found == user

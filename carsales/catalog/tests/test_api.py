@@ -17,10 +17,34 @@ def test_anyone_can_list_cars_with_filters(client):
     assert [c["model"] for c in response.json()["results"]] == ["Civic"]
 
 
+def test_the_api_search_finds_a_brand_and_model_given_together(client):
+    honda = BrandFactory(name="Honda")
+    CarFactory(brand=honda, model="Civic")
+    CarFactory(brand=honda, model="Accord")
+
+    response = client.get("/api/cars/", {"q": "Honda Civic"})
+
+    assert [c["model"] for c in response.json()["results"]] == ["Civic"]
+
+
 def test_a_bad_filter_value_is_a_400_with_the_field(client):
     response = client.get("/api/cars/", {"price_min": "cheap"})
 
     assert response.status_code == 400 and "price_min" in response.json()
+
+
+@pytest.mark.parametrize(
+    "filters, field, message",
+    [
+        ({"price_min": "-1"}, "price_min", "A price cannot be negative."),
+        ({"price_min": "5000", "price_max": "1000"}, "price_max", "The max price cannot be below the min price."),
+        ({"year_min": "2020", "year_max": "2010"}, "year_max", "The to year cannot be before the from year."),
+    ],
+)
+def test_a_filter_that_cannot_match_is_a_400_with_the_message(client, filters, field, message):
+    response = client.get("/api/cars/", filters)
+
+    assert response.status_code == 400 and response.json() == {field: [message]}
 
 
 def test_a_buyer_cannot_create_a_car(buyer_client):
@@ -96,3 +120,21 @@ def test_the_openapi_schema_and_docs_are_served(client):
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.parametrize(
+    "name, status, answer",
+    [
+        ("honda", 400, {"name": ["A brand named Honda already exists."]}),
+        ("Mercedes Benz", 201, {"name": "Mercedes Benz", "slug": "mercedes-benz-2"}),
+        ("日産", 201, {"name": "日産", "slug": "日産"}),
+        ("!!!", 400, {"name": ["Give the brand a name with at least one letter or digit."]}),
+    ],
+)
+def test_adding_a_brand_by_api_answers_a_clear_message_or_a_unique_slug(
+    staff_client, honda_and_mercedes, name, status, answer
+):
+    response = staff_client.post("/api/brands/", {"name": name}, content_type="application/json")
+
+    assert response.status_code == status
+    assert answer.items() <= response.json().items()

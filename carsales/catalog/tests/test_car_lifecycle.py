@@ -1,6 +1,9 @@
 """pre_save defaults, the post_save thumbnail, and the files a car leaves behind."""
 
+import io
+import json
 import time
+import urllib.request
 from decimal import Decimal
 
 import pytest
@@ -38,7 +41,31 @@ def test_an_empty_bio_is_written_from_the_cars_fields():
     )
     car.refresh_from_db()
 
-    assert "Fiat Uno" in car.bio and "2021" in car.bio and "$25,000" in car.bio
+    assert "Fiat Uno" in car.bio and "2021" in car.bio
+
+
+def test_a_generated_bio_never_states_the_price_which_can_change():
+    car = CarFactory(value=Decimal("45999.99"))
+    car.refresh_from_db()
+
+    assert "45,999" not in car.bio and "$" not in car.bio
+
+
+def test_the_language_model_is_not_told_the_price(settings, monkeypatch):
+    settings.CARSALES_BIO_WRITER = "carsales.catalog.bio.HttpLLMBioWriter"
+    settings.CARSALES_LLM_URL = "http://llm.invalid/v1/chat/completions"
+    sent = []
+
+    def answer(request, timeout):
+        sent.append(json.loads(request.data)["messages"][0]["content"])
+        return io.BytesIO(b'{"choices": [{"message": {"content": "A fine Civic."}}]}')
+
+    monkeypatch.setattr(urllib.request, "urlopen", answer)
+
+    car = CarFactory(model="Civic", value=Decimal("45999.99"))
+
+    assert car.bio == "A fine Civic."
+    assert "Civic" in sent[0] and "45,999" not in sent[0] and "45999" not in sent[0]
 
 
 def test_a_bio_given_by_staff_is_kept():
@@ -46,6 +73,16 @@ def test_a_bio_given_by_staff_is_kept():
     car.refresh_from_db()
 
     assert car.bio == "One owner, garage kept."
+
+
+def test_a_bio_given_by_staff_survives_later_edits():
+    car = CarFactory(bio="One owner, garage kept.", value=Decimal("30000"))
+
+    car_update(car=car, value=Decimal("27500"), model_year=2022)
+    car_update(car=car, plate="NEW0001")
+    car.refresh_from_db()
+
+    assert car.bio == "One owner, garage kept." and car.value == Decimal("27500")
 
 
 class FailingWriter:

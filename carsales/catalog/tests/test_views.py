@@ -1,12 +1,16 @@
+import html
+import re
 from datetime import date
 from decimal import Decimal
+from urllib.parse import parse_qs
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from carsales.catalog.forms import CarForm
 from carsales.catalog.models import Brand, Car, CarStatus
-from carsales.conftest import BrandFactory, CarFactory, image_bytes, image_upload, sold_car
+from carsales.conftest import BrandFactory, CarFactory, image_bytes, image_upload, reserved_car, sold_car
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +39,28 @@ def test_the_list_searches_model_or_brand_in_any_case(client):
 
     assert [c.model for c in by_model] == ["Corolla"]
     assert [c.model for c in by_brand] == ["Focus"]
+
+
+@pytest.mark.parametrize(
+    "search, found",
+    [
+        ("honda civic", ["Civic"]),
+        ("  CIVIC   honda ", ["Civic"]),
+        ("civic", ["Civic", "Civic"]),
+        ("honda", ["Accord", "Civic"]),
+        ("honda corolla", []),
+    ],
+)
+def test_every_word_of_the_search_must_match_the_brand_or_the_model(client, search, found):
+    honda = BrandFactory(name="Honda")
+    CarFactory(brand=honda, model="Civic")
+    CarFactory(brand=honda, model="Accord")
+    CarFactory(brand=BrandFactory(name="Toyota"), model="Corolla")
+    CarFactory(brand=BrandFactory(name="Kit cars"), model="Civic")
+
+    page = client.get("/", {"q": search, "ordering": "newest"}).context["page"]
+
+    assert sorted(c.model for c in page) == found
 
 
 def test_the_list_filters_by_brand_price_and_year(client):
@@ -110,6 +136,25 @@ def test_the_detail_page_shows_the_car(client):
         and b"$19,999.50" in response.content
         and car.stock_code.encode() in response.content
     )
+
+
+def test_changing_the_price_leaves_no_old_price_on_the_car_page(staff_client, client):
+    car = CarFactory(model="Golf", value=Decimal("45999.99"), bio="")
+
+    staff_client.post(f"/cars/{car.pk}/edit/", car_form_data(car.brand, plate=car.plate, value="39999", bio=car.bio))
+    page = client.get(f"/cars/{car.pk}/").content.decode()
+
+    assert "$39,999" in page and "45,999" not in page
+
+
+def test_a_bio_written_by_staff_survives_an_edit_of_the_price(staff_client):
+    car = CarFactory(bio="One owner, garage kept.", value=Decimal("30000"))
+
+    staff_client.post(f"/cars/{car.pk}/edit/", car_form_data(car.brand, plate=car.plate, value="27500", bio=car.bio))
+    staff_client.patch(f"/api/cars/{car.pk}/", {"value": "26000"}, content_type="application/json")
+    car.refresh_from_db()
+
+    assert car.bio == "One owner, garage kept." and car.value == Decimal("26000")
 
 
 def test_a_buyer_cannot_reach_the_staff_pages(buyer_client):
@@ -223,3 +268,171 @@ def test_staff_add_a_brand(staff_client):
     staff_client.post("/brands/", {"name": "Alfa Romeo"})
 
     assert Brand.objects.get(name="Alfa Romeo").slug == "alfa-romeo"
+
+
+def test_the_next_page_link_keeps_the_search_and_filters(client):
+    fiat = BrandFactory(name="Fiat")
+    CarFactory.create_batch(15, brand=fiat, model="Uno", value=20000)
+    CarFactory.create_batch(3, model="Other")
+    filters = {"q": "uno", "brand": "fiat", "price_min": "1000", "ordering": "price", "per_page": "12"}
+
+    first = client.get("/", filters)
+    next_href = html.unescape(re.search(r'href="([^"]*)">Next', first.content.decode()).group(1))
+    second = client.get(f"/{next_href}")
+
+    assert next_href.startswith("?") and not next_href.startswith("??")
+    assert parse_qs(next_href[1:]) == {**{k: [v] for k, v in filters.items()}, "page": ["2"]}
+    assert [c.model for c in second.context["page"]] == ["Uno"] * 3
+
+
+def test_adding_a_brand_named_like_an_existing_one_in_another_case_says_it_exists(staff_client, honda_and_mercedes):
+    response = staff_client.post("/brands/", {"name": "honda"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"] == ["A brand named Honda already exists."]
+    assert Brand.objects.count() == 2
+
+
+def test_a_brand_whose_slug_is_taken_gets_a_slug_of_its_own(staff_client, honda_and_mercedes):
+    response = staff_client.post("/brands/", {"name": "Mercedes Benz"})
+
+    assert response.status_code == 302
+    assert Brand.objects.get(name="Mercedes Benz").slug == "mercedes-benz-2"
+
+
+def test_a_brand_name_in_another_script_keeps_it_in_its_slug(staff_client):
+    response = staff_client.post("/brands/", {"name": "日産"})
+
+    assert response.status_code == 302
+    assert Brand.objects.get(name="日産").slug == "日産"
+
+
+def test_a_brand_name_without_a_letter_or_digit_gets_a_form_error(staff_client):
+    response = staff_client.post("/brands/", {"name": "!!!"})
+
+    assert response.status_code == 200
+    assert "letter or digit" in response.context["form"].errors["name"][0]
+    assert not Brand.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["honda", "Mercedes Benz", "日産", "!!!"])
+def test_adding_a_brand_never_fails_with_a_server_error(staff_client, honda_and_mercedes, name):
+    staff_client.raise_request_exception = False
+
+    response = staff_client.post("/brands/", {"name": name})
+
+    assert response.status_code in (200, 302)
+    assert response.status_code == 302 or response.context["form"].errors
+
+
+def test_a_chosen_photo_that_is_lost_to_another_error_is_asked_for_again(staff_client):
+    data = {**car_form_data(BrandFactory(), factory_year=2022, model_year=2021), "photo": image_upload()}
+
+    response = staff_client.post("/cars/new/", data)
+
+    assert response.context["form"].errors["photo"] == [CarForm.PHOTO_NOT_KEPT]
+    assert CarForm.PHOTO_NOT_KEPT in response.content.decode()
+    assert not Car.objects.exists()
+
+
+def test_a_chosen_photo_lost_to_an_error_on_the_edit_page_is_asked_for_again(staff_client):
+    car = CarFactory()
+    data = {**car_form_data(car.brand, plate=car.plate, value="-5"), "photo": image_upload()}
+
+    response = staff_client.post(f"/cars/{car.pk}/edit/", data)
+
+    assert response.context["form"].errors["photo"] == [CarForm.PHOTO_NOT_KEPT]
+
+
+def test_no_photo_is_asked_for_when_none_was_chosen(staff_client):
+    response = staff_client.post("/cars/new/", car_form_data(BrandFactory(), value="-5"))
+
+    assert "photo" not in response.context["form"].errors
+
+
+def test_a_photo_with_its_own_error_shows_only_that_error(staff_client):
+    fake = SimpleUploadedFile("car.jpg", b"not a jpeg", content_type="image/jpeg")
+
+    response = staff_client.post("/cars/new/", {**car_form_data(BrandFactory(), value="-5"), "photo": fake})
+
+    errors = response.context["form"].errors["photo"]
+    assert len(errors) == 1 and errors[0].startswith("Upload a valid image")
+
+
+def test_the_car_page_shows_the_bios_line_breaks_and_escapes_its_markup(client):
+    car = CarFactory(bio="One owner.\nGarage kept.\n\n<b>New tyres</b>")
+
+    page = client.get(f"/cars/{car.pk}/").content.decode()
+
+    assert "<p>One owner.<br>Garage kept.</p>" in page
+    assert "<p>&lt;b&gt;New tyres&lt;/b&gt;</p>" in page
+
+
+@pytest.mark.parametrize(
+    "filters, message",
+    [
+        ({"price_min": "-1"}, "Min price: A price cannot be negative."),
+        ({"price_max": "-100"}, "Max price: A price cannot be negative."),
+        ({"price_min": "5000", "price_max": "1000"}, "Max price: The max price cannot be below the min price."),
+        ({"year_min": "2020", "year_max": "2010"}, "To year: The to year cannot be before the from year."),
+    ],
+)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_filter_that_cannot_match_says_why_on_the_list(client, filters, message, htmx):
+    headers = {"HX-Request": "true"} if htmx else {}
+
+    response = client.get("/", filters, headers=headers)
+
+    assert response.status_code == 200 and message in response.content.decode()
+
+
+def test_a_car_without_a_price_is_on_request_in_the_list(client):
+    CarFactory(model="Unpriced", value=None)
+
+    page = client.get("/").content.decode()
+
+    assert "Price on request" in page and "—" not in page
+
+
+def test_a_car_without_a_price_is_on_request_on_its_page_without_add_to_cart(client):
+    car = CarFactory(value=None)
+
+    page = client.get(f"/cars/{car.pk}/").content.decode()
+
+    assert "Price on request" in page and "Add to cart" not in page
+
+
+def test_a_sold_car_page_shows_it_sold_without_add_to_cart_to_anyone(client):
+    car = sold_car(model="Civic")
+
+    response = client.get(f"/cars/{car.pk}/")
+
+    page = response.content.decode()
+    assert response.status_code == 200 and "Civic" in page
+    assert "This car has been sold." in page and "Add to cart" not in page
+
+
+def test_a_sold_car_page_offers_four_similar_available_cars(client):
+    honda, toyota = BrandFactory(name="Honda"), BrandFactory(name="Toyota")
+    sold = sold_car(brand=honda, model="Sold", value=20000)
+    CarFactory(brand=honda, model="Dear Honda", value=50000)
+    CarFactory(brand=honda, model="Close Honda", value=21000)
+    reserved_car(brand=honda, model="Reserved Honda", value=20000)
+    CarFactory(brand=toyota, model="Close Toyota", value=20500)
+    CarFactory(brand=toyota, model="Far Toyota", value=90000)
+    CarFactory(model="Near other", value=19000)
+
+    response = client.get(f"/cars/{sold.pk}/")
+
+    similar = [c.model for c in response.context["similar"]]
+    assert similar == ["Close Honda", "Dear Honda", "Close Toyota", "Near other"]
+    assert all(model in response.content.decode() for model in similar)
+
+
+def test_an_available_car_page_offers_no_similar_cars(client):
+    car = CarFactory()
+    CarFactory(brand=car.brand)
+
+    response = client.get(f"/cars/{car.pk}/")
+
+    assert list(response.context["similar"]) == [] and "Similar cars" not in response.content.decode()

@@ -109,6 +109,33 @@ def test_the_order_list_costs_the_same_queries_however_many_orders_and_cars(buye
     assert queries() == few
 
 
+def test_staff_see_the_buyers_name_email_and_phone_on_the_order(staff, user):
+    user.first_name, user.last_name = "Ana", "Lima"
+    user.save()
+    user.buyer.phone = "+55 11 5555-0101"
+    user.buyer.save()
+    order = place_for(user, 100)
+    client = Client()
+    client.force_login(staff)
+
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+
+    assert "Ana Lima" in page and user.email in page and "+55 11 5555-0101" in page
+
+
+def test_the_buyers_contact_on_the_order_page_costs_no_query(staff, user, buyer_client):
+    order = place_for(user, 100, 200)
+    staff_client = Client()
+    staff_client.force_login(staff)
+
+    def queries(client) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            client.get(f"/orders/{order.pk}/")
+        return len(captured)
+
+    assert queries(staff_client) == queries(buyer_client)
+
+
 def test_staff_mark_an_order_paid_from_its_page(staff, user):
     order = place_for(user, 100)
     client = Client()

@@ -1,0 +1,47 @@
+"""Authentication that matches usernames the way sign-up compares them: ignoring case."""
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import User
+from django.http import HttpRequest
+
+UserModel = get_user_model()
+
+
+class CaseInsensitiveModelBackend(ModelBackend):
+    """Log `BUYER` in as `buyer`; stored usernames keep the spelling their owners chose.
+
+    Sign-up refuses a name differing only in case from a taken one, but older pairs may exist:
+    the exact spelling wins then, and a case variant matching several accounts logs in none.
+    """
+
+    def authenticate(  # type: ignore[override]
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        if username is None:
+            username = kwargs.get(UserModel.USERNAME_FIELD)
+        if username is None or password is None:
+            return None
+        field = UserModel.USERNAME_FIELD
+        users = UserModel._default_manager
+        try:
+            user = users.get(**{field: username})
+        except UserModel.DoesNotExist:
+            try:
+                user = users.get(**{f"{field}__iexact": username})
+            except (UserModel.DoesNotExist, UserModel.MultipleObjectsReturned):
+                # Hash anyway, as ModelBackend does, so the answer takes as long as for a known name.
+                UserModel().set_password(password)
+                return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
+
+    async def aauthenticate(  # type: ignore[override]
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        # ModelBackend has an async lookup of its own, which matches the exact case only.
+        return await sync_to_async(self.authenticate)(request, username, password, **kwargs)
