@@ -2,6 +2,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
 
+from carsales.catalog.models import Car
+
 from .models import CartItem, Order, OrderItem
 
 
@@ -17,3 +19,10 @@ def order_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]
 
 def cart_items(*, cart_id: int) -> QuerySet[CartItem]:
     return CartItem.objects.filter(cart_id=cart_id).select_related("car__brand")
+
+
+def order_holding(*, car: Car, user: AbstractBaseUser | AnonymousUser) -> Order | None:
+    """The user's live order holding `car` (reserved or bought by them), or None; one query."""
+    if not user.is_authenticated:
+        return None
+    return Order.objects.filter(items__car=car, items__holds_car=True, buyer__user_id=user.pk).first()

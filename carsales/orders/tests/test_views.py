@@ -4,9 +4,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from carsales.conftest import CarFactory, UserFactory, reserved_car
+from carsales.conftest import CarFactory, UserFactory, order_for, reserved_car
 from carsales.orders.models import CartItem, Order
-from carsales.orders.services import cart_for_buyer, cart_item_add, order_place
+from carsales.orders.services import cart_for_buyer, cart_item_add, order_mark_paid, order_place
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +202,16 @@ def test_voiding_a_sale_in_the_admin_deactivates_its_order(staff, user):
     client.post(f"/admin/sales/sale/{sale.pk}/delete/", {"post": "yes"})
 
     assert not Sale.objects.exists() and Order.objects.get(pk=order.pk).is_active is False
+
+
+def test_the_buyer_of_a_sold_car_sees_their_order_on_its_page(client, staff):
+    user = UserFactory()
+    car = CarFactory(model="Mine")
+    order = order_mark_paid(order=order_for(car, user=user), actor=staff)
+    client.force_login(user)
+
+    page = client.get(f"/cars/{car.pk}/").content.decode()
+
+    assert f'href="/orders/{order.pk}/"' in page and "This car is yours" in page
+    client.force_login(UserFactory())
+    assert "This car has been sold." in client.get(f"/cars/{car.pk}/").content.decode()
