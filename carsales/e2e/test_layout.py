@@ -75,3 +75,9 @@ def test_the_main_pages_have_no_serious_accessibility_violation(role, shop, new_
             found[url] = serious
 
     assert not found, pformat(found, width=200)
+
+
+def test_the_favicon_is_served_at_favicon_ico(page: Page):
+    response = page.request.get("/favicon.ico")
+
+    assert response.ok and response.headers["content-type"].startswith("image/svg+xml")

@@ -35,7 +35,19 @@ def test_the_500_page_renders_with_no_request_context_and_no_database():
 
     assert response.status_code == 500
     assert b"Something went wrong on our side" in response.content
-    assert static("css/site.css").encode() in response.content
+    assert b'href="/static/css/site.css"' in response.content
+
+
+def test_the_500_page_renders_even_without_a_static_files_manifest(settings, tmp_path):
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+
+    response = server_error(RequestFactory().get("/"))
+
+    assert response.status_code == 500
 
 
 @pytest.mark.django_db
