@@ -7,7 +7,10 @@ PORT ?= 8000
 # The PostgreSQL pass of `make test` runs when this server answers; unset to skip it.
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test lint bench install migrate demo clean
+# The browser tests drive Debian's Chromium; no browser build is ever downloaded (no `playwright install`).
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test lint bench install install-browser migrate demo clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +19,11 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 install: $(BIN)/.installed
+
+install-browser:
+	@test -x $(CHROMIUM) || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 migrate: install
 	mkdir -p var
@@ -39,11 +47,13 @@ run: demo
 		trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 		$(BIN)/gunicorn carsales.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -'
 
-test: install
+# The browser tests (marked e2e, run last) are part of both passes; their failure screenshots
+# are kept in var/e2e-artifacts.
+test: install install-browser
 	$(BIN)/pytest
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== PostgreSQL pass: $(PG_TEST_URL) =="; \
-		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest; \
+		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest --output var/e2e-artifacts/postgresql; \
 	else \
 		echo "== PostgreSQL pass skipped: no server answers at $(PG_TEST_URL) (set PG_TEST_URL) =="; \
 	fi

@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -27,6 +30,9 @@ urlpatterns = [
     path("staff/signals/", include("carsales.core.urls")),
     path("staff/events/", include("carsales.events.urls")),
     path("admin/", admin.site.urls),
+    # Browsers and crawlers ask for /favicon.ico whatever a page links; point them at the static icon.
+    # Lazy, because the hashed static name is only known once the manifest is loaded.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"))),
     path("api/cart/", CartView.as_view(), name="api-cart"),
     path("api/checkout/", CheckoutView.as_view(), name="api-checkout"),
     path("api/", include(router.urls)),

@@ -1,14 +1,14 @@
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from carsales.core.charts import Series, line_chart
+from carsales.core.permissions import staff_required
 from carsales.sales.selectors import sale_list
 
 from .selectors import daily_sales_history, order_events_recent
 
 
-@staff_member_required
+@staff_required
 def sales_dashboard(request: HttpRequest) -> HttpResponse:
     history = daily_sales_history()
     chart = line_chart(

@@ -32,8 +32,11 @@ class CarAdmin(admin.ModelAdmin):
     readonly_fields = ["stock_code", "status", "thumbnail", "created_at", "updated_at"]
     date_hierarchy = "created_at"
 
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
     @admin.display(description="")
     def thumb(self, car: Car) -> str:
         if not car.thumbnail:
             return "—"
-        return format_html('<img src="{}" alt="" style="height:40px;border-radius:4px">', car.thumbnail.url)
+        return format_html('<img src="{}" alt="{}" class="admin-thumb">', car.thumbnail.url, car)

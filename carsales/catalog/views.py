@@ -1,11 +1,12 @@
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+
+from carsales.core.permissions import staff_required
 
 from .forms import BrandForm, CarFilterForm, CarForm
 from .models import Brand, Car, CarStatus
@@ -50,7 +51,7 @@ def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> Non
         form.ask_for_the_photo_again()
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def car_create_view(request: HttpRequest) -> HttpResponse:
     form = CarForm(request.POST or None, request.FILES or None)
@@ -65,7 +66,7 @@ def car_create_view(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/car_form.html", {"form": form, "title": "Add a car"})
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     car = get_object_or_404(Car.objects.with_brand(), pk=pk)
@@ -83,7 +84,7 @@ def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/car_form.html", {"form": form, "title": f"Edit {car}", "car": car})
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def car_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     car = get_object_or_404(Car.objects.with_brand(), pk=pk)
@@ -98,7 +99,7 @@ def car_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/car_confirm_delete.html", {"car": car})
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def brand_list_view(request: HttpRequest) -> HttpResponse:
     form = BrandForm(request.POST or None)
@@ -113,7 +114,7 @@ def brand_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/brand_list.html", {"form": form, "brands": brand_list()})
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def brand_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     brand = get_object_or_404(Brand, pk=pk)

@@ -1,12 +1,12 @@
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from .models import ReceiverFailure
+from .permissions import staff_required
 from .signal_map import signal_map
 
 
-@staff_member_required
+@staff_required
 def signals_overview(request: HttpRequest) -> HttpResponse:
     return render(
         request,

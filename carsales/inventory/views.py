@@ -1,13 +1,13 @@
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from carsales.core.charts import Series, line_chart
+from carsales.core.permissions import staff_required
 
 from .selectors import inventory_current, inventory_history
 
 
-@staff_member_required
+@staff_required
 def inventory_dashboard(request: HttpRequest) -> HttpResponse:
     history = inventory_history()
     chart = line_chart(

@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
+from carsales.core.permissions import staff_required
 
 from .models import Cart, Order
 from .receivers import CART_TOKEN_SESSION_KEY
@@ -108,13 +108,13 @@ def _staff_transition(request: HttpRequest, pk: int, action, verb: str) -> HttpR
     return redirect(order)
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     return _staff_transition(request, pk, order_mark_paid, "is paid")
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _staff_transition(request, pk, order_cancel, "is cancelled")

@@ -1,0 +1,83 @@
+"""Every main page fits a phone's width and has no serious accessibility fault (axe-core)."""
+
+from pprint import pformat
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import BrowserContext, Page
+
+from .conftest import PHONE
+
+ROLES = ["visitor", "buyer", "staff"]
+# axe-core's own JavaScript, from the installed package: nothing is fetched from a CDN.
+AXE = Axe()
+
+
+def main_pages(role: str, shop: dict[str, Any]) -> list[str]:
+    car = shop["cars"][1]
+    if role == "visitor":
+        return ["/", car.get_absolute_url(), "/cart/", "/accounts/login/", "/accounts/signup/", "/no-such-page/"]
+    if role == "buyer":
+        return ["/", car.get_absolute_url(), "/cart/", "/orders/", shop["paid"].get_absolute_url(), "/staff/inventory/"]
+    return [
+        "/",
+        "/orders/",
+        shop["placed"].get_absolute_url(),
+        "/cars/new/",
+        f"/cars/{car.pk}/edit/",
+        "/brands/",
+        "/staff/inventory/",
+        "/staff/sales/",
+        "/staff/signals/",
+    ]
+
+
+def open_as(role: str, shop: dict[str, Any], context: BrowserContext, log_in) -> Page:
+    page = context.new_page()
+    if role == "visitor":
+        # A visitor's cart with a car in it, so the cart page shows its table.
+        page.goto(shop["cars"][1].get_absolute_url())
+        page.get_by_role("button", name="Add to cart").click()
+    else:
+        log_in(context, shop[role])
+    return page
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_main_page_scrolls_sideways_on_a_phone(role, shop, new_context, log_in):
+    page = open_as(role, shop, new_context(viewport=PHONE), log_in)
+    too_wide = {}
+
+    for url in main_pages(role, shop):
+        page.goto(url)
+        width, viewport = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        if width > viewport:
+            too_wide[url] = width
+
+    assert not too_wide, f"scroll width over {PHONE['width']} px: {too_wide}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_main_pages_have_no_serious_accessibility_violation(role, shop, new_context, log_in):
+    page = open_as(role, shop, new_context(), log_in)
+    found = {}
+
+    for url in main_pages(role, shop):
+        page.goto(url)
+        violations = AXE.run(page).response["violations"]
+        serious = [
+            f"{v['id']}: {[node['target'] for node in v['nodes']]}"
+            for v in violations
+            if v["impact"] in {"serious", "critical"}
+        ]
+        if serious:
+            found[url] = serious
+
+    assert not found, pformat(found, width=200)
+
+
+def test_the_favicon_is_served_at_favicon_ico(page: Page):
+    response = page.request.get("/favicon.ico")
+
+    assert response.ok and response.headers["content-type"].startswith("image/svg+xml")
