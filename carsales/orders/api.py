@@ -1,5 +1,6 @@
 """REST endpoints of the order flow: the caller's cart, checkout, orders."""
 
+import functools
 from typing import Any
 
 from django.db.models import QuerySet
@@ -15,7 +16,7 @@ from rest_framework.views import APIView
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
 
-from .models import Cart, CartItem, Order, OrderItem
+from .models import CancellationReason, Cart, CartItem, Order, OrderItem
 from .selectors import cart_items, order_list_for
 from .services import (
     CartError,
@@ -145,7 +146,7 @@ class CheckoutView(APIView):
 
 
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
-    """Your orders (staff: all). Staff mark a placed order paid or cancel it."""
+    """Your orders (staff: all). Staff mark a placed order paid; staff or its buyer cancel it."""
 
     serializer_class = OrderSerializer
     permission_classes = [permissions.IsAuthenticated]
@@ -166,6 +167,8 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         return self._transition(request, order_mark_paid)
 
     @extend_schema(request=None, responses=OrderSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(request, order_cancel)
+        """Staff cancel any placed order; a buyer cancels their own."""
+        reason = CancellationReason.STAFF if request.user.is_staff else CancellationReason.BUYER
+        return self._transition(request, functools.partial(order_cancel, reason=reason))

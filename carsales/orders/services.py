@@ -51,22 +51,41 @@ def cart_for_token(*, token: str | None) -> Cart:
     return Cart.objects.create(token=secrets.token_urlsafe(24))
 
 
+def cars_held_by(*, cart: Cart) -> int:
+    """Cars the cart's owner holds: in the cart, plus reserved by their unpaid orders."""
+    in_cart = CartItem.objects.filter(cart=cart).count()
+    if cart.buyer_id is None:
+        return in_cart
+    reserved = OrderItem.objects.filter(
+        holds_car=True, order__buyer_id=cart.buyer_id, order__status=OrderStatus.PLACED
+    ).count()
+    return in_cart + reserved
+
+
 @transaction.atomic
 def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
     """Put a car that is for sale in the cart.
 
-    Raises CartError if it is not available, has no price (price on request) or is already there.
+    Raises CartError if it is not available, has no price (price on request), is already
+    there, or the owner already holds CARSALES_MAX_CARS_HELD cars in carts and unpaid orders
+    (one buyer cannot hoard the stock). The cart row is locked, so two adds at once for one
+    buyer cannot both slip under the limit.
     """
+    Cart.objects.select_for_update().filter(pk=cart.pk).exists()
     car = Car.objects.select_for_update().select_related("brand").get(pk=car.pk)
     if not car.is_available:
         raise CartError(f"{car} is no longer available.")
     if car.value is None:
         raise CartError(f"{car} has no price yet: ask us for a price (price on request).")
-    try:
-        with transaction.atomic():
-            return CartItem.objects.create(cart=cart, car=car)
-    except IntegrityError:
+    if CartItem.objects.filter(cart=cart, car=car).exists():
         raise CartError(f"{car} is already in your cart.")
+    limit = settings.CARSALES_MAX_CARS_HELD
+    if cars_held_by(cart=cart) >= limit:
+        raise CartError(
+            f"You can hold at most {limit} cars at once, in your cart and unpaid orders. "
+            "Place, pay or cancel an order, or remove a car, to make room."
+        )
+    return CartItem.objects.create(cart=cart, car=car)
 
 
 def cart_item_remove(*, cart: Cart, car_id: int) -> bool:
@@ -79,13 +98,15 @@ def cart_item_remove(*, cart: Cart, car_id: int) -> bool:
 def cart_merge(*, source: Cart, target: Cart) -> int:
     """Move a visitor's cart into the buyer's cart at login; returns how many cars moved.
 
-    Cars already in the target, or no longer available, are dropped; the source cart is deleted.
+    Cars already in the target, no longer available, or past the buyer's hold limit are
+    dropped; the source cart is deleted.
     """
     existing = CartItem.objects.filter(cart=target).values("car_id")
+    room = max(settings.CARSALES_MAX_CARS_HELD - cars_held_by(cart=target), 0)
     moving = list(
         CartItem.objects.filter(cart=source, car__status=CarStatus.AVAILABLE)
         .exclude(car_id__in=existing)
-        .values_list("car_id", flat=True)
+        .values_list("car_id", flat=True)[:room]
     )
     CartItem.objects.bulk_create([CartItem(cart=target, car_id=car_id) for car_id in moving])
     source.delete()

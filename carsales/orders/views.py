@@ -10,7 +10,7 @@ from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
 from carsales.core.permissions import staff_required
 
-from .models import Cart, Order
+from .models import CancellationReason, Cart, Order
 from .receivers import CART_TOKEN_SESSION_KEY
 from .selectors import cart_items, order_list_for
 from .services import (
@@ -114,7 +114,16 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     return _staff_transition(request, pk, order_mark_paid, "is paid")
 
 
-@staff_required
+@login_required
 @require_POST
 def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _staff_transition(request, pk, order_cancel, "is cancelled")
+    """Staff cancel any placed order; a buyer cancels their own (others' are a 404 to them)."""
+    order = get_object_or_404(order_list_for(user=request.user), pk=pk)
+    reason = CancellationReason.STAFF if request.user.is_staff else CancellationReason.BUYER
+    try:
+        order_cancel(order=order, actor=request.user, reason=reason)
+    except OrderStateError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"Order #{order.pk} is cancelled; its cars are back on sale.")
+    return redirect(order)

@@ -194,6 +194,8 @@ CARSALES_MAX_IMAGE_PIXELS = int(os.environ.get("CARSALES_MAX_IMAGE_PIXELS", str(
 CARSALES_THUMBNAIL_SIZE = 500
 # An unpaid order holds its cars this long; then it is cancelled and the cars go back on sale.
 CARSALES_RESERVATION_HOURS = float(os.environ.get("CARSALES_RESERVATION_HOURS", "48"))
+# No buyer may hold more cars than this at once, in their cart and unpaid orders together.
+CARSALES_MAX_CARS_HELD = int(os.environ.get("CARSALES_MAX_CARS_HELD", "3"))
 CARSALES_BIO_WRITER = os.environ.get("CARSALES_BIO_WRITER", "carsales.catalog.bio.TemplateBioWriter")
 CARSALES_BIO_WRITER_TIMEOUT = float(os.environ.get("CARSALES_BIO_WRITER_TIMEOUT", "3"))
 CARSALES_LLM_URL = os.environ.get("CARSALES_LLM_URL", "")

@@ -16,7 +16,6 @@ STAFF_PAGES = [
     ("get", "/staff/sales/"),
     ("get", "/staff/signals/"),
     ("post", "/orders/{order}/pay/"),
-    ("post", "/orders/{order}/cancel/"),
 ]
 
 

@@ -32,7 +32,8 @@ def test_only_one_of_two_concurrent_checkouts_of_one_car_succeeds():
     assert Car.objects.get(pk=car.pk).status == CarStatus.RESERVED
 
 
-def test_concurrent_checkouts_of_overlapping_carts_do_not_deadlock():
+def test_concurrent_checkouts_of_overlapping_carts_do_not_deadlock(settings):
+    settings.CARSALES_MAX_CARS_HELD = 4  # four cars in each cart: the race, not the hold limit
     cars = CarFactory.create_batch(4)
     buyers = [UserFactory(), UserFactory()]
     # opposite orders of adding: locks are still taken in id order

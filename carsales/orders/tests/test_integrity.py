@@ -439,3 +439,61 @@ def test_the_order_page_shows_the_reservation_deadline(client):
     assert "reserved until" in page and order.expires_at is not None
     hours = (order.expires_at - order.placed_at) / timedelta(hours=1)
     assert round(hours) == 48
+
+
+# Fair reservations (no hoarding) and buyers cancelling their own orders.
+
+
+def test_a_buyer_holds_at_most_three_cars_across_cart_and_unpaid_orders(settings):
+    assert settings.CARSALES_MAX_CARS_HELD == 3
+    user = UserFactory()
+    order_for(CarFactory(), CarFactory(), user=user)
+    cart = cart_for_buyer(buyer=user.buyer)
+    cart_item_add(cart=cart, car=CarFactory())
+
+    with pytest.raises(CartError, match="at most 3 cars at once"):
+        cart_item_add(cart=cart, car=CarFactory())
+
+
+def test_a_paid_order_frees_the_buyers_room_to_hold_more(staff):
+    user = UserFactory()
+    order_mark_paid(order=order_for(CarFactory(), CarFactory(), CarFactory(), user=user), actor=staff)
+
+    cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=CarFactory())
+
+
+def test_the_hold_limit_is_a_message_on_the_page_and_a_400_in_the_api(buyer_client, user):
+    order_for(CarFactory(), CarFactory(), CarFactory(), user=user)
+    car = CarFactory()
+
+    response = buyer_client.post(f"/cart/add/{car.pk}/", follow=True)
+    assert any("at most 3 cars" in str(message) for message in response.context["messages"])
+    api = APIClient()
+    api.force_authenticate(user)
+    assert api.post("/api/cart/items/", {"car": car.pk}).status_code == 400
+
+
+def test_a_buyer_cancels_their_own_placed_order_on_the_page_and_the_api(client):
+    user = UserFactory()
+    car, other_car = CarFactory(), CarFactory()
+    page_order, api_order = order_for(car, user=user), order_for(other_car, user=user)
+    client.force_login(user)
+
+    client.post(f"/orders/{page_order.pk}/cancel/")
+    api = APIClient()
+    api.force_authenticate(user)
+    response = api.post(f"/api/orders/{api_order.pk}/cancel/")
+
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    for order in (page_order, api_order):
+        fresh = Order.objects.get(pk=order.pk)
+        assert (fresh.status, fresh.cancellation_reason) == (OrderStatus.CANCELLED, CancellationReason.BUYER)
+    assert status_of(car) == status_of(other_car) == CarStatus.AVAILABLE
+
+
+def test_a_buyer_cannot_cancel_someone_elses_order(client):
+    order = order_for(CarFactory())
+    client.force_login(UserFactory())
+
+    assert client.post(f"/orders/{order.pk}/cancel/").status_code == 404
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED
