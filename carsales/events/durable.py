@@ -58,6 +58,8 @@ class DurableReceiver:
     # Send-time kwargs -> the earliest time to run (aware), or None for now.
     not_before: Callable[[dict[str, Any]], datetime | None] | None = None
     carries: frozenset[str] | None = None  # the kwargs that travel; None: all
+    when: Callable[[dict[str, Any]], bool] | None = None  # send-time kwargs -> whether it is owed at all
+    adds: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # send-time kwargs -> more to carry
 
     @property
     def name(self) -> str:
@@ -71,9 +73,13 @@ class DurableReceiver:
         """The receiver actually connected to the signal: writes the delivery, calls nothing."""
         from .services import delivery_record
 
+        if self.when is not None and not self.when(kwargs):
+            return
         run_after = self.not_before(kwargs) if self.not_before is not None else None
+        added = self.adds(kwargs) if self.adds is not None else {}
         if self.carries is not None:
             kwargs = {name: value for name, value in kwargs.items() if name in self.carries}
+        kwargs.update(added)
         delivery_record(receiver=self, sender=sender, kwargs=kwargs, run_after=run_after)
 
 
@@ -92,6 +98,8 @@ def durable_receiver(
     timeout: float | None = None,
     not_before: Callable[[dict[str, Any]], datetime | None] | None = None,
     carries: Collection[str] | None = None,
+    when: Callable[[dict[str, Any]], bool] | None = None,
+    adds: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Callable[[F], F]:
     """Connect the decorated function to `signal` as a durable receiver; return it unchanged.
 
@@ -113,6 +121,10 @@ def durable_receiver(
         carries: the names of the kwargs the receiver needs; only these travel (default: all).
             Keeps live objects it does not use (an AnonymousUser) and data it should not
             store (a user's password hash) out of the delivery.
+        when: called with the signal's kwargs at send time; a false result writes no delivery
+            (a post_save receiver that only cares when the photo changed).
+        adds: called with the signal's kwargs at send time; returns more keyword arguments to
+            carry (what a pre_save receiver noted on the instance, such as replaced file names).
 
     The function takes one Event and may be `async def`. It may raise RetryLater(delay) or
     PermanentFailure(reason); any other exception is retried with backoff.
@@ -131,6 +143,8 @@ def durable_receiver(
             timeout=timeout,
             not_before=not_before,
             carries=frozenset(carries) if carries is not None else None,
+            when=when,
+            adds=adds,
         )
         existing = registry.get(dispatch_uid)
         if existing is not None and existing.name != receiver.name:

@@ -60,3 +60,27 @@ def test_a_naive_time_fails_the_send_and_writes_nothing():
         deadline_passed.send(sender=None, due=datetime(2030, 1, 1))
 
     assert not Delivery.objects.exists()
+
+
+option_sent = Signal()  # kwargs: wanted, token, extra
+
+
+@durable_receiver(
+    option_sent,
+    dispatch_uid="events_tests.options",
+    when=lambda kwargs: kwargs["wanted"],
+    carries={"token"},
+    adds=lambda kwargs: {"added": kwargs["token"] * 2},
+)
+def options(event: Event) -> None:
+    seen.append(event)
+
+
+def test_when_false_writes_no_delivery_and_carries_and_adds_shape_the_payload(run_tasks):
+    option_sent.send(sender=None, wanted=False, token="a", extra=object())
+    option_sent.send(sender=None, wanted=True, token="b", extra=object())  # not carried, so not refused
+
+    run_tasks()
+
+    (event,) = seen
+    assert event.kwargs == {"token": "b", "added": "bb"}
