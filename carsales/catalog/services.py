@@ -8,14 +8,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Q
 from django.utils.text import slugify
 
 from .images import thumbnail_of
 from .models import Brand, Car, CarStatus
 from .signals import car_stock_moved
-from .tasks import stored_files_delete
 
 STOCK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 STOCK_CODE_LENGTH = 10
@@ -221,27 +221,60 @@ def cars_release(*, car_ids: Collection[int], held_as: CarStatus) -> list[Car]:
     return cars
 
 
-def car_thumbnail_refresh(*, car: Car) -> None:
-    """Make the thumbnail for the car's current photo and store it without re-saving the car.
+def _thumbnail_name(photo: str) -> str:
+    """The thumbnail's name for `photo`: derived from it, so a retry writes no second file.
 
-    Stored with a queryset update() so no save signal fires again (no recursion), then set on
-    `car` too, so the caller's instance matches the row and a later save() keeps it.
+    Photo names are unique in storage; keeping a non-JPEG extension in the stem keeps "a.png"
+    and "a.jpg" apart.
     """
-    if not car.photo:
-        name = ""
-    else:
-        thumbnail = thumbnail_of(car.photo, max_side=settings.CARSALES_THUMBNAIL_SIZE)
-        if thumbnail is None:
-            name = car.photo.name
-        else:
-            stem = car.photo.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-            name = car.thumbnail.storage.save(f"cars/thumbnails/{stem}.jpg", thumbnail)
-    Car.objects.filter(pk=car.pk).update(thumbnail=name)
-    car.thumbnail.name = name
+    stem, _, extension = photo.rsplit("/", 1)[-1].rpartition(".")
+    suffix = "" if extension.lower() in {"jpg", "jpeg"} else f"-{extension.lower()}"
+    return f"cars/thumbnails/{stem or extension}{suffix}.jpg"
 
 
-def car_files_discard(*, names: set[str]) -> None:
-    """Delete these stored files once the current transaction commits, in the background."""
-    names = {name for name in names if name}
-    if names:
-        stored_files_delete.enqueue(names=sorted(names))
+def car_thumbnail_make(*, car_id: int, photo: str) -> str | None:
+    """Make the thumbnail of the car's photo `photo` and store it without re-saving the car.
+
+    Args:
+        car_id: the car.
+        photo: the photo's name when its change was saved; nothing is done when the car's photo
+            is another by now (the newer photo's own event makes its thumbnail).
+    Returns the thumbnail's name (the photo itself when it is already small), or None when the
+    car is gone or its photo changed. Stored with a queryset update(), so no save signal fires
+    (no recursion), and only while the row still has this photo and no thumbnail; a thumbnail
+    made for a photo replaced meanwhile is discarded. Idempotent: a second call finds the
+    thumbnail set, or its file written. Raises the storage's or Pillow's errors (retried).
+    """
+    car = Car.objects.filter(pk=car_id).only("pk", "photo", "thumbnail").first()
+    if car is None or not photo or car.photo.name != photo:
+        return None
+    if car.thumbnail.name:
+        return car.thumbnail.name
+    thumbnail = thumbnail_of(car.photo, max_side=settings.CARSALES_THUMBNAIL_SIZE)
+    name = photo
+    if thumbnail is not None:
+        name = _thumbnail_name(photo)
+        if not default_storage.exists(name):  # else written by an attempt that failed after it
+            name = default_storage.save(name, thumbnail)
+    if Car.objects.filter(pk=car_id, photo=photo, thumbnail="").update(thumbnail=name):
+        return name
+    if name != photo:
+        stored_files_delete(names=[name])
+    return None
+
+
+def stored_files_delete(*, names: Collection[str]) -> int:
+    """Delete the stored files among `names` that no car refers to; returns how many were deleted.
+
+    A row may point at a file again by now (a photo re-used, a racing edit): those are kept.
+    Idempotent: a file already gone is skipped. Raises the storage's errors.
+    """
+    names = sorted({name for name in names if name})
+    referencing = Car.objects.filter(Q(photo__in=names) | Q(thumbnail__in=names)).values_list("photo", "thumbnail")
+    in_use = {name for pair in referencing for name in pair}
+    deleted = 0
+    for name in names:
+        if name not in in_use and default_storage.exists(name):
+            default_storage.delete(name)
+            deleted += 1
+    return deleted

@@ -11,8 +11,9 @@ retrying failures with backoff until `max_attempts`, then marks the delivery DEA
 """
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
@@ -54,6 +55,11 @@ class DurableReceiver:
     max_attempts: int | None  # None: the MAX_ATTEMPTS setting
     ordered: bool
     timeout: float | None  # None: the TIMEOUT setting
+    # Send-time kwargs -> the earliest time to run (aware), or None for now.
+    not_before: Callable[[dict[str, Any]], datetime | None] | None = None
+    carries: frozenset[str] | None = None  # the kwargs that travel; None: all
+    when: Callable[[dict[str, Any]], bool] | None = None  # send-time kwargs -> whether it is owed at all
+    adds: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # send-time kwargs -> more to carry
 
     @property
     def name(self) -> str:
@@ -67,7 +73,14 @@ class DurableReceiver:
         """The receiver actually connected to the signal: writes the delivery, calls nothing."""
         from .services import delivery_record
 
-        delivery_record(receiver=self, sender=sender, kwargs=kwargs)
+        if self.when is not None and not self.when(kwargs):
+            return
+        run_after = self.not_before(kwargs) if self.not_before is not None else None
+        added = self.adds(kwargs) if self.adds is not None else {}
+        if self.carries is not None:
+            kwargs = {name: value for name, value in kwargs.items() if name in self.carries}
+        kwargs.update(added)
+        delivery_record(receiver=self, sender=sender, kwargs=kwargs, run_after=run_after)
 
 
 # dispatch_uid -> receiver; the worker finds a delivery's function here.
@@ -83,6 +96,10 @@ def durable_receiver(
     max_attempts: int | None = None,
     ordered: bool = True,
     timeout: float | None = None,
+    not_before: Callable[[dict[str, Any]], datetime | None] | None = None,
+    carries: Collection[str] | None = None,
+    when: Callable[[dict[str, Any]], bool] | None = None,
+    adds: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Callable[[F], F]:
     """Connect the decorated function to `signal` as a durable receiver; return it unchanged.
 
@@ -97,11 +114,23 @@ def durable_receiver(
         ordered: run the deliveries for one object (same model and pk) one at a time, in the
             order of their events.
         timeout: seconds one attempt may run (default: the TIMEOUT setting).
+        not_before: called with the signal's kwargs at send time; returns an aware datetime
+            before which the delivery is not run (a deadline, a grace period), or None for now.
+            An ordered receiver's later deliveries for the same object wait behind a deferred
+            one, so deadline receivers are usually `ordered=False`.
+        carries: the names of the kwargs the receiver needs; only these travel (default: all).
+            Keeps live objects it does not use (an AnonymousUser) and data it should not
+            store (a user's password hash) out of the delivery.
+        when: called with the signal's kwargs at send time; a false result writes no delivery
+            (a post_save receiver that only cares when the photo changed).
+        adds: called with the signal's kwargs at send time; returns more keyword arguments to
+            carry (what a pre_save receiver noted on the instance, such as replaced file names).
 
     The function takes one Event and may be `async def`. It may raise RetryLater(delay) or
     PermanentFailure(reason); any other exception is retried with backoff.
 
-    Raises ImproperlyConfigured when dispatch_uid already names another function.
+    Raises ImproperlyConfigured when dispatch_uid already names another function. A not_before
+    that returns a naive datetime raises ValueError from the send.
     """
 
     def decorate(function: F) -> F:
@@ -112,6 +141,10 @@ def durable_receiver(
             max_attempts=max_attempts,
             ordered=ordered,
             timeout=timeout,
+            not_before=not_before,
+            carries=frozenset(carries) if carries is not None else None,
+            when=when,
+            adds=adds,
         )
         existing = registry.get(dispatch_uid)
         if existing is not None and existing.name != receiver.name:
@@ -119,9 +152,15 @@ def durable_receiver(
                 f"dispatch_uid {dispatch_uid!r} already names durable receiver {existing.name}, not {receiver.name}."
             )
         registry[dispatch_uid] = receiver
-        # Held strongly: the bound method is referenced from nowhere else.
+
+        # Named after the function, so signal listings show what reacts, not this module.
+        def record(sender: Any, **kwargs: Any) -> None:
+            receiver.record(sender, **kwargs)
+
+        record.__module__, record.__qualname__ = function.__module__, function.__qualname__
+        # Held strongly: the closure is referenced from nowhere else.
         signal.connect(
-            receiver.record,
+            record,
             sender=sender,
             weak=False,
             dispatch_uid=f"events:{dispatch_uid}",

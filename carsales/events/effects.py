@@ -5,22 +5,40 @@
             return
         send_mail(..., headers={"Message-ID": f"<{effect.key}@carsales>"})
 
-The attempt is committed before the body runs and `done` after it returns, each in its own
-write. Call it outside any transaction (as the worker runs receivers) so the attempt survives
-a failure; inside one, both records commit or roll back with it. A crash between the effect
-and the `done` write runs the effect again on the retry: make the effect itself deduplicable
-(a stable Message-ID, an idempotency header) when a second one must not happen.
+The attempt and a claim on the key are committed before the body runs, and `done` after it
+returns, each in its own short write: no lock is held during the outside call (on SQLite a
+held lock would stop every writer for as long as an SMTP server takes to answer). While the
+claim is live, another `once` of the same key raises EffectBusy instead of running the body,
+so two workers never do one effect at once. The claim lasts as long as the running delivery's
+lease (the lease's end is when the delivery may be taken up again), else TIMEOUT + LEASE_GRACE.
+
+Call it outside any transaction (as the worker runs receivers) so the attempt survives a
+failure; inside one, the records commit or roll back with it. A crash between the effect and
+the `done` write runs the effect again on the retry: make the effect itself deduplicable (a
+stable Message-ID, an idempotency header) when a second one must not happen.
 """
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .conf import setting
+from .durable import RetryLater
 from .models import EffectRecord
+
+# The lease of the delivery being run in this context; set by the worker around a receiver.
+_lease_until: ContextVar[datetime | None] = ContextVar("events_lease_until", default=None)
+
+
+class EffectBusy(RetryLater):
+    """Another run holds the claim on this effect's key right now; retried when the claim ends."""
 
 
 @dataclass(frozen=True)
@@ -31,21 +49,46 @@ class Effect:
 
 
 @contextmanager
+def leased(until: datetime | None) -> Iterator[None]:
+    """Let `once` calls in this context claim their key until `until` (the delivery's lease)."""
+    token = _lease_until.set(until)
+    try:
+        yield
+    finally:
+        _lease_until.reset(token)
+
+
+@contextmanager
 def once(key: str) -> Iterator[Effect]:
-    """Record an attempt at the effect named `key`, yield it, and mark it done if the body returns.
+    """Claim the effect named `key`, record an attempt, yield, and mark it done if the body returns.
 
     Args:
         key: unique for the effect, usually `event.idempotency_key` (plus a suffix when one
             receiver has several effects); at most 255 characters.
     Yields an Effect; when `already_done`, nothing is recorded and the body should skip the effect.
-    An exception from the body propagates and leaves the effect not done (attempt counted).
+    Raises EffectBusy (a RetryLater, so a delivery is retried when the claim ends) without
+    running the body while another run holds a live claim on `key`. An exception from the body
+    propagates, leaves the effect not done (attempt counted) and releases the claim.
     """
+    claim = uuid.uuid4().hex
+    now = timezone.now()
+    until = _lease_until.get() or now + timedelta(seconds=setting("TIMEOUT") + setting("LEASE_GRACE"))
     with transaction.atomic():
         record, _ = EffectRecord.objects.select_for_update().get_or_create(key=key)
         if record.done_at is None:
-            EffectRecord.objects.filter(pk=record.pk).update(attempts=F("attempts") + 1)
+            if record.claimed_until is not None and record.claimed_until > now:
+                wait = (record.claimed_until - now).total_seconds()
+                raise EffectBusy(wait, f"effect {key!r} is being done by another run for {wait:.1f}s more")
+            EffectRecord.objects.filter(pk=record.pk).update(
+                attempts=F("attempts") + 1, claim=claim, claimed_until=until
+            )
     if record.done_at is not None:
         yield Effect(key=key, attempt=record.attempts, already_done=True)
         return
-    yield Effect(key=key, attempt=record.attempts + 1, already_done=False)
-    EffectRecord.objects.filter(pk=record.pk).update(done_at=timezone.now())
+    try:
+        yield Effect(key=key, attempt=record.attempts + 1, already_done=False)
+    except BaseException:
+        if not transaction.get_connection().needs_rollback:  # else the rollback drops the claim
+            EffectRecord.objects.filter(pk=record.pk, claim=claim).update(claim="", claimed_until=None)
+        raise
+    EffectRecord.objects.filter(pk=record.pk).update(done_at=timezone.now(), claim="", claimed_until=None)

@@ -81,6 +81,9 @@ class EffectRecord(models.Model):
 
     key = models.CharField(max_length=255, unique=True)
     attempts = models.PositiveIntegerField(default=0)
+    # The run doing the effect now, until when: no other run may start it meanwhile.
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     done_at = models.DateTimeField(null=True, blank=True)
 

@@ -9,7 +9,7 @@ import logging
 import random
 import traceback
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -20,6 +20,7 @@ from django_tasks_db.models import DBTaskResult
 from .carry import Event, carry, lane_of, sender_label, uncarry
 from .conf import setting
 from .durable import DurableReceiver, PermanentFailure, RetryLater, registry
+from .effects import leased
 from .execution import WorkerStopping, call_receiver
 from .models import Delivery, EffectRecord
 
@@ -30,14 +31,20 @@ SWEEP_BATCH = 100
 Status = Delivery.Status
 
 
-def delivery_record(*, receiver: DurableReceiver, sender: Any, kwargs: dict[str, Any]) -> Delivery:
+def delivery_record(
+    *, receiver: DurableReceiver, sender: Any, kwargs: dict[str, Any], run_after: datetime | None = None
+) -> Delivery:
     """Write the delivery of one sent signal to `receiver`, and its job; return the delivery.
+
+    `run_after` (aware) defers the first attempt; None runs it as soon as the sender commits.
 
     Inside the sender's transaction both commit or roll back with it. In autocommit they are
     written together in a transaction of their own, right away: a later failure of the sender
     does not undo them. Raises NotCarriable, before writing anything, when an argument cannot
-    travel to a worker.
+    travel to a worker, and ValueError for a naive `run_after`.
     """
+    if run_after is not None and timezone.is_naive(run_after):
+        raise ValueError(f"Durable receiver {receiver.uid!r}: not_before returned a naive datetime {run_after}.")
     payload = carry(kwargs, receiver=receiver.uid)
     label = sender_label(sender)
     with transaction.atomic():
@@ -48,6 +55,7 @@ def delivery_record(*, receiver: DurableReceiver, sender: Any, kwargs: dict[str,
             sender=label,
             payload=payload,
             max_attempts=receiver.max_attempts or setting("MAX_ATTEMPTS"),
+            run_after=run_after or timezone.now(),
         )
         _enqueue(delivery)
     return delivery
@@ -207,7 +215,8 @@ def _attempt(delivery: Delivery, receiver: DurableReceiver | None) -> _Outcome:
     )
     timeout = receiver.timeout if receiver.timeout is not None else setting("TIMEOUT")
     try:
-        call_receiver(receiver.function, event, timeout=timeout)
+        with leased(delivery.lease_until):
+            call_receiver(receiver.function, event, timeout=timeout)
     except RetryLater as error:
         return _failed(delivery, _trace(error), delay=error.delay)
     except PermanentFailure as error:

@@ -1,58 +1,67 @@
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import F
-from django.template.loader import render_to_string
-from django.utils import timezone
+"""The emails carsales sends, each at most once per idempotency key."""
 
+import hashlib
+from enum import Enum
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+
+from carsales.events.effects import once
 from carsales.orders.models import Order
 
-from .models import EmailNotification
+
+class OrderEmail(Enum):
+    """An email about an order: its template under notifications/ and its subject."""
+
+    PLACED = ("order_confirmation", "Your carsales order #{pk} is confirmed")
+    PAID = ("order_paid", "Your carsales order #{pk} is paid")
+    CANCELLED = ("order_cancelled", "Your carsales order #{pk} is cancelled")
+    EXPIRED = ("order_expired", "Your carsales reservation #{pk} has expired")
+
+    def __init__(self, template: str, subject: str) -> None:
+        self.template = template
+        self.subject = subject
 
 
-def order_confirmation_owe(*, order: Order) -> EmailNotification | None:
-    """Record that the buyer is owed a confirmation of `order` and queue it for sending.
+def message_id(key: str) -> str:
+    """The Message-ID of the email sent under idempotency key `key`: the same on every retry,
+    so a mail server or client that sees a repeat (a crash after the send) can drop it."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@carsales.local>"
 
-    Runs inside the order's transaction: the notification and its job commit with the order or
-    not at all. Returns None when it was already owed (a redelivered signal queues nothing).
+
+def order_email_key(*, email: OrderEmail, order_id: int) -> str:
+    """The idempotency key of `email` about an order: one of each per order, whichever event or
+    delivery asks for it, since an order is placed, paid and cancelled at most once."""
+    return f"notifications.{email.name.lower()}:order:{order_id}"
+
+
+def order_email_send(*, email: OrderEmail, order_id: int) -> bool:
+    """Send `email` about the order to its buyer, once per order; returns whether it was sent now.
+
+    Args:
+        email: which email.
+        order_id: the order; its buyer's address is read now, not when the event was sent.
+    Returns False, sending nothing, when the order was deleted, the buyer has no address or the
+    email was sent before (its key, order_email_key, is done). Raises EffectBusy while another
+    run is sending it, and the mail backend's error (SMTPException, OSError, a timeout) when the
+    send fails; the key is then not done, so a retry sends it.
     """
-    from .tasks import email_notification_send
-
-    notification, created = EmailNotification.objects.get_or_create(
-        kind=EmailNotification.Kind.ORDER_CONFIRMATION,
-        object_id=order.pk,
-        defaults={"recipient": order.buyer.user.email},
+    key = order_email_key(email=email, order_id=order_id)
+    order = Order.objects.select_related("buyer__user").filter(pk=order_id).first()
+    if order is None or not order.buyer.user.email:
+        return False
+    items = order.items.select_related("car__brand").order_by("pk")
+    context = {"order": order, "items": items, "user": order.buyer.user}
+    message = EmailMessage(
+        subject=email.subject.format(pk=order.pk),
+        body=render_to_string(f"notifications/{email.template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[order.buyer.user.email],
+        headers={"Message-ID": message_id(key)},
     )
-    if not created:
-        return None
-    email_notification_send.enqueue(notification.pk)
-    return notification
-
-
-def email_notification_deliver(*, notification_id: int) -> bool:
-    """Send the email unless it was sent already; returns whether it was sent now.
-
-    The row stays locked while sending, so two workers cannot both send it. A failure is
-    counted and kept in last_error, then raised for the task to retry.
-    """
-    with transaction.atomic():
-        notification = EmailNotification.objects.select_for_update().get(pk=notification_id)
-        if notification.sent_at is not None or not notification.recipient:
+    with once(key) as effect:
+        if effect.already_done:
             return False
-        EmailNotification.objects.filter(pk=notification_id).update(attempts=F("attempts") + 1)
-    order = (
-        Order.objects.select_related("buyer__user").prefetch_related("items__car__brand").get(pk=notification.object_id)
-    )
-    context = {"order": order, "items": order.items.all(), "user": order.buyer.user}
-    try:
-        send_mail(
-            subject=f"Your carsales order #{order.pk} is confirmed",
-            message=render_to_string("notifications/order_confirmation.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[notification.recipient],
-        )
-    except Exception as error:
-        EmailNotification.objects.filter(pk=notification_id).update(last_error=f"{type(error).__name__}: {error}")
-        raise
-    EmailNotification.objects.filter(pk=notification_id).update(sent_at=timezone.now(), last_error="")
+        message.send()
     return True

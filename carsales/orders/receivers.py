@@ -6,6 +6,8 @@
 - A line's price is set once, when it is created; a paid order's lines and a live order
   cannot be deleted.
 - A visitor's cart follows them through login (django.contrib.auth's user_logged_in).
+- A reservation not paid by its deadline is cancelled: a durable receiver of order_placed,
+  deferred to the order's `expires_at`.
 """
 
 from typing import Any
@@ -13,20 +15,24 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.http import HttpRequest
+from django.utils import timezone
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
+from carsales.events.durable import Event, RetryLater, durable_receiver
 
-from .models import Cart, Order, OrderItem
+from .models import Cart, Order, OrderItem, OrderStatus
 from .services import (
     cart_for_buyer,
     cart_merge,
     order_cars_attach,
     order_check_deletable,
+    order_expire,
     order_line_check_removable,
     order_line_removed,
     order_totals_refresh,
 )
+from .signals import order_placed
 
 CART_TOKEN_SESSION_KEY = "cart_token"
 
@@ -98,6 +104,32 @@ def merge_visitor_cart_at_login(sender: type, request: HttpRequest | None, user:
     visitor_cart = Cart.objects.filter(token=token, buyer__isnull=True).first() if token else None
     if visitor_cart is not None:
         cart_merge(source=visitor_cart, target=cart_for_buyer(buyer=buyer_ensure(user=user)))
+
+
+@durable_receiver(
+    order_placed,
+    sender=Order,
+    dispatch_uid="orders.expire_unpaid_order",
+    queue="default",
+    ordered=False,
+    not_before=lambda kwargs: kwargs["order"].expires_at,
+    carries={"order"},
+)
+def expire_unpaid_order(event: Event) -> None:
+    """At the order's deadline, cancel it if it is still unpaid (order_expire: a no-op for an
+    order paid or cancelled meanwhile, so a second delivery does nothing)."""
+    if order_expire(order_id=event.order.pk):
+        return
+    # Run early (another machine's clock, a deadline moved later): try again when it is due.
+    due = (
+        Order.objects.filter(
+            pk=event.order.pk, status=OrderStatus.PLACED, is_active=True, expires_at__gt=timezone.now()
+        )
+        .values_list("expires_at", flat=True)
+        .first()
+    )
+    if due is not None:
+        raise RetryLater((due - timezone.now()).total_seconds(), f"order #{event.order.pk} is due at {due}")
 
 
 m2m_changed.connect(order_cars_changed, sender=Order.cars.through, dispatch_uid="orders.order_cars_changed")

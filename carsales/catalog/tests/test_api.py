@@ -53,7 +53,7 @@ def test_a_buyer_cannot_create_a_car(buyer_client):
     assert response.status_code == 403
 
 
-def test_staff_create_a_car_with_a_photo(staff_client):
+def test_staff_create_a_car_with_a_photo_and_the_worker_thumbnails_it(staff_client, run_tasks):
     brand = BrandFactory(name="Kia")
 
     response = staff_client.post(
@@ -71,7 +71,9 @@ def test_staff_create_a_car_with_a_photo(staff_client):
 
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["plate"] == "KIA0001" and len(body["stock_code"]) == 10 and body["thumbnail"]
+    assert body["plate"] == "KIA0001" and len(body["stock_code"]) == 10 and body["thumbnail"] is None
+    run_tasks()
+    assert staff_client.get(f"/api/cars/{body['id']}/").json()["thumbnail"]
 
 
 def test_a_file_that_is_not_an_image_is_a_400(staff_client):

@@ -13,10 +13,14 @@ from django.db.models.signals import post_save
 from PIL import Image
 
 from carsales.catalog.models import Car
-from carsales.catalog.services import STOCK_CODE_ALPHABET, car_create, car_update
+from carsales.catalog.services import STOCK_CODE_ALPHABET, car_create, car_delete, car_thumbnail_make, car_update
 from carsales.conftest import BrandFactory, CarFactory, image_upload
+from carsales.events.models import Delivery
+from carsales.events.services import delivery_run
 
 pytestmark = pytest.mark.django_db
+
+THUMBNAIL = "catalog.make_thumbnail"
 
 
 def test_a_new_car_gets_a_unique_ten_character_stock_code():
@@ -144,56 +148,97 @@ def test_assigning_a_field_in_post_save_does_not_save_it():
     assert Car.objects.get(pk=car.pk).model == "Original"
 
 
-def test_a_large_photo_gets_a_thumbnail_of_500_pixels_keeping_its_aspect():
+def test_a_large_photo_gets_a_thumbnail_of_500_pixels_keeping_its_aspect_from_the_worker(run_tasks):
     car = CarFactory(photo=image_upload(1200, 800))
+    assert not Car.objects.get(pk=car.pk).thumbnail  # pages show the photo until then
+
+    run_tasks()
 
     stored = Car.objects.get(pk=car.pk)
     with Image.open(stored.thumbnail.path) as thumb:
         assert thumb.size == (500, 333)
-    assert car.thumbnail.name == stored.thumbnail.name  # the caller's instance was refreshed
 
 
-def test_a_photo_smaller_than_500_pixels_is_its_own_thumbnail():
+def test_a_photo_smaller_than_500_pixels_is_its_own_thumbnail(run_tasks):
     car = CarFactory(photo=image_upload(400, 300))
+
+    run_tasks()
 
     assert Car.objects.get(pk=car.pk).thumbnail.name == car.photo.name
 
 
-def test_saving_the_callers_instance_again_keeps_the_thumbnail():
+def test_saving_the_callers_instance_again_keeps_the_thumbnail(run_tasks):
     car = CarFactory(photo=image_upload(1200, 800))
-    thumbnail = car.thumbnail.name
+    run_tasks()
+    thumbnail = Car.objects.get(pk=car.pk).thumbnail.name
 
     car.model = "Edited"
     car.save()
 
     assert Car.objects.get(pk=car.pk).thumbnail.name == thumbnail
+    assert not Delivery.objects.filter(receiver=THUMBNAIL, status="pending").exists()
 
 
-def test_the_thumbnail_is_made_once_not_on_every_save(mocker=None):
+def test_the_thumbnail_is_made_once_not_on_every_save(run_tasks):
     car = CarFactory(photo=image_upload(1200, 800))
-    first = car.thumbnail.name
+    run_tasks()
 
     car_update(car=car, value=Decimal("1"))
 
-    assert car.thumbnail.name == first
-    assert Car.objects.get(pk=car.pk).thumbnail.name == first
+    assert Delivery.objects.filter(receiver=THUMBNAIL).count() == 1
+
+
+def test_the_thumbnail_receiver_sent_directly_twice_writes_one_file(run_tasks):
+    car = CarFactory(photo=image_upload(1200, 800))
+    run_tasks()
+    thumbnail = Car.objects.get(pk=car.pk).thumbnail.name
+    car._photo_changed = True
+
+    post_save.send(sender=Car, instance=car, created=False, raw=False, using="default", update_fields=None)
+    run_tasks()
+    delivery = Delivery.objects.filter(receiver=THUMBNAIL).first()
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.RETRYING)
+    delivery_run(delivery_id=delivery.pk)
+
+    assert Car.objects.get(pk=car.pk).thumbnail.name == thumbnail
+    assert sorted(default_storage.listdir("cars/thumbnails")[1]).count(thumbnail.rsplit("/", 1)[-1]) == 1
+    assert [
+        name
+        for name in default_storage.listdir("cars/thumbnails")[1]
+        if name.startswith(car.photo.name.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+    ] == [thumbnail.rsplit("/", 1)[-1]]
+
+
+def test_a_thumbnail_attempt_for_a_photo_replaced_since_does_nothing(run_tasks):
+    car = CarFactory(photo=image_upload(1200, 800, name="first.jpg"))
+    first = car.photo.name
+    car_update(car=car, photo=image_upload(900, 900, name="second.jpg"))
+
+    assert car_thumbnail_make(car_id=car.pk, photo=first) is None
+    run_tasks()
+
+    stored = Car.objects.get(pk=car.pk)
+    assert stored.photo.name == car.photo.name and stored.thumbnail.name.startswith("cars/thumbnails/second")
 
 
 def test_replacing_a_photo_deletes_the_old_files(run_tasks):
     car = CarFactory(photo=image_upload(1200, 800, name="old.jpg"))
-    old_photo, old_thumb = car.photo.name, car.thumbnail.name
+    run_tasks()
+    old_photo, old_thumb = car.photo.name, Car.objects.get(pk=car.pk).thumbnail.name
 
     car_update(car=car, photo=image_upload(900, 900, name="new.jpg"))
     run_tasks()
 
+    stored = Car.objects.get(pk=car.pk)
     assert not default_storage.exists(old_photo)
     assert not default_storage.exists(old_thumb)
-    assert default_storage.exists(car.photo.name) and default_storage.exists(car.thumbnail.name)
+    assert default_storage.exists(stored.photo.name) and default_storage.exists(stored.thumbnail.name)
 
 
 def test_clearing_the_photo_clears_the_thumbnail_and_deletes_both_files(run_tasks):
     car = CarFactory(photo=image_upload(1200, 800))
-    old_photo, old_thumb = car.photo.name, car.thumbnail.name
+    run_tasks()
+    old_photo, old_thumb = car.photo.name, Car.objects.get(pk=car.pk).thumbnail.name
 
     car_update(car=car, photo=False)
     run_tasks()
@@ -203,11 +248,14 @@ def test_clearing_the_photo_clears_the_thumbnail_and_deletes_both_files(run_task
     assert not default_storage.exists(old_photo) and not default_storage.exists(old_thumb)
 
 
-def test_deleting_a_car_deletes_its_files(run_tasks):
+def test_deleting_a_car_deletes_its_files_from_the_deleted_rows_data(run_tasks):
     car = CarFactory(photo=image_upload(1200, 800))
-    files = [car.photo.name, car.thumbnail.name]
+    run_tasks()
+    files = [car.photo.name, Car.objects.get(pk=car.pk).thumbnail.name]
 
-    car.delete()
+    car_delete(car=car)
+    delivery = Delivery.objects.get(receiver="catalog.discard_deleted_car_files")
+    assert delivery.payload["instance"]["$instance"]["fields"]["photo"] == files[0]
     run_tasks()
 
     assert not any(default_storage.exists(name) for name in files)
@@ -215,13 +263,27 @@ def test_deleting_a_car_deletes_its_files(run_tasks):
 
 def test_a_delete_that_rolls_back_keeps_the_files(run_tasks):
     car = CarFactory(photo=image_upload(1200, 800))
+    run_tasks()
+    thumbnail = Car.objects.get(pk=car.pk).thumbnail.name
 
     with pytest.raises(RuntimeError), transaction.atomic():
         car.delete()
         raise RuntimeError("abort")
     run_tasks()
 
-    assert default_storage.exists(car.photo.name) and default_storage.exists(car.thumbnail.name)
+    assert default_storage.exists(car.photo.name) and default_storage.exists(thumbnail)
+
+
+def test_files_a_car_points_at_again_are_kept(run_tasks):
+    car = CarFactory(photo=image_upload(400, 300))
+    other = CarFactory()
+    name = car.photo.name
+    Car.objects.filter(pk=other.pk).update(photo=name)
+
+    car_delete(car=car)
+    run_tasks()
+
+    assert default_storage.exists(name)
 
 
 def test_bulk_updating_car_values_is_refused_because_it_would_bypass_the_inventory():

@@ -165,11 +165,12 @@ def test_a_buyer_cannot_reach_the_staff_pages(buyer_client):
         assert response.status_code == 403, url
 
 
-def test_staff_add_a_car_with_a_photo(staff_client):
+def test_staff_add_a_car_with_a_photo(staff_client, run_tasks):
     brand = BrandFactory()
 
     response = staff_client.post("/cars/new/", {**car_form_data(brand), "photo": image_upload(1000, 600)})
 
+    run_tasks()
     car = Car.objects.get(plate="ABC1234")
     assert response.status_code == 302 and response["Location"] == car.get_absolute_url()
     assert car.thumbnail and len(car.stock_code) == 10

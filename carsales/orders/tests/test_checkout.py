@@ -9,7 +9,7 @@ from carsales.analytics.models import DailySales, OrderEvent
 from carsales.catalog.models import CarStatus
 from carsales.conftest import CarFactory, UserFactory, order_for
 from carsales.core.models import ReceiverFailure
-from carsales.notifications.models import EmailNotification
+from carsales.events.models import Delivery
 from carsales.orders.models import CartItem, Order
 from carsales.orders.services import CheckoutError, cart_for_buyer, cart_item_add, order_place
 from carsales.orders.signals import order_placed
@@ -131,7 +131,7 @@ def test_a_redelivered_order_placed_sends_no_second_email_and_counts_once(run_ta
     run_tasks()
 
     assert len(mail.outbox) == 1
-    assert EmailNotification.objects.count() == 1
+    assert Delivery.objects.filter(receiver="notifications.confirm_placed_order", status="done").count() == 2
     assert OrderEvent.objects.filter(order_id=order.pk, kind="placed").count() == 1
     assert DailySales.objects.get().orders_placed == 1
 

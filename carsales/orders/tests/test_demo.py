@@ -9,11 +9,12 @@ from carsales.sales.models import Sale
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_data_loads_once_with_photos_users_and_orders():
+def test_the_demo_data_loads_once_with_photos_users_and_orders(run_tasks):
     for _ in range(2):
         call_command("load_demo", verbosity=0)
         call_command("load_demo_orders", verbosity=0)
 
+    run_tasks()  # the thumbnails
     assert Car.objects.count() == 30
     assert all(car.thumbnail for car in Car.objects.all())
     assert Order.objects.count() == 2 and Sale.objects.count() == 1

@@ -12,8 +12,7 @@ from rest_framework.test import APIClient
 from carsales.analytics.models import DailySales
 from carsales.audit.models import AuditEntry
 from carsales.catalog.models import Car, CarStatus
-from carsales.catalog.services import StockError, car_update, cars_release
-from carsales.catalog.tasks import stored_files_delete
+from carsales.catalog.services import StockError, car_update, cars_release, stored_files_delete
 from carsales.conftest import CarFactory, UserFactory, image_upload, order_for, reserved_car
 from carsales.inventory.models import InventoryTotals
 from carsales.orders.models import CancellationReason, Order, OrderItem, OrderStatus
@@ -310,7 +309,7 @@ def test_the_file_clean_up_keeps_files_a_car_points_to():
     car = CarFactory(photo=image_upload())
     name = car.photo.name
 
-    stored_files_delete.call(names=[name])
+    stored_files_delete(names=[name])
 
     assert car.photo.storage.exists(name)
 
