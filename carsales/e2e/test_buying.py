@@ -6,7 +6,7 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from carsales.conftest import BrandFactory, CarFactory, UserFactory
-from carsales.notifications.models import EmailNotification
+from carsales.events.models import Delivery
 from carsales.orders.models import Order
 
 PASSWORD = "a-long-test-passphrase-42"
@@ -67,7 +67,7 @@ def test_a_visitor_finds_a_car_signs_up_and_their_cart_becomes_an_order(page: Pa
     assert [(m.to, m.subject) for m in mail.outbox] == [
         (["ana@example.com"], f"Your carsales order #{order.pk} is confirmed")
     ]
-    assert EmailNotification.objects.get(object_id=order.pk).sent_at is not None
+    assert Delivery.objects.filter(receiver="notifications.confirm_placed_order").get().status == Delivery.Status.DONE
 
 
 def two_buyers_in_a_race_for_one_car(new_context, log_in) -> tuple[Page, Page, str]:

@@ -15,7 +15,7 @@ def stat(page: Page, label: str) -> str:
     return page.locator(".stat", has_text=label).locator(".stat-value").inner_text()
 
 
-def test_staff_list_a_car_with_a_photo_reprice_it_and_record_a_sale(page: Page, context, log_in, staff):
+def test_staff_list_a_car_with_a_photo_reprice_it_and_record_a_sale(page: Page, context, log_in, staff, run_tasks):
     BrandFactory(name="Kia")
     CarFactory(value=Decimal("10000"))
     buyer = UserFactory().buyer
@@ -41,6 +41,8 @@ def test_staff_list_a_car_with_a_photo_reprice_it_and_record_a_sale(page: Page, 
     car = Car.objects.get(plate="KIA4E2E")
     expect(page.get_by_role("img", name=str(car))).to_have_js_property("naturalWidth", 1200)
 
+    run_tasks()  # the worker makes the thumbnail after the commit
+    car.refresh_from_db()
     page.goto("/?q=Sportage")
     thumbnail = page.locator(".card-photo img")
     expect(thumbnail).to_have_attribute("src", car.thumbnail.url)

@@ -23,8 +23,9 @@ def test_no_template_has_an_inline_script_or_style_attribute(path: Path):
 
 
 @pytest.mark.django_db
-def test_the_admin_car_thumbnail_is_styled_by_a_class_and_named(staff_client):
+def test_the_admin_car_thumbnail_is_styled_by_a_class_and_named(staff_client, run_tasks):
     car = CarFactory(photo=image_upload())
+    run_tasks()  # makes the thumbnail
 
     response = staff_client.get("/admin/catalog/car/")
 
