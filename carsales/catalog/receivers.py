@@ -14,7 +14,7 @@ from carsales.events.durable import Event, durable_receiver
 
 from .bio import write_bio
 from .models import Car
-from .services import car_thumbnail_make, stock_code_generate, stored_files_delete
+from .services import car_thumbnail_make, stock_code_generate, stored_files_delete, upload_mark_uncommitted
 
 
 def car_fill_defaults(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
@@ -39,7 +39,7 @@ def car_note_photo_change(
     A changed photo drops its thumbnail in this same write: the row never pairs a photo with
     another photo's thumbnail, and pages show the photo until the new thumbnail is made.
     """
-    instance._photo_changed = False  # type: ignore[attr-defined]
+    instance._photo_changed = instance._new_upload = False  # type: ignore[attr-defined]
     instance._released_files = []  # type: ignore[attr-defined]
     if raw or (update_fields is not None and "photo" not in update_fields):
         return
@@ -49,6 +49,7 @@ def car_note_photo_change(
         else None
     )
     new_upload = bool(instance.photo) and not instance.photo._committed
+    instance._new_upload = new_upload  # type: ignore[attr-defined]
     if not new_upload and (stored or ("",))[0] == (instance.photo.name or ""):
         if stored is not None:  # the worker may have written it since this instance was read
             instance.thumbnail = stored[1]  # type: ignore[assignment]
@@ -56,6 +57,13 @@ def car_note_photo_change(
     instance._photo_changed = True  # type: ignore[attr-defined]
     instance._released_files = sorted(set(stored or ()) - {"", instance.photo.name})  # type: ignore[attr-defined]
     instance.thumbnail = ""  # type: ignore[assignment]
+
+
+def car_mark_new_upload(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
+    """The save stored a new upload before its commit: mark it, so a rollback orphans nothing."""
+    if not raw and getattr(instance, "_new_upload", False):
+        upload_mark_uncommitted(name=instance.photo.name)
+        instance._new_upload = False  # type: ignore[attr-defined]
 
 
 def car_note_thumbnail(sender: type[Car], instance: Car, **kwargs: Any) -> None:
@@ -113,4 +121,5 @@ def discard_deleted_car_files(event: Event) -> None:
 
 pre_save.connect(car_fill_defaults, sender=Car, dispatch_uid="catalog.car_fill_defaults")
 pre_save.connect(car_note_photo_change, sender=Car, dispatch_uid="catalog.car_note_photo_change")
+post_save.connect(car_mark_new_upload, sender=Car, dispatch_uid="catalog.car_mark_new_upload")
 pre_delete.connect(car_note_thumbnail, sender=Car, dispatch_uid="catalog.car_note_thumbnail")

@@ -2,15 +2,18 @@
 
 import secrets
 from collections.abc import Collection
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, Q
+from django.utils import timezone
 from django.utils.text import slugify
 
 from .images import thumbnail_of
@@ -277,4 +280,45 @@ def stored_files_delete(*, names: Collection[str]) -> int:
         if name not in in_use and default_storage.exists(name):
             default_storage.delete(name)
             deleted += 1
+    return deleted
+
+
+UNCOMMITTED_DIR = "cars/uncommitted"
+
+
+def upload_mark_uncommitted(*, name: str) -> None:
+    """Note that the stored file `name` belongs to a save not yet committed.
+
+    Django writes an upload to storage during the save, before the transaction commits, and
+    has no hook for a rollback. So a marker file is written beside it (storage, unlike the
+    database, keeps it through a rollback) and removed once the transaction commits; a marker
+    still there after CARSALES_UNCOMMITTED_UPLOAD_GRACE seconds names an orphan, which
+    uncommitted_uploads_sweep deletes.
+    """
+    marker = default_storage.save(f"{UNCOMMITTED_DIR}/{secrets.token_hex(8)}.txt", ContentFile(name.encode()))
+    transaction.on_commit(lambda: default_storage.delete(marker))
+
+
+def uncommitted_uploads_sweep(*, older_than: float | None = None) -> int:
+    """Delete uploads whose save never committed; returns how many files were deleted.
+
+    Args:
+        older_than: seconds a marker must have existed (default CARSALES_UNCOMMITTED_UPLOAD_GRACE,
+            longer than any transaction, so a save still in progress is never touched).
+    A file some car points at is kept (its save did commit, and only the marker's removal was
+    lost, e.g. to a crash). Run by every events worker after its sweep (EVENTS["HOUSEKEEPING"]).
+    """
+    grace = settings.CARSALES_UNCOMMITTED_UPLOAD_GRACE if older_than is None else older_than
+    if not default_storage.exists(UNCOMMITTED_DIR):
+        return 0
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    deleted = 0
+    for marker_name in default_storage.listdir(UNCOMMITTED_DIR)[1]:
+        marker = f"{UNCOMMITTED_DIR}/{marker_name}"
+        if default_storage.get_modified_time(marker) > cutoff:
+            continue
+        with default_storage.open(marker, "rb") as handle:
+            upload = handle.read().decode()
+        deleted += stored_files_delete(names=[upload])
+        default_storage.delete(marker)
     return deleted

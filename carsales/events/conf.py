@@ -23,6 +23,10 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_DAYS": 7,
     # The django-tasks backend alias the delivery jobs are enqueued on.
     "TASK_BACKEND": "default",
+    # Dotted paths of callables (no arguments) each worker calls after every sweep: clean-ups
+    # that need a periodic runner but belong to another app (that app names them here, so
+    # this app imports none).
+    "HOUSEKEEPING": [],
 }
 
 

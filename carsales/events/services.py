@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks_db.models import DBTaskResult
 
 from .carry import Event, carry, lane_of, sender_label, uncarry
@@ -151,6 +152,23 @@ def deliveries_sweep() -> int:
         traceback="The worker running this job was lost; the delivery's lease covered it.",
     )
     return len(taken_up)
+
+
+def housekeeping_run() -> int:
+    """Call each HOUSEKEEPING callable once; returns how many succeeded.
+
+    One that raises is logged with its traceback and the others still run: a failing clean-up
+    must not stop the worker, and the next sweep tries it again.
+    """
+    succeeded = 0
+    for path in setting("HOUSEKEEPING"):
+        try:
+            import_string(path)()
+        except Exception:
+            logger.exception("events housekeeping %s failed", path)
+        else:
+            succeeded += 1
+    return succeeded
 
 
 def deliveries_prune(*, older_than: timedelta, batch_size: int = 1000) -> dict[str, int]:

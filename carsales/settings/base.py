@@ -145,6 +145,7 @@ EVENTS = {
     "MAX_ATTEMPTS": int(os.environ.get("EVENTS_MAX_ATTEMPTS", "5")),
     "POLL_INTERVAL": float(os.environ.get("EVENTS_POLL_INTERVAL", "0.05")),
     "RETENTION_DAYS": float(os.environ.get("EVENTS_RETENTION_DAYS", "7")),
+    "HOUSEKEEPING": ["carsales.catalog.services.uncommitted_uploads_sweep"],
 }
 
 REST_FRAMEWORK = {
@@ -192,6 +193,8 @@ CARSALES_MAX_UPLOAD_BYTES = int(os.environ.get("CARSALES_MAX_UPLOAD_BYTES", str(
 # Pixels, not bytes: a small PNG can still decode to gigabytes (decompression bomb).
 CARSALES_MAX_IMAGE_PIXELS = int(os.environ.get("CARSALES_MAX_IMAGE_PIXELS", str(40_000_000)))
 CARSALES_THUMBNAIL_SIZE = 500
+# Seconds after which an upload whose save never committed is deleted; longer than any transaction.
+CARSALES_UNCOMMITTED_UPLOAD_GRACE = float(os.environ.get("CARSALES_UNCOMMITTED_UPLOAD_GRACE", "3600"))
 # An unpaid order holds its cars this long; then it is cancelled and the cars go back on sale.
 CARSALES_RESERVATION_HOURS = float(os.environ.get("CARSALES_RESERVATION_HOURS", "48"))
 # No buyer may hold more cars than this at once, in their cart and unpaid orders together.

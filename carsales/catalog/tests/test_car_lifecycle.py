@@ -13,7 +13,15 @@ from django.db.models.signals import post_save
 from PIL import Image
 
 from carsales.catalog.models import Car
-from carsales.catalog.services import STOCK_CODE_ALPHABET, car_create, car_delete, car_thumbnail_make, car_update
+from carsales.catalog.services import (
+    STOCK_CODE_ALPHABET,
+    UNCOMMITTED_DIR,
+    car_create,
+    car_delete,
+    car_thumbnail_make,
+    car_update,
+    uncommitted_uploads_sweep,
+)
 from carsales.conftest import BrandFactory, CarFactory, image_upload
 from carsales.events.models import Delivery
 from carsales.events.services import delivery_run
@@ -302,3 +310,34 @@ def test_car_create_normalises_the_plate():
     car = car_create(brand=BrandFactory(), model="Onix", factory_year=2020, model_year=2020, plate=" abc1d23 ")
 
     assert car.plate == "ABC1D23"
+
+
+def test_a_rolled_back_upload_leaves_no_file_once_the_sweep_runs():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        car = CarFactory(photo=image_upload())
+        photo = car.photo.name
+        raise RuntimeError("the request failed after the car was saved")
+    assert default_storage.exists(photo)  # Django stored it before the commit that never came
+
+    assert uncommitted_uploads_sweep(older_than=0) >= 1  # earlier tests' rolled-back uploads too
+
+    assert not default_storage.exists(photo)
+    assert not default_storage.listdir(UNCOMMITTED_DIR)[1]
+
+
+def test_a_committed_upload_loses_its_marker_and_survives_the_sweep(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        car = CarFactory(photo=image_upload())
+
+    uncommitted_uploads_sweep(older_than=0)
+    assert default_storage.exists(car.photo.name)
+    assert not default_storage.listdir(UNCOMMITTED_DIR)[1]
+
+
+def test_a_young_marker_is_left_for_a_save_that_may_still_commit():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        car = CarFactory(photo=image_upload())
+        raise RuntimeError
+
+    assert uncommitted_uploads_sweep() == 0
+    assert default_storage.exists(car.photo.name)

@@ -9,7 +9,7 @@ from django_tasks_db.models import DBTaskResult
 
 from carsales.events.durable import RetryLater
 from carsales.events.models import Delivery, EffectRecord
-from carsales.events.services import deliveries_prune
+from carsales.events.services import deliveries_prune, housekeeping_run
 
 from .receivers import failing, thing_happened
 
@@ -42,3 +42,23 @@ def test_the_prune_command_reports_what_it_deleted():
     call_command("events_prune", "--days", "1", stdout=out)
 
     assert out.getvalue().strip() == "0 deliveries, 0 effects, 0 jobs deleted."
+
+
+HOUSEKEEPING_CALLS: list[str] = []
+
+
+def count_a_housekeeping_call() -> None:
+    HOUSEKEEPING_CALLS.append("ran")
+
+
+def fail_housekeeping() -> None:
+    raise RuntimeError("a clean-up that fails")
+
+
+def test_the_workers_housekeeping_runs_every_configured_callable_even_after_one_fails(settings):
+    here = __name__
+    settings.EVENTS = {"HOUSEKEEPING": [f"{here}.fail_housekeeping", f"{here}.count_a_housekeeping_call"]}
+    HOUSEKEEPING_CALLS.clear()
+
+    assert housekeeping_run() == 1
+    assert HOUSEKEEPING_CALLS == ["ran"]

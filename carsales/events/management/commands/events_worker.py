@@ -34,7 +34,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from carsales.events.conf import setting
 from carsales.events.execution import WorkerStopping, in_receiver
-from carsales.events.services import NOTIFY_CHANNEL, deliveries_sweep
+from carsales.events.services import NOTIFY_CHANNEL, deliveries_sweep, housekeeping_run
 
 logger = logging.getLogger("carsales.events.worker")
 
@@ -65,6 +65,7 @@ class EventsWorker(Worker):
                 try:
                     if time.monotonic() >= next_sweep:
                         deliveries_sweep()
+                        housekeeping_run()
                         next_sweep = time.monotonic() + self.sweep_interval
                     task_result = self._claim_next()
                 except DatabaseError:
