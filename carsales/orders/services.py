@@ -71,7 +71,7 @@ def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
     (one buyer cannot hoard the stock). The cart row is locked, so two adds at once for one
     buyer cannot both slip under the limit.
     """
-    Cart.objects.select_for_update().filter(pk=cart.pk).exists()
+    Cart.objects.select_for_update().only("pk").get(pk=cart.pk)
     car = Car.objects.select_for_update().select_related("brand").get(pk=car.pk)
     if not car.is_available:
         raise CartError(f"{car} is no longer available.")
