@@ -62,6 +62,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy carsales
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/pytest -m benchmark -p no:cacheprovider -s carsales/benchmarks
