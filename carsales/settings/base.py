@@ -59,6 +59,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware (the SSL redirect, lockouts, rate limits) relies on what it leaves.
+    "carsales.core.security.TrustedProxyMiddleware",
+    "carsales.core.security.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -70,6 +73,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# Addresses or networks of the reverse proxies in front of the app (e.g. "10.0.0.5,10.1.0.0/16"):
+# only their X-Forwarded-Proto and X-Forwarded-For are believed (carsales.core.security).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 
 ROOT_URLCONF = "carsales.urls"
 WSGI_APPLICATION = "carsales.wsgi.application"
@@ -106,6 +113,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL;",
     }
+
+# Bodies Django parses: form fields held in memory, files spooled to disk past this size, and how
+# many fields or files one request may carry (each costs memory and parsing time).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -189,6 +203,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "carsales <sales@carsa
 # carsales settings
 CARSALES_CURRENCY = os.environ.get("CARSALES_CURRENCY", "USD")
 CARSALES_MAX_UPLOAD_BYTES = int(os.environ.get("CARSALES_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+# A whole request: the largest photo plus the form around it; bigger ones get 413 unread.
+CARSALES_MAX_REQUEST_BYTES = CARSALES_MAX_UPLOAD_BYTES + 1024 * 1024
 # Pixels, not bytes: a small PNG can still decode to gigabytes (decompression bomb).
 CARSALES_MAX_IMAGE_PIXELS = int(os.environ.get("CARSALES_MAX_IMAGE_PIXELS", str(40_000_000)))
 CARSALES_THUMBNAIL_SIZE = 500
