@@ -45,7 +45,7 @@ run: demo
 	@DJANGO_SETTINGS_MODULE=carsales.settings.dev bash -c '\
 		$(BIN)/python manage.py events_worker --queue-name "*" & worker=$$!; \
 		trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
-		$(BIN)/gunicorn carsales.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -'
+		$(BIN)/gunicorn carsales.wsgi --config gunicorn.conf.py --bind $(HOST):$(PORT)'
 
 # The browser tests (marked e2e, run last) are part of both passes; their failure screenshots
 # are kept in var/e2e-artifacts.
@@ -62,6 +62,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy carsales
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/pytest -m benchmark -p no:cacheprovider -s carsales/benchmarks

@@ -1,8 +1,13 @@
-"""Authentication that matches usernames the way sign-up compares them: ignoring case."""
+"""Authentication that matches usernames the way sign-up compares them: ignoring case.
+
+Before it, LockoutBackend refuses every log-in of a locked-out user or address (django-axes).
+"""
 
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from axes.backends import AxesStandaloneBackend
+from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
@@ -45,3 +50,33 @@ class CaseInsensitiveModelBackend(ModelBackend):
     ) -> User | None:
         # ModelBackend has an async lookup of its own, which matches the exact case only.
         return await sync_to_async(self.authenticate)(request, username, password, **kwargs)
+
+
+def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
+    """The name axes counts failures against (AXES_USERNAME_CALLABLE): as log-in matches it, in any case.
+
+    Otherwise `ana`, `Ana` and `ANA` would each get their own five tries at the same account.
+    """
+    source = credentials or getattr(request, "data", request.POST)
+    name = source.get(UserModel.USERNAME_FIELD)
+    return name.lower() if isinstance(name, str) else None
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """axes' lockout check, first in AUTHENTICATION_BACKENDS: it covers every `authenticate()`
+    made for a request, whichever view makes it (site log-in, admin, API token).
+    """
+
+    def authenticate(  # type: ignore[override]
+        self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> None:
+        if request is None:
+            # No client to lock out: a shell, a management command, the test client's login().
+            return None
+        try:
+            return super().authenticate(request, username, password, **kwargs)
+        except AxesBackendPermissionDenied:
+            # axes' middleware answers from this flag on Django's request; an API view passes
+            # DRF's Request, a wrapper whose attributes the middleware never sees.
+            getattr(request, "_request", request).axes_locked_out = True
+            raise

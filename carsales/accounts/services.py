@@ -1,10 +1,12 @@
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .models import Buyer
+from .tasks import account_email_send
 
 
 @transaction.atomic
@@ -36,3 +38,37 @@ def buyer_profile_update(*, user: Any, first_name: str, last_name: str, email: s
     user.save(update_fields=["first_name", "last_name", "email"])
     buyer.save(update_fields=["phone"])
     return buyer
+
+
+@transaction.atomic
+def account_sign_up(*, username: str, email: str, password: str, base_url: str) -> None:
+    """Begin an account; outwardly the same whether or not `email` already has one.
+
+    Sign-up must not tell a stranger which emails are registered, so its answer is always
+    "check your email", every email goes out from the worker, and the password is hashed
+    on both paths, leaving no difference in the response or its timing worth measuring:
+    - a new email: an inactive user, and an email with the link that activates it;
+    - an active account's email: no second account; its owner is told someone tried to
+      sign up with their address, and that they can log in or reset their password;
+    - an unfinished sign-up's email: that account's link again (this attempt's name and
+      password are dropped; the first sign-up's stand).
+    The email is stored lowercased; the form has already refused a taken username.
+    """
+    email = email.strip().lower()
+    users = get_user_model()._default_manager
+    existing = users.filter(email__iexact=email).order_by("-is_active", "pk").first()
+    if existing is None:
+        user = users.create_user(username=username, email=email, password=password, is_active=False)
+        kind = "signup_confirm"
+    else:
+        make_password(password)  # the hashing the other path does, so both take as long
+        user, kind = existing, "signup_taken" if existing.is_active else "signup_confirm"
+    # The job row is written in this transaction (django-tasks-db): sent if and only if this commits.
+    account_email_send.enqueue(kind=kind, user_id=user.pk, base_url=base_url)
+
+
+@transaction.atomic
+def account_activate(*, user: Any) -> None:
+    """Finish a sign-up: the account can log in from now on. Idempotent."""
+    get_user_model()._default_manager.filter(pk=user.pk).update(is_active=True)
+    user.is_active = True

@@ -1,12 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from carsales.core.ratelimit import post_rate_limited
+
 from . import views
+from .forms import PasswordResetForm
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("signup/", views.signup, name="signup"),
+    path("signup/", post_rate_limited("signup")(views.signup), name="signup"),
+    path("signup/sent/", views.signup_sent, name="signup_sent"),
+    path("signup/<uidb64>/<token>/", views.signup_confirm, name="signup_confirm"),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),
@@ -19,11 +24,14 @@ urlpatterns = [
     # work once. Success URLs are spelled out because these names live in the accounts namespace.
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset_form.html",
-            email_template_name="accounts/password_reset_email.txt",
-            subject_template_name="accounts/password_reset_subject.txt",
-            success_url=reverse_lazy("accounts:password_reset_done"),
+        post_rate_limited("password_reset")(
+            auth_views.PasswordResetView.as_view(
+                form_class=PasswordResetForm,
+                template_name="accounts/password_reset_form.html",
+                email_template_name="accounts/password_reset_email.txt",
+                subject_template_name="accounts/password_reset_subject.txt",
+                success_url=reverse_lazy("accounts:password_reset_done"),
+            )
         ),
         name="password_reset",
     ),

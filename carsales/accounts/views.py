@@ -1,14 +1,19 @@
+from typing import Any
+
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods
 
 from .forms import ProfileForm, SignUpForm
-from .services import buyer_ensure, buyer_profile_update
+from .services import account_activate, account_sign_up, buyer_ensure, buyer_profile_update
+from .tokens import signup_token_generator
 
 
 @require_http_methods(["GET", "POST"])
@@ -17,11 +22,32 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("catalog:car_list")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user)
-        messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
-        return redirect("catalog:car_list")
+        account_sign_up(
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+            base_url=request.build_absolute_uri("/").rstrip("/"),
+        )
+        return redirect("accounts:signup_sent")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/signup_sent.html")
+
+
+def signup_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The link of the sign-up email: activates the account and logs it in; it works once."""
+    try:
+        user = get_user_model()._default_manager.get(pk=urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, get_user_model().DoesNotExist):
+        user = None
+    if user is None or not signup_token_generator.check_token(user, token):
+        return render(request, "accounts/signup_link_invalid.html", status=400)
+    account_activate(user=user)
+    login(request, user, backend="carsales.accounts.backends.CaseInsensitiveModelBackend")
+    messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
+    return redirect("catalog:car_list")
 
 
 def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None:
@@ -45,3 +71,17 @@ def profile(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your profile is saved.")
             return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+def locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    """axes' answer to a log-in refused by a lockout (AXES_LOCKOUT_CALLABLE): 429, and when to try again."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    message = f"Too many failed log-in attempts. Try again in {round(seconds / 60)} minutes, or reset your password."
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": message}, status=429)
+    else:
+        response = render(request, "accounts/locked_out.html", {"message": message}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response

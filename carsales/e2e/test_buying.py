@@ -1,5 +1,6 @@
 """A visitor's and buyers' paths through the shop, in a real browser."""
 
+import re
 from urllib.parse import parse_qs, urlparse
 
 from django.core import mail
@@ -52,6 +53,9 @@ def test_a_visitor_finds_a_car_signs_up_and_their_cart_becomes_an_order(page: Pa
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password confirmation").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    run_tasks()
+    page.goto(re.search(r"https?://[^/]+(/accounts/signup/\S+/)", mail.outbox.pop().body).group(1))
     expect(page.locator(".message.success")).to_have_text("Welcome, ana! Your account is ready.")
 
     page.get_by_role("link", name="Cart").click()

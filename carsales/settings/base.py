@@ -1,9 +1,11 @@
 """Settings shared by every environment; values that differ come from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -44,6 +46,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
+    "axes",
     "django_tasks",
     "django_tasks_db",
     "carsales.core",
@@ -59,7 +63,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware (the SSL redirect, lockouts, rate limits) relies on what it leaves.
+    "carsales.core.security.TrustedProxyMiddleware",
+    "carsales.core.security.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,7 +77,29 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: turns a log-in refused by a lockout into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Addresses or networks of the reverse proxies in front of the app (e.g. "10.0.0.5,10.1.0.0/16"):
+# only their X-Forwarded-Proto and X-Forwarded-For are believed (carsales.core.security).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+
+# Scripts and styles only from our own files: an injected <script> or style attribute does nothing.
+# Templates keep to it (carsales/core/tests/test_templates.py); htmx is told not to inject its
+# indicator <style> (base.html), the API docs page loads its setup as a file (carsales/templates/api/).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 ROOT_URLCONF = "carsales.urls"
 WSGI_APPLICATION = "carsales.wsgi.application"
@@ -107,6 +137,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL;",
     }
 
+# Bodies Django parses: form fields held in memory, files spooled to disk past this size, and how
+# many fields or files one request may carry (each costs memory and parsing time).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -115,7 +152,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["carsales.accounts.backends.CaseInsensitiveModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "carsales.accounts.backends.LockoutBackend",
+    "carsales.accounts.backends.CaseInsensitiveModelBackend",
+]
+# Log-in lockouts (django-axes), for every authenticate() with a request: the site's form, the
+# admin's, the API token view. After 5 failures in a row a user name, and separately an address,
+# is refused for 15 minutes; a failure during the pause starts it again. Counted in the database,
+# so every worker and machine sees the same counts.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "carsales.accounts.backends.lockout_username"
+AXES_LOCKOUT_CALLABLE = "carsales.accounts.views.locked_out"
+AXES_RESET_ON_SUCCESS = True
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "catalog:car_list"
 LOGOUT_REDIRECT_URL = "catalog:car_list"
@@ -148,6 +198,19 @@ EVENTS = {
     "HOUSEKEEPING": ["carsales.catalog.services.uncommitted_uploads_sweep"],
 }
 
+# Rate limits and API throttles count in the default cache. LocMem is per process: fine for one
+# machine's demo, but every gunicorn worker keeps its own counts, so a deployment with several
+# workers or machines sets REDIS_URL to a shared cache (and installs the `redis` package).
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+        if os.environ.get("REDIS_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Form submissions per address: (count, seconds). Past the count, a 429 page until the window ends.
+CARSALES_RATE_LIMITS = {"signup": (5, 60 * 60), "password_reset": (5, 60 * 60)}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -157,6 +220,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Writes only (carsales.core.throttling); past the rate, 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "carsales.core.throttling.AnonWriteThrottle",
+        "carsales.core.throttling.UserWriteThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon_write": os.environ.get("API_ANON_WRITE_RATE", "20/minute"),
+        "user_write": os.environ.get("API_USER_WRITE_RATE", "60/minute"),
+    },
+    # Addresses come from REMOTE_ADDR, which carsales.core.security sets behind trusted proxies;
+    # DRF's default would believe any client's X-Forwarded-For and let it dodge the throttle.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "carsales API",
@@ -167,6 +242,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "carsales.core.schema.document_throttling",
+    ],
 }
 
 LOGGING = {
@@ -190,6 +269,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "carsales <sales@carsa
 # carsales settings
 CARSALES_CURRENCY = os.environ.get("CARSALES_CURRENCY", "USD")
 CARSALES_MAX_UPLOAD_BYTES = int(os.environ.get("CARSALES_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+# A whole request: the largest photo plus the form around it; bigger ones get 413 unread.
+CARSALES_MAX_REQUEST_BYTES = CARSALES_MAX_UPLOAD_BYTES + 1024 * 1024
 # Pixels, not bytes: a small PNG can still decode to gigabytes (decompression bomb).
 CARSALES_MAX_IMAGE_PIXELS = int(os.environ.get("CARSALES_MAX_IMAGE_PIXELS", str(40_000_000)))
 CARSALES_THUMBNAIL_SIZE = 500

@@ -12,23 +12,60 @@ from carsales.conftest import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_signing_up_creates_the_account_with_a_buyer_and_logs_in(client):
-    response = client.post(
-        "/accounts/signup/",
-        {
-            "username": "maria",
-            "email": "Maria@Example.com",
-            "password1": "Strong-pass-987",
-            "password2": "Strong-pass-987",
-        },
-        follow=True,
-    )
+SIGN_UP = {
+    "username": "maria",
+    "email": "Maria@Example.com",
+    "password1": "Strong-pass-987",
+    "password2": "Strong-pass-987",
+}
+
+
+def link_in(body: str) -> str:
+    return re.search(r"https?://[^/]+(/accounts/\S+/)", body).group(1)
+
+
+def test_signing_up_makes_an_inactive_account_and_emails_the_link_that_finishes_it(client, run_tasks):
+    response = client.post("/accounts/signup/", SIGN_UP)
+    run_tasks()
 
     user = get_user_model().objects.get(username="maria")
-    assert user.email == "maria@example.com"
+    assert response["Location"] == "/accounts/signup/sent/"
+    assert (user.email, user.is_active) == ("maria@example.com", False)
     assert Buyer.objects.filter(user=user).count() == 1
+    assert [(m.to, m.subject) for m in mail.outbox] == [(["maria@example.com"], "Finish signing up to carsales")]
+    assert "_auth_user_id" not in client.session
+
+
+def test_following_the_sign_up_link_activates_the_account_and_logs_in(client, run_tasks):
+    client.post("/accounts/signup/", SIGN_UP)
+    run_tasks()
+
+    response = client.get(link_in(mail.outbox[0].body), follow=True)
+
+    user = get_user_model().objects.get(username="maria")
+    assert user.is_active
     assert response.context["user"] == user
     assert b"Welcome, maria" in response.content
+
+
+def test_the_sign_up_link_works_once(client, run_tasks):
+    client.post("/accounts/signup/", SIGN_UP)
+    run_tasks()
+    link = link_in(mail.outbox[0].body)
+    client.get(link)
+    client.post("/accounts/logout/")
+
+    response = client.get(link)
+
+    assert response.status_code == 400 and "_auth_user_id" not in client.session
+
+
+def test_an_unfinished_sign_up_cannot_log_in(client):
+    client.post("/accounts/signup/", SIGN_UP)
+
+    response = client.post("/accounts/login/", {"username": "maria", "password": "Strong-pass-987"})
+
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
 
 
 def test_signing_up_with_different_passwords_shows_the_error_and_creates_nothing(client):
@@ -42,20 +79,37 @@ def test_signing_up_with_different_passwords_shows_the_error_and_creates_nothing
     assert not get_user_model().objects.filter(username="maria").exists()
 
 
-def test_signing_up_with_an_email_already_in_use_is_refused(client):
+def test_signing_up_with_a_taken_email_answers_as_for_a_new_one(client):
     UserFactory(email="taken@example.com")
 
-    response = client.post(
-        "/accounts/signup/",
-        {
-            "username": "new",
-            "email": "TAKEN@example.com",
-            "password1": "Strong-pass-987",
-            "password2": "Strong-pass-987",
-        },
-    )
+    taken = client.post("/accounts/signup/", {**SIGN_UP, "username": "new", "email": "TAKEN@example.com"}, follow=True)
+    free = client.post("/accounts/signup/", {**SIGN_UP, "username": "other", "email": "free@example.com"}, follow=True)
 
-    assert "An account with this email already exists." in response.context["form"].errors["email"]
+    assert taken.redirect_chain == free.redirect_chain == [("/accounts/signup/sent/", 302)]
+    assert without_csrf_token(taken.content) == without_csrf_token(free.content)
+
+
+def test_signing_up_with_a_taken_email_makes_no_account_and_tells_its_owner(client, run_tasks):
+    owner = UserFactory(email="taken@example.com")
+
+    client.post("/accounts/signup/", {**SIGN_UP, "username": "new", "email": "TAKEN@example.com"})
+    run_tasks()
+
+    assert list(get_user_model().objects.all()) == [owner]
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        (["taken@example.com"], "Someone tried to sign up to carsales with your email")
+    ]
+    assert "/accounts/password-reset/" in mail.outbox[0].body
+
+
+def test_signing_up_again_with_an_unfinished_sign_ups_email_resends_its_link(client, run_tasks):
+    client.post("/accounts/signup/", SIGN_UP)
+    client.post("/accounts/signup/", {**SIGN_UP, "username": "maria2"})
+    run_tasks()
+
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["maria"]
+    assert [m.subject for m in mail.outbox] == ["Finish signing up to carsales"] * 2
+    assert link_in(mail.outbox[1].body).startswith("/accounts/signup/")
 
 
 def test_logging_in_with_a_wrong_password_says_so(client):
@@ -130,11 +184,10 @@ def test_logging_in_with_an_ambiguous_case_variant_is_refused(client):
     assert response.status_code == 200 and "_auth_user_id" not in client.session
 
 
-def test_a_new_user_stays_logged_in_after_signing_up(client):
-    client.post(
-        "/accounts/signup/",
-        {"username": "maria", "email": "m@example.com", "password1": "Strong-pass-987", "password2": "Strong-pass-987"},
-    )
+def test_a_new_user_stays_logged_in_after_finishing_the_sign_up(client, run_tasks):
+    client.post("/accounts/signup/", SIGN_UP)
+    run_tasks()
+    client.get(link_in(mail.outbox[0].body))
 
     assert client.get("/accounts/profile/").status_code == 200
 
@@ -144,20 +197,32 @@ def without_csrf_token(content: bytes) -> str:
     return re.sub(r'"X-CSRFToken": "\w+"', "", content.decode())
 
 
-def test_asking_for_a_password_reset_looks_the_same_for_a_known_and_an_unknown_email(client):
+def test_asking_for_a_password_reset_looks_the_same_for_a_known_and_an_unknown_email(client, run_tasks):
     UserFactory(email="known@example.com")
 
     known = client.post("/accounts/password-reset/", {"email": "KNOWN@example.com"}, follow=True)
     unknown = client.post("/accounts/password-reset/", {"email": "nobody@example.com"}, follow=True)
+    run_tasks()
 
     assert known.redirect_chain == unknown.redirect_chain == [("/accounts/password-reset/sent/", 302)]
     assert without_csrf_token(known.content) == without_csrf_token(unknown.content)
     assert [m.to for m in mail.outbox] == [["known@example.com"]]
 
 
-def test_a_password_reset_link_sets_a_new_password(client):
+def test_the_password_reset_email_is_sent_by_the_worker_not_while_the_visitor_waits(client, run_tasks):
+    UserFactory(email="known@example.com")
+
+    client.post("/accounts/password-reset/", {"email": "known@example.com"})
+    assert mail.outbox == []
+    run_tasks()
+
+    assert [m.to for m in mail.outbox] == [["known@example.com"]]
+
+
+def test_a_password_reset_link_sets_a_new_password(client, run_tasks):
     UserFactory(username="ana", email="ana@example.com")
     client.post("/accounts/password-reset/", {"email": "ana@example.com"})
+    run_tasks()
     link = re.search(r"https?://[^/]+(/accounts/password-reset/\S+/)", mail.outbox[0].body).group(1)
 
     form_page = client.get(link, follow=True)

@@ -1,0 +1,122 @@
+"""Repeated wrong passwords lock a user name, and an address, out of every log-in for a while."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from axes.middleware import AxesMiddleware
+from django.contrib.auth import authenticate
+from django.http import HttpRequest, HttpResponse
+from django.test import RequestFactory
+from rest_framework.request import Request
+
+from carsales.conftest import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+LOCKED = "Too many failed log-in attempts. Try again in 15 minutes"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def fail_five_times(client, url: str, username: str) -> None:
+    for _ in range(5):
+        client.post(url, {"username": username, "password": "wrong-guess"})
+
+
+def test_five_wrong_passwords_then_the_right_one_is_refused_with_the_message(client):
+    UserFactory(username="ana")
+    fail_five_times(client, "/accounts/login/", "ana")
+
+    response = client.post("/accounts/login/", {"username": "ana", "password": "pass-word-123"})
+
+    assert response.status_code == 429
+    assert LOCKED in response.content.decode()
+    assert response["Retry-After"] == str(15 * 60)
+    assert "_auth_user_id" not in client.session
+
+
+def test_four_wrong_passwords_still_let_the_right_one_in(client):
+    UserFactory(username="ana")
+    for _ in range(4):
+        client.post("/accounts/login/", {"username": "ana", "password": "wrong-guess"})
+
+    response = client.post("/accounts/login/", {"username": "ana", "password": "pass-word-123"})
+
+    assert response.status_code == 302
+
+
+def test_the_admin_log_in_is_locked_out_the_same_way(client):
+    UserFactory(username="boss", is_staff=True, is_superuser=True)
+    fail_five_times(client, "/admin/login/", "boss")
+
+    response = client.post("/admin/login/", {"username": "boss", "password": "pass-word-123", "next": "/admin/"})
+
+    assert response.status_code == 429
+    assert LOCKED in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_lockout_ends_after_the_cool_down(client):
+    UserFactory(username="ana")
+    with time_machine.travel(START, tick=False) as clock:
+        fail_five_times(client, "/accounts/login/", "ana")
+        clock.shift(timedelta(minutes=14))
+        assert client.post("/accounts/login/", {"username": "ana", "password": "pass-word-123"}).status_code == 429
+
+        # That refused attempt restarted the pause: 15 minutes from it.
+        clock.shift(timedelta(minutes=15, seconds=1))
+        response = client.post("/accounts/login/", {"username": "ana", "password": "pass-word-123"})
+
+        assert response.status_code == 302
+        assert "_auth_user_id" in client.session
+
+
+def test_case_variants_of_a_name_count_as_one_name(client):
+    UserFactory(username="ana")
+    for name in ["ana", "Ana", "ANA", "aNa", "anA"]:
+        client.post(
+            "/accounts/login/", {"username": name, "password": "wrong-guess"}, REMOTE_ADDR=f"10.9.0.{len(name)}"
+        )
+
+    response = client.post("/accounts/login/", {"username": "ana", "password": "pass-word-123"}, REMOTE_ADDR="10.9.9.9")
+
+    assert response.status_code == 429
+
+
+def test_an_address_trying_many_names_is_locked_out_of_every_name(client):
+    UserFactory(username="ana")
+    for number in range(5):
+        client.post("/accounts/login/", {"username": f"guess{number}", "password": "wrong-guess"})
+
+    response = client.post("/accounts/login/", {"username": "ana", "password": "pass-word-123"})
+
+    assert response.status_code == 429
+
+
+def test_a_locked_name_can_still_log_in_from_nowhere_else_only_after_the_pause(client):
+    UserFactory(username="ana")
+    fail_five_times(client, "/accounts/login/", "ana")
+
+    response = client.post("/accounts/login/", {"username": "ana", "password": "pass-word-123"}, REMOTE_ADDR="10.1.2.3")
+
+    assert response.status_code == 429
+
+
+def test_an_api_log_in_through_drf_is_locked_out_with_a_json_429():
+    # What an API token view does: authenticate() with DRF's Request around Django's.
+    UserFactory(username="ana")
+
+    def token_view(request: HttpRequest) -> HttpResponse:
+        user = authenticate(Request(request), username="ana", password=request.POST["password"])
+        return HttpResponse(status=200 if user else 400)
+
+    api = AxesMiddleware(token_view)
+    factory = RequestFactory()
+    for _ in range(5):
+        api(factory.post("/api/auth/token/", {"password": "wrong-guess"}))
+
+    response = api(factory.post("/api/auth/token/", {"password": "pass-word-123"}))
+
+    assert response.status_code == 429
+    assert LOCKED in json.loads(response.content)["detail"]

@@ -1,0 +1,81 @@
+"""Request guards that run before anything else: whom to believe, and how much body to accept."""
+
+import ipaddress
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _address(value: str) -> Address | None:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def _networks(entries: list[str]) -> list[Network]:
+    # Strict, as gunicorn's forwarded_allow_ips: "10.0.0.1/8" is a typo to fix, not to guess.
+    return [ipaddress.ip_network(entry) for entry in entries]
+
+
+class TrustedProxyMiddleware:
+    """Believe X-Forwarded-Proto and X-Forwarded-For only from the proxies in TRUSTED_PROXIES.
+
+    Django's SECURE_PROXY_SSL_HEADER believes any client, so without this a request sent
+    straight to the app server could claim to be https. From any other peer both headers are
+    dropped. From a trusted proxy, REMOTE_ADDR becomes the right-most X-Forwarded-For address
+    that is not itself a trusted proxy (what lies left of it is the client's own claim), so
+    log-in lockouts and rate limits count clients, not the proxy everyone comes through.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.trusted = _networks(settings.TRUSTED_PROXIES)
+
+    def is_trusted(self, address: Address | None) -> bool:
+        return address is not None and any(address in network for network in self.trusted)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        meta = request.META
+        if not self.is_trusted(_address(meta.get("REMOTE_ADDR", ""))):
+            meta.pop("HTTP_X_FORWARDED_PROTO", None)
+            meta.pop("HTTP_X_FORWARDED_FOR", None)
+        else:
+            for hop in reversed(meta.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+                address = _address(hop)
+                if address is None:
+                    break
+                meta["REMOTE_ADDR"] = str(address)
+                if not self.is_trusted(address):
+                    break
+        return self.get_response(request)
+
+
+class RequestBodyLimitMiddleware:
+    """Answer 413 to a request declaring a body over CARSALES_MAX_REQUEST_BYTES, unread.
+
+    Django's own limits apply while it parses a body; this refuses an oversized upload
+    before a worker spends time receiving it. The reverse proxy should refuse it first
+    (docs/deployment.md); this covers a proxy configured otherwise, and `make run`.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads no body for an invalid length either
+        limit = settings.CARSALES_MAX_REQUEST_BYTES
+        if length > limit:
+            return HttpResponse(
+                f"The request is too large: at most {limit // (1024 * 1024)} MiB.",
+                status=413,
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)

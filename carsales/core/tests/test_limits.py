@@ -1,0 +1,134 @@
+"""The real limits on API writes, sign-up and password reset (the test settings raise them elsewhere)."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.test import override_settings
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
+
+from carsales.conftest import CarFactory
+from carsales.settings import base
+
+pytestmark = pytest.mark.django_db
+
+TOO_MANY = "Too many attempts from your address. Try again in 60 minutes."
+
+
+@pytest.fixture(autouse=True)
+def real_limits():
+    cache.clear()
+    with override_settings(REST_FRAMEWORK=base.REST_FRAMEWORK, CARSALES_RATE_LIMITS=base.CARSALES_RATE_LIMITS):
+        yield
+    cache.clear()
+
+
+class OpenWrite(APIView):
+    """A write anyone may make, as the API token view is."""
+
+    permission_classes = [AllowAny]
+
+    def post(self, request):
+        return Response(status=201)
+
+    def get(self, request):
+        return Response(status=200)
+
+
+def test_a_users_api_write_past_the_rate_is_answered_429(buyer_client):
+    car = CarFactory()
+    for _ in range(60):
+        buyer_client.post("/api/cart/items/", {"car": car.pk})
+
+    response = buyer_client.post("/api/cart/items/", {"car": car.pk})
+
+    assert response.status_code == 429
+    assert "Retry-After" in response
+
+
+def test_api_reads_are_not_throttled_after_the_writes_are(buyer_client):
+    for _ in range(61):
+        buyer_client.delete("/api/cart/items/999999/")
+
+    assert buyer_client.get("/api/cars/").status_code == 200
+
+
+def test_a_visitors_api_write_past_the_rate_is_answered_429():
+    view, factory = OpenWrite.as_view(), APIRequestFactory()
+    statuses = [view(factory.post("/api/open/")).status_code for _ in range(21)]
+
+    assert statuses == [201] * 20 + [429]
+    assert view(factory.get("/api/open/")).status_code == 200
+
+
+def test_a_forged_forwarded_for_does_not_dodge_the_visitor_throttle():
+    view, factory = OpenWrite.as_view(), APIRequestFactory()
+    for number in range(20):
+        view(factory.post("/api/open/", HTTP_X_FORWARDED_FOR=f"198.51.100.{number}"))
+
+    assert view(factory.post("/api/open/", HTTP_X_FORWARDED_FOR="198.51.100.99")).status_code == 429
+
+
+def test_the_api_schema_documents_the_429_of_writes(client):
+    schema = client.get("/api/schema/?format=json").json()
+
+    assert "429" in schema["paths"]["/api/cart/items/"]["post"]["responses"]
+    assert "429" not in schema["paths"]["/api/cars/"]["get"]["responses"]
+
+
+def sign_up(client, number: int):
+    return client.post(
+        "/accounts/signup/",
+        {"username": f"new{number}", "email": f"new{number}@example.com", "password1": "x", "password2": "y"},
+    )
+
+
+def sign_up_from(client, address: str):
+    return client.post("/accounts/signup/", {"username": "other"}, REMOTE_ADDR=address)
+
+
+def test_signing_up_past_the_limit_from_one_address_gets_the_message(client):
+    for number in range(5):
+        assert sign_up(client, number).status_code == 200
+
+    response = sign_up(client, 5)
+
+    assert response.status_code == 429
+    assert TOO_MANY in response.content.decode()
+
+
+def test_the_sign_up_form_itself_is_never_limited(client):
+    for number in range(6):
+        sign_up(client, number)
+
+    assert client.get("/accounts/signup/").status_code == 200
+
+
+def test_another_address_may_still_sign_up(client):
+    for number in range(6):
+        sign_up(client, number)
+
+    assert sign_up_from(client, "203.0.113.7").status_code == 200
+
+
+def test_the_sign_up_limit_ends_with_its_window(client):
+    with time_machine.travel("2026-03-02 09:00Z", tick=False) as clock:
+        for number in range(6):
+            sign_up(client, number)
+        clock.shift(timedelta(hours=1))
+
+        assert sign_up(client, 6).status_code == 200
+
+
+def test_asking_for_password_resets_past_the_limit_gets_the_message(client):
+    for _ in range(5):
+        assert client.post("/accounts/password-reset/", {"email": "a@example.com"}).status_code == 302
+
+    response = client.post("/accounts/password-reset/", {"email": "a@example.com"})
+
+    assert response.status_code == 429
+    assert TOO_MANY in response.content.decode()

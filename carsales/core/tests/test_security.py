@@ -1,0 +1,99 @@
+"""Whom the app believes about scheme and client address, how much body it accepts, deploy checks."""
+
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.test import RequestFactory, override_settings
+
+from carsales.core.security import TrustedProxyMiddleware
+
+PROXY_SSL = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def seen_by_the_view(**meta: str) -> HttpRequest:
+    seen: list[HttpRequest] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        seen.append(request)
+        return HttpResponse()
+
+    TrustedProxyMiddleware(view)(RequestFactory().get("/", **meta))
+    return seen[0]
+
+
+@override_settings(SECURE_PROXY_SSL_HEADER=PROXY_SSL, TRUSTED_PROXIES=["10.0.0.5"])
+def test_a_forged_forwarded_proto_from_an_untrusted_address_does_not_make_the_request_secure():
+    request = seen_by_the_view(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_PROTO="https")
+
+    assert request.is_secure() is False
+
+
+@override_settings(SECURE_PROXY_SSL_HEADER=PROXY_SSL, TRUSTED_PROXIES=["10.0.0.0/24"])
+def test_the_forwarded_proto_of_a_trusted_proxy_makes_the_request_secure():
+    request = seen_by_the_view(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_PROTO="https")
+
+    assert request.is_secure() is True
+
+
+@override_settings(TRUSTED_PROXIES=["10.0.0.5"])
+def test_a_forwarded_for_from_an_untrusted_address_does_not_change_the_client_address():
+    request = seen_by_the_view(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="198.51.100.1")
+
+    assert request.META["REMOTE_ADDR"] == "203.0.113.9"
+    assert "HTTP_X_FORWARDED_FOR" not in request.META
+
+
+@override_settings(TRUSTED_PROXIES=["10.0.0.5", "10.0.0.6"])
+def test_behind_trusted_proxies_the_client_is_the_last_address_they_did_not_add_themselves():
+    # The left-most entry is whatever the client wrote; only what trusted proxies appended counts.
+    request = seen_by_the_view(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7, 10.0.0.6")
+
+    assert request.META["REMOTE_ADDR"] == "198.51.100.7"
+
+
+@pytest.mark.django_db
+def test_a_request_declaring_a_body_over_the_limit_is_refused_unread(client):
+    too_long = str(settings.CARSALES_MAX_REQUEST_BYTES + 1)
+
+    response = client.post(
+        "/accounts/login/", b"tiny", content_type="application/octet-stream", CONTENT_LENGTH=too_long
+    )
+
+    assert response.status_code == 413
+    assert b"too large" in response.content
+
+
+@pytest.mark.django_db
+@override_settings(CARSALES_MAX_REQUEST_BYTES=1024)
+def test_a_body_within_the_limit_reaches_the_view(client):
+    response = client.post("/accounts/login/", {"username": "ana", "password": "x" * 100})
+
+    assert response.status_code == 200
+
+
+def test_the_deploy_check_is_clean_under_the_production_settings():
+    # The browser tests' switch (carsales/e2e/conftest.py) is no part of a deployment.
+    inherited = {name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {
+        **inherited,
+        "DJANGO_SETTINGS_MODULE": "carsales.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": "cars.example.com",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues (0 silenced)" in result.stdout

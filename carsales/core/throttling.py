@@ -1,0 +1,44 @@
+"""API throttles on writes: reading the catalogue is never throttled, changing things is.
+
+Rates are REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["anon_write" / "user_write"], read at each
+request (DRF's own classes read them once, at import), so a settings change applies at once.
+"""
+
+from typing import TYPE_CHECKING, Any, cast
+
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+if TYPE_CHECKING:  # DRF imports this module while it defines APIView
+    from rest_framework.views import APIView
+
+
+class WritesOnly:
+    scope: str
+
+    def get_rate(self) -> str | None:
+        return cast("str | None", api_settings.DEFAULT_THROTTLE_RATES[self.scope])
+
+    def allow_request(self, request: Request, view: "APIView") -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return super().allow_request(request, view)  # type: ignore[misc]
+
+
+class AnonWriteThrottle(WritesOnly, AnonRateThrottle):
+    """Writes by visitors, counted per address."""
+
+    scope = "anon_write"
+
+
+class UserWriteThrottle(WritesOnly, UserRateThrottle):
+    """Writes by logged-in users (session or token), counted per user."""
+
+    scope = "user_write"
+
+    def get_cache_key(self, request: Request, view: "APIView") -> Any:
+        if not request.user or not request.user.is_authenticated:
+            return None  # AnonWriteThrottle counts these
+        return super().get_cache_key(request, view)
