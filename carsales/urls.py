@@ -10,7 +10,9 @@ from carsales.inventory.api import CarInventoryViewSet
 from carsales.orders.api import CartItemViewSet, CartView, CheckoutView, OrderViewSet
 from carsales.sales.api import SaleViewSet
 
-router = DefaultRouter()
+# Path converters, not regexes, so every detail route takes `<id:...>` (carsales.core.converters):
+# an id the database cannot hold is a 404, never a query that fails.
+router = DefaultRouter(use_regex_path=False)
 router.register("cars", CarViewSet, basename="car")
 router.register("brands", BrandViewSet, basename="brand")
 router.register("cart/items", CartItemViewSet, basename="cart-item")

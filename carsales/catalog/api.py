@@ -81,6 +81,7 @@ def _as_drf_error(error: DjangoValidationError) -> ValidationError:
 )
 class CarViewSet(viewsets.ModelViewSet):
     serializer_class = CarSerializer
+    lookup_value_converter = "id"
     permission_classes = [IsStaffOrReadOnly]
 
     def get_queryset(self) -> QuerySet[Car]:
@@ -118,6 +119,7 @@ class CarViewSet(viewsets.ModelViewSet):
 
 class BrandViewSet(viewsets.ModelViewSet):
     serializer_class = BrandSerializer
+    lookup_value_converter = "id"
     permission_classes = [IsStaffOrReadOnly]
     queryset = brand_list()
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -104,6 +104,7 @@ class CartItemViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
     """The cars in your cart: POST {"car": id} to add one, DELETE /{car id}/ to take it out."""
 
     serializer_class = CartItemSerializer
+    lookup_value_converter = "id"
     permission_classes = [permissions.IsAuthenticated]
     lookup_field = "car_id"
 
@@ -116,9 +117,8 @@ class CartItemViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
         except CartError as refusal:
             raise ValidationError({"car": [str(refusal)]})
 
-    @extend_schema(parameters=[OpenApiParameter("car_id", int, OpenApiParameter.PATH)])
-    def destroy(self, request: Request, car_id: str) -> Response:
-        if not cart_item_remove(cart=_own_cart(request), car_id=int(car_id)):
+    def destroy(self, request: Request, car_id: int) -> Response:
+        if not cart_item_remove(cart=_own_cart(request), car_id=car_id):
             raise Http404("This car is not in your cart.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -148,6 +148,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     """Your orders (staff: all). Staff mark a placed order paid or cancel it."""
 
     serializer_class = OrderSerializer
+    lookup_value_converter = "id"
     permission_classes = [permissions.IsAuthenticated]
 
     def get_queryset(self) -> QuerySet[Order]:
