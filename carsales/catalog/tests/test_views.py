@@ -356,7 +356,7 @@ def test_a_photo_with_its_own_error_shows_only_that_error(staff_client):
     response = staff_client.post("/cars/new/", {**car_form_data(BrandFactory(), value="-5"), "photo": fake})
 
     errors = response.context["form"].errors["photo"]
-    assert len(errors) == 1 and errors[0].startswith("Upload a valid image")
+    assert len(errors) == 1 and errors[0].startswith("Upload a photo in JPEG, PNG or WebP")
 
 
 def test_the_car_page_shows_the_bios_line_breaks_and_escapes_its_markup(client):
