@@ -11,8 +11,10 @@ from carsales.orders.api import CartItemViewSet, CartView, CheckoutView, OrderVi
 from carsales.sales.api import SaleViewSet
 
 # Path converters, not regexes, so every detail route takes `<id:...>` (carsales.core.converters):
-# an id the database cannot hold is a 404, never a query that fails.
+# an id the database cannot hold is a 404, never a query that fails. No ".json" suffix routes:
+# each was a second copy of every operation in the schema (?format=json does the same).
 router = DefaultRouter(use_regex_path=False)
+router.include_format_suffixes = False
 router.register("cars", CarViewSet, basename="car")
 router.register("brands", BrandViewSet, basename="brand")
 router.register("cart/items", CartItemViewSet, basename="cart-item")

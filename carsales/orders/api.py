@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
+from carsales.core.api_fields import IdField, IdRelatedField
 
 from .models import Cart, CartItem, Order, OrderItem
 from .selectors import cart_items, order_list_for
@@ -31,7 +32,7 @@ from .services import (
 
 
 class CartItemSerializer(serializers.ModelSerializer):
-    car = serializers.PrimaryKeyRelatedField(queryset=Car.objects.all())
+    car = IdRelatedField(queryset=Car.objects.all())
     car_name = serializers.CharField(source="car.__str__", read_only=True)
     price = serializers.DecimalField(source="car.value", max_digits=12, decimal_places=2, read_only=True)
     available = serializers.BooleanField(
@@ -79,9 +80,9 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class CheckoutSerializer(serializers.Serializer):
-    cart_id = serializers.IntegerField(required=False, help_text="Defaults to your cart.")
+    cart_id = IdField(required=False, help_text="Defaults to your cart.")
     cars = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=IdField(),
         required=False,
         help_text="The car ids you reviewed; if given and the cart no longer holds exactly these, nothing is ordered.",
     )
@@ -126,7 +127,13 @@ class CartItemViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
 class CheckoutView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=CheckoutSerializer, responses={201: OrderSerializer})
+    @extend_schema(
+        request=CheckoutSerializer,
+        responses={
+            201: OrderSerializer,
+            404: OpenApiResponse(description="The cart_id given is not your cart."),
+        },
+    )
     def post(self, request: Request) -> Response:
         body = CheckoutSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -142,6 +149,9 @@ class CheckoutView(APIView):
             raise ValidationError({"detail": str(refusal)})
         order = order_list_for(user=request.user).get(pk=order.pk)
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+ORDER_STATE_REFUSED = OpenApiResponse(description="The order is not in a state that allows this (already paid...).")
 
 
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
@@ -161,12 +171,12 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
         return Response(OrderSerializer(self.get_queryset().get(pk=order.pk)).data)
 
-    @extend_schema(request=None, responses=OrderSerializer)
+    @extend_schema(request=None, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
     def pay(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, order_mark_paid)
 
-    @extend_schema(request=None, responses=OrderSerializer)
+    @extend_schema(request=None, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, order_cancel)
