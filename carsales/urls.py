@@ -5,6 +5,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from carsales.accounts.api import TokenObtainView
 from carsales.catalog.api import BrandViewSet, CarViewSet
 from carsales.inventory.api import CarInventoryViewSet
 from carsales.orders.api import CartItemViewSet, CartView, CheckoutView, OrderViewSet
@@ -31,6 +32,7 @@ urlpatterns = [
     path("staff/signals/", include("carsales.core.urls")),
     path("staff/events/", include("carsales.events.urls")),
     path("admin/", admin.site.urls),
+    path("api/auth/token/", TokenObtainView.as_view(), name="api-token"),
     path("api/cart/", CartView.as_view(), name="api-cart"),
     path("api/checkout/", CheckoutView.as_view(), name="api-checkout"),
     path("api/", include(router.urls)),

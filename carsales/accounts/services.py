@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from .models import Buyer
 
@@ -36,3 +37,10 @@ def buyer_profile_update(*, user: Any, first_name: str, last_name: str, email: s
     user.save(update_fields=["first_name", "last_name", "email"])
     buyer.save(update_fields=["phone"])
     return buyer
+
+
+@transaction.atomic
+def api_token_rotate(*, user: Any) -> Token:
+    """Give `user` a new API token; the old one, if any, stops working at once."""
+    Token.objects.filter(user=user).delete()
+    return Token.objects.create(user=user)

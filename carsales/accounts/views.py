@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from rest_framework.authtoken.models import Token
 
 from .forms import ProfileForm, SignUpForm
-from .services import buyer_ensure, buyer_profile_update
+from .services import api_token_rotate, buyer_ensure, buyer_profile_update
 
 
 @require_http_methods(["GET", "POST"])
@@ -45,3 +46,15 @@ def profile(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your profile is saved.")
             return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_token(request: HttpRequest) -> HttpResponse:
+    """The user's API token: shown, made on the first POST, replaced on the next ones."""
+    if request.method == "POST":
+        api_token_rotate(user=request.user)
+        messages.success(request, "Your new API token is ready; the previous one no longer works.")
+        return redirect("accounts:api_token")
+    token = Token.objects.filter(user=request.user).first()  # type: ignore[misc]  # login_required: a User
+    return render(request, "accounts/api_token.html", {"token": token})

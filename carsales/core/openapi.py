@@ -36,7 +36,8 @@ def _error(code: str, schema_name: str) -> dict[str, Any]:
 def _codes(operation: dict[str, Any]) -> list[str]:
     parameters = operation.get("parameters", [])
     query = {p["name"] for p in parameters if p["in"] == "query"}
-    codes = ["401", "403"]  # a wrong token is refused on any endpoint, even one open to all
+    # A wrong token is refused on any endpoint that reads credentials, even one open to all.
+    codes = ["401", "403"] if operation.get("security") else []
     if "requestBody" in operation or query - {"page"}:
         codes.append("400")
     if any(p["in"] == "path" for p in parameters) or "page" in query:
