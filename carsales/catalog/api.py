@@ -15,7 +15,7 @@ from carsales.core.api_fields import SlugRelatedField
 from .forms import CarFilterForm
 from .models import Brand, Car
 from .selectors import brand_list, car_list
-from .services import BrandInUse, CarInUse, brand_create, brand_delete, car_create, car_delete, car_update
+from .services import BrandInUse, CarInUse, brand_create, brand_delete, brand_rename, car_create, car_delete, car_update
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -131,6 +131,15 @@ class BrandViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         try:
             serializer.instance = brand_create(name=serializer.validated_data["name"])
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from error
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        brand: Brand = serializer.instance  # type: ignore[assignment]
+        if "name" not in serializer.validated_data:
+            return
+        try:
+            serializer.instance = brand_rename(brand=brand, name=serializer.validated_data["name"])
         except DjangoValidationError as error:
             raise _as_drf_error(error) from error
 
