@@ -8,12 +8,17 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from carsales.accounts.api import TokenObtainView
 from carsales.catalog.api import BrandViewSet, CarViewSet
 from carsales.inventory.api import CarInventoryViewSet
 from carsales.orders.api import CartItemViewSet, CartView, CheckoutView, OrderViewSet
 from carsales.sales.api import SaleViewSet
 
-router = DefaultRouter()
+# Path converters, not regexes, so every detail route takes `<id:...>` (carsales.core.converters):
+# an id the database cannot hold is a 404, never a query that fails. No ".json" suffix routes:
+# each was a second copy of every operation in the schema (?format=json does the same).
+router = DefaultRouter(use_regex_path=False)
+router.include_format_suffixes = False
 router.register("cars", CarViewSet, basename="car")
 router.register("brands", BrandViewSet, basename="brand")
 router.register("cart/items", CartItemViewSet, basename="cart-item")
@@ -33,6 +38,7 @@ urlpatterns = [
     # Browsers and crawlers ask for /favicon.ico whatever a page links; point them at the static icon.
     # Lazy, because the hashed static name is only known once the manifest is loaded.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"))),
+    path("api/auth/token/", TokenObtainView.as_view(), name="api-token"),
     path("api/cart/", CartView.as_view(), name="api-cart"),
     path("api/checkout/", CheckoutView.as_view(), name="api-checkout"),
     path("api/", include(router.urls)),

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from .models import Buyer
 from .tasks import account_email_send
@@ -72,3 +73,9 @@ def account_activate(*, user: Any) -> None:
     """Finish a sign-up: the account can log in from now on. Idempotent."""
     get_user_model()._default_manager.filter(pk=user.pk).update(is_active=True)
     user.is_active = True
+
+
+def api_token_rotate(*, user: Any) -> Token:
+    """Give `user` a new API token; the old one, if any, stops working at once."""
+    Token.objects.filter(user=user).delete()
+    return Token.objects.create(user=user)

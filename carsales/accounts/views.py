@@ -10,9 +10,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods
+from rest_framework.authtoken.models import Token
 
 from .forms import ProfileForm, SignUpForm
-from .services import account_activate, account_sign_up, buyer_ensure, buyer_profile_update
+from .services import account_activate, account_sign_up, api_token_rotate, buyer_ensure, buyer_profile_update
 from .tokens import signup_token_generator
 
 
@@ -85,3 +86,15 @@ def locked_out(
         response = render(request, "accounts/locked_out.html", {"message": message}, status=429)
     response["Retry-After"] = str(seconds)
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_token(request: HttpRequest) -> HttpResponse:
+    """The user's API token: shown, made on the first POST, replaced on the next ones."""
+    if request.method == "POST":
+        api_token_rotate(user=request.user)
+        messages.success(request, "Your new API token is ready; the previous one no longer works.")
+        return redirect("accounts:api_token")
+    token = Token.objects.filter(user=request.user).first()  # type: ignore[misc]  # login_required: a User
+    return render(request, "accounts/api_token.html", {"token": token})

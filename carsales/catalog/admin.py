@@ -3,7 +3,19 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from .models import Brand, Car
+from .models import Brand, BrandSlugHistory, Car
+
+
+@admin.register(BrandSlugHistory)
+class BrandSlugHistoryAdmin(admin.ModelAdmin):
+    """Old slugs, kept by brand_rename so old links lead on; deleting one breaks those links."""
+
+    list_display = ["slug", "brand", "created_at"]
+    search_fields = ["slug", "brand__name"]
+    readonly_fields = ["slug", "brand", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(Brand)

@@ -10,10 +10,12 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from carsales.core.api_fields import SlugRelatedField
+
 from .forms import CarFilterForm
 from .models import Brand, Car
 from .selectors import brand_list, car_list
-from .services import BrandInUse, CarInUse, brand_create, brand_delete, car_create, car_delete, car_update
+from .services import BrandInUse, CarInUse, brand_create, brand_delete, brand_rename, car_create, car_delete, car_update
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -22,14 +24,17 @@ class IsStaffOrReadOnly(permissions.BasePermission):
 
 
 class BrandSerializer(serializers.ModelSerializer):
+    # A plain string in the schema: a SlugField's pattern (\w) means ASCII to JSON Schema
+    # validators, while brand slugs may be unicode ("日産").
+    slug = serializers.CharField(read_only=True, help_text="Letters, digits and hyphens, any script; used in links.")
+
     class Meta:
         model = Brand
         fields = ["id", "name", "slug"]
-        read_only_fields = ["slug"]
 
 
 class CarSerializer(serializers.ModelSerializer):
-    brand = serializers.SlugRelatedField(slug_field="slug", queryset=Brand.objects.all())
+    brand = SlugRelatedField(slug_field="slug", queryset=Brand.objects.all())
     brand_name = serializers.CharField(source="brand.name", read_only=True)
 
     class Meta:
@@ -81,6 +86,7 @@ def _as_drf_error(error: DjangoValidationError) -> ValidationError:
 )
 class CarViewSet(viewsets.ModelViewSet):
     serializer_class = CarSerializer
+    lookup_value_converter = "id"
     permission_classes = [IsStaffOrReadOnly]
 
     def get_queryset(self) -> QuerySet[Car]:
@@ -118,6 +124,7 @@ class CarViewSet(viewsets.ModelViewSet):
 
 class BrandViewSet(viewsets.ModelViewSet):
     serializer_class = BrandSerializer
+    lookup_value_converter = "id"
     permission_classes = [IsStaffOrReadOnly]
     queryset = brand_list()
 
@@ -127,6 +134,16 @@ class BrandViewSet(viewsets.ModelViewSet):
         except DjangoValidationError as error:
             raise _as_drf_error(error) from error
 
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        brand: Brand = serializer.instance  # type: ignore[assignment]
+        if "name" not in serializer.validated_data:
+            return
+        try:
+            serializer.instance = brand_rename(brand=brand, name=serializer.validated_data["name"])
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from error
+
+    @extend_schema(responses={204: None, 409: OpenApiResponse(description="The brand still has cars.")})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
             brand_delete(brand=self.get_object())

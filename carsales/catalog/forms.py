@@ -4,6 +4,7 @@ from django import forms
 
 from .models import Brand, Car
 from .selectors import CAR_ORDERINGS, CarFilters
+from .validators import NOT_A_PHOTO
 
 NEGATIVE_PRICE = "A price cannot be negative."
 
@@ -75,6 +76,8 @@ class CarForm(forms.ModelForm):
         model = Car
         fields = ["brand", "model", "factory_year", "model_year", "plate", "value", "photo", "bio"]
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
+        # Django's own check refuses some files first; it then says what is accepted too.
+        error_messages = {"photo": {"invalid_image": NOT_A_PHOTO}}
 
     def clean_plate(self) -> str:
         return self.cleaned_data["plate"].strip().upper()

@@ -1,20 +1,39 @@
-"""Thumbnail creation for car photos."""
+"""Decoding car photos: which formats, and thumbnails of them."""
 
 from io import BytesIO
+from typing import IO
 
 from django.core.files.base import ContentFile
 from django.db.models.fields.files import FieldFile
 from PIL import Image, ImageOps
+
+# The formats a car photo may be, as Pillow names what it decodes. An allow-list, because
+# Pillow also opens formats it hands to outside programs (EPS and PostScript run through
+# Ghostscript) or that few people vet (many legacy formats). GIF is left out: a photo of a car
+# has no use for it, and animation would be flattened to its first frame anyway.
+PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
+PHOTO_FORMATS_TEXT = "JPEG, PNG or WebP"
+
+
+def photo_open(file: IO[bytes]) -> Image.Image:
+    """Open `file` with the decoders of PHOTO_FORMATS only, whatever its name or content type says.
+
+    Reads the header only. Raises PIL.UnidentifiedImageError for any other format, so no other
+    decoder ever sees the bytes, and Image.DecompressionBombError for too many pixels.
+    """
+    return Image.open(file, formats=PHOTO_FORMATS)
 
 
 def thumbnail_of(photo: FieldFile, *, max_side: int) -> ContentFile | None:
     """Return a JPEG of `photo` whose longest side is `max_side`, aspect ratio kept.
 
     Returns None when the photo already fits: the original then serves as its own thumbnail.
+    Raises PIL.UnidentifiedImageError when the photo is not of PHOTO_FORMATS (uploads are
+    checked by validate_image_upload; this guards files that reach storage another way).
     """
     photo.open("rb")
     try:
-        with Image.open(photo) as image:
+        with photo_open(photo) as image:
             if max(image.size) <= max_side:
                 return None
             upright = ImageOps.exif_transpose(image)

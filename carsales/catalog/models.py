@@ -38,6 +38,24 @@ class Brand(models.Model):
             raise ValidationError({"name": f"A brand named {same_name.name} already exists."})
 
 
+class BrandSlugHistory(models.Model):
+    """A slug a brand had before it was renamed: links and filters made with it still find it.
+
+    An old slug is never given to another brand (brand_slug_available checks both tables), so
+    it leads to one brand only.
+    """
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="old_slugs")
+    slug = models.SlugField(max_length=80, unique=True, allow_unicode=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "brand slug history"
+
+    def __str__(self) -> str:
+        return f"{self.slug} → {self.brand.slug}"
+
+
 class CarStatus(models.TextChoices):
     AVAILABLE = "available", "Available"
     RESERVED = "reserved", "Reserved"

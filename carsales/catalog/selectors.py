@@ -3,11 +3,13 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_unicode_slug
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Abs
 
-from .models import Brand, Car
+from .models import Brand, BrandSlugHistory, Car
 
 CAR_ORDERINGS = {
     "newest": ("-created_at", "-id"),
@@ -56,6 +58,15 @@ def car_list(*, filters: CarFilters) -> QuerySet[Car]:
 
 def brand_list() -> QuerySet[Brand]:
     return Brand.objects.all()
+
+
+def brand_slug_renamed(*, slug: str) -> str | None:
+    """The current slug of the brand that had `slug` before a rename, or None."""
+    try:
+        validate_unicode_slug(slug)  # anything else (a NUL byte) was never a slug: no query
+    except ValidationError:
+        return None
+    return BrandSlugHistory.objects.filter(slug=slug).values_list("brand__slug", flat=True).first()
 
 
 def car_similar(*, car: Car, limit: int = 4) -> QuerySet[Car]:

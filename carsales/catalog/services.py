@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .images import thumbnail_of
-from .models import Brand, Car, CarStatus
+from .models import Brand, BrandSlugHistory, Car, CarStatus
 from .signals import car_stock_moved
 
 STOCK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -47,8 +47,10 @@ def stock_code_generate() -> str:
             return code
 
 
-def brand_slug_available(*, name: str) -> str:
-    """Return a slug for `name` that no brand has yet: "mercedes-benz", else "mercedes-benz-2"...
+def brand_slug_available(*, name: str, brand: Brand | None = None) -> str:
+    """Return a slug for `name` that no other brand has, nor had: "mercedes-benz", else "mercedes-benz-2"...
+
+    `brand`, when renaming, may keep its own slug or take back one of its old ones.
 
     Raises ValidationError on `name` when it has no letter or digit to make a slug of. A made-up
     fallback ("brand-7") was the alternative; it would put a meaningless word in every link and
@@ -58,8 +60,10 @@ def brand_slug_available(*, name: str) -> str:
     base = slugify(name, allow_unicode=True)[:max_length]
     if not base:
         raise ValidationError({"name": "Give the brand a name with at least one letter or digit."})
+    others = Brand.objects.exclude(pk=brand.pk) if brand else Brand.objects.all()
+    old_slugs = BrandSlugHistory.objects.exclude(brand=brand) if brand else BrandSlugHistory.objects.all()
     slug, number = base, 1
-    while Brand.objects.filter(slug=slug).exists():
+    while others.filter(slug=slug).exists() or old_slugs.filter(slug=slug).exists():
         number += 1
         suffix = f"-{number}"
         slug = base[: max_length - len(suffix)] + suffix
@@ -83,6 +87,28 @@ def brand_create(*, name: str) -> Brand:
             brand.save()
     except IntegrityError:
         # Only a brand added concurrently, with the same name or slug, gets here.
+        raise ValidationError({"name": "A brand with this name was added at the same moment; try again."})
+    return brand
+
+
+@transaction.atomic
+def brand_rename(*, brand: Brand, name: str) -> Brand:
+    """Rename a brand; its slug follows the name and the old slug is kept, so old links still work.
+
+    Raises ValidationError on `name` as brand_create does; nothing is saved then.
+    """
+    brand = Brand.objects.select_for_update().get(pk=brand.pk)
+    brand.name = name.strip()
+    brand.full_clean(exclude=["slug"])
+    slug = brand_slug_available(name=brand.name, brand=brand)
+    if slug != brand.slug:
+        BrandSlugHistory.objects.filter(brand=brand, slug=slug).delete()  # taking an old slug back
+        BrandSlugHistory.objects.create(brand=brand, slug=brand.slug)
+        brand.slug = slug
+    try:
+        with transaction.atomic():
+            brand.save()
+    except IntegrityError:
         raise ValidationError({"name": "A brand with this name was added at the same moment; try again."})
     return brand
 

@@ -7,9 +7,9 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.car_list_view, name="car_list"),
     path("cars/new/", views.car_create_view, name="car_create"),
-    path("cars/<int:pk>/", views.car_detail, name="car_detail"),
-    path("cars/<int:pk>/edit/", views.car_edit_view, name="car_edit"),
-    path("cars/<int:pk>/delete/", views.car_delete_view, name="car_delete"),
+    path("cars/<id:pk>/", views.car_detail, name="car_detail"),
+    path("cars/<id:pk>/edit/", views.car_edit_view, name="car_edit"),
+    path("cars/<id:pk>/delete/", views.car_delete_view, name="car_delete"),
     path("brands/", views.brand_list_view, name="brand_list"),
-    path("brands/<int:pk>/delete/", views.brand_delete_view, name="brand_delete"),
+    path("brands/<id:pk>/delete/", views.brand_delete_view, name="brand_delete"),
 ]

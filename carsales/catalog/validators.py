@@ -6,9 +6,16 @@ from django.core.files import File
 from django.template.defaultfilters import filesizeformat
 from PIL import Image
 
+from .images import PHOTO_FORMATS_TEXT, photo_open
+
+NOT_A_PHOTO = f"Upload a photo in {PHOTO_FORMATS_TEXT}; other files and image formats are not accepted."
+
 
 def validate_image_upload(upload: File) -> None:
-    """Refuse files that are too large, are not images, or would decode to too many pixels.
+    """Refuse files that are too large, are not JPEG, PNG or WebP, or would decode to too many pixels.
+
+    The format is the one Pillow decodes (images.PHOTO_FORMATS), never the file's name or
+    content type, so PostScript called photo.jpg is refused before any decoder runs it.
 
     Files already in storage (an unchanged photo on a later save) were checked when uploaded.
     Raises ValidationError with a message for the person who uploaded the file.
@@ -25,13 +32,13 @@ def validate_image_upload(upload: File) -> None:
     try:
         upload.seek(0)
         # Image.open reads only the header, so the pixel check happens before any decoding.
-        with Image.open(upload) as image:
+        with photo_open(upload) as image:
             width, height = image.size
             image.verify()
     except Image.DecompressionBombError:
         raise ValidationError("The image has too many pixels to be processed safely.", code="image_too_large")
     except Exception:
-        raise ValidationError("Upload a valid image (JPEG, PNG, WebP or GIF).", code="invalid_image")
+        raise ValidationError(NOT_A_PHOTO, code="invalid_image")
     finally:
         upload.seek(position)
     if width * height > settings.CARSALES_MAX_IMAGE_PIXELS:

@@ -10,7 +10,7 @@ from carsales.core.permissions import staff_required
 
 from .forms import BrandForm, CarFilterForm, CarForm
 from .models import Brand, Car, CarStatus
-from .selectors import brand_list, car_list, car_similar
+from .selectors import brand_list, brand_slug_renamed, car_list, car_similar
 from .services import BrandInUse, CarInUse, brand_create, brand_delete, car_create, car_delete, car_update
 
 PAGE_SIZES = (12, 24, 48)
@@ -26,6 +26,12 @@ def _page_size(request: HttpRequest) -> int:
 
 def car_list_view(request: HttpRequest) -> HttpResponse:
     form = CarFilterForm(request.GET or None)
+    renamed = brand_slug_renamed(slug=request.GET["brand"]) if "brand" in form.errors else None
+    if renamed:
+        # A link made before the brand was renamed: moved for good, to the same search.
+        query = request.GET.copy()
+        query["brand"] = renamed
+        return redirect(f"{request.path}?{query.urlencode()}", permanent=True)
     cars = car_list(filters=form.to_filters(include_unavailable=request.user.is_staff))
     page = Paginator(cars, _page_size(request)).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "page_sizes": PAGE_SIZES}

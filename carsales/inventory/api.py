@@ -13,5 +13,6 @@ class CarInventoryViewSet(viewsets.ReadOnlyModelViewSet):
     """Inventory snapshots, newest first (the first is the current stock), for staff."""
 
     serializer_class = CarInventorySerializer
+    lookup_value_converter = "id"
     permission_classes = [permissions.IsAdminUser]
     queryset = CarInventory.objects.all()

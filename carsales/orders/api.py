@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
+from carsales.core.api_fields import IdField, IdRelatedField
 
 from .models import CancellationReason, Cart, CartItem, Order, OrderItem
 from .selectors import cart_items, order_list_for
@@ -32,7 +33,7 @@ from .services import (
 
 
 class CartItemSerializer(serializers.ModelSerializer):
-    car = serializers.PrimaryKeyRelatedField(queryset=Car.objects.all())
+    car = IdRelatedField(queryset=Car.objects.all())
     car_name = serializers.CharField(source="car.__str__", read_only=True)
     price = serializers.DecimalField(source="car.value", max_digits=12, decimal_places=2, read_only=True)
     available = serializers.BooleanField(
@@ -80,9 +81,9 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class CheckoutSerializer(serializers.Serializer):
-    cart_id = serializers.IntegerField(required=False, help_text="Defaults to your cart.")
+    cart_id = IdField(required=False, help_text="Defaults to your cart.")
     cars = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=IdField(),
         required=False,
         help_text="The car ids you reviewed; if given and the cart no longer holds exactly these, nothing is ordered.",
     )
@@ -105,6 +106,7 @@ class CartItemViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
     """The cars in your cart: POST {"car": id} to add one, DELETE /{car id}/ to take it out."""
 
     serializer_class = CartItemSerializer
+    lookup_value_converter = "id"
     permission_classes = [permissions.IsAuthenticated]
     lookup_field = "car_id"
 
@@ -117,9 +119,8 @@ class CartItemViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
         except CartError as refusal:
             raise ValidationError({"car": [str(refusal)]})
 
-    @extend_schema(parameters=[OpenApiParameter("car_id", int, OpenApiParameter.PATH)])
-    def destroy(self, request: Request, car_id: str) -> Response:
-        if not cart_item_remove(cart=_own_cart(request), car_id=int(car_id)):
+    def destroy(self, request: Request, car_id: int) -> Response:
+        if not cart_item_remove(cart=_own_cart(request), car_id=car_id):
             raise Http404("This car is not in your cart.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -127,7 +128,13 @@ class CartItemViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
 class CheckoutView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=CheckoutSerializer, responses={201: OrderSerializer})
+    @extend_schema(
+        request=CheckoutSerializer,
+        responses={
+            201: OrderSerializer,
+            404: OpenApiResponse(description="The cart_id given is not your cart."),
+        },
+    )
     def post(self, request: Request) -> Response:
         body = CheckoutSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -145,10 +152,14 @@ class CheckoutView(APIView):
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
+ORDER_STATE_REFUSED = OpenApiResponse(description="The order is not in a state that allows this (already paid...).")
+
+
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     """Your orders (staff: all). Staff mark a placed order paid; staff or its buyer cancel it."""
 
     serializer_class = OrderSerializer
+    lookup_value_converter = "id"
     permission_classes = [permissions.IsAuthenticated]
 
     def get_queryset(self) -> QuerySet[Order]:
@@ -161,12 +172,12 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
         return Response(OrderSerializer(self.get_queryset().get(pk=order.pk)).data)
 
-    @extend_schema(request=None, responses=OrderSerializer)
+    @extend_schema(request=None, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
     def pay(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, order_mark_paid)
 
-    @extend_schema(request=None, responses=OrderSerializer)
+    @extend_schema(request=None, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Staff cancel any placed order; a buyer cancels their own."""

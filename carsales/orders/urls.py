@@ -6,11 +6,11 @@ app_name = "orders"
 
 urlpatterns = [
     path("cart/", views.cart_view, name="cart"),
-    path("cart/add/<int:car_id>/", views.cart_add, name="cart_add"),
-    path("cart/remove/<int:car_id>/", views.cart_remove, name="cart_remove"),
+    path("cart/add/<id:car_id>/", views.cart_add, name="cart_add"),
+    path("cart/remove/<id:car_id>/", views.cart_remove, name="cart_remove"),
     path("checkout/", views.checkout, name="checkout"),
     path("orders/", views.order_list, name="order_list"),
-    path("orders/<int:pk>/", views.order_detail, name="order_detail"),
-    path("orders/<int:pk>/pay/", views.order_pay, name="order_pay"),
-    path("orders/<int:pk>/cancel/", views.order_cancel_view, name="order_cancel"),
+    path("orders/<id:pk>/", views.order_detail, name="order_detail"),
+    path("orders/<id:pk>/pay/", views.order_pay, name="order_pay"),
+    path("orders/<id:pk>/cancel/", views.order_cancel_view, name="order_cancel"),
 ]

@@ -18,6 +18,7 @@ class SaleViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     """Sales, for staff. DELETE voids a sale: its order is deactivated and its cars go back on sale."""
 
     serializer_class = SaleSerializer
+    lookup_value_converter = "id"
     permission_classes = [permissions.IsAdminUser]
 
     def get_queryset(self) -> QuerySet[Sale]:

@@ -140,3 +140,44 @@ def test_adding_a_brand_by_api_answers_a_clear_message_or_a_unique_slug(
 
     assert response.status_code == status
     assert answer.items() <= response.json().items()
+
+
+def test_staff_renaming_a_brand_by_api_gives_it_a_new_unique_slug_and_keeps_the_old(staff_client, honda_and_mercedes):
+    honda, _ = honda_and_mercedes
+
+    response = staff_client.patch(
+        f"/api/brands/{honda.pk}/", {"name": "Mercedes Benz"}, content_type="application/json"
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"id": honda.pk, "name": "Mercedes Benz", "slug": "mercedes-benz-2"}
+    assert list(honda.old_slugs.values_list("slug", flat=True)) == ["honda"]
+
+
+def test_a_renamed_brands_old_slug_is_never_given_to_a_new_brand(staff_client, honda_and_mercedes):
+    honda, _ = honda_and_mercedes
+    staff_client.put(f"/api/brands/{honda.pk}/", {"name": "Honda Motor"}, content_type="application/json")
+
+    response = staff_client.post("/api/brands/", {"name": "Honda"}, content_type="application/json")
+
+    assert response.json()["slug"] == "honda-2"
+
+
+def test_a_brand_renamed_back_takes_back_its_old_slug(staff_client, honda_and_mercedes):
+    honda, _ = honda_and_mercedes
+    staff_client.patch(f"/api/brands/{honda.pk}/", {"name": "Honda Motor"}, content_type="application/json")
+
+    response = staff_client.patch(f"/api/brands/{honda.pk}/", {"name": "Honda"}, content_type="application/json")
+
+    assert response.json()["slug"] == "honda"
+    assert list(honda.old_slugs.values_list("slug", flat=True)) == ["honda-motor"]
+
+
+def test_renaming_a_brand_to_another_brands_name_is_a_400(staff_client, honda_and_mercedes):
+    honda, _ = honda_and_mercedes
+
+    response = staff_client.patch(
+        f"/api/brands/{honda.pk}/", {"name": "mercedes-benz"}, content_type="application/json"
+    )
+
+    assert response.status_code == 400 and "name" in response.json()

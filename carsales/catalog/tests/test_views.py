@@ -357,7 +357,7 @@ def test_a_photo_with_its_own_error_shows_only_that_error(staff_client):
     response = staff_client.post("/cars/new/", {**car_form_data(BrandFactory(), value="-5"), "photo": fake})
 
     errors = response.context["form"].errors["photo"]
-    assert len(errors) == 1 and errors[0].startswith("Upload a valid image")
+    assert len(errors) == 1 and errors[0].startswith("Upload a photo in JPEG, PNG or WebP")
 
 
 def test_the_car_page_shows_the_bios_line_breaks_and_escapes_its_markup(client):
@@ -437,3 +437,23 @@ def test_an_available_car_page_offers_no_similar_cars(client):
     response = client.get(f"/cars/{car.pk}/")
 
     assert list(response.context["similar"]) == [] and "Similar cars" not in response.content.decode()
+
+
+def test_a_catalogue_link_with_a_renamed_brands_old_slug_moves_for_good_to_the_new_one(client):
+    from carsales.catalog.services import brand_rename
+
+    honda = BrandFactory(name="Honda", slug="honda")
+    CarFactory(brand=honda, model="Civic")
+    brand_rename(brand=honda, name="Honda Motor")
+
+    response = client.get("/", {"brand": "honda", "ordering": "price"})
+
+    assert response.status_code == 301
+    assert response["Location"] == "/?brand=honda-motor&ordering=price"
+    assert [car.model for car in client.get(response["Location"]).context["page"]] == ["Civic"]
+
+
+def test_an_unknown_brand_in_the_catalogue_filter_is_a_form_error_not_a_redirect(client):
+    response = client.get("/", {"brand": "nobody"})
+
+    assert response.status_code == 200 and response.context["form"].errors["brand"]

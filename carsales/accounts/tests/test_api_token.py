@@ -1,0 +1,77 @@
+"""API credentials: a 401 that says how to authenticate, and a token a buyer gets for themself."""
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_anonymous_call_to_an_endpoint_needing_a_login_is_a_401_saying_how_to_authenticate():
+    response = APIClient().get("/api/cart/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_the_browsers_session_still_logs_in_api_calls(buyer_client):
+    assert buyer_client.get("/api/cart/").status_code == 200
+
+
+def test_a_buyer_gets_an_api_token_for_their_username_and_password_and_uses_it(user):
+    response = APIClient().post("/api/auth/token/", {"username": user.username.upper(), "password": "pass-word-123"})
+
+    assert response.status_code == 200
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+    assert api.get("/api/cart/").status_code == 200
+
+
+def test_asking_twice_returns_the_same_token(user):
+    credentials = {"username": user.username, "password": "pass-word-123"}
+
+    first = APIClient().post("/api/auth/token/", credentials).json()
+    second = APIClient().post("/api/auth/token/", credentials).json()
+
+    assert first == second
+
+
+def test_a_wrong_password_gets_no_token(user):
+    response = APIClient().post("/api/auth/token/", {"username": user.username, "password": "guess"})
+
+    assert response.status_code == 400 and not Token.objects.exists()
+
+
+def test_a_stale_token_sent_along_does_not_stand_in_the_way_of_a_new_one(user):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION="Token stale")
+
+    response = api.post("/api/auth/token/", {"username": user.username, "password": "pass-word-123"})
+
+    assert response.status_code == 200
+
+
+def test_the_token_page_needs_a_login(client):
+    response = client.get("/accounts/token/")
+
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_buyer_creates_a_token_on_the_token_page(buyer_client, user):
+    assert b"no API token yet" in buyer_client.get("/accounts/token/").content
+
+    response = buyer_client.post("/accounts/token/", follow=True)
+
+    assert Token.objects.get(user=user).key.encode() in response.content
+
+
+def test_replacing_the_token_stops_the_old_one_at_once(buyer_client, user):
+    old = Token.objects.create(user=user).key
+
+    buyer_client.post("/accounts/token/")
+
+    new = Token.objects.get(user=user).key
+    assert new != old
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert api.get("/api/cart/").status_code == 401
