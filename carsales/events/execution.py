@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.db import connections
 
 from .carry import Event
 
@@ -60,6 +61,9 @@ def call_receiver(function: Callable[[Event], Any], event: Event, *, timeout: fl
     _in_receiver = True
     try:
         function(event)
+    except (ReceiverTimeout, WorkerStopping):
+        _drop_connections_outside_atomic()
+        raise
     finally:
         _in_receiver = False
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -71,6 +75,19 @@ async def _bounded(function: Callable[[Event], Any], event: Event, timeout: floa
         await asyncio.wait_for(function(event), timeout or None)
     except TimeoutError:
         raise ReceiverTimeout(f"Receiver ran past its timeout of {timeout}s") from None
+
+
+def _drop_connections_outside_atomic() -> None:
+    """Close the connections no atomic block owns, after a receiver was interrupted by a signal.
+
+    The interrupt can land between a driver call and Django's record of it: after a BEGIN that
+    took SQLite's write lock, before atomic() noted the transaction. Such a connection stays in a
+    transaction Django does not know of, holding the lock for good (every other writer: "database
+    is locked"). Closing it rolls that back; the next query reconnects.
+    """
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
 
 
 def _time_is_up(signum: int, frame: FrameType | None) -> None:

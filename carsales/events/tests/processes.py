@@ -39,12 +39,16 @@ class Workers:
         self.effects = log_dir / "effects.log"
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, *args: str, env: dict[str, str] | None = None, wait: bool = True, settings: str = "carsales.settings.test"
+    ) -> subprocess.Popen[bytes]:
+        """Start a worker with events_worker `args` and extra `env`; unless not `wait`, return once it runs."""
         env = {
             **os.environ,
             "DATABASE_URL": database_url_for_workers(),
             "EVENTS_TEST_LOG": str(self.effects),
-            "DJANGO_SETTINGS_MODULE": "carsales.settings.test",
+            "DJANGO_SETTINGS_MODULE": settings,
+            **(env or {}),
         }
         log = (self.log_dir / f"worker{len(self.processes)}.log").open("wb")
         process = subprocess.Popen(
@@ -55,7 +59,8 @@ class Workers:
             stderr=subprocess.STDOUT,
         )
         self.processes.append(process)
-        wait_until(lambda: "started" in self.output(process), timeout=20)
+        if wait:
+            wait_until(lambda: "started" in self.output(process), timeout=20)
         return process
 
     def output(self, process: subprocess.Popen[bytes]) -> str:

@@ -1,0 +1,102 @@
+"""An SMTP server test double on loopback, served by threads of the test process.
+
+`silent=True`: it accepts connections and never says a word, like a hung mail server, so a
+client waits for the greeting until its own timeout. Otherwise it speaks just enough SMTP for
+Django's smtp backend, holds its answer to each message's data for `delay` seconds (a slow
+server, so two senders can overlap) and keeps every message it accepted in `messages`.
+"""
+
+import socket
+import threading
+from email import message_from_bytes
+from email.message import Message
+from types import TracebackType
+from typing import IO
+
+LINE_LIMIT = 1000  # lines per message: the double is for small test emails
+
+
+class SMTPDouble:
+    def __init__(self, *, silent: bool = False, delay: float = 0.0) -> None:
+        self.silent = silent
+        self.delay = delay
+        self.messages: list[Message] = []
+        self.connections: list[socket.socket] = []
+        self._stopping = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)  # so the accept loop sees the stop promptly
+        self.host, self.port = self._listener.getsockname()
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def __enter__(self) -> "SMTPDouble":
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
+
+    def env(self, *, timeout: float) -> dict[str, str]:
+        """The environment that points a worker's smtp backend (base.py's EMAIL_*) at this server."""
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": self.host,
+            "EMAIL_PORT": str(self.port),
+            "EMAIL_TIMEOUT": str(timeout),
+        }
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._listener.close()
+        for connection in self.connections:
+            connection.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # the listener was closed by stop()
+                return
+            self.connections.append(connection)
+            if not self.silent:
+                thread = threading.Thread(target=self._converse, args=(connection,), daemon=True)
+                self._threads.append(thread)
+                thread.start()
+
+    def _converse(self, connection: socket.socket) -> None:
+        try:
+            stream = connection.makefile("rwb")
+            stream.write(b"220 double ESMTP\r\n")
+            stream.flush()
+            while line := stream.readline():
+                verb = line[:4].upper()
+                if verb == b"QUIT":
+                    stream.write(b"221 bye\r\n")
+                    stream.flush()
+                    return
+                if verb == b"DATA":
+                    stream.write(b"354 go on\r\n")
+                    stream.flush()
+                    self._receive(stream)
+                    self._stopping.wait(self.delay)
+                    reply = b"250 queued\r\n"
+                elif verb in (b"EHLO", b"HELO", b"MAIL", b"RCPT", b"RSET", b"NOOP"):
+                    reply = b"250 ok\r\n"
+                else:
+                    reply = b"502 not implemented\r\n"
+                stream.write(reply)
+                stream.flush()
+        except OSError:  # the client hung up, or stop() closed the socket
+            return
+
+    def _receive(self, stream: IO[bytes]) -> None:
+        lines = []
+        for _ in range(LINE_LIMIT):
+            line = stream.readline()
+            if line in (b".\r\n", b""):
+                break
+            lines.append(line[1:] if line.startswith(b"..") else line)  # undo dot-stuffing
+        self.messages.append(message_from_bytes(b"".join(lines)))
