@@ -1,9 +1,12 @@
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .models import Brand, BrandSlugHistory, Car
+from .services import car_update
 
 
 @admin.register(BrandSlugHistory)
@@ -46,6 +49,16 @@ class CarAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["css/admin.css"]}
+
+    def save_model(self, request: HttpRequest, obj: Car, form: Any, change: bool) -> None:
+        # Through the service, like the car form: plate normalised, and an edit of a car
+        # deleted meanwhile fails instead of bringing it back.
+        obj.plate = obj.plate.strip().upper()
+        if change:
+            car_update(car=obj)
+        else:
+            obj.full_clean()
+            obj.save()
 
     @admin.display(description="")
     def thumb(self, car: Car) -> str:

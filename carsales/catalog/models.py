@@ -4,9 +4,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models, transaction
+from django.db import models
 from django.urls import reverse
-from django.utils import timezone
+
+from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
 
 from .validators import validate_image_upload
 
@@ -62,12 +63,7 @@ class CarStatus(models.TextChoices):
     SOLD = "sold", "Sold"
 
 
-STATUS_BY_TRANSITIONS_ONLY = (
-    "A car's status changes only through the order flow (cars_reserve, cars_sell, cars_release)."
-)
-
-
-class CarQuerySet(models.QuerySet["Car"]):
+class CarQuerySet(StateGuardedQuerySet):
     def available(self) -> "CarQuerySet":
         return self.filter(status=CarStatus.AVAILABLE)
 
@@ -75,30 +71,20 @@ class CarQuerySet(models.QuerySet["Car"]):
         return self.select_related("brand")
 
     def update(self, **kwargs: Any) -> int:
-        # A bulk update sends no signals, so the inventory would silently drift, and a status
-        # written outside the order flow could put one car in two orders.
+        # A bulk update sends no signals, so the inventory would silently drift.
         if "value" in kwargs:
             raise TypeError(
                 "Car values cannot be bulk-updated: use the car_update service or save() so the "
                 "inventory receivers see the change."
             )
-        if "status" in kwargs:
-            raise TypeError(
-                "A car's status changes only through the order flow (cars_reserve, cars_sell, cars_release)."
-            )
         return super().update(**kwargs)
-
-    def stock_move(self, *, to: "CarStatus") -> int:
-        """Write the status of these cars. Only the stock transitions of catalog.services call
-        this, with the rows locked, and announce the move with the car_stock_moved signal."""
-        return super().update(status=to, updated_at=timezone.now())
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Car"]:
         # bulk_create skips pre_save/post_save: no stock code, no bio, no inventory change.
         raise TypeError("Cars cannot be bulk-created: use the car_create service for each car.")
 
 
-class Car(models.Model):
+class Car(StateGuardedModel):
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="cars")
     model = models.CharField(max_length=120)
     factory_year = models.PositiveSmallIntegerField(
@@ -130,11 +116,12 @@ class Car(models.Model):
 
     objects = CarQuerySet.as_manager()
 
-    # The status as read from the database, to tell a hand-set status from a stale one in save().
-    _loaded_status: str | None = None
+    STATE_FIELDS = ("status",)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Related managers and deletions use the guarded queryset too.
+        base_manager_name = "objects"
         indexes = [
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["value"]),
@@ -154,53 +141,12 @@ class Car(models.Model):
     def __str__(self) -> str:
         return f"{self.brand} {self.model} {self.model_year}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save the car; never its status, which only the stock transitions move.
-
-        A new car starts available. Saving a stored car leaves the stored status alone, so an
-        instance read before a checkout cannot put the reserved car back on sale; assigning
-        `status` by hand, or naming it in `update_fields`, raises TypeError. A stored car is
-        only ever updated: saving a car deleted meanwhile raises DatabaseError rather than
-        bringing it back.
-        """
-        update_fields = kwargs.get("update_fields")
-        if self._state.adding:
-            if self.status != CarStatus.AVAILABLE:
-                raise TypeError("A new car starts available; reserve or sell it through the order flow.")
-        else:
-            status_set_by_hand = "status" in self.__dict__ and self.status != getattr(
-                self, "_loaded_status", self.status
-            )
-            if status_set_by_hand or (update_fields is not None and "status" in update_fields):
-                raise TypeError(
-                    "A car's status changes only through the order flow (cars_reserve, cars_sell, cars_release)."
-                )
-            if update_fields is None:
-                deferred = self.get_deferred_fields()
-                kwargs["update_fields"] = [
-                    field.attname
-                    for field in self._meta.concrete_fields
-                    if not field.primary_key and field.name != "status" and field.attname not in deferred
-                ]
-        # One transaction for pre_save, the write and post_save, even for a bare save() in a
-        # shell: the inventory's pre_save row lock then holds until its post_save delta is in.
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-        self._loaded_status = self.status
-
     def get_absolute_url(self) -> str:
         return reverse("catalog:car_detail", kwargs={"pk": self.pk})
 
-    @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> "Car":
-        car = super().from_db(db, field_names, values)
-        car._loaded_status = car.__dict__.get("status")
-        return car
-
-    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
-        super().refresh_from_db(*args, **kwargs)
-        if "status" in self.__dict__:
-            self._loaded_status = self.status
+    def check_new(self) -> None:
+        if self.status != CarStatus.AVAILABLE:
+            raise TypeError("A new car starts available; reserve or sell it through the order flow.")
 
     def clean(self) -> None:
         # "Not in the future" moves with the calendar, so it is checked here, not as a constraint.

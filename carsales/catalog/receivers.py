@@ -14,7 +14,13 @@ from carsales.events.durable import Event, durable_receiver
 
 from .bio import write_bio
 from .models import Car
-from .services import car_thumbnail_make, stock_code_generate, stored_files_delete, upload_mark_uncommitted
+from .services import (
+    car_thumbnail_make,
+    stock_code_generate,
+    stored_files_delete,
+    upload_mark_uncommitted,
+    upload_name_foreseen,
+)
 
 
 def car_fill_defaults(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
@@ -39,7 +45,8 @@ def car_note_photo_change(
     A changed photo drops its thumbnail in this same write: the row never pairs a photo with
     another photo's thumbnail, and pages show the photo until the new thumbnail is made.
     """
-    instance._photo_changed = instance._new_upload = False  # type: ignore[attr-defined]
+    instance._photo_changed = False  # type: ignore[attr-defined]
+    instance._upload_marked = ""  # type: ignore[attr-defined]
     instance._released_files = []  # type: ignore[attr-defined]
     if raw or (update_fields is not None and "photo" not in update_fields):
         return
@@ -49,7 +56,10 @@ def car_note_photo_change(
         else None
     )
     new_upload = bool(instance.photo) and not instance.photo._committed
-    instance._new_upload = new_upload  # type: ignore[attr-defined]
+    if new_upload:
+        # Django stores the upload during this save, before the commit; mark it first, so
+        # neither a rollback nor a crash between storing and writing the row orphans it.
+        instance._upload_marked = upload_mark_uncommitted(name=upload_name_foreseen(instance))  # type: ignore[attr-defined]
     if not new_upload and (stored or ("",))[0] == (instance.photo.name or ""):
         if stored is not None:  # the worker may have written it since this instance was read
             instance.thumbnail = stored[1]  # type: ignore[assignment]
@@ -60,10 +70,12 @@ def car_note_photo_change(
 
 
 def car_mark_new_upload(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
-    """The save stored a new upload before its commit: mark it, so a rollback orphans nothing."""
-    if not raw and getattr(instance, "_new_upload", False):
+    """The upload was stored under another name than foreseen (a name taken meanwhile): mark
+    that name too, so a rollback orphans nothing."""
+    intended = getattr(instance, "_upload_marked", "")
+    if not raw and intended and instance.photo.name != intended:
         upload_mark_uncommitted(name=instance.photo.name)
-        instance._new_upload = False  # type: ignore[attr-defined]
+    instance._upload_marked = ""  # type: ignore[attr-defined]
 
 
 def car_note_thumbnail(sender: type[Car], instance: Car, **kwargs: Any) -> None:

@@ -1,10 +1,11 @@
 """Writes to the catalogue. Each service is one transaction and validates before saving."""
 
+import hashlib
 import secrets
 from collections.abc import Collection
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,7 +13,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, Q
+from django.db.models import FileField, ProtectedError, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -202,9 +203,10 @@ def _cars_move(cars: list[Car], *, old: CarStatus, new: CarStatus) -> None:
     if not cars:
         return
     car_ids = [car.pk for car in cars]
-    Car.objects.filter(pk__in=car_ids).stock_move(to=new)
+    Car.objects.filter(pk__in=car_ids).state_write(status=new, updated_at=timezone.now())
     for car in cars:
-        car.status = car._loaded_status = new
+        car.status = new
+        car._remember_state()
     car_stock_moved.send(sender=Car, car_ids=car_ids, old_status=old, new_status=new)
 
 
@@ -253,12 +255,14 @@ def cars_release(*, car_ids: Collection[int], held_as: CarStatus) -> list[Car]:
 def _thumbnail_name(photo: str) -> str:
     """The thumbnail's name for `photo`: derived from it, so a retry writes no second file.
 
-    Photo names are unique in storage; keeping a non-JPEG extension in the stem keeps "a.png"
-    and "a.jpg" apart.
+    A digest of the full photo name (plus the stored photo's size, should the name be reused
+    for a new upload while the old thumbnail still awaits deletion) keeps two photos from ever
+    sharing one thumbnail file.
     """
-    stem, _, extension = photo.rsplit("/", 1)[-1].rpartition(".")
-    suffix = "" if extension.lower() in {"jpg", "jpeg"} else f"-{extension.lower()}"
-    return f"cars/thumbnails/{stem or extension}{suffix}.jpg"
+    stem = photo.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    size = default_storage.size(photo) if default_storage.exists(photo) else 0
+    digest = hashlib.sha256(f"{photo}:{size}".encode()).hexdigest()[:12]
+    return f"cars/thumbnails/{stem}-{digest}.jpg"
 
 
 def car_thumbnail_make(*, car_id: int, photo: str) -> str | None:
@@ -312,17 +316,25 @@ def stored_files_delete(*, names: Collection[str]) -> int:
 UNCOMMITTED_DIR = "cars/uncommitted"
 
 
-def upload_mark_uncommitted(*, name: str) -> None:
+def upload_name_foreseen(car: Car) -> str:
+    """The name under which storage will keep the car's new, not yet stored, photo upload."""
+    field = cast(FileField, Car._meta.get_field("photo"))
+    name = field.generate_filename(car, car.photo.name)
+    return default_storage.get_available_name(name, max_length=field.max_length)
+
+
+def upload_mark_uncommitted(*, name: str) -> str:
     """Note that the stored file `name` belongs to a save not yet committed.
 
     Django writes an upload to storage during the save, before the transaction commits, and
     has no hook for a rollback. So a marker file is written beside it (storage, unlike the
     database, keeps it through a rollback) and removed once the transaction commits; a marker
     still there after CARSALES_UNCOMMITTED_UPLOAD_GRACE seconds names an orphan, which
-    uncommitted_uploads_sweep deletes.
+    uncommitted_uploads_sweep deletes. Returns `name`.
     """
     marker = default_storage.save(f"{UNCOMMITTED_DIR}/{secrets.token_hex(8)}.txt", ContentFile(name.encode()))
     transaction.on_commit(lambda: default_storage.delete(marker))
+    return name
 
 
 def uncommitted_uploads_sweep(*, older_than: float | None = None) -> int:

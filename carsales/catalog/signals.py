@@ -1,5 +1,7 @@
 """Events of the catalogue, sent by `catalog.services` inside the transaction of the change."""
 
+from dataclasses import dataclass
+
 from django.dispatch import Signal
 
 car_stock_moved = Signal()
@@ -11,4 +13,22 @@ Sent with `send`, not `send_robust`: its receivers keep derived data (the invent
 failure must roll back the transition rather than leave the figures wrong. Not sent for a
 transition that moved no car. This is the only way a stored car's status changes: Car.save()
 never writes it, and a queryset update of status is refused.
+"""
+
+
+@dataclass(frozen=True)
+class CarNote:
+    """A line another app adds to a car's page: text, and a link to follow."""
+
+    text: str
+    link_text: str
+    url: str
+
+
+car_page_notes = Signal()
+"""Sent by the car page to gather what other apps have to say about the car to this viewer.
+
+kwargs: `car` (Car, brand loaded), `user` (the viewer, maybe anonymous). Each receiver returns
+a CarNote or None. Sent with `send_robust`: a receiver that fails costs its note (logged),
+never the page. The catalogue renders the notes without knowing which app wrote them.
 """

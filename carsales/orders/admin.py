@@ -15,6 +15,9 @@ class OrderItemInline(admin.TabularInline):
     extra = 0
     fields = readonly_fields = ("car", "price", "holds_car")
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderItem]:
+        return super().get_queryset(request).select_related("car__brand")
+
     def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
         return False
 
@@ -46,6 +49,9 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from checkout
+
+    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False  # shown, never saved: every change is an action calling a service
 
     def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
         # A live order is cancelled (or its sale voided), never deleted.
@@ -90,9 +96,14 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 class CartItemInline(admin.TabularInline):
+    """Cars enter a cart through cart_item_add (availability, price, hold limit); shown here only."""
+
     model = CartItem
     extra = 0
-    autocomplete_fields = ["car"]
+    fields = readonly_fields = ("car", "added_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: Cart | None = None) -> bool:
+        return False
 
 
 @admin.register(Cart)
@@ -120,5 +131,10 @@ class OrderItemAdmin(admin.ModelAdmin):
 @admin.register(CartItem)
 class CartItemAdmin(admin.ModelAdmin):
     list_display = ["cart", "car", "added_at"]
+    readonly_fields = ["cart", "car", "added_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # cars enter a cart through cart_item_add
+
     search_fields = ["car__stock_code", "cart__buyer__user__username"]
     list_select_related = ["cart__buyer__user", "car__brand"]

@@ -6,7 +6,8 @@ from django.db import models
 from django.urls import reverse
 
 from carsales.accounts.models import Buyer
-from carsales.catalog.models import Car
+from carsales.catalog.models import Car, CarStatus
+from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
 
 
 class Cart(models.Model):
@@ -55,12 +56,16 @@ class CancellationReason(models.TextChoices):
     EXPIRED = "expired", "Not paid in time"
 
 
-class Order(models.Model):
+class OrderQuerySet(StateGuardedQuerySet):
+    pass
+
+
+class Order(StateGuardedModel):
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="orders")
     cars: "models.ManyToManyField[Car, OrderItem]" = models.ManyToManyField(
         Car, through="OrderItem", related_name="orders"
     )
-    # Both written only by the transitions in orders.services; shown read-only everywhere else.
+    # Written only by the transitions in orders.services (STATE_FIELDS); read-only everywhere else.
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED, editable=False)
     is_active = models.BooleanField(default=True, editable=False, help_text="Cleared when the order's sale is voided.")
     # Kept by the m2m_changed receiver and order_totals_refresh; never typed in by hand.
@@ -75,8 +80,22 @@ class Order(models.Model):
     # The reservation's deadline: unpaid by then, the order is cancelled and its cars released.
     expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    objects = OrderQuerySet.as_manager()
+
+    STATE_FIELDS = (
+        "status",
+        "is_active",
+        "paid_at",
+        "cancelled_at",
+        "cancellation_reason",
+        "expires_at",
+        "total",
+        "total_price",
+    )
+
     class Meta:
         ordering = ["-placed_at", "-id"]
+        base_manager_name = "objects"
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status=OrderStatus.PAID, paid_at__isnull=False)
@@ -101,37 +120,46 @@ class Order(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("orders:order_detail", kwargs={"pk": self.pk})
 
+    def check_new(self) -> None:
+        if self.status != OrderStatus.PLACED or not self.is_active:
+            raise TypeError("A new order starts placed; it is paid, cancelled or voided by its transitions.")
+
     @property
     def holds_cars(self) -> bool:
         """Placed or paid and not voided: its cars are reserved or sold to it."""
         return self.is_active and self.status in {OrderStatus.PLACED, OrderStatus.PAID}
 
 
-class OrderItemQuerySet(models.QuerySet["OrderItem"]):
+class OrderItemQuerySet(StateGuardedQuerySet):
     def bulk_create(self, objs: Iterable["OrderItem"], *args: Any, **kwargs: Any) -> list["OrderItem"]:
-        """Create lines, pricing those without a price at their car's current value.
+        """Create live lines for cars already reserved for them, pricing any line without a price
+        at its car's current value.
 
-        `order.cars.add(car)` creates its lines here, with no save signal, so this is where
-        that path gets its price. Raises ValueError for a car that has no price.
+        Checkout and `order.cars.add(car)` (through its m2m_changed pre_add) reserve the cars
+        first, then create their lines here, with no save signal. Raises TypeError for a line
+        that would not hold its car or whose car is not reserved (a line written past the order
+        flow), and ValueError for a car that has no price.
         """
         lines = list(objs)
-        unpriced = {line.car_id for line in lines if line.price is None}
-        if unpriced:
-            values = dict(Car.objects.filter(pk__in=unpriced).values_list("pk", "value"))
-            for line in lines:
+        if any(not line.holds_car for line in lines):
+            raise TypeError("A new order line holds its car; lines are released by their order's transitions.")
+        cars = {
+            pk: (status, value)
+            for pk, status, value in Car.objects.filter(pk__in={line.car_id for line in lines}).values_list(
+                "pk", "status", "value"
+            )
+        }
+        if any(cars.get(line.car_id, ("", None))[0] != CarStatus.RESERVED for line in lines):
+            raise TypeError("Order lines are written by checkout or order.cars.add(), which reserve their cars first.")
+        for line in lines:
+            if line.price is None:
+                line.price = cars[line.car_id][1]
                 if line.price is None:
-                    line.price = values.get(line.car_id)
-                    if line.price is None:
-                        raise ValueError(f"Car #{line.car_id} has no price, so it is not for sale.")
+                    raise ValueError(f"Car #{line.car_id} has no price, so it is not for sale.")
         return super().bulk_create(lines, *args, **kwargs)
 
-    def update(self, **kwargs: Any) -> int:
-        if "price" in kwargs:
-            raise TypeError("An order line's price is set once, when the line is created.")
-        return super().update(**kwargs)
 
-
-class OrderItem(models.Model):
+class OrderItem(StateGuardedModel):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     car = models.ForeignKey(Car, on_delete=models.PROTECT, related_name="order_items")
     # The price at the moment the line was created, by whichever path; never changed after.
@@ -142,8 +170,12 @@ class OrderItem(models.Model):
 
     objects = OrderItemQuerySet.as_manager()
 
+    # A line is fixed once created; only its order's transitions release its hold.
+    STATE_FIELDS = ("order", "car", "price", "holds_car")
+
     class Meta:
         ordering = ["id"]
+        base_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(fields=["order", "car"], name="car_once_per_order"),
             models.UniqueConstraint(
@@ -154,3 +186,7 @@ class OrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.car} in {self.order}"
+
+    def check_new(self) -> None:
+        if not self.holds_car:
+            raise TypeError("A new order line holds its car; lines are released by their order's transitions.")

@@ -19,9 +19,11 @@ from django.utils import timezone
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
+from carsales.catalog.signals import CarNote, car_page_notes
 from carsales.events.durable import Event, RetryLater, durable_receiver
 
 from .models import Cart, Order, OrderItem, OrderStatus
+from .selectors import order_holding
 from .services import (
     cart_for_buyer,
     cart_merge,
@@ -67,17 +69,14 @@ def order_cars_changed(
 
 
 def order_line_before_save(sender: type[OrderItem], instance: OrderItem, raw: bool, **kwargs: Any) -> None:
-    """A new line reserves its car and takes the car's price; a stored line's price never changes."""
-    if raw:
+    """A new line reserves its car and takes the car's price (a stored line is fixed: its
+    state fields are never written by save())."""
+    if raw or not instance._state.adding:
         return
-    if instance._state.adding:
-        order_cars_attach(order_id=instance.order_id, car_ids=[instance.car_id])
-        if instance.price is None:
-            instance.price = Car.objects.values_list("value", flat=True).get(pk=instance.car_id)
-        return
-    stored = OrderItem.objects.filter(pk=instance.pk).values_list("price", "car_id", "order_id", "holds_car").first()
-    if stored is not None and stored != (instance.price, instance.car_id, instance.order_id, instance.holds_car):
-        raise TypeError("An order line is fixed once created: its car, order, price and hold cannot change by hand.")
+    instance.check_new()
+    order_cars_attach(order_id=instance.order_id, car_ids=[instance.car_id])
+    if instance.price is None:
+        instance.price = Car.objects.values_list("value", flat=True).get(pk=instance.car_id)
 
 
 def order_line_saved(sender: type[OrderItem], instance: OrderItem, created: bool, raw: bool, **kwargs: Any) -> None:
@@ -139,3 +138,16 @@ pre_delete.connect(order_line_before_delete, sender=OrderItem, dispatch_uid="ord
 post_delete.connect(order_line_deleted, sender=OrderItem, dispatch_uid="orders.order_line_deleted")
 pre_delete.connect(order_before_delete, sender=Order, dispatch_uid="orders.order_before_delete")
 user_logged_in.connect(merge_visitor_cart_at_login, dispatch_uid="orders.merge_visitor_cart_at_login")
+
+
+def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any) -> CarNote | None:
+    """On a reserved or sold car's page, its buyer finds the way to their order."""
+    if car.is_available:
+        return None
+    order = order_holding(car=car, user=user)
+    if order is None:
+        return None
+    return CarNote(text="This car is yours:", link_text=f"see order #{order.pk}", url=order.get_absolute_url())
+
+
+car_page_notes.connect(note_buyers_own_order, sender=Car, dispatch_uid="orders.note_buyers_own_order")

@@ -20,7 +20,7 @@ from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.services import StockError, cars_release, cars_reserve, cars_sell
 
 from .models import CancellationReason, Cart, CartItem, Order, OrderItem, OrderStatus
-from .signals import order_cancelled, order_paid, order_placed
+from .signals import order_cancelled, order_paid, order_payment_recorded, order_placed
 
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
 
@@ -118,7 +118,7 @@ def order_totals_refresh(*, order_ids: Iterable[int]) -> None:
     items = OrderItem.objects.filter(order=OuterRef("pk")).order_by().values("order")
     count = items.annotate(n=Count("id")).values("n")
     price = items.annotate(s=Sum("price")).values("s")
-    Order.objects.filter(pk__in=list(order_ids)).update(
+    Order.objects.filter(pk__in=list(order_ids)).state_write(
         total=Coalesce(Subquery(count), Value(0)),
         total_price=Coalesce(Subquery(price, output_field=MONEY), Value(0), output_field=MONEY),
     )
@@ -154,6 +154,9 @@ def order_place(
     """
     if cart.buyer_id != buyer.pk:
         raise CheckoutError("This cart is not yours.")
+    # The cart row first (as cart_item_add does), so a car added meanwhile is neither ordered
+    # unseen nor dropped from the cart by the clean-up below.
+    Cart.objects.select_for_update().only("pk").get(pk=cart.pk)
     in_cart = {item.car_id: item.car for item in CartItem.objects.filter(cart=cart).select_related("car__brand")}
     if confirmed_car_ids is not None and (changes := _cart_changes(in_cart, set(confirmed_car_ids))):
         raise CheckoutError(
@@ -177,7 +180,7 @@ def order_place(
     except IntegrityError:
         # Only reachable if a car's status was forced outside the order flow.
         raise CheckoutError("A car in your cart is already held by another order.")
-    CartItem.objects.filter(cart=cart).delete()
+    CartItem.objects.filter(cart=cart, car_id__in=in_cart).delete()
     order_totals_refresh(order_ids=[order.pk])
     order.refresh_from_db(fields=["total", "total_price"])
     order_placed.send_robust(sender=Order, order=order, buyer=buyer, actor=actor)
@@ -194,11 +197,19 @@ def _order_locked_placed(order_id: int, *, refused: str) -> Order:
     return order
 
 
+def _order_state_write(order: Order, **state: object) -> None:
+    """Write state fields of the locked `order`, on its row and on the instance the caller holds."""
+    Order.objects.filter(pk=order.pk).state_write(**state)
+    for name, value in state.items():
+        setattr(order, name, value)
+    order._remember_state()
+
+
 def _order_lines_release(order: Order) -> list[int]:
     """Clear the order's live lines; returns the ids of the cars they held."""
     lines = OrderItem.objects.filter(order=order, holds_car=True)
     car_ids = list(lines.values_list("car_id", flat=True))
-    lines.update(holds_car=False)
+    lines.state_write(holds_car=False)
     return car_ids
 
 
@@ -217,8 +228,8 @@ def order_mark_paid(*, order: Order, actor: AbstractBaseUser | AnonymousUser) ->
         cars_sell(car_ids=car_ids)
     except StockError as refusal:
         raise OrderStateError(str(refusal))
-    order.status, order.paid_at = OrderStatus.PAID, timezone.now()
-    order.save(update_fields=["status", "paid_at"])
+    _order_state_write(order, status=OrderStatus.PAID, paid_at=timezone.now())
+    order_payment_recorded.send(sender=Order, order=order)
     order_paid.send_robust(sender=Order, order=order, actor=actor)
     return order
 
@@ -235,10 +246,16 @@ def order_cancel(
     Raises OrderStateError for an order not placed. A car of the order that is not reserved
     (sold through a path outside the order flow) is left as it is.
     """
-    order = _order_locked_placed(order.pk, refused="it cannot be cancelled")
+    return _order_cancel_locked(
+        _order_locked_placed(order.pk, refused="it cannot be cancelled"), actor=actor, reason=reason
+    )
+
+
+def _order_cancel_locked(
+    order: Order, *, actor: AbstractBaseUser | AnonymousUser | None, reason: CancellationReason
+) -> Order:
     cars_release(car_ids=_order_lines_release(order), held_as=CarStatus.RESERVED)
-    order.status, order.cancelled_at, order.cancellation_reason = OrderStatus.CANCELLED, timezone.now(), reason
-    order.save(update_fields=["status", "cancelled_at", "cancellation_reason"])
+    _order_state_write(order, status=OrderStatus.CANCELLED, cancelled_at=timezone.now(), cancellation_reason=reason)
     order_cancelled.send_robust(sender=Order, order=order, actor=actor, reason=reason)
     return order
 
@@ -247,14 +264,15 @@ def order_cancel(
 def order_expire(*, order_id: int) -> bool:
     """Cancel the order if it is still placed and unpaid past its deadline; returns whether it was.
 
-    Safe to call early, late or twice: an order paid, cancelled or not yet due is left alone.
+    Safe to call early, late or twice: the order row is locked and checked, so an order paid,
+    cancelled or not yet due — even by a payment racing this call — is left alone.
     """
-    due = Order.objects.filter(
-        pk=order_id, status=OrderStatus.PLACED, is_active=True, expires_at__lte=timezone.now()
-    ).exists()
-    if not due:
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None or order.status != OrderStatus.PLACED or not order.is_active:
         return False
-    order_cancel(order=Order(pk=order_id), actor=None, reason=CancellationReason.EXPIRED)
+    if order.expires_at is None or order.expires_at > timezone.now():
+        return False
+    _order_cancel_locked(order, actor=None, reason=CancellationReason.EXPIRED)
     return True
 
 
@@ -269,8 +287,7 @@ def order_deactivate(*, order_id: int) -> None:
     if not order.is_active:
         return
     cars_release(car_ids=_order_lines_release(order), held_as=CarStatus.SOLD)
-    order.is_active = False
-    order.save(update_fields=["is_active"])
+    _order_state_write(order, is_active=False)
 
 
 @transaction.atomic
@@ -284,9 +301,15 @@ def order_cars_attach(*, order_id: int, car_ids: Collection[int]) -> None:
     cars_reserve(car_ids=car_ids)
 
 
+@transaction.atomic
 def order_line_check_removable(*, line: OrderItem) -> None:
-    """Raise OrderStateError if the line is frozen: it holds a car its paid order bought."""
-    if line.holds_car and Order.objects.filter(pk=line.order_id, status=OrderStatus.PAID).exists():
+    """Raise OrderStateError if the line is frozen: it holds a car its paid order bought.
+
+    Locks the order row first, before the line's own row is deleted: the same order (order,
+    then lines, then cars) as the order's transitions, so the two cannot deadlock.
+    """
+    status = Order.objects.select_for_update().filter(pk=line.order_id).values_list("status", flat=True).first()
+    if line.holds_car and status == OrderStatus.PAID:
         raise OrderStateError(f"Order #{line.order_id} is paid; its lines are frozen. Void its sale first.")
 
 

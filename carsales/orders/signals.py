@@ -7,6 +7,8 @@ Receivers that touch the outside world (email) must enqueue a background task, n
 inline: the task row is written in the same transaction and runs only once it commits.
 """
 
+from django.dispatch import Signal
+
 from carsales.core.dispatch import DomainSignal
 
 order_placed = DomainSignal(
@@ -17,6 +19,14 @@ kwargs: `order` (Order, totals set, items written), `buyer` (Buyer), `actor` (th
 Not sent when the checkout is refused (empty cart, a car no longer available) or rolls back.
 """,
 )
+
+order_payment_recorded = Signal()
+"""Sent when staff mark a placed order paid, before order_paid, inside the same transaction.
+
+kwargs: `order` (Order, status paid, its cars sold). Sent with `send`, not `send_robust`: its
+receivers record what must exist if and only if the payment does (the sale), so one that raises
+rolls the payment back. Observers that may fail alone listen to order_paid instead.
+"""
 
 order_paid = DomainSignal(
     "order_paid",

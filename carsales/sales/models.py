@@ -1,9 +1,10 @@
 from django.db import models
 
-from carsales.orders.models import Order
+from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
+from carsales.orders.models import Order, OrderStatus
 
 
-class Sale(models.Model):
+class Sale(StateGuardedModel):
     """The sale a paid order became; at most one per order (the one-to-one column)."""
 
     # PROTECT: a paid order cannot be deleted while its sale stands; void the sale first.
@@ -11,8 +12,18 @@ class Sale(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    objects = StateGuardedQuerySet.as_manager()
+
+    # A sale is fixed once recorded; voiding deletes it.
+    STATE_FIELDS = ("order", "amount")
+
     class Meta:
         ordering = ["-created_at", "-id"]
+        base_manager_name = "objects"
 
     def __str__(self) -> str:
         return f"Sale #{self.pk} ({self.order})"
+
+    def check_new(self) -> None:
+        if not Order.objects.filter(pk=self.order_id, status=OrderStatus.PAID, is_active=True).exists():
+            raise TypeError("A sale is recorded for a paid order only: mark the order paid.")

@@ -6,13 +6,14 @@ from django.db.models.signals import pre_delete
 
 from carsales.orders.models import Order
 from carsales.orders.services import order_deactivate
-from carsales.orders.signals import order_paid
+from carsales.orders.signals import order_payment_recorded
 
 from .models import Sale
 from .services import sale_record
 
 
 def record_sale_for_paid_order(sender: type, order: Order, **kwargs: Any) -> None:
+    """Seed 001's order → sale, in the payment's own transaction: no paid order without its sale."""
     sale_record(order=order)
 
 
@@ -22,5 +23,5 @@ def deactivate_order_of_voided_sale(sender: type, instance: Sale, **kwargs: Any)
     order_deactivate(order_id=instance.order_id)
 
 
-order_paid.connect(record_sale_for_paid_order, dispatch_uid="sales.record_sale_for_paid_order")
+order_payment_recorded.connect(record_sale_for_paid_order, dispatch_uid="sales.record_sale_for_paid_order")
 pre_delete.connect(deactivate_order_of_voided_sale, sender=Sale, dispatch_uid="sales.deactivate_order_of_voided_sale")

@@ -10,5 +10,5 @@ from carsales.core.dispatch import DomainSignal
 sale_recorded = DomainSignal(
     "sale_recorded",
     doc="""Sent once when a paid order's sale is created. kwargs: `sale` (Sale), `order` (Order).
-Not sent when the sale already existed (a redelivered order_paid).""",
+Not sent when the sale already existed (a redelivered order_payment_recorded).""",
 )

@@ -341,3 +341,12 @@ def test_a_young_marker_is_left_for_a_save_that_may_still_commit():
 
     assert uncommitted_uploads_sweep() == 0
     assert default_storage.exists(car.photo.name)
+
+
+def test_two_photos_never_share_a_thumbnail_file():
+    first = CarFactory(photo=image_upload(name="a.png"))
+    second = CarFactory(photo=image_upload(name="a-png.jpg"))
+
+    names = {car_thumbnail_make(car_id=car.pk, photo=car.photo.name) for car in (first, second)}
+
+    assert len(names) == 2

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.db.models import ProtectedError
 
 from carsales.analytics.models import DailySales
@@ -16,7 +17,7 @@ from carsales.orders.services import (
     order_mark_paid,
     order_place,
 )
-from carsales.orders.signals import order_paid
+from carsales.orders.signals import order_paid, order_payment_recorded
 from carsales.sales.models import Sale
 from carsales.sales.receivers import record_sale_for_paid_order
 from carsales.sales.services import sale_void
@@ -50,11 +51,12 @@ def test_a_paid_order_gets_one_sale_of_its_amount_and_its_cars_are_sold(staff):
     assert AuditEntry.objects.filter(action="order.paid", actor=staff).exists()
 
 
-def test_a_redelivered_order_paid_creates_no_second_sale(staff):
+def test_a_redelivered_payment_creates_no_second_sale(staff):
     order, _ = placed_order(100)
     order_mark_paid(order=order, actor=staff)
 
     record_sale_for_paid_order(sender=Order, order=order)
+    order_payment_recorded.send(sender=Order, order=order)
     order_paid.send_robust(sender=Order, order=order, actor=staff)
 
     assert Sale.objects.filter(order=order).count() == 1
@@ -119,3 +121,24 @@ def test_a_paid_order_cannot_be_deleted_while_its_sale_stands_and_can_once_voide
     sale_void(sale=Sale.objects.get(order=order), actor=staff)
     Order.objects.get(pk=order.pk).delete()
     assert statuses(cars) == [CarStatus.AVAILABLE] and not Order.objects.exists()
+
+
+def test_a_payment_whose_sale_cannot_be_recorded_is_rolled_back(staff, monkeypatch):
+    order, cars = placed_order(100)
+
+    def broken_sale_record(**kwargs):
+        raise RuntimeError("the sales table is unavailable")
+
+    monkeypatch.setattr("carsales.sales.receivers.sale_record", broken_sale_record)
+    with pytest.raises(RuntimeError):
+        order_mark_paid(order=order, actor=staff)
+
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED
+    assert statuses(cars) == [CarStatus.RESERVED] and not Sale.objects.exists()
+
+
+def test_a_sale_cannot_be_recorded_for_an_order_not_paid():
+    order, _ = placed_order(100)
+
+    with pytest.raises(TypeError, match="paid order only"), transaction.atomic():
+        Sale.objects.create(order=order, amount=100)
