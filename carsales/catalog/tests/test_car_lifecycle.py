@@ -350,3 +350,18 @@ def test_two_photos_never_share_a_thumbnail_file():
     names = {car_thumbnail_make(car_id=car.pk, photo=car.photo.name) for car in (first, second)}
 
     assert len(names) == 2
+
+
+def test_the_migration_drops_the_old_stated_price_from_generated_texts_only():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("carsales.catalog.migrations.0005_generated_bios_without_price")
+    generated = CarFactory(bio="A nearly new 2025 Fiat Toro. Yours for $45,999.99. Ask us for a test drive.")
+    by_hand = CarFactory(bio="Yours for $1, a steal! Yours for the asking.")
+
+    migration.drop_stated_prices(apps, None)
+
+    assert Car.objects.get(pk=generated.pk).bio == "A nearly new 2025 Fiat Toro. Ask us for a test drive."
+    assert Car.objects.get(pk=by_hand.pk).bio == by_hand.bio
