@@ -120,3 +120,14 @@ def test_an_api_log_in_through_drf_is_locked_out_with_a_json_429():
 
     assert response.status_code == 429
     assert LOCKED in json.loads(response.content)["detail"]
+
+
+def test_the_api_token_endpoint_is_locked_out_after_five_wrong_passwords(client):
+    UserFactory(username="ana")
+    for _ in range(5):
+        client.post("/api/auth/token/", {"username": "ana", "password": "wrong-guess"})
+
+    response = client.post("/api/auth/token/", {"username": "ana", "password": "pass-word-123"})
+
+    assert response.status_code == 429
+    assert LOCKED in response.json()["detail"] and "token" not in response.json()
