@@ -83,6 +83,10 @@ def brand_create(*, name: str) -> Brand:
     # to fit its field, so it needs no second check.
     brand.full_clean(exclude=["slug"])
     brand.slug = brand_slug_available(name=brand.name)
+    return _brand_store(brand)
+
+
+def _brand_store(brand: Brand) -> Brand:
     try:
         with transaction.atomic():
             brand.save()
@@ -106,12 +110,7 @@ def brand_rename(*, brand: Brand, name: str) -> Brand:
         BrandSlugHistory.objects.filter(brand=brand, slug=slug).delete()  # taking an old slug back
         BrandSlugHistory.objects.create(brand=brand, slug=brand.slug)
         brand.slug = slug
-    try:
-        with transaction.atomic():
-            brand.save()
-    except IntegrityError:
-        raise ValidationError({"name": "A brand with this name was added at the same moment; try again."})
-    return brand
+    return _brand_store(brand)
 
 
 @transaction.atomic
