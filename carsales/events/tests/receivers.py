@@ -18,7 +18,7 @@ from carsales.events.models import EffectRecord
 thing_happened = Signal()  # kwargs: mode ("ok" or "slow"), seconds (how long "slow" sleeps on attempt 1)
 async_thing = Signal()  # kwargs: label
 hang_thing = Signal()  # no kwargs
-bench_thing = Signal()  # kwargs: token
+bench_thing = Signal()  # kwargs: token, wait (seconds the effect waits, as on an SMTP server)
 stray_thing = Signal()  # no kwargs
 
 calls: list[tuple[str, Event]] = []  # what ran in this process, in order
@@ -80,6 +80,7 @@ def hang(event: Event) -> None:
 
 @durable_receiver(bench_thing, dispatch_uid="events_tests.bench", ordered=False)
 def bench(event: Event) -> None:
+    time.sleep(event.kwargs.get("wait", 0))
     observe("bench", event)
 
 
