@@ -14,7 +14,7 @@ from carsales.core.api_fields import SlugRelatedField
 
 from .forms import CarFilterForm
 from .models import Brand, Car
-from .selectors import brand_list, car_list
+from .selectors import brand_list, brand_slug_renamed, car_list
 from .services import BrandInUse, CarInUse, brand_create, brand_delete, brand_rename, car_create, car_delete, car_update
 
 
@@ -93,7 +93,10 @@ class CarViewSet(viewsets.ModelViewSet):
         is_staff = bool(self.request.user and self.request.user.is_staff)
         if self.action != "list":
             return Car.objects.with_brand() if is_staff else Car.objects.with_brand().exclude(status="sold")
-        form = CarFilterForm(self.request.query_params)
+        params = self.request.query_params.copy()
+        if params.get("brand") and (renamed := brand_slug_renamed(slug=params["brand"])):
+            params["brand"] = renamed  # a client still using the slug of before a rename
+        form = CarFilterForm(params)
         if not form.is_valid():
             raise ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
         return car_list(filters=form.to_filters(include_unavailable=is_staff))

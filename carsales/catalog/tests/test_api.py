@@ -181,3 +181,17 @@ def test_renaming_a_brand_to_another_brands_name_is_a_400(staff_client, honda_an
     )
 
     assert response.status_code == 400 and "name" in response.json()
+
+
+def test_the_api_filter_still_understands_a_renamed_brands_old_slug(client):
+    from carsales.catalog.services import brand_rename
+
+    honda = BrandFactory(name="Honda", slug="honda")
+    CarFactory(brand=honda, model="Civic")
+    CarFactory(model="Other")
+    brand_rename(brand=honda, name="Honda Motor")
+
+    response = client.get("/api/cars/", {"brand": "honda"})
+
+    assert response.status_code == 200
+    assert [car["model"] for car in response.json()["results"]] == ["Civic"]
