@@ -94,7 +94,8 @@ class CarViewSet(viewsets.ModelViewSet):
         if self.action != "list":
             return Car.objects.with_brand() if is_staff else Car.objects.with_brand().exclude(status="sold")
         params = self.request.query_params.copy()
-        if params.get("brand") and (renamed := brand_slug_renamed(slug=params["brand"])):
+        brand = str(params.get("brand", ""))
+        if brand and (renamed := brand_slug_renamed(slug=brand)):
             params["brand"] = renamed  # a client still using the slug of before a rename
         form = CarFilterForm(params)
         if not form.is_valid():
