@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .models import Brand, BrandSlugHistory, Car
-from .services import car_update
+from .services import brand_rename, car_update
 
 
 @admin.register(BrandSlugHistory)
@@ -29,6 +29,20 @@ class BrandAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Brand]:
         return super().get_queryset(request).annotate(car_count=Count("cars"))
+
+    # Once a brand exists its slug follows its name through brand_rename, which keeps the old
+    # slug so links made before still work; it is never typed in by hand.
+    def get_readonly_fields(self, request: HttpRequest, obj: Brand | None = None) -> list[str]:
+        return ["slug"] if obj else []
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Brand | None = None) -> dict[str, Any]:
+        return {} if obj else dict(self.prepopulated_fields)
+
+    def save_model(self, request: HttpRequest, obj: Brand, form: Any, change: bool) -> None:
+        if change and "name" in form.changed_data:
+            brand_rename(brand=obj, name=obj.name)
+        else:
+            super().save_model(request, obj, form, change)
 
     @admin.display(ordering="car_count", description="Cars")
     def car_count(self, brand: Brand) -> int:

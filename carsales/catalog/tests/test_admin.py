@@ -1,6 +1,6 @@
 import pytest
 
-from carsales.catalog.models import Brand
+from carsales.catalog.models import Brand, BrandSlugHistory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,3 +28,13 @@ def test_the_admin_accepts_a_brand_slug_in_another_script(staff_client):
 
     assert response.status_code == 302
     assert Brand.objects.get(slug="日産").name == "日産"
+
+
+def test_renaming_a_brand_in_the_admin_keeps_its_old_slug_working(staff_client):
+    brand = Brand.objects.create(name="Honda", slug="honda")
+
+    response = staff_client.post(f"/admin/catalog/brand/{brand.pk}/change/", {"name": "Honda Motor"})
+
+    assert response.status_code == 302
+    assert Brand.objects.get(pk=brand.pk).slug == "honda-motor"
+    assert BrandSlugHistory.objects.filter(brand=brand, slug="honda").exists()
