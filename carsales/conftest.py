@@ -12,6 +12,8 @@ from django.db import connection
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from PIL import Image
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from carsales.catalog.models import Brand, Car
 
@@ -111,6 +113,23 @@ def staff_client(client: Any, staff: Any) -> Any:
 def buyer_client(client: Any, user: Any) -> Any:
     client.force_login(user)
     return client
+
+
+def token_client(user: Any) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def buyer_api(user: Any) -> APIClient:
+    """An API client authenticated as `user` with a token, as a buyer's program would be."""
+    return token_client(user)
+
+
+@pytest.fixture
+def staff_api(staff: Any) -> APIClient:
+    return token_client(staff)
 
 
 @pytest.fixture

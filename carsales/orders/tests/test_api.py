@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from carsales.catalog.models import CarStatus
@@ -13,74 +12,60 @@ from carsales.sales.models import Sale
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-@pytest.fixture
-def staff_api(staff):
-    client = APIClient()
-    client.force_authenticate(staff)
-    return client
-
-
-def test_a_buyer_fills_the_cart_and_checks_out_with_a_token(api):
+def test_a_buyer_fills_the_cart_and_checks_out_with_a_token(buyer_api):
     car = CarFactory(value=100)
 
-    assert api.post("/api/cart/items/", {"car": car.pk}).status_code == 201
-    assert [i["car"] for i in api.get("/api/cart/").json()["items"]] == [car.pk]
-    response = api.post("/api/checkout/", {})
+    assert buyer_api.post("/api/cart/items/", {"car": car.pk}).status_code == 201
+    assert [i["car"] for i in buyer_api.get("/api/cart/").json()["items"]] == [car.pk]
+    response = buyer_api.post("/api/checkout/", {})
 
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "placed" and body["total"] == 1 and Decimal(body["total_price"]) == 100
-    assert api.get("/api/cart/").json()["items"] == []
+    assert buyer_api.get("/api/cart/").json()["items"] == []
 
 
-def test_adding_an_unavailable_car_is_a_400_with_the_reason(api):
+def test_adding_an_unavailable_car_is_a_400_with_the_reason(buyer_api):
     car = sold_car()
 
-    response = api.post("/api/cart/items/", {"car": car.pk})
+    response = buyer_api.post("/api/cart/items/", {"car": car.pk})
 
     assert response.status_code == 400 and "no longer available" in response.json()["car"][0]
 
 
-def test_adding_a_car_that_does_not_exist_is_a_400(api):
-    response = api.post("/api/cart/items/", {"car": 999999})
+def test_adding_a_car_that_does_not_exist_is_a_400(buyer_api):
+    response = buyer_api.post("/api/cart/items/", {"car": 999999})
 
     assert response.status_code == 400 and "car" in response.json()
 
 
-def test_removing_a_car_from_the_cart(api):
+def test_removing_a_car_from_the_cart(buyer_api):
     car = CarFactory()
-    api.post("/api/cart/items/", {"car": car.pk})
+    buyer_api.post("/api/cart/items/", {"car": car.pk})
 
-    assert api.delete(f"/api/cart/items/{car.pk}/").status_code == 204
-    assert api.delete(f"/api/cart/items/{car.pk}/").status_code == 404
+    assert buyer_api.delete(f"/api/cart/items/{car.pk}/").status_code == 204
+    assert buyer_api.delete(f"/api/cart/items/{car.pk}/").status_code == 404
 
 
-def test_checking_out_an_empty_cart_is_a_400_with_a_message(api):
-    response = api.post("/api/checkout/", {})
+def test_checking_out_an_empty_cart_is_a_400_with_a_message(buyer_api):
+    response = buyer_api.post("/api/checkout/", {})
 
     assert response.status_code == 400 and response.json()["detail"] == "Your cart is empty."
     assert not Order.objects.exists()
 
 
-def test_checking_out_another_buyers_cart_is_a_404(api):
+def test_checking_out_another_buyers_cart_is_a_404(buyer_api):
     other = UserFactory()
     foreign = cart_for_buyer(buyer=other.buyer)
     cart_item_add(cart=foreign, car=CarFactory())
 
-    response = api.post("/api/checkout/", {"cart_id": foreign.pk})
+    response = buyer_api.post("/api/checkout/", {"cart_id": foreign.pk})
 
     assert response.status_code == 404 and not Order.objects.exists()
 
 
-def test_a_malformed_checkout_body_is_a_400(api):
-    assert api.post("/api/checkout/", {"cart_id": "mine"}).status_code == 400
+def test_a_malformed_checkout_body_is_a_400(buyer_api):
+    assert buyer_api.post("/api/checkout/", {"cart_id": "mine"}).status_code == 400
 
 
 def test_the_cart_needs_authentication():
@@ -93,17 +78,17 @@ def placed_by(user, value=100):
     return order_place(cart=cart, buyer=user.buyer, actor=user)
 
 
-def test_a_buyer_lists_only_their_orders_and_gets_404_for_others(api, user):
+def test_a_buyer_lists_only_their_orders_and_gets_404_for_others(buyer_api, user):
     mine, theirs = placed_by(user), placed_by(UserFactory())
 
-    assert [o["id"] for o in api.get("/api/orders/").json()["results"]] == [mine.pk]
-    assert api.get(f"/api/orders/{theirs.pk}/").status_code == 404
+    assert [o["id"] for o in buyer_api.get("/api/orders/").json()["results"]] == [mine.pk]
+    assert buyer_api.get(f"/api/orders/{theirs.pk}/").status_code == 404
 
 
-def test_a_buyer_cannot_pay_an_order(api, user):
+def test_a_buyer_cannot_pay_an_order(buyer_api, user):
     order = placed_by(user)
 
-    assert api.post(f"/api/orders/{order.pk}/pay/").status_code == 403
+    assert buyer_api.post(f"/api/orders/{order.pk}/pay/").status_code == 403
 
 
 def test_staff_pay_an_order_which_makes_a_sale_and_a_second_pay_is_a_409(staff_api, user):
@@ -133,9 +118,9 @@ def test_staff_list_and_void_sales(staff_api, user, staff):
     assert Order.objects.get(pk=order.pk).is_active is False
 
 
-def test_sales_and_inventory_are_staff_only(api):
-    assert api.get("/api/sales/").status_code == 403
-    assert api.get("/api/inventory/").status_code == 403
+def test_sales_and_inventory_are_staff_only(buyer_api):
+    assert buyer_api.get("/api/sales/").status_code == 403
+    assert buyer_api.get("/api/inventory/").status_code == 403
 
 
 def test_staff_read_the_inventory(staff_api):

@@ -39,13 +39,6 @@ def paid_order(*cars: Car, staff) -> Order:
     return order_mark_paid(order=order_for(*cars), actor=staff)
 
 
-@pytest.fixture
-def staff_api(staff):
-    client = APIClient()
-    client.force_authenticate(staff)
-    return client
-
-
 # 1. A car is in at most one live order.
 
 
