@@ -69,7 +69,7 @@ def car_note_photo_change(
     instance.thumbnail = ""  # type: ignore[assignment]
 
 
-def car_mark_new_upload(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
+def car_mark_renamed_upload(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
     """The upload was stored under another name than foreseen (a name taken meanwhile): mark
     that name too, so a rollback orphans nothing."""
     intended = getattr(instance, "_upload_marked", "")
@@ -133,5 +133,5 @@ def discard_deleted_car_files(event: Event) -> None:
 
 pre_save.connect(car_fill_defaults, sender=Car, dispatch_uid="catalog.car_fill_defaults")
 pre_save.connect(car_note_photo_change, sender=Car, dispatch_uid="catalog.car_note_photo_change")
-post_save.connect(car_mark_new_upload, sender=Car, dispatch_uid="catalog.car_mark_new_upload")
+post_save.connect(car_mark_renamed_upload, sender=Car, dispatch_uid="catalog.car_mark_renamed_upload")
 pre_delete.connect(car_note_thumbnail, sender=Car, dispatch_uid="catalog.car_note_thumbnail")

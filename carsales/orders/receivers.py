@@ -105,6 +105,16 @@ def merge_visitor_cart_at_login(sender: type, request: HttpRequest | None, user:
         cart_merge(source=visitor_cart, target=cart_for_buyer(buyer=buyer_ensure(user=user)))
 
 
+def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any) -> CarNote | None:
+    """On a reserved or sold car's page, its buyer finds the way to their order."""
+    if car.is_available:
+        return None
+    order = order_holding(car=car, user=user)
+    if order is None:
+        return None
+    return CarNote(text="This car is yours:", link_text=f"see order #{order.pk}", url=order.get_absolute_url())
+
+
 @durable_receiver(
     order_placed,
     sender=Order,
@@ -138,16 +148,4 @@ pre_delete.connect(order_line_before_delete, sender=OrderItem, dispatch_uid="ord
 post_delete.connect(order_line_deleted, sender=OrderItem, dispatch_uid="orders.order_line_deleted")
 pre_delete.connect(order_before_delete, sender=Order, dispatch_uid="orders.order_before_delete")
 user_logged_in.connect(merge_visitor_cart_at_login, dispatch_uid="orders.merge_visitor_cart_at_login")
-
-
-def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any) -> CarNote | None:
-    """On a reserved or sold car's page, its buyer finds the way to their order."""
-    if car.is_available:
-        return None
-    order = order_holding(car=car, user=user)
-    if order is None:
-        return None
-    return CarNote(text="This car is yours:", link_text=f"see order #{order.pk}", url=order.get_absolute_url())
-
-
 car_page_notes.connect(note_buyers_own_order, sender=Car, dispatch_uid="orders.note_buyers_own_order")
