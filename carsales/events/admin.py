@@ -19,6 +19,18 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # states change only through the worker and the requeue action
 
+    # A delivery still owed is an effect the sender committed to: deleting it by hand would lose
+    # it silently. Finished ones (done, dead) may go; pruning removes them anyway.
+    def has_delete_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        owed = obj is not None and obj.status in Delivery.ACTIVE
+        return not owed and super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        owed = queryset.filter(status__in=Delivery.ACTIVE).count()
+        if owed:
+            self.message_user(request, f"{owed} deliveries still owed were kept.", messages.WARNING)
+        queryset.exclude(status__in=Delivery.ACTIVE).delete()
+
     @admin.action(description="Requeue the selected dead deliveries")
     def requeue(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         count = deliveries_requeue(ids=list(queryset.values_list("pk", flat=True)))
