@@ -185,7 +185,9 @@ def _actions() -> list[tuple[type[Model], str]]:
     ]
 
 
-@pytest.mark.parametrize(("model", "action"), _actions(), ids=lambda value: value if isinstance(value, str) else _label(value))
+@pytest.mark.parametrize(
+    ("model", "action"), _actions(), ids=lambda value: value if isinstance(value, str) else _label(value)
+)
 def test_every_admin_action_on_every_row_keeps_the_invariants(
     model: type[Model], action: str, world: dict[str, Any], staff_client: Any, rf: Any, staff: Any
 ) -> None:
