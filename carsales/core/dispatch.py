@@ -10,6 +10,7 @@ Django's `send_robust` already catches a receiver's exception, but two things ar
 """
 
 import functools
+import inspect
 import logging
 import traceback
 from collections.abc import Callable
@@ -30,6 +31,7 @@ class DomainSignal(Signal):
         super().__init__()
         self.name = name
         self.__doc__ = doc  # the contract: kwargs, when it is sent and when it is not
+        self._uids: dict[tuple[int, int], str] = {}  # (id of function, id of sender) -> dispatch_uid
 
     def __repr__(self) -> str:
         return f"<DomainSignal {self.name}>"
@@ -38,19 +40,51 @@ class DomainSignal(Signal):
         self,
         receiver: Callable[..., Any],
         sender: object | None = None,
-        weak: bool = True,
+        weak: bool = False,
         dispatch_uid: str | None = None,
     ) -> None:
+        """Connect `receiver`, which runs in its own savepoint when sent with send_robust.
+
+        Raises ValueError without a dispatch_uid (a second import would connect it twice) or
+        with weak=True (the savepoint wrapper must be held strongly, so the receiver would
+        outlive its last reference silently), and TypeError for an `async def` receiver (it
+        would never be awaited inside the sender's transaction).
+        """
         if dispatch_uid is None:
             raise ValueError(f"Receivers of {self.name} need a dispatch_uid, so a second import cannot connect twice.")
+        if weak:
+            raise ValueError(f"{self.name} holds its receivers strongly; connect them with weak=False.")
+        if inspect.iscoroutinefunction(receiver):
+            raise TypeError(
+                f"{receiver_name(receiver)} is async: receivers of {self.name} run inside the sender's "
+                "transaction, so they are plain functions (make an async effect a durable receiver)."
+            )
 
         @functools.wraps(receiver)
         def in_savepoint(**kwargs: Any) -> Any:
             with transaction.atomic():
                 return receiver(**kwargs)
 
-        # The wrapper is referenced only from here, so it must be held strongly.
         super().connect(in_savepoint, sender=sender, weak=False, dispatch_uid=dispatch_uid)
+        # What disconnect(function) looks up: the function, and the one a wrapper stands for.
+        for function in (receiver, getattr(receiver, "__wrapped__", None)):
+            if function is not None:
+                self._uids[(id(function), id(sender))] = dispatch_uid
+
+    def disconnect(
+        self, receiver: Callable[..., Any] | None = None, sender: object | None = None, dispatch_uid: str | None = None
+    ) -> bool:
+        """Disconnect by dispatch_uid, or by the function connected (Django's own disconnect
+        finds a receiver connected with a dispatch_uid only by that uid)."""
+        if dispatch_uid is None and receiver is not None:
+            dispatch_uid = self._uids.get((id(receiver), id(sender)))
+            if dispatch_uid is None:
+                return False
+        self._uids = {key: uid for key, uid in self._uids.items() if uid != dispatch_uid}
+        return super().disconnect(sender=sender, dispatch_uid=dispatch_uid)
+
+    def _log_robust_failure(self, receiver: Any, err: Exception) -> None:
+        """Django logs a failed receiver here; send_robust below logs it once, with the signal."""
 
     def send_robust(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:  # type: ignore[override]
         """Call every receiver; return (receiver, result or exception) pairs like Django's.

@@ -158,6 +158,7 @@ def durable_receiver(
             receiver.record(sender, **kwargs)
 
         record.__module__, record.__qualname__ = function.__module__, function.__qualname__
+        record.__wrapped__ = function  # type: ignore[attr-defined]  # signal.disconnect(function) finds it
         # Held strongly: the closure is referenced from nowhere else.
         signal.connect(
             record,
