@@ -66,8 +66,8 @@ class DomainSignal(Signal):
                 return receiver(**kwargs)
 
         super().connect(in_savepoint, sender=sender, weak=False, dispatch_uid=dispatch_uid)
-        # What disconnect(function) looks up: the function, and the one a wrapper stands for.
-        for function in (receiver, getattr(receiver, "__wrapped__", None)):
+        # What disconnect(function) looks up: the function, and the one a durable record stands for.
+        for function in (receiver, getattr(receiver, "stands_for", None)):
             if function is not None:
                 self._uids[(id(function), id(sender))] = dispatch_uid
 

@@ -5,3 +5,6 @@ class EventsConfig(AppConfig):
     name = "carsales.events"
     label = "events"
     verbose_name = "Durable events"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the start-up check)

@@ -158,7 +158,8 @@ def durable_receiver(
             receiver.record(sender, **kwargs)
 
         record.__module__, record.__qualname__ = function.__module__, function.__qualname__
-        record.__wrapped__ = function  # type: ignore[attr-defined]  # signal.disconnect(function) finds it
+        # Not __wrapped__: Django would then check the function's signature for **kwargs.
+        record.stands_for = function  # type: ignore[attr-defined]  # signal.disconnect(function) finds it
         # Held strongly: the closure is referenced from nowhere else.
         signal.connect(
             record,

@@ -1,0 +1,147 @@
+"""Start-up checks of the signal wiring (Django's check framework: `manage.py check`, runserver,
+migrate, and every management command).
+
+Signal mistakes fail silently at run time — a receiver that never runs, runs twice, or
+vanishes with the garbage collector — so they are caught when the project starts instead:
+
+- carsales.E001: an app's `receivers` module was never imported (its AppConfig.ready() does
+  not import it), so none of its receivers is connected;
+- carsales.E002: a project receiver connected without a dispatch_uid (a second import of its
+  module connects it again);
+- carsales.E003: one function connected twice to one signal for one sender;
+- carsales.E004: a project receiver held only by a weak reference to a closure, a partial or
+  a bound method: nothing else keeps it alive, so it disconnects itself at the next garbage
+  collection (connect with weak=False, or connect a module-level function).
+"""
+
+import functools
+import sys
+import types
+import weakref
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from importlib import import_module
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.contrib.auth import signals as auth_signals
+from django.core import checks
+from django.core import signals as core_signals
+from django.db.models import signals as model_signals
+from django.dispatch import Signal
+from django.utils.module_loading import module_has_submodule
+
+PROJECT = "carsales."
+
+
+def _project_apps() -> list[AppConfig]:
+    return [config for config in apps.get_app_configs() if config.name.startswith(PROJECT)]
+
+
+def signals_in_use() -> list[tuple[str, Signal]]:
+    """Django's model, auth and request signals, and every Signal a project app's `signals`
+    module defines, by dotted name."""
+    found: list[tuple[str, Signal]] = []
+    for module in (model_signals, auth_signals, core_signals):
+        found += [
+            (f"{module.__name__}.{name}", value) for name, value in vars(module).items() if isinstance(value, Signal)
+        ]
+    for config in _project_apps():
+        if module_has_submodule(config.module, "signals"):
+            module = import_module(f"{config.name}.signals")
+            found += [
+                (f"{module.__name__}.{name}", value)
+                for name, value in vars(module).items()
+                if isinstance(value, Signal)
+            ]
+    return found
+
+
+def _origin(receiver: Any) -> Any:
+    """The function a wrapper (a savepoint, a durable record) stands for."""
+    while hasattr(receiver, "__wrapped__") or hasattr(receiver, "stands_for"):
+        receiver = getattr(receiver, "__wrapped__", None) or receiver.stands_for
+    return receiver
+
+
+def _is_project(receiver: Any) -> bool:
+    return str(getattr(_origin(receiver), "__module__", "")).startswith(PROJECT)
+
+
+def _label(receiver: Any) -> str:
+    origin = _origin(receiver)
+    return f"{getattr(origin, '__module__', '?')}.{getattr(origin, '__qualname__', repr(origin))}"
+
+
+def _short_lived(receiver: Any) -> bool:
+    """Whether nothing but the signal is likely to hold this receiver: a closure, a partial, a
+    bound method (its bound object is usually made for the connection)."""
+    if isinstance(receiver, functools.partial | types.MethodType):
+        return True
+    return isinstance(receiver, types.FunctionType) and "<locals>" in receiver.__qualname__
+
+
+def receivers_not_imported(app_configs: Iterable[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    for config in _project_apps():
+        name = f"{config.name}.receivers"
+        if module_has_submodule(config.module, "receivers") and name not in sys.modules:
+            errors.append(
+                checks.Error(
+                    f"{name} was never imported, so none of its receivers is connected.",
+                    hint=f"Import it in {type(config).__name__}.ready().",
+                    obj=config,
+                    id="carsales.E001",
+                )
+            )
+    return errors
+
+
+def _connections(signal: Signal) -> Iterator[tuple[Any, Any, Any, bool]]:
+    """(lookup key, sender key, live receiver or None, weakly held) for each connection."""
+    for (lookup_key, sender_key), ref, *_ in signal.receivers:
+        weak = isinstance(ref, weakref.ReferenceType)
+        yield lookup_key, sender_key, (ref() if weak else ref), weak
+
+
+def receivers_badly_connected(
+    app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    for signal_name, signal in signals_in_use():
+        seen: Counter[tuple[int, Any]] = Counter()
+        for lookup_key, sender_key, receiver, weak in _connections(signal):
+            if receiver is None or not _is_project(receiver):
+                continue
+            label = _label(receiver)
+            if not isinstance(lookup_key, str):
+                errors.append(
+                    checks.Error(
+                        f"{label} is connected to {signal_name} without a dispatch_uid.",
+                        hint="Connect it in AppConfig.ready() with dispatch_uid='app.name', so a second import "
+                        "cannot connect it twice.",
+                        id="carsales.E002",
+                    )
+                )
+            seen[(id(_origin(receiver)), sender_key)] += 1
+            if weak and _short_lived(receiver):
+                errors.append(
+                    checks.Error(
+                        f"{label} is connected to {signal_name} by a weak reference to a closure, partial or "
+                        "bound method, which nothing else holds: it will disconnect itself when garbage-collected.",
+                        hint="Connect a module-level function, or pass weak=False.",
+                        id="carsales.E004",
+                    )
+                )
+        for _lookup_key, sender_key, receiver, _weak in _connections(signal):
+            if receiver is not None and seen[(id(_origin(receiver)), sender_key)] > 1:
+                seen[(id(_origin(receiver)), sender_key)] = 0  # one error per receiver
+                errors.append(
+                    checks.Error(
+                        f"{_label(receiver)} is connected to {signal_name} more than once for one sender, so it "
+                        "runs more than once per send.",
+                        hint="Connect it once, with one dispatch_uid.",
+                        id="carsales.E003",
+                    )
+                )
+    return errors

@@ -1,0 +1,96 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.db.models.signals import post_save
+
+from carsales.catalog.models import Car
+from carsales.core.checks import receivers_badly_connected, receivers_not_imported
+from carsales.events.checks import durable_receivers_known_to_workers
+from carsales.events.durable import Event, durable_receiver, registry
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _ids(messages):
+    return [message.id for message in messages]
+
+
+def project_receiver(sender, **kwargs):
+    return None
+
+
+def test_carsales_passes_every_check_when_started_as_in_development():
+    # DEBUG on, as `make run`: Django then also checks every receiver's signature.
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "carsales.settings.dev"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_receivers_module_never_imported_is_an_error(monkeypatch):
+    monkeypatch.delitem(sys.modules, "carsales.audit.receivers")
+
+    [error] = receivers_not_imported()
+
+    assert error.id == "carsales.E001" and "carsales.audit.receivers" in error.msg
+
+
+def test_a_receiver_connected_without_a_dispatch_uid_is_an_error():
+    post_save.connect(project_receiver, sender=Car)
+    try:
+        errors = receivers_badly_connected()
+    finally:
+        post_save.disconnect(project_receiver, sender=Car)
+
+    assert _ids(errors) == ["carsales.E002"]
+    assert "test_checks.project_receiver" in errors[0].msg and "post_save" in errors[0].msg
+
+
+def test_a_receiver_connected_twice_is_an_error():
+    post_save.connect(project_receiver, sender=Car, dispatch_uid="tests.once")
+    post_save.connect(project_receiver, sender=Car, dispatch_uid="tests.twice")
+    try:
+        errors = receivers_badly_connected()
+    finally:
+        post_save.disconnect(sender=Car, dispatch_uid="tests.once")
+        post_save.disconnect(sender=Car, dispatch_uid="tests.twice")
+
+    assert _ids(errors) == ["carsales.E003"]
+
+
+def test_a_closure_held_only_weakly_is_an_error():
+    def closure(sender, **kwargs):
+        return None
+
+    post_save.connect(closure, sender=Car, dispatch_uid="tests.closure")
+    try:
+        errors = receivers_badly_connected()
+    finally:
+        post_save.disconnect(sender=Car, dispatch_uid="tests.closure")
+
+    assert _ids(errors) == ["carsales.E004"]
+
+
+def test_a_durable_receiver_a_worker_would_not_import_is_an_error():
+    @durable_receiver(post_save, sender=Car, dispatch_uid="tests.checks.lazy")
+    def declared_lazily(event: Event) -> None:
+        return None
+
+    try:
+        errors = durable_receivers_known_to_workers()
+    finally:
+        post_save.disconnect(sender=Car, dispatch_uid="events:tests.checks.lazy")
+        registry.pop("tests.checks.lazy")
+
+    # Test modules elsewhere in the suite declare durable receivers of their own: only ours is asserted.
+    [error] = [error for error in errors if "tests.checks.lazy" in error.msg]
+    assert error.id == "events.E001" and "carsales.core.tests.test_checks" in error.msg
