@@ -16,6 +16,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from carsales.catalog.models import Brand, Car
+from carsales.core.testing import muted, signals_sent
+from carsales.events.testing import deliveries_owed, deliveries_run
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -177,3 +179,28 @@ def run_together(jobs: list[Callable[[], object]]) -> list[BaseException]:
     for thread in threads:
         thread.join(timeout=60)
     return errors
+
+
+@pytest.fixture
+def mute() -> Callable[..., Any]:
+    """`with mute("app.receiver_uid"):` — those receivers do not run inside the block."""
+    return muted
+
+
+@pytest.fixture
+def sent_signals() -> Any:
+    """Every signal the test sends, in order: `sent_signals.names()`, `sent_signals.of("order_placed")`."""
+    with signals_sent() as sent:
+        yield sent
+
+
+@pytest.fixture
+def durable() -> Any:
+    """`with durable.owed() as owed:` captures the deliveries a block writes; `durable.run(owed)`
+    runs them now, as a worker would (every pending one without an argument)."""
+
+    class Durable:
+        owed = staticmethod(deliveries_owed)
+        run = staticmethod(deliveries_run)
+
+    return Durable()

@@ -75,17 +75,13 @@ def test_a_checkout_racing_the_deletion_of_its_car_is_refused():
     assert not Order.objects.exists()
 
 
-def test_an_empty_cart_is_refused_and_nothing_is_sent():
+def test_an_empty_cart_is_refused_and_nothing_is_sent(sent_signals):
     user = UserFactory()
-    received = []
-    order_placed.connect(lambda **kw: received.append(kw), dispatch_uid="test.empty")
-    try:
-        with pytest.raises(CheckoutError, match=r"Your cart is empty\."):
-            order_place(cart=cart_for_buyer(buyer=user.buyer), buyer=user.buyer, actor=user)
-    finally:
-        order_placed.disconnect(dispatch_uid="test.empty")
 
-    assert received == [] and not Order.objects.exists()
+    with pytest.raises(CheckoutError, match=r"Your cart is empty\."):
+        order_place(cart=cart_for_buyer(buyer=user.buyer), buyer=user.buyer, actor=user)
+
+    assert sent_signals.of("order_placed") == [] and not Order.objects.exists()
 
 
 def test_another_buyers_cart_is_refused():
