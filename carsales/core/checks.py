@@ -20,16 +20,14 @@ import types
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from importlib import import_module
 from typing import Any
 
 from django.apps import AppConfig, apps
-from django.contrib.auth import signals as auth_signals
 from django.core import checks
-from django.core import signals as core_signals
-from django.db.models import signals as model_signals
 from django.dispatch import Signal
 from django.utils.module_loading import module_has_submodule
+
+from .signal_map import origin, receiver_label, signals_in_use
 
 PROJECT = "carsales."
 
@@ -38,39 +36,8 @@ def _project_apps() -> list[AppConfig]:
     return [config for config in apps.get_app_configs() if config.name.startswith(PROJECT)]
 
 
-def signals_in_use() -> list[tuple[str, Signal]]:
-    """Django's model, auth and request signals, and every Signal a project app's `signals`
-    module defines, by dotted name."""
-    found: list[tuple[str, Signal]] = []
-    for module in (model_signals, auth_signals, core_signals):
-        found += [
-            (f"{module.__name__}.{name}", value) for name, value in vars(module).items() if isinstance(value, Signal)
-        ]
-    for config in _project_apps():
-        if module_has_submodule(config.module, "signals"):
-            module = import_module(f"{config.name}.signals")
-            found += [
-                (f"{module.__name__}.{name}", value)
-                for name, value in vars(module).items()
-                if isinstance(value, Signal)
-            ]
-    return found
-
-
-def _origin(receiver: Any) -> Any:
-    """The function a wrapper (a savepoint, a durable record) stands for."""
-    while hasattr(receiver, "__wrapped__") or hasattr(receiver, "stands_for"):
-        receiver = getattr(receiver, "__wrapped__", None) or receiver.stands_for
-    return receiver
-
-
 def _is_project(receiver: Any) -> bool:
-    return str(getattr(_origin(receiver), "__module__", "")).startswith(PROJECT)
-
-
-def _label(receiver: Any) -> str:
-    origin = _origin(receiver)
-    return f"{getattr(origin, '__module__', '?')}.{getattr(origin, '__qualname__', repr(origin))}"
+    return str(getattr(origin(receiver), "__module__", "")).startswith(PROJECT)
 
 
 def _short_lived(receiver: Any) -> bool:
@@ -113,7 +80,7 @@ def receivers_badly_connected(
         for lookup_key, sender_key, receiver, weak in _connections(signal):
             if receiver is None or not _is_project(receiver):
                 continue
-            label = _label(receiver)
+            label = receiver_label(receiver)
             if not isinstance(lookup_key, str):
                 errors.append(
                     checks.Error(
@@ -123,7 +90,7 @@ def receivers_badly_connected(
                         id="carsales.E002",
                     )
                 )
-            seen[(id(_origin(receiver)), sender_key)] += 1
+            seen[(id(origin(receiver)), sender_key)] += 1
             if weak and _short_lived(receiver):
                 errors.append(
                     checks.Error(
@@ -134,12 +101,12 @@ def receivers_badly_connected(
                     )
                 )
         for _lookup_key, sender_key, receiver, _weak in _connections(signal):
-            if receiver is not None and seen[(id(_origin(receiver)), sender_key)] > 1:
-                seen[(id(_origin(receiver)), sender_key)] = 0  # one error per receiver
+            if receiver is not None and seen[(id(origin(receiver)), sender_key)] > 1:
+                seen[(id(origin(receiver)), sender_key)] = 0  # one error per receiver
                 errors.append(
                     checks.Error(
-                        f"{_label(receiver)} is connected to {signal_name} more than once for one sender, so it "
-                        "runs more than once per send.",
+                        f"{receiver_label(receiver)} is connected to {signal_name} more than once for one "
+                        "sender, so it runs more than once per send.",
                         hint="Connect it once, with one dispatch_uid.",
                         id="carsales.E003",
                     )

@@ -1,67 +1,165 @@
-"""What is connected to what: every signal the project uses and its live receivers."""
+"""What is connected to what: every signal the project uses, its contract, and its live
+receivers in the order Django calls them, each with the way it runs (its mode).
 
+Modes:
+- inline: called by the send, inside the sender's transaction; its exception reaches the sender
+  (`send`) or is returned (`send_robust`);
+- savepoint: a DomainSignal receiver, inside the sender's transaction in a savepoint of its
+  own, so a failure rolls back its writes alone and is recorded;
+- durable: the send writes a delivery in the sender's transaction; a worker runs the function
+  after commit, at least once (carsales.events), on its queue, ordered per object or not,
+  deferred to a time, or only when a condition holds.
+"""
+
+import ast
+import inspect
 import weakref
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from functools import cache
 from importlib import import_module
+from types import ModuleType
+from typing import Any
 
 from django.apps import apps
-from django.contrib.auth.signals import user_logged_in
-from django.core.signals import request_finished, request_started
+from django.contrib.auth import signals as auth_signals
+from django.core import signals as core_signals
 from django.db.models import signals as model_signals
 from django.dispatch import Signal
 from django.utils.module_loading import module_has_submodule
 
-from .dispatch import DomainSignal, receiver_name
+from carsales.events.durable import registry
+
+from .dispatch import DomainSignal
+
+PROJECT = "carsales."
+DURABLE_PREFIX = "events:"
+
+KINDS = {model_signals.__name__: "model", auth_signals.__name__: "auth", core_signals.__name__: "request"}
 
 
 @dataclass(frozen=True)
 class Connection:
-    receiver: str
+    order: int  # Django calls the receivers of a send in this order (those whose sender matches)
+    receiver: str  # module.function
+    app: str  # the app label of the receiver's module, "" outside the project
     sender: str
+    dispatch_uid: str
+    mode: str  # inline, savepoint or durable
+    durable: dict[str, Any] = field(default_factory=dict)  # queue, ordered, deferred, conditional
+
+    @property
+    def mode_detail(self) -> str:
+        if self.mode != "durable":
+            return self.mode
+        details = [f"queue {self.durable['queue']}", "ordered" if self.durable["ordered"] else "any order"]
+        details += [name for name in ("deferred", "conditional") if self.durable[name]]
+        return f"durable ({', '.join(details)})"
 
 
 @dataclass(frozen=True)
 class SignalInfo:
-    name: str
-    kind: str
-    doc: str
+    name: str  # dotted: "orders.signals.order_placed", "django.db.models.signals.post_save"
+    kind: str  # model, auth, request, domain or custom
+    app: str  # the sending app's label, "" for Django's signals
+    doc: str  # the contract: kwargs, when it is sent and when not
     connections: list[Connection]
 
 
-def _domain_signals() -> list[tuple[str, Signal]]:
-    """DomainSignals defined in the `signals` module of any project app."""
-    found: list[tuple[str, Signal]] = []
-    for config in apps.get_app_configs():
-        if not config.name.startswith("carsales."):
-            continue
-        if not module_has_submodule(config.module, "signals"):
-            continue
-        module = import_module(f"{config.name}.signals")
-        found += [(f"{config.label}.{n}", s) for n, s in vars(module).items() if isinstance(s, DomainSignal)]
-    return found
+def _project_signal_modules() -> list[ModuleType]:
+    return [
+        import_module(f"{config.name}.signals")
+        for config in apps.get_app_configs()
+        if config.name.startswith(PROJECT) and module_has_submodule(config.module, "signals")
+    ]
+
+
+def signals_in_use() -> list[tuple[str, Signal]]:
+    """Django's model, auth and request signals, and every Signal a project app's `signals`
+    module defines, by dotted name."""
+    modules: list[ModuleType] = [model_signals, auth_signals, core_signals, *_project_signal_modules()]
+    return [
+        (f"{module.__name__}.{name}", value)
+        for module in modules
+        for name, value in vars(module).items()
+        if isinstance(value, Signal) and not name.startswith("_")
+    ]
+
+
+@cache
+def _attribute_docs(module_name: str) -> dict[str, str]:
+    """The string literal under each module-level assignment: how a plain Signal's contract is written."""
+    tree = ast.parse(inspect.getsource(import_module(module_name)))
+    docs = {}
+    for statement, following in zip(tree.body, tree.body[1:], strict=False):
+        if (
+            isinstance(statement, ast.Assign)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    docs[target.id] = inspect.cleandoc(following.value.value)
+    return docs
+
+
+def origin(receiver: Any) -> Any:
+    """The function a wrapper (a DomainSignal savepoint, a durable record) stands for."""
+    while hasattr(receiver, "__wrapped__") or hasattr(receiver, "stands_for"):
+        receiver = getattr(receiver, "stands_for", None) or receiver.__wrapped__
+    return receiver
+
+
+def receiver_label(receiver: Any) -> str:
+    function = origin(receiver)
+    return f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', repr(function))}"
+
+
+def _app_of(module: str) -> str:
+    config = apps.get_containing_app_config(module)
+    return config.label if config is not None and config.name.startswith(PROJECT) else ""
+
+
+def _connection(order: int, signal: Signal, lookup_key: Any, sender: str, receiver: Any) -> Connection:
+    uid = lookup_key if isinstance(lookup_key, str) else ""
+    durable = registry.get(uid.removeprefix(DURABLE_PREFIX)) if uid.startswith(DURABLE_PREFIX) else None
+    if durable is not None:
+        mode = "durable"
+        uid = durable.uid
+        details = {
+            "queue": durable.queue,
+            "ordered": durable.ordered,
+            "deferred": durable.not_before is not None,
+            "conditional": durable.when is not None,
+        }
+    else:
+        mode, details = ("savepoint" if isinstance(signal, DomainSignal) else "inline"), {}
+    module = getattr(origin(receiver), "__module__", "")
+    return Connection(order, receiver_label(receiver), _app_of(module), sender, uid, mode, details)
 
 
 def signal_map() -> list[SignalInfo]:
     senders = {id(model): model._meta.label for model in apps.get_models(include_auto_created=True)}
-    catalogue: list[tuple[str, str, Signal]] = [
-        (name, "domain", signal) for name, signal in sorted(_domain_signals(), key=lambda pair: pair[0])
-    ]
-    for name in ("pre_save", "post_save", "pre_delete", "post_delete", "m2m_changed"):
-        catalogue.append((f"django.db.models.signals.{name}", "model", getattr(model_signals, name)))
-    catalogue += [
-        ("django.contrib.auth.signals.user_logged_in", "auth", user_logged_in),
-        ("django.core.signals.request_started", "request", request_started),
-        ("django.core.signals.request_finished", "request", request_finished),
-    ]
     result = []
-    for name, kind, signal in catalogue:
+    for name, signal in signals_in_use():
+        module, _, attribute = name.rpartition(".")
         connections = []
-        for (_receiver_key, sender_key), ref, *_ in signal.receivers:
+        for order, ((lookup_key, sender_key), ref, *_) in enumerate(signal.receivers, start=1):
             receiver = ref() if isinstance(ref, weakref.ReferenceType) else ref
             if receiver is None:
                 continue
-            sender = "any sender" if sender_key == id(None) else senders.get(sender_key, f"object {sender_key}")
-            connections.append(Connection(receiver_name(receiver), sender))
-        doc = (signal.__doc__ or "") if isinstance(signal, DomainSignal) else ""
-        result.append(SignalInfo(name, kind, doc, sorted(connections, key=lambda c: (c.sender, c.receiver))))
+            sender = "any sender" if sender_key == id(None) else senders.get(sender_key, "a sender that is not a model")
+            connections.append(_connection(order, signal, lookup_key, sender, receiver))
+        if isinstance(signal, DomainSignal):
+            kind, doc = "domain", signal.__doc__ or ""
+        elif module.startswith(PROJECT):
+            kind, doc = "custom", _attribute_docs(module).get(attribute, "")
+        else:
+            kind, doc = KINDS.get(module, "django"), ""
+        result.append(SignalInfo(name, kind, _app_of(module), doc, connections))
     return result
+
+
+def signal_map_as_data() -> list[dict[str, Any]]:
+    """The map as JSON-ready data (`manage.py signals --json`)."""
+    return [asdict(info) for info in signal_map()]

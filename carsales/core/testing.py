@@ -18,7 +18,7 @@ from typing import Any
 
 from django.dispatch import Signal
 
-from .checks import signals_in_use
+from .signal_map import signals_in_use
 
 DURABLE_PREFIX = "events:"  # the connection uid of a durable receiver (carsales.events.durable)
 
