@@ -34,6 +34,7 @@ urlpatterns = [
     path("staff/sales/", include("carsales.analytics.urls")),
     path("staff/signals/", include("carsales.core.urls")),
     path("staff/events/", include("carsales.events.urls")),
+    path("staff/requests/", include("carsales.observability.urls")),
     path("admin/", admin.site.urls),
     # Browsers and crawlers ask for /favicon.ico whatever a page links; point them at the static icon.
     # Lazy, because the hashed static name is only known once the manifest is loaded.

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "carsales.analytics",
     "carsales.audit",
     "carsales.events",
+    "carsales.observability",
 ]
 
 MIDDLEWARE = [
@@ -208,6 +209,8 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Seconds each process keeps its request counts in memory before adding them to the cache.
+CARSALES_REQUEST_STATS_FLUSH = float(os.environ.get("CARSALES_REQUEST_STATS_FLUSH", "10"))
 # Form submissions per address: (count, seconds). Past the count, a 429 page until the window ends.
 CARSALES_RATE_LIMITS = {"signup": (5, 60 * 60), "password_reset": (5, 60 * 60)}
 

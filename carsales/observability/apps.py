@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ObservabilityConfig(AppConfig):
+    name = "carsales.observability"
+    label = "observability"
+    verbose_name = "Observability"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects the receivers)
