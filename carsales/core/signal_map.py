@@ -120,7 +120,8 @@ def _app_of(module: str) -> str:
     return config.label if config is not None and config.name.startswith(PROJECT) else ""
 
 
-def _connection(order: int, signal: Signal, lookup_key: Any, sender: str, receiver: Any) -> Connection:
+def connection_of(order: int, signal: Signal, lookup_key: Any, sender: str, receiver: Any) -> Connection:
+    """Describe one connection of `signal`: its receiver, dispatch_uid and mode."""
     uid = lookup_key if isinstance(lookup_key, str) else ""
     durable = registry.get(uid.removeprefix(DURABLE_PREFIX)) if uid.startswith(DURABLE_PREFIX) else None
     if durable is not None:
@@ -149,7 +150,7 @@ def signal_map() -> list[SignalInfo]:
             if receiver is None:
                 continue
             sender = "any sender" if sender_key == id(None) else senders.get(sender_key, "a sender that is not a model")
-            connections.append(_connection(order, signal, lookup_key, sender, receiver))
+            connections.append(connection_of(order, signal, lookup_key, sender, receiver))
         if isinstance(signal, DomainSignal):
             kind, doc = "domain", signal.__doc__ or ""
         elif module.startswith(PROJECT):
