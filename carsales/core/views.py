@@ -3,13 +3,15 @@ from django.shortcuts import render
 
 from .models import ReceiverFailure
 from .permissions import staff_required
+from .signal_diagram import signal_diagram
 from .signal_map import signal_map
 
 
 @staff_required
 def signals_overview(request: HttpRequest) -> HttpResponse:
+    signals = signal_map()
     return render(
         request,
         "core/signals.html",
-        {"signals": signal_map(), "failures": ReceiverFailure.objects.all()[:20]},
+        {"signals": signals, "diagram": signal_diagram(signals), "failures": ReceiverFailure.objects.all()[:20]},
     )

@@ -84,3 +84,15 @@ def test_staff_see_the_signals_page_with_modes_and_failures(staff_client):
     content = response.content.decode()
     assert "carsales.orders.signals.order_placed" in content and "ValueError: boom" in content
     assert "carsales.catalog.signals.car_stock_moved" in content and "durable (queue email, ordered)" in content
+
+
+def test_the_diagram_draws_sending_app_signal_and_receiving_app_with_durable_edges_dashed():
+    from carsales.core.signal_diagram import signal_diagram
+
+    svg = str(signal_diagram(signal_map()))
+
+    assert svg.startswith("<svg") and svg.count("<a href=") >= 10
+    assert ">order_placed</text>" in svg and ">notifications</text>" in svg and ">orders</text>" in svg
+    assert '<a href="#carsales.orders.signals.order_placed">' in svg
+    assert 'class="edge durable"' in svg  # notifications only reacts through durable receivers
+    assert ">post_save · catalog.Car</text>" in svg
