@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from carsales.core.admin_mixins import RecordedOnlyAdmin
+
 from .models import DailySales, OrderEvent
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(admin.ModelAdmin):
+class OrderEventAdmin(RecordedOnlyAdmin, admin.ModelAdmin):
     list_display = ["created_at", "order_id", "kind", "amount", "cars"]
     list_filter = ["kind"]
     search_fields = ["order_id"]
@@ -12,7 +14,7 @@ class OrderEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(DailySales)
-class DailySalesAdmin(admin.ModelAdmin):
+class DailySalesAdmin(RecordedOnlyAdmin, admin.ModelAdmin):
     list_display = ["day", "orders_placed", "sales_count", "revenue"]
     date_hierarchy = "day"
     readonly_fields = ["day", "orders_placed", "sales_count", "revenue"]

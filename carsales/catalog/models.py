@@ -8,6 +8,7 @@ from django.db import models
 from django.urls import reverse
 
 from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
+from carsales.core.tracking import StoredRow
 
 from .validators import validate_image_upload
 
@@ -115,6 +116,8 @@ class Car(StateGuardedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CarQuerySet.as_manager()
+    # The row as stored, read once per save or delete for every receiver that keeps derived data.
+    stored = StoredRow("value", "status", "photo", "thumbnail")
 
     STATE_FIELDS = ("status",)
 
@@ -143,10 +146,6 @@ class Car(StateGuardedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:car_detail", kwargs={"pk": self.pk})
-
-    def check_new(self) -> None:
-        if self.status != CarStatus.AVAILABLE:
-            raise TypeError("A new car starts available; reserve or sell it through the order flow.")
 
     def clean(self) -> None:
         # "Not in the future" moves with the calendar, so it is checked here, not as a constraint.

@@ -17,6 +17,7 @@ from django.db.models import FileField, ProtectedError, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .bio import write_bio
 from .images import thumbnail_of
 from .models import Brand, BrandSlugHistory, Car, CarStatus
 from .signals import car_stock_moved
@@ -182,7 +183,13 @@ def car_update(*, car: Car, **changes: Any) -> Car:
 
 @transaction.atomic
 def car_delete(*, car: Car) -> None:
-    """Delete a car. Raises CarInUse, with a message, when an order holds it or once held it."""
+    """Delete a car. Raises CarInUse, with a message, when an order holds it or once held it.
+
+    The car's row is locked before the order lines are looked for: a checkout reserving it
+    meanwhile has then either committed its line (found: CarInUse) or waits for this delete
+    (and finds the car gone), so no line ever points at a deleted car.
+    """
+    Car.objects.select_for_update(of=("self",)).filter(pk=car.pk).exists()
     try:
         car.delete()
     except ProtectedError as error:
@@ -194,7 +201,10 @@ def car_delete(*, car: Car) -> None:
 
 def _cars_locked(car_ids: Collection[int]) -> list[Car]:
     """The cars with these ids, locked in id order so concurrent transitions queue, never deadlock."""
-    return list(Car.objects.select_for_update().select_related("brand").filter(pk__in=car_ids).order_by("pk"))
+    # of=("self",): the brand is read for messages, not locked (a car added to it must not wait).
+    return list(
+        Car.objects.select_for_update(of=("self",)).select_related("brand").filter(pk__in=car_ids).order_by("pk")
+    )
 
 
 def _cars_move(cars: list[Car], *, old: CarStatus, new: CarStatus) -> None:
@@ -249,6 +259,21 @@ def cars_release(*, car_ids: Collection[int], held_as: CarStatus) -> list[Car]:
     cars = [car for car in _cars_locked(car_ids) if car.status == held_as]
     _cars_move(cars, old=held_as, new=CarStatus.AVAILABLE)
     return cars
+
+
+def car_bio_fill(*, car_id: int) -> str | None:
+    """Write the sales text of a car that has none; returns it, or None when there is nothing
+    to do (the car is gone, or has a text by now: staff typed one, or an earlier run wrote it).
+
+    Runs outside any transaction (in a worker): the writer may wait seconds for a language
+    model. Stored with a queryset update() that only fills an empty text, so what staff typed
+    meanwhile is never overwritten and a second run writes nothing.
+    """
+    car = Car.objects.with_brand().filter(pk=car_id, bio="").first()
+    if car is None:
+        return None
+    text = write_bio(car)
+    return text if Car.objects.filter(pk=car_id, bio="").update(bio=text) else None
 
 
 def _thumbnail_name(photo: str) -> str:

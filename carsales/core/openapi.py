@@ -23,6 +23,7 @@ DESCRIPTIONS = {
     "401": "No valid credentials: log in or send `Authorization: Token <key>` (POST /api/auth/token/).",
     "403": "Logged in, but not allowed (staff only), or a session request without its CSRF token.",
     "404": "No such object, or not one of yours; or a page past the last.",
+    "415": "The body is in a media type this operation does not read: send application/json.",
 }
 
 
@@ -40,6 +41,8 @@ def _codes(operation: dict[str, Any]) -> list[str]:
     codes = ["401", "403"] if operation.get("security") else []
     if "requestBody" in operation or query - {"page"}:
         codes.append("400")
+    if "requestBody" in operation:
+        codes.append("415")
     if any(p["in"] == "path" for p in parameters) or "page" in query:
         codes.append("404")
     return codes

@@ -8,14 +8,35 @@ sends the event. These bases close those paths:
   (so a stale instance cannot undo a transition), and raises TypeError when a state field was
   changed by hand or named in `update_fields`;
 - `save()` of a new row always INSERTs (never overwrites a stored row that has its pk), and
-  the whole save — pre_save, the write, post_save — is one transaction;
-- a queryset `update()` of a state field raises TypeError; the transitions write through
-  `QuerySet.state_write()`, which they call with the rows locked.
+  the whole save — pre_save, the write, post_save — is one transaction; `save(force_update=True)`
+  of an instance made by hand over a stored pk writes no state field either;
+- a new row — by `save()`, `create()` or `bulk_create()` — starts in the state every life starts
+  in (each state field at its default), unless a transition writes it (`transition()`); a model
+  whose rows only a service may create names it in CREATED_BY, and every other path is refused;
+- a queryset `update()` or `bulk_update()` of a state field raises TypeError; the transitions
+  write through `QuerySet.state_write()`, which they call with the rows locked.
+
+Every refusal is a TypeError whose message names the service to call instead.
 """
 
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 from django.db import models, transaction
+
+_in_transition: ContextVar[bool] = ContextVar("in_state_transition", default=False)
+
+
+@contextmanager
+def transition() -> Iterator[None]:
+    """Let the block create rows in a state other than the initial one: for services only."""
+    token = _in_transition.set(True)
+    try:
+        yield
+    finally:
+        _in_transition.reset(token)
 
 
 class StateGuardedQuerySet(models.QuerySet[Any]):
@@ -29,10 +50,28 @@ class StateGuardedQuerySet(models.QuerySet[Any]):
         """Write state fields of these rows. For the model's transitions only, rows locked."""
         return super().update(**kwargs)
 
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        rows = list(objs)
+        self.check_new_rows(rows)
+        return super().bulk_create(rows, *args, **kwargs)
+
+    def check_new_rows(self, rows: list[Any]) -> None:
+        """Raise TypeError unless these new rows may be bulk-created; a queryset may add checks."""
+        for row in rows:
+            row.check_new_row()
+
+    def bulk_update(self, objs: Iterable[Any], fields: Sequence[str], *args: Any, **kwargs: Any) -> int:  # type: ignore[override]
+        guarded = set(fields) & self.model.state_names()
+        if guarded:
+            raise TypeError(self.model.state_refusal(guarded))
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
 
 class StateGuardedModel(models.Model):
     # The fields only the transitions write; set by each subclass.
     STATE_FIELDS: ClassVar[tuple[str, ...]] = ()
+    # The service that alone creates rows of this model ("orders.services.order_place"), if any.
+    CREATED_BY: ClassVar[str] = ""
     _loaded_state: dict[str, Any] | None = None
 
     class Meta:
@@ -41,26 +80,50 @@ class StateGuardedModel(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Save the row; never its state fields once stored (see the module docstring)."""
         update_fields = kwargs.get("update_fields")
-        if self._state.adding:
-            self.check_new()
-            if not kwargs.get("force_update"):
-                kwargs.setdefault("force_insert", True)
-        else:
-            loaded = self._loaded_state or {}
-            by_hand = {name for name, value in loaded.items() if self.__dict__.get(name) != value}
-            named = set(update_fields or ()) & self.state_names()
-            if by_hand or named:
-                raise TypeError(self.state_refusal(by_hand | named))
-            if update_fields is None:
-                deferred = self.get_deferred_fields()
-                kwargs["update_fields"] = [
-                    field.attname
-                    for field in self._meta.concrete_fields
-                    if not field.primary_key and field.name not in self.STATE_FIELDS and field.attname not in deferred
-                ]
         with transaction.atomic():
+            if self._state.adding and not kwargs.get("force_update"):
+                self.check_new_row()
+                kwargs.setdefault("force_insert", True)
+            else:
+                loaded = self._loaded_state if not self._state.adding else self._stored_state()
+                by_hand = {name for name, value in (loaded or {}).items() if self.__dict__.get(name) != value}
+                named = set(update_fields or ()) & self.state_names()
+                if by_hand or named:
+                    raise TypeError(self.state_refusal(by_hand | named))
+                if update_fields is None:
+                    deferred = self.get_deferred_fields()
+                    kwargs["update_fields"] = [
+                        field.attname
+                        for field in self._meta.concrete_fields
+                        if not field.primary_key
+                        and field.name not in self.STATE_FIELDS
+                        and field.attname not in deferred
+                    ]
             super().save(*args, **kwargs)
         self._remember_state()
+
+    def _stored_state(self) -> dict[str, Any] | None:
+        """The state fields of the stored row this instance, made by hand, is forced onto."""
+        attnames = [self._state_attname(name) for name in self.STATE_FIELDS]
+        return type(self)._base_manager.filter(pk=self.pk).values(*attnames).first()
+
+    def check_new_row(self) -> None:
+        """Raise TypeError unless this new row may be written by the path writing it."""
+        if not _in_transition.get():
+            if self.CREATED_BY:
+                raise TypeError(
+                    f"{type(self).__name__} rows are created by {self.CREATED_BY} only, which keeps the "
+                    "stock, the order's events and their effects together; call it instead."
+                )
+            for name in self.STATE_FIELDS:
+                field = self._meta.get_field(name)
+                initial = field.get_default()  # type: ignore[union-attr]
+                if getattr(self, getattr(field, "attname", name)) != initial:
+                    raise TypeError(
+                        f"A new {type(self).__name__} starts with {name} {getattr(initial, 'value', initial)!r}: "
+                        f"{self.state_refusal({name})}"
+                    )
+        self.check_new()
 
     @classmethod
     def state_refusal(cls, fields: set[str]) -> str:

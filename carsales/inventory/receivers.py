@@ -1,58 +1,38 @@
-"""The inventory follows the catalogue's cars: their model signals for creation, value edits
-and deletion, and the catalogue's car_stock_moved for status changes (which no save writes).
+"""The inventory follows the catalogue's cars: their model signals for creation, edits, fixture
+loads and deletion, and the catalogue's car_stock_moved for status changes (which no save writes).
 
-Each receiver runs inside the transaction of the write it observes (Car.save() always opens
-one), so the snapshot commits or rolls back with the car. Every path that changes a car —
-services, the order flow, admin, shell — goes through these signals; bulk updates of value
-and status are refused by the Car queryset. The catalogue never imports this app.
+Each figure moves by the difference between the car's row as stored before the write and as the
+write left it, both from `Car.stored` (read once, locked, in the write's transaction): never from
+the instance the caller holds, which may predate a checkout or a payment. Each receiver runs in
+the transaction of the write it observes, so the snapshot commits or rolls back with the car.
+The catalogue never imports this app.
 """
 
 from typing import Any
 
 from django.db.models import Sum
-from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.db.models.signals import post_delete, post_save
 
 from carsales.catalog.models import Car
 from carsales.catalog.signals import car_stock_moved
 
 from .services import Stock, inventory_apply_change
 
-# What the stock looked like for a car before this write: its figures, or None when no row.
-_BEFORE = "_inventory_before"
+# Noted on the save or delete once its change is counted, so a second delivery of the same
+# signal for the same write counts nothing.
+_COUNTED = "inventory.counted"
 
 
-def _stored_stock(car: Car) -> Stock | None:
-    """The car's contribution to the stock as the database has it now, with the row locked.
-
-    The lock makes a concurrent write of the same car wait, so each delta is taken against
-    what the other writer committed. Returns None when the row is gone.
-    """
-    stored = Car.objects.select_for_update().filter(pk=car.pk).values("value", "status").first()
-    return Stock.of_cars(count=1, **stored) if stored else None
+def _stock(row: dict[str, Any] | None) -> Stock:
+    return Stock.of_cars(count=1, value=row["value"], status=row["status"]) if row else Stock()
 
 
-def car_stock_before_save(
-    sender: type[Car], instance: Car, raw: bool, update_fields: frozenset[str] | None = None, **kwargs: Any
-) -> None:
-    if raw or instance._state.adding or instance.pk is None:
+def car_saved_update_inventory(sender: type[Car], instance: Car, **kwargs: Any) -> None:
+    """Move the figures by what this save (a new car, an edit, a fixture row) changed."""
+    if Car.stored.noted(instance, _COUNTED):
         return
-    if update_fields is not None and "value" not in update_fields:
-        setattr(instance, _BEFORE, None)  # no figure can move (a save never writes status): skip the read
-        return
-    setattr(instance, _BEFORE, _stored_stock(instance))
-
-
-def car_saved_update_inventory(sender: type[Car], instance: Car, created: bool, raw: bool, **kwargs: Any) -> None:
-    """Count a new car in, or move the figures by what changed in an edited car."""
-    if raw:
-        return
-    after = Stock.of_cars(count=1, value=instance.value, status=instance.status)
-    if created:
-        inventory_apply_change(change=after)
-        return
-    before = instance.__dict__.pop(_BEFORE, None)
-    if before is not None:
-        inventory_apply_change(change=after - before)
+    Car.stored.note(instance, _COUNTED, True)
+    inventory_apply_change(change=_stock(Car.stored.after(instance)) - _stock(Car.stored.before(instance)))
 
 
 def cars_moved_update_inventory(
@@ -67,20 +47,14 @@ def cars_moved_update_inventory(
     )
 
 
-def car_stock_before_delete(sender: type[Car], instance: Car, **kwargs: Any) -> None:
-    setattr(instance, _BEFORE, _stored_stock(instance))
-
-
 def car_deleted_update_inventory(sender: type[Car], instance: Car, **kwargs: Any) -> None:
-    """Take a deleted car out; a car another writer deleted first is not taken out twice."""
-    # Consumed, so a repeated delivery for the same instance finds nothing to take out.
-    before = instance.__dict__.pop(_BEFORE, None)
-    if before is not None:
-        inventory_apply_change(change=Stock() - before)
+    """Take a deleted car out, as it was stored; a car another writer deleted first counts nothing."""
+    if Car.stored.noted(instance, _COUNTED):
+        return
+    Car.stored.note(instance, _COUNTED, True)
+    inventory_apply_change(change=Stock() - _stock(Car.stored.before(instance)))
 
 
-pre_save.connect(car_stock_before_save, sender=Car, dispatch_uid="inventory.car_stock_before_save")
 post_save.connect(car_saved_update_inventory, sender=Car, dispatch_uid="inventory.car_saved_update_inventory")
 car_stock_moved.connect(cars_moved_update_inventory, sender=Car, dispatch_uid="inventory.cars_moved_update_inventory")
-pre_delete.connect(car_stock_before_delete, sender=Car, dispatch_uid="inventory.car_stock_before_delete")
 post_delete.connect(car_deleted_update_inventory, sender=Car, dispatch_uid="inventory.car_deleted_update_inventory")

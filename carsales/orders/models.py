@@ -1,6 +1,4 @@
-from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
 
 from django.db import models
 from django.urls import reverse
@@ -82,6 +80,7 @@ class Order(StateGuardedModel):
 
     objects = OrderQuerySet.as_manager()
 
+    CREATED_BY = "orders.services.order_place"
     STATE_FIELDS = (
         "status",
         "is_active",
@@ -120,10 +119,6 @@ class Order(StateGuardedModel):
     def get_absolute_url(self) -> str:
         return reverse("orders:order_detail", kwargs={"pk": self.pk})
 
-    def check_new(self) -> None:
-        if self.status != OrderStatus.PLACED or not self.is_active:
-            raise TypeError("A new order starts placed; it is paid, cancelled or voided by its transitions.")
-
     @property
     def holds_cars(self) -> bool:
         """Placed or paid and not voided: its cars are reserved or sold to it."""
@@ -131,32 +126,18 @@ class Order(StateGuardedModel):
 
 
 class OrderItemQuerySet(StateGuardedQuerySet):
-    def bulk_create(self, objs: Iterable["OrderItem"], *args: Any, **kwargs: Any) -> list["OrderItem"]:
-        """Create live lines for cars already reserved for them, pricing any line without a price
-        at its car's current value.
-
-        Checkout and `order.cars.add(car)` (through its m2m_changed pre_add) reserve the cars
-        first, then create their lines here, with no save signal. Raises TypeError for a line
-        that would not hold its car or whose car is not reserved (a line written past the order
-        flow), and ValueError for a car that has no price.
-        """
-        lines = list(objs)
-        if any(not line.holds_car for line in lines):
-            raise TypeError("A new order line holds its car; lines are released by their order's transitions.")
-        cars = {
-            pk: (status, value)
-            for pk, status, value in Car.objects.filter(pk__in={line.car_id for line in lines}).values_list(
-                "pk", "status", "value"
+    def check_new_rows(self, rows: list["OrderItem"]) -> None:
+        """Besides the new-row checks (order_place alone creates lines), refuse a line whose car
+        is not reserved: the partial unique constraint keeps two live lines off one car; this
+        keeps a line off a car still on sale."""
+        super().check_new_rows(rows)
+        reserved = set(
+            Car.objects.filter(pk__in={line.car_id for line in rows}, status=CarStatus.RESERVED).values_list(
+                "pk", flat=True
             )
-        }
-        if any(cars.get(line.car_id, ("", None))[0] != CarStatus.RESERVED for line in lines):
-            raise TypeError("Order lines are written by checkout or order.cars.add(), which reserve their cars first.")
-        for line in lines:
-            if line.price is None:
-                line.price = cars[line.car_id][1]
-                if line.price is None:
-                    raise ValueError(f"Car #{line.car_id} has no price, so it is not for sale.")
-        return super().bulk_create(lines, *args, **kwargs)
+        )
+        if any(line.car_id not in reserved for line in rows):
+            raise TypeError("Order lines are written by orders.services.order_place, which reserves their cars first.")
 
 
 class OrderItem(StateGuardedModel):
@@ -170,6 +151,7 @@ class OrderItem(StateGuardedModel):
 
     objects = OrderItemQuerySet.as_manager()
 
+    CREATED_BY = "orders.services.order_place"
     # A line is fixed once created; only its order's transitions release its hold.
     STATE_FIELDS = ("order", "car", "price", "holds_car")
 

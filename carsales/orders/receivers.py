@@ -1,10 +1,11 @@
 """Orders keep their own truth on every path, not only through the services.
 
 - Order totals follow the order's lines (seed 001's m2m_changed, from either side, plus line
-  saves and deletes, which m2m_changed does not see).
-- `order.cars.add(car)` reserves the car like a checkout; removing a line releases its car.
-- A line's price is set once, when it is created; a paid order's lines and a live order
-  cannot be deleted.
+  deletes, which m2m_changed does not see).
+- Lines are created by checkout alone (order_place: one reservation path); `order.cars.add(car)`
+  and every other way of writing a line outside it is refused by the model, naming order_place.
+- Removing a line releases the car its stored row holds; a paid order's lines and a live order
+  cannot be deleted (each judged by its row as stored, locked, never by the caller's copy).
 - A visitor's cart follows them through login (django.contrib.auth's user_logged_in).
 - A reservation not paid by its deadline is cancelled: a durable receiver of order_placed,
   deferred to the order's `expires_at`.
@@ -13,7 +14,7 @@
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+from django.db.models.signals import m2m_changed, post_delete, pre_delete
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -27,11 +28,9 @@ from .selectors import order_holding
 from .services import (
     cart_for_buyer,
     cart_merge,
-    order_cars_attach,
     order_check_deletable,
     order_expire,
-    order_line_check_removable,
-    order_line_removed,
+    order_line_release,
     order_totals_refresh,
 )
 from .signals import order_placed
@@ -42,22 +41,16 @@ CART_TOKEN_SESSION_KEY = "cart_token"
 def order_cars_changed(
     sender: type, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
 ) -> None:
-    """Reserve cars being added to an order, and keep `total` / `total_price` of every order
-    whose cars changed, from either side.
+    """Keep `total` / `total_price` of every order whose cars were removed, from either side.
 
-    From the order's side (`order.cars.add(car)`) that is the order itself; from the car's side
-    (`car.orders.add(order)`) the orders in pk_set, or for a clear the orders the car was in,
-    noted before the clear since the clear leaves no pk_set.
+    From the order's side (`order.cars.remove(car)`) that is the order itself; from the car's
+    side (`car.orders.remove(order)`) the orders in pk_set, or for a clear the orders the car was
+    in, noted before the clear since the clear leaves no pk_set.
     """
-    if action == "pre_add":
-        pairs = [(instance.pk, pk_set or set())] if not reverse else [(pk, {instance.pk}) for pk in pk_set or ()]
-        for order_id, car_ids in pairs:
-            order_cars_attach(order_id=order_id, car_ids=car_ids)
-        return
     if action == "pre_clear" and reverse:
         instance._orders_before_clear = list(instance.orders.values_list("pk", flat=True))
         return
-    if action not in {"post_add", "post_remove", "post_clear"}:
+    if action not in {"post_remove", "post_clear"}:
         return
     if not reverse:
         order_totals_refresh(order_ids=[instance.pk])
@@ -68,32 +61,16 @@ def order_cars_changed(
         order_totals_refresh(order_ids=pk_set or [])
 
 
-def order_line_before_save(sender: type[OrderItem], instance: OrderItem, raw: bool, **kwargs: Any) -> None:
-    """A new line reserves its car and takes the car's price (a stored line is fixed: its
-    state fields are never written by save())."""
-    if raw or not instance._state.adding:
-        return
-    instance.check_new()
-    order_cars_attach(order_id=instance.order_id, car_ids=[instance.car_id])
-    if instance.price is None:
-        instance.price = Car.objects.values_list("value", flat=True).get(pk=instance.car_id)
-
-
-def order_line_saved(sender: type[OrderItem], instance: OrderItem, created: bool, raw: bool, **kwargs: Any) -> None:
-    if created and not raw:
-        order_totals_refresh(order_ids=[instance.order_id])
-
-
 def order_line_before_delete(sender: type[OrderItem], instance: OrderItem, **kwargs: Any) -> None:
-    order_line_check_removable(line=instance)
+    order_line_release(line_id=instance.pk, order_id=instance.order_id)
 
 
 def order_line_deleted(sender: type[OrderItem], instance: OrderItem, **kwargs: Any) -> None:
-    order_line_removed(line=instance)
+    order_totals_refresh(order_ids=[instance.order_id])
 
 
 def order_before_delete(sender: type[Order], instance: Order, **kwargs: Any) -> None:
-    order_check_deletable(order=instance)
+    order_check_deletable(order_id=instance.pk)
 
 
 def merge_visitor_cart_at_login(sender: type, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
@@ -142,8 +119,6 @@ def expire_unpaid_order(event: Event) -> None:
 
 
 m2m_changed.connect(order_cars_changed, sender=Order.cars.through, dispatch_uid="orders.order_cars_changed")
-pre_save.connect(order_line_before_save, sender=OrderItem, dispatch_uid="orders.order_line_before_save")
-post_save.connect(order_line_saved, sender=OrderItem, dispatch_uid="orders.order_line_saved")
 pre_delete.connect(order_line_before_delete, sender=OrderItem, dispatch_uid="orders.order_line_before_delete")
 post_delete.connect(order_line_deleted, sender=OrderItem, dispatch_uid="orders.order_line_deleted")
 pre_delete.connect(order_before_delete, sender=Order, dispatch_uid="orders.order_before_delete")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from carsales.accounts.models import Buyer
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.services import StockError, cars_release, cars_reserve, cars_sell
+from carsales.core.state import transition
 
 from .models import CancellationReason, Cart, CartItem, Order, OrderItem, OrderStatus
 from .signals import order_cancelled, order_paid, order_payment_recorded, order_placed
@@ -72,7 +73,7 @@ def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
     buyer cannot both slip under the limit.
     """
     Cart.objects.select_for_update().only("pk").get(pk=cart.pk)
-    car = Car.objects.select_for_update().select_related("brand").get(pk=car.pk)
+    car = Car.objects.select_for_update(of=("self",)).select_related("brand").get(pk=car.pk)
     if not car.is_available:
         raise CartError(f"{car} is no longer available.")
     if car.value is None:
@@ -168,18 +169,19 @@ def order_place(
         cars = cars_reserve(car_ids=list(in_cart))
     except StockError as refusal:
         raise CheckoutError(f"{refusal} Remove it from your cart to place your order.")
-    order = Order.objects.create(
-        buyer=buyer, expires_at=timezone.now() + timedelta(hours=settings.CARSALES_RESERVATION_HOURS)
-    )
-    try:
-        with transaction.atomic():
-            # cars_reserve refused unpriced cars, so every value is set.
-            OrderItem.objects.bulk_create(
-                [OrderItem(order=order, car=car, price=cast(Decimal, car.value)) for car in cars]
-            )
-    except IntegrityError:
-        # Only reachable if a car's status was forced outside the order flow.
-        raise CheckoutError("A car in your cart is already held by another order.")
+    with transition():
+        order = Order.objects.create(
+            buyer=buyer, expires_at=timezone.now() + timedelta(hours=settings.CARSALES_RESERVATION_HOURS)
+        )
+        try:
+            with transaction.atomic():
+                # cars_reserve refused unpriced cars, so every value is set.
+                OrderItem.objects.bulk_create(
+                    [OrderItem(order=order, car=car, price=cast(Decimal, car.value)) for car in cars]
+                )
+        except IntegrityError:
+            # Only reachable if a car's status was forced outside the order flow.
+            raise CheckoutError("A car in your cart is already held by another order.")
     CartItem.objects.filter(cart=cart, car_id__in=in_cart).delete()
     order_totals_refresh(order_ids=[order.pk])
     order.refresh_from_db(fields=["total", "total_price"])
@@ -291,38 +293,28 @@ def order_deactivate(*, order_id: int) -> None:
 
 
 @transaction.atomic
-def order_cars_attach(*, order_id: int, car_ids: Collection[int]) -> None:
-    """Reserve cars for lines about to be added to a placed order (`order.cars.add(...)`).
+def order_line_release(*, line_id: int, order_id: int) -> None:
+    """Before a line is deleted: refuse if it is frozen, else release the car it holds.
 
-    Raises OrderStateError unless the order is placed and active, and StockError unless
-    every car is for sale; then no line is written.
+    Judged by the rows as stored, never by the caller's copy of the line: one read before its
+    order was cancelled would otherwise release a car another order holds now. Locks the order
+    row first, then the line's (the order → lines → cars order of the transitions, so the two
+    cannot deadlock). Raises OrderStateError for a line that holds a car its paid order bought.
     """
-    _order_locked_placed(order_id, refused="no car can be added to it")
-    cars_reserve(car_ids=car_ids)
+    status = Order.objects.select_for_update().filter(pk=order_id).values_list("status", flat=True).first()
+    stored = OrderItem.objects.select_for_update().filter(pk=line_id).values("holds_car", "car_id").first()
+    if stored is None or not stored["holds_car"]:
+        return
+    if status == OrderStatus.PAID:
+        raise OrderStateError(f"Order #{order_id} is paid; its lines are frozen. Void its sale first.")
+    cars_release(car_ids=[stored["car_id"]], held_as=CarStatus.RESERVED)
 
 
 @transaction.atomic
-def order_line_check_removable(*, line: OrderItem) -> None:
-    """Raise OrderStateError if the line is frozen: it holds a car its paid order bought.
-
-    Locks the order row first, before the line's own row is deleted: the same order (order,
-    then lines, then cars) as the order's transitions, so the two cannot deadlock.
-    """
-    status = Order.objects.select_for_update().filter(pk=line.order_id).values_list("status", flat=True).first()
-    if line.holds_car and status == OrderStatus.PAID:
-        raise OrderStateError(f"Order #{line.order_id} is paid; its lines are frozen. Void its sale first.")
-
-
-@transaction.atomic
-def order_line_removed(*, line: OrderItem) -> None:
-    """After a line left its order: release the car it held and refresh the order's totals."""
-    if line.holds_car:
-        cars_release(car_ids=[line.car_id], held_as=CarStatus.RESERVED)
-    order_totals_refresh(order_ids=[line.order_id])
-
-
-def order_check_deletable(*, order: Order) -> None:
-    """Raise OrderStateError for an order that holds cars: cancel it, or void its sale, instead."""
-    if order.holds_cars:
+def order_check_deletable(*, order_id: int) -> None:
+    """Raise OrderStateError for an order that holds cars (its row as stored, locked): cancel it,
+    or void its sale, instead."""
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is not None and order.holds_cars:
         remedy = "cancel it instead" if order.status == OrderStatus.PLACED else "void its sale first"
         raise OrderStateError(f"Order #{order.pk} is {order.get_status_display().lower()}; {remedy}.")

@@ -14,6 +14,8 @@ class Sale(StateGuardedModel):
 
     objects = StateGuardedQuerySet.as_manager()
 
+    CREATED_BY = "sales.services.sale_record"  # when a payment is recorded
+
     # A sale is fixed once recorded; voiding deletes it.
     STATE_FIELDS = ("order", "amount")
 

@@ -3,6 +3,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 
 from carsales.core.actor import acting_as
+from carsales.core.state import transition
 from carsales.orders.models import Order
 
 from .models import Sale
@@ -15,7 +16,8 @@ def sale_record(*, order: Order) -> Sale:
 
     get_or_create relies on the unique order column, so two concurrent calls make one row.
     """
-    sale, created = Sale.objects.get_or_create(order=order, defaults={"amount": order.total_price})
+    with transition():
+        sale, created = Sale.objects.get_or_create(order=order, defaults={"amount": order.total_price})
     if created:
         sale_recorded.send_robust(sender=Sale, sale=sale, order=order)
     return sale

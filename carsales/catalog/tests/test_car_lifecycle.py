@@ -16,6 +16,7 @@ from carsales.catalog.models import Car
 from carsales.catalog.services import (
     STOCK_CODE_ALPHABET,
     UNCOMMITTED_DIR,
+    car_bio_fill,
     car_create,
     car_delete,
     car_thumbnail_make,
@@ -47,23 +48,30 @@ def test_a_stock_code_already_set_is_kept():
     assert car.stock_code == "KEEPME1234"
 
 
-def test_an_empty_bio_is_written_from_the_cars_fields():
+def _with_bio(car, durable):
+    """The car once the worker ran what its save owed."""
+    durable.run()
+    car.refresh_from_db()
+    return car
+
+
+def test_an_empty_bio_is_written_from_the_cars_fields_after_commit(durable):
     car = CarFactory(
         brand=BrandFactory(name="Fiat"), model="Uno", model_year=2021, factory_year=2020, value=Decimal("25000")
     )
     car.refresh_from_db()
+    assert car.bio == ""  # nothing written inside the save's transaction
 
-    assert "Fiat Uno" in car.bio and "2021" in car.bio
-
-
-def test_a_generated_bio_never_states_the_price_which_can_change():
-    car = CarFactory(value=Decimal("45999.99"))
-    car.refresh_from_db()
-
-    assert "45,999" not in car.bio and "$" not in car.bio
+    assert "Fiat Uno" in _with_bio(car, durable).bio and "2021" in car.bio
 
 
-def test_the_language_model_is_not_told_the_price(settings, monkeypatch):
+def test_a_generated_bio_never_states_the_price_which_can_change(durable):
+    car = _with_bio(CarFactory(value=Decimal("45999.99")), durable)
+
+    assert car.bio and "45,999" not in car.bio and "$" not in car.bio
+
+
+def test_the_language_model_is_asked_after_commit_and_not_told_the_price(settings, monkeypatch, durable):
     settings.CARSALES_BIO_WRITER = "carsales.catalog.bio.HttpLLMBioWriter"
     settings.CARSALES_LLM_URL = "http://llm.invalid/v1/chat/completions"
     sent = []
@@ -75,16 +83,39 @@ def test_the_language_model_is_not_told_the_price(settings, monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", answer)
 
     car = CarFactory(model="Civic", value=Decimal("45999.99"))
+    assert sent == []  # no HTTP call while the save's transaction holds its locks
 
-    assert car.bio == "A fine Civic."
+    assert _with_bio(car, durable).bio == "A fine Civic."
     assert "Civic" in sent[0] and "45,999" not in sent[0] and "45999" not in sent[0]
 
 
-def test_a_bio_given_by_staff_is_kept():
-    car = CarFactory(bio="One owner, garage kept.")
-    car.refresh_from_db()
+def test_a_bio_given_by_staff_is_kept_and_owes_no_writing(durable):
+    with durable.owed() as owed:
+        car = CarFactory(bio="One owner, garage kept.")
 
-    assert car.bio == "One owner, garage kept."
+    assert "catalog.write_missing_bio" not in owed.receivers()
+    assert _with_bio(car, durable).bio == "One owner, garage kept."
+
+
+def test_a_bio_typed_by_staff_before_the_worker_runs_is_never_overwritten(durable):
+    car = CarFactory(model="Golf")
+    car_update(car=car, bio="Typed by staff meanwhile.")
+
+    assert _with_bio(car, durable).bio == "Typed by staff meanwhile."
+
+
+def test_writing_a_bio_twice_writes_it_once(durable, settings):
+    settings.CARSALES_BIO_WRITER = "carsales.catalog.tests.test_car_lifecycle.EchoWriter"
+    with durable.owed() as owed:
+        car = CarFactory(model="Civic")
+    durable.run(owed)
+    settings.CARSALES_BIO_WRITER = "carsales.catalog.tests.test_car_lifecycle.FailingWriter"
+
+    [delivery] = [d for d in owed if d.receiver == "catalog.write_missing_bio"]
+    delivery_run(delivery_id=delivery.pk)
+    assert car_bio_fill(car_id=car.pk) is None
+    car.refresh_from_db()
+    assert car.bio == "LLM text about the Civic"
 
 
 def test_a_bio_given_by_staff_survives_later_edits():
@@ -113,31 +144,30 @@ class EchoWriter:
         return f"LLM text about the {car.model}"
 
 
-def test_a_failing_bio_writer_falls_back_to_the_default_text(settings):
+def test_a_failing_bio_writer_falls_back_to_the_default_text(settings, durable):
     settings.CARSALES_BIO_WRITER = "carsales.catalog.tests.test_car_lifecycle.FailingWriter"
 
-    car = CarFactory(model="Golf")
+    car = _with_bio(CarFactory(model="Golf"), durable)
 
-    assert "Golf" in car.bio and car.pk is not None
+    assert "Golf" in car.bio
 
 
-def test_a_slow_bio_writer_is_abandoned_after_the_timeout(settings):
+def test_a_slow_bio_writer_is_abandoned_after_the_timeout(settings, durable):
     settings.CARSALES_BIO_WRITER = "carsales.catalog.tests.test_car_lifecycle.SlowWriter"
     settings.CARSALES_BIO_WRITER_TIMEOUT = 0.2
+    car = CarFactory(model="Polo")
     started = time.monotonic()
 
-    car = CarFactory(model="Polo")
+    car = _with_bio(car, durable)
 
     assert time.monotonic() - started < 2
     assert "Polo" in car.bio and "too late" not in car.bio
 
 
-def test_a_configured_bio_writer_is_used(settings):
+def test_a_configured_bio_writer_is_used(settings, durable):
     settings.CARSALES_BIO_WRITER = "carsales.catalog.tests.test_car_lifecycle.EchoWriter"
 
-    car = CarFactory(model="Civic")
-
-    assert car.bio == "LLM text about the Civic"
+    assert _with_bio(CarFactory(model="Civic"), durable).bio == "LLM text about the Civic"
 
 
 def test_assigning_a_field_in_post_save_does_not_save_it():
@@ -200,8 +230,8 @@ def test_the_thumbnail_receiver_sent_directly_twice_writes_one_file(run_tasks):
     car = CarFactory(photo=image_upload(1200, 800))
     run_tasks()
     thumbnail = Car.objects.get(pk=car.pk).thumbnail.name
-    car._photo_changed = True
 
+    # The instance still carries its creating save's reading: a photo that changed.
     post_save.send(sender=Car, instance=car, created=False, raw=False, using="default", update_fields=None)
     run_tasks()
     delivery = Delivery.objects.filter(receiver=THUMBNAIL).first()
@@ -261,9 +291,9 @@ def test_deleting_a_car_deletes_its_files_from_the_deleted_rows_data(run_tasks):
     run_tasks()
     files = [car.photo.name, Car.objects.get(pk=car.pk).thumbnail.name]
 
-    car_delete(car=car)
+    car_delete(car=car)  # this instance was read before the worker made the thumbnail
     delivery = Delivery.objects.get(receiver="catalog.discard_deleted_car_files")
-    assert delivery.payload["instance"]["$instance"]["fields"]["photo"] == files[0]
+    assert delivery.payload["files"] == files
     run_tasks()
 
     assert not any(default_storage.exists(name) for name in files)

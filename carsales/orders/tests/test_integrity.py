@@ -13,8 +13,9 @@ from rest_framework.test import APIClient
 from carsales.analytics.models import DailySales
 from carsales.audit.models import AuditEntry
 from carsales.catalog.models import Car, CarStatus
-from carsales.catalog.services import StockError, car_update, cars_release, stored_files_delete
+from carsales.catalog.services import StockError, car_update, cars_release, cars_reserve, stored_files_delete
 from carsales.conftest import CarFactory, UserFactory, image_upload, order_for, reserved_car
+from carsales.core.state import transition
 from carsales.inventory.models import InventoryTotals
 from carsales.orders.models import CancellationReason, Order, OrderItem, OrderStatus
 from carsales.orders.services import (
@@ -29,6 +30,8 @@ from carsales.orders.services import (
 from carsales.sales.models import Sale
 
 pytestmark = pytest.mark.django_db
+
+ORDER_PLACE = r"created by orders\.services\.order_place only"
 
 
 def status_of(car: Car) -> str:
@@ -96,7 +99,7 @@ def test_a_shell_cannot_set_a_status_by_hand_or_in_bulk():
         car.save()
     with pytest.raises(TypeError, match="status change only through its transitions"):
         Car.objects.filter(pk=car.pk).update(status=CarStatus.AVAILABLE)
-    with pytest.raises(TypeError, match="starts available"):
+    with pytest.raises(TypeError, match="starts with status 'available'"):
         CarFactory(status=CarStatus.SOLD)
 
     assert status_of(car) == CarStatus.RESERVED
@@ -115,38 +118,41 @@ def test_a_stale_instance_saved_after_a_checkout_keeps_the_car_reserved():
 
 def test_the_database_refuses_a_second_live_order_line_for_one_car():
     car = reserved_car()
-    second = Order.objects.create(buyer=UserFactory().buyer)
 
-    with pytest.raises(IntegrityError), transaction.atomic():
+    # As a faulty service would, inside a transition: the constraint still holds the line.
+    with pytest.raises(IntegrityError), transaction.atomic(), transition():
+        second = Order.objects.create(buyer=UserFactory().buyer)
         OrderItem.objects.bulk_create([OrderItem(order=second, car=car, price=Decimal("1"))])
 
 
-def test_a_shell_cannot_add_a_reserved_car_to_a_second_order_by_any_orm_path():
-    car = reserved_car()
-    second = Order.objects.create(buyer=UserFactory().buyer)
+def test_a_shell_cannot_add_a_car_to_an_order_by_any_orm_path_only_checkout_reserves():
+    reserved, available = reserved_car(), CarFactory()
+    second = order_for(CarFactory())
 
-    with pytest.raises(StockError, match="no longer available"), transaction.atomic():
-        second.cars.add(car)
-    with pytest.raises(StockError, match="no longer available"), transaction.atomic():
-        car.orders.add(second)
-    with pytest.raises(StockError, match="no longer available"), transaction.atomic():
-        OrderItem.objects.create(order=second, car=car)
+    for car in (reserved, available):
+        with pytest.raises(TypeError, match=ORDER_PLACE), transaction.atomic():
+            second.cars.add(car)
+        with pytest.raises(TypeError, match=ORDER_PLACE), transaction.atomic():
+            car.orders.add(second)
+        with pytest.raises(TypeError, match=ORDER_PLACE), transaction.atomic():
+            OrderItem.objects.create(order=second, car=car, price=Decimal("1"))
+    with pytest.raises(TypeError, match=ORDER_PLACE), transaction.atomic():
+        Order.objects.create(buyer=UserFactory().buyer)
 
-    assert not second.items.exists()
+    assert second.items.count() == 1 and status_of(available) == CarStatus.AVAILABLE
 
 
 def test_one_car_can_never_be_sold_twice(staff):
     car = CarFactory()
     first = order_for(car)
-    paid_order_second = Order.objects.create(buyer=UserFactory().buyer)
-    with pytest.raises(StockError), transaction.atomic():
-        paid_order_second.cars.add(car)
-    with pytest.raises(OrderStateError, match="has no cars"):
-        order_mark_paid(order=paid_order_second, actor=staff)
+    second = order_for(CarFactory())
+    with pytest.raises(TypeError, match=ORDER_PLACE), transaction.atomic():
+        second.cars.add(car)
 
     order_mark_paid(order=first, actor=staff)
+    order_mark_paid(order=second, actor=staff)
 
-    assert Sale.objects.count() == 1 and status_of(car) == CarStatus.SOLD
+    assert Sale.objects.filter(order__items__car=car).count() == 1 and status_of(car) == CarStatus.SOLD
 
 
 def test_voiding_a_sale_releases_only_the_cars_of_its_own_order(staff):
@@ -318,7 +324,7 @@ def test_a_car_without_a_price_cannot_enter_a_cart_or_an_order(buyer_client):
     with pytest.raises(CartError, match="price on request"):
         cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=car)
     with pytest.raises(StockError, match="price on request"), transaction.atomic():
-        Order.objects.create(buyer=user.buyer).cars.add(car)
+        cars_reserve(car_ids=[car.pk])  # the one reservation path, under checkout
     response = buyer_client.post(f"/cart/add/{car.pk}/", follow=True)
     assert any("price on request" in str(message) for message in response.context["messages"])
 
@@ -334,8 +340,7 @@ def test_a_car_without_a_price_is_a_400_in_the_cart_api(user):
 
 def test_an_order_lines_price_is_set_once_by_every_path():
     car = CarFactory(value=100)
-    order = Order.objects.create(buyer=UserFactory().buyer)
-    order.cars.add(car)
+    order = order_for(car)
     line = order.items.get()
     assert line.price == Decimal("100")
 
@@ -350,7 +355,10 @@ def test_an_order_lines_price_is_set_once_by_every_path():
 
 
 def test_an_order_with_no_lines_cannot_be_paid(staff):
-    order = Order.objects.create(buyer=UserFactory().buyer)
+    car = CarFactory()
+    order = order_for(car)
+    order.items.get().delete()  # in a shell: the line goes, its car back on sale
+    assert status_of(car) == CarStatus.AVAILABLE
 
     with pytest.raises(OrderStateError, match="has no cars"):
         order_mark_paid(order=order, actor=staff)
@@ -522,24 +530,26 @@ def test_the_base_manager_refuses_a_bulk_status_write_too():
 
 def test_a_line_that_holds_nothing_cannot_be_created_by_any_path():
     car = CarFactory()
-    order = Order.objects.create(buyer=UserFactory().buyer)
+    order = order_for(CarFactory())
 
-    with pytest.raises(TypeError, match="holds its car"), transaction.atomic():
-        OrderItem.objects.create(order=order, car=car, holds_car=False)
-    with pytest.raises(TypeError, match="holds its car"), transaction.atomic():
-        order.cars.add(car, through_defaults={"holds_car": False})
+    with pytest.raises(TypeError, match=ORDER_PLACE), transaction.atomic():
+        OrderItem.objects.create(order=order, car=car, holds_car=False, price=Decimal("1"))
+    with pytest.raises(TypeError, match=ORDER_PLACE), transaction.atomic():
+        order.cars.add(car, through_defaults={"holds_car": False, "price": Decimal("1")})
+    with pytest.raises(TypeError, match="holds its car"), transaction.atomic(), transition():
+        OrderItem.objects.create(order=order, car=car, holds_car=False, price=Decimal("1"))
 
-    assert status_of(car) == CarStatus.AVAILABLE and not order.items.exists()
+    assert status_of(car) == CarStatus.AVAILABLE and order.items.count() == 1
 
 
 def test_a_bulk_created_line_for_a_car_not_reserved_is_refused():
     car = CarFactory()
-    order = Order.objects.create(buyer=UserFactory().buyer)
+    order = order_for(CarFactory())
 
-    with pytest.raises(TypeError, match="reserve their cars first"), transaction.atomic():
+    with pytest.raises(TypeError, match="reserves their cars first"), transaction.atomic(), transition():
         OrderItem.objects.bulk_create([OrderItem(order=order, car=car, price=Decimal("1"))])
 
-    assert not order.items.exists()
+    assert order.items.count() == 1
 
 
 def test_a_lines_car_order_and_hold_cannot_be_bulk_updated():

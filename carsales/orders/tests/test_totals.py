@@ -1,20 +1,18 @@
-"""Seed 001: an order's cars keep its totals, through m2m_changed."""
+"""Seed 001: an order's cars keep its totals, through m2m_changed (from either side)."""
 
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
-from carsales.conftest import CarFactory, UserFactory
+from carsales.conftest import CarFactory, order_for
 from carsales.orders.models import Order
 from carsales.orders.receivers import order_cars_changed
 from carsales.orders.services import order_cancel
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def order():
-    return Order.objects.create(buyer=UserFactory().buyer)
+ORDER_PLACE = r"created by orders\.services\.order_place only"
 
 
 def stored(order: Order) -> tuple[int, Decimal]:
@@ -22,34 +20,36 @@ def stored(order: Order) -> tuple[int, Decimal]:
     return fresh.total, fresh.total_price
 
 
-def test_the_seed_example_add_remove_clear(order):
+def test_the_seed_example_remove_and_clear_keep_the_totals():
     hundred, fifty = CarFactory(value=100), CarFactory(value=50)
-
-    order.cars.add(hundred, fifty)
+    order = order_for(hundred, fifty)
     assert stored(order) == (2, Decimal("150"))
-    assert (order.total, order.total_price) == (2, Decimal("150"))  # the caller's instance too
 
     order.cars.remove(fifty)
     assert stored(order) == (1, Decimal("100"))
+    assert (order.total, order.total_price) == (1, Decimal("100"))  # the caller's instance too
 
     order.cars.clear()
     assert stored(order) == (0, Decimal("0"))
 
 
-def test_adding_from_the_cars_side_updates_the_order(order):
+def test_adding_a_car_to_an_order_from_either_side_is_refused_and_the_totals_stay():
+    order = order_for(CarFactory(value=100))
     car = CarFactory(value=70)
 
-    car.orders.add(order)
+    with pytest.raises(TypeError, match=ORDER_PLACE), transaction.atomic():
+        order.cars.add(car)
+    with pytest.raises(TypeError, match=ORDER_PLACE), transaction.atomic():
+        car.orders.add(order)
 
-    assert stored(order) == (1, Decimal("70"))
+    assert stored(order) == (1, Decimal("100"))
 
 
-def test_removing_and_clearing_from_the_cars_side_update_every_order_it_was_in(order, staff):
+def test_removing_and_clearing_from_the_cars_side_update_every_order_it_was_in(staff):
     shared, solo = CarFactory(value=10), CarFactory(value=5)
-    order.cars.add(shared, solo)
+    order = order_for(shared, solo)
     order_cancel(order=order, actor=staff)  # its lines stay, holding nothing
-    other = Order.objects.create(buyer=UserFactory().buyer)
-    other.cars.add(shared)
+    other = order_for(shared)
 
     shared.orders.remove(order)
     assert stored(order) == (1, Decimal("5"))
@@ -59,27 +59,28 @@ def test_removing_and_clearing_from_the_cars_side_update_every_order_it_was_in(o
     assert stored(order) == (1, Decimal("5"))
 
 
-def test_the_price_at_ordering_wins_over_a_later_value_change(order):
+def test_the_price_at_ordering_wins_over_a_later_value_change():
     car = CarFactory(value=100)
-    order.cars.add(car, through_defaults={"price": Decimal("90")})
+    order = order_for(car)
 
     car.value = Decimal("500")
     car.save()
-    order.cars.add(CarFactory(value=1))
-
-    assert stored(order) == (2, Decimal("91"))
-
-
-def test_a_repeated_signal_leaves_the_same_totals(order):
-    car = CarFactory(value=100)
-    order.cars.add(car)
-
-    order_cars_changed(sender=Order.cars.through, instance=order, action="post_add", reverse=False, pk_set={car.pk})
 
     assert stored(order) == (1, Decimal("100"))
 
 
-def test_the_admin_order_form_writes_neither_lines_nor_status(staff_client, order):
+def test_a_repeated_signal_leaves_the_same_totals():
+    car = CarFactory(value=100)
+    order = order_for(car, CarFactory(value=1))
+    order.cars.remove(car)
+
+    order_cars_changed(sender=Order.cars.through, instance=order, action="post_remove", reverse=False, pk_set={car.pk})
+
+    assert stored(order) == (1, Decimal("1"))
+
+
+def test_the_admin_order_form_writes_neither_lines_nor_status(staff_client):
+    order = order_for(CarFactory(value=100))
     car = CarFactory(value=300)
 
     response = staff_client.post(
@@ -100,4 +101,4 @@ def test_the_admin_order_form_writes_neither_lines_nor_status(staff_client, orde
     assert response.status_code == 403  # the change form is view-only: actions call the services
     fresh = Order.objects.get(pk=order.pk)
     assert (fresh.status, fresh.is_active) == ("placed", True)
-    assert stored(order) == (0, Decimal("0")) and not order.items.exists()
+    assert stored(order) == (1, Decimal("100")) and order.items.count() == 1

@@ -8,6 +8,7 @@ from carsales.analytics.models import DailySales
 from carsales.audit.models import AuditEntry
 from carsales.catalog.models import CarStatus
 from carsales.conftest import CarFactory, UserFactory
+from carsales.core.state import transition
 from carsales.orders.models import Order, OrderStatus
 from carsales.orders.services import (
     OrderStateError,
@@ -140,5 +141,10 @@ def test_a_payment_whose_sale_cannot_be_recorded_is_rolled_back(staff, monkeypat
 def test_a_sale_cannot_be_recorded_for_an_order_not_paid():
     order, _ = placed_order(100)
 
-    with pytest.raises(TypeError, match="paid order only"), transaction.atomic():
+    with pytest.raises(TypeError, match=r"created by sales\.services\.sale_record only"), transaction.atomic():
+        Sale.objects.create(order=order, amount=100)
+    with pytest.raises(TypeError, match=r"created by sales\.services\.sale_record only"), transaction.atomic():
+        Sale.objects.bulk_create([Sale(order=order, amount=100)])
+    # Even the service's own path checks the order: a paid order only.
+    with pytest.raises(TypeError, match="paid order only"), transaction.atomic(), transition():
         Sale.objects.create(order=order, amount=100)

@@ -1,0 +1,114 @@
+"""What a save or a delete changed, read from the database: one declared tracker per model.
+
+    class Car(models.Model):
+        stored = StoredRow("value", "status", "photo", "thumbnail")
+
+    Car.stored.before(car)     # the row as stored before this save or delete, locked; None if new or gone
+    Car.stored.after(car)      # what this save wrote (state fields a save never writes: as stored)
+    Car.stored.changed(car, "photo")
+
+Receivers that keep derived data must not trust the instance they are handed: it may have been
+read before a checkout moved the car on, and `save()` does not write the state fields. So the
+tracker reads the stored row once per save or delete — in a pre_save / pre_delete receiver it
+connects when the model class is created, ahead of every app's receivers — under a row lock
+(`select_for_update(of=("self",))`) inside the write's transaction, and every receiver asks it.
+
+It also keeps a per-save scratch (`note` / `noted`) for what one receiver of a save must hand to
+another (an upload's foreseen name), so nothing else is stashed on instances.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models.signals import pre_delete, pre_save
+
+_SLOT = "_stored_row"  # the one attribute a tracked instance carries: this save's _Reading
+
+
+@dataclass
+class _Reading:
+    before: dict[str, Any] | None
+    raw: bool  # a fixture load: the save writes every field as given
+    update_fields: frozenset[str] | None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class StoredRow:
+    """A model's tracker: declare it as a class attribute with the fields receivers need."""
+
+    def __init__(self, *fields: str) -> None:
+        self.fields = fields
+        self.model: type[models.Model] | None = None
+
+    def contribute_to_class(self, cls: type[models.Model], name: str) -> None:
+        self.model = cls
+        setattr(cls, name, self)
+        uid = f"tracking.{cls.__module__}.{cls.__qualname__}"
+        # Connected as the class is created: before any app's receivers, so they can all ask.
+        pre_save.connect(self._read_before_save, sender=cls, weak=False, dispatch_uid=f"{uid}.save")
+        pre_delete.connect(self._read_before_delete, sender=cls, weak=False, dispatch_uid=f"{uid}.delete")
+
+    def _read(self, instance: models.Model) -> dict[str, Any] | None:
+        assert self.model is not None
+        if instance.pk is None:
+            return None
+        rows = self.model._base_manager.filter(pk=instance.pk)
+        if transaction.get_connection().in_atomic_block:
+            rows = rows.select_for_update(of=("self",))
+        return rows.values(*self.fields).first()
+
+    def _read_before_save(
+        self, sender: Any, instance: models.Model, raw: bool = False, update_fields: Any = None, **kwargs: Any
+    ) -> None:
+        # An instance given its pk by hand (a fixture, a forced update) may name a stored row: read it.
+        fields = frozenset(update_fields) if update_fields is not None else None
+        setattr(instance, _SLOT, _Reading(self._read(instance), raw, fields))
+
+    def _read_before_delete(self, sender: Any, instance: models.Model, **kwargs: Any) -> None:
+        setattr(instance, _SLOT, _Reading(self._read(instance), raw=False, update_fields=None))
+
+    def _reading(self, instance: models.Model) -> _Reading:
+        reading = instance.__dict__.get(_SLOT)
+        if reading is None:
+            raise RuntimeError(f"{type(instance).__name__}.stored is read during a save or a delete only.")
+        return reading
+
+    def before(self, instance: models.Model) -> dict[str, Any] | None:
+        """The tracked fields as stored before this save or delete (row locked); None when
+        the row did not exist (a new instance, or a row deleted meanwhile)."""
+        return self._reading(instance).before
+
+    def after(self, instance: models.Model) -> dict[str, Any]:
+        """The tracked fields as this save left the row: what it wrote from the instance, and
+        the stored value of every field it did not write (state fields, fields outside
+        update_fields)."""
+        reading = self._reading(instance)
+        written = self._written(instance, reading)
+        stored = reading.before or {}
+        return {
+            name: self._value(instance, name) if name in written or name not in stored else stored[name]
+            for name in self.fields
+        }
+
+    def changed(self, instance: models.Model, name: str) -> bool:
+        before = self.before(instance)
+        return before is None or before[name] != self.after(instance)[name]
+
+    def note(self, instance: models.Model, key: str, value: Any) -> None:
+        """Keep `value` for the other receivers of this same save or delete."""
+        self._reading(instance).notes[key] = value
+
+    def noted(self, instance: models.Model, key: str, default: Any = None) -> Any:
+        return self._reading(instance).notes.get(key, default)
+
+    def _written(self, instance: models.Model, reading: _Reading) -> set[str]:
+        if reading.raw or reading.before is None:
+            return set(self.fields)
+        names = set(self.fields) if reading.update_fields is None else set(reading.update_fields)
+        return names - set(getattr(instance, "STATE_FIELDS", ()))
+
+    @staticmethod
+    def _value(instance: models.Model, name: str) -> Any:
+        value = getattr(instance, name)
+        return value.name or "" if isinstance(value, models.fields.files.FieldFile) else value
