@@ -80,6 +80,14 @@ class CarQuerySet(StateGuardedQuerySet):
             )
         return super().update(**kwargs)
 
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        if "value" in fields:
+            raise TypeError(
+                "Car values cannot be bulk-updated: use the car_update service or save() so the "
+                "inventory receivers see the change."
+            )
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Car"]:
         # bulk_create skips pre_save/post_save: no stock code, no bio, no inventory change.
         raise TypeError("Cars cannot be bulk-created: use the car_create service for each car.")

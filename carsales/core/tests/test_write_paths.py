@@ -1,0 +1,205 @@
+"""Every ORM write path of every guarded model (Car, Order, OrderItem, Sale), each as a shell or a
+stale page would take it: the write keeps every invariant, or it is refused with a message that
+names the service to call. Each cell states which of the two it must be.
+
+The invariants (carsales.core.tests.invariants) are read from the stored rows after each write:
+inventory equal to a recount, each car's status what its live order line says, order totals
+equal to their lines, a sale for every paid active order and no other.
+"""
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError, transaction
+from django.db.models import ProtectedError
+
+from carsales.catalog.models import Car, CarStatus
+from carsales.catalog.services import CarInUse
+from carsales.conftest import CarFactory, UserFactory, order_for
+from carsales.core.tests.invariants import assert_store_is_true
+from carsales.orders.models import Order, OrderItem, OrderStatus
+from carsales.orders.services import OrderStateError, order_cancel, order_mark_paid
+from carsales.sales.models import Sale
+from carsales.sales.services import sale_void
+
+pytestmark = pytest.mark.django_db
+
+KEPT, REFUSED = "kept", "refused"
+REFUSALS = (TypeError, OrderStateError, ProtectedError, CarInUse, DatabaseError)
+
+
+def _world() -> dict[str, Any]:
+    available = CarFactory(value=100)
+    placed = order_for(CarFactory(value=200))
+    paid = order_mark_paid(order=order_for(CarFactory(value=300)), actor=AnonymousUser())
+    return {"available": available, "placed": placed, "paid": paid, "sale": Sale.objects.get(order=paid)}
+
+
+def _stale_car_saved_after_its_checkout(w: dict[str, Any]) -> None:
+    stale = Car.objects.get(pk=w["available"].pk)
+    order_for(w["available"])  # a buyer checks it out after the edit page was loaded
+    stale.value = Decimal("150")
+    stale.save()
+    assert Car.objects.get(pk=stale.pk).status == CarStatus.RESERVED
+
+
+def _sold_car_renamed_from_a_stale_copy(w: dict[str, Any]) -> None:
+    car = w["placed"].cars.get()
+    stale = Car.objects.get(pk=car.pk)
+    order_mark_paid(order=w["placed"], actor=AnonymousUser())
+    stale.model = "Renamed"
+    stale.save()
+
+
+def _car_forced_onto_a_stored_pk(w: dict[str, Any]) -> None:
+    car = w["placed"].cars.get()
+    Car(pk=car.pk, brand=car.brand, model="X", factory_year=2020, model_year=2020, plate="FORCED1").save(
+        force_update=True
+    )
+
+
+def _stale_order_saved_after_payment(w: dict[str, Any]) -> None:
+    stale = Order.objects.get(pk=w["placed"].pk)
+    order_mark_paid(order=w["placed"], actor=AnonymousUser())
+    stale.save()
+    assert Order.objects.get(pk=stale.pk).status == OrderStatus.PAID
+
+
+def _order_forced_onto_a_stored_pk(w: dict[str, Any]) -> None:
+    Order(pk=w["placed"].pk, buyer=w["placed"].buyer, status=OrderStatus.CANCELLED).save(force_update=True)
+
+
+def _stale_line_deleted_after_its_car_was_reordered(w: dict[str, Any]) -> None:
+    order = w["placed"]
+    stale = order.items.get()
+    order_cancel(order=order, actor=None)
+    other = order_for(stale.car)
+    stale.delete()
+    assert other.items.get().holds_car
+    order_mark_paid(order=other, actor=AnonymousUser())
+
+
+def _stale_sale_saved_after_void(w: dict[str, Any]) -> None:
+    stale = Sale.objects.get(pk=w["sale"].pk)
+    sale_void(sale=w["sale"], actor=None)
+    stale.save()
+
+
+def _bulk_update(model: type, field: str, value: Callable[[Any], Any]) -> Callable[[dict[str, Any]], None]:
+    def write(w: dict[str, Any]) -> None:
+        rows = list(model._default_manager.all())
+        for row in rows:
+            setattr(row, field, value(row))
+        model._default_manager.bulk_update(rows, [field])
+
+    return write
+
+
+def _update(target: type, **changes: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda w: target._default_manager.all().update(**changes)
+
+
+def _create(model: type, make: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], None]:
+    return lambda w: model._default_manager.create(**make(w))
+
+
+def _bulk_create(model: type, make: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], None]:
+    return lambda w: model._default_manager.bulk_create([model(**make(w))])
+
+
+def _new_car(**extra: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda w: {
+        "brand": w["available"].brand,
+        "model": "New",
+        "factory_year": 2020,
+        "model_year": 2020,
+        "plate": "NEW123",
+        **extra,
+    }
+
+
+def _line_of(order_key: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda w: {"order": w[order_key], "car": w["available"], "price": Decimal("1")}
+
+
+def _delete_each(model: type) -> Callable[[dict[str, Any]], None]:
+    def write(w: dict[str, Any]) -> None:
+        for row in list(model._default_manager.all()):
+            with transaction.atomic():
+                row.delete()
+
+    return write
+
+
+CELLS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    # Car
+    "car: stale instance saved after its checkout": (_stale_car_saved_after_its_checkout, KEPT),
+    "car: sold car renamed from a stale instance": (_sold_car_renamed_from_a_stale_copy, KEPT),
+    "car: save(force_update=True) of an instance made by hand": (_car_forced_onto_a_stored_pk, REFUSED),
+    "car: create() in a state other than available": (_create(Car, _new_car(status=CarStatus.SOLD)), REFUSED),
+    "car: create() available": (_create(Car, _new_car()), KEPT),
+    "car: bulk_create()": (_bulk_create(Car, _new_car()), REFUSED),
+    "car: bulk_update() of the status": (_bulk_update(Car, "status", lambda c: CarStatus.AVAILABLE), REFUSED),
+    "car: bulk_update() of the value": (_bulk_update(Car, "value", lambda c: Decimal("1")), REFUSED),
+    "car: bulk_update() of the model": (_bulk_update(Car, "model", lambda c: "Bulk"), KEPT),
+    "car: update() of the status": (_update(Car, status=CarStatus.AVAILABLE), REFUSED),
+    "car: update() of the value": (_update(Car, value=Decimal("1")), REFUSED),
+    "car: update() of the model": (_update(Car, model="Bulk"), KEPT),
+    "car: delete() of an ordered car": (lambda w: w["placed"].cars.get().delete(), REFUSED),
+    "car: delete() of a car never ordered": (lambda w: w["available"].delete(), KEPT),
+    "car: queryset delete() of every car": (lambda w: Car.objects.all().delete(), REFUSED),
+    # Order
+    "order: stale instance saved after its payment": (_stale_order_saved_after_payment, KEPT),
+    "order: save(force_update=True) of an instance made by hand": (_order_forced_onto_a_stored_pk, REFUSED),
+    "order: create()": (_create(Order, lambda w: {"buyer": UserFactory().buyer}), REFUSED),
+    "order: bulk_create()": (_bulk_create(Order, lambda w: {"buyer": UserFactory().buyer}), REFUSED),
+    "order: bulk_update() of the status": (_bulk_update(Order, "status", lambda o: OrderStatus.PAID), REFUSED),
+    "order: update() of the totals": (_update(Order, total=0), REFUSED),
+    "order: delete() of a placed order": (lambda w: w["placed"].delete(), REFUSED),
+    "order: delete() of a cancelled order": (lambda w: order_cancel(order=w["placed"], actor=None).delete(), KEPT),
+    "order: queryset delete() of every order": (lambda w: Order.objects.all().delete(), REFUSED),
+    "order: cars.add() of an available car": (lambda w: w["placed"].cars.add(w["available"]), REFUSED),
+    "order: cars.remove() of its car": (lambda w: w["placed"].cars.remove(w["placed"].cars.get()), KEPT),
+    "order: cars.clear() of a paid order": (lambda w: w["paid"].cars.clear(), REFUSED),
+    "order: car.orders.add() from the car's side": (lambda w: w["available"].orders.add(w["placed"]), REFUSED),
+    "order: car.orders.clear() from the car's side": (lambda w: w["placed"].cars.get().orders.clear(), KEPT),
+    # OrderItem
+    "line: stale line deleted after its car was ordered again": (_stale_line_deleted_after_its_car_was_reordered, KEPT),
+    "line: create()": (_create(OrderItem, _line_of("placed")), REFUSED),
+    "line: bulk_create()": (_bulk_create(OrderItem, _line_of("placed")), REFUSED),
+    "line: bulk_update() of the price": (_bulk_update(OrderItem, "price", lambda line: Decimal("1")), REFUSED),
+    "line: update() of the hold": (_update(OrderItem, holds_car=False), REFUSED),
+    "line: delete() of each line": (_delete_each(OrderItem), REFUSED),  # the paid order's line is frozen
+    "line: queryset delete() of a placed order's lines": (lambda w: w["placed"].items.all().delete(), KEPT),
+    # Sale
+    "sale: stale instance saved after its void": (_stale_sale_saved_after_void, REFUSED),
+    "sale: create()": (_create(Sale, lambda w: {"order": w["placed"], "amount": 1}), REFUSED),
+    "sale: bulk_create()": (_bulk_create(Sale, lambda w: {"order": w["placed"], "amount": 1}), REFUSED),
+    "sale: update() of the amount": (_update(Sale, amount=1), REFUSED),
+    "sale: delete() voids it": (lambda w: w["sale"].delete(), KEPT),
+    "sale: queryset delete() voids every sale": (lambda w: Sale.objects.all().delete(), KEPT),
+}
+
+
+@pytest.mark.parametrize(("cell", "expected"), [(cell, expected) for cell, (_, expected) in CELLS.items()])
+def test_every_orm_write_path_keeps_the_invariants_or_is_refused_with_a_reason(cell: str, expected: str) -> None:
+    world = _world()
+    write, _ = CELLS[cell]
+
+    refusal: Exception | None = None
+    try:
+        with transaction.atomic():
+            write(world)
+    except REFUSALS as error:
+        refusal = error
+
+    assert (REFUSED if refusal else KEPT) == expected, f"{cell}: {refusal!r}"
+    if refusal is not None:
+        # Refused by carsales with a reason, not by a database error it did not foresee.
+        foreseen = isinstance(refusal, ProtectedError) or "did not affect any rows" in str(refusal)
+        assert not isinstance(refusal, DatabaseError) or foreseen, repr(refusal)
+        assert str(refusal), f"{cell}: refused without a message"
+    assert_store_is_true(cell)

@@ -1,0 +1,66 @@
+"""Races between staff and buyers, each writer on its own connection: SQLite in the first pass of
+`make test`, PostgreSQL (real row locks, deferred foreign keys) in the second. Bounded: a few
+rounds, each a handful of writers started together."""
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+from carsales.catalog.models import Car, CarStatus
+from carsales.catalog.services import CarInUse, car_create, car_delete, car_update
+from carsales.conftest import BrandFactory, CarFactory, UserFactory, run_together
+from carsales.core.tests.invariants import assert_store_is_true
+from carsales.orders.services import CheckoutError, cart_for_buyer, cart_item_add, order_place
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROUNDS = 6
+
+
+def _checkout_of(car: Car) -> Callable[[], object]:
+    user = UserFactory()
+    cart = cart_for_buyer(buyer=user.buyer)
+    cart_item_add(cart=cart, car=car)
+    return lambda: order_place(cart=cart, buyer=user.buyer, actor=user)
+
+
+def test_a_staff_edit_from_a_page_loaded_before_a_checkout_keeps_the_inventory_exact():
+    for round_number in range(ROUNDS):
+        car = CarFactory(value=1000)
+        edit_page = Car.objects.get(pk=car.pk)  # loaded before the buyer checks out
+        checkout = _checkout_of(car)
+
+        errors = run_together(
+            [checkout, lambda page=edit_page, n=round_number: car_update(car=page, value=Decimal(2000 + n))]
+        )
+
+        assert errors == []
+        assert Car.objects.get(pk=car.pk).status == CarStatus.RESERVED
+        assert_store_is_true(f"round {round_number}")
+
+
+def test_adding_cars_of_a_brand_never_waits_on_nor_deadlocks_with_its_checkouts():
+    brand = BrandFactory()
+    checkouts = [_checkout_of(CarFactory(brand=brand)) for _ in range(ROUNDS)]
+
+    def add(number: int) -> Callable[[], object]:
+        return lambda: car_create(brand=brand, model="New", factory_year=2020, model_year=2020, plate=f"ADD{number}")
+
+    errors = run_together([*checkouts, *(add(n) for n in range(ROUNDS))])
+
+    assert errors == []
+    assert Car.objects.filter(brand=brand, status=CarStatus.RESERVED).count() == ROUNDS
+    assert_store_is_true()
+
+
+def test_deleting_a_car_while_it_is_checked_out_is_a_clear_refusal_never_a_database_error():
+    for round_number in range(ROUNDS):
+        car = CarFactory()
+        checkout = _checkout_of(car)
+
+        errors = run_together([checkout, lambda c=car: car_delete(car=Car.objects.get(pk=c.pk))])
+
+        # Whoever locks the car first wins: the delete finds the order line (CarInUse), or the
+        # checkout finds the car gone (CheckoutError).
+        assert len(errors) == 1 and isinstance(errors[0], CarInUse | CheckoutError), errors
+        assert_store_is_true(f"round {round_number}")
