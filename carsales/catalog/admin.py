@@ -1,12 +1,14 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .models import Brand, BrandSlugHistory, Car
-from .services import brand_rename, car_update
+from .services import brand_create, brand_rename, brand_slug_available, car_update
 
 
 @admin.register(BrandSlugHistory)
@@ -21,28 +23,39 @@ class BrandSlugHistoryAdmin(admin.ModelAdmin):
         return False
 
 
+class BrandAdminForm(forms.ModelForm):
+    class Meta:
+        model = Brand
+        fields = ["name"]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        # Checked here so that a name no slug can be made of is a form error, not a failed save.
+        try:
+            brand_slug_available(name=name, brand=self.instance if self.instance.pk else None)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["name"])
+        return name
+
+
 @admin.register(Brand)
 class BrandAdmin(admin.ModelAdmin):
+    form = BrandAdminForm
     list_display = ["name", "slug", "car_count"]
     search_fields = ["name"]
-    prepopulated_fields = {"slug": ["name"]}
+    # The slug is never typed in by hand: brand_create gives a new brand one no brand has nor
+    # had (an old slug keeps leading to its brand), and brand_rename moves it with the name.
+    readonly_fields = ["slug"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Brand]:
         return super().get_queryset(request).annotate(car_count=Count("cars"))
 
-    # Once a brand exists its slug follows its name through brand_rename, which keeps the old
-    # slug so links made before still work; it is never typed in by hand.
-    def get_readonly_fields(self, request: HttpRequest, obj: Brand | None = None) -> list[str]:
-        return ["slug"] if obj else []
-
-    def get_prepopulated_fields(self, request: HttpRequest, obj: Brand | None = None) -> dict[str, Any]:
-        return {} if obj else dict(self.prepopulated_fields)
-
     def save_model(self, request: HttpRequest, obj: Brand, form: Any, change: bool) -> None:
-        if change and "name" in form.changed_data:
+        if not change:
+            created = brand_create(name=obj.name)
+            obj.pk, obj.slug = created.pk, created.slug
+        elif "name" in form.changed_data:
             brand_rename(brand=obj, name=obj.name)
-        else:
-            super().save_model(request, obj, form, change)
 
     @admin.display(ordering="car_count", description="Cars")
     def car_count(self, brand: Brand) -> int:

@@ -39,7 +39,9 @@ class CarInventory(StockCounts):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        # By id, not by time: ids are drawn under the totals row lock, in the order the changes
+        # commit, while created_at comes from the clock of whichever server wrote it.
+        ordering = ["-id"]
         verbose_name = "inventory snapshot"
         verbose_name_plural = "car inventory"
 

@@ -108,10 +108,17 @@ class CartItemInline(admin.TabularInline):
 
 @admin.register(Cart)
 class CartAdmin(admin.ModelAdmin):
+    """Carts are the buyers' own: shown here, never moved to another buyer (who could then hold
+    more cars than the limit) nor filled by hand."""
+
     list_display = ["id", "buyer", "token", "created_at"]
+    readonly_fields = ["buyer", "token", "created_at"]
     search_fields = ["buyer__user__username"]
     list_select_related = ["buyer__user"]
     inlines = [CartItemInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(OrderItem)

@@ -13,6 +13,8 @@
 
 from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import m2m_changed, post_delete, pre_delete
 from django.http import HttpRequest
@@ -74,12 +76,25 @@ def order_before_delete(sender: type[Order], instance: Order, **kwargs: Any) -> 
 
 
 def merge_visitor_cart_at_login(sender: type, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """The cars a visitor put in their cart follow them into their account; those that cannot
+    (past the hold limit, no longer for sale) are named in a message, never dropped silently."""
     if request is None or not hasattr(request, "session"):
         return
     token = request.session.pop(CART_TOKEN_SESSION_KEY, None)
     visitor_cart = Cart.objects.filter(token=token, buyer__isnull=True).first() if token else None
-    if visitor_cart is not None:
-        cart_merge(source=visitor_cart, target=cart_for_buyer(buyer=buyer_ensure(user=user)))
+    if visitor_cart is None:
+        return
+    merged = cart_merge(source=visitor_cart, target=cart_for_buyer(buyer=buyer_ensure(user=user)))
+    if merged.over_the_limit:
+        names = ", ".join(str(car) for car in merged.over_the_limit)
+        messages.warning(
+            request,
+            f"You can hold at most {settings.CARSALES_MAX_CARS_HELD} cars at once, in your cart and unpaid "
+            f"orders, so these were not added to your cart: {names}.",
+        )
+    if merged.unavailable:
+        names = ", ".join(str(car) for car in merged.unavailable)
+        messages.warning(request, f"No longer for sale, so not added to your cart: {names}.")
 
 
 def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any) -> CarNote | None:

@@ -2,9 +2,9 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
 
-from carsales.catalog.models import Car
+from carsales.catalog.models import Car, CarStatus
 
-from .models import CartItem, Order, OrderItem
+from .models import CartItem, Order, OrderItem, OrderStatus
 
 
 def order_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
@@ -26,3 +26,24 @@ def order_holding(*, car: Car, user: AbstractBaseUser | AnonymousUser) -> Order 
     if not user.is_authenticated:
         return None
     return Order.objects.filter(items__car=car, items__holds_car=True, buyer__user_id=user.pk).first()
+
+
+def stock_contradictions() -> list[str]:
+    """Where the stored cars and order lines disagree, as sentences; empty when they agree.
+
+    A reserved or sold car must be held by a live line, and a live line's car must be reserved
+    (its order placed) or sold (its order paid). The order flow keeps this on every path; a
+    fixture load writes rows as given, so `loaddata` asks this before it commits.
+    """
+    live = OrderItem.objects.filter(holds_car=True)
+    held_without_line = Car.objects.exclude(status=CarStatus.AVAILABLE).exclude(pk__in=live.values("car_id"))
+    problems = [f"{car} (#{car.pk}) is {car.status} but no order holds it" for car in held_without_line]
+    wrong = live.exclude(order__status=OrderStatus.PLACED, car__status=CarStatus.RESERVED).exclude(
+        order__status=OrderStatus.PAID, order__is_active=True, car__status=CarStatus.SOLD
+    )
+    problems += [
+        f"order #{line.order_id} holds car #{line.car_id}, which is {line.car.status} while the order is "
+        f"{line.order.status}"
+        for line in wrong.select_related("car", "order")
+    ]
+    return problems

@@ -3,6 +3,7 @@ the order's events are sent from here, after the writes."""
 
 import secrets
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import cast
@@ -95,23 +96,35 @@ def cart_item_remove(*, cart: Cart, car_id: int) -> bool:
     return bool(deleted)
 
 
-@transaction.atomic
-def cart_merge(*, source: Cart, target: Cart) -> int:
-    """Move a visitor's cart into the buyer's cart at login; returns how many cars moved.
+@dataclass(frozen=True)
+class CartMerge:
+    """What a login did with the visitor's cart: cars moved, and cars left out, with why."""
 
-    Cars already in the target, no longer available, or past the buyer's hold limit are
-    dropped; the source cart is deleted.
+    moved: list[Car]
+    over_the_limit: list[Car]
+    unavailable: list[Car]
+
+
+@transaction.atomic
+def cart_merge(*, source: Cart, target: Cart) -> CartMerge:
+    """Move a visitor's cart into the buyer's cart at login.
+
+    Cars already in the target are skipped; cars no longer for sale, and those past the buyer's
+    hold limit, are left out and named in the result (for a message); the source cart is
+    deleted. The buyer's cart row is locked first, as cart_item_add does, so a car added in
+    another tab at the same moment cannot slip past the limit.
     """
+    Cart.objects.select_for_update().only("pk").get(pk=target.pk)
     existing = CartItem.objects.filter(cart=target).values("car_id")
+    offered = list(Car.objects.filter(cart_items__cart=source).exclude(pk__in=existing).with_brand().order_by("pk"))
+    for_sale = [car for car in offered if car.is_for_sale]
     room = max(settings.CARSALES_MAX_CARS_HELD - cars_held_by(cart=target), 0)
-    moving = list(
-        CartItem.objects.filter(cart=source, car__status=CarStatus.AVAILABLE)
-        .exclude(car_id__in=existing)
-        .values_list("car_id", flat=True)[:room]
-    )
-    CartItem.objects.bulk_create([CartItem(cart=target, car_id=car_id) for car_id in moving])
+    moving = for_sale[:room]
+    CartItem.objects.bulk_create([CartItem(cart=target, car=car) for car in moving])
     source.delete()
-    return len(moving)
+    return CartMerge(
+        moved=moving, over_the_limit=for_sale[room:], unavailable=[car for car in offered if not car.is_for_sale]
+    )
 
 
 def order_totals_refresh(*, order_ids: Iterable[int]) -> None:

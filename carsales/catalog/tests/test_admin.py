@@ -6,25 +6,39 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(
-    "name, slug, field, message",
+    "name, message",
     [
-        ("honda", "honda-2", "name", "A brand named Honda already exists."),
-        ("Mercedes Benz", "mercedes-benz", "slug", "Brand with this Slug already exists."),
-        ("!!!", "", "slug", "This field is required."),
+        ("honda", "A brand named Honda already exists."),
+        ("!!!", "Give the brand a name with at least one letter or digit."),
     ],
 )
-def test_the_admin_brand_form_answers_a_clash_with_a_form_error(
-    staff_client, honda_and_mercedes, name, slug, field, message
-):
-    response = staff_client.post("/admin/catalog/brand/add/", {"name": name, "slug": slug})
+def test_the_admin_brand_form_answers_a_clash_with_a_form_error(staff_client, honda_and_mercedes, name, message):
+    response = staff_client.post("/admin/catalog/brand/add/", {"name": name})
 
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors[field] == [message]
+    assert response.context["adminform"].form.errors["name"] == [message]
     assert Brand.objects.count() == 2
 
 
-def test_the_admin_accepts_a_brand_slug_in_another_script(staff_client):
-    response = staff_client.post("/admin/catalog/brand/add/", {"name": "日産", "slug": "日産"})
+def test_the_admin_gives_a_new_brand_a_slug_of_its_own_never_typed_by_hand(staff_client, honda_and_mercedes):
+    response = staff_client.post("/admin/catalog/brand/add/", {"name": "Mercedes Benz", "slug": "honda"})
+
+    assert response.status_code == 302
+    assert Brand.objects.get(name="Mercedes Benz").slug == "mercedes-benz-2"
+
+
+def test_the_admin_never_gives_a_new_brand_another_brands_old_slug(staff_client):
+    renamed = Brand.objects.create(name="Kia", slug="kia")
+    staff_client.post(f"/admin/catalog/brand/{renamed.pk}/change/", {"name": "Kia Motors"})
+
+    staff_client.post("/admin/catalog/brand/add/", {"name": "Kia"})
+
+    assert Brand.objects.get(name="Kia").slug == "kia-2"
+    assert BrandSlugHistory.objects.get(slug="kia").brand == renamed
+
+
+def test_the_admin_accepts_a_brand_name_in_another_script(staff_client):
+    response = staff_client.post("/admin/catalog/brand/add/", {"name": "日産"})
 
     assert response.status_code == 302
     assert Brand.objects.get(slug="日産").name == "日産"

@@ -134,10 +134,10 @@ def test_a_change_costs_the_same_queries_however_many_cars_there_are(django_asse
     assert few == many
 
 
-def test_the_receivers_ignore_fixture_loads():
+def test_a_second_post_save_for_one_save_is_not_counted_twice():
     car = CarFactory(value=100)
 
-    car_saved_update_inventory(sender=Car, instance=car, created=True, raw=True)
+    car_saved_update_inventory(sender=Car, instance=car, created=True, raw=False)
 
     assert current() == (1, Decimal("100"))
 
@@ -195,3 +195,19 @@ def test_the_inventory_page_works_before_the_first_car(staff_client):
     response = staff_client.get("/staff/inventory/")
 
     assert response.status_code == 200 and b"No data yet." in response.content
+
+
+def test_the_current_snapshot_is_the_last_written_whatever_the_writers_clock_said():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    CarFactory(value=100)
+    newest = CarFactory(value=50)
+    # The server that wrote the newest snapshot runs a minute behind the one before it.
+    CarInventory.objects.filter(pk=CarInventory.objects.order_by("-pk").first().pk).update(
+        created_at=timezone.now() - timedelta(minutes=1)
+    )
+
+    assert current() == (2, Decimal("150"))
+    assert newest.pk and inventory_current() == CarInventory.objects.order_by("-pk").first()

@@ -64,3 +64,27 @@ def test_deleting_a_car_while_it_is_checked_out_is_a_clear_refusal_never_a_datab
         # checkout finds the car gone (CheckoutError).
         assert len(errors) == 1 and isinstance(errors[0], CarInUse | CheckoutError), errors
         assert_store_is_true(f"round {round_number}")
+
+
+def test_a_login_merging_a_visitor_cart_racing_an_add_never_lets_a_buyer_hold_more_than_the_limit(settings):
+    from carsales.orders.models import CartItem
+    from carsales.orders.services import cart_for_token, cart_merge
+
+    limit = settings.CARSALES_MAX_CARS_HELD
+    for round_number in range(ROUNDS):
+        user = UserFactory()
+        mine = cart_for_buyer(buyer=user.buyer)
+        for _ in range(limit - 1):
+            cart_item_add(cart=mine, car=CarFactory())
+        visitor = cart_for_token(token=None)
+        cart_item_add(cart=visitor, car=CarFactory())
+        another_tab = CarFactory()
+
+        run_together(
+            [
+                lambda v=visitor, m=mine: cart_merge(source=v, target=m),
+                lambda m=mine, c=another_tab: cart_item_add(cart=m, car=c),
+            ]
+        )
+
+        assert CartItem.objects.filter(cart=mine).count() <= limit, f"round {round_number}"

@@ -25,6 +25,25 @@ def test_a_visitors_cart_is_merged_into_the_buyers_cart_at_login(client):
     assert not CartItem.objects.filter(cart__buyer__isnull=True).exists()
 
 
+def test_at_login_the_visitor_cars_left_out_of_the_cart_are_named(client):
+    user = UserFactory(username="bea")
+    held = [CarFactory() for _ in range(2)]
+    for car in held:
+        cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=car)
+    fits, over, gone = CarFactory(), CarFactory(), CarFactory()
+    for car in (fits, over, gone):
+        client.post(f"/cart/add/{car.pk}/")
+    order_for(gone)  # someone else buys it while the visitor looks around
+
+    response = client.post("/accounts/login/", {"username": "bea", "password": "pass-word-123"}, follow=True)
+
+    texts = [str(m) for m in response.context["messages"]]
+    assert any("at most 3 cars" in text and str(over) in text and str(fits) not in text for text in texts)
+    assert any("No longer for sale" in text and str(gone) in text for text in texts)
+    cars = set(CartItem.objects.filter(cart__buyer=user.buyer).values_list("car_id", flat=True))
+    assert cars == {*(car.pk for car in held), fits.pk}
+
+
 def test_adding_a_car_twice_says_it_is_already_there(buyer_client):
     car = CarFactory()
     buyer_client.post(f"/cart/add/{car.pk}/")
@@ -217,3 +236,15 @@ def test_the_buyer_of_a_sold_car_sees_their_order_on_its_page(client, staff):
     assert f'href="/orders/{order.pk}/"' in page and "This car is yours" in page
     client.force_login(UserFactory())
     assert "This car has been sold." in client.get(f"/cars/{car.pk}/").content.decode()
+
+
+def test_the_cart_admin_cannot_move_a_cart_to_another_buyer(staff_client):
+    owner, other = UserFactory(), UserFactory()
+    cart = cart_for_buyer(buyer=owner.buyer)
+    cart_item_add(cart=cart, car=CarFactory())
+
+    staff_client.post(f"/admin/orders/cart/{cart.pk}/change/", {"buyer": other.buyer.pk, "_save": "Save"})
+
+    cart.refresh_from_db()
+    assert cart.buyer_id == owner.buyer.pk
+    assert staff_client.get("/admin/orders/cart/add/").status_code == 403
