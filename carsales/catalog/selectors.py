@@ -1,7 +1,9 @@
 """Reads of the catalogue."""
 
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_unicode_slug
@@ -10,6 +12,9 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Abs
 
 from .models import Brand, BrandSlugHistory, Car
+from .signals import CarNote, car_page_notes
+
+logger = logging.getLogger(__name__)
 
 CAR_ORDERINGS = {
     "newest": ("-created_at", "-id"),
@@ -77,3 +82,15 @@ def car_similar(*, car: Car, limit: int = 4) -> QuerySet[Car]:
         ordering.append(Abs(F("value") - car.value).asc(nulls_last=True))
     similar = Car.objects.available().with_brand().exclude(pk=car.pk)
     return similar.order_by(*ordering, "-created_at", "-id")[:limit]
+
+
+def car_notes_for(*, car: Car, user: Any) -> list[CarNote]:
+    """What other apps have to say about `car` to this viewer (car_page_notes); a receiver that
+    fails costs its note, logged with its traceback, never the page."""
+    notes = []
+    for receiver, note in car_page_notes.send_robust(sender=Car, car=car, user=user):
+        if isinstance(note, Exception):
+            logger.error("Car page note from %s failed", receiver, exc_info=note)
+        elif isinstance(note, CarNote):
+            notes.append(note)
+    return notes

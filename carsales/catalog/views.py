@@ -1,5 +1,3 @@
-import logging
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,11 +10,8 @@ from carsales.core.permissions import staff_required
 
 from .forms import BrandForm, CarFilterForm, CarForm
 from .models import Brand, Car, CarStatus
-from .selectors import brand_list, brand_slug_renamed, car_list, car_similar
+from .selectors import brand_list, brand_slug_renamed, car_list, car_notes_for, car_similar
 from .services import BrandInUse, CarInUse, brand_create, brand_delete, car_create, car_delete, car_update
-from .signals import CarNote, car_page_notes
-
-logger = logging.getLogger(__name__)
 
 PAGE_SIZES = (12, 24, 48)
 
@@ -49,12 +44,7 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # A sold car keeps its page (links and bookmarks to it live on) and points to others.
     car = get_object_or_404(Car.objects.with_brand(), pk=pk)
     similar = car_similar(car=car) if car.status == CarStatus.SOLD else Car.objects.none()
-    notes = []
-    for receiver, note in car_page_notes.send_robust(sender=Car, car=car, user=request.user):
-        if isinstance(note, Exception):
-            logger.error("Car page note from %s failed", receiver, exc_info=note)
-        elif isinstance(note, CarNote):
-            notes.append(note)
+    notes = car_notes_for(car=car, user=request.user)
     return render(request, "catalog/car_detail.html", {"car": car, "similar": similar, "notes": notes})
 
 

@@ -49,3 +49,14 @@ def test_the_migrations_match_the_models(settings):
     # whatever the models say: read the real migration modules.
     settings.MIGRATION_MODULES = {}
     call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
+
+
+@pytest.mark.parametrize("views", sorted(PACKAGE.glob("*/views.py")), ids=lambda path: path.parent.name)
+def test_no_view_sends_a_signal_views_call_services_and_selectors(views: Path):
+    sends = [
+        node.lineno
+        for node in ast.walk(ast.parse(views.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr in {"send", "send_robust", "asend", "asend_robust"}
+    ]
+
+    assert sends == [], f"{views} sends a signal on lines {sends}"
