@@ -1,26 +1,63 @@
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
 
+class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        # The one change allowed: the actor's account was deleted (on_delete=SET_NULL); the
+        # entry keeps their name.
+        if kwargs.keys() == {"actor"} and kwargs["actor"] is None:
+            return super().update(**kwargs)
+        raise TypeError("The audit log is append-only: entries are never changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("The audit log is append-only: entries are never deleted.")
+
+
 class AuditEntry(models.Model):
-    """Who did what to which object, written in the same transaction as the action."""
+    """Who did what to which object, written in the same transaction as the action.
+
+    Append-only on every path: the admin shows entries only, and a saved entry cannot be
+    changed or deleted (instance or queryset). The actor's username is kept beside the link to
+    their account, so an entry still says who acted after that account is deleted.
+    """
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    actor_name = models.CharField(max_length=150, blank=True, help_text="The actor's username when they acted.")
     action = models.CharField(max_length=60, db_index=True)
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=40)
     detail = models.JSONField(default=dict, blank=True)
+    # False for what happens to an object once (placed, paid, voided): the constraint then keeps
+    # a redelivered signal from logging it twice. Edits and price changes repeat.
+    repeatable = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "audit entries"
+        base_manager_name = "objects"
         constraints = [
-            # One entry per action on an object: a redelivered signal does not log twice.
-            models.UniqueConstraint(fields=["action", "object_type", "object_id"], name="audit_once_per_action")
+            models.UniqueConstraint(
+                fields=["action", "object_type", "object_id"],
+                condition=models.Q(repeatable=False),
+                name="audit_once_per_action",
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.actor or 'system'} {self.action} {self.object_type} #{self.object_id}"
+        return f"{self.actor_name or 'system'} {self.action} {self.object_type} #{self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError("The audit log is append-only: entries are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("The audit log is append-only: entries are never deleted.")

@@ -1,9 +1,15 @@
-"""The audit log observes the order and sale events and notes who did what."""
+"""The audit log observes the cars, the order and sale events, and notes who did what.
+
+Car changes come from the catalogue's model signals, so every path is logged (site, API,
+admin, shell), with the actor of the request or service (None from a shell) and, for a price,
+the value as stored before the save and as the save left it (`Car.stored`).
+"""
 
 from typing import Any
 
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 
+from carsales.catalog.models import Car
 from carsales.core.actor import current_actor
 from carsales.orders.models import Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
@@ -34,7 +40,59 @@ def log_sale_voided(sender: type, instance: Sale, **kwargs: Any) -> None:
     )
 
 
+_LOGGED = "audit.logged"  # noted on a car's save or delete once logged: a repeated signal logs nothing
+
+
+def log_car_saved(sender: type[Car], instance: Car, created: bool, raw: bool, **kwargs: Any) -> None:
+    if raw or Car.stored.noted(instance, _LOGGED):
+        return
+    Car.stored.note(instance, _LOGGED, True)
+    before, after = Car.stored.before(instance), Car.stored.after(instance)
+    if before is None:
+        audit_record(
+            actor=current_actor(),
+            action="car.created",
+            target=instance,
+            detail={"car": str(instance), "stock_code": instance.stock_code, "value": _money(after["value"])},
+        )
+    elif before["value"] != after["value"]:
+        audit_record(
+            actor=current_actor(),
+            action="car.price_changed",
+            target=instance,
+            detail={"car": str(instance), "old": _money(before["value"]), "new": _money(after["value"])},
+            repeatable=True,
+        )
+    else:
+        changed = sorted(kwargs.get("update_fields") or ())
+        audit_record(
+            actor=current_actor(),
+            action="car.edited",
+            target=instance,
+            detail={"car": str(instance), **({"fields": changed} if changed else {})},
+            repeatable=True,
+        )
+
+
+def log_car_deleted(sender: type[Car], instance: Car, **kwargs: Any) -> None:
+    if Car.stored.noted(instance, _LOGGED) or Car.stored.before(instance) is None:
+        return
+    Car.stored.note(instance, _LOGGED, True)
+    audit_record(
+        actor=current_actor(),
+        action="car.deleted",
+        target=instance,
+        detail={"car": str(instance), "stock_code": instance.stock_code},
+    )
+
+
+def _money(value: Any) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
 order_placed.connect(log_order_placed, dispatch_uid="audit.log_order_placed")
 order_paid.connect(log_order_paid, dispatch_uid="audit.log_order_paid")
 order_cancelled.connect(log_order_cancelled, dispatch_uid="audit.log_order_cancelled")
 post_delete.connect(log_sale_voided, sender=Sale, dispatch_uid="audit.log_sale_voided")
+post_save.connect(log_car_saved, sender=Car, dispatch_uid="audit.log_car_saved")
+post_delete.connect(log_car_deleted, sender=Car, dispatch_uid="audit.log_car_deleted")

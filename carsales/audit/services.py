@@ -7,20 +7,29 @@ from .models import AuditEntry
 
 
 def audit_record(
-    *, actor: AbstractBaseUser | None, action: str, target: models.Model, detail: dict[str, Any] | None = None
+    *,
+    actor: AbstractBaseUser | None,
+    action: str,
+    target: models.Model,
+    detail: dict[str, Any] | None = None,
+    repeatable: bool = False,
 ) -> AuditEntry | None:
-    """Log that `actor` did `action` to `target`; a repeat of the same action is ignored.
+    """Log that `actor` did `action` to `target`.
 
-    Returns the new entry, or None when it was already logged (idempotent under redelivery).
+    An action that happens once to an object (repeatable=False) is logged once: a repeat is
+    ignored and returns None (idempotent under redelivery). Returns the new entry otherwise.
     """
+    known = actor if actor is not None and actor.is_authenticated else None
     try:
         with transaction.atomic():
             return AuditEntry.objects.create(
-                actor=actor if actor is not None and actor.is_authenticated else None,  # type: ignore[misc]
+                actor=known,  # type: ignore[misc]
+                actor_name=known.get_username() if known is not None else "",
                 action=action,
                 object_type=target._meta.label,
                 object_id=str(target.pk),
                 detail=detail or {},
+                repeatable=repeatable,
             )
     except IntegrityError:
         return None

@@ -1,0 +1,129 @@
+"""The audit log: who did what, on every path, append-only, kept after the actor's account goes."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+
+from carsales.audit.models import AuditEntry
+from carsales.audit.receivers import log_car_saved, log_order_placed
+from carsales.catalog.models import Car
+from carsales.catalog.services import car_delete, car_update
+from carsales.conftest import CarFactory, UserFactory, order_for
+from carsales.core.actor import acting_as
+from carsales.orders.services import order_cancel, order_mark_paid
+from carsales.sales.services import sale_void
+
+pytestmark = pytest.mark.django_db
+
+
+def actions(target, pk=None) -> list[str]:
+    return list(
+        AuditEntry.objects.filter(object_type=target._meta.label, object_id=str(pk or target.pk))
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+
+
+def test_a_cars_life_is_logged_with_its_price_changes_and_who_made_them(staff):
+    with acting_as(staff):
+        car = CarFactory(value=Decimal("10000"))
+        pk = car.pk
+        car_update(car=car, value=Decimal("9500"))
+        car_update(car=car, model="Renamed")
+        car_delete(car=car)
+
+    assert actions(car, pk) == ["car.created", "car.price_changed", "car.edited", "car.deleted"]
+    price = AuditEntry.objects.get(action="car.price_changed")
+    assert price.detail["old"] == "10000.00" and price.detail["new"] == "9500.00"
+    assert set(AuditEntry.objects.values_list("actor_name", flat=True)) == {staff.username}
+
+
+def test_a_price_change_from_a_stale_instance_logs_the_stored_old_price():
+    car = CarFactory(value=Decimal("100"))
+    stale = Car.objects.get(pk=car.pk)
+    car_update(car=car, value=Decimal("200"))
+
+    car_update(car=stale, value=Decimal("300"))
+
+    assert list(
+        AuditEntry.objects.filter(action="car.price_changed").order_by("id").values_list("detail", flat=True)
+    ) == [
+        {"car": str(car), "old": "100.00", "new": "200.00"},
+        {"car": str(car), "old": "200.00", "new": "300.00"},
+    ]
+
+
+def test_a_repeated_signal_for_one_save_logs_once():
+    car = CarFactory()
+
+    log_car_saved(sender=Car, instance=car, created=True, raw=False)
+
+    assert actions(car) == ["car.created"]
+
+
+def test_an_order_event_sent_twice_is_logged_once(staff):
+    order = order_for(CarFactory())
+
+    log_order_placed(sender=type(order), order=order, actor=staff)
+
+    assert actions(order) == ["order.placed"]
+
+
+def test_the_order_flow_and_a_voided_sale_are_logged_with_their_actors(staff):
+    buyer = UserFactory()
+    placed = order_for(CarFactory(), user=buyer)
+    order_cancel(order=placed, actor=buyer)
+    paid = order_mark_paid(order=order_for(CarFactory()), actor=staff)
+    sale_void(sale=paid.sale, actor=staff)
+
+    assert actions(placed) == ["order.placed", "order.cancelled"]
+    assert AuditEntry.objects.get(action="order.cancelled").actor_name == buyer.username
+    assert AuditEntry.objects.get(action="sale.voided").actor_name == staff.username
+    assert AuditEntry.objects.get(action="order.paid").actor == staff
+
+
+def test_the_log_is_append_only_on_every_path():
+    CarFactory()
+    entry = AuditEntry.objects.get()
+
+    entry.action = "forged"
+    for write in (
+        entry.save,
+        entry.delete,
+        AuditEntry.objects.all().delete,
+        lambda: AuditEntry.objects.update(action="x"),
+    ):
+        with pytest.raises(TypeError, match="append-only"), transaction.atomic():
+            write()
+
+    assert AuditEntry.objects.get().action == "car.created"
+
+
+def test_deleting_a_staff_account_keeps_who_acted(staff):
+    with acting_as(staff):
+        car = CarFactory()
+    name = staff.username
+
+    staff.delete()
+
+    entry = AuditEntry.objects.get(object_id=str(car.pk))
+    assert entry.actor is None and entry.actor_name == name
+
+
+def test_staff_can_neither_change_nor_delete_entries_in_the_admin(staff_client):
+    CarFactory()
+    entry = AuditEntry.objects.get()
+
+    assert staff_client.post(f"/admin/audit/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_a_shell_write_is_logged_without_an_actor():
+    car = CarFactory()
+
+    with acting_as(AnonymousUser()):
+        car_update(car=car, value=Decimal("1"))
+
+    assert AuditEntry.objects.get(action="car.price_changed").actor_name == ""
