@@ -1,6 +1,7 @@
 """REST endpoints of the order flow: the caller's cart, checkout, orders."""
 
 import functools
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -87,6 +88,17 @@ class CheckoutSerializer(serializers.Serializer):
         required=False,
         help_text="The car ids you reviewed; if given and the cart no longer holds exactly these, nothing is ordered.",
     )
+    prices = serializers.DictField(
+        child=serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0")),
+        required=False,
+        help_text="The prices you reviewed, by car id; if a car's price changed since, nothing is ordered.",
+    )
+
+    def validate_prices(self, prices: dict[str, Decimal]) -> dict[int, Decimal]:
+        try:
+            return {int(car_id): price for car_id, price in prices.items()}
+        except ValueError:
+            raise ValidationError("Give each price under its car's id.")
 
 
 def _own_cart(request: Request) -> Cart:
@@ -144,7 +156,11 @@ class CheckoutView(APIView):
             raise Http404("No such cart.")  # another buyer's cart is not revealed
         try:
             order = order_place(
-                cart=cart, buyer=buyer, actor=request.user, confirmed_car_ids=body.validated_data.get("cars")
+                cart=cart,
+                buyer=buyer,
+                actor=request.user,
+                confirmed_car_ids=body.validated_data.get("cars"),
+                confirmed_prices=body.validated_data.get("prices"),
             )
         except CheckoutError as refusal:
             raise ValidationError({"detail": str(refusal)})

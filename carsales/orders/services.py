@@ -2,7 +2,7 @@
 the order's events are sent from here, after the writes."""
 
 import secrets
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -19,6 +19,7 @@ from django.utils import timezone
 from carsales.accounts.models import Buyer
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.services import StockError, cars_release, cars_reserve, cars_sell
+from carsales.core.money import format_money
 from carsales.core.state import transition
 
 from .models import CancellationReason, Cart, CartItem, Order, OrderItem, OrderStatus
@@ -156,15 +157,18 @@ def order_place(
     buyer: Buyer,
     actor: AbstractBaseUser | AnonymousUser,
     confirmed_car_ids: Collection[int] | None = None,
+    confirmed_prices: Mapping[int, Decimal] | None = None,
 ) -> Order:
     """Turn the buyer's cart into an order, reserving its cars, then send order_placed.
 
     `confirmed_car_ids` are the cars the buyer saw when they confirmed; if the cart no longer
-    holds exactly those, nothing is ordered. The cars are reserved through the catalogue,
-    locked in id order, so concurrent checkouts queue instead of deadlocking and the second to
-    reach a car finds it reserved; the partial unique constraint on live order lines backs
-    this up. Raises CheckoutError (nothing written, no signal, a message naming the cars) for
-    another buyer's cart, an empty or changed cart, or a car gone, reserved, sold or unpriced.
+    holds exactly those, nothing is ordered. `confirmed_prices` (car id → price) are the prices
+    they saw: a car whose price changed since is named, with both prices, and nothing is ordered.
+    The cars are reserved through the catalogue, locked in id order, so concurrent checkouts
+    queue instead of deadlocking and the second to reach a car finds it reserved; the partial
+    unique constraint on live order lines backs this up. Raises CheckoutError (nothing written,
+    no signal, a message naming the cars) for another buyer's cart, an empty or changed cart, a
+    changed price, or a car gone, reserved, sold or unpriced.
     """
     if cart.buyer_id != buyer.pk:
         raise CheckoutError("This cart is not yours.")
@@ -182,6 +186,16 @@ def order_place(
         cars = cars_reserve(car_ids=list(in_cart))
     except StockError as refusal:
         raise CheckoutError(f"{refusal} Remove it from your cart to place your order.")
+    # Compared with the locked rows: a price changed after this point waits for the order.
+    repriced = [
+        f"{car} now costs {format_money(car.value)} (you saw {format_money(confirmed_prices[car.pk])})"
+        for car in cars
+        if confirmed_prices is not None and car.pk in confirmed_prices and car.value != confirmed_prices[car.pk]
+    ]
+    if repriced:
+        raise CheckoutError(
+            f"A price changed since you reviewed your cart: {'; '.join(repriced)}. Check it and place the order again."
+        )
     with transition():
         order = Order.objects.create(
             buyer=buyer, expires_at=timezone.now() + timedelta(hours=settings.CARSALES_RESERVATION_HOURS)

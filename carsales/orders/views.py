@@ -70,14 +70,23 @@ def cart_remove(request: HttpRequest, car_id: int) -> HttpResponse:
 def checkout(request: HttpRequest) -> HttpResponse:
     buyer = buyer_ensure(user=request.user)
     try:
-        # The cars the page showed; absent when the form did not list them (no confirmation).
+        # The cars and prices the page showed; absent when the form did not list them.
         confirmed = [int(car_id) for car_id in request.POST.getlist("cars")] if "cars" in request.POST else None
-    except ValueError:
+        prices = {
+            car_id: Decimal(request.POST[f"price-{car_id}"])
+            for car_id in confirmed or ()
+            if request.POST.get(f"price-{car_id}")
+        }
+    except (ValueError, ArithmeticError):
         messages.error(request, "Your cart could not be read; check it and place the order again.")
         return redirect("orders:cart")
     try:
         order = order_place(
-            cart=cart_for_buyer(buyer=buyer), buyer=buyer, actor=request.user, confirmed_car_ids=confirmed
+            cart=cart_for_buyer(buyer=buyer),
+            buyer=buyer,
+            actor=request.user,
+            confirmed_car_ids=confirmed,
+            confirmed_prices=prices,
         )
     except CheckoutError as refusal:
         messages.error(request, str(refusal))

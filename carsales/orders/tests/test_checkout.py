@@ -6,7 +6,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from carsales.analytics.models import DailySales, OrderEvent
-from carsales.catalog.models import CarStatus
+from carsales.catalog.models import Car, CarStatus
+from carsales.catalog.services import car_update
 from carsales.conftest import CarFactory, UserFactory, order_for
 from carsales.core.models import ReceiverFailure
 from carsales.events.models import Delivery
@@ -186,3 +187,27 @@ def test_checkout_costs_the_same_queries_whatever_the_number_of_cars(settings):
     queries_to_check_out(1)  # the day's first order also creates its analytics row
 
     assert queries_to_check_out(1) == queries_to_check_out(10)
+
+
+def test_a_price_raised_after_the_cart_review_refuses_the_order_naming_both_prices(buyer_client, user):
+    car = CarFactory(value=Decimal("20000"))
+    cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=car)
+    review = buyer_client.get("/cart/")
+    assert f'name="price-{car.pk}" value="20000.00"' in review.content.decode()
+    car_update(car=car, value=Decimal("23000"))  # staff reprice it while the buyer reads
+
+    response = buyer_client.post("/checkout/", {"cars": [car.pk], f"price-{car.pk}": "20000.00"}, follow=True)
+
+    assert any("now costs $23,000 (you saw $20,000)" in str(m) for m in response.context["messages"])
+    assert not Order.objects.exists() and Car.objects.get(pk=car.pk).status == "available"
+
+
+def test_the_api_checkout_confirms_prices_too(buyer_api, user):
+    car = CarFactory(value=Decimal("100"))
+    cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=car)
+
+    refused = buyer_api.post("/api/checkout/", {"cars": [car.pk], "prices": {str(car.pk): "90.00"}}, format="json")
+    placed = buyer_api.post("/api/checkout/", {"cars": [car.pk], "prices": {str(car.pk): "100.00"}}, format="json")
+
+    assert refused.status_code == 400 and "now costs $100 (you saw $90)" in refused.json()["detail"]
+    assert placed.status_code == 201
