@@ -73,6 +73,7 @@ def signal_diagram(infos: list[SignalInfo]) -> SafeString:
     app_boxes = [box(0, app, app) for app in senders] + [box(2, app, app) for app in receivers]
     signal_boxes = [box(1, node.key, node.label, node.anchor) for node in signal_nodes]
     return format_html(
+        '<svg class="signal-diagram" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="group" '
         'aria-label="Which app sends which signal, and which apps receive it">{lines}{apps}{signals}</svg>',
         w=COLUMN_X[2] + BOX_W + PAD,
         h=height,

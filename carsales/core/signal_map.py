@@ -51,7 +51,9 @@ class Connection:
     def mode_detail(self) -> str:
         if self.mode != "durable":
             return self.mode
-        details = [f"queue {self.durable['queue']}", "ordered" if self.durable["ordered"] else "any order"]
+        ordered = self.durable["ordered"]
+        lane = "any order" if not ordered else ("ordered" if ordered is True else f"ordered in lane {ordered}")
+        details = [f"queue {self.durable['queue']}", lane]
         details += [name for name in ("deferred", "conditional") if self.durable[name]]
         return f"durable ({', '.join(details)})"
 

@@ -53,7 +53,7 @@ class DurableReceiver:
     function: Callable[[Event], Any]
     queue: str
     max_attempts: int | None  # None: the MAX_ATTEMPTS setting
-    ordered: bool
+    ordered: bool | str  # a str: the name of a lane shared with other receivers
     timeout: float | None  # None: the TIMEOUT setting
     # Send-time kwargs -> the earliest time to run (aware), or None for now.
     not_before: Callable[[dict[str, Any]], datetime | None] | None = None
@@ -64,6 +64,13 @@ class DurableReceiver:
     @property
     def name(self) -> str:
         return f"{self.function.__module__}.{self.function.__qualname__}"
+
+    def lane_for(self, subject: str) -> str:
+        """The lane of a delivery about `subject` ("label:pk"): per receiver, or per group of
+        receivers sharing `ordered`; "" (no order kept) when unordered or about no object."""
+        if not self.ordered or not subject:
+            return ""
+        return f"{self.uid if self.ordered is True else self.ordered}|{subject}"
 
     @property
     def is_async(self) -> bool:
@@ -94,7 +101,7 @@ def durable_receiver(
     sender: Any = None,
     queue: str = "default",
     max_attempts: int | None = None,
-    ordered: bool = True,
+    ordered: bool | str = True,
     timeout: float | None = None,
     not_before: Callable[[dict[str, Any]], datetime | None] | None = None,
     carries: Collection[str] | None = None,
@@ -112,7 +119,9 @@ def durable_receiver(
             own worker, never delays the others.
         max_attempts: attempts before the delivery is DEAD (default: the MAX_ATTEMPTS setting).
         ordered: run the deliveries for one object (same model and pk) one at a time, in the
-            order of their events.
+            order of their events. A string names a lane shared with the other receivers that
+            give the same string: their deliveries for one object run in the order of their
+            events too (an order's placed, paid and cancelled emails). False: any order.
         timeout: seconds one attempt may run (default: the TIMEOUT setting).
         not_before: called with the signal's kwargs at send time; returns an aware datetime
             before which the delivery is not run (a deadline, a grace period), or None for now.

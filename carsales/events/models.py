@@ -25,7 +25,7 @@ class Delivery(models.Model):
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     receiver = models.CharField(max_length=200)  # the receiver's dispatch_uid
     queue = models.CharField(max_length=32)
-    # "label:pk" of the object the event is about when the receiver is ordered; "" runs in any order.
+    # "receiver-or-group|label:pk" when the receiver is ordered (DurableReceiver.lane_for); "" runs in any order.
     lane = models.CharField(max_length=255, blank=True)
     sender = models.CharField(max_length=255, blank=True)
     payload = models.JSONField()
@@ -52,7 +52,7 @@ class Delivery(models.Model):
                 condition=Q(status__in=["pending", "retrying"]),
             ),
             models.Index(
-                fields=["receiver", "lane", "id"],
+                fields=["lane", "id"],
                 name="events_lane_idx",
                 condition=Q(status__in=["pending", "running", "retrying"]),
             ),

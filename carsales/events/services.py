@@ -52,7 +52,7 @@ def delivery_record(
         delivery = Delivery.objects.create(
             receiver=receiver.uid,
             queue=receiver.queue,
-            lane=lane_of(kwargs) if receiver.ordered else "",
+            lane=receiver.lane_for(lane_of(kwargs)),
             sender=label,
             payload=payload,
             max_attempts=receiver.max_attempts or setting("MAX_ATTEMPTS"),
@@ -324,9 +324,7 @@ def _enqueue_next_in_lane(delivery: Delivery) -> None:
     if not delivery.lane:
         return
     following = (
-        Delivery.objects.filter(
-            receiver=delivery.receiver, lane=delivery.lane, pk__gt=delivery.pk, status__in=Delivery.READY
-        )
+        Delivery.objects.filter(lane=delivery.lane, pk__gt=delivery.pk, status__in=Delivery.READY)
         .order_by("pk")
         .first()
     )
@@ -337,10 +335,9 @@ def _enqueue_next_in_lane(delivery: Delivery) -> None:
 
 
 def _held_back() -> Q:
-    """Rows with an unfinished earlier delivery of the same receiver and lane (ordered ones)."""
-    earlier = Delivery.objects.filter(
-        receiver=OuterRef("receiver"), lane=OuterRef("lane"), pk__lt=OuterRef("pk"), status__in=Delivery.ACTIVE
-    )
+    """Rows with an unfinished earlier delivery in their lane (ordered ones): of the same
+    receiver, or of any receiver sharing its lane (DurableReceiver.ordered names a group)."""
+    earlier = Delivery.objects.filter(lane=OuterRef("lane"), pk__lt=OuterRef("pk"), status__in=Delivery.ACTIVE)
     return ~Q(lane="") & Q(Exists(earlier))
 
 

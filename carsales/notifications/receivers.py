@@ -1,28 +1,55 @@
 """The buyer's emails about their order, each a durable receiver: written with the order's
 transaction (none for a checkout that rolled back), sent after commit by a worker on the
-"email" queue, retried until sent, and sent once per order (see services.order_email_send)."""
+"email" queue, retried until sent, and sent once per order (see services.order_email_send).
+
+They share one lane per order, so one order's emails go out in the order of its events (placed
+before paid before voided), and each carries what it says (order_summary), so an email owed
+survives the order's deletion.
+"""
+
+from typing import Any
+
+from django.db.models.signals import post_delete
 
 from carsales.events.durable import Event, durable_receiver
 from carsales.orders.models import CancellationReason, Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
+from carsales.sales.models import Sale
 
-from .services import OrderEmail, order_email_send
+from .services import OrderEmail, order_email_send, order_summary
 
 QUEUE = "email"
+LANE = "notifications.order"  # one order's emails, in the order of its events
+
+
+def _summary(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {"summary": order_summary(kwargs["order"])}
 
 
 @durable_receiver(
-    order_placed, sender=Order, dispatch_uid="notifications.confirm_placed_order", queue=QUEUE, carries={"order"}
+    order_placed,
+    sender=Order,
+    dispatch_uid="notifications.confirm_placed_order",
+    queue=QUEUE,
+    ordered=LANE,
+    carries={"order"},
+    adds=_summary,
 )
 def confirm_placed_order(event: Event) -> None:
-    order_email_send(email=OrderEmail.PLACED, order_id=event.order.pk)
+    order_email_send(email=OrderEmail.PLACED, summary=event.summary)
 
 
 @durable_receiver(
-    order_paid, sender=Order, dispatch_uid="notifications.confirm_paid_order", queue=QUEUE, carries={"order"}
+    order_paid,
+    sender=Order,
+    dispatch_uid="notifications.confirm_paid_order",
+    queue=QUEUE,
+    ordered=LANE,
+    carries={"order"},
+    adds=_summary,
 )
 def confirm_paid_order(event: Event) -> None:
-    order_email_send(email=OrderEmail.PAID, order_id=event.order.pk)
+    order_email_send(email=OrderEmail.PAID, summary=event.summary)
 
 
 @durable_receiver(
@@ -30,9 +57,26 @@ def confirm_paid_order(event: Event) -> None:
     sender=Order,
     dispatch_uid="notifications.tell_cancelled_order",
     queue=QUEUE,
+    ordered=LANE,
     carries={"order", "reason"},
+    adds=_summary,
 )
 def tell_cancelled_order(event: Event) -> None:
     """An expired reservation gets its own wording; staff's and the buyer's cancellations share one."""
     email = OrderEmail.EXPIRED if event.reason == CancellationReason.EXPIRED else OrderEmail.CANCELLED
-    order_email_send(email=email, order_id=event.order.pk)
+    order_email_send(email=email, summary=event.summary)
+
+
+@durable_receiver(
+    post_delete,
+    sender=Sale,
+    dispatch_uid="notifications.tell_voided_sale",
+    queue=QUEUE,
+    ordered=LANE,
+    carries=(),
+    # The order, not the sale, so this email queues behind the order's others.
+    adds=lambda kwargs: {"order": kwargs["instance"].order, **_summary({"order": kwargs["instance"].order})},
+)
+def tell_voided_sale(event: Event) -> None:
+    """A sale voided by any path (staff's action, the admin, a shell) tells its buyer."""
+    order_email_send(email=OrderEmail.VOIDED, summary=event.summary)

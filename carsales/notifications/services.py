@@ -1,12 +1,16 @@
 """The emails carsales sends, each at most once per idempotency key."""
 
 import hashlib
+from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
+from django.urls import reverse
 
+from carsales.accounts.models import Buyer
 from carsales.events.effects import once
 from carsales.orders.models import Order
 
@@ -18,10 +22,29 @@ class OrderEmail(Enum):
     PAID = ("order_paid", "Your carsales order #{pk} is paid")
     CANCELLED = ("order_cancelled", "Your carsales order #{pk} is cancelled")
     EXPIRED = ("order_expired", "Your carsales reservation #{pk} has expired")
+    VOIDED = ("order_voided", "Your carsales order #{pk}: the sale was cancelled and your payment is refunded")
 
     def __init__(self, template: str, subject: str) -> None:
         self.template = template
         self.subject = subject
+
+
+def order_summary(order: Order) -> dict[str, Any]:
+    """What an email about `order` says, as the order was when its event was sent: carried with
+    the delivery, so the email owed goes out even if the order is deleted before the worker
+    runs. Only the buyer's address is read when sending (it may have changed since)."""
+    return {
+        "number": order.pk,
+        "buyer_id": order.buyer_id,
+        "lines": [
+            {"car": str(line.car), "stock_code": line.car.stock_code, "price": str(line.price)}
+            for line in order.items.select_related("car__brand").order_by("pk")
+        ],
+        "total": order.total,
+        "total_price": str(order.total_price),
+        "expires_at": order.expires_at.isoformat() if order.expires_at else None,
+        "cancellation_reason": order.cancellation_reason,
+    }
 
 
 def message_id(key: str) -> str:
@@ -36,28 +59,34 @@ def order_email_key(*, email: OrderEmail, order_id: int) -> str:
     return f"notifications.{email.name.lower()}:order:{order_id}"
 
 
-def order_email_send(*, email: OrderEmail, order_id: int) -> bool:
-    """Send `email` about the order to its buyer, once per order; returns whether it was sent now.
+def order_email_send(*, email: OrderEmail, summary: dict[str, Any]) -> bool:
+    """Send `email` about an order to its buyer, once per order; returns whether it was sent now.
 
     Args:
         email: which email.
-        order_id: the order; its buyer's address is read now, not when the event was sent.
-    Returns False, sending nothing, when the order was deleted, the buyer has no address or the
-    email was sent before (its key, order_email_key, is done). Raises EffectBusy while another
-    run is sending it, and the mail backend's error (SMTPException, OSError, a timeout) when the
-    send fails; the key is then not done, so a retry sends it.
+        summary: the order as its event saw it (order_summary); the buyer's address is read now.
+    Returns False, sending nothing, when the buyer is gone or has no address, or the email was
+    sent before (its key, order_email_key, is done). Raises EffectBusy while another run is
+    sending it, and the mail backend's error (SMTPException, OSError, a timeout) when the send
+    fails; the key is then not done, so a retry sends it.
     """
-    key = order_email_key(email=email, order_id=order_id)
-    order = Order.objects.select_related("buyer__user").filter(pk=order_id).first()
-    if order is None or not order.buyer.user.email:
+    number = summary["number"]
+    key = order_email_key(email=email, order_id=number)
+    buyer = Buyer.objects.select_related("user").filter(pk=summary["buyer_id"]).first()
+    if buyer is None or not buyer.user.email:
         return False
-    items = order.items.select_related("car__brand").order_by("pk")
-    context = {"order": order, "items": items, "user": order.buyer.user}
+    expires_at = summary.get("expires_at")
+    context = {
+        "order": summary,
+        "user": buyer.user,
+        "link": f"{settings.CARSALES_SITE_URL}{reverse('orders:order_detail', kwargs={'pk': number})}",
+        "expires_at": datetime.fromisoformat(expires_at) if expires_at else None,
+    }
     message = EmailMessage(
-        subject=email.subject.format(pk=order.pk),
+        subject=email.subject.format(pk=number),
         body=render_to_string(f"notifications/{email.template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[order.buyer.user.email],
+        to=[buyer.user.email],
         headers={"Message-ID": message_id(key)},
     )
     with once(key) as effect:

@@ -66,6 +66,7 @@ class Order(StateGuardedModel):
     # Written only by the transitions in orders.services (STATE_FIELDS); read-only everywhere else.
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED, editable=False)
     is_active = models.BooleanField(default=True, editable=False, help_text="Cleared when the order's sale is voided.")
+    voided_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Kept by the m2m_changed receiver and order_totals_refresh; never typed in by hand.
     total = models.PositiveIntegerField(default=0, editable=False, help_text="Number of cars.")
     total_price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), editable=False)
@@ -86,6 +87,7 @@ class Order(StateGuardedModel):
         "is_active",
         "paid_at",
         "cancelled_at",
+        "voided_at",
         "cancellation_reason",
         "expires_at",
         "total",

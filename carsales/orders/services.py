@@ -316,7 +316,7 @@ def order_deactivate(*, order_id: int) -> None:
     if not order.is_active:
         return
     cars_release(car_ids=_order_lines_release(order), held_as=CarStatus.SOLD)
-    _order_state_write(order, is_active=False)
+    _order_state_write(order, is_active=False, voided_at=timezone.now())
 
 
 @transaction.atomic

@@ -272,6 +272,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # An SMTP server that accepts and never answers must not hold a worker (and its queue) forever.
 EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+# Where the emails' links lead: the site's address as buyers reach it (workers have no request).
+CARSALES_SITE_URL = os.environ.get("CARSALES_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "carsales <sales@carsales.local>")
 
 # carsales settings

@@ -9,6 +9,8 @@ from carsales.core.signal_map import receiver_label, signal_map
 
 pytestmark = pytest.mark.django_db
 
+EMAILS = "durable (queue email, ordered in lane notifications.order)"
+
 
 def _by_name():
     return {info.name: info for info in signal_map()}
@@ -47,7 +49,7 @@ def test_each_receiver_shows_how_it_runs():
     }
 
     assert modes["carsales.analytics.receivers.count_placed_order"] == "savepoint"
-    assert modes["carsales.notifications.receivers.confirm_placed_order"] == "durable (queue email, ordered)"
+    assert modes["carsales.notifications.receivers.confirm_placed_order"] == EMAILS
     assert modes["carsales.orders.receivers.expire_unpaid_order"] == "durable (queue default, any order, deferred)"
     assert modes["carsales.accounts.receivers.create_buyer_for_new_user"] == "inline"
 
@@ -68,7 +70,9 @@ def test_the_signals_command_prints_the_map_and_json_for_machines(capsys):
     data = json.loads(capsys.readouterr().out)
 
     assert "carsales.orders.signals.order_placed  [domain]" in text
-    assert "uid: notifications.confirm_placed_order · durable (queue email, ordered)" in text
+    assert (
+        "uid: notifications.confirm_placed_order · durable (queue email, ordered in lane notifications.order)" in text
+    )
     placed = next(signal for signal in data if signal["name"] == "carsales.orders.signals.order_placed")
     assert {"order", "receiver", "app", "sender", "dispatch_uid", "mode", "durable"} <= set(placed["connections"][0])
 
@@ -83,7 +87,7 @@ def test_staff_see_the_signals_page_with_modes_and_failures(staff_client):
     assert response.status_code == 200
     content = response.content.decode()
     assert "carsales.orders.signals.order_placed" in content and "ValueError: boom" in content
-    assert "carsales.catalog.signals.car_stock_moved" in content and "durable (queue email, ordered)" in content
+    assert "carsales.catalog.signals.car_stock_moved" in content and EMAILS in content
 
 
 def test_the_diagram_draws_sending_app_signal_and_receiving_app_with_durable_edges_dashed():

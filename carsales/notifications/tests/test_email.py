@@ -16,7 +16,7 @@ from carsales.events.effects import EffectBusy
 from carsales.events.models import Delivery, EffectRecord
 from carsales.events.services import delivery_run
 from carsales.notifications.receivers import confirm_placed_order
-from carsales.notifications.services import OrderEmail, message_id, order_email_key
+from carsales.notifications.services import OrderEmail, message_id, order_email_key, order_summary
 from carsales.orders.models import CancellationReason, Order
 from carsales.orders.services import order_cancel, order_mark_paid
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
@@ -154,7 +154,10 @@ def test_two_workers_sending_the_same_email_at_once_send_it_once(monkeypatch):
         attempt=1,
         sent_at=timezone.now(),
         sender="orders.order",
-        kwargs={"order": InstanceData(model="orders.order", pk=order.pk, fields={})},
+        kwargs={
+            "order": InstanceData(model="orders.order", pk=order.pk, fields={}),
+            "summary": order_summary(order),
+        },
     )
 
     errors = run_together([lambda: confirm_placed_order(event) for _ in range(2)])
@@ -162,3 +165,69 @@ def test_two_workers_sending_the_same_email_at_once_send_it_once(monkeypatch):
     assert len(mail.outbox) == 1
     assert [type(error) for error in errors] == [EffectBusy]  # the other one is retried later
     assert EffectRecord.objects.get().done_at is not None
+
+
+def test_the_placed_email_gives_the_payment_deadline_and_a_link_to_the_order(settings, durable):
+    settings.CARSALES_SITE_URL = "https://cars.example"
+    order = placed()
+
+    durable.run()
+
+    [email] = mail.outbox
+    assert f"https://cars.example/orders/{order.pk}/" in email.body
+    assert "Please pay by" in email.body and "cancel it" in email.body
+
+
+def test_every_order_email_links_to_its_order(durable, staff):
+    paid = order_mark_paid(order=placed(), actor=staff)
+    order_cancel(order=placed(), actor=staff)
+    from carsales.sales.services import sale_void
+
+    sale_void(sale=paid.sale, actor=staff)
+    durable.run()
+
+    assert len(mail.outbox) == 5  # 2 placed, paid, cancelled, voided
+    assert all("/orders/" in email.body for email in mail.outbox)
+
+
+def test_a_voided_sale_tells_its_buyer_and_the_order_page_says_what_comes_next(durable, staff, client):
+    order = order_mark_paid(order=placed(), actor=staff)
+    from carsales.sales.services import sale_void
+
+    sale_void(sale=order.sale, actor=staff)
+    durable.run()
+    client.force_login(order.buyer.user)
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+
+    voided = [email for email in mail.outbox if "refunded" in email.subject]
+    assert len(voided) == 1 and "refunded to you in full" in voided[0].body
+    assert "refunded in full" in page and "back on sale" in page
+
+
+def test_a_cancelled_order_deleted_before_the_worker_ran_still_gets_its_emails(durable, staff):
+    order = placed()
+    order_cancel(order=order, actor=staff)
+    number = order.pk
+    Order.objects.filter(pk=number).delete()
+
+    durable.run()
+
+    subjects = sorted(email.subject for email in mail.outbox)
+    assert subjects == [
+        f"Your carsales order #{number} is cancelled",
+        f"Your carsales order #{number} is confirmed",
+    ]
+
+
+def test_one_orders_emails_go_out_in_the_order_of_its_events_even_when_claimed_out_of_order(staff):
+    order = order_mark_paid(order=placed(), actor=staff)
+    placed_email = Delivery.objects.get(receiver=CONFIRM)
+    paid_email = Delivery.objects.get(receiver="notifications.confirm_paid_order")
+
+    assert delivery_run(delivery_id=paid_email.pk) == "skipped"  # held back behind the placed email
+    assert delivery_run(delivery_id=placed_email.pk) == "done"
+    assert delivery_run(delivery_id=paid_email.pk) == "done"
+    assert [email.subject for email in mail.outbox] == [
+        f"Your carsales order #{order.pk} is confirmed",
+        f"Your carsales order #{order.pk} is paid",
+    ]

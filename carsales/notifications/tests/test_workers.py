@@ -30,7 +30,9 @@ def placed_order():
 
 
 def confirmation_of(order) -> Delivery:
-    return Delivery.objects.get(receiver=CONFIRM, lane=f"orders.order:{order.pk}")  # its lane names the order
+    return Delivery.objects.get(
+        receiver=CONFIRM, lane=f"notifications.order|orders.order:{order.pk}"
+    )  # the order's lane
 
 
 def status_of(receiver: str) -> str:
