@@ -16,6 +16,9 @@ class OrderEvent(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     cars = models.PositiveIntegerField()
+    # The day whose figures the event moves: its own day, except a voided sale's, which is taken
+    # off the day the sale was made (that day's figures become true; later days are untouched).
+    day = models.DateField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -27,12 +30,14 @@ class OrderEvent(models.Model):
 
 
 class DailySales(models.Model):
-    """Per-day figures, moved with F() by each event, never recounted."""
+    """Per-day figures, moved with F() by each event; `recount_analytics` recounts them from the
+    order events (which are never deleted) and corrects a drift."""
 
     day = models.DateField(unique=True)
     orders_placed = models.IntegerField(default=0)
     sales_count = models.IntegerField(default=0)
     revenue = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    sales_voided = models.IntegerField(default=0, help_text="Sales of this day voided since (already taken off).")
 
     class Meta:
         ordering = ["-day"]

@@ -3,13 +3,14 @@
 from typing import Any
 
 from django.db.models.signals import post_delete
+from django.utils import timezone
 
 from carsales.orders.models import Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
 from carsales.sales.models import Sale
 
 from .models import OrderEvent
-from .services import order_event_record
+from .services import order_event_record, sale_day
 
 
 def count_placed_order(sender: type, order: Order, **kwargs: Any) -> None:
@@ -34,14 +35,17 @@ def count_cancelled_order(sender: type, order: Order, **kwargs: Any) -> None:
 
 
 def uncount_voided_sale(sender: type, instance: Sale, **kwargs: Any) -> None:
-    """A sale removed by any path takes its revenue back out of today's figures."""
+    """A sale removed by any path is taken off the figures of the day it was made: that day
+    stops counting a sale that did not stand, and the day of the void is not pushed negative."""
     order_event_record(
         order_id=instance.order_id,
         kind=OrderEvent.Kind.SALE_VOIDED,
         amount=instance.amount,
         cars=Order.objects.values_list("total", flat=True).get(pk=instance.order_id),
+        day=sale_day(order_id=instance.order_id, default=timezone.localdate(instance.created_at)),
         sales=-1,
         revenue=-instance.amount,
+        voided=1,
     )
 
 
