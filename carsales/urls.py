@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from carsales.accounts.api import TokenObtainView
+from carsales.accounts.views import lockouts
 from carsales.catalog.api import BrandViewSet, CarViewSet
 from carsales.inventory.api import CarInventoryViewSet
 from carsales.orders.api import CartItemViewSet, CartView, CheckoutView, OrderViewSet
@@ -35,6 +36,7 @@ urlpatterns = [
     path("staff/signals/", include("carsales.core.urls")),
     path("staff/events/", include("carsales.events.urls")),
     path("staff/requests/", include("carsales.observability.urls")),
+    path("staff/lockouts/", lockouts, name="staff_lockouts"),
     path("admin/", admin.site.urls),
     # Browsers and crawlers ask for /favicon.ico whatever a page links; point them at the static icon.
     # Lazy, because the hashed static name is only known once the manifest is loaded.

@@ -3,9 +3,9 @@
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 
-from .services import buyer_ensure
+from .services import buyer_ensure, credentials_replaced
 
 User = get_user_model()
 
@@ -20,4 +20,19 @@ def create_buyer_for_new_user(sender: type, instance: Any, created: bool, raw: b
         buyer_ensure(user=instance)
 
 
+def revoke_credentials_on_new_password(
+    sender: type, instance: Any, raw: bool, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """A password set by any path (reset, change, the admin, a shell) revokes the user's API
+    tokens and lifts their lock-outs; the stored hash is compared, not the instance's."""
+    if raw or instance.pk is None or (update_fields is not None and "password" not in update_fields):
+        return
+    stored = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
+    if stored is not None and stored != instance.password:
+        credentials_replaced(user=instance)
+
+
+pre_save.connect(
+    revoke_credentials_on_new_password, sender=User, dispatch_uid="accounts.revoke_credentials_on_new_password"
+)
 post_save.connect(create_buyer_for_new_user, sender=User, dispatch_uid="accounts.create_buyer_for_new_user")

@@ -1,9 +1,13 @@
 from typing import Any
 
+from axes.models import AccessAttempt
+from axes.utils import reset
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from .models import Buyer
@@ -79,3 +83,25 @@ def api_token_rotate(*, user: Any) -> Token:
     """Give `user` a new API token; the old one, if any, stops working at once."""
     Token.objects.filter(user=user).delete()
     return Token.objects.create(user=user)
+
+
+def credentials_replaced(*, user: Any) -> None:
+    """A user's password changed (reset, change, admin, shell): every API token they had is
+    revoked, as their sessions are, and their log-in lock-outs are lifted."""
+    Token.objects.filter(user=user).delete()
+    lockouts_lift(username=user.get_username())
+
+
+def lockouts_lift(*, username: str, ip_address: str | None = None) -> int:
+    """Lift the lock-outs of this name (at one address, or at all); returns how many."""
+    return reset(username=username.lower(), ip=ip_address)
+
+
+def lockouts_current() -> list[Any]:
+    """The log-ins locked out now: a name at an address with too many failures, newest first."""
+    cutoff = timezone.now() - settings.AXES_COOLOFF_TIME
+    return list(
+        AccessAttempt.objects.filter(
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT, attempt_time__gte=cutoff
+        ).order_by("-attempt_time")
+    )

@@ -12,8 +12,18 @@ from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
+from carsales.core.permissions import staff_required
+
 from .forms import ProfileForm, SignUpForm
-from .services import account_activate, account_sign_up, api_token_rotate, buyer_ensure, buyer_profile_update
+from .services import (
+    account_activate,
+    account_sign_up,
+    api_token_rotate,
+    buyer_ensure,
+    buyer_profile_update,
+    lockouts_current,
+    lockouts_lift,
+)
 from .tokens import signup_token_generator
 
 
@@ -98,3 +108,17 @@ def api_token(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:api_token")
     token = Token.objects.filter(user=request.user).first()  # type: ignore[misc]  # login_required: a User
     return render(request, "accounts/api_token.html", {"token": token})
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def lockouts(request: HttpRequest) -> HttpResponse:
+    """Staff see the log-ins locked out now, and lift one (a customer on the phone, say)."""
+    if request.method == "POST":
+        username, ip_address = request.POST.get("username", ""), request.POST.get("ip_address") or None
+        if username and lockouts_lift(username=username, ip_address=ip_address):
+            messages.success(request, f"The lock-out of {username} is lifted.")
+        else:
+            messages.error(request, "No such lock-out: it may have ended already.")
+        return redirect("staff_lockouts")
+    return render(request, "accounts/lockouts.html", {"lockouts": lockouts_current()})

@@ -163,7 +163,10 @@ AUTHENTICATION_BACKENDS = [
 # so every worker and machine sees the same counts.
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A name at an address: wrong guesses at one account lock that account from that address only,
+# never its owner elsewhere nor the other accounts (staff included) behind the same address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_VERBOSE = False  # no banner on every manage.py command
 AXES_USERNAME_CALLABLE = "carsales.accounts.backends.lockout_username"
 AXES_LOCKOUT_CALLABLE = "carsales.accounts.views.locked_out"
 AXES_RESET_ON_SUCCESS = True

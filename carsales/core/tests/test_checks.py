@@ -34,6 +34,7 @@ def test_carsales_passes_every_check_when_started_as_in_development():
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+    assert "AXES" not in result.stdout + result.stderr  # no banner on every command
 
 
 def test_a_receivers_module_never_imported_is_an_error(monkeypatch):
