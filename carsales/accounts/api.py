@@ -4,8 +4,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from carsales.core.parsers import BoundedJSONParser
+from carsales.core.throttling import TokenRequestThrottle
 
 
 class TokenSerializer(serializers.Serializer):
@@ -20,6 +24,8 @@ class TokenObtainView(ObtainAuthToken):
 
     # No credentials needed, and none checked: a stale token must not stand in the way.
     authentication_classes = []
+    throttle_classes = [TokenRequestThrottle]  # DRF's view has none
+    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]  # DRF's view sets its own
 
     @extend_schema(
         request=AuthTokenSerializer,

@@ -236,7 +236,16 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon_write": os.environ.get("API_ANON_WRITE_RATE", "20/minute"),
         "user_write": os.environ.get("API_USER_WRITE_RATE", "60/minute"),
+        "staff_write": os.environ.get("API_STAFF_WRITE_RATE", "1000/minute"),
+        "token": os.environ.get("API_TOKEN_RATE", "10/minute"),
     },
+    # Bodies nested deeper than this are refused (400) before parsing: deep nesting exhausts the
+    # parser's recursion (a 2 KB body could answer 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "carsales.core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Addresses come from REMOTE_ADDR, which carsales.core.security sets behind trusted proxies;
     # DRF's default would believe any client's X-Forwarded-For and let it dodge the throttle.
     "NUM_PROXIES": 0,

@@ -23,5 +23,10 @@ STATIC_ROOT = Path(tempfile.mkdtemp(prefix="carsales-test-static-"))
 CARSALES_RATE_LIMITS = {scope: (10_000, seconds) for scope, (_, seconds) in CARSALES_RATE_LIMITS.items()}  # noqa: F405
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
-    "DEFAULT_THROTTLE_RATES": {"anon_write": "10000/minute", "user_write": "10000/minute"},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon_write": "10000/minute",
+        "user_write": "10000/minute",
+        "staff_write": "10000/minute",
+        "token": "10000/minute",
+    },
 }
