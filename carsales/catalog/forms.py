@@ -9,10 +9,17 @@ from .validators import NOT_A_PHOTO
 NEGATIVE_PRICE = "A price cannot be negative."
 
 
+SEARCH_MAX_LENGTH = 100
+SEARCH_MAX_WORDS = 8
+
+
 class CarFilterForm(forms.Form):
+    # Bounded: each word is a condition of the query, so a thousand words made a query that ran
+    # for seconds; no brand and model needs more than a few.
     q = forms.CharField(
         required=False,
         label="Search",
+        max_length=SEARCH_MAX_LENGTH,
         widget=forms.TextInput(attrs={"placeholder": "Brand and model, e.g. Honda Civic"}),
     )
     brand = forms.ModelChoiceField(
@@ -36,6 +43,12 @@ class CarFilterForm(forms.Form):
             ("year", "Year: oldest"),
         ],
     )
+
+    def clean_q(self) -> str:
+        words = self.cleaned_data["q"].split()
+        if len(words) > SEARCH_MAX_WORDS:
+            raise forms.ValidationError(f"Search with at most {SEARCH_MAX_WORDS} words, e.g. a brand and a model.")
+        return " ".join(words)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -79,3 +80,26 @@ class RequestBodyLimitMiddleware:
                 content_type="text/plain; charset=utf-8",
             )
         return self.get_response(request)
+
+
+class PrivatePagesMiddleware:
+    """Pages that depend on who asks are never stored by a browser's or a proxy's cache.
+
+    A response is private when the request came from a logged-in user (session or token) or
+    the response varies on the session cookie (a cart, a form with a CSRF token, a message):
+    it gets `Cache-Control: private, no-cache, no-store, must-revalidate`, so the next person at
+    a shared computer cannot read it from the back button or a proxy. A response that set its
+    own Cache-Control keeps it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        personal = bool(user is not None and user.is_authenticated) or "Cookie" in response.get("Vary", "")
+        if personal and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+            patch_cache_control(response, private=True)
+        return response

@@ -457,3 +457,20 @@ def test_an_unknown_brand_in_the_catalogue_filter_is_a_form_error_not_a_redirect
     response = client.get("/", {"brand": "nobody"})
 
     assert response.status_code == 200 and response.context["form"].errors["brand"]
+
+
+def test_a_search_of_a_thousand_words_is_refused_at_once_on_the_page_and_the_api(client):
+    import time
+
+    CarFactory(model="Civic")
+    query = " ".join(["civic"] * 1000)
+    started = time.monotonic()
+
+    page = client.get("/", {"q": query})
+    api = client.get("/api/cars/", {"q": query})
+    words = client.get("/api/cars/", {"q": " ".join(["civic"] * 9)})
+
+    assert time.monotonic() - started < 1
+    assert page.status_code == 200 and "at most 100 characters" in page.content.decode()
+    assert api.status_code == 400 and "q" in api.json()
+    assert words.status_code == 400 and "at most 8 words" in words.json()["q"][0]

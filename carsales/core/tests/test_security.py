@@ -97,3 +97,37 @@ def test_the_deploy_check_is_clean_under_the_production_settings():
 
     assert result.returncode == 0, result.stderr
     assert "no issues (0 silenced)" in result.stdout
+
+
+@pytest.mark.django_db
+def test_private_pages_are_never_cached_and_what_depends_on_nobody_may_be(buyer_client):
+    from django.test import Client
+
+    from carsales.conftest import CarFactory
+
+    car = CarFactory()
+    public = Client().get("/favicon.ico")
+    private = [buyer_client.get(path) for path in ("/cart/", "/orders/", "/accounts/profile/", f"/cars/{car.pk}/")]
+
+    assert "no-store" not in public.get("Cache-Control", "")
+    for response in private:
+        assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"], response
+
+
+def test_the_database_connection_has_a_timeout_on_postgresql():
+    import importlib
+    import os
+
+    from carsales.settings import base
+
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = "postgres://u@db.example/carsales"
+    try:
+        settings_module = importlib.reload(base)
+        assert settings_module.DATABASES["default"]["OPTIONS"]["connect_timeout"] == 5
+    finally:
+        if previous is None:
+            del os.environ["DATABASE_URL"]
+        else:
+            os.environ["DATABASE_URL"] = previous
+        importlib.reload(base)
