@@ -43,3 +43,20 @@ def thumbnail_of(photo: FieldFile, *, max_side: int) -> ContentFile | None:
     finally:
         photo.close()
     return ContentFile(buffer.getvalue())
+
+
+def photo_published(file: IO[bytes], *, name: str) -> ContentFile:
+    """The photo as it is published: turned upright as its camera recorded, then written again
+    without its metadata (EXIF, XMP: a GPS position, a camera's serial number), in its format.
+
+    Raises what photo_open raises, and OSError for a file that does not decode to the end.
+    """
+    with photo_open(file) as image:
+        upright = ImageOps.exif_transpose(image)
+        kind = image.format or "JPEG"
+        buffer = BytesIO()
+        options = {"quality": 90} if kind in {"JPEG", "WEBP"} else {}
+        if kind == "JPEG" and upright.mode not in {"RGB", "L"}:
+            upright = upright.convert("RGB")
+        upright.save(buffer, format=kind, **options)
+    return ContentFile(buffer.getvalue(), name=name)

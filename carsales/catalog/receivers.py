@@ -13,6 +13,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 
 from carsales.events.durable import Event, durable_receiver
 
+from .images import photo_published
 from .models import Car
 from .services import (
     car_bio_fill,
@@ -56,6 +57,8 @@ def car_note_photo_change(
     stored = Car.stored.before(instance)
     new_upload = bool(instance.photo) and not instance.photo._committed
     if new_upload:
+        # Published without its metadata (a GPS position above all), upright; on every path.
+        instance.photo = photo_published(instance.photo, name=instance.photo.name)  # type: ignore[assignment]
         # Django stores the upload during this save, before the commit; mark it first, so
         # neither a rollback nor a crash between storing and writing the row orphans it.
         Car.stored.note(instance, _UPLOAD_MARKED, upload_mark_uncommitted(name=upload_name_foreseen(instance)))

@@ -35,6 +35,12 @@ def validate_image_upload(upload: File) -> None:
         with photo_open(upload) as image:
             width, height = image.size
             image.verify()
+        if width * height <= settings.CARSALES_MAX_IMAGE_PIXELS:
+            # verify() checks the structure; only decoding every pixel finds a truncated file,
+            # which would otherwise be accepted and fail later, in its thumbnail's worker.
+            upload.seek(0)
+            with photo_open(upload) as image:
+                image.load()
     except Image.DecompressionBombError:
         raise ValidationError("The image has too many pixels to be processed safely.", code="image_too_large")
     except Exception:

@@ -72,3 +72,71 @@ def test_a_thumbnail_is_never_made_of_a_stored_file_off_the_allow_list():
 
     with pytest.raises(UnidentifiedImageError):
         thumbnail_of(car.photo, max_side=500)
+
+
+def _jpeg_with_gps_sideways() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was turned, the pixels were not
+    exif.get_ifd(0x8825)[2] = (48.0, 51.0, 24.0)  # GPS latitude
+    buffer = BytesIO()
+    Image.new("RGB", (1200, 800), (10, 120, 40)).save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_a_photo_is_published_upright_and_without_its_gps_position_on_every_path(staff_api):
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from carsales.catalog.models import Car
+    from carsales.conftest import BrandFactory
+
+    brand = BrandFactory()
+    upload = SimpleUploadedFile("gps.jpg", _jpeg_with_gps_sideways(), content_type="image/jpeg")
+    response = staff_api.post(
+        "/api/cars/",
+        {
+            "brand": brand.slug,
+            "model": "Leon",
+            "factory_year": 2020,
+            "model_year": 2020,
+            "plate": "GPS1",
+            "photo": upload,
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+
+    car = Car.objects.get(plate="GPS1")
+    with car.photo.open("rb") as stored, Image.open(BytesIO(stored.read())) as image:
+        assert image.size == (800, 1200)  # turned upright
+        exif = image.getexif()
+        assert 0x8825 not in exif and not exif.get_ifd(0x8825) and 0x0112 not in exif
+
+
+def test_a_truncated_jpeg_is_refused_at_upload_not_left_to_fail_in_the_worker(staff_api):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from carsales.conftest import BrandFactory, image_bytes
+
+    whole = image_bytes(1200, 800)
+    upload = SimpleUploadedFile("cut.jpg", whole[: len(whole) // 2], content_type="image/jpeg")
+    response = staff_api.post(
+        "/api/cars/",
+        {
+            "brand": BrandFactory().slug,
+            "model": "Leon",
+            "factory_year": 2020,
+            "model_year": 2020,
+            "plate": "CUT1",
+            "photo": upload,
+        },
+        format="multipart",
+    )
+
+    assert response.status_code == 400 and "photo" in response.json()
