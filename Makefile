@@ -10,13 +10,21 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 # The browser tests drive Debian's Chromium; no browser build is ever downloaded (no `playwright install`).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint bench install install-browser migrate demo clean
+.PHONY: run test lint bench install install-run install-browser migrate demo clean
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+# Running the site installs what it runs on (requirements.txt); the tests and tools
+# (requirements-dev.txt: pytest, playwright, mypy, schemathesis...) come with test, lint and bench.
+$(BIN)/.installed-run: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.installed-run requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
+
+install-run: $(BIN)/.installed-run
 
 install: $(BIN)/.installed
 
@@ -25,7 +33,7 @@ install-browser:
 		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
-migrate: install
+migrate: install-run
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 
@@ -45,7 +53,7 @@ run: demo
 	@DJANGO_SETTINGS_MODULE=carsales.settings.dev bash -c '\
 		$(BIN)/python manage.py events_worker --queue-name "*" & worker=$$!; \
 		trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
-		$(BIN)/gunicorn carsales.wsgi --config gunicorn.conf.py --bind $(HOST):$(PORT)'
+		GUNICORN_BIND=$(HOST):$(PORT) $(BIN)/gunicorn carsales.wsgi --config gunicorn.conf.py'
 
 # The browser tests (marked e2e, run last) are part of both passes; their failure screenshots
 # are kept in var/e2e-artifacts.

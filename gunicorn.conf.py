@@ -4,8 +4,16 @@ Every value can be overridden from the environment; docs/deployment.md lists the
 """
 
 import os
+import re
+import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# One control socket per instance, named after its address: gunicorn's default is one path for
+# every instance of a user, so stopping one deleted the socket of another.
+_instance = re.sub(r"[^\w.-]", "_", bind)
+control_socket = os.environ.get(
+    "GUNICORN_CONTROL_SOCKET", os.path.join(tempfile.gettempdir(), f"gunicorn-{_instance}.ctl")
+)
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # A request still running after this is killed and its worker replaced: a stuck request must not
 # hold a worker forever. A restart lets running requests finish for graceful_timeout seconds.

@@ -131,3 +131,16 @@ def test_the_database_connection_has_a_timeout_on_postgresql():
         else:
             os.environ["DATABASE_URL"] = previous
         importlib.reload(base)
+
+
+def test_each_gunicorn_instance_has_a_control_socket_of_its_own(monkeypatch):
+    import runpy
+    from pathlib import Path
+
+    config = str(Path(__file__).resolve().parents[3] / "gunicorn.conf.py")
+    sockets = set()
+    for address in ("127.0.0.1:8000", "127.0.0.1:8001", "0.0.0.0:8000"):
+        monkeypatch.setenv("GUNICORN_BIND", address)
+        sockets.add(runpy.run_path(config)["control_socket"])
+
+    assert len(sockets) == 3
