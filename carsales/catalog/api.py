@@ -1,5 +1,6 @@
 """REST endpoints of the catalogue: read for everyone, write for staff."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -13,12 +14,15 @@ from rest_framework.response import Response
 from carsales.core.api_fields import SlugRelatedField
 
 from .forms import CarFilterForm
-from .models import Brand, Car
+from .models import FIRST_CAR_YEAR, Brand, Car, current_year, next_year
 from .selectors import brand_list, brand_slug_renamed, car_list
 from .services import BrandInUse, CarInUse, brand_create, brand_delete, brand_rename, car_create, car_delete, car_update
 
 
-class IsStaffOrReadOnly(permissions.BasePermission):
+class IsStaffOrReadOnly(permissions.IsAuthenticatedOrReadOnly):
+    """Reads for everyone, writes for staff. A kind of IsAuthenticatedOrReadOnly, so the schema
+    shows its reads as open to all (no lock)."""
+
     def has_permission(self, request: Request, view: Any) -> bool:
         return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_staff)
 
@@ -58,6 +62,22 @@ class CarSerializer(serializers.ModelSerializer):
         ]
         # status is moved by the order flow only (checkout, payment, cancellation, void).
         read_only_fields = ["stock_code", "status", "thumbnail", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The real bounds, which move with the calendar (the model's clean() checks the same).
+        for name, latest in (("factory_year", current_year()), ("model_year", next_year())):
+            self.fields[name] = serializers.IntegerField(
+                min_value=FIRST_CAR_YEAR, max_value=latest, help_text=self.fields[name].help_text
+            )
+        self.fields["value"] = serializers.DecimalField(
+            max_digits=12,
+            decimal_places=2,
+            min_value=Decimal("0"),
+            allow_null=True,
+            required=False,
+            help_text=self.fields["value"].help_text,
+        )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         factory = attrs.get("factory_year", getattr(self.instance, "factory_year", None))

@@ -232,9 +232,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "carsales.core.pagination.Pages",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "carsales.core.schema.Schema",
     # Writes only (carsales.core.throttling); past the rate, 429 with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": [
         "carsales.core.throttling.AnonWriteThrottle",
@@ -272,6 +272,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "carsales.core.openapi.add_error_responses",
         "carsales.core.schema.document_throttling",
+        "carsales.core.schema.non_negative_decimals",
     ],
 }
 

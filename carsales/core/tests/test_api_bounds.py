@@ -63,3 +63,34 @@ def test_staff_writes_have_their_own_rate_so_a_stock_feed_is_not_cut_at_a_buyers
 
     assert staff_answers == [201] * 5
     assert buyer_answers[:2] == [201, 201] and buyer_answers[2] == 429
+
+
+def _schema(client) -> dict:
+    return client.get("/api/schema/", {"format": "json"}).json()
+
+
+def test_the_schema_says_what_the_api_does(client):
+    from django.utils import timezone
+
+    schema = _schema(client)
+    car = schema["components"]["schemas"]["Car"]["properties"]
+    this_year = timezone.localdate().year
+
+    assert (car["factory_year"]["minimum"], car["factory_year"]["maximum"]) == (1900, this_year)
+    assert car["model_year"]["maximum"] == this_year + 1
+    assert not car["value"]["pattern"].startswith("^-")  # no negative price
+    assert {} in schema["paths"]["/api/cars/"]["get"]["security"]  # public reads: no lock
+    assert {} not in schema["paths"]["/api/cars/"]["post"]["security"]
+    assert {} not in schema["paths"]["/api/orders/"]["get"]["security"]
+    names = {p["name"] for p in schema["paths"]["/api/cars/"]["get"]["parameters"]}
+    assert "page_size" in names
+
+
+def test_page_size_is_honoured_up_to_a_hundred(client):
+    CarFactory.create_batch(7)
+
+    five = client.get("/api/cars/", {"page_size": 5}).json()
+    many = client.get("/api/cars/", {"page_size": 1000}).json()
+
+    assert len(five["results"]) == 5 and five["count"] == 7
+    assert len(many["results"]) == 7
