@@ -58,3 +58,9 @@ if settings.SERVE_MEDIA:
     urlpatterns += [
         re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
     ]
+
+# Under /api/ the error pages are JSON, like every other answer there; elsewhere Django's pages.
+handler400 = "carsales.core.views.bad_request"
+handler403 = "carsales.core.views.permission_denied"
+handler404 = "carsales.core.views.page_not_found"
+handler500 = "carsales.core.views.server_error"

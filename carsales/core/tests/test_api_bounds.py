@@ -94,3 +94,11 @@ def test_page_size_is_honoured_up_to_a_hundred(client):
 
     assert len(five["results"]) == 5 and five["count"] == 7
     assert len(many["results"]) == 7
+
+
+def test_every_api_answer_is_json_a_url_no_route_matches_included(client):
+    missing = client.get("/api/no/such/thing/")
+    page = client.get("/no/such/page/")
+
+    assert missing.status_code == 404 and missing.json() == {"detail": "Not found."}
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
