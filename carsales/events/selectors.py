@@ -1,7 +1,7 @@
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from .models import Delivery
@@ -9,29 +9,32 @@ from .models import Delivery
 
 @dataclass(frozen=True)
 class DeliveryStats:
-    pending: int
+    due: int  # ready to run now: the backlog
     running: int
-    retrying: int
+    retrying: int  # failed, waiting for their next attempt
+    scheduled: int  # deferred to a time still to come (a reservation's expiry): not a backlog
     dead: int
-    oldest_pending_age: timedelta | None  # since the oldest PENDING delivery was sent
+    oldest_due_wait: timedelta | None  # how long the oldest due delivery has waited since it fell due
+    next_scheduled: datetime | None
 
 
 def delivery_stats() -> DeliveryStats:
-    """Count unfinished and dead deliveries per status (DONE is not counted: it only grows)."""
-    counts = dict(
-        Delivery.objects.exclude(status=Delivery.Status.DONE)
-        .values_list("status")
-        .annotate(count=Count("id"))
-        .values_list("status", "count")
+    """Count unfinished and dead deliveries (DONE is not counted: it only grows), telling the
+    backlog (due now) from work deferred to a future time, which a healthy system always has."""
+    now = timezone.now()
+    unfinished = Delivery.objects.exclude(status=Delivery.Status.DONE)
+    pending = Q(status=Delivery.Status.PENDING)
+    figures = unfinished.aggregate(
+        due=Count("id", filter=pending & Q(run_after__lte=now)),
+        running=Count("id", filter=Q(status=Delivery.Status.RUNNING)),
+        retrying=Count("id", filter=Q(status=Delivery.Status.RETRYING)),
+        scheduled=Count("id", filter=pending & Q(run_after__gt=now)),
+        dead=Count("id", filter=Q(status=Delivery.Status.DEAD)),
+        oldest_due=Min("run_after", filter=pending & Q(run_after__lte=now)),
+        next_scheduled=Min("run_after", filter=pending & Q(run_after__gt=now)),
     )
-    oldest = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(oldest=Min("created_at"))["oldest"]
-    return DeliveryStats(
-        pending=counts.get(Delivery.Status.PENDING, 0),
-        running=counts.get(Delivery.Status.RUNNING, 0),
-        retrying=counts.get(Delivery.Status.RETRYING, 0),
-        dead=counts.get(Delivery.Status.DEAD, 0),
-        oldest_pending_age=timezone.now() - oldest if oldest else None,
-    )
+    oldest_due = figures.pop("oldest_due")
+    return DeliveryStats(**figures, oldest_due_wait=now - oldest_due if oldest_due else None)
 
 
 def dead_deliveries(*, limit: int = 50) -> list[Delivery]:

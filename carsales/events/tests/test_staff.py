@@ -26,8 +26,8 @@ def test_the_staff_page_counts_deliveries_by_state_and_shows_the_dead(staff_clie
 
     assert response.status_code == 200
     stats = response.context["stats"]
-    assert (stats.pending, stats.running, stats.retrying, stats.dead) == (2, 0, 0, 1)
-    assert stats.oldest_pending_age is not None
+    assert (stats.due, stats.running, stats.retrying, stats.dead, stats.scheduled) == (2, 0, 0, 1, 0)
+    assert stats.oldest_due_wait is not None
     assert "PermanentFailure: mailbox full" in response.content.decode()
 
 
@@ -54,3 +54,17 @@ def test_the_admin_action_requeues_dead_deliveries(staff_client, dead_delivery, 
     run_tasks()
 
     assert delivery_of("effect").status == Delivery.Status.DONE
+
+
+def test_deliveries_deferred_to_a_future_time_are_scheduled_work_not_backlog(staff_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    thing_happened.send(sender=None, mode="ok")
+    Delivery.objects.update(run_after=timezone.now() + timedelta(hours=48))
+
+    stats = staff_client.get(reverse("events:overview")).context["stats"]
+
+    assert (stats.due, stats.scheduled, stats.oldest_due_wait) == (0, 2, None)
+    assert stats.next_scheduled > timezone.now() + timedelta(hours=47)
