@@ -1,6 +1,6 @@
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from carsales.catalog.models import Car, CarStatus
 
@@ -15,6 +15,29 @@ def order_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]
     if getattr(user, "is_staff", False):
         return orders
     return orders.filter(buyer__user_id=user.pk or 0)
+
+
+def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") -> QuerySet[Order]:
+    """Orders in one state ("voided" for a voided sale), and matching `query` on the buyer
+    (username, email, name) or a car (model, brand, plate, stock code), or an order number."""
+    if status == "voided":
+        orders = orders.filter(is_active=False)
+    elif status in OrderStatus.values:
+        orders = orders.filter(status=status, is_active=True)
+    for word in query.split()[:8]:
+        match = (
+            Q(buyer__user__username__icontains=word)
+            | Q(buyer__user__email__icontains=word)
+            | Q(buyer__user__last_name__icontains=word)
+            | Q(items__car__model__icontains=word)
+            | Q(items__car__brand__name__icontains=word)
+            | Q(items__car__plate__iexact=word)
+            | Q(items__car__stock_code__iexact=word)
+        )
+        if word.lstrip("#").isdigit():
+            match |= Q(pk=int(word.lstrip("#")))
+        orders = orders.filter(pk__in=Order.objects.filter(match).values("pk"))
+    return orders
 
 
 def cart_items(*, cart_id: int) -> QuerySet[CartItem]:

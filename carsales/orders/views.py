@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -10,9 +11,9 @@ from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
 from carsales.core.permissions import staff_required
 
-from .models import CancellationReason, Cart, Order
+from .models import CancellationReason, Cart, Order, OrderStatus
 from .receivers import CART_TOKEN_SESSION_KEY
-from .selectors import cart_items, order_list_for
+from .selectors import cart_items, order_list_for, order_search
 from .services import (
     CartError,
     CheckoutError,
@@ -25,6 +26,8 @@ from .services import (
     order_mark_paid,
     order_place,
 )
+
+ORDERS_PER_PAGE = 25
 
 
 def current_cart(request: HttpRequest) -> Cart:
@@ -97,7 +100,22 @@ def checkout(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def order_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "orders/order_list.html", {"orders": order_list_for(user=request.user)})
+    """A page of orders, newest first: the buyer's own; for staff all, by state and searched."""
+    orders = order_list_for(user=request.user)
+    status, query = request.GET.get("status", ""), request.GET.get("q", "").strip()[:100]
+    if request.user.is_staff:
+        orders = order_search(orders, status=status, query=query)
+    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "orders/order_list.html",
+        {
+            "page": page,
+            "status": status,
+            "q": query,
+            "statuses": [*OrderStatus.choices, ("voided", "Voided")],
+        },
+    )
 
 
 @login_required

@@ -108,7 +108,7 @@ def test_a_buyer_sees_only_their_own_orders(buyer_client, user):
     mine = place_for(user, 100)
     theirs = place_for(UserFactory(), 200)
 
-    listed = list(buyer_client.get("/orders/").context["orders"])
+    listed = list(buyer_client.get("/orders/").context["page"])
 
     assert listed == [mine]
     assert buyer_client.get(f"/orders/{theirs.pk}/").status_code == 404
@@ -248,3 +248,42 @@ def test_the_cart_admin_cannot_move_a_cart_to_another_buyer(staff_client):
     cart.refresh_from_db()
     assert cart.buyer_id == owner.buyer.pk
     assert staff_client.get("/admin/orders/cart/add/").status_code == 403
+
+
+def test_staff_find_orders_by_state_buyer_or_car_a_page_at_a_time(
+    staff_client, django_assert_max_num_queries, settings
+):
+    settings.CARSALES_MAX_CARS_HELD = 100
+    from carsales.catalog.models import Brand
+
+    ana = UserFactory(username="ana", email="ana@example.com")
+    civic = CarFactory(model="Civic", brand=Brand.objects.create(name="Honda", slug="honda"))
+    order_for(civic, user=ana)
+    paid = order_mark_paid(order=order_for(CarFactory(model="Golf")), actor=UserFactory())
+    for _ in range(30):
+        order_for(CarFactory(model="Polo"))
+
+    by_buyer = staff_client.get("/orders/", {"q": "ana@example"})
+    by_car = staff_client.get("/orders/", {"q": "honda civic"})
+    by_plate = staff_client.get("/orders/", {"q": civic.plate})
+    by_state = staff_client.get("/orders/", {"status": "paid"})
+    with django_assert_max_num_queries(12):
+        first = staff_client.get("/orders/")
+
+    assert [o.buyer.user.username for o in by_buyer.context["page"]] == ["ana"]
+    assert [o.buyer.user.username for o in by_car.context["page"]] == ["ana"]
+    assert len(by_plate.context["page"]) == 1
+    assert [o.pk for o in by_state.context["page"]] == [paid.pk]
+    assert len(first.context["page"]) == 25 and first.context["page"].paginator.count == 32
+    assert "Page 1 of 2" in first.content.decode()
+
+
+def test_a_buyers_own_orders_come_a_page_at_a_time_and_only_theirs(buyer_client, user, settings):
+    settings.CARSALES_MAX_CARS_HELD = 100  # many orders, not the hold limit
+    for _ in range(27):
+        order_for(CarFactory(), user=user)
+    order_for(CarFactory())
+
+    second = buyer_client.get("/orders/", {"page": 2, "q": "ignored for buyers"})
+
+    assert len(second.context["page"]) == 2 and second.context["page"].paginator.count == 27
