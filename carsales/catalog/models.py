@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -23,9 +24,18 @@ def next_year() -> int:
     return date.today().year + 1
 
 
+def folded(name: str) -> str:
+    """A name as a buyer's eye compares it: without case nor accents ("Škoda" is "skoda")."""
+    decomposed = unicodedata.normalize("NFKD", name.strip())
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+
+
 class Brand(models.Model):
     name = models.CharField(max_length=80, unique=True)
     slug = models.SlugField(max_length=80, unique=True, allow_unicode=True)
+    # "honda" next to "Honda", or "Skoda" next to "Škoda", would be two brands to a buyer's eye
+    # but one to a search: the database keeps one per folded name.
+    folded_name = models.CharField(max_length=80, unique=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -33,9 +43,14 @@ class Brand(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.folded_name = folded(self.name)
+        if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "folded_name"}
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
-        # "honda" next to "Honda" would be two brands to a buyer's eye but one to a search.
-        same_name = Brand.objects.filter(name__iexact=self.name).exclude(pk=self.pk).first()
+        same_name = Brand.objects.filter(folded_name=folded(self.name)).exclude(pk=self.pk).first()
         if same_name:
             raise ValidationError({"name": f"A brand named {same_name.name} already exists."})
 

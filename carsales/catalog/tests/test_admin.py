@@ -52,3 +52,18 @@ def test_renaming_a_brand_in_the_admin_keeps_its_old_slug_working(staff_client):
     assert response.status_code == 302
     assert Brand.objects.get(pk=brand.pk).slug == "honda-motor"
     assert BrandSlugHistory.objects.filter(brand=brand, slug="honda").exists()
+
+
+def test_brand_names_are_unique_whatever_their_case_and_accents(staff_client):
+    from django.db import IntegrityError, transaction
+
+    from carsales.catalog.services import brand_create
+
+    brand_create(name="Škoda")
+
+    response = staff_client.post("/admin/catalog/brand/add/", {"name": "skoda"})
+
+    assert response.context["adminform"].form.errors["name"] == ["A brand named Škoda already exists."]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Brand.objects.create(name="SKODA", slug="skoda-by-hand")  # the database refuses it too
+    assert Brand.objects.count() == 1
