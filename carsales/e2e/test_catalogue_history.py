@@ -1,0 +1,56 @@
+"""The catalogue's URL is its state: Back brings back the filters with the results."""
+
+from urllib.parse import parse_qs, urlparse
+
+from playwright.sync_api import Page, expect
+
+from carsales.conftest import BrandFactory, CarFactory
+
+
+def test_after_back_the_filter_controls_match_the_results_and_the_next_change_keeps_them(page: Page):
+    honda, kia = BrandFactory(name="Honda"), BrandFactory(name="Kia")
+    CarFactory(brand=honda, model="Civic", value=10_000)
+    CarFactory(brand=honda, model="Jazz", value=30_000)
+    CarFactory(brand=kia, model="Ceed", value=12_000)
+    page.goto("/")
+
+    page.get_by_label("Brand").select_option(label="Honda")
+    page.wait_for_url("**brand=honda**")
+    page.get_by_label("Min price").fill("20000")
+    page.get_by_label("Min price").dispatch_event("change")
+    page.wait_for_url("**price_min=20000**")
+    expect(page.locator(".card-body h2")).to_have_text(["Honda Jazz"])
+
+    page.go_back()
+    page.wait_for_url(lambda url: "price_min=20000" not in url)
+
+    expect(page.get_by_label("Min price")).to_have_value("")
+    expect(page.get_by_label("Brand")).to_have_value("honda")
+    page.get_by_label("Ordering").select_option("price")
+    page.wait_for_url("**ordering=price**")
+    query = parse_qs(urlparse(page.url).query)
+    assert query.get("brand") == ["honda"] and not query.get("price_min")
+    expect(page.locator(".card-body h2")).to_have_text(["Honda Civic", "Honda Jazz"])
+
+
+def test_at_log_in_the_cars_that_did_not_fit_in_the_cart_are_named(page: Page):
+    from carsales.conftest import UserFactory
+    from carsales.orders.services import cart_for_buyer, cart_item_add
+
+    user = UserFactory(username="bea")
+    cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=CarFactory(model="Held"))
+    visiting = [CarFactory(model=name) for name in ("Alpha", "Beta", "Gamma")]
+    for car in visiting:
+        page.goto(f"/cars/{car.pk}/")
+        page.get_by_role("button", name="Add to cart").click()
+        page.wait_for_load_state()
+
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("bea")
+    page.get_by_label("Password").fill("pass-word-123")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+
+    warning = page.locator(".message.warning")
+    expect(warning).to_contain_text("so these were not added to your cart")
+    expect(warning).to_contain_text(str(visiting[2]))
