@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from .models import Buyer
-from .tasks import account_email_send
+from .signals import account_email_owed
 
 
 @transaction.atomic
@@ -68,8 +68,9 @@ def account_sign_up(*, username: str, email: str, password: str, base_url: str) 
     else:
         make_password(password)  # the hashing the other path does, so both take as long
         user, kind = existing, "signup_taken" if existing.is_active else "signup_confirm"
-    # The job row is written in this transaction (django-tasks-db): sent if and only if this commits.
-    account_email_send.enqueue(kind=kind, user_id=user.pk, base_url=base_url)
+    # Its receivers (the email, a durable delivery) are written in this transaction: the email is
+    # owed if and only if this commits, and retried until sent.
+    account_email_owed.send(sender=get_user_model(), kind=kind, user_id=user.pk, base_url=base_url)
 
 
 @transaction.atomic

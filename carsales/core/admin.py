@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from .models import ReceiverFailure
+from .admin_mixins import RecordedOnlyAdmin
+from .models import AttemptCount, ReceiverFailure
 
 
 @admin.register(ReceiverFailure)
@@ -12,3 +13,11 @@ class ReceiverFailureAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: object) -> bool:
         return False
+
+
+@admin.register(AttemptCount)
+class AttemptCountAdmin(RecordedOnlyAdmin, admin.ModelAdmin):
+    """Counts behind the sign-up and password-reset limits; they expire with their window."""
+
+    list_display = ["key", "count", "expires_at"]
+    search_fields = ["key"]

@@ -20,3 +20,18 @@ class ReceiverFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.receiver} on {self.signal}: {self.error[:60]}"
+
+
+class AttemptCount(models.Model):
+    """Attempts of one kind by one key (an address, a target email) in one time window.
+
+    Kept in the database, not a process's memory or a cache each process may see apart: a
+    limit then holds across web processes and machines, with no other service to run.
+    """
+
+    key = models.CharField(max_length=400, unique=True)  # scope:key:window
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

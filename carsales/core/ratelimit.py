@@ -1,19 +1,25 @@
-"""A per-address limit on form submissions (sign-up, password reset), counted in the cache.
+"""Limits on form submissions (sign-up, password reset), per address or per target.
 
-Fixed windows: at most `count` POSTs per address in each `seconds`-long window. The counts live in
-the default cache, so they are per process with LocMem; see CACHES in settings for deployments.
+Fixed windows: at most `count` attempts per key in each `seconds`-long window. The counts live
+in the database (core.AttemptCount), one atomic UPDATE per attempt, so a limit holds across
+every process and machine of the site out of the box.
 """
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils import timezone
+
+from .models import AttemptCount
 
 View = Callable[..., HttpResponseBase]
 
@@ -21,15 +27,25 @@ View = Callable[..., HttpResponseBase]
 def attempt_allowed(*, scope: str, key: str, count: int, seconds: int) -> bool:
     """Count one attempt by `key` at `scope`; return whether it is within `count` per window."""
     window = int(time.time() // seconds)
-    cache_key = f"ratelimit:{scope}:{key}:{window}"
-    # add() then incr() is atomic in every Django cache that supports incr (LocMem, Redis, memcached).
-    cache.add(cache_key, 0, timeout=seconds)
-    try:
-        attempts = cache.incr(cache_key)
-    except ValueError:  # the window's key expired between the two calls
-        cache.set(cache_key, 1, timeout=seconds)
-        attempts = 1
+    name = f"{scope}:{key}:{window}"
+    with transaction.atomic():
+        rows = AttemptCount.objects.filter(key=name)
+        if not rows.update(count=F("count") + 1):
+            try:
+                with transaction.atomic():
+                    AttemptCount.objects.create(
+                        key=name, count=1, expires_at=datetime.fromtimestamp((window + 1) * seconds, UTC)
+                    )
+            except IntegrityError:  # another process created it meanwhile
+                rows.update(count=F("count") + 1)
+        attempts = rows.values_list("count", flat=True).get()
+    AttemptCount.objects.filter(expires_at__lt=timezone.now()).delete()  # windows gone by
     return attempts <= count
+
+
+def _wait_text(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minute{'s' if minutes > 1 else ''}"
 
 
 def post_rate_limited(scope: str) -> Callable[[View], View]:
@@ -47,7 +63,10 @@ def post_rate_limited(scope: str) -> Callable[[View], View]:
                 address = request.META.get("REMOTE_ADDR", "")
                 if not attempt_allowed(scope=scope, key=address, count=count, seconds=seconds):
                     minutes = max(1, round(seconds / 60))
-                    response = render(request, "rate_limited.html", {"minutes": minutes}, status=429)
+                    wait = (
+                        f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minute{'s' if minutes > 1 else ''}"
+                    )
+                    response = render(request, "rate_limited.html", {"wait": wait}, status=429)
                     response["Retry-After"] = str(seconds)
                     return response
             return view(request, *args, **kwargs)

@@ -11,12 +11,13 @@ from typing import Any
 
 from django.db.models.signals import post_delete
 
+from carsales.accounts.signals import account_email_owed
 from carsales.events.durable import Event, durable_receiver
 from carsales.orders.models import CancellationReason, Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
 from carsales.sales.models import Sale
 
-from .services import OrderEmail, order_email_send, order_summary
+from .services import OrderEmail, account_email_send, order_email_send, order_summary
 
 QUEUE = "email"
 LANE = "notifications.order"  # one order's emails, in the order of its events
@@ -80,3 +81,16 @@ def tell_cancelled_order(event: Event) -> None:
 def tell_voided_sale(event: Event) -> None:
     """A sale voided by any path (staff's action, the admin, a shell) tells its buyer."""
     order_email_send(email=OrderEmail.VOIDED, summary=event.summary)
+
+
+@durable_receiver(
+    account_email_owed,
+    dispatch_uid="notifications.send_account_email",
+    queue=QUEUE,
+    ordered=False,
+    carries={"kind", "user_id", "base_url"},
+)
+def send_account_email(event: Event) -> None:
+    """A sign-up's link, a taken-address notice, a password reset: retried while the mail
+    server is down, visible on /staff/events/, sent once (its delivery's idempotency key)."""
+    account_email_send(kind=event.kind, user_id=event.user_id, base_url=event.base_url, key=event.idempotency_key)

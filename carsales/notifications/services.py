@@ -6,11 +6,16 @@ from enum import Enum
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from carsales.accounts.models import Buyer
+from carsales.accounts.tokens import signup_token_generator
 from carsales.events.effects import once
 from carsales.orders.models import Order
 
@@ -87,6 +92,47 @@ def order_email_send(*, email: OrderEmail, summary: dict[str, Any]) -> bool:
         body=render_to_string(f"notifications/{email.template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[buyer.user.email],
+        headers={"Message-ID": message_id(key)},
+    )
+    with once(key) as effect:
+        if effect.already_done:
+            return False
+        message.send()
+    return True
+
+
+ACCOUNT_TOKENS = {
+    "signup_confirm": signup_token_generator,
+    "signup_taken": None,
+    "password_reset": default_token_generator,
+}
+
+
+def account_email_send(*, kind: str, user_id: int, base_url: str, key: str) -> bool:
+    """Send the account email `kind` (a key of ACCOUNT_TOKENS) to the user, once per `key` (the
+    delivery's idempotency key); returns whether it was sent now.
+
+    The link's token is made here, when sending, so no token sits in a stored row; a user
+    deleted meanwhile gets nothing. Raises EffectBusy while another run sends it, and the mail
+    backend's error when the send fails (the delivery retries it).
+    """
+    user = get_user_model()._default_manager.filter(pk=user_id).first()
+    if user is None or not user.email:
+        return False
+    generator = ACCOUNT_TOKENS[kind]
+    protocol, domain = base_url.split("://", 1)
+    context = {
+        "user": user,
+        "protocol": protocol,
+        "domain": domain,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": generator.make_token(user) if generator else "",
+    }
+    message = EmailMessage(
+        subject="".join(render_to_string(f"accounts/{kind}_subject.txt", context).splitlines()),
+        body=render_to_string(f"accounts/{kind}_email.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
         headers={"Message-ID": message_id(key)},
     )
     with once(key) as effect:

@@ -231,3 +231,37 @@ def test_one_orders_emails_go_out_in_the_order_of_its_events_even_when_claimed_o
         f"Your carsales order #{order.pk} is confirmed",
         f"Your carsales order #{order.pk} is paid",
     ]
+
+
+def test_an_account_email_is_a_durable_delivery_retried_while_the_mail_server_is_down(monkeypatch, durable):
+    from carsales.accounts.services import account_sign_up
+
+    send = EmailMessage.send
+    calls = {"n": 0}
+
+    def down_once(self, fail_silently=False):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionRefusedError("smtp down")
+        return send(self, fail_silently)
+
+    monkeypatch.setattr(EmailMessage, "send", down_once)
+    with durable.owed() as owed:
+        account_sign_up(username="neo", email="neo@example.com", password="pass-word-123", base_url="https://x.example")
+    [delivery] = [d for d in owed if d.receiver == "notifications.send_account_email"]
+    assert "token" not in str(delivery.payload)
+
+    assert durable.run([delivery]) == [("notifications.send_account_email", "retrying")]
+    assert durable.run([delivery]) == [("notifications.send_account_email", "done")]
+    assert durable.run([delivery]) == [("notifications.send_account_email", "skipped")]
+    assert len(mail.outbox) == 1 and "https://x.example/accounts/signup/" in mail.outbox[0].body
+
+
+def test_a_sign_up_that_rolls_back_owes_no_email():
+    from carsales.accounts.services import account_sign_up
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        account_sign_up(username="neo", email="neo@example.com", password="pass-word-123", base_url="https://x.example")
+        raise RuntimeError("the request failed after the sign-up")
+
+    assert not Delivery.objects.filter(receiver="notifications.send_account_email").exists()

@@ -1,0 +1,13 @@
+"""Events of the accounts app."""
+
+from django.dispatch import Signal
+
+account_email_owed = Signal()
+"""Sent when an account is owed an email: a sign-up's link, a notice that an address is taken, a
+password reset.
+
+kwargs: `kind` ("signup_confirm", "signup_taken" or "password_reset"), `user_id`, `base_url` (the
+site's address as the visitor reached it, for the links). Sent inside the service's transaction,
+so a receiver that keeps the email owed (a durable receiver) owes it only if the sign-up commits.
+Carries no link nor token: a token is made when the email is sent, so none sits in a stored row.
+"""
