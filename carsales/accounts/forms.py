@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from carsales.core.ratelimit import attempt_allowed
 
+from .services import account_unconfirmed
 from .signals import account_email_owed
 
 
@@ -49,3 +50,29 @@ class ProfileForm(forms.Form):
     last_name = forms.CharField(max_length=150, required=False)
     email = forms.EmailField(help_text="We send your order confirmations here.")
     phone = forms.CharField(max_length=32, required=False, help_text="So that we can call you about your order.")
+
+
+UNCONFIRMED_SESSION_KEY = "unconfirmed_user_id"
+
+
+class LoginForm(auth_forms.AuthenticationForm):
+    """Django's log-in form; an account whose email is not confirmed yet is told so, and offered
+    the link again, once the right password is given (before that, nothing about the account
+    is said, so a stranger learns nothing of which names exist)."""
+
+    UNCONFIRMED = (
+        "Your email address is not confirmed yet: follow the link in the email we sent you, "
+        "or have the link sent again below."
+    )
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            user = account_unconfirmed(
+                username=self.cleaned_data.get("username") or "", password=self.cleaned_data.get("password") or ""
+            )
+            if user is None:
+                raise
+            self.request.session[UNCONFIRMED_SESSION_KEY] = user.pk  # type: ignore[union-attr]
+            raise forms.ValidationError(self.UNCONFIRMED, code="unconfirmed")

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from carsales.core.ratelimit import attempt_allowed
+
 from .models import Buyer
 from .signals import account_email_owed
 
@@ -106,3 +108,20 @@ def lockouts_current() -> list[Any]:
             failures_since_start__gte=settings.AXES_FAILURE_LIMIT, attempt_time__gte=cutoff
         ).order_by("-attempt_time")
     )
+
+
+def account_unconfirmed(*, username: str, password: str) -> Any:
+    """The not yet confirmed account with this name (any case) and this password, or None."""
+    user = get_user_model()._default_manager.filter(username__iexact=username, is_active=False).first()
+    return user if user is not None and user.check_password(password) else None
+
+
+def signup_link_resend(*, user_id: int, base_url: str) -> bool:
+    """Send an unconfirmed account its sign-up link again; returns whether one is owed now.
+    At most CARSALES_RATE_LIMITS["password_reset_target"] per window to one account."""
+    user = get_user_model()._default_manager.filter(pk=user_id, is_active=False).first()
+    count, seconds = settings.CARSALES_RATE_LIMITS["password_reset_target"]
+    if user is None or not attempt_allowed(scope="signup_resend", key=str(user.pk), count=count, seconds=seconds):
+        return False
+    account_email_owed.send(sender=get_user_model(), kind="signup_confirm", user_id=user.pk, base_url=base_url)
+    return True

@@ -4,17 +4,20 @@ from django.urls import path, reverse_lazy
 from carsales.core.ratelimit import post_rate_limited
 
 from . import views
-from .forms import PasswordResetForm
+from .forms import LoginForm, PasswordResetForm
 
 app_name = "accounts"
 
 urlpatterns = [
     path("signup/", post_rate_limited("signup")(views.signup), name="signup"),
     path("signup/sent/", views.signup_sent, name="signup_sent"),
+    path("signup/resend/", views.signup_resend, name="signup_resend"),
     path("signup/<uidb64>/<token>/", views.signup_confirm, name="signup_confirm"),
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            template_name="accounts/login.html", redirect_authenticated_user=True, authentication_form=LoginForm
+        ),
         name="login",
     ),
     # Django's LogoutView accepts POST only, so a link or prefetch cannot log anyone out.

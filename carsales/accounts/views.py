@@ -9,12 +9,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlsafe_base64_decode
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
 from carsales.core.permissions import staff_required
 
-from .forms import ProfileForm, SignUpForm
+from .forms import UNCONFIRMED_SESSION_KEY, ProfileForm, SignUpForm
 from .services import (
     account_activate,
     account_sign_up,
@@ -23,6 +23,7 @@ from .services import (
     buyer_profile_update,
     lockouts_current,
     lockouts_lift,
+    signup_link_resend,
 )
 from .tokens import signup_token_generator
 
@@ -122,3 +123,16 @@ def lockouts(request: HttpRequest) -> HttpResponse:
             messages.error(request, "No such lock-out: it may have ended already.")
         return redirect("staff_lockouts")
     return render(request, "accounts/lockouts.html", {"lockouts": lockouts_current()})
+
+
+@require_POST
+def signup_resend(request: HttpRequest) -> HttpResponse:
+    """Send the sign-up link again to the account that just gave its right password unconfirmed."""
+    user_id = request.session.pop(UNCONFIRMED_SESSION_KEY, None)
+    if user_id is not None and signup_link_resend(
+        user_id=user_id, base_url=request.build_absolute_uri("/").rstrip("/")
+    ):
+        messages.success(request, "We sent the link again: check your inbox, and your spam folder.")
+    else:
+        messages.error(request, "Log in with your name and password first, then ask for the link.")
+    return redirect("accounts:login")

@@ -296,3 +296,24 @@ def test_the_async_login_path_matches_the_username_in_any_case_too():
     found = async_to_sync(CaseInsensitiveModelBackend().aauthenticate)(None, username="BUYER", password="pass-word-123")
 
     assert found == user
+
+
+def test_an_unconfirmed_account_is_told_so_after_the_right_password_and_can_have_the_link_again(client, run_tasks):
+    from carsales.accounts.services import account_sign_up
+
+    account_sign_up(username="neo", email="neo@example.com", password="pass-word-123", base_url="http://testserver")
+    run_tasks()
+    mail.outbox.clear()
+
+    wrong = client.post("/accounts/login/", {"username": "neo", "password": "not-the-one"})
+    right = client.post("/accounts/login/", {"username": "NEO", "password": "pass-word-123"})
+    resent = client.post("/accounts/signup/resend/", follow=True)
+    run_tasks()
+
+    assert "not confirmed" not in wrong.content.decode()  # a stranger learns nothing
+    assert "Your email address is not confirmed yet" in right.content.decode()
+    assert "Send the link again" in right.content.decode()
+    assert any("We sent the link again" in str(m) for m in resent.context["messages"])
+    assert len(mail.outbox) == 1 and "/accounts/signup/" in mail.outbox[0].body
+    again = client.post("/accounts/signup/resend/", follow=True)  # the session's offer was used
+    assert any("Log in with your name and password first" in str(m) for m in again.context["messages"])
