@@ -5,6 +5,7 @@ from axes.utils import reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -27,24 +28,62 @@ def buyer_ensure(*, user: Any) -> Buyer:
     return buyer
 
 
-@transaction.atomic
-def buyer_profile_update(*, user: Any, first_name: str, last_name: str, email: str, phone: str) -> Buyer:
-    """Save the contact details a user keeps on their profile; returns their buyer profile.
+EMAIL_CHANGE_SALT = "carsales.accounts.email_change"
+EMAIL_CHANGE_DAYS = 3
 
-    The email is stored lowercased, as at sign-up. Raises ValidationError, per field, when
-    another account uses the email in any case, or a value does not fit; nothing is saved then.
+
+@transaction.atomic
+def buyer_profile_update(
+    *, user: Any, first_name: str, last_name: str, email: str, phone: str, base_url: str = ""
+) -> str | None:
+    """Save the contact details a user keeps on their profile.
+
+    A new email is not applied here: a link goes to the new address (email_change_confirm
+    applies it when followed) and a notice to the current one, so a typo or a stolen session
+    cannot redirect the account's emails. Returns the new address awaiting confirmation, or None.
+    Raises ValidationError, per field, when another account uses the email in any case, or a
+    value does not fit; nothing is saved then.
     """
     email = email.strip().lower()
     if get_user_model().objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
         raise ValidationError({"email": "An account with this email already exists."})
     buyer = buyer_ensure(user=user)
-    user.first_name, user.last_name, user.email = first_name.strip(), last_name.strip(), email
+    user.first_name, user.last_name = first_name.strip(), last_name.strip()
     buyer.phone = phone.strip()
     user.full_clean(exclude=["password", "username"])
     buyer.full_clean(exclude=["user"])
-    user.save(update_fields=["first_name", "last_name", "email"])
+    user.save(update_fields=["first_name", "last_name"])
     buyer.save(update_fields=["phone"])
-    return buyer
+    if email == (user.email or "").lower():
+        return None
+    for kind in ("email_change_confirm", "email_change_notice"):
+        account_email_owed.send(sender=get_user_model(), kind=kind, user_id=user.pk, base_url=base_url, new_email=email)
+    return email
+
+
+def email_change_token(*, user: Any, new_email: str) -> str:
+    """The signed token of the link that moves `user`'s emails to `new_email`; it dies when the
+    account's address changes by another way, and after EMAIL_CHANGE_DAYS."""
+    return signing.dumps({"user": user.pk, "to": new_email, "from": user.email}, salt=EMAIL_CHANGE_SALT)
+
+
+@transaction.atomic
+def email_change_confirm(*, token: str) -> Any:
+    """Apply the email change a link names; returns the user, or raises ValidationError for a
+    link that is broken, expired, already used or whose address another account took since."""
+    try:
+        change = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_DAYS * 24 * 3600)
+    except signing.BadSignature:
+        raise ValidationError("This link is broken or has expired; change your email on your profile again.")
+    users = get_user_model()._default_manager
+    user = users.select_for_update().filter(pk=change["user"], email=change["from"]).first()
+    if user is None:
+        raise ValidationError("This link was used already, or your address changed since.")
+    if users.filter(email__iexact=change["to"]).exclude(pk=user.pk).exists():
+        raise ValidationError("Another account uses this address now.")
+    user.email = change["to"]
+    user.save(update_fields=["email"])
+    return user
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ urlpatterns = [
     # Django's LogoutView accepts POST only, so a link or prefetch cannot log anyone out.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("email/<str:token>/", views.email_confirm, name="email_confirm"),
     path("token/", views.api_token, name="api_token"),
     # Django's reset flow answers alike whether or not an account has the email, and its links
     # work once. Success URLs are spelled out because these names live in the accounts namespace.

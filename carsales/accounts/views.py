@@ -21,6 +21,7 @@ from .services import (
     api_token_rotate,
     buyer_ensure,
     buyer_profile_update,
+    email_change_confirm,
     lockouts_current,
     lockouts_lift,
     signup_link_resend,
@@ -76,11 +77,19 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            buyer_profile_update(user=user, **form.cleaned_data)
+            pending = buyer_profile_update(
+                user=user, base_url=request.build_absolute_uri("/").rstrip("/"), **form.cleaned_data
+            )
         except ValidationError as error:
             _apply_validation_error(form, error)
         else:
             messages.success(request, "Your profile is saved.")
+            if pending:
+                messages.info(
+                    request,
+                    f"We sent a link to {pending}: your emails go there once you follow it. Until then they "
+                    "go to your current address.",
+                )
             return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
 
@@ -136,3 +145,14 @@ def signup_resend(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, "Log in with your name and password first, then ask for the link.")
     return redirect("accounts:login")
+
+
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link sent to a new email address: the account's emails go there from now on."""
+    try:
+        email_change_confirm(token=token)
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+    else:
+        messages.success(request, "Your new email address is confirmed.")
+    return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")

@@ -88,9 +88,15 @@ def tell_voided_sale(event: Event) -> None:
     dispatch_uid="notifications.send_account_email",
     queue=QUEUE,
     ordered=False,
-    carries={"kind", "user_id", "base_url"},
+    carries={"kind", "user_id", "base_url", "new_email"},
 )
 def send_account_email(event: Event) -> None:
-    """A sign-up's link, a taken-address notice, a password reset: retried while the mail
-    server is down, visible on /staff/events/, sent once (its delivery's idempotency key)."""
-    account_email_send(kind=event.kind, user_id=event.user_id, base_url=event.base_url, key=event.idempotency_key)
+    """A sign-up's link, a taken-address notice, a password reset, an email change: retried
+    while the mail server is down, visible on /staff/events/, sent once (its idempotency key)."""
+    account_email_send(
+        kind=event.kind,
+        user_id=event.user_id,
+        base_url=event.base_url,
+        key=event.idempotency_key,
+        new_email=event.kwargs.get("new_email", ""),
+    )

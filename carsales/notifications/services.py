@@ -15,6 +15,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from carsales.accounts.models import Buyer
+from carsales.accounts.services import email_change_token
 from carsales.accounts.tokens import signup_token_generator
 from carsales.events.effects import once
 from carsales.orders.models import Order
@@ -105,10 +106,12 @@ ACCOUNT_TOKENS = {
     "signup_confirm": signup_token_generator,
     "signup_taken": None,
     "password_reset": default_token_generator,
+    "email_change_confirm": None,
+    "email_change_notice": None,
 }
 
 
-def account_email_send(*, kind: str, user_id: int, base_url: str, key: str) -> bool:
+def account_email_send(*, kind: str, user_id: int, base_url: str, key: str, new_email: str = "") -> bool:
     """Send the account email `kind` (a key of ACCOUNT_TOKENS) to the user, once per `key` (the
     delivery's idempotency key); returns whether it was sent now.
 
@@ -120,19 +123,23 @@ def account_email_send(*, kind: str, user_id: int, base_url: str, key: str) -> b
     if user is None or not user.email:
         return False
     generator = ACCOUNT_TOKENS[kind]
-    protocol, domain = base_url.split("://", 1)
+    protocol, domain = (base_url or settings.CARSALES_SITE_URL).split("://", 1)
+    token = generator.make_token(user) if generator else ""
+    if kind == "email_change_confirm":
+        token = email_change_token(user=user, new_email=new_email)
     context = {
         "user": user,
         "protocol": protocol,
         "domain": domain,
         "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-        "token": generator.make_token(user) if generator else "",
+        "token": token,
+        "new_email": new_email,
     }
     message = EmailMessage(
         subject="".join(render_to_string(f"accounts/{kind}_subject.txt", context).splitlines()),
         body=render_to_string(f"accounts/{kind}_email.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
+        to=[new_email if kind == "email_change_confirm" else user.email],
         headers={"Message-ID": message_id(key)},
     )
     with once(key) as effect:

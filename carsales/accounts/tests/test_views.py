@@ -250,16 +250,27 @@ def test_a_visitor_must_log_in_to_see_the_profile(client):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-def test_a_user_edits_their_name_email_and_phone(buyer_client, user):
+def test_a_user_edits_their_name_and_phone_and_a_new_email_waits_for_its_confirmation(buyer_client, user, run_tasks):
+    old = user.email
     response = buyer_client.post(
         "/accounts/profile/",
         {"first_name": "Ana", "last_name": "Lima", "email": " Ana.Lima@Example.com ", "phone": "+55 11 5555-0101"},
+        follow=True,
     )
-
     user.refresh_from_db()
-    assert response.status_code == 302
-    assert (user.first_name, user.last_name, user.email) == ("Ana", "Lima", "ana.lima@example.com")
+    assert (user.first_name, user.last_name, user.email) == ("Ana", "Lima", old)  # not yet the new one
     assert user.buyer.phone == "+55 11 5555-0101"
+    assert any("We sent a link to ana.lima@example.com" in str(m) for m in response.context["messages"])
+
+    run_tasks()
+    confirm = next(m for m in mail.outbox if m.to == ["ana.lima@example.com"])
+    notice = next(m for m in mail.outbox if m.to == [old])
+    assert "ana.lima@example.com" in notice.body and "reset your password" in notice.body
+    link = re.search(r"http://testserver(/accounts/email/\S+/)", confirm.body).group(1)
+    buyer_client.get(link, follow=True)
+    user.refresh_from_db()
+    assert user.email == "ana.lima@example.com"
+    assert any("used already" in str(m) for m in buyer_client.get(link, follow=True).context["messages"])
 
 
 def test_the_profile_shows_the_current_details(buyer_client, user):
