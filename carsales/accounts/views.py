@@ -120,7 +120,7 @@ def api_token(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/api_token.html", {"token": token})
 
 
-@staff_required
+@staff_required("axes.view_accessattempt", "axes.delete_accessattempt")
 @require_http_methods(["GET", "POST"])
 def lockouts(request: HttpRequest) -> HttpResponse:
     """Staff see the log-ins locked out now, and lift one (a customer on the phone, say)."""

@@ -8,7 +8,7 @@ from carsales.sales.selectors import sale_list
 from .selectors import daily_sales_history, order_events_recent
 
 
-@staff_required
+@staff_required("analytics.view_dailysales")
 def sales_dashboard(request: HttpRequest) -> HttpResponse:
     history = daily_sales_history()
     chart = line_chart(

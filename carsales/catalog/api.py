@@ -6,25 +6,18 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from carsales.core.api_fields import SlugRelatedField
+from carsales.core.permissions import ModelPermissionsOrReadOnly, has_staff_power
 
 from .forms import CarFilterForm
 from .models import FIRST_CAR_YEAR, Brand, Car, current_year, next_year
 from .selectors import brand_list, brand_slug_renamed, car_list
 from .services import BrandInUse, CarInUse, brand_create, brand_delete, brand_rename, car_create, car_delete, car_update
-
-
-class IsStaffOrReadOnly(permissions.IsAuthenticatedOrReadOnly):
-    """Reads for everyone, writes for staff. A kind of IsAuthenticatedOrReadOnly, so the schema
-    shows its reads as open to all (no lock)."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_staff)
 
 
 class BrandSerializer(serializers.ModelSerializer):
@@ -107,10 +100,10 @@ def _as_drf_error(error: DjangoValidationError) -> ValidationError:
 class CarViewSet(viewsets.ModelViewSet):
     serializer_class = CarSerializer
     lookup_value_converter = "id"
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [ModelPermissionsOrReadOnly]
 
     def get_queryset(self) -> QuerySet[Car]:
-        is_staff = bool(self.request.user and self.request.user.is_staff)
+        is_staff = has_staff_power(self.request.user, ["catalog.change_car"])
         if self.action != "list":
             return Car.objects.with_brand() if is_staff else Car.objects.with_brand().exclude(status="sold")
         params = self.request.query_params.copy()
@@ -149,7 +142,7 @@ class CarViewSet(viewsets.ModelViewSet):
 class BrandViewSet(viewsets.ModelViewSet):
     serializer_class = BrandSerializer
     lookup_value_converter = "id"
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [ModelPermissionsOrReadOnly]
     queryset = brand_list()
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:

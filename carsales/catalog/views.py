@@ -32,7 +32,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
         query = request.GET.copy()
         query["brand"] = renamed
         return redirect(f"{request.path}?{query.urlencode()}", permanent=True)
-    cars = car_list(filters=form.to_filters(include_unavailable=request.user.is_staff))
+    cars = car_list(filters=form.to_filters(include_unavailable=request.user.has_perm("catalog.change_car")))
     page = Paginator(cars, _page_size(request)).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "page_sizes": PAGE_SIZES}
     # htmx swaps only the results when the filters change.
@@ -58,7 +58,7 @@ def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> Non
         form.ask_for_the_photo_again()
 
 
-@staff_required
+@staff_required("catalog.add_car")
 @require_http_methods(["GET", "POST"])
 def car_create_view(request: HttpRequest) -> HttpResponse:
     form = CarForm(request.POST or None, request.FILES or None)
@@ -73,7 +73,7 @@ def car_create_view(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/car_form.html", {"form": form, "title": "Add a car"})
 
 
-@staff_required
+@staff_required("catalog.change_car")
 @require_http_methods(["GET", "POST"])
 def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     car = get_object_or_404(Car.objects.with_brand(), pk=pk)
@@ -91,7 +91,7 @@ def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/car_form.html", {"form": form, "title": f"Edit {car}", "car": car})
 
 
-@staff_required
+@staff_required("catalog.delete_car")
 @require_http_methods(["GET", "POST"])
 def car_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     car = get_object_or_404(Car.objects.with_brand(), pk=pk)
@@ -106,7 +106,7 @@ def car_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/car_confirm_delete.html", {"car": car})
 
 
-@staff_required
+@staff_required("catalog.add_brand")
 @require_http_methods(["GET", "POST"])
 def brand_list_view(request: HttpRequest) -> HttpResponse:
     form = BrandForm(request.POST or None)
@@ -121,7 +121,7 @@ def brand_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/brand_list.html", {"form": form, "brands": brand_list()})
 
 
-@staff_required
+@staff_required("catalog.delete_brand")
 @require_POST
 def brand_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     brand = get_object_or_404(Brand, pk=pk)

@@ -9,10 +9,14 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # Before any URLconf is imported, which happens on the first request or reverse().
         from django.core import checks
+        from django.db.models.signals import post_migrate
 
         from . import converters
         from .checks import receivers_badly_connected, receivers_not_imported
+        from .groups import staff_groups_ensure
 
         converters.register()
         checks.register(receivers_not_imported, "signals")
         checks.register(receivers_badly_connected, "signals")
+        # After every app's migrations: the groups need the permissions those create.
+        post_migrate.connect(staff_groups_ensure, dispatch_uid="core.staff_groups_ensure")

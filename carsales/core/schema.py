@@ -25,7 +25,8 @@ class Schema(AutoSchema):
 
     def get_auth(self) -> list[dict[str, Any]]:
         auths: list[dict[str, Any]] = super().get_auth()
-        readable = any(isinstance(p, permissions.IsAuthenticatedOrReadOnly) for p in self.view.get_permissions())
+        open_reads = (permissions.IsAuthenticatedOrReadOnly, permissions.DjangoModelPermissionsOrAnonReadOnly)
+        readable = any(isinstance(p, open_reads) for p in self.view.get_permissions())
         if readable and self.method in permissions.SAFE_METHODS and {} not in auths:
             auths.append({})
         return auths

@@ -8,7 +8,7 @@ from .signal_diagram import signal_diagram
 from .signal_map import signal_map
 
 
-@staff_required
+@staff_required("core.view_receiverfailure")
 def signals_overview(request: HttpRequest) -> HttpResponse:
     signals = signal_map()
     return render(

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -9,11 +10,13 @@ from .services import deliveries_requeue
 
 
 @staff_member_required
+@permission_required("events.view_delivery", raise_exception=True)
 def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "events/overview.html", {"stats": delivery_stats(), "dead": dead_deliveries()})
 
 
 @staff_member_required
+@permission_required("events.change_delivery", raise_exception=True)
 @require_POST
 def requeue(request: HttpRequest) -> HttpResponse:
     ids = [int(value) for value in request.POST.getlist("delivery") if value.isdigit()]

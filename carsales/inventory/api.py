@@ -1,4 +1,6 @@
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import serializers, viewsets
+
+from carsales.core.permissions import staff_with
 
 from .models import CarInventory
 
@@ -14,5 +16,5 @@ class CarInventoryViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = CarInventorySerializer
     lookup_value_converter = "id"
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [staff_with("inventory.view_carinventory")]
     queryset = CarInventory.objects.all()

@@ -7,7 +7,7 @@ from carsales.core.permissions import staff_required
 from .selectors import inventory_current, inventory_history
 
 
-@staff_required
+@staff_required("inventory.view_carinventory")
 def inventory_dashboard(request: HttpRequest) -> HttpResponse:
     history = inventory_history()
     chart = line_chart(

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
 from carsales.core.api_fields import IdField, IdRelatedField
+from carsales.core.permissions import staff_with
 
 from .models import CancellationReason, Cart, CartItem, Order, OrderItem
 from .selectors import cart_items, order_list_for
@@ -189,7 +190,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(OrderSerializer(self.get_queryset().get(pk=order.pk)).data)
 
     @extend_schema(request=None, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
-    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    @action(detail=True, methods=["post"], permission_classes=[staff_with("orders.change_order")])
     def pay(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, order_mark_paid)
 
@@ -197,5 +198,5 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Staff cancel any placed order; a buyer cancels their own."""
-        reason = CancellationReason.STAFF if request.user.is_staff else CancellationReason.BUYER
+        reason = CancellationReason.STAFF if request.user.has_perm("orders.change_order") else CancellationReason.BUYER
         return self._transition(request, functools.partial(order_cancel, reason=reason))

@@ -3,6 +3,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 
 from carsales.catalog.models import Car, CarStatus
+from carsales.core.permissions import has_staff_power
 
 from .models import CartItem, Order, OrderItem, OrderStatus
 
@@ -12,7 +13,7 @@ def order_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]
     orders = Order.objects.select_related("buyer__user").prefetch_related(
         Prefetch("items", queryset=OrderItem.objects.select_related("car__brand"))
     )
-    if getattr(user, "is_staff", False):
+    if has_staff_power(user, ["orders.view_order"]):
         return orders
     return orders.filter(buyer__user_id=user.pk or 0)
 

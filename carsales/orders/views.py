@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
-from carsales.core.permissions import staff_required
+from carsales.core.permissions import has_staff_power, staff_required
 
 from .models import CancellationReason, Cart, Order, OrderStatus
 from .receivers import CART_TOKEN_SESSION_KEY
@@ -103,7 +103,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
     """A page of orders, newest first: the buyer's own; for staff all, by state and searched."""
     orders = order_list_for(user=request.user)
     status, query = request.GET.get("status", ""), request.GET.get("q", "").strip()[:100]
-    if request.user.is_staff:
+    staff_view = has_staff_power(request.user, ["orders.view_order"])
+    if staff_view:
         orders = order_search(orders, status=status, query=query)
     page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
@@ -114,6 +115,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "q": query,
             "statuses": [*OrderStatus.choices, ("voided", "Voided")],
+            "staff_view": staff_view,
         },
     )
 
@@ -135,7 +137,7 @@ def _staff_transition(request: HttpRequest, pk: int, action, verb: str) -> HttpR
     return redirect(order)
 
 
-@staff_required
+@staff_required("orders.change_order")
 @require_POST
 def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     return _staff_transition(request, pk, order_mark_paid, "is paid")
@@ -146,7 +148,7 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
 def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Staff cancel any placed order; a buyer cancels their own (others' are a 404 to them)."""
     order = get_object_or_404(order_list_for(user=request.user), pk=pk)
-    reason = CancellationReason.STAFF if request.user.is_staff else CancellationReason.BUYER
+    reason = CancellationReason.STAFF if request.user.has_perm("orders.change_order") else CancellationReason.BUYER
     try:
         order_cancel(order=order, actor=request.user, reason=reason)
     except OrderStateError as refusal:

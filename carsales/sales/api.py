@@ -1,6 +1,8 @@
 from django.db.models import QuerySet
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
+
+from carsales.core.permissions import staff_with
 
 from .models import Sale
 from .selectors import sale_list
@@ -19,7 +21,7 @@ class SaleViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = SaleSerializer
     lookup_value_converter = "id"
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [staff_with("sales.view_sale")]
 
     def get_queryset(self) -> QuerySet[Sale]:
         return sale_list()

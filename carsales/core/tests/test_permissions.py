@@ -49,3 +49,62 @@ def test_a_visitor_opening_a_staff_page_is_sent_to_the_sites_login(client: Clien
 @pytest.mark.parametrize("url", ["/cars/new/", "/brands/", "/staff/inventory/", "/staff/sales/", "/staff/signals/"])
 def test_staff_open_the_staff_pages(staff_client, url):
     assert staff_client.get(url).status_code == 200
+
+
+# What each role may do, on the site and the API: staff powers follow Django's permissions and
+# groups, never `is_staff` alone.
+ROLE_MATRIX = [
+    # (method, url, no-permission staff, salesperson, manager): allowed?
+    ("get", "/cars/new/", False, False, True),
+    ("get", "/cars/{car}/edit/", False, False, True),
+    ("get", "/brands/", False, False, True),
+    ("get", "/staff/inventory/", False, True, True),
+    ("get", "/staff/sales/", False, True, True),
+    ("get", "/staff/signals/", False, False, True),
+    ("get", "/staff/requests/", False, False, True),
+    ("get", "/staff/events/", False, False, True),
+    ("get", "/staff/lockouts/", False, False, True),
+    ("post", "/orders/{order}/pay/", False, True, True),
+    ("api-get", "/api/inventory/", False, True, True),
+    ("api-get", "/api/sales/", False, True, True),
+    ("api-post", "/api/brands/", False, False, True),
+    ("api-post", "/api/orders/{order}/pay/", False, True, True),
+]
+
+
+def _staff_in(group: str | None):
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(is_staff=True)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.mark.parametrize(("method", "url", "bare", "salesperson", "manager"), ROLE_MATRIX)
+def test_each_staff_power_follows_the_roles_permissions(urls, method, url, bare, salesperson, manager):
+    from carsales.conftest import token_client
+
+    for group, allowed in ((None, bare), ("Salesperson", salesperson), ("Manager", manager)):
+        user = _staff_in(group)
+        path = url.format(**urls)
+        if method.startswith("api-"):
+            client = token_client(user)
+            body = {"name": f"Brand by {user.username}"} if "brands" in path else {}
+            response = client.get(path) if method == "api-get" else client.post(path, body, format="json")
+        else:
+            client = Client()
+            client.force_login(user)
+            response = getattr(client, method)(path)
+        refused = response.status_code == 403
+        assert refused != allowed, f"{group or 'staff without permissions'} {method} {path}: {response.status_code}"
+
+
+def test_the_staff_menu_shows_only_what_the_role_may_open():
+    salesperson = Client()
+    salesperson.force_login(_staff_in("Salesperson"))
+
+    menu = salesperson.get("/").content.decode()
+
+    assert 'href="/staff/sales/"' in menu and 'href="/staff/inventory/"' in menu
+    assert 'href="/cars/new/"' not in menu and 'href="/staff/signals/"' not in menu
