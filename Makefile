@@ -46,6 +46,7 @@ run: demo
 	@echo ""
 	@echo "  carsales is starting on http://$(HOST):$(PORT)/"
 	@echo "  staff login:  staff / carsales-staff   (admin at http://$(HOST):$(PORT)/admin/)"
+	@echo "  salesperson:  sales / carsales-sales   (the Salesperson group's powers only)"
 	@echo "  buyer login:  buyer / carsales-buyer"
 	@echo "  API docs:     http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Ctrl-C stops the web server and the worker."

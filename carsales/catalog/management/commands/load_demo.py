@@ -3,6 +3,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -10,11 +11,14 @@ from django.db import transaction
 from carsales.catalog.demo_photos import car_picture
 from carsales.catalog.models import Brand, Car
 from carsales.catalog.services import brand_create, car_create
+from carsales.core.groups import SALESPERSON
 
 DEMO_USERS = [
-    # username, password, is_staff
-    ("staff", "carsales-staff", True),
-    ("buyer", "carsales-buyer", False),
+    # username, password, role: a superuser (also the admin), a salesperson (the Salesperson
+    # group's permissions only), a buyer
+    ("staff", "carsales-staff", "superuser"),
+    ("sales", "carsales-sales", "salesperson"),
+    ("buyer", "carsales-buyer", "buyer"),
 ]
 MODELS = {
     "Toyota": ["Corolla", "Camry", "RAV4", "Yaris"],
@@ -34,15 +38,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
-        for username, password, is_staff in DEMO_USERS:
+        for username, password, role in DEMO_USERS:
             if not User.objects.filter(username=username).exists():
-                User.objects.create_user(
+                user = User.objects.create_user(
                     username=username,
                     password=password,
                     email=f"{username}@carsales.local",
-                    is_staff=is_staff,
-                    is_superuser=is_staff,
+                    is_staff=role != "buyer",
+                    is_superuser=role == "superuser",
                 )
+                if role == "salesperson":
+                    user.groups.add(Group.objects.get(name=SALESPERSON))
         if Car.objects.exists():
             self.stdout.write("Demo cars already present; nothing to add.")
             return
