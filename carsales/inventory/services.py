@@ -64,7 +64,8 @@ def inventory_apply_change(*, change: Stock) -> CarInventory | None:
     """Add a change to the running totals and record the resulting snapshot.
 
     The UPDATE takes the totals row lock, so concurrent writers queue here and each snapshot
-    reflects every change committed before it. Costs three queries whatever the stock size;
+    reflects every change committed before it. Costs three queries (update, read back, snapshot),
+    plus the car row the tracker read, whatever the stock size;
     a change that moves no figure costs none and records nothing (returns None).
     """
     if not change:
