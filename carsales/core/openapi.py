@@ -24,6 +24,7 @@ DESCRIPTIONS = {
     "403": "Logged in, but not allowed (staff only), or a session request without its CSRF token.",
     "404": "No such object, or not one of yours; or a page past the last.",
     "415": "The body is in a media type this operation does not read: send application/json.",
+    "414": "The URL is longer than the server reads (gunicorn refuses it, before the application, in HTML).",
 }
 
 
@@ -43,6 +44,8 @@ def _codes(operation: dict[str, Any]) -> list[str]:
         codes.append("400")
     if "requestBody" in operation:
         codes.append("415")
+    if query:
+        codes.append("414")
     if any(p["in"] == "path" for p in parameters) or "page" in query:
         codes.append("404")
     return codes
@@ -57,5 +60,6 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
         for operation in path.values():
             for code in _codes(operation):
                 schema_name = "ValidationError" if code == "400" else "Error"
-                operation["responses"].setdefault(code, _error(code, schema_name))
+                answer = {"description": DESCRIPTIONS[code]} if code == "414" else _error(code, schema_name)
+                operation["responses"].setdefault(code, answer)
     return result

@@ -584,3 +584,19 @@ def test_a_stale_order_instance_saved_after_its_payment_keeps_it_paid(staff):
 
     fresh = Order.objects.get(pk=order.pk)
     assert (fresh.status, fresh.total) == (OrderStatus.PAID, 1)
+
+
+def test_deleting_an_order_judges_it_by_its_stored_row_not_a_stale_copy(staff):
+    from carsales.sales.services import sale_void
+
+    order = order_for(CarFactory())
+    stale = Order.objects.get(pk=order.pk)  # read while placed
+    sale_void(sale=order_mark_paid(order=order, actor=staff).sale, actor=staff)
+
+    stale.delete()  # voided meanwhile: it holds no car, so it may go
+
+    assert not Order.objects.filter(pk=order.pk).exists()
+    live = order_for(CarFactory())
+    stale_live = Order.objects.get(pk=live.pk)
+    with pytest.raises(OrderStateError, match=r"is placed; cancel it instead"):
+        stale_live.delete()
