@@ -100,3 +100,14 @@ def test_the_diagram_draws_sending_app_signal_and_receiving_app_with_durable_edg
     assert '<a href="#carsales.orders.signals.order_placed">' in svg
     assert 'class="edge durable"' in svg  # notifications only reacts through durable receivers
     assert ">post_save · catalog.Car</text>" in svg
+
+
+def test_the_map_in_the_docs_is_the_map_of_the_code():
+    from pathlib import Path
+
+    from carsales.core.signal_map import MAP_END, MAP_START, signal_map_markdown
+
+    page = (Path(__file__).resolve().parents[3] / "docs" / "signals.md").read_text()
+    embedded = page[page.index(MAP_START) : page.index(MAP_END) + len(MAP_END)]
+
+    assert embedded == signal_map_markdown(), "docs/signals.md is stale: paste `manage.py signals --markdown` into it"

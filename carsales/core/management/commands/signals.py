@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from carsales.core.explain import Explanation, Fired, explain, scenario_for, scenarios
-from carsales.core.signal_map import signal_map, signal_map_as_data
+from carsales.core.signal_map import signal_map, signal_map_as_data, signal_map_markdown
 
 
 class Command(BaseCommand):
@@ -15,6 +15,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print JSON, for machines.")
+        parser.add_argument(
+            "--markdown",
+            action="store_true",
+            help="Print the project's receivers as the map embedded in docs/signals.md.",
+        )
         parser.add_argument(
             "--all", action="store_true", help="Also list Django's signals that nothing of ours is connected to."
         )
@@ -30,6 +35,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["explain"]:
             self._explain(" ".join(options["explain"]), as_json=options["json"])
+        elif options["markdown"]:
+            self.stdout.write(signal_map_markdown())
         elif options["json"]:
             self.stdout.write(json.dumps(signal_map_as_data(), indent=2))
         else:
