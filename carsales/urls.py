@@ -35,7 +35,7 @@ urlpatterns = [
     path("staff/sales/", include("carsales.analytics.urls")),
     path("staff/signals/", include("carsales.core.urls")),
     path("staff/events/", include("carsales.events.urls")),
-    path("staff/requests/", include("carsales.observability.urls")),
+    path("staff/", include("carsales.observability.urls")),
     path("staff/lockouts/", lockouts, name="staff_lockouts"),
     path("admin/", admin.site.urls),
     # Browsers and crawlers ask for /favicon.ico whatever a page links; point them at the static icon.

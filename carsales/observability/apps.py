@@ -8,3 +8,7 @@ class ObservabilityConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401  (connects the receivers)
+        from .timeline import install
+
+        # Last of the apps (INSTALLED_APPS): every receiver of the others is connected by now.
+        install()

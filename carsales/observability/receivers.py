@@ -3,7 +3,8 @@
 now and then (services), never a database write per request.
 
 request_finished carries no request, so request_started notes the start and the path in a
-context variable of the thread or task serving it.
+context variable of the thread or task serving it. The same receivers begin and write the signal
+timeline of each request, and django-tasks' task_started / task_finished those of each task.
 """
 
 import time
@@ -12,16 +13,20 @@ from typing import Any
 
 from django.core.signals import request_finished, request_started
 from django.urls import Resolver404, resolve
+from django_tasks.signals import task_finished, task_started
 
 from .selectors import UNMATCHED
 from .services import request_record
+from .timeline import timeline_begin, timeline_flush
 
 _started: ContextVar[tuple[float, str] | None] = ContextVar("request_started", default=None)
 
 
 def note_request_start(sender: Any, environ: dict[str, Any] | None = None, scope: Any = None, **kwargs: Any) -> None:
     path = (environ or {}).get("PATH_INFO") or (scope or {}).get("path", "")
+    method = (environ or {}).get("REQUEST_METHOD") or (scope or {}).get("method", "")
     _started.set((time.perf_counter(), path))
+    timeline_begin(f"{method} {path}")
 
 
 def count_finished_request(sender: Any, **kwargs: Any) -> None:
@@ -35,7 +40,19 @@ def count_finished_request(sender: Any, **kwargs: Any) -> None:
     except Resolver404:
         route = UNMATCHED
     request_record(route=route, milliseconds=(time.perf_counter() - began) * 1000)
+    timeline_flush()
+
+
+def note_task_start(sender: Any, task_result: Any, **kwargs: Any) -> None:
+    """A worker's task (a durable delivery's attempt, say) is the cause of what it sets off."""
+    timeline_begin(f"task {task_result.task.module_path} {task_result.args} #{task_result.id}")
+
+
+def write_task_timeline(sender: Any, task_result: Any, **kwargs: Any) -> None:
+    timeline_flush()
 
 
 request_started.connect(note_request_start, dispatch_uid="observability.note_request_start")
 request_finished.connect(count_finished_request, dispatch_uid="observability.count_finished_request")
+task_started.connect(note_task_start, dispatch_uid="observability.note_task_start")
+task_finished.connect(write_task_timeline, dispatch_uid="observability.write_task_timeline")

@@ -1,12 +1,39 @@
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from carsales.core.permissions import staff_required
 
-from .selectors import request_stats
+from .selectors import request_stats, timeline_chain, timeline_chains
 
 
 @staff_required("core.view_receiverfailure")
 def request_stats_view(request: HttpRequest) -> HttpResponse:
     stats, since = request_stats()
     return render(request, "observability/requests.html", {"stats": stats, "since": since})
+
+
+TIMELINE_FILTERS = ("signal", "receiver", "outcome", "subject", "committed")
+
+
+@staff_required("core.view_receiverfailure")
+def timeline_view(request: HttpRequest) -> HttpResponse:
+    """The latest chains of signals, filtered; htmx refreshes the list every few seconds."""
+    filters = {name: request.GET.get(name, "").strip()[:120] for name in TIMELINE_FILTERS}
+    chains = timeline_chains(
+        signal=filters["signal"],
+        receiver=filters["receiver"],
+        outcome=filters["outcome"],
+        subject=filters["subject"],
+        committed=filters["committed"],
+    )
+    context = {"chains": chains, "filters": filters}
+    template = "observability/_chains.html" if request.htmx else "observability/timeline.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+@staff_required("core.view_receiverfailure")
+def chain_view(request: HttpRequest, chain: str) -> HttpResponse:
+    steps = timeline_chain(chain=chain)
+    if not steps:
+        raise Http404("No such chain (pruned, or never recorded).")
+    return render(request, "observability/chain.html", {"steps": steps, "chain": chain})

@@ -206,12 +206,16 @@ EVENTS = {
     "MAX_ATTEMPTS": int(os.environ.get("EVENTS_MAX_ATTEMPTS", "5")),
     "POLL_INTERVAL": float(os.environ.get("EVENTS_POLL_INTERVAL", "0.05")),
     "RETENTION_DAYS": float(os.environ.get("EVENTS_RETENTION_DAYS", "7")),
-    "HOUSEKEEPING": ["carsales.catalog.services.uncommitted_uploads_sweep"],
+    "HOUSEKEEPING": [
+        "carsales.catalog.services.uncommitted_uploads_sweep",
+        "carsales.observability.timeline.timeline_prune",
+    ],
 }
 
-# Rate limits and API throttles count in the default cache. LocMem is per process: fine for one
-# machine's demo, but every gunicorn worker keeps its own counts, so a deployment with several
-# workers or machines sets REDIS_URL to a shared cache (and installs the `redis` package).
+# The API throttles and the request statistics count in the default cache. LocMem is per process:
+# fine for one machine's demo, but every gunicorn worker keeps its own counts, so a deployment with
+# several workers or machines sets REDIS_URL to a shared cache (and installs the `redis` package).
+# The sign-up and password-reset limits are counted in the database (core.AttemptCount) anyway.
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
@@ -219,6 +223,9 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# The signal timeline (/staff/timeline/): what each request, task and command set off, kept this long.
+CARSALES_TIMELINE = env_bool("CARSALES_TIMELINE", True)
+CARSALES_TIMELINE_RETENTION_DAYS = int(os.environ.get("CARSALES_TIMELINE_RETENTION_DAYS", "7"))
 # Seconds each process keeps its request counts in memory before adding them to the cache.
 CARSALES_REQUEST_STATS_FLUSH = float(os.environ.get("CARSALES_REQUEST_STATS_FLUSH", "10"))
 # Form submissions per address: (count, seconds). Past the count, a 429 page until the window ends.

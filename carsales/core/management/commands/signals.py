@@ -24,6 +24,9 @@ class Command(BaseCommand):
             "--all", action="store_true", help="Also list Django's signals that nothing of ours is connected to."
         )
         parser.add_argument(
+            "--log", nargs="?", const=10, type=int, metavar="N", help="Print the latest N chains of the timeline (10)."
+        )
+        parser.add_argument(
             "--explain",
             nargs="+",
             metavar="OPERATION",
@@ -33,7 +36,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["explain"]:
+        if options["log"]:
+            self._log(options["log"], as_json=options["json"])
+        elif options["explain"]:
             self._explain(" ".join(options["explain"]), as_json=options["json"])
         elif options["markdown"]:
             self.stdout.write(signal_map_markdown())
@@ -41,6 +46,36 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(signal_map_as_data(), indent=2))
         else:
             self._map(show_all=options["all"])
+
+    def _log(self, count: int, *, as_json: bool) -> None:
+        # Imported here: core builds the map, the timeline is observability's (installed after every app).
+        from carsales.observability.selectors import timeline_chain, timeline_chains
+
+        chains = timeline_chains(limit=count)
+        if as_json:
+            data = [
+                {
+                    **vars(chain),
+                    "started": chain.started.isoformat(),
+                    "steps": _steps(timeline_chain(chain=chain.chain)),
+                }
+                for chain in chains
+            ]
+            self.stdout.write(json.dumps(data, indent=2))
+            return
+        for chain in reversed(chains):
+            state = "committed" if chain.committed else "ROLLED BACK"
+            self.stdout.write(
+                self.style.MIGRATE_HEADING(f"{chain.started:%Y-%m-%d %H:%M:%S}  {chain.cause}  [{state}]")
+            )
+            self._steps(timeline_chain(chain=chain.chain), depth=1)
+
+    def _steps(self, steps: list[Any], *, depth: int) -> None:
+        for step in steps:
+            record = step.record
+            failed = "  FAILED" if record.outcome == "error" else ""
+            self.stdout.write(f"{'  ' * depth}{record.name}  {record.detail}  {record.ms:.1f} ms{failed}")
+            self._steps(step.children, depth=depth + 1)
 
     def _map(self, *, show_all: bool) -> None:
         for info in signal_map():
@@ -92,3 +127,19 @@ class Command(BaseCommand):
         self.stdout.write("\nDurable deliveries it owes (written in the transaction, rolled back, never run):")
         for owed in result.owed:
             self.stdout.write(f"  {owed.receiver}  queue {owed.queue}  not before {owed.run_after}")
+
+
+def _steps(steps: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": step.record.kind,
+            "name": step.record.name,
+            "detail": step.record.detail,
+            "subject": step.record.subject,
+            "ms": step.record.ms,
+            "outcome": step.record.outcome,
+            "committed": step.record.committed,
+            "children": _steps(step.children),
+        }
+        for step in steps
+    ]

@@ -1,0 +1,164 @@
+"""The signal timeline: what each request, task and command set off, committed or rolled back."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from carsales.conftest import CarFactory, UserFactory
+from carsales.observability.models import SignalRecord
+from carsales.observability.selectors import timeline_chain, timeline_chains
+from carsales.observability.timeline import timeline_begin, timeline_flush, timeline_prune
+from carsales.orders.services import cart_for_buyer, cart_item_add
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def recording(settings):
+    settings.CARSALES_TIMELINE = True
+    timeline_flush()
+    yield
+    timeline_flush()
+
+
+def _names(steps):
+    return [step.record.name for step in steps]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_checkout_over_http_is_one_chain_with_its_signals_their_receivers_and_its_commit(client):
+    user = UserFactory()
+    cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=CarFactory())
+    timeline_flush()  # what the set-up recorded
+    SignalRecord.objects.all().delete()
+    client.force_login(user)
+
+    client.post("/checkout/")
+
+    [chain] = [c for c in timeline_chains() if c.cause == "POST /checkout/"]
+    assert chain.committed and chain.errors == 0
+    steps = timeline_chain(chain=chain.chain)
+    placed = next(step for step in steps if step.record.name == "order_placed")
+    assert placed.record.subject.startswith("orders.order:")
+    assert _names(placed.children) == [
+        "carsales.orders.receivers.expire_unpaid_order",
+        "carsales.notifications.receivers.confirm_placed_order",
+        "carsales.analytics.receivers.count_placed_order",
+        "carsales.audit.receivers.log_order_placed",
+    ]
+    assert placed.children[1].record.detail.startswith("durable")
+    moved = next(step for step in steps if step.record.name == "car_stock_moved")
+    assert _names(moved.children) == ["carsales.inventory.receivers.cars_moved_update_inventory"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chain_whose_transaction_rolled_back_is_kept_and_marked_so():
+    timeline_begin("test: a rolled-back save")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        CarFactory()
+        raise RuntimeError("the request failed after the save")
+    timeline_flush()
+    timeline_begin("test: a committed save")
+    CarFactory()
+    timeline_flush()
+
+    by_cause = {c.cause: c for c in timeline_chains()}
+    assert not by_cause["test: a rolled-back save"].committed
+    assert by_cause["test: a committed save"].committed
+    assert [c.cause for c in timeline_chains(committed="no")] == ["test: a rolled-back save"]
+
+
+def test_a_failing_receiver_is_recorded_with_its_traceback(monkeypatch):
+    from carsales.conftest import order_for
+
+    def broken(**kwargs):
+        raise ValueError("warehouse down")
+
+    monkeypatch.setattr("carsales.analytics.receivers.order_event_record", broken)
+    timeline_begin("test: a failing receiver")
+    order_for(CarFactory())
+    timeline_flush()
+
+    failed = SignalRecord.objects.get(outcome="error")
+    assert failed.name == "carsales.analytics.receivers.count_placed_order"
+    assert "ValueError: warehouse down" in failed.traceback
+    assert [c.errors for c in timeline_chains(outcome="error")] == [1]
+
+
+def test_staff_filter_the_timeline_by_object_and_open_one_chain(staff_client):
+    car = CarFactory()
+    timeline_flush()
+    other = CarFactory()
+    timeline_flush()
+
+    page = staff_client.get("/staff/timeline/", {"subject": f"catalog.car:{car.pk}"})
+    [chain] = page.context["chains"]
+    tree = staff_client.get(f"/staff/timeline/{chain.chain}/")
+    live = staff_client.get("/staff/timeline/", {"subject": f"catalog.car:{other.pk}"}, HTTP_HX_REQUEST="true")
+
+    assert 'hx-trigger="every 5s"' in page.content.decode()  # live: refreshed without a reload
+    assert "carsales.inventory.receivers.car_saved_update_inventory" in tree.content.decode()
+    assert live.templates[0].name == "observability/_chains.html" and len(live.context["chains"]) == 1
+
+
+def test_the_car_and_order_pages_link_to_their_history(staff_client):
+    from carsales.conftest import order_for
+
+    car = CarFactory()
+    order = order_for(CarFactory())
+
+    assert f"?subject=catalog.car:{car.pk}" in staff_client.get(f"/cars/{car.pk}/").content.decode()
+    assert f"?subject=orders.order:{order.pk}" in staff_client.get(f"/orders/{order.pk}/").content.decode()
+
+
+def test_the_log_command_prints_the_latest_chains_and_json(capsys):
+    timeline_begin("test: a logged save")
+    CarFactory()
+    timeline_flush()
+
+    call_command("signals", "--log", "5")
+    text = capsys.readouterr().out
+    call_command("signals", "--log", "5", "--json")
+    data = json.loads(capsys.readouterr().out)
+
+    assert "test: a logged save" in text and "post_save" in text
+    assert data[0]["cause"] == "test: a logged save" and data[0]["steps"][0]["name"] == "pre_save"
+
+
+def test_recording_is_written_once_per_cause_not_per_receiver(django_assert_num_queries):
+    from carsales.catalog.services import car_update
+
+    car = CarFactory()
+    timeline_flush()
+    timeline_begin("test: counting")
+    car_update(car=car, model="Edited")
+
+    with django_assert_num_queries(1):
+        written = timeline_flush()
+
+    assert written >= 5
+
+
+def test_old_records_are_pruned_by_the_retention():
+    timeline_begin("test: old")
+    CarFactory()
+    timeline_flush()
+    SignalRecord.objects.update(created_at=timezone.now() - timedelta(days=8))
+    timeline_begin("test: new")
+    CarFactory()
+    timeline_flush()
+
+    assert timeline_prune() > 0
+    assert {c.cause for c in timeline_chains()} == {"test: new"}
+
+
+def test_nothing_is_recorded_when_switched_off(settings):
+    settings.CARSALES_TIMELINE = False
+    timeline_begin("test: off")
+    CarFactory()
+
+    assert timeline_flush() == 0

@@ -1,0 +1,225 @@
+"""The signal timeline: every custom signal sent and every model signal of a carsales model, with
+the receivers it called (duration, outcome, traceback), the signals they sent in turn, what caused
+it all (a request, a task, a command) and whether the transaction it ran in committed or rolled
+back (a rolled-back chain is kept, marked so: that is what people debug).
+
+Cheap and always on: the recording lives in memory, per request, task or command (a context
+variable), and is written in one bulk INSERT when that ends (`timeline_flush`), never a row per
+receiver on the way. Installed once every app has connected its receivers
+(ObservabilityConfig.ready); receivers connected later are recorded as their signal's sends only.
+CARSALES_TIMELINE turns it off; CARSALES_TIMELINE_RETENTION_DAYS bounds it (timeline_prune).
+"""
+
+import atexit
+import logging
+import time
+import traceback
+import uuid
+import weakref
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, models, transaction
+from django.utils import timezone
+
+from carsales.core.signal_map import connection_of, receiver_label, signals_in_use
+
+from .models import SignalRecord
+
+logger = logging.getLogger(__name__)
+
+PROJECT = "carsales."
+FLUSH_AT = 500  # nodes kept in memory before a long command writes them out
+# Sent for every instance built or every migration: noise in a timeline, and a cost on every query.
+NOT_RECORDED = {"pre_init", "post_init", "class_prepared", "pre_migrate", "post_migrate"}
+OWN = "carsales.observability."  # its own rows are never recorded (writing them would record more)
+
+
+@dataclass
+class _Node:
+    seq: int
+    parent: int | None
+    kind: str  # "signal" or "receiver"
+    name: str
+    detail: str  # a signal's sender; a receiver's mode
+    subject: str  # "label:pk" of the object the signal is about
+    started: float
+    at: datetime
+    ms: float = 0.0
+    outcome: str = "ok"
+    trace: str = ""
+    root: int | None = None  # the top-level send this node belongs to (its transaction)
+
+
+@dataclass
+class _Recording:
+    cause: str
+    chain: uuid.UUID = field(default_factory=uuid.uuid4)
+    nodes: list[_Node] = field(default_factory=list)
+    stack: list[int] = field(default_factory=list)
+    committed: dict[int, bool] = field(default_factory=dict)  # top-level seq -> committed
+
+
+_current: ContextVar[_Recording | None] = ContextVar("signal_timeline", default=None)
+
+
+def timeline_begin(cause: str) -> None:
+    """Start recording what `cause` (a request, a task) sets off; flush what was pending."""
+    timeline_flush()
+    _current.set(_Recording(cause))
+
+
+def timeline_flush() -> int:
+    """Write what the current request, task or command set off, in one INSERT; returns the rows."""
+    recording = _current.get()
+    _current.set(None)
+    if recording is None or not recording.nodes:
+        return 0
+    rows = [
+        SignalRecord(
+            chain=recording.chain,
+            seq=node.seq,
+            parent=node.parent,
+            kind=node.kind,
+            name=node.name,
+            detail=node.detail[:200],
+            subject=node.subject[:120],
+            cause=recording.cause[:200],
+            ms=round(node.ms, 3),
+            outcome=node.outcome,
+            traceback=node.trace,
+            committed=recording.committed.get(node.root if node.root is not None else node.seq, False),
+            created_at=node.at,
+        )
+        for node in recording.nodes
+    ]
+    SignalRecord.objects.bulk_create(rows)
+    return len(rows)
+
+
+def _recording() -> _Recording:
+    recording = _current.get()
+    if recording is None:
+        recording = _Recording("shell or command")
+        _current.set(recording)
+    return recording
+
+
+def _subject(named: dict[str, Any]) -> str:
+    for value in (named.get("instance"), *named.values()):
+        if isinstance(value, models.Model) and value.pk is not None:
+            return f"{value._meta.label_lower}:{value.pk}"
+    return ""
+
+
+def _open(kind: str, name: str, detail: str, subject: str) -> _Node:
+    recording = _recording()
+    parent = recording.stack[-1] if recording.stack else None
+    node = _Node(len(recording.nodes), parent, kind, name, detail, subject, time.perf_counter(), timezone.now())
+    node.root = recording.nodes[parent].root if parent is not None else node.seq
+    recording.nodes.append(node)
+    recording.stack.append(node.seq)
+    if parent is None:
+        _watch_commit(recording, node.seq)
+    return node
+
+
+def _watch_commit(recording: _Recording, seq: int) -> None:
+    """A top-level send commits with its transaction: marked on commit, else rolled back."""
+    if not transaction.get_connection().in_atomic_block:
+        recording.committed[seq] = True
+        return
+
+    def committed() -> None:
+        recording.committed[seq] = True
+
+    transaction.on_commit(committed)
+
+
+def _close(node: _Node) -> None:
+    recording = _current.get()
+    node.ms = (time.perf_counter() - node.started) * 1000
+    if recording is not None and recording.stack and recording.stack[-1] == node.seq:
+        recording.stack.pop()
+    if recording is not None and not recording.stack and len(recording.nodes) >= FLUSH_AT:
+        timeline_flush()
+
+
+def _records(sender: Any) -> bool:
+    """Whether sends from `sender` are recorded: a carsales model, or a custom signal's sender."""
+    module = str(getattr(sender, "__module__", ""))
+    return (module.startswith(PROJECT) and not module.startswith(OWN)) or sender is None
+
+
+def _recording_send(original: Callable[..., Any], name: str) -> Callable[..., Any]:
+    def send(sender: Any, **named: Any) -> Any:
+        if not settings.CARSALES_TIMELINE or not _records(sender):
+            return original(sender, **named)
+        label = getattr(getattr(sender, "_meta", None), "label", None) or getattr(sender, "__name__", "")
+        node = _open("signal", name, str(label), _subject(named))
+        try:
+            return original(sender, **named)
+        finally:
+            _close(node)
+
+    return send
+
+
+def _recording_receiver(receiver: Any, name: str, mode: str) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        recording = _current.get()
+        if not settings.CARSALES_TIMELINE or recording is None or not recording.stack:
+            return receiver(*args, **kwargs)  # its send was not recorded
+        node = _open("receiver", name, mode, "")
+        try:
+            return receiver(*args, **kwargs)
+        except Exception as error:
+            node.outcome, node.trace = "error", "".join(traceback.format_exception(error))
+            raise
+        finally:
+            _close(node)
+
+    call.__wrapped__ = receiver  # type: ignore[attr-defined]  # the signal map names the receiver
+    return call
+
+
+def install() -> None:
+    """Record every signal in use, its sends and its receivers connected so far."""
+    for dotted, signal in signals_in_use():
+        short = dotted.rsplit(".", 1)[-1]
+        if short in NOT_RECORDED:
+            continue
+        for method in ("send", "send_robust"):
+            setattr(signal, method, _recording_send(getattr(signal, method), short))
+        with signal.lock:
+            wrapped = []
+            for order, ((lookup_key, sender_key), ref, is_async) in enumerate(signal.receivers, start=1):
+                receiver = ref() if isinstance(ref, weakref.ReferenceType) else ref
+                if receiver is None or is_async or not receiver_label(receiver).startswith(PROJECT):
+                    wrapped.append(((lookup_key, sender_key), ref, is_async))
+                    continue
+                info = connection_of(order, signal, lookup_key, "", receiver)
+                recorder = _recording_receiver(receiver, info.receiver, info.mode_detail)
+                wrapped.append(((lookup_key, sender_key), recorder, is_async))
+            signal.receivers = wrapped
+            signal.sender_receivers_cache.clear()
+    # A command or a shell has no request to end: what it recorded is written when it exits.
+    atexit.register(_flush_at_exit)
+
+
+def _flush_at_exit() -> None:
+    try:
+        timeline_flush()
+    except DatabaseError:  # the database went first (a test run's, say): the records go with it
+        logger.warning("The signal timeline of this process could not be written at exit", exc_info=True)
+
+
+def timeline_prune(*, older_than: timedelta | None = None) -> int:
+    """Delete the records older than the retention (CARSALES_TIMELINE_RETENTION_DAYS); returns how many."""
+    age = older_than if older_than is not None else timedelta(days=settings.CARSALES_TIMELINE_RETENTION_DAYS)
+    deleted, _ = SignalRecord.objects.filter(created_at__lt=timezone.now() - age).delete()
+    return deleted
