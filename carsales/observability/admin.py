@@ -2,13 +2,13 @@ from django.contrib import admin
 
 from carsales.core.admin_mixins import RecordedOnlyAdmin
 
-from .models import SignalRecord
+from .models import SignalChain
 
 
-@admin.register(SignalRecord)
-class SignalRecordAdmin(RecordedOnlyAdmin, admin.ModelAdmin):
-    """The signal timeline, as recorded; /staff/timeline/ reads it as chains. Pruned by age."""
+@admin.register(SignalChain)
+class SignalChainAdmin(RecordedOnlyAdmin, admin.ModelAdmin):
+    """The signal timeline, as recorded; /staff/timeline/ draws each chain as a tree. Pruned by age."""
 
-    list_display = ["created_at", "kind", "name", "subject", "outcome", "committed", "cause"]
-    list_filter = ["kind", "outcome", "committed"]
-    search_fields = ["name", "subject", "cause"]
+    list_display = ["started_at", "cause", "committed", "errors"]
+    list_filter = ["committed"]
+    search_fields = ["cause", "names", "subjects"]

@@ -2,11 +2,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.core.cache import cache
-from django.db.models import Count, IntegerField, Min, Q
-from django.db.models.functions import Cast
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from .models import SignalRecord
+from .models import SignalChain
 from .services import BUCKETS_MS, KEY, route_key
 
 UNMATCHED = "(no route)"
@@ -69,64 +67,60 @@ class ChainSummary:
     signals: str  # the top-level signals, in order
 
 
+@dataclass(frozen=True)
+class StepRecord:
+    seq: int
+    parent: int | None
+    kind: str  # "signal" or "receiver"
+    name: str
+    detail: str
+    subject: str
+    ms: float
+    outcome: str
+    traceback: str
+    committed: bool
+
+
 @dataclass
 class Step:
-    record: SignalRecord
+    record: StepRecord
     children: list["Step"]
 
 
 def timeline_chains(
     *, signal: str = "", receiver: str = "", outcome: str = "", subject: str = "", committed: str = "", limit: int = 50
 ) -> list[ChainSummary]:
-    """The latest chains with a step matching every filter given, newest first."""
-    matching = SignalRecord.objects.all()
-    if signal:
-        matching = matching.filter(kind=SignalRecord.Kind.SIGNAL, name__icontains=signal)
-    if receiver:
-        matching = matching.filter(kind=SignalRecord.Kind.RECEIVER, name__icontains=receiver)
-    if outcome:
-        matching = matching.filter(outcome=outcome)
+    """The latest chains matching every filter given, newest first (one query)."""
+    chains = SignalChain.objects.all()
+    for name in (signal, receiver):
+        if name:
+            chains = chains.filter(names__icontains=name)
+    if outcome == "error":
+        chains = chains.filter(errors__gt=0)
+    elif outcome == "ok":
+        chains = chains.filter(errors=0)
     if subject:
-        matching = matching.filter(subject=subject)
+        chains = chains.filter(subjects__contains=f"\n{subject}\n")
     if committed in {"yes", "no"}:
-        matching = matching.filter(committed=committed == "yes")
-    chains = (
-        SignalRecord.objects.filter(chain__in=matching.values("chain"))
-        .values("chain")
-        .annotate(
-            started=Min("created_at"),
-            steps=Count("id"),
-            errors=Count("id", filter=Q(outcome="error")),
-            all_committed=Min(Cast("committed", IntegerField())),
-            cause=Min("cause"),
-        )
-        .order_by("-started")[:limit]
-    )
-    summaries = list(chains)
-    tops: dict[str, list[str]] = {}
-    for chain, name in (
-        SignalRecord.objects.filter(chain__in=[c["chain"] for c in summaries], parent__isnull=True)
-        .order_by("seq")
-        .values_list("chain", "name")
-    ):
-        tops.setdefault(str(chain), []).append(name)
+        chains = chains.filter(committed=committed == "yes")
     return [
         ChainSummary(
-            chain=str(c["chain"]),
-            cause=c["cause"],
-            started=c["started"],
-            steps=c["steps"],
-            errors=c["errors"],
-            committed=bool(c["all_committed"]),
-            signals=", ".join(dict.fromkeys(tops.get(str(c["chain"]), []))),
+            chain=str(chain.chain),
+            cause=chain.cause,
+            started=chain.started_at,
+            steps=len(chain.steps),
+            errors=chain.errors,
+            committed=chain.committed,
+            signals=", ".join(dict.fromkeys(step["name"] for step in chain.steps if step["parent"] is None)),
         )
-        for c in summaries
+        for chain in chains[:limit]
     ]
 
 
 def timeline_chain(*, chain: str) -> list[Step]:
     """One chain as a tree: its top-level signals, each with what it called, in order."""
-    steps = {record.seq: Step(record, []) for record in SignalRecord.objects.filter(chain=chain).order_by("seq")}
+    stored = SignalChain.objects.filter(chain=chain).values_list("steps", flat=True).first() or []
+    steps = {item["seq"]: Step(StepRecord(**item), []) for item in stored}
     roots: list[Step] = []
     for step in steps.values():
         parent = steps.get(step.record.parent) if step.record.parent is not None else None

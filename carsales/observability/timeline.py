@@ -4,7 +4,7 @@ it all (a request, a task, a command) and whether the transaction it ran in comm
 back (a rolled-back chain is kept, marked so: that is what people debug).
 
 Cheap and always on: the recording lives in memory, per request, task or command (a context
-variable), and is written in one bulk INSERT when that ends (`timeline_flush`), never a row per
+variable), and is written as one row (one INSERT) when that ends (`timeline_flush`), never a row per
 receiver on the way. Installed once every app has connected its receivers
 (ObservabilityConfig.ready); receivers connected later are recorded as their signal's sends only.
 CARSALES_TIMELINE turns it off; CARSALES_TIMELINE_RETENTION_DAYS bounds it (timeline_prune).
@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from carsales.core.signal_map import connection_of, receiver_label, signals_in_use
 
-from .models import SignalRecord
+from .models import SignalChain
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,7 @@ class _Node:
     name: str
     detail: str  # a signal's sender; a receiver's mode
     subject: str  # "label:pk" of the object the signal is about
-    started: float
-    at: datetime
+    started: float  # perf_counter at the start
     ms: float = 0.0
     outcome: str = "ok"
     trace: str = ""
@@ -59,6 +58,9 @@ class _Node:
 class _Recording:
     cause: str
     chain: uuid.UUID = field(default_factory=uuid.uuid4)
+    # One clock reading per recording; each node's time is derived from perf_counter at flush.
+    wall: datetime = field(default_factory=timezone.now)
+    perf: float = field(default_factory=time.perf_counter)
     nodes: list[_Node] = field(default_factory=list)
     stack: list[int] = field(default_factory=list)
     committed: dict[int, bool] = field(default_factory=dict)  # top-level seq -> committed
@@ -74,31 +76,38 @@ def timeline_begin(cause: str) -> None:
 
 
 def timeline_flush() -> int:
-    """Write what the current request, task or command set off, in one INSERT; returns the rows."""
+    """Write what the current request, task or command set off, as one row; returns its steps."""
     recording = _current.get()
     _current.set(None)
     if recording is None or not recording.nodes:
         return 0
-    rows = [
-        SignalRecord(
-            chain=recording.chain,
-            seq=node.seq,
-            parent=node.parent,
-            kind=node.kind,
-            name=node.name,
-            detail=node.detail[:200],
-            subject=node.subject[:120],
-            cause=recording.cause[:200],
-            ms=round(node.ms, 3),
-            outcome=node.outcome,
-            traceback=node.trace,
-            committed=recording.committed.get(node.root if node.root is not None else node.seq, False),
-            created_at=node.at,
-        )
+    steps = [
+        {
+            "seq": node.seq,
+            "parent": node.parent,
+            "kind": node.kind,
+            "name": node.name,
+            "detail": node.detail,
+            "subject": node.subject,
+            "ms": round(node.ms, 3),
+            "outcome": node.outcome,
+            "traceback": node.trace,
+            "committed": recording.committed.get(node.root if node.root is not None else node.seq, False),
+        }
         for node in recording.nodes
     ]
-    SignalRecord.objects.bulk_create(rows)
-    return len(rows)
+    subjects = {node.subject for node in recording.nodes if node.subject}
+    SignalChain.objects.create(
+        chain=recording.chain,
+        cause=recording.cause[:200],
+        started_at=recording.wall + timedelta(seconds=recording.nodes[0].started - recording.perf),
+        committed=all(step["committed"] for step in steps),
+        errors=sum(step["outcome"] == "error" for step in steps),
+        names="\n" + "\n".join(sorted({node.name for node in recording.nodes})) + "\n",
+        subjects="\n" + "\n".join(sorted(subjects)) + "\n" if subjects else "",
+        steps=steps,
+    )
+    return len(steps)
 
 
 def _recording() -> _Recording:
@@ -119,7 +128,7 @@ def _subject(named: dict[str, Any]) -> str:
 def _open(kind: str, name: str, detail: str, subject: str) -> _Node:
     recording = _recording()
     parent = recording.stack[-1] if recording.stack else None
-    node = _Node(len(recording.nodes), parent, kind, name, detail, subject, time.perf_counter(), timezone.now())
+    node = _Node(len(recording.nodes), parent, kind, name, detail, subject, time.perf_counter())
     node.root = recording.nodes[parent].root if parent is not None else node.seq
     recording.nodes.append(node)
     recording.stack.append(node.seq)
@@ -221,5 +230,5 @@ def _flush_at_exit() -> None:
 def timeline_prune(*, older_than: timedelta | None = None) -> int:
     """Delete the records older than the retention (CARSALES_TIMELINE_RETENTION_DAYS); returns how many."""
     age = older_than if older_than is not None else timedelta(days=settings.CARSALES_TIMELINE_RETENTION_DAYS)
-    deleted, _ = SignalRecord.objects.filter(created_at__lt=timezone.now() - age).delete()
+    deleted, _ = SignalChain.objects.filter(started_at__lt=timezone.now() - age).delete()
     return deleted

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from carsales.conftest import CarFactory, UserFactory
-from carsales.observability.models import SignalRecord
+from carsales.observability.models import SignalChain
 from carsales.observability.selectors import timeline_chain, timeline_chains
 from carsales.observability.timeline import timeline_begin, timeline_flush, timeline_prune
 from carsales.orders.services import cart_for_buyer, cart_item_add
@@ -34,7 +34,7 @@ def test_a_checkout_over_http_is_one_chain_with_its_signals_their_receivers_and_
     user = UserFactory()
     cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=CarFactory())
     timeline_flush()  # what the set-up recorded
-    SignalRecord.objects.all().delete()
+    SignalChain.objects.all().delete()
     client.force_login(user)
 
     client.post("/checkout/")
@@ -83,10 +83,10 @@ def test_a_failing_receiver_is_recorded_with_its_traceback(monkeypatch):
     order_for(CarFactory())
     timeline_flush()
 
-    failed = SignalRecord.objects.get(outcome="error")
-    assert failed.name == "carsales.analytics.receivers.count_placed_order"
-    assert "ValueError: warehouse down" in failed.traceback
-    assert [c.errors for c in timeline_chains(outcome="error")] == [1]
+    [chain] = timeline_chains(outcome="error")
+    failed = [step for step in SignalChain.objects.get(chain=chain.chain).steps if step["outcome"] == "error"]
+    assert chain.errors == 1 and failed[0]["name"] == "carsales.analytics.receivers.count_placed_order"
+    assert "ValueError: warehouse down" in failed[0]["traceback"]
 
 
 def test_staff_filter_the_timeline_by_object_and_open_one_chain(staff_client):
@@ -129,7 +129,7 @@ def test_the_log_command_prints_the_latest_chains_and_json(capsys):
     assert data[0]["cause"] == "test: a logged save" and data[0]["steps"][0]["name"] == "pre_save"
 
 
-def test_recording_is_written_once_per_cause_not_per_receiver(django_assert_num_queries):
+def test_recording_is_written_as_one_row_per_cause_not_a_row_per_receiver(django_assert_num_queries):
     from carsales.catalog.services import car_update
 
     car = CarFactory()
@@ -147,7 +147,7 @@ def test_old_records_are_pruned_by_the_retention():
     timeline_begin("test: old")
     CarFactory()
     timeline_flush()
-    SignalRecord.objects.update(created_at=timezone.now() - timedelta(days=8))
+    SignalChain.objects.update(started_at=timezone.now() - timedelta(days=8))
     timeline_begin("test: new")
     CarFactory()
     timeline_flush()
