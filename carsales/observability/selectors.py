@@ -119,10 +119,15 @@ def timeline_chains(
 
 def timeline_chain(*, chain: str) -> list[Step]:
     """One chain as a tree: its top-level signals, each with what it called, in order."""
-    stored = SignalChain.objects.filter(chain=chain).values_list("steps", flat=True).first() or []
+    return timeline_chain_with_cause(chain=chain)[1]
+
+
+def timeline_chain_with_cause(*, chain: str) -> tuple[str, list[Step]]:
+    """What caused the chain, and the chain as a tree ("" and [] when there is no such chain)."""
+    cause, stored = SignalChain.objects.filter(chain=chain).values_list("cause", "steps").first() or ("", [])
     steps = {item["seq"]: Step(StepRecord(**item), []) for item in stored}
     roots: list[Step] = []
     for step in steps.values():
         parent = steps.get(step.record.parent) if step.record.parent is not None else None
         (parent.children if parent else roots).append(step)
-    return roots
+    return cause, roots

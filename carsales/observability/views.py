@@ -3,7 +3,7 @@ from django.shortcuts import render
 
 from carsales.core.permissions import staff_required
 
-from .selectors import request_stats, timeline_chain, timeline_chains
+from .selectors import request_stats, timeline_chain_with_cause, timeline_chains
 
 
 @staff_required("core.view_receiverfailure")
@@ -33,7 +33,7 @@ def timeline_view(request: HttpRequest) -> HttpResponse:
 
 @staff_required("core.view_receiverfailure")
 def chain_view(request: HttpRequest, chain: str) -> HttpResponse:
-    steps = timeline_chain(chain=chain)
+    cause, steps = timeline_chain_with_cause(chain=str(chain))
     if not steps:
         raise Http404("No such chain (pruned, or never recorded).")
-    return render(request, "observability/chain.html", {"steps": steps, "chain": chain})
+    return render(request, "observability/chain.html", {"steps": steps, "chain": chain, "cause": cause})

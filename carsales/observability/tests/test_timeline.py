@@ -162,3 +162,15 @@ def test_nothing_is_recorded_when_switched_off(settings):
     CarFactory()
 
     assert timeline_flush() == 0
+
+
+def test_a_chain_page_names_its_cause_and_an_unknown_chain_is_a_404(staff_client):
+    timeline_begin("test: a named cause")
+    CarFactory()
+    timeline_flush()
+    [chain] = [c for c in timeline_chains() if c.cause == "test: a named cause"]
+
+    page = staff_client.get(f"/staff/timeline/{chain.chain}/").content.decode()
+
+    assert "test: a named cause" in page
+    assert staff_client.get("/staff/timeline/00000000-0000-0000-0000-000000000000/").status_code == 404
