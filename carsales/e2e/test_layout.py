@@ -30,6 +30,10 @@ def main_pages(role: str, shop: dict[str, Any]) -> list[str]:
         "/staff/inventory/",
         "/staff/sales/",
         "/staff/signals/",
+        "/staff/timeline/",
+        "/staff/requests/",
+        "/staff/events/",
+        "/staff/lockouts/",
     ]
 
 
