@@ -11,11 +11,16 @@ vanishes with the garbage collector — so they are caught when the project star
 - carsales.E003: one function connected twice to one signal for one sender;
 - carsales.E004: a project receiver held only by a weak reference to a closure, a partial or
   a bound method: nothing else keeps it alive, so it disconnects itself at the next garbage
-  collection (connect with weak=False, or connect a module-level function).
+  collection (connect with weak=False, or connect a module-level function);
+- carsales.E005: a post_save receiver that calls `.save()` on the instance it is handed: it sends
+  post_save again, and recurses (a runtime guard, carsales.observability, names it too).
 """
 
+import ast
 import functools
+import inspect
 import sys
+import textwrap
 import types
 import weakref
 from collections import Counter
@@ -24,6 +29,7 @@ from typing import Any
 
 from django.apps import AppConfig, apps
 from django.core import checks
+from django.db.models.signals import post_save
 from django.dispatch import Signal
 from django.utils.module_loading import module_has_submodule
 
@@ -112,3 +118,34 @@ def receivers_badly_connected(
                     )
                 )
     return errors
+
+
+def _saves_its_instance(function: Any) -> bool:
+    """Whether the function's source calls `instance.save(...)` on its `instance` argument."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "save"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "instance"
+        for node in ast.walk(tree)
+    )
+
+
+def receivers_saving_their_sender(
+    app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    return [
+        checks.Error(
+            f"{receiver_label(receiver)} saves the instance its post_save is about, which sends post_save "
+            "again: a recursion.",
+            hint="Write the field with a queryset update(), or assign it in pre_save, which the same save writes.",
+            id="carsales.E005",
+        )
+        for _lookup_key, _sender_key, receiver, _weak in _connections(post_save)
+        if receiver is not None and _is_project(receiver) and _saves_its_instance(origin(receiver))
+    ]

@@ -12,12 +12,13 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.core.signals import request_finished, request_started
+from django.db.models.signals import pre_save
 from django.urls import Resolver404, resolve
 from django_tasks.signals import task_finished, task_started
 
 from .selectors import UNMATCHED
 from .services import request_record
-from .timeline import timeline_begin, timeline_flush
+from .timeline import saving_own_sender, timeline_begin, timeline_flush
 
 _started: ContextVar[tuple[float, str] | None] = ContextVar("request_started", default=None)
 
@@ -43,6 +44,17 @@ def count_finished_request(sender: Any, **kwargs: Any) -> None:
     timeline_flush()
 
 
+def refuse_saving_own_sender(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    """A post_save receiver that saves the instance it was handed sends post_save again, and
+    again: refuse it at once, naming the receiver (assigning a field there saves nothing either)."""
+    receiver = saving_own_sender(instance)
+    if receiver is not None and not raw:
+        raise RuntimeError(
+            f"{receiver} saves the {type(instance).__name__} its post_save is about: that recurses. "
+            "Write the field with a queryset update(), or assign it in pre_save."
+        )
+
+
 def note_task_start(sender: Any, task_result: Any, **kwargs: Any) -> None:
     """A worker's task (a durable delivery's attempt, say) is the cause of what it sets off."""
     timeline_begin(f"task {task_result.task.module_path} {task_result.args} #{task_result.id}")
@@ -54,5 +66,6 @@ def write_task_timeline(sender: Any, task_result: Any, **kwargs: Any) -> None:
 
 request_started.connect(note_request_start, dispatch_uid="observability.note_request_start")
 request_finished.connect(count_finished_request, dispatch_uid="observability.count_finished_request")
+pre_save.connect(refuse_saving_own_sender, dispatch_uid="observability.refuse_saving_own_sender")
 task_started.connect(note_task_start, dispatch_uid="observability.note_task_start")
 task_finished.connect(write_task_timeline, dispatch_uid="observability.write_task_timeline")

@@ -1,4 +1,6 @@
-"""The signal timeline: every custom signal sent and every model signal of a carsales model, with
+"""The signal timeline, and the guard against a post_save receiver saving its own sender.
+
+The timeline: every custom signal sent and every model signal of a carsales model, with
 the receivers it called (duration, outcome, traceback), the signals they sent in turn, what caused
 it all (a request, a task, a command) and whether the transaction it ran in committed or rolled
 back (a rolled-back chain is kept, marked so: that is what people debug).
@@ -67,6 +69,14 @@ class _Recording:
 
 
 _current: ContextVar[_Recording | None] = ContextVar("signal_timeline", default=None)
+# The post_save receivers running now, with the instance each was handed: a save of that same
+# instance from inside its own post_save is a recursion (see saving_own_sender).
+_in_post_save: ContextVar[tuple[tuple[str, int], ...]] = ContextVar("in_post_save", default=())
+
+
+def saving_own_sender(instance: Any) -> str | None:
+    """The receiver that is saving the instance its post_save is about, or None."""
+    return next((name for name, handed in _in_post_save.get() if handed == id(instance)), None)
 
 
 def timeline_begin(cause: str) -> None:
@@ -178,8 +188,16 @@ def _recording_send(original: Callable[..., Any], name: str) -> Callable[..., An
     return send
 
 
-def _recording_receiver(receiver: Any, name: str, mode: str) -> Callable[..., Any]:
+def _recording_receiver(receiver: Any, name: str, mode: str, *, post_save: bool) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
+        guard = _in_post_save.set((*_in_post_save.get(), (name, id(kwargs.get("instance"))))) if post_save else None
+        try:
+            return _recorded(*args, **kwargs)
+        finally:
+            if guard is not None:
+                _in_post_save.reset(guard)
+
+    def _recorded(*args: Any, **kwargs: Any) -> Any:
         recording = _current.get()
         if not settings.CARSALES_TIMELINE or recording is None or not recording.stack:
             return receiver(*args, **kwargs)  # its send was not recorded
@@ -212,7 +230,9 @@ def install() -> None:
                     wrapped.append(((lookup_key, sender_key), ref, is_async))
                     continue
                 info = connection_of(order, signal, lookup_key, "", receiver)
-                recorder = _recording_receiver(receiver, info.receiver, info.mode_detail)
+                recorder = _recording_receiver(
+                    receiver, info.receiver, info.mode_detail, post_save=short == "post_save"
+                )
                 wrapped.append(((lookup_key, sender_key), recorder, is_async))
             signal.receivers = wrapped
             signal.sender_receivers_cache.clear()

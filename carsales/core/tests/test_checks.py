@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.db.models.signals import post_save
 
 from carsales.catalog.models import Car
@@ -95,3 +96,30 @@ def test_a_durable_receiver_a_worker_would_not_import_is_an_error():
     # Test modules elsewhere in the suite declare durable receivers of their own: only ours is asserted.
     [error] = [error for error in errors if "tests.checks.lazy" in error.msg]
     assert error.id == "events.E001" and "carsales.core.tests.test_checks" in error.msg
+
+
+def saving_its_sender(sender, instance, **kwargs):
+    instance.save()
+
+
+def test_a_post_save_receiver_saving_its_own_instance_is_an_error():
+    from carsales.core.checks import receivers_saving_their_sender
+
+    post_save.connect(saving_its_sender, sender=Car, dispatch_uid="tests.saving")
+    try:
+        errors = receivers_saving_their_sender()
+    finally:
+        post_save.disconnect(sender=Car, dispatch_uid="tests.saving")
+
+    assert _ids(errors) == ["carsales.E005"] and "test_checks.saving_its_sender" in errors[0].msg
+    assert receivers_saving_their_sender() == []
+
+
+@pytest.mark.django_db
+def test_a_receiver_saving_its_own_sender_at_run_time_is_stopped_and_named(monkeypatch):
+    from carsales.conftest import CarFactory
+
+    monkeypatch.setattr("carsales.audit.receivers.audit_record", lambda **kwargs: kwargs["target"].save())
+
+    with pytest.raises(RuntimeError, match=r"carsales\.audit\.receivers\.log_car_saved saves the Car"):
+        CarFactory()
