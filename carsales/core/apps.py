@@ -12,12 +12,18 @@ class CoreConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from . import converters
-        from .checks import receivers_badly_connected, receivers_not_imported, receivers_saving_their_sender
+        from .checks import (
+            durable_receivers_carrying_what_is_not_sent,
+            receivers_badly_connected,
+            receivers_not_imported,
+            receivers_saving_their_sender,
+        )
         from .groups import staff_groups_ensure
 
         converters.register()
         checks.register(receivers_not_imported, "signals")
         checks.register(receivers_badly_connected, "signals")
         checks.register(receivers_saving_their_sender, "signals")
+        checks.register(durable_receivers_carrying_what_is_not_sent, "signals")
         # After every app's migrations: the groups need the permissions those create.
         post_migrate.connect(staff_groups_ensure, dispatch_uid="core.staff_groups_ensure")

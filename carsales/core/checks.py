@@ -13,12 +13,16 @@ vanishes with the garbage collector — so they are caught when the project star
   a bound method: nothing else keeps it alive, so it disconnects itself at the next garbage
   collection (connect with weak=False, or connect a module-level function);
 - carsales.E005: a post_save receiver that calls `.save()` on the instance it is handed: it sends
-  post_save again, and recurses (a runtime guard, carsales.observability, names it too).
+  post_save again, and recurses (a runtime guard, carsales.observability, names it too);
+- carsales.E006: a durable receiver whose `carries` names an argument its signal does not send (by
+  Django's signature for model signals, by the contract's "kwargs:" for the project's own): the
+  delivery would reach the worker without it.
 """
 
 import ast
 import functools
 import inspect
+import re
 import sys
 import textwrap
 import types
@@ -33,7 +37,9 @@ from django.db.models.signals import post_save
 from django.dispatch import Signal
 from django.utils.module_loading import module_has_submodule
 
-from .signal_map import origin, receiver_label, signals_in_use
+from carsales.events.durable import registry
+
+from .signal_map import origin, receiver_label, signal_map, signals_in_use
 
 PROJECT = "carsales."
 
@@ -149,3 +155,44 @@ def receivers_saving_their_sender(
         for _lookup_key, _sender_key, receiver, _weak in _connections(post_save)
         if receiver is not None and _is_project(receiver) and _saves_its_instance(origin(receiver))
     ]
+
+
+MODEL_SIGNAL_KWARGS = {
+    "pre_save": {"instance", "raw", "using", "update_fields"},
+    "post_save": {"instance", "created", "raw", "using", "update_fields"},
+    "pre_delete": {"instance", "using", "origin"},
+    "post_delete": {"instance", "using", "origin"},
+    "m2m_changed": {"instance", "action", "reverse", "model", "pk_set", "using"},
+}
+
+
+def _sent_kwargs(name: str, doc: str) -> set[str] | None:
+    """What a signal sends: Django's signature, or the names its contract lists; None if unknown."""
+    short = name.rsplit(".", 1)[-1]
+    if short in MODEL_SIGNAL_KWARGS:
+        return MODEL_SIGNAL_KWARGS[short]
+    _, found, rest = doc.partition("kwargs:")
+    return set(re.findall(r"`(\w+)`", rest)) if found else None
+
+
+def durable_receivers_carrying_what_is_not_sent(
+    app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    for info in signal_map():
+        sent = _sent_kwargs(info.name, info.doc)
+        for connection in info.connections:
+            durable = registry.get(connection.dispatch_uid) if connection.mode == "durable" else None
+            if durable is None or durable.carries is None or sent is None:
+                continue
+            missing = sorted(durable.carries - sent)
+            if missing:
+                errors.append(
+                    checks.Error(
+                        f"Durable receiver {durable.uid!r} carries {', '.join(missing)}, which {info.name} does not "
+                        "send: its deliveries would reach the worker without it.",
+                        hint=f"{info.name} sends {', '.join(sorted(sent))}.",
+                        id="carsales.E006",
+                    )
+                )
+    return errors

@@ -123,3 +123,22 @@ def test_a_receiver_saving_its_own_sender_at_run_time_is_stopped_and_named(monke
 
     with pytest.raises(RuntimeError, match=r"carsales\.audit\.receivers\.log_car_saved saves the Car"):
         CarFactory()
+
+
+def test_a_durable_receiver_carrying_an_argument_its_signal_does_not_send_is_an_error():
+    from carsales.core.checks import durable_receivers_carrying_what_is_not_sent
+    from carsales.orders.signals import order_placed
+
+    @durable_receiver(order_placed, dispatch_uid="events_tests.checks.typo", carries={"ordr"})
+    def mistyped(event: Event) -> None:
+        return None
+
+    try:
+        errors = durable_receivers_carrying_what_is_not_sent()
+    finally:
+        order_placed.disconnect(dispatch_uid="events:events_tests.checks.typo")
+        registry.pop("events_tests.checks.typo")
+
+    [error] = [e for e in errors if "events_tests.checks.typo" in e.msg]
+    assert error.id == "carsales.E006" and "carries ordr" in error.msg and "order" in error.hint
+    assert durable_receivers_carrying_what_is_not_sent() == []
