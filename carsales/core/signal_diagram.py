@@ -2,12 +2,14 @@
 
 A model signal is drawn once per sender model ("post_save · catalog.Car"), since which model
 saves decides who reacts. Edges to a receiving app are dashed when every receiver of that app
-on that signal is durable (runs after commit, in a worker). Each signal links to its section
-of the signals page.
+on that signal is durable (runs after commit, in a worker). Each signal links to its sends on
+the signal timeline.
 """
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -25,6 +27,7 @@ class _Node:
 
 def _edges(infos: list[SignalInfo]) -> tuple[set[tuple[str, str]], dict[tuple[str, str], bool], list[_Node]]:
     """(sender app, signal node) edges; (signal node, receiving app) -> durable only; signal nodes."""
+    timeline = reverse("observability:timeline")
     sent: set[tuple[str, str]] = set()
     received: dict[tuple[str, str], bool] = {}
     signals: dict[str, _Node] = {}
@@ -37,7 +40,8 @@ def _edges(infos: list[SignalInfo]) -> tuple[set[tuple[str, str]], dict[tuple[st
                 key, sender_app = f"{short} · {connection.sender}", connection.sender.split(".")[0]
             else:
                 key, sender_app = short, info.app or "django"
-            signals.setdefault(key, _Node(key, key, info.name))
+            # Each signal leads to its sends on the timeline.
+            signals.setdefault(key, _Node(key, key, f"{timeline}?signal={quote(short)}"))
             sent.add((sender_app, key))
             edge = (key, connection.app)
             received[edge] = received.get(edge, True) and connection.mode == "durable"
@@ -58,7 +62,7 @@ def signal_diagram(infos: list[SignalInfo]) -> SafeString:
 
     def box(column: int, key: str, label: str, anchor: str = "") -> tuple[str, ...]:
         x, y = COLUMN_X[column], y_of[(column, key)]
-        return (f"{x}", f"{y:.0f}", f"{BOX_W}", f"{BOX_H}", f"{x + 8}", f"{y + 15:.0f}", label, f"#{anchor}")
+        return (f"{x}", f"{y:.0f}", f"{BOX_W}", f"{BOX_H}", f"{x + 8}", f"{y + 15:.0f}", label, anchor)
 
     def line(left: tuple[int, str], right: tuple[int, str], css: str) -> tuple[str, ...]:
         x1, x2 = COLUMN_X[left[0]] + BOX_W, COLUMN_X[right[0]]

@@ -14,11 +14,14 @@ from typing import Any
 from django.core.signals import request_finished, request_started
 from django.db.models.signals import pre_save
 from django.urls import Resolver404, resolve
+from django_tasks import TaskResultStatus
 from django_tasks.signals import task_finished, task_started
+
+from carsales.events.tasks import deliver
 
 from .selectors import UNMATCHED
 from .services import request_record
-from .timeline import saving_own_sender, timeline_begin, timeline_flush
+from .timeline import saving_own_sender, timeline_begin, timeline_flush, timeline_task_begin, timeline_task_end
 
 _started: ContextVar[tuple[float, str] | None] = ContextVar("request_started", default=None)
 
@@ -56,12 +59,15 @@ def refuse_saving_own_sender(sender: Any, instance: Any, raw: bool = False, **kw
 
 
 def note_task_start(sender: Any, task_result: Any, **kwargs: Any) -> None:
-    """A worker's task (a durable delivery's attempt, say) is the cause of what it sets off."""
-    timeline_begin(f"task {task_result.task.module_path} {task_result.args} #{task_result.id}")
+    """A worker's task is the cause of what it sets off; a durable delivery's attempt is filed
+    under its delivery, so the delivery's history shows the chain that owed it and each attempt."""
+    path = task_result.task.module_path
+    subject = f"events.delivery:{task_result.args[0]}" if path == deliver.module_path and task_result.args else ""
+    timeline_task_begin(name=f"{path} {task_result.args}", subject=subject)
 
 
 def write_task_timeline(sender: Any, task_result: Any, **kwargs: Any) -> None:
-    timeline_flush()
+    timeline_task_end(failed=task_result.status == TaskResultStatus.FAILED)
 
 
 request_started.connect(note_request_start, dispatch_uid="observability.note_request_start")

@@ -120,6 +120,25 @@ def timeline_flush() -> int:
     return len(steps)
 
 
+def timeline_task_begin(*, name: str, subject: str) -> None:
+    """Start the recording of a worker's task, its first step the task itself (on `subject`, such
+    as the delivery it attempts), under which everything it sets off is nested."""
+    timeline_begin(f"task {name}")
+    if settings.CARSALES_TIMELINE:
+        _open("task", name, "", subject)
+
+
+def timeline_task_end(*, failed: bool) -> int:
+    """Close the task's step with its outcome and write the recording."""
+    recording = _current.get()
+    if recording is not None and recording.nodes and recording.nodes[0].kind == "task":
+        task = recording.nodes[0]
+        task.outcome = "error" if failed else "ok"
+        recording.stack = [task.seq]
+        _close(task)
+    return timeline_flush()
+
+
 def _recording() -> _Recording:
     recording = _current.get()
     if recording is None:

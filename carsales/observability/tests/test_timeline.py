@@ -174,3 +174,23 @@ def test_a_chain_page_names_its_cause_and_an_unknown_chain_is_a_404(staff_client
 
     assert "test: a named cause" in page
     assert staff_client.get("/staff/timeline/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_a_deliverys_history_shows_the_chain_that_owed_it_and_each_attempt(run_tasks):
+    from carsales.conftest import order_for
+    from carsales.events.models import Delivery
+
+    timeline_begin("test: a checkout")
+    order_for(CarFactory())
+    timeline_flush()
+    email = Delivery.objects.get(receiver="notifications.confirm_placed_order")
+
+    run_tasks()
+
+    history = timeline_chains(subject=f"events.delivery:{email.pk}")
+    causes = [chain.cause for chain in history]
+    assert "test: a checkout" in causes
+    attempts = [chain for chain in history if chain.cause.startswith("task carsales.events.tasks.deliver")]
+    assert len(attempts) == 1 and attempts[0].errors == 0
+    [task] = timeline_chain(chain=attempts[0].chain)
+    assert task.record.kind == "task" and task.record.subject == f"events.delivery:{email.pk}"
