@@ -88,10 +88,23 @@ class Step:
 
 
 def timeline_chains(
-    *, signal: str = "", receiver: str = "", outcome: str = "", subject: str = "", committed: str = "", limit: int = 50
+    *,
+    signal: str = "",
+    receiver: str = "",
+    app: str = "",
+    outcome: str = "",
+    subject: str = "",
+    committed: str = "",
+    since: datetime | None = None,
+    limit: int = 50,
 ) -> list[ChainSummary]:
-    """The latest chains matching every filter given, newest first (one query)."""
+    """The latest chains matching every filter given, newest first (one query). `app` keeps the
+    chains in which one of that app's receivers ran; `since`, those that began then or later."""
     chains = SignalChain.objects.all()
+    if app:
+        chains = chains.filter(names__contains=f"\ncarsales.{app}.")
+    if since is not None:
+        chains = chains.filter(started_at__gte=since)
     for name in (signal, receiver):
         if name:
             chains = chains.filter(names__icontains=name)

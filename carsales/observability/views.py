@@ -1,5 +1,9 @@
+from datetime import datetime
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from carsales.core.permissions import staff_required
 
@@ -12,7 +16,19 @@ def request_stats_view(request: HttpRequest) -> HttpResponse:
     return render(request, "observability/requests.html", {"stats": stats, "since": since})
 
 
-TIMELINE_FILTERS = ("signal", "receiver", "outcome", "subject", "committed")
+TIMELINE_FILTERS = ("signal", "receiver", "app", "outcome", "subject", "committed", "since")
+
+
+def _since(text: str) -> datetime | None:
+    """A date or a date and time typed in the filter; None for nothing or nonsense (no filter)."""
+    try:
+        moment = parse_datetime(text) if text else None
+        if moment is None and text:
+            day = parse_date(text)
+            moment = datetime.combine(day, datetime.min.time()) if day else None
+    except ValueError:  # well formed, but no such day
+        return None
+    return timezone.make_aware(moment) if moment is not None and timezone.is_naive(moment) else moment
 
 
 @staff_required("core.view_receiverfailure")
@@ -22,9 +38,11 @@ def timeline_view(request: HttpRequest) -> HttpResponse:
     chains = timeline_chains(
         signal=filters["signal"],
         receiver=filters["receiver"],
+        app=filters["app"],
         outcome=filters["outcome"],
         subject=filters["subject"],
         committed=filters["committed"],
+        since=_since(filters["since"]),
     )
     context = {"chains": chains, "filters": filters}
     template = "observability/_chains.html" if request.htmx else "observability/timeline.html"  # type: ignore[attr-defined]

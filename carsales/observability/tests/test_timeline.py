@@ -194,3 +194,25 @@ def test_a_deliverys_history_shows_the_chain_that_owed_it_and_each_attempt(run_t
     assert len(attempts) == 1 and attempts[0].errors == 0
     [task] = timeline_chain(chain=attempts[0].chain)
     assert task.record.kind == "task" and task.record.subject == f"events.delivery:{email.pk}"
+
+
+def test_the_timeline_filters_by_app_and_time_and_the_prune_command_keeps_recent_chains(staff_client, capsys):
+    from carsales.conftest import order_for
+
+    timeline_begin("test: an order")
+    order_for(CarFactory())
+    timeline_flush()
+    timeline_begin("test: an old car")
+    CarFactory()
+    timeline_flush()
+    SignalChain.objects.filter(cause="test: an old car").update(started_at=timezone.now() - timedelta(days=30))
+
+    by_app = staff_client.get("/staff/timeline/", {"app": "notifications"}).context["chains"]
+    recent = staff_client.get("/staff/timeline/", {"since": str(timezone.localdate() - timedelta(days=1))})
+    call_command("timeline_prune", "--days", "7")
+
+    nonsense = staff_client.get("/staff/timeline/", {"since": "2026-13-40"})
+    assert nonsense.status_code == 200
+    assert [c.cause for c in by_app] == ["test: an order"]
+    assert "test: an old car" not in [c.cause for c in recent.context["chains"]]
+    assert "Deleted 1 chains older than 7 days." in capsys.readouterr().out
