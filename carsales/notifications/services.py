@@ -88,11 +88,22 @@ def order_email_send(*, email: OrderEmail, summary: dict[str, Any]) -> bool:
         "link": f"{settings.CARSALES_SITE_URL}{reverse('orders:order_detail', kwargs={'pk': number})}",
         "expires_at": datetime.fromisoformat(expires_at) if expires_at else None,
     }
-    message = EmailMessage(
+    return _send_once(
+        key=key,
+        to=buyer.user.email,
         subject=email.subject.format(pk=number),
         body=render_to_string(f"notifications/{email.template}.txt", context),
+    )
+
+
+def _send_once(*, key: str, to: str, subject: str, body: str) -> bool:
+    """Send an email once per idempotency `key`, with a Message-ID derived from it; returns
+    whether it was sent now (False: sent before). Raises EffectBusy while another run sends it."""
+    message = EmailMessage(
+        subject=subject,
+        body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[buyer.user.email],
+        to=[to],
         headers={"Message-ID": message_id(key)},
     )
     with once(key) as effect:
@@ -135,15 +146,9 @@ def account_email_send(*, kind: str, user_id: int, base_url: str, key: str, new_
         "token": token,
         "new_email": new_email,
     }
-    message = EmailMessage(
+    return _send_once(
+        key=key,
+        to=new_email if kind == "email_change_confirm" else user.email,
         subject="".join(render_to_string(f"accounts/{kind}_subject.txt", context).splitlines()),
         body=render_to_string(f"accounts/{kind}_email.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[new_email if kind == "email_change_confirm" else user.email],
-        headers={"Message-ID": message_id(key)},
     )
-    with once(key) as effect:
-        if effect.already_done:
-            return False
-        message.send()
-    return True
