@@ -8,7 +8,17 @@ from .services import deliveries_requeue
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "receiver", "status", "attempts", "max_attempts", "lane", "queue", "created_at", "run_after"]
+    list_display = [
+        "id",
+        "receiver",
+        "status",
+        "attempts",
+        "max_attempts",
+        "error_summary",
+        "queue",
+        "created_at",
+        "run_after",
+    ]
     list_filter = ["status", "queue", "receiver"]
     search_fields = ["receiver", "lane", "key"]
     actions = ["requeue"]

@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_DAYS": 7,
     # The django-tasks backend alias the delivery jobs are enqueued on.
     "TASK_BACKEND": "default",
+    # Seconds a worker that has no receiver for a delivery (another release's) leaves it before
+    # it is tried again, by whichever worker takes it; the attempt is not counted.
+    "UNKNOWN_RECEIVER_DELAY": 60.0,
     # Dotted paths of callables (no arguments) each worker calls after every sweep: clean-ups
     # that need a periodic runner but belong to another app (that app names them here, so
     # this app imports none).

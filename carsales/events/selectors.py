@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from .durable import registry
 from .models import Delivery
 
 
@@ -40,3 +41,10 @@ def delivery_stats() -> DeliveryStats:
 def dead_deliveries(*, limit: int = 50) -> list[Delivery]:
     """The most recent DEAD deliveries, newest first."""
     return list(Delivery.objects.filter(status=Delivery.Status.DEAD).order_by("-id")[:limit])
+
+
+def deliveries_without_receiver(*, limit: int = 50) -> list[Delivery]:
+    """Unfinished deliveries whose receiver this release does not have (a rolling deploy)."""
+    return list(
+        Delivery.objects.filter(status__in=Delivery.ACTIVE).exclude(receiver__in=list(registry)).order_by("id")[:limit]
+    )

@@ -67,7 +67,9 @@ def delivery_run(*, delivery_id: int, worker: str = "") -> str:
 
     Returns "skipped" without running anything when the delivery is not ready (done, dead,
     running under a live lease, not due yet), is held back by an earlier delivery of its lane,
-    or is being claimed by another worker right now. A receiver's exception never escapes: it
+    or is being claimed by another worker right now; "unknown" when this process has no such
+    receiver (another release's, during a rolling deploy): the delivery is left, its attempt not
+    counted, for UNKNOWN_RECEIVER_DELAY seconds. A receiver's exception never escapes: it
     becomes a retry or DEAD. Raises WorkerStopping after releasing the delivery when the worker
     is told to stop mid-receiver, and database errors of the bookkeeping itself.
     """
@@ -75,6 +77,15 @@ def delivery_run(*, delivery_id: int, worker: str = "") -> str:
     if delivery is None:
         return "skipped"
     receiver = registry.get(delivery.receiver)
+    if receiver is None:
+        # Another release's receiver (a rolling deploy): leave it, attempt not counted, for a
+        # worker that knows it, instead of burning its attempts into DEAD here.
+        _release(
+            delivery,
+            delay=setting("UNKNOWN_RECEIVER_DELAY"),
+            note=f"No durable receiver {delivery.receiver!r} in worker {worker or '?'}: left for one that knows it.",
+        )
+        return "unknown"
     try:
         outcome = _attempt(delivery, receiver)
     except WorkerStopping:
@@ -220,9 +231,7 @@ def _claim(delivery_id: int, worker: str) -> Delivery | None:
     return delivery
 
 
-def _attempt(delivery: Delivery, receiver: DurableReceiver | None) -> _Outcome:
-    if receiver is None:
-        return _failed(delivery, f"No durable receiver is registered as {delivery.receiver!r} in this process.")
+def _attempt(delivery: Delivery, receiver: DurableReceiver) -> _Outcome:
     event = Event(
         receiver=delivery.receiver,
         idempotency_key=delivery.idempotency_key,
@@ -282,15 +291,23 @@ def _write(delivery: Delivery, outcome: _Outcome, *, now: Any) -> None:
     delivery.save(update_fields=fields)
 
 
-def _release(delivery: Delivery) -> None:
-    """Hand a delivery interrupted by a stopping worker back, to run now, attempt not counted."""
+def _release(delivery: Delivery, *, delay: float = 0, note: str = "") -> None:
+    """Hand a claimed delivery back, attempt not counted, to run in `delay` seconds: one a
+    stopping worker was interrupted in (now), one this worker has no receiver for (later)."""
     now = timezone.now()
+    run_after = now + timedelta(seconds=delay)
+    changes: dict[str, Any] = {"last_error": note} if note else {}
     with transaction.atomic():
         released = Delivery.objects.filter(pk=delivery.pk, status=Status.RUNNING, attempts=delivery.attempts).update(
-            status=Status.RETRYING, attempts=delivery.attempts - 1, lease_until=None, run_after=now, kicked_at=now
+            status=Status.RETRYING,
+            attempts=delivery.attempts - 1,
+            lease_until=None,
+            run_after=run_after,
+            kicked_at=now,
+            **changes,
         )
         if released:
-            delivery.run_after = now
+            delivery.run_after = run_after
             _enqueue(delivery)
 
 

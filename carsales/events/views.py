@@ -5,14 +5,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .selectors import dead_deliveries, delivery_stats
+from .selectors import dead_deliveries, deliveries_without_receiver, delivery_stats
 from .services import deliveries_requeue
 
 
 @staff_member_required
 @permission_required("events.view_delivery", raise_exception=True)
 def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "events/overview.html", {"stats": delivery_stats(), "dead": dead_deliveries()})
+    context = {"stats": delivery_stats(), "dead": dead_deliveries(), "unknown": deliveries_without_receiver()}
+    return render(request, "events/overview.html", context)
 
 
 @staff_member_required

@@ -131,12 +131,19 @@ def test_a_receiver_past_its_timeout_is_interrupted_and_retried(run_tasks):
     assert not ran("hang")
 
 
-def test_a_delivery_for_a_receiver_this_process_does_not_know_is_retried_then_dead(run_tasks):
-    Group.objects.create(name="orphan")
-    Delivery.objects.update(receiver="events_tests.removed_since", max_attempts=1)
+def test_a_delivery_for_a_receiver_this_worker_does_not_know_is_left_for_one_that_does(run_tasks, staff_client):
+    from datetime import timedelta
 
-    delivery_run(delivery_id=Delivery.objects.get().pk)
+    from django.utils import timezone
+
+    Group.objects.create(name="orphan")
+    Delivery.objects.update(receiver="events_tests.of_another_release", max_attempts=1)
+
+    assert delivery_run(delivery_id=Delivery.objects.get().pk, worker="w1") == "unknown"
 
     delivery = Delivery.objects.get()
-    assert delivery.status == Delivery.Status.DEAD
-    assert "No durable receiver is registered as 'events_tests.removed_since'" in delivery.last_error
+    assert delivery.status == Delivery.Status.RETRYING and delivery.attempts == 0  # no attempt burnt
+    assert delivery.run_after > timezone.now() + timedelta(seconds=50)
+    assert "left for one that knows it" in delivery.last_error
+    page = staff_client.get("/staff/events/").content.decode()
+    assert "receivers this release does not have" in page and "events_tests.of_another_release" in page
