@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ImproperlyConfigured
 from django.dispatch import Signal
 
-from .carry import Event, InstanceData, NotCarriable
+from .carry import Event, InstanceData, NotCarriable, lane_of
 
 __all__ = [
     "DurableReceiver",
@@ -84,10 +84,13 @@ class DurableReceiver:
             return
         run_after = self.not_before(kwargs) if self.not_before is not None else None
         added = self.adds(kwargs) if self.adds is not None else {}
+        # The object the event is about orders the lane, whatever is carried: an object `adds`
+        # names, else the signal's own (its instance), even when `carries` leaves it behind.
+        subject = lane_of(added) or lane_of(kwargs)
         if self.carries is not None:
             kwargs = {name: value for name, value in kwargs.items() if name in self.carries}
         kwargs.update(added)
-        delivery_record(receiver=self, sender=sender, kwargs=kwargs, run_after=run_after)
+        delivery_record(receiver=self, sender=sender, kwargs=kwargs, run_after=run_after, subject=subject)
 
 
 # dispatch_uid -> receiver; the worker finds a delivery's function here.

@@ -33,11 +33,18 @@ Status = Delivery.Status
 
 
 def delivery_record(
-    *, receiver: DurableReceiver, sender: Any, kwargs: dict[str, Any], run_after: datetime | None = None
+    *,
+    receiver: DurableReceiver,
+    sender: Any,
+    kwargs: dict[str, Any],
+    run_after: datetime | None = None,
+    subject: str | None = None,
 ) -> Delivery:
     """Write the delivery of one sent signal to `receiver`, and its job; return the delivery.
 
     `run_after` (aware) defers the first attempt; None runs it as soon as the sender commits.
+    `subject` ("label:pk") is the object whose lane an ordered receiver's delivery joins; None:
+    the first model instance among `kwargs`.
 
     Inside the sender's transaction both commit or roll back with it. In autocommit they are
     written together in a transaction of their own, right away: a later failure of the sender
@@ -52,7 +59,7 @@ def delivery_record(
         delivery = Delivery.objects.create(
             receiver=receiver.uid,
             queue=receiver.queue,
-            lane=receiver.lane_for(lane_of(kwargs)),
+            lane=receiver.lane_for(lane_of(kwargs) if subject is None else subject),
             sender=label,
             payload=payload,
             max_attempts=receiver.max_attempts or setting("MAX_ATTEMPTS"),

@@ -62,3 +62,25 @@ def test_events_for_other_objects_are_not_held_back(run_tasks):
     run_tasks()
 
     assert [event.instance_data["name"] for event in ran("group_saved")] == ["other"]
+
+
+def test_an_ordered_receiver_carrying_no_instance_still_keeps_its_objects_order():
+    from django.contrib.auth.models import Group
+    from django.db.models.signals import post_save
+
+    from carsales.events.durable import Event, durable_receiver, registry
+    from carsales.events.models import Delivery
+
+    @durable_receiver(post_save, sender=Group, dispatch_uid="events_tests.ordered_without_instance", carries=())
+    def ordered_without_instance(event: Event) -> None:
+        return None
+
+    try:
+        group = Group.objects.create(name="lane")
+    finally:
+        post_save.disconnect(sender=Group, dispatch_uid="events:events_tests.ordered_without_instance")
+        registry.pop("events_tests.ordered_without_instance")
+
+    delivery = Delivery.objects.get(receiver="events_tests.ordered_without_instance")
+    assert delivery.lane == f"events_tests.ordered_without_instance|auth.group:{group.pk}"
+    assert "instance" not in delivery.payload
