@@ -144,3 +144,10 @@ def test_each_gunicorn_instance_has_a_control_socket_of_its_own(monkeypatch):
         sockets.add(runpy.run_path(config)["control_socket"])
 
     assert len(sockets) == 3
+
+
+def test_database_connections_persist_and_are_checked_by_default():
+    from carsales.settings import base
+
+    assert base.DATABASES["default"]["CONN_MAX_AGE"] == 60
+    assert base.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
