@@ -97,6 +97,7 @@ def _released_files(kwargs: dict[str, Any]) -> list[str]:
     queue="images",
     when=lambda kwargs: _photo_changed(kwargs) and bool(kwargs["instance"].photo),
     carries={"instance"},
+    fields={"photo"},
 )
 def make_thumbnail(event: Event) -> None:
     """Thumbnail the photo the event saw; a photo replaced since is left to its own event."""

@@ -1,12 +1,14 @@
 """What a signal's keyword arguments become on their way to a worker: data, never live objects.
 
-A model instance travels as its label, pk and concrete field values at send time, so a
-`post_delete` receiver still sees the deleted row. A model class or a queryset travels as its
+A model instance travels by reference, its label and pk, plus the values at send time of the
+fields its receiver names (`durable_receiver(fields=...)`: a `post_delete` receiver names what it
+needs of the deleted row); nothing else of the row is stored. A model class or a queryset travels as its
 model label. JSON values, lists, tuples, sets (as lists) and str-keyed dicts pass; dates,
 decimals and UUIDs become strings (DjangoJSONEncoder). Anything else is refused at send time.
 """
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -96,12 +98,19 @@ def sender_label(sender: Any) -> str:
     raise NotCarriable(f"sender={sender!r} ({type(sender).__name__}) cannot be carried: send with a class or a string.")
 
 
-def carry(kwargs: dict[str, Any], *, receiver: str) -> dict[str, Any]:
+def carry(kwargs: dict[str, Any], *, receiver: str, fields: Collection[str] = frozenset()) -> dict[str, Any]:
     """Turn a signal's keyword arguments into JSON; `receiver` names the receiver in errors.
 
+    A model instance travels by reference (its model and pk; the receiver reads the row when it
+    runs), with only the values of `fields` (names or attnames) as they were at send time: nothing
+    else of the row (a password hash, a token) is stored in the delivery.
     Returns a JSON-able dict; raises NotCarriable naming the argument that cannot travel.
     """
-    return {name: _carry(value, path=name, receiver=receiver) for name, value in kwargs.items() if name != "signal"}
+    return {
+        name: _carry(value, path=name, receiver=receiver, fields=fields)
+        for name, value in kwargs.items()
+        if name != "signal"
+    }
 
 
 def uncarry(value: Any) -> Any:
@@ -130,46 +139,52 @@ def lane_of(kwargs: dict[str, Any]) -> str:
     return ""
 
 
-def _carry(value: Any, *, path: str, receiver: str) -> Any:
+def _carry(value: Any, *, path: str, receiver: str, fields: Collection[str] = frozenset()) -> Any:
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, models.Model):
-        return {INSTANCE: _instance(value, path=path, receiver=receiver)}
+        return {INSTANCE: _instance(value, path=path, receiver=receiver, fields=fields)}
     if isinstance(value, type) and issubclass(value, models.Model):
         return {MODEL: value._meta.label_lower}
     if isinstance(value, models.QuerySet):
         return {MODEL: value.model._meta.label_lower}
     if isinstance(value, set | frozenset):
-        items = [_carry(item, path=f"{path}[]", receiver=receiver) for item in value]
+        items = [_carry(item, path=f"{path}[]", receiver=receiver, fields=fields) for item in value]
         try:
             return sorted(items)
         except TypeError:  # mixed types: order does not matter for a set
             return items
     if isinstance(value, list | tuple):
-        return [_carry(item, path=f"{path}[{index}]", receiver=receiver) for index, item in enumerate(value)]
+        return [
+            _carry(item, path=f"{path}[{index}]", receiver=receiver, fields=fields) for index, item in enumerate(value)
+        ]
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         if INSTANCE in value or MODEL in value:
             raise _refused(value, path=path, receiver=receiver, why="uses a key reserved for carried models")
-        return {key: _carry(item, path=f"{path}.{key}", receiver=receiver) for key, item in value.items()}
+        return {
+            key: _carry(item, path=f"{path}.{key}", receiver=receiver, fields=fields) for key, item in value.items()
+        }
     try:
         return _plain(value)
     except TypeError:
         raise _refused(value, path=path, receiver=receiver, why="is not data") from None
 
 
-def _instance(instance: models.Model, *, path: str, receiver: str) -> dict[str, Any]:
-    fields = {}
+def _instance(instance: models.Model, *, path: str, receiver: str, fields: Collection[str]) -> dict[str, Any]:
+    values = {}
     for model_field in instance._meta.concrete_fields:
+        if model_field.name not in fields and model_field.attname not in fields:
+            continue
         raw = model_field.value_from_object(instance)
         try:
-            fields[model_field.attname] = _plain(model_field.get_prep_value(raw))
+            values[model_field.attname] = _plain(model_field.get_prep_value(raw))
         except TypeError:  # binary and custom types: the field's own text form
-            fields[model_field.attname] = model_field.value_to_string(instance)
+            values[model_field.attname] = model_field.value_to_string(instance)
     try:
         pk = _plain(instance.pk)
     except TypeError:
         raise _refused(instance.pk, path=f"{path}.pk", receiver=receiver, why="is not data") from None
-    return {"model": instance._meta.label_lower, "pk": pk, "fields": fields}
+    return {"model": instance._meta.label_lower, "pk": pk, "fields": values}
 
 
 def _plain(value: Any) -> Any:

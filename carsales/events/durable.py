@@ -60,6 +60,7 @@ class DurableReceiver:
     carries: frozenset[str] | None = None  # the kwargs that travel; None: all
     when: Callable[[dict[str, Any]], bool] | None = None  # send-time kwargs -> whether it is owed at all
     adds: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # send-time kwargs -> more to carry
+    fields: frozenset[str] = frozenset()  # instance fields that travel as they were; else by reference
 
     @property
     def name(self) -> str:
@@ -110,6 +111,7 @@ def durable_receiver(
     carries: Collection[str] | None = None,
     when: Callable[[dict[str, Any]], bool] | None = None,
     adds: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    fields: Collection[str] = (),
 ) -> Callable[[F], F]:
     """Connect the decorated function to `signal` as a durable receiver; return it unchanged.
 
@@ -137,6 +139,9 @@ def durable_receiver(
             (a post_save receiver that only cares when the photo changed).
         adds: called with the signal's kwargs at send time; returns more keyword arguments to
             carry (what a pre_save receiver noted on the instance, such as replaced file names).
+        fields: the fields of carried model instances whose values at send time the receiver
+            needs (`event.instance_data`); every instance travels by reference (model and pk)
+            with only these, so nothing else of a row — a password hash — is stored.
 
     The function takes one Event and may be `async def`. It may raise RetryLater(delay) or
     PermanentFailure(reason); any other exception is retried with backoff.
@@ -157,6 +162,7 @@ def durable_receiver(
             carries=frozenset(carries) if carries is not None else None,
             when=when,
             adds=adds,
+            fields=frozenset(fields),
         )
         existing = registry.get(dispatch_uid)
         if existing is not None and existing.name != receiver.name:

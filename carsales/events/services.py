@@ -53,7 +53,7 @@ def delivery_record(
     """
     if run_after is not None and timezone.is_naive(run_after):
         raise ValueError(f"Durable receiver {receiver.uid!r}: not_before returned a naive datetime {run_after}.")
-    payload = carry(kwargs, receiver=receiver.uid)
+    payload = carry(kwargs, receiver=receiver.uid, fields=receiver.fields)
     label = sender_label(sender)
     with transaction.atomic():
         delivery = Delivery.objects.create(

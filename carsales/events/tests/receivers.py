@@ -35,12 +35,12 @@ def observe(name: str, event: Event) -> None:
             log.write(f"{name} {event.idempotency_key} {event.kwargs.get('token', '-')} {time.time()}\n")
 
 
-@durable_receiver(post_save, sender=Group, dispatch_uid="events_tests.group_saved")
+@durable_receiver(post_save, sender=Group, dispatch_uid="events_tests.group_saved", fields={"id", "name"})
 def group_saved(event: Event) -> None:
     observe("group_saved", event)
 
 
-@durable_receiver(post_delete, sender=Group, dispatch_uid="events_tests.group_deleted")
+@durable_receiver(post_delete, sender=Group, dispatch_uid="events_tests.group_deleted", fields={"id", "name"})
 def group_deleted(event: Event) -> None:
     observe("group_deleted", event)
 
@@ -50,7 +50,7 @@ def group_permissions_changed(event: Event) -> None:
     observe("group_permissions", event)
 
 
-@durable_receiver(thing_happened, dispatch_uid="events_tests.effect", max_attempts=3)
+@durable_receiver(thing_happened, dispatch_uid="events_tests.effect", max_attempts=3, fields={"id", "name"})
 def effect(event: Event) -> None:
     if event.mode == "slow" and event.attempt == 1:
         time.sleep(event.seconds)

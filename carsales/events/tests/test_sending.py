@@ -153,3 +153,26 @@ def test_in_autocommit_the_send_commits_its_delivery_at_once():
     with transaction.atomic():
         assert Delivery.objects.count() == 2
         assert DBTaskResult.objects.count() == 2
+
+
+def test_an_instance_travels_by_reference_so_no_secret_of_its_row_is_stored():
+    import json
+
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import post_save
+
+    from carsales.events.durable import registry
+
+    @durable_receiver(post_save, sender=get_user_model(), dispatch_uid="events_tests.user_saved")
+    def user_saved(event):
+        return None
+
+    try:
+        user = get_user_model().objects.create_user(username="secret-keeper", password="s3cret-passphrase")
+    finally:
+        post_save.disconnect(sender=get_user_model(), dispatch_uid="events:events_tests.user_saved")
+        registry.pop("events_tests.user_saved")
+
+    payload = Delivery.objects.get(receiver="events_tests.user_saved").payload
+    assert payload["instance"]["$instance"] == {"model": "auth.user", "pk": user.pk, "fields": {}}
+    assert user.password not in json.dumps(payload)
