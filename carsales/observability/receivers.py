@@ -30,7 +30,7 @@ def note_request_start(sender: Any, environ: dict[str, Any] | None = None, scope
     path = (environ or {}).get("PATH_INFO") or (scope or {}).get("path", "")
     method = (environ or {}).get("REQUEST_METHOD") or (scope or {}).get("method", "")
     _started.set((time.perf_counter(), path))
-    timeline_begin(f"{method} {path}")
+    timeline_begin(f"{method} {path}", read_only=method in {"GET", "HEAD", "OPTIONS"})
 
 
 def count_finished_request(sender: Any, **kwargs: Any) -> None:

@@ -59,6 +59,7 @@ class _Node:
 @dataclass
 class _Recording:
     cause: str
+    quiet_unless_written: bool = False  # a GET: its chain is kept only if something was written
     chain: uuid.UUID = field(default_factory=uuid.uuid4)
     # One clock reading per recording; each node's time is derived from perf_counter at flush.
     wall: datetime = field(default_factory=timezone.now)
@@ -79,10 +80,17 @@ def saving_own_sender(instance: Any) -> str | None:
     return next((name for name, handed in _in_post_save.get() if handed == id(instance)), None)
 
 
-def timeline_begin(cause: str) -> None:
-    """Start recording what `cause` (a request, a task) sets off; flush what was pending."""
+WRITES = {"pre_save", "post_save", "pre_delete", "post_delete", "m2m_changed"}
+
+
+def timeline_begin(cause: str, *, read_only: bool = False) -> None:
+    """Start recording what `cause` (a request, a task) sets off; flush what was pending.
+
+    `read_only` (a GET): the chain is kept only if a model was written meanwhile, so reading a
+    page writes nothing, and a page that does write shows up.
+    """
     timeline_flush()
-    _current.set(_Recording(cause))
+    _current.set(_Recording(cause, quiet_unless_written=read_only))
 
 
 def timeline_flush() -> int:
@@ -90,6 +98,8 @@ def timeline_flush() -> int:
     recording = _current.get()
     _current.set(None)
     if recording is None or not recording.nodes:
+        return 0
+    if recording.quiet_unless_written and not any(node.name in WRITES for node in recording.nodes):
         return 0
     steps = [
         {

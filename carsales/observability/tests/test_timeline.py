@@ -216,3 +216,13 @@ def test_the_timeline_filters_by_app_and_time_and_the_prune_command_keeps_recent
     assert [c.cause for c in by_app] == ["test: an order"]
     assert "test: an old car" not in [c.cause for c in recent.context["chains"]]
     assert "Deleted 1 chains older than 7 days." in capsys.readouterr().out
+
+
+def test_reading_a_page_writes_no_timeline_row_unless_the_page_wrote_something(client):
+    car = CarFactory()
+    timeline_flush()
+    SignalChain.objects.all().delete()
+
+    client.get(f"/cars/{car.pk}/")  # sends car_page_notes, writes nothing
+
+    assert not SignalChain.objects.exists()
