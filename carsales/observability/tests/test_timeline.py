@@ -226,3 +226,24 @@ def test_reading_a_page_writes_no_timeline_row_unless_the_page_wrote_something(c
     client.get(f"/cars/{car.pk}/")  # sends car_page_notes, writes nothing
 
     assert not SignalChain.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_checkout_that_rolled_back_is_kept_on_the_timeline_marked_rolled_back():
+    from carsales.orders.services import order_place
+
+    user = UserFactory()
+    cart = cart_for_buyer(buyer=user.buyer)
+    cart_item_add(cart=cart, car=CarFactory())
+    timeline_flush()
+
+    timeline_begin("test: a checkout that failed after placing")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        order_place(cart=cart, buyer=user.buyer, actor=user)
+        raise RuntimeError("the payment provider refused the deposit")
+    timeline_flush()
+
+    [chain] = timeline_chains(committed="no")
+    assert chain.cause == "test: a checkout that failed after placing" and "order_placed" in chain.signals
+    placed = next(step for step in timeline_chain(chain=chain.chain) if step.record.name == "order_placed")
+    assert not placed.record.committed and len(placed.children) == 4
