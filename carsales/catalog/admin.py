@@ -1,14 +1,22 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .models import Brand, BrandSlugHistory, Car
-from .services import brand_create, brand_rename, brand_slug_available, car_update
+from .services import (
+    StockError,
+    brand_create,
+    brand_rename,
+    brand_slug_available,
+    car_update,
+    cars_relist,
+    cars_withdraw,
+)
 
 
 @admin.register(BrandSlugHistory)
@@ -76,6 +84,24 @@ class CarAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["css/admin.css"]}
+
+    actions = ["withdraw", "relist"]
+
+    @admin.action(description="Withdraw the selected cars from sale", permissions=["change"])
+    def withdraw(self, request: HttpRequest, queryset: QuerySet[Car]) -> None:
+        self._switch(request, queryset, cars_withdraw, "withdrawn from sale")
+
+    @admin.action(description="Put the selected withdrawn cars back on sale", permissions=["change"])
+    def relist(self, request: HttpRequest, queryset: QuerySet[Car]) -> None:
+        self._switch(request, queryset, cars_relist, "back on sale")
+
+    def _switch(self, request: HttpRequest, queryset: QuerySet[Car], transition: Any, done: str) -> None:
+        try:
+            cars = transition(car_ids=list(queryset.values_list("pk", flat=True)))
+        except StockError as refusal:
+            self.message_user(request, str(refusal), messages.WARNING)
+        else:
+            self.message_user(request, f"{len(cars)} car(s) {done}.", messages.SUCCESS)
 
     def save_model(self, request: HttpRequest, obj: Car, form: Any, change: bool) -> None:
         # Through the service, like the car form: plate normalised, and an edit of a car

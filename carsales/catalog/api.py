@@ -7,17 +7,30 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from carsales.core.api_fields import SlugRelatedField
-from carsales.core.permissions import ModelPermissionsOrReadOnly, has_staff_power
+from carsales.core.permissions import ModelPermissionsOrReadOnly, has_staff_power, staff_with
 
 from .forms import CarFilterForm
 from .models import FIRST_CAR_YEAR, Brand, Car, current_year, next_year
 from .selectors import brand_list, brand_slug_renamed, car_list
-from .services import BrandInUse, CarInUse, brand_create, brand_delete, brand_rename, car_create, car_delete, car_update
+from .services import (
+    BrandInUse,
+    CarInUse,
+    StockError,
+    brand_create,
+    brand_delete,
+    brand_rename,
+    car_create,
+    car_delete,
+    car_update,
+    cars_relist,
+    cars_withdraw,
+)
 
 
 class BrandSerializer(serializers.ModelSerializer):
@@ -105,7 +118,8 @@ class CarViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Car]:
         is_staff = has_staff_power(self.request.user, ["catalog.change_car"])
         if self.action != "list":
-            return Car.objects.with_brand() if is_staff else Car.objects.with_brand().exclude(status="sold")
+            hidden = ["sold", "withdrawn"]
+            return Car.objects.with_brand() if is_staff else Car.objects.with_brand().exclude(status__in=hidden)
         params = self.request.query_params.copy()
         brand = str(params.get("brand", ""))
         if brand and (renamed := brand_slug_renamed(slug=brand)):
@@ -137,6 +151,31 @@ class CarViewSet(viewsets.ModelViewSet):
         except CarInUse as refusal:
             return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _switch(self, transition: Any) -> Response:
+        car = self.get_object()
+        try:
+            transition(car_ids=[car.pk])
+        except StockError as refusal:
+            return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
+        car.refresh_from_db()
+        return Response(CarSerializer(car, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        request=None, responses={200: CarSerializer, 409: OpenApiResponse(description="The car is not available.")}
+    )
+    @action(detail=True, methods=["post"], permission_classes=[staff_with("catalog.change_car")])
+    def withdraw(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Take an available car off sale (staff); it keeps its page for staff and counts in stock."""
+        return self._switch(cars_withdraw)
+
+    @extend_schema(
+        request=None, responses={200: CarSerializer, 409: OpenApiResponse(description="The car is not withdrawn.")}
+    )
+    @action(detail=True, methods=["post"], permission_classes=[staff_with("catalog.change_car")])
+    def relist(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Put a withdrawn car back on sale (staff)."""
+        return self._switch(cars_relist)
 
 
 class BrandViewSet(viewsets.ModelViewSet):

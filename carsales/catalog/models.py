@@ -77,6 +77,8 @@ class CarStatus(models.TextChoices):
     AVAILABLE = "available", "Available"
     RESERVED = "reserved", "Reserved"
     SOLD = "sold", "Sold"
+    # Taken off sale by staff (a car to repair, a recall): kept, counted in stock, sold to no one.
+    WITHDRAWN = "withdrawn", "Withdrawn from sale"
 
 
 class CarQuerySet(StateGuardedQuerySet):

@@ -276,6 +276,30 @@ def car_bio_fill(*, car_id: int) -> str | None:
     return text if Car.objects.filter(pk=car_id, bio="").update(bio=text) else None
 
 
+@transaction.atomic
+def cars_withdraw(*, car_ids: Collection[int]) -> list[Car]:
+    """Take available cars off sale (staff); returns them. Raises StockError, withdrawing none,
+    naming every car that is not available (reserved or sold: an order holds it)."""
+    return _cars_switch(car_ids, old=CarStatus.AVAILABLE, new=CarStatus.WITHDRAWN, verb="withdrawn")
+
+
+@transaction.atomic
+def cars_relist(*, car_ids: Collection[int]) -> list[Car]:
+    """Put withdrawn cars back on sale; returns them. Raises StockError, relisting none, naming
+    every car that is not withdrawn."""
+    return _cars_switch(car_ids, old=CarStatus.WITHDRAWN, new=CarStatus.AVAILABLE, verb="relisted")
+
+
+def _cars_switch(car_ids: Collection[int], *, old: CarStatus, new: CarStatus, verb: str) -> list[Car]:
+    cars = _cars_locked(car_ids)
+    wrong = [f"{car} is {car.get_status_display().lower()}" for car in cars if car.status != old]
+    if wrong or len(cars) != len(set(car_ids)):
+        missing = ["a car left the catalogue"] if len(cars) != len(set(car_ids)) else []
+        raise StockError(f"Only {old.label.lower()} cars can be {verb}: {'; '.join(wrong + missing)}.")
+    _cars_move(cars, old=old, new=new)
+    return cars
+
+
 def _thumbnail_name(photo: str) -> str:
     """The thumbnail's name for `photo`: derived from it, so a retry writes no second file.
 

@@ -10,6 +10,8 @@ urlpatterns = [
     path("cars/<id:pk>/", views.car_detail, name="car_detail"),
     path("cars/<id:pk>/edit/", views.car_edit_view, name="car_edit"),
     path("cars/<id:pk>/delete/", views.car_delete_view, name="car_delete"),
+    path("cars/<id:pk>/withdraw/", views.car_withdraw_view, name="car_withdraw"),
+    path("cars/<id:pk>/relist/", views.car_relist_view, name="car_relist"),
     path("brands/", views.brand_list_view, name="brand_list"),
     path("brands/<id:pk>/delete/", views.brand_delete_view, name="brand_delete"),
 ]

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -11,7 +13,18 @@ from carsales.core.permissions import staff_required
 from .forms import BrandForm, CarFilterForm, CarForm
 from .models import Brand, Car, CarStatus
 from .selectors import brand_list, brand_slug_renamed, car_list, car_notes_for, car_similar
-from .services import BrandInUse, CarInUse, brand_create, brand_delete, car_create, car_delete, car_update
+from .services import (
+    BrandInUse,
+    CarInUse,
+    StockError,
+    brand_create,
+    brand_delete,
+    car_create,
+    car_delete,
+    car_update,
+    cars_relist,
+    cars_withdraw,
+)
 
 PAGE_SIZES = (12, 24, 48)
 
@@ -43,6 +56,8 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
 def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # A sold car keeps its page (links and bookmarks to it live on) and points to others.
     car = get_object_or_404(Car.objects.with_brand(), pk=pk)
+    if car.status == CarStatus.WITHDRAWN and not request.user.has_perm("catalog.change_car"):
+        raise Http404("This car is not on sale.")  # off sale: its page is for staff only
     similar = car_similar(car=car) if car.status == CarStatus.SOLD else Car.objects.none()
     notes = car_notes_for(car=car, user=request.user)
     return render(request, "catalog/car_detail.html", {"car": car, "similar": similar, "notes": notes})
@@ -104,6 +119,29 @@ def car_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"{car} was deleted.")
         return redirect("catalog:car_list")
     return render(request, "catalog/car_confirm_delete.html", {"car": car})
+
+
+def _switch(request: HttpRequest, pk: int, transition: Any, done: str) -> HttpResponse:
+    car = get_object_or_404(Car.objects.with_brand(), pk=pk)
+    try:
+        transition(car_ids=[car.pk])
+    except StockError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"{car} {done}.")
+    return redirect(car)
+
+
+@staff_required("catalog.change_car")
+@require_POST
+def car_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _switch(request, pk, cars_withdraw, "is withdrawn from sale: visitors no longer see it")
+
+
+@staff_required("catalog.change_car")
+@require_POST
+def car_relist_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _switch(request, pk, cars_relist, "is back on sale")
 
 
 @staff_required("catalog.add_brand")

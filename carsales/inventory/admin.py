@@ -4,7 +4,7 @@ from carsales.core.admin_mixins import RecordedOnlyAdmin
 
 from .models import CarInventory, InventoryTotals
 
-STOCK_COLUMNS = ("cars_count", "cars_value", "available_count", "reserved_count", "sold_count")
+STOCK_COLUMNS = ("cars_count", "cars_value", "available_count", "reserved_count", "withdrawn_count", "sold_count")
 
 
 @admin.register(CarInventory)

@@ -8,7 +8,16 @@ from .models import CarInventory
 class CarInventorySerializer(serializers.ModelSerializer):
     class Meta:
         model = CarInventory
-        fields = ["id", "cars_count", "cars_value", "available_count", "reserved_count", "sold_count", "created_at"]
+        fields = [
+            "id",
+            "cars_count",
+            "cars_value",
+            "available_count",
+            "reserved_count",
+            "withdrawn_count",
+            "sold_count",
+            "created_at",
+        ]
 
 
 class CarInventoryViewSet(viewsets.ReadOnlyModelViewSet):

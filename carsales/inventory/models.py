@@ -4,15 +4,16 @@ from django.db import models
 
 
 class StockCounts(models.Model):
-    """Cars in stock (not sold: available + reserved), their value, and the breakdown by status."""
+    """Cars in stock (not sold: available, reserved or withdrawn), their value, and the breakdown by status."""
 
-    cars_count = models.IntegerField(default=0, help_text="Cars in stock: available or reserved, not sold.")
+    cars_count = models.IntegerField(default=0, help_text="Cars in stock: available, reserved or withdrawn; not sold.")
     cars_value = models.DecimalField(
         max_digits=16, decimal_places=2, default=Decimal("0"), help_text="Total asking price of the cars in stock."
     )
     available_count = models.IntegerField(default=0)
     reserved_count = models.IntegerField(default=0)
     sold_count = models.IntegerField(default=0)
+    withdrawn_count = models.IntegerField(default=0, help_text="In stock but taken off sale by staff.")
 
     class Meta:
         abstract = True

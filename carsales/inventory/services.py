@@ -1,7 +1,7 @@
 """Keeps the inventory: running totals and one snapshot per change, in O(1) per change.
 
-"In stock" means not sold: available or reserved. Sold cars are counted apart, so a sale
-takes a car out of stock and a voided sale puts it back.
+"In stock" means not sold: available, reserved or withdrawn from sale. Sold cars are counted
+apart, so a sale takes a car out of stock and a voided sale puts it back.
 """
 
 from collections.abc import Callable, Iterable
@@ -29,6 +29,7 @@ class Stock:
     available_count: int = 0
     reserved_count: int = 0
     sold_count: int = 0
+    withdrawn_count: int = 0
 
     @classmethod
     def of_cars(cls, *, count: int, value: Decimal | None, status: str) -> "Stock":
@@ -40,6 +41,7 @@ class Stock:
             available_count=count if status == CarStatus.AVAILABLE else 0,
             reserved_count=count if status == CarStatus.RESERVED else 0,
             sold_count=count if status == CarStatus.SOLD else 0,
+            withdrawn_count=count if status == CarStatus.WITHDRAWN else 0,
         )
 
     @classmethod
@@ -104,6 +106,7 @@ def _recount(ids_from: int, ids_to: int) -> Stock:
         available_count=Count("id", filter=Q(status=CarStatus.AVAILABLE)),
         reserved_count=Count("id", filter=Q(status=CarStatus.RESERVED)),
         sold_count=Count("id", filter=Q(status=CarStatus.SOLD)),
+        withdrawn_count=Count("id", filter=Q(status=CarStatus.WITHDRAWN)),
     )
     return Stock(**figures)
 

@@ -27,7 +27,7 @@ def store_problems() -> list[str]:
     for car_id, status in Car.objects.values_list("pk", "status"):
         line = live_lines.get(car_id)
         if line is None:
-            expected = CarStatus.AVAILABLE
+            expected = status if status == CarStatus.WITHDRAWN else CarStatus.AVAILABLE
         elif line.order.status == OrderStatus.PLACED:
             expected = CarStatus.RESERVED
         else:

@@ -10,7 +10,8 @@ from carsales.inventory.services import Stock, inventory_reconcile
 def describe(stock: Stock) -> str:
     return (
         f"{stock.cars_count} cars in stock worth {format_money(stock.cars_value)} "
-        f"({stock.available_count} available, {stock.reserved_count} reserved; {stock.sold_count} sold)"
+        f"({stock.available_count} available, {stock.reserved_count} reserved, {stock.withdrawn_count} withdrawn; "
+        f"{stock.sold_count} sold)"
     )
 
 
