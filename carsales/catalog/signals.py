@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from django.dispatch import Signal
 
 car_stock_moved = Signal()
-"""Sent when cars change status through a stock transition (cars_reserve, cars_sell, cars_release,
-cars_withdraw, cars_relist).
+"""Sent when cars change status through a stock transition (reserve, sell, release, withdraw, relist).
+
+The transitions are cars_reserve, cars_sell, cars_release, cars_withdraw and cars_relist.
 
 kwargs: `car_ids` (list of ids, rows locked by the sender), `old_status` and `new_status`
 (CarStatus values; every car in one send moved from the same status to the same status).
