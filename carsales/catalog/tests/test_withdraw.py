@@ -84,3 +84,13 @@ def test_the_admin_actions_withdraw_and_relist(staff_client):
 
     assert {status_of(car) for car in cars} == {CarStatus.AVAILABLE}
     assert_store_is_true()
+
+
+def test_the_inventory_page_shows_the_withdrawn_figure(staff_client):
+    CarFactory(), CarFactory()
+    cars_withdraw(car_ids=[CarFactory().pk])
+
+    page = staff_client.get("/staff/inventory/").content.decode()
+
+    assert '<span class="stat-label">Withdrawn</span><span class="stat-value">1</span>' in page
+    assert '<th class="right">Withdrawn</th>' in page
