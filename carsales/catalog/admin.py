@@ -74,8 +74,8 @@ class BrandAdmin(admin.ModelAdmin):
 class CarAdmin(admin.ModelAdmin):
     list_display = ["thumb", "stock_code", "brand", "model", "model_year", "plate", "value", "status", "created_at"]
     list_display_links = ["thumb", "stock_code"]
-    list_filter = ["status", "brand", "model_year"]
-    search_fields = ["model", "brand__name", "plate", "stock_code"]
+    list_filter = ["status", "brand", "fuel", "transmission", "body", "model_year"]
+    search_fields = ["model", "brand__name", "plate", "stock_code", "vin"]
     list_select_related = ["brand"]
     autocomplete_fields = ["brand"]
     # status is shown, never edited: it moves with the order flow.

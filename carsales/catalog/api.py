@@ -5,19 +5,22 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.validators import UniqueValidator
 
 from carsales.core.api_fields import SlugRelatedField
-from carsales.core.permissions import ModelPermissionsOrReadOnly, has_staff_power, staff_with
+from carsales.core.permissions import ModelPermissionsOrReadOnly, staff_with
 
-from .forms import CarFilterForm
-from .models import FIRST_CAR_YEAR, Brand, Car, current_year, next_year
-from .selectors import brand_list, brand_slug_renamed, car_list
+from .facts import sees_stock_details
+from .filters import CarFilterSet
+from .models import FIRST_CAR_YEAR, VEHICLE_FACTS, Brand, Car, VINField, current_year, next_year
+from .selectors import brand_list, brand_slug_renamed, car_catalogue
 from .services import (
     BrandInUse,
     CarInUse,
@@ -31,6 +34,7 @@ from .services import (
     cars_relist,
     cars_withdraw,
 )
+from .vin import plate_masked, validate_vin, vin_masked, vin_normalise
 
 
 class BrandSerializer(serializers.ModelSerializer):
@@ -43,7 +47,13 @@ class BrandSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug"]
 
 
+class VINSerializerField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        return vin_normalise(super().to_internal_value(data))
+
+
 class CarSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping, VINField: VINSerializerField}
     brand = SlugRelatedField(slug_field="slug", queryset=Brand.objects.all())
     brand_name = serializers.CharField(source="brand.name", read_only=True)
 
@@ -59,6 +69,7 @@ class CarSerializer(serializers.ModelSerializer):
             "model_year",
             "plate",
             "value",
+            *VEHICLE_FACTS,
             "status",
             "photo",
             "thumbnail",
@@ -68,6 +79,14 @@ class CarSerializer(serializers.ModelSerializer):
         ]
         # status is moved by the order flow only (checkout, payment, cancellation, void).
         read_only_fields = ["stock_code", "status", "thumbnail", "created_at", "updated_at"]
+        extra_kwargs = {
+            "vin": {
+                "validators": [
+                    validate_vin,
+                    UniqueValidator(queryset=Car.objects.exclude(vin=""), message="Another car in stock has this VIN."),
+                ]
+            }
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -85,6 +104,14 @@ class CarSerializer(serializers.ModelSerializer):
             help_text=self.fields["value"].help_text,
         )
 
+    def to_representation(self, car: Car) -> dict[str, Any]:
+        data = super().to_representation(car)
+        request = self.context.get("request")
+        if not sees_stock_details(getattr(request, "user", None)):
+            # The serial part of a VIN and the plate single out one car: for staff (and its buyer).
+            data["plate"], data["vin"] = plate_masked(car.plate), vin_masked(car.vin)
+        return data
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         factory = attrs.get("factory_year", getattr(self.instance, "factory_year", None))
         model_year = attrs.get("model_year", getattr(self.instance, "model_year", None))
@@ -97,37 +124,33 @@ def _as_drf_error(error: DjangoValidationError) -> ValidationError:
     return ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter("q", str, description="Words each found in the model or the brand name (any case)"),
-            OpenApiParameter("brand", str, description="Brand slug"),
-            OpenApiParameter("price_min", float),
-            OpenApiParameter("price_max", float),
-            OpenApiParameter("year_min", int),
-            OpenApiParameter("year_max", int),
-            OpenApiParameter("ordering", str, enum=["newest", "price", "-price", "year", "-year"]),
-        ]
-    )
-)
+class CarFilterBackend(DjangoFilterBackend):
+    def get_filterset_kwargs(self, request: Request, queryset: QuerySet[Car], view: Any) -> dict[str, Any]:
+        kwargs = super().get_filterset_kwargs(request, queryset, view)
+        brand = str(kwargs["data"].get("brand", ""))
+        if brand and (renamed := brand_slug_renamed(slug=brand)):
+            kwargs["data"] = kwargs["data"].copy()
+            kwargs["data"]["brand"] = renamed  # a client still using the slug of before a rename
+        return kwargs
+
+
 class CarViewSet(viewsets.ModelViewSet):
     serializer_class = CarSerializer
     lookup_value_converter = "id"
     permission_classes = [ModelPermissionsOrReadOnly]
+    filter_backends = [CarFilterBackend]
+    filterset_class = CarFilterSet
 
     def get_queryset(self) -> QuerySet[Car]:
-        is_staff = has_staff_power(self.request.user, ["catalog.change_car"])
+        is_staff = sees_stock_details(self.request.user)
         if self.action != "list":
             hidden = ["sold", "withdrawn"]
             return Car.objects.with_brand() if is_staff else Car.objects.with_brand().exclude(status__in=hidden)
-        params = self.request.query_params.copy()
-        brand = str(params.get("brand", ""))
-        if brand and (renamed := brand_slug_renamed(slug=brand)):
-            params["brand"] = renamed  # a client still using the slug of before a rename
-        form = CarFilterForm(params)
-        if not form.is_valid():
-            raise ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
-        return car_list(filters=form.to_filters(include_unavailable=is_staff))
+        return car_catalogue(include_unavailable=is_staff)
+
+    def filter_queryset(self, queryset: QuerySet[Car]) -> QuerySet[Car]:
+        # The catalogue's filters narrow the list; a car's own address is never filtered away.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         try:

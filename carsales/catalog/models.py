@@ -3,8 +3,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
@@ -12,6 +13,7 @@ from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
 from carsales.core.tracking import StoredRow
 
 from .validators import validate_image_upload
+from .vin import VIN_PATTERN, validate_vin, vin_normalise
 
 FIRST_CAR_YEAR = 1900
 
@@ -81,6 +83,62 @@ class CarStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn from sale"
 
 
+class Fuel(models.TextChoices):
+    PETROL = "petrol", "Petrol"
+    DIESEL = "diesel", "Diesel"
+    HYBRID = "hybrid", "Hybrid"
+    PLUGIN_HYBRID = "plugin_hybrid", "Plug-in hybrid"
+    ELECTRIC = "electric", "Electric"
+    LPG = "lpg", "LPG"
+
+
+class Transmission(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    AUTOMATIC = "automatic", "Automatic"
+
+
+class Body(models.TextChoices):
+    SEDAN = "sedan", "Sedan"
+    HATCHBACK = "hatchback", "Hatchback"
+    ESTATE = "estate", "Estate"
+    SUV = "suv", "SUV"
+    COUPE = "coupe", "Coupé"
+    CONVERTIBLE = "convertible", "Convertible"
+    VAN = "van", "Van"
+    PICKUP = "pickup", "Pickup"
+
+
+# The vehicle data fields of Car, stated by staff (all optional).
+VEHICLE_FACTS = ("mileage", "fuel", "transmission", "body", "colour", "doors", "seats", "engine_cc", "power_kw", "vin")
+
+
+class VINFormField(forms.CharField):
+    """Typed as on the papers ("wvw zzz 1kz..."), checked as stored: spaces gone, upper case."""
+
+    def to_python(self, value: Any) -> str:
+        return vin_normalise(super().to_python(value))
+
+    def widget_attrs(self, widget: Any) -> dict[str, Any]:
+        # Room for the spaces people type between the groups of characters.
+        return {
+            **super().widget_attrs(widget),
+            "maxlength": "24",
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+        }
+
+
+class VINField(models.CharField):
+    """A VIN, stored as people mean it whatever they type: spaces gone, upper case."""
+
+    def to_python(self, value: Any) -> Any:
+        value = super().to_python(value)
+        return vin_normalise(value) if isinstance(value, str) else value
+
+    def formfield(self, **kwargs: Any) -> Any:
+        return super().formfield(**{"form_class": VINFormField, **kwargs})
+
+
 class CarQuerySet(StateGuardedQuerySet):
     def available(self) -> "CarQuerySet":
         return self.filter(status=CarStatus.AVAILABLE)
@@ -133,6 +191,41 @@ class Car(StateGuardedModel):
     photo = models.ImageField(upload_to="cars/photos/", blank=True, validators=[validate_image_upload])
     thumbnail = models.ImageField(upload_to="cars/thumbnails/", blank=True, editable=False)
     bio = models.TextField(blank=True, help_text="Sales text; written for you when left empty.")
+    # What buyers compare on. Blank (or NULL for numbers) is "not stated", which cars entered
+    # before these fields existed are; filters on a fact leave such cars out.
+    mileage = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(2_000_000)],
+        help_text="Odometer reading, in the site's unit (km or miles).",
+    )
+    fuel = models.CharField(max_length=16, choices=Fuel.choices, blank=True)
+    transmission = models.CharField("gearbox", max_length=16, choices=Transmission.choices, blank=True)
+    body = models.CharField("body type", max_length=16, choices=Body.choices, blank=True)
+    colour = models.CharField(max_length=40, blank=True)
+    doors = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(7)]
+    )
+    seats = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(9)]
+    )
+    engine_cc = models.PositiveIntegerField(
+        "engine size",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(50), MaxValueValidator(10_000)],
+        help_text="Displacement in cm³ (1598 for a 1.6-litre engine); empty for an electric car.",
+    )
+    power_kw = models.PositiveSmallIntegerField(
+        "power", null=True, blank=True, validators=[MaxValueValidator(1_500)], help_text="In kW (1 kW ≈ 1.36 hp)."
+    )
+    vin = VINField(
+        "VIN",
+        max_length=17,
+        blank=True,
+        validators=[validate_vin],
+        help_text="17 characters, on the windscreen and the registration papers; checked and decoded.",
+    )
     stock_code = models.CharField(max_length=10, unique=True, blank=True, editable=False)
     # Written only by the stock transitions in catalog.services, which the order flow calls:
     # not editable, so no form, serializer or admin field can put a reserved car back on sale.
@@ -142,7 +235,7 @@ class Car(StateGuardedModel):
 
     objects = CarQuerySet.as_manager()
     # The row as stored, read once per save or delete for every receiver that keeps derived data.
-    stored = StoredRow("value", "status", "photo", "thumbnail")
+    stored = StoredRow("value", "status", "photo", "thumbnail", "vin")
 
     STATE_FIELDS = ("status",)
 
@@ -164,6 +257,20 @@ class Car(StateGuardedModel):
             models.CheckConstraint(
                 condition=models.Q(factory_year__gte=FIRST_CAR_YEAR), name="car_factory_year_from_1900"
             ),
+            models.UniqueConstraint(
+                fields=["vin"],
+                condition=~models.Q(vin=""),
+                name="car_vin_unique_when_given",
+                violation_error_message="Another car in stock has this VIN.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(vin="") | models.Q(vin__regex=VIN_PATTERN), name="car_vin_format"
+            ),
+            models.CheckConstraint(condition=models.Q(fuel__in=["", *Fuel.values]), name="car_fuel_known"),
+            models.CheckConstraint(
+                condition=models.Q(transmission__in=["", *Transmission.values]), name="car_transmission_known"
+            ),
+            models.CheckConstraint(condition=models.Q(body__in=["", *Body.values]), name="car_body_known"),
         ]
 
     def __str__(self) -> str:

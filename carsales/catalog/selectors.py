@@ -1,13 +1,11 @@
 """Reads of the catalogue."""
 
 import logging
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_unicode_slug
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, QuerySet, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Abs
 
@@ -16,49 +14,18 @@ from .signals import CarNote, car_page_notes
 
 logger = logging.getLogger(__name__)
 
-CAR_ORDERINGS = {
-    "newest": ("-created_at", "-id"),
-    "price": ("value", "id"),
-    "-price": ("-value", "id"),
-    "year": ("model_year", "id"),
-    "-year": ("-model_year", "id"),
-}
 
+def car_catalogue(*, include_unavailable: bool) -> QuerySet[Car]:
+    """The cars a catalogue lists before its filters (catalog.filters), newest first, brand joined
+    in, so a page costs the same queries at any size.
 
-@dataclass(frozen=True)
-class CarFilters:
-    search: str = ""  # words that must each be in the brand name or the model
-    brand: str = ""  # brand slug
-    price_min: Decimal | None = None
-    price_max: Decimal | None = None
-    year_min: int | None = None
-    year_max: int | None = None
-    ordering: str = "newest"
-    include_unavailable: bool = False
-
-
-def car_list(*, filters: CarFilters) -> QuerySet[Car]:
-    """Cars matching `filters`, brand joined in, so a page costs the same queries at any size.
-
-    Buyers see available cars only; `include_unavailable` (staff) shows reserved and sold too.
+    Buyers see available cars only; `include_unavailable` (staff) shows reserved, sold and
+    withdrawn cars too.
     """
     cars = Car.objects.with_brand()
-    if not filters.include_unavailable:
+    if not include_unavailable:
         cars = cars.available()
-    # "honda civic" names the brand and the model at once, so each word is matched on its own.
-    for word in filters.search.split():
-        cars = cars.filter(Q(model__icontains=word) | Q(brand__name__icontains=word))
-    if filters.brand:
-        cars = cars.filter(brand__slug=filters.brand)
-    if filters.price_min is not None:
-        cars = cars.filter(value__gte=filters.price_min)
-    if filters.price_max is not None:
-        cars = cars.filter(value__lte=filters.price_max)
-    if filters.year_min is not None:
-        cars = cars.filter(model_year__gte=filters.year_min)
-    if filters.year_max is not None:
-        cars = cars.filter(model_year__lte=filters.year_max)
-    return cars.order_by(*CAR_ORDERINGS.get(filters.ordering, CAR_ORDERINGS["newest"]))
+    return cars.order_by("-created_at", "-id")
 
 
 def brand_list() -> QuerySet[Brand]:

@@ -19,7 +19,7 @@ from django.utils.text import slugify
 
 from .bio import write_bio
 from .images import thumbnail_of
-from .models import Brand, BrandSlugHistory, Car, CarStatus
+from .models import VEHICLE_FACTS, Brand, BrandSlugHistory, Car, CarStatus
 from .signals import car_stock_moved
 
 STOCK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -137,8 +137,15 @@ def car_create(
     value: Decimal | None = None,
     photo: File | None = None,
     bio: str = "",
+    **facts: Any,
 ) -> Car:
-    """Create a car. Raises ValidationError (per field) for bad values; nothing is saved then."""
+    """Create a car; `facts` are its vehicle data (VEHICLE_FACTS: mileage, fuel, vin...).
+
+    Raises ValidationError (per field) for bad values; nothing is saved then.
+    """
+    unknown = set(facts) - set(VEHICLE_FACTS)
+    if unknown:
+        raise ValidationError(f"Unknown car fields: {', '.join(sorted(unknown))}.")
     car = Car(
         brand=brand,
         model=model,
@@ -147,6 +154,7 @@ def car_create(
         plate=plate.strip().upper(),
         value=value,
         bio=bio,
+        **facts,
     )
     if photo:
         car.photo = photo  # type: ignore[assignment]

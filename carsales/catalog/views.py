@@ -10,9 +10,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from carsales.core.permissions import staff_required
 
-from .forms import BrandForm, CarFilterForm, CarForm
+from .facts import sees_stock_details
+from .filters import CarFilterSet
+from .forms import BrandForm, CarForm
 from .models import Brand, Car, CarStatus
-from .selectors import brand_list, brand_slug_renamed, car_list, car_notes_for, car_similar
+from .selectors import brand_list, brand_slug_renamed, car_catalogue, car_notes_for, car_similar
 from .services import (
     BrandInUse,
     CarInUse,
@@ -38,16 +40,16 @@ def _page_size(request: HttpRequest) -> int:
 
 
 def car_list_view(request: HttpRequest) -> HttpResponse:
-    form = CarFilterForm(request.GET or None)
-    renamed = brand_slug_renamed(slug=request.GET["brand"]) if "brand" in form.errors else None
+    cars = car_catalogue(include_unavailable=sees_stock_details(request.user))
+    filterset = CarFilterSet(request.GET or None, queryset=cars)
+    renamed = brand_slug_renamed(slug=request.GET["brand"]) if "brand" in filterset.form.errors else None
     if renamed:
         # A link made before the brand was renamed: moved for good, to the same search.
         query = request.GET.copy()
         query["brand"] = renamed
         return redirect(f"{request.path}?{query.urlencode()}", permanent=True)
-    cars = car_list(filters=form.to_filters(include_unavailable=request.user.has_perm("catalog.change_car")))
-    page = Paginator(cars, _page_size(request)).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "page_sizes": PAGE_SIZES}
+    page = Paginator(filterset.qs, _page_size(request)).get_page(request.GET.get("page"))
+    context = {"form": filterset.form, "page": page, "page_sizes": PAGE_SIZES}
     # htmx swaps only the results when the filters change.
     template = "catalog/_car_results.html" if request.htmx else "catalog/car_list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
@@ -56,7 +58,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
 def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # A sold car keeps its page (links and bookmarks to it live on) and points to others.
     car = get_object_or_404(Car.objects.with_brand(), pk=pk)
-    if car.status == CarStatus.WITHDRAWN and not request.user.has_perm("catalog.change_car"):
+    if car.status == CarStatus.WITHDRAWN and not sees_stock_details(request.user):
         raise Http404("This car is not on sale.")  # off sale: its page is for staff only
     similar = car_similar(car=car) if car.status == CarStatus.SOLD else Car.objects.none()
     notes = car_notes_for(car=car, user=request.user)

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_filters",
     "csp",
     "axes",
     "django_tasks",
@@ -315,6 +316,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "carsales <sales@carsa
 
 # carsales settings
 CARSALES_CURRENCY = os.environ.get("CARSALES_CURRENCY", "USD")
+# The unit odometer readings are typed and shown in: "km" or "mi" (one per site, never mixed).
+CARSALES_MILEAGE_UNIT = os.environ.get("CARSALES_MILEAGE_UNIT", "km")
 CARSALES_MAX_UPLOAD_BYTES = int(os.environ.get("CARSALES_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 # A whole request: the largest photo plus the form around it; bigger ones get 413 unread.
 CARSALES_MAX_REQUEST_BYTES = CARSALES_MAX_UPLOAD_BYTES + 1024 * 1024

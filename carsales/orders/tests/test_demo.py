@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import call_command
 
-from carsales.catalog.models import Car
+from carsales.catalog.models import Body, Car, Fuel
 from carsales.inventory.services import inventory_reconcile
 from carsales.orders.models import Order
 from carsales.sales.models import Sale
@@ -19,3 +19,7 @@ def test_the_demo_data_loads_once_with_photos_users_and_orders(run_tasks):
     assert all(car.thumbnail for car in Car.objects.all())
     assert Order.objects.count() == 2 and Sale.objects.count() == 1
     assert not inventory_reconcile(fix=False).exists
+    cars = Car.objects.all()
+    assert {car.body for car in cars} == set(Body.values) and {car.fuel for car in cars} == set(Fuel.values)
+    for car in cars:
+        car.full_clean()  # the VINs, mileages and engine sizes are ones staff could have typed

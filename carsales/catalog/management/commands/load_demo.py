@@ -1,4 +1,5 @@
 import random
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -7,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from vininfo import Vin
 
 from carsales.catalog.demo_photos import car_picture
 from carsales.catalog.models import Brand, Car
@@ -20,17 +22,77 @@ DEMO_USERS = [
     ("sales", "carsales-sales", "salesperson"),
     ("buyer", "carsales-buyer", "buyer"),
 ]
+# Each model as sold: its body and the fuels it comes with. Together they cover every body and fuel.
 MODELS = {
-    "Toyota": ["Corolla", "Camry", "RAV4", "Yaris"],
-    "Volkswagen": ["Golf", "Polo", "Tiguan", "Passat"],
-    "Ford": ["Focus", "Mustang", "Ranger", "Fiesta"],
-    "Honda": ["Civic", "Accord", "CR-V"],
-    "BMW": ["320i", "X3", "M4"],
-    "Fiat": ["Uno", "Argo", "Toro"],
-    "Chevrolet": ["Onix", "Cruze", "Tracker"],
+    "Toyota": [
+        ("Corolla", "sedan", "petrol hybrid"),
+        ("Yaris", "hatchback", "petrol hybrid"),
+        ("RAV4", "suv", "hybrid plugin_hybrid"),
+        ("Hilux", "pickup", "diesel"),
+    ],
+    "Volkswagen": [
+        ("Golf", "hatchback", "petrol diesel plugin_hybrid"),
+        ("Passat", "estate", "diesel plugin_hybrid"),
+        ("ID.4", "suv", "electric"),
+        ("Transporter", "van", "diesel"),
+    ],
+    "Ford": [
+        ("Focus", "estate", "petrol diesel"),
+        ("Mustang", "coupe", "petrol"),
+        ("Ranger", "pickup", "diesel"),
+        ("Transit", "van", "diesel"),
+    ],
+    "Honda": [("Civic", "hatchback", "petrol hybrid"), ("Accord", "sedan", "hybrid"), ("CR-V", "suv", "petrol hybrid")],
+    "BMW": [
+        ("320i", "sedan", "petrol"),
+        ("X3", "suv", "diesel plugin_hybrid"),
+        ("M4", "convertible", "petrol"),
+        ("i4", "sedan", "electric"),
+    ],
+    "Fiat": [("Panda", "hatchback", "petrol lpg"), ("500C", "convertible", "petrol"), ("Doblò", "van", "diesel lpg")],
+    "Chevrolet": [("Onix", "hatchback", "petrol"), ("Cruze", "sedan", "petrol"), ("Silverado", "pickup", "petrol")],
 }
-PAINTS = [(200, 16, 46), (30, 60, 140), (235, 235, 235), (35, 35, 38), (120, 125, 132), (20, 110, 70), (230, 150, 20)]
+# The maker codes (WMI) demo VINs start with; North American ones carry a real check digit.
+MAKER_CODES = {"Toyota": "JTD", "Volkswagen": "WVW", "Ford": "1FA", "Honda": "1HG", "BMW": "WBA", "Fiat": "ZFA",
+               "Chevrolet": "1G1"}  # fmt: skip
+PAINTS = {
+    "Red": (200, 16, 46),
+    "Blue": (30, 60, 140),
+    "White": (235, 235, 235),
+    "Black": (35, 35, 38),
+    "Grey": (120, 125, 132),
+    "Green": (20, 110, 70),
+    "Orange": (230, 150, 20),
+}
+DOORS_AND_SEATS = {"coupe": (2, 4), "convertible": (2, 4), "van": (4, 3), "pickup": (4, 5)}
+ENGINES_CC = [999, 1398, 1498, 1598, 1995, 2487, 2996]
 DEMO_CAR_COUNT = 30
+VIN_YEAR_LETTERS = "ABCDEFGHJKLMNPRSTVWXY123456789"  # position 10, a 30-year cycle from 1980
+VIN_SERIAL_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+
+
+def demo_variants(rng: random.Random) -> list[tuple[str, str, str, str]]:
+    """DEMO_CAR_COUNT (brand, model, body, fuel): first one of each body and fuel, then at random."""
+    variants = [(brand, model, body, fuel) for brand, models in MODELS.items()
+                for model, body, fuels in models for fuel in fuels.split()]  # fmt: skip
+    rng.shuffle(variants)
+    chosen: list[tuple[str, str, str, str]] = []
+    for variant in variants:
+        if variant[2] not in {v[2] for v in chosen} or variant[3] not in {v[3] for v in chosen}:
+            chosen.append(variant)
+    return chosen + [rng.choice(variants) for _ in range(DEMO_CAR_COUNT - len(chosen))]
+
+
+def demo_vin(rng: random.Random, *, brand: str, model_year: int) -> str:
+    """A VIN of the brand's maker code and model year, with a correct check digit."""
+    body = "".join(rng.choice(VIN_SERIAL_CHARS) for _ in range(5))
+    serial = "".join(rng.choice(VIN_SERIAL_CHARS) for _ in range(7))
+    year = VIN_YEAR_LETTERS[(model_year - 1980) % 30]
+    for check in "0123456789X":
+        vin = f"{MAKER_CODES[brand]}{body}{check}{year}{serial}"
+        if Vin(vin).verify_checksum(check_year=False):
+            return vin
+    raise AssertionError("one of 0-9 and X is always the check digit")
 
 
 class Command(BaseCommand):
@@ -55,18 +117,29 @@ class Command(BaseCommand):
         rng = random.Random(2024)
         with transaction.atomic():
             brands = {name: Brand.objects.filter(name=name).first() or brand_create(name=name) for name in MODELS}
-            for number in range(DEMO_CAR_COUNT):
-                brand_name = rng.choice(list(MODELS))
+            for number, (brand_name, model, body, fuel) in enumerate(demo_variants(rng)):
                 factory_year = rng.randint(2012, 2025)
+                model_year = factory_year + rng.choice([0, 0, 1])
+                colour = rng.choice(list(PAINTS))
+                doors, seats = DOORS_AND_SEATS.get(body, (rng.choice([4, 5]), 5))
+                engine_cc = None if fuel == "electric" else rng.choice(ENGINES_CC)
                 car_create(
                     brand=brands[brand_name],
-                    model=rng.choice(MODELS[brand_name]),
+                    model=model,
                     factory_year=factory_year,
-                    model_year=factory_year + rng.choice([0, 0, 1]),
+                    model_year=model_year,
                     plate=f"DEMO{number:03d}",
                     value=Decimal(rng.randrange(8_000, 95_000, 500)),
-                    photo=ContentFile(
-                        car_picture(paint=rng.choice(PAINTS), seed=number), name=f"demo-{number:03d}.jpg"
-                    ),
+                    mileage=max(0, date.today().year - factory_year) * rng.randrange(6_000, 18_000, 100) + rng.randrange(0, 900),
+                    fuel=fuel,
+                    transmission="automatic" if fuel == "electric" else rng.choice(["manual", "automatic"]),
+                    body=body,
+                    colour=colour,
+                    doors=doors,
+                    seats=seats,
+                    engine_cc=engine_cc,
+                    power_kw=engine_cc // 14 if engine_cc else rng.randrange(110, 260, 10),
+                    vin=demo_vin(rng, brand=brand_name, model_year=model_year) if number % 3 else "",
+                    photo=ContentFile(car_picture(paint=PAINTS[colour], seed=number), name=f"demo-{number:03d}.jpg"),
                 )
         self.stdout.write(self.style.SUCCESS(f"Loaded {DEMO_CAR_COUNT} demo cars."))

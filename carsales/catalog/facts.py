@@ -1,0 +1,62 @@
+"""A car's facts as buyers read them: one wording for the car page, the cards, the API and exports."""
+
+from typing import Any
+
+from django.conf import settings
+
+from carsales.core.permissions import has_staff_power
+
+from .models import Car
+from .vin import plate_masked, vin_masked
+
+MILEAGE_UNITS = {"km": "km", "mi": "miles"}
+HP_PER_KW = 1.341
+
+
+def sees_stock_details(user: Any) -> bool:
+    """Stock staff: they see withdrawn cars, full plates and VINs, where visitors see them masked."""
+    return has_staff_power(user, ["catalog.change_car"])
+
+
+def mileage_unit() -> str:
+    return MILEAGE_UNITS[settings.CARSALES_MILEAGE_UNIT]
+
+
+def mileage_text(mileage: int | None) -> str:
+    return f"{mileage:,} {mileage_unit()}" if mileage is not None else ""
+
+
+def engine_text(engine_cc: int | None) -> str:
+    return f"{engine_cc / 1000:.1f} L ({engine_cc:,} cm³)" if engine_cc else ""
+
+
+def power_text(power_kw: int | None) -> str:
+    return f"{power_kw} kW ({round(power_kw * HP_PER_KW)} hp)" if power_kw else ""
+
+
+def car_headline_facts(car: Car) -> list[str]:
+    """The few facts a list card shows: year, mileage, fuel, gearbox (those that are stated)."""
+    facts = [str(car.model_year), mileage_text(car.mileage), car.get_fuel_display(), car.get_transmission_display()]
+    return [fact for fact in facts if fact]
+
+
+def car_specs(car: Car, *, staff: bool) -> list[tuple[str, str]]:
+    """The specification table, stated facts only. Visitors get the plate and VIN masked: the
+    serial part singles out one car, which is for its buyer and staff to know."""
+    rows = [
+        ("Model year", str(car.model_year)),
+        ("Built", str(car.factory_year)),
+        ("Mileage", mileage_text(car.mileage)),
+        ("Fuel", car.get_fuel_display()),
+        ("Gearbox", car.get_transmission_display()),
+        ("Body", car.get_body_display()),
+        ("Colour", car.colour),
+        ("Doors", str(car.doors or "")),
+        ("Seats", str(car.seats or "")),
+        ("Engine", engine_text(car.engine_cc)),
+        ("Power", power_text(car.power_kw)),
+        ("Plate", car.plate if staff else plate_masked(car.plate)),
+        ("VIN", car.vin if staff else vin_masked(car.vin)),
+        ("Stock code", car.stock_code),
+    ]
+    return [(label, value) for label, value in rows if value]

@@ -1,0 +1,119 @@
+"""The catalogue's filters, described once for the page and /api/cars/ (django-filter)."""
+
+from typing import Any
+
+import django_filters as filters
+from django import forms
+from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import OrderBy
+
+from .facts import mileage_unit
+from .models import FIRST_CAR_YEAR, Body, Brand, Car, Fuel, Transmission
+
+NEGATIVE_PRICE = "A price cannot be negative."
+SEARCH_MAX_LENGTH = 100
+SEARCH_MAX_WORDS = 8
+
+CAR_ORDERINGS: dict[str, tuple[str | OrderBy, ...]] = {
+    "newest": ("-created_at", "-id"),
+    "price": ("value", "id"),
+    "-price": ("-value", "id"),
+    "year": ("model_year", "id"),
+    "-year": ("-model_year", "id"),
+    "mileage": (F("mileage").asc(nulls_last=True), "id"),  # a car of unstated mileage is no bargain
+}
+ORDERING_LABELS = {
+    "newest": "Newest first",
+    "price": "Price: low to high",
+    "-price": "Price: high to low",
+    "-year": "Year: newest",
+    "year": "Year: oldest",
+    "mileage": "Mileage: lowest",
+}
+
+
+class CarFilterForm(forms.Form):
+    """The checks across fields; the fields themselves come from CarFilterSet."""
+
+    def clean_q(self) -> str:
+        words = self.cleaned_data["q"].split()
+        if len(words) > SEARCH_MAX_WORDS:
+            raise forms.ValidationError(f"Search with at most {SEARCH_MAX_WORDS} words, e.g. a brand and a model.")
+        return " ".join(words)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # A range that can match nothing is a slip the buyer should see, not an empty page.
+        ranges = [
+            ("price_min", "price_max", "The max price cannot be below the min price."),
+            ("year_min", "year_max", "The to year cannot be before the from year."),
+        ]
+        for low, high, message in ranges:
+            if data.get(low) is not None and data.get(high) is not None and data[high] < data[low]:
+                self.add_error(high, message)
+        return data
+
+
+class WholeNumberFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class CarFilterSet(filters.FilterSet):
+    """Invalid values are left out of the query and reported: as form errors on the page, as a
+    400 by the API. The query is the same few statements whatever is chosen."""
+
+    # Bounded: each word is a condition of the query, so a thousand words made a query that ran
+    # for seconds; no brand and model needs more than a few.
+    q = filters.CharFilter(
+        method="search",
+        label="Search",
+        max_length=SEARCH_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"placeholder": "Brand and model, e.g. Honda Civic"}),
+        help_text="Words each found in the model or the brand name (any case).",
+    )
+    brand = filters.ModelChoiceFilter(
+        queryset=Brand.objects.all(), to_field_name="slug", empty_label="All brands", help_text="Brand slug."
+    )
+    price_min = filters.NumberFilter(
+        field_name="value",
+        lookup_expr="gte",
+        min_value=0,
+        label="Min price",
+        error_messages={"min_value": NEGATIVE_PRICE},
+    )
+    price_max = filters.NumberFilter(
+        field_name="value",
+        lookup_expr="lte",
+        min_value=0,
+        label="Max price",
+        error_messages={"min_value": NEGATIVE_PRICE},
+    )
+    year_min = WholeNumberFilter(
+        field_name="model_year", lookup_expr="gte", min_value=FIRST_CAR_YEAR, label="From year"
+    )
+    year_max = WholeNumberFilter(field_name="model_year", lookup_expr="lte", min_value=FIRST_CAR_YEAR, label="To year")
+    fuel = filters.ChoiceFilter(choices=Fuel.choices, empty_label="Any fuel")
+    transmission = filters.ChoiceFilter(choices=Transmission.choices, label="Gearbox", empty_label="Any gearbox")
+    body = filters.ChoiceFilter(choices=Body.choices, label="Body", empty_label="Any body")
+    mileage_max = WholeNumberFilter(field_name="mileage", lookup_expr="lte", min_value=0, label="Max mileage")
+    ordering = filters.ChoiceFilter(
+        method="order", choices=list(ORDERING_LABELS.items()), empty_label=None, label="Sort by"
+    )
+
+    class Meta:
+        model = Car
+        fields: list[str] = []
+        form = CarFilterForm
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["mileage_max"].label = f"Max mileage ({mileage_unit()})"
+
+    def search(self, cars: QuerySet[Car], name: str, value: str) -> QuerySet[Car]:
+        # "honda civic" names the brand and the model at once, so each word is matched on its own.
+        for word in value.split():
+            cars = cars.filter(Q(model__icontains=word) | Q(brand__name__icontains=word))
+        return cars
+
+    def order(self, cars: QuerySet[Car], name: str, value: str) -> QuerySet[Car]:
+        return cars.order_by(*CAR_ORDERINGS[value])

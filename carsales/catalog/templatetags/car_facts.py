@@ -1,0 +1,16 @@
+from django import template
+
+from carsales.catalog.facts import car_headline_facts, car_specs, sees_stock_details
+from carsales.catalog.models import Car
+
+register = template.Library()
+
+
+@register.filter
+def headline_facts(car: Car) -> str:
+    return " · ".join(car_headline_facts(car))
+
+
+@register.simple_tag(takes_context=True)
+def specs(context: template.Context, car: Car) -> list[tuple[str, str]]:
+    return car_specs(car, staff=sees_stock_details(context.get("user")))
