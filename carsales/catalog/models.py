@@ -116,7 +116,7 @@ class VINFormField(forms.CharField):
     """Typed as on the papers ("wvw zzz 1kz..."), checked as stored: spaces gone, upper case."""
 
     def to_python(self, value: Any) -> str:
-        return vin_normalise(super().to_python(value))
+        return vin_normalise(super().to_python(value) or "")
 
     def widget_attrs(self, widget: Any) -> dict[str, Any]:
         # Room for the spaces people type between the groups of characters.
@@ -135,8 +135,8 @@ class VINField(models.CharField):
         value = super().to_python(value)
         return vin_normalise(value) if isinstance(value, str) else value
 
-    def formfield(self, **kwargs: Any) -> Any:
-        return super().formfield(**{"form_class": VINFormField, **kwargs})
+    def formfield(self, form_class: Any = None, choices_form_class: Any = None, **kwargs: Any) -> Any:
+        return super().formfield(form_class=form_class or VINFormField, choices_form_class=choices_form_class, **kwargs)
 
 
 class CarQuerySet(StateGuardedQuerySet):

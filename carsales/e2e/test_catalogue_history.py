@@ -26,7 +26,7 @@ def test_after_back_the_filter_controls_match_the_results_and_the_next_change_ke
 
     expect(page.get_by_label("Min price")).to_have_value("")
     expect(page.get_by_label("Brand")).to_have_value("honda")
-    page.get_by_label("Ordering").select_option("price")
+    page.get_by_label("Sort by").select_option("price")
     page.wait_for_url("**ordering=price**")
     query = parse_qs(urlparse(page.url).query)
     assert query.get("brand") == ["honda"] and not query.get("price_min")

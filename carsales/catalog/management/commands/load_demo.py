@@ -123,6 +123,7 @@ class Command(BaseCommand):
                 colour = rng.choice(list(PAINTS))
                 doors, seats = DOORS_AND_SEATS.get(body, (rng.choice([4, 5]), 5))
                 engine_cc = None if fuel == "electric" else rng.choice(ENGINES_CC)
+                years_driven = max(0, date.today().year - factory_year)
                 car_create(
                     brand=brands[brand_name],
                     model=model,
@@ -130,7 +131,7 @@ class Command(BaseCommand):
                     model_year=model_year,
                     plate=f"DEMO{number:03d}",
                     value=Decimal(rng.randrange(8_000, 95_000, 500)),
-                    mileage=max(0, date.today().year - factory_year) * rng.randrange(6_000, 18_000, 100) + rng.randrange(0, 900),
+                    mileage=years_driven * rng.randrange(6_000, 18_000, 100) + rng.randrange(0, 900),
                     fuel=fuel,
                     transmission="automatic" if fuel == "electric" else rng.choice(["manual", "automatic"]),
                     body=body,
