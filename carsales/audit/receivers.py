@@ -9,7 +9,8 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
-from carsales.catalog.models import Car
+from carsales.catalog.models import Car, CarStatus
+from carsales.catalog.signals import car_stock_moved
 from carsales.core.actor import current_actor
 from carsales.orders.models import Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
@@ -86,6 +87,21 @@ def log_car_deleted(sender: type[Car], instance: Car, **kwargs: Any) -> None:
     )
 
 
+def log_cars_taken_off_or_back_on_sale(
+    sender: type[Car], car_ids: list[int], old_status: str, new_status: str, **kwargs: Any
+) -> None:
+    """Staff withdrawing or relisting cars (the order flow's own moves are logged as order events)."""
+    if new_status == CarStatus.WITHDRAWN:
+        action = "car.withdrawn"
+    elif old_status == CarStatus.WITHDRAWN:
+        action = "car.relisted"
+    else:
+        return
+    actor = current_actor()
+    for car in Car.objects.with_brand().filter(pk__in=car_ids).order_by("pk"):
+        audit_record(actor=actor, action=action, target=car, detail={"car": str(car)}, repeatable=True)
+
+
 def _money(value: Any) -> str | None:
     return None if value is None else f"{value:.2f}"
 
@@ -96,3 +112,4 @@ order_cancelled.connect(log_order_cancelled, dispatch_uid="audit.log_order_cance
 post_delete.connect(log_sale_voided, sender=Sale, dispatch_uid="audit.log_sale_voided")
 post_save.connect(log_car_saved, sender=Car, dispatch_uid="audit.log_car_saved")
 post_delete.connect(log_car_deleted, sender=Car, dispatch_uid="audit.log_car_deleted")
+car_stock_moved.connect(log_cars_taken_off_or_back_on_sale, sender=Car, dispatch_uid="audit.log_cars_off_or_on_sale")

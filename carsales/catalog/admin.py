@@ -7,7 +7,9 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from .facts import days_in_stock
 from .models import Brand, BrandSlugHistory, Car
+from .selectors import cars_in_stock_for
 from .services import (
     StockError,
     brand_create,
@@ -70,11 +72,25 @@ class BrandAdmin(admin.ModelAdmin):
         return brand.car_count  # type: ignore[attr-defined]
 
 
+class InStockForFilter(admin.SimpleListFilter):
+    title = "in stock for"
+    parameter_name = "in_stock_days_min"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(days), f"{days} days or more") for days in (30, 60, 90, 180)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Car]) -> QuerySet[Car]:
+        value = self.value()
+        return cars_in_stock_for(queryset, days=int(value)) if value and value.isdigit() else queryset
+
+
 @admin.register(Car)
 class CarAdmin(admin.ModelAdmin):
-    list_display = ["thumb", "stock_code", "brand", "model", "model_year", "plate", "value", "status", "created_at"]
+    list_display = [
+        "thumb", "stock_code", "brand", "model", "model_year", "plate", "value", "status", "days_in_stock", "created_at"
+    ]  # fmt: skip
     list_display_links = ["thumb", "stock_code"]
-    list_filter = ["status", "brand", "fuel", "transmission", "body", "model_year"]
+    list_filter = ["status", InStockForFilter, "brand", "fuel", "transmission", "body", "model_year"]
     search_fields = ["model", "brand__name", "plate", "stock_code", "vin"]
     list_select_related = ["brand"]
     autocomplete_fields = ["brand"]
@@ -112,6 +128,11 @@ class CarAdmin(admin.ModelAdmin):
         else:
             obj.full_clean()
             obj.save()
+
+    @admin.display(description="Days in stock", ordering="-created_at")
+    def days_in_stock(self, car: Car) -> int | str:
+        days = days_in_stock(car)
+        return "—" if days is None else days
 
     @admin.display(description="")
     def thumb(self, car: Car) -> str:

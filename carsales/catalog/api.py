@@ -6,7 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -19,8 +19,8 @@ from carsales.core.permissions import ModelPermissionsOrReadOnly, staff_with
 
 from .facts import sees_stock_details
 from .filters import CarFilterSet
-from .models import FIRST_CAR_YEAR, VEHICLE_FACTS, Brand, Car, VINField, current_year, next_year
-from .selectors import brand_list, brand_slug_renamed, car_catalogue
+from .models import FIRST_CAR_YEAR, VEHICLE_FACTS, Brand, Car, PriceChange, VINField, current_year, next_year
+from .selectors import brand_list, brand_slug_renamed, car_catalogue, car_price_history, with_price_drop
 from .services import (
     BrandInUse,
     CarInUse,
@@ -35,6 +35,18 @@ from .services import (
     cars_withdraw,
 )
 from .vin import plate_masked, validate_vin, vin_masked, vin_normalise
+
+
+class PriceChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PriceChange
+        fields = ["old_value", "new_value", "changed_at", "changed_by_name"]
+
+    def to_representation(self, change: PriceChange) -> dict[str, Any]:
+        data = super().to_representation(change)
+        if not sees_stock_details(getattr(self.context.get("request"), "user", None)):
+            del data["changed_by_name"]  # who set a price is the dealership's business
+        return data
 
 
 class BrandSerializer(serializers.ModelSerializer):
@@ -56,6 +68,9 @@ class CarSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping, VINField: VINSerializerField}
     brand = SlugRelatedField(slug_field="slug", queryset=Brand.objects.all())
     brand_name = serializers.CharField(source="brand.name", read_only=True)
+    price_dropped_from = serializers.SerializerMethodField(
+        help_text="The price before the last change, while that change is a recent drop; else null."
+    )
 
     class Meta:
         model = Car
@@ -70,6 +85,7 @@ class CarSerializer(serializers.ModelSerializer):
             "plate",
             "value",
             *VEHICLE_FACTS,
+            "price_dropped_from",
             "status",
             "photo",
             "thumbnail",
@@ -103,6 +119,11 @@ class CarSerializer(serializers.ModelSerializer):
             required=False,
             help_text=self.fields["value"].help_text,
         )
+
+    @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True))
+    def get_price_dropped_from(self, car: Car) -> str | None:
+        was = getattr(car, "price_dropped_from", None)
+        return None if was is None else f"{was:.2f}"
 
     def to_representation(self, car: Car) -> dict[str, Any]:
         data = super().to_representation(car)
@@ -144,8 +165,8 @@ class CarViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Car]:
         is_staff = sees_stock_details(self.request.user)
         if self.action != "list":
-            hidden = ["sold", "withdrawn"]
-            return Car.objects.with_brand() if is_staff else Car.objects.with_brand().exclude(status__in=hidden)
+            cars = with_price_drop(Car.objects.with_brand())
+            return cars if is_staff else cars.exclude(status__in=["sold", "withdrawn"])
         return car_catalogue(include_unavailable=is_staff)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -183,6 +204,13 @@ class CarViewSet(viewsets.ModelViewSet):
             return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
         car.refresh_from_db()
         return Response(CarSerializer(car, context=self.get_serializer_context()).data)
+
+    @extend_schema(responses={200: PriceChangeSerializer(many=True)})
+    @action(detail=True, methods=["get"], url_path="price-history", pagination_class=None)
+    def price_history(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The car's price changes, latest first: the first is its listing (old_value null)."""
+        changes = car_price_history(car=self.get_object())
+        return Response(PriceChangeSerializer(changes, many=True, context=self.get_serializer_context()).data)
 
     @extend_schema(
         request=None, responses={200: CarSerializer, 409: OpenApiResponse(description="The car is not available.")}

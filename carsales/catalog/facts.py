@@ -3,10 +3,11 @@
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from carsales.core.permissions import has_staff_power
 
-from .models import Car
+from .models import Car, CarStatus
 from .vin import plate_masked, vin_masked
 
 MILEAGE_UNITS = {"km": "km", "mi": "miles"}
@@ -32,6 +33,13 @@ def engine_text(engine_cc: int | None) -> str:
 
 def power_text(power_kw: int | None) -> str:
     return f"{power_kw} kW ({round(power_kw * HP_PER_KW)} hp)" if power_kw else ""
+
+
+def days_in_stock(car: Car) -> int | None:
+    """Whole days since the car was taken in; None once sold (no longer stock)."""
+    if car.status == CarStatus.SOLD:
+        return None
+    return (timezone.localdate() - timezone.localdate(car.created_at)).days
 
 
 def car_headline_facts(car: Car) -> list[str]:

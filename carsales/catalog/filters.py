@@ -9,6 +9,7 @@ from django.db.models.expressions import OrderBy
 
 from .facts import mileage_unit
 from .models import FIRST_CAR_YEAR, Body, Brand, Car, Fuel, Transmission
+from .selectors import cars_in_stock_for
 
 NEGATIVE_PRICE = "A price cannot be negative."
 SEARCH_MAX_LENGTH = 100
@@ -21,6 +22,7 @@ CAR_ORDERINGS: dict[str, tuple[str | OrderBy, ...]] = {
     "year": ("model_year", "id"),
     "-year": ("-model_year", "id"),
     "mileage": (F("mileage").asc(nulls_last=True), "id"),  # a car of unstated mileage is no bargain
+    "oldest": ("created_at", "id"),
 }
 ORDERING_LABELS = {
     "newest": "Newest first",
@@ -29,6 +31,7 @@ ORDERING_LABELS = {
     "-year": "Year: newest",
     "year": "Year: oldest",
     "mileage": "Mileage: lowest",
+    "oldest": "Longest in stock",
 }
 
 
@@ -96,6 +99,12 @@ class CarFilterSet(filters.FilterSet):
     transmission = filters.ChoiceFilter(choices=Transmission.choices, label="Gearbox", empty_label="Any gearbox")
     body = filters.ChoiceFilter(choices=Body.choices, label="Body", empty_label="Any body")
     mileage_max = WholeNumberFilter(field_name="mileage", lookup_expr="lte", min_value=0, label="Max mileage")
+    in_stock_days_min = WholeNumberFilter(
+        method="in_stock_for",
+        min_value=0,
+        label="In stock for at least (days)",
+        help_text="Cars not sold, taken in at least this many days ago.",
+    )
     ordering = filters.ChoiceFilter(
         method="order", choices=list(ORDERING_LABELS.items()), empty_label=None, label="Sort by"
     )
@@ -114,6 +123,9 @@ class CarFilterSet(filters.FilterSet):
         for word in value.split():
             cars = cars.filter(Q(model__icontains=word) | Q(brand__name__icontains=word))
         return cars
+
+    def in_stock_for(self, cars: QuerySet[Car], name: str, days: int) -> QuerySet[Car]:
+        return cars_in_stock_for(cars, days=days)
 
     def order(self, cars: QuerySet[Car], name: str, value: str) -> QuerySet[Car]:
         return cars.order_by(*CAR_ORDERINGS[value])

@@ -4,10 +4,12 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
 from carsales.core.tracking import StoredRow
@@ -299,3 +301,72 @@ class Car(StateGuardedModel):
     def is_for_sale(self) -> bool:
         """Available and priced: only such a car can go into a cart or an order."""
         return self.is_available and self.value is not None
+
+
+def car_field_label(name: str) -> str:
+    field = Car._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return str(field.verbose_name)
+
+
+def car_field_choice_label(name: str, value: Any) -> str:
+    """How a form shows `value` of the car field `name` ("suv" → "SUV")."""
+    field = Car._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return str(dict(field.choices or ()).get(value, value))
+
+
+class CarVinReport(models.Model):
+    """What a car's VIN told when decoded, for staff: the facts it filled in and where it disagrees
+    with what staff typed. Written by a durable receiver after the car is saved with a new VIN."""
+
+    car = models.OneToOneField(Car, on_delete=models.CASCADE, related_name="vin_report")
+    vin = models.CharField("VIN", max_length=17)
+    manufacturer = models.CharField(max_length=120, blank=True)
+    country = models.CharField(max_length=80, blank=True)
+    model_years = models.JSONField(default=list, blank=True)
+    details = models.JSONField(default=dict, blank=True, help_text="Maker-specific facts: body, engine, model...")
+    filled = models.JSONField(
+        default=list, blank=True, help_text="Car fields left blank by staff, filled from the VIN."
+    )
+    disagreements = models.JSONField(default=list, blank=True)
+    problem = models.CharField(max_length=200, blank=True, help_text="Why the VIN could not be decoded.")
+    decoded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "VIN report"
+
+    def __str__(self) -> str:
+        return f"VIN {self.vin} of car #{self.car_id}"
+
+    @property
+    def filled_labels(self) -> list[str]:
+        return [car_field_label(name) for name in self.filled]
+
+
+class PriceChange(models.Model):
+    """A car's asking price as it changed (the first one too, from none), with who and when.
+
+    Kept by a receiver of the car's save, in its transaction, from the row as stored before it
+    (`Car.stored`), so every save path records it and a stale instance records the true old price.
+    """
+
+    car = models.ForeignKey(Car, on_delete=models.CASCADE, related_name="price_changes")
+    old_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    new_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_by_name = models.CharField(max_length=150, blank=True)  # kept if the account is deleted
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["car", "-changed_at", "-id"], name="price_change_latest")]
+
+    def __str__(self) -> str:
+        return f"car #{self.car_id}: {self.old_value} → {self.new_value}"
+
+    @property
+    def is_drop(self) -> bool:
+        return self.old_value is not None and self.new_value is not None and self.new_value < self.old_value

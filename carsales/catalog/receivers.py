@@ -4,13 +4,15 @@ admin, shell; fixture loads skip the ones that write — gets them, not only the
 The stock code is filled in pre_save, in the save's own write. The files and the sales text are
 outside effects (storage, a language model over HTTP), so durable receivers handle them after
 commit, in a worker: the thumbnail on the "images" queue, file deletions on "files", the text
-on "default", none delaying the emails. What a save changed comes from `Car.stored`.
+on "default", none delaying the emails; so is the decoding of a new VIN, which fills in the
+facts staff left blank. What a save changed comes from `Car.stored`.
 """
 
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_save
 
+from carsales.core.actor import current_actor
 from carsales.events.durable import Event, durable_receiver
 
 from .images import photo_published
@@ -18,6 +20,8 @@ from .models import Car
 from .services import (
     car_bio_fill,
     car_thumbnail_make,
+    car_vin_decode,
+    price_change_record,
     stock_code_generate,
     stored_files_delete,
     upload_mark_uncommitted,
@@ -75,6 +79,22 @@ def car_mark_renamed_upload(sender: type[Car], instance: Car, raw: bool, **kwarg
     intended = Car.stored.noted(instance, _UPLOAD_MARKED, "")
     if not raw and intended and instance.photo.name != intended:
         upload_mark_uncommitted(name=instance.photo.name)
+
+
+_PRICE_RECORDED = "catalog.price_recorded"  # noted once a save's price change is recorded
+
+
+def car_record_price_change(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
+    """Record a new or changed asking price, from the row as stored before the save: a stale
+    instance, the admin and the API record the true old price. A fixture brings its own history."""
+    if raw or Car.stored.noted(instance, _PRICE_RECORDED):
+        return
+    before, after = Car.stored.before(instance), Car.stored.after(instance)
+    old = before["value"] if before is not None else None
+    if (before is None and after["value"] is None) or old == after["value"]:
+        return
+    Car.stored.note(instance, _PRICE_RECORDED, True)
+    price_change_record(car=instance, old=old, new=after["value"], actor=current_actor())
 
 
 def _photo_changed(kwargs: dict[str, Any]) -> bool:
@@ -156,6 +176,29 @@ def write_missing_bio(event: Event) -> None:
     car_bio_fill(car_id=event.instance_pk)
 
 
+def _vin_changed(kwargs: dict[str, Any]) -> bool:
+    """A VIN given, changed or cleared (a new car without one has nothing to decode)."""
+    instance = kwargs["instance"]
+    if kwargs.get("raw") or not Car.stored.changed(instance, "vin"):
+        return False
+    return Car.stored.before(instance) is not None or bool(Car.stored.after(instance)["vin"])
+
+
+@durable_receiver(
+    post_save,
+    sender=Car,
+    dispatch_uid="catalog.decode_new_vin",
+    queue="default",
+    when=lambda kwargs: _vin_changed(kwargs),
+    carries={"instance"},
+    fields={"vin"},
+)
+def decode_new_vin(event: Event) -> None:
+    """Decode a VIN given or changed on any path, after commit: fill the blanks, report to staff."""
+    car_vin_decode(car_id=event.instance_pk, vin=event.instance_data["vin"])
+
+
 pre_save.connect(car_fill_defaults, sender=Car, dispatch_uid="catalog.car_fill_defaults")
 pre_save.connect(car_note_photo_change, sender=Car, dispatch_uid="catalog.car_note_photo_change")
 post_save.connect(car_mark_renamed_upload, sender=Car, dispatch_uid="catalog.car_mark_renamed_upload")
+post_save.connect(car_record_price_change, sender=Car, dispatch_uid="catalog.car_record_price_change")

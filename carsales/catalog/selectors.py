@@ -1,18 +1,47 @@
 """Reads of the catalogue."""
 
 import logging
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_unicode_slug
-from django.db.models import Case, F, QuerySet, Value, When
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Abs
+from django.utils import timezone
 
-from .models import Brand, BrandSlugHistory, Car
+from .facts import sees_stock_details
+from .models import Brand, BrandSlugHistory, Car, CarStatus, CarVinReport, PriceChange
 from .signals import CarNote, car_page_notes
 
 logger = logging.getLogger(__name__)
+
+
+def with_price_drop(cars: QuerySet[Car]) -> QuerySet[Car]:
+    """Annotate `price_dropped_from`: the price before the car's last change when that change
+    was a drop within CARSALES_PRICE_DROP_DAYS, else None. One subquery, on an index."""
+    cutoff = timezone.now() - timedelta(days=settings.CARSALES_PRICE_DROP_DAYS)
+    was = Case(When(Q(new_value__lt=F("old_value")) & Q(changed_at__gte=cutoff), then=F("old_value")), default=None)
+    last_change = PriceChange.objects.filter(car=OuterRef("pk")).order_by("-changed_at", "-id")
+    return cars.annotate(price_dropped_from=Subquery(last_change.annotate(was=was).values("was")[:1]))
+
+
+def cars_in_stock_for(cars: QuerySet[Car], *, days: int) -> QuerySet[Car]:
+    """Those of `cars` not sold and taken in at least `days` days ago."""
+    return cars.exclude(status=CarStatus.SOLD).filter(created_at__lte=timezone.now() - timedelta(days=days))
+
+
+def cars_longest_in_stock(*, days: int, limit: int) -> tuple[list[Car], int]:
+    """Up to `limit` cars in stock for at least `days` days, longest first, and how many there are."""
+    cars = cars_in_stock_for(Car.objects.with_brand(), days=days)
+    return list(cars.order_by("created_at", "id")[:limit]), cars.count()
+
+
+def car_price_history(*, car: Car) -> QuerySet[PriceChange]:
+    """The car's price changes, latest first."""
+    return PriceChange.objects.filter(car=car).select_related("changed_by")
 
 
 def car_catalogue(*, include_unavailable: bool) -> QuerySet[Car]:
@@ -25,7 +54,7 @@ def car_catalogue(*, include_unavailable: bool) -> QuerySet[Car]:
     cars = Car.objects.with_brand()
     if not include_unavailable:
         cars = cars.available()
-    return cars.order_by("-created_at", "-id")
+    return with_price_drop(cars).order_by("-created_at", "-id")
 
 
 def brand_list() -> QuerySet[Brand]:
@@ -47,8 +76,15 @@ def car_similar(*, car: Car, limit: int = 4) -> QuerySet[Car]:
     ordering: list[Combinable] = [Case(When(brand_id=car.brand_id, then=Value(0)), default=Value(1))]
     if car.value is not None:
         ordering.append(Abs(F("value") - car.value).asc(nulls_last=True))
-    similar = Car.objects.available().with_brand().exclude(pk=car.pk)
+    similar = with_price_drop(Car.objects.available().with_brand().exclude(pk=car.pk))
     return similar.order_by(*ordering, "-created_at", "-id")[:limit]
+
+
+def car_vin_report_for(*, car: Car, user: Any) -> CarVinReport | None:
+    """The decoding of the car's current VIN, for staff; None for others, or before it is decoded."""
+    if not sees_stock_details(user):
+        return None
+    return CarVinReport.objects.filter(car=car, vin=car.vin).exclude(vin="").first()
 
 
 def car_notes_for(*, car: Car, user: Any) -> list[CarNote]:

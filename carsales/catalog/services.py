@@ -19,8 +19,20 @@ from django.utils.text import slugify
 
 from .bio import write_bio
 from .images import thumbnail_of
-from .models import VEHICLE_FACTS, Brand, BrandSlugHistory, Car, CarStatus
+from .models import (
+    VEHICLE_FACTS,
+    Brand,
+    BrandSlugHistory,
+    Car,
+    CarStatus,
+    CarVinReport,
+    PriceChange,
+    car_field_choice_label,
+    car_field_label,
+    folded,
+)
 from .signals import car_stock_moved
+from .vin import body_from_vin, doors_from_vin, transmission_from_vin, vin_decode
 
 STOCK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 STOCK_CODE_LENGTH = 10
@@ -282,6 +294,87 @@ def car_bio_fill(*, car_id: int) -> str | None:
         return None
     text = write_bio(car)
     return text if Car.objects.filter(pk=car_id, bio="").update(bio=text) else None
+
+
+def price_change_record(*, car: Car, old: Decimal | None, new: Decimal | None, actor: Any) -> PriceChange:
+    """Record that `car`'s price went from `old` to `new`, by `actor` (None: a shell or a job)."""
+    return PriceChange.objects.create(
+        car=car, old_value=old, new_value=new, changed_by=actor, changed_by_name=actor.get_username() if actor else ""
+    )
+
+
+def _same_maker(manufacturer: str, brand: str) -> bool:
+    """ "Fiat Automobiles" is Fiat, "Mercedes-Benz" is Mercedes; "Kia" is not Honda."""
+    manufacturer, brand = folded(manufacturer), folded(brand)
+    return brand in manufacturer or manufacturer.split()[0] in brand
+
+
+@transaction.atomic
+def car_vin_decode(*, car_id: int, vin: str) -> CarVinReport | None:
+    """Decode the VIN car `car_id` was saved with, offline: fill in the facts staff left blank,
+    never one they typed, and report what the VIN says against the car, for staff.
+
+    Does nothing when the car is gone or its VIN changed since (the change has its own run); a
+    cleared VIN drops the report. Run again for the same VIN, it fills nothing more and keeps
+    the report (what was filled stays listed): at least once is once.
+    """
+    car = Car.objects.select_for_update(of=("self",)).select_related("brand").filter(pk=car_id).first()
+    if car is None or car.vin != vin:
+        return None
+    if not vin:
+        CarVinReport.objects.filter(car=car).delete()
+        return None
+    earlier = CarVinReport.objects.filter(car=car, vin=vin).first()
+    try:
+        facts = vin_decode(vin)
+    except ValueError as unknown:
+        report, _ = CarVinReport.objects.update_or_create(
+            car=car,
+            defaults={"vin": vin, "manufacturer": "", "country": "", "model_years": [], "details": {},
+                      "filled": [], "disagreements": [], "problem": str(unknown)},
+        )  # fmt: skip
+        return report
+    body_text = facts.details.get("Body", "")
+    from_vin: dict[str, Any] = {
+        "body": body_from_vin(body_text),
+        "doors": doors_from_vin(body_text),
+        "transmission": transmission_from_vin(facts.details.get("Transmission", "")),
+    }
+    fill, disagreements = {}, []
+    for name, value in from_vin.items():
+        stated = getattr(car, name)
+        if not value or stated == value:
+            continue
+        if stated in ("", None):
+            fill[name] = value
+        else:
+            disagreements.append(
+                f"{car_field_label(name).capitalize()}: the VIN says {car_field_choice_label(name, value)}, "
+                f"the car says {car_field_choice_label(name, stated)}."
+            )
+    if not _same_maker(facts.manufacturer, car.brand.name):
+        disagreements.append(f"Maker: the VIN is of a {facts.manufacturer}, the brand chosen is {car.brand.name}.")
+    if facts.model_years and car.model_year not in facts.model_years:
+        years = " or ".join(map(str, sorted(facts.model_years)))
+        disagreements.append(f"Model year: the VIN says {years}, the car says {car.model_year}.")
+    if fill:
+        for name, value in fill.items():
+            setattr(car, name, value)
+        car.save(update_fields=[*fill, "updated_at"])
+    report, _ = CarVinReport.objects.update_or_create(
+        car=car,
+        defaults={
+            "vin": vin,
+            "manufacturer": facts.manufacturer,
+            "country": facts.country,
+            "model_years": list(facts.model_years),
+            "details": facts.details,
+            "filled": sorted({*fill, *(earlier.filled if earlier else [])}),
+            "disagreements": disagreements,
+            "problem": "",
+        },
+    )
+    return report
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.car_list_view, name="car_list"),
     path("cars/new/", views.car_create_view, name="car_create"),
+    path("cars/export.csv", views.car_export_view, name="car_export"),
     path("cars/<id:pk>/", views.car_detail, name="car_detail"),
     path("cars/<id:pk>/edit/", views.car_edit_view, name="car_edit"),
     path("cars/<id:pk>/delete/", views.car_delete_view, name="car_delete"),

@@ -1,20 +1,31 @@
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from carsales.core.permissions import staff_required
 
+from .exports import car_csv_lines
 from .facts import sees_stock_details
 from .filters import CarFilterSet
 from .forms import BrandForm, CarForm
 from .models import Brand, Car, CarStatus
-from .selectors import brand_list, brand_slug_renamed, car_catalogue, car_notes_for, car_similar
+from .selectors import (
+    brand_list,
+    brand_slug_renamed,
+    car_catalogue,
+    car_notes_for,
+    car_price_history,
+    car_similar,
+    car_vin_report_for,
+    with_price_drop,
+)
 from .services import (
     BrandInUse,
     CarInUse,
@@ -49,20 +60,42 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
         query["brand"] = renamed
         return redirect(f"{request.path}?{query.urlencode()}", permanent=True)
     page = Paginator(filterset.qs, _page_size(request)).get_page(request.GET.get("page"))
-    context = {"form": filterset.form, "page": page, "page_sizes": PAGE_SIZES}
+    context = {
+        "form": filterset.form,
+        "page": page,
+        "page_sizes": PAGE_SIZES,
+        "stock_staff": sees_stock_details(request.user),
+    }
     # htmx swaps only the results when the filters change.
     template = "catalog/_car_results.html" if request.htmx else "catalog/car_list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 
 
+@staff_required("catalog.view_car")
+@require_http_methods(["GET"])
+def car_export_view(request: HttpRequest) -> StreamingHttpResponse:
+    """The cars the catalogue shows staff with these filters, as CSV, streamed."""
+    filterset = CarFilterSet(request.GET or None, queryset=car_catalogue(include_unavailable=True))
+    response = StreamingHttpResponse(car_csv_lines(filterset.qs), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="cars-{date.today().isoformat()}.csv"'
+    return response
+
+
 def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # A sold car keeps its page (links and bookmarks to it live on) and points to others.
-    car = get_object_or_404(Car.objects.with_brand(), pk=pk)
+    car = get_object_or_404(with_price_drop(Car.objects.with_brand()), pk=pk)
     if car.status == CarStatus.WITHDRAWN and not sees_stock_details(request.user):
         raise Http404("This car is not on sale.")  # off sale: its page is for staff only
     similar = car_similar(car=car) if car.status == CarStatus.SOLD else Car.objects.none()
-    notes = car_notes_for(car=car, user=request.user)
-    return render(request, "catalog/car_detail.html", {"car": car, "similar": similar, "notes": notes})
+    context = {
+        "car": car,
+        "similar": similar,
+        "notes": car_notes_for(car=car, user=request.user),
+        "vin_report": car_vin_report_for(car=car, user=request.user),
+        "price_history": car_price_history(car=car),
+        "stock_staff": sees_stock_details(request.user),
+    }
+    return render(request, "catalog/car_detail.html", context)
 
 
 def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None:

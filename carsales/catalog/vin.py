@@ -1,5 +1,6 @@
 """Vehicle identification numbers (ISO 3779): the checks every VIN passes, and its decoding."""
 
+import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -85,3 +86,27 @@ def vin_masked(vin: str) -> str:
 def plate_masked(plate: str) -> str:
     """The plate a visitor sees: its first two characters only."""
     return plate[:2] + "•" * max(len(plate) - 2, 0)
+
+
+def body_from_vin(text: str) -> str:
+    """The Body value a maker's body description names ("Sedan, 4-Door" → "sedan"), or ""."""
+    words = {
+        "sedan": "sedan", "saloon": "sedan", "hatchback": "hatchback", "estate": "estate", "wagon": "estate",
+        "suv": "suv", "coupe": "coupe", "convertible": "convertible", "cabrio": "convertible", "van": "van",
+        "pickup": "pickup", "pick-up": "pickup",
+    }  # fmt: skip
+    lowered = text.casefold()
+    return next((body for word, body in words.items() if word in lowered), "")
+
+
+def doors_from_vin(text: str) -> int | None:
+    """The doors a body description names ("Sedan, 4-Door" → 4), or None."""
+    match = re.search(r"(\d)\s*-?\s*door", text, flags=re.IGNORECASE)
+    return int(match.group(1)) if match else None
+
+
+def transmission_from_vin(text: str) -> str:
+    lowered = text.casefold()
+    if "manual" in lowered:
+        return "manual"
+    return "automatic" if "auto" in lowered else ""

@@ -1,15 +1,22 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from carsales.catalog.selectors import cars_longest_in_stock
 from carsales.core.charts import Series, line_chart
 from carsales.core.permissions import staff_required
 
 from .selectors import inventory_current, inventory_history
 
+AGEING_DAYS = (30, 60, 90, 180)
+AGEING_SHOWN = 20
+
 
 @staff_required("inventory.view_carinventory")
 def inventory_dashboard(request: HttpRequest) -> HttpResponse:
     history = inventory_history()
+    older_than = request.GET.get("older_than", "")
+    days = int(older_than) if older_than.isdigit() and int(older_than) in AGEING_DAYS else AGEING_DAYS[1]
+    ageing, ageing_count = cars_longest_in_stock(days=days, limit=AGEING_SHOWN)
     chart = line_chart(
         title="Cars in stock and their value over time",
         labels=[snapshot.created_at for snapshot in history],
@@ -21,5 +28,13 @@ def inventory_dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "inventory/dashboard.html",
-        {"current": inventory_current(), "chart": chart, "recent": history[::-1][:15]},
+        {
+            "current": inventory_current(),
+            "chart": chart,
+            "recent": history[::-1][:15],
+            "ageing": ageing,
+            "ageing_count": ageing_count,
+            "ageing_days": days,
+            "ageing_choices": AGEING_DAYS,
+        },
     )

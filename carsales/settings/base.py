@@ -318,6 +318,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "carsales <sales@carsa
 CARSALES_CURRENCY = os.environ.get("CARSALES_CURRENCY", "USD")
 # The unit odometer readings are typed and shown in: "km" or "mi" (one per site, never mixed).
 CARSALES_MILEAGE_UNIT = os.environ.get("CARSALES_MILEAGE_UNIT", "km")
+# A car whose last price change was a drop shows "Price dropped" for this many days after it.
+CARSALES_PRICE_DROP_DAYS = int(os.environ.get("CARSALES_PRICE_DROP_DAYS", "14"))
 CARSALES_MAX_UPLOAD_BYTES = int(os.environ.get("CARSALES_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 # A whole request: the largest photo plus the form around it; bigger ones get 413 unread.
 CARSALES_MAX_REQUEST_BYTES = CARSALES_MAX_UPLOAD_BYTES + 1024 * 1024

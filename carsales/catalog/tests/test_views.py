@@ -138,13 +138,18 @@ def test_the_detail_page_shows_the_car(client):
     )
 
 
-def test_changing_the_price_leaves_no_old_price_on_the_car_page(staff_client, client):
+def test_changing_the_price_leaves_the_old_price_only_in_the_price_history(staff_client, client, run_tasks):
     car = CarFactory(model="Golf", value=Decimal("45999.99"), bio="")
+    run_tasks()  # the generated sales text
 
-    staff_client.post(f"/cars/{car.pk}/edit/", car_form_data(car.brand, plate=car.plate, value="39999", bio=car.bio))
+    staff_client.post(f"/cars/{car.pk}/edit/", car_form_data(car.brand, plate=car.plate, value="39999", bio=""))
+    run_tasks()
     page = client.get(f"/cars/{car.pk}/").content.decode()
 
-    assert "$39,999" in page and "45,999" not in page
+    bio = page[page.index('<div class="bio">') : page.index("</div>", page.index('<div class="bio">'))]
+    history = page[page.index('<details class="price-history"') : page.index("</details>")]
+    assert "$39,999" in page and "Price dropped <s>$45,999.99</s>" in page
+    assert "45,999" not in bio and "$45,999.99" in history
 
 
 def test_a_bio_written_by_staff_survives_an_edit_of_the_price(staff_client):

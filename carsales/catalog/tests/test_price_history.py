@@ -1,0 +1,98 @@
+"""Every price change is recorded from the stored price, on every path; a recent drop is shown."""
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from carsales.catalog.models import Car, PriceChange
+from carsales.catalog.services import car_update
+from carsales.conftest import CarFactory, token_client
+from carsales.core.actor import acting_as
+
+pytestmark = pytest.mark.django_db
+
+
+def history(car: Car) -> list[tuple[Decimal | None, Decimal | None, str]]:
+    return [(c.old_value, c.new_value, c.changed_by_name) for c in PriceChange.objects.filter(car=car)]
+
+
+def test_every_path_records_the_old_price_as_stored_and_who_changed_it(admin_user: Any):
+    car = CarFactory(value=Decimal("20000"))
+    stale = Car.objects.get(pk=car.pk)
+    staff = Client()
+    staff.force_login(admin_user)
+
+    with acting_as(admin_user):
+        car_update(car=Car.objects.get(pk=car.pk), value=Decimal("19000"))  # a service (the page's path)
+    token_client(admin_user).patch(f"/api/cars/{car.pk}/", {"value": "18500"}, format="json")
+    stale.value = Decimal("18000")  # read at 20,000: the history says 18,500 → 18,000
+    stale.save()
+    Car.objects.get(pk=car.pk).save()  # no change, no record
+
+    assert history(car) == [
+        (Decimal("18500"), Decimal("18000"), ""),
+        (Decimal("19000"), Decimal("18500"), admin_user.username),
+        (Decimal("20000"), Decimal("19000"), admin_user.username),
+        (None, Decimal("20000"), ""),
+    ]
+
+
+def test_the_admin_records_a_price_change_too(admin_user: Any):
+    car = CarFactory(value=Decimal("20000"))
+    staff = Client()
+    staff.force_login(admin_user)
+    form = staff.get(f"/admin/catalog/car/{car.pk}/change/").context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "photo"}
+    data.update(brand=car.brand_id, value="17500")
+
+    staff.post(f"/admin/catalog/car/{car.pk}/change/", data)
+
+    assert history(car)[0] == (Decimal("20000"), Decimal("17500"), admin_user.username)
+
+
+def test_a_recent_drop_shows_a_badge_on_the_card_the_page_and_the_api_until_the_window_closes(settings: Any):
+    settings.CARSALES_PRICE_DROP_DAYS = 14
+    dropped, raised = CarFactory(value=Decimal("20000")), CarFactory(value=Decimal("20000"))
+    car_update(car=dropped, value=Decimal("18000"))
+    car_update(car=raised, value=Decimal("18000"))
+    car_update(car=raised, value=Decimal("19000"))  # the last change is a rise: no badge
+
+    catalogue = Client().get("/").content.decode()
+    page = Client().get(f"/cars/{dropped.pk}/").content.decode()
+    api = {car["id"]: car["price_dropped_from"] for car in Client().get("/api/cars/").json()["results"]}
+
+    assert catalogue.count("Price dropped") == 1 and "Price dropped" in page
+    assert api == {dropped.pk: "20000.00", raised.pk: None}
+    with time_machine.travel(timezone.now() + timedelta(days=15)):
+        assert "Price dropped" not in Client().get("/").content.decode()
+
+
+def test_the_history_is_on_the_car_page_and_in_the_api_without_who_for_visitors(admin_user: Any):
+    car = CarFactory(value=Decimal("20000"))
+    with acting_as(admin_user):
+        car_update(car=car, value=Decimal("18000"))
+
+    public = Client().get(f"/api/cars/{car.pk}/price-history/").json()
+    staff = token_client(admin_user).get(f"/api/cars/{car.pk}/price-history/").json()
+    page = Client().get(f"/cars/{car.pk}/").content.decode()
+
+    assert public == [
+        {"old_value": "20000.00", "new_value": "18000.00", "changed_at": public[0]["changed_at"]},
+        {"old_value": None, "new_value": "20000.00", "changed_at": public[1]["changed_at"]},
+    ]
+    assert staff[0]["changed_by_name"] == admin_user.username
+    assert "Price history" in page and "\N{MINUS SIGN}$2,000" in page and admin_user.username not in page
+
+
+def test_the_catalogue_costs_the_same_queries_with_many_price_changes(django_assert_max_num_queries: Any):
+    cars = CarFactory.create_batch(3)
+    for car in cars:
+        for price in (900, 800, 700):
+            car_update(car=car, value=Decimal(price))
+    with django_assert_max_num_queries(4):
+        Client().get("/api/cars/")
