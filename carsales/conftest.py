@@ -7,6 +7,7 @@ import factory
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django_tasks_db.management.commands.db_worker import Worker
@@ -18,6 +19,12 @@ from rest_framework.test import APIClient
 from carsales.catalog.models import Brand, Car
 from carsales.core.testing import muted, signals_sent
 from carsales.events.testing import deliveries_owed, deliveries_run
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Each test starts with an empty cache: what a test cached came from its own, rolled-back data."""
+    cache.clear()
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -69,7 +69,7 @@ class CarSerializer(serializers.ModelSerializer):
     brand = SlugRelatedField(slug_field="slug", queryset=Brand.objects.all())
     brand_name = serializers.CharField(source="brand.name", read_only=True)
     price_dropped_from = serializers.SerializerMethodField(
-        help_text="The price before the last change, while that change is a recent drop; else null."
+        help_text="The price before the last change, while that change is a recent drop of an available car; else null."
     )
 
     class Meta:
@@ -123,7 +123,7 @@ class CarSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True))
     def get_price_dropped_from(self, car: Car) -> str | None:
         was = getattr(car, "price_dropped_from", None)
-        return None if was is None else f"{was:.2f}"
+        return None if was is None or not car.is_available else f"{was:.2f}"
 
     def to_representation(self, car: Car) -> dict[str, Any]:
         data = super().to_representation(car)

@@ -4,11 +4,12 @@ from typing import Any
 
 import django_filters as filters
 from django import forms
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.db.models.expressions import OrderBy
 
-from .facts import mileage_unit
+from .facts import mileage_unit, sees_stock_details
 from .models import FIRST_CAR_YEAR, Body, Brand, Car, Fuel, Transmission
+from .search import SearchOutcome, car_search
 from .selectors import cars_in_stock_for
 
 NEGATIVE_PRICE = "A price cannot be negative."
@@ -72,7 +73,8 @@ class CarFilterSet(filters.FilterSet):
         label="Search",
         max_length=SEARCH_MAX_LENGTH,
         widget=forms.TextInput(attrs={"placeholder": "Brand and model, e.g. Honda Civic"}),
-        help_text="Words each found in the model or the brand name (any case).",
+        help_text="Brand and model words, forgiving typos and aliases (vw, chevy) and a year (golf 2022); "
+        "staff also find a stock code, plate or VIN.",
     )
     brand = filters.ModelChoiceFilter(
         queryset=Brand.objects.all(), to_field_name="slug", empty_label="All brands", help_text="Brand slug."
@@ -117,12 +119,12 @@ class CarFilterSet(filters.FilterSet):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.filters["mileage_max"].label = f"Max mileage ({mileage_unit()})"
+        self.search_outcome = SearchOutcome()
 
     def search(self, cars: QuerySet[Car], name: str, value: str) -> QuerySet[Car]:
-        # "honda civic" names the brand and the model at once, so each word is matched on its own.
-        for word in value.split():
-            cars = cars.filter(Q(model__icontains=word) | Q(brand__name__icontains=word))
-        return cars
+        staff = sees_stock_details(getattr(self.request, "user", None))
+        found, self.search_outcome = car_search(cars, value, staff=staff)
+        return found
 
     def in_stock_for(self, cars: QuerySet[Car], name: str, days: int) -> QuerySet[Car]:
         return cars_in_stock_for(cars, days=days)

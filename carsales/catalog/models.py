@@ -237,7 +237,7 @@ class Car(StateGuardedModel):
 
     objects = CarQuerySet.as_manager()
     # The row as stored, read once per save or delete for every receiver that keeps derived data.
-    stored = StoredRow("value", "status", "photo", "thumbnail", "vin")
+    stored = StoredRow("value", "status", "photo", "thumbnail", "vin", "model")
 
     STATE_FIELDS = ("status",)
 
@@ -249,6 +249,9 @@ class Car(StateGuardedModel):
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["value"]),
             models.Index(fields=["model_year"]),
+            # The distinct models a search corrects typos against (search.py); PostgreSQL also
+            # gets trigram indexes for the substring match (migration 0012).
+            models.Index(fields=["model"]),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(value__gte=0), name="car_value_not_negative"),

@@ -16,7 +16,8 @@ from carsales.core.actor import current_actor
 from carsales.events.durable import Event, durable_receiver
 
 from .images import photo_published
-from .models import Car
+from .models import Brand, Car
+from .search import search_vocabulary_forget
 from .services import (
     car_bio_fill,
     car_thumbnail_make,
@@ -95,6 +96,16 @@ def car_record_price_change(sender: type[Car], instance: Car, raw: bool, **kwarg
         return
     Car.stored.note(instance, _PRICE_RECORDED, True)
     price_change_record(car=instance, old=old, new=after["value"], actor=current_actor())
+
+
+def car_forget_search_words(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
+    """A new car or a renamed model may bring a word searches correct typos against."""
+    if Car.stored.changed(instance, "model"):
+        search_vocabulary_forget()
+
+
+def brand_forget_search_words(sender: type[Brand], **kwargs: Any) -> None:
+    search_vocabulary_forget()
 
 
 def _photo_changed(kwargs: dict[str, Any]) -> bool:
@@ -202,3 +213,5 @@ pre_save.connect(car_fill_defaults, sender=Car, dispatch_uid="catalog.car_fill_d
 pre_save.connect(car_note_photo_change, sender=Car, dispatch_uid="catalog.car_note_photo_change")
 post_save.connect(car_mark_renamed_upload, sender=Car, dispatch_uid="catalog.car_mark_renamed_upload")
 post_save.connect(car_record_price_change, sender=Car, dispatch_uid="catalog.car_record_price_change")
+post_save.connect(car_forget_search_words, sender=Car, dispatch_uid="catalog.car_forget_search_words")
+post_save.connect(brand_forget_search_words, sender=Brand, dispatch_uid="catalog.brand_forget_search_words")

@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 def with_price_drop(cars: QuerySet[Car]) -> QuerySet[Car]:
     """Annotate `price_dropped_from`: the price before the car's last change when that change
-    was a drop within CARSALES_PRICE_DROP_DAYS, else None. One subquery, on an index."""
+    was a drop within CARSALES_PRICE_DROP_DAYS, else None. One subquery, on an index. Only an
+    available car shows it (a sold car advertises nothing)."""
     cutoff = timezone.now() - timedelta(days=settings.CARSALES_PRICE_DROP_DAYS)
     was = Case(When(Q(new_value__lt=F("old_value")) & Q(changed_at__gte=cutoff), then=F("old_value")), default=None)
     last_change = PriceChange.objects.filter(car=OuterRef("pk")).order_by("-changed_at", "-id")

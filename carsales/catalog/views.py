@@ -52,7 +52,7 @@ def _page_size(request: HttpRequest) -> int:
 
 def car_list_view(request: HttpRequest) -> HttpResponse:
     cars = car_catalogue(include_unavailable=sees_stock_details(request.user))
-    filterset = CarFilterSet(request.GET or None, queryset=cars)
+    filterset = CarFilterSet(request.GET or None, queryset=cars, request=request)
     renamed = brand_slug_renamed(slug=request.GET["brand"]) if "brand" in filterset.form.errors else None
     if renamed:
         # A link made before the brand was renamed: moved for good, to the same search.
@@ -62,6 +62,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
     page = Paginator(filterset.qs, _page_size(request)).get_page(request.GET.get("page"))
     context = {
         "form": filterset.form,
+        "search": filterset.search_outcome,
         "page": page,
         "page_sizes": PAGE_SIZES,
         "stock_staff": sees_stock_details(request.user),
@@ -75,7 +76,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def car_export_view(request: HttpRequest) -> StreamingHttpResponse:
     """The cars the catalogue shows staff with these filters, as CSV, streamed."""
-    filterset = CarFilterSet(request.GET or None, queryset=car_catalogue(include_unavailable=True))
+    filterset = CarFilterSet(request.GET or None, queryset=car_catalogue(include_unavailable=True), request=request)
     response = StreamingHttpResponse(car_csv_lines(filterset.qs), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="cars-{date.today().isoformat()}.csv"'
     return response

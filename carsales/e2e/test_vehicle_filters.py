@@ -23,3 +23,21 @@ def test_a_buyer_filters_by_fuel_body_and_mileage_and_reads_the_facts_on_the_car
 
     expect(page.locator(".card-body h2")).to_have_text(["Volkswagen Tiguan"])
     expect(page.locator(".card-body .facts")).to_have_text("2021 · 42,000 km · Diesel · Automatic")
+
+
+def test_a_buyer_who_mistypes_a_brand_still_finds_the_cars_and_is_told_how_the_search_was_read(page: Page):
+    honda = BrandFactory(name="Honda")
+    CarFactory(brand=honda, model="Civic")
+    CarFactory(brand=honda, model="Jazz")
+    CarFactory(brand=BrandFactory(name="Kia"), model="Ceed")
+    page.goto("/")
+
+    page.get_by_label("Search").press_sequentially("hnda civic")  # as typed: htmx searches on keyup
+    page.wait_for_url("**q=hnda%20civic**")
+
+    expect(page.locator(".card-body h2")).to_have_text(["Honda Civic"])
+    expect(page.locator(".search-note")).to_contain_text("Showing results for honda civic")
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Search").press_sequentially("jaz hnoda")
+    page.wait_for_url("**q=jaz%20hnoda**")
+    expect(page.locator(".card-body h2")).to_have_text(["Honda Jazz"])

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from carsales.catalog.models import Car, PriceChange
-from carsales.catalog.services import car_update
+from carsales.catalog.services import car_update, cars_withdraw
 from carsales.conftest import CarFactory, token_client
 from carsales.core.actor import acting_as
 
@@ -55,7 +55,9 @@ def test_the_admin_records_a_price_change_too(admin_user: Any):
     assert history(car)[0] == (Decimal("20000"), Decimal("17500"), admin_user.username)
 
 
-def test_a_recent_drop_shows_a_badge_on_the_card_the_page_and_the_api_until_the_window_closes(settings: Any):
+def test_a_recent_drop_shows_a_badge_on_the_card_the_page_and_the_api_until_the_window_closes(
+    settings: Any, admin_user: Any
+):
     settings.CARSALES_PRICE_DROP_DAYS = 14
     dropped, raised = CarFactory(value=Decimal("20000")), CarFactory(value=Decimal("20000"))
     car_update(car=dropped, value=Decimal("18000"))
@@ -70,6 +72,10 @@ def test_a_recent_drop_shows_a_badge_on_the_card_the_page_and_the_api_until_the_
     assert api == {dropped.pk: "20000.00", raised.pk: None}
     with time_machine.travel(timezone.now() + timedelta(days=15)):
         assert "Price dropped" not in Client().get("/").content.decode()
+    cars_withdraw(car_ids=[dropped.pk])
+    staff = Client()
+    staff.force_login(admin_user)
+    assert "Price dropped" not in staff.get(f"/cars/{dropped.pk}/").content.decode()  # not on sale: no advert
 
 
 def test_the_history_is_on_the_car_page_and_in_the_api_without_who_for_visitors(admin_user: Any):

@@ -1,0 +1,128 @@
+"""Search that forgives: brand aliases, a year among the words, typos, staff identifiers.
+
+A query is matched word by word (each word in the brand or the model). Only when a word is
+in no brand or model and the query as typed finds nothing are such words corrected to the
+nearest known word ("hnda" → "honda"); a correction that still finds nothing becomes a
+suggestion. The known words are cached, so the common case costs what a plain filter costs and
+a correction one query more, at any stock size (`make bench`).
+"""
+
+import difflib
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from .models import FIRST_CAR_YEAR, Brand, Car, folded, next_year
+from .vin import vin_normalise
+
+# What buyers type for a brand; the brand's own name is always understood too.
+BRAND_ALIASES = {
+    "vw": "volkswagen",
+    "chevy": "chevrolet",
+    "merc": "mercedes",
+    "benz": "mercedes",
+    "bimmer": "bmw",
+    "beemer": "bmw",
+    "alfa": "alfa romeo",
+    "landie": "land rover",
+}
+VOCABULARY_KEY = "catalog.search.vocabulary"
+VOCABULARY_SECONDS = 600
+CORRECTION_CUTOFF = 0.7  # difflib ratio: "hnda"/"honda" is 0.89, "golf"/"polo" 0.5
+SUGGESTION_CUTOFF = 0.5
+
+
+@dataclass
+class SearchOutcome:
+    """How a query was understood, for the page to say so."""
+
+    typed: str = ""
+    understood: str = ""  # the words as matched, when a correction was made
+    suggestion: str = ""  # a query that was probably meant, when nothing matched
+    corrections: dict[str, str] = field(default_factory=dict)
+
+
+def _expanded(words: list[str]) -> list[str]:
+    return [BRAND_ALIASES.get(word, word) for word in words]
+
+
+def _is_year(word: str) -> bool:
+    return word.isdigit() and len(word) == 4 and FIRST_CAR_YEAR <= int(word) <= next_year()
+
+
+def _condition(word: str, *, staff: bool) -> Q:
+    # A year ("golf 2022") is a model year, unless a model is named so (the Peugeot 2008).
+    condition = Q(model__icontains=word) | Q(brand__folded_name__icontains=folded(word))
+    if _is_year(word):
+        condition |= Q(model_year=int(word))
+    if staff:
+        code = vin_normalise(word)
+        condition |= Q(stock_code=code) | Q(plate__iexact=word) | Q(vin=code)
+    return condition
+
+
+def _matched(cars: QuerySet[Car], words: list[str], *, staff: bool) -> QuerySet[Car]:
+    for word in words:
+        cars = cars.filter(_condition(word, staff=staff))
+    return cars
+
+
+def _vocabulary() -> set[str]:
+    """Every word of a brand name (folded: "skoda") or a model (in lower case: "doblò", "cr-v").
+
+    Cached: reading the distinct models of 100,000 cars costs 200 ms on SQLite. A new brand or
+    model forgets it (search_vocabulary_forget); the timeout bounds what a missed forget costs.
+    """
+    vocabulary = cache.get(VOCABULARY_KEY)
+    if vocabulary is None:
+        brands = Brand.objects.values_list("folded_name", flat=True)
+        models = Car.objects.values_list("model", flat=True).distinct()
+        vocabulary = {word for name in [*brands, *(model.casefold() for model in models)] for word in name.split()}
+        cache.set(VOCABULARY_KEY, vocabulary, VOCABULARY_SECONDS)
+    return vocabulary
+
+
+def search_vocabulary_forget() -> None:
+    """A brand or model was added or renamed: read the words again at the next correction, once
+    this transaction is committed (and now, for this transaction's own searches)."""
+    cache.delete(VOCABULARY_KEY)
+    transaction.on_commit(lambda: cache.delete(VOCABULARY_KEY))
+
+
+def _known(word: str, vocabulary: set[str]) -> bool:
+    return _is_year(word) or any(word in known for known in vocabulary)
+
+
+def _nearest(word: str, vocabulary: set[str], cutoff: float) -> str | None:
+    if _known(word, vocabulary):
+        return None
+    close = difflib.get_close_matches(word, vocabulary, n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def car_search(cars: QuerySet[Car], query: str, *, staff: bool) -> tuple[QuerySet[Car], SearchOutcome]:
+    """`cars` matching `query`, forgiving typos and aliases, and how the query was understood."""
+    typed = [word.casefold() for word in query.split()]
+    words = " ".join(_expanded(typed)).split()
+    outcome = SearchOutcome(typed=query)
+    found = _matched(cars, words, staff=staff)
+    if not words:
+        return found, outcome
+    vocabulary = _vocabulary()
+    # A word no brand or model contains may still be a stock code, a plate or an odd match:
+    # corrected only when the words as typed find nothing.
+    if all(_known(word, vocabulary) for word in words) or found.exists():
+        return found, outcome
+    corrected = [_nearest(word, vocabulary, CORRECTION_CUTOFF) or word for word in words]
+    if corrected != words:
+        outcome.corrections = {old: new for old, new in zip(words, corrected, strict=True) if old != new}
+        found = _matched(cars, corrected, staff=staff)
+        if found.exists():
+            outcome.understood = " ".join(corrected)
+            return found, outcome
+    looser = [_nearest(word, vocabulary, SUGGESTION_CUTOFF) or word for word in corrected]
+    if looser != words:
+        outcome.suggestion = " ".join(looser)
+    return found, outcome

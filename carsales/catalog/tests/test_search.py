@@ -1,0 +1,86 @@
+"""Search that forgives typos, aliases and a year, finds staff identifiers, and suggests."""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from carsales.conftest import BrandFactory, CarFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stock() -> dict[str, Any]:
+    honda, vw, chevrolet, peugeot, fiat = (
+        BrandFactory(name=name) for name in ("Honda", "Volkswagen", "Chevrolet", "Peugeot", "Fiat")
+    )
+    return {
+        "civic": CarFactory(brand=honda, model="Civic", factory_year=2019, model_year=2019),
+        "golf_2022": CarFactory(brand=vw, model="Golf", factory_year=2022, model_year=2022),
+        "golf_2018": CarFactory(brand=vw, model="Golf", factory_year=2018, model_year=2018),
+        "cruze": CarFactory(brand=chevrolet, model="Cruze"),
+        "p2008": CarFactory(brand=peugeot, model="2008", factory_year=2020, model_year=2020),
+        "doblo": CarFactory(brand=fiat, model="Doblò", plate="FI123X", vin="ZFA22300005556777"),
+    }
+
+
+def found(query: str, client: Client | None = None) -> list[int]:
+    page = (client or Client()).get("/", {"q": query})
+    api = (client or Client()).get("/api/cars/", {"q": query}).json()["results"]
+    ids = sorted(car.pk for car in page.context["page"])
+    assert ids == sorted(car["id"] for car in api), "the page and the API find the same cars"
+    return ids
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("hnda civic", ["civic"]),
+        ("Honda Cvic", ["civic"]),
+        ("vw golf", ["golf_2022", "golf_2018"]),
+        ("chevy", ["cruze"]),
+        ("golf 2022", ["golf_2022"]),
+        ("peugeot 2008", ["p2008"]),
+        ("volkswagon", ["golf_2022", "golf_2018"]),
+        ("doblo", ["doblo"]),
+        ("GOLF", ["golf_2022", "golf_2018"]),
+    ],
+)
+def test_a_query_as_buyers_type_it_finds_what_they_meant(stock: dict[str, Any], query: str, expected: list[str]):
+    assert found(query) == sorted(stock[name].pk for name in expected)
+
+
+def test_the_page_says_how_a_corrected_query_was_understood(stock: dict[str, Any]):
+    page = Client().get("/", {"q": "hnda civic"}).content.decode()
+
+    assert "Showing results for <strong>honda civic</strong>" in page
+
+
+def test_an_empty_result_suggests_what_was_probably_meant(stock: dict[str, Any]):
+    page = Client().get("/", {"q": "golff cruise"}).content.decode()
+
+    assert "No car matches these filters. Did you mean" in page and "golf cruze" in page
+
+
+def test_staff_find_a_car_by_stock_code_plate_or_vin_and_visitors_do_not(stock: dict[str, Any], admin_user: Any):
+    staff = Client()
+    staff.force_login(admin_user)
+    doblo = stock["doblo"]
+
+    for query in (doblo.stock_code.lower(), "fi123x", "zfa22300005556777"):
+        assert doblo.pk in found(query, staff)
+    assert found(doblo.stock_code) == found("FI123X") == found("ZFA22300005556777") == []
+
+
+def test_a_search_costs_a_constant_number_of_queries(stock: dict[str, Any]):
+    def count(query: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            Client().get("/", {"q": query})
+        return len(queries)
+
+    plain, corrected = count("civic"), count("hnda civic")
+    CarFactory.create_batch(15, model="Accord")
+    assert (count("civic"), count("hnda civic")) == (plain, corrected) and corrected <= plain + 3
