@@ -141,6 +141,8 @@ class Command(BaseCommand):
                     engine_cc=engine_cc,
                     power_kw=engine_cc // 14 if engine_cc else rng.randrange(110, 260, 10),
                     vin=demo_vin(rng, brand=brand_name, model_year=model_year) if number % 3 else "",
-                    photo=ContentFile(car_picture(paint=PAINTS[colour], seed=number), name=f"demo-{number:03d}.jpg"),
+                    photo=ContentFile(
+                        car_picture(paint=PAINTS[colour], seed=number, body=body), name=f"demo-{number:03d}.jpg"
+                    ),
                 )
         self.stdout.write(self.style.SUCCESS(f"Loaded {DEMO_CAR_COUNT} demo cars."))
