@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .facts import days_in_stock
-from .models import Brand, BrandSlugHistory, Car
+from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarVinReport, PriceChange
 from .selectors import cars_in_stock_for
 from .services import (
     StockError,
@@ -72,6 +72,57 @@ class BrandAdmin(admin.ModelAdmin):
         return brand.car_count  # type: ignore[attr-defined]
 
 
+@admin.register(PriceChange)
+class PriceChangeAdmin(admin.ModelAdmin):
+    """Kept by the car's saves: shown, never written here (a price is changed on the car)."""
+
+    list_display = ["car", "old_value", "new_value", "changed_by_name", "changed_at"]
+    list_select_related = ["car__brand"]
+    search_fields = ["car__stock_code", "car__model"]
+    date_hierarchy = "changed_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CarVinReport)
+class CarVinReportAdmin(admin.ModelAdmin):
+    """Written by the VIN decoding after a car's save; a new VIN writes it again."""
+
+    list_display = ["car", "vin", "manufacturer", "country", "problem", "decoded_at"]
+    list_select_related = ["car__brand"]
+    search_fields = ["vin", "car__stock_code"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CarPhoto)
+class CarPhotoAdmin(admin.ModelAdmin):
+    list_display = ["car", "position", "image", "uploaded_at"]
+    list_select_related = ["car__brand"]
+    readonly_fields = ["large", "small"]
+    search_fields = ["car__stock_code", "car__model"]
+
+
+class CarPhotoInline(admin.TabularInline):
+    """The gallery after the cover; uploads are published and their renditions made as on the site."""
+
+    model = CarPhoto
+    fields = ["image", "position", "large", "small"]
+    readonly_fields = ["large", "small"]
+    extra = 0
+
+
 class InStockForFilter(admin.SimpleListFilter):
     title = "in stock for"
     parameter_name = "in_stock_days_min"
@@ -97,6 +148,7 @@ class CarAdmin(admin.ModelAdmin):
     # status is shown, never edited: it moves with the order flow.
     readonly_fields = ["stock_code", "status", "thumbnail", "created_at", "updated_at"]
     date_hierarchy = "created_at"
+    inlines = [CarPhotoInline]
 
     class Media:
         css = {"all": ["css/admin.css"]}

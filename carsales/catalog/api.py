@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import serializers, status, viewsets
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -19,7 +19,7 @@ from carsales.core.permissions import ModelPermissionsOrReadOnly, staff_with
 
 from .facts import sees_stock_details
 from .filters import CarFilterSet
-from .models import FIRST_CAR_YEAR, VEHICLE_FACTS, Brand, Car, PriceChange, VINField, current_year, next_year
+from .models import FIRST_CAR_YEAR, VEHICLE_FACTS, Brand, Car, CarPhoto, PriceChange, VINField, current_year, next_year
 from .selectors import brand_list, brand_slug_renamed, car_catalogue, car_price_history, with_price_drop
 from .services import (
     BrandInUse,
@@ -30,6 +30,10 @@ from .services import (
     brand_rename,
     car_create,
     car_delete,
+    car_photo_delete,
+    car_photo_make_cover,
+    car_photos_add,
+    car_photos_reorder,
     car_update,
     cars_relist,
     cars_withdraw,
@@ -47,6 +51,31 @@ class PriceChangeSerializer(serializers.ModelSerializer):
         if not sees_stock_details(getattr(self.context.get("request"), "user", None)):
             del data["changed_by_name"]  # who set a price is the dealership's business
         return data
+
+
+class CarPhotoSerializer(serializers.ModelSerializer):
+    large = serializers.ImageField(read_only=True, help_text="WebP, once made after the upload; null until then.")
+    small = serializers.ImageField(read_only=True, help_text="WebP for a strip of photos; null until made.")
+
+    class Meta:
+        model = CarPhoto
+        fields = ["id", "position", "image", "large", "small", "uploaded_at"]
+        read_only_fields = fields
+
+
+class PhotoUploadSerializer(serializers.Serializer):
+    photos = serializers.ListField(
+        child=serializers.FileField(), allow_empty=False, help_text="One or more JPEG, PNG or WebP files."
+    )
+
+
+class PhotoOrderSerializer(serializers.Serializer):
+    photo_ids = serializers.ListField(child=serializers.IntegerField(), help_text="Every photo of the gallery, once.")
+
+
+class ReadsOrStockStaff(permissions.BasePermission):
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return request.method in permissions.SAFE_METHODS or sees_stock_details(request.user)
 
 
 class BrandSerializer(serializers.ModelSerializer):
@@ -204,6 +233,85 @@ class CarViewSet(viewsets.ModelViewSet):
             return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
         car.refresh_from_db()
         return Response(CarSerializer(car, context=self.get_serializer_context()).data)
+
+    def _gallery(self, car: Car) -> Response:
+        photos = CarPhoto.objects.filter(car_id=car.pk)
+        return Response(CarPhotoSerializer(photos, many=True, context=self.get_serializer_context()).data)
+
+    @extend_schema(methods=["GET"], responses={200: CarPhotoSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={201: CarPhotoSerializer(many=True), 400: OpenApiResponse(description="A file was refused.")},
+    )
+    @action(detail=True, methods=["get", "post"], permission_classes=[ReadsOrStockStaff], pagination_class=None)
+    def photos(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The car's gallery after its cover, in order; staff add photos, several at once."""
+        car = self.get_object()
+        if request.method == "GET":
+            return self._gallery(car)
+        upload = PhotoUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        try:
+            added = car_photos_add(car=car, files=upload.validated_data["photos"])
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from error
+        data = CarPhotoSerializer(added, many=True, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PhotoOrderSerializer, responses={200: CarPhotoSerializer(many=True)})
+    @action(
+        detail=True,
+        methods=["put"],
+        url_path="photos/order",
+        permission_classes=[staff_with("catalog.change_car")],
+        pagination_class=None,
+    )
+    def photos_order(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Put the gallery in this order (staff)."""
+        car = self.get_object()
+        order = PhotoOrderSerializer(data=request.data)
+        order.is_valid(raise_exception=True)
+        try:
+            car_photos_reorder(car=car, photo_ids=order.validated_data["photo_ids"])
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from error
+        return self._gallery(car)
+
+    def _photo(self, photo_id: int) -> CarPhoto:
+        photo = CarPhoto.objects.select_related("car").filter(pk=photo_id, car_id=self.get_object().pk).first()
+        if photo is None:
+            raise NotFound("This car has no such photo.")
+        return photo
+
+    @extend_schema(request=None, responses={204: None})
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path="photos/<id:photo_id>",
+        permission_classes=[staff_with("catalog.change_car")],
+    )
+    def photo_delete(self, request: Request, photo_id: int, *args: Any, **kwargs: Any) -> Response:
+        """Delete a photo of the gallery (staff); its files go after commit."""
+        car_photo_delete(photo=self._photo(photo_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: CarPhotoSerializer(many=True)})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="photos/<id:photo_id>/cover",
+        permission_classes=[staff_with("catalog.change_car")],
+        pagination_class=None,
+    )
+    def photo_cover(self, request: Request, photo_id: int, *args: Any, **kwargs: Any) -> Response:
+        """Make a gallery photo the cover (staff); the old cover takes its place in the gallery."""
+        photo = self._photo(photo_id)
+        try:
+            car = car_photo_make_cover(photo=photo)
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from error
+        return self._gallery(car)
 
     @extend_schema(responses={200: PriceChangeSerializer(many=True)})
     @action(detail=True, methods=["get"], url_path="price-history", pagination_class=None)

@@ -45,6 +45,20 @@ def thumbnail_of(photo: FieldFile, *, max_side: int) -> ContentFile | None:
     return ContentFile(buffer.getvalue())
 
 
+def webp_of(photo: FieldFile, *, max_side: int) -> ContentFile:
+    """Return a WebP of `photo` whose longest side is at most `max_side`, aspect ratio kept."""
+    photo.open("rb")
+    try:
+        with photo_open(photo) as image:
+            upright = ImageOps.exif_transpose(image)
+            upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            buffer = BytesIO()
+            upright.convert("RGB").save(buffer, format="WEBP", quality=80, method=4)
+    finally:
+        photo.close()
+    return ContentFile(buffer.getvalue())
+
+
 def photo_published(file: IO[bytes], *, name: str) -> ContentFile:
     """The photo as it is published: turned upright as its camera recorded, then written again
     without its metadata (EXIF, XMP: a GPS position, a camera's serial number), in its format.

@@ -373,3 +373,29 @@ class PriceChange(models.Model):
     @property
     def is_drop(self) -> bool:
         return self.old_value is not None and self.new_value is not None and self.new_value < self.old_value
+
+
+class CarPhoto(models.Model):
+    """A photo of a car's gallery, after its cover (`Car.photo`), in `position` order.
+
+    Its renditions (WebP at gallery and strip sizes) are made by a durable receiver after commit;
+    until then pages show the photo itself. Files are deleted after commit once no car nor
+    photo refers to them.
+    """
+
+    car = models.ForeignKey(Car, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to="cars/photos/", validators=[validate_image_upload])
+    large = models.ImageField(upload_to="cars/gallery/", blank=True, editable=False)
+    small = models.ImageField(upload_to="cars/gallery/", blank=True, editable=False)
+    position = models.PositiveIntegerField(default=0)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    # The files as stored, for the receivers that make and delete them.
+    stored = StoredRow("image", "large", "small")
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["car", "position", "id"], name="car_photo_order")]
+
+    def __str__(self) -> str:
+        return f"photo {self.position + 1} of car #{self.car_id}"

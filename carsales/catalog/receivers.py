@@ -16,10 +16,11 @@ from carsales.core.actor import current_actor
 from carsales.events.durable import Event, durable_receiver
 
 from .images import photo_published
-from .models import Brand, Car
+from .models import Brand, Car, CarPhoto
 from .search import search_vocabulary_forget
 from .services import (
     car_bio_fill,
+    car_photo_renditions_make,
     car_thumbnail_make,
     car_vin_decode,
     price_change_record,
@@ -209,6 +210,109 @@ def decode_new_vin(event: Event) -> None:
     car_vin_decode(car_id=event.instance_pk, vin=event.instance_data["vin"])
 
 
+_GALLERY_UPLOAD_MARKED = "catalog.gallery_upload_marked"
+
+
+def gallery_photo_note_upload(sender: type[CarPhoto], instance: CarPhoto, raw: bool, **kwargs: Any) -> None:
+    """A new gallery upload, on any path, is published upright without its metadata, and marked
+    before storage writes it (during the save, before the commit), as a car's photo is."""
+    if raw or not instance.image or instance.image._committed:
+        return
+    instance.image = photo_published(instance.image, name=instance.image.name)  # type: ignore[assignment]
+    CarPhoto.stored.note(
+        instance, _GALLERY_UPLOAD_MARKED, upload_mark_uncommitted(name=upload_name_foreseen(instance, "image"))
+    )
+
+
+def gallery_photo_mark_renamed_upload(sender: type[CarPhoto], instance: CarPhoto, raw: bool, **kwargs: Any) -> None:
+    intended = CarPhoto.stored.noted(instance, _GALLERY_UPLOAD_MARKED, "")
+    if not raw and intended and instance.image.name != intended:
+        upload_mark_uncommitted(name=instance.image.name)
+
+
+def gallery_photo_drop_stale_renditions(
+    sender: type[CarPhoto], instance: CarPhoto, raw: bool, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """A photo given another image drops its renditions in the same write (they showed the old
+    one); an unchanged image keeps them as stored, which a worker may have written since."""
+    if raw or (update_fields is not None and "image" not in update_fields):
+        return
+    before = CarPhoto.stored.before(instance)
+    if before is None:
+        return
+    if before["image"] == (instance.image.name or ""):
+        instance.large, instance.small = before["large"], before["small"]
+    else:
+        instance.large = instance.small = ""  # type: ignore[assignment]
+
+
+def _gallery_image_changed(kwargs: dict[str, Any]) -> bool:
+    return not kwargs.get("raw") and CarPhoto.stored.changed(kwargs["instance"], "image")
+
+
+def _gallery_released_files(kwargs: dict[str, Any]) -> list[str]:
+    before = CarPhoto.stored.before(kwargs["instance"])
+    if before is None or not _gallery_image_changed(kwargs):
+        return []
+    return sorted({before["image"], before["large"], before["small"]} - {""})
+
+
+@durable_receiver(
+    post_save,
+    sender=CarPhoto,
+    dispatch_uid="catalog.make_gallery_renditions",
+    queue="images",
+    when=lambda kwargs: _gallery_image_changed(kwargs) and bool(kwargs["instance"].image),
+    carries={"instance"},
+    fields={"image"},
+)
+def make_gallery_renditions(event: Event) -> None:
+    """The WebP renditions of the image the event saw; an image replaced since has its own event."""
+    car_photo_renditions_make(photo_id=event.instance_pk, image=event.instance_data["image"])
+
+
+@durable_receiver(
+    post_save,
+    sender=CarPhoto,
+    dispatch_uid="catalog.discard_replaced_gallery_files",
+    queue="files",
+    ordered=False,
+    when=lambda kwargs: bool(_gallery_released_files(kwargs)),
+    carries=(),
+    adds=lambda kwargs: {"released": _gallery_released_files(kwargs)},
+)
+def discard_replaced_gallery_files(event: Event) -> None:
+    """Delete a replaced gallery image and its renditions, unless a car or photo uses them again."""
+    stored_files_delete(names=event.released)
+
+
+def _gallery_deleted_files(kwargs: dict[str, Any]) -> list[str]:
+    before = CarPhoto.stored.before(kwargs["instance"]) or {}
+    return sorted({before.get("image", ""), before.get("large", ""), before.get("small", "")} - {""})
+
+
+@durable_receiver(
+    post_delete,
+    sender=CarPhoto,
+    dispatch_uid="catalog.discard_deleted_gallery_files",
+    queue="files",
+    ordered=False,
+    when=lambda kwargs: bool(_gallery_deleted_files(kwargs)),
+    carries=(),
+    adds=lambda kwargs: {"files": _gallery_deleted_files(kwargs)},
+)
+def discard_deleted_gallery_files(event: Event) -> None:
+    """Delete a deleted gallery photo's files, as stored when it was deleted, unless in use."""
+    stored_files_delete(names=event.files)
+
+
+pre_save.connect(gallery_photo_note_upload, sender=CarPhoto, dispatch_uid="catalog.gallery_photo_note_upload")
+pre_save.connect(
+    gallery_photo_drop_stale_renditions, sender=CarPhoto, dispatch_uid="catalog.gallery_photo_drop_stale_renditions"
+)
+post_save.connect(
+    gallery_photo_mark_renamed_upload, sender=CarPhoto, dispatch_uid="catalog.gallery_photo_mark_renamed_upload"
+)
 pre_save.connect(car_fill_defaults, sender=Car, dispatch_uid="catalog.car_fill_defaults")
 pre_save.connect(car_note_photo_change, sender=Car, dispatch_uid="catalog.car_note_photo_change")
 post_save.connect(car_mark_renamed_upload, sender=Car, dispatch_uid="catalog.car_mark_renamed_upload")

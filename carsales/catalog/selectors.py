@@ -1,6 +1,7 @@
 """Reads of the catalogue."""
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from django.db.models.functions import Abs
 from django.utils import timezone
 
 from .facts import sees_stock_details
-from .models import Brand, BrandSlugHistory, Car, CarStatus, CarVinReport, PriceChange
+from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarStatus, CarVinReport, PriceChange
 from .signals import CarNote, car_page_notes
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,33 @@ def cars_longest_in_stock(*, days: int, limit: int) -> tuple[list[Car], int]:
     """Up to `limit` cars in stock for at least `days` days, longest first, and how many there are."""
     cars = cars_in_stock_for(Car.objects.with_brand(), days=days)
     return list(cars.order_by("created_at", "id")[:limit]), cars.count()
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One photo of a car's gallery as pages show it: the photo, and its WebP renditions once made."""
+
+    src: str
+    webp: str = ""
+    strip: str = ""
+    photo: CarPhoto | None = None  # None for the cover
+
+
+def car_gallery(*, car: Car) -> list[Slide]:
+    """The car's photos in order, cover first; one query."""
+    slides = (
+        [Slide(src=car.photo.url, strip=car.thumbnail.url if car.thumbnail else car.photo.url)] if car.photo else []
+    )
+    for photo in CarPhoto.objects.filter(car_id=car.pk):
+        slides.append(
+            Slide(
+                src=photo.image.url,
+                webp=photo.large.url if photo.large else "",
+                strip=photo.small.url if photo.small else photo.image.url,
+                photo=photo,
+            )
+        )
+    return slides
 
 
 def car_price_history(*, car: Car) -> QuerySet[PriceChange]:

@@ -2,9 +2,10 @@
 
 import hashlib
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, cast
 
 from django.conf import settings
@@ -13,17 +14,18 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import FileField, ProtectedError, Q
+from django.db.models import FileField, Max, ProtectedError, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from .bio import write_bio
-from .images import thumbnail_of
+from .images import thumbnail_of, webp_of
 from .models import (
     VEHICLE_FACTS,
     Brand,
     BrandSlugHistory,
     Car,
+    CarPhoto,
     CarStatus,
     CarVinReport,
     PriceChange,
@@ -32,6 +34,7 @@ from .models import (
     folded,
 )
 from .signals import car_stock_moved
+from .validators import validate_image_upload
 from .vin import body_from_vin, doors_from_vin, transmission_from_vin, vin_decode
 
 STOCK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -446,14 +449,16 @@ def car_thumbnail_make(*, car_id: int, photo: str) -> str | None:
 
 
 def stored_files_delete(*, names: Collection[str]) -> int:
-    """Delete the stored files among `names` that no car refers to; returns how many were deleted.
+    """Delete the stored files among `names` that no car nor gallery photo refers to; returns how
+    many were deleted.
 
     A row may point at a file again by now (a photo re-used, a racing edit): those are kept.
     Idempotent: a file already gone is skipped. Raises the storage's errors.
     """
     names = sorted({name for name in names if name})
-    referencing = Car.objects.filter(Q(photo__in=names) | Q(thumbnail__in=names)).values_list("photo", "thumbnail")
-    in_use = {name for pair in referencing for name in pair}
+    cars = Car.objects.filter(Q(photo__in=names) | Q(thumbnail__in=names)).values_list("photo", "thumbnail")
+    photos = CarPhoto.objects.filter(Q(image__in=names) | Q(large__in=names) | Q(small__in=names))
+    in_use = {name for row in [*cars, *photos.values_list("image", "large", "small")] for name in row}
     deleted = 0
     for name in names:
         if name not in in_use and default_storage.exists(name):
@@ -465,10 +470,10 @@ def stored_files_delete(*, names: Collection[str]) -> int:
 UNCOMMITTED_DIR = "cars/uncommitted"
 
 
-def upload_name_foreseen(car: Car) -> str:
-    """The name under which storage will keep the car's new, not yet stored, photo upload."""
-    field = cast(FileField, Car._meta.get_field("photo"))
-    name = field.generate_filename(car, car.photo.name)
+def upload_name_foreseen(instance: Car | CarPhoto, field_name: str = "photo") -> str:
+    """The name under which storage will keep the instance's new, not yet stored, upload."""
+    field = cast(FileField, type(instance)._meta.get_field(field_name))
+    name = field.generate_filename(instance, getattr(instance, field_name).name)
     return default_storage.get_available_name(name, max_length=field.max_length)
 
 
@@ -509,3 +514,116 @@ def uncommitted_uploads_sweep(*, older_than: float | None = None) -> int:
         deleted += stored_files_delete(names=[upload])
         default_storage.delete(marker)
     return deleted
+
+
+def _car_locked(car: Car) -> Car:
+    """The car's row, locked: gallery changes of one car queue. Raises Car.DoesNotExist."""
+    return Car.objects.select_for_update(of=("self",)).get(pk=car.pk)
+
+
+@transaction.atomic
+def car_photos_add(*, car: Car, files: Sequence[File]) -> list[CarPhoto]:
+    """Add photos to the end of the car's gallery, in the order given; returns them.
+
+    Raises ValidationError on "photos", naming each file refused (type, size, pixels) or the
+    gallery's limit (CARSALES_GALLERY_MAX_PHOTOS); then none is added. Raises Car.DoesNotExist
+    when the car was deleted meanwhile.
+    """
+    _car_locked(car)
+    held = CarPhoto.objects.filter(car_id=car.pk)
+    room = settings.CARSALES_GALLERY_MAX_PHOTOS - held.count()
+    problems = []
+    if len(files) > room:
+        problems.append(f"A gallery holds {settings.CARSALES_GALLERY_MAX_PHOTOS} photos; {max(room, 0)} more fit.")
+    if len(files) > settings.CARSALES_GALLERY_UPLOAD_BATCH:
+        problems.append(f"Upload at most {settings.CARSALES_GALLERY_UPLOAD_BATCH} photos at once.")
+    for file in files:
+        try:
+            validate_image_upload(file)
+        except ValidationError as refusal:
+            problems.append(f"{file.name}: {' '.join(refusal.messages)}")
+    if problems:
+        raise ValidationError({"photos": problems})
+    position = (held.aggregate(last=Max("position"))["last"] or 0) + 1 if held.exists() else 0
+    added = []
+    for offset, file in enumerate(files):
+        photo = CarPhoto(car_id=car.pk, position=position + offset)
+        photo.image = file  # type: ignore[assignment]
+        photo.save()  # published and marked as uncommitted by the receivers, on every path
+        added.append(photo)
+    return added
+
+
+@transaction.atomic
+def car_photo_delete(*, photo: CarPhoto) -> None:
+    """Take a photo out of its car's gallery; its files are deleted after commit."""
+    _car_locked(photo.car)
+    CarPhoto.objects.filter(pk=photo.pk).delete()
+
+
+@transaction.atomic
+def car_photos_reorder(*, car: Car, photo_ids: Sequence[int]) -> list[CarPhoto]:
+    """Put the car's gallery in the order of `photo_ids`, which must name each of its photos once.
+
+    Raises ValidationError otherwise (a photo added or deleted meanwhile: reload and retry).
+    """
+    _car_locked(car)
+    photos = {photo.pk: photo for photo in CarPhoto.objects.filter(car_id=car.pk)}
+    if sorted(photo_ids) != sorted(photos):
+        raise ValidationError({"photos": "Name each photo of this car's gallery once, in the order wanted."})
+    for position, photo_id in enumerate(photo_ids):
+        photos[photo_id].position = position
+    CarPhoto.objects.bulk_update(photos.values(), ["position"])
+    return [photos[photo_id] for photo_id in photo_ids]
+
+
+def car_photo_move(*, photo: CarPhoto, by: int) -> list[CarPhoto]:
+    """Move a photo `by` places in its gallery (-1: one earlier), within its ends."""
+    order = list(CarPhoto.objects.filter(car_id=photo.car_id).values_list("pk", flat=True))
+    if photo.pk not in order:
+        raise ValidationError({"photos": "This photo was deleted meanwhile."})
+    index = order.index(photo.pk)
+    order.insert(max(0, min(len(order) - 1, index + by)), order.pop(index))
+    return car_photos_reorder(car=photo.car, photo_ids=order)
+
+
+@transaction.atomic
+def car_photo_make_cover(*, photo: CarPhoto) -> Car:
+    """Make a gallery photo the car's cover; the cover it replaces takes the photo's place.
+
+    The files move, none is copied: the car's save makes the new cover's thumbnail, the photo's
+    save the old cover's renditions, and each file no row refers to any more is deleted.
+    """
+    car = _car_locked(photo.car)
+    stored = CarPhoto.objects.select_for_update().filter(pk=photo.pk, car_id=car.pk).first()
+    if stored is None:
+        raise ValidationError({"photos": "This photo was deleted meanwhile."})
+    old_cover = car.photo.name
+    car.photo = stored.image.name  # type: ignore[assignment]
+    car.save()
+    if old_cover:
+        stored.image = old_cover  # type: ignore[assignment]
+        stored.save()
+    else:
+        stored.delete()
+    return car
+
+
+def car_photo_renditions_make(*, photo_id: int, image: str) -> bool:
+    """Make the gallery renditions (WebP) of photo `photo_id`'s image `image`; store them without
+    re-saving the photo. Returns whether they were stored: not when the photo is gone or shows
+    another image by now (that image's own event makes its renditions). Idempotent.
+    """
+    photo = CarPhoto.objects.filter(pk=photo_id, image=image).first()
+    if photo is None or (photo.large and photo.small):
+        return False
+    names = {}
+    for kind, size in (("large", settings.CARSALES_GALLERY_SIZE), ("small", settings.CARSALES_GALLERY_STRIP_SIZE)):
+        name = f"cars/gallery/{Path(image).stem}-{kind}.webp"
+        if not default_storage.exists(name):  # else written by an attempt that failed after it
+            name = default_storage.save(name, webp_of(photo.image, max_side=size))
+        names[kind] = name
+    if CarPhoto.objects.filter(pk=photo_id, image=image, large="", small="").update(**names):
+        return True
+    stored_files_delete(names=list(names.values()))
+    return False

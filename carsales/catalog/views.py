@@ -2,6 +2,7 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -15,11 +16,12 @@ from .exports import car_csv_lines
 from .facts import sees_stock_details
 from .filters import CarFilterSet
 from .forms import BrandForm, CarForm
-from .models import Brand, Car, CarStatus
+from .models import Brand, Car, CarPhoto, CarStatus
 from .selectors import (
     brand_list,
     brand_slug_renamed,
     car_catalogue,
+    car_gallery,
     car_notes_for,
     car_price_history,
     car_similar,
@@ -34,6 +36,10 @@ from .services import (
     brand_delete,
     car_create,
     car_delete,
+    car_photo_delete,
+    car_photo_make_cover,
+    car_photo_move,
+    car_photos_add,
     car_update,
     cars_relist,
     cars_withdraw,
@@ -94,6 +100,7 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "notes": car_notes_for(car=car, user=request.user),
         "vin_report": car_vin_report_for(car=car, user=request.user),
         "price_history": car_price_history(car=car),
+        "slides": car_gallery(car=car),
         "stock_staff": sees_stock_details(request.user),
     }
     return render(request, "catalog/car_detail.html", context)
@@ -178,6 +185,56 @@ def car_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def car_relist_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _switch(request, pk, cars_relist, "is back on sale")
+
+
+@staff_required("catalog.change_car")
+@require_http_methods(["GET", "POST"])
+def car_photos_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff manage a car's gallery: upload several photos at once, reorder, delete, pick the cover."""
+    car = get_object_or_404(Car.objects.with_brand(), pk=pk)
+    errors: list[str] = []
+    if request.method == "POST":
+        files = request.FILES.getlist("photos")
+        if not files:
+            errors.append("Choose one or more photos to upload.")
+        else:
+            try:
+                added = car_photos_add(car=car, files=files)
+            except ValidationError as refusal:
+                errors = refusal.message_dict.get("photos", refusal.messages)
+            else:
+                messages.success(request, f"{len(added)} photo{'s' if len(added) != 1 else ''} added to the gallery.")
+                return redirect("catalog:car_photos", pk=car.pk)
+    context = {
+        "car": car,
+        "slides": car_gallery(car=car),
+        "errors": errors,
+        "batch": settings.CARSALES_GALLERY_UPLOAD_BATCH,
+    }
+    return render(request, "catalog/car_photos.html", context, status=400 if errors else 200)
+
+
+PHOTO_CHANGES = {"delete", "cover", "earlier", "later"}
+
+
+@staff_required("catalog.change_car")
+@require_POST
+def car_photo_change_view(request: HttpRequest, pk: int, photo_id: int, change: str) -> HttpResponse:
+    if change not in PHOTO_CHANGES:
+        raise Http404("No such change of a photo.")
+    photo = get_object_or_404(CarPhoto.objects.select_related("car"), pk=photo_id, car_id=pk)
+    try:
+        if change == "delete":
+            car_photo_delete(photo=photo)
+            messages.success(request, "The photo was deleted.")
+        elif change == "cover":
+            car_photo_make_cover(photo=photo)
+            messages.success(request, "The photo is the cover now.")
+        else:
+            car_photo_move(photo=photo, by=-1 if change == "earlier" else 1)
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+    return redirect("catalog:car_photos", pk=pk)
 
 
 @staff_required("catalog.add_brand")

@@ -1,6 +1,7 @@
 """Request guards that run before anything else: whom to believe, and how much body to accept."""
 
 import ipaddress
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -57,7 +58,8 @@ class TrustedProxyMiddleware:
 
 
 class RequestBodyLimitMiddleware:
-    """Answer 413 to a request declaring a body over CARSALES_MAX_REQUEST_BYTES, unread.
+    """Answer 413 to a request declaring a body over CARSALES_MAX_REQUEST_BYTES, unread (or over
+    its own limit for a path of CARSALES_LARGE_REQUEST_PATHS: several photos in one upload).
 
     Django's own limits apply while it parses a body; this refuses an oversized upload
     before a worker spends time receiving it. The reverse proxy should refuse it first
@@ -72,7 +74,10 @@ class RequestBodyLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0  # Django reads no body for an invalid length either
-        limit = settings.CARSALES_MAX_REQUEST_BYTES
+        limit = next(
+            (size for path, size in settings.CARSALES_LARGE_REQUEST_PATHS.items() if re.match(path, request.path)),
+            settings.CARSALES_MAX_REQUEST_BYTES,
+        )
         if length > limit:
             return HttpResponse(
                 f"The request is too large: at most {limit // (1024 * 1024)} MiB.",

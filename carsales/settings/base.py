@@ -323,9 +323,19 @@ CARSALES_PRICE_DROP_DAYS = int(os.environ.get("CARSALES_PRICE_DROP_DAYS", "14"))
 CARSALES_MAX_UPLOAD_BYTES = int(os.environ.get("CARSALES_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 # A whole request: the largest photo plus the form around it; bigger ones get 413 unread.
 CARSALES_MAX_REQUEST_BYTES = CARSALES_MAX_UPLOAD_BYTES + 1024 * 1024
+# Photos staff may upload to a gallery in one go, and the requests allowed that much more.
+CARSALES_GALLERY_UPLOAD_BATCH = 8
+CARSALES_LARGE_REQUEST_PATHS = {
+    r"^/(api/)?cars/[0-9]+/photos/$": CARSALES_GALLERY_UPLOAD_BATCH * CARSALES_MAX_UPLOAD_BYTES + 1024 * 1024,
+}
 # Pixels, not bytes: a small PNG can still decode to gigabytes (decompression bomb).
 CARSALES_MAX_IMAGE_PIXELS = int(os.environ.get("CARSALES_MAX_IMAGE_PIXELS", str(40_000_000)))
 CARSALES_THUMBNAIL_SIZE = 500
+# Gallery renditions (WebP), longest side in pixels: the photo shown, and the strip below it.
+CARSALES_GALLERY_SIZE = 1600
+CARSALES_GALLERY_STRIP_SIZE = 240
+# Photos a car's gallery holds besides its cover.
+CARSALES_GALLERY_MAX_PHOTOS = int(os.environ.get("CARSALES_GALLERY_MAX_PHOTOS", "24"))
 # Seconds after which an upload whose save never committed is deleted; longer than any transaction.
 CARSALES_UNCOMMITTED_UPLOAD_GRACE = float(os.environ.get("CARSALES_UNCOMMITTED_UPLOAD_GRACE", "3600"))
 # An unpaid order holds its cars this long; then it is cancelled and the cars go back on sale.

@@ -18,7 +18,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from carsales.conftest import BrandFactory, CarFactory, UserFactory, order_for, sold_car
+from carsales.catalog.services import car_photos_add
+from carsales.conftest import BrandFactory, CarFactory, UserFactory, image_upload, order_for, sold_car
 from carsales.orders.services import cart_for_buyer, cart_item_add
 
 EXAMPLES_PER_OPERATION = 20
@@ -33,14 +34,16 @@ HYPOTHESIS = settings(
 
 
 def seed() -> dict[str, int]:
-    """A few brands and cars, a buyer with a cart and an order, a sale; returns ids to aim at."""
+    """A few brands and cars (one with a gallery photo), a buyer with a cart and an order, a sale;
+    returns ids to aim at."""
     brands = [BrandFactory(name=name) for name in ("Honda", "Kia", "Seat")]
     cars = [CarFactory(brand=brands[n % 3]) for n in range(4)]
     buyer = UserFactory(username="buyer")
     order = order_for(cars[0], user=buyer)
     cart_item_add(cart=cart_for_buyer(buyer=buyer.buyer), car=cars[1])
     sale_car = sold_car()
-    return {"id": cars[1].pk, "car_id": cars[1].pk, "order": order.pk, "sale_car": sale_car.pk}
+    (photo,) = car_photos_add(car=cars[1], files=[image_upload()])
+    return {"id": cars[1].pk, "car_id": cars[1].pk, "order": order.pk, "sale_car": sale_car.pk, "photo_id": photo.pk}
 
 
 def token_for(role: str) -> str | None:

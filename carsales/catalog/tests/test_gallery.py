@@ -1,0 +1,136 @@
+"""A car's photo gallery: several uploads at once, order, cover, WebP renditions, files cleaned up."""
+
+from typing import Any
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from carsales.catalog.models import Car, CarPhoto
+from carsales.catalog.services import car_delete, car_photo_make_cover, car_photos_add
+from carsales.conftest import CarFactory, UserFactory, image_upload, token_client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(admin_user: Any) -> Client:
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def gallery(car: Car) -> list[CarPhoto]:
+    return list(CarPhoto.objects.filter(car=car))
+
+
+def exists(*names: str) -> list[bool]:
+    return [default_storage.exists(name) for name in names]
+
+
+def test_staff_upload_several_photos_at_once_on_the_page_and_each_gets_webp_renditions(staff: Client, run_tasks: Any):
+    car = CarFactory()
+
+    response = staff.post(f"/cars/{car.pk}/photos/", {"photos": [image_upload(name=f"p{n}.jpg") for n in range(3)]})
+    run_tasks()
+
+    photos = gallery(car)
+    assert response.status_code == 302 and [photo.position for photo in photos] == [0, 1, 2]
+    for photo in photos:
+        assert photo.large.name.endswith("-large.webp") and photo.small.name.endswith("-small.webp")
+        with default_storage.open(photo.large.name) as file:
+            assert file.read(12)[8:12] == b"WEBP"
+    page = Client().get(f"/cars/{car.pk}/").content.decode()
+    assert page.count('type="image/webp"') == 3 and "photo 3 of 3" in page
+
+
+def test_a_bad_file_among_several_is_named_and_none_is_added(staff: Client):
+    car = CarFactory()
+    bad = SimpleUploadedFile("notes.jpg", b"not a photo", content_type="image/jpeg")
+
+    response = staff.post(f"/cars/{car.pk}/photos/", {"photos": [image_upload(), bad]})
+
+    assert response.status_code == 400 and "notes.jpg: Upload a photo in JPEG, PNG or WebP" in response.content.decode()
+    assert gallery(car) == []
+
+
+def test_the_gallery_has_a_limit(settings: Any):
+    settings.CARSALES_GALLERY_MAX_PHOTOS = 2
+    car = CarFactory()
+    car_photos_add(car=car, files=[image_upload(), image_upload()])
+
+    with pytest.raises(Exception, match="A gallery holds 2 photos; 0 more fit"):
+        car_photos_add(car=car, files=[image_upload()])
+
+
+def test_the_api_uploads_reorders_makes_a_cover_and_deletes_and_only_staff_may(admin_user: Any, run_tasks: Any):
+    car = CarFactory(photo=image_upload(name="cover.jpg"))
+    api = token_client(admin_user)
+
+    added = api.post(f"/api/cars/{car.pk}/photos/", {"photos": [image_upload(), image_upload()]}, format="multipart")
+    first, second = (photo["id"] for photo in added.json())
+    reordered = api.put(f"/api/cars/{car.pk}/photos/order/", {"photo_ids": [second, first]}, format="json")
+    wrong = api.put(f"/api/cars/{car.pk}/photos/order/", {"photo_ids": [second]}, format="json")
+    refused = token_client(UserFactory()).post(f"/api/cars/{car.pk}/photos/", {"photos": [image_upload()]})
+    public = Client().get(f"/api/cars/{car.pk}/photos/")
+
+    assert added.status_code == 201 and [p["id"] for p in reordered.json()] == [second, first]
+    assert wrong.status_code == 400 and refused.status_code == 403 and len(public.json()) == 2
+    old_cover = Car.objects.get(pk=car.pk).photo.name
+    covered = api.post(f"/api/cars/{car.pk}/photos/{first}/cover/")
+    run_tasks()
+    car.refresh_from_db()
+    assert covered.status_code == 200 and CarPhoto.objects.get(pk=first).image.name == old_cover
+    assert car.thumbnail.name and default_storage.exists(old_cover)
+    assert api.delete(f"/api/cars/{car.pk}/photos/{second}/").status_code == 204
+    assert api.delete(f"/api/cars/{car.pk}/photos/{second}/").status_code == 404
+
+
+def test_making_a_cover_and_deleting_keep_every_file_in_use_and_delete_the_rest(run_tasks: Any):
+    car = CarFactory(photo=image_upload(name="cover.jpg"))
+    (photo,) = car_photos_add(car=car, files=[image_upload(name="side.jpg")])
+    run_tasks()
+    photo.refresh_from_db()
+    car.refresh_from_db()
+    cover, cover_thumb, side, side_large, side_small = (
+        car.photo.name, car.thumbnail.name, photo.image.name, photo.large.name, photo.small.name
+    )  # fmt: skip
+
+    car_photo_make_cover(photo=photo)
+    run_tasks()
+
+    assert exists(cover, side) == [True, True]  # both still shown, roles swapped
+    assert exists(cover_thumb, side_large, side_small) == [False, False, False]  # made for the other role
+    photo.refresh_from_db()
+    car.refresh_from_db()
+    used = [car.photo.name, car.thumbnail.name, photo.image.name, photo.large.name, photo.small.name]
+    assert all(exists(*used))
+    car_delete(car=car)
+    run_tasks()
+    assert not any(exists(*used))
+
+
+def test_visitors_browse_the_gallery_with_buttons_and_staff_get_its_management_page(staff: Client, run_tasks: Any):
+    car = CarFactory(photo=image_upload())
+    car_photos_add(car=car, files=[image_upload()])
+
+    page = Client().get(f"/cars/{car.pk}/").content.decode()
+    management = staff.get(f"/cars/{car.pk}/photos/").content.decode()
+
+    assert 'aria-label="Next photo"' in page and 'data-goto="1"' in page and "js/gallery.js" in page
+    assert "Make cover" in management and Client().get(f"/cars/{car.pk}/photos/").status_code == 302
+
+
+def test_a_gallery_upload_may_carry_several_photos_where_other_requests_may_not(staff: Client, settings: Any):
+    settings.CARSALES_MAX_REQUEST_BYTES = 8_000
+    settings.CARSALES_LARGE_REQUEST_PATHS = {r"^/(api/)?cars/[0-9]+/photos/$": 2_000_000}
+    car = CarFactory()
+    photos = [image_upload(width=900, height=600, name=f"{n}.png") for n in range(4)]
+
+    gallery_upload = staff.post(f"/cars/{car.pk}/photos/", {"photos": photos})
+    other = staff.post(f"/cars/{car.pk}/edit/", {"photo": image_upload(), "more": [image_upload(), image_upload()]})
+
+    assert sum(photo.size for photo in photos) > 8_000
+    assert gallery_upload.status_code == 302 and len(gallery(car)) == 4
+    assert other.status_code == 413
