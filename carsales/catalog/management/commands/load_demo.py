@@ -1,5 +1,5 @@
 import random
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -8,10 +8,11 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from vininfo import Vin
 
 from carsales.catalog.demo_photos import car_picture
-from carsales.catalog.models import Brand, Car
+from carsales.catalog.models import Brand, Car, PriceChange
 from carsales.catalog.services import brand_create, car_create
 from carsales.core.groups import SALESPERSON
 
@@ -124,7 +125,7 @@ class Command(BaseCommand):
                 doors, seats = DOORS_AND_SEATS.get(body, (rng.choice([4, 5]), 5))
                 engine_cc = None if fuel == "electric" else rng.choice(ENGINES_CC)
                 years_driven = max(0, date.today().year - factory_year)
-                car_create(
+                car = car_create(
                     brand=brands[brand_name],
                     model=model,
                     factory_year=factory_year,
@@ -145,4 +146,8 @@ class Command(BaseCommand):
                         car_picture(paint=PAINTS[colour], seed=number, body=body), name=f"demo-{number:03d}.jpg"
                     ),
                 )
+                # Taken in over the last months, so days in stock mean something in the demo.
+                taken_in = timezone.now() - timedelta(days=rng.randint(0, 150), hours=rng.randint(0, 23))
+                Car.objects.filter(pk=car.pk).update(created_at=taken_in)
+                PriceChange.objects.filter(car=car).update(changed_at=taken_in)  # listed when taken in
         self.stdout.write(self.style.SUCCESS(f"Loaded {DEMO_CAR_COUNT} demo cars."))
