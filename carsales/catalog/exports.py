@@ -17,6 +17,7 @@ CSV_COLUMNS = [
     "plate",
     "value",
     *VEHICLE_FACTS,
+    "bio",
     "status",
     "created_at",
 ]

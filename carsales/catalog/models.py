@@ -1,4 +1,7 @@
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -141,6 +144,20 @@ class VINField(models.CharField):
         return super().formfield(form_class=form_class or VINFormField, choices_form_class=choices_form_class, **kwargs)
 
 
+_BULK_COUNTED: ContextVar[bool] = ContextVar("catalog_bulk_counted", default=False)
+
+
+@contextmanager
+def bulk_counted() -> Iterator[None]:
+    """Let Car.objects.bulk_create run: for catalog.services.cars_add_many only, which sends
+    cars_added for the rows it creates."""
+    token = _BULK_COUNTED.set(True)
+    try:
+        yield
+    finally:
+        _BULK_COUNTED.reset(token)
+
+
 class CarQuerySet(StateGuardedQuerySet):
     def available(self) -> "CarQuerySet":
         return self.filter(status=CarStatus.AVAILABLE)
@@ -166,8 +183,14 @@ class CarQuerySet(StateGuardedQuerySet):
         return super().bulk_update(objs, fields, *args, **kwargs)
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Car"]:
-        # bulk_create skips pre_save/post_save: no stock code, no bio, no inventory change.
-        raise TypeError("Cars cannot be bulk-created: use the car_create service for each car.")
+        # bulk_create skips pre_save/post_save: no stock code, no bio, no inventory change,
+        # unless the caller is cars_add_many, which sends cars_added for what it created.
+        if not _BULK_COUNTED.get():
+            raise TypeError(
+                "Cars cannot be bulk-created: use car_create for one car, or cars_add_many (cars_import) for many, "
+                "which keeps the inventory and the other bookkeeping with one cars_added signal."
+            )
+        return super().bulk_create(objs, *args, **kwargs)
 
 
 class Car(StateGuardedModel):

@@ -29,6 +29,7 @@ from .services import (
     upload_mark_uncommitted,
     upload_name_foreseen,
 )
+from .signals import cars_added
 
 _UPLOAD_MARKED = "catalog.upload_marked"  # the name a new upload was marked under, for post_save
 
@@ -304,6 +305,23 @@ def _gallery_deleted_files(kwargs: dict[str, Any]) -> list[str]:
 def discard_deleted_gallery_files(event: Event) -> None:
     """Delete a deleted gallery photo's files, as stored when it was deleted, unless in use."""
     stored_files_delete(names=event.files)
+
+
+@durable_receiver(
+    cars_added,
+    sender=Car,
+    dispatch_uid="catalog.finish_added_cars",
+    queue="default",
+    ordered=False,
+    when=lambda kwargs: bool(kwargs["car_ids"]),
+    carries={"car_ids"},
+)
+def finish_added_cars(event: Event) -> None:
+    """Decode the VINs of a batch of added cars and write the sales texts left empty."""
+    for car_id, vin in Car.objects.filter(pk__in=event.car_ids).exclude(vin="").values_list("pk", "vin"):
+        car_vin_decode(car_id=car_id, vin=vin)
+    for car_id in Car.objects.filter(pk__in=event.car_ids, bio="").values_list("pk", flat=True):
+        car_bio_fill(car_id=car_id)
 
 
 pre_save.connect(gallery_photo_note_upload, sender=CarPhoto, dispatch_uid="catalog.gallery_photo_note_upload")

@@ -18,6 +18,16 @@ never writes it, and a queryset update of status is refused.
 """
 
 
+cars_added = Signal()
+"""Sent when cars are added many at once (cars_add_many: an import), instead of N post_save.
+
+kwargs: `car_ids` (list of the new cars' ids, in the adding transaction; all available, as any
+new car is). Sent with `send`, not `send_robust`: its receivers keep derived data (the
+inventory, with one aggregate whatever the number), and a failure must roll the batch back.
+Receivers with outside effects are durable (one delivery per batch).
+"""
+
+
 @dataclass(frozen=True)
 class CarNote:
     """A line another app adds to a car's page: text, and a link to follow."""

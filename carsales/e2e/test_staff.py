@@ -52,7 +52,8 @@ def test_staff_list_a_car_with_a_photo_reprice_it_and_record_a_sale(page: Page, 
     page.get_by_role("link", name="Edit").click()
     page.get_by_label("Value").fill("19500")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator(".price.big")).to_have_text(format_money(Decimal("19500")))
+    expect(page.locator(".price.big")).to_contain_text(format_money(Decimal("19500")))
+    expect(page.locator(".price.big .badge.dropped")).to_contain_text(f"Price dropped {format_money(Decimal('21000'))}")
 
     page.get_by_role("link", name="Inventory", exact=True).click()
     expect(page.locator(".stat", has_text="Cars in stock").locator(".stat-value")).to_have_text(str(cars_before + 1))

@@ -13,8 +13,8 @@ from typing import Any
 from django.db.models import Sum
 from django.db.models.signals import post_delete, post_save
 
-from carsales.catalog.models import Car
-from carsales.catalog.signals import car_stock_moved
+from carsales.catalog.models import Car, CarStatus
+from carsales.catalog.signals import car_stock_moved, cars_added
 
 from .services import Stock, inventory_apply_change
 
@@ -47,6 +47,14 @@ def cars_moved_update_inventory(
     )
 
 
+def cars_added_update_inventory(sender: type[Car], car_ids: list[int], **kwargs: Any) -> None:
+    """Count cars added many at once (an import): one aggregate and one snapshot per batch."""
+    if not car_ids:
+        return
+    totals = Car.objects.filter(pk__in=car_ids).aggregate(total=Sum("value"))
+    inventory_apply_change(change=Stock.of_cars(count=len(car_ids), value=totals["total"], status=CarStatus.AVAILABLE))
+
+
 def car_deleted_update_inventory(sender: type[Car], instance: Car, **kwargs: Any) -> None:
     """Take a deleted car out, as it was stored; a car another writer deleted first counts nothing."""
     if Car.stored.noted(instance, _COUNTED):
@@ -57,4 +65,5 @@ def car_deleted_update_inventory(sender: type[Car], instance: Car, **kwargs: Any
 
 post_save.connect(car_saved_update_inventory, sender=Car, dispatch_uid="inventory.car_saved_update_inventory")
 car_stock_moved.connect(cars_moved_update_inventory, sender=Car, dispatch_uid="inventory.cars_moved_update_inventory")
+cars_added.connect(cars_added_update_inventory, sender=Car, dispatch_uid="inventory.cars_added_update_inventory")
 post_delete.connect(car_deleted_update_inventory, sender=Car, dispatch_uid="inventory.car_deleted_update_inventory")

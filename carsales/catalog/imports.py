@@ -1,0 +1,134 @@
+"""Cars from CSV, as `export_cars` and the staff download write them: checked row by row, added
+a batch at a time (all or nothing per batch) through cars_add_many, resumable by running again."""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .exports import CSV_COLUMNS
+from .models import Brand, Car, CarStatus, folded
+from .services import brand_create, cars_add_many, cars_withdraw
+
+REQUIRED_COLUMNS = ("brand", "model", "factory_year", "model_year", "plate")
+IMPORTED_FIELDS = [c for c in CSV_COLUMNS if c not in ("brand", "status", "created_at")]
+NULLABLE = {name: Car._meta.get_field(name).null for name in IMPORTED_FIELDS}
+BATCH_ROWS = 1000
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    already_in_stock: int = 0  # rows of an earlier run (same stock code or plate): skipped
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, why), skipped
+
+
+def _text(value: str) -> str:
+    # The export writes a cell a spreadsheet would run as a formula with a leading apostrophe.
+    value = value.strip()
+    return value[1:] if value.startswith("'") and value[1:2] in ("=", "+", "-", "@") else value
+
+
+def _message(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
+    return " ".join(error.messages)
+
+
+class _Batch:
+    def __init__(self, brands: dict[str, Brand]) -> None:
+        self.brands = brands
+        self.cars: list[tuple[int, Car, bool]] = []  # (line, car, withdrawn)
+
+    def car_of(self, line: int, row: dict[str, str], report: ImportReport) -> None:
+        status = (row.get("status") or "available").strip()
+        if status not in (CarStatus.AVAILABLE, CarStatus.WITHDRAWN):
+            report.problems.append((line, f"a {status} car comes with its order; it is not imported on its own"))
+            return
+        values: dict[str, Any] = {name: _text(row.get(name) or "") for name in IMPORTED_FIELDS}
+        brand_name = _text(row.get("brand") or "")
+        if not brand_name:
+            report.problems.append((line, "brand: a car needs a brand"))
+            return
+        # An empty cell is "not stated": NULL where the column takes it (numbers), else "" (text).
+        car = Car(**{name: None if value == "" and NULLABLE[name] else value for name, value in values.items()})
+        car.plate = car.plate.upper()
+        try:
+            car.clean_fields(exclude=["brand"])
+            car.clean()
+        except ValidationError as error:
+            report.problems.append((line, _message(error)))
+            return
+        brand = self.brands.get(folded(brand_name))
+        if brand is None:
+            brand = self.brands[folded(brand_name)] = brand_create(name=brand_name)
+        car.brand = brand
+        self.cars.append((line, car, status == CarStatus.WITHDRAWN))
+
+    def add(self, report: ImportReport) -> None:
+        """Add the checked cars; those whose stock code, plate or VIN is taken are reported."""
+        taken = {
+            name: set(Car.objects.filter(**{f"{name}__in": {getattr(c, name) for _, c, _ in self.cars} - {""}})
+                      .values_list(name, flat=True))
+            for name in ("stock_code", "plate", "vin")
+        }  # fmt: skip
+        seen: dict[str, set[str]] = {"stock_code": set(), "plate": set(), "vin": set()}
+        kept = []
+        for line, car, withdrawn in self.cars:
+            if car.stock_code in taken["stock_code"] or (car.plate in taken["plate"] and not car.stock_code):
+                report.already_in_stock += 1
+                continue
+            clash = next(
+                (name for name in ("plate", "vin", "stock_code")
+                 if getattr(car, name) and (getattr(car, name) in taken[name] or getattr(car, name) in seen[name])),
+                None,
+            )  # fmt: skip
+            if clash:
+                label = {"plate": "plate", "vin": "VIN", "stock_code": "stock code"}[clash]
+                report.problems.append((line, f"{label} {getattr(car, clash)} is another car's"))
+                continue
+            for name in seen:
+                seen[name].add(getattr(car, name))
+            kept.append((car, withdrawn))
+        added = cars_add_many(cars=[car for car, _ in kept])
+        withdrawn_ids = [car.pk for car, (_, withdrawn) in zip(added, kept, strict=True) if withdrawn]
+        if withdrawn_ids:
+            cars_withdraw(car_ids=withdrawn_ids)
+        report.added += len(added)
+
+
+def cars_import(
+    rows: Iterable[tuple[int, dict[str, str]]],
+    *,
+    batch_rows: int = BATCH_ROWS,
+    progress: Callable[[int], object] = lambda rows: None,
+) -> ImportReport:
+    """Import (line number, CSV row) pairs; returns what was added and what was skipped, and why.
+
+    Each batch of `batch_rows` rows commits on its own: a failure (the database gone) loses that
+    batch only, and running the import again skips the cars already in stock (same stock code,
+    or same plate for rows without one), so it resumes where it stopped.
+    """
+    report = ImportReport()
+    brands = {brand.folded_name: brand for brand in Brand.objects.all()}
+    for chunk in _chunks(rows, batch_rows):
+        with transaction.atomic():
+            batch = _Batch(brands)
+            for line, row in chunk:
+                batch.car_of(line, row, report)
+            batch.add(report)
+        progress(len(chunk))
+    return report
+
+
+def _chunks(rows: Iterable[tuple[int, dict[str, str]]], size: int) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    chunk: list[tuple[int, dict[str, str]]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,46 @@
+import csv
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from carsales.catalog.imports import BATCH_ROWS, REQUIRED_COLUMNS, cars_import
+
+PROBLEMS_SHOWN = 50
+
+
+class Command(BaseCommand):
+    help = (
+        "Add the cars of a CSV file as export_cars writes it. Bad rows are reported by line and skipped; "
+        "each batch commits on its own; run it again to resume (cars already in stock are skipped)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="The CSV file (UTF-8, a header row naming the columns).")
+        parser.add_argument("--batch-rows", type=int, default=BATCH_ROWS, help="Rows per transaction.")
+
+    def handle(self, *args: Any, file: str, batch_rows: int, **options: Any) -> None:
+        try:
+            handle = open(file, newline="", encoding="utf-8-sig")  # noqa: SIM115 (closed below)
+        except OSError as error:
+            raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
+        with handle:
+            total = sum(1 for _ in handle) - 1
+            handle.seek(0)
+            reader = csv.DictReader(handle)
+            missing = [name for name in REQUIRED_COLUMNS if name not in (reader.fieldnames or [])]
+            if missing:
+                raise CommandError(f"{file} has no column {', '.join(missing)} (the header row names them).")
+            rows = ((reader.line_num, row) for row in reader)
+            with tqdm(total=total, unit="line", disable=options["verbosity"] == 0) as bar:
+                report = cars_import(rows, batch_rows=batch_rows, progress=bar.update)
+        for line, problem in report.problems[:PROBLEMS_SHOWN]:
+            self.stderr.write(f"line {line}: {problem}")
+        if len(report.problems) > PROBLEMS_SHOWN:
+            self.stderr.write(f"... and {len(report.problems) - PROBLEMS_SHOWN} more rows skipped.")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Added {report.added} cars; {report.already_in_stock} already in stock; "
+                f"{len(report.problems)} rows skipped."
+            )
+        )
