@@ -42,12 +42,14 @@ def test_an_import_costs_a_small_multiple_of_a_raw_bulk_create():
     raw = time.perf_counter() - started
 
     before = inventory_current()
+    counted = before.cars_count if before else 0
     started = time.perf_counter()
     report = cars_import(rows("I"))
     imported = time.perf_counter() - started
 
     assert report.added == ROWS and not report.problems
-    assert inventory_current().cars_count == (before.cars_count if before else 0) + ROWS
+    after = inventory_current()
+    assert after is not None and after.cars_count == counted + ROWS
     print(
         f"\n[{connection.vendor}] {ROWS:,} cars: raw bulk_create {raw:.2f} s, import_cars {imported:.2f} s "
         f"(checked, stock codes, price history, inventory, deliveries): x{imported / raw:.2f} of the floor"

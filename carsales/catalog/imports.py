@@ -14,7 +14,7 @@ from .services import brand_create, cars_add_many, cars_withdraw
 
 REQUIRED_COLUMNS = ("brand", "model", "factory_year", "model_year", "plate")
 IMPORTED_FIELDS = [c for c in CSV_COLUMNS if c not in ("brand", "status", "created_at")]
-NULLABLE = {name: Car._meta.get_field(name).null for name in IMPORTED_FIELDS}
+NULLABLE = {name: getattr(Car._meta.get_field(name), "null", False) for name in IMPORTED_FIELDS}
 BATCH_ROWS = 1000
 
 
