@@ -146,7 +146,7 @@ class CarAdmin(admin.ModelAdmin):
     list_select_related = ["brand"]
     autocomplete_fields = ["brand"]
     # status is shown, never edited: it moves with the order flow.
-    readonly_fields = ["stock_code", "status", "thumbnail", "created_at", "updated_at"]
+    readonly_fields = ["stock_code", "status", "thumbnail", "thumbnail_webp", "created_at", "updated_at"]
     date_hierarchy = "created_at"
     inlines = [CarPhotoInline]
 

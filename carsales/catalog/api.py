@@ -118,12 +118,13 @@ class CarSerializer(serializers.ModelSerializer):
             "status",
             "photo",
             "thumbnail",
+            "thumbnail_webp",
             "bio",
             "created_at",
             "updated_at",
         ]
         # status is moved by the order flow only (checkout, payment, cancellation, void).
-        read_only_fields = ["stock_code", "status", "thumbnail", "created_at", "updated_at"]
+        read_only_fields = ["stock_code", "status", "thumbnail", "thumbnail_webp", "created_at", "updated_at"]
         extra_kwargs = {
             "vin": {
                 "validators": [

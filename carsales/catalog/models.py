@@ -215,6 +215,8 @@ class Car(StateGuardedModel):
     )
     photo = models.ImageField(upload_to="cars/photos/", blank=True, validators=[validate_image_upload])
     thumbnail = models.ImageField(upload_to="cars/thumbnails/", blank=True, editable=False)
+    # The same card-sized picture in WebP, for the browsers that take it (most; JPEG for the rest).
+    thumbnail_webp = models.ImageField(upload_to="cars/thumbnails/", blank=True, editable=False)
     bio = models.TextField(blank=True, help_text="Sales text; written for you when left empty.")
     # What buyers compare on. Blank (or NULL for numbers) is "not stated", which cars entered
     # before these fields existed are; filters on a fact leave such cars out.
@@ -260,7 +262,7 @@ class Car(StateGuardedModel):
 
     objects = CarQuerySet.as_manager()
     # The row as stored, read once per save or delete for every receiver that keeps derived data.
-    stored = StoredRow("value", "status", "photo", "thumbnail", "vin", "model")
+    stored = StoredRow("value", "status", "photo", "thumbnail", "thumbnail_webp", "vin", "model")
 
     STATE_FIELDS = ("status",)
 

@@ -71,9 +71,9 @@ def car_note_photo_change(
         Car.stored.note(instance, _UPLOAD_MARKED, upload_mark_uncommitted(name=upload_name_foreseen(instance)))
     if not new_upload and (stored or {}).get("photo", "") == (instance.photo.name or ""):
         if stored is not None:
-            instance.thumbnail = stored["thumbnail"]
+            instance.thumbnail, instance.thumbnail_webp = stored["thumbnail"], stored["thumbnail_webp"]
         return
-    instance.thumbnail = ""  # type: ignore[assignment]
+    instance.thumbnail = instance.thumbnail_webp = ""  # type: ignore[assignment]
 
 
 def car_mark_renamed_upload(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
@@ -120,7 +120,8 @@ def _released_files(kwargs: dict[str, Any]) -> list[str]:
     before = Car.stored.before(instance)
     if before is None or not _photo_changed(kwargs):
         return []
-    return sorted({before["photo"], before["thumbnail"]} - {"", Car.stored.after(instance)["photo"]})
+    released = {before["photo"], before["thumbnail"], before["thumbnail_webp"]}
+    return sorted(released - {"", Car.stored.after(instance)["photo"]})
 
 
 @durable_receiver(
@@ -156,7 +157,7 @@ def _deleted_files(kwargs: dict[str, Any]) -> list[str]:
     """A deleted car's files, as its row stored them (a worker may have made the thumbnail since
     the instance was read); none when another writer deleted it first."""
     before = Car.stored.before(kwargs["instance"]) or {}
-    return [name for name in (before.get("photo"), before.get("thumbnail")) if name]
+    return [name for name in (before.get("photo"), before.get("thumbnail"), before.get("thumbnail_webp")) if name]
 
 
 @durable_receiver(

@@ -418,7 +418,7 @@ def _cars_switch(car_ids: Collection[int], *, old: CarStatus, new: CarStatus, ve
     return cars
 
 
-def _thumbnail_name(photo: str) -> str:
+def _thumbnail_name(photo: str, suffix: str = ".jpg") -> str:
     """The thumbnail's name for `photo`: derived from it, so a retry writes no second file.
 
     A digest of the full photo name (plus the stored photo's size, should the name be reused
@@ -428,7 +428,7 @@ def _thumbnail_name(photo: str) -> str:
     stem = photo.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     size = default_storage.size(photo) if default_storage.exists(photo) else 0
     digest = hashlib.sha256(f"{photo}:{size}".encode()).hexdigest()[:12]
-    return f"cars/thumbnails/{stem}-{digest}.jpg"
+    return f"cars/thumbnails/{stem}-{digest}{suffix}"
 
 
 def car_thumbnail_make(*, car_id: int, photo: str) -> str | None:
@@ -438,6 +438,7 @@ def car_thumbnail_make(*, car_id: int, photo: str) -> str | None:
         car_id: the car.
         photo: the photo's name when its change was saved; nothing is done when the car's photo
             is another by now (the newer photo's own event makes its thumbnail).
+    Makes its WebP twin (`thumbnail_webp`) in the same go.
     Returns the thumbnail's name (the photo itself when it is already small), or None when the
     car is gone or its photo changed. Stored with a queryset update(), so no save signal fires
     (no recursion), and only while the row still has this photo and no thumbnail; a thumbnail
@@ -452,14 +453,19 @@ def car_thumbnail_make(*, car_id: int, photo: str) -> str | None:
     thumbnail = thumbnail_of(car.photo, max_side=settings.CARSALES_THUMBNAIL_SIZE)
     name = photo
     if thumbnail is not None:
-        name = _thumbnail_name(photo)
-        if not default_storage.exists(name):  # else written by an attempt that failed after it
-            name = default_storage.save(name, thumbnail)
-    if Car.objects.filter(pk=car_id, photo=photo, thumbnail="").update(thumbnail=name):
+        name = _stored_once(_thumbnail_name(photo), thumbnail)
+    webp = _stored_once(
+        _thumbnail_name(photo, suffix=".webp"), webp_of(car.photo, max_side=settings.CARSALES_THUMBNAIL_SIZE)
+    )
+    if Car.objects.filter(pk=car_id, photo=photo, thumbnail="").update(thumbnail=name, thumbnail_webp=webp):
         return name
-    if name != photo:
-        stored_files_delete(names=[name])
+    stored_files_delete(names=[webp, *([name] if name != photo else [])])
     return None
+
+
+def _stored_once(name: str, content: ContentFile) -> str:
+    """Store `content` under `name`, unless an attempt that failed after writing it did already."""
+    return name if default_storage.exists(name) else default_storage.save(name, content)
 
 
 def stored_files_delete(*, names: Collection[str]) -> int:
@@ -470,7 +476,9 @@ def stored_files_delete(*, names: Collection[str]) -> int:
     Idempotent: a file already gone is skipped. Raises the storage's errors.
     """
     names = sorted({name for name in names if name})
-    cars = Car.objects.filter(Q(photo__in=names) | Q(thumbnail__in=names)).values_list("photo", "thumbnail")
+    cars = Car.objects.filter(Q(photo__in=names) | Q(thumbnail__in=names) | Q(thumbnail_webp__in=names)).values_list(
+        "photo", "thumbnail", "thumbnail_webp"
+    )
     photos = CarPhoto.objects.filter(Q(image__in=names) | Q(large__in=names) | Q(small__in=names))
     in_use = {name for row in [*cars, *photos.values_list("image", "large", "small")] for name in row}
     deleted = 0

@@ -134,3 +134,16 @@ def test_a_gallery_upload_may_carry_several_photos_where_other_requests_may_not(
     assert sum(photo.size for photo in photos) > 8_000
     assert gallery_upload.status_code == 302 and len(gallery(car)) == 4
     assert other.status_code == 413
+
+
+def test_the_catalogue_card_offers_its_thumbnail_in_webp_and_jpeg(run_tasks: Any):
+    car = CarFactory(photo=image_upload(1200, 800))
+    run_tasks()
+    car.refresh_from_db()
+
+    card = Client().get("/").content.decode()
+
+    assert f'<source srcset="{car.thumbnail_webp.url}" type="image/webp">' in card
+    assert f'<img src="{car.thumbnail.url}"' in card
+    with default_storage.open(car.thumbnail_webp.name) as file:
+        assert file.read(12)[8:12] == b"WEBP"
