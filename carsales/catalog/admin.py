@@ -123,16 +123,20 @@ class CarPhotoInline(admin.TabularInline):
     extra = 0
 
 
+IN_STOCK_FOR_DAYS = (30, 60, 90, 180)
+
+
 class InStockForFilter(admin.SimpleListFilter):
     title = "in stock for"
     parameter_name = "in_stock_days_min"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(str(days), f"{days} days or more") for days in (30, 60, 90, 180)]
+        return [(str(days), f"{days} days or more") for days in IN_STOCK_FOR_DAYS]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Car]) -> QuerySet[Car]:
         value = self.value()
-        return cars_in_stock_for(queryset, days=int(value)) if value and value.isdigit() else queryset
+        days = {str(days): days for days in IN_STOCK_FOR_DAYS}.get(value or "")
+        return cars_in_stock_for(queryset, days=days) if days is not None else queryset
 
 
 @admin.register(Car)

@@ -10,7 +10,7 @@ from django.db.models.expressions import OrderBy
 from .facts import mileage_unit, sees_stock_details
 from .models import FIRST_CAR_YEAR, Body, Brand, Car, Fuel, Transmission
 from .search import SearchOutcome, car_search
-from .selectors import cars_in_stock_for
+from .selectors import MAX_DAYS_IN_STOCK, cars_in_stock_for
 
 NEGATIVE_PRICE = "A price cannot be negative."
 SEARCH_MAX_LENGTH = 100
@@ -104,6 +104,7 @@ class CarFilterSet(filters.FilterSet):
     in_stock_days_min = WholeNumberFilter(
         method="in_stock_for",
         min_value=0,
+        max_value=MAX_DAYS_IN_STOCK,
         label="In stock for at least (days)",
         help_text="Cars not sold, taken in at least this many days ago.",
     )

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .exports import CSV_COLUMNS
+from .exports import CSV_COLUMNS, FORMULA_STARTS
 from .models import Brand, Car, CarStatus, folded
 from .services import brand_create, cars_add_many, cars_withdraw
 
@@ -28,7 +28,7 @@ class ImportReport:
 def _text(value: str) -> str:
     # The export writes a cell a spreadsheet would run as a formula with a leading apostrophe.
     value = value.strip()
-    return value[1:] if value.startswith("'") and value[1:2] in ("=", "+", "-", "@") else value
+    return value[1:] if value.startswith("'") and value[1:2] and value[1:2] in FORMULA_STARTS else value
 
 
 def _message(error: ValidationError) -> str:
@@ -63,7 +63,11 @@ class _Batch:
             return
         brand = self.brands.get(folded(brand_name))
         if brand is None:
-            brand = self.brands[folded(brand_name)] = brand_create(name=brand_name)
+            try:
+                brand = self.brands[folded(brand_name)] = brand_create(name=brand_name)
+            except ValidationError as error:
+                report.problems.append((line, f"brand {_message(error)}"))
+                return
         car.brand = brand
         self.cars.append((line, car, status == CarStatus.WITHDRAWN))
 

@@ -49,7 +49,8 @@ def _expanded(words: list[str]) -> list[str]:
 
 
 def _is_year(word: str) -> bool:
-    return word.isdigit() and len(word) == 4 and FIRST_CAR_YEAR <= int(word) <= next_year()
+    # isascii: "²⁰²²" is digits to str.isdigit() but not to int().
+    return word.isascii() and word.isdigit() and len(word) == 4 and FIRST_CAR_YEAR <= int(word) <= next_year()
 
 
 def _condition(word: str, *, staff: bool) -> Q:

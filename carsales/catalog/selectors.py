@@ -30,6 +30,9 @@ def with_price_drop(cars: QuerySet[Car]) -> QuerySet[Car]:
     return cars.annotate(price_dropped_from=Subquery(last_change.annotate(was=was).values("was")[:1]))
 
 
+MAX_DAYS_IN_STOCK = 36_500  # a century: further back than any date the calendar arithmetic takes
+
+
 def cars_in_stock_for(cars: QuerySet[Car], *, days: int) -> QuerySet[Car]:
     """Those of `cars` not sold and taken in at least `days` days ago."""
     return cars.exclude(status=CarStatus.SOLD).filter(created_at__lte=timezone.now() - timedelta(days=days))

@@ -458,6 +458,7 @@ def car_thumbnail_make(*, car_id: int, photo: str) -> str | None:
         _thumbnail_name(photo, suffix=".webp"), webp_of(car.photo, max_side=settings.CARSALES_THUMBNAIL_SIZE)
     )
     if Car.objects.filter(pk=car_id, photo=photo, thumbnail="").update(thumbnail=name, thumbnail_webp=webp):
+        _check_still_stored(Car.objects.filter(pk=car_id), {"thumbnail": name, "thumbnail_webp": webp})
         return name
     stored_files_delete(names=[webp, *([name] if name != photo else [])])
     return None
@@ -639,16 +640,27 @@ def car_photo_renditions_make(*, photo_id: int, image: str) -> bool:
     photo = CarPhoto.objects.filter(pk=photo_id, image=image).first()
     if photo is None or (photo.large and photo.small):
         return False
+    # Named after this photo and this image (a retry rewrites no second file; no other photo,
+    # nor another file of the same stem, ever shares it).
+    digest = hashlib.sha256(f"{photo_id}:{image}".encode()).hexdigest()[:12]
     names = {}
     for kind, size in (("large", settings.CARSALES_GALLERY_SIZE), ("small", settings.CARSALES_GALLERY_STRIP_SIZE)):
-        name = f"cars/gallery/{Path(image).stem}-{kind}.webp"
-        if not default_storage.exists(name):  # else written by an attempt that failed after it
-            name = default_storage.save(name, webp_of(photo.image, max_side=size))
-        names[kind] = name
-    if CarPhoto.objects.filter(pk=photo_id, image=image, large="", small="").update(**names):
-        return True
-    stored_files_delete(names=list(names.values()))
-    return False
+        name = f"cars/gallery/{Path(image).stem}-{digest}-{kind}.webp"
+        names[kind] = _stored_once(name, webp_of(photo.image, max_side=size))
+    if not CarPhoto.objects.filter(pk=photo_id, image=image, large="", small="").update(**names):
+        stored_files_delete(names=list(names.values()))
+        return False
+    _check_still_stored(CarPhoto.objects.filter(pk=photo_id), names)
+    return True
+
+
+def _check_still_stored(rows: Any, names: dict[str, str]) -> None:
+    """A file reused from an earlier attempt may have been deleted meanwhile, by the discarding
+    of a replaced image that carried the same name: then unset it and fail, to be retried."""
+    missing = {field: name for field, name in names.items() if not default_storage.exists(name)}
+    if missing:
+        rows.filter(**missing).update(**dict.fromkeys(names, ""))
+        raise FileNotFoundError(f"{', '.join(missing.values())} was deleted while being reused; retried.")
 
 
 @transaction.atomic

@@ -78,7 +78,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@staff_required("catalog.view_car")
+@staff_required("catalog.change_car")  # full plates, VINs and withdrawn cars: stock staff, as on the page
 @require_http_methods(["GET"])
 def car_export_view(request: HttpRequest) -> StreamingHttpResponse:
     """The cars the catalogue shows staff with these filters, as CSV, streamed."""
@@ -200,14 +200,20 @@ def car_photos_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             try:
                 added = car_photos_add(car=car, files=files)
+            except Car.DoesNotExist:
+                raise Http404("This car was deleted meanwhile.")
             except ValidationError as refusal:
                 errors = refusal.message_dict.get("photos", refusal.messages)
             else:
                 messages.success(request, f"{len(added)} photo{'s' if len(added) != 1 else ''} added to the gallery.")
                 return redirect("catalog:car_photos", pk=car.pk)
+    slides = car_gallery(car=car)
+    photos = [slide.photo for slide in slides if slide.photo is not None]
     context = {
         "car": car,
-        "slides": car_gallery(car=car),
+        "slides": slides,
+        "first_photo": photos[0] if photos else None,
+        "last_photo": photos[-1] if photos else None,
         "errors": errors,
         "batch": settings.CARSALES_GALLERY_UPLOAD_BATCH,
     }

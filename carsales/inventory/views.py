@@ -14,8 +14,7 @@ AGEING_SHOWN = 20
 @staff_required("inventory.view_carinventory")
 def inventory_dashboard(request: HttpRequest) -> HttpResponse:
     history = inventory_history()
-    older_than = request.GET.get("older_than", "")
-    days = int(older_than) if older_than.isdigit() and int(older_than) in AGEING_DAYS else AGEING_DAYS[1]
+    days = {str(days): days for days in AGEING_DAYS}.get(request.GET.get("older_than", ""), AGEING_DAYS[1])
     ageing, ageing_count = cars_longest_in_stock(days=days, limit=AGEING_SHOWN)
     chart = line_chart(
         title="Cars in stock and their value over time",

@@ -325,8 +325,10 @@ CARSALES_MAX_UPLOAD_BYTES = int(os.environ.get("CARSALES_MAX_UPLOAD_BYTES", str(
 CARSALES_MAX_REQUEST_BYTES = CARSALES_MAX_UPLOAD_BYTES + 1024 * 1024
 # Photos staff may upload to a gallery in one go, and the requests allowed that much more.
 CARSALES_GALLERY_UPLOAD_BATCH = 8
+_GALLERY_REQUEST_BYTES = CARSALES_GALLERY_UPLOAD_BATCH * CARSALES_MAX_UPLOAD_BYTES + 1024 * 1024
 CARSALES_LARGE_REQUEST_PATHS = {
-    r"^/(api/)?cars/[0-9]+/photos/$": CARSALES_GALLERY_UPLOAD_BATCH * CARSALES_MAX_UPLOAD_BYTES + 1024 * 1024,
+    r"^/(api/)?cars/[0-9]+/photos/$": _GALLERY_REQUEST_BYTES,
+    r"^/admin/catalog/car/([0-9]+/change|add)/$": _GALLERY_REQUEST_BYTES,  # the gallery inline
 }
 # Pixels, not bytes: a small PNG can still decode to gigabytes (decompression bomb).
 CARSALES_MAX_IMAGE_PIXELS = int(os.environ.get("CARSALES_MAX_IMAGE_PIXELS", str(40_000_000)))
