@@ -1,6 +1,7 @@
 """Writes to the catalogue. Each service is one transaction and validates before saving."""
 
 import hashlib
+import random
 import secrets
 from collections.abc import Collection, Sequence
 from datetime import timedelta
@@ -41,6 +42,7 @@ from .vin import body_from_vin, doors_from_vin, transmission_from_vin, vin_decod
 
 STOCK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 STOCK_CODE_LENGTH = 10
+_SYSTEM_RANDOM = random.SystemRandom()  # the OS's randomness, as secrets uses, drawn k at a time
 
 
 class BrandInUse(Exception):
@@ -71,7 +73,7 @@ def stock_codes_generate(count: int) -> list[str]:
     codes: set[str] = set()
     while len(codes) < count:
         fresh = {
-            "".join(secrets.choice(STOCK_CODE_ALPHABET) for _ in range(STOCK_CODE_LENGTH))
+            "".join(_SYSTEM_RANDOM.choices(STOCK_CODE_ALPHABET, k=STOCK_CODE_LENGTH))
             for _ in range(min(count - len(codes), 1000))
         } - codes
         codes |= fresh - set(Car.objects.filter(stock_code__in=fresh).values_list("stock_code", flat=True))
