@@ -10,13 +10,13 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 
 from carsales.catalog.models import Car, CarStatus
-from carsales.catalog.signals import car_stock_moved
+from carsales.catalog.signals import car_stock_moved, cars_added
 from carsales.core.actor import current_actor
 from carsales.orders.models import Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
 from carsales.sales.models import Sale
 
-from .services import audit_record
+from .services import audit_record, audit_record_many
 
 
 def log_order_placed(sender: type, order: Order, actor: Any, **kwargs: Any) -> None:
@@ -102,6 +102,13 @@ def log_cars_taken_off_or_back_on_sale(
         audit_record(actor=actor, action=action, target=car, detail={"car": str(car)}, repeatable=True)
 
 
+def log_cars_added(sender: type[Car], car_ids: list[int], **kwargs: Any) -> None:
+    """Cars added many at once (an import): one car.created entry each, as each single save logs."""
+    cars = Car.objects.with_brand().filter(pk__in=car_ids).order_by("pk")
+    entries = [(car, {"car": str(car), "stock_code": car.stock_code, "value": _money(car.value)}) for car in cars]
+    audit_record_many(actor=current_actor(), action="car.created", entries=entries)
+
+
 def _money(value: Any) -> str | None:
     return None if value is None else f"{value:.2f}"
 
@@ -112,4 +119,5 @@ order_cancelled.connect(log_order_cancelled, dispatch_uid="audit.log_order_cance
 post_delete.connect(log_sale_voided, sender=Sale, dispatch_uid="audit.log_sale_voided")
 post_save.connect(log_car_saved, sender=Car, dispatch_uid="audit.log_car_saved")
 post_delete.connect(log_car_deleted, sender=Car, dispatch_uid="audit.log_car_deleted")
+cars_added.connect(log_cars_added, sender=Car, dispatch_uid="audit.log_cars_added")
 car_stock_moved.connect(log_cars_taken_off_or_back_on_sale, sender=Car, dispatch_uid="audit.log_cars_off_or_on_sale")

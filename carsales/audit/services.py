@@ -33,3 +33,23 @@ def audit_record(
             )
     except IntegrityError:
         return None
+
+
+def audit_record_many(
+    *, actor: AbstractBaseUser | None, action: str, entries: list[tuple[models.Model, dict[str, Any]]]
+) -> int:
+    """Log that `actor` did `action` to each target (with its detail), in one INSERT per thousand;
+    for targets new in this transaction (nothing to deduplicate). Returns how many were logged."""
+    known = actor if actor is not None and actor.is_authenticated else None
+    rows = [
+        AuditEntry(
+            actor=known,  # type: ignore[misc]
+            actor_name=known.get_username() if known is not None else "",
+            action=action,
+            object_type=target._meta.label,
+            object_id=str(target.pk),
+            detail=detail,
+        )
+        for target, detail in entries
+    ]
+    return len(AuditEntry.objects.bulk_create(rows, batch_size=1000))

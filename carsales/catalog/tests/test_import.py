@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from carsales.audit.models import AuditEntry
 from carsales.catalog.exports import CSV_COLUMNS
 from carsales.catalog.imports import cars_import
 from carsales.catalog.models import Car, CarStatus, CarVinReport, PriceChange
@@ -131,6 +132,7 @@ def test_an_import_costs_one_snapshot_per_batch_and_a_few_queries_per_batch(
         )
 
     assert report.added == 300 and CarInventory.objects.count() == snapshots + 3
+    assert AuditEntry.objects.filter(action="car.created").count() == 300  # as 300 single saves would log
 
 
 def test_the_command_names_the_columns_a_file_lacks(tmp_path: Any):
