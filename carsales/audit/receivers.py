@@ -97,9 +97,10 @@ def log_cars_taken_off_or_back_on_sale(
         action = "car.relisted"
     else:
         return
-    actor = current_actor()
-    for car in Car.objects.with_brand().filter(pk__in=car_ids).order_by("pk"):
-        audit_record(actor=actor, action=action, target=car, detail={"car": str(car)}, repeatable=True)
+    cars = Car.objects.with_brand().filter(pk__in=car_ids).order_by("pk")
+    audit_record_many(
+        actor=current_actor(), action=action, entries=[(car, {"car": str(car)}) for car in cars], repeatable=True
+    )
 
 
 def log_cars_added(sender: type[Car], car_ids: list[int], **kwargs: Any) -> None:

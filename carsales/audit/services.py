@@ -36,10 +36,17 @@ def audit_record(
 
 
 def audit_record_many(
-    *, actor: AbstractBaseUser | None, action: str, entries: list[tuple[models.Model, dict[str, Any]]]
+    *,
+    actor: AbstractBaseUser | None,
+    action: str,
+    entries: list[tuple[models.Model, dict[str, Any]]],
+    repeatable: bool = False,
 ) -> int:
-    """Log that `actor` did `action` to each target (with its detail), in one INSERT per thousand;
-    for targets new in this transaction (nothing to deduplicate). Returns how many were logged."""
+    """Log that `actor` did `action` to each target (with its detail), in one INSERT per thousand.
+
+    For targets new in this transaction, or actions that repeat: a once-only action already logged
+    for a target makes the whole insert fail (IntegrityError). Returns how many were logged.
+    """
     known = actor if actor is not None and actor.is_authenticated else None
     rows = [
         AuditEntry(
@@ -49,6 +56,7 @@ def audit_record_many(
             object_type=target._meta.label,
             object_id=str(target.pk),
             detail=detail,
+            repeatable=repeatable,
         )
         for target, detail in entries
     ]

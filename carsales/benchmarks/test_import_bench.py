@@ -52,5 +52,5 @@ def test_an_import_costs_a_small_multiple_of_a_raw_bulk_create():
     assert after is not None and after.cars_count == counted + ROWS
     print(
         f"\n[{connection.vendor}] {ROWS:,} cars: raw bulk_create {raw:.2f} s, import_cars {imported:.2f} s "
-        f"(checked, stock codes, price history, inventory, deliveries): x{imported / raw:.2f} of the floor"
+        f"(checked, stock codes, price history, audit, inventory, deliveries): x{imported / raw:.2f} of the floor"
     )

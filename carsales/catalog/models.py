@@ -400,6 +400,13 @@ class PriceChange(models.Model):
         return self.old_value is not None and self.new_value is not None and self.new_value < self.old_value
 
 
+class CarPhotoQuerySet(models.QuerySet["CarPhoto"]):
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["CarPhoto"]:
+        # bulk_create skips pre_save/post_save: an upload neither published (metadata kept) nor
+        # marked uncommitted, and no renditions.
+        raise TypeError("Gallery photos cannot be bulk-created: use catalog.services.car_photos_add.")
+
+
 class CarPhoto(models.Model):
     """A photo of a car's gallery, after its cover (`Car.photo`), in `position` order.
 
@@ -415,6 +422,7 @@ class CarPhoto(models.Model):
     position = models.PositiveIntegerField(default=0)
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = CarPhotoQuerySet.as_manager()
     # The files as stored, for the receivers that make and delete them.
     stored = StoredRow("image", "large", "small")
 

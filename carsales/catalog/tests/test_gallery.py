@@ -147,3 +147,10 @@ def test_the_catalogue_card_offers_its_thumbnail_in_webp_and_jpeg(run_tasks: Any
     assert f'<img src="{car.thumbnail.url}"' in card
     with default_storage.open(car.thumbnail_webp.name) as file:
         assert file.read(12)[8:12] == b"WEBP"
+
+
+def test_gallery_photos_cannot_be_bulk_created_past_their_receivers():
+    car = CarFactory()
+
+    with pytest.raises(TypeError, match=r"use catalog\.services\.car_photos_add"):
+        CarPhoto.objects.bulk_create([CarPhoto(car=car, image="cars/photos/x.jpg")])
