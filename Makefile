@@ -73,8 +73,14 @@ lint: install
 	$(BIN)/mypy carsales
 	$(BIN)/lint-imports
 
+# Speed figures (carsales/benchmarks) and the executors' kill test, on SQLite then on PostgreSQL when it answers.
+BENCH := -p no:cacheprovider -s -m "benchmark or slow" carsales/benchmarks carsales/notifications/tests/test_executor_kills.py
 bench: install
-	$(BIN)/pytest -m benchmark -p no:cacheprovider -s carsales/benchmarks
+	$(BIN)/pytest $(BENCH)
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== PostgreSQL pass: $(PG_TEST_URL) =="; \
+		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(BENCH); \
+	fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

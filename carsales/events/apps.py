@@ -8,3 +8,7 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the start-up check)
+        from .transports import CeleryTransport, transport
+
+        if isinstance(transport(), CeleryTransport):
+            from . import celery_tasks  # noqa: F401  (registers the tasks with Celery, for its workers)

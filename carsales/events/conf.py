@@ -19,10 +19,29 @@ DEFAULTS: dict[str, Any] = {
     "LISTEN_TIMEOUT": 1.0,
     # Seconds between the worker's sweeps for expired leases and lost jobs.
     "SWEEP_INTERVAL": 5.0,
+    # Seconds a publish after the commit may take (or a delivery left to the relay may be
+    # overdue) before the relay publishes it itself.
+    "PUBLISH_GRACE": 5.0,
+    # Seconds a handed-off delivery may wait unclaimed before the relay hands it off again (its
+    # message lost with a broker restarted empty, or its job with a killed worker). Longer than
+    # the longest backlog a queue is expected to hold: each repeat adds a message to it.
+    "HANDOFF_TIMEOUT": 60.0,
     # Days after which finished deliveries, effect records and delivery jobs are pruned.
     "RETENTION_DAYS": 7,
-    # The django-tasks backend alias the delivery jobs are enqueued on.
+    # How deliveries reach the processes that run them (transports.py): "database" (a job in
+    # the sender's transaction, run by events_worker), "tasks" (a job on TASK_BACKEND after
+    # commit: RQ...), "celery" (a Celery task after commit) or a Transport's dotted path.
+    "TRANSPORT": "database",
+    # The django-tasks backend alias the delivery jobs are enqueued on ("database", "tasks").
     "TASK_BACKEND": "default",
+    # "celery": the dotted path of the project's Celery app (None: Celery's current app).
+    "CELERY_APP": None,
+    # "celery": the longest deferral (seconds) a message carries; later ones are published when due.
+    "CELERY_LONGEST_DEFERRAL": 600.0,
+    # PostgreSQL: the NOTIFY channel that wakes events_worker ("database").
+    "NOTIFY_CHANNEL": "events_deliveries",
+    # The template the staff page extends (the site's base layout).
+    "BASE_TEMPLATE": "base.html",
     # Seconds a worker that has no receiver for a delivery (another release's) leaves it before
     # it is tried again, by whichever worker takes it; the attempt is not counted.
     "UNKNOWN_RECEIVER_DELAY": 60.0,

@@ -3,7 +3,7 @@
     with once(event.idempotency_key) as effect:
         if effect.already_done:
             return
-        send_mail(..., headers={"Message-ID": f"<{effect.key}@carsales>"})
+        send_mail(..., headers={"Message-ID": f"<{effect.key}@example.com>"})
 
 The attempt and a claim on the key are committed before the body runs, and `done` after it
 returns, each in its own short write: no lock is held during the outside call (on SQLite a

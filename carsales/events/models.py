@@ -33,8 +33,9 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField()
     run_after = models.DateTimeField(default=timezone.now)
-    # When a job was last enqueued for it; the sweep re-enqueues a ready row left unclaimed too long.
-    kicked_at = models.DateTimeField(default=timezone.now)
+    # When an executor was last woken for it (transports.py); None while a publish after the
+    # commit is owed. The sweep hands off again a row not published, or left unclaimed too long.
+    kicked_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     lease_until = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -24,11 +24,13 @@ from .durable import DurableReceiver, PermanentFailure, RetryLater, registry
 from .effects import leased
 from .execution import WorkerStopping, call_receiver
 from .models import Delivery, EffectRecord
+from .transports import transport
 
 logger = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "carsales_events"
 SWEEP_BATCH = 100
+# What a delivery job lost with its worker is marked as failing with (django-tasks-db's column).
+WORKER_LOST = f"{__package__}.WorkerLost"
 Status = Delivery.Status
 
 
@@ -55,6 +57,8 @@ def delivery_record(
         raise ValueError(f"Durable receiver {receiver.uid!r}: not_before returned a naive datetime {run_after}.")
     payload = carry(kwargs, receiver=receiver.uid, fields=receiver.fields)
     label = sender_label(sender)
+    run_after = run_after or timezone.now()
+    chosen = transport()
     with transaction.atomic():
         delivery = Delivery.objects.create(
             receiver=receiver.uid,
@@ -63,9 +67,10 @@ def delivery_record(
             sender=label,
             payload=payload,
             max_attempts=receiver.max_attempts or setting("MAX_ATTEMPTS"),
-            run_after=run_after or timezone.now(),
+            run_after=run_after,
+            kicked_at=chosen.kick_at(run_after),
         )
-        _enqueue(delivery)
+        chosen.hand_off(delivery)
     return delivery
 
 
@@ -121,12 +126,15 @@ def deliveries_requeue(*, ids: list[int]) -> int:
 
 
 def deliveries_sweep() -> int:
-    """Take up deliveries whose worker was lost, and re-enqueue ready ones whose job was lost.
+    """Take up deliveries whose worker was lost, and hand off again ready ones whose hand-off was lost.
 
     A RUNNING delivery past its lease lost its worker (killed, out of memory, redeployed): the
     attempt counts as failed and it is retried now, or is DEAD when out of attempts. A ready
-    delivery left unclaimed LEASE_GRACE seconds after it was due lost its job (the worker died
-    holding it): a new job is enqueued. Delivery jobs django-tasks-db left RUNNING for longer
+    delivery is handed off again when its publish after the commit is still owed PUBLISH_GRACE
+    seconds after it fell due (the sender was killed before publishing, the broker was down, or
+    the deferral was longer than the transport holds), or when it stayed unclaimed
+    HANDOFF_TIMEOUT seconds after its hand-off (its message lost with a broker restarted empty,
+    or its job with a worker killed holding it). Delivery jobs django-tasks-db left RUNNING for longer
     than any lease are marked FAILED so they can be pruned. Rows another sweeper holds are
     skipped. Returns how many deliveries were taken up or re-enqueued.
     """
@@ -150,11 +158,16 @@ def deliveries_sweep() -> int:
         if delivery.status == Status.DEAD:
             _enqueue_next_in_lane(delivery)
 
-    grace = timedelta(seconds=setting("LEASE_GRACE"))
+    publish_grace = now - timedelta(seconds=setting("PUBLISH_GRACE"))
+    unclaimed = now - timedelta(seconds=setting("HANDOFF_TIMEOUT"))
     with transaction.atomic():
         lost = (
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(status__in=Delivery.READY, run_after__lte=now - grace, kicked_at__lte=now - grace)
+            .filter(
+                Q(kicked_at__isnull=True, run_after__lte=publish_grace)
+                | Q(kicked_at__lte=unclaimed, run_after__lte=unclaimed),
+                status__in=Delivery.READY,
+            )
             .exclude(_held_back())
         )
         for delivery in lost[:SWEEP_BATCH]:
@@ -166,7 +179,7 @@ def deliveries_sweep() -> int:
     _delivery_jobs().filter(status="RUNNING", started_at__lt=now - timedelta(seconds=longest)).update(
         status="FAILED",
         finished_at=now,
-        exception_class_path="carsales.events.WorkerLost",
+        exception_class_path=WORKER_LOST,
         traceback="The worker running this job was lost; the delivery's lease covered it.",
     )
     return len(taken_up)
@@ -310,12 +323,12 @@ def _release(delivery: Delivery, *, delay: float = 0, note: str = "") -> None:
             attempts=delivery.attempts - 1,
             lease_until=None,
             run_after=run_after,
-            kicked_at=now,
+            kicked_at=transport().kick_at(run_after),
             **changes,
         )
         if released:
             delivery.run_after = run_after
-            _enqueue(delivery)
+            transport().hand_off(delivery)
 
 
 def backoff(attempt: int) -> float:
@@ -328,20 +341,13 @@ def backoff(attempt: int) -> float:
 
 
 def _enqueue(delivery: Delivery) -> None:
-    """Enqueue the job that wakes a worker for `delivery`, in the current transaction.
+    """Hand `delivery` to the configured transport, in the current transaction.
 
     Sets `delivery.kicked_at`; the caller saves it with its other changes.
     """
-    from .tasks import deliver
-
-    now = timezone.now()
-    due = delivery.run_after if delivery.run_after > now else None
-    deliver.using(queue_name=delivery.queue, run_after=due, backend=setting("TASK_BACKEND")).enqueue(delivery.pk)
-    delivery.kicked_at = now
-    if due is None and connection.vendor == "postgresql":
-        # Delivered on commit, dropped on rollback: a LISTENing worker wakes once the job is visible.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, delivery.queue])
+    chosen = transport()
+    delivery.kicked_at = chosen.kick_at(delivery.run_after)
+    chosen.hand_off(delivery)
 
 
 def _enqueue_next_in_lane(delivery: Delivery) -> None:

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from .conf import setting
 from .selectors import dead_deliveries, deliveries_without_receiver, delivery_stats
 from .services import deliveries_requeue
 
@@ -12,7 +13,13 @@ from .services import deliveries_requeue
 @staff_member_required
 @permission_required("events.view_delivery", raise_exception=True)
 def overview(request: HttpRequest) -> HttpResponse:
-    context = {"stats": delivery_stats(), "dead": dead_deliveries(), "unknown": deliveries_without_receiver()}
+    context = {
+        "base_template": setting("BASE_TEMPLATE"),
+        "executor": setting("TRANSPORT"),
+        "stats": delivery_stats(),
+        "dead": dead_deliveries(),
+        "unknown": deliveries_without_receiver(),
+    }
     return render(request, "events/overview.html", context)
 
 

@@ -204,8 +204,33 @@ SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG)
 
 # QUEUES empty: any queue name; durable receivers can have their own (events_worker --queue-name).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+# Where durable receivers' deliveries run (docs/deployment.md): "database" (manage.py events_worker,
+# the default, no broker), "celery" (Celery workers on CELERY_BROKER_URL) or "rq" (RQ workers on
+# RQ_REDIS_URL, through django-tasks-rq). Every executor needs one `events_worker` for the sweep.
+EVENTS_EXECUTOR = os.environ.get("EVENTS_EXECUTOR", "database")
+if EVENTS_EXECUTOR not in ("database", "celery", "rq"):
+    raise ImproperlyConfigured(f"EVENTS_EXECUTOR is {EVENTS_EXECUTOR!r}: choose database, celery or rq.")
+# The queues durable receivers use; broker workers listen on these.
+DELIVERY_QUEUES = ["default", "email", "files", "images"]
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+# One message at a time per worker process: with late acknowledgement a killed worker holds back
+# only the delivery it was running, which the broker hands to another.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+RQ_REDIS_URL = os.environ.get("RQ_REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {name: {"URL": RQ_REDIS_URL} for name in DELIVERY_QUEUES}
+if EVENTS_EXECUTOR == "rq":
+    INSTALLED_APPS.append("django_rq")  # manage.py rqworker
+    TASKS["rq"] = {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": DELIVERY_QUEUES}
+EVENTS_TRANSPORTS = {
+    "database": {"TRANSPORT": "database"},
+    "celery": {"TRANSPORT": "celery", "CELERY_APP": "carsales.celery.app"},
+    "rq": {"TRANSPORT": "tasks", "TASK_BACKEND": "rq"},
+}
 # Durable receivers (carsales.events); every key is optional, defaults in carsales/events/conf.py.
 EVENTS = {
+    **EVENTS_TRANSPORTS[EVENTS_EXECUTOR],
     "TIMEOUT": float(os.environ.get("EVENTS_TIMEOUT", "30")),
     "MAX_ATTEMPTS": int(os.environ.get("EVENTS_MAX_ATTEMPTS", "5")),
     "POLL_INTERVAL": float(os.environ.get("EVENTS_POLL_INTERVAL", "0.05")),

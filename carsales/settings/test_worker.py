@@ -12,4 +12,5 @@ EVENTS = {
     **EVENTS,  # noqa: F405
     "LEASE_GRACE": float(os.environ.get("EVENTS_LEASE_GRACE", "30")),
     "BACKOFF_BASE": float(os.environ.get("EVENTS_BACKOFF_BASE", "2")),
+    "HANDOFF_TIMEOUT": float(os.environ.get("EVENTS_HANDOFF_TIMEOUT", "60")),
 }

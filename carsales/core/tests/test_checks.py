@@ -142,14 +142,3 @@ def test_a_durable_receiver_carrying_an_argument_its_signal_does_not_send_is_an_
     [error] = [e for e in errors if "events_tests.checks.typo" in e.msg]
     assert error.id == "carsales.E006" and "carries ordr" in error.msg and "order" in error.hint
     assert durable_receivers_carrying_what_is_not_sent() == []
-
-
-def test_a_tasks_backend_outside_the_database_is_refused_at_start_up(settings):
-    from carsales.events.checks import delivery_jobs_written_with_the_sender
-
-    assert delivery_jobs_written_with_the_sender() == []
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-    [error] = delivery_jobs_written_with_the_sender()
-
-    assert error.id == "events.E002" and "before the sender commits" in error.msg

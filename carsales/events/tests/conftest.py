@@ -7,6 +7,7 @@ import pytest
 from carsales.events.models import Delivery
 
 from . import receivers
+from .executors import executor, rabbitmq_url  # noqa: F401  (fixtures)
 from .processes import Workers
 
 

@@ -1,6 +1,8 @@
 """Worker subprocesses on the test database, for the tests and benchmarks that need real processes."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -11,6 +13,8 @@ import pytest
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[3]
+EXECUTOR_OPTIONS = {"events": ("--queue-name", "*"), "celery": (), "rq": ()}
+READY = {"events": "started", "celery": "Connected to", "rq": "Listening on"}  # what each logs once it takes work
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 15.0) -> None:
@@ -40,9 +44,18 @@ class Workers:
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(
-        self, *args: str, env: dict[str, str] | None = None, wait: bool = True, settings: str = "carsales.settings.test"
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
+        settings: str = "carsales.settings.test",
+        executor: str = "events",
     ) -> subprocess.Popen[bytes]:
-        """Start a worker with events_worker `args` and extra `env`; unless not `wait`, return once it runs."""
+        """Start a worker with `args` and extra `env`; unless not `wait`, return once it runs.
+
+        `executor`: "events" (events_worker, `args` its options), "celery" or "rq" (a worker of
+        that engine on the delivery queues; `env` names its broker, see executors.py).
+        """
         env = {
             **os.environ,
             "DATABASE_URL": database_url_for_workers(),
@@ -52,15 +65,16 @@ class Workers:
         }
         log = (self.log_dir / f"worker{len(self.processes)}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "carsales.events.tests.worker_main", "--queue-name", "*", *args],
+            [sys.executable, "-m", "carsales.events.tests.worker_main", executor, *EXECUTOR_OPTIONS[executor], *args],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill() takes its children too (RQ's scheduler)
         )
         self.processes.append(process)
         if wait:
-            wait_until(lambda: "started" in self.output(process), timeout=20)
+            wait_until(lambda: READY[executor] in self.output(process), timeout=20)
         return process
 
     def output(self, process: subprocess.Popen[bytes]) -> str:
@@ -72,8 +86,12 @@ class Workers:
             return []
         return [line for line in self.effects.read_text().splitlines() if line.startswith(f"{name} ")]
 
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGKILL the worker and every process it started, as a crash of its machine would."""
+        with contextlib.suppress(ProcessLookupError):  # the group is gone already
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
     def stop_all(self) -> None:
         for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
+            self.kill(process)

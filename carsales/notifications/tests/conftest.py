@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from carsales.events.tests.executors import executor, rabbitmq_url  # noqa: F401  (fixtures)
 from carsales.events.tests.processes import Workers
 
 

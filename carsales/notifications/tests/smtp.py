@@ -6,12 +6,13 @@ Django's smtp backend, holds its answer to each message's data for `delay` secon
 server, so two senders can overlap) and keeps every message it accepted in `messages`.
 """
 
+import io
 import socket
 import threading
+import time
 from email import message_from_bytes
 from email.message import Message
 from types import TracebackType
-from typing import IO
 
 LINE_LIMIT = 1000  # lines per message: the double is for small test emails
 
@@ -21,6 +22,7 @@ class SMTPDouble:
         self.silent = silent
         self.delay = delay
         self.messages: list[Message] = []
+        self.received_at: dict[str, float] = {}  # Message-ID -> when its first copy was taken
         self.connections: list[socket.socket] = []
         self._stopping = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -92,11 +94,13 @@ class SMTPDouble:
         except OSError:  # the client hung up, or stop() closed the socket
             return
 
-    def _receive(self, stream: IO[bytes]) -> None:
+    def _receive(self, stream: io.BufferedIOBase) -> None:
         lines = []
         for _ in range(LINE_LIMIT):
             line = stream.readline()
             if line in (b".\r\n", b""):
                 break
             lines.append(line[1:] if line.startswith(b"..") else line)  # undo dot-stuffing
-        self.messages.append(message_from_bytes(b"".join(lines)))
+        message = message_from_bytes(b"".join(lines))
+        self.messages.append(message)
+        self.received_at.setdefault(message["Message-ID"], time.time())

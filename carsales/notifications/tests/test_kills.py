@@ -50,6 +50,8 @@ def test_300_orders_placed_while_workers_are_killed_every_second_or_two_get_one_
         # A short lease, so the attempts the kills interrupt are taken up again within seconds.
         "EVENTS_TIMEOUT": "3",
         "EVENTS_LEASE_GRACE": "2",
+        # A job or message lost with its worker is published again after this long.
+        "EVENTS_HANDOFF_TIMEOUT": "15",
     }
     options = ("--sweep-interval", "0.5")
     started_count = 0

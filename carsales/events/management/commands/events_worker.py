@@ -5,6 +5,8 @@ It is django-tasks-db's Worker (same claim, same run_task, any task on its queue
   LISTEN_TIMEOUT anyway for retries that become due; a POLL_INTERVAL poll elsewhere;
 - a read-only check before claiming, so an idle worker takes no write lock (SQLite);
 - the sweep (deliveries_sweep) every SWEEP_INTERVAL seconds;
+- `--housekeeping-only` (the default when EVENTS["TRANSPORT"] is not "database"): only the
+  sweep and the HOUSEKEEPING callables, beside the Celery or RQ workers that run deliveries;
 - SIGTERM / SIGINT: stop taking jobs; a sync receiver running in it is interrupted
   (WorkerStopping) and its delivery released to run again at once; otherwise the current
   bookkeeping finishes (milliseconds) and the worker exits. An async receiver runs to its end
@@ -15,10 +17,11 @@ import logging
 import signal
 import sys
 import time
-from argparse import ArgumentParser
+from argparse import ArgumentParser, ArgumentTypeError
 from types import FrameType
 from typing import Any
 
+from django.core.management.base import CommandError
 from django.db import DatabaseError, OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.crypto import get_random_string
@@ -34,16 +37,18 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from carsales.events.conf import setting
 from carsales.events.execution import WorkerStopping, in_receiver
-from carsales.events.services import NOTIFY_CHANNEL, deliveries_sweep, housekeeping_run
+from carsales.events.services import deliveries_sweep, housekeeping_run
+from carsales.events.transports import transport
 
-logger = logging.getLogger("carsales.events.worker")
+logger = logging.getLogger(__name__)
 
 
 class EventsWorker(Worker):
-    def __init__(self, *, listen: bool, sweep_interval: float, **kwargs: Any) -> None:
+    def __init__(self, *, listen: bool, sweep_interval: float, housekeeping_only: bool, **kwargs: Any) -> None:
         super().__init__(batch=False, startup_delay=False, max_tasks=None, **kwargs)
-        self.listen = listen
+        self.listen = listen and not housekeeping_only
         self.sweep_interval = sweep_interval
+        self.housekeeping_only = housekeeping_only
         self.listener: BaseDatabaseWrapper | None = None
 
     def shutdown(self, signum: int, frame: FrameType | None) -> None:
@@ -57,7 +62,10 @@ class EventsWorker(Worker):
             raise WorkerStopping(f"worker received {signal.strsignal(signum)}")
 
     def run(self) -> None:
-        logger.info("events worker %s started on queues %s", self.worker_id, ",".join(self.queue_names))
+        if self.housekeeping_only:
+            logger.info("events worker %s started: housekeeping only, every %ss", self.worker_id, self.sweep_interval)
+        else:
+            logger.info("events worker %s started on queues %s", self.worker_id, ",".join(self.queue_names))
         self.listener = self._listen() if self.listen else None
         next_sweep = 0.0
         try:
@@ -67,7 +75,7 @@ class EventsWorker(Worker):
                         deliveries_sweep()
                         housekeeping_run()
                         next_sweep = time.monotonic() + self.sweep_interval
-                    task_result = self._claim_next()
+                    task_result = None if self.housekeeping_only else self._claim_next()
                 except DatabaseError:
                     # The database went away (restart, failover): reconnect on the next round.
                     logger.exception("events worker %s: database error, retrying", self.worker_id)
@@ -117,7 +125,7 @@ class EventsWorker(Worker):
         listener = connections.create_connection(alias)  # its own connection, in autocommit
         try:
             listener.ensure_connection()
-            listener.connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            listener.connection.execute(f"LISTEN {setting('NOTIFY_CHANNEL')}")
         except DatabaseError:
             logger.warning("events worker %s: LISTEN failed, polling instead", self.worker_id, exc_info=True)
             listener.close()
@@ -125,6 +133,9 @@ class EventsWorker(Worker):
         return listener
 
     def _wait(self) -> None:
+        if self.housekeeping_only:
+            time.sleep(self.sweep_interval)
+            return
         if self.listener is None:
             time.sleep(self.interval)
             return
@@ -166,11 +177,16 @@ class Command(DBWorkerCommand):
             help="Seconds between sweeps for expired leases and lost jobs (default: %(default)r).",
         )
         parser.add_argument(
+            "--housekeeping-only",
+            action="store_true",
+            help="Run no deliveries, only the sweep and housekeeping (the default unless EVENTS['TRANSPORT'] is "
+            "'database'): beside Celery or RQ workers.",
+        )
+        parser.add_argument(
             "--backend",
-            type=valid_backend_name,
             dest="backend_name",
-            default=setting("TASK_BACKEND"),
-            help="The django-tasks-db backend to work for (default: %(default)r).",
+            default=None,
+            help="The django-tasks-db backend to work for (default: EVENTS['TASK_BACKEND']).",
         )
         parser.add_argument(
             "--worker-id",
@@ -184,16 +200,24 @@ class Command(DBWorkerCommand):
         logger.setLevel(logging.getLogger("django_tasks_db").level)
         if not logger.hasHandlers():
             logger.addHandler(logging.StreamHandler(self.stdout))
+        housekeeping_only = options["housekeeping_only"] or not transport().transactional
+        backend_name = options["backend_name"] or setting("TASK_BACKEND")
+        if not housekeeping_only:
+            try:
+                valid_backend_name(backend_name)
+            except ArgumentTypeError as error:
+                raise CommandError(f"--backend: {error}") from None
         queue_names = options["queue_name"].split(",")
         excluded = [name for name in options["exclude_queues"].split(",") if name]
         worker = EventsWorker(
             queue_names=queue_names,
             excluded_queue_names=excluded,
             interval=options["interval"],
-            backend_name=options["backend_name"],
+            backend_name=backend_name,
             worker_id=options["worker_id"],
             listen=options["listen"],
             sweep_interval=options["sweep_interval"],
+            housekeeping_only=housekeeping_only,
         )
         worker.configure_signals()
         worker.run()

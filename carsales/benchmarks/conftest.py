@@ -1,0 +1,1 @@
+from carsales.events.tests.executors import executor, rabbitmq_url  # noqa: F401  (fixtures)

@@ -1,0 +1,160 @@
+"""How a delivery row, written in the sender's transaction, reaches the processes that run it.
+
+The row is the outbox and the truth; a transport only wakes an executor for it. Chosen by
+`EVENTS["TRANSPORT"]`:
+
+- "database" (default): a django-tasks-db job written in the same transaction as the row
+  (plus a NOTIFY on PostgreSQL), run by `manage.py events_worker`. Nothing leaves the database
+  before the commit, so nothing can run for a write that rolls back.
+- "tasks": a job on another django-tasks backend (`EVENTS["TASK_BACKEND"]`, e.g. RQ through
+  django-tasks-rq), published after the commit.
+- "celery": a Celery task ("events.deliver", late acknowledgement) published after the commit.
+- a dotted path to a Transport subclass.
+
+A hand-off published after the commit can be lost (the process killed between commit and
+publish, the broker down or restarted without its messages): the row records whether and when
+it was published (`kicked_at`), and the relay in `deliveries_sweep` publishes again what was
+not, or what stayed unclaimed too long, so delivery never depends on a publish succeeding. A
+duplicate publish is harmless: the claim on the row runs a delivery once.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from django.core.signals import setting_changed
+from django.db import connection, transaction
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from .conf import setting
+
+if TYPE_CHECKING:
+    from .models import Delivery
+
+logger = logging.getLogger(__name__)
+
+
+class Transport:
+    """Wakes an executor for a delivery.
+
+    A delivery's `kicked_at` says when its executor was woken for it: set with the row when the
+    hand-off is written in the transaction, or once a publish after the commit succeeded; None
+    while that publish is owed. The relay (deliveries_sweep) publishes again a due delivery whose
+    publish is owed PUBLISH_GRACE seconds after it fell due, or that stayed unclaimed
+    HANDOFF_TIMEOUT seconds after its hand-off (a message lost with a broker or a worker).
+    """
+
+    #: The hand-off is written in the database transaction itself (else: published after commit).
+    transactional = False
+    #: The longest deferral (seconds) the executor holds reliably; a delivery due later is
+    #: published by the relay when it falls due. None: no limit.
+    longest_deferral: float | None = None
+
+    def kick_at(self, run_after: datetime) -> datetime | None:
+        """What a delivery due at `run_after`, handed off now, stores as `kicked_at`."""
+        if not self.transactional:
+            return None  # set once the publish after the commit succeeded
+        # A hand-off for a future time counts from that time, so the relay does not repeat it early.
+        return max(run_after, timezone.now())
+
+    def hand_off(self, delivery: "Delivery") -> None:
+        """Wake an executor for `delivery`, in the transaction that wrote its state; the caller
+        stores `kick_at(delivery.run_after)` as its `kicked_at`."""
+        now = timezone.now()
+        due = delivery.run_after if delivery.run_after > now else None
+        limit = self.longest_deferral
+        if due is not None and limit is not None and due - now > timedelta(seconds=limit):
+            return  # left to the relay, which publishes it once it falls due
+        if self.transactional:
+            self.publish(delivery.pk, queue=delivery.queue, due=due)
+            return
+        pk, queue = delivery.pk, delivery.queue
+        # robust: a publish that fails (broker down) is logged, never raised into the committed
+        # sender; its kicked_at stays None and the relay publishes it again.
+        transaction.on_commit(lambda: self._publish_after_commit(pk, queue=queue, due=due), robust=True)
+
+    def _publish_after_commit(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
+        from .models import Delivery
+
+        self.publish(delivery_id, queue=queue, due=due)
+        Delivery.objects.filter(pk=delivery_id, kicked_at__isnull=True).update(kicked_at=timezone.now())
+
+    def publish(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
+        raise NotImplementedError
+
+
+class DatabaseTransport(Transport):
+    """A django-tasks-db job in the sender's transaction; `events_worker` runs it."""
+
+    transactional = True
+
+    def publish(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
+        from .tasks import deliver
+
+        deliver.using(queue_name=queue, run_after=due, backend=setting("TASK_BACKEND")).enqueue(delivery_id)
+        if due is None and connection.vendor == "postgresql":
+            # Delivered on commit, dropped on rollback: a LISTENing worker wakes once the job is visible.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, %s)", [setting("NOTIFY_CHANNEL"), queue])
+
+
+class TasksTransport(Transport):
+    """A job on any django-tasks backend (RQ via django-tasks-rq...), published after commit."""
+
+    def publish(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
+        from .tasks import deliver
+
+        deliver.using(queue_name=queue, run_after=due, backend=setting("TASK_BACKEND")).enqueue(delivery_id)
+
+
+class CeleryTransport(Transport):
+    """A Celery task, published after commit to the delivery's queue (a broker queue of that name).
+
+    The task acknowledges its message only after the delivery ran (acks_late), so the broker
+    hands a killed worker's message to another; the delivery's claim and lease, not the
+    message, make it run once. Deferrals ride on the message (countdown) up to
+    CELERY_LONGEST_DEFERRAL seconds: longer ones would sit unacknowledged in a worker past the
+    broker's consumer timeout (RabbitMQ: 30 minutes), so the relay publishes them when due.
+    """
+
+    def __init__(self) -> None:
+        self.longest_deferral = setting("CELERY_LONGEST_DEFERRAL")
+
+    @property
+    def app(self) -> Any:
+        path = setting("CELERY_APP")
+        if path:
+            return import_string(path)
+        from celery import current_app
+
+        return current_app
+
+    def publish(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
+        from .celery_tasks import DELIVER
+
+        self.app.send_task(DELIVER, args=[delivery_id], queue=queue, eta=due)
+
+
+SHORT_NAMES = {
+    "database": DatabaseTransport,
+    "tasks": TasksTransport,
+    "celery": CeleryTransport,
+}
+
+
+@cache
+def transport() -> Transport:
+    """The configured transport (EVENTS["TRANSPORT"]), built once per process."""
+    name = setting("TRANSPORT")
+    cls = SHORT_NAMES.get(name) or import_string(name)
+    return cls()
+
+
+@receiver(setting_changed, dispatch_uid="events.transport_forget")
+def transport_forget(**kwargs: Any) -> None:
+    """Tests that change EVENTS get the transport those settings name."""
+    if kwargs["setting"] == "EVENTS":
+        transport.cache_clear()
