@@ -1,9 +1,11 @@
 """Each executor (the database, Celery on RabbitMQ, RQ on Redis), measured in one run:
 
 - commit -> email: orders placed at a steady 20 a second, each confirmation timed from the
-  checkout's commit returning to the SMTP server on loopback receiving it (p50, p99);
+  checkout's commit (before any publish after it) to the SMTP server on loopback receiving it
+  (p50, p99);
 - deliveries per second of a no-op durable receiver with 1, 2 and 4 worker processes: a backlog
-  committed at once, from its first receiver call to its last.
+  committed and handed off before the workers start, from its first receiver call to its last
+  (the workers start within a second or two of each other: the first ones begin alone).
 
 Run with `make bench` (SQLite and, when reachable, PostgreSQL). The brokers' executors need
 RabbitMQ and Redis on loopback (skipped, saying so, when absent).
@@ -21,7 +23,7 @@ from django_tasks_db.models import DBTaskResult
 from carsales.conftest import CarFactory, UserFactory, order_for
 from carsales.events.models import Delivery
 from carsales.events.tests.executors import EXECUTORS, Executor
-from carsales.events.tests.processes import Workers, wait_until
+from carsales.events.tests.processes import READY, Workers, wait_until
 from carsales.events.tests.receivers import bench_thing
 from carsales.notifications.services import OrderEmail, message_id, order_email_key
 from carsales.notifications.tests.smtp import SMTPDouble
@@ -58,26 +60,39 @@ def email_latencies(executor: Executor, settings) -> list[float]:
             began = time.monotonic()
             for number, car in enumerate(cars):
                 time.sleep(max(0.0, began + number / ORDERS_PER_SECOND - time.monotonic()))  # a steady rate
-                order = order_for(car, user=buyers[number % 10])
-                committed[message_id(order_email_key(email=OrderEmail.PLACED, order_id=order.pk))] = time.time()
+                stamp = Stamp()
+                with transaction.atomic():
+                    transaction.on_commit(stamp)  # the first commit callback: before any publish after it
+                    order = order_for(car, user=buyers[number % 10])
+                committed[message_id(order_email_key(email=OrderEmail.PLACED, order_id=order.pk))] = stamp.at
             wait_until(lambda: set(committed) <= set(smtp.received_at), timeout=120)
         finally:
             pool.stop_all()
         return sorted((smtp.received_at[key] - at) * 1000 for key, at in committed.items())
 
 
+class Stamp:
+    """A commit callback that notes when it ran."""
+
+    at = 0.0
+
+    def __call__(self) -> None:
+        self.at = time.time()
+
+
 def backlog_rate(executor: Executor, workers: int) -> float:
-    """No-op deliveries per second through `workers` processes, a backlog committed at once."""
+    """No-op deliveries per second through `workers` processes, from the first effect to the last
+    of a backlog committed (and, on a broker, published) before the workers start, so the rate is
+    the workers', not the publisher's."""
     pool = Workers(Path(tempfile.mkdtemp(prefix="events-bench-")))
     try:
-        for _ in range(workers):
-            pool.start(executor=executor.worker, env=executor.env)
         with transaction.atomic():
             for n in range(BACKLOG):
                 bench_thing.send(sender=None, token=f"t{n}")
+        assert not Delivery.objects.filter(kicked_at__isnull=True).exists()  # every hand-off made
+        started = [pool.start(executor=executor.worker, env=executor.env, wait=False) for _ in range(workers)]
+        wait_until(lambda: all(READY[executor.worker] in pool.output(process) for process in started), timeout=30)
         wait_until(lambda: len(effects(pool)) >= BACKLOG, timeout=300)
-        # From the first effect to the last: a broker executor starts on the backlog while the
-        # commit is still publishing it.
         ran = sorted(effects(pool).values())
         return (BACKLOG - 1) / (ran[-1] - ran[0])
     finally:

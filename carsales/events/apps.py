@@ -10,5 +10,9 @@ class EventsConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the start-up check)
         from .transports import CeleryTransport, transport
 
-        if isinstance(transport(), CeleryTransport):
+        try:
+            chosen = transport()
+        except Exception:  # reported by the start-up check (events.E004), not a crash here
+            return
+        if isinstance(chosen, CeleryTransport):
             from . import celery_tasks  # noqa: F401  (registers the tasks with Celery, for its workers)

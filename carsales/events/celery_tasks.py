@@ -2,7 +2,8 @@
 
 Run workers with the project's Celery app on the deliveries' queues, for instance
 `celery -A proj worker -Q default,email --prefetch-multiplier 1`, and the sweep either on
-Celery beat (the "events.housekeeping" task every SWEEP_INTERVAL seconds) or as one
+Celery beat (the "events.housekeeping" task every SWEEP_INTERVAL seconds, sent to a queue the
+workers consume: Celery's default one, "celery", is not among the deliveries') or as one
 `manage.py events_worker --housekeeping-only` beside them.
 """
 

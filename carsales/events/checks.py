@@ -6,13 +6,15 @@
 - events.E002: no delivery runs before its sender commits. The "database" transport writes the
   job in the sender's transaction, so its tasks backend must keep jobs in the database
   (django-tasks-db): a broker would hand a job over before the commit — run for a write that then
-  rolls back, or before its data is visible. Other transports publish after the commit. Outside
-  tests, the immediate backend (and Celery's task_always_eager) runs the receiver in the sender
-  itself, and the dummy backend never runs it.
+  rolls back, or before its data is visible. Other transports publish after the commit.
 - events.E003: every durable receiver's queue is one the tasks backend accepts.
+- events.E004: the transport, its tasks backend or its Celery app cannot be loaded.
+- events.E005: outside tests, the immediate backend runs receivers in the sender itself.
+- events.E006: the dummy backend never runs a delivery.
+- events.E007: the "celery" transport without the project's Celery app.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.apps import AppConfig, apps
@@ -49,28 +51,23 @@ def durable_receivers_known_to_workers(
     ]
 
 
-IMMEDIATE = "django_tasks.backends.immediate.ImmediateBackend"
-NEVER_RUNS = "django_tasks.backends.dummy.DummyBackend"
-
-
 def _in_tests() -> bool:
     """Whether Django's test environment is set up (the test runner gives mail an outbox)."""
     return hasattr(mail, "outbox")
 
 
-def _backend(alias: str) -> Any:
-    from django_tasks import task_backends
-    from django_tasks.exceptions import InvalidTaskBackendError
-
+def _load(what: str, build: Callable[[], Any]) -> tuple[Any, checks.CheckMessage | None]:
+    """Build a configured object for a check; a failure is the check's Error, not a crash."""
     try:
-        return task_backends[alias]
-    except InvalidTaskBackendError:
-        return None
+        return build(), None
+    except Exception as error:
+        return None, checks.Error(f"{what} cannot be loaded: {type(error).__name__}: {error}", id="events.E004")
 
 
-def _backend_path(alias: str) -> str:
-    backend = _backend(alias)
-    return f"{type(backend).__module__}.{type(backend).__qualname__}" if backend is not None else ""
+def _task_backend(alias: str) -> Any:
+    from django_tasks import task_backends
+
+    return task_backends[alias]
 
 
 @checks.register("signals")
@@ -78,18 +75,17 @@ def durable_queues_accepted_by_the_backend(
     app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
     """events.E003: a queue the tasks backend refuses would fail every hand-off to it."""
-    try:
-        chosen = transport()
-    except ImportError:
-        return []  # events.E002 says so
-    backend = _backend(setting("TASK_BACKEND")) if isinstance(chosen, DatabaseTransport | TasksTransport) else None
-    if backend is None or not backend.queues:  # no list: any queue
+    chosen, failed = _load("EVENTS['TRANSPORT']", transport)
+    if failed or not isinstance(chosen, DatabaseTransport | TasksTransport):
+        return []  # events.E004 says why, or the backend is not django-tasks'
+    alias = setting("TASK_BACKEND")
+    backend, failed = _load(f"TASKS[{alias!r}]", lambda: _task_backend(alias))
+    if failed or not backend.queues:  # no list: any queue
         return []
     return [
         checks.Error(
-            f"Durable receiver {receiver.uid!r} uses queue {receiver.queue!r}, which "
-            f"TASKS[{setting('TASK_BACKEND')!r}] does not list ({', '.join(sorted(backend.queues))}): "
-            "none of its deliveries could be handed off.",
+            f"Durable receiver {receiver.uid!r} uses queue {receiver.queue!r}, which TASKS[{alias!r}] does not list "
+            f"({', '.join(sorted(backend.queues))}): none of its deliveries could be handed off.",
             hint="Add the queue to the backend's QUEUES (for RQ, to RQ_QUEUES too) and run a worker on it.",
             id="events.E003",
         )
@@ -102,39 +98,61 @@ def durable_queues_accepted_by_the_backend(
 def deliveries_run_only_after_commit(
     app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    """events.E002: the transport and the tasks backend together never run a delivery before its
-    sender commits, for a write that rolls back, or not at all."""
-    try:
-        chosen = transport()
-    except ImportError as error:
-        return [checks.Error(f"EVENTS['TRANSPORT'] cannot be loaded: {error}", id="events.E002")]
+    """The transport and the tasks backend together never run a delivery before its sender commits,
+    for a write that rolls back, or not at all: events.E002 (a broker fed inside the transaction),
+    E004 (what cannot be loaded), E005 (the immediate backend outside tests), E006 (a backend
+    that never runs a job), E007 (Celery without the project's app)."""
+    chosen, failed = _load("EVENTS['TRANSPORT']", transport)
+    if failed:
+        return [failed]
     name = setting("TRANSPORT")
-    alias = setting("TASK_BACKEND")
     if isinstance(chosen, CeleryTransport):
-        if getattr(chosen.app.conf, "task_always_eager", False) and not _in_tests():
-            return [_runs_in_the_sender("Celery's task_always_eager", name)]
-        return []
+        if not setting("CELERY_APP"):
+            return [
+                checks.Error(
+                    "EVENTS['CELERY_APP'] is not set: deliveries would be published through Celery's default app, "
+                    "without the project's broker or settings.",
+                    hint="Set it to the dotted path of the project's Celery app, e.g. 'mysite.celery.app'.",
+                    id="events.E007",
+                )
+            ]
+        _app, failed = _load("EVENTS['CELERY_APP']", lambda: chosen.app)
+        return [failed] if failed else []
     if not isinstance(chosen, DatabaseTransport | TasksTransport):
         return []  # a transport of the project's own: it answers for itself
-    backend = _backend_path(alias)
-    if not backend:
-        return [checks.Error(f"EVENTS['TASK_BACKEND'] is {alias!r}, which TASKS does not define.", id="events.E002")]
-    if backend == NEVER_RUNS and not _in_tests():
+    alias = setting("TASK_BACKEND")
+    backend, failed = _load(f"TASKS[{alias!r}]", lambda: _task_backend(alias))
+    if failed:
+        return [failed]
+    from django_tasks.backends.dummy import DummyBackend
+    from django_tasks.backends.immediate import ImmediateBackend
+    from django_tasks_db import DatabaseBackend
+
+    label = f"TASKS[{alias!r}] ({type(backend).__qualname__})"
+    if isinstance(backend, DummyBackend) and not _in_tests():
         return [
             checks.Error(
-                f"TASKS[{alias!r}] is {backend}, which never runs a job: every durable receiver's deliveries would "
-                "be written and never run.",
-                hint="Use django_tasks_db.DatabaseBackend with events_worker, or another executor (docs/events.md).",
-                id="events.E002",
+                f"{label} never runs a job: every durable receiver's deliveries would be written and never run.",
+                hint="Use django_tasks_db.DatabaseBackend with events_worker, or another executor (the events manual).",
+                id="events.E006",
             )
         ]
-    if backend == IMMEDIATE and not _in_tests():
-        return [_runs_in_the_sender(f"TASKS[{alias!r}] ({backend})", name)]
-    if chosen.transactional and not backend.startswith("django_tasks_db."):
+    if isinstance(backend, ImmediateBackend) and not _in_tests():
         return [
             checks.Error(
-                f"EVENTS['TRANSPORT'] is {name!r}, which hands each delivery to TASKS[{alias!r}] inside the sender's "
-                f"transaction, and that backend ({backend}) keeps its jobs outside the database: a delivery could run "
+                f"{label} runs each delivery in the process that sends the signal (EVENTS['TRANSPORT'] is {name!r}): "
+                "inside the sender's transaction or right at its commit, in the request, with no lease, retry or "
+                "expiry that survives a failure.",
+                hint="Run deliveries on workers (events_worker, Celery or RQ); in tests, use the test kit "
+                "(events.testing.deliveries_run) or run under Django's test runner.",
+                id="events.E005",
+            )
+        ]
+    if chosen.transactional and not isinstance(backend, DatabaseBackend):
+        return [
+            checks.Error(
+                f"EVENTS['TRANSPORT'] is {name!r}, which hands each delivery to {label} inside the sender's "
+                "transaction, and that backend keeps its jobs outside the database: a delivery could run "
                 "before the sender commits, or for a write that then rolls back.",
                 hint="Keep django_tasks_db.DatabaseBackend for the 'database' transport, or set EVENTS['TRANSPORT'] "
                 "to 'tasks', which hands deliveries to another backend after the commit.",
@@ -142,14 +160,3 @@ def deliveries_run_only_after_commit(
             )
         ]
     return []
-
-
-def _runs_in_the_sender(what: str, name: str) -> checks.CheckMessage:
-    return checks.Error(
-        f"{what} runs each delivery in the process that sends the signal (EVENTS['TRANSPORT'] is {name!r}): inside "
-        "the sender's transaction or right at its commit, in the request, with no lease, retry or expiry that "
-        "survives a failure.",
-        hint="Run deliveries on workers (events_worker, Celery or RQ); in tests, use the test kit "
-        "(events.testing.deliveries_run) or run under Django's test runner.",
-        id="events.E002",
-    )

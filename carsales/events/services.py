@@ -169,6 +169,7 @@ def deliveries_sweep() -> int:
                 status__in=Delivery.READY,
             )
             .exclude(_held_back())
+            .order_by("run_after", "pk")  # the longest owed first, whatever the newest do
         )
         for delivery in lost[:SWEEP_BATCH]:
             _enqueue(delivery)

@@ -55,32 +55,44 @@ class Transport:
 
     def kick_at(self, run_after: datetime) -> datetime | None:
         """What a delivery due at `run_after`, handed off now, stores as `kicked_at`."""
-        if not self.transactional:
-            return None  # set once the publish after the commit succeeded
+        if not self.transactional or self._left_to_the_relay(run_after):
+            return None  # set once the publish after the commit succeeded, or by the relay when due
         # A hand-off for a future time counts from that time, so the relay does not repeat it early.
         return max(run_after, timezone.now())
 
     def hand_off(self, delivery: "Delivery") -> None:
         """Wake an executor for `delivery`, in the transaction that wrote its state; the caller
         stores `kick_at(delivery.run_after)` as its `kicked_at`."""
-        now = timezone.now()
-        due = delivery.run_after if delivery.run_after > now else None
-        limit = self.longest_deferral
-        if due is not None and limit is not None and due - now > timedelta(seconds=limit):
-            return  # left to the relay, which publishes it once it falls due
+        if self._left_to_the_relay(delivery.run_after):
+            return  # the relay publishes it once it falls due
+        due = delivery.run_after if delivery.run_after > timezone.now() else None
         if self.transactional:
             self.publish(delivery.pk, queue=delivery.queue, due=due)
             return
-        pk, queue = delivery.pk, delivery.queue
+        pk, queue, run_after, alias = delivery.pk, delivery.queue, delivery.run_after, delivery._state.db
         # robust: a publish that fails (broker down) is logged, never raised into the committed
         # sender; its kicked_at stays None and the relay publishes it again.
-        transaction.on_commit(lambda: self._publish_after_commit(pk, queue=queue, due=due), robust=True)
+        transaction.on_commit(
+            lambda: self._publish_after_commit(pk, queue=queue, due=due, run_after=run_after, using=alias),
+            using=alias,
+            robust=True,
+        )
 
-    def _publish_after_commit(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
+    def _left_to_the_relay(self, run_after: datetime) -> bool:
+        limit = self.longest_deferral
+        return limit is not None and run_after - timezone.now() > timedelta(seconds=limit)
+
+    def _publish_after_commit(
+        self, delivery_id: int, *, queue: str, due: datetime | None, run_after: datetime, using: str | None
+    ) -> None:
         from .models import Delivery
 
         self.publish(delivery_id, queue=queue, due=due)
-        Delivery.objects.filter(pk=delivery_id, kicked_at__isnull=True).update(kicked_at=timezone.now())
+        # Only the hand-off this publish was for: a later one (a retry, another run_after) keeps
+        # its own record, so a lost publish of it is still seen by the relay.
+        Delivery.objects.using(using).filter(pk=delivery_id, kicked_at__isnull=True, run_after=run_after).update(
+            kicked_at=timezone.now()
+        )
 
     def publish(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
         raise NotImplementedError
@@ -143,6 +155,16 @@ SHORT_NAMES = {
     "tasks": TasksTransport,
     "celery": CeleryTransport,
 }
+
+
+def executor_label() -> str:
+    """Who runs the deliveries, for people: "events_worker", "Celery", "the tasks backend 'rq'"."""
+    name = setting("TRANSPORT")
+    return {
+        "database": "events_worker",
+        "celery": "Celery",
+        "tasks": f"the tasks backend {setting('TASK_BACKEND')!r}",
+    }.get(name, name)
 
 
 @cache

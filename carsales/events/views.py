@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from .conf import setting
 from .selectors import dead_deliveries, deliveries_without_receiver, delivery_stats
 from .services import deliveries_requeue
+from .transports import executor_label
 
 
 @staff_member_required
@@ -15,7 +16,7 @@ from .services import deliveries_requeue
 def overview(request: HttpRequest) -> HttpResponse:
     context = {
         "base_template": setting("BASE_TEMPLATE"),
-        "executor": setting("TRANSPORT"),
+        "executor": executor_label(),
         "stats": delivery_stats(),
         "dead": dead_deliveries(),
         "unknown": deliveries_without_receiver(),

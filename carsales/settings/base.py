@@ -216,21 +216,25 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.
 # One message at a time per worker process: with late acknowledgement a killed worker holds back
 # only the delivery it was running, which the broker hands to another.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish after a commit runs in the request: with the broker away it fails in seconds, logged,
+# and the events sweep publishes it later, instead of holding the buyer's page.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 RQ_REDIS_URL = os.environ.get("RQ_REDIS_URL", "redis://127.0.0.1:6379/0")
-RQ_QUEUES = {name: {"URL": RQ_REDIS_URL} for name in DELIVERY_QUEUES}
+# An unreachable Redis fails a publish in seconds (the sweep publishes it later).
+_rq_url = RQ_REDIS_URL + ("&" if "?" in RQ_REDIS_URL else "?") + "socket_connect_timeout=3"
+RQ_QUEUES = {name: {"URL": _rq_url} for name in DELIVERY_QUEUES}
 if EVENTS_EXECUTOR == "rq":
     INSTALLED_APPS.append("django_rq")  # manage.py rqworker
     TASKS["rq"] = {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": DELIVERY_QUEUES}
-EVENTS_TRANSPORTS = {
-    "database": {"TRANSPORT": "database"},
-    "celery": {"TRANSPORT": "celery", "CELERY_APP": "carsales.celery.app"},
-    "rq": {"TRANSPORT": "tasks", "TASK_BACKEND": "rq"},
-}
 # Durable receivers (carsales.events); every key is optional, defaults in carsales/events/conf.py.
 EVENTS = {
-    **EVENTS_TRANSPORTS[EVENTS_EXECUTOR],
+    **{
+        "database": {"TRANSPORT": "database"},
+        "celery": {"TRANSPORT": "celery", "CELERY_APP": "carsales.celery.app"},
+        "rq": {"TRANSPORT": "tasks", "TASK_BACKEND": "rq"},
+    }[EVENTS_EXECUTOR],
     "TIMEOUT": float(os.environ.get("EVENTS_TIMEOUT", "30")),
     "MAX_ATTEMPTS": int(os.environ.get("EVENTS_MAX_ATTEMPTS", "5")),
     "POLL_INTERVAL": float(os.environ.get("EVENTS_POLL_INTERVAL", "0.05")),

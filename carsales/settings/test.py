@@ -35,6 +35,6 @@ REST_FRAMEWORK = {
 CARSALES_TIMELINE = False
 # The events tests' receivers have a queue of their own.
 DELIVERY_QUEUES = [*DELIVERY_QUEUES, "tally"]  # noqa: F405
-RQ_QUEUES = {name: {"URL": RQ_REDIS_URL} for name in DELIVERY_QUEUES}  # noqa: F405
+RQ_QUEUES = {name: RQ_QUEUES["default"] for name in DELIVERY_QUEUES}  # noqa: F405
 if "rq" in TASKS:  # noqa: F405
     TASKS["rq"]["QUEUES"] = DELIVERY_QUEUES  # noqa: F405

@@ -59,6 +59,8 @@ def test_each_settings_block_chooses_its_executor_and_passes_the_start_up_checks
     names.pop("__builtins__")
     for app in names.pop("INSTALLED_APPS", []):
         import_module(app)  # each app a block adds exists
+    for entry in names.get("CELERY_BEAT_SCHEDULE", {}).values():  # sent where a documented worker listens
+        assert entry["options"]["queue"] in settings.DELIVERY_QUEUES
     with override_settings(**names):
         assert isinstance(transport(), chosen)
         assert deliveries_run_only_after_commit() == []

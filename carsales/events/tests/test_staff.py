@@ -68,3 +68,13 @@ def test_deliveries_deferred_to_a_future_time_are_scheduled_work_not_backlog(sta
 
     assert (stats.due, stats.scheduled, stats.oldest_due_wait) == (0, 2, None)
     assert stats.next_scheduled > timezone.now() + timedelta(hours=47)
+
+
+def test_the_staff_page_extends_the_template_the_settings_name(staff_client, settings, tmp_path):
+    (tmp_path / "plain.html").write_text("<main id='plain-layout'>{% block content %}{% endblock %}</main>")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    settings.EVENTS = {**settings.EVENTS, "BASE_TEMPLATE": "plain.html"}
+
+    page = staff_client.get(reverse("events:overview")).content.decode()
+
+    assert page.startswith("<main id='plain-layout'>") and "Dead deliveries" in page

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from carsales.events.conf import setting
-from carsales.events.services import deliveries_prune
+from ...conf import setting
+from ...services import deliveries_prune
 
 
 class Command(BaseCommand):

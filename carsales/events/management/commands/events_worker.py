@@ -5,8 +5,9 @@ It is django-tasks-db's Worker (same claim, same run_task, any task on its queue
   LISTEN_TIMEOUT anyway for retries that become due; a POLL_INTERVAL poll elsewhere;
 - a read-only check before claiming, so an idle worker takes no write lock (SQLite);
 - the sweep (deliveries_sweep) every SWEEP_INTERVAL seconds;
-- `--housekeeping-only` (the default when EVENTS["TRANSPORT"] is not "database"): only the
-  sweep and the HOUSEKEEPING callables, beside the Celery or RQ workers that run deliveries;
+- `--housekeeping-only` (the default when EVENTS["TASK_BACKEND"] is not a django-tasks-db
+  backend, as with RQ): only the sweep and the HOUSEKEEPING callables, beside the Celery or RQ
+  workers that run deliveries;
 - SIGTERM / SIGINT: stop taking jobs; a sync receiver running in it is interrupted
   (WorkerStopping) and its delivery released to run again at once; otherwise the current
   bookkeeping finishes (milliseconds) and the worker exits. An async receiver runs to its end
@@ -35,10 +36,9 @@ from django_tasks_db.management.commands.db_worker import (
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from carsales.events.conf import setting
-from carsales.events.execution import WorkerStopping, in_receiver
-from carsales.events.services import deliveries_sweep, housekeeping_run
-from carsales.events.transports import transport
+from ...conf import setting
+from ...execution import WorkerStopping, in_receiver
+from ...services import deliveries_sweep, housekeeping_run
 
 logger = logging.getLogger(__name__)
 
@@ -179,8 +179,8 @@ class Command(DBWorkerCommand):
         parser.add_argument(
             "--housekeeping-only",
             action="store_true",
-            help="Run no deliveries, only the sweep and housekeeping (the default unless EVENTS['TRANSPORT'] is "
-            "'database'): beside Celery or RQ workers.",
+            help="Run no deliveries, only the sweep and housekeeping, beside Celery or RQ workers (the default "
+            "when EVENTS['TASK_BACKEND'] is not a django-tasks-db backend).",
         )
         parser.add_argument(
             "--backend",
@@ -200,13 +200,15 @@ class Command(DBWorkerCommand):
         logger.setLevel(logging.getLogger("django_tasks_db").level)
         if not logger.hasHandlers():
             logger.addHandler(logging.StreamHandler(self.stdout))
-        housekeeping_only = options["housekeeping_only"] or not transport().transactional
         backend_name = options["backend_name"] or setting("TASK_BACKEND")
-        if not housekeeping_only:
-            try:
-                valid_backend_name(backend_name)
-            except ArgumentTypeError as error:
+        housekeeping_only = options["housekeeping_only"]
+        try:
+            valid_backend_name(backend_name)
+        except ArgumentTypeError as error:
+            if options["backend_name"] and not housekeeping_only:
                 raise CommandError(f"--backend: {error}") from None
+            # Deliveries go to a broker's workers (Celery, RQ): this one keeps the sweep.
+            housekeeping_only = True
         queue_names = options["queue_name"].split(",")
         excluded = [name for name in options["exclude_queues"].split(",") if name]
         worker = EventsWorker(
