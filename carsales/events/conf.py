@@ -15,8 +15,9 @@ DEFAULTS: dict[str, Any] = {
     "BACKOFF_MAX": 3600.0,
     # Seconds between polls when the database cannot LISTEN (SQLite).
     "POLL_INTERVAL": 0.05,
-    # PostgreSQL: the longest wait for a NOTIFY before polling anyway (retries become due unannounced).
-    "LISTEN_TIMEOUT": 1.0,
+    # PostgreSQL: the longest wait for a NOTIFY before polling anyway (for jobs enqueued without
+    # one: delivery jobs always NOTIFY, and deferred ones are slept until, not polled for).
+    "LISTEN_TIMEOUT": 10.0,
     # Seconds between the worker's sweeps for expired leases and lost jobs.
     "SWEEP_INTERVAL": 5.0,
     # Seconds a publish after the commit may take (or a delivery left to the relay may be

@@ -107,8 +107,9 @@ class DatabaseTransport(Transport):
         from .tasks import deliver
 
         deliver.using(queue_name=queue, run_after=due, backend=setting("TASK_BACKEND")).enqueue(delivery_id)
-        if due is None and connection.vendor == "postgresql":
-            # Delivered on commit, dropped on rollback: a LISTENing worker wakes once the job is visible.
+        if connection.vendor == "postgresql":
+            # Delivered on commit, dropped on rollback: a LISTENing worker wakes once the job is
+            # visible; for a deferred job, to sleep until it is due instead of a longer wait.
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_notify(%s, %s)", [setting("NOTIFY_CHANNEL"), queue])
 

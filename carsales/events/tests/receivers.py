@@ -20,6 +20,7 @@ async_thing = Signal()  # kwargs: label
 hang_thing = Signal()  # no kwargs
 bench_thing = Signal()  # kwargs: token, wait (seconds the effect waits, as on an SMTP server)
 stray_thing = Signal()  # no kwargs
+later_thing = Signal()  # kwargs: due (an aware datetime)
 
 calls: list[tuple[str, Event]] = []  # what ran in this process, in order
 failing: dict[str, Callable[[], BaseException]] = {}  # receiver name -> the exception it raises now
@@ -91,3 +92,10 @@ def stray_transaction(event: Event) -> None:
     with connection.cursor() as cursor:
         cursor.execute("BEGIN IMMEDIATE" if connection.vendor == "sqlite" else "BEGIN")
     time.sleep(5)
+
+
+@durable_receiver(
+    later_thing, dispatch_uid="events_tests.later", ordered=False, not_before=lambda kwargs: kwargs["due"]
+)
+def later(event: Event) -> None:
+    observe("later", event)

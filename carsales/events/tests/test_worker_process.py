@@ -10,7 +10,7 @@ from carsales.events.models import Delivery
 
 from .conftest import delivery_of
 from .processes import wait_until
-from .receivers import thing_happened
+from .receivers import later_thing, thing_happened
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -71,3 +71,17 @@ def test_sigterm_stops_an_idle_worker_within_seconds(workers):
     assert worker.wait(timeout=10) == 0
     assert time.monotonic() - stopped_at < 3
     assert "stopped" in workers.output(worker)
+
+
+def test_a_deferred_delivery_runs_on_time_though_the_worker_polls_only_every_ten_seconds(workers):
+    workers.start(env={"EVENTS_EXECUTOR": "database"})  # LISTEN_TIMEOUT 10 s on PostgreSQL, a 50 ms poll on SQLite
+    time.sleep(0.5)  # the worker idle, waiting
+    due = timezone.now() + timezone.timedelta(seconds=2)
+
+    later_thing.send(sender=None, due=due)
+
+    wait_until(lambda: workers.effect_lines("later"), timeout=15)
+    ran_at = float(workers.effect_lines("later")[0].split()[3])
+    lateness = ran_at - due.timestamp()
+    assert 0 <= lateness < 0.5
+    print(f"\ndeferred delivery ran {lateness * 1000:.0f} ms after its time")

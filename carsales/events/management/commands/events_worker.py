@@ -1,8 +1,9 @@
 """A django-tasks-db worker tuned for durable events: fast wake-up, lease sweeps, prompt stop.
 
 It is django-tasks-db's Worker (same claim, same run_task, any task on its queues) with:
-- wake-up by LISTEN/NOTIFY on PostgreSQL (deliveries NOTIFY on commit), polling every
-  LISTEN_TIMEOUT anyway for retries that become due; a POLL_INTERVAL poll elsewhere;
+- wake-up by LISTEN/NOTIFY on PostgreSQL (every delivery job NOTIFYs on commit, deferred ones
+  too), sleeping until the next deferred job is due, so retries and deadlines run on time, and
+  polling every LISTEN_TIMEOUT at the longest; a POLL_INTERVAL poll elsewhere;
 - a read-only check before claiming, so an idle worker takes no write lock (SQLite);
 - the sweep (deliveries_sweep) every SWEEP_INTERVAL seconds;
 - `--housekeeping-only` (the default when EVENTS["TASK_BACKEND"] is not a django-tasks-db
@@ -15,6 +16,7 @@ It is django-tasks-db's Worker (same claim, same run_task, any task on its queue
 """
 
 import logging
+import math
 import signal
 import sys
 import time
@@ -25,7 +27,10 @@ from typing import Any
 from django.core.management.base import CommandError
 from django.db import DatabaseError, OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Min
+from django.utils import timezone
 from django.utils.crypto import get_random_string
+from django_tasks import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 from django_tasks_db.management.commands.db_worker import (
     Worker,
@@ -86,7 +91,7 @@ class EventsWorker(Worker):
                     self.run_task(task_result)
                     self._drop_broken_connections()
                 elif self.running:
-                    self._wait()
+                    self._wait(until=next_sweep)
         finally:
             if self.listener is not None:
                 self.listener.close()
@@ -118,6 +123,19 @@ class EventsWorker(Worker):
                 return None
         return task_result
 
+    def _seconds_to_next_deferred(self) -> float:
+        """Seconds until the earliest deferred job of this worker's queues is due (inf: none), so a
+        retry or a deadline runs on time without polling for it."""
+        tasks = DBTaskResult.objects.filter(
+            backend_name=self.backend_name, status=TaskResultStatus.READY, run_after__gt=timezone.now()
+        )
+        if not self.process_all_queues:
+            tasks = tasks.filter(queue_name__in=self.queue_names)
+        if self.excluded_queue_names:
+            tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+        due = tasks.aggregate(due=Min("run_after"))["due"]
+        return (due - timezone.now()).total_seconds() if due else math.inf
+
     def _listen(self) -> BaseDatabaseWrapper | None:
         alias = DBTaskResult.objects.all().db
         if connections[alias].vendor != "postgresql":
@@ -132,15 +150,18 @@ class EventsWorker(Worker):
             return None
         return listener
 
-    def _wait(self) -> None:
+    def _wait(self, *, until: float) -> None:
+        """Sleep until there may be work: a NOTIFY, the next deferred job's time, or the next sweep
+        (`until`, a monotonic time), whichever comes first; LISTEN_TIMEOUT at the longest."""
         if self.housekeeping_only:
             time.sleep(self.sweep_interval)
             return
         if self.listener is None:
             time.sleep(self.interval)
             return
+        timeout = min(setting("LISTEN_TIMEOUT"), max(0.0, until - time.monotonic()), self._seconds_to_next_deferred())
         try:
-            for _notify in self.listener.connection.notifies(timeout=setting("LISTEN_TIMEOUT"), stop_after=1):
+            for _notify in self.listener.connection.notifies(timeout=timeout, stop_after=1):
                 pass
         except Exception:  # psycopg's own errors: the listening connection broke
             logger.warning("events worker %s: LISTEN connection lost, polling instead", self.worker_id, exc_info=True)
