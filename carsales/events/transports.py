@@ -18,7 +18,7 @@ not, or what stayed unclaimed too long, so delivery never depends on a publish s
 duplicate publish is harmless: the claim on the row runs a delivery once.
 """
 
-import logging
+from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -34,10 +34,8 @@ from .conf import setting
 if TYPE_CHECKING:
     from .models import Delivery
 
-logger = logging.getLogger(__name__)
 
-
-class Transport:
+class Transport(ABC):
     """Wakes an executor for a delivery.
 
     A delivery's `kicked_at` says when its executor was woken for it: set with the row when the
@@ -94,8 +92,9 @@ class Transport:
             kicked_at=timezone.now()
         )
 
+    @abstractmethod
     def publish(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
-        raise NotImplementedError
+        """Wake an executor for the delivery `delivery_id` on `queue`, at `due` (None: now)."""
 
 
 class DatabaseTransport(Transport):
@@ -172,7 +171,7 @@ def executor_label() -> str:
 def transport() -> Transport:
     """The configured transport (EVENTS["TRANSPORT"]), built once per process."""
     name = setting("TRANSPORT")
-    cls = SHORT_NAMES.get(name) or import_string(name)
+    cls: type[Transport] = SHORT_NAMES.get(name) or import_string(name)
     return cls()
 
 

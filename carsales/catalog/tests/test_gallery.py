@@ -14,13 +14,6 @@ from carsales.conftest import CarFactory, UserFactory, image_upload, token_clien
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(admin_user: Any) -> Client:
-    client = Client()
-    client.force_login(admin_user)
-    return client
-
-
 def gallery(car: Car) -> list[CarPhoto]:
     return list(CarPhoto.objects.filter(car=car))
 
@@ -29,10 +22,14 @@ def exists(*names: str) -> list[bool]:
     return [default_storage.exists(name) for name in names]
 
 
-def test_staff_upload_several_photos_at_once_on_the_page_and_each_gets_webp_renditions(staff: Client, run_tasks: Any):
+def test_staff_upload_several_photos_at_once_on_the_page_and_each_gets_webp_renditions(
+    staff_client: Client, run_tasks: Any
+):
     car = CarFactory()
 
-    response = staff.post(f"/cars/{car.pk}/photos/", {"photos": [image_upload(name=f"p{n}.jpg") for n in range(3)]})
+    response = staff_client.post(
+        f"/cars/{car.pk}/photos/", {"photos": [image_upload(name=f"p{n}.jpg") for n in range(3)]}
+    )
     run_tasks()
 
     photos = gallery(car)
@@ -45,11 +42,11 @@ def test_staff_upload_several_photos_at_once_on_the_page_and_each_gets_webp_rend
     assert page.count('type="image/webp"') == 3 and "photo 3 of 3" in page
 
 
-def test_a_bad_file_among_several_is_named_and_none_is_added(staff: Client):
+def test_a_bad_file_among_several_is_named_and_none_is_added(staff_client: Client):
     car = CarFactory()
     bad = SimpleUploadedFile("notes.jpg", b"not a photo", content_type="image/jpeg")
 
-    response = staff.post(f"/cars/{car.pk}/photos/", {"photos": [image_upload(), bad]})
+    response = staff_client.post(f"/cars/{car.pk}/photos/", {"photos": [image_upload(), bad]})
 
     assert response.status_code == 400 and "notes.jpg: Upload a photo in JPEG, PNG or WebP" in response.content.decode()
     assert gallery(car) == []
@@ -111,25 +108,29 @@ def test_making_a_cover_and_deleting_keep_every_file_in_use_and_delete_the_rest(
     assert not any(exists(*used))
 
 
-def test_visitors_browse_the_gallery_with_buttons_and_staff_get_its_management_page(staff: Client, run_tasks: Any):
+def test_visitors_browse_the_gallery_with_buttons_and_staff_get_its_management_page(
+    staff_client: Client, run_tasks: Any
+):
     car = CarFactory(photo=image_upload())
     car_photos_add(car=car, files=[image_upload()])
 
     page = Client().get(f"/cars/{car.pk}/").content.decode()
-    management = staff.get(f"/cars/{car.pk}/photos/").content.decode()
+    management = staff_client.get(f"/cars/{car.pk}/photos/").content.decode()
 
     assert 'aria-label="Next photo"' in page and 'data-goto="1"' in page and "js/gallery.js" in page
     assert "Make cover" in management and Client().get(f"/cars/{car.pk}/photos/").status_code == 302
 
 
-def test_a_gallery_upload_may_carry_several_photos_where_other_requests_may_not(staff: Client, settings: Any):
+def test_a_gallery_upload_may_carry_several_photos_where_other_requests_may_not(staff_client: Client, settings: Any):
     settings.CARSALES_MAX_REQUEST_BYTES = 8_000
     settings.CARSALES_LARGE_REQUEST_PATHS = {r"^/(api/)?cars/[0-9]+/photos/$": 2_000_000}
     car = CarFactory()
     photos = [image_upload(width=900, height=600, name=f"{n}.png") for n in range(4)]
 
-    gallery_upload = staff.post(f"/cars/{car.pk}/photos/", {"photos": photos})
-    other = staff.post(f"/cars/{car.pk}/edit/", {"photo": image_upload(), "more": [image_upload(), image_upload()]})
+    gallery_upload = staff_client.post(f"/cars/{car.pk}/photos/", {"photos": photos})
+    other = staff_client.post(
+        f"/cars/{car.pk}/edit/", {"photo": image_upload(), "more": [image_upload(), image_upload()]}
+    )
 
     assert sum(photo.size for photo in photos) > 8_000
     assert gallery_upload.status_code == 302 and len(gallery(car)) == 4

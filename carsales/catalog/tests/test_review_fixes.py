@@ -16,13 +16,6 @@ from carsales.core.groups import SALESPERSON
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(admin_user: Any) -> Client:
-    client = Client()
-    client.force_login(admin_user)
-    return client
-
-
 @pytest.mark.parametrize("query", ["golf ²⁰²²", "٢٠٢٢", "²²²²"])
 def test_digits_of_other_scripts_in_a_search_are_words_not_a_crash(query: str):
     CarFactory(model="Golf")
@@ -31,14 +24,14 @@ def test_digits_of_other_scripts_in_a_search_are_words_not_a_crash(query: str):
     assert Client().get("/api/cars/", {"q": query}).status_code == 200
 
 
-def test_days_in_stock_far_beyond_the_calendar_are_a_form_error_and_a_400(staff: Client):
-    assert "in_stock_days_min" in staff.get("/", {"in_stock_days_min": "800000"}).context["form"].errors
+def test_days_in_stock_far_beyond_the_calendar_are_a_form_error_and_a_400(staff_client: Client):
+    assert "in_stock_days_min" in staff_client.get("/", {"in_stock_days_min": "800000"}).context["form"].errors
     assert Client().get("/api/cars/", {"in_stock_days_min": "800000"}).status_code == 400
 
 
-def test_odd_digits_in_the_admin_and_inventory_filters_are_ignored(staff: Client):
-    assert staff.get("/admin/catalog/car/", {"in_stock_days_min": "²"}).status_code == 200
-    assert staff.get("/staff/inventory/", {"older_than": "²"}).status_code == 200
+def test_odd_digits_in_the_admin_and_inventory_filters_are_ignored(staff_client: Client):
+    assert staff_client.get("/admin/catalog/car/", {"in_stock_days_min": "²"}).status_code == 200
+    assert staff_client.get("/staff/inventory/", {"older_than": "²"}).status_code == 200
 
 
 def test_an_import_row_whose_brand_cannot_be_a_brand_is_reported_and_the_batch_goes_on():
@@ -78,10 +71,10 @@ def test_photos_with_the_same_file_name_on_two_cars_keep_their_own_renditions(ru
     assert one.large.name != two.large.name and one.small.name != two.small.name
 
 
-def test_without_a_cover_every_gallery_photo_but_the_first_can_move_earlier(staff: Client):
+def test_without_a_cover_every_gallery_photo_but_the_first_can_move_earlier(staff_client: Client):
     car = CarFactory(photo=None)
     car_photos_add(car=car, files=[ContentFile(image_bytes(400, 300), name=f"{n}.jpg") for n in range(3)])
 
-    page = staff.get(f"/cars/{car.pk}/photos/").content.decode()
+    page = staff_client.get(f"/cars/{car.pk}/photos/").content.decode()
 
     assert page.count("↑ Earlier") == 2 and page.count("↓ Later") == 2
