@@ -62,8 +62,11 @@ def test_sigterm_stops_a_busy_worker_within_seconds_and_releases_its_delivery(wo
     assert workers.effect_lines("effect") == []
 
 
-def test_sigterm_stops_an_idle_worker_within_seconds(workers):
-    worker = workers.start()
+@pytest.mark.parametrize("args", [(), ("--housekeeping-only",)], ids=["delivering", "housekeeping-only"])
+def test_sigterm_stops_an_idle_worker_within_seconds(workers, args):
+    # Idle, the worker waits for a NOTIFY (PostgreSQL), a poll or its next sweep: seconds the signal must cut short.
+    worker = workers.start("--sweep-interval", "30", *args)
+    time.sleep(1)
 
     stopped_at = time.monotonic()
     worker.send_signal(signal.SIGTERM)

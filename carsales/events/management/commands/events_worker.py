@@ -48,6 +48,11 @@ from ...services import deliveries_sweep, housekeeping_run
 logger = logging.getLogger(__name__)
 
 
+class _WaitInterrupted(Exception):
+    """Raised by the signal handler to end an idle wait at once: Python resumes an interrupted
+    sleep or select (PEP 475) unless the handler raises."""
+
+
 class EventsWorker(Worker):
     def __init__(self, *, listen: bool, sweep_interval: float, housekeeping_only: bool, **kwargs: Any) -> None:
         super().__init__(batch=False, startup_delay=False, max_tasks=None, **kwargs)
@@ -55,6 +60,7 @@ class EventsWorker(Worker):
         self.sweep_interval = sweep_interval
         self.housekeeping_only = housekeeping_only
         self.listener: BaseDatabaseWrapper | None = None
+        self.waiting = False
 
     def shutdown(self, signum: int, frame: FrameType | None) -> None:
         if not self.running:
@@ -65,6 +71,8 @@ class EventsWorker(Worker):
         self.running = False
         if in_receiver():
             raise WorkerStopping(f"worker received {signal.strsignal(signum)}")
+        if self.waiting:
+            raise _WaitInterrupted
 
     def run(self) -> None:
         if self.housekeeping_only:
@@ -152,20 +160,38 @@ class EventsWorker(Worker):
 
     def _wait(self, *, until: float) -> None:
         """Sleep until there may be work: a NOTIFY, the next deferred job's time, or the next sweep
-        (`until`, a monotonic time), whichever comes first; LISTEN_TIMEOUT at the longest."""
+        (`until`, a monotonic time), whichever comes first; LISTEN_TIMEOUT at the longest. A stop
+        signal ends the wait at once."""
         if self.housekeeping_only:
-            time.sleep(self.sweep_interval)
-            return
-        if self.listener is None:
-            time.sleep(self.interval)
-            return
-        timeout = min(setting("LISTEN_TIMEOUT"), max(0.0, until - time.monotonic()), self._seconds_to_next_deferred())
+            timeout = max(0.0, until - time.monotonic())
+        elif self.listener is None:
+            timeout = self.interval
+        else:
+            timeout = min(
+                setting("LISTEN_TIMEOUT"), max(0.0, until - time.monotonic()), self._seconds_to_next_deferred()
+            )
+        self.waiting = True
         try:
-            for _notify in self.listener.connection.notifies(timeout=timeout, stop_after=1):
+            if not self.running:  # a signal arrived before the wait began
+                return
+            if self.listener is None:
+                time.sleep(timeout)
+            else:
+                self._wait_for_notify(self.listener, timeout)
+        except _WaitInterrupted:
+            pass
+        finally:
+            self.waiting = False
+
+    def _wait_for_notify(self, listener: BaseDatabaseWrapper, timeout: float) -> None:
+        try:
+            for _notify in listener.connection.notifies(timeout=timeout, stop_after=1):
                 pass
+        except _WaitInterrupted:
+            raise
         except Exception:  # psycopg's own errors: the listening connection broke
             logger.warning("events worker %s: LISTEN connection lost, polling instead", self.worker_id, exc_info=True)
-            self.listener.close()
+            listener.close()
             self.listener = None
 
 
