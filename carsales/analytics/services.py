@@ -4,19 +4,19 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from carsales.core.db import update_seeding_row
+from carsales.core.db import insert_unless_duplicate, update_seeding_row
 
 from .models import DailySales, OrderEvent
 
 ZERO = Decimal("0")
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_event_record(
     *,
     order_id: int,
@@ -35,10 +35,7 @@ def order_event_record(
     (a redelivered signal).
     """
     day = day or timezone.localdate()
-    try:
-        with transaction.atomic():
-            OrderEvent.objects.create(order_id=order_id, kind=kind, amount=amount, cars=cars, day=day)
-    except IntegrityError:
+    if not insert_unless_duplicate(OrderEvent(order_id=order_id, kind=kind, amount=amount, cars=cars, day=day)):
         return False
     update_seeding_row(
         DailySales,

@@ -1,7 +1,9 @@
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import IntegrityError, models, transaction
+from django.db import models
+
+from carsales.core.db import insert_unless_duplicate
 
 from .models import AuditEntry
 
@@ -20,19 +22,16 @@ def audit_record(
     ignored and returns None (idempotent under redelivery). Returns the new entry otherwise.
     """
     known = actor if actor is not None and actor.is_authenticated else None
-    try:
-        with transaction.atomic():
-            return AuditEntry.objects.create(
-                actor=known,  # type: ignore[misc]
-                actor_name=known.get_username() if known is not None else "",
-                action=action,
-                object_type=target._meta.label,
-                object_id=str(target.pk),
-                detail=detail or {},
-                repeatable=repeatable,
-            )
-    except IntegrityError:
-        return None
+    entry = AuditEntry(
+        actor=known,  # type: ignore[misc]
+        actor_name=known.get_username() if known is not None else "",
+        action=action,
+        object_type=target._meta.label,
+        object_id=str(target.pk),
+        detail=detail or {},
+        repeatable=repeatable,
+    )
+    return entry if insert_unless_duplicate(entry) else None
 
 
 def audit_record_many(

@@ -10,7 +10,8 @@ car_stock_moved = Signal()
 The transitions are cars_reserve, cars_sell, cars_release, cars_withdraw and cars_relist.
 
 kwargs: `car_ids` (list of ids, rows locked by the sender), `old_status` and `new_status`
-(CarStatus values; every car in one send moved from the same status to the same status).
+(CarStatus values; every car in one send moved from the same status to the same status),
+`value` (the moved cars' asking prices summed as stored under the lock; Decimal, 0 for none).
 Sent with `send`, not `send_robust`: its receivers keep derived data (the inventory), and a
 failure must roll back the transition rather than leave the figures wrong. Not sent for a
 transition that moved no car. This is the only way a stored car's status changes: Car.save()

@@ -5,21 +5,89 @@ Django's `send_robust` already catches a receiver's exception, but two things ar
 - on PostgreSQL a failed query inside the sender's transaction aborts that transaction, so a
   receiver's database error would still break the business action.
 
-`DomainSignal` runs each receiver in its own savepoint (its writes roll back alone) and
-`send_robust` logs every failure with its traceback and records it as a ReceiverFailure.
+With `send_robust`, `DomainSignal` runs each receiver that touches the database in its own
+savepoint (its writes roll back alone), opened just before its first statement, so a receiver
+that writes nothing costs no round trip; it logs every failure with its traceback and records it
+as a ReceiverFailure. Two exceptions, where a failure must fail the sender: with `send`, and for a
+receiver marked `joins_sender` (a durable receiver's delivery record: an effect owed by a commit
+must not be lost by it), which runs without a savepoint and whose exception reaches the sender.
 """
 
 import functools
 import inspect
 import logging
+import sys
 import traceback
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
 from django.dispatch import Signal
 
 logger = logging.getLogger(__name__)
+
+
+# True while send_robust calls its receivers (a nested send sets it back to False).
+_robust: ContextVar[bool] = ContextVar("domain_signal_robust", default=False)
+# True while a savepoint is being opened: its own SAVEPOINT statement opens no other.
+_opening: ContextVar[bool] = ContextVar("domain_signal_opening_savepoint", default=False)
+
+
+class _SavepointBeforeFirstStatement:
+    """An execute wrapper that opens a savepoint (an atomic block) before the first statement of
+    the receiver it watches; `close` ends it as the receiver ended."""
+
+    def __init__(self) -> None:
+        self.block: Any = None
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        if self.block is None and not _opening.get():
+            token = _opening.set(True)
+            try:
+                self.block = transaction.atomic()
+                self.block.__enter__()
+            finally:
+                _opening.reset(token)
+        return execute(sql, params, many, context)
+
+    def close(self, error: BaseException | None) -> None:
+        if self.block is not None:
+            self.block.__exit__(type(error) if error else None, error, error.__traceback__ if error else None)
+
+
+class _FailsTheSender(BaseException):
+    """Carries the exception of a receiver that joins the sender's transaction through
+    Signal.send_robust, which catches only Exception, to DomainSignal.send_robust to raise."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _isolated(receiver: Callable[..., Any]) -> Callable[..., Any]:
+    joins_sender = getattr(receiver, "joins_sender", False)
+
+    @functools.wraps(receiver)
+    def call(**kwargs: Any) -> Any:
+        if not _robust.get():
+            return receiver(**kwargs)
+        if joins_sender:
+            try:
+                return receiver(**kwargs)
+            except Exception as error:
+                raise _FailsTheSender(error) from error
+        savepoint = _SavepointBeforeFirstStatement()
+        try:
+            with transaction.get_connection().execute_wrapper(savepoint):
+                result = receiver(**kwargs)
+        except BaseException:
+            savepoint.close(sys.exc_info()[1])
+            raise
+        savepoint.close(None)
+        return result
+
+    return call
 
 
 def receiver_name(receiver: Callable[..., Any]) -> str:
@@ -43,7 +111,8 @@ class DomainSignal(Signal):
         weak: bool = False,
         dispatch_uid: str | None = None,
     ) -> None:
-        """Connect `receiver`, which runs in its own savepoint when sent with send_robust.
+        """Connect `receiver`, which runs in its own savepoint when sent with send_robust and
+        touching the database.
 
         Raises ValueError without a dispatch_uid (a second import would connect it twice) or
         with weak=True (the savepoint wrapper must be held strongly, so the receiver would
@@ -60,12 +129,7 @@ class DomainSignal(Signal):
                 "transaction, so they are plain functions (make an async effect a durable receiver)."
             )
 
-        @functools.wraps(receiver)
-        def in_savepoint(**kwargs: Any) -> Any:
-            with transaction.atomic():
-                return receiver(**kwargs)
-
-        super().connect(in_savepoint, sender=sender, weak=False, dispatch_uid=dispatch_uid)
+        super().connect(_isolated(receiver), sender=sender, weak=False, dispatch_uid=dispatch_uid)
         # What disconnect(function) looks up: the function, and the one a durable record stands for.
         for function in (receiver, getattr(receiver, "stands_for", None)):
             if function is not None:
@@ -83,6 +147,14 @@ class DomainSignal(Signal):
         self._uids = {key: uid for key, uid in self._uids.items() if uid != dispatch_uid}
         return super().disconnect(sender=sender, dispatch_uid=dispatch_uid)
 
+    def send(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        """Call every receiver; the first to raise fails the sender (no savepoint)."""
+        token = _robust.set(False)
+        try:
+            return super().send(sender, **named)
+        finally:
+            _robust.reset(token)
+
     def _log_robust_failure(self, receiver: Any, err: Exception) -> None:
         """Django logs a failed receiver here; send_robust below logs it once, with the signal."""
 
@@ -94,7 +166,13 @@ class DomainSignal(Signal):
         """
         from .services import receiver_failure_record
 
-        results = super().send_robust(sender, **named)
+        token = _robust.set(True)
+        try:
+            results = super().send_robust(sender, **named)
+        except _FailsTheSender as failure:
+            raise failure.error from None
+        finally:
+            _robust.reset(token)
         for receiver, outcome in results:
             if isinstance(outcome, Exception):
                 name = receiver_name(receiver)

@@ -5,7 +5,7 @@ Modes:
 - inline: called by the send, inside the sender's transaction; its exception reaches the sender
   (`send`) or is returned (`send_robust`);
 - savepoint: a DomainSignal receiver, inside the sender's transaction in a savepoint of its
-  own, so a failure rolls back its writes alone and is recorded;
+  own once it touches the database, so a failure rolls back its writes alone and is recorded;
 - durable: the send writes a delivery in the sender's transaction; a worker runs the function
   after commit, at least once (carsales.events), on its queue, ordered per object or not,
   deferred to a time, or only when a condition holds.

@@ -80,25 +80,25 @@ class StateGuardedModel(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Save the row; never its state fields once stored (see the module docstring)."""
         update_fields = kwargs.get("update_fields")
-        with transaction.atomic():
-            if self._state.adding and not kwargs.get("force_update"):
-                self.check_new_row()
-                kwargs.setdefault("force_insert", True)
-            else:
-                loaded = self._loaded_state if not self._state.adding else self._stored_state()
-                by_hand = {name for name, value in (loaded or {}).items() if self.__dict__.get(name) != value}
-                named = set(update_fields or ()) & self.state_names()
-                if by_hand or named:
-                    raise TypeError(self.state_refusal(by_hand | named))
-                if update_fields is None:
-                    deferred = self.get_deferred_fields()
-                    kwargs["update_fields"] = [
-                        field.attname
-                        for field in self._meta.concrete_fields
-                        if not field.primary_key
-                        and field.name not in self.STATE_FIELDS
-                        and field.attname not in deferred
-                    ]
+        if self._state.adding and not kwargs.get("force_update"):
+            self.check_new_row()
+            kwargs.setdefault("force_insert", True)
+        else:
+            loaded = self._loaded_state if not self._state.adding else self._stored_state()
+            by_hand = {name for name, value in (loaded or {}).items() if self.__dict__.get(name) != value}
+            named = set(update_fields or ()) & self.state_names()
+            if by_hand or named:
+                raise TypeError(self.state_refusal(by_hand | named))
+            if update_fields is None:
+                deferred = self.get_deferred_fields()
+                kwargs["update_fields"] = [
+                    field.attname
+                    for field in self._meta.concrete_fields
+                    if not field.primary_key and field.name not in self.STATE_FIELDS and field.attname not in deferred
+                ]
+        # One transaction for pre_save, the write and post_save; inside a caller's transaction it
+        # joins it without a savepoint, as Django's own save does: a failed save fails the caller.
+        with transaction.atomic(savepoint=False):
             super().save(*args, **kwargs)
         self._remember_state()
 

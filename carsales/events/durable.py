@@ -178,6 +178,9 @@ def durable_receiver(
         record.__module__, record.__qualname__ = function.__module__, function.__qualname__
         # Not __wrapped__: Django would then check the function's signature for **kwargs.
         record.stands_for = function  # type: ignore[attr-defined]  # signal.disconnect(function) finds it
+        # The delivery is the sender's to commit or lose: a signal that isolates its receivers'
+        # failures (in savepoints, under send_robust) should let this one fail the sender instead.
+        record.joins_sender = True  # type: ignore[attr-defined]
         # Held strongly: the closure is referenced from nowhere else.
         signal.connect(
             record,

@@ -59,7 +59,8 @@ def delivery_record(
     label = sender_label(sender)
     run_after = run_after or timezone.now()
     chosen = transport()
-    with transaction.atomic():
+    # No savepoint: the delivery and its job are the sender's to commit or lose, whole.
+    with transaction.atomic(savepoint=False):
         delivery = Delivery.objects.create(
             receiver=receiver.uid,
             queue=receiver.queue,

@@ -8,6 +8,7 @@ the transaction of the write it observes, so the snapshot commits or rolls back 
 The catalogue never imports this app.
 """
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Sum
@@ -36,10 +37,9 @@ def car_saved_update_inventory(sender: type[Car], instance: Car, **kwargs: Any) 
 
 
 def cars_moved_update_inventory(
-    sender: type[Car], car_ids: list[int], old_status: str, new_status: str, **kwargs: Any
+    sender: type[Car], car_ids: list[int], old_status: str, new_status: str, value: Decimal, **kwargs: Any
 ) -> None:
-    """Move the figures for cars a stock transition moved: one aggregate, whatever their number."""
-    value = Car.objects.filter(pk__in=car_ids).aggregate(total=Sum("value"))["total"]
+    """Move the figures for cars a stock transition moved, by the value their locked rows hold."""
     count = len(car_ids)
     inventory_apply_change(
         change=Stock.of_cars(count=count, value=value, status=new_status)

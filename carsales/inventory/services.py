@@ -9,11 +9,12 @@ from dataclasses import astuple, dataclass, fields
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models import Count, DecimalField, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from carsales.catalog.models import Car, CarStatus
-from carsales.core.db import update_seeding_row
+from carsales.core.db import insert_unless_duplicate
 
 from .models import CarInventory, InventoryTotals
 
@@ -61,24 +62,65 @@ class Stock:
         return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
-@transaction.atomic
-def inventory_apply_change(*, change: Stock) -> CarInventory | None:
-    """Add a change to the running totals and record the resulting snapshot.
+@transaction.atomic(savepoint=False)
+def inventory_apply_change(*, change: Stock) -> int | None:
+    """Add a change to the running totals and record the resulting snapshot; return its id.
 
     The UPDATE takes the totals row lock, so concurrent writers queue here and each snapshot
-    reflects every change committed before it. Costs three queries (update, read back, snapshot),
-    plus the car row the tracker read, whatever the stock size;
-    a change that moves no figure costs none and records nothing (returns None).
+    reflects every change committed before it. One statement on PostgreSQL (the UPDATE feeds the
+    snapshot's INSERT through RETURNING), two elsewhere, whatever the stock size; no savepoint: a
+    failure here fails the write it counts. A change that moves no figure costs none and records
+    nothing (returns None).
     """
     if not change:
         return None
-    update_seeding_row(
-        InventoryTotals,
-        lookup={"singleton": True},
-        changes={name: F(name) + amount for name, amount in change.as_columns().items()},
-    )
-    totals = InventoryTotals.objects.get(singleton=True)
-    return CarInventory.objects.create(**Stock.of_row(totals).as_columns())
+    for _attempt in range(2):
+        snapshot_id = _totals_move_and_snapshot(change)
+        if snapshot_id is not None:
+            return snapshot_id
+        insert_unless_duplicate(InventoryTotals(singleton=True))  # the first change ever: seed the row
+    raise RuntimeError("The inventory totals row is missing and could not be created.")
+
+
+def _placeholder(column: str) -> str:
+    # SQLite would add a decimal, sent as text, as a float.
+    is_decimal = isinstance(InventoryTotals._meta.get_field(column), DecimalField)
+    return "CAST(%s AS NUMERIC)" if is_decimal else "%s"
+
+
+def _totals_move_and_snapshot(change: Stock) -> int | None:
+    """UPDATE the totals by `change` and INSERT the snapshot they make; None when there is no totals row."""
+    columns = list(change.as_columns())
+    totals, snapshots = InventoryTotals._meta.db_table, CarInventory._meta.db_table
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    moved = ", ".join(f"{quote(name)} = {quote(name)} + {_placeholder(name)}" for name in columns)
+    listed = ", ".join(quote(name) for name in columns)
+    amounts = [change.as_columns()[name] for name in columns]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH moved AS (UPDATE {quote(totals)} SET {moved}, {quote('updated_at')} = %s "
+                f"WHERE {quote('singleton')} RETURNING {listed}) "
+                f"INSERT INTO {quote(snapshots)} ({listed}, {quote('created_at')}) "
+                f"SELECT {listed}, %s FROM moved RETURNING {quote('id')}",
+                [*amounts, now, now],
+            )
+            row = cursor.fetchone()
+            return row[0] if row else None
+        cursor.execute(
+            f"UPDATE {quote(totals)} SET {moved}, {quote('updated_at')} = %s WHERE {quote('singleton')}",
+            [*amounts, now],
+        )
+        if not cursor.rowcount:
+            return None
+        cursor.execute(
+            f"INSERT INTO {quote(snapshots)} ({listed}, {quote('created_at')}) "
+            f"SELECT {listed}, %s FROM {quote(totals)} WHERE {quote('singleton')} RETURNING {quote('id')}",
+            [now],
+        )
+        return cursor.fetchone()[0]
 
 
 @dataclass(frozen=True)

@@ -196,22 +196,25 @@ def order_place(
         raise CheckoutError(
             f"A price changed since you reviewed your cart: {'; '.join(repriced)}. Check it and place the order again."
         )
+    # cars_reserve refused unpriced cars, so every value is set; the totals are the lines' own.
+    prices = {car: cast(Decimal, car.value) for car in cars}
     with transition():
         order = Order.objects.create(
-            buyer=buyer, expires_at=timezone.now() + timedelta(hours=settings.CARSALES_RESERVATION_HOURS)
+            buyer=buyer,
+            expires_at=timezone.now() + timedelta(hours=settings.CARSALES_RESERVATION_HOURS),
+            total=len(prices),
+            total_price=sum(prices.values(), Decimal(0)),
         )
         try:
-            with transaction.atomic():
-                # cars_reserve refused unpriced cars, so every value is set.
+            # No savepoint: the refusal below fails the whole checkout, whose block rolls it back.
+            with transaction.atomic(savepoint=False):
                 OrderItem.objects.bulk_create(
-                    [OrderItem(order=order, car=car, price=cast(Decimal, car.value)) for car in cars]
+                    [OrderItem(order=order, car=car, price=price) for car, price in prices.items()]
                 )
         except IntegrityError:
             # Only reachable if a car's status was forced outside the order flow.
             raise CheckoutError("A car in your cart is already held by another order.")
     CartItem.objects.filter(cart=cart, car_id__in=in_cart).delete()
-    order_totals_refresh(order_ids=[order.pk])
-    order.refresh_from_db(fields=["total", "total_price"])
     order_placed.send_robust(sender=Order, order=order, buyer=buyer, actor=actor)
     return order
 

@@ -1,7 +1,8 @@
 """Events of an order's life. Sent by the services in `orders.services` only, inside the
 transaction of the change and after its writes: a receiver's writes commit or roll back with
-the order, and each receiver runs in its own savepoint, so one that fails is recorded
-(core.ReceiverFailure) without harming the order or the other receivers.
+the order, and each receiver that writes runs in its own savepoint, so one that fails is recorded
+(core.ReceiverFailure) without harming the order or the other receivers; a durable receiver's
+delivery joins the order's transaction instead, so failing to write it fails the order.
 
 Receivers that touch the outside world (email) must enqueue a background task, never act
 inline: the task row is written in the same transaction and runs only once it commits.

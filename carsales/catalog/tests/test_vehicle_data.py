@@ -3,7 +3,9 @@
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -198,3 +200,37 @@ def test_the_car_page_shows_the_specification_table_with_engine_and_power_in_buy
 def test_the_service_refuses_a_field_it_does_not_know():
     with pytest.raises(Exception, match="Unknown car fields: wheels"):
         car_create(brand=BrandFactory(), model="X", factory_year=2020, model_year=2020, plate="P1", wheels=4)
+
+
+# One way to break each of Car's database constraints; a constraint added without one fails the test below.
+CONSTRAINT_BREAKERS: dict[str, dict[str, Any]] = {
+    "car_value_not_negative": {"value": -1},
+    "car_model_year_not_before_factory_year": {"factory_year": 2015, "model_year": 2014},
+    "car_factory_year_from_1900": {"factory_year": 1899, "model_year": 1899},
+    "car_vin_unique_when_given": {"vin": HONDA_VIN},
+    "car_vin_format": {"vin": "NOT A VIN"},
+    "car_fuel_known": {"fuel": "coal"},
+    "car_transmission_known": {"transmission": "cvt"},
+    "car_body_known": {"body": "limousine"},
+}
+
+
+@pytest.mark.parametrize("constraint", sorted(CONSTRAINT_BREAKERS))
+def test_what_the_database_refuses_full_clean_refuses_first_without_asking_it_again(constraint):
+    """Car.validate_constraints asks the database about the VIN's uniqueness only: every other
+    constraint is checked in Python by a field validator or clean(), so a save pays no query per
+    constraint. Each constraint broken: the database refuses the row, and full_clean refuses it
+    first, on the field, asking the database only about the VIN."""
+    assert {constraint.name for constraint in Car._meta.constraints} == set(CONSTRAINT_BREAKERS)
+    CarFactory(vin=HONDA_VIN)
+    breaking = CONSTRAINT_BREAKERS[constraint]
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        QuerySet.update(Car.objects.filter(pk=CarFactory().pk), **breaking)  # past every Python check
+
+    car = CarFactory.build(brand=BrandFactory(), **breaking)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(ValidationError) as refusal:
+        car.full_clean()
+    assert set(breaking) & set(refusal.value.message_dict)
+    asked = [query["sql"] for query in queries.captured_queries if '"_check"' in query["sql"]]
+    assert len(asked) == (1 if constraint == "car_vin_unique_when_given" else 0)

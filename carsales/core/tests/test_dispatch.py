@@ -77,3 +77,93 @@ def test_disconnecting_a_durable_receivers_function_stops_its_deliveries(signal)
         registry.pop("tests.dispatch.durable_listener", None)
 
     assert Delivery.objects.filter(receiver="tests.dispatch.durable_listener").count() == 1
+
+
+def _statements(action):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        action()
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_receivers_that_do_not_touch_the_database_cost_no_savepoint(signal):
+    seen = []
+    for n in range(3):
+        signal.connect(lambda n=n, **kwargs: seen.append(n), dispatch_uid=f"tests.noop{n}")
+
+    assert _statements(lambda: signal.send_robust(sender=None, value=1)) == []
+    assert seen == [0, 1, 2]
+
+
+def test_a_failing_receiver_loses_its_own_writes_only_and_the_transaction_goes_on(signal):
+    from django.db import transaction
+
+    from carsales.catalog.models import Brand
+
+    def writes_then_fails(**kwargs):
+        Brand.objects.create(name="Lost", slug="lost")
+        raise ValueError("after a write")
+
+    def opens_its_own_block_then_fails(**kwargs):
+        with transaction.atomic():
+            Brand.objects.create(name="Lost too", slug="lost-too")
+        Brand.objects.create(name="Lost three", slug="lost-three")
+        raise ValueError("after its block")
+
+    def writes(**kwargs):
+        Brand.objects.create(name="Kept", slug="kept")
+
+    def sends_again(**kwargs):
+        Brand.objects.create(name="Outer", slug="outer")
+        inner.send_robust(sender=None)  # its failing receiver rolls back alone, inside this one
+
+    inner = DomainSignal("tests.inner", "Sent by a receiver.")
+    inner.connect(writes_then_fails, dispatch_uid="tests.inner_fails")
+    for name, receiver in [
+        ("fails", writes_then_fails),
+        ("block", opens_its_own_block_then_fails),
+        ("writes", writes),
+        ("nested", sends_again),
+    ]:
+        signal.connect(receiver, dispatch_uid=f"tests.{name}")
+
+    with transaction.atomic():
+        outcomes = [outcome for _, outcome in signal.send_robust(sender=None, value=1)]
+        Brand.objects.create(name="After", slug="after")  # the sender's transaction is usable
+
+    assert [type(outcome).__name__ for outcome in outcomes] == ["ValueError", "ValueError", "NoneType", "NoneType"]
+    assert sorted(Brand.objects.values_list("name", flat=True)) == ["After", "Kept", "Outer"]
+    assert ReceiverFailure.objects.count() == 3
+
+
+def test_with_send_a_failing_receiver_fails_the_sender_and_costs_no_savepoint(signal):
+    from carsales.catalog.models import Brand
+
+    def writes(**kwargs):
+        Brand.objects.create(name="Written", slug="written")
+
+    signal.connect(writes, dispatch_uid="tests.writes")
+
+    statements = _statements(lambda: signal.send(sender=None, value=1))
+
+    assert len(statements) == 1 and "SAVEPOINT" not in statements[0]
+
+
+def test_a_durable_receiver_that_cannot_record_its_delivery_fails_the_sender(signal):
+    """Its delivery is the effect the commit owes: lost with a logged failure, the checkout
+    would commit without its email. So it joins the sender's transaction, no savepoint."""
+    from carsales.events.carry import NotCarriable
+
+    @durable_receiver(signal, dispatch_uid="tests.owed_effect")
+    def owed_effect(event: Event) -> None:
+        """Never runs: its delivery cannot be written."""
+
+    try:
+        with pytest.raises(NotCarriable):
+            signal.send_robust(sender=None, value=object())  # cannot travel to a worker
+        assert Delivery.objects.count() == 0
+        assert _statements(lambda: signal.send_robust(sender=None, value=1))[0].startswith("INSERT")
+    finally:
+        registry.pop("tests.owed_effect", None)

@@ -1,0 +1,89 @@
+"""What the bookkeeping costs in statements: it rides on the write it observes.
+
+Each action runs as a request would run it (its service opens the transaction), and every
+statement it sends is counted: the receivers' own (inventory, price history, audit, analytics,
+durable deliveries) included. A receiver that adds a query, or a savepoint, fails this test.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from carsales.catalog.models import Brand
+from carsales.catalog.services import car_create, car_update
+from carsales.conftest import CarFactory, UserFactory
+from carsales.orders.services import cart_for_buyer, cart_item_add, order_place
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TRANSACTION = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+
+
+def counted(action):
+    with CaptureQueriesContext(connection) as queries:
+        action()
+    sql = [query["sql"].lstrip().upper() for query in queries.captured_queries]
+    savepoints = [statement for statement in sql if "SAVEPOINT" in statement]
+    data = [statement for statement in sql if not statement.startswith(TRANSACTION)]
+    return data, savepoints
+
+
+def one_statement_for_totals_and_snapshot() -> int:
+    # PostgreSQL moves the totals and writes their snapshot in one statement (UPDATE ... RETURNING
+    # feeding the INSERT); SQLite cannot put an UPDATE in a WITH clause: two.
+    return 0 if connection.vendor == "postgresql" else 1
+
+
+def notifies_per_delivery() -> int:
+    # On PostgreSQL each delivery's job wakes the workers with a NOTIFY, in its transaction.
+    return 1 if connection.vendor == "postgresql" else 0
+
+
+def test_a_car_created_costs_its_insert_its_checks_and_one_row_per_record_without_savepoints():
+    brand = Brand.objects.create(name="Budget", slug="budget")
+    car_create(brand=brand, model="Warm", factory_year=2020, model_year=2020, plate="W1", value=1, bio="Text.")
+
+    data, savepoints = counted(
+        lambda: car_create(
+            brand=brand, model="Golf", factory_year=2020, model_year=2021, plate="AB1", value=1000, bio="Text."
+        )
+    )
+
+    # The brand and plate checks (form errors), the car, its first price, the totals and their
+    # snapshot, the audit entry: no stock-code lookup, no query per check constraint.
+    assert len(data) == 6 + one_statement_for_totals_and_snapshot(), data
+    assert savepoints == []
+
+
+def test_a_car_edited_costs_its_lock_its_reading_and_one_row_per_record_without_savepoints():
+    car = CarFactory(bio="Text.")
+
+    data, savepoints = counted(lambda: car_update(car=car, value=Decimal("12345")))
+
+    # The edit's lock, the brand and plate checks, the row as stored (read once for every
+    # receiver), the update, the price change, the totals and snapshot, the audit entry.
+    assert len(data) == 8 + one_statement_for_totals_and_snapshot(), data
+    assert savepoints == []
+
+
+def test_a_checkout_of_three_cars_has_a_savepoint_only_for_the_observers_that_may_fail_alone():
+    earlier = UserFactory()
+    cart_item_add(cart=cart_for_buyer(buyer=earlier.buyer), car=CarFactory(bio="Text."))
+    order_place(cart=cart_for_buyer(buyer=earlier.buyer), buyer=earlier.buyer, actor=earlier)  # today's row made
+    user = UserFactory()
+    cart = cart_for_buyer(buyer=user.buyer)
+    for car in CarFactory.create_batch(3, bio="Text."):
+        cart_item_add(cart=cart, car=car)
+
+    data, savepoints = counted(lambda: order_place(cart=cart, buyer=user.buyer, actor=user))
+
+    # The cart and its cars locked and read, the cars moved, the totals and snapshot, the order
+    # and its lines (the lines' guard reads the cars' status), the cart emptied, two durable
+    # deliveries (the email, whose summary reads the lines, and the deadline) with their jobs,
+    # the analytics event and figures, the audit entry.
+    assert len(data) == 17 + one_statement_for_totals_and_snapshot() + notifies_per_delivery() * 2, data
+    # Only the two order_placed observers that write and may fail alone (analytics, audit) have
+    # a savepoint: the reservation refuses before writing, the durable records fail the checkout.
+    assert len(savepoints) == 2 * 2, savepoints
