@@ -26,13 +26,17 @@ pytestmark = [pytest.mark.benchmark, pytest.mark.django_db(transaction=True)]
 ROUNDS, PER_ROUND = 6, 40
 
 
+# What the row itself needs (its stock code), so the floor writes the same row.
+ROW_DATA = {"catalog.car_fill_defaults"}
+
+
 @contextmanager
 def receivers_muted() -> Iterator[None]:
-    """No receiver of Car's model signals runs: the save alone (the tracker's read included)."""
+    """No receiver of the model signals runs but the one filling the row: the save alone."""
     kept = [(signal, signal.receivers) for signal in (pre_save, post_save, post_delete)]
     try:
-        for signal, _ in kept:
-            signal.receivers = []
+        for signal, receivers in kept:
+            signal.receivers = [entry for entry in receivers if entry[0][0] in ROW_DATA]
             signal.sender_receivers_cache.clear()
         yield
     finally:
@@ -104,9 +108,9 @@ def test_a_car_save_with_every_receiver_beside_the_same_save_with_none():
         print(
             f"\n[{connection.vendor}] {size:>6,} cars, per save: "
             f"create {created['carsales'] * 1e3:.2f} ms = x{created['carsales'] / created['floor']:.2f} of the floor "
-            f"(receivers muted); edit x{edits['carsales'] / edits['floor']:.2f}; "
+            f"(receivers muted), edit x{edits['carsales'] / edits['floor']:.2f} (goal <= x1.3); "
             f"seed's recount / carsales: create x{created['seed'] / created['carsales']:.2f}, "
-            f"edit x{edits['seed'] / edits['carsales']:.2f}"
+            f"edit x{edits['seed'] / edits['carsales']:.2f} (goal >= x1)"
         )
 
 
@@ -125,6 +129,6 @@ def test_a_domain_signal_beside_djangos_signal_with_three_no_op_receivers():
             spent[name] += time.perf_counter() - started
     print(
         f"\n[{connection.vendor}] send_robust, 3 no-op receivers: Signal {spent['plain'] / sends * 1e6:.1f} µs, "
-        f"DomainSignal {spent['domain'] / sends * 1e6:.1f} µs = x{spent['domain'] / spent['plain']:.2f}"
+        f"DomainSignal {spent['domain'] / sends * 1e6:.1f} µs = x{spent['domain'] / spent['plain']:.2f} (goal <= x3)"
     )
-    assert spent["domain"] / spent["plain"] < 10
+    assert spent["domain"] / spent["plain"] <= 3

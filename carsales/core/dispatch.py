@@ -28,32 +28,38 @@ from django.dispatch import Signal
 logger = logging.getLogger(__name__)
 
 
-# True while send_robust calls its receivers (a nested send sets it back to False).
-_robust: ContextVar[bool] = ContextVar("domain_signal_robust", default=False)
-# True while a savepoint is being opened: its own SAVEPOINT statement opens no other.
-_opening: ContextVar[bool] = ContextVar("domain_signal_opening_savepoint", default=False)
-
-
 class _SavepointBeforeFirstStatement:
-    """An execute wrapper that opens a savepoint (an atomic block) before the first statement of
-    the receiver it watches; `close` ends it as the receiver ended."""
+    """An execute wrapper, one per send_robust: opens a savepoint (an atomic block) before the
+    first statement of the receiver running; `close` ends it as that receiver ended."""
 
     def __init__(self) -> None:
         self.block: Any = None
+        self.paused = False  # while a receiver that joins the sender's transaction runs
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        if self.block is None and not _opening.get():
+        if self.block is None and not self.paused and not _opening.get():
             token = _opening.set(True)
             try:
-                self.block = transaction.atomic()
-                self.block.__enter__()
+                block = transaction.atomic()
+                block.__enter__()
+                self.block = block
             finally:
                 _opening.reset(token)
         return execute(sql, params, many, context)
 
     def close(self, error: BaseException | None) -> None:
-        if self.block is not None:
+        if self.block is None:
+            return
+        try:  # still set meanwhile, so its RELEASE or ROLLBACK opens no savepoint of its own
             self.block.__exit__(type(error) if error else None, error, error.__traceback__ if error else None)
+        finally:
+            self.block = None
+
+
+# The savepoint opener of the send_robust calling its receivers; None under send (a nested send too).
+_robust: ContextVar[_SavepointBeforeFirstStatement | None] = ContextVar("domain_signal_robust", default=None)
+# True while a savepoint is being opened: its own SAVEPOINT statement opens no other.
+_opening: ContextVar[bool] = ContextVar("domain_signal_opening_savepoint", default=False)
 
 
 class _FailsTheSender(BaseException):
@@ -70,17 +76,19 @@ def _isolated(receiver: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(receiver)
     def call(**kwargs: Any) -> Any:
-        if not _robust.get():
+        savepoint = _robust.get()
+        if savepoint is None:
             return receiver(**kwargs)
         if joins_sender:
+            savepoint.paused = True
             try:
                 return receiver(**kwargs)
             except Exception as error:
                 raise _FailsTheSender(error) from error
-        savepoint = _SavepointBeforeFirstStatement()
+            finally:
+                savepoint.paused = False
         try:
-            with transaction.get_connection().execute_wrapper(savepoint):
-                result = receiver(**kwargs)
+            result = receiver(**kwargs)
         except BaseException:
             savepoint.close(sys.exc_info()[1])
             raise
@@ -149,7 +157,7 @@ class DomainSignal(Signal):
 
     def send(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:  # type: ignore[override]
         """Call every receiver; the first to raise fails the sender (no savepoint)."""
-        token = _robust.set(False)
+        token = _robust.set(None)
         try:
             return super().send(sender, **named)
         finally:
@@ -164,17 +172,21 @@ class DomainSignal(Signal):
         A receiver that raises has its writes rolled back, is logged with its traceback and is
         recorded as a ReceiverFailure in the current transaction; the others still run.
         """
-        from .services import receiver_failure_record
-
-        token = _robust.set(True)
+        savepoint = _SavepointBeforeFirstStatement()
+        wrappers = transaction.get_connection().execute_wrappers
+        wrappers.append(savepoint)
+        token = _robust.set(savepoint)
         try:
             results = super().send_robust(sender, **named)
         except _FailsTheSender as failure:
             raise failure.error from None
         finally:
             _robust.reset(token)
+            wrappers.remove(savepoint)
         for receiver, outcome in results:
             if isinstance(outcome, Exception):
+                from .services import receiver_failure_record
+
                 name = receiver_name(receiver)
                 logger.error(
                     "Receiver %s failed on %s",
