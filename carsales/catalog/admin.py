@@ -7,8 +7,10 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from carsales.core.admin_mixins import RecordedOnlyAdmin
+
 from .facts import days_in_stock
-from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarVinReport, PriceChange
+from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarVinReport, CatalogueVersion, PriceChange
 from .selectors import cars_in_stock_for
 from .services import (
     StockError,
@@ -19,6 +21,13 @@ from .services import (
     cars_relist,
     cars_withdraw,
 )
+
+
+@admin.register(CatalogueVersion)
+class CatalogueVersionAdmin(RecordedOnlyAdmin, admin.ModelAdmin):
+    """Moved by every write to what the catalogue shows; cached pages are keyed by it."""
+
+    list_display = readonly_fields = ("number",)
 
 
 @admin.register(BrandSlugHistory)

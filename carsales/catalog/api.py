@@ -20,6 +20,7 @@ from carsales.core.permissions import ModelPermissionsOrReadOnly, staff_with
 from .facts import sees_stock_details
 from .filters import CarFilterSet
 from .models import FIRST_CAR_YEAR, VEHICLE_FACTS, Brand, Car, CarPhoto, PriceChange, VINField, current_year, next_year
+from .pages import catalogue_cached
 from .selectors import brand_list, brand_slug_renamed, car_catalogue, car_price_history, with_price_drop
 from .services import (
     BrandInUse,
@@ -198,6 +199,23 @@ class CarViewSet(viewsets.ModelViewSet):
             cars = with_price_drop(Car.objects.with_brand())
             return cars if is_staff else cars.exclude(status__in=["sold", "withdrawn"])
         return car_catalogue(include_unavailable=is_staff)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A page of the catalogue, cached by the catalogue's version (catalog.pages) for each kind
+        of reader, query and site address (its links are absolute)."""
+        refused: list[Response] = []
+
+        def page_data() -> Any:
+            response = super(CarViewSet, self).list(request, *args, **kwargs)
+            if response.status_code != status.HTTP_200_OK:
+                refused.append(response)
+                return None
+            return response.data
+
+        query = sorted((name, tuple(values)) for name, values in request.query_params.lists())
+        where = request.build_absolute_uri("/")
+        data = catalogue_cached("api-cars", sees_stock_details(request.user), where, query, render=page_data)
+        return refused[0] if data is None else Response(data)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # The catalogue's filters narrow the list; a car's own address is never filtered away.

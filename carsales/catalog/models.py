@@ -14,6 +14,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from carsales.core.db import update_seeding_row
 from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
 from carsales.core.tracking import StoredRow
 
@@ -158,6 +159,28 @@ def bulk_counted() -> Iterator[None]:
         _BULK_COUNTED.reset(token)
 
 
+class CatalogueVersion(models.Model):
+    """A number every write to what the catalogue shows moves, in the write's own transaction.
+
+    Cached pages are keyed by it (catalog.pages): a committed change is seen by the next request on
+    every process, and cached copies of older versions are never read again. Moved by receivers of
+    the car, photo and brand signals and by queryset updates of cars and photos (paths that send none).
+    """
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    number = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(singleton=True), name="catalogue_version_singleton")]
+
+    def __str__(self) -> str:
+        return f"catalogue version {self.number}"
+
+    @classmethod
+    def bump(cls) -> None:
+        update_seeding_row(cls, lookup={"singleton": True}, changes={"number": models.F("number") + 1})
+
+
 class CarQuerySet(StateGuardedQuerySet):
     def available(self) -> "CarQuerySet":
         return self.filter(status=CarStatus.AVAILABLE)
@@ -172,7 +195,12 @@ class CarQuerySet(StateGuardedQuerySet):
                 "Car values cannot be bulk-updated: use the car_update service or save() so the "
                 "inventory receivers see the change."
             )
-        return super().update(**kwargs)
+        updated = super().update(**kwargs)
+        if updated:
+            # After the write (in its transaction, if any): a page cached in between holds the new
+            # rows under the old version, never the old rows under the new one.
+            CatalogueVersion.bump()
+        return updated
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
         if "value" in fields:
@@ -180,7 +208,7 @@ class CarQuerySet(StateGuardedQuerySet):
                 "Car values cannot be bulk-updated: use the car_update service or save() so the "
                 "inventory receivers see the change."
             )
-        return super().bulk_update(objs, fields, *args, **kwargs)
+        return super().bulk_update(objs, fields, *args, **kwargs)  # Django calls update() above: the version moves
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Car"]:
         # bulk_create skips pre_save/post_save: no stock code, no bio, no inventory change,
@@ -422,6 +450,12 @@ class CarPhotoQuerySet(models.QuerySet["CarPhoto"]):
         # bulk_create skips pre_save/post_save: an upload neither published (metadata kept) nor
         # marked uncommitted, and no renditions.
         raise TypeError("Gallery photos cannot be bulk-created: use catalog.services.car_photos_add.")
+
+    def update(self, **kwargs: Any) -> int:
+        updated = super().update(**kwargs)
+        if updated:  # renditions written by a worker show on cached pages
+            CatalogueVersion.bump()
+        return updated
 
 
 class CarPhoto(models.Model):

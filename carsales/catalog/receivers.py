@@ -16,7 +16,7 @@ from carsales.core.actor import current_actor
 from carsales.events.durable import Event, durable_receiver
 
 from .images import photo_published
-from .models import Brand, Car, CarPhoto
+from .models import Brand, Car, CarPhoto, CatalogueVersion
 from .search import search_vocabulary_forget
 from .services import (
     car_bio_fill,
@@ -29,7 +29,7 @@ from .services import (
     upload_mark_uncommitted,
     upload_name_foreseen,
 )
-from .signals import cars_added
+from .signals import car_stock_moved, cars_added
 
 _UPLOAD_MARKED = "catalog.upload_marked"  # the name a new upload was marked under, for post_save
 
@@ -324,6 +324,24 @@ def finish_added_cars(event: Event) -> None:
     for car_id in Car.objects.filter(pk__in=event.car_ids, bio="").values_list("pk", flat=True):
         car_bio_fill(car_id=car_id)
 
+
+def catalogue_changed(sender: Any, **kwargs: Any) -> None:
+    """Whatever changed what the catalogue shows, in the write's transaction: cached pages of the
+    previous version are not read again (catalog.pages)."""
+    CatalogueVersion.bump()
+
+
+for signal, model, name in [
+    (post_save, Car, "car_saved"),
+    (post_delete, Car, "car_deleted"),
+    (car_stock_moved, Car, "cars_moved"),
+    (cars_added, Car, "cars_added"),
+    (post_save, CarPhoto, "photo_saved"),
+    (post_delete, CarPhoto, "photo_deleted"),
+    (post_save, Brand, "brand_saved"),
+    (post_delete, Brand, "brand_deleted"),
+]:
+    signal.connect(catalogue_changed, sender=model, dispatch_uid=f"catalog.catalogue_changed.{name}")
 
 pre_save.connect(gallery_photo_note_upload, sender=CarPhoto, dispatch_uid="catalog.gallery_photo_note_upload")
 pre_save.connect(

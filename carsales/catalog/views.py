@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from carsales.core.permissions import staff_required
@@ -17,6 +19,7 @@ from .facts import sees_stock_details
 from .filters import CarFilterSet
 from .forms import BrandForm, CarForm
 from .models import Brand, Car, CarPhoto, CarStatus
+from .pages import catalogue_cached
 from .selectors import (
     brand_list,
     brand_slug_renamed,
@@ -57,25 +60,38 @@ def _page_size(request: HttpRequest) -> int:
 
 
 def car_list_view(request: HttpRequest) -> HttpResponse:
-    cars = car_catalogue(include_unavailable=sees_stock_details(request.user))
-    filterset = CarFilterSet(request.GET or None, queryset=cars, request=request)
-    renamed = brand_slug_renamed(slug=request.GET["brand"]) if "brand" in filterset.form.errors else None
-    if renamed:
-        # A link made before the brand was renamed: moved for good, to the same search.
-        query = request.GET.copy()
-        query["brand"] = renamed
-        return redirect(f"{request.path}?{query.urlencode()}", permanent=True)
-    page = Paginator(filterset.qs, _page_size(request)).get_page(request.GET.get("page"))
-    context = {
-        "form": filterset.form,
-        "search": filterset.search_outcome,
-        "page": page,
-        "page_sizes": PAGE_SIZES,
-        "stock_staff": sees_stock_details(request.user),
-    }
+    stock_staff = sees_stock_details(request.user)
     # htmx swaps only the results when the filters change.
-    template = "catalog/_car_results.html" if request.htmx else "catalog/car_list.html"  # type: ignore[attr-defined]
-    return render(request, template, context)
+    fragment = "catalog/_car_results.html" if request.htmx else "catalog/_catalogue.html"  # type: ignore[attr-defined]
+    moved_to: list[str] = []
+
+    def render_catalogue() -> str | None:
+        cars = car_catalogue(include_unavailable=stock_staff)
+        filterset = CarFilterSet(request.GET or None, queryset=cars, request=request)
+        renamed = brand_slug_renamed(slug=request.GET["brand"]) if "brand" in filterset.form.errors else None
+        if renamed:
+            query = request.GET.copy()
+            query["brand"] = renamed
+            moved_to.append(f"{request.path}?{query.urlencode()}")
+            return None
+        page = Paginator(filterset.qs, _page_size(request)).get_page(request.GET.get("page"))
+        context = {
+            "form": filterset.form,
+            "search": filterset.search_outcome,
+            "page": page,
+            "page_sizes": PAGE_SIZES,
+            "stock_staff": stock_staff,
+        }
+        return render_to_string(fragment, context, request=request)
+
+    query = sorted((name, tuple(values)) for name, values in request.GET.lists())
+    catalogue = catalogue_cached("catalogue", fragment, stock_staff, query, render=render_catalogue)
+    if catalogue is None:
+        # A link made before the brand was renamed: moved for good, to the same search.
+        return redirect(moved_to[0], permanent=True)
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse(catalogue)
+    return render(request, "catalog/car_list.html", {"catalogue": mark_safe(catalogue)})  # rendered, escaped
 
 
 @staff_required("catalog.change_car")  # full plates, VINs and withdrawn cars: stock staff, as on the page

@@ -16,48 +16,81 @@ must not be lost by it), which runs without a savepoint and whose exception reac
 import functools
 import inspect
 import logging
-import sys
 import traceback
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
+from django.db.transaction import TransactionManagementError
 from django.dispatch import Signal
 
 logger = logging.getLogger(__name__)
 
 
 class _SavepointBeforeFirstStatement:
-    """An execute wrapper, one per send_robust: opens a savepoint (an atomic block) before the
-    first statement of the receiver running; `close` ends it as that receiver ended."""
+    """An execute wrapper, one per send_robust inside a transaction: opens a savepoint before the
+    first statement of the receiver running, and ends it as that receiver ends.
 
-    def __init__(self) -> None:
-        self.block: Any = None
+    The savepoint is entered in Django's stack of savepoints at the depth the receiver started
+    at, beneath any block the receiver opened before its first statement (an atomic block without
+    a savepoint, as Django's own bulk writes open): those blocks close their own entries, this
+    one closes its own, and a failure anywhere in the receiver rolls back to it and leaves the
+    sender's transaction as it was (usable, its on-commit callbacks as they were).
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.sid: str | None = None
         self.paused = False  # while a receiver that joins the sender's transaction runs
+        self.depth = 0
+        self.needed_rollback = False
+        self.callbacks = 0
+
+    def begin(self) -> None:
+        self.sid = None
+        self.depth = len(self.connection.savepoint_ids)
+        self.needed_rollback = self.connection.needs_rollback
+        self.callbacks = len(self.connection.run_on_commit)
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        if self.block is None and not self.paused and not _opening.get():
+        if self.sid is None and not self.paused and not _opening.get():
             token = _opening.set(True)
             try:
-                block = transaction.atomic()
-                block.__enter__()
-                self.block = block
+                sid = self.connection.savepoint()
             finally:
                 _opening.reset(token)
+            self.connection.savepoint_ids.insert(self.depth, sid)
+            self.sid = sid
         return execute(sql, params, many, context)
 
-    def close(self, error: BaseException | None) -> None:
-        if self.block is None:
-            return
-        try:  # still set meanwhile, so its RELEASE or ROLLBACK opens no savepoint of its own
-            self.block.__exit__(type(error) if error else None, error, error.__traceback__ if error else None)
+    def end(self, failed: bool) -> bool:
+        """End the receiver's savepoint: released, or rolled back if it `failed` or left the
+        transaction needing a rollback (an error it caught). Returns whether it rolled back."""
+        connection = self.connection
+        failed = failed or (connection.needs_rollback and not self.needed_rollback)
+        sid = self.sid
+        if failed:
+            connection.needs_rollback = False  # as Django's own blocks do, to roll back to a savepoint
+        try:  # sid still set meanwhile: its own RELEASE or ROLLBACK opens no savepoint
+            if sid is not None:
+                connection.savepoint_ids.remove(sid)
+                if failed:
+                    connection.savepoint_rollback(sid)  # drops the on-commit callbacks made under it
+                else:
+                    connection.savepoint_commit(sid)
         finally:
-            self.block = None
+            self.sid = None
+        if failed:
+            connection.needs_rollback = self.needed_rollback
+            del connection.run_on_commit[self.callbacks :]  # those made before its first statement too
+        return failed
 
 
-# The savepoint opener of the send_robust calling its receivers; None under send (a nested send too).
-_robust: ContextVar[_SavepointBeforeFirstStatement | None] = ContextVar("domain_signal_robust", default=None)
+# The savepoint opener of the send_robust calling its receivers; None under send (a nested send
+# too); EAGER outside a transaction, where each receiver gets an atomic block of its own.
+_robust: ContextVar[Any] = ContextVar("domain_signal_robust", default=None)
+EAGER = object()
 # True while a savepoint is being opened: its own SAVEPOINT statement opens no other.
 _opening: ContextVar[bool] = ContextVar("domain_signal_opening_savepoint", default=False)
 
@@ -80,22 +113,42 @@ def _isolated(receiver: Callable[..., Any]) -> Callable[..., Any]:
         if savepoint is None:
             return receiver(**kwargs)
         if joins_sender:
-            savepoint.paused = True
-            try:
-                return receiver(**kwargs)
-            except Exception as error:
-                raise _FailsTheSender(error) from error
-            finally:
-                savepoint.paused = False
+            return _joined(receiver, savepoint, kwargs)
+        if savepoint is EAGER:
+            with transaction.atomic():
+                result = receiver(**kwargs)
+                if transaction.get_connection().needs_rollback:
+                    raise _went_on_after_an_error(receiver)
+            return result
+        savepoint.begin()
         try:
             result = receiver(**kwargs)
         except BaseException:
-            savepoint.close(sys.exc_info()[1])
+            savepoint.end(failed=True)
             raise
-        savepoint.close(None)
+        if savepoint.end(failed=False):
+            raise _went_on_after_an_error(receiver)
         return result
 
     return call
+
+
+def _went_on_after_an_error(receiver: Callable[..., Any]) -> TransactionManagementError:
+    return TransactionManagementError(
+        f"{receiver_name(receiver)} caught a database error and went on: its writes are rolled back."
+    )
+
+
+def _joined(receiver: Callable[..., Any], savepoint: Any, kwargs: dict[str, Any]) -> Any:
+    if savepoint is not EAGER:
+        savepoint.paused = True
+    try:
+        return receiver(**kwargs)
+    except Exception as error:
+        raise _FailsTheSender(error) from error
+    finally:
+        if savepoint is not EAGER:
+            savepoint.paused = False
 
 
 def receiver_name(receiver: Callable[..., Any]) -> str:
@@ -172,9 +225,11 @@ class DomainSignal(Signal):
         A receiver that raises has its writes rolled back, is logged with its traceback and is
         recorded as a ReceiverFailure in the current transaction; the others still run.
         """
-        savepoint = _SavepointBeforeFirstStatement()
-        wrappers = transaction.get_connection().execute_wrappers
-        wrappers.append(savepoint)
+        connection = transaction.get_connection()
+        # Outside a transaction (autocommit), each receiver gets a transaction of its own, opened first.
+        savepoint = _SavepointBeforeFirstStatement(connection) if connection.in_atomic_block else EAGER
+        if savepoint is not EAGER:
+            connection.execute_wrappers.append(savepoint)
         token = _robust.set(savepoint)
         try:
             results = super().send_robust(sender, **named)
@@ -182,7 +237,8 @@ class DomainSignal(Signal):
             raise failure.error from None
         finally:
             _robust.reset(token)
-            wrappers.remove(savepoint)
+            if savepoint is not EAGER:
+                connection.execute_wrappers.remove(savepoint)
         for receiver, outcome in results:
             if isinstance(outcome, Exception):
                 from .services import receiver_failure_record

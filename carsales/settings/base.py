@@ -256,6 +256,8 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Catalogue pages cached by the catalogue's version (catalog.pages); older versions expire after this.
+CARSALES_PAGE_CACHE_SECONDS = int(os.environ.get("CARSALES_PAGE_CACHE_SECONDS", "300"))
 # The signal timeline (/staff/timeline/): what each request, task and command set off, kept this long.
 CARSALES_TIMELINE = env_bool("CARSALES_TIMELINE", True)
 CARSALES_TIMELINE_RETENTION_DAYS = int(os.environ.get("CARSALES_TIMELINE_RETENTION_DAYS", "7"))

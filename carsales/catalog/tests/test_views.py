@@ -112,11 +112,16 @@ def test_a_list_page_costs_the_same_queries_whatever_its_size(client, django_ass
     CarFactory.create_batch(50, photo=None)
     client.get("/", {"q": "Model"})  # reads the brand and model words a search corrects against, then cached
 
-    # session-less anonymous request: count + page of cars (brand joined) + brands for the filter
-    with django_assert_num_queries(3):
+    # session-less anonymous request: the catalogue's version, count + page of cars (brand joined),
+    # brands for the filter
+    with django_assert_num_queries(4):
         response = client.get("/", {"per_page": per_page, "q": "Model"})
+    # the same page again, from the cache: the version only
+    with django_assert_num_queries(1):
+        again = client.get("/", {"q": "Model", "per_page": per_page})
 
     assert len(response.context["page"]) == per_page
+    assert again.context["catalogue"] == response.context["catalogue"]
 
 
 def test_an_htmx_request_gets_only_the_results(client):

@@ -98,25 +98,24 @@ def test_receivers_that_do_not_touch_the_database_cost_no_savepoint(signal):
 
 
 def test_a_failing_receiver_loses_its_own_writes_only_and_the_transaction_goes_on(signal):
+    from django.contrib.auth.models import Group
     from django.db import transaction
 
-    from carsales.catalog.models import Brand
-
     def writes_then_fails(**kwargs):
-        Brand.objects.create(name="Lost", slug="lost")
+        Group.objects.create(name="Lost")
         raise ValueError("after a write")
 
     def opens_its_own_block_then_fails(**kwargs):
         with transaction.atomic():
-            Brand.objects.create(name="Lost too", slug="lost-too")
-        Brand.objects.create(name="Lost three", slug="lost-three")
+            Group.objects.create(name="Lost too")
+        Group.objects.create(name="Lost three")
         raise ValueError("after its block")
 
     def writes(**kwargs):
-        Brand.objects.create(name="Kept", slug="kept")
+        Group.objects.create(name="Kept")
 
     def sends_again(**kwargs):
-        Brand.objects.create(name="Outer", slug="outer")
+        Group.objects.create(name="Outer")
         inner.send_robust(sender=None)  # its failing receiver rolls back alone, inside this one
 
     inner = DomainSignal("tests.inner", "Sent by a receiver.")
@@ -131,24 +130,26 @@ def test_a_failing_receiver_loses_its_own_writes_only_and_the_transaction_goes_o
 
     with transaction.atomic():
         outcomes = [outcome for _, outcome in signal.send_robust(sender=None, value=1)]
-        Brand.objects.create(name="After", slug="after")  # the sender's transaction is usable
+        Group.objects.create(name="After")  # the sender's transaction is usable
 
     assert [type(outcome).__name__ for outcome in outcomes] == ["ValueError", "ValueError", "NoneType", "NoneType"]
-    assert sorted(Brand.objects.values_list("name", flat=True)) == ["After", "Kept", "Outer"]
+    written = ["Lost", "Lost too", "Lost three", "Kept", "Outer", "After"]
+    assert sorted(Group.objects.filter(name__in=written).values_list("name", flat=True)) == ["After", "Kept", "Outer"]
     assert ReceiverFailure.objects.count() == 3
 
 
 def test_with_send_a_failing_receiver_fails_the_sender_and_costs_no_savepoint(signal):
-    from carsales.catalog.models import Brand
+    from django.contrib.auth.models import Group
 
     def writes(**kwargs):
-        Brand.objects.create(name="Written", slug="written")
+        Group.objects.create(name="Written")
 
     signal.connect(writes, dispatch_uid="tests.writes")
 
     statements = _statements(lambda: signal.send(sender=None, value=1))
 
-    assert len(statements) == 1 and "SAVEPOINT" not in statements[0]
+    assert any(statement.startswith('INSERT INTO "auth_group"') for statement in statements)
+    assert not any("SAVEPOINT" in statement for statement in statements)
 
 
 def test_a_durable_receiver_that_cannot_record_its_delivery_fails_the_sender(signal):
@@ -167,3 +168,68 @@ def test_a_durable_receiver_that_cannot_record_its_delivery_fails_the_sender(sig
         assert _statements(lambda: signal.send_robust(sender=None, value=1))[0].startswith("INSERT")
     finally:
         registry.pop("tests.owed_effect", None)
+
+
+@pytest.mark.django_db(transaction=True)  # commits for real: on-commit callbacks run or are dropped
+@pytest.mark.parametrize("in_transaction", [True, False], ids=["in the sender's transaction", "in autocommit"])
+def test_a_receiver_that_fails_however_it_wrote_leaves_the_sender_whole(signal, in_transaction):
+    """Its first statement inside a block without a savepoint (as Django's bulk writes and the
+    services' joined blocks open), a database error it caught and went on from, an on-commit
+    callback made before any statement: each failure rolls back that receiver alone."""
+    from contextlib import nullcontext
+
+    from django.contrib.auth.models import Group
+    from django.db import IntegrityError, transaction
+
+    ran_on_commit = []
+
+    @transaction.atomic(savepoint=False)
+    def joined_write(name):
+        Group.objects.create(name=name)
+
+    def joined_then_fails(**kwargs):
+        joined_write("Lost")
+        Group.objects.create(name="Lost too")
+        raise ValueError("after a joined block")
+
+    def fails_inside_a_joined_block(**kwargs):
+        with transaction.atomic(savepoint=False):
+            Group.objects.create(name="Lost three")
+            raise ValueError("inside a joined block")
+
+    def swallows_a_database_error(**kwargs):
+        try:
+            with transaction.atomic(savepoint=False):
+                Group.objects.create(name="Lost four")
+                Group.objects.create(name="Lost four")  # unique name: IntegrityError
+        except IntegrityError:
+            pass  # and goes on as if nothing happened
+
+    def schedules_then_fails(**kwargs):
+        transaction.on_commit(lambda: ran_on_commit.append("lost"))
+        raise ValueError("before any statement")
+
+    def joined_and_kept(**kwargs):
+        joined_write("Kept")
+        transaction.on_commit(lambda: ran_on_commit.append("kept"))
+
+    receivers = [joined_then_fails, fails_inside_a_joined_block, swallows_a_database_error, schedules_then_fails]
+    for n, receiver in enumerate([*receivers, joined_and_kept]):
+        signal.connect(receiver, dispatch_uid=f"tests.receiver{n}")
+
+    block = transaction.atomic() if in_transaction else nullcontext()
+    with block:
+        outcomes = [outcome for _, outcome in signal.send_robust(sender=None, value=1)]
+        Group.objects.create(name="After")  # the sender's transaction is usable
+
+    assert [type(outcome).__name__ for outcome in outcomes] == [
+        "ValueError",
+        "ValueError",
+        "TransactionManagementError",
+        "ValueError",
+        "NoneType",
+    ]
+    names = ["Lost", "Lost too", "Lost three", "Lost four", "Kept", "After"]
+    assert sorted(Group.objects.filter(name__in=names).values_list("name", flat=True)) == ["After", "Kept"]
+    assert ran_on_commit == ["kept"]
+    assert ReceiverFailure.objects.count() == 4

@@ -43,6 +43,7 @@ def test_the_checkout_tree_shows_each_signal_its_receivers_in_order_and_the_deli
     analytics = placed.children[2]
     assert analytics.detail == "savepoint" and analytics.queries > 0 and analytics.ms > 0
     assert _receivers(by_signal["car_stock_moved"].children) == [
+        "carsales.catalog.receivers.catalogue_changed",
         "carsales.inventory.receivers.cars_moved_update_inventory",
         "carsales.audit.receivers.log_cars_taken_off_or_back_on_sale",
     ]
@@ -60,6 +61,7 @@ def test_nested_signals_appear_under_the_receiver_that_sent_them():
     deactivate = next(node for node in pre_delete.children if node.name.endswith("deactivate_order_of_voided_sale"))
     [moved] = [node for node in deactivate.children if node.name == "car_stock_moved"]
     assert _receivers(moved.children) == [
+        "carsales.catalog.receivers.catalogue_changed",
         "carsales.inventory.receivers.cars_moved_update_inventory",
         "carsales.audit.receivers.log_cars_taken_off_or_back_on_sale",
     ]

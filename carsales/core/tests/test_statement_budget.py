@@ -51,9 +51,10 @@ def test_a_car_created_costs_its_insert_its_checks_and_one_row_per_record_withou
         )
     )
 
-    # The brand and plate checks (form errors), the car, its first price, the totals and their
-    # snapshot, the audit entry: no stock-code lookup, no query per check constraint.
-    assert len(data) == 6 + one_statement_for_totals_and_snapshot(), data
+    # The brand and plate checks (form errors), the car, its first price, the catalogue's version
+    # (cached pages), the totals and their snapshot, the audit entry: no stock-code lookup, no query
+    # per check constraint.
+    assert len(data) == 7 + one_statement_for_totals_and_snapshot(), data
     assert savepoints == []
 
 
@@ -63,8 +64,9 @@ def test_a_car_edited_costs_its_lock_its_reading_and_one_row_per_record_without_
     data, savepoints = counted(lambda: car_update(car=car, value=Decimal("12345")))
 
     # The edit's lock, the brand and plate checks, the row as stored (read once for every
-    # receiver), the update, the price change, the totals and snapshot, the audit entry.
-    assert len(data) == 8 + one_statement_for_totals_and_snapshot(), data
+    # receiver), the update, the price change, the catalogue's version, the totals and snapshot,
+    # the audit entry.
+    assert len(data) == 9 + one_statement_for_totals_and_snapshot(), data
     assert savepoints == []
 
 
@@ -79,11 +81,11 @@ def test_a_checkout_of_three_cars_has_a_savepoint_only_for_the_observers_that_ma
 
     data, savepoints = counted(lambda: order_place(cart=cart, buyer=user.buyer, actor=user))
 
-    # The cart and its cars locked and read, the cars moved, the totals and snapshot, the order
+    # The cart and its cars locked and read, the cars moved, the catalogue's version, the totals and snapshot, the order
     # and its lines (the lines' guard reads the cars' status), the cart emptied, two durable
     # deliveries (the email, whose summary reads the lines, and the deadline) with their jobs,
     # the analytics event and figures, the audit entry.
-    assert len(data) == 17 + one_statement_for_totals_and_snapshot() + notifies_per_delivery() * 2, data
+    assert len(data) == 18 + one_statement_for_totals_and_snapshot() + notifies_per_delivery() * 2, data
     # Only the two order_placed observers that write and may fail alone (analytics, audit) have
     # a savepoint: the reservation refuses before writing, the durable records fail the checkout.
     assert len(savepoints) == 2 * 2, savepoints

@@ -53,6 +53,7 @@ def test_a_checkout_over_http_is_one_chain_with_its_signals_their_receivers_and_
     assert placed.children[1].record.detail.startswith("durable")
     moved = next(step for step in steps if step.record.name == "car_stock_moved")
     assert _names(moved.children) == [
+        "carsales.catalog.receivers.catalogue_changed",
         "carsales.inventory.receivers.cars_moved_update_inventory",
         "carsales.audit.receivers.log_cars_taken_off_or_back_on_sale",
     ]

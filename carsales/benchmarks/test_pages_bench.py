@@ -1,0 +1,95 @@
+"""Pages beside the framework's floor: each page, and a bare Django view returning the same bytes
+through the same middleware and the same gunicorn, loaded by wrk (Debian's) on loopback, in
+alternation within one run.
+
+Run with `make bench` (which installs wrk when missing).
+"""
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from carsales.catalog.models import Brand
+from carsales.catalog.services import car_create
+from carsales.events.tests.processes import ROOT, database_url_for_workers, wait_until
+
+pytestmark = [pytest.mark.benchmark, pytest.mark.django_db(transaction=True)]
+CARS, ROUNDS, SECONDS = 200, 2, 4
+GOALS = {"catalogue": "≥ 80%", "car page": "≥ 50% (uncached)", "api list": "≥ 80%"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def requests_per_second(url: str) -> float:
+    out = subprocess.run(["wrk", "-t2", "-c8", f"-d{SECONDS}s", url], capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out:
+        pytest.fail(f"{url} answered errors under load:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def test_pages_beside_a_bare_view_returning_the_same_bytes(tmp_path: Path):
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (make bench installs it: apt-get install wrk)")
+    brand = Brand.objects.create(name="Bench", slug="bench")
+    cars = [
+        car_create(brand=brand, model=f"Model {n % 20}", factory_year=2020, model_year=2021, plate=f"P{n}",
+                   value=Decimal(10_000 + n), bio="A fine car.", mileage=n * 100, fuel="diesel")
+        for n in range(CARS)
+    ]  # fmt: skip
+    port = free_port()
+    env = {
+        "DJANGO_SETTINGS_MODULE": "carsales.benchmarks.settings",
+        "DATABASE_URL": database_url_for_workers(),
+        "BENCH_BARE_DIR": str(tmp_path),
+        "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "carsales.wsgi:application", "-w", "2", "-b", f"127.0.0.1:{port}"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _answers(base + "/"), timeout=30)
+        pages = {"catalogue": "/", "car page": f"/cars/{cars[0].pk}/", "api list": "/api/cars/"}
+        for name, page in pages.items():
+            with urllib.request.urlopen(base + page) as response:
+                (tmp_path / _slug(name)).write_bytes(response.read())
+                (tmp_path / f"{_slug(name)}.type").write_text(response.headers["Content-Type"])
+        served = {name: 0.0 for name in pages} | {f"bare {name}": 0.0 for name in pages}
+        for _ in range(ROUNDS):
+            for name, page in pages.items():
+                served[name] += requests_per_second(base + page) / ROUNDS
+                served[f"bare {name}"] += requests_per_second(f"{base}/bench/bare/{_slug(name)}") / ROUNDS
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    for name in pages:
+        print(
+            f"\n[{connection.vendor}] {name} ({CARS} cars, anonymous): {served[name]:,.0f} req/s, "
+            f"bare view {served[f'bare {name}']:,.0f} req/s = {served[name] / served[f'bare {name}']:.0%} "
+            f"(goal {GOALS[name]})"
+        )
+
+
+def _slug(name: str) -> str:
+    return name.replace(" ", "-")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False

@@ -1,0 +1,153 @@
+"""Cached catalogue pages follow every write on the next request, whatever path wrote it.
+
+Each case caches the page first (a request), writes through one path, and reads the page again:
+the change shows, on the full page, the htmx results and the API list alike. A rolled-back write
+leaves the cached page served as it was.
+"""
+
+import tempfile
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core import serializers
+from django.core.management import call_command
+from django.db import transaction
+from django.db.models import QuerySet
+from django.test import Client
+
+from carsales.catalog.models import Car, CatalogueVersion
+from carsales.catalog.pages import catalogue_version
+from carsales.catalog.services import brand_rename, car_create, car_delete, car_update, cars_withdraw
+from carsales.conftest import BrandFactory, CarFactory, order_for
+
+pytestmark = pytest.mark.django_db
+
+# Parametrized as "shown_on", never "page": that name would pull in pytest-playwright's fixture,
+# whose event loop would then run in this thread for the rest of the run.
+PAGES: dict[str, Callable[[Any], str]] = {
+    "page": lambda client: client.get("/").content.decode(),
+    "htmx results": lambda client: client.get("/", headers={"HX-Request": "true"}).content.decode(),
+    "api list": lambda client: client.get("/api/cars/").content.decode(),
+}
+
+
+def renamed_by_service(car: Car) -> None:
+    car_update(car=car, model="Passat")
+
+
+def renamed_from_a_shell(car: Car) -> None:
+    car.model = "Passat"
+    car.save()
+
+
+def renamed_by_a_queryset_update(car: Car) -> None:
+    Car.objects.filter(pk=car.pk).update(model="Passat")
+
+
+def renamed_by_bulk_update(car: Car) -> None:
+    car.model = "Passat"
+    Car.objects.bulk_update([car], ["model"])
+
+
+def renamed_by_a_fixture(car: Car) -> None:
+    car.model = "Passat"
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as fixture:
+        fixture.write(serializers.serialize("json", [car]))
+        fixture.flush()
+        call_command("loaddata", fixture.name, verbosity=0)
+
+
+RENAMES = [
+    renamed_by_service,
+    renamed_from_a_shell,
+    renamed_by_a_queryset_update,
+    renamed_by_bulk_update,
+    renamed_by_a_fixture,
+]
+
+
+@pytest.fixture
+def golf() -> Car:
+    return CarFactory(model="Golf", brand=BrandFactory(name="Volkswagen"), value=Decimal("15000"))
+
+
+@pytest.mark.parametrize("shown_on", sorted(PAGES))
+@pytest.mark.parametrize("rename", RENAMES, ids=lambda f: f.__name__)
+def test_a_renamed_car_shows_its_new_name_on_the_next_request(client, golf, shown_on, rename):
+    assert "Golf" in PAGES[shown_on](client)
+
+    rename(golf)
+
+    shown = PAGES[shown_on](client)
+    assert "Passat" in shown and "Golf" not in shown
+
+
+@pytest.mark.parametrize("shown_on", sorted(PAGES))
+@pytest.mark.parametrize(
+    "write, gone",
+    [
+        (lambda car: order_for(car), True),  # a reservation: a buyer no longer sees it
+        (lambda car: cars_withdraw(car_ids=[car.pk]), True),
+        (lambda car: car_delete(car=car), True),
+        (lambda car: car_update(car=car, value=Decimal("13999")), False),
+        (lambda car: brand_rename(brand=car.brand, name="VW"), False),
+    ],
+    ids=["reserved", "withdrawn", "deleted", "repriced", "brand renamed"],
+)
+def test_a_car_reserved_withdrawn_deleted_or_repriced_shows_so_on_the_next_request(client, golf, shown_on, write, gone):
+    before = PAGES[shown_on](client)
+    assert "Golf" in before
+
+    write(golf)
+
+    after = PAGES[shown_on](client)
+    assert after != before
+    assert ("Golf" not in after) if gone else ("Golf" in after)
+
+
+def test_a_new_car_and_a_thumbnail_written_by_a_worker_show_on_the_next_request(client, golf):
+    PAGES["page"](client)
+
+    car_create(brand=golf.brand, model="Polo", factory_year=2020, model_year=2021, plate="NEW1", value=Decimal(9000))
+    assert "Polo" in PAGES["page"](client)
+
+    Car.objects.filter(pk=golf.pk).update(thumbnail="cars/thumbnails/golf.jpg")  # as the worker writes it
+    assert "cars/thumbnails/golf.jpg" in PAGES["page"](client)
+
+
+def test_a_rolled_back_write_moves_nothing_and_the_cached_page_stays(client, golf):
+    before = PAGES["page"](client)
+    version = catalogue_version()
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        car_update(car=golf, model="Passat")
+        raise RuntimeError("changed our mind")
+
+    assert catalogue_version() == version
+    assert PAGES["page"](client).count("Golf") == before.count("Golf")
+
+
+def test_a_cached_page_costs_one_query_and_each_kind_of_reader_has_its_own(staff_client, django_assert_num_queries):
+    visitor = Client()  # staff_client is pytest-django's client, logged in
+    off_sale = CarFactory(model="Beetle")
+    cars_withdraw(car_ids=[off_sale.pk])
+    visitor.get("/")
+    staff_client.get("/")
+
+    with django_assert_num_queries(1):  # the catalogue's version
+        seen_by_visitor = visitor.get("/").content.decode()
+    seen_by_staff = staff_client.get("/").content.decode()
+
+    assert "Beetle" not in seen_by_visitor and "Beetle" in seen_by_staff
+
+
+def test_every_write_moves_the_version_once_it_commits():
+    version = catalogue_version()
+    car = CarFactory()
+    assert catalogue_version() > version
+    version = catalogue_version()
+    QuerySet.update(Car.objects.filter(pk=car.pk), model="Unseen")  # Django's own update, past the catalogue's
+    assert catalogue_version() == version  # the one path left: raw writes, bounded by CARSALES_PAGE_CACHE_SECONDS
+    assert CatalogueVersion.objects.count() == 1
