@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 from .models import CatalogueVersion
 
@@ -30,7 +31,9 @@ def catalogue_version() -> int:
 def catalogue_cached(*parts: Any, render: Callable[[], T | None]) -> T | None:
     """What `render()` makes of `parts` (a page, an API page's data) at the current version:
     from the cache, else rendered and stored unless it is None (no page: a redirect, an error)."""
-    key = "catalogue:" + hashlib.sha256(repr((catalogue_version(), *parts)).encode()).hexdigest()
+    # The day too: cards say how long a car has been in stock, and price drops are recent ones.
+    made_of = (catalogue_version(), timezone.localdate(), *parts)
+    key = "catalogue:" + hashlib.sha256(repr(made_of).encode()).hexdigest()
     page = cache.get(key)
     if page is None:
         page = render()

@@ -7,8 +7,10 @@ leaves the cached page served as it was.
 
 import tempfile
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core import serializers
@@ -16,6 +18,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.db.models import QuerySet
 from django.test import Client
+from django.utils import timezone
 
 from carsales.catalog.models import Car, CatalogueVersion
 from carsales.catalog.pages import catalogue_version
@@ -151,3 +154,14 @@ def test_every_write_moves_the_version_once_it_commits():
     QuerySet.update(Car.objects.filter(pk=car.pk), model="Unseen")  # Django's own update, past the catalogue's
     assert catalogue_version() == version  # the one path left: raw writes, bounded by CARSALES_PAGE_CACHE_SECONDS
     assert CatalogueVersion.objects.count() == 1
+
+
+def test_a_page_cached_yesterday_is_rendered_anew_today(staff_client, golf):
+    """Staff cards say how long a car has been in stock: the day is part of the page. (A page
+    rendered by this request has the list's context; one from the cache has not.)"""
+    yesterday = timezone.localdate() - timedelta(days=1)
+    with mock.patch("carsales.catalog.pages.timezone.localdate", return_value=yesterday):
+        assert "page" in staff_client.get("/").context
+        assert "page" not in staff_client.get("/").context  # cached for yesterday
+
+    assert "page" in staff_client.get("/").context  # today: rendered anew
