@@ -10,7 +10,7 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 # The browser tests drive Debian's Chromium; no browser build is ever downloaded (no `playwright install`).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint bench install install-run install-browser migrate demo clean
+.PHONY: run test lint bench install install-run install-browser install-wrk migrate demo clean
 
 # Running the site installs what it runs on (requirements.txt); the tests and tools
 # (requirements-dev.txt: pytest, playwright, mypy, schemathesis...) come with test, lint and bench.
@@ -75,7 +75,13 @@ lint: install
 
 # Speed figures (carsales/benchmarks) and the executors' kill test, on SQLite then on PostgreSQL when it answers.
 BENCH := -p no:cacheprovider -s -m "benchmark or slow" carsales/benchmarks carsales/notifications/tests/test_executor_kills.py
-bench: install
+# The page benchmark's load generator: Debian's wrk, installed when missing.
+install-wrk:
+	@command -v wrk >/dev/null || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
+
+bench: install install-wrk
 	$(BIN)/pytest $(BENCH)
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== PostgreSQL pass: $(PG_TEST_URL) =="; \

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet, Sum
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import Signal
@@ -123,12 +123,13 @@ def test_a_domain_signal_beside_djangos_signal_with_three_no_op_receivers():
     spent = {"plain": 0.0, "domain": 0.0}
     for _ in range(5):
         for name, signal in (("plain", plain), ("domain", domain)):
-            started = time.perf_counter()
-            for _ in range(sends // 5):
-                signal.send_robust(sender=None, value=1)
-            spent[name] += time.perf_counter() - started
+            with transaction.atomic():  # where the services send them
+                started = time.perf_counter()
+                for _ in range(sends // 5):
+                    signal.send_robust(sender=None, value=1)
+                spent[name] += time.perf_counter() - started
     print(
-        f"\n[{connection.vendor}] send_robust, 3 no-op receivers: Signal {spent['plain'] / sends * 1e6:.1f} µs, "
+        f"\n[{connection.vendor}] send_robust in a transaction, 3 no-op receivers: Signal {spent['plain'] / sends * 1e6:.1f} µs, "
         f"DomainSignal {spent['domain'] / sends * 1e6:.1f} µs = x{spent['domain'] / spent['plain']:.2f} (goal <= x3)"
     )
     assert spent["domain"] / spent["plain"] <= 3

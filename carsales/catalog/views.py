@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -19,7 +20,7 @@ from .facts import sees_stock_details
 from .filters import CarFilterSet
 from .forms import BrandForm, CarForm
 from .models import Brand, Car, CarPhoto, CarStatus
-from .pages import catalogue_cached
+from .pages import catalogue_cached, catalogue_version
 from .selectors import (
     brand_list,
     brand_slug_renamed,
@@ -49,6 +50,8 @@ from .services import (
 )
 
 PAGE_SIZES = (12, 24, 48)
+# Where a page rendered for many visitors takes each one's CSRF token.
+CSRF_TOKEN_SLOT = "csrf-token-slot-4b1e9d"
 
 
 def _page_size(request: HttpRequest) -> int:
@@ -84,14 +87,34 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
         }
         return render_to_string(fragment, context, request=request)
 
+    def render_page() -> str | None:
+        catalogue = catalogue_cached(
+            "catalogue", fragment, stock_staff, query, render=render_catalogue, version=version
+        )
+        if catalogue is None:
+            return None
+        context = {"catalogue": mark_safe(catalogue), "csrf_token": CSRF_TOKEN_SLOT}  # rendered, escaped
+        return render_to_string("catalog/car_list.html", context, request=request)
+
     query = sorted((name, tuple(values)) for name, values in request.GET.lists())
-    catalogue = catalogue_cached("catalogue", fragment, stock_staff, query, render=render_catalogue)
-    if catalogue is None:
+    version = catalogue_version()
+    if request.htmx:  # type: ignore[attr-defined]
+        catalogue = catalogue_cached(
+            "catalogue", fragment, stock_staff, query, render=render_catalogue, version=version
+        )
+        return HttpResponse(catalogue) if catalogue is not None else redirect(moved_to[0], permanent=True)
+    # A first visit (no session, no message: no cookie but the CSRF one) gets the page every first
+    # visit gets, whole, but for the CSRF token, its own, put in per request.
+    first_visit = not request.COOKIES.keys() - {settings.CSRF_COOKIE_NAME}
+    page = (
+        catalogue_cached("catalogue page", stock_staff, query, render=render_page, version=version)
+        if first_visit
+        else render_page()
+    )
+    if page is None:
         # A link made before the brand was renamed: moved for good, to the same search.
         return redirect(moved_to[0], permanent=True)
-    if request.htmx:  # type: ignore[attr-defined]
-        return HttpResponse(catalogue)
-    return render(request, "catalog/car_list.html", {"catalogue": mark_safe(catalogue)})  # rendered, escaped
+    return HttpResponse(page.replace(CSRF_TOKEN_SLOT, get_token(request)))
 
 
 @staff_required("catalog.change_car")  # full plates, VINs and withdrawn cars: stock staff, as on the page

@@ -5,6 +5,7 @@ the change shows, on the full page, the htmx results and the API list alike. A r
 leaves the cached page served as it was.
 """
 
+import re
 import tempfile
 from collections.abc import Callable
 from datetime import timedelta
@@ -165,3 +166,19 @@ def test_a_page_cached_yesterday_is_rendered_anew_today(staff_client, golf):
         assert "page" not in staff_client.get("/").context  # cached for yesterday
 
     assert "page" in staff_client.get("/").context  # today: rendered anew
+
+
+def test_each_first_visit_gets_a_csrf_token_of_its_own_that_works(golf):
+    """The page a first visit gets is shared, but for its CSRF token: each visitor's own, with
+    its cookie, so a form sent from it passes the check (and a shared one could not be forged)."""
+    tokens = []
+    for _ in range(2):
+        visitor = Client(enforce_csrf_checks=True)
+        page = visitor.get("/")
+        token = re.search(r'"X-CSRFToken": "([^"]+)"', page.content.decode()).group(1)  # type: ignore[union-attr]
+        tokens.append(token)
+        added = visitor.post(f"/cart/add/{golf.pk}/", HTTP_X_CSRFTOKEN=token)
+        assert added.status_code in (302, 303), added.status_code
+        assert visitor.post(f"/cart/add/{golf.pk}/").status_code == 403  # no token: refused
+
+    assert tokens[0] != tokens[1] and "csrf-token-slot" not in tokens[0]
