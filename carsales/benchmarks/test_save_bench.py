@@ -129,7 +129,8 @@ def test_a_domain_signal_beside_djangos_signal_with_three_no_op_receivers():
                     signal.send_robust(sender=None, value=1)
                 spent[name] += time.perf_counter() - started
     print(
-        f"\n[{connection.vendor}] send_robust in a transaction, 3 no-op receivers: Signal {spent['plain'] / sends * 1e6:.1f} µs, "
+        f"\n[{connection.vendor}] send_robust in a transaction, 3 no-op receivers: "
+        f"Signal {spent['plain'] / sends * 1e6:.1f} µs, "
         f"DomainSignal {spent['domain'] / sends * 1e6:.1f} µs = x{spent['domain'] / spent['plain']:.2f} (goal <= x3)"
     )
     assert spent["domain"] / spent["plain"] <= 3
