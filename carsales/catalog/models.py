@@ -38,12 +38,22 @@ def folded(name: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
 
 
+class BrandQuerySet(models.QuerySet["Brand"]):
+    def update(self, **kwargs: Any) -> int:
+        updated = super().update(**kwargs)
+        if updated:  # brand names are on every card and in the catalogue's filter
+            CatalogueVersion.bump()
+        return updated
+
+
 class Brand(models.Model):
     name = models.CharField(max_length=80, unique=True)
     slug = models.SlugField(max_length=80, unique=True, allow_unicode=True)
     # "honda" next to "Honda", or "Skoda" next to "Škoda", would be two brands to a buyer's eye
     # but one to a search: the database keeps one per folded name.
     folded_name = models.CharField(max_length=80, unique=True, editable=False)
+
+    objects = BrandQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.crypto import salted_hmac
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -51,7 +52,8 @@ from .services import (
 
 PAGE_SIZES = (12, 24, 48)
 # Where a page rendered for many visitors takes each one's CSRF token.
-CSRF_TOKEN_SLOT = "csrf-token-slot-4b1e9d"
+# Derived from the secret key, so no link (?q=...) can plant it in a page; the same on every process.
+CSRF_TOKEN_SLOT = "csrf-token-slot-" + salted_hmac("catalog.csrf-token-slot", "").hexdigest()[:20]
 
 
 def _page_size(request: HttpRequest) -> int:

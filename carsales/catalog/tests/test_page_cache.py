@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.test import Client
 from django.utils import timezone
 
-from carsales.catalog.models import Car, CatalogueVersion
+from carsales.catalog.models import Brand, Car, CatalogueVersion
 from carsales.catalog.pages import catalogue_version
 from carsales.catalog.services import brand_rename, car_create, car_delete, car_update, cars_withdraw
 from carsales.conftest import BrandFactory, CarFactory, order_for
@@ -109,6 +109,14 @@ def test_a_car_reserved_withdrawn_deleted_or_repriced_shows_so_on_the_next_reque
     after = PAGES[shown_on](client)
     assert after != before
     assert ("Golf" not in after) if gone else ("Golf" in after)
+
+
+def test_a_brand_renamed_by_a_queryset_update_shows_on_the_next_request(client, golf):
+    assert "Volkswagen" in PAGES["page"](client)
+
+    Brand.objects.filter(pk=golf.brand_id).update(name="VW")
+
+    assert "Volkswagen" not in PAGES["page"](client)
 
 
 def test_a_new_car_and_a_thumbnail_written_by_a_worker_show_on_the_next_request(client, golf):
