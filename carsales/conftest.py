@@ -7,7 +7,7 @@ import factory
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django_tasks_db.management.commands.db_worker import Worker
@@ -24,7 +24,8 @@ from carsales.events.testing import deliveries_owed, deliveries_run
 @pytest.fixture(autouse=True)
 def fresh_cache() -> None:
     """Each test starts with an empty cache: what a test cached came from its own, rolled-back data."""
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
 
 
 class UserFactory(factory.django.DjangoModelFactory):

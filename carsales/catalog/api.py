@@ -20,7 +20,7 @@ from carsales.core.permissions import ModelPermissionsOrReadOnly, staff_with
 from .facts import sees_stock_details
 from .filters import CarFilterSet
 from .models import FIRST_CAR_YEAR, VEHICLE_FACTS, Brand, Car, CarPhoto, PriceChange, VINField, current_year, next_year
-from .pages import catalogue_cached
+from .pages import cacheable_query, catalogue_cached
 from .selectors import brand_list, brand_slug_renamed, car_catalogue, car_price_history, with_price_drop
 from .services import (
     BrandInUse,
@@ -186,6 +186,10 @@ class CarFilterBackend(DjangoFilterBackend):
         return kwargs
 
 
+# What the car list reads from its query (filters, paging, DRF's format): any other query is not cached.
+API_LIST_PARAMETERS = frozenset([*CarFilterSet.base_filters, "page", "page_size", "format"])
+
+
 class CarViewSet(viewsets.ModelViewSet):
     serializer_class = CarSerializer
     lookup_value_converter = "id"
@@ -212,7 +216,9 @@ class CarViewSet(viewsets.ModelViewSet):
                 return None
             return response.data
 
-        query = sorted((name, tuple(values)) for name, values in request.query_params.lists())
+        query = cacheable_query(request.query_params, known=API_LIST_PARAMETERS)
+        if request.accepted_renderer.format != "json":
+            query = None  # the browsable API draws its paging and filter controls from a run of the view
         where = request.build_absolute_uri("/")
         data = catalogue_cached("api-cars", sees_stock_details(request.user), where, query, render=page_data)
         return refused[0] if data is None else Response(data)

@@ -8,15 +8,21 @@ reservation is never served stale. Copies of older versions are never read again
 after CARSALES_PAGE_CACHE_SECONDS, which also bounds what a write outside Django (raw SQL) leaves
 stale. Only the parts that are the same for every visitor of a kind are cached: never a CSRF
 token, a message or a name.
+
+Pages live in their own cache (CACHES["pages"], bounded), apart from the counters the rate
+limits keep in the default one, and only for queries made of the parameters the page reads: a
+link with made-up parameters (which the page's own links repeat) is rendered, never stored, so
+no one can fill the cache with copies nobody else asks for or push the rate limits' counts out.
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
+from django.http import QueryDict
 from django.utils import timezone
 
 from .models import CatalogueVersion
@@ -39,10 +45,22 @@ def catalogue_version() -> int:
     return int(row[0]) if row else 0
 
 
+def cacheable_query(params: QueryDict, *, known: Collection[str]) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
+    """The query as a cache key's part, in a canonical order; None when it holds a parameter not
+    in `known` (what the page reads): such a page is rendered but not stored."""
+    if not params.keys() <= set(known):
+        return None
+    return tuple(sorted((name, tuple(values)) for name, values in params.lists()))
+
+
 def catalogue_cached(*parts: Any, render: Callable[[], T | None], version: int | None = None) -> T | None:
     """What `render()` makes of `parts` (a page, an API page's data) at the current version (or
     `version`, read once by a request caching several parts): from the cache, else rendered and
-    stored unless it is None (no page: a redirect, an error)."""
+    stored unless it is None (no page: a redirect, an error). A part that is None (a query
+    `cacheable_query` refused) renders without the cache."""
+    if any(part is None for part in parts):
+        return render()
+    cache = caches["pages"]
     # The day too: cards say how long a car has been in stock, and price drops are recent ones.
     made_of = (catalogue_version() if version is None else version, timezone.localdate(), *parts)
     key = "catalogue:" + hashlib.sha256(repr(made_of).encode()).hexdigest()

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils.crypto import salted_hmac
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from carsales.core.permissions import staff_required
 
@@ -21,7 +22,7 @@ from .facts import sees_stock_details
 from .filters import CarFilterSet
 from .forms import BrandForm, CarForm
 from .models import Brand, Car, CarPhoto, CarStatus
-from .pages import catalogue_cached, catalogue_version
+from .pages import cacheable_query, catalogue_cached, catalogue_version
 from .selectors import (
     brand_list,
     brand_slug_renamed,
@@ -64,10 +65,17 @@ def _page_size(request: HttpRequest) -> int:
     return size if size in PAGE_SIZES else PAGE_SIZES[0]
 
 
+# What the catalogue page reads from its query: a page for any other query is not cached.
+CATALOGUE_PARAMETERS = frozenset([*CarFilterSet.base_filters, "page", "per_page"])
+
+
+@vary_on_headers("HX-Request")  # one address, two bodies: a browser must not cache one for the other
 def car_list_view(request: HttpRequest) -> HttpResponse:
     stock_staff = sees_stock_details(request.user)
-    # htmx swaps only the results when the filters change.
-    fragment = "catalog/_car_results.html" if request.htmx else "catalog/_catalogue.html"  # type: ignore[attr-defined]
+    # htmx swaps only the results when the filters change; restoring history (back, after the
+    # browser dropped its snapshot) asks for the whole page.
+    htmx = request.htmx and not request.htmx.history_restore_request  # type: ignore[attr-defined]
+    fragment = "catalog/_car_results.html" if htmx else "catalog/_catalogue.html"
     moved_to: list[str] = []
 
     def render_catalogue() -> str | None:
@@ -98,9 +106,9 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
         context = {"catalogue": mark_safe(catalogue), "csrf_token": CSRF_TOKEN_SLOT}  # rendered, escaped
         return render_to_string("catalog/car_list.html", context, request=request)
 
-    query = sorted((name, tuple(values)) for name, values in request.GET.lists())
+    query = cacheable_query(request.GET, known=CATALOGUE_PARAMETERS)
     version = catalogue_version()
-    if request.htmx:  # type: ignore[attr-defined]
+    if htmx:
         catalogue = catalogue_cached(
             "catalogue", fragment, stock_staff, query, render=render_catalogue, version=version
         )

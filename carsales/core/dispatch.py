@@ -21,7 +21,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, Error, transaction
 from django.db.transaction import TransactionManagementError
 from django.dispatch import Signal
 
@@ -65,24 +65,31 @@ class _SavepointBeforeFirstStatement:
         return execute(sql, params, many, context)
 
     def end(self, failed: bool) -> bool:
-        """End the receiver's savepoint: released, or rolled back if it `failed` or left the
-        transaction needing a rollback (an error it caught). Returns whether it rolled back."""
+        """End the receiver's savepoint: released, or rolled back if it `failed`, left the
+        transaction needing a rollback, or left it aborted (a database error it caught outside
+        any atomic block, on PostgreSQL: the RELEASE fails). Returns whether it rolled back."""
         connection = self.connection
         failed = failed or (connection.needs_rollback and not self.needed_rollback)
         sid = self.sid
-        if failed:
-            connection.needs_rollback = False  # as Django's own blocks do, to roll back to a savepoint
+        broken = False
         try:  # sid still set meanwhile: its own RELEASE or ROLLBACK opens no savepoint
             if sid is not None:
                 connection.savepoint_ids.remove(sid)
+                if not failed:
+                    try:
+                        connection.savepoint_commit(sid)
+                    except DatabaseError:
+                        failed = True
                 if failed:
-                    connection.savepoint_rollback(sid)  # drops the on-commit callbacks made under it
-                else:
-                    connection.savepoint_commit(sid)
+                    connection.needs_rollback = False  # as Django's own blocks do, to roll back to a savepoint
+                    try:
+                        connection.savepoint_rollback(sid)  # drops the on-commit callbacks made under it
+                    except Error:
+                        broken = True  # as Atomic.__exit__: the sender's transaction can only roll back
         finally:
             self.sid = None
         if failed:
-            connection.needs_rollback = self.needed_rollback
+            connection.needs_rollback = self.needed_rollback or broken
             del connection.run_on_commit[self.callbacks :]  # those made before its first statement too
         return failed
 

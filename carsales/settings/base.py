@@ -3,6 +3,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -249,12 +250,26 @@ EVENTS = {
 # fine for one machine's demo, but every gunicorn worker keeps its own counts, so a deployment with
 # several workers or machines sets REDIS_URL to a shared cache (and installs the `redis` package).
 # The sign-up and password-reset limits are counted in the database (core.AttemptCount) anyway.
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
         if os.environ.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    # Cached catalogue pages (catalog.pages), apart from the rate limits' counters; bounded.
+    "pages": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "pages",
+        }
+        if os.environ.get("REDIS_URL")
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "pages",
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
+    ),
 }
 # Catalogue pages cached by the catalogue's version (catalog.pages); older versions expire after this.
 CARSALES_PAGE_CACHE_SECONDS = int(os.environ.get("CARSALES_PAGE_CACHE_SECONDS", "300"))

@@ -190,3 +190,39 @@ def test_each_first_visit_gets_a_csrf_token_of_its_own_that_works(golf):
         assert visitor.post(f"/cart/add/{golf.pk}/").status_code == 403  # no token: refused
 
     assert tokens[0] != tokens[1] and "csrf-token-slot" not in tokens[0]
+
+
+@pytest.mark.parametrize("address", ["/", "/api/cars/"])
+def test_a_query_with_made_up_parameters_is_served_but_never_stored(client, address):
+    """Links with junk parameters (the page's own links repeat them) would otherwise each leave
+    a copy in the cache; the pages cache is kept apart from the rate limits' counters."""
+    from django.core.cache import caches
+
+    CarFactory()
+    pages = caches["pages"]
+    assert client.get(address, {"fuel": "diesel"}).status_code == 200
+    stored = len(pages._cache)  # type: ignore[attr-defined]
+    assert stored >= 1
+    for n in range(5):
+        response = client.get(address, {"fuel": "diesel", f"junk{n}": "x"})
+        assert response.status_code == 200
+    assert len(pages._cache) == stored  # type: ignore[attr-defined]
+    assert client.get(address, {"fuel": "diesel"}).status_code == 200
+    assert len(pages._cache) == stored  # type: ignore[attr-defined]
+
+
+def test_the_browsable_api_keeps_its_paging_controls_on_every_visit(client):
+    CarFactory.create_batch(25)
+    for _visit in range(2):
+        response = client.get("/api/cars/", HTTP_ACCEPT="text/html")
+        assert response.status_code == 200
+        assert 'class="pagination' in response.content.decode()
+
+
+def test_htmx_gets_the_results_and_a_history_restore_the_whole_page(client):
+    CarFactory()
+    results = client.get("/", {"fuel": "diesel"}, HTTP_HX_REQUEST="true")
+    restored = client.get("/", {"fuel": "diesel"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert "<html" not in results.content.decode()
+    assert "<html" in restored.content.decode()
+    assert all("HX-Request" in response["Vary"] for response in (results, restored))

@@ -233,3 +233,32 @@ def test_a_receiver_that_fails_however_it_wrote_leaves_the_sender_whole(signal, 
     assert sorted(Group.objects.filter(name__in=names).values_list("name", flat=True)) == ["After", "Kept"]
     assert ran_on_commit == ["kept"]
     assert ReceiverFailure.objects.count() == 4
+
+
+def test_a_receiver_that_caught_a_read_error_outside_any_block_leaves_the_sender_whole(signal):
+    """On PostgreSQL the caught error aborts the transaction without Django knowing (no atomic
+    block saw it): the savepoint's RELEASE fails, so the receiver is rolled back and recorded.
+    SQLite's transaction survives a failed statement, so there the receiver simply succeeded."""
+    from django.contrib.auth.models import Group
+    from django.db import DatabaseError, connection, transaction
+
+    def reads_a_missing_table(**kwargs):
+        Group.objects.create(name="Written first")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT * FROM no_such_table")
+        except DatabaseError:
+            pass  # and goes on
+
+    signal.connect(reads_a_missing_table, dispatch_uid="tests.reads_a_missing_table")
+    with transaction.atomic():
+        outcomes = [outcome for _, outcome in signal.send_robust(sender=None, value=1)]
+        Group.objects.create(name="After")  # the sender's transaction is usable
+
+    aborted = connection.vendor == "postgresql"
+    assert [type(outcome).__name__ for outcome in outcomes] == (
+        ["TransactionManagementError"] if aborted else ["NoneType"]
+    )
+    expected = ["After"] if aborted else ["After", "Written first"]
+    assert sorted(Group.objects.filter(name__in=["Written first", "After"]).values_list("name", flat=True)) == expected
+    assert ReceiverFailure.objects.count() == (1 if aborted else 0)
