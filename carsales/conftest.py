@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from carsales.catalog.models import Brand, Car
 from carsales.core.testing import muted, signals_sent
+from carsales.events.services import deliveries_claim, deliveries_run_claimed
 from carsales.events.testing import deliveries_owed, deliveries_run
 
 
@@ -144,7 +145,7 @@ def staff_api(staff: Any) -> APIClient:
 
 @pytest.fixture
 def run_tasks() -> Callable[[], None]:
-    """Run every queued background task now, as the worker would, then return."""
+    """Run every due delivery and queued background task now, as the worker would, then return."""
 
     # The worker's own loop closes the connection between tasks, which would end the test's
     # transaction; this claims and runs tasks the same way on the test's connection.
@@ -160,9 +161,14 @@ def run_tasks() -> Callable[[], None]:
     )
 
     def run() -> None:
-        while task := DBTaskResult.objects.ready().first():
-            task.claim(worker.worker_id)
-            worker.run_task(task)
+        while True:
+            if claimed := deliveries_claim(worker=worker.worker_id, limit=50):
+                deliveries_run_claimed(claimed, worker=worker.worker_id)
+            elif task := DBTaskResult.objects.ready().first():
+                task.claim(worker.worker_id)
+                worker.run_task(task)
+            else:
+                return
 
     return run
 

@@ -8,12 +8,13 @@ claimed, may finish the row, so a worker whose lease ran out cannot overwrite it
 import logging
 import random
 import traceback
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks_db.models import DBTaskResult
@@ -24,6 +25,7 @@ from .durable import DurableReceiver, PermanentFailure, RetryLater, registry
 from .effects import leased
 from .execution import WorkerStopping, call_receiver
 from .models import Delivery, EffectRecord
+from .signals import delivery_attempt_finished, delivery_attempt_started
 from .transports import transport
 
 logger = logging.getLogger(__name__)
@@ -86,9 +88,78 @@ def delivery_run(*, delivery_id: int, worker: str = "") -> str:
     becomes a retry or DEAD. Raises WorkerStopping after releasing the delivery when the worker
     is told to stop mid-receiver, and database errors of the bookkeeping itself.
     """
-    delivery = _claim(delivery_id, worker)
-    if delivery is None:
+    claimed = deliveries_claim(worker=worker, ids=[delivery_id])
+    if not claimed:
         return "skipped"
+    (status,) = deliveries_run_claimed(claimed, worker=worker)
+    return status
+
+
+def deliveries_claim(
+    *,
+    worker: str,
+    ids: Collection[int] | None = None,
+    queues: Collection[str] | None = None,
+    excluded_queues: Collection[str] = (),
+    limit: int = 1,
+) -> list[Delivery]:
+    """Claim up to `limit` due deliveries (among `ids`, on `queues`; None: any), oldest due
+    first, each RUNNING under a lease of its receiver's timeout plus LEASE_GRACE; return them.
+
+    Rows another worker is claiming are skipped (SKIP LOCKED; SQLite's IMMEDIATE transaction
+    serialises the claims instead), and so are rows held back by an earlier one of their lane.
+    """
+    now = timezone.now()
+    ready = Delivery.objects.select_for_update(skip_locked=True).filter(status__in=Delivery.READY, run_after__lte=now)
+    if ids is not None:
+        ready = ready.filter(pk__in=ids)
+    if queues is not None:
+        ready = ready.filter(queue__in=queues)
+    if excluded_queues:
+        ready = ready.exclude(queue__in=excluded_queues)
+    with transaction.atomic():
+        claimed = list(ready.exclude(_held_back()).order_by("run_after", "pk")[:limit])
+        by_lease: dict[datetime, list[Delivery]] = {}
+        for delivery in claimed:
+            delivery.status = Status.RUNNING
+            delivery.attempts += 1
+            delivery.lease_until = _lease_from(now, registry.get(delivery.receiver))
+            delivery.worker = worker[:64]
+            by_lease.setdefault(delivery.lease_until, []).append(delivery)
+        for lease_until, deliveries in by_lease.items():  # one statement per receiver timeout
+            Delivery.objects.filter(pk__in=[delivery.pk for delivery in deliveries]).update(
+                status=Status.RUNNING, attempts=F("attempts") + 1, lease_until=lease_until, worker=worker[:64]
+            )
+    return claimed
+
+
+def deliveries_run_claimed(
+    claimed: list[Delivery], *, worker: str, stopping: Callable[[], bool] = lambda: False
+) -> list[str]:
+    """Run deliveries this worker claimed (deliveries_claim), in order; return each one's new
+    status ("done", "retrying", "dead"; "unknown" for a receiver this process lacks; "skipped"
+    for one whose lease ran out before its turn and that another worker took).
+
+    Successes are recorded together, in one statement at the end (or when stopped): a worker
+    killed before it leaves them to run again when their leases expire, which effects.once
+    makes harmless. Failures are recorded as they happen. When `stopping()` turns true between
+    two deliveries, or the worker is stopped inside a receiver (WorkerStopping, raised after
+    the record), the deliveries not yet run are handed back at once, attempts not counted.
+    """
+    statuses: list[str] = []
+    done: list[Delivery] = []
+    waiting = list(claimed)
+    try:
+        while waiting and not stopping():
+            statuses.append(_run_claimed(waiting.pop(0), worker=worker, done=done))
+    finally:
+        for delivery in waiting:
+            _release(delivery)
+        _record_done(done, worker=worker)
+    return statuses
+
+
+def _run_claimed(delivery: Delivery, *, worker: str, done: list[Delivery]) -> str:
     receiver = registry.get(delivery.receiver)
     if receiver is None:
         # Another release's receiver (a rolling deploy): leave it, attempt not counted, for a
@@ -99,13 +170,53 @@ def delivery_run(*, delivery_id: int, worker: str = "") -> str:
             note=f"No durable receiver {delivery.receiver!r} in worker {worker or '?'}: left for one that knows it.",
         )
         return "unknown"
+    if not _lease_covers_a_run(delivery, receiver, worker=worker):
+        return "skipped"
+    delivery_attempt_started.send(sender=Delivery, delivery=delivery)
     try:
         outcome = _attempt(delivery, receiver)
     except WorkerStopping:
         _release(delivery)
         raise
-    _finish(delivery, outcome)
+    delivery_attempt_finished.send(sender=Delivery, delivery=delivery, status=outcome.status)
+    if outcome.status == Status.DONE:
+        done.append(delivery)
+    else:
+        _finish(delivery, outcome)
     return outcome.status
+
+
+def _lease_covers_a_run(delivery: Delivery, receiver: DurableReceiver, *, worker: str) -> bool:
+    """Renew the lease of a delivery that waited its turn in a batch for so long that a run
+    could outlast it; False when it already ran out and another worker took the delivery."""
+    now = timezone.now()
+    assert delivery.lease_until is not None
+    if delivery.lease_until - now >= timedelta(seconds=_timeout_of(receiver) or 0):
+        return True
+    lease_until = _lease_from(now, receiver)
+    renewed = Delivery.objects.filter(
+        pk=delivery.pk, status=Status.RUNNING, attempts=delivery.attempts, worker=worker[:64]
+    ).update(lease_until=lease_until)
+    delivery.lease_until = lease_until
+    return bool(renewed)
+
+
+def _record_done(done: list[Delivery], *, worker: str) -> None:
+    if not done:
+        return
+    now = timezone.now()
+    # Still this worker's claim: a delivery whose lease ran out was given to another attempt.
+    recorded = Delivery.objects.filter(
+        pk__in=[delivery.pk for delivery in done], status=Status.RUNNING, worker=worker[:64]
+    ).update(status=Status.DONE, lease_until=None, finished_at=now)
+    if recorded < len(done):
+        logger.warning(
+            "%d deliveries finished after their leases expired; their outcomes are dropped", len(done) - recorded
+        )
+    for delivery in done:
+        delivery.status, delivery.lease_until, delivery.finished_at = Status.DONE, None, now
+        if not transport().transactional:
+            _enqueue_next_in_lane(delivery)  # a worker reading the table finds it by itself
 
 
 def deliveries_requeue(*, ids: list[int]) -> int:
@@ -159,6 +270,23 @@ def deliveries_sweep() -> int:
         if delivery.status == Status.DEAD:
             _enqueue_next_in_lane(delivery)
 
+    if not transport().transactional:
+        taken_up += _handed_off_again(now)
+
+    longest = max([setting("TIMEOUT"), *(r.timeout or 0 for r in registry.values())]) + setting("LEASE_GRACE")
+    _delivery_jobs().filter(status="RUNNING", started_at__lt=now - timedelta(seconds=longest)).update(
+        status="FAILED",
+        finished_at=now,
+        exception_class_path=WORKER_LOST,
+        traceback="The worker running this job was lost; the delivery's lease covered it.",
+    )
+    return len(taken_up)
+
+
+def _handed_off_again(now: datetime) -> list[Delivery]:
+    """Publish again what a transport outside the database lost (a worker reading the table
+    itself, as events_worker does with the database transport, loses nothing)."""
+    taken_up = []
     publish_grace = now - timedelta(seconds=setting("PUBLISH_GRACE"))
     unclaimed = now - timedelta(seconds=setting("HANDOFF_TIMEOUT"))
     with transaction.atomic():
@@ -176,15 +304,7 @@ def deliveries_sweep() -> int:
             _enqueue(delivery)
             delivery.save(update_fields=["kicked_at"])
             taken_up.append(delivery)
-
-    longest = max([setting("TIMEOUT"), *(r.timeout or 0 for r in registry.values())]) + setting("LEASE_GRACE")
-    _delivery_jobs().filter(status="RUNNING", started_at__lt=now - timedelta(seconds=longest)).update(
-        status="FAILED",
-        finished_at=now,
-        exception_class_path=WORKER_LOST,
-        traceback="The worker running this job was lost; the delivery's lease covered it.",
-    )
-    return len(taken_up)
+    return taken_up
 
 
 def housekeeping_run() -> int:
@@ -230,27 +350,13 @@ class _Outcome:
     delay: float | None = None  # seconds before the retry; None: the backoff
 
 
-def _claim(delivery_id: int, worker: str) -> Delivery | None:
-    now = timezone.now()
-    with transaction.atomic():
-        # SKIP LOCKED: a row another worker is claiming is theirs. On SQLite select_for_update is
-        # a no-op; the IMMEDIATE transaction's write lock serialises the claims instead.
-        delivery = (
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(pk=delivery_id, status__in=Delivery.READY, run_after__lte=now)
-            .exclude(_held_back())
-            .first()
-        )
-        if delivery is None:
-            return None
-        receiver = registry.get(delivery.receiver)
-        timeout = receiver.timeout if receiver and receiver.timeout is not None else setting("TIMEOUT")
-        delivery.status = Status.RUNNING
-        delivery.attempts += 1
-        delivery.lease_until = now + timedelta(seconds=(timeout or 0) + setting("LEASE_GRACE"))
-        delivery.worker = worker[:64]
-        delivery.save(update_fields=["status", "attempts", "lease_until", "worker"])
-    return delivery
+def _timeout_of(receiver: DurableReceiver | None) -> float | None:
+    """Seconds a run of `receiver` may take; None: no limit."""
+    return receiver.timeout if receiver and receiver.timeout is not None else setting("TIMEOUT")
+
+
+def _lease_from(now: datetime, receiver: DurableReceiver | None) -> datetime:
+    return now + timedelta(seconds=(_timeout_of(receiver) or 0) + setting("LEASE_GRACE"))
 
 
 def _attempt(delivery: Delivery, receiver: DurableReceiver) -> _Outcome:
@@ -262,10 +368,9 @@ def _attempt(delivery: Delivery, receiver: DurableReceiver) -> _Outcome:
         sender=delivery.sender,
         kwargs=uncarry(delivery.payload),
     )
-    timeout = receiver.timeout if receiver.timeout is not None else setting("TIMEOUT")
     try:
         with leased(delivery.lease_until):
-            call_receiver(receiver.function, event, timeout=timeout)
+            call_receiver(receiver.function, event, timeout=_timeout_of(receiver))
     except RetryLater as error:
         return _failed(delivery, _trace(error), delay=error.delay)
     except PermanentFailure as error:

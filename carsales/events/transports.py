@@ -3,9 +3,9 @@
 The row is the outbox and the truth; a transport only wakes an executor for it. Chosen by
 `EVENTS["TRANSPORT"]`:
 
-- "database" (default): a django-tasks-db job written in the same transaction as the row
-  (plus a NOTIFY on PostgreSQL), run by `manage.py events_worker`. Nothing leaves the database
-  before the commit, so nothing can run for a write that rolls back.
+- "database" (default): the row is the job: `manage.py events_worker` claims due rows in
+  batches (a NOTIFY on commit wakes it on PostgreSQL). Nothing leaves the database before the
+  commit, so nothing can run for a write that rolls back.
 - "tasks": a job on another django-tasks backend (`EVENTS["TASK_BACKEND"]`, e.g. RQ through
   django-tasks-rq), published after the commit.
 - "celery": a Celery task ("events.deliver", late acknowledgement) published after the commit.
@@ -19,6 +19,7 @@ duplicate publish is harmless: the claim on the row runs a delivery once.
 """
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -98,19 +99,38 @@ class Transport(ABC):
 
 
 class DatabaseTransport(Transport):
-    """A django-tasks-db job in the sender's transaction; `events_worker` runs it."""
+    """The delivery row itself: `events_worker` claims due rows from the table, in batches.
+
+    Nothing else is written: on PostgreSQL a NOTIFY on commit (once per transaction,
+    however many deliveries it writes) wakes the LISTENing workers at once, and for a deferred
+    delivery tells them to sleep until it is due; elsewhere workers poll.
+    """
 
     transactional = True
 
     def publish(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
-        from .tasks import deliver
+        if connection.vendor != "postgresql":
+            return
+        marker = _Notified(setting("NOTIFY_CHANNEL"))
+        # A NOTIFY made earlier in this transaction (and not rolled back with a savepoint, which
+        # drops it and its marker alike) wakes the workers for this delivery too: a woken worker
+        # claims from every queue it serves, so the queue need not be said.
+        if any(entry[1] == marker for entry in connection.run_on_commit):  # (savepoints, callback, robust)
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [marker.channel])
+        if connection.in_atomic_block:
+            transaction.on_commit(marker)
 
-        deliver.using(queue_name=queue, run_after=due, backend=setting("TASK_BACKEND")).enqueue(delivery_id)
-        if connection.vendor == "postgresql":
-            # Delivered on commit, dropped on rollback: a LISTENing worker wakes once the job is
-            # visible; for a deferred job, to sleep until it is due instead of a longer wait.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_notify(%s, %s)", [setting("NOTIFY_CHANNEL"), queue])
+
+@dataclass(frozen=True)
+class _Notified:
+    """An on-commit entry that does nothing but mark a NOTIFY made in the transaction."""
+
+    channel: str
+
+    def __call__(self) -> None:
+        pass
 
 
 class TasksTransport(Transport):

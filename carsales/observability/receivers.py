@@ -4,7 +4,8 @@ now and then (services), never a database write per request.
 
 request_finished carries no request, so request_started notes the start and the path in a
 context variable of the thread or task serving it. The same receivers begin and write the signal
-timeline of each request, and django-tasks' task_started / task_finished those of each task.
+timeline of each request, django-tasks' task_started / task_finished those of each task, and the
+events app's delivery_attempt_started / _finished those of each durable delivery's attempt.
 """
 
 import time
@@ -17,6 +18,7 @@ from django.urls import Resolver404, resolve
 from django_tasks import TaskResultStatus
 from django_tasks.signals import task_finished, task_started
 
+from carsales.events.signals import delivery_attempt_finished, delivery_attempt_started
 from carsales.events.tasks import deliver
 
 from .selectors import UNMATCHED
@@ -59,15 +61,28 @@ def refuse_saving_own_sender(sender: Any, instance: Any, raw: bool = False, **kw
 
 
 def note_task_start(sender: Any, task_result: Any, **kwargs: Any) -> None:
-    """A worker's task is the cause of what it sets off; a durable delivery's attempt is filed
-    under its delivery, so the delivery's history shows the chain that owed it and each attempt."""
+    """A worker's task is the cause of what it sets off (a delivery's is its attempt, below)."""
     path = task_result.task.module_path
-    subject = f"events.delivery:{task_result.args[0]}" if path == deliver.module_path and task_result.args else ""
-    timeline_task_begin(name=f"{path} {task_result.args}", subject=subject)
+    if path != deliver.module_path:
+        timeline_task_begin(name=f"{path} {task_result.args}", subject="")
 
 
 def write_task_timeline(sender: Any, task_result: Any, **kwargs: Any) -> None:
-    timeline_task_end(failed=task_result.status == TaskResultStatus.FAILED)
+    if task_result.task.module_path != deliver.module_path:
+        timeline_task_end(failed=task_result.status == TaskResultStatus.FAILED)
+
+
+def note_delivery_attempt(sender: Any, delivery: Any, **kwargs: Any) -> None:
+    """A durable delivery's attempt, whichever executor runs it, is the cause of what it sets off,
+    filed under its delivery, so the delivery's history shows the chain that owed it and each attempt."""
+    timeline_task_begin(
+        name=f"delivery {delivery.receiver} #{delivery.pk} attempt {delivery.attempts}",
+        subject=f"events.delivery:{delivery.pk}",
+    )
+
+
+def write_delivery_timeline(sender: Any, delivery: Any, status: str, **kwargs: Any) -> None:
+    timeline_task_end(failed=status != "done")
 
 
 request_started.connect(note_request_start, dispatch_uid="observability.note_request_start")
@@ -75,3 +90,5 @@ request_finished.connect(count_finished_request, dispatch_uid="observability.cou
 pre_save.connect(refuse_saving_own_sender, dispatch_uid="observability.refuse_saving_own_sender")
 task_started.connect(note_task_start, dispatch_uid="observability.note_task_start")
 task_finished.connect(write_task_timeline, dispatch_uid="observability.write_task_timeline")
+delivery_attempt_started.connect(note_delivery_attempt, dispatch_uid="observability.note_delivery_attempt")
+delivery_attempt_finished.connect(write_delivery_timeline, dispatch_uid="observability.write_delivery_timeline")

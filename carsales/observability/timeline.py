@@ -37,7 +37,16 @@ logger = logging.getLogger(__name__)
 PROJECT = "carsales."
 FLUSH_AT = 500  # nodes kept in memory before a long command writes them out
 # Sent for every instance built or every migration: noise in a timeline, and a cost on every query.
-NOT_RECORDED = {"pre_init", "post_init", "class_prepared", "pre_migrate", "post_migrate"}
+# A delivery's attempt signals open and close its own recording (receivers.py): the frame, not a step.
+NOT_RECORDED = {
+    "pre_init",
+    "post_init",
+    "class_prepared",
+    "pre_migrate",
+    "post_migrate",
+    "delivery_attempt_started",
+    "delivery_attempt_finished",
+}
 OWN = "carsales.observability."  # its own rows are never recorded (writing them would record more)
 
 

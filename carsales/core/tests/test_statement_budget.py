@@ -36,8 +36,8 @@ def one_statement_for_totals_and_snapshot() -> int:
     return 0 if connection.vendor == "postgresql" else 1
 
 
-def notifies_per_delivery() -> int:
-    # On PostgreSQL each delivery's job wakes the workers with a NOTIFY, in its transaction.
+def notify_per_transaction() -> int:
+    # On PostgreSQL a transaction that writes deliveries wakes the workers with one NOTIFY.
     return 1 if connection.vendor == "postgresql" else 0
 
 
@@ -83,9 +83,9 @@ def test_a_checkout_of_three_cars_has_a_savepoint_only_for_the_observers_that_ma
 
     # The cart and its cars locked and read, the cars moved, the catalogue's version, the totals and snapshot, the order
     # and its lines (the lines' guard reads the cars' status), the cart emptied, two durable
-    # deliveries (the email, whose summary reads the lines, and the deadline) with their jobs,
-    # the analytics event and figures, the audit entry.
-    assert len(data) == 18 + one_statement_for_totals_and_snapshot() + notifies_per_delivery() * 2, data
+    # deliveries (the email, whose summary reads the lines, and the deadline; the rows are the
+    # workers' jobs), the analytics event and figures, the audit entry.
+    assert len(data) == 16 + one_statement_for_totals_and_snapshot() + notify_per_transaction(), data
     # Only the two order_placed observers that write and may fail alone (analytics, audit) have
     # a savepoint: the reservation refuses before writing, the durable records fail the checkout.
     assert len(savepoints) == 2 * 2, savepoints

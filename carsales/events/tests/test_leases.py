@@ -19,16 +19,14 @@ pytestmark = pytest.mark.django_db
 
 
 def claimed_by_a_lost_worker() -> Delivery:
-    """The effect's delivery as a worker killed mid-receiver leaves it: RUNNING, its job RUNNING."""
+    """The effect's delivery as a worker killed mid-receiver leaves it: RUNNING."""
     thing_happened.send(sender=None, mode="ok")
     Delivery.objects.filter(receiver="events_tests.tally").delete()  # only the effect, for plain counts
     delivery = delivery_of("effect")
-    DBTaskResult.objects.exclude(args_kwargs__args=[delivery.pk]).delete()
     now = timezone.now()
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.RUNNING, attempts=1, lease_until=now + timedelta(seconds=60), worker="lost:1"
     )
-    DBTaskResult.objects.update(status="RUNNING", started_at=now)
     return delivery
 
 
@@ -68,8 +66,14 @@ def test_an_expired_lease_on_the_last_attempt_is_dead():
     assert delivery.status == Delivery.Status.DEAD and "Lease expired" in delivery.last_error
 
 
-def test_a_job_lost_with_its_worker_is_replaced_and_marked_failed(run_tasks):
-    thing_happened.send(sender=None, mode="ok")
+def test_a_job_lost_with_its_worker_is_replaced_and_marked_failed(
+    run_tasks, settings, django_capture_on_commit_callbacks
+):
+    # A transport outside the database (here django-tasks jobs published after the commit, as with RQ).
+    settings.EVENTS = {**settings.EVENTS, "TRANSPORT": "tasks", "TASK_BACKEND": "default"}
+    with django_capture_on_commit_callbacks(execute=True):
+        thing_happened.send(sender=None, mode="ok")
+    assert DBTaskResult.objects.count() == 2
     DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now())  # claimed, then the worker died
 
     with time_machine.travel(timezone.now() + timedelta(seconds=120), tick=False):
@@ -78,6 +82,20 @@ def test_a_job_lost_with_its_worker_is_replaced_and_marked_failed(run_tasks):
 
     assert delivery_of("effect").status == Delivery.Status.DONE
     assert DBTaskResult.objects.filter(status="FAILED", exception_class_path="carsales.events.WorkerLost").count() == 2
+
+
+def test_with_the_database_transport_a_waiting_backlog_is_never_handed_off_again(run_tasks):
+    """The worker claims rows from the table itself: nothing to lose, so no wake-up to repeat."""
+    for _ in range(3):
+        thing_happened.send(sender=None, mode="ok")
+
+    with time_machine.travel(timezone.now() + timedelta(hours=2), tick=False):
+        assert deliveries_sweep() == 0
+        run_tasks()
+
+    assert not DBTaskResult.objects.exists()
+    assert set(Delivery.objects.values_list("status", "attempts")) == {(Delivery.Status.DONE, 1)}
+    assert len(ran("effect")) == 3
 
 
 def test_a_worker_finishing_after_its_lease_was_taken_over_does_not_overwrite(monkeypatch):

@@ -29,11 +29,25 @@ def test_prune_removes_only_finished_rows_older_than_the_retention(run_tasks):
 
     deleted = deliveries_prune(older_than=timedelta(days=7))
 
-    assert deleted == {"deliveries": 3, "effects": 1, "jobs": 4}
+    assert deleted == {"deliveries": 3, "effects": 1, "jobs": 0}
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["done", "done", "retrying"]
     assert EffectRecord.objects.filter(done_at=None).count() == 1  # an attempt not done is kept
     assert EffectRecord.objects.exclude(done_at=None).count() == 1  # today's
-    assert sorted(DBTaskResult.objects.values_list("status", flat=True)) == ["READY", "SUCCESSFUL", "SUCCESSFUL"]
+    assert not DBTaskResult.objects.exists()  # the database transport writes no job
+
+
+def test_prune_removes_finished_delivery_jobs_of_a_tasks_transport(run_tasks):
+    from carsales.events.tasks import deliver
+
+    with time_machine.travel(timezone.now() - timedelta(days=10), tick=False):
+        thing_happened.send(sender=None, mode="ok")
+        for delivery in Delivery.objects.all():
+            deliver.enqueue(delivery.pk)  # as the "tasks" transport does on a django-tasks-db backend
+        run_tasks()
+    deliver.enqueue(Delivery.objects.first().pk)  # a wake-up not run yet
+
+    assert deliveries_prune(older_than=timedelta(days=7))["jobs"] == 2
+    assert list(DBTaskResult.objects.values_list("status", flat=True)) == ["READY"]
 
 
 def test_the_prune_command_reports_what_it_deleted():

@@ -114,17 +114,11 @@ def test_300_orders_placed_while_workers_are_killed_every_second_or_two_get_one_
     confirms = emails.filter(receiver="notifications.confirm_placed_order")
     retries = confirms.aggregate(retries=Sum(F("attempts") - 1))["retries"]
     expired = confirms.filter(last_error__contains="Lease expired").count()
-    jobs = DBTaskResult.objects.filter(task_path=deliver.module_path)
-    # Claimed by a worker that was killed before it finished them (the drainer's are not lost).
-    lost_jobs = sum(
-        1
-        for status, ids, error in jobs.values_list("status", "worker_ids", "exception_class_path")
-        if (status == "RUNNING" and "drainer" not in ids) or error == "carsales.events.WorkerLost"
-    )
-    skipped = jobs.filter(return_value="skipped").count()
+    # The database transport writes no job: the workers claim the rows, so nothing is lost with a
+    # worker but its leases, and nothing is handed off twice.
+    assert not DBTaskResult.objects.filter(task_path=deliver.module_path).exists()
     print(
         f"\n{ORDERS} orders, {kills} SIGKILLs over {placing:.0f}s of placing, drained at {total:.0f}s: "
         f"{retries} retries of confirmations ({expired} after an expired lease), "
-        f"{len(tried_twice)} emails attempted twice, {len(repeated)} written twice (same Message-ID), "
-        f"{lost_jobs} jobs lost with their worker, {skipped} duplicate wake-ups skipped"
+        f"{len(tried_twice)} emails attempted twice, {len(repeated)} written twice (same Message-ID)"
     )

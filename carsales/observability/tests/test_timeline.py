@@ -194,7 +194,9 @@ def test_a_deliverys_history_shows_the_chain_that_owed_it_and_each_attempt(run_t
     history = timeline_chains(subject=f"events.delivery:{email.pk}")
     causes = [chain.cause for chain in history]
     assert "test: a checkout" in causes
-    attempts = [chain for chain in history if chain.cause.startswith("task carsales.events.tasks.deliver")]
+    attempts = [
+        chain for chain in history if chain.cause.startswith("task delivery notifications.confirm_placed_order")
+    ]
     assert len(attempts) == 1 and attempts[0].errors == 0
     [task] = timeline_chain(chain=attempts[0].chain)
     assert task.record.kind == "task" and task.record.subject == f"events.delivery:{email.pk}"

@@ -1,20 +1,25 @@
-"""A django-tasks-db worker tuned for durable events: fast wake-up, lease sweeps, prompt stop.
+"""The worker of durable events: batched claims, fast wake-up, lease sweeps, prompt stop.
 
-It is django-tasks-db's Worker (same claim, same run_task, any task on its queues) with:
-- wake-up by LISTEN/NOTIFY on PostgreSQL (every delivery job NOTIFYs on commit, deferred ones
-  too), sleeping until the next deferred job is due, so retries and deadlines run on time, and
-  polling every LISTEN_TIMEOUT at the longest; a POLL_INTERVAL poll elsewhere;
-- a read-only check before claiming, so an idle worker takes no write lock (SQLite);
+With the database transport (the default) it claims due deliveries straight from their table,
+BATCH at a time (SKIP LOCKED on PostgreSQL), runs them and records their successes together;
+it also runs any django-tasks-db task on its queues (django-tasks-db's Worker, same claim, same
+run_task). Besides:
+- wake-up by LISTEN/NOTIFY on PostgreSQL (a transaction that writes deliveries NOTIFYs on
+  commit, deferred ones too), sleeping until the next deferred delivery or job is due, so retries
+  and deadlines run on time, and polling every LISTEN_TIMEOUT at the longest; a POLL_INTERVAL
+  poll elsewhere;
+- read-only checks before claiming, so an idle worker takes no write lock (SQLite);
 - the sweep (deliveries_sweep) every SWEEP_INTERVAL seconds;
 - `--housekeeping-only` (the default when EVENTS["TASK_BACKEND"] is not a django-tasks-db
   backend, as with RQ): only the sweep and the HOUSEKEEPING callables, beside the Celery or RQ
   workers that run deliveries;
 - SIGTERM / SIGINT: stop taking jobs; a sync receiver running in it is interrupted
-  (WorkerStopping) and its delivery released to run again at once; otherwise the current
-  bookkeeping finishes (milliseconds) and the worker exits. An async receiver runs to its end
+  (WorkerStopping) and its delivery released to run again at once, with the rest of its batch;
+  otherwise the current bookkeeping finishes (milliseconds) and the worker exits. An async receiver runs to its end
   or its timeout. A second signal exits at once; the lease covers whatever was running.
 """
 
+import contextlib
 import logging
 import math
 import signal
@@ -43,7 +48,9 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from ...conf import setting
 from ...execution import WorkerStopping, in_receiver
-from ...services import deliveries_sweep, housekeeping_run
+from ...models import Delivery
+from ...services import deliveries_claim, deliveries_run_claimed, deliveries_sweep, housekeeping_run
+from ...transports import transport
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +60,20 @@ class _WaitInterrupted(Exception):
     sleep or select (PEP 475) unless the handler raises."""
 
 
+# Deliveries claimed at once: enough to spread a claim's round trips, few enough that a batch's
+# leases (one receiver timeout each, renewed if a batch runs long) rarely need renewing.
+BATCH = 50
+
+
 class EventsWorker(Worker):
     def __init__(self, *, listen: bool, sweep_interval: float, housekeeping_only: bool, **kwargs: Any) -> None:
         super().__init__(batch=False, startup_delay=False, max_tasks=None, **kwargs)
         self.listen = listen and not housekeeping_only
         self.sweep_interval = sweep_interval
         self.housekeeping_only = housekeeping_only
+        # The database transport's deliveries are rows for this worker to claim; another
+        # transport's are run by its own workers (this one may still run django-tasks-db tasks).
+        self.claims_deliveries = transport().transactional and not housekeeping_only
         self.listener: BaseDatabaseWrapper | None = None
         self.waiting = False
 
@@ -88,22 +103,36 @@ class EventsWorker(Worker):
                         deliveries_sweep()
                         housekeeping_run()
                         next_sweep = time.monotonic() + self.sweep_interval
-                    task_result = None if self.housekeeping_only else self._claim_next()
+                    worked = False if self.housekeeping_only else self._work()
                 except DatabaseError:
                     # The database went away (restart, failover): reconnect on the next round.
                     logger.exception("events worker %s: database error, retrying", self.worker_id)
                     self._drop_broken_connections()
                     time.sleep(1)
                     continue
-                if task_result is not None:
-                    self.run_task(task_result)
-                    self._drop_broken_connections()
-                elif self.running:
+                if not worked and self.running:
                     self._wait(until=next_sweep)
         finally:
             if self.listener is not None:
                 self.listener.close()
         logger.info("events worker %s stopped", self.worker_id)
+
+    def _work(self) -> bool:
+        """Run a batch of deliveries, else one django-tasks-db task; False when there was none."""
+        if self.claims_deliveries:
+            claimed = self._claim_deliveries()
+            if claimed:
+                # Stopped mid-receiver: its delivery handed back with the rest of the batch; the loop ends.
+                with contextlib.suppress(WorkerStopping):
+                    deliveries_run_claimed(claimed, worker=self.worker_id, stopping=lambda: not self.running)
+                self._drop_broken_connections()
+                return True
+        task_result = self._claim_next()
+        if task_result is None:
+            return False
+        self.run_task(task_result)
+        self._drop_broken_connections()
+        return True
 
     def _drop_broken_connections(self) -> None:
         # Unlike after a request, healthy connections are kept whatever CONN_MAX_AGE says: a
@@ -111,6 +140,31 @@ class EventsWorker(Worker):
         for connection in connections.all(initialized_only=True):
             if connection.errors_occurred and not connection.is_usable():
                 connection.close()
+
+    def _ready_deliveries(self) -> Any:
+        deliveries = Delivery.objects.all()
+        if not self.process_all_queues:
+            deliveries = deliveries.filter(queue__in=self.queue_names)
+        if self.excluded_queue_names:
+            deliveries = deliveries.exclude(queue__in=self.excluded_queue_names)
+        return deliveries
+
+    def _claim_deliveries(self) -> list[Delivery]:
+        # Read-only first: an idle worker takes no write lock (SQLite).
+        due = self._ready_deliveries().filter(status__in=Delivery.READY, run_after__lte=timezone.now())
+        if not due.exists():
+            return []
+        try:
+            return deliveries_claim(
+                worker=self.worker_id,
+                queues=None if self.process_all_queues else self.queue_names,
+                excluded_queues=self.excluded_queue_names,
+                limit=BATCH,
+            )
+        except OperationalError as error:
+            if not is_locked_database_exception(error):
+                raise
+            return []
 
     def _claim_next(self) -> DBTaskResult | None:
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
@@ -132,16 +186,22 @@ class EventsWorker(Worker):
         return task_result
 
     def _seconds_to_next_deferred(self) -> float:
-        """Seconds until the earliest deferred job of this worker's queues is due (inf: none), so a
-        retry or a deadline runs on time without polling for it."""
+        """Seconds until the earliest deferred delivery or job of this worker's queues is due (inf:
+        none), so a retry or a deadline runs on time without polling for it."""
+        now = timezone.now()
+        dues = []
+        if self.claims_deliveries:
+            deliveries = self._ready_deliveries().filter(status__in=Delivery.READY, run_after__gt=now)
+            dues.append(deliveries.aggregate(due=Min("run_after"))["due"])
         tasks = DBTaskResult.objects.filter(
-            backend_name=self.backend_name, status=TaskResultStatus.READY, run_after__gt=timezone.now()
+            backend_name=self.backend_name, status=TaskResultStatus.READY, run_after__gt=now
         )
         if not self.process_all_queues:
             tasks = tasks.filter(queue_name__in=self.queue_names)
         if self.excluded_queue_names:
             tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
-        due = tasks.aggregate(due=Min("run_after"))["due"]
+        dues.append(tasks.aggregate(due=Min("run_after"))["due"])
+        due = min((when for when in dues if when is not None), default=None)
         return (due - timezone.now()).total_seconds() if due else math.inf
 
     def _listen(self) -> BaseDatabaseWrapper | None:
