@@ -9,7 +9,7 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from carsales.core.db import insert_unless_duplicate, update_seeding_row
+from carsales.core.db import insert_unless_duplicate_then_update
 
 from .models import DailySales, OrderEvent
 
@@ -35,10 +35,9 @@ def order_event_record(
     (a redelivered signal).
     """
     day = day or timezone.localdate()
-    if not insert_unless_duplicate(OrderEvent(order_id=order_id, kind=kind, amount=amount, cars=cars, day=day)):
-        return False
-    update_seeding_row(
-        DailySales,
+    return insert_unless_duplicate_then_update(
+        OrderEvent(order_id=order_id, kind=kind, amount=amount, cars=cars, day=day),
+        seeding=DailySales,
         lookup={"day": day},
         changes={
             "orders_placed": F("orders_placed") + placed,
@@ -47,7 +46,6 @@ def order_event_record(
             "sales_voided": F("sales_voided") + voided,
         },
     )
-    return True
 
 
 def sale_day(*, order_id: int, default: date) -> date:

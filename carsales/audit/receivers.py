@@ -12,6 +12,7 @@ from django.db.models.signals import post_delete, post_save
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.signals import car_stock_moved, cars_added
 from carsales.core.actor import current_actor
+from carsales.core.dispatch import joins_sender
 from carsales.orders.models import Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
 from carsales.sales.models import Sale
@@ -19,14 +20,19 @@ from carsales.sales.models import Sale
 from .services import audit_record, audit_record_many
 
 
+# An order's audit entry commits with the order's change or not at all: it joins the sender's
+# transaction (no savepoint, its failure fails the action), as the car entries do under post_save.
+@joins_sender
 def log_order_placed(sender: type, order: Order, actor: Any, **kwargs: Any) -> None:
     audit_record(actor=actor, action="order.placed", target=order, detail={"total_price": str(order.total_price)})
 
 
+@joins_sender
 def log_order_paid(sender: type, order: Order, actor: Any, **kwargs: Any) -> None:
     audit_record(actor=actor, action="order.paid", target=order)
 
 
+@joins_sender
 def log_order_cancelled(sender: type, order: Order, actor: Any, **kwargs: Any) -> None:
     audit_record(actor=actor, action="order.cancelled", target=order)
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.models import Model
-from django.db.models.sql import InsertQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 
 def update_seeding_row(model: type[Model], *, lookup: dict[str, Any], changes: dict[str, Any]) -> None:
@@ -28,6 +28,54 @@ def insert_unless_duplicate(instance: Model) -> bool:
     whose IntegrityError is caught, so it costs nothing extra inside the caller's transaction.
     Like bulk_create, it sends no model signals: for append-only records no receiver observes.
     """
+    using, insert, params = _insert_unless_duplicate_sql(instance)
+    with connections[using].cursor() as cursor:
+        cursor.execute(insert, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    _inserted(instance, pk=row[0], using=using)
+    return True
+
+
+def insert_unless_duplicate_then_update(
+    instance: Model, *, seeding: type[Model], lookup: dict[str, Any], changes: dict[str, Any]
+) -> bool:
+    """insert_unless_duplicate(instance), then, if it was new, update_seeding_row(seeding, ...):
+    a record and the running figures it moves. Returns whether the record was new.
+
+    On PostgreSQL one statement in the common case (the INSERT and the UPDATE it gates in one
+    WITH); elsewhere, and on the first record of a figures row, the two calls.
+    """
+    using, insert, insert_params = _insert_unless_duplicate_sql(instance)
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        if not insert_unless_duplicate(instance):
+            return False
+        update_seeding_row(seeding, lookup=lookup, changes=changes)
+        return True
+    rows = seeding._default_manager.using(using).filter(**lookup)
+    query = rows.query.chain(UpdateQuery)
+    query.add_update_values(changes)
+    update, update_params = query.get_compiler(using=using).as_sql()
+    head, where = update.split(" WHERE ", 1)
+    gated = f"{head} WHERE EXISTS (SELECT 1 FROM recorded) AND ({where}) RETURNING 1"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH recorded AS ({insert}), moved AS ({gated}) "
+            "SELECT (SELECT max(pk) FROM recorded), (SELECT count(*) FROM moved)",
+            [*insert_params, *update_params],
+        )
+        pk, moved = cursor.fetchone()
+    if pk is None:
+        return False
+    _inserted(instance, pk=pk, using=using)
+    if not moved:  # the figures' first record: their row is made, then moved
+        update_seeding_row(seeding, lookup=lookup, changes=changes)
+    return True
+
+
+def _insert_unless_duplicate_sql(instance: Model) -> tuple[str, str, list[Any]]:
     model = type(instance)
     meta = instance._meta
     fields = [field for field in meta.local_concrete_fields if not (field.primary_key and instance.pk is None)]
@@ -40,11 +88,9 @@ def insert_unless_duplicate(instance: Model) -> bool:
     # Not Django's ignore_conflicts: on SQLite that is INSERT OR IGNORE, which also drops a row
     # breaking a NOT NULL or CHECK constraint. ON CONFLICT ignores a duplicate only (both databases).
     insert, returning = sql.rsplit(" RETURNING ", 1)
-    with connections[using].cursor() as cursor:
-        cursor.execute(f"{insert} ON CONFLICT DO NOTHING RETURNING {returning}", params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    instance.pk = row[0]
+    return using, f"{insert} ON CONFLICT DO NOTHING RETURNING {returning} AS pk", list(params)
+
+
+def _inserted(instance: Model, *, pk: Any, using: str) -> None:
+    instance.pk = pk
     instance._state.adding, instance._state.db = False, using
-    return True

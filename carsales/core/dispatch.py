@@ -10,7 +10,8 @@ savepoint (its writes roll back alone), opened just before its first statement, 
 that writes nothing costs no round trip; it logs every failure with its traceback and records it
 as a ReceiverFailure. Two exceptions, where a failure must fail the sender: with `send`, and for a
 receiver marked `joins_sender` (a durable receiver's delivery record: an effect owed by a commit
-must not be lost by it), which runs without a savepoint and whose exception reaches the sender.
+must not be lost by it; an audit entry: no audited action commits without it), which runs
+without a savepoint and whose exception reaches the sender.
 """
 
 import functools
@@ -19,7 +20,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import DatabaseError, Error, transaction
 from django.db.transaction import TransactionManagementError
@@ -156,6 +157,17 @@ def _joined(receiver: Callable[..., Any], savepoint: Any, kwargs: dict[str, Any]
     finally:
         if savepoint is not EAGER:
             savepoint.paused = False
+
+
+R = TypeVar("R", bound=Callable[..., Any])
+
+
+def joins_sender(receiver: R) -> R:
+    """Mark `receiver` as part of the sender's action: under send_robust it runs without a
+    savepoint and its exception fails the sender, as under send. For records that must commit
+    with the action or not at all (an audit entry, a delivery owed), never for observers."""
+    receiver.joins_sender = True  # type: ignore[attr-defined]
+    return receiver
 
 
 def receiver_name(receiver: Callable[..., Any]) -> str:

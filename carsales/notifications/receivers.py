@@ -24,7 +24,7 @@ LANE = "notifications.order"  # one order's emails, in the order of its events
 
 
 def _summary(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {"summary": order_summary(kwargs["order"])}
+    return {"summary": order_summary(kwargs["order"], lines=kwargs.get("lines"))}
 
 
 @durable_receiver(

@@ -1,6 +1,7 @@
 """The emails carsales sends, each at most once per idempotency key."""
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -18,7 +19,7 @@ from carsales.accounts.models import Buyer
 from carsales.accounts.services import email_change_token
 from carsales.accounts.tokens import signup_token_generator
 from carsales.events.effects import once
-from carsales.orders.models import Order
+from carsales.orders.models import Order, OrderItem
 
 
 class OrderEmail(Enum):
@@ -35,16 +36,19 @@ class OrderEmail(Enum):
         self.subject = subject
 
 
-def order_summary(order: Order) -> dict[str, Any]:
+def order_summary(order: Order, *, lines: Iterable[OrderItem] | None = None) -> dict[str, Any]:
     """What an email about `order` says, as the order was when its event was sent: carried with
     the delivery, so the email owed goes out even if the order is deleted before the worker
-    runs. Only the buyer's address is read when sending (it may have changed since)."""
+    runs. Only the buyer's address is read when sending (it may have changed since). `lines`:
+    the order's lines when the sender has them (cars and brands loaded); read otherwise."""
+    if lines is None:
+        lines = order.items.select_related("car__brand")
     return {
         "number": order.pk,
         "buyer_id": order.buyer_id,
         "lines": [
             {"car": str(line.car), "stock_code": line.car.stock_code, "price": str(line.price)}
-            for line in order.items.select_related("car__brand").order_by("pk")
+            for line in sorted(lines, key=lambda line: line.pk)
         ],
         "total": order.total,
         "total_price": str(order.total_price),

@@ -172,10 +172,12 @@ def order_place(
     """
     if cart.buyer_id != buyer.pk:
         raise CheckoutError("This cart is not yours.")
-    # The cart row first (as cart_item_add does), so a car added meanwhile is neither ordered
-    # unseen nor dropped from the cart by the clean-up below.
-    Cart.objects.select_for_update().only("pk").get(pk=cart.pk)
-    in_cart = {item.car_id: item.car for item in CartItem.objects.filter(cart=cart).select_related("car__brand")}
+    # The items read with their cart's row locked (cart_item_add locks it first too), in one
+    # statement: a car added meanwhile waits for this checkout, or was added before the read; it
+    # is either read, or neither ordered unseen nor dropped by the clean-up below (which deletes
+    # only the items read). An empty cart locks nothing, and orders nothing.
+    items = CartItem.objects.filter(cart=cart).select_related("cart", "car__brand").select_for_update(of=("cart",))
+    in_cart = {item.car_id: item.car for item in items}
     if confirmed_car_ids is not None and (changes := _cart_changes(in_cart, set(confirmed_car_ids))):
         raise CheckoutError(
             f"Your cart changed since you reviewed it: {'; '.join(changes)}. Check it and place the order again."
@@ -208,14 +210,14 @@ def order_place(
         try:
             # No savepoint: the refusal below fails the whole checkout, whose block rolls it back.
             with transaction.atomic(savepoint=False):
-                OrderItem.objects.bulk_create(
+                lines = OrderItem.objects.bulk_create(
                     [OrderItem(order=order, car=car, price=price) for car, price in prices.items()]
                 )
         except IntegrityError:
             # Only reachable if a car's status was forced outside the order flow.
             raise CheckoutError("A car in your cart is already held by another order.")
     CartItem.objects.filter(cart=cart, car_id__in=in_cart).delete()
-    order_placed.send_robust(sender=Order, order=order, buyer=buyer, actor=actor)
+    order_placed.send_robust(sender=Order, order=order, buyer=buyer, actor=actor, lines=lines)
     return order
 
 

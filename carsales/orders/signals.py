@@ -16,7 +16,9 @@ order_placed = DomainSignal(
     "order_placed",
     doc="""Sent when a buyer's checkout created an order (seed 003's `order_created`).
 
-kwargs: `order` (Order, totals set, items written), `buyer` (Buyer), `actor` (the User who checked out).
+kwargs: `order` (Order, totals set, items written), `buyer` (Buyer), `actor` (the User who checked out),
+`lines` (the OrderItems written, in car id order, their cars and brands loaded: what the
+order holds, without a query).
 Not sent when the checkout is refused (empty cart, a car no longer available) or rolls back.
 """,
 )

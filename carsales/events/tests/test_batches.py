@@ -119,6 +119,7 @@ def test_a_delivery_that_waited_long_in_its_batch_has_its_lease_renewed_before_i
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="NOTIFY is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)  # each block its own transaction, committed
 def test_a_transaction_writing_deliveries_notifies_the_workers_once():
     def notifies(block) -> int:
         with CaptureQueriesContext(connection) as queries:
