@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 
 from carsales.catalog.models import Car, CarStatus
-from carsales.catalog.signals import car_stock_moved, cars_added
+from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, cars_repriced
 from carsales.core.actor import current_actor
 from carsales.core.dispatch import joins_sender
 from carsales.orders.models import Order
@@ -116,6 +116,18 @@ def log_cars_added(sender: type[Car], car_ids: list[int], **kwargs: Any) -> None
     audit_record_many(actor=current_actor(), action="car.created", entries=entries)
 
 
+def log_cars_repriced(sender: type[Car], changes: list[PriceMove], **kwargs: Any) -> None:
+    """A bulk write of prices, logged per car as a save's price change is."""
+    audit_record_many(
+        actor=current_actor(),
+        action="car.price_changed",
+        entries=[
+            (move.car, {"car": str(move.car), "old": _money(move.old), "new": _money(move.new)}) for move in changes
+        ],
+        repeatable=True,
+    )
+
+
 def _money(value: Any) -> str | None:
     return None if value is None else f"{value:.2f}"
 
@@ -127,4 +139,5 @@ post_delete.connect(log_sale_voided, sender=Sale, dispatch_uid="audit.log_sale_v
 post_save.connect(log_car_saved, sender=Car, dispatch_uid="audit.log_car_saved")
 post_delete.connect(log_car_deleted, sender=Car, dispatch_uid="audit.log_car_deleted")
 cars_added.connect(log_cars_added, sender=Car, dispatch_uid="audit.log_cars_added")
+cars_repriced.connect(log_cars_repriced, sender=Car, dispatch_uid="audit.log_cars_repriced")
 car_stock_moved.connect(log_cars_taken_off_or_back_on_sale, sender=Car, dispatch_uid="audit.log_cars_off_or_on_sale")

@@ -10,7 +10,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,6 +18,7 @@ from carsales.core.db import update_seeding_row
 from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
 from carsales.core.tracking import StoredRow
 
+from .signals import PriceMove, cars_repriced
 from .validators import validate_image_upload
 from .vin import VIN_PATTERN, validate_vin, vin_normalise
 
@@ -199,12 +200,8 @@ class CarQuerySet(StateGuardedQuerySet):
         return self.select_related("brand")
 
     def update(self, **kwargs: Any) -> int:
-        # A bulk update sends no signals, so the inventory would silently drift.
         if "value" in kwargs:
-            raise TypeError(
-                "Car values cannot be bulk-updated: use the car_update service or save() so the "
-                "inventory receivers see the change."
-            )
+            return self._reprice(kwargs)
         updated = super().update(**kwargs)
         if updated:
             # After the write (in its transaction, if any): a page cached in between holds the new
@@ -212,13 +209,30 @@ class CarQuerySet(StateGuardedQuerySet):
             CatalogueVersion.bump()
         return updated
 
-    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
-        if "value" in fields:
-            raise TypeError(
-                "Car values cannot be bulk-updated: use the car_update service or save() so the "
-                "inventory receivers see the change."
-            )
-        return super().bulk_update(objs, fields, *args, **kwargs)  # Django calls update() above: the version moves
+    def _reprice(self, changes: dict[str, Any]) -> int:
+        """The update (bulk_update's too, which writes through update()), with the prices before and
+        after it read under lock and announced with one cars_repriced: the inventory, price history
+        and audit follow, one write each."""
+        if self.query.is_sliced:
+            raise TypeError("Cannot update a query once a slice has been taken.")
+        with transaction.atomic(using=self.db, savepoint=False):
+            before = {
+                pk: (status, value)
+                for pk, status, value in self.select_for_update().order_by("pk").values_list("pk", "status", "value")
+            }
+            if not before:
+                return 0
+            rows = Car.objects.using(self.db).filter(pk__in=list(before))
+            updated = super(CarQuerySet, rows).update(**changes)
+            moved = [
+                PriceMove(car=car, status=before[car.pk][0], old=before[car.pk][1], new=car.value)
+                for car in rows.select_related("brand").order_by("pk")
+                if car.value != before[car.pk][1]
+            ]
+            if moved:
+                cars_repriced.send(sender=Car, changes=moved)
+            CatalogueVersion.bump()
+        return updated
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Car"]:
         # bulk_create skips pre_save/post_save: no stock code, no bio, no inventory change,

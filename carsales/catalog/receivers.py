@@ -24,12 +24,13 @@ from .services import (
     car_thumbnail_make,
     car_vin_decode,
     price_change_record,
+    price_changes_record,
     stock_code_generate,
     stored_files_delete,
     upload_mark_uncommitted,
     upload_name_foreseen,
 )
-from .signals import car_stock_moved, cars_added
+from .signals import PriceMove, car_stock_moved, cars_added, cars_repriced
 
 _UPLOAD_MARKED = "catalog.upload_marked"  # the name a new upload was marked under, for post_save
 
@@ -98,6 +99,11 @@ def car_record_price_change(sender: type[Car], instance: Car, raw: bool, **kwarg
         return
     Car.stored.note(instance, _PRICE_RECORDED, True)
     price_change_record(car=instance, old=old, new=after["value"], actor=current_actor())
+
+
+def cars_record_price_changes(sender: type[Car], changes: list[PriceMove], **kwargs: Any) -> None:
+    """Record the prices a bulk write changed, as stored before and after it."""
+    price_changes_record(moves=changes, actor=current_actor())
 
 
 def car_forget_search_words(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
@@ -354,5 +360,6 @@ pre_save.connect(car_fill_defaults, sender=Car, dispatch_uid="catalog.car_fill_d
 pre_save.connect(car_note_photo_change, sender=Car, dispatch_uid="catalog.car_note_photo_change")
 post_save.connect(car_mark_renamed_upload, sender=Car, dispatch_uid="catalog.car_mark_renamed_upload")
 post_save.connect(car_record_price_change, sender=Car, dispatch_uid="catalog.car_record_price_change")
+cars_repriced.connect(cars_record_price_changes, sender=Car, dispatch_uid="catalog.cars_record_price_changes")
 post_save.connect(car_forget_search_words, sender=Car, dispatch_uid="catalog.car_forget_search_words")
 post_save.connect(brand_forget_search_words, sender=Brand, dispatch_uid="catalog.brand_forget_search_words")

@@ -36,7 +36,7 @@ from .models import (
     folded,
 )
 from .search import search_vocabulary_forget
-from .signals import car_stock_moved, cars_added
+from .signals import PriceMove, car_stock_moved, cars_added
 from .validators import validate_image_upload
 from .vin import body_from_vin, doors_from_vin, transmission_from_vin, vin_decode
 
@@ -329,6 +329,16 @@ def price_change_record(*, car: Car, old: Decimal | None, new: Decimal | None, a
     return PriceChange.objects.create(
         car=car, old_value=old, new_value=new, changed_by=actor, changed_by_name=actor.get_username() if actor else ""
     )
+
+
+def price_changes_record(*, moves: list[PriceMove], actor: Any) -> int:
+    """Record the price moves of a bulk write, by `actor`, in one INSERT per thousand; returns how many."""
+    name = actor.get_username() if actor else ""
+    rows = [
+        PriceChange(car=move.car, old_value=move.old, new_value=move.new, changed_by=actor, changed_by_name=name)
+        for move in moves
+    ]
+    return len(PriceChange.objects.bulk_create(rows, batch_size=1000))
 
 
 def _same_maker(manufacturer: str, brand: str) -> bool:

@@ -1,6 +1,8 @@
 """Events of the catalogue, sent by `catalog.services` inside the transaction of the change."""
 
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 from django.dispatch import Signal
 
@@ -26,6 +28,27 @@ kwargs: `car_ids` (list of the new cars' ids, in the adding transaction; all ava
 new car is). Sent with `send`, not `send_robust`: its receivers keep derived data (the
 inventory, with one aggregate whatever the number), and a failure must roll the batch back.
 Receivers with outside effects are durable (one delivery per batch).
+"""
+
+
+@dataclass(frozen=True)
+class PriceMove:
+    """One car's asking price as a bulk write moved it (cars_repriced)."""
+
+    car: Any  # the Car as the write left it, brand loaded
+    status: str  # its status (a bulk write of prices never moves one)
+    old: Decimal | None
+    new: Decimal | None
+
+
+cars_repriced = Signal()
+"""Sent when a queryset `update(value=...)` or a `bulk_update(..., ["value"])` changed asking
+prices of many cars at once, instead of N post_save (one send per UPDATE statement).
+
+kwargs: `changes` (list of PriceMove, one per car whose stored price the write changed, read
+under lock before and after it, in car id order). Sent with `send`: its receivers keep derived
+data (the inventory with one aggregate, the price history, the audit log), and a failure must
+roll the write back. Not sent when no price changed.
 """
 
 

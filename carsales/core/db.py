@@ -1,6 +1,6 @@
 """Small database helpers shared by the apps that keep running figures."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, router
 from django.db.models import Model
@@ -55,7 +55,7 @@ def insert_unless_duplicate_then_update(
         update_seeding_row(seeding, lookup=lookup, changes=changes)
         return True
     rows = seeding._default_manager.using(using).filter(**lookup)
-    query = rows.query.chain(UpdateQuery)
+    query = cast(UpdateQuery, rows.query.chain(UpdateQuery))
     query.add_update_values(changes)
     update, update_params = query.get_compiler(using=using).as_sql()
     head, where = update.split(" WHERE ", 1)

@@ -15,7 +15,7 @@ from django.db.models import Sum
 from django.db.models.signals import post_delete, post_save
 
 from carsales.catalog.models import Car, CarStatus
-from carsales.catalog.signals import car_stock_moved, cars_added
+from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, cars_repriced
 
 from .services import Stock, inventory_apply_change
 
@@ -55,6 +55,16 @@ def cars_added_update_inventory(sender: type[Car], car_ids: list[int], **kwargs:
     inventory_apply_change(change=Stock.of_cars(count=len(car_ids), value=totals["total"], status=CarStatus.AVAILABLE))
 
 
+def cars_repriced_update_inventory(sender: type[Car], changes: list[PriceMove], **kwargs: Any) -> None:
+    """Move the value by what a bulk write of prices changed: one aggregate and one snapshot per write."""
+    change = Stock()
+    for move in changes:
+        change += Stock.of_cars(count=1, value=move.new, status=move.status)
+        change -= Stock.of_cars(count=1, value=move.old, status=move.status)
+    if change:
+        inventory_apply_change(change=change)
+
+
 def car_deleted_update_inventory(sender: type[Car], instance: Car, **kwargs: Any) -> None:
     """Take a deleted car out, as it was stored; a car another writer deleted first counts nothing."""
     if Car.stored.noted(instance, _COUNTED):
@@ -65,5 +75,8 @@ def car_deleted_update_inventory(sender: type[Car], instance: Car, **kwargs: Any
 
 post_save.connect(car_saved_update_inventory, sender=Car, dispatch_uid="inventory.car_saved_update_inventory")
 car_stock_moved.connect(cars_moved_update_inventory, sender=Car, dispatch_uid="inventory.cars_moved_update_inventory")
+cars_repriced.connect(
+    cars_repriced_update_inventory, sender=Car, dispatch_uid="inventory.cars_repriced_update_inventory"
+)
 cars_added.connect(cars_added_update_inventory, sender=Car, dispatch_uid="inventory.cars_added_update_inventory")
 post_delete.connect(car_deleted_update_inventory, sender=Car, dispatch_uid="inventory.car_deleted_update_inventory")

@@ -26,6 +26,7 @@ from carsales.catalog.services import (
 from carsales.conftest import BrandFactory, CarFactory, image_upload
 from carsales.events.models import Delivery
 from carsales.events.services import delivery_run
+from carsales.inventory.selectors import inventory_current
 
 pytestmark = pytest.mark.django_db
 
@@ -325,11 +326,12 @@ def test_files_a_car_points_at_again_are_kept(run_tasks):
     assert default_storage.exists(name)
 
 
-def test_bulk_updating_car_values_is_refused_because_it_would_bypass_the_inventory():
-    CarFactory()
+def test_bulk_updating_car_values_keeps_the_inventory_exact():
+    CarFactory(value=500)
 
-    with pytest.raises(TypeError, match="car_update"):
-        Car.objects.update(value=0)
+    Car.objects.update(value=0)
+
+    assert inventory_current().cars_value == 0  # cars_repriced moved it (test_bulk_prices.py)
 
 
 def test_bulk_creating_cars_is_refused():

@@ -1,16 +1,16 @@
 """The invariants carsales keeps on every write path, checked against the stored rows.
 
 One function the write-path matrices call after each write (ORM, admin, API, fixtures), so
-every path is judged by the same truth: the inventory equals a recount, every car's status is
-what the live order line holding it says, order totals equal their lines, a sale stands for
-every paid active order and for no other.
+every path is judged by the same truth: the inventory equals a recount, a car's price history
+ends at its price, every car's status is what the live order line holding it says, order totals
+equal their lines, a sale stands for every paid active order and for no other.
 """
 
 from decimal import Decimal
 
 from django.db.models import Count, Sum
 
-from carsales.catalog.models import Car, CarStatus
+from carsales.catalog.models import Car, CarStatus, PriceChange
 from carsales.inventory.services import inventory_reconcile
 from carsales.orders.models import Order, OrderItem, OrderStatus
 from carsales.sales.models import Sale
@@ -22,6 +22,13 @@ def store_problems() -> list[str]:
     drift = inventory_reconcile(fix=False)
     if drift.exists:
         problems.append(f"inventory {drift.recorded} differs from the recount {drift.actual}")
+
+    last_prices = dict(
+        PriceChange.objects.order_by("car_id", "changed_at", "pk").values_list("car_id", "new_value")
+    )  # the last of each car's, since later rows overwrite earlier ones
+    for car_id, value in Car.objects.filter(pk__in=list(last_prices)).values_list("pk", "value"):
+        if last_prices[car_id] != value:
+            problems.append(f"car #{car_id} costs {value} but its price history ends at {last_prices[car_id]}")
 
     live_lines = {line.car_id: line for line in OrderItem.objects.filter(holds_car=True).select_related("order")}
     for car_id, status in Car.objects.values_list("pk", "status"):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, transaction
-from django.db.models import ProtectedError
+from django.db.models import F, ProtectedError
 
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.services import CarInUse
@@ -143,10 +143,12 @@ CELLS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "car: create() available": (_create(Car, _new_car()), KEPT),
     "car: bulk_create()": (_bulk_create(Car, _new_car()), REFUSED),
     "car: bulk_update() of the status": (_bulk_update(Car, "status", lambda c: CarStatus.AVAILABLE), REFUSED),
-    "car: bulk_update() of the value": (_bulk_update(Car, "value", lambda c: Decimal("1")), REFUSED),
+    "car: bulk_update() of the value": (_bulk_update(Car, "value", lambda c: Decimal("1")), KEPT),
     "car: bulk_update() of the model": (_bulk_update(Car, "model", lambda c: "Bulk"), KEPT),
     "car: update() of the status": (_update(Car, status=CarStatus.AVAILABLE), REFUSED),
-    "car: update() of the value": (_update(Car, value=Decimal("1")), REFUSED),
+    "car: update() of the value": (_update(Car, value=Decimal("1")), KEPT),
+    "car: update() of the value by an expression": (_update(Car, value=F("value") * 2 + 1), KEPT),
+    "car: update() of the value and the model": (_update(Car, value=None, model="Bulk"), KEPT),
     "car: update() of the model": (_update(Car, model="Bulk"), KEPT),
     "car: delete() of an ordered car": (lambda w: w["placed"].cars.get().delete(), REFUSED),
     "car: delete() of a car never ordered": (lambda w: w["available"].delete(), KEPT),
