@@ -4,6 +4,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -138,21 +139,55 @@ def car_export_view(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A car's page. A first visit (no cookie but the CSRF one) gets the page every first visit
+    gets, cached by the catalogue's version with the car it shows, but for what is its own: its
+    CSRF token and the notes other apps have for it (car_page_notes, asked per request)."""
+    if request.COOKIES.keys() - {settings.CSRF_COOKIE_NAME}:
+        shown = _car_page(request, pk, notes_for=request.user)
+        if shown is None:
+            raise Http404("This car is not on sale.")
+        return HttpResponse(shown[1])
+    cached = catalogue_cached("car page", pk, render=lambda: _car_page(request, pk, notes_for=None))
+    if cached is None:
+        raise Http404("This car is not on sale.")
+    car, page = cached
+    notes = render_to_string(
+        "catalog/_car_notes.html", {"car": car, "notes": car_notes_for(car=car, user=request.user)}
+    )
+    return HttpResponse(page.replace(CAR_NOTES_SLOT, notes).replace(CSRF_TOKEN_SLOT, get_token(request)))
+
+
+# Where a car page rendered for many visitors takes each one's notes (derived as CSRF_TOKEN_SLOT is).
+CAR_NOTES_SLOT = "car-notes-slot-" + salted_hmac("catalog.car-notes-slot", "").hexdigest()[:20]
+
+
+def _car_page(request: HttpRequest, pk: int, *, notes_for: Any) -> tuple[Car, str] | None:
+    """The car and its page for this viewer; for `notes_for` None, the page every first visit
+    gets, with slots for the notes and the CSRF token. None: no such car, or off sale to this viewer."""
     # A sold car keeps its page (links and bookmarks to it live on) and points to others.
-    car = get_object_or_404(with_price_drop(Car.objects.with_brand()), pk=pk)
-    if car.status == CarStatus.WITHDRAWN and not sees_stock_details(request.user):
-        raise Http404("This car is not on sale.")  # off sale: its page is for staff only
+    car = with_price_drop(Car.objects.with_brand()).filter(pk=pk).first()
+    stock_staff = sees_stock_details(request.user)
+    if car is None or (car.status == CarStatus.WITHDRAWN and not stock_staff):
+        return None  # off sale: its page is for staff only
+    user: Any
+    if notes_for is None:
+        notes_html, user, token = CAR_NOTES_SLOT, AnonymousUser(), CSRF_TOKEN_SLOT
+    else:
+        notes = car_notes_for(car=car, user=notes_for)
+        notes_html = render_to_string("catalog/_car_notes.html", {"car": car, "notes": notes})
+        user, token = request.user, None
     similar = car_similar(car=car) if car.status == CarStatus.SOLD else Car.objects.none()
     context = {
         "car": car,
         "similar": similar,
-        "notes": car_notes_for(car=car, user=request.user),
-        "vin_report": car_vin_report_for(car=car, user=request.user),
+        "notes_html": mark_safe(notes_html),  # rendered, escaped
+        "vin_report": car_vin_report_for(car=car, user=user),
         "price_history": car_price_history(car=car),
         "slides": car_gallery(car=car),
-        "stock_staff": sees_stock_details(request.user),
+        "stock_staff": stock_staff,
+        **({"csrf_token": token} if token else {}),
     }
-    return render(request, "catalog/car_detail.html", context)
+    return car, render_to_string("catalog/car_detail.html", context, request=request)
 
 
 def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None:

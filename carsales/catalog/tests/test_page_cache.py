@@ -30,11 +30,13 @@ pytestmark = pytest.mark.django_db
 
 # Parametrized as "shown_on", never "page": that name would pull in pytest-playwright's fixture,
 # whose event loop would then run in this thread for the rest of the run.
-PAGES: dict[str, Callable[[Any], str]] = {
-    "page": lambda client: client.get("/").content.decode(),
-    "htmx results": lambda client: client.get("/", headers={"HX-Request": "true"}).content.decode(),
-    "api list": lambda client: client.get("/api/cars/").content.decode(),
+PAGES: dict[str, Callable[[Any, Car], str]] = {
+    "page": lambda client, car: client.get("/").content.decode(),
+    "htmx results": lambda client, car: client.get("/", headers={"HX-Request": "true"}).content.decode(),
+    "api list": lambda client, car: client.get("/api/cars/").content.decode(),
+    "car page": lambda client, car: client.get(car.get_absolute_url()).content.decode(),
 }
+LISTS = sorted(set(PAGES) - {"car page"})  # where a car off sale is no longer listed
 
 
 def renamed_by_service(car: Car) -> None:
@@ -80,15 +82,15 @@ def golf() -> Car:
 @pytest.mark.parametrize("shown_on", sorted(PAGES))
 @pytest.mark.parametrize("rename", RENAMES, ids=lambda f: f.__name__)
 def test_a_renamed_car_shows_its_new_name_on_the_next_request(client, golf, shown_on, rename):
-    assert "Golf" in PAGES[shown_on](client)
+    assert "Golf" in PAGES[shown_on](client, golf)
 
     rename(golf)
 
-    shown = PAGES[shown_on](client)
+    shown = PAGES[shown_on](client, golf)
     assert "Passat" in shown and "Golf" not in shown
 
 
-@pytest.mark.parametrize("shown_on", sorted(PAGES))
+@pytest.mark.parametrize("shown_on", LISTS)
 @pytest.mark.parametrize(
     "write, gone",
     [
@@ -101,36 +103,81 @@ def test_a_renamed_car_shows_its_new_name_on_the_next_request(client, golf, show
     ids=["reserved", "withdrawn", "deleted", "repriced", "brand renamed"],
 )
 def test_a_car_reserved_withdrawn_deleted_or_repriced_shows_so_on_the_next_request(client, golf, shown_on, write, gone):
-    before = PAGES[shown_on](client)
+    before = PAGES[shown_on](client, golf)
     assert "Golf" in before
 
     write(golf)
 
-    after = PAGES[shown_on](client)
+    after = PAGES[shown_on](client, golf)
     assert after != before
     assert ("Golf" not in after) if gone else ("Golf" in after)
 
 
+@pytest.mark.parametrize(
+    "write, shows",
+    [
+        (lambda car: order_for(car), "Reserved"),
+        (lambda car: cars_withdraw(car_ids=[car.pk]), None),  # off sale: no page for a buyer
+        (lambda car: car_delete(car=car), None),
+        (lambda car: car_update(car=car, value=Decimal("13999")), "13,999"),
+        (lambda car: Car.objects.filter(pk=car.pk).update(value=Decimal("12999")), "12,999"),
+        (lambda car: brand_rename(brand=car.brand, name="VW"), "VW Golf"),
+    ],
+    ids=["reserved", "withdrawn", "deleted", "repriced", "repriced in bulk", "brand renamed"],
+)
+def test_a_cars_page_shows_each_change_on_the_next_request(client, golf, write, shows):
+    address = golf.get_absolute_url()
+    before = client.get(address).content.decode()
+    assert "Add to cart" in before and (shows is None or shows not in before)
+
+    write(golf)
+
+    after = client.get(address)
+    if shows is None:
+        assert after.status_code == 404
+    else:
+        assert shows in after.content.decode()
+
+
+def test_a_cached_car_page_is_each_visitors_own_for_its_notes_and_token(client, golf, django_assert_num_queries):
+    """The car page a first visit gets is shared but for the CSRF token and the other apps'
+    notes, asked per request: the buyer who ordered the car sees the way to their order."""
+    from carsales.conftest import UserFactory
+
+    address = golf.get_absolute_url()
+    buyer = UserFactory()
+    order_for(golf, user=buyer)
+    client.get(address)
+    with django_assert_num_queries(1):  # the catalogue's version: the car comes with its page
+        first = client.get(address).content.decode()
+    assert "csrf-token-slot" not in first and "car-notes-slot" not in first
+    assert "This car is yours" not in first and "Reserved" in first
+
+    signed_in = Client()
+    signed_in.force_login(buyer)
+    assert "This car is yours" in signed_in.get(address).content.decode()
+
+
 def test_a_brand_renamed_by_a_queryset_update_shows_on_the_next_request(client, golf):
-    assert "Volkswagen" in PAGES["page"](client)
+    assert "Volkswagen" in PAGES["page"](client, golf)
 
     Brand.objects.filter(pk=golf.brand_id).update(name="VW")
 
-    assert "Volkswagen" not in PAGES["page"](client)
+    assert "Volkswagen" not in PAGES["page"](client, golf)
 
 
 def test_a_new_car_and_a_thumbnail_written_by_a_worker_show_on_the_next_request(client, golf):
-    PAGES["page"](client)
+    PAGES["page"](client, golf)
 
     car_create(brand=golf.brand, model="Polo", factory_year=2020, model_year=2021, plate="NEW1", value=Decimal(9000))
-    assert "Polo" in PAGES["page"](client)
+    assert "Polo" in PAGES["page"](client, golf)
 
     Car.objects.filter(pk=golf.pk).update(thumbnail="cars/thumbnails/golf.jpg")  # as the worker writes it
-    assert "cars/thumbnails/golf.jpg" in PAGES["page"](client)
+    assert "cars/thumbnails/golf.jpg" in PAGES["page"](client, golf)
 
 
 def test_a_rolled_back_write_moves_nothing_and_the_cached_page_stays(client, golf):
-    before = PAGES["page"](client)
+    before = PAGES["page"](client, golf)
     version = catalogue_version()
 
     with pytest.raises(RuntimeError), transaction.atomic():
@@ -138,7 +185,7 @@ def test_a_rolled_back_write_moves_nothing_and_the_cached_page_stays(client, gol
         raise RuntimeError("changed our mind")
 
     assert catalogue_version() == version
-    assert PAGES["page"](client).count("Golf") == before.count("Golf")
+    assert PAGES["page"](client, golf).count("Golf") == before.count("Golf")
 
 
 def test_a_cached_page_costs_one_query_and_each_kind_of_reader_has_its_own(staff_client, django_assert_num_queries):
