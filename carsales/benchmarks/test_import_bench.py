@@ -27,7 +27,7 @@ def rows(prefix: str) -> list[tuple[int, dict[str, str]]]:
     ]  # fmt: skip
 
 
-def test_an_import_costs_a_small_multiple_of_a_raw_bulk_create():
+def test_an_import_costs_a_small_multiple_of_a_raw_bulk_create(figures):
     brand = Brand.objects.create(name="Bench", slug="bench", folded_name="bench")
     raw_rows = rows("R")
     started = time.perf_counter()
@@ -50,6 +50,8 @@ def test_an_import_costs_a_small_multiple_of_a_raw_bulk_create():
     assert report.added == ROWS and not report.problems
     after = inventory_current()
     assert after is not None and after.cars_count == counted + ROWS
+    figures(f"import_cars ÷ raw bulk_create, {ROWS:,} cars", f"x{imported / raw:.2f}", goal="≤ x2",
+            met=imported / raw <= 2)  # fmt: skip
     print(
         f"\n[{connection.vendor}] {ROWS:,} cars: raw bulk_create {raw:.2f} s, import_cars {imported:.2f} s "
         f"(checked, stock codes, price history, audit, inventory, deliveries): x{imported / raw:.2f} of the floor"

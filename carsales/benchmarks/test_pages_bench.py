@@ -23,7 +23,9 @@ from carsales.events.tests.processes import ROOT, database_url_for_workers, wait
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.django_db(transaction=True)]
 CARS, ROUNDS, SECONDS = 200, 2, 4
-GOALS = {"catalogue": "≥ 80%", "car page": "≥ 50% (uncached)", "api list": "≥ 80%"}
+GOALS = {"catalogue": 0.8, "car page": 0.8, "api list": 0.8, "car page, uncached": 0.5}
+# A visitor who came before (any cookie but the CSRF one) gets the car page rendered for them.
+RETURNING = {"car page, uncached": "returning=1"}
 
 
 def free_port() -> int:
@@ -32,14 +34,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def requests_per_second(url: str) -> float:
-    out = subprocess.run(["wrk", "-t2", "-c8", f"-d{SECONDS}s", url], capture_output=True, text=True, check=True).stdout
+def requests_per_second(url: str, cookie: str | None = None) -> float:
+    headers = ["-H", f"Cookie: {cookie}"] if cookie else []
+    command = ["wrk", "-t2", "-c8", f"-d{SECONDS}s", *headers, url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out:
         pytest.fail(f"{url} answered errors under load:\n{out}")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
-def test_pages_beside_a_bare_view_returning_the_same_bytes(tmp_path: Path):
+def test_pages_beside_a_bare_view_returning_the_same_bytes(tmp_path: Path, figures):
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (make bench installs it: apt-get install wrk)")
     brand = Brand.objects.create(name="Bench", slug="bench")
@@ -62,29 +66,35 @@ def test_pages_beside_a_bare_view_returning_the_same_bytes(tmp_path: Path):
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: _answers(base + "/"), timeout=30)
-        pages = {"catalogue": "/", "car page": f"/cars/{cars[0].pk}/", "api list": "/api/cars/"}
+        car = f"/cars/{cars[0].pk}/"
+        pages = {"catalogue": "/", "car page": car, "car page, uncached": car, "api list": "/api/cars/"}
         for name, page in pages.items():
-            with urllib.request.urlopen(base + page) as response:
+            request = urllib.request.Request(base + page, headers={"Cookie": RETURNING.get(name, "")})
+            with urllib.request.urlopen(request) as response:
                 (tmp_path / _slug(name)).write_bytes(response.read())
                 (tmp_path / f"{_slug(name)}.type").write_text(response.headers["Content-Type"])
         served = {name: 0.0 for name in pages} | {f"bare {name}": 0.0 for name in pages}
         for _ in range(ROUNDS):
             for name, page in pages.items():
-                served[name] += requests_per_second(base + page) / ROUNDS
-                served[f"bare {name}"] += requests_per_second(f"{base}/bench/bare/{_slug(name)}") / ROUNDS
+                served[name] += requests_per_second(base + page, RETURNING.get(name)) / ROUNDS
+                bare = f"{base}/bench/bare/{_slug(name)}"
+                served[f"bare {name}"] += requests_per_second(bare, RETURNING.get(name)) / ROUNDS
     finally:
         server.terminate()
         server.wait(timeout=10)
     for name in pages:
+        ratio = served[name] / served[f"bare {name}"]
         print(
             f"\n[{connection.vendor}] {name} ({CARS} cars, anonymous): {served[name]:,.0f} req/s, "
-            f"bare view {served[f'bare {name}']:,.0f} req/s = {served[name] / served[f'bare {name}']:.0%} "
-            f"(goal {GOALS[name]})"
+            f"bare view {served[f'bare {name}']:,.0f} req/s = {ratio:.0%} (goal ≥ {GOALS[name]:.0%})"
+        )
+        figures(
+            f"{name} req/s ÷ bare view (wrk)", f"{ratio:.0%}", goal=f"≥ {GOALS[name]:.0%}", met=ratio >= GOALS[name]
         )
 
 
 def _slug(name: str) -> str:
-    return name.replace(" ", "-")
+    return re.sub(r"[^a-z0-9]+", "-", name)
 
 
 def _answers(url: str) -> bool:

@@ -216,10 +216,10 @@ class CarQuerySet(StateGuardedQuerySet):
         if self.query.is_sliced:
             raise TypeError("Cannot update a query once a slice has been taken.")
         with transaction.atomic(using=self.db, savepoint=False):
-            before = {
-                pk: (status, value)
-                for pk, status, value in self.select_for_update().order_by("pk").values_list("pk", "status", "value")
-            }
+            # The cars locked by id alone: the caller's query may join, group or be distinct,
+            # which FOR UPDATE refuses (PostgreSQL), and must not lock the rows it joins.
+            locked = Car.objects.using(self.db).filter(pk__in=self.values("pk")).select_for_update().order_by("pk")
+            before = {pk: (status, value) for pk, status, value in locked.values_list("pk", "status", "value")}
             if not before:
                 return 0
             rows = Car.objects.using(self.db).filter(pk__in=list(before))

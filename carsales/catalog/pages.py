@@ -9,10 +9,10 @@ after CARSALES_PAGE_CACHE_SECONDS, which also bounds what a write outside Django
 stale. Only the parts that are the same for every visitor of a kind are cached: never a CSRF
 token, a message or a name.
 
-Pages live in their own cache (CACHES["pages"], bounded), apart from the counters the rate
-limits keep in the default one, and only for queries made of the parameters the page reads: a
-link with made-up parameters (which the page's own links repeat) is rendered, never stored, so
-no one can fill the cache with copies nobody else asks for or push the rate limits' counts out.
+Pages live in their own cache (CACHES["pages"]: each process's memory, bounded), apart from the
+counters the rate limits keep in the default one, and only for queries made of the parameters
+the page reads: a link with made-up parameters (which the page's own links repeat) is rendered,
+never stored, so it cannot fill the cache with copies nobody else asks for.
 """
 
 import hashlib

@@ -3,7 +3,8 @@
 from typing import Any, cast
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import BooleanField, ExpressionWrapper, Model
+from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery, UpdateQuery
 
 
@@ -54,15 +55,15 @@ def insert_unless_duplicate_then_update(
             return False
         update_seeding_row(seeding, lookup=lookup, changes=changes)
         return True
-    rows = seeding._default_manager.using(using).filter(**lookup)
+    # The UPDATE moves the figures only when the INSERT recorded something (a CTE's rows).
+    recorded = ExpressionWrapper(RawSQL("EXISTS (SELECT 1 FROM recorded)", []), output_field=BooleanField())
+    rows = seeding._default_manager.using(using).filter(recorded, **lookup)
     query = cast(UpdateQuery, rows.query.chain(UpdateQuery))
     query.add_update_values(changes)
     update, update_params = query.get_compiler(using=using).as_sql()
-    head, where = update.split(" WHERE ", 1)
-    gated = f"{head} WHERE EXISTS (SELECT 1 FROM recorded) AND ({where}) RETURNING 1"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH recorded AS ({insert}), moved AS ({gated}) "
+            f"WITH recorded AS ({insert}), moved AS ({update} RETURNING 1) "
             "SELECT (SELECT max(pk) FROM recorded), (SELECT count(*) FROM moved)",
             [*insert_params, *update_params],
         )

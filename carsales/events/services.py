@@ -5,7 +5,9 @@ with a lease (timeout + LEASE_GRACE); only the claimer, identified by the attemp
 claimed, may finish the row, so a worker whose lease ran out cannot overwrite its successor.
 """
 
+import functools
 import logging
+import operator
 import random
 import traceback
 from collections.abc import Callable, Collection
@@ -95,6 +97,12 @@ def delivery_run(*, delivery_id: int, worker: str = "") -> str:
     return status
 
 
+def deliveries_ready(now: datetime) -> Any:
+    """The deliveries a worker may claim at `now`: due, and not held back by an earlier
+    unfinished one of their lane."""
+    return Delivery.objects.filter(status__in=Delivery.READY, run_after__lte=now).exclude(_held_back())
+
+
 def deliveries_claim(
     *,
     worker: str,
@@ -110,7 +118,7 @@ def deliveries_claim(
     serialises the claims instead), and so are rows held back by an earlier one of their lane.
     """
     now = timezone.now()
-    ready = Delivery.objects.select_for_update(skip_locked=True).filter(status__in=Delivery.READY, run_after__lte=now)
+    ready = deliveries_ready(now).select_for_update(skip_locked=True)
     if ids is not None:
         ready = ready.filter(pk__in=ids)
     if queues is not None:
@@ -118,7 +126,7 @@ def deliveries_claim(
     if excluded_queues:
         ready = ready.exclude(queue__in=excluded_queues)
     with transaction.atomic():
-        claimed = list(ready.exclude(_held_back()).order_by("run_after", "pk")[:limit])
+        claimed = list(ready.order_by("run_after", "pk")[:limit])
         by_lease: dict[datetime, list[Delivery]] = {}
         for delivery in claimed:
             delivery.status = Status.RUNNING
@@ -136,27 +144,62 @@ def deliveries_claim(
 def deliveries_run_claimed(
     claimed: list[Delivery], *, worker: str, stopping: Callable[[], bool] = lambda: False
 ) -> list[str]:
-    """Run deliveries this worker claimed (deliveries_claim), in order; return each one's new
-    status ("done", "retrying", "dead"; "unknown" for a receiver this process lacks; "skipped"
-    for one whose lease ran out before its turn and that another worker took).
+    """Run deliveries this worker claimed (deliveries_claim), in order; return the new status of
+    each it got to ("done", "retrying", "dead"; "unknown" for a receiver this process lacks;
+    "skipped" for one whose lease ran out and that another worker took).
 
-    Successes are recorded together, in one statement at the end (or when stopped): a worker
-    killed before it leaves them to run again when their leases expire, which effects.once
-    makes harmless. Failures are recorded as they happen. When `stopping()` turns true between
-    two deliveries, or the worker is stopped inside a receiver (WorkerStopping, raised after
-    the record), the deliveries not yet run are handed back at once, attempts not counted.
+    Successes are recorded together, in one statement at the end: a worker killed before it
+    leaves them to run again when their leases expire, which effects.once makes harmless. Before
+    a run that could outlast the batch's earliest lease, the successes so far are recorded and
+    the leases of the deliveries still waiting renewed, so a long batch never lets the sweep take
+    them. Failures are recorded as they happen. When `stopping()` turns true between two
+    deliveries, or the worker is stopped inside a receiver (WorkerStopping, raised after the
+    record), the deliveries not yet run are handed back at once, attempts not counted.
     """
     statuses: list[str] = []
     done: list[Delivery] = []
     waiting = list(claimed)
     try:
         while waiting and not stopping():
+            if _leases_run_short([*done, *waiting], next_run=waiting[0]):
+                _record_done(done, worker=worker)
+                done.clear()
+                kept = _leases_renew(waiting, worker=worker)
+                statuses += ["skipped" for delivery in waiting if delivery not in kept]
+                waiting = kept
+                if not waiting:
+                    break
             statuses.append(_run_claimed(waiting.pop(0), worker=worker, done=done))
     finally:
         for delivery in waiting:
             _release(delivery)
         _record_done(done, worker=worker)
     return statuses
+
+
+def _leases_run_short(deliveries: list[Delivery], *, next_run: Delivery) -> bool:
+    earliest = min(delivery.lease_until for delivery in deliveries if delivery.lease_until is not None)
+    timeout = _timeout_of(registry.get(next_run.receiver)) or 0
+    return earliest - timezone.now() < timedelta(seconds=timeout)
+
+
+def _leases_renew(deliveries: list[Delivery], *, worker: str) -> list[Delivery]:
+    """Renew the leases of these claimed deliveries still this worker's attempt; return those."""
+    now = timezone.now()
+    mine = Delivery.objects.filter(_attempts_of(deliveries), status=Status.RUNNING, worker=worker[:64])
+    with transaction.atomic():
+        kept = set(mine.select_for_update().values_list("pk", flat=True))
+        longest = max(deliveries, key=lambda delivery: _timeout_of(registry.get(delivery.receiver)) or 0)
+        lease_until = _lease_from(now, registry.get(longest.receiver))
+        Delivery.objects.filter(pk__in=kept).update(lease_until=lease_until)
+    for delivery in deliveries:
+        delivery.lease_until = lease_until
+    return [delivery for delivery in deliveries if delivery.pk in kept]
+
+
+def _attempts_of(deliveries: list[Delivery]) -> Q:
+    """These deliveries at the attempts this worker claimed (a later attempt is another run's)."""
+    return functools.reduce(operator.or_, (Q(pk=delivery.pk, attempts=delivery.attempts) for delivery in deliveries))
 
 
 def _run_claimed(delivery: Delivery, *, worker: str, done: list[Delivery]) -> str:
@@ -170,8 +213,6 @@ def _run_claimed(delivery: Delivery, *, worker: str, done: list[Delivery]) -> st
             note=f"No durable receiver {delivery.receiver!r} in worker {worker or '?'}: left for one that knows it.",
         )
         return "unknown"
-    if not _lease_covers_a_run(delivery, receiver, worker=worker):
-        return "skipped"
     delivery_attempt_started.send(sender=Delivery, delivery=delivery)
     try:
         outcome = _attempt(delivery, receiver)
@@ -186,29 +227,14 @@ def _run_claimed(delivery: Delivery, *, worker: str, done: list[Delivery]) -> st
     return outcome.status
 
 
-def _lease_covers_a_run(delivery: Delivery, receiver: DurableReceiver, *, worker: str) -> bool:
-    """Renew the lease of a delivery that waited its turn in a batch for so long that a run
-    could outlast it; False when it already ran out and another worker took the delivery."""
-    now = timezone.now()
-    assert delivery.lease_until is not None
-    if delivery.lease_until - now >= timedelta(seconds=_timeout_of(receiver) or 0):
-        return True
-    lease_until = _lease_from(now, receiver)
-    renewed = Delivery.objects.filter(
-        pk=delivery.pk, status=Status.RUNNING, attempts=delivery.attempts, worker=worker[:64]
-    ).update(lease_until=lease_until)
-    delivery.lease_until = lease_until
-    return bool(renewed)
-
-
 def _record_done(done: list[Delivery], *, worker: str) -> None:
     if not done:
         return
     now = timezone.now()
     # Still this worker's claim: a delivery whose lease ran out was given to another attempt.
-    recorded = Delivery.objects.filter(
-        pk__in=[delivery.pk for delivery in done], status=Status.RUNNING, worker=worker[:64]
-    ).update(status=Status.DONE, lease_until=None, finished_at=now)
+    recorded = Delivery.objects.filter(_attempts_of(done), status=Status.RUNNING, worker=worker[:64]).update(
+        status=Status.DONE, lease_until=None, finished_at=now
+    )
     if recorded < len(done):
         logger.warning(
             "%d deliveries finished after their leases expired; their outcomes are dropped", len(done) - recorded

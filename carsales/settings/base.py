@@ -256,20 +256,15 @@ CACHES: dict[str, dict[str, Any]] = {
         if os.environ.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
-    # Cached catalogue pages (catalog.pages), apart from the rate limits' counters; bounded.
-    "pages": (
-        {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["REDIS_URL"],
-            "KEY_PREFIX": "pages",
-        }
-        if os.environ.get("REDIS_URL")
-        else {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "pages",
-            "OPTIONS": {"MAX_ENTRIES": 2000},
-        }
-    ),
+    # Cached catalogue pages (catalog.pages): in each process's memory, bounded, whatever the
+    # default cache is. Correct per process (the version they are keyed by is read from the
+    # database), and a flood of distinct queries can only push out other pages, never the rate
+    # limits' counters of a shared cache.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pages",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
 }
 # Catalogue pages cached by the catalogue's version (catalog.pages); older versions expire after this.
 CARSALES_PAGE_CACHE_SECONDS = int(os.environ.get("CARSALES_PAGE_CACHE_SECONDS", "300"))

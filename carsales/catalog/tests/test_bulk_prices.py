@@ -65,3 +65,20 @@ def test_a_write_that_changes_no_price_sends_nothing_and_records_nothing():
 
     assert received == []
     assert PriceChange.objects.count() == 2  # the two first prices only
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        lambda: Car.objects.filter(photos__isnull=True),  # an outer join
+        lambda: Car.objects.filter(brand__name__startswith="").distinct(),
+    ],
+    ids=["outer join", "distinct"],
+)
+def test_any_query_of_cars_can_be_repriced(chosen):
+    CarFactory.create_batch(2, value=Decimal("800"))
+
+    assert chosen().update(value=Decimal("750")) == 2
+
+    assert set(Car.objects.values_list("value", flat=True)) == {Decimal("750")}
+    assert_store_is_true()

@@ -2,6 +2,7 @@
 successes recorded together, the rest of a batch handed back when the worker stops, and one
 NOTIFY per transaction however many deliveries it writes."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -11,8 +12,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from carsales.events.durable import registry
 from carsales.events.models import Delivery
-from carsales.events.services import deliveries_claim, deliveries_run_claimed, deliveries_sweep
+from carsales.events.services import deliveries_claim, deliveries_ready, deliveries_run_claimed, deliveries_sweep
 
 from .conftest import ran
 from .receivers import bench_thing, thing_happened
@@ -143,3 +145,50 @@ def test_a_transaction_writing_deliveries_notifies_the_workers_once():
 
     assert notifies(several) == 1
     assert notifies(rolled_back_then_again) == 2
+
+
+def test_a_long_batch_keeps_its_leases_and_its_successes_from_another_workers_sweep(monkeypatch):
+    """Each run takes 40 s of a 60 s lease: before a run that could outlast the earliest lease,
+    the successes so far are recorded and the waiting deliveries' leases renewed."""
+    backlog(3)
+    claimed = deliveries_claim(worker="w1", limit=3)
+    real = registry["events_tests.bench"]
+    swept = []
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+
+        def slow(event):
+            clock.shift(timedelta(seconds=40))
+            swept.append(deliveries_sweep())  # another worker's sweep, meanwhile
+            real.function(event)
+
+        monkeypatch.setitem(registry, "events_tests.bench", replace(real, function=slow))
+        assert deliveries_run_claimed(claimed, worker="w1") == ["done"] * 3
+
+    assert swept == [0, 0, 0]
+    assert set(Delivery.objects.values_list("status", "attempts")) == {(Status.DONE, 1)}
+    assert len(ran("bench")) == 3
+
+
+def test_a_success_is_not_recorded_over_a_later_attempt_by_the_same_worker_id():
+    backlog(1)
+    (first,) = deliveries_claim(worker="w1", limit=1)
+    with time_machine.travel(first.lease_until + timedelta(seconds=1), tick=False):
+        deliveries_sweep()  # the first attempt's lease ran out
+        (second,) = deliveries_claim(worker="w1", limit=1)  # the same id: a thread of one process
+        assert second.attempts == 2
+        assert deliveries_run_claimed([first], worker="w1") == ["skipped"]
+
+    assert Delivery.objects.get(pk=first.pk).status == Status.RUNNING  # the second attempt's, still running
+
+
+def test_a_delivery_held_back_by_its_lane_is_not_ready_so_an_idle_worker_claims_nothing():
+    group = Group.objects.create(name="Lane")
+    group.name = "Lane, renamed"
+    group.save()
+    first, second = Delivery.objects.filter(receiver="events_tests.group_saved").order_by("pk")
+    Delivery.objects.filter(pk=first.pk).update(
+        status=Status.RETRYING, run_after=timezone.now() + timedelta(hours=1)
+    )  # waiting out a backoff: the lane waits with it
+
+    assert not deliveries_ready(timezone.now()).filter(pk=second.pk).exists()

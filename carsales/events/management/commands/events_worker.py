@@ -49,7 +49,13 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 from ...conf import setting
 from ...execution import WorkerStopping, in_receiver
 from ...models import Delivery
-from ...services import deliveries_claim, deliveries_run_claimed, deliveries_sweep, housekeeping_run
+from ...services import (
+    deliveries_claim,
+    deliveries_ready,
+    deliveries_run_claimed,
+    deliveries_sweep,
+    housekeeping_run,
+)
 from ...transports import transport
 
 logger = logging.getLogger(__name__)
@@ -151,7 +157,7 @@ class EventsWorker(Worker):
 
     def _claim_deliveries(self) -> list[Delivery]:
         # Read-only first: an idle worker takes no write lock (SQLite).
-        due = self._ready_deliveries().filter(status__in=Delivery.READY, run_after__lte=timezone.now())
+        due = self._ready_deliveries() & deliveries_ready(timezone.now())
         if not due.exists():
             return []
         try:
