@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 
 from carsales.catalog.models import Car, CarStatus
-from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, cars_repriced
+from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, cars_removed, cars_repriced
 from carsales.core.actor import current_actor
 from carsales.core.dispatch import joins_sender
 from carsales.orders.models import Order
@@ -116,6 +116,15 @@ def log_cars_added(sender: type[Car], car_ids: list[int], **kwargs: Any) -> None
     audit_record_many(actor=current_actor(), action="car.created", entries=entries)
 
 
+def log_cars_removed(sender: type[Car], cars: list[Car], **kwargs: Any) -> None:
+    """A queryset delete of cars, logged per car as a car's own delete is."""
+    audit_record_many(
+        actor=current_actor(),
+        action="car.deleted",
+        entries=[(car, {"car": str(car), "stock_code": car.stock_code}) for car in cars],
+    )
+
+
 def log_cars_repriced(sender: type[Car], changes: list[PriceMove], **kwargs: Any) -> None:
     """A bulk write of prices, logged per car as a save's price change is."""
     audit_record_many(
@@ -140,4 +149,5 @@ post_save.connect(log_car_saved, sender=Car, dispatch_uid="audit.log_car_saved")
 post_delete.connect(log_car_deleted, sender=Car, dispatch_uid="audit.log_car_deleted")
 cars_added.connect(log_cars_added, sender=Car, dispatch_uid="audit.log_cars_added")
 cars_repriced.connect(log_cars_repriced, sender=Car, dispatch_uid="audit.log_cars_repriced")
+cars_removed.connect(log_cars_removed, sender=Car, dispatch_uid="audit.log_cars_removed")
 car_stock_moved.connect(log_cars_taken_off_or_back_on_sale, sender=Car, dispatch_uid="audit.log_cars_off_or_on_sale")

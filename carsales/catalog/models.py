@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
+from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from carsales.core.db import update_seeding_row
 from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
 from carsales.core.tracking import StoredRow
 
-from .signals import PriceMove, cars_repriced
+from .signals import PriceMove, cars_removed, cars_repriced
 from .validators import validate_image_upload
 from .vin import VIN_PATTERN, validate_vin, vin_normalise
 
@@ -233,6 +234,32 @@ class CarQuerySet(StateGuardedQuerySet):
                 cars_repriced.send(sender=Car, changes=moved)
             CatalogueVersion.bump()
         return updated
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Delete these cars with one cars_removed instead of a pre_delete and a post_delete
+        per car. Raises ProtectedError, deleting nothing, when an order holds one of them."""
+        if self.query.is_sliced:
+            raise TypeError("Cannot use 'limit' or 'offset' with delete().")
+        refused: ProtectedError | RestrictedError | None = None
+        with transaction.atomic(using=self.db, savepoint=False):
+            locked = Car.objects.using(self.db).filter(pk__in=self.values("pk")).select_for_update(of=("self",))
+            cars = list(locked.select_related("brand").order_by("pk"))
+            if not cars:
+                return 0, {}
+            owned = Collector(using=self.db, origin=self)
+            try:
+                owned.collect(cars)  # what goes with them (photos, price history); refuses protected cars
+            except (ProtectedError, RestrictedError) as error:
+                refused = error  # raised after the block, which wrote nothing: the caller's transaction stays usable
+            else:
+                owned.data.pop(Car, None)  # the cars themselves: below, without a signal per car
+                deleted, counts = owned.delete()
+                removed = Car.objects.using(self.db).filter(pk__in=[car.pk for car in cars])._raw_delete(self.db)
+                cars_removed.send(sender=Car, cars=cars)
+                CatalogueVersion.bump()
+        if refused is not None:
+            raise refused
+        return deleted + removed, {**counts, Car._meta.label: removed}
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Car"]:
         # bulk_create skips pre_save/post_save: no stock code, no bio, no inventory change,

@@ -30,7 +30,7 @@ from .services import (
     upload_mark_uncommitted,
     upload_name_foreseen,
 )
-from .signals import PriceMove, car_stock_moved, cars_added, cars_repriced
+from .signals import PriceMove, car_stock_moved, cars_added, cars_removed, cars_repriced
 
 _UPLOAD_MARKED = "catalog.upload_marked"  # the name a new upload was marked under, for post_save
 
@@ -178,6 +178,33 @@ def _deleted_files(kwargs: dict[str, Any]) -> list[str]:
 )
 def discard_deleted_car_files(event: Event) -> None:
     """Delete the deleted car's photo and thumbnail, as stored when it was deleted, unless in use."""
+    stored_files_delete(names=event.files)
+
+
+def _removed_files(kwargs: dict[str, Any]) -> list[str]:
+    """The files of the cars a queryset delete removed, as their rows stored them."""
+    return sorted(
+        {
+            name
+            for car in kwargs["cars"]
+            for name in (car.photo.name, car.thumbnail.name, car.thumbnail_webp.name)
+            if name
+        }
+    )
+
+
+@durable_receiver(
+    cars_removed,
+    sender=Car,
+    dispatch_uid="catalog.discard_removed_cars_files",
+    queue="files",
+    ordered=False,
+    when=lambda kwargs: bool(_removed_files(kwargs)),
+    carries=(),
+    adds=lambda kwargs: {"files": _removed_files(kwargs)},
+)
+def discard_removed_cars_files(event: Event) -> None:
+    """Delete the photos and thumbnails of cars deleted many at once, unless in use: one run for all."""
     stored_files_delete(names=event.files)
 
 

@@ -52,6 +52,19 @@ roll the write back. Not sent when no price changed.
 """
 
 
+cars_removed = Signal()
+"""Sent when a queryset `delete()` removed cars (the admin's "delete selected" too), instead of a
+pre_delete and a post_delete per car.
+
+kwargs: `cars` (list of the deleted Car instances as stored when deleted, read under lock, brand
+loaded; their pk kept). Sent with `send`, in the deleting transaction: its receivers keep derived
+data (the inventory with one aggregate, the audit log); those with outside effects are durable
+(one delivery per send). The rows the cars owned (photos, price history) are deleted with their
+own signals first. Not sent when the queryset matched no car or a car was protected (on an order:
+ProtectedError, nothing deleted).
+"""
+
+
 @dataclass(frozen=True)
 class CarNote:
     """A line another app adds to a car's page: text, and a link to follow."""

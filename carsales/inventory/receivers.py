@@ -15,7 +15,7 @@ from django.db.models import Sum
 from django.db.models.signals import post_delete, post_save
 
 from carsales.catalog.models import Car, CarStatus
-from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, cars_repriced
+from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, cars_removed, cars_repriced
 
 from .services import Stock, inventory_apply_change
 
@@ -65,6 +65,14 @@ def cars_repriced_update_inventory(sender: type[Car], changes: list[PriceMove], 
         inventory_apply_change(change=change)
 
 
+def cars_removed_update_inventory(sender: type[Car], cars: list[Car], **kwargs: Any) -> None:
+    """Take out cars a queryset delete removed, as stored: one aggregate and one snapshot per delete."""
+    change = Stock()
+    for car in cars:
+        change -= Stock.of_cars(count=1, value=car.value, status=car.status)
+    inventory_apply_change(change=change)
+
+
 def car_deleted_update_inventory(sender: type[Car], instance: Car, **kwargs: Any) -> None:
     """Take a deleted car out, as it was stored; a car another writer deleted first counts nothing."""
     if Car.stored.noted(instance, _COUNTED):
@@ -79,4 +87,5 @@ cars_repriced.connect(
     cars_repriced_update_inventory, sender=Car, dispatch_uid="inventory.cars_repriced_update_inventory"
 )
 cars_added.connect(cars_added_update_inventory, sender=Car, dispatch_uid="inventory.cars_added_update_inventory")
+cars_removed.connect(cars_removed_update_inventory, sender=Car, dispatch_uid="inventory.cars_removed_update_inventory")
 post_delete.connect(car_deleted_update_inventory, sender=Car, dispatch_uid="inventory.car_deleted_update_inventory")

@@ -6,11 +6,13 @@ apart, so a sale takes a car out of stock and a voided sale puts it back.
 
 from collections.abc import Callable, Iterable
 from dataclasses import astuple, dataclass, fields
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, DecimalField, Max, Min, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, DecimalField, Max, Min, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from carsales.catalog.models import Car, CarStatus
@@ -173,3 +175,21 @@ def inventory_reconcile(*, fix: bool, progress: Callable[[Iterable[int]], Iterab
         InventoryTotals.objects.filter(pk=totals.pk).update(**actual.as_columns())
         CarInventory.objects.create(**actual.as_columns())
     return drift
+
+
+def inventory_snapshots_prune(*, older_than: timedelta | None = None, batch_size: int = 5000) -> int:
+    """Thin out the snapshots older than the retention (CARSALES_INVENTORY_SNAPSHOT_DAYS) to the
+    last of each day, the figures the day closed on; returns how many were deleted.
+
+    Recent snapshots all stay (every change, for the staff page's chart); the current figures
+    live in the totals row, never in a snapshot read. Deletes in batches, each its own short
+    transaction, so a first run over a large table holds no long lock.
+    """
+    age = older_than if older_than is not None else timedelta(days=settings.CARSALES_INVENTORY_SNAPSHOT_DAYS)
+    old = CarInventory.objects.filter(created_at__lt=timezone.now() - age)
+    closing = old.annotate(day=TruncDate("created_at")).values("day").annotate(last=Max("pk")).values("last")
+    thinned = old.exclude(pk__in=Subquery(closing))
+    deleted = 0
+    while ids := list(thinned.values_list("pk", flat=True)[:batch_size]):
+        deleted += CarInventory.objects.filter(pk__in=ids).delete()[0]
+    return deleted

@@ -243,6 +243,7 @@ EVENTS = {
     "HOUSEKEEPING": [
         "carsales.catalog.services.uncommitted_uploads_sweep",
         "carsales.observability.timeline.timeline_prune",
+        "carsales.inventory.services.inventory_snapshots_prune",
     ],
 }
 
@@ -271,6 +272,8 @@ CARSALES_PAGE_CACHE_SECONDS = int(os.environ.get("CARSALES_PAGE_CACHE_SECONDS", 
 # The signal timeline (/staff/timeline/): what each request, task and command set off, kept this long.
 CARSALES_TIMELINE = env_bool("CARSALES_TIMELINE", True)
 CARSALES_TIMELINE_RETENTION_DAYS = int(os.environ.get("CARSALES_TIMELINE_RETENTION_DAYS", "7"))
+# Inventory snapshots older than this many days are thinned to the last of each day (housekeeping).
+CARSALES_INVENTORY_SNAPSHOT_DAYS = int(os.environ.get("CARSALES_INVENTORY_SNAPSHOT_DAYS", "90"))
 # Seconds each process keeps its request counts in memory before adding them to the cache.
 CARSALES_REQUEST_STATS_FLUSH = float(os.environ.get("CARSALES_REQUEST_STATS_FLUSH", "10"))
 # Form submissions per address: (count, seconds). Past the count, a 429 page until the window ends.

@@ -153,6 +153,10 @@ CELLS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "car: delete() of an ordered car": (lambda w: w["placed"].cars.get().delete(), REFUSED),
     "car: delete() of a car never ordered": (lambda w: w["available"].delete(), KEPT),
     "car: queryset delete() of every car": (lambda w: Car.objects.all().delete(), REFUSED),
+    "car: queryset delete() of the cars never ordered": (
+        lambda w: Car.objects.filter(order_items__isnull=True).delete(),
+        KEPT,
+    ),
     # Order
     "order: stale instance saved after its payment": (_stale_order_saved_after_payment, KEPT),
     "order: save(force_update=True) of an instance made by hand": (_order_forced_onto_a_stored_pk, REFUSED),
