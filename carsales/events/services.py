@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks_db.models import DBTaskResult
@@ -213,18 +214,25 @@ def _run_claimed(delivery: Delivery, *, worker: str, done: list[Delivery]) -> st
             note=f"No durable receiver {delivery.receiver!r} in worker {worker or '?'}: left for one that knows it.",
         )
         return "unknown"
-    delivery_attempt_started.send(sender=Delivery, delivery=delivery)
+    _observed(delivery_attempt_started, delivery=delivery)
     try:
         outcome = _attempt(delivery, receiver)
     except WorkerStopping:
         _release(delivery)
         raise
-    delivery_attempt_finished.send(sender=Delivery, delivery=delivery, status=outcome.status)
+    _observed(delivery_attempt_finished, delivery=delivery, status=outcome.status)
     if outcome.status == Status.DONE:
         done.append(delivery)
     else:
         _finish(delivery, outcome)
     return outcome.status
+
+
+def _observed(signal: Signal, **kwargs: Any) -> None:
+    """Tell the observers of attempts; one that fails is logged, never the delivery's concern."""
+    for receiver, outcome in signal.send_robust(sender=Delivery, **kwargs):
+        if isinstance(outcome, Exception):
+            logger.error("Observer %r of delivery attempts failed", receiver, exc_info=outcome)
 
 
 def _record_done(done: list[Delivery], *, worker: str) -> None:

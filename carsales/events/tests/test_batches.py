@@ -192,3 +192,21 @@ def test_a_delivery_held_back_by_its_lane_is_not_ready_so_an_idle_worker_claims_
     )  # waiting out a backoff: the lane waits with it
 
     assert not deliveries_ready(timezone.now()).filter(pk=second.pk).exists()
+
+
+def test_an_observer_of_attempts_that_fails_is_logged_and_the_delivery_runs(caplog):
+    from carsales.events.signals import delivery_attempt_started
+
+    def broken(**kwargs):
+        raise RuntimeError("observer bug")
+
+    delivery_attempt_started.connect(broken, dispatch_uid="tests.broken_observer", weak=False)
+    try:
+        backlog(1)
+        claimed = deliveries_claim(worker="w1", limit=1)
+        assert deliveries_run_claimed(claimed, worker="w1") == ["done"]
+    finally:
+        delivery_attempt_started.disconnect(dispatch_uid="tests.broken_observer")
+
+    assert "observer bug" in caplog.text
+    assert len(ran("bench")) == 1
