@@ -17,7 +17,7 @@ from carsales.orders.models import Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
 from carsales.sales.models import Sale
 
-from .services import audit_record, audit_record_many
+from .services import audit_record, audit_record_cars_created, audit_record_many
 
 
 # An order's audit entry commits with the order's change or not at all: it joins the sender's
@@ -111,9 +111,7 @@ def log_cars_taken_off_or_back_on_sale(
 
 def log_cars_added(sender: type[Car], car_ids: list[int], **kwargs: Any) -> None:
     """Cars added many at once (an import): one car.created entry each, as each single save logs."""
-    cars = Car.objects.with_brand().filter(pk__in=car_ids).order_by("pk")
-    entries = [(car, {"car": str(car), "stock_code": car.stock_code, "value": _money(car.value)}) for car in cars]
-    audit_record_many(actor=current_actor(), action="car.created", entries=entries)
+    audit_record_cars_created(actor=current_actor(), car_ids=car_ids)
 
 
 def log_cars_removed(sender: type[Car], cars: list[Car], **kwargs: Any) -> None:

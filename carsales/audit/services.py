@@ -1,9 +1,12 @@
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import models
+from django.db import connections, models
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
-from carsales.core.db import insert_unless_duplicate
+from carsales.catalog.models import Brand, Car
+from carsales.core.db import insert_select, insert_unless_duplicate
 
 from .models import AuditEntry
 
@@ -60,3 +63,41 @@ def audit_record_many(
         for target, detail in entries
     ]
     return len(AuditEntry.objects.bulk_create(rows, batch_size=1000))
+
+
+def audit_record_cars_created(*, actor: AbstractBaseUser | None, car_ids: list[int], using: str = "default") -> int:
+    """Log "car.created" for each of these new cars as a single save logs it (the car, its stock
+    code, its price), the entries made by the database from the cars' rows (INSERT ... SELECT),
+    a thousand cars a statement; returns how many were logged."""
+    known = actor if actor is not None and actor.is_authenticated else None
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    car, brand = (f"{quote(table)}" for table in (Car._meta.db_table, Brand._meta.db_table))
+    name = f"{brand}.{quote('name')} || ' ' || {car}.{quote('model')} || ' ' || {car}.{quote('model_year')}"
+    value = f"{car}.{quote('value')}"
+    if connection.vendor == "postgresql":
+        detail = f"jsonb_build_object('car', {name}, 'stock_code', {car}.{quote('stock_code')}, 'value', {value}::text)"
+    else:  # SQLite keeps decimals as numbers: two places written as the single save writes them
+        money = f"CASE WHEN {value} IS NULL THEN NULL ELSE printf('%%.2f', {value}) END"
+        detail = f"json_object('car', {name}, 'stock_code', {car}.{quote('stock_code')}, 'value', {money})"
+    logged = 0
+    for start in range(0, len(car_ids), 1000):
+        chunk = car_ids[start : start + 1000]
+        logged += insert_select(
+            AuditEntry,
+            values={
+                "actor": known.pk if known is not None else None,
+                "actor_name": known.get_username() if known is not None else "",
+                "action": "car.created",
+                "object_type": Car._meta.label,
+                "object_id": RawSQL(f"CAST({car}.{quote('id')} AS TEXT)", []),
+                "detail": RawSQL(detail, []),
+                "repeatable": False,
+                "created_at": timezone.now(),
+            },
+            source=f"{car} JOIN {brand} ON {brand}.{quote('id')} = {car}.{quote('brand_id')}",
+            where=f"{car}.{quote('id')} IN ({', '.join(['%s'] * len(chunk))})",
+            params=chunk,
+            using=using,
+        )
+    return logged

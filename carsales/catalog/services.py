@@ -14,10 +14,13 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import FileField, Max, ProtectedError, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.text import slugify
+
+from carsales.core.db import insert_select
 
 from .bio import write_bio
 from .images import thumbnail_of, webp_of
@@ -685,6 +688,29 @@ def _check_still_stored(rows: Any, names: dict[str, str]) -> None:
 
 
 @transaction.atomic
+def _listed_prices_record(*, car_ids: list[int], actor: Any, using: str) -> None:
+    """The first price of each new car with one, in the history: made by the database from the
+    cars' rows (INSERT ... SELECT), a thousand cars a statement."""
+    quote = connections[using].ops.quote_name
+    for start in range(0, len(car_ids), 1000):
+        chunk = car_ids[start : start + 1000]
+        insert_select(
+            PriceChange,
+            values={
+                "car": RawSQL(quote("id"), []),
+                "old_value": None,
+                "new_value": RawSQL(quote("value"), []),
+                "changed_by": actor.pk if actor else None,
+                "changed_by_name": actor.get_username() if actor else "",
+                "changed_at": timezone.now(),
+            },
+            source=quote(Car._meta.db_table),
+            where=f"{quote('id')} IN ({', '.join(['%s'] * len(chunk))}) AND {quote('value')} IS NOT NULL",
+            params=chunk,
+            using=using,
+        )
+
+
 def cars_add_many(*, cars: Sequence[Car], actor: Any = None) -> list[Car]:
     """Add new, validated cars in one INSERT per 1,000 and return them with their ids.
 
@@ -698,9 +724,7 @@ def cars_add_many(*, cars: Sequence[Car], actor: Any = None) -> list[Car]:
         car.bio = car.bio.strip()
     with bulk_counted():
         added = Car.objects.bulk_create(cars, batch_size=1000)
-    by = {"changed_by": actor, "changed_by_name": actor.get_username() if actor else ""}
-    listed = [PriceChange(car=car, old_value=None, new_value=car.value, **by) for car in added if car.value is not None]
-    PriceChange.objects.bulk_create(listed, batch_size=1000)
+    _listed_prices_record(car_ids=[car.pk for car in added], actor=actor, using=Car.objects.db)
     search_vocabulary_forget()
     cars_added.send(sender=Car, car_ids=[car.pk for car in added])
     return added

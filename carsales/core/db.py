@@ -1,9 +1,10 @@
 """Small database helpers shared by the apps that keep running figures."""
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django.db import connections, router
-from django.db.models import BooleanField, ExpressionWrapper, Model
+from django.db.models import BooleanField, ExpressionWrapper, Field, Model
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery, UpdateQuery
 
@@ -95,3 +96,32 @@ def _insert_unless_duplicate_sql(instance: Model) -> tuple[str, str, list[Any]]:
 def _inserted(instance: Model, *, pk: Any, using: str) -> None:
     instance.pk = pk
     instance._state.adding, instance._state.db = False, using
+
+
+def insert_select(
+    model: type[Model], *, values: dict[str, Any], source: str, where: str, params: Sequence[Any], using: str
+) -> int:
+    """INSERT INTO `model` rows the database makes from rows it holds, in one statement (no row
+    travels to Python and back); returns how many.
+
+    `values` maps each field to set to an SQL expression over `source` (a FROM clause), or to a
+    Python value, adapted as that field adapts it. `where` and `params` pick the source rows.
+    """
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    columns, expressions, value_params = [], [], []
+    for name, value in values.items():
+        field = cast(Field, model._meta.get_field(name))  # a concrete field: the model's own column
+        columns.append(quote(field.column))
+        if isinstance(value, RawSQL):
+            expressions.append(value.sql)
+        else:
+            expressions.append("%s")
+            value_params.append(field.get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "
+            f"SELECT {', '.join(expressions)} FROM {source} WHERE {where}",
+            [*value_params, *params],
+        )
+        return cursor.rowcount

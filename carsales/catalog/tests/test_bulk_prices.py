@@ -82,3 +82,36 @@ def test_any_query_of_cars_can_be_repriced(chosen):
 
     assert set(Car.objects.values_list("value", flat=True)) == {Decimal("750")}
     assert_store_is_true()
+
+
+def test_cars_added_many_at_once_are_listed_and_logged_as_a_single_save_lists_and_logs_them(admin_user):
+    """The history and audit rows the database makes for an import say what a single save writes."""
+    from carsales.catalog.services import car_create, cars_add_many
+    from carsales.conftest import BrandFactory
+    from carsales.core.actor import acting_as
+
+    brand = BrandFactory(name="Škoda")
+    facts = {"brand": brand, "model": "Octavia", "factory_year": 2020, "model_year": 2021}
+    with acting_as(admin_user):
+        single = car_create(**facts, plate="ONE1", value=Decimal("12345.50"), bio="Text.")
+        many = cars_add_many(
+            cars=[Car(**facts, plate="MANY1", value=Decimal("12345.50")), Car(**facts, plate="MANY2", value=None)],
+            actor=admin_user,
+        )
+
+    def logged(car):
+        entry = AuditEntry.objects.get(action="car.created", object_id=str(car.pk))
+        detail = {**entry.detail, "stock_code": None}
+        return entry.actor_id, entry.actor_name, entry.object_type, detail
+
+    def listed(car):
+        return list(PriceChange.objects.filter(car=car).values_list("old_value", "new_value", "changed_by_name"))
+
+    assert logged(many[0]) == logged(single)
+    assert (
+        AuditEntry.objects.get(object_id=str(many[0].pk), action="car.created").detail["stock_code"]
+        == many[0].stock_code
+    )
+    assert AuditEntry.objects.get(object_id=str(many[1].pk), action="car.created").detail["value"] is None
+    assert listed(many[0]) == listed(single) == [(None, Decimal("12345.50"), admin_user.get_username())]
+    assert listed(many[1]) == []
