@@ -17,6 +17,7 @@ from carsales.orders.models import Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
 from carsales.sales.models import Sale
 
+from .models import AuditEntry
 from .services import audit_record, audit_record_cars_created, audit_record_many
 
 
@@ -116,10 +117,15 @@ def log_cars_added(sender: type[Car], car_ids: list[int], **kwargs: Any) -> None
 
 def log_cars_removed(sender: type[Car], cars: list[Car], **kwargs: Any) -> None:
     """A queryset delete of cars, logged per car as a car's own delete is."""
+    logged = set(
+        AuditEntry.objects.filter(
+            action="car.deleted", object_type=Car._meta.label, object_id__in=[str(car.pk) for car in cars]
+        ).values_list("object_id", flat=True)
+    )  # a car's id used again (a fixture reloaded) was logged deleted once already, as a car's own delete skips
     audit_record_many(
         actor=current_actor(),
         action="car.deleted",
-        entries=[(car, {"car": str(car), "stock_code": car.stock_code}) for car in cars],
+        entries=[(car, {"car": str(car), "stock_code": car.stock_code}) for car in cars if str(car.pk) not in logged],
     )
 
 

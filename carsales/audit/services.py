@@ -6,7 +6,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from carsales.catalog.models import Brand, Car
-from carsales.core.db import insert_select, insert_unless_duplicate
+from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_unless_duplicate
 
 from .models import AuditEntry
 
@@ -68,7 +68,7 @@ def audit_record_many(
 def audit_record_cars_created(*, actor: AbstractBaseUser | None, car_ids: list[int], using: str = "default") -> int:
     """Log "car.created" for each of these new cars as a single save logs it (the car, its stock
     code, its price), the entries made by the database from the cars' rows (INSERT ... SELECT),
-    a thousand cars a statement; returns how many were logged."""
+    IDS_PER_STATEMENT cars a statement; returns how many were logged."""
     known = actor if actor is not None and actor.is_authenticated else None
     connection = connections[using]
     quote = connection.ops.quote_name
@@ -81,8 +81,8 @@ def audit_record_cars_created(*, actor: AbstractBaseUser | None, car_ids: list[i
         money = f"CASE WHEN {value} IS NULL THEN NULL ELSE printf('%%.2f', {value}) END"
         detail = f"json_object('car', {name}, 'stock_code', {car}.{quote('stock_code')}, 'value', {money})"
     logged = 0
-    for start in range(0, len(car_ids), 1000):
-        chunk = car_ids[start : start + 1000]
+    for start in range(0, len(car_ids), IDS_PER_STATEMENT):
+        chunk = car_ids[start : start + IDS_PER_STATEMENT]
         logged += insert_select(
             AuditEntry,
             values={

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models.deletion import Collector, ProtectedError, RestrictedError
+from django.db.models.sql import DeleteQuery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -238,8 +239,14 @@ class CarQuerySet(StateGuardedQuerySet):
     def delete(self) -> tuple[int, dict[str, int]]:
         """Delete these cars with one cars_removed instead of a pre_delete and a post_delete
         per car. Raises ProtectedError, deleting nothing, when an order holds one of them."""
+        # Django's own guards: no delete of a slice, a values() query, distinct fields or a union.
         if self.query.is_sliced:
             raise TypeError("Cannot use 'limit' or 'offset' with delete().")
+        if self.query.distinct_fields:
+            raise TypeError("Cannot call delete() after .distinct(*fields).")
+        if self._fields is not None:  # type: ignore[attr-defined]
+            raise TypeError("Cannot call delete() after .values() or .values_list()")
+        self._not_support_combined_queries("delete")  # type: ignore[attr-defined]
         refused: ProtectedError | RestrictedError | None = None
         with transaction.atomic(using=self.db, savepoint=False):
             locked = Car.objects.using(self.db).filter(pk__in=self.values("pk")).select_for_update(of=("self",))
@@ -254,12 +261,16 @@ class CarQuerySet(StateGuardedQuerySet):
             else:
                 owned.data.pop(Car, None)  # the cars themselves: below, without a signal per car
                 deleted, counts = owned.delete()
-                removed = Car.objects.using(self.db).filter(pk__in=[car.pk for car in cars])._raw_delete(self.db)
+                removed = DeleteQuery(Car).delete_batch([car.pk for car in cars], self.db)  # in chunks
                 cars_removed.send(sender=Car, cars=cars)
                 CatalogueVersion.bump()
         if refused is not None:
             raise refused
+        self._result_cache = None
         return deleted + removed, {**counts, Car._meta.label: removed}
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]  # no Car.objects.delete(): as Django keeps it off managers
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Car"]:
         # bulk_create skips pre_save/post_save: no stock code, no bio, no inventory change,

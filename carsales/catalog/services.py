@@ -20,7 +20,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.text import slugify
 
-from carsales.core.db import insert_select
+from carsales.core.db import IDS_PER_STATEMENT, insert_select
 
 from .bio import write_bio
 from .images import thumbnail_of, webp_of
@@ -501,11 +501,16 @@ def stored_files_delete(*, names: Collection[str]) -> int:
     Idempotent: a file already gone is skipped. Raises the storage's errors.
     """
     names = sorted({name for name in names if name})
-    cars = Car.objects.filter(Q(photo__in=names) | Q(thumbnail__in=names) | Q(thumbnail_webp__in=names)).values_list(
-        "photo", "thumbnail", "thumbnail_webp"
-    )
-    photos = CarPhoto.objects.filter(Q(image__in=names) | Q(large__in=names) | Q(small__in=names))
-    in_use = {name for row in [*cars, *photos.values_list("image", "large", "small")] for name in row}
+    in_use: set[str] = set()
+    step = IDS_PER_STATEMENT // 6  # each name is bound six times below (SQLite's limit on parameters)
+    for chunk in (names[start : start + step] for start in range(0, len(names), step)):
+        cars = Car.objects.filter(Q(photo__in=chunk) | Q(thumbnail__in=chunk) | Q(thumbnail_webp__in=chunk))
+        photos = CarPhoto.objects.filter(Q(image__in=chunk) | Q(large__in=chunk) | Q(small__in=chunk))
+        rows = [
+            *cars.values_list("photo", "thumbnail", "thumbnail_webp"),
+            *photos.values_list("image", "large", "small"),
+        ]
+        in_use.update(name for row in rows for name in row)
     deleted = 0
     for name in names:
         if name not in in_use and default_storage.exists(name):
@@ -687,13 +692,12 @@ def _check_still_stored(rows: Any, names: dict[str, str]) -> None:
         raise FileNotFoundError(f"{', '.join(missing.values())} was deleted while being reused; retried.")
 
 
-@transaction.atomic
 def _listed_prices_record(*, car_ids: list[int], actor: Any, using: str) -> None:
     """The first price of each new car with one, in the history: made by the database from the
-    cars' rows (INSERT ... SELECT), a thousand cars a statement."""
+    cars' rows (INSERT ... SELECT), IDS_PER_STATEMENT cars a statement."""
     quote = connections[using].ops.quote_name
-    for start in range(0, len(car_ids), 1000):
-        chunk = car_ids[start : start + 1000]
+    for start in range(0, len(car_ids), IDS_PER_STATEMENT):
+        chunk = car_ids[start : start + IDS_PER_STATEMENT]
         insert_select(
             PriceChange,
             values={
@@ -711,6 +715,7 @@ def _listed_prices_record(*, car_ids: list[int], actor: Any, using: str) -> None
         )
 
 
+@transaction.atomic
 def cars_add_many(*, cars: Sequence[Car], actor: Any = None) -> list[Car]:
     """Add new, validated cars in one INSERT per 1,000 and return them with their ids.
 

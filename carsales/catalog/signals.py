@@ -42,8 +42,10 @@ class PriceMove:
 
 
 cars_repriced = Signal()
-"""Sent when a queryset `update(value=...)` or a `bulk_update(..., ["value"])` changed asking
-prices of many cars at once, instead of N post_save (one send per UPDATE statement).
+"""Sent when a bulk write (queryset update, bulk_update) changed the prices of many cars at once.
+
+Sent by `update(value=...)` and `bulk_update(..., ["value"])` instead of N post_save, one send per
+UPDATE statement.
 
 kwargs: `changes` (list of PriceMove, one per car whose stored price the write changed, read
 under lock before and after it, in car id order). Sent with `send`: its receivers keep derived
@@ -53,7 +55,9 @@ roll the write back. Not sent when no price changed.
 
 
 cars_removed = Signal()
-"""Sent when a queryset `delete()` removed cars (the admin's "delete selected" too), instead of a
+"""Sent when a queryset delete removed many cars at once, instead of two signals per car.
+
+Sent by `Car.objects.filter(...).delete()` (the admin's "delete selected" too) instead of a
 pre_delete and a post_delete per car.
 
 kwargs: `cars` (list of the deleted Car instances as stored when deleted, read under lock, brand

@@ -8,6 +8,10 @@ from django.db.models import BooleanField, ExpressionWrapper, Field, Model
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery, UpdateQuery
 
+# Ids bound in one statement by the helpers that take many: below the oldest SQLite's limit on
+# bound parameters (999, Django's max_query_params there), with room for a row's other values.
+IDS_PER_STATEMENT = 900
+
 
 def update_seeding_row(model: type[Model], *, lookup: dict[str, Any], changes: dict[str, Any]) -> None:
     """UPDATE the row matching `lookup` with `changes` (F() expressions), creating it on first use.
@@ -114,6 +118,8 @@ def insert_select(
         field = cast(Field, model._meta.get_field(name))  # a concrete field: the model's own column
         columns.append(quote(field.column))
         if isinstance(value, RawSQL):
+            if value.params:
+                raise ValueError(f"insert_select: pass {name}'s parameters as values of their own, not in its SQL.")
             expressions.append(value.sql)
         else:
             expressions.append("%s")

@@ -73,3 +73,48 @@ def test_the_statements_of_a_bulk_delete_do_not_grow_with_the_cars():
 
     assert statements(3) == statements(30)
     assert_store_is_true()
+
+
+def test_the_manager_has_no_delete_and_the_guards_of_djangos_delete_hold():
+    CarFactory()
+
+    assert not hasattr(Car.objects, "delete")  # Car.objects.delete() would empty the stock with a typo
+    with pytest.raises(TypeError):
+        Car.objects.values("pk").delete()
+    with pytest.raises(TypeError):
+        Car.objects.all()[:1].delete()
+    assert Car.objects.count() == 1
+
+
+def test_a_car_id_used_again_is_not_logged_deleted_twice():
+    """A fixture reloaded with the ids of cars deleted before: deleting them again still works."""
+    car = CarFactory()
+    pk = car.pk
+    Car.objects.filter(pk=pk).delete()
+    CarFactory(pk=pk)
+
+    Car.objects.filter(pk=pk).delete()
+
+    assert AuditEntry.objects.filter(action="car.deleted", object_id=str(pk)).count() == 1
+    assert_store_is_true()
+
+
+def test_cars_added_outside_a_transaction_are_all_or_nothing(monkeypatch):
+    """cars_add_many is one transaction: a failing receiver of cars_added rolls its cars back."""
+    from carsales.catalog.services import cars_add_many
+    from carsales.catalog.signals import cars_added
+    from carsales.conftest import BrandFactory
+
+    brand = BrandFactory()
+
+    def broken(**kwargs):
+        raise RuntimeError("a receiver fails")
+
+    cars_added.connect(broken, dispatch_uid="tests.broken_cars_added", weak=False)
+    try:
+        with pytest.raises(RuntimeError):
+            cars_add_many(cars=[Car(brand=brand, model="X", factory_year=2020, model_year=2020, plate="ATOM1")])
+    finally:
+        cars_added.disconnect(dispatch_uid="tests.broken_cars_added")
+
+    assert not Car.objects.filter(plate="ATOM1").exists()
