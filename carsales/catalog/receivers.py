@@ -32,6 +32,7 @@ from .services import (
 )
 from .signals import PriceMove, car_stock_moved, cars_added, cars_removed, cars_repriced
 
+_CAR_FILES = ("photo", "thumbnail", "thumbnail_webp")  # a car's stored files: its photo and renditions
 _UPLOAD_MARKED = "catalog.upload_marked"  # the name a new upload was marked under, for post_save
 
 
@@ -126,7 +127,7 @@ def _released_files(kwargs: dict[str, Any]) -> list[str]:
     before = Car.stored.before(instance)
     if before is None or not _photo_changed(kwargs):
         return []
-    released = {before["photo"], before["thumbnail"], before["thumbnail_webp"]}
+    released = {before[field] for field in _CAR_FILES}
     return sorted(released - {"", Car.stored.after(instance)["photo"]})
 
 
@@ -163,7 +164,7 @@ def _deleted_files(kwargs: dict[str, Any]) -> list[str]:
     """A deleted car's files, as its row stored them (a worker may have made the thumbnail since
     the instance was read); none when another writer deleted it first."""
     before = Car.stored.before(kwargs["instance"]) or {}
-    return [name for name in (before.get("photo"), before.get("thumbnail"), before.get("thumbnail_webp")) if name]
+    return [name for name in (before.get(field) for field in _CAR_FILES) if name]
 
 
 @durable_receiver(
@@ -184,12 +185,7 @@ def discard_deleted_car_files(event: Event) -> None:
 def _removed_files(kwargs: dict[str, Any]) -> list[str]:
     """The files of the cars a queryset delete removed, as their rows stored them."""
     return sorted(
-        {
-            name
-            for car in kwargs["cars"]
-            for name in (car.photo.name, car.thumbnail.name, car.thumbnail_webp.name)
-            if name
-        }
+        {name for car in kwargs["cars"] for name in (getattr(car, field).name for field in _CAR_FILES) if name}
     )
 
 

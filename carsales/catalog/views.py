@@ -114,18 +114,31 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
             "catalogue", fragment, stock_staff, query, render=render_catalogue, version=version
         )
         return HttpResponse(catalogue) if catalogue is not None else redirect(moved_to[0], permanent=True)
-    # A first visit (no session, no message: no cookie but the CSRF one) gets the page every first
-    # visit gets, whole, but for the CSRF token, its own, put in per request.
-    first_visit = not request.COOKIES.keys() - {settings.CSRF_COOKIE_NAME}
+    # A first visit gets the page every first visit gets, whole, but for its own CSRF token.
     page = (
         catalogue_cached("catalogue page", stock_staff, query, render=render_page, version=version)
-        if first_visit
+        if _first_visit(request)
         else render_page()
     )
     if page is None:
         # A link made before the brand was renamed: moved for good, to the same search.
         return redirect(moved_to[0], permanent=True)
-    return HttpResponse(page.replace(CSRF_TOKEN_SLOT, get_token(request)))
+    return HttpResponse(_with_own_token(page, request))
+
+
+def _first_visit(request: HttpRequest) -> bool:
+    """No session, no message: no cookie but the CSRF one. Such a visitor is anonymous and gets a
+    page shared with every first visit (its own parts put in per request)."""
+    return not request.COOKIES.keys() - {settings.CSRF_COOKIE_NAME}
+
+
+def _with_own_token(page: str, request: HttpRequest) -> str:
+    return page.replace(CSRF_TOKEN_SLOT, get_token(request))
+
+
+def _notes_html(car: Car, user: Any) -> str:
+    """What other apps say about `car` to `user` (car_page_notes), rendered."""
+    return render_to_string("catalog/_car_notes.html", {"car": car, "notes": car_notes_for(car=car, user=user)})
 
 
 @staff_required("catalog.change_car")  # full plates, VINs and withdrawn cars: stock staff, as on the page
@@ -142,7 +155,7 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A car's page. A first visit (no cookie but the CSRF one) gets the page every first visit
     gets, cached by the catalogue's version with the car it shows, but for what is its own: its
     CSRF token and the notes other apps have for it (car_page_notes, asked per request)."""
-    if request.COOKIES.keys() - {settings.CSRF_COOKIE_NAME}:
+    if not _first_visit(request):
         shown = _car_page(request, pk, notes_for=request.user)
         if shown is None:
             raise Http404("This car is not on sale.")
@@ -151,10 +164,7 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if cached is None:
         raise Http404("This car is not on sale.")
     car, page = cached
-    notes = render_to_string(
-        "catalog/_car_notes.html", {"car": car, "notes": car_notes_for(car=car, user=request.user)}
-    )
-    return HttpResponse(page.replace(CAR_NOTES_SLOT, notes).replace(CSRF_TOKEN_SLOT, get_token(request)))
+    return HttpResponse(_with_own_token(page.replace(CAR_NOTES_SLOT, _notes_html(car, request.user)), request))
 
 
 # Where a car page rendered for many visitors takes each one's notes (derived as CSRF_TOKEN_SLOT is).
@@ -173,9 +183,7 @@ def _car_page(request: HttpRequest, pk: int, *, notes_for: Any) -> tuple[Car, st
     if notes_for is None:
         notes_html, user, token = CAR_NOTES_SLOT, AnonymousUser(), CSRF_TOKEN_SLOT
     else:
-        notes = car_notes_for(car=car, user=notes_for)
-        notes_html = render_to_string("catalog/_car_notes.html", {"car": car, "notes": notes})
-        user, token = request.user, None
+        notes_html, user, token = _notes_html(car, notes_for), request.user, None
     similar = car_similar(car=car) if car.status == CarStatus.SOLD else Car.objects.none()
     context = {
         "car": car,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -98,10 +98,27 @@ def delivery_run(*, delivery_id: int, worker: str = "") -> str:
     return status
 
 
-def deliveries_ready(now: datetime) -> Any:
-    """The deliveries a worker may claim at `now`: due, and not held back by an earlier
-    unfinished one of their lane."""
-    return Delivery.objects.filter(status__in=Delivery.READY, run_after__lte=now).exclude(_held_back())
+def deliveries_ready(
+    now: datetime, *, queues: Collection[str] | None = None, excluded_queues: Collection[str] = ()
+) -> Any:
+    """The deliveries a worker of `queues` (None: any) may claim at `now`: due, and not held back
+    by an earlier unfinished one of their lane."""
+    ready = Delivery.objects.filter(status__in=Delivery.READY, run_after__lte=now).exclude(_held_back())
+    return _on_queues(ready, queues=queues, excluded_queues=excluded_queues)
+
+
+def deliveries_next_due(
+    now: datetime, *, queues: Collection[str] | None = None, excluded_queues: Collection[str] = ()
+) -> datetime | None:
+    """When the earliest delivery deferred past `now` on `queues` (None: any) falls due; None: none is."""
+    deferred = Delivery.objects.filter(status__in=Delivery.READY, run_after__gt=now)
+    return _on_queues(deferred, queues=queues, excluded_queues=excluded_queues).aggregate(due=Min("run_after"))["due"]
+
+
+def _on_queues(deliveries: Any, *, queues: Collection[str] | None, excluded_queues: Collection[str]) -> Any:
+    if queues is not None:
+        deliveries = deliveries.filter(queue__in=queues)
+    return deliveries.exclude(queue__in=excluded_queues) if excluded_queues else deliveries
 
 
 def deliveries_claim(
@@ -119,13 +136,9 @@ def deliveries_claim(
     serialises the claims instead), and so are rows held back by an earlier one of their lane.
     """
     now = timezone.now()
-    ready = deliveries_ready(now).select_for_update(skip_locked=True)
+    ready = deliveries_ready(now, queues=queues, excluded_queues=excluded_queues).select_for_update(skip_locked=True)
     if ids is not None:
         ready = ready.filter(pk__in=ids)
-    if queues is not None:
-        ready = ready.filter(queue__in=queues)
-    if excluded_queues:
-        ready = ready.exclude(queue__in=excluded_queues)
     with transaction.atomic():
         claimed = list(ready.order_by("run_after", "pk")[:limit])
         by_lease: dict[datetime, list[Delivery]] = {}

@@ -51,6 +51,7 @@ from ...execution import WorkerStopping, in_receiver
 from ...models import Delivery
 from ...services import (
     deliveries_claim,
+    deliveries_next_due,
     deliveries_ready,
     deliveries_run_claimed,
     deliveries_sweep,
@@ -147,26 +148,20 @@ class EventsWorker(Worker):
             if connection.errors_occurred and not connection.is_usable():
                 connection.close()
 
-    def _ready_deliveries(self) -> Any:
-        deliveries = Delivery.objects.all()
-        if not self.process_all_queues:
-            deliveries = deliveries.filter(queue__in=self.queue_names)
-        if self.excluded_queue_names:
-            deliveries = deliveries.exclude(queue__in=self.excluded_queue_names)
-        return deliveries
+    @property
+    def _queues(self) -> dict[str, Any]:
+        """The queues this worker serves, as the services take them."""
+        return {
+            "queues": None if self.process_all_queues else self.queue_names,
+            "excluded_queues": self.excluded_queue_names,
+        }
 
     def _claim_deliveries(self) -> list[Delivery]:
         # Read-only first: an idle worker takes no write lock (SQLite).
-        due = self._ready_deliveries() & deliveries_ready(timezone.now())
-        if not due.exists():
+        if not deliveries_ready(timezone.now(), **self._queues).exists():
             return []
         try:
-            return deliveries_claim(
-                worker=self.worker_id,
-                queues=None if self.process_all_queues else self.queue_names,
-                excluded_queues=self.excluded_queue_names,
-                limit=BATCH,
-            )
+            return deliveries_claim(worker=self.worker_id, limit=BATCH, **self._queues)
         except OperationalError as error:
             if not is_locked_database_exception(error):
                 raise
@@ -197,8 +192,7 @@ class EventsWorker(Worker):
         now = timezone.now()
         dues = []
         if self.claims_deliveries:
-            deliveries = self._ready_deliveries().filter(status__in=Delivery.READY, run_after__gt=now)
-            dues.append(deliveries.aggregate(due=Min("run_after"))["due"])
+            dues.append(deliveries_next_due(now, **self._queues))
         tasks = DBTaskResult.objects.filter(
             backend_name=self.backend_name, status=TaskResultStatus.READY, run_after__gt=now
         )
