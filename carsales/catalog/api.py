@@ -5,6 +5,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import permissions, serializers, status, viewsets
@@ -204,24 +206,28 @@ class CarViewSet(viewsets.ModelViewSet):
             return cars if is_staff else cars.exclude(status__in=["sold", "withdrawn"])
         return car_catalogue(include_unavailable=is_staff)
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """A page of the catalogue, cached by the catalogue's version (catalog.pages) for each kind
-        of reader, query and site address (its links are absolute)."""
+        of reader, query, site address (its links are absolute) and JSON media type, as the bytes
+        the JSON renderer made of it: a hit renders nothing."""
+        if request.accepted_renderer.format != "json":
+            # The browsable API draws its paging and filter controls from a run of the view.
+            return super().list(request, *args, **kwargs)
         refused: list[Response] = []
 
-        def page_data() -> Any:
+        def page_bytes() -> bytes | None:
             response = super(CarViewSet, self).list(request, *args, **kwargs)
             if response.status_code != status.HTTP_200_OK:
                 refused.append(response)
                 return None
-            return response.data
+            renderer, media_type = request.accepted_renderer, request.accepted_media_type
+            return renderer.render(response.data, media_type, self.get_renderer_context())
 
         query = cacheable_query(request.query_params, known=API_LIST_PARAMETERS)
-        if request.accepted_renderer.format != "json":
-            query = None  # the browsable API draws its paging and filter controls from a run of the view
+        reader = sees_stock_details(request.user)
         where = request.build_absolute_uri("/")
-        data = catalogue_cached("api-cars", sees_stock_details(request.user), where, query, render=page_data)
-        return refused[0] if data is None else Response(data)
+        body = catalogue_cached("api-cars", reader, where, request.accepted_media_type, query, render=page_bytes)
+        return refused[0] if body is None else HttpResponse(body, content_type=request.accepted_renderer.media_type)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # The catalogue's filters narrow the list; a car's own address is never filtered away.

@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -114,10 +115,10 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
             "catalogue", fragment, stock_staff, query, render=render_catalogue, version=version
         )
         return HttpResponse(catalogue) if catalogue is not None else redirect(moved_to[0], permanent=True)
-    # A first visit gets the page every first visit gets, whole, but for its own CSRF token.
+    # An anonymous visitor gets the page every such visitor gets, whole, but for its own CSRF token.
     page = (
         catalogue_cached("catalogue page", stock_staff, query, render=render_page, version=version)
-        if _first_visit(request)
+        if _sees_shared_page(request)
         else render_page()
     )
     if page is None:
@@ -126,14 +127,15 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(_with_own_token(page, request))
 
 
-def _first_visit(request: HttpRequest) -> bool:
-    """No session, no message: no cookie but the CSRF one. Such a visitor is anonymous and gets a
-    page shared with every first visit (its own parts put in per request)."""
-    return not request.COOKIES.keys() - {settings.CSRF_COOKIE_NAME}
+def _sees_shared_page(request: HttpRequest) -> bool:
+    """Anonymous, with no message waiting: such a visitor (a first visit, or one back with a
+    cart) gets the page every such visitor gets, its own parts put in per request."""
+    return not request.user.is_authenticated and not len(get_messages(request))
 
 
 def _with_own_token(page: str, request: HttpRequest) -> str:
-    return page.replace(CSRF_TOKEN_SLOT, get_token(request))
+    # Minted only for a page with a form: a token sets a cookie and costs a sixth of a cached hit.
+    return page.replace(CSRF_TOKEN_SLOT, get_token(request)) if CSRF_TOKEN_SLOT in page else page
 
 
 def _notes_html(car: Car, user: Any) -> str:
@@ -152,10 +154,10 @@ def car_export_view(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A car's page. A first visit (no cookie but the CSRF one) gets the page every first visit
+    """A car's page. An anonymous visitor with no message waiting gets the page every such visitor
     gets, cached by the catalogue's version with the car it shows, but for what is its own: its
     CSRF token and the notes other apps have for it (car_page_notes, asked per request)."""
-    if not _first_visit(request):
+    if not _sees_shared_page(request):
         shown = _car_page(request, pk, notes_for=request.user)
         if shown is None:
             raise Http404("This car is not on sale.")
@@ -172,7 +174,7 @@ CAR_NOTES_SLOT = "car-notes-slot-" + salted_hmac("catalog.car-notes-slot", "").h
 
 
 def _car_page(request: HttpRequest, pk: int, *, notes_for: Any) -> tuple[Car, str] | None:
-    """The car and its page for this viewer; for `notes_for` None, the page every first visit
+    """The car and its page for this viewer; for `notes_for` None, the page every anonymous visitor
     gets, with slots for the notes and the CSRF token. None: no such car, or off sale to this viewer."""
     # A sold car keeps its page (links and bookmarks to it live on) and points to others.
     car = with_price_drop(Car.objects.with_brand()).filter(pk=pk).first()

@@ -5,6 +5,7 @@ the change shows, on the full page, the htmx results and the API list alike. A r
 leaves the cached page served as it was.
 """
 
+import json
 import re
 import tempfile
 from collections.abc import Callable
@@ -223,20 +224,36 @@ def test_a_page_cached_yesterday_is_rendered_anew_today(staff_client, golf):
     assert "page" in staff_client.get("/").context  # today: rendered anew
 
 
-def test_each_first_visit_gets_a_csrf_token_of_its_own_that_works(golf):
-    """The page a first visit gets is shared, but for its CSRF token: each visitor's own, with
-    its cookie, so a form sent from it passes the check (and a shared one could not be forged)."""
+def test_each_anonymous_visitor_gets_a_csrf_token_of_its_own_that_works(golf):
+    """The car page an anonymous visitor gets is shared, but for its CSRF token: each visitor's
+    own, with its cookie, so the form sent from it passes the check (and a shared one could not
+    be forged). The catalogue has no form that posts: it mints no token, sets no cookie."""
     tokens = []
     for _ in range(2):
         visitor = Client(enforce_csrf_checks=True)
-        page = visitor.get("/")
-        token = re.search(r'"X-CSRFToken": "([^"]+)"', page.content.decode()).group(1)  # type: ignore[union-attr]
+        assert "csrfmiddlewaretoken" not in visitor.get("/").content.decode() and not visitor.cookies
+        page = visitor.get(golf.get_absolute_url()).content.decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
         tokens.append(token)
-        added = visitor.post(f"/cart/add/{golf.pk}/", HTTP_X_CSRFTOKEN=token)
+        added = visitor.post(f"/cart/add/{golf.pk}/", {"csrfmiddlewaretoken": token})
         assert added.status_code in (302, 303), added.status_code
         assert visitor.post(f"/cart/add/{golf.pk}/").status_code == 403  # no token: refused
 
     assert tokens[0] != tokens[1] and "csrf-token-slot" not in tokens[0]
+
+
+def test_an_anonymous_visitor_back_with_a_cart_shares_the_page_but_sees_its_own_message(golf):
+    """A session (a visitor's cart) does not make a page personal: the shared copy is served. A
+    message waiting for the visitor does: that page is rendered, the message shown once."""
+    visitor = Client()
+    visitor.get("/")  # cached
+    added = visitor.post(f"/cart/add/{golf.pk}/", follow=False)
+    assert added.status_code in (302, 303) and visitor.session.session_key
+
+    with_message = visitor.get("/")
+    assert with_message.context is not None and "is in your cart." in with_message.content.decode()
+    back = visitor.get("/")
+    assert back.context is None and "is in your cart." not in back.content.decode()
 
 
 @pytest.mark.parametrize("address", ["/", "/api/cars/"])
@@ -273,3 +290,16 @@ def test_htmx_gets_the_results_and_a_history_restore_the_whole_page(client):
     assert "<html" not in results.content.decode()
     assert "<html" in restored.content.decode()
     assert all("HX-Request" in response["Vary"] for response in (results, restored))
+
+
+def test_the_api_list_is_cached_as_the_bytes_of_each_json_media_type(client, django_assert_num_queries):
+    CarFactory()
+    plain = client.get("/api/cars/")
+    with django_assert_num_queries(1):  # the catalogue's version
+        again = client.get("/api/cars/")
+    assert again.content == plain.content and again["Content-Type"] == "application/json"
+    assert "Accept" in again["Vary"]
+
+    indented = client.get("/api/cars/", HTTP_ACCEPT="application/json; indent=4")
+    assert indented.content != plain.content and b'\n    "count"' in indented.content
+    assert json.loads(indented.content) == json.loads(plain.content)
