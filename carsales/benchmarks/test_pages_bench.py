@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
 from carsales.catalog.models import Brand
 from carsales.catalog.services import car_create
-from carsales.conftest import UserFactory
 from carsales.events.tests.processes import ROOT, database_url_for_workers, wait_until
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.django_db(transaction=True)]
@@ -56,7 +56,7 @@ def test_pages_beside_a_bare_view_returning_the_same_bytes(tmp_path: Path, figur
         for n in range(CARS)
     ]  # fmt: skip
     buyer = Client()
-    buyer.force_login(UserFactory())
+    buyer.force_login(get_user_model().objects.create_user("bench-buyer"))
     cookies = {SIGNED_IN: f"{settings.SESSION_COOKIE_NAME}={buyer.cookies[settings.SESSION_COOKIE_NAME].value}"}
     port = free_port()
     env = {

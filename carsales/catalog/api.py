@@ -206,7 +206,7 @@ class CarViewSet(viewsets.ModelViewSet):
             return cars if is_staff else cars.exclude(status__in=["sold", "withdrawn"])
         return car_catalogue(include_unavailable=is_staff)
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
         """A page of the catalogue, cached by the catalogue's version (catalog.pages) for each kind
         of reader, query, site address (its links are absolute) and JSON media type, as the bytes
         the JSON renderer made of it: a hit renders nothing."""

@@ -16,7 +16,7 @@ from django.db.models.sql import DeleteQuery
 from django.urls import reverse
 from django.utils import timezone
 
-from carsales.core.db import update_seeding_row
+from carsales.core.db import bump_seeding_row
 from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
 from carsales.core.tracking import StoredRow
 
@@ -191,7 +191,7 @@ class CatalogueVersion(models.Model):
 
     @classmethod
     def bump(cls) -> None:
-        update_seeding_row(cls, lookup={"singleton": True}, changes={"number": models.F("number") + 1})
+        bump_seeding_row(cls, lookup={"singleton": True}, column="number")
 
 
 class CarQuerySet(StateGuardedQuerySet):

@@ -20,7 +20,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.text import slugify
 
-from carsales.core.db import IDS_PER_STATEMENT, insert_select
+from carsales.core.db import IDS_PER_STATEMENT, insert_row, insert_select
 
 from .bio import write_bio
 from .images import thumbnail_of, webp_of
@@ -207,17 +207,17 @@ def car_update(*, car: Car, **changes: Any) -> Car:
     unknown = set(changes) - {f.name for f in Car._meta.get_fields() if getattr(f, "editable", False)}
     if unknown:
         raise ValidationError(f"Unknown or read-only car fields: {', '.join(sorted(unknown))}.")
-    Car.objects.select_for_update().only("pk").get(pk=car.pk)  # raises DoesNotExist when deleted
-    for field, value in changes.items():
-        if field == "photo":
-            if value is None:
-                continue
-            value = value or ""
-        if field == "plate":
-            value = value.strip().upper()
-        setattr(car, field, value)
-    car.full_clean()
-    car.save()
+    with Car.stored.locked(car):  # raises DoesNotExist when deleted; the save's receivers read this row
+        for field, value in changes.items():
+            if field == "photo":
+                if value is None:
+                    continue
+                value = value or ""
+            if field == "plate":
+                value = value.strip().upper()
+            setattr(car, field, value)
+        car.full_clean()
+        car.save()
     return car
 
 
@@ -329,9 +329,8 @@ def car_bio_fill(*, car_id: int) -> str | None:
 
 def price_change_record(*, car: Car, old: Decimal | None, new: Decimal | None, actor: Any) -> PriceChange:
     """Record that `car`'s price went from `old` to `new`, by `actor` (None: a shell or a job)."""
-    return PriceChange.objects.create(
-        car=car, old_value=old, new_value=new, changed_by=actor, changed_by_name=actor.get_username() if actor else ""
-    )
+    name = actor.get_username() if actor else ""
+    return insert_row(PriceChange(car=car, old_value=old, new_value=new, changed_by=actor, changed_by_name=name))
 
 
 def price_changes_record(*, moves: list[PriceMove], actor: Any) -> int:

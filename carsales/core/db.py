@@ -1,16 +1,18 @@
 """Small database helpers shared by the apps that keep running figures."""
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.db import connections, router
-from django.db.models import BooleanField, ExpressionWrapper, Field, Model
+from django.db.models import BooleanField, ExpressionWrapper, F, Field, Model
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery, UpdateQuery
 
 # Ids bound in one statement by the helpers that take many: below the oldest SQLite's limit on
 # bound parameters (999, Django's max_query_params there), with room for a row's other values.
 IDS_PER_STATEMENT = 900
+
+M = TypeVar("M", bound=Model)
 
 
 def update_seeding_row(model: type[Model], *, lookup: dict[str, Any], changes: dict[str, Any]) -> None:
@@ -26,6 +28,32 @@ def update_seeding_row(model: type[Model], *, lookup: dict[str, Any], changes: d
         rows.update(**changes)
 
 
+# Statements the ORM built, kept for those run on every save (on SQLite the building costs more
+# than the statement): keyed by what decides the text (model, database, fields), never by a value
+# that varies, so they are few.
+_built: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+
+
+def bump_seeding_row(model: type[Model], *, lookup: dict[str, Any], column: str) -> None:
+    """update_seeding_row(model, lookup=lookup, changes={column: F(column) + 1}), its UPDATE built
+    by the ORM once per database and lookup: a counter moved by every write costs the statement only."""
+    using = router.db_for_write(model)
+    key = ("bump", model, using, tuple(sorted(lookup.items())), column)
+    if key not in _built:
+        query = cast(UpdateQuery, model._default_manager.filter(**lookup).query.chain(UpdateQuery))
+        query.add_update_values({column: F(column) + 1})
+        sql, params = query.get_compiler(using=using).as_sql()
+        _built[key] = (sql, tuple(params))
+    sql, params = _built[key]
+    for _attempt in range(2):
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            if cursor.rowcount:
+                return
+        insert_unless_duplicate(model(**lookup))  # the first bump ever: seed the row
+    raise RuntimeError(f"The {model._meta.label} row {lookup} is missing and could not be created.")
+
+
 def insert_unless_duplicate(instance: Model) -> bool:
     """INSERT `instance`; return False, writing nothing, when a unique constraint already holds
     its twin (a repeated signal, a redelivery).
@@ -34,7 +62,7 @@ def insert_unless_duplicate(instance: Model) -> bool:
     whose IntegrityError is caught, so it costs nothing extra inside the caller's transaction.
     Like bulk_create, it sends no model signals: for append-only records no receiver observes.
     """
-    using, insert, params = _insert_unless_duplicate_sql(instance)
+    using, insert, params = _insert_sql(instance, unless_duplicate=True)
     with connections[using].cursor() as cursor:
         cursor.execute(insert, params)
         row = cursor.fetchone()
@@ -53,7 +81,7 @@ def insert_unless_duplicate_then_update(
     On PostgreSQL one statement in the common case (the INSERT and the UPDATE it gates in one
     WITH); elsewhere, and on the first record of a figures row, the two calls.
     """
-    using, insert, insert_params = _insert_unless_duplicate_sql(instance)
+    using, insert, insert_params = _insert_sql(instance, unless_duplicate=True)
     connection = connections[using]
     if connection.vendor != "postgresql":
         if not insert_unless_duplicate(instance):
@@ -81,20 +109,43 @@ def insert_unless_duplicate_then_update(
     return True
 
 
-def _insert_unless_duplicate_sql(instance: Model) -> tuple[str, str, list[Any]]:
+def _insert_sql(instance: Model, *, unless_duplicate: bool) -> tuple[str, str, list[Any]]:
+    """The INSERT of `instance` returning its pk (ignoring a duplicate when `unless_duplicate`):
+    (database, SQL, values). The text is built by the ORM once per model, database and kind; the
+    values adapted as the ORM adapts them."""
     model = type(instance)
     meta = instance._meta
     fields = [field for field in meta.local_concrete_fields if not (field.primary_key and instance.pk is None)]
+    using = router.db_for_write(model, instance=instance)
+    connection = connections[using]
+    key = ("insert", model, using, instance.pk is None, unless_duplicate)
+    if key in _built:
+        values = [(field, field.pre_save(instance, True)) for field in fields]
+        if not any(hasattr(value, "resolve_expression") for _field, value in values):
+            return using, _built[key][0], [field.get_db_prep_save(value, connection) for field, value in values]
     query = InsertQuery(model)
     query.insert_values(fields, [instance])
-    using = router.db_for_write(model, instance=instance)
     compiler = query.get_compiler(using=using)
     compiler.returning_fields = [meta.pk]
     ((sql, params),) = compiler.as_sql()
-    # Not Django's ignore_conflicts: on SQLite that is INSERT OR IGNORE, which also drops a row
-    # breaking a NOT NULL or CHECK constraint. ON CONFLICT ignores a duplicate only (both databases).
-    insert, returning = sql.rsplit(" RETURNING ", 1)
-    return using, f"{insert} ON CONFLICT DO NOTHING RETURNING {returning} AS pk", list(params)
+    if unless_duplicate:
+        # Not Django's ignore_conflicts: on SQLite that is INSERT OR IGNORE, which also drops a row
+        # breaking a NOT NULL or CHECK constraint. ON CONFLICT ignores a duplicate only (both databases).
+        insert, returning = sql.rsplit(" RETURNING ", 1)
+        sql = f"{insert} ON CONFLICT DO NOTHING RETURNING {returning} AS pk"
+    if f"VALUES ({', '.join(['%s'] * len(fields))})" in sql:  # each field one plain value: the text fits any row
+        _built[key] = (sql, ())
+    return using, sql, list(params)
+
+
+def insert_row(instance: M) -> M:
+    """INSERT `instance` (an append-only record) in one statement and return it with its pk. Like
+    bulk_create, it sends no model signals: for such records no receiver observes."""
+    using, insert, params = _insert_sql(instance, unless_duplicate=False)
+    with connections[using].cursor() as cursor:
+        cursor.execute(insert, params)
+        _inserted(instance, pk=cursor.fetchone()[0], using=using)
+    return instance
 
 
 def _inserted(instance: Model, *, pk: Any, using: str) -> None:

@@ -17,6 +17,8 @@ It also keeps a per-save scratch (`note` / `noted`) for what one receiver of a s
 another (an upload's foreseen name), so nothing else is stashed on instances.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,7 @@ from django.db import models, transaction
 from django.db.models.signals import pre_delete, pre_save
 
 _SLOT = "_stored_row"  # the one attribute a tracked instance carries: this save's _Reading
+_AHEAD = "_stored_row_ahead"  # the row `StoredRow.locked` read for the save it wraps
 
 
 @dataclass
@@ -58,12 +61,29 @@ class StoredRow:
             rows = rows.select_for_update(of=("self",))
         return rows.values(*self.fields).first()
 
+    @contextmanager
+    def locked(self, instance: models.Model) -> Iterator[None]:
+        """Lock `instance`'s row and read it, in the caller's transaction, for the saves of it the
+        block makes: a service that must lock the row before it changes it (and know it is there)
+        pays for one read, not two. Raises the model's DoesNotExist when the row is gone."""
+        assert self.model is not None
+        before = self._read(instance)
+        if before is None:
+            missing: type[Exception] = self.model.DoesNotExist  # type: ignore[attr-defined]  # every model's own
+            raise missing(f"{self.model.__name__} {instance.pk} does not exist.")
+        instance.__dict__[_AHEAD] = before
+        try:
+            yield
+        finally:
+            instance.__dict__.pop(_AHEAD, None)
+
     def _read_before_save(
         self, sender: Any, instance: models.Model, raw: bool = False, update_fields: Any = None, **kwargs: Any
     ) -> None:
         # An instance given its pk by hand (a fixture, a forced update) may name a stored row: read it.
         fields = frozenset(update_fields) if update_fields is not None else None
-        setattr(instance, _SLOT, _Reading(self._read(instance), raw, fields))
+        ahead = instance.__dict__.pop(_AHEAD, None)  # a save's reading is its own: a second save reads again
+        setattr(instance, _SLOT, _Reading(ahead if ahead is not None else self._read(instance), raw, fields))
 
     def _read_before_delete(self, sender: Any, instance: models.Model, **kwargs: Any) -> None:
         setattr(instance, _SLOT, _Reading(self._read(instance), raw=False, update_fields=None))

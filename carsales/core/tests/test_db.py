@@ -6,11 +6,14 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.db.models import F
+from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 
 from carsales.analytics.models import DailySales, OrderEvent
-from carsales.conftest import CarFactory, order_for
-from carsales.core.db import insert_unless_duplicate_then_update
+from carsales.audit.models import AuditEntry
+from carsales.catalog.models import CatalogueVersion, PriceChange
+from carsales.conftest import CarFactory, UserFactory, order_for
+from carsales.core.db import bump_seeding_row, insert_row, insert_unless_duplicate, insert_unless_duplicate_then_update
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 1, 5)
@@ -39,3 +42,39 @@ def test_a_record_moves_its_figures_once_making_their_row_on_first_use():
     figures = DailySales.objects.get(day=DAY)
     assert (figures.orders_placed, figures.revenue) == (2, Decimal("20"))
     assert OrderEvent.objects.filter(day=DAY).count() == 2
+
+
+def test_a_counter_bumped_by_a_statement_built_once_makes_its_row_on_first_use():
+    CatalogueVersion.objects.all().delete()
+
+    bump_seeding_row(CatalogueVersion, lookup={"singleton": True}, column="number")
+    with CaptureQueriesContext(connection) as queries:
+        bump_seeding_row(CatalogueVersion, lookup={"singleton": True}, column="number")
+
+    assert len(queries) == 1 and CatalogueVersion.objects.get().number == 2
+
+
+def test_rows_inserted_by_a_text_built_once_each_keep_their_own_values():
+    car, buyer = CarFactory(), UserFactory()
+    written = [
+        insert_row(PriceChange(car=car, old_value=None, new_value=Decimal("10.50"), changed_by=buyer)),
+        insert_row(PriceChange(car=car, old_value=Decimal("10.50"), new_value=None, changed_by_name="shell")),
+        insert_row(PriceChange(car=car, old_value=Decimal("1"), new_value=Decimal("2"), changed_at=Now())),
+    ]
+    audited = [
+        insert_unless_duplicate(AuditEntry(action="a.b", object_type="x.Y", object_id=str(n), detail={"n": n}))
+        for n in (1, 2)
+    ]
+
+    stored = {change.pk: change for change in PriceChange.objects.filter(pk__in=[row.pk for row in written])}
+    assert [(stored[row.pk].old_value, stored[row.pk].new_value) for row in written] == [
+        (None, Decimal("10.50")),
+        (Decimal("10.50"), None),
+        (Decimal("1"), Decimal("2")),  # an expression for a value: built by the ORM, as it must be
+    ]
+    assert (stored[written[0].pk].changed_by, stored[written[1].pk].changed_by_name) == (buyer, "shell")
+    assert audited == [True, True]
+    assert sorted(AuditEntry.objects.filter(action="a.b").values_list("detail", flat=True), key=str) == [
+        {"n": 1},
+        {"n": 2},
+    ]

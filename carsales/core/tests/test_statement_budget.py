@@ -65,15 +65,16 @@ def test_a_car_created_costs_its_insert_its_checks_and_one_row_per_record_withou
     assert savepoints == []
 
 
-def test_a_car_edited_costs_its_lock_its_reading_and_one_row_per_record_without_savepoints():
+def test_a_car_edited_costs_one_locked_reading_and_one_row_per_record_without_savepoints():
     car = CarFactory(bio="Text.")
 
     data, savepoints = counted(lambda: car_update(car=car, value=Decimal("12345")))
 
-    # The edit's lock, the brand and plate checks, the row as stored (read once for every
-    # receiver), the update, the price change, the catalogue's version, the totals and snapshot,
-    # the audit entry.
-    assert len(data) == 9 + one_statement_for_totals_and_snapshot(), data
+    # The row as stored, locked (the edit's lock, read once for every receiver), the brand and
+    # plate checks, the update, the price change, the catalogue's version, the totals and
+    # snapshot, the audit entry.
+    assert len(data) == 8 + one_statement_for_totals_and_snapshot(), data
+    assert "FOR UPDATE" in data[0] or connection.vendor == "sqlite", data[0]
     assert savepoints == []
 
 

@@ -1,0 +1,53 @@
+"""A service that locks a row before changing it reads it once for its save's receivers
+(StoredRow.locked), and never hands that reading to any other save."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from carsales.catalog.models import Car, PriceChange
+from carsales.catalog.services import car_update
+from carsales.conftest import CarFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def moves(car: Car) -> list[tuple[Decimal | None, Decimal | None]]:
+    return list(PriceChange.objects.filter(car=car).order_by("pk").values_list("old_value", "new_value"))
+
+
+def test_an_edit_of_a_car_deleted_meanwhile_raises_and_writes_nothing():
+    car = CarFactory(value=Decimal("1000"))
+    Car.objects.filter(pk=car.pk).delete()
+
+    with pytest.raises(Car.DoesNotExist):
+        car_update(car=car, value=Decimal("900"))
+
+    assert not PriceChange.objects.filter(car_id=car.pk).exists()
+
+
+def test_each_save_in_a_locked_block_reads_the_row_its_own_save_follows():
+    car = CarFactory(value=Decimal("1000"))
+
+    with transaction.atomic(), Car.stored.locked(car):
+        car.value = Decimal("900")
+        car.save()
+        car.value = Decimal("800")
+        car.save()  # before it: the row the first save left, read again
+
+    assert moves(car)[-2:] == [(Decimal("1000"), Decimal("900")), (Decimal("900"), Decimal("800"))]
+
+
+def test_an_edit_refused_leaves_no_reading_for_a_later_save():
+    car = CarFactory(value=Decimal("1000"))
+    with pytest.raises(ValidationError):
+        car_update(car=car, value=Decimal("900"), model_year=1800)
+    Car.objects.filter(pk=car.pk).update(value=Decimal("950"))  # someone else, meanwhile
+
+    car.refresh_from_db(fields=["model_year"])
+    car.value = Decimal("700")
+    car.save()  # from a shell: its old price is the stored one, not the refused edit's reading
+
+    assert moves(car)[-1] == (Decimal("950"), Decimal("700"))
