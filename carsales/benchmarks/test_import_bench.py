@@ -15,7 +15,7 @@ from carsales.catalog.models import Brand, Car
 from carsales.inventory.selectors import inventory_current
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.django_db]
-ROWS = 20_000
+ROWS = 100_000
 
 
 def rows(prefix: str) -> list[tuple[int, dict[str, str]]]:

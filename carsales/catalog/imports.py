@@ -15,6 +15,8 @@ from .services import brand_create, cars_add_many, cars_withdraw
 REQUIRED_COLUMNS = ("brand", "model", "factory_year", "model_year", "plate")
 IMPORTED_FIELDS = [c for c in CSV_COLUMNS if c not in ("brand", "status", "created_at")]
 NULLABLE = {name: getattr(Car._meta.get_field(name), "null", False) for name in IMPORTED_FIELDS}
+# Checked per row: the fields a file fills. The others hold their defaults (the brand is looked up).
+NOT_FROM_THE_FILE = [field.name for field in Car._meta.concrete_fields if field.name not in IMPORTED_FIELDS]
 BATCH_ROWS = 1000
 
 
@@ -56,7 +58,7 @@ class _Batch:
         car = Car(**{name: None if value == "" and NULLABLE[name] else value for name, value in values.items()})
         car.plate = car.plate.upper()
         try:
-            car.clean_fields(exclude=["brand"])
+            car.clean_fields(exclude=NOT_FROM_THE_FILE)
             car.clean()
         except ValidationError as error:
             report.problems.append((line, _message(error)))
