@@ -77,7 +77,9 @@ def test_pages_beside_a_bare_view_returning_the_same_bytes(tmp_path: Path, figur
         for name, page in pages.items():
             request = urllib.request.Request(base + page, headers={"Cookie": cookies.get(name, "")})
             with urllib.request.urlopen(request) as response:
-                (tmp_path / _slug(name)).write_bytes(response.read())
+                body = response.read()
+                assert (b"Hi, bench-buyer" in body) == (name == SIGNED_IN), f"{name}: not the page meant"
+                (tmp_path / _slug(name)).write_bytes(body)
                 (tmp_path / f"{_slug(name)}.type").write_text(response.headers["Content-Type"])
         served = {name: 0.0 for name in pages} | {f"bare {name}": 0.0 for name in pages}
         for _ in range(ROUNDS):

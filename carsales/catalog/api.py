@@ -1,7 +1,7 @@
 """REST endpoints of the catalogue: read for everyone, write for staff."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
@@ -208,7 +209,7 @@ class CarViewSet(viewsets.ModelViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
         """A page of the catalogue, cached by the catalogue's version (catalog.pages) for each kind
-        of reader, query, site address (its links are absolute) and JSON media type, as the bytes
+        of reader, query, site address (its links are absolute) and indent asked for, as the bytes
         the JSON renderer made of it: a hit renders nothing."""
         if request.accepted_renderer.format != "json":
             # The browsable API draws its paging and filter controls from a run of the view.
@@ -226,7 +227,10 @@ class CarViewSet(viewsets.ModelViewSet):
         query = cacheable_query(request.query_params, known=API_LIST_PARAMETERS)
         reader = sees_stock_details(request.user)
         where = request.build_absolute_uri("/")
-        body = catalogue_cached("api-cars", reader, where, request.accepted_media_type, query, render=page_bytes)
+        # What the bytes depend on in the Accept header: its indent, not whatever else a client puts there.
+        renderer = cast(JSONRenderer, request.accepted_renderer)  # the one of format "json"
+        indent = renderer.get_indent(request.accepted_media_type, self.get_renderer_context()) or 0
+        body = catalogue_cached("api-cars", reader, where, indent, query, render=page_bytes)
         return refused[0] if body is None else HttpResponse(body, content_type=request.accepted_renderer.media_type)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Field, Model
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery, UpdateQuery
@@ -46,7 +46,8 @@ def bump_seeding_row(model: type[Model], *, lookup: dict[str, Any], column: str)
         _built[key] = (sql, tuple(params))
     sql, params = _built[key]
     for _attempt in range(2):
-        with connections[using].cursor() as cursor:
+        # As QuerySet.update: an error marks the transaction, so a caller that catches it cannot commit.
+        with transaction.mark_for_rollback_on_error(using), connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             if cursor.rowcount:
                 return
@@ -63,7 +64,7 @@ def insert_unless_duplicate(instance: Model) -> bool:
     Like bulk_create, it sends no model signals: for append-only records no receiver observes.
     """
     using, insert, params = _insert_sql(instance, unless_duplicate=True)
-    with connections[using].cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(using), connections[using].cursor() as cursor:
         cursor.execute(insert, params)
         row = cursor.fetchone()
     if row is None:
@@ -94,7 +95,7 @@ def insert_unless_duplicate_then_update(
     query = cast(UpdateQuery, rows.query.chain(UpdateQuery))
     query.add_update_values(changes)
     update, update_params = query.get_compiler(using=using).as_sql()
-    with connection.cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(
             f"WITH recorded AS ({insert}), moved AS ({update} RETURNING 1) "
             "SELECT (SELECT max(pk) FROM recorded), (SELECT count(*) FROM moved)",
@@ -133,7 +134,10 @@ def _insert_sql(instance: Model, *, unless_duplicate: bool) -> tuple[str, str, l
         # breaking a NOT NULL or CHECK constraint. ON CONFLICT ignores a duplicate only (both databases).
         insert, returning = sql.rsplit(" RETURNING ", 1)
         sql = f"{insert} ON CONFLICT DO NOTHING RETURNING {returning} AS pk"
-    if f"VALUES ({', '.join(['%s'] * len(fields))})" in sql:  # each field one plain value: the text fits any row
+    # Built from plain values, each field one placeholder (none of its own, which may vary with the
+    # value): the text fits any row of the model.
+    plain = not any(hasattr(getattr(instance, field.attname), "resolve_expression") for field in fields)
+    if plain and not any(hasattr(field, "get_placeholder") for field in fields):
         _built[key] = (sql, ())
     return using, sql, list(params)
 
@@ -142,7 +146,7 @@ def insert_row(instance: M) -> M:
     """INSERT `instance` (an append-only record) in one statement and return it with its pk. Like
     bulk_create, it sends no model signals: for such records no receiver observes."""
     using, insert, params = _insert_sql(instance, unless_duplicate=False)
-    with connections[using].cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(using), connections[using].cursor() as cursor:
         cursor.execute(insert, params)
         _inserted(instance, pk=cursor.fetchone()[0], using=using)
     return instance
@@ -175,7 +179,7 @@ def insert_select(
         else:
             expressions.append("%s")
             value_params.append(field.get_db_prep_save(value, connection))
-    with connection.cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "
             f"SELECT {', '.join(expressions)} FROM {source} WHERE {where}",

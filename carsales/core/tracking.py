@@ -65,7 +65,8 @@ class StoredRow:
     def locked(self, instance: models.Model) -> Iterator[None]:
         """Lock `instance`'s row and read it, in the caller's transaction, for the saves of it the
         block makes: a service that must lock the row before it changes it (and know it is there)
-        pays for one read, not two. Raises the model's DoesNotExist when the row is gone."""
+        pays for one read, not two. Raises the model's DoesNotExist when the row is gone. The
+        reading goes to the first save of this instance; save no other copy of the row before it."""
         assert self.model is not None
         before = self._read(instance)
         if before is None:

@@ -292,13 +292,20 @@ def test_htmx_gets_the_results_and_a_history_restore_the_whole_page(client):
     assert all("HX-Request" in response["Vary"] for response in (results, restored))
 
 
-def test_the_api_list_is_cached_as_the_bytes_of_each_json_media_type(client, django_assert_num_queries):
+def test_the_api_list_is_cached_as_bytes_per_indent_and_nothing_else_of_the_accept_header(client):
+    from django.core.cache import caches
+    from rest_framework.renderers import JSONRenderer
+
     CarFactory()
+    pages = caches["pages"]
     plain = client.get("/api/cars/")
-    with django_assert_num_queries(1):  # the catalogue's version
+    stored = len(pages._cache)  # type: ignore[attr-defined]
+    with mock.patch.object(JSONRenderer, "render", side_effect=AssertionError("rendered again")):
         again = client.get("/api/cars/")
+        for junk in range(5):  # made-up media type parameters: the same bytes, no new copy
+            assert client.get("/api/cars/", HTTP_ACCEPT=f"application/json; junk={junk}").content == plain.content
     assert again.content == plain.content and again["Content-Type"] == "application/json"
-    assert "Accept" in again["Vary"]
+    assert "Accept" in again["Vary"] and len(pages._cache) == stored  # type: ignore[attr-defined]
 
     indented = client.get("/api/cars/", HTTP_ACCEPT="application/json; indent=4")
     assert indented.content != plain.content and b'\n    "count"' in indented.content

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
@@ -54,12 +54,14 @@ def test_a_counter_bumped_by_a_statement_built_once_makes_its_row_on_first_use()
     assert len(queries) == 1 and CatalogueVersion.objects.get().number == 2
 
 
-def test_rows_inserted_by_a_text_built_once_each_keep_their_own_values():
+def test_rows_inserted_by_a_text_built_once_each_keep_their_own_values(monkeypatch):
+    monkeypatch.setattr("carsales.core.db._built", {})  # this process's first inserts
     car, buyer = CarFactory(), UserFactory()
     written = [
+        # An expression for a value: built by the ORM, as it must be, and its text kept for no other row.
+        insert_row(PriceChange(car=car, old_value=Decimal("1"), new_value=Decimal("2"), changed_at=Now())),
         insert_row(PriceChange(car=car, old_value=None, new_value=Decimal("10.50"), changed_by=buyer)),
         insert_row(PriceChange(car=car, old_value=Decimal("10.50"), new_value=None, changed_by_name="shell")),
-        insert_row(PriceChange(car=car, old_value=Decimal("1"), new_value=Decimal("2"), changed_at=Now())),
     ]
     audited = [
         insert_unless_duplicate(AuditEntry(action="a.b", object_type="x.Y", object_id=str(n), detail={"n": n}))
@@ -68,13 +70,21 @@ def test_rows_inserted_by_a_text_built_once_each_keep_their_own_values():
 
     stored = {change.pk: change for change in PriceChange.objects.filter(pk__in=[row.pk for row in written])}
     assert [(stored[row.pk].old_value, stored[row.pk].new_value) for row in written] == [
+        (Decimal("1"), Decimal("2")),
         (None, Decimal("10.50")),
         (Decimal("10.50"), None),
-        (Decimal("1"), Decimal("2")),  # an expression for a value: built by the ORM, as it must be
     ]
-    assert (stored[written[0].pk].changed_by, stored[written[1].pk].changed_by_name) == (buyer, "shell")
+    assert (stored[written[1].pk].changed_by, stored[written[2].pk].changed_by_name) == (buyer, "shell")
     assert audited == [True, True]
     assert sorted(AuditEntry.objects.filter(action="a.b").values_list("detail", flat=True), key=str) == [
         {"n": 1},
         {"n": 2},
     ]
+
+
+def test_a_statement_that_fails_marks_the_transaction_as_the_orm_would():
+    """A caller that catches the error cannot commit as if the record were written."""
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert_row(PriceChange(car_id=None, new_value=Decimal("1")))  # type: ignore[misc]
+        assert transaction.get_connection().needs_rollback
