@@ -154,18 +154,33 @@ def car_export_view(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A car's page. An anonymous visitor with no message waiting gets the page every such visitor
-    gets, cached by the catalogue's version with the car it shows, but for what is its own: its
-    CSRF token and the notes other apps have for it (car_page_notes, asked per request)."""
-    if not _sees_shared_page(request):
-        shown = _car_page(request, pk, notes_for=request.user)
+    """A car's page. Its body is the same for every viewer who is not staff: cached by the
+    catalogue's version with the car it shows, and laid out in the viewer's own header; an
+    anonymous visitor with no message waiting gets the whole page cached. What is each viewer's
+    own is put in per request: the CSRF token and the notes other apps have for it
+    (car_page_notes, asked per request). Staff get the page rendered for them."""
+    if request.user.is_staff:
+        shown = _car_body(request, pk, notes_for=request.user)
         if shown is None:
             raise Http404("This car is not on sale.")
-        return HttpResponse(shown[1])
-    cached = catalogue_cached("car page", pk, render=lambda: _car_page(request, pk, notes_for=None))
-    if cached is None:
+        return HttpResponse(_car_layout(request, *shown))
+    version = catalogue_version()
+
+    def shared_body() -> tuple[Car, str] | None:
+        return catalogue_cached("car body", pk, render=lambda: _car_body(request, pk, notes_for=None), version=version)
+
+    def shared_page() -> tuple[Car, str] | None:
+        body = shared_body()
+        return None if body is None else (body[0], _car_layout(request, *body))
+
+    shown = (
+        catalogue_cached("car page", pk, render=shared_page, version=version)
+        if _sees_shared_page(request)
+        else shared_page()
+    )
+    if shown is None:
         raise Http404("This car is not on sale.")
-    car, page = cached
+    car, page = shown
     return HttpResponse(_with_own_token(page.replace(CAR_NOTES_SLOT, _notes_html(car, request.user)), request))
 
 
@@ -173,9 +188,10 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
 CAR_NOTES_SLOT = "car-notes-slot-" + salted_hmac("catalog.car-notes-slot", "").hexdigest()[:20]
 
 
-def _car_page(request: HttpRequest, pk: int, *, notes_for: Any) -> tuple[Car, str] | None:
-    """The car and its page for this viewer; for `notes_for` None, the page every anonymous visitor
-    gets, with slots for the notes and the CSRF token. None: no such car, or off sale to this viewer."""
+def _car_body(request: HttpRequest, pk: int, *, notes_for: Any) -> tuple[Car, str] | None:
+    """The car and its page's body for this viewer; for `notes_for` None, the body every viewer
+    who is not staff gets, with slots for the notes and the CSRF token. None: no such car, or off
+    sale to this viewer."""
     # A sold car keeps its page (links and bookmarks to it live on) and points to others.
     car = with_price_drop(Car.objects.with_brand()).filter(pk=pk).first()
     stock_staff = sees_stock_details(request.user)
@@ -197,7 +213,12 @@ def _car_page(request: HttpRequest, pk: int, *, notes_for: Any) -> tuple[Car, st
         "stock_staff": stock_staff,
         **({"csrf_token": token} if token else {}),
     }
-    return car, render_to_string("catalog/car_detail.html", context, request=request)
+    return car, render_to_string("catalog/_car_page.html", context, request=request)
+
+
+def _car_layout(request: HttpRequest, car: Car, body: str) -> str:
+    """The page around a car's body: the site's header for this viewer, its messages."""
+    return render_to_string("catalog/car_detail.html", {"car": car, "body": mark_safe(body)}, request=request)
 
 
 def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None:

@@ -310,3 +310,27 @@ def test_the_api_list_is_cached_as_bytes_per_indent_and_nothing_else_of_the_acce
     indented = client.get("/api/cars/", HTTP_ACCEPT="application/json; indent=4")
     assert indented.content != plain.content and b'\n    "count"' in indented.content
     assert json.loads(indented.content) == json.loads(plain.content)
+
+
+def test_a_signed_in_buyer_gets_the_shared_body_in_their_own_header_and_staff_their_own_page(
+    golf, staff_client, django_assert_num_queries
+):
+    from carsales.conftest import UserFactory
+
+    address = golf.get_absolute_url()
+    owner, other = UserFactory(username="owner"), UserFactory(username="other")
+    order_for(golf, user=owner)
+    clients = {}
+    for user in (owner, other):
+        clients[user.username] = Client()
+        clients[user.username].force_login(user)
+    clients["other"].get(address)  # the body cached by one buyer's visit
+
+    with django_assert_num_queries(4):  # the session, the user, the version, the buyer's order (notes): no car read
+        mine = clients["owner"].get(address).content.decode()
+    theirs = clients["other"].get(address).content.decode()
+
+    assert "Hi, owner" in mine and "This car is yours" in mine and "Hi, other" not in mine
+    assert "Hi, other" in theirs and "This car is yours" not in theirs
+    assert "Withdraw from sale" not in mine and "Withdraw from sale" not in theirs
+    assert "Signal history" in staff_client.get(address).content.decode()  # staff: rendered for them
