@@ -5,12 +5,14 @@ apart, so a sale takes a car out of stock and a voided sale puts it back.
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Count, DecimalField, Max, Min, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -49,19 +51,26 @@ class Stock:
 
     @classmethod
     def of_row(cls, row: InventoryTotals | CarInventory) -> "Stock":
-        return cls(**{field.name: getattr(row, field.name) for field in fields(cls)})
+        return cls(*(getattr(row, name) for name in STOCK_COLUMNS))
+
+    def figures(self) -> tuple[Any, ...]:
+        # Not dataclasses.astuple, which deep-copies: this runs on every car save.
+        return tuple(getattr(self, name) for name in STOCK_COLUMNS)
 
     def __add__(self, other: "Stock") -> "Stock":
-        return Stock(*(mine + theirs for mine, theirs in zip(astuple(self), astuple(other), strict=True)))
+        return Stock(*(mine + theirs for mine, theirs in zip(self.figures(), other.figures(), strict=True)))
 
     def __sub__(self, other: "Stock") -> "Stock":
-        return Stock(*(mine - theirs for mine, theirs in zip(astuple(self), astuple(other), strict=True)))
+        return Stock(*(mine - theirs for mine, theirs in zip(self.figures(), other.figures(), strict=True)))
 
     def __bool__(self) -> bool:
-        return any(astuple(self))
+        return any(self.figures())
 
     def as_columns(self) -> dict[str, int | Decimal]:
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        return dict(zip(STOCK_COLUMNS, self.figures(), strict=True))
+
+
+STOCK_COLUMNS = tuple(field.name for field in fields(Stock))
 
 
 @transaction.atomic(savepoint=False)
@@ -90,38 +99,43 @@ def _placeholder(column: str) -> str:
     return "CAST(%s AS NUMERIC)" if is_decimal else "%s"
 
 
+@cache
+def _totals_statements(vendor: str, alias: str) -> tuple[str, ...]:
+    """The statements moving the totals and recording their snapshot on this database: one on
+    PostgreSQL (the UPDATE feeds the INSERT), two elsewhere. Built once: they run on every save."""
+    quote = connections[alias].ops.quote_name
+    totals, snapshots = quote(InventoryTotals._meta.db_table), quote(CarInventory._meta.db_table)
+    moved = ", ".join(f"{quote(name)} = {quote(name)} + {_placeholder(name)}" for name in STOCK_COLUMNS)
+    listed = ", ".join(quote(name) for name in STOCK_COLUMNS)
+    update = f"UPDATE {totals} SET {moved}, {quote('updated_at')} = %s WHERE {quote('singleton')}"
+    if vendor == "postgresql":
+        return (
+            f"WITH moved AS ({update} RETURNING {listed}) "
+            f"INSERT INTO {snapshots} ({listed}, {quote('created_at')}) "
+            f"SELECT {listed}, %s FROM moved RETURNING {quote('id')}",
+        )
+    return (
+        update,
+        f"INSERT INTO {snapshots} ({listed}, {quote('created_at')}) "
+        f"SELECT {listed}, %s FROM {totals} WHERE {quote('singleton')} RETURNING {quote('id')}",
+    )
+
+
 def _totals_move_and_snapshot(change: Stock) -> int | None:
     """UPDATE the totals by `change` and INSERT the snapshot they make; None when there is no totals row."""
-    columns = list(change.as_columns())
-    totals, snapshots = InventoryTotals._meta.db_table, CarInventory._meta.db_table
     connection = transaction.get_connection()
-    quote = connection.ops.quote_name
-    moved = ", ".join(f"{quote(name)} = {quote(name)} + {_placeholder(name)}" for name in columns)
-    listed = ", ".join(quote(name) for name in columns)
-    amounts = [change.as_columns()[name] for name in columns]
+    statements = _totals_statements(connection.vendor, connection.alias)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"WITH moved AS (UPDATE {quote(totals)} SET {moved}, {quote('updated_at')} = %s "
-                f"WHERE {quote('singleton')} RETURNING {listed}) "
-                f"INSERT INTO {quote(snapshots)} ({listed}, {quote('created_at')}) "
-                f"SELECT {listed}, %s FROM moved RETURNING {quote('id')}",
-                [*amounts, now, now],
-            )
+        if len(statements) == 1:
+            cursor.execute(statements[0], [*change.figures(), now, now])
             row = cursor.fetchone()
             return row[0] if row else None
-        cursor.execute(
-            f"UPDATE {quote(totals)} SET {moved}, {quote('updated_at')} = %s WHERE {quote('singleton')}",
-            [*amounts, now],
-        )
+        update, insert = statements
+        cursor.execute(update, [*change.figures(), now])
         if not cursor.rowcount:
             return None
-        cursor.execute(
-            f"INSERT INTO {quote(snapshots)} ({listed}, {quote('created_at')}) "
-            f"SELECT {listed}, %s FROM {quote(totals)} WHERE {quote('singleton')} RETURNING {quote('id')}",
-            [now],
-        )
+        cursor.execute(insert, [now])
         return cursor.fetchone()[0]
 
 
