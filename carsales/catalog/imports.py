@@ -8,6 +8,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from carsales.core.db import values_stored
+
 from .exports import CSV_COLUMNS, FORMULA_STARTS
 from .models import Brand, Car, CarStatus, folded
 from .services import brand_create, cars_add_many, cars_withdraw
@@ -76,10 +78,9 @@ class _Batch:
     def add(self, report: ImportReport) -> None:
         """Add the checked cars; those whose stock code, plate or VIN is taken are reported."""
         taken = {
-            name: set(Car.objects.filter(**{f"{name}__in": {getattr(c, name) for _, c, _ in self.cars} - {""}})
-                      .values_list(name, flat=True))
+            name: values_stored(Car, name, {getattr(car, name) for _, car, _ in self.cars} - {""})
             for name in ("stock_code", "plate", "vin")
-        }  # fmt: skip
+        }
         seen: dict[str, set[str]] = {"stock_code": set(), "plate": set(), "vin": set()}
         kept = []
         for line, car, withdrawn in self.cars:

@@ -4,6 +4,7 @@ import io
 import json
 import time
 import urllib.request
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,7 @@ from carsales.catalog.services import (
     car_delete,
     car_thumbnail_make,
     car_update,
+    stock_codes_generate,
     uncommitted_uploads_sweep,
 )
 from carsales.conftest import BrandFactory, CarFactory, image_upload
@@ -40,6 +42,15 @@ def test_a_new_car_gets_a_unique_ten_character_stock_code():
     assert len(codes) == 5
     assert all(len(code) == 10 and set(code) <= set(STOCK_CODE_ALPHABET) for code in codes)
     assert {c.stock_code for c in Car.objects.all()} == codes
+
+
+def test_codes_made_a_batch_at_a_time_are_distinct_and_use_every_symbol_alike():
+    codes = stock_codes_generate(3000)
+
+    assert len(set(codes)) == 3000 and all(len(code) == 10 for code in codes)
+    counts = Counter("".join(codes))
+    assert set(counts) == set(STOCK_CODE_ALPHABET)
+    assert max(counts.values()) < 1.2 * min(counts.values())  # 30,000 symbols: about 940 each
 
 
 def test_a_stock_code_already_set_is_kept():

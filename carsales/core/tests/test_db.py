@@ -11,9 +11,15 @@ from django.test.utils import CaptureQueriesContext
 
 from carsales.analytics.models import DailySales, OrderEvent
 from carsales.audit.models import AuditEntry
-from carsales.catalog.models import CatalogueVersion, PriceChange
+from carsales.catalog.models import Car, CatalogueVersion, PriceChange
 from carsales.conftest import CarFactory, UserFactory, order_for
-from carsales.core.db import bump_seeding_row, insert_row, insert_unless_duplicate, insert_unless_duplicate_then_update
+from carsales.core.db import (
+    bump_seeding_row,
+    insert_row,
+    insert_unless_duplicate,
+    insert_unless_duplicate_then_update,
+    values_stored,
+)
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 1, 5)
@@ -88,3 +94,10 @@ def test_a_statement_that_fails_marks_the_transaction_as_the_orm_would():
         with pytest.raises(IntegrityError):
             insert_row(PriceChange(car_id=None, new_value=Decimal("1")))  # type: ignore[misc]
         assert transaction.get_connection().needs_rollback
+
+
+def test_values_stored_are_the_ones_some_row_holds():
+    kept = CarFactory(plate="KEPT1"), CarFactory(plate="KEPT2")
+
+    assert values_stored(Car, "plate", {"KEPT1", "NEW1", "KEPT2", "NEW2"}) == {car.plate for car in kept}
+    assert values_stored(Car, "plate", set()) == set()
