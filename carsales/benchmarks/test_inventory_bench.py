@@ -46,11 +46,15 @@ def fill(brand: Brand, count: int) -> None:
 
 
 def timed(action) -> float:
-    started = time.perf_counter()
-    for _ in range(EDITS):
-        with transaction.atomic():
-            action()
-    return time.perf_counter() - started
+    """The fastest of three runs of EDITS actions: the others met a neighbour's noise."""
+    runs = []
+    for _ in range(3):
+        started = time.perf_counter()
+        for _ in range(EDITS):
+            with transaction.atomic():
+                action()
+        runs.append(time.perf_counter() - started)
+    return min(runs)
 
 
 def test_delta_stays_flat_while_the_recount_grows_with_the_table():
@@ -58,6 +62,9 @@ def test_delta_stays_flat_while_the_recount_grows_with_the_table():
     results = {}
     for table_size in (1_000, 20_000):
         fill(brand, table_size - Car.objects.count())
+        if connection.vendor == "postgresql":  # statistics as autovacuum would leave them, not while it runs
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(Car._meta.db_table)}")
         car = Car.objects.first()
         delta = timed(lambda: inventory_apply_change(change=Stock(cars_value=Decimal("1"))))
         recount = timed(seed_recount)
