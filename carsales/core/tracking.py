@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models.signals import pre_delete, pre_save
+from django.db.models.signals import post_save, pre_delete, pre_save
 
 _SLOT = "_stored_row"  # the one attribute a tracked instance carries: this save's _Reading
 _AHEAD = "_stored_row_ahead"  # the row `StoredRow.locked` read for the save it wraps
@@ -35,6 +35,7 @@ class _Reading:
     raw: bool  # a fixture load: the save writes every field as given
     update_fields: frozenset[str] | None
     notes: dict[str, Any] = field(default_factory=dict)
+    written: dict[str, Any] | None = None  # after(), taken as the save's post_save began
 
 
 class StoredRow:
@@ -50,6 +51,7 @@ class StoredRow:
         uid = f"tracking.{cls.__module__}.{cls.__qualname__}"
         # Connected as the class is created: before any app's receivers, so they can all ask.
         pre_save.connect(self._read_before_save, sender=cls, weak=False, dispatch_uid=f"{uid}.save")
+        post_save.connect(self._take_what_was_written, sender=cls, weak=False, dispatch_uid=f"{uid}.saved")
         pre_delete.connect(self._read_before_delete, sender=cls, weak=False, dispatch_uid=f"{uid}.delete")
 
     def _read(self, instance: models.Model) -> dict[str, Any] | None:
@@ -86,6 +88,12 @@ class StoredRow:
         ahead = instance.__dict__.pop(_AHEAD, None)  # a save's reading is its own: a second save reads again
         setattr(instance, _SLOT, _Reading(ahead if ahead is not None else self._read(instance), raw, fields))
 
+    def _take_what_was_written(self, sender: Any, instance: models.Model, **kwargs: Any) -> None:
+        # What the row holds now, before any receiver of post_save runs: one that assigns a field
+        # (which saves nothing) cannot make the others count what was never written.
+        reading = self._reading(instance)
+        reading.written = self._after(instance, reading)
+
     def _read_before_delete(self, sender: Any, instance: models.Model, **kwargs: Any) -> None:
         setattr(instance, _SLOT, _Reading(self._read(instance), raw=False, update_fields=None))
 
@@ -103,8 +111,11 @@ class StoredRow:
     def after(self, instance: models.Model) -> dict[str, Any]:
         """The tracked fields as this save left the row: what it wrote from the instance, and
         the stored value of every field it did not write (state fields, fields outside
-        update_fields)."""
+        update_fields); taken as its post_save began, whatever a receiver assigns after."""
         reading = self._reading(instance)
+        return dict(reading.written) if reading.written is not None else self._after(instance, reading)
+
+    def _after(self, instance: models.Model, reading: _Reading) -> dict[str, Any]:
         written = self._written(instance, reading)
         stored = reading.before or {}
         return {

@@ -51,3 +51,33 @@ def test_an_edit_refused_leaves_no_reading_for_a_later_save():
     car.save()  # from a shell: its old price is the stored one, not the refused edit's reading
 
     assert moves(car)[-1] == (Decimal("950"), Decimal("700"))
+
+
+def test_a_receiver_assigning_a_field_in_post_save_changes_no_figure(monkeypatch):
+    """The seed's mistake (assign in post_save, believe it saved) made by an app whose receiver runs
+    before the others: they count what the row holds, not what the instance says."""
+    from django.db.models.signals import post_save
+
+    from carsales.inventory.selectors import inventory_current
+
+    def assigns_without_saving(sender, instance, **kwargs):
+        instance.value = Decimal("1")
+
+    post_save.connect(assigns_without_saving, sender=Car, dispatch_uid="test.assigns_without_saving")
+    # As an app listed earlier would place it: right after the tracker's own receiver, before the apps'.
+    entry, others = post_save.receivers[-1], post_save.receivers[:-1]
+    tracker = next(n for n, (key, *_) in enumerate(others) if key[0] == "tracking.carsales.catalog.models.Car.saved")
+    monkeypatch.setattr(post_save, "receivers", [*others[: tracker + 1], entry, *others[tracker + 1 :]])
+    post_save.sender_receivers_cache.clear()
+    try:
+        car = CarFactory(value=Decimal("1000"))
+        car_update(car=car, value=Decimal("900"))
+    finally:
+        post_save.disconnect(sender=Car, dispatch_uid="test.assigns_without_saving")
+        post_save.sender_receivers_cache.clear()
+
+    car.refresh_from_db()
+    assert car.value == Decimal("900")
+    assert moves(car) == [(None, Decimal("1000")), (Decimal("1000"), Decimal("900"))]
+    current = inventory_current()
+    assert current is not None and current.cars_value == Decimal("900")
