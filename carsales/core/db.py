@@ -4,7 +4,7 @@ from collections.abc import Collection, Sequence
 from typing import Any, TypeVar, cast
 
 from django.db import connections, router, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F, Field, Model
+from django.db.models import BooleanField, CharField, ExpressionWrapper, F, Field, Model, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery, UpdateQuery
 
@@ -198,7 +198,9 @@ def values_stored(model: type[Model], name: str, values: Collection[Any]) -> set
     rows = model._default_manager.all()
     connection = connections[rows.db]
     if connection.vendor == "postgresql":
-        column_type = cast(Field, model._meta.get_field(name)).db_type(connection)
+        field = cast(Field, model._meta.get_field(name))
+        # Text as text: a cast to varchar(n) would cut a longer value down to one that is stored.
+        column_type = "text" if isinstance(field, CharField | TextField) else field.db_type(connection)
         return set(
             rows.filter(**{f"{name}__in": RawSQL(f"SELECT unnest(%s::{column_type}[])", [list(values)])}).values_list(
                 name, flat=True

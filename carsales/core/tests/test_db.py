@@ -97,7 +97,10 @@ def test_a_statement_that_fails_marks_the_transaction_as_the_orm_would():
 
 
 def test_values_stored_are_the_ones_some_row_holds():
-    kept = CarFactory(plate="KEPT1"), CarFactory(plate="KEPT2")
+    kept = CarFactory(plate="KEPT1"), CarFactory(plate="KEPT2"), CarFactory(plate="ABCDEFGHJKLMNPQR")
 
-    assert values_stored(Car, "plate", {"KEPT1", "NEW1", "KEPT2", "NEW2"}) == {car.plate for car in kept}
+    assert values_stored(Car, "plate", {"KEPT1", "NEW1", "KEPT2", "NEW2"}) == {"KEPT1", "KEPT2"}
     assert values_stored(Car, "plate", set()) == set()
+    # Longer than the column (16): not the stored plate it begins with.
+    assert values_stored(Car, "plate", {"ABCDEFGHJKLMNPQRXYZ"}) == set()
+    assert len(kept) == 3
