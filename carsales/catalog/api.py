@@ -214,6 +214,7 @@ class CarViewSet(viewsets.ModelViewSet):
         if request.accepted_renderer.format != "json":
             # The browsable API draws its paging and filter controls from a run of the view.
             return super().list(request, *args, **kwargs)
+        renderer = cast(JSONRenderer, request.accepted_renderer)  # the one of format "json"
         refused: list[Response] = []
 
         def page_bytes() -> bytes | None:
@@ -221,17 +222,15 @@ class CarViewSet(viewsets.ModelViewSet):
             if response.status_code != status.HTTP_200_OK:
                 refused.append(response)
                 return None
-            renderer, media_type = request.accepted_renderer, request.accepted_media_type
-            return renderer.render(response.data, media_type, self.get_renderer_context())
+            return renderer.render(response.data, request.accepted_media_type, self.get_renderer_context())
 
         query = cacheable_query(request.query_params, known=API_LIST_PARAMETERS)
         reader = sees_stock_details(request.user)
         where = request.build_absolute_uri("/")
         # What the bytes depend on in the Accept header: its indent, not whatever else a client puts there.
-        renderer = cast(JSONRenderer, request.accepted_renderer)  # the one of format "json"
         indent = renderer.get_indent(request.accepted_media_type, self.get_renderer_context()) or 0
         body = catalogue_cached("api-cars", reader, where, indent, query, render=page_bytes)
-        return refused[0] if body is None else HttpResponse(body, content_type=request.accepted_renderer.media_type)
+        return refused[0] if body is None else HttpResponse(body, content_type=renderer.media_type)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # The catalogue's filters narrow the list; a car's own address is never filtered away.

@@ -61,18 +61,18 @@ class StockError(Exception):
     """A car is not in the state a stock transition needs; the message names it, for the buyer."""
 
 
+def _random_stock_codes(count: int) -> set[str]:
+    symbols = secrets.token_bytes(count * STOCK_CODE_LENGTH).translate(_BYTE_TO_SYMBOL).decode()
+    return {symbols[start : start + STOCK_CODE_LENGTH] for start in range(0, len(symbols), STOCK_CODE_LENGTH)}
+
+
 def stock_code_generate() -> str:
     """Return a random 10-character stock code, checked by no query.
 
     32**10 codes make a clash vanishingly rare (one in ten billion per car at 100,000 cars): the
     unique column rejects it, failing that one save, rather than every save paying a lookup.
     """
-    return "".join(secrets.choice(STOCK_CODE_ALPHABET) for _ in range(STOCK_CODE_LENGTH))
-
-
-def _random_stock_codes(count: int) -> set[str]:
-    symbols = secrets.token_bytes(count * STOCK_CODE_LENGTH).translate(_BYTE_TO_SYMBOL).decode()
-    return {symbols[start : start + STOCK_CODE_LENGTH] for start in range(0, len(symbols), STOCK_CODE_LENGTH)}
+    return _random_stock_codes(1).pop()
 
 
 def stock_codes_generate(count: int) -> list[str]:
