@@ -6,7 +6,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from carsales.catalog.models import Brand, Car
-from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_unless_duplicate
+from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_soon
 
 from .models import AuditEntry
 
@@ -18,11 +18,12 @@ def audit_record(
     target: models.Model,
     detail: dict[str, Any] | None = None,
     repeatable: bool = False,
-) -> AuditEntry | None:
-    """Log that `actor` did `action` to `target`.
+) -> None:
+    """Log that `actor` did `action` to `target`; inside a save, with the rest of its derived
+    data in one round trip (core.db.write_soon).
 
     An action that happens once to an object (repeatable=False) is logged once: a repeat is
-    ignored and returns None (idempotent under redelivery). Returns the new entry otherwise.
+    ignored (idempotent under redelivery).
     """
     known = actor if actor is not None and actor.is_authenticated else None
     entry = AuditEntry(
@@ -34,7 +35,7 @@ def audit_record(
         detail=detail or {},
         repeatable=repeatable,
     )
-    return entry if insert_unless_duplicate(entry) else None
+    insert_soon(entry, unless_duplicate=True)
 
 
 def audit_record_many(

@@ -19,7 +19,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.text import slugify
 
-from carsales.core.db import IDS_PER_STATEMENT, insert_row, insert_select, values_stored
+from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_soon, values_stored
 
 from .bio import write_bio
 from .images import thumbnail_of, webp_of
@@ -330,10 +330,11 @@ def car_bio_fill(*, car_id: int) -> str | None:
     return text if Car.objects.filter(pk=car_id, bio="").update(bio=text) else None
 
 
-def price_change_record(*, car: Car, old: Decimal | None, new: Decimal | None, actor: Any) -> PriceChange:
-    """Record that `car`'s price went from `old` to `new`, by `actor` (None: a shell or a job)."""
+def price_change_record(*, car: Car, old: Decimal | None, new: Decimal | None, actor: Any) -> None:
+    """Record that `car`'s price went from `old` to `new`, by `actor` (None: a shell or a job);
+    with the rest of a save's derived data in one round trip (core.db.write_soon)."""
     name = actor.get_username() if actor else ""
-    return insert_row(PriceChange(car=car, old_value=old, new_value=new, changed_by=actor, changed_by_name=name))
+    insert_soon(PriceChange(car=car, old_value=old, new_value=new, changed_by=actor, changed_by_name=name))
 
 
 def price_changes_record(*, moves: list[PriceMove], actor: Any) -> int:

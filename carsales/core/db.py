@@ -1,6 +1,7 @@
 """Small database helpers shared by the apps that keep running figures."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 from django.db import connections, router, transaction
@@ -13,6 +14,136 @@ from django.db.models.sql import InsertQuery, UpdateQuery
 IDS_PER_STATEMENT = 900
 
 M = TypeVar("M", bound=Model)
+# In a statement given to write_soon, the name of the statement before it in the same write.
+PREVIOUS = "__previous__"
+# A write: its statements, their parameters, and what to call with the value it returned.
+_Write = tuple[Sequence[str], Sequence[Any], Callable[[Any], None] | None]
+
+
+class _OneRoundTrip:
+    """The writes of one model save that nobody reads before the save ends (derived data: a
+    counter, a history row, an audit entry), sent as one statement on PostgreSQL: a WITH of
+    data-modifying statements, one round trip instead of one each.
+
+    An execute wrapper: any other statement on the connection meanwhile (a read, the row's own
+    INSERT, a savepoint) sends what is pending first, so every statement sees what was written
+    before it, in the order it was written. A write made under a savepoint or a wrapper opened
+    after this one (a DomainSignal receiver that may fail alone) is run at once instead, under it.
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.savepoints = _savepoints(connection)
+        self.pending: list[_Write] = []
+        self.rows: set[Hashable] = set()  # PostgreSQL applies one update of a row per statement
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        if self.pending:
+            self.send()
+        return execute(sql, params, many, context)
+
+    def takes(self, row: Hashable | None) -> bool:
+        """Whether a write made now can wait for the others: nothing opened since, and no write of `row` pending."""
+        connection = self.connection
+        if connection.execute_wrappers[-1] is not self or _savepoints(connection) != self.savepoints:
+            return False
+        if row is not None and row in self.rows:
+            self.send()
+        return True
+
+    def add(self, write: _Write, row: Hashable | None) -> None:
+        self.pending.append(write)
+        if row is not None:
+            self.rows.add(row)
+
+    def send(self) -> None:
+        pending, self.pending, self.rows = self.pending, [], set()
+        wrappers = self.connection.execute_wrappers
+        # Sent beneath this wrapper only: not into a savepoint a later wrapper is about to open.
+        self.connection.execute_wrappers = wrappers[: wrappers.index(self)]
+        try:
+            values = _run(self.connection, pending)
+        finally:
+            self.connection.execute_wrappers = wrappers
+        for (_statements, _params, then), value in zip(pending, values, strict=True):
+            if then is not None:
+                then(value)
+
+
+def _savepoints(connection: Any) -> int:
+    # An atomic block opened without a savepoint holds None: its writes still join the round trip.
+    return sum(sid is not None for sid in connection.savepoint_ids)
+
+
+def _run(connection: Any, writes: Sequence[_Write]) -> list[Any]:
+    """Run `writes` as one statement; return the first value each returned (None: no row)."""
+    if len(writes) == 1 and len(writes[0][0]) == 1:
+        sql, params = writes[0][0][0], list(writes[0][1])
+    else:
+        if connection.vendor != "postgresql":
+            raise ValueError("Statements chained in one write need PostgreSQL's WITH.")
+        parts, params, lasts = [], [], []
+        for number, (statements, values, _then) in enumerate(writes):
+            for step, statement in enumerate(statements):
+                parts.append(f"w{number}_{step} AS ({statement.replace(PREVIOUS, f'w{number}_{step - 1}')})")
+            lasts.append(f"(SELECT * FROM w{number}_{len(statements) - 1} LIMIT 1)")
+            params.extend(values)
+        sql = f"WITH {', '.join(parts)} SELECT {', '.join(lasts)}"
+    # As the ORM's writes: an error marks the transaction, so a caller that catches it cannot commit.
+    with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if len(writes) == 1 and len(writes[0][0]) == 1:
+        return [row[0] if row else None]
+    return list(row)
+
+
+@contextmanager
+def one_round_trip(using: str) -> Iterator[None]:
+    """Send the writes made by write_soon inside this block as one statement on PostgreSQL,
+    before the next other statement or at the end of the block; elsewhere each runs at once.
+    Opened by the model saves for their receivers' derived data. Inside a transaction only:
+    pending writes are dropped with an exception, which fails the transaction they belong to."""
+    connection = connections[using]
+    wrappers = connection.execute_wrappers
+    if (
+        connection.vendor != "postgresql"
+        or not connection.in_atomic_block
+        or any(isinstance(wrapper, _OneRoundTrip) for wrapper in wrappers)
+    ):
+        yield
+        return
+    batch = _OneRoundTrip(connection)
+    wrappers.append(batch)
+    try:
+        yield
+        if batch.pending:
+            batch.send()
+    finally:
+        connection.execute_wrappers.remove(batch)
+
+
+def write_soon(
+    using: str,
+    statements: Sequence[str],
+    params: Sequence[Any],
+    *,
+    then: Callable[[Any], None] | None = None,
+    row: Hashable | None = None,
+) -> None:
+    """Run a write whose outcome nobody reads before the save around it ends: in that save's
+    one round trip (see one_round_trip), else at once. `statements` end with a RETURNING of one
+    column; each after the first may read the one before it as PREVIOUS (PostgreSQL only).
+    `then` is called with the first value returned (None when no row was), once it ran. `row`
+    names the row an UPDATE writes, which one statement may write once only."""
+    connection = connections[using]
+    batch = next((wrapper for wrapper in connection.execute_wrappers if isinstance(wrapper, _OneRoundTrip)), None)
+    if batch is not None and batch.takes(row):
+        batch.add((statements, params, then), row)
+        return
+    (value,) = _run(connection, [(statements, params, then)])
+    if then is not None:
+        then(value)
 
 
 def update_seeding_row(model: type[Model], *, lookup: dict[str, Any], changes: dict[str, Any]) -> None:
@@ -36,23 +167,25 @@ _built: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
 
 def bump_seeding_row(model: type[Model], *, lookup: dict[str, Any], column: str) -> None:
     """update_seeding_row(model, lookup=lookup, changes={column: F(column) + 1}), its UPDATE built
-    by the ORM once per database and lookup: a counter moved by every write costs the statement only."""
+    by the ORM once per database and lookup: a counter moved by every write costs the statement
+    only, and joins a save's one round trip (write_soon)."""
     using = router.db_for_write(model)
     key = ("bump", model, using, tuple(sorted(lookup.items())), column)
     if key not in _built:
         query = cast(UpdateQuery, model._default_manager.filter(**lookup).query.chain(UpdateQuery))
         query.add_update_values({column: F(column) + 1})
         sql, params = query.get_compiler(using=using).as_sql()
-        _built[key] = (sql, tuple(params))
+        _built[key] = (f"{sql} RETURNING 1", tuple(params))
     sql, params = _built[key]
-    for _attempt in range(2):
-        # As QuerySet.update: an error marks the transaction, so a caller that catches it cannot commit.
-        with transaction.mark_for_rollback_on_error(using), connections[using].cursor() as cursor:
-            cursor.execute(sql, params)
-            if cursor.rowcount:
-                return
-        insert_unless_duplicate(model(**lookup))  # the first bump ever: seed the row
-    raise RuntimeError(f"The {model._meta.label} row {lookup} is missing and could not be created.")
+
+    def seeded_if_missing(moved: Any) -> None:
+        if moved is None:  # the first bump ever: seed the row, then bump it
+            insert_unless_duplicate(model(**lookup))
+            (again,) = _run(connections[using], [([sql], params, None)])
+            if again is None:
+                raise RuntimeError(f"The {model._meta.label} row {lookup} is missing and could not be created.")
+
+    write_soon(using, [sql], params, then=seeded_if_missing, row=key)
 
 
 def insert_unless_duplicate(instance: Model) -> bool:
@@ -150,6 +283,18 @@ def insert_row(instance: M) -> M:
         cursor.execute(insert, params)
         _inserted(instance, pk=cursor.fetchone()[0], using=using)
     return instance
+
+
+def insert_soon(instance: Model, *, unless_duplicate: bool = False) -> None:
+    """insert_row or insert_unless_duplicate for a record nobody reads before the save around it
+    ends: it joins that save's one round trip (write_soon). Its pk is set once it is written."""
+    using, insert, params = _insert_sql(instance, unless_duplicate=unless_duplicate)
+
+    def written(pk: Any) -> None:
+        if pk is not None:
+            _inserted(instance, pk=pk, using=using)
+
+    write_soon(using, [insert], params, then=written)
 
 
 def _inserted(instance: Model, *, pk: Any, using: str) -> None:

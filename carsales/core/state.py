@@ -24,7 +24,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
-from django.db import models, transaction
+from django.db import models, router, transaction
+
+from carsales.core.db import one_round_trip
 
 _in_transition: ContextVar[bool] = ContextVar("in_state_transition", default=False)
 
@@ -98,9 +100,17 @@ class StateGuardedModel(models.Model):
                 ]
         # One transaction for pre_save, the write and post_save; inside a caller's transaction it
         # joins it without a savepoint, as Django's own save does: a failed save fails the caller.
-        with transaction.atomic(savepoint=False):
+        # The derived data its receivers write go in one round trip (PostgreSQL).
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False), one_round_trip(using):
             super().save(*args, **kwargs)
         self._remember_state()
+
+    def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        """Delete the row; what its receivers write go in one round trip (PostgreSQL), as a save's."""
+        alias = using or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=alias, savepoint=False), one_round_trip(alias):
+            return super().delete(using=using, keep_parents=keep_parents)
 
     def _stored_state(self) -> dict[str, Any] | None:
         """The state fields of the stored row this instance, made by hand, is forced onto."""

@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from carsales.catalog.models import Car, CarStatus
-from carsales.core.db import insert_unless_duplicate
+from carsales.core.db import PREVIOUS, insert_unless_duplicate, write_soon
 
 from .models import CarInventory, InventoryTotals
 
@@ -74,23 +74,34 @@ STOCK_COLUMNS = tuple(field.name for field in fields(Stock))
 
 
 @transaction.atomic(savepoint=False)
-def inventory_apply_change(*, change: Stock) -> int | None:
-    """Add a change to the running totals and record the resulting snapshot; return its id.
+def inventory_apply_change(*, change: Stock) -> None:
+    """Add a change to the running totals and record the resulting snapshot.
 
     The UPDATE takes the totals row lock, so concurrent writers queue here and each snapshot
     reflects every change committed before it. One statement on PostgreSQL (the UPDATE feeds the
-    snapshot's INSERT through RETURNING), two elsewhere, whatever the stock size; no savepoint: a
-    failure here fails the write it counts. A change that moves no figure costs none and records
-    nothing (returns None).
+    snapshot's INSERT through RETURNING), sent with the rest of a save's derived data in one round
+    trip (core.db.write_soon); two elsewhere; whatever the stock size. No savepoint: a failure
+    here fails the write it counts. A change that moves no figure costs none and records nothing.
     """
     if not change:
-        return None
-    for _attempt in range(2):
-        snapshot_id = _totals_move_and_snapshot(change)
-        if snapshot_id is not None:
-            return snapshot_id
-        insert_unless_duplicate(InventoryTotals(singleton=True))  # the first change ever: seed the row
-    raise RuntimeError("The inventory totals row is missing and could not be created.")
+        return
+    connection = transaction.get_connection()
+    statements = _totals_statements(connection.vendor, connection.alias)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [*change.figures(), now, now]
+
+    def seeded_if_missing(snapshot_id: int | None) -> None:
+        if snapshot_id is None:  # the first change ever: seed the row, then count the change
+            insert_unless_duplicate(InventoryTotals(singleton=True))
+            with connection.cursor() as cursor:
+                if _run_totals(cursor, statements, params) is None:
+                    raise RuntimeError("The inventory totals row is missing and could not be created.")
+
+    if connection.vendor == "postgresql":
+        write_soon(connection.alias, statements, params, then=seeded_if_missing, row=InventoryTotals)
+        return
+    with connection.cursor() as cursor:
+        seeded_if_missing(_run_totals(cursor, statements, params))
 
 
 def _placeholder(column: str) -> str:
@@ -101,42 +112,35 @@ def _placeholder(column: str) -> str:
 
 @cache
 def _totals_statements(vendor: str, alias: str) -> tuple[str, ...]:
-    """The statements moving the totals and recording their snapshot on this database: one on
-    PostgreSQL (the UPDATE feeds the INSERT), two elsewhere. Built once: they run on every save."""
+    """The statements moving the totals and recording their snapshot, which they return the id
+    of: on PostgreSQL the UPDATE feeds the INSERT (a chain for write_soon), elsewhere the INSERT
+    reads the row the UPDATE wrote. Built once: they run on every save."""
     quote = connections[alias].ops.quote_name
     totals, snapshots = quote(InventoryTotals._meta.db_table), quote(CarInventory._meta.db_table)
     moved = ", ".join(f"{quote(name)} = {quote(name)} + {_placeholder(name)}" for name in STOCK_COLUMNS)
     listed = ", ".join(quote(name) for name in STOCK_COLUMNS)
     update = f"UPDATE {totals} SET {moved}, {quote('updated_at')} = %s WHERE {quote('singleton')}"
-    if vendor == "postgresql":
-        return (
-            f"WITH moved AS ({update} RETURNING {listed}) "
-            f"INSERT INTO {snapshots} ({listed}, {quote('created_at')}) "
-            f"SELECT {listed}, %s FROM moved RETURNING {quote('id')}",
-        )
-    return (
-        update,
+    source = PREVIOUS if vendor == "postgresql" else f"{totals} WHERE {quote('singleton')}"
+    insert = (
         f"INSERT INTO {snapshots} ({listed}, {quote('created_at')}) "
-        f"SELECT {listed}, %s FROM {totals} WHERE {quote('singleton')} RETURNING {quote('id')}",
+        f"SELECT {listed}, %s FROM {source} RETURNING {quote('id')}"
     )
+    return (f"{update} RETURNING {listed}" if vendor == "postgresql" else update, insert)
 
 
-def _totals_move_and_snapshot(change: Stock) -> int | None:
-    """UPDATE the totals by `change` and INSERT the snapshot they make; None when there is no totals row."""
-    connection = transaction.get_connection()
-    statements = _totals_statements(connection.vendor, connection.alias)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        if len(statements) == 1:
-            cursor.execute(statements[0], [*change.figures(), now, now])
-            row = cursor.fetchone()
-            return row[0] if row else None
-        update, insert = statements
-        cursor.execute(update, [*change.figures(), now])
-        if not cursor.rowcount:
-            return None
-        cursor.execute(insert, [now])
-        return cursor.fetchone()[0]
+def _run_totals(cursor: Any, statements: tuple[str, ...], params: list[Any]) -> int | None:
+    """Move the totals and record the snapshot now, not in a round trip shared with other writes
+    (SQLite: two statements); the snapshot's id, None when there is no totals row."""
+    update, insert = statements
+    if PREVIOUS in insert:
+        cursor.execute(f"WITH moved AS ({update}) {insert.replace(PREVIOUS, 'moved')}", params)
+        row = cursor.fetchone()
+        return row[0] if row else None
+    cursor.execute(update, params[:-1])
+    if not cursor.rowcount:
+        return None
+    cursor.execute(insert, params[-1:])
+    return cursor.fetchone()[0]
 
 
 @dataclass(frozen=True)
