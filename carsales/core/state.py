@@ -107,9 +107,10 @@ class StateGuardedModel(models.Model):
         self._remember_state()
 
     def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
-        """Delete the row; what its receivers write go in one round trip (PostgreSQL), as a save's."""
-        alias = using or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=alias, savepoint=False), one_round_trip(alias):
+        """Delete the row; what its receivers write go in one round trip inside the caller's
+        transaction (PostgreSQL), as a save's. No block of its own: a delete refused before it
+        writes (a protected row) leaves the caller's transaction usable, as Django's does."""
+        with one_round_trip(using or router.db_for_write(type(self), instance=self)):
             return super().delete(using=using, keep_parents=keep_parents)
 
     def _stored_state(self) -> dict[str, Any] | None:
