@@ -17,7 +17,7 @@ from unittest import mock
 import pytest
 from django.core import serializers
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import QuerySet
 from django.test import Client
 from django.utils import timezone
@@ -334,3 +334,36 @@ def test_a_signed_in_buyer_gets_the_shared_body_in_their_own_header_and_staff_th
     assert "Hi, other" in theirs and "This car is yours" not in theirs
     assert "Withdraw from sale" not in mine and "Withdraw from sale" not in theirs
     assert "Signal history" in staff_client.get(address).content.decode()  # staff: rendered for them
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_version_read_is_the_health_check_of_a_kept_connection_and_survives_a_database_restart(monkeypatch):
+    """A cached page costs one round trip, not Django's SELECT 1 before it; a connection the
+    database dropped meanwhile (a restart) is found by that read and replaced: the page answers."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no connection to lose: its health check is a no-op")
+    import psycopg
+
+    car = CarFactory(model="Kept")
+    client = Client()
+    assert client.get("/").status_code == 200  # cached, its connection kept for the next request
+    kept = connections["default"]  # the wrapper itself: the proxy `connection` cannot be patched
+    monkeypatch.setattr(kept, "health_check_enabled", True)
+    checks: list[bool] = []
+    is_usable = kept.is_usable
+    monkeypatch.setattr(kept, "is_usable", lambda: checks.append(True) or is_usable())
+
+    # A request on a kept connection owes a health check (Django's test client skips that reset).
+    kept.health_check_done = False
+    assert "Kept" in client.get("/").content.decode()
+    assert checks == []  # the version read stood for the check
+
+    dropped = kept.connection.info.backend_pid
+    with psycopg.connect(**kept.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    kept.health_check_done = False
+    response = client.get("/")
+
+    assert response.status_code == 200 and car.model in response.content.decode()
+    assert checks == [True]  # the failed read asked whether the connection was the cause
+    assert kept.connection.info.backend_pid != dropped

@@ -9,8 +9,9 @@ import pytest
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 
-from carsales.core.security import TrustedProxyMiddleware
+from carsales.core.security import PrivatePagesMiddleware, TrustedProxyMiddleware
 
 PROXY_SSL = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -151,3 +152,20 @@ def test_database_connections_persist_and_are_checked_by_default():
 
     assert base.DATABASES["default"]["CONN_MAX_AGE"] == 60
     assert base.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+def test_a_private_page_carries_what_djangos_never_cache_helpers_would_write():
+    expected = HttpResponse()
+    add_never_cache_headers(expected)
+    patch_cache_control(expected, private=True)
+    request = HttpRequest()
+
+    def varies_on_cookie(_request):
+        response = HttpResponse()
+        response["Vary"] = "Cookie"
+        return response
+
+    written = PrivatePagesMiddleware(varies_on_cookie)(request)
+
+    assert written["Cache-Control"] == expected["Cache-Control"]
+    assert written.has_header("Expires") and expected.has_header("Expires")
