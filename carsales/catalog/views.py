@@ -13,6 +13,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.crypto import salted_hmac
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -99,14 +100,16 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
         }
         return render_to_string(fragment, context, request=request)
 
-    def render_page() -> str | None:
+    def render_page(viewer: Any = None) -> str | None:
         catalogue = catalogue_cached(
             "catalogue", fragment, stock_staff, query, render=render_catalogue, version=version
         )
         if catalogue is None:
             return None
         context = {"catalogue": mark_safe(catalogue), "csrf_token": CSRF_TOKEN_SLOT}  # rendered, escaped
-        return render_to_string("catalog/car_list.html", context, request=request)
+        return render_to_string(
+            "catalog/car_list.html", context | ({"user": viewer} if viewer else {}), request=request
+        )
 
     query = cacheable_query(request.GET, known=CATALOGUE_PARAMETERS)
     version = catalogue_version()
@@ -115,22 +118,49 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
             "catalogue", fragment, stock_staff, query, render=render_catalogue, version=version
         )
         return HttpResponse(catalogue) if catalogue is not None else redirect(moved_to[0], permanent=True)
-    # An anonymous visitor gets the page every such visitor gets, whole, but for its own CSRF token.
-    page = (
-        catalogue_cached("catalogue page", stock_staff, query, render=render_page, version=version)
-        if _sees_shared_page(request)
-        else render_page()
-    )
+    # An anonymous visitor gets the page every such visitor gets, whole, but for its own CSRF token;
+    # a signed-in buyer the page every buyer gets, but for its own name and token.
+    if _sees_shared_page(request):
+        page = catalogue_cached("catalogue page", stock_staff, query, render=render_page, version=version)
+    elif _sees_buyers_page(request):
+        page = catalogue_cached(
+            "catalogue page, a buyer", stock_staff, query, render=lambda: render_page(_AnyBuyer()), version=version
+        )
+    else:
+        page = render_page()
     if page is None:
         # A link made before the brand was renamed: moved for good, to the same search.
         return redirect(moved_to[0], permanent=True)
-    return HttpResponse(_with_own_token(page, request))
+    return HttpResponse(_with_own_token(_with_own_name(page, request), request))
 
 
 def _sees_shared_page(request: HttpRequest) -> bool:
     """Anonymous, with no message waiting: such a visitor (a first visit, or one back with a
     cart) gets the page every such visitor gets, its own parts put in per request."""
     return not request.user.is_authenticated and not len(get_messages(request))
+
+
+def _sees_buyers_page(request: HttpRequest) -> bool:
+    """Signed in, not staff, with no message waiting: the header such a visitor sees differs from
+    another's by the name in it, put in per request with the token (the staff's lists their tools)."""
+    return request.user.is_authenticated and not request.user.is_staff and not len(get_messages(request))
+
+
+# Where a page laid out for every signed-in buyer takes each one's name (derived as CSRF_TOKEN_SLOT is).
+USERNAME_SLOT = "username-slot-" + salted_hmac("catalog.username-slot", "").hexdigest()[:20]
+
+
+class _AnyBuyer:
+    """Who a page laid out for every signed-in buyer is rendered for: signed in, not staff, named by a slot."""
+
+    is_authenticated, is_anonymous, is_staff, is_superuser = True, False, False, False
+
+    def get_username(self) -> str:
+        return USERNAME_SLOT
+
+
+def _with_own_name(page: str, request: HttpRequest) -> str:
+    return page.replace(USERNAME_SLOT, escape(request.user.get_username()))
 
 
 def _with_own_token(page: str, request: HttpRequest) -> str:
@@ -155,10 +185,11 @@ def car_export_view(request: HttpRequest) -> StreamingHttpResponse:
 
 def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A car's page. Its body is the same for every viewer who is not staff: cached by the
-    catalogue's version with the car it shows, and laid out in the viewer's own header; an
-    anonymous visitor with no message waiting gets the whole page cached. What is each viewer's
-    own is put in per request: the CSRF token and the notes other apps have for it
-    (car_page_notes, asked per request). Staff get the page rendered for them."""
+    catalogue's version with the car it shows. With no message waiting, the whole page is cached
+    too: one for every anonymous visitor, one for every signed-in buyer (their header differs by
+    the name in it). What is each viewer's own is put in per request: the name, the CSRF token and
+    the notes other apps have for it (car_page_notes, asked per request). Staff get the page
+    rendered for them, as does a visitor with a message waiting."""
     if request.user.is_staff:
         shown = _car_body(request, pk, notes_for=request.user)
         if shown is None:
@@ -173,15 +204,21 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
         body = shared_body()
         return None if body is None else (body[0], _car_layout(request, *body))
 
-    shown = (
-        catalogue_cached("car page", pk, render=shared_page, version=version)
-        if _sees_shared_page(request)
-        else shared_page()
-    )
+    def buyers_page() -> tuple[Car, str] | None:
+        body = shared_body()
+        return None if body is None else (body[0], _car_layout(request, *body, viewer=_AnyBuyer()))
+
+    if _sees_shared_page(request):
+        shown = catalogue_cached("car page", pk, render=shared_page, version=version)
+    elif _sees_buyers_page(request):
+        shown = catalogue_cached("car page, a buyer", pk, render=buyers_page, version=version)
+    else:
+        shown = shared_page()
     if shown is None:
         raise Http404("This car is not on sale.")
     car, page = shown
-    return HttpResponse(_with_own_token(page.replace(CAR_NOTES_SLOT, _notes_html(car, request.user)), request))
+    page = _with_own_name(page.replace(CAR_NOTES_SLOT, _notes_html(car, request.user)), request)
+    return HttpResponse(_with_own_token(page, request))
 
 
 # Where a car page rendered for many visitors takes each one's notes (derived as CSRF_TOKEN_SLOT is).
@@ -216,9 +253,13 @@ def _car_body(request: HttpRequest, pk: int, *, notes_for: Any) -> tuple[Car, st
     return car, render_to_string("catalog/_car_page.html", context, request=request)
 
 
-def _car_layout(request: HttpRequest, car: Car, body: str) -> str:
-    """The page around a car's body: the site's header for this viewer, its messages."""
-    return render_to_string("catalog/car_detail.html", {"car": car, "body": mark_safe(body)}, request=request)
+def _car_layout(request: HttpRequest, car: Car, body: str, *, viewer: Any = None) -> str:
+    """The page around a car's body: the site's header for this viewer (or for `viewer`, with
+    slots for the name and the token), its messages."""
+    context = {"car": car, "body": mark_safe(body)}
+    if viewer is not None:
+        context |= {"user": viewer, "csrf_token": CSRF_TOKEN_SLOT}
+    return render_to_string("catalog/car_detail.html", context, request=request)
 
 
 def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from carsales.catalog.models import Brand, Car, CatalogueVersion
 from carsales.catalog.pages import catalogue_version
 from carsales.catalog.services import brand_rename, car_create, car_delete, car_update, cars_withdraw
+from carsales.catalog.views import CSRF_TOKEN_SLOT, USERNAME_SLOT
 from carsales.conftest import BrandFactory, CarFactory, order_for
 
 pytestmark = pytest.mark.django_db
@@ -322,18 +323,43 @@ def test_a_signed_in_buyer_gets_the_shared_body_in_their_own_header_and_staff_th
     order_for(golf, user=owner)
     clients = {}
     for user in (owner, other):
-        clients[user.username] = Client()
+        clients[user.username] = Client(enforce_csrf_checks=True)
         clients[user.username].force_login(user)
-    clients["other"].get(address)  # the body cached by one buyer's visit
+    clients["other"].get(address)  # the body and the buyers' layout cached by one buyer's visit
 
-    with django_assert_num_queries(4):  # the session, the user, the version, the buyer's order (notes): no car read
-        mine = clients["owner"].get(address).content.decode()
-    theirs = clients["other"].get(address).content.decode()
+    with mock.patch("carsales.catalog.views._car_layout", side_effect=AssertionError("laid out again")):
+        with django_assert_num_queries(4):  # the session, the user, the version, the buyer's order (notes)
+            mine = clients["owner"].get(address).content.decode()
+        theirs = clients["other"].get(address).content.decode()
 
     assert "Hi, owner" in mine and "This car is yours" in mine and "Hi, other" not in mine
     assert "Hi, other" in theirs and "This car is yours" not in theirs
     assert "Withdraw from sale" not in mine and "Withdraw from sale" not in theirs
+    assert USERNAME_SLOT not in mine and CSRF_TOKEN_SLOT not in mine
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', mine)
+    assert token is not None  # the log-out form's, their own: it logs them out
+    assert clients["owner"].post("/accounts/logout/", {"csrfmiddlewaretoken": token[1]}).status_code == 302
+    assert "Log in" in clients["owner"].get(address).content.decode()
     assert "Signal history" in staff_client.get(address).content.decode()  # staff: rendered for them
+
+
+def test_signed_in_buyers_share_the_catalogue_page_each_with_their_own_name_and_a_message_is_shown_once(golf):
+    from carsales.conftest import UserFactory
+
+    first, second = Client(), Client()
+    first.force_login(UserFactory(username="first"))
+    second.force_login(UserFactory(username="second"))
+    assert "Hi, first" in first.get("/").content.decode()  # the buyers' page cached
+
+    with mock.patch("carsales.catalog.views.render_to_string", side_effect=AssertionError("rendered again")):
+        page = second.get("/").content.decode()
+    assert "Hi, second" in page and "Hi, first" not in page and golf.model in page
+    assert USERNAME_SLOT not in page and CSRF_TOKEN_SLOT not in page
+
+    second.post(f"/cart/add/{golf.pk}/")
+    with_message = second.get("/")
+    assert with_message.context is not None and "is in your cart." in with_message.content.decode()
+    assert "is in your cart." not in second.get("/").content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
