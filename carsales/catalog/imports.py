@@ -17,8 +17,6 @@ from .services import brand_create, cars_add_many, cars_withdraw
 REQUIRED_COLUMNS = ("brand", "model", "factory_year", "model_year", "plate")
 IMPORTED_FIELDS = [c for c in CSV_COLUMNS if c not in ("brand", "status", "created_at")]
 NULLABLE = {name: getattr(Car._meta.get_field(name), "null", False) for name in IMPORTED_FIELDS}
-# Checked per row: the fields a file fills. The others hold their defaults (the brand is looked up).
-NOT_FROM_THE_FILE = [field.name for field in Car._meta.concrete_fields if field.name not in IMPORTED_FIELDS]
 BATCH_ROWS = 1000
 
 
@@ -41,9 +39,48 @@ def _message(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
+class _Cleaner:
+    """Model.clean_fields for the fields a file fills (the others hold their defaults; the brand is
+    looked up), each cell cleaned once per import: the cells
+    of a column repeat (fuels, models, years), and a cell's value and errors depend on it alone.
+    Each column remembers its first thousand values only: plates, VINs and mileages rarely repeat."""
+
+    REMEMBERED_PER_COLUMN = 1000
+
+    def __init__(self) -> None:
+        self.fields = [
+            column for column in Car._meta.concrete_fields if column.name in IMPORTED_FIELDS and not column.is_relation
+        ]
+        self.cleaned: dict[str, dict[Any, Any]] = {column.attname: {} for column in self.fields}
+
+    def clean_fields(self, car: Car) -> None:
+        """As car.clean_fields(exclude=<every field the file does not fill>): ValidationError per field."""
+        errors: dict[str, list[ValidationError]] = {}
+        for column in self.fields:
+            raw = getattr(car, column.attname)
+            if column.blank and raw in column.empty_values:
+                continue
+            cleaned = self.cleaned[column.attname]
+            outcome = cleaned.get(raw)
+            if outcome is None:
+                try:
+                    outcome = column.clean(raw, car)
+                except ValidationError as error:
+                    outcome = error
+                if len(cleaned) < self.REMEMBERED_PER_COLUMN:
+                    cleaned[raw] = outcome
+            if isinstance(outcome, ValidationError):
+                errors[column.name] = outcome.error_list
+            else:
+                setattr(car, column.attname, outcome)
+        if errors:
+            raise ValidationError(errors)
+
+
 class _Batch:
-    def __init__(self, brands: dict[str, Brand]) -> None:
+    def __init__(self, brands: dict[str, Brand], cleaner: _Cleaner) -> None:
         self.brands = brands
+        self.cleaner = cleaner
         self.cars: list[tuple[int, Car, bool]] = []  # (line, car, withdrawn)
 
     def car_of(self, line: int, row: dict[str, str], report: ImportReport) -> None:
@@ -60,7 +97,7 @@ class _Batch:
         car = Car(**{name: None if value == "" and NULLABLE[name] else value for name, value in values.items()})
         car.plate = car.plate.upper()
         try:
-            car.clean_fields(exclude=NOT_FROM_THE_FILE)
+            self.cleaner.clean_fields(car)
             car.clean()
         except ValidationError as error:
             report.problems.append((line, _message(error)))
@@ -120,9 +157,10 @@ def cars_import(
     """
     report = ImportReport()
     brands = {brand.folded_name: brand for brand in Brand.objects.all()}
+    cleaner = _Cleaner()
     for chunk in _chunks(rows, batch_rows):
         with transaction.atomic():
-            batch = _Batch(brands)
+            batch = _Batch(brands, cleaner)
             for line, row in chunk:
                 batch.car_of(line, row, report)
             batch.add(report)

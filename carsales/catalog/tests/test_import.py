@@ -5,11 +5,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from carsales.audit.models import AuditEntry
 from carsales.catalog.exports import CSV_COLUMNS
-from carsales.catalog.imports import cars_import
+from carsales.catalog.imports import NULLABLE, _Cleaner, cars_import
 from carsales.catalog.models import Car, CarStatus, CarVinReport, PriceChange
 from carsales.catalog.services import car_delete, cars_withdraw
 from carsales.conftest import BrandFactory, CarFactory, sold_car
@@ -141,3 +142,34 @@ def test_the_command_names_the_columns_a_file_lacks(tmp_path: Any):
 
     with pytest.raises(Exception, match="has no column factory_year, model_year, plate"):
         call_command("import_cars", str(target), verbosity=0)
+
+
+def test_cells_cleaned_once_per_import_come_out_as_djangos_clean_fields_makes_them():
+    """Each row cleaned twice by one cleaner (the second time from what it remembered) gives the
+    values and the errors Model.clean_fields gives, good cells and bad."""
+    cells = {
+        "model": ["Golf", "", "x" * 200],
+        "factory_year": ["2019", "abc", "1700"],
+        "model_year": ["2020", "-1"],
+        "plate": ["AB12CD", "a b c"],
+        "value": ["12000.50", "twelve", "-5"],
+        "mileage": ["", "100", "-3"],
+        "fuel": ["diesel", "steam"],
+        "doors": ["5", "0", "x"],
+        "vin": ["", "WVWZZZ1JZXW000001", "short"],
+    }
+    rows = [{name: values[n % len(values)] for name, values in cells.items()} for n in range(12)]
+    cleaner = _Cleaner()
+    fields = {field.name for field in cleaner.fields}
+    others = [field.name for field in Car._meta.concrete_fields if field.name not in fields]
+    for row in rows * 2:
+        values = {name: None if value == "" and NULLABLE[name] else value for name, value in row.items()}
+        mine, djangos = Car(**values), Car(**values)
+        outcomes = []
+        for car, clean in ((mine, cleaner.clean_fields), (djangos, lambda car: car.clean_fields(exclude=others))):
+            try:
+                clean(car)
+                outcomes.append({name: getattr(car, name) for name in sorted(fields)})
+            except ValidationError as error:
+                outcomes.append(error.message_dict)
+        assert outcomes[0] == outcomes[1], row
