@@ -160,7 +160,8 @@ class _AnyBuyer:
 
 
 def _with_own_name(page: str, request: HttpRequest) -> str:
-    return page.replace(USERNAME_SLOT, escape(request.user.get_username()))
+    # Only a signed-in visitor's page can hold the slot: an anonymous one's is not searched for it.
+    return page.replace(USERNAME_SLOT, escape(request.user.get_username())) if request.user.is_authenticated else page
 
 
 def _with_own_token(page: str, request: HttpRequest) -> str:
@@ -217,8 +218,8 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if shown is None:
         raise Http404("This car is not on sale.")
     car, page = shown
-    page = _with_own_name(page.replace(CAR_NOTES_SLOT, _notes_html(car, request.user)), request)
-    return HttpResponse(_with_own_token(page, request))
+    page = page.replace(CAR_NOTES_SLOT, _notes_html(car, request.user))
+    return HttpResponse(_with_own_token(_with_own_name(page, request), request))
 
 
 # Where a car page rendered for many visitors takes each one's notes (derived as CSRF_TOKEN_SLOT is).
