@@ -231,9 +231,10 @@ class CarQuerySet(StateGuardedQuerySet):
                 for car in rows.select_related("brand").order_by("pk")
                 if car.value != before[car.pk][1]
             ]
+            # The version's row lock before the totals' (cars_repriced), as a single save takes them.
+            CatalogueVersion.bump()
             if moved:
                 cars_repriced.send(sender=Car, changes=moved)
-            CatalogueVersion.bump()
         return updated
 
     def delete(self) -> tuple[int, dict[str, int]]:
@@ -262,8 +263,8 @@ class CarQuerySet(StateGuardedQuerySet):
                 owned.data.pop(Car, None)  # the cars themselves: below, without a signal per car
                 deleted, counts = owned.delete()
                 removed = DeleteQuery(Car).delete_batch([car.pk for car in cars], self.db)  # in chunks
+                CatalogueVersion.bump()  # its row lock before the totals', as a single delete takes them
                 cars_removed.send(sender=Car, cars=cars)
-                CatalogueVersion.bump()
         if refused is not None:
             raise refused
         self._result_cache = None

@@ -36,6 +36,9 @@ class _OneRoundTrip:
         self.savepoints = _savepoints(connection)
         self.pending: list[_Write] = []
         self.rows: set[Hashable] = set()  # PostgreSQL applies one update of a row per statement
+        # Raised again as the save ends: whoever ran the statement that sent the writes may have
+        # caught it as its own error, but it is the save's.
+        self.failure: Exception | None = None
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         if self.pending:
@@ -59,15 +62,19 @@ class _OneRoundTrip:
     def send(self) -> None:
         pending, self.pending, self.rows = self.pending, [], set()
         wrappers = self.connection.execute_wrappers
-        # Sent beneath this wrapper only: not into a savepoint a later wrapper is about to open.
+        # Sent beneath this wrapper only, with what follows from it (a row made on first use): not
+        # into a savepoint a later wrapper is about to open.
         self.connection.execute_wrappers = wrappers[: wrappers.index(self)]
         try:
             values = _run(self.connection, pending)
+            for (_statements, _params, then), value in zip(pending, values, strict=True):
+                if then is not None:
+                    then(value)
+        except Exception as error:
+            self.failure = self.failure or error
+            raise
         finally:
             self.connection.execute_wrappers = wrappers
-        for (_statements, _params, then), value in zip(pending, values, strict=True):
-            if then is not None:
-                then(value)
 
 
 def _savepoints(connection: Any) -> int:
@@ -109,7 +116,9 @@ def one_round_trip(using: str) -> Iterator[None]:
     if (
         connection.vendor != "postgresql"
         or not connection.in_atomic_block
-        or any(isinstance(wrapper, _OneRoundTrip) for wrapper in wrappers)
+        # Joined by a save inside another's; none inside a receiver that may fail alone, whose
+        # savepoint (opened at its first statement) must come before anything it writes.
+        or any(isinstance(wrapper, _OneRoundTrip) or getattr(wrapper, "opens_savepoint", False) for wrapper in wrappers)
     ):
         yield
         return
@@ -119,8 +128,18 @@ def one_round_trip(using: str) -> Iterator[None]:
         yield
         if batch.pending:
             batch.send()
+        if batch.failure is not None:
+            raise batch.failure
     finally:
         connection.execute_wrappers.remove(batch)
+
+
+def send_pending(using: str) -> None:
+    """Send what a save's round trip holds now: before a receiver that may fail alone opens its
+    savepoint (DomainSignal.send_robust), so a failure of the save's writes is the save's."""
+    for wrapper in connections[using].execute_wrappers:
+        if isinstance(wrapper, _OneRoundTrip) and wrapper.pending:
+            wrapper.send()
 
 
 def write_soon(

@@ -26,6 +26,8 @@ from django.db import DatabaseError, Error, transaction
 from django.db.transaction import TransactionManagementError
 from django.dispatch import Signal
 
+from .db import send_pending
+
 logger = logging.getLogger(__name__)
 
 
@@ -39,6 +41,8 @@ class _SavepointBeforeFirstStatement:
     one closes its own, and a failure anywhere in the receiver rolls back to it and leaves the
     sender's transaction as it was (usable, its on-commit callbacks as they were).
     """
+
+    opens_savepoint = True  # core.db.one_round_trip holds no write back beneath it
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
@@ -248,6 +252,7 @@ class DomainSignal(Signal):
         # Outside a transaction (autocommit), each receiver gets a transaction of its own, opened first.
         savepoint = _SavepointBeforeFirstStatement(connection) if connection.in_atomic_block else EAGER
         if savepoint is not EAGER:
+            send_pending(connection.alias)  # the sender's writes fail the sender, not a receiver
             connection.execute_wrappers.append(savepoint)
         token = _robust.set(savepoint)
         try:

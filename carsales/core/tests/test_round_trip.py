@@ -13,6 +13,7 @@ from carsales.catalog.services import car_create
 from carsales.conftest import CarFactory
 from carsales.core.db import bump_seeding_row, insert_soon, one_round_trip
 from carsales.core.dispatch import DomainSignal
+from carsales.core.models import ReceiverFailure
 from carsales.inventory.models import CarInventory, InventoryTotals
 
 pytestmark = pytest.mark.django_db
@@ -139,3 +140,75 @@ def test_a_car_deleted_has_its_derived_data_written_in_the_round_trip_of_its_del
     totals = InventoryTotals.objects.get()
     assert (totals.cars_count, totals.cars_value) == (1, kept.value)
     assert AuditEntry.objects.filter(action="car.deleted", object_id=str(gone.pk)).exists()
+
+
+def test_a_write_of_the_save_failing_as_a_receiver_that_may_fail_alone_begins_fails_the_save_not_the_receiver():
+    """The save's writes are sent before that receiver's savepoint: their failure is the save's,
+    not booked to the receiver (whose rollback would have let the save commit without them)."""
+    car = CarFactory()
+    failures = ReceiverFailure.objects.count()
+
+    def reads(**kwargs):
+        CatalogueVersion.objects.count()
+
+    failing_alone.connect(reads, dispatch_uid="tests.round_trip.reads")
+    try:
+        with pytest.raises(IntegrityError), transaction.atomic(), one_round_trip("default"):
+            bump()
+            insert_soon(PriceChange(car=car, new_value=Decimal("1")))
+            insert_soon(PriceChange(car_id=None, new_value=Decimal("2")))  # type: ignore[misc]  # NOT NULL
+            failing_alone.send_robust(sender=None)
+    finally:
+        failing_alone.disconnect(dispatch_uid="tests.round_trip.reads")
+    assert ReceiverFailure.objects.count() == failures
+
+
+def test_a_write_of_the_save_failing_under_a_receivers_own_savepoint_still_fails_the_save():
+    """A receiver that opens a savepoint and takes an IntegrityError for its own (a "create unless
+    it exists") may catch the save's error sent before its SAVEPOINT: the save raises it all the same."""
+    car = CarFactory()
+    with pytest.raises(IntegrityError), transaction.atomic(), one_round_trip("default"):
+        insert_soon(PriceChange(car=car, new_value=Decimal("1")))
+        insert_soon(PriceChange(car_id=None, new_value=Decimal("2")))  # type: ignore[misc]  # NOT NULL
+        try:
+            with transaction.atomic():
+                pass
+        except IntegrityError:
+            pass
+
+
+def test_a_save_inside_a_receiver_that_may_fail_alone_holds_nothing_back_from_its_savepoint():
+    bump()
+    start = version()
+
+    def saves_then_fails(**kwargs):
+        with one_round_trip("default"):  # a save the receiver makes
+            bump()  # before the receiver's first statement, which opens its savepoint
+            CatalogueVersion.objects.exists()
+        raise RuntimeError("observer broke")
+
+    failing_alone.connect(saves_then_fails, dispatch_uid="tests.round_trip.saves_then_fails")
+    try:
+        with transaction.atomic():
+            [(_receiver, outcome)] = failing_alone.send_robust(sender=None)
+        assert isinstance(outcome, RuntimeError)
+    finally:
+        failing_alone.disconnect(dispatch_uid="tests.round_trip.saves_then_fails")
+    assert version() == start  # its bump rolled back with it
+
+
+def test_a_row_the_save_makes_on_first_use_is_not_made_under_a_receivers_savepoint():
+    CatalogueVersion.objects.all().delete()
+
+    def reads_then_fails(**kwargs):
+        CatalogueVersion.objects.exists()
+        raise RuntimeError("observer broke")
+
+    failing_alone.connect(reads_then_fails, dispatch_uid="tests.round_trip.reads_then_fails")
+    try:
+        with transaction.atomic(), one_round_trip("default"):
+            bump()  # the save's, the first ever: its row is made when it is sent
+            failing_alone.send_robust(sender=None)
+    finally:
+        failing_alone.disconnect(dispatch_uid="tests.round_trip.reads_then_fails")
+    assert version() == 1
