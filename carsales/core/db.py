@@ -134,10 +134,10 @@ def one_round_trip(using: str) -> Iterator[None]:
         connection.execute_wrappers.remove(batch)
 
 
-def send_pending(using: str) -> None:
+def send_pending(connection: Any) -> None:
     """Send what a save's round trip holds now: before a receiver that may fail alone opens its
     savepoint (DomainSignal.send_robust), so a failure of the save's writes is the save's."""
-    for wrapper in connections[using].execute_wrappers:
+    for wrapper in connection.execute_wrappers:
         if isinstance(wrapper, _OneRoundTrip) and wrapper.pending:
             wrapper.send()
 

@@ -252,7 +252,7 @@ class DomainSignal(Signal):
         # Outside a transaction (autocommit), each receiver gets a transaction of its own, opened first.
         savepoint = _SavepointBeforeFirstStatement(connection) if connection.in_atomic_block else EAGER
         if savepoint is not EAGER:
-            send_pending(connection.alias)  # the sender's writes fail the sender, not a receiver
+            send_pending(connection)  # the sender's writes fail the sender, not a receiver
             connection.execute_wrappers.append(savepoint)
         token = _robust.set(savepoint)
         try:
