@@ -142,7 +142,7 @@ def _sees_shared_page(request: HttpRequest) -> bool:
 
 def _sees_buyers_page(request: HttpRequest) -> bool:
     """Signed in, not staff, with no message waiting: the header such a visitor sees differs from
-    another's by the name in it, put in per request with the token (the staff's lists their tools)."""
+    another buyer's by the name in it, put in per request with the token (staff headers list their tools)."""
     return request.user.is_authenticated and not request.user.is_staff and not len(get_messages(request))
 
 
