@@ -84,7 +84,8 @@ def _savepoints(connection: Any) -> int:
 
 def _run(connection: Any, writes: Sequence[_Write]) -> list[Any]:
     """Run `writes` as one statement; return the first value each returned (None: no row)."""
-    if len(writes) == 1 and len(writes[0][0]) == 1:
+    alone = len(writes) == 1 and len(writes[0][0]) == 1  # one statement: sent as it is, no WITH
+    if alone:
         sql, params = writes[0][0][0], list(writes[0][1])
     else:
         if connection.vendor != "postgresql":
@@ -100,7 +101,7 @@ def _run(connection: Any, writes: Sequence[_Write]) -> list[Any]:
     with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if len(writes) == 1 and len(writes[0][0]) == 1:
+    if alone:
         return [row[0] if row else None]
     return list(row)
 

@@ -90,18 +90,24 @@ def inventory_apply_change(*, change: Stock) -> None:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = [*change.figures(), now, now]
 
+    def move(then: Callable[[int | None], None]) -> None:
+        if connection.vendor == "postgresql":  # at once when no save's round trip holds it
+            write_soon(connection.alias, statements, params, then=then, row=InventoryTotals)
+            return
+        with connection.cursor() as cursor:
+            then(_moved_on_sqlite(cursor, statements, params))
+
     def seeded_if_missing(snapshot_id: int | None) -> None:
         if snapshot_id is None:  # the first change ever: seed the row, then count the change
             insert_unless_duplicate(InventoryTotals(singleton=True))
-            with connection.cursor() as cursor:
-                if _run_totals(cursor, statements, params) is None:
-                    raise RuntimeError("The inventory totals row is missing and could not be created.")
+            move(_recorded)
 
-    if connection.vendor == "postgresql":
-        write_soon(connection.alias, statements, params, then=seeded_if_missing, row=InventoryTotals)
-        return
-    with connection.cursor() as cursor:
-        seeded_if_missing(_run_totals(cursor, statements, params))
+    move(seeded_if_missing)
+
+
+def _recorded(snapshot_id: int | None) -> None:
+    if snapshot_id is None:
+        raise RuntimeError("The inventory totals row is missing and could not be created.")
 
 
 def _placeholder(column: str) -> str:
@@ -128,14 +134,10 @@ def _totals_statements(vendor: str, alias: str) -> tuple[str, ...]:
     return (f"{update} RETURNING {listed}" if vendor == "postgresql" else update, insert)
 
 
-def _run_totals(cursor: Any, statements: tuple[str, ...], params: list[Any]) -> int | None:
-    """Move the totals and record the snapshot now, not in a round trip shared with other writes
-    (SQLite: two statements); the snapshot's id, None when there is no totals row."""
+def _moved_on_sqlite(cursor: Any, statements: tuple[str, ...], params: list[Any]) -> int | None:
+    """Move the totals, then record the snapshot they make (two statements: SQLite has no
+    UPDATE in a WITH); the snapshot's id, None when there is no totals row."""
     update, insert = statements
-    if PREVIOUS in insert:
-        cursor.execute(f"WITH moved AS ({update}) {insert.replace(PREVIOUS, 'moved')}", params)
-        row = cursor.fetchone()
-        return row[0] if row else None
     cursor.execute(update, params[:-1])
     if not cursor.rowcount:
         return None
