@@ -17,6 +17,7 @@ from .services import (
     brand_create,
     brand_rename,
     brand_slug_available,
+    car_insert,
     car_update,
     cars_relist,
     cars_withdraw,
@@ -191,8 +192,7 @@ class CarAdmin(admin.ModelAdmin):
         if change:
             car_update(car=obj)
         else:
-            obj.full_clean()
-            obj.save()
+            car_insert(obj)
 
     @admin.display(description="Days in stock", ordering="-created_at")
     def days_in_stock(self, car: Car) -> int | str:

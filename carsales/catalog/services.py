@@ -2,7 +2,8 @@
 
 import hashlib
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -161,7 +162,6 @@ def brand_delete(*, brand: Brand) -> None:
         ) from error
 
 
-@transaction.atomic
 def car_create(
     *,
     brand: Brand,
@@ -193,12 +193,33 @@ def car_create(
     )
     if photo:
         car.photo = photo  # type: ignore[assignment]
-    car.full_clean()
-    car.save()
+    return car_insert(car)
+
+
+def car_insert(car: Car) -> Car:
+    """Save a new `car` built by a form, the admin's included; ValidationError (per field) as car_create."""
+    with _refusal_explained(car):
+        car.save()
     return car
 
 
-@transaction.atomic
+@contextmanager
+def _refusal_explained(car: Car) -> Iterator[None]:
+    """Check `car` as full_clean() would, but for what the database enforces anyway (the brand
+    exists, the plate and VIN are unique): checked before the write, each costs a query on every
+    save, and still races a concurrent one. When the database refuses, Django's own checks say
+    why, per field, after the refused write is rolled back (its transaction, or its savepoint
+    inside a caller's)."""
+    # A brand instance was fetched by whoever passed it; one gone meanwhile fails the foreign key.
+    car.full_clean(exclude=["brand"] if car.brand_id else None, validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        car.full_clean()  # the refusal, said per field
+        raise  # a refusal no check explains: not the car's values (a bug, never a form error)
+
+
 def car_update(*, car: Car, **changes: Any) -> Car:
     """Apply `changes` (field name → value) to `car` and save it.
 
@@ -210,16 +231,15 @@ def car_update(*, car: Car, **changes: Any) -> Car:
     unknown = set(changes) - {f.name for f in Car._meta.get_fields() if getattr(f, "editable", False)}
     if unknown:
         raise ValidationError(f"Unknown or read-only car fields: {', '.join(sorted(unknown))}.")
-    with Car.stored.locked(car):  # raises DoesNotExist when deleted; the save's receivers read this row
-        for field, value in changes.items():
-            if field == "photo":
-                if value is None:
-                    continue
-                value = value or ""
-            if field == "plate":
-                value = value.strip().upper()
-            setattr(car, field, value)
-        car.full_clean()
+    for field, value in changes.items():
+        if field == "photo":
+            if value is None:
+                continue
+            value = value or ""
+        if field == "plate":
+            value = value.strip().upper()
+        setattr(car, field, value)
+    with _refusal_explained(car), Car.stored.locked(car):  # DoesNotExist when deleted; the receivers read this row
         car.save()
     return car
 
