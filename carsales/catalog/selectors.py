@@ -1,8 +1,10 @@
 """Reads of the catalogue."""
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -24,10 +26,25 @@ def with_price_drop(cars: QuerySet[Car]) -> QuerySet[Car]:
     """Annotate `price_dropped_from`: the price before the car's last change when that change
     was a drop within CARSALES_PRICE_DROP_DAYS, else None. One subquery, on an index. Only an
     available car shows it (a sold car advertises nothing)."""
-    cutoff = timezone.now() - timedelta(days=settings.CARSALES_PRICE_DROP_DAYS)
-    was = Case(When(Q(new_value__lt=F("old_value")) & Q(changed_at__gte=cutoff), then=F("old_value")), default=None)
+    was = Case(
+        When(Q(new_value__lt=F("old_value")) & Q(changed_at__gte=_price_drop_cutoff()), then=F("old_value")),
+        default=None,
+    )
     last_change = PriceChange.objects.filter(car=OuterRef("pk")).order_by("-changed_at", "-id")
     return cars.annotate(price_dropped_from=Subquery(last_change.annotate(was=was).values("was")[:1]))
+
+
+def price_dropped_from(history: Sequence[PriceChange]) -> Decimal | None:
+    """What with_price_drop annotates, for one car from its price history (car_price_history:
+    latest first): a page showing the history needs no subquery for it."""
+    last = history[0] if history else None
+    if last is None or last.old_value is None or last.new_value is None:
+        return None  # a listing, or a price taken off: no drop (NULL compares as false in SQL too)
+    return last.old_value if last.new_value < last.old_value and last.changed_at >= _price_drop_cutoff() else None
+
+
+def _price_drop_cutoff() -> datetime:
+    return timezone.now() - timedelta(days=settings.CARSALES_PRICE_DROP_DAYS)
 
 
 MAX_DAYS_IN_STOCK = 36_500  # a century: further back than any date the calendar arithmetic takes
@@ -72,8 +89,8 @@ def car_gallery(*, car: Car) -> list[Slide]:
 
 
 def car_price_history(*, car: Car) -> QuerySet[PriceChange]:
-    """The car's price changes, latest first."""
-    return PriceChange.objects.filter(car=car).select_related("changed_by")
+    """The car's price changes, latest first (who made each is in its changed_by_name)."""
+    return PriceChange.objects.filter(car=car)
 
 
 def car_catalogue(*, include_unavailable: bool) -> QuerySet[Car]:

@@ -35,7 +35,7 @@ from .selectors import (
     car_price_history,
     car_similar,
     car_vin_report_for,
-    with_price_drop,
+    price_dropped_from,
 )
 from .services import (
     BrandInUse,
@@ -234,10 +234,12 @@ def _car_body(request: HttpRequest, pk: int, *, notes_for: Any) -> tuple[Car, st
     who is not staff gets, with slots for the notes and the CSRF token. None: no such car, or off
     sale to this viewer."""
     # A sold car keeps its page (links and bookmarks to it live on) and points to others.
-    car = with_price_drop(Car.objects.with_brand()).filter(pk=pk).first()
+    car = Car.objects.with_brand().filter(pk=pk).first()
     stock_staff = sees_stock_details(request.user)
     if car is None or (car.status == CarStatus.WITHDRAWN and not stock_staff):
         return None  # off sale: its page is for staff only
+    price_history = list(car_price_history(car=car))
+    car.price_dropped_from = price_dropped_from(price_history)  # type: ignore[attr-defined]  # as with_price_drop
     user: Any
     if notes_for is None:
         notes_html, user, token = CAR_NOTES_SLOT, AnonymousUser(), CSRF_TOKEN_SLOT
@@ -249,7 +251,7 @@ def _car_body(request: HttpRequest, pk: int, *, notes_for: Any) -> tuple[Car, st
         "similar": similar,
         "notes_html": mark_safe(notes_html),  # rendered, escaped
         "vin_report": car_vin_report_for(car=car, user=user),
-        "price_history": car_price_history(car=car),
+        "price_history": price_history,
         "slides": car_gallery(car=car),
         "stock_staff": stock_staff,
         **({"csrf_token": token} if token else {}),

@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from carsales.catalog.models import Car, PriceChange
+from carsales.catalog.selectors import car_price_history, price_dropped_from, with_price_drop
 from carsales.catalog.services import car_update, cars_withdraw
 from carsales.conftest import CarFactory, token_client
 from carsales.core.actor import acting_as
@@ -104,3 +105,39 @@ def test_the_catalogue_costs_the_same_queries_with_many_price_changes(django_ass
             car_update(car=car, value=Decimal(price))
     with django_assert_max_num_queries(4):
         Client().get("/api/cars/")
+
+
+@pytest.mark.parametrize(
+    ("changes", "dropped_from"),
+    [
+        pytest.param([], None, id="never priced"),
+        pytest.param([(None, "20000", 1)], None, id="listed only"),
+        pytest.param([(None, "20000", 3), ("20000", "18000", 1)], "20000", id="a recent drop"),
+        pytest.param([(None, "20000", 40), ("20000", "18000", 31)], None, id="a drop out of the window"),
+        pytest.param([(None, "20000", 3), ("20000", "21000", 1)], None, id="a rise"),
+        pytest.param(
+            [(None, "20000", 5), ("20000", "18000", 3), ("18000", "19000", 1)], None, id="a rise after a drop"
+        ),
+        pytest.param([(None, "20000", 3), ("20000", None, 1)], None, id="taken off: price on request"),
+        pytest.param([(None, None, 3), (None, "15000", 1)], None, id="priced after being on request"),
+        pytest.param(
+            [(None, "20000", 3), ("20000", "21000", 1), ("21000", "18000", 1)], "21000", id="two at one moment"
+        ),
+    ],
+)
+def test_a_price_drop_read_from_the_history_is_the_one_the_lists_annotate(
+    changes: list[tuple[Any, Any, int]], dropped_from: str | None
+):
+    # The car page reads it from the history it shows (price_dropped_from), the lists by a subquery
+    # (with_price_drop): the same rule, the same answer.
+    car = CarFactory(value=None)
+    PriceChange.objects.filter(car=car).delete()
+    now = timezone.now()
+    PriceChange.objects.bulk_create(
+        [PriceChange(car=car, old_value=old, new_value=new, changed_at=now - timedelta(days=days))
+         for old, new, days in changes]
+    )  # fmt: skip
+
+    annotated = with_price_drop(Car.objects.filter(pk=car.pk)).get().price_dropped_from
+    expected = Decimal(dropped_from) if dropped_from else None
+    assert (price_dropped_from(list(car_price_history(car=car))), annotated) == (expected, expected)
