@@ -4,12 +4,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
 from carsales.core.admin_mixins import RecordedOnlyAdmin
 
 from .facts import days_in_stock
+from .forms import PlateAsStored
 from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarVinReport, CatalogueVersion, PriceChange
 from .selectors import cars_in_stock_for
 from .services import (
@@ -158,6 +159,7 @@ class CarAdmin(admin.ModelAdmin):
     list_filter = ["status", InStockForFilter, "brand", "fuel", "transmission", "body", "model_year"]
     search_fields = ["model", "brand__name", "plate", "stock_code", "vin"]
     list_select_related = ["brand"]
+    form = PlateAsStored
     autocomplete_fields = ["brand"]
     # status is shown, never edited: it moves with the order flow.
     readonly_fields = ["stock_code", "status", "thumbnail", "thumbnail_webp", "created_at", "updated_at"]
@@ -185,10 +187,22 @@ class CarAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, f"{len(cars)} car(s) {done}.", messages.SUCCESS)
 
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError:
+            if request.method != "POST":
+                raise
+            # The database refused what the form found valid: another request took the plate or
+            # VIN, or deleted the brand, in between. All of it was rolled back; checked again, the
+            # form says why, with what was typed kept.
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request: HttpRequest, obj: Car, form: Any, change: bool) -> None:
-        # Through the service, like the car form: plate normalised, and an edit of a car
-        # deleted meanwhile fails instead of bringing it back.
-        obj.plate = obj.plate.strip().upper()
+        # Through the service, like the car form: an edit of a car deleted meanwhile fails
+        # instead of bringing it back.
         if change:
             car_update(car=obj)
         else:

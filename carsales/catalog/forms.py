@@ -7,7 +7,15 @@ from .models import VEHICLE_FACTS, Brand, Car
 from .validators import NOT_A_PHOTO
 
 
-class CarForm(forms.ModelForm):
+class PlateAsStored(forms.ModelForm):
+    """A car's plate as it is stored (trimmed, upper case) before the form checks it is free: a
+    plate typed in lower case is another car's when its upper case is."""
+
+    def clean_plate(self) -> str:
+        return self.cleaned_data["plate"].strip().upper()
+
+
+class CarForm(PlateAsStored):
     PHOTO_NOT_KEPT = "Choose the photo again: a file is not kept when the form has to be corrected."
 
     class Meta:
@@ -23,9 +31,6 @@ class CarForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["mileage"].label = f"Mileage ({mileage_unit()})"
-
-    def clean_plate(self) -> str:
-        return self.cleaned_data["plate"].strip().upper()
 
     def full_clean(self) -> None:
         super().full_clean()

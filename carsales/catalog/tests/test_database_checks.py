@@ -7,7 +7,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.forms.models import BaseModelForm
 from django.test.utils import CaptureQueriesContext
+from rest_framework.validators import UniqueValidator
 
 from carsales.catalog.models import Brand, Car
 from carsales.catalog.services import car_create, car_insert, car_update
@@ -97,3 +99,63 @@ def test_a_refusal_no_check_explains_is_raised_as_the_databases():
         car_insert(clash)
 
     assert Car.objects.count() == 1
+
+
+CAR = {"model": "Corolla", "factory_year": 2020, "model_year": 2021, "plate": "race1", "value": "25000", "bio": ""}
+
+
+def _page(client, brand):
+    response = client.post("/cars/new/", {**CAR, "brand": brand.pk})
+    return response.status_code, response.context["form"].errors.get("plate")
+
+
+def _api(client, brand):
+    response = client.post("/api/cars/", {**CAR, "brand": brand.slug})
+    return response.status_code, response.json().get("plate")
+
+
+def _admin(client, brand):
+    inline = {"photos-TOTAL_FORMS": "0", "photos-INITIAL_FORMS": "0"}  # the gallery, left empty
+    response = client.post("/admin/catalog/car/add/", {**CAR, **inline, "brand": brand.pk})
+    return response.status_code, response.context["adminform"].form.errors.get("plate")
+
+
+@pytest.mark.parametrize(
+    ("path", "check", "answered"),
+    [
+        pytest.param(_page, (BaseModelForm, "validate_unique"), 200, id="page"),
+        pytest.param(_api, (UniqueValidator, "__call__"), 400, id="api"),
+        pytest.param(_admin, (BaseModelForm, "validate_unique"), 200, id="admin"),
+    ],
+)
+def test_a_plate_taken_after_the_form_found_it_free_is_the_forms_plate_error_on_every_path(
+    staff_client, monkeypatch, path, check, answered
+):
+    """Another request adds a car with the same plate after this one's form (or serializer) found
+    it free: the database refuses the write, and the visitor gets the form's answer, not a 500."""
+    brand = BrandFactory()
+    CarFactory(plate="RACE1")
+    owner, name = check
+    real, calls = getattr(owner, name), []
+
+    def free_at_first(*args, **kwargs):  # the check ran before the other request committed
+        calls.append(1)
+        return None if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, free_at_first)
+
+    status, plate_errors = path(staff_client, brand)
+
+    assert (status, plate_errors) == (answered, ["Car with this Plate already exists."])
+    assert Car.objects.filter(plate="RACE1").count() == 1
+
+
+def test_the_admin_checks_a_plate_as_it_is_stored(staff_client):
+    CarFactory(plate="AB1")
+
+    response = staff_client.post(
+        "/admin/catalog/car/add/",
+        {**CAR, "plate": " ab1 ", "brand": BrandFactory().pk, "photos-TOTAL_FORMS": "0", "photos-INITIAL_FORMS": "0"},
+    )
+
+    assert response.context["adminform"].form.errors["plate"] == ["Car with this Plate already exists."]
