@@ -1,4 +1,5 @@
-"""Writes to the catalogue. Each service is one transaction and validates before saving."""
+"""Writes to the catalogue. Each service is one transaction; it validates what the database does
+not enforce before saving, and says per field what the database refused (_refusal_explained)."""
 
 import hashlib
 import secrets
@@ -210,12 +211,19 @@ def _refusal_explained(car: Car) -> Iterator[None]:
     save, and still races a concurrent one. When the database refuses, Django's own checks say
     why, per field, after the refused write is rolled back (its transaction, or its savepoint
     inside a caller's)."""
-    # A brand instance was fetched by whoever passed it; one gone meanwhile fails the foreign key.
-    car.full_clean(exclude=["brand"] if car.brand_id else None, validate_unique=False, validate_constraints=False)
+    # A brand instance was fetched by whoever passed it; one gone meanwhile fails the foreign key,
+    # which Django declares deferred: refused at COMMIT. Inside a caller's transaction that COMMIT
+    # is the caller's, so there the brand is still checked first.
+    in_callers_transaction = transaction.get_connection().in_atomic_block
+    trusted_brand = car.brand_id is not None and not in_callers_transaction
+    car.full_clean(exclude=["brand"] if trusted_brand else None, validate_unique=False, validate_constraints=False)
+    adding = car._state.adding
     try:
         with transaction.atomic():
             yield
     except IntegrityError:
+        if adding:  # a refusal at COMMIT comes after the INSERT gave the instance its id
+            car.pk, car._state.adding = None, True
         car.full_clean()  # the refusal, said per field
         raise  # a refusal no check explains: not the car's values (a bug, never a form error)
 

@@ -2,6 +2,7 @@
 whether its brand exists or its plate or VIN is taken. When the database refuses, the caller gets
 the same per-field errors Django's checks give, and its own transaction stays usable."""
 
+from contextlib import nullcontext
 from decimal import Decimal
 
 import pytest
@@ -65,14 +66,17 @@ def test_an_edit_to_a_taken_plate_is_a_plate_error_and_leaves_the_row_as_stored(
     assert Car.objects.get(pk=first.pk).plate == "AB1"
 
 
-def test_a_brand_deleted_meanwhile_is_a_brand_error():
+@pytest.mark.parametrize("in_callers_transaction", [False, True], ids=["alone", "in a caller's transaction"])
+def test_a_brand_deleted_meanwhile_is_a_brand_error(in_callers_transaction):
     gone = BrandFactory()
     Brand.objects.filter(pk=gone.pk).delete()  # another request, after this one fetched it
+    car = Car(brand=gone, model="Golf", factory_year=2020, model_year=2021, plate="AB1", value=1000)
 
-    with pytest.raises(ValidationError) as refused:
-        golf(gone)
+    with transaction.atomic() if in_callers_transaction else nullcontext(), pytest.raises(ValidationError) as refused:
+        car_insert(car)
 
     assert list(field_errors(refused)) == ["brand"]
+    assert (car.pk, car._state.adding) == (None, True)  # as it was: nothing was saved
     assert not Car.objects.exists()
 
 
