@@ -10,7 +10,6 @@ from django.utils.html import format_html
 from carsales.core.admin_mixins import RecordedOnlyAdmin
 
 from .facts import days_in_stock
-from .forms import PlateAsStored
 from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarVinReport, CatalogueVersion, PriceChange
 from .selectors import cars_in_stock_for
 from .services import (
@@ -159,7 +158,6 @@ class CarAdmin(admin.ModelAdmin):
     list_filter = ["status", InStockForFilter, "brand", "fuel", "transmission", "body", "model_year"]
     search_fields = ["model", "brand__name", "plate", "stock_code", "vin"]
     list_select_related = ["brand"]
-    form = PlateAsStored
     autocomplete_fields = ["brand"]
     # status is shown, never edited: it moves with the order flow.
     readonly_fields = ["stock_code", "status", "thumbnail", "thumbnail_webp", "created_at", "updated_at"]

@@ -7,15 +7,7 @@ from .models import VEHICLE_FACTS, Brand, Car
 from .validators import NOT_A_PHOTO
 
 
-class PlateAsStored(forms.ModelForm):
-    """A car's plate as it is stored (trimmed, upper case) before the form checks it is free: a
-    plate typed in lower case is another car's when its upper case is."""
-
-    def clean_plate(self) -> str:
-        return self.cleaned_data["plate"].strip().upper()
-
-
-class CarForm(PlateAsStored):
+class CarForm(forms.ModelForm):
     PHOTO_NOT_KEPT = "Choose the photo again: a file is not kept when the form has to be corrected."
 
     class Meta:

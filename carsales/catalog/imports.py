@@ -11,7 +11,7 @@ from django.db import transaction
 from carsales.core.db import values_stored
 
 from .exports import CSV_COLUMNS, FORMULA_STARTS
-from .models import Brand, Car, CarStatus, folded
+from .models import Brand, Car, CarStatus, folded, plate_as_stored
 from .services import brand_create, cars_add_many, cars_withdraw
 
 REQUIRED_COLUMNS = ("brand", "model", "factory_year", "model_year", "plate")
@@ -95,7 +95,7 @@ class _Batch:
             return
         # An empty cell is "not stated": NULL where the column takes it (numbers), else "" (text).
         car = Car(**{name: None if value == "" and NULLABLE[name] else value for name, value in values.items()})
-        car.plate = car.plate.upper()
+        car.plate = plate_as_stored(car.plate)
         try:
             self.cleaner.clean_fields(car)
             car.clean()

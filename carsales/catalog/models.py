@@ -284,6 +284,10 @@ class CarQuerySet(StateGuardedQuerySet):
         return super().bulk_create(objs, *args, **kwargs)
 
 
+def plate_as_stored(plate: str) -> str:
+    return plate.strip().upper()
+
+
 class Car(StateGuardedModel):
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="cars")
     model = models.CharField(max_length=120)
@@ -412,6 +416,12 @@ class Car(StateGuardedModel):
                     constraint.validate(type(self), self, exclude=exclude)  # type: ignore[attr-defined]  # stubs lag
                 except ValidationError as error:
                     raise ValidationError({"vin": error.messages}) from error
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # Before any check reads it (a form's uniqueness check included): "ab1 " is plate AB1.
+        if isinstance(self.plate, str):
+            self.plate = plate_as_stored(self.plate)
+        super().clean_fields(exclude)
 
     def validate_unique(self, exclude: Any = None) -> None:
         # The stock code is generated, never typed: its unique column is its only check.

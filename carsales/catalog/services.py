@@ -187,7 +187,7 @@ def car_create(
         model=model,
         factory_year=factory_year,
         model_year=model_year,
-        plate=plate.strip().upper(),
+        plate=plate,  # as stored once cleaned (Car.clean_fields)
         value=value,
         bio=bio,
         **facts,
@@ -244,8 +244,6 @@ def car_update(*, car: Car, **changes: Any) -> Car:
             if value is None:
                 continue
             value = value or ""
-        if field == "plate":
-            value = value.strip().upper()
         setattr(car, field, value)
     with _refusal_explained(car), Car.stored.locked(car):  # DoesNotExist when deleted; the receivers read this row
         car.save()
