@@ -52,12 +52,6 @@ class _SavepointBeforeFirstStatement:
         self.needed_rollback = False
         self.callbacks = 0
 
-    def begin(self) -> None:
-        self.sid = None
-        self.depth = len(self.connection.savepoint_ids)
-        self.needed_rollback = self.connection.needs_rollback
-        self.callbacks = len(self.connection.run_on_commit)
-
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         if self.sid is None and not self.paused and not _opening.get():
             token = _opening.set(True)
@@ -132,12 +126,17 @@ def _isolated(receiver: Callable[..., Any]) -> Callable[..., Any]:
                 if transaction.get_connection().needs_rollback:
                     raise _went_on_after_an_error(receiver)
             return result
-        savepoint.begin()
+        connection = savepoint.connection  # begin(), inline: this runs for every receiver of every send
+        savepoint.depth = len(connection.savepoint_ids)
+        savepoint.needed_rollback = needed_rollback = connection.needs_rollback
+        savepoint.callbacks = len(connection.run_on_commit)
         try:
             result = receiver(**kwargs)
         except BaseException:
             savepoint.end(failed=True)
             raise
+        if savepoint.sid is None and (needed_rollback or not connection.needs_rollback):
+            return result  # it wrote nothing and left the transaction as it found it: nothing to end
         if savepoint.end(failed=False):
             raise _went_on_after_an_error(receiver)
         return result
@@ -252,7 +251,8 @@ class DomainSignal(Signal):
         # Outside a transaction (autocommit), each receiver gets a transaction of its own, opened first.
         savepoint = _SavepointBeforeFirstStatement(connection) if connection.in_atomic_block else EAGER
         if savepoint is not EAGER:
-            send_pending(connection)  # the sender's writes fail the sender, not a receiver
+            if connection.execute_wrappers:
+                send_pending(connection)  # the sender's writes fail the sender, not a receiver
             connection.execute_wrappers.append(savepoint)
         token = _robust.set(savepoint)
         try:
