@@ -13,10 +13,12 @@ from django.db.models import QuerySet, Sum
 from carsales.catalog.models import Brand, Car
 from carsales.catalog.services import car_update
 from carsales.inventory.models import CarInventory
+from carsales.inventory.selectors import inventory_current
 from carsales.inventory.services import Stock, inventory_apply_change
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.django_db]
 EDITS = 200
+SNAPSHOTS = 1_000_000
 
 
 def seed_recount() -> None:
@@ -80,3 +82,35 @@ def test_delta_stays_flat_while_the_recount_grows_with_the_table():
         f"recount time x{big_recount / small_recount:.1f}"
     )
     assert big_recount / small_recount > big_delta / small_delta
+
+
+def add_snapshots(count: int) -> None:
+    """`count` old snapshots, made by the database in one statement (no row travels from Python)."""
+    table = connection.ops.quote_name(CarInventory._meta.db_table)
+    columns = "cars_count, cars_value, available_count, reserved_count, sold_count, withdrawn_count, created_at"
+    if connection.vendor == "postgresql":
+        numbers = f"generate_series(1, {count})"
+    else:
+        numbers = f"(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) SELECT i FROM n)"
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT 1, 1, 1, 0, 0, 0, '2020-01-01 00:00:00' FROM {numbers}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {table}")
+
+
+@pytest.mark.django_db(transaction=True)  # each edit its own transaction, as a request's
+def test_the_current_inventory_and_a_change_cost_the_same_at_a_million_snapshots(figures):
+    brand = Brand.objects.create(name="Bench", slug="bench")
+    fill(brand, 1_000)
+    car = Car.objects.first()
+    spent = {}
+    for snapshots in (1_000, SNAPSHOTS):
+        add_snapshots(snapshots - CarInventory.objects.count())
+        spent[snapshots] = (timed(inventory_current), timed(lambda car=car: car_update(car=car, value=car.value + 1)))
+    (few_read, few_edit), (many_read, many_edit) = spent.values()
+    for what, ratio in (("current inventory read", many_read / few_read), ("car edit", many_edit / few_edit)):
+        figures(f"{what}, {SNAPSHOTS:,} snapshots ÷ 1,000", f"x{ratio:.2f}", goal="flat (≤ x1.5)", met=ratio <= 1.5)
+    print(
+        f"\n[{connection.vendor}] {SNAPSHOTS:,} snapshots against 1,000: current inventory read "
+        f"x{many_read / few_read:.2f}, car edit x{many_edit / few_edit:.2f}"
+    )

@@ -94,7 +94,7 @@ def test_a_car_save_with_every_receiver_beside_the_same_save_with_none(figures):
     edited = car_create(
         brand=brand, model="Edited", factory_year=2020, model_year=2020, plate="E0", value=Decimal(1), bio="T."
     )
-    for size in (1_000, 10_000):
+    for size in (1_000, 10_000, 100_000):
         fill(brand, size - Car.objects.count())
 
         def create(n: int, size: int = size) -> None:

@@ -15,13 +15,13 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import FileField, Max, ProtectedError, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.text import slugify
 
-from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_soon, values_stored
+from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_soon, one_round_trip, values_stored
 
 from .bio import write_bio
 from .images import thumbnail_of, webp_of
@@ -286,7 +286,10 @@ def _cars_move(cars: list[Car], *, old: CarStatus, new: CarStatus) -> None:
         car.status = new
         car._remember_state()
     value = sum((car.value or Decimal(0) for car in cars), Decimal(0))  # the locked rows' own values
-    car_stock_moved.send(sender=Car, car_ids=car_ids, old_status=old, new_status=new, value=value)
+    # What its receivers derive (the catalogue's version, the totals and their snapshot) goes in one
+    # round trip, as a save's does (PostgreSQL).
+    with one_round_trip(router.db_for_write(Car)):
+        car_stock_moved.send(sender=Car, car_ids=car_ids, old_status=old, new_status=new, value=value)
 
 
 # The transitions below join the caller's transaction without a savepoint, which an order's

@@ -7,16 +7,20 @@
         order_place(...)
     assert sent.names() == ["orders.signals.order_placed", ...]
 
+    data, savepoints = statements_of(lambda: car_create(...))   # what a write sends, counted
+
 The pytest fixtures `mute` and `signals_sent` in carsales/conftest.py wrap these; the durable
 side (deliveries owed, run now) is carsales.events.testing.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.dispatch import Signal
+from django.test.utils import CaptureQueriesContext
 
 from .signal_map import signals_in_use
 
@@ -100,3 +104,17 @@ def signals_sent() -> Iterator[SentSignals]:
                 delattr(signal, method)
             else:
                 setattr(signal, method, previous)
+
+
+_TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+
+
+def statements_of(action: Callable[[], Any]) -> tuple[list[str], list[str]]:
+    """What `action` sends to the default database: its data statements (neither transaction
+    control nor savepoints), and its savepoint statements (SAVEPOINT, RELEASE, ROLLBACK TO)."""
+    with CaptureQueriesContext(connection) as queries:
+        action()
+    sql = [query["sql"].lstrip().upper() for query in queries.captured_queries]
+    savepoints = [statement for statement in sql if "SAVEPOINT" in statement]
+    data = [statement for statement in sql if not statement.startswith(_TRANSACTION_CONTROL)]
+    return data, savepoints

@@ -9,25 +9,14 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from carsales.catalog.models import Brand
 from carsales.catalog.services import car_create, car_update
 from carsales.conftest import CarFactory, UserFactory
+from carsales.core.testing import statements_of
 from carsales.orders.services import cart_for_buyer, cart_item_add, order_place
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-TRANSACTION = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
-
-
-def counted(action):
-    with CaptureQueriesContext(connection) as queries:
-        action()
-    sql = [query["sql"].lstrip().upper() for query in queries.captured_queries]
-    savepoints = [statement for statement in sql if "SAVEPOINT" in statement]
-    data = [statement for statement in sql if not statement.startswith(TRANSACTION)]
-    return data, savepoints
 
 
 def one_statement_for_totals_and_snapshot() -> int:
@@ -58,7 +47,7 @@ def test_a_car_created_costs_its_insert_and_one_row_per_record_without_savepoint
     brand = Brand.objects.create(name="Budget", slug="budget")
     car_create(brand=brand, model="Warm", factory_year=2020, model_year=2020, plate="W1", value=1, bio="Text.")
 
-    data, savepoints = counted(
+    data, savepoints = statements_of(
         lambda: car_create(
             brand=brand, model="Golf", factory_year=2020, model_year=2021, plate="AB1", value=1000, bio="Text."
         )
@@ -74,7 +63,7 @@ def test_a_car_created_costs_its_insert_and_one_row_per_record_without_savepoint
 def test_a_car_edited_costs_one_locked_reading_and_one_row_per_record_without_savepoints():
     car = CarFactory(bio="Text.")
 
-    data, savepoints = counted(lambda: car_update(car=car, value=Decimal("12345")))
+    data, savepoints = statements_of(lambda: car_update(car=car, value=Decimal("12345")))
 
     # The row as stored, locked (the edit's lock, read once for every receiver), the update, then
     # the price change, the catalogue's version, the totals and snapshot, the audit entry.
@@ -92,14 +81,15 @@ def test_a_checkout_of_three_cars_has_a_savepoint_only_for_the_observers_that_ma
     for car in CarFactory.create_batch(3, bio="Text."):
         cart_item_add(cart=cart, car=car)
 
-    data, savepoints = counted(lambda: order_place(cart=cart, buyer=user.buyer, actor=user))
+    data, savepoints = statements_of(lambda: order_place(cart=cart, buyer=user.buyer, actor=user))
 
     # The cart's items read with its row locked, the cars locked and read, the cars moved, the
-    # catalogue's version, the totals and snapshot, the order and its lines (the lines' guard
-    # reads the cars' status), the cart emptied, two durable deliveries (the email, its summary
-    # from the lines the checkout wrote, and the deadline; the rows are the workers' jobs), the
-    # analytics event and figures, the audit entry: 14 on PostgreSQL (with the NOTIFY), 15 on SQLite.
-    assert len(data) == 13 + two_statements_on_sqlite() * 2 + notify_per_transaction(), data
+    # order and its lines (the lines' guard reads the cars' status), the cart emptied, two durable
+    # deliveries (the email, its summary from the lines the checkout wrote, and the deadline; the
+    # rows are the workers' jobs), the analytics event and figures, the audit entry: 11; and what
+    # the cars' move derives (the catalogue's version, the totals and snapshot) in one round trip
+    # on PostgreSQL, with the NOTIFY: 13 there, 15 on SQLite.
+    assert len(data) == (11 + derived_data_of_a_save(3) + two_statements_on_sqlite() + notify_per_transaction()), data
     # Only the order_placed observer that writes and may fail alone (analytics) has a savepoint:
     # the reservation refuses before writing; the durable records and the audit entry commit
     # with the checkout or fail it.
