@@ -15,6 +15,6 @@ class OrderEventAdmin(RecordedOnlyAdmin, admin.ModelAdmin):
 
 @admin.register(DailySales)
 class DailySalesAdmin(RecordedOnlyAdmin, admin.ModelAdmin):
-    list_display = ["day", "orders_placed", "sales_count", "revenue"]
+    list_display = ["day", "orders_placed", "sales_count", "revenue", "events_pruned"]
     date_hierarchy = "day"
-    readonly_fields = ["day", "orders_placed", "sales_count", "revenue"]
+    readonly_fields = ["day", "orders_placed", "sales_count", "revenue", "events_pruned"]

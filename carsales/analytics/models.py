@@ -31,13 +31,17 @@ class OrderEvent(models.Model):
 
 class DailySales(models.Model):
     """Per-day figures, moved with F() by each event; `recount_analytics` recounts them from the
-    order events (which are never deleted) and corrects a drift."""
+    order events and corrects a drift. Once a day's events are pruned (order_events_prune), its
+    figures are the record: they stand as they are, and the recount leaves the day alone."""
 
     day = models.DateField(unique=True)
     orders_placed = models.IntegerField(default=0)
     sales_count = models.IntegerField(default=0)
     revenue = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
     sales_voided = models.IntegerField(default=0, help_text="Sales of this day voided since (already taken off).")
+    events_pruned = models.BooleanField(
+        default=False, help_text="Its order events were pruned after the retention: its figures are the record."
+    )
 
     class Meta:
         ordering = ["-day"]

@@ -1,9 +1,10 @@
 """The order events and the daily figures they move: O(1) per event, recountable."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -85,13 +86,19 @@ def _recount() -> dict[date, tuple[int, int, Decimal, int]]:
 @transaction.atomic
 def analytics_recount(*, fix: bool) -> list[DayDrift]:
     """Recount every day's figures from the order events and compare; with `fix`, correct them.
+    A day whose events were pruned is left alone: its figures are the record.
 
     The daily rows are locked meanwhile, so no event lands between count and compare.
     """
-    recorded = {
-        row.day: tuple(getattr(row, name) for name in FIGURES) for row in DailySales.objects.select_for_update()
-    }
-    actual = _recount()
+    recorded, closed = {}, set()
+    for row in DailySales.objects.select_for_update():
+        if row.events_pruned:
+            closed.add(row.day)
+        else:
+            recorded[row.day] = tuple(getattr(row, name) for name in FIGURES)
+    # A sale voided after its day was closed moves that day's figures and leaves an event the
+    # next prune takes: a day partly counted, never recounted.
+    actual = {day: figures for day, figures in _recount().items() if day not in closed}
     drifts = [
         DayDrift(day, recorded.get(day, (0, 0, ZERO, 0)), actual.get(day, (0, 0, ZERO, 0)))  # type: ignore[arg-type]
         for day in sorted(set(recorded) | set(actual))
@@ -101,3 +108,22 @@ def analytics_recount(*, fix: bool) -> list[DayDrift]:
         for drift in drifts:
             DailySales.objects.update_or_create(day=drift.day, defaults=dict(zip(FIGURES, drift.actual, strict=True)))
     return drifts
+
+
+def order_events_prune(*, older_than: timedelta | None = None, batch_size: int = 5000) -> int:
+    """Delete the order events of the days older than the retention (CARSALES_ANALYTICS_EVENT_DAYS);
+    returns how many. Their days' figures stay, rolled up, and are marked as the record first, so
+    a recount running meanwhile never sees a day with part of its events.
+
+    Whole days go, each event by the day it counts on. A sale voided later is still taken off its
+    own day (its sale's date stands in for the pruned payment event). Deletes in batches, each
+    its own short transaction.
+    """
+    age = older_than if older_than is not None else timedelta(days=settings.CARSALES_ANALYTICS_EVENT_DAYS)
+    cutoff = timezone.localdate() - age
+    DailySales.objects.filter(day__lt=cutoff, events_pruned=False).update(events_pruned=True)
+    old = OrderEvent.objects.filter(day__lt=cutoff)
+    deleted = 0
+    while ids := list(old.values_list("pk", flat=True)[:batch_size]):
+        deleted += OrderEvent.objects.filter(pk__in=ids).delete()[0]
+    return deleted

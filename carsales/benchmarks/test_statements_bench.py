@@ -4,6 +4,9 @@ figures `core/tests/test_statement_budget.py` holds exact, in `make bench`'s tab
 Run with `make bench`.
 """
 
+from decimal import Decimal
+from typing import Any
+
 import pytest
 from django.db import connection
 
@@ -18,9 +21,11 @@ pytestmark = [pytest.mark.benchmark, pytest.mark.django_db(transaction=True)]
 
 def test_statements_of_a_car_create_and_of_a_checkout_of_three_cars(figures):
     brand = Brand.objects.create(name="Bench", slug="bench")
-    car_create(brand=brand, model="Warm", factory_year=2020, model_year=2020, plate="W1", value=1, bio="Text.")
+    car_create(brand=brand, model="Warm", factory_year=2020, model_year=2020, plate="W1", value=Decimal(1), bio="Text.")
     created, savepoints = statements_of(
-        lambda: car_create(brand=brand, model="Golf", factory_year=2020, model_year=2021, plate="B1", value=1, bio="T.")
+        lambda: car_create(
+            brand=brand, model="Golf", factory_year=2020, model_year=2021, plate="B1", value=Decimal(1), bio="T."
+        )
     )
     figures(
         "SQL per car create: data statements (savepoint statements)",
@@ -29,10 +34,11 @@ def test_statements_of_a_car_create_and_of_a_checkout_of_three_cars(figures):
         met=len(created) <= 2 and not savepoints,
     )
 
-    earlier = UserFactory()  # the day's analytics row made, as on any day after its first order
-    cart_item_add(cart=cart_for_buyer(buyer=earlier.buyer), car=CarFactory(bio="Text."))
+    earlier: Any = UserFactory()  # the day's analytics row made, as on any day after its first order
+    first: Any = CarFactory(bio="Text.")
+    cart_item_add(cart=cart_for_buyer(buyer=earlier.buyer), car=first)
     order_place(cart=cart_for_buyer(buyer=earlier.buyer), buyer=earlier.buyer, actor=earlier)
-    user = UserFactory()
+    user: Any = UserFactory()
     cart = cart_for_buyer(buyer=user.buyer)
     for car in CarFactory.create_batch(3, bio="Text."):
         cart_item_add(cart=cart, car=car)

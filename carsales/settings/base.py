@@ -244,6 +244,7 @@ EVENTS = {
         "carsales.catalog.services.uncommitted_uploads_sweep",
         "carsales.observability.timeline.timeline_prune",
         "carsales.inventory.services.inventory_snapshots_prune",
+        "carsales.analytics.services.order_events_prune",
     ],
 }
 
@@ -274,6 +275,8 @@ CARSALES_TIMELINE = env_bool("CARSALES_TIMELINE", True)
 CARSALES_TIMELINE_RETENTION_DAYS = int(os.environ.get("CARSALES_TIMELINE_RETENTION_DAYS", "7"))
 # Inventory snapshots older than this many days are thinned to the last of each day (housekeeping).
 CARSALES_INVENTORY_SNAPSHOT_DAYS = int(os.environ.get("CARSALES_INVENTORY_SNAPSHOT_DAYS", "90"))
+# Order events of days older than this many days are deleted (housekeeping); the daily figures stay.
+CARSALES_ANALYTICS_EVENT_DAYS = int(os.environ.get("CARSALES_ANALYTICS_EVENT_DAYS", "730"))
 # Seconds each process keeps its request counts in memory before adding them to the cache.
 CARSALES_REQUEST_STATS_FLUSH = float(os.environ.get("CARSALES_REQUEST_STATS_FLUSH", "10"))
 # Form submissions per address: (count, seconds). Past the count, a 429 page until the window ends.

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from carsales.analytics.models import DailySales, OrderEvent
 from carsales.analytics.receivers import count_paid_order, count_placed_order
-from carsales.analytics.services import analytics_recount
+from carsales.analytics.services import analytics_recount, order_events_prune
 from carsales.conftest import CarFactory, order_for
+from carsales.events.services import housekeeping_run
 from carsales.orders.services import order_cancel, order_mark_paid
 from carsales.sales.services import sale_void
 
@@ -85,3 +86,52 @@ def test_derived_figures_and_events_cannot_be_touched_in_the_admin(staff_client)
     assert staff_client.post(f"/admin/analytics/dailysales/{day.pk}/delete/", {"post": "yes"}).status_code == 403
     assert staff_client.post(f"/admin/analytics/orderevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert staff_client.get("/admin/analytics/dailysales/add/").status_code == 403
+
+
+def _two_orders_one_paid_days_ago(days: int):
+    with time_machine.travel(timezone.now() - timedelta(days=days)):
+        paid = order_mark_paid(order=order_for(CarFactory(value=Decimal("700"))), actor=AnonymousUser())
+        order_for(CarFactory(value=Decimal("50")))
+        return timezone.localdate(), paid
+
+
+def test_pruned_days_keep_their_figures_and_the_recount_leaves_them(settings):
+    settings.CARSALES_ANALYTICS_EVENT_DAYS = 730
+    old_day, _paid = _two_orders_one_paid_days_ago(800)
+    recent_day, _ = _two_orders_one_paid_days_ago(700)
+
+    assert order_events_prune() == 3  # the old day's two placed and one paid
+
+    assert set(OrderEvent.objects.values_list("day", flat=True)) == {recent_day}
+    assert figures(old_day) == figures(recent_day) == (2, 1, Decimal("700"), 0)
+    assert DailySales.objects.get(day=old_day).events_pruned
+    assert not DailySales.objects.get(day=recent_day).events_pruned
+    # The figures of a day with no events left are the record: a recount neither reports nor zeroes them.
+    assert analytics_recount(fix=True) == []
+    assert figures(old_day) == (2, 1, Decimal("700"), 0)
+    assert order_events_prune() == 0
+
+
+def test_a_sale_voided_after_its_days_events_were_pruned_is_taken_off_its_own_day():
+    old_day, paid = _two_orders_one_paid_days_ago(800)
+    order_events_prune(older_than=timedelta(days=30))
+
+    sale_void(sale=paid.sale, actor=None)
+
+    assert figures(old_day) == (2, 0, Decimal("0"), 1)
+    assert not DailySales.objects.filter(day=timezone.localdate()).exists()
+    assert analytics_recount(fix=False) == []  # the closed day, partly counted, is not recounted
+    assert order_events_prune(older_than=timedelta(days=30)) == 1  # the void's event, of its sale's day
+
+
+def test_the_workers_housekeeping_prunes_order_events_and_so_does_the_command(settings, capsys):
+    settings.CARSALES_ANALYTICS_EVENT_DAYS = 30
+    old_day, _ = _two_orders_one_paid_days_ago(40)
+    order_for(CarFactory())
+
+    housekeeping_run()
+
+    assert list(OrderEvent.objects.values_list("day", flat=True)) == [timezone.localdate()]
+    assert DailySales.objects.get(day=old_day).events_pruned
+    call_command("analytics_prune", "--days", "0")
+    assert "Deleted 0 order events of days older than 0 days" in capsys.readouterr().out
