@@ -65,18 +65,18 @@ def delivery_record(
     run_after = run_after or timezone.now()
     chosen = transport()
     # No savepoint: the delivery and its job are the sender's to commit or lose, whole.
+    delivery = Delivery(
+        receiver=receiver.uid,
+        queue=receiver.queue,
+        lane=receiver.lane_for(lane_of(kwargs) if subject is None else subject),
+        sender=label,
+        payload=payload,
+        max_attempts=receiver.max_attempts or setting("MAX_ATTEMPTS"),
+        run_after=run_after,
+        kicked_at=chosen.kick_at(run_after),
+    )
     with transaction.atomic(savepoint=False):
-        delivery = Delivery.objects.create(
-            receiver=receiver.uid,
-            queue=receiver.queue,
-            lane=receiver.lane_for(lane_of(kwargs) if subject is None else subject),
-            sender=label,
-            payload=payload,
-            max_attempts=receiver.max_attempts or setting("MAX_ATTEMPTS"),
-            run_after=run_after,
-            kicked_at=chosen.kick_at(run_after),
-        )
-        chosen.hand_off(delivery)
+        chosen.write(delivery)
     return delivery
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.signals import setting_changed
 from django.db import connection, transaction
+from django.db.models.sql import InsertQuery
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -58,6 +59,12 @@ class Transport(ABC):
             return None  # set once the publish after the commit succeeded, or by the relay when due
         # A hand-off for a future time counts from that time, so the relay does not repeat it early.
         return max(run_after, timezone.now())
+
+    def write(self, delivery: "Delivery") -> None:
+        """INSERT the new `delivery` (its `kicked_at` set from `kick_at`) and hand it off, in the
+        caller's transaction."""
+        delivery.save(force_insert=True)
+        self.hand_off(delivery)
 
     def hand_off(self, delivery: "Delivery") -> None:
         """Wake an executor for `delivery`, in the transaction that wrote its state; the caller
@@ -108,17 +115,51 @@ class DatabaseTransport(Transport):
 
     transactional = True
 
-    def publish(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
-        if connection.vendor != "postgresql":
+    def write(self, delivery: "Delivery") -> None:
+        marker = self._notify_owed()
+        if marker is None:
+            super().write(delivery)
             return
-        marker = _Notified(setting("NOTIFY_CHANNEL"))
-        # A NOTIFY made earlier in this transaction (and not rolled back with a savepoint, which
-        # drops it and its marker alike) wakes the workers for this delivery too: a woken worker
-        # claims from every queue it serves, so the queue need not be said.
-        if any(entry[1] == marker for entry in connection.run_on_commit):  # (savepoints, callback, robust)
+        # The transaction's first delivery: its INSERT and the NOTIFY in one statement.
+        query = InsertQuery(type(delivery))
+        query.insert_values(
+            [field for field in delivery._meta.local_concrete_fields if not field.primary_key], [delivery]
+        )
+        compiler = query.get_compiler(using=connection.alias)
+        compiler.returning_fields = [delivery._meta.pk]
+        ((insert, params),) = compiler.as_sql()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH inserted AS ({insert}) SELECT * FROM inserted, pg_notify(%s, '')", [*params, marker.channel]
+            )
+            delivery.pk = cursor.fetchone()[0]
+        delivery._state.adding, delivery._state.db = False, connection.alias
+        self._notified(marker)
+
+    def publish(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
+        marker = self._notify_owed()
+        if marker is None:
             return
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_notify(%s, '')", [marker.channel])
+        self._notified(marker)
+
+    @staticmethod
+    def _notify_owed() -> "_Notified | None":
+        """The NOTIFY this transaction owes the workers (PostgreSQL), or None: elsewhere they poll.
+
+        A NOTIFY made earlier in this transaction (and not rolled back with a savepoint, which
+        drops it and its marker alike) wakes the workers for this delivery too: a woken worker
+        claims from every queue it serves, so the queue need not be said."""
+        if connection.vendor != "postgresql":
+            return None
+        marker = _Notified(setting("NOTIFY_CHANNEL"))
+        if any(entry[1] == marker for entry in connection.run_on_commit):  # (savepoints, callback, robust)
+            return None
+        return marker
+
+    @staticmethod
+    def _notified(marker: "_Notified") -> None:
         if connection.in_atomic_block:
             transaction.on_commit(marker)
 

@@ -147,6 +147,34 @@ def test_a_transaction_writing_deliveries_notifies_the_workers_once():
     assert notifies(rolled_back_then_again) == 2
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="NOTIFY is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)  # committed: a NOTIFY reaches a listener at the commit only
+def test_the_first_delivery_of_a_transaction_wakes_a_listening_worker_at_its_commit_in_its_insert():
+    import psycopg
+
+    settings = connection.settings_dict
+    listener = psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or None, port=settings["PORT"] or None, autocommit=True,
+    )  # fmt: skip
+    try:
+        listener.execute("LISTEN events_deliveries")
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            bench_thing.send(sender=None, token="first")
+            bench_thing.send(sender=None, token="second")
+            assert not list(listener.notifies(timeout=0.2))  # nothing before the commit
+        woken = list(listener.notifies(timeout=5, stop_after=1))
+    finally:
+        listener.close()
+
+    writes = [query["sql"] for query in queries if "events_delivery" in query["sql"]]
+    assert len(writes) == 2 and "pg_notify" in writes[0] and "pg_notify" not in writes[1]
+    assert [notice.channel for notice in woken] == ["events_deliveries"]
+    first, second = Delivery.objects.order_by("pk")
+    assert (first.payload["token"], second.payload["token"]) == ("first", "second")
+    assert first.receiver == "events_tests.bench" and first.status == Status.PENDING and first.kicked_at
+
+
 def test_a_long_batch_keeps_its_leases_and_its_successes_from_another_workers_sweep(monkeypatch):
     """Each run takes 40 s of a 60 s lease: before a run that could outlast the earliest lease,
     the successes so far are recorded and the waiting deliveries' leases renewed."""
