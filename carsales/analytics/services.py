@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from carsales.core.db import insert_unless_duplicate_then_update
+from carsales.sales.models import Sale
 
 from .models import DailySales, OrderEvent
 
@@ -115,15 +116,16 @@ def order_events_prune(*, older_than: timedelta | None = None, batch_size: int =
     returns how many. Their days' figures stay, rolled up, and are marked as the record first, so
     a recount running meanwhile never sees a day with part of its events.
 
-    Whole days go, each event by the day it counts on. A sale voided later is still taken off its
-    own day (its sale's date stands in for the pruned payment event). Deletes in batches, each
-    its own short transaction.
+    Whole days go, each event by the day it counts on, but for the payment of a sale that still
+    stands: a void, whenever it comes, is taken off the day that payment counted on. Deletes in
+    batches (each its own transaction when called outside one).
     """
     age = older_than if older_than is not None else timedelta(days=settings.CARSALES_ANALYTICS_EVENT_DAYS)
     cutoff = timezone.localdate() - age
     DailySales.objects.filter(day__lt=cutoff, events_pruned=False).update(events_pruned=True)
-    old = OrderEvent.objects.filter(day__lt=cutoff)
+    standing = Sale.objects.values("order_id")
+    old = OrderEvent.objects.filter(day__lt=cutoff).exclude(kind=OrderEvent.Kind.PAID, order_id__in=standing)
     deleted = 0
-    while ids := list(old.values_list("pk", flat=True)[:batch_size]):
+    while ids := list(old.order_by("pk").values_list("pk", flat=True)[:batch_size]):
         deleted += OrderEvent.objects.filter(pk__in=ids).delete()[0]
     return deleted

@@ -126,7 +126,7 @@ def _isolated(receiver: Callable[..., Any]) -> Callable[..., Any]:
                 if transaction.get_connection().needs_rollback:
                     raise _went_on_after_an_error(receiver)
             return result
-        connection = savepoint.connection  # begin(), inline: this runs for every receiver of every send
+        connection = savepoint.connection  # its start noted inline: this runs for every receiver of every send
         savepoint.depth = len(connection.savepoint_ids)
         savepoint.needed_rollback = needed_rollback = connection.needs_rollback
         savepoint.callbacks = len(connection.run_on_commit)

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.contrib.auth.models import AnonymousUser
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from carsales.analytics.models import DailySales, OrderEvent
@@ -100,9 +100,9 @@ def test_pruned_days_keep_their_figures_and_the_recount_leaves_them(settings):
     old_day, _paid = _two_orders_one_paid_days_ago(800)
     recent_day, _ = _two_orders_one_paid_days_ago(700)
 
-    assert order_events_prune() == 3  # the old day's two placed and one paid
+    assert order_events_prune() == 2  # the old day's two placed; the payment of its standing sale stays
 
-    assert set(OrderEvent.objects.values_list("day", flat=True)) == {recent_day}
+    assert list(OrderEvent.objects.filter(day=old_day).values_list("kind", flat=True)) == [OrderEvent.Kind.PAID]
     assert figures(old_day) == figures(recent_day) == (2, 1, Decimal("700"), 0)
     assert DailySales.objects.get(day=old_day).events_pruned
     assert not DailySales.objects.get(day=recent_day).events_pruned
@@ -121,7 +121,8 @@ def test_a_sale_voided_after_its_days_events_were_pruned_is_taken_off_its_own_da
     assert figures(old_day) == (2, 0, Decimal("0"), 1)
     assert not DailySales.objects.filter(day=timezone.localdate()).exists()
     assert analytics_recount(fix=False) == []  # the closed day, partly counted, is not recounted
-    assert order_events_prune(older_than=timedelta(days=30)) == 1  # the void's event, of its sale's day
+    # The void's event and the payment of the sale that no longer stands, both of the sale's day.
+    assert order_events_prune(older_than=timedelta(days=30)) == 2
 
 
 def test_the_workers_housekeeping_prunes_order_events_and_so_does_the_command(settings, capsys):
@@ -131,7 +132,9 @@ def test_the_workers_housekeeping_prunes_order_events_and_so_does_the_command(se
 
     housekeeping_run()
 
-    assert list(OrderEvent.objects.values_list("day", flat=True)) == [timezone.localdate()]
+    assert sorted(OrderEvent.objects.values_list("kind", flat=True)) == ["paid", "placed"]  # a standing sale's, today's
     assert DailySales.objects.get(day=old_day).events_pruned
-    call_command("analytics_prune", "--days", "0")
-    assert "Deleted 0 order events of days older than 0 days" in capsys.readouterr().out
+    call_command("analytics_prune", "--days", "1")
+    assert "Deleted 0 order events of days older than 1 days" in capsys.readouterr().out
+    with pytest.raises(CommandError):
+        call_command("analytics_prune", "--days", "0")
