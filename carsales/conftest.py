@@ -76,6 +76,19 @@ def order_for(*cars: Car, user: Any = None) -> Any:
     return order_place(cart=cart, buyer=user.buyer, actor=user)
 
 
+def a_cart_of_three_cars() -> tuple[Any, Any]:
+    """A buyer and their cart holding three cars, on a day that already had an order (its
+    analytics row made): what a checkout of three cars starts from."""
+    from carsales.orders.services import cart_for_buyer, cart_item_add
+
+    order_for(cast(Car, CarFactory(bio="Text.")))
+    user: Any = UserFactory()
+    cart = cart_for_buyer(buyer=user.buyer)
+    for car in CarFactory.create_batch(3, bio="Text."):
+        cart_item_add(cart=cart, car=car)
+    return user, cart
+
+
 def reserved_car(**fields: Any) -> Car:
     """A car some buyer has ordered and not paid for yet."""
     car = cast(Car, CarFactory(**fields))

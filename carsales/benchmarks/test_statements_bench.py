@@ -5,16 +5,15 @@ Run with `make bench`.
 """
 
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.db import connection
 
 from carsales.catalog.models import Brand
 from carsales.catalog.services import car_create
-from carsales.conftest import CarFactory, UserFactory
+from carsales.conftest import a_cart_of_three_cars
 from carsales.core.testing import statements_of
-from carsales.orders.services import cart_for_buyer, cart_item_add, order_place
+from carsales.orders.services import order_place
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.django_db(transaction=True)]
 
@@ -34,14 +33,7 @@ def test_statements_of_a_car_create_and_of_a_checkout_of_three_cars(figures):
         met=len(created) <= 2 and not savepoints,
     )
 
-    earlier: Any = UserFactory()  # the day's analytics row made, as on any day after its first order
-    first: Any = CarFactory(bio="Text.")
-    cart_item_add(cart=cart_for_buyer(buyer=earlier.buyer), car=first)
-    order_place(cart=cart_for_buyer(buyer=earlier.buyer), buyer=earlier.buyer, actor=earlier)
-    user: Any = UserFactory()
-    cart = cart_for_buyer(buyer=user.buyer)
-    for car in CarFactory.create_batch(3, bio="Text."):
-        cart_item_add(cart=cart, car=car)
+    user, cart = a_cart_of_three_cars()
     data, savepoints = statements_of(lambda: order_place(cart=cart, buyer=user.buyer, actor=user))
     total = len(data) + len(savepoints)  # as the goal counts them: every statement, savepoints included
     figures(

@@ -63,7 +63,7 @@ class Transport(ABC):
     def write(self, delivery: "Delivery") -> None:
         """INSERT the new `delivery` (its `kicked_at` set from `kick_at`) and hand it off, in the
         caller's transaction."""
-        delivery.save(force_insert=True)
+        _insert(delivery)
         self.hand_off(delivery)
 
     def hand_off(self, delivery: "Delivery") -> None:
@@ -120,20 +120,7 @@ class DatabaseTransport(Transport):
         if marker is None:
             super().write(delivery)
             return
-        # The transaction's first delivery: its INSERT and the NOTIFY in one statement.
-        query = InsertQuery(type(delivery))
-        query.insert_values(
-            [field for field in delivery._meta.local_concrete_fields if not field.primary_key], [delivery]
-        )
-        compiler = query.get_compiler(using=connection.alias)
-        compiler.returning_fields = [delivery._meta.pk]
-        ((insert, params),) = compiler.as_sql()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH inserted AS ({insert}) SELECT * FROM inserted, pg_notify(%s, '')", [*params, marker.channel]
-            )
-            delivery.pk = cursor.fetchone()[0]
-        delivery._state.adding, delivery._state.db = False, connection.alias
+        _insert(delivery, waking=marker.channel)  # the transaction's first: its INSERT wakes the workers too
         self._notified(marker)
 
     def publish(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
@@ -162,6 +149,23 @@ class DatabaseTransport(Transport):
     def _notified(marker: "_Notified") -> None:
         if connection.in_atomic_block:
             transaction.on_commit(marker)
+
+
+def _insert(delivery: "Delivery", *, waking: str | None = None) -> None:
+    """INSERT `delivery`, in one statement with a NOTIFY on the channel `waking` (PostgreSQL) when
+    given. Without model signals: the row is the outbox, which nothing observes but the workers.
+    Built here, not by a project helper: this app imports none (it is reusable apart)."""
+    query = InsertQuery(type(delivery))
+    query.insert_values([field for field in delivery._meta.local_concrete_fields if not field.primary_key], [delivery])
+    compiler = query.get_compiler(using=connection.alias)
+    compiler.returning_fields = [delivery._meta.pk]
+    ((insert, params),) = compiler.as_sql()
+    if waking is not None:
+        insert, params = f"WITH inserted AS ({insert}) SELECT * FROM inserted, pg_notify(%s, '')", [*params, waking]
+    with connection.cursor() as cursor:
+        cursor.execute(insert, params)
+        delivery.pk = cursor.fetchone()[0]
+    delivery._state.adding, delivery._state.db = False, connection.alias
 
 
 @dataclass(frozen=True)

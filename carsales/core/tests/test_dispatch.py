@@ -237,6 +237,34 @@ def test_a_receiver_that_fails_however_it_wrote_leaves_the_sender_whole(signal, 
     assert ReceiverFailure.objects.count() == 4
 
 
+@pytest.mark.django_db(transaction=True)  # commits for real: on-commit callbacks run or are dropped
+def test_a_receiver_that_wrote_nothing_but_left_the_transaction_to_roll_back_is_rolled_back_alone(signal):
+    """No statement, so no savepoint: the one case where a receiver that returned normally must
+    still be ended. Its failure caught inside a block without a savepoint marked the sender's
+    transaction for rollback; the callback it made before goes with it."""
+    from django.contrib.auth.models import Group
+    from django.db import transaction
+
+    ran_on_commit = []
+
+    def schedules_then_swallows_a_failed_block(**kwargs):
+        transaction.on_commit(lambda: ran_on_commit.append("lost"))
+        try:
+            with transaction.atomic(savepoint=False):
+                raise ValueError("inside a joined block, before any statement")
+        except ValueError:
+            pass  # and goes on
+
+    signal.connect(schedules_then_swallows_a_failed_block, dispatch_uid="tests.swallows_without_writing")
+    with transaction.atomic():
+        outcomes = [outcome for _, outcome in signal.send_robust(sender=None, value=1)]
+        Group.objects.create(name="After")  # the sender's transaction is usable
+
+    assert [type(outcome).__name__ for outcome in outcomes] == ["TransactionManagementError"]
+    assert Group.objects.filter(name="After").exists()
+    assert ran_on_commit == []
+
+
 def test_a_receiver_that_caught_a_read_error_outside_any_block_leaves_the_sender_whole(signal):
     """On PostgreSQL the caught error aborts the transaction without Django knowing (no atomic
     block saw it): the savepoint's RELEASE fails, so the receiver is rolled back and recorded.

@@ -12,9 +12,9 @@ from django.db import connection
 
 from carsales.catalog.models import Brand
 from carsales.catalog.services import car_create, car_update
-from carsales.conftest import CarFactory, UserFactory
+from carsales.conftest import CarFactory, a_cart_of_three_cars
 from carsales.core.testing import statements_of
-from carsales.orders.services import cart_for_buyer, cart_item_add, order_place
+from carsales.orders.services import order_place
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,13 +68,7 @@ def test_a_car_edited_costs_one_locked_reading_and_one_row_per_record_without_sa
 
 
 def test_a_checkout_of_three_cars_has_a_savepoint_only_for_the_observers_that_may_fail_alone():
-    earlier = UserFactory()
-    cart_item_add(cart=cart_for_buyer(buyer=earlier.buyer), car=CarFactory(bio="Text."))
-    order_place(cart=cart_for_buyer(buyer=earlier.buyer), buyer=earlier.buyer, actor=earlier)  # today's row made
-    user = UserFactory()
-    cart = cart_for_buyer(buyer=user.buyer)
-    for car in CarFactory.create_batch(3, bio="Text."):
-        cart_item_add(cart=cart, car=car)
+    user, cart = a_cart_of_three_cars()
 
     data, savepoints = statements_of(lambda: order_place(cart=cart, buyer=user.buyer, actor=user))
 
