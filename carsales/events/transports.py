@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.signals import setting_changed
 from django.db import connection, transaction
+from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 from django.dispatch import receiver
 from django.utils import timezone
@@ -152,20 +153,24 @@ class DatabaseTransport(Transport):
 
 
 def _insert(delivery: "Delivery", *, waking: str | None = None) -> None:
-    """INSERT `delivery`, in one statement with a NOTIFY on the channel `waking` (PostgreSQL) when
-    given. Without model signals: the row is the outbox, which nothing observes but the workers.
-    Built here, not by a project helper: this app imports none (it is reusable apart)."""
-    query = InsertQuery(type(delivery))
-    query.insert_values([field for field in delivery._meta.local_concrete_fields if not field.primary_key], [delivery])
-    compiler = query.get_compiler(using=connection.alias)
-    compiler.returning_fields = [delivery._meta.pk]
+    """INSERT `delivery` as its save would, model signals included (the timeline files a delivery
+    under the chain that owed it by its post_save), in one statement with a NOTIFY on the channel
+    `waking` (PostgreSQL) when given. Built here, not by a project helper: this app imports none
+    (it is reusable apart)."""
+    model, using = type(delivery), connection.alias
+    pre_save.send(sender=model, instance=delivery, raw=False, using=using, update_fields=None)
+    query = InsertQuery(model)
+    query.insert_values([field for field in model._meta.local_concrete_fields if not field.primary_key], [delivery])
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = [model._meta.pk]
     ((insert, params),) = compiler.as_sql()
     if waking is not None:
         insert, params = f"WITH inserted AS ({insert}) SELECT * FROM inserted, pg_notify(%s, '')", [*params, waking]
     with connection.cursor() as cursor:
         cursor.execute(insert, params)
         delivery.pk = cursor.fetchone()[0]
-    delivery._state.adding, delivery._state.db = False, connection.alias
+    delivery._state.adding, delivery._state.db = False, using
+    post_save.send(sender=model, instance=delivery, created=True, update_fields=None, raw=False, using=using)
 
 
 @dataclass(frozen=True)
