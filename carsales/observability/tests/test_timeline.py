@@ -202,6 +202,23 @@ def test_a_deliverys_history_shows_the_chain_that_owed_it_and_each_attempt(run_t
     assert task.record.kind == "task" and task.record.subject == f"events.delivery:{email.pk}"
 
 
+def test_every_delivery_a_checkout_owes_is_filed_under_its_chain_the_first_one_included():
+    """On PostgreSQL a transaction's first delivery is written by the INSERT that also wakes the
+    workers: it is filed under the chain that owed it all the same."""
+    from carsales.conftest import order_for
+    from carsales.events.models import Delivery
+
+    timeline_begin("test: a checkout owing deliveries")
+    order_for(CarFactory())
+    timeline_flush()
+
+    owed = list(Delivery.objects.order_by("pk"))
+    assert len(owed) >= 2
+    for delivery in owed:
+        causes = [chain.cause for chain in timeline_chains(subject=f"events.delivery:{delivery.pk}")]
+        assert causes == ["test: a checkout owing deliveries"], delivery.receiver
+
+
 def test_the_timeline_filters_by_app_and_time_and_the_prune_command_keeps_recent_chains(staff_client, capsys):
     from carsales.conftest import order_for
 
