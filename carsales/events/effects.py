@@ -25,8 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from .conf import setting
@@ -73,22 +72,46 @@ def once(key: str) -> Iterator[Effect]:
     claim = uuid.uuid4().hex
     now = timezone.now()
     until = _lease_until.get() or now + timedelta(seconds=setting("TIMEOUT") + setting("LEASE_GRACE"))
-    with transaction.atomic():
-        record, _ = EffectRecord.objects.select_for_update().get_or_create(key=key)
-        if record.done_at is None:
-            if record.claimed_until is not None and record.claimed_until > now:
-                wait = (record.claimed_until - now).total_seconds()
-                raise EffectBusy(wait, f"effect {key!r} is being done by another run for {wait:.1f}s more")
-            EffectRecord.objects.filter(pk=record.pk).update(
-                attempts=F("attempts") + 1, claim=claim, claimed_until=until
-            )
-    if record.done_at is not None:
-        yield Effect(key=key, attempt=record.attempts, already_done=True)
-        return
+    using = router.db_for_write(EffectRecord)
+    claimed = _claim(using, key=key, claim=claim, now=now, until=until)
+    if claimed is None:
+        record = EffectRecord.objects.using(using).get(key=key)
+        if record.done_at is not None:
+            yield Effect(key=key, attempt=record.attempts, already_done=True)
+            return
+        # Claimed by another run; the claim can only have ended since the upsert, so the wait is an upper bound.
+        wait = max((record.claimed_until - now).total_seconds(), 0.0) if record.claimed_until else 0.0
+        raise EffectBusy(wait, f"effect {key!r} is being done by another run for {wait:.1f}s more")
+    pk, attempt = claimed
+    records = EffectRecord.objects.using(using).filter(pk=pk)
     try:
-        yield Effect(key=key, attempt=record.attempts + 1, already_done=False)
+        yield Effect(key=key, attempt=attempt, already_done=False)
     except BaseException:
-        if not transaction.get_connection().needs_rollback:  # else the rollback drops the claim
-            EffectRecord.objects.filter(pk=record.pk, claim=claim).update(claim="", claimed_until=None)
+        if not transaction.get_connection(using).needs_rollback:  # else the rollback drops the claim
+            records.filter(claim=claim).update(claim="", claimed_until=None)
         raise
-    EffectRecord.objects.filter(pk=record.pk).update(done_at=timezone.now(), claim="", claimed_until=None)
+    records.update(done_at=timezone.now(), claim="", claimed_until=None)
+
+
+def _claim(using: str, *, key: str, claim: str, now: datetime, until: datetime) -> tuple[int, int] | None:
+    """Create or claim the record of `key` and count an attempt, in one statement; (pk, attempts) or None.
+
+    None when the record is done or another run's claim is live: the upsert's WHERE left it alone.
+    One INSERT … ON CONFLICT DO UPDATE … RETURNING (PostgreSQL, SQLite ≥ 3.35) replaces a locked read,
+    a savepoint, an insert and an update: the row lock the conflict takes makes it atomic.
+    """
+    connection = connections[using]
+    table = connection.ops.quote_name(EffectRecord._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value
+    sql = (
+        f'INSERT INTO {table} ("key", attempts, claim, claimed_until, created_at, done_at)'
+        " VALUES (%s, 1, %s, %s, %s, NULL)"
+        f' ON CONFLICT ("key") DO UPDATE SET attempts = {table}.attempts + 1,'
+        " claim = excluded.claim, claimed_until = excluded.claimed_until"
+        f" WHERE {table}.done_at IS NULL AND ({table}.claimed_until IS NULL OR {table}.claimed_until <= %s)"
+        " RETURNING id, attempts"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key, claim, stamp(until), stamp(now), stamp(now)])
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
