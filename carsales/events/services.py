@@ -91,11 +91,40 @@ def delivery_run(*, delivery_id: int, worker: str = "") -> str:
     becomes a retry or DEAD. Raises WorkerStopping after releasing the delivery when the worker
     is told to stop mid-receiver, and database errors of the bookkeeping itself.
     """
-    claimed = deliveries_claim(worker=worker, ids=[delivery_id])
-    if not claimed:
+    claimed = _delivery_claim(delivery_id, worker=worker)
+    if claimed is None:
         return "skipped"
-    (status,) = deliveries_run_claimed(claimed, worker=worker)
+    (status,) = deliveries_run_claimed([claimed], worker=worker)
     return status
+
+
+def _delivery_claim(delivery_id: int, *, worker: str) -> Delivery | None:
+    """Claim one delivery as deliveries_claim does, in a read and one conditional UPDATE.
+
+    The executors that hand over one delivery at a time (Celery, RQ) claim it this way: no
+    transaction, and on SQLite the write lock held for one statement only. The UPDATE repeats
+    the read's conditions at the attempt read, so a concurrent claim makes it match no row.
+    """
+    now = timezone.now()
+    delivery = Delivery.objects.filter(pk=delivery_id, status__in=Delivery.READY, run_after__lte=now).first()
+    if delivery is None:
+        return None
+    delivery.lease_until = _lease_from(now, registry.get(delivery.receiver))
+    delivery.worker = worker[:64]
+    claimed = (
+        Delivery.objects.filter(
+            pk=delivery_id, attempts=delivery.attempts, status__in=Delivery.READY, run_after__lte=now
+        )
+        .exclude(_held_back())
+        .update(
+            status=Status.RUNNING, attempts=F("attempts") + 1, lease_until=delivery.lease_until, worker=delivery.worker
+        )
+    )
+    if not claimed:
+        return None
+    delivery.status = Status.RUNNING
+    delivery.attempts += 1
+    return delivery
 
 
 def deliveries_ready(
@@ -124,12 +153,11 @@ def _on_queues(deliveries: Any, *, queues: Collection[str] | None, excluded_queu
 def deliveries_claim(
     *,
     worker: str,
-    ids: Collection[int] | None = None,
     queues: Collection[str] | None = None,
     excluded_queues: Collection[str] = (),
     limit: int = 1,
 ) -> list[Delivery]:
-    """Claim up to `limit` due deliveries (among `ids`, on `queues`; None: any), oldest due
+    """Claim up to `limit` due deliveries (on `queues`; None: any), oldest due
     first, each RUNNING under a lease of its receiver's timeout plus LEASE_GRACE; return them.
 
     Rows another worker is claiming are skipped (SKIP LOCKED; SQLite's IMMEDIATE transaction
@@ -137,8 +165,6 @@ def deliveries_claim(
     """
     now = timezone.now()
     ready = deliveries_ready(now, queues=queues, excluded_queues=excluded_queues).select_for_update(skip_locked=True)
-    if ids is not None:
-        ready = ready.filter(pk__in=ids)
     with transaction.atomic():
         claimed = list(ready.order_by("run_after", "pk")[:limit])
         by_lease: dict[datetime, list[Delivery]] = {}

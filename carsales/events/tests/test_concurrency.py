@@ -5,6 +5,7 @@ import pytest
 
 from carsales.conftest import run_together
 from carsales.events.models import Delivery
+from carsales.events import services
 from carsales.events.services import delivery_run
 
 from .conftest import delivery_of, ran
@@ -24,3 +25,25 @@ def test_two_workers_racing_for_one_delivery_run_it_once():
     assert sorted(outcomes) == ["done", "skipped"]
     assert len(ran("effect")) == 1
     assert Delivery.objects.get(pk=delivery.pk).attempts == 1
+
+
+def test_a_claim_that_read_the_delivery_before_another_worker_ran_it_runs_nothing(monkeypatch):
+    """Celery's and RQ's claim reads the row, then updates it on the attempt it read: another
+    worker's claim in between (here it runs the delivery to the end) makes that update match no row."""
+    thing_happened.send(sender=None, mode="ok")
+    delivery = delivery_of("effect")
+    lease_from = services._lease_from  # called between the claim's read and its update
+    other_worker: list[str] = []
+
+    def lease_from_while_another_worker_runs_it(*args, **kwargs):
+        if not other_worker:
+            other_worker.append("started")
+            other_worker.append(delivery_run(delivery_id=delivery.pk, worker="other"))
+        return lease_from(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_lease_from", lease_from_while_another_worker_runs_it)
+
+    assert delivery_run(delivery_id=delivery.pk, worker="late") == "skipped"
+    assert other_worker == ["started", "done"]
+    assert len(ran("effect")) == 1
+    assert Delivery.objects.filter(pk=delivery.pk, status="done", attempts=1, worker="other").exists()
