@@ -4,8 +4,8 @@ SQLite write lock here, SELECT ... FOR UPDATE SKIP LOCKED in the PostgreSQL pass
 import pytest
 
 from carsales.conftest import run_together
-from carsales.events.models import Delivery
 from carsales.events import services
+from carsales.events.models import Delivery
 from carsales.events.services import delivery_run
 
 from .conftest import delivery_of, ran
