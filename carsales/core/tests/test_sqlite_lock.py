@@ -49,7 +49,7 @@ def test_a_write_waiting_for_the_lock_runs_within_milliseconds_of_its_release():
     holder.join(timeout=10)
 
     assert wrote_at - began >= HELD * 0.8  # it did wait for the lock
-    assert wrote_at - released_at[0] < 0.04
+    assert wrote_at - released_at[0] < 0.05
     assert set(AttemptCount.objects.values_list("key", flat=True)) == {"holder", "waiter"}
 
 
@@ -60,4 +60,4 @@ def test_a_transaction_waiting_for_the_lock_begins_within_milliseconds_of_its_re
         AttemptCount.objects.create(key="waiter", expires_at=timezone.now())
     holder.join(timeout=10)
 
-    assert began_at - released_at[0] < 0.04
+    assert began_at - released_at[0] < 0.05
