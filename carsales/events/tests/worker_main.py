@@ -25,8 +25,10 @@ if __name__ == "__main__":
     if executor == "celery":
         from carsales.celery import app
 
-        # One child process, as deployments run them (the solo pool stalled for seconds with
-        # messages waiting, measured here); Workers.kill takes the child with its parent.
+        # One child process: a test's "worker" is one process running one delivery at a time, as
+        # the other executors' are (a deployment runs several: --concurrency 4 in docs/deployment.md).
+        # Prefork, not solo: the solo pool stalled for seconds with messages waiting, measured here.
+        # Workers.kill takes the child with its parent.
         app.worker_main(
             [
                 "worker",
