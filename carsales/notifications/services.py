@@ -21,6 +21,8 @@ from carsales.accounts.tokens import signup_token_generator
 from carsales.events.effects import once
 from carsales.orders.models import Order, OrderItem
 
+from .mail import send_kept
+
 
 class OrderEmail(Enum):
     """An email about an order: its template under notifications/ and its subject."""
@@ -113,7 +115,7 @@ def _send_once(*, key: str, to: str, subject: str, body: str) -> bool:
     with once(key) as effect:
         if effect.already_done:
             return False
-        message.send()
+        send_kept(message)
     return True
 
 

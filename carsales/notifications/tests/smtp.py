@@ -6,6 +6,7 @@ Django's smtp backend, holds its answer to each message's data for `delay` secon
 server, so two senders can overlap) and keeps every message it accepted in `messages`.
 """
 
+import contextlib
 import io
 import socket
 import threading
@@ -50,6 +51,8 @@ class SMTPDouble:
         self._stopping.set()
         self._listener.close()
         for connection in self.connections:
+            with contextlib.suppress(OSError):  # the client hung up first
+                connection.shutdown(socket.SHUT_RDWR)  # ends a conversation blocked reading a kept connection
             connection.close()
         for thread in self._threads:
             thread.join(timeout=5)

@@ -1,0 +1,75 @@
+"""A worker keeps its connection to the mail server between emails (notifications.mail)."""
+
+import smtplib
+import socket
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMessage
+
+from carsales.notifications.mail import send_kept
+
+from .smtp import SMTPDouble
+
+
+def email(number: int) -> EmailMessage:
+    return EmailMessage(
+        subject=f"n{number}", body="b", to=["buyer@example.com"], headers={"Message-ID": f"<{number}@t>"}
+    )
+
+
+def pointed_at(settings, smtp: SMTPDouble) -> None:
+    for name, value in smtp.env(timeout=0.5).items():
+        setattr(settings, name, float(value) if name == "EMAIL_TIMEOUT" else value)
+    settings.EMAIL_PORT = smtp.port
+
+
+def test_emails_one_after_another_share_one_connection(settings):
+    with SMTPDouble() as smtp:
+        pointed_at(settings, smtp)
+        for number in range(3):
+            send_kept(email(number))
+
+        assert [message["Subject"] for message in smtp.messages] == ["n0", "n1", "n2"]
+        assert len(smtp.connections) == 1
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_and_the_email_sent(settings):
+    with SMTPDouble() as smtp:
+        pointed_at(settings, smtp)
+        send_kept(email(1))
+        smtp.connections[0].shutdown(socket.SHUT_RDWR)  # the server's idle timeout
+
+        send_kept(email(2))
+
+        assert [message["Subject"] for message in smtp.messages] == ["n1", "n2"]
+        assert len(smtp.connections) == 2
+
+
+def test_other_mail_settings_get_a_connection_of_their_own(settings):
+    with SMTPDouble() as first, SMTPDouble() as second:
+        pointed_at(settings, first)
+        send_kept(email(1))
+        pointed_at(settings, second)
+        send_kept(email(2))
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        send_kept(email(3))
+
+        assert [message["Subject"] for message in first.messages] == ["n1"]
+        assert [message["Subject"] for message in second.messages] == ["n2"]
+        assert [message.subject for message in mail.outbox] == ["n3"]
+
+
+def test_a_failed_send_drops_the_connection_and_the_next_email_opens_a_new_one(settings):
+    with SMTPDouble() as smtp:
+        pointed_at(settings, smtp)
+        send_kept(email(1))
+        smtp.delay = 1  # past EMAIL_TIMEOUT: the server does not answer the message in time
+
+        with pytest.raises((TimeoutError, smtplib.SMTPException)):
+            send_kept(email(2))
+        smtp.delay = 0
+        send_kept(email(3))
+
+        assert len(smtp.connections) == 2
+        assert smtp.messages[-1]["Subject"] == "n3"
