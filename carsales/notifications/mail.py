@@ -21,17 +21,17 @@ _kept = threading.local()
 def send_kept(message: EmailMessage) -> None:
     """Send `message` on this thread's kept connection; raises the backend's error when it fails."""
     made_with = _mail_settings()
-    backend = getattr(_kept, "backend", None)
-    if backend is None or _kept.made_with != made_with or not _alive(backend):
-        _drop()
-        backend = get_connection(fail_silently=False)
-        _kept.backend, _kept.made_with = backend, made_with
     try:
+        backend = getattr(_kept, "backend", None)
+        if backend is None or _kept.made_with != made_with or not _alive(backend):
+            _drop()
+            backend = get_connection(fail_silently=False)
+            _kept.backend, _kept.made_with = backend, made_with
         backend.open()  # opened here, so send() leaves it open
         message.connection = backend
         message.send()
     except BaseException:
-        _drop()  # its state is unknown: the next email opens a new one
+        _drop()  # its state is unknown (an interrupt may land mid-NOOP): the next email opens a new one
         raise
 
 

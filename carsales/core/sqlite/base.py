@@ -7,7 +7,8 @@ writer (checkouts one after another) takes it again in each gap: the waiter star
 not wait at all; a statement that finds the lock taken is tried again every millisecond until
 the database's `timeout` has passed, so the lock goes to whoever asks soon after it frees.
 
-Only statements outside a transaction are retried (BEGIN among them): SQLite leaves them without
+Only single statements outside a transaction are retried (BEGIN among them; never executemany, whose
+rows commit one by one there, so a retry would write the first ones twice): SQLite leaves them without
 effect when busy. Inside a transaction nothing waits for the lock: every transaction is BEGIN
 IMMEDIATE (settings), which takes the write lock before its first statement, and WAL readers take
 none.
@@ -42,11 +43,6 @@ class RetryingCursor(base.SQLiteCursorWrapper):
 
     def execute(self, query: str, params: Any = None) -> Any:
         return self._retried(super().execute, query, params)
-
-    def executemany(self, query: str, param_list: Any) -> Any:
-        if not self.connection.in_transaction:
-            param_list = list(param_list)  # a retry needs them again
-        return self._retried(super().executemany, query, param_list)
 
     def _retried(self, statement: Callable[[str, Any], Any], query: str, params: Any) -> Any:
         if self.connection.in_transaction:
