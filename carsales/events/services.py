@@ -109,22 +109,32 @@ def _delivery_claim(delivery_id: int, *, worker: str) -> Delivery | None:
     delivery = Delivery.objects.filter(pk=delivery_id, status__in=Delivery.READY, run_after__lte=now).first()
     if delivery is None:
         return None
-    delivery.lease_until = _lease_from(now, registry.get(delivery.receiver))
-    delivery.worker = worker[:64]
+    attempts_read = delivery.attempts
+    _claimed_by(delivery, worker=worker, now=now)
     claimed = (
-        Delivery.objects.filter(
-            pk=delivery_id, attempts=delivery.attempts, status__in=Delivery.READY, run_after__lte=now
-        )
+        Delivery.objects.filter(pk=delivery_id, attempts=attempts_read, status__in=Delivery.READY, run_after__lte=now)
         .exclude(_held_back())
-        .update(
-            status=Status.RUNNING, attempts=F("attempts") + 1, lease_until=delivery.lease_until, worker=delivery.worker
-        )
+        .update(**_claim_columns(delivery))
     )
-    if not claimed:
-        return None
+    return delivery if claimed else None
+
+
+def _claimed_by(delivery: Delivery, *, worker: str, now: datetime) -> None:
+    """Mark `delivery` as `worker`'s: running, one more attempt, leased for its receiver's timeout."""
     delivery.status = Status.RUNNING
     delivery.attempts += 1
-    return delivery
+    delivery.lease_until = _lease_from(now, registry.get(delivery.receiver))
+    delivery.worker = worker[:64]
+
+
+def _claim_columns(delivery: Delivery) -> dict[str, Any]:
+    """The UPDATE that stores _claimed_by's marks, counting the attempt in the database."""
+    return {
+        "status": Status.RUNNING,
+        "attempts": F("attempts") + 1,
+        "lease_until": delivery.lease_until,
+        "worker": delivery.worker,
+    }
 
 
 def deliveries_ready(
@@ -169,14 +179,11 @@ def deliveries_claim(
         claimed = list(ready.order_by("run_after", "pk")[:limit])
         by_lease: dict[datetime, list[Delivery]] = {}
         for delivery in claimed:
-            delivery.status = Status.RUNNING
-            delivery.attempts += 1
-            delivery.lease_until = _lease_from(now, registry.get(delivery.receiver))
-            delivery.worker = worker[:64]
+            _claimed_by(delivery, worker=worker, now=now)
             by_lease.setdefault(delivery.lease_until, []).append(delivery)
-        for lease_until, deliveries in by_lease.items():  # one statement per receiver timeout
+        for deliveries in by_lease.values():  # one statement per receiver timeout
             Delivery.objects.filter(pk__in=[delivery.pk for delivery in deliveries]).update(
-                status=Status.RUNNING, attempts=F("attempts") + 1, lease_until=lease_until, worker=worker[:64]
+                **_claim_columns(deliveries[0])
             )
     return claimed
 

@@ -5,9 +5,12 @@ EHLO, with a relay STARTTLS and a login too, then QUIT, for each message. A work
 after another, so each thread keeps its connection open and reuses it while the mail settings stay
 the same, after a NOOP tells it still answers (a server closes idle connections). A failed send, or
 an interrupt (a timeout, a worker told to stop), drops the connection without waiting for the
-server's goodbye; the delivery's retry opens a new one.
+server's goodbye; the delivery's retry opens a new one. A relay that caps the messages of one
+connection refuses the next sender with a 4xx reply: the message was not accepted, so it goes
+out once more on a new connection.
 """
 
+import os
 import smtplib
 import threading
 from typing import Any
@@ -23,16 +26,32 @@ def send_kept(message: EmailMessage) -> None:
     made_with = _mail_settings()
     try:
         backend = getattr(_kept, "backend", None)
-        if backend is None or _kept.made_with != made_with or not _alive(backend):
-            _drop()
-            backend = get_connection(fail_silently=False)
-            _kept.backend, _kept.made_with = backend, made_with
-        backend.open()  # opened here, so send() leaves it open
-        message.connection = backend
-        message.send()
+        reused = backend is not None and _kept.made_with == made_with and _alive(backend)
+        if not reused:
+            backend = _connect(made_with)
+        try:
+            _send(backend, message)
+        except smtplib.SMTPSenderRefused as refused:
+            if not (reused and 400 <= refused.smtp_code < 500):
+                raise
+            # Refused at MAIL FROM, before any of the message went out: a new connection cannot send it twice.
+            _send(_connect(made_with), message)
     except BaseException:
         _drop()  # its state is unknown (an interrupt may land mid-NOOP): the next email opens a new one
         raise
+
+
+def _connect(made_with: tuple[Any, ...]) -> Any:
+    _drop()
+    backend = get_connection(fail_silently=False)
+    _kept.backend, _kept.made_with = backend, made_with
+    return backend
+
+
+def _send(backend: Any, message: EmailMessage) -> None:
+    backend.open()  # opened here, so send() leaves it open
+    message.connection = backend
+    message.send()
 
 
 def _alive(backend: Any) -> bool:
@@ -60,6 +79,14 @@ def _drop() -> None:
         backend.connection = None
     else:
         backend.close()
+
+
+def _forget_in_child() -> None:
+    # A forked child shares the parent's socket: two processes writing one SMTP conversation garble it.
+    _kept.backend = None
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _mail_settings() -> tuple[Any, ...]:

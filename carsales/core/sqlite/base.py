@@ -11,7 +11,8 @@ Only single statements outside a transaction are retried (BEGIN among them; neve
 rows commit one by one there, so a retry would write the first ones twice): SQLite leaves them without
 effect when busy. Inside a transaction nothing waits for the lock: every transaction is BEGIN
 IMMEDIATE (settings), which takes the write lock before its first statement, and WAL readers take
-none.
+none. A database set up otherwise (another journal mode, deferred transactions) keeps SQLite's own
+wait, which is the only one that can save a statement inside a transaction.
 """
 
 import sqlite3
@@ -25,11 +26,17 @@ RETRY_EVERY = 0.001  # seconds
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    transaction_mode: str | None  # set by Django from OPTIONS; django-stubs does not declare it
+
     def get_new_connection(self, conn_params: dict[str, Any]) -> sqlite3.Connection:
         # The setup statements (PRAGMA journal_mode=WAL among them) wait in SQLite as usual.
         connection = super().get_new_connection(conn_params)
-        connection.execute("PRAGMA busy_timeout = 0")
-        self.lock_timeout = conn_params.get("timeout", 5.0)
+        journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        if journal_mode.lower() == "wal" and self.transaction_mode == "IMMEDIATE":
+            connection.execute("PRAGMA busy_timeout = 0")
+            self.lock_timeout = conn_params.get("timeout", 5.0)
+        else:
+            self.lock_timeout = 0.0
         return connection
 
     def create_cursor(self, name: str | None = None) -> "RetryingCursor":
@@ -52,7 +59,9 @@ class RetryingCursor(base.SQLiteCursorWrapper):
             try:
                 return statement(query, params)
             except sqlite3.OperationalError as error:
-                busy = getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+                code = getattr(error, "sqlite_errorcode", 0)
+                # BUSY_SNAPSHOT: a read transaction's snapshot is stale; trying again cannot help.
+                busy = code & 0xFF == sqlite3.SQLITE_BUSY and code != sqlite3.SQLITE_BUSY_SNAPSHOT
                 if not busy or time.monotonic() >= deadline:
                     raise
             time.sleep(RETRY_EVERY)

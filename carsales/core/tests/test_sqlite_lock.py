@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from carsales.core.models import AttemptCount
@@ -61,3 +61,30 @@ def test_a_transaction_waiting_for_the_lock_begins_within_milliseconds_of_its_re
     holder.join(timeout=10)
 
     assert began_at - released_at[0] < 0.05
+
+
+@pytest.mark.parametrize(
+    ("init_command", "transaction_mode", "waits_in_sqlite"),
+    [
+        ("PRAGMA journal_mode=WAL;", "IMMEDIATE", False),
+        ("PRAGMA journal_mode=WAL;", None, True),  # a deferred transaction may need the lock mid-way
+        ("", "IMMEDIATE", True),  # rollback journal: readers and writers block each other
+    ],
+)
+def test_sqlite_keeps_its_own_wait_unless_wal_and_immediate_transactions_make_ours_safe(
+    tmp_path, init_command, transaction_mode, waits_in_sqlite
+):
+    options = {**connection.settings_dict["OPTIONS"], "init_command": init_command, "timeout": 3}
+    options.pop("transaction_mode", None)
+    if transaction_mode:
+        options["transaction_mode"] = transaction_mode
+    other = type(connections[DEFAULT_DB_ALIAS])(
+        {**connection.settings_dict, "NAME": str(tmp_path / "other.sqlite3"), "OPTIONS": options}, alias="other"
+    )
+    try:
+        other.ensure_connection()
+        busy_timeout = other.connection.execute("PRAGMA busy_timeout").fetchone()[0]
+    finally:
+        other.close()
+
+    assert (busy_timeout, other.lock_timeout) == ((3000, 0.0) if waits_in_sqlite else (0, 3))

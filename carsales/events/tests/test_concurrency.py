@@ -1,7 +1,11 @@
 """Two workers racing for one delivery: it runs once. Threads with their own connections: the
 SQLite write lock here, SELECT ... FOR UPDATE SKIP LOCKED in the PostgreSQL pass."""
 
+from datetime import timedelta
+
 import pytest
+from django.db.models import F
+from django.utils import timezone
 
 from carsales.conftest import run_together
 from carsales.events import services
@@ -47,3 +51,23 @@ def test_a_claim_that_read_the_delivery_before_another_worker_ran_it_runs_nothin
     assert other_worker == ["started", "done"]
     assert len(ran("effect")) == 1
     assert Delivery.objects.filter(pk=delivery.pk, status="done", attempts=1, worker="other").exists()
+
+
+def test_a_claim_that_read_the_delivery_before_another_claim_whose_attempt_failed_runs_nothing(monkeypatch):
+    """The same late claim, when the other worker's attempt failed and the delivery is due again:
+    status and due time match what it read, only the attempt count tells the claims apart."""
+    thing_happened.send(sender=None, mode="ok")
+    delivery = delivery_of("effect")
+    lease_from = services._lease_from
+
+    def lease_from_after_another_claim_failed(*args, **kwargs):
+        Delivery.objects.filter(pk=delivery.pk, attempts=0).update(
+            attempts=F("attempts") + 1, status="retrying", run_after=timezone.now() - timedelta(seconds=1)
+        )
+        return lease_from(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_lease_from", lease_from_after_another_claim_failed)
+
+    assert delivery_run(delivery_id=delivery.pk, worker="late") == "skipped"
+    assert ran("effect") == []
+    assert Delivery.objects.filter(pk=delivery.pk, status="retrying", attempts=1).exists()

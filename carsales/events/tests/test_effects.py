@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from carsales.conftest import run_together
 from carsales.events.effects import EffectBusy, once
 from carsales.events.models import EffectRecord
 
@@ -39,4 +40,23 @@ def test_a_live_claim_makes_another_run_wait_and_an_expired_one_is_taken_over():
     EffectRecord.objects.filter(key="k").update(claimed_until=timezone.now() - timedelta(seconds=1))
     with once("k") as effect:
         assert (effect.attempt, effect.already_done) == (2, False)
+    assert EffectRecord.objects.get(key="k").done_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_claim_is_committed_before_the_body_and_released_when_it_fails():
+    other_runs: list[int] = []
+
+    def another_run() -> None:
+        with once("k") as effect:
+            other_runs.append(effect.attempt)
+
+    with pytest.raises(ConnectionError), once("k"):
+        assert [type(error) for error in run_together([another_run])] == [EffectBusy]
+        raise ConnectionError("smtp down")
+    record = EffectRecord.objects.get(key="k")
+    assert (record.attempts, record.claim, record.claimed_until, record.done_at) == (1, "", None, None)
+
+    assert run_together([another_run]) == []
+    assert other_runs == [2]
     assert EffectRecord.objects.get(key="k").done_at is not None

@@ -3,7 +3,9 @@
 `silent=True`: it accepts connections and never says a word, like a hung mail server, so a
 client waits for the greeting until its own timeout. Otherwise it speaks just enough SMTP for
 Django's smtp backend, holds its answer to each message's data for `delay` seconds (a slow
-server, so two senders can overlap) and keeps every message it accepted in `messages`.
+server, so two senders can overlap) and keeps every message it accepted in `messages`. With
+`messages_per_connection`, it refuses the sender of one more message with 421 and hangs up, as
+relays that cap a connection do.
 """
 
 import contextlib
@@ -19,9 +21,10 @@ LINE_LIMIT = 1000  # lines per message: the double is for small test emails
 
 
 class SMTPDouble:
-    def __init__(self, *, silent: bool = False, delay: float = 0.0) -> None:
+    def __init__(self, *, silent: bool = False, delay: float = 0.0, messages_per_connection: int | None = None) -> None:
         self.silent = silent
         self.delay = delay
+        self.messages_per_connection = messages_per_connection
         self.messages: list[Message] = []
         self.received_at: dict[str, float] = {}  # Message-ID -> when its first copy was taken
         self.connections: list[socket.socket] = []
@@ -76,8 +79,14 @@ class SMTPDouble:
             stream = connection.makefile("rwb")
             stream.write(b"220 double ESMTP\r\n")
             stream.flush()
+            accepted = 0
             while line := stream.readline():
                 verb = line[:4].upper()
+                if verb == b"MAIL" and accepted == self.messages_per_connection:
+                    stream.write(b"421 4.7.0 too many messages on this connection\r\n")
+                    stream.flush()
+                    connection.shutdown(socket.SHUT_RDWR)
+                    return
                 if verb == b"QUIT":
                     stream.write(b"221 bye\r\n")
                     stream.flush()
@@ -86,6 +95,7 @@ class SMTPDouble:
                     stream.write(b"354 go on\r\n")
                     stream.flush()
                     self._receive(stream)
+                    accepted += 1
                     self._stopping.wait(self.delay)
                     reply = b"250 queued\r\n"
                 elif verb in (b"EHLO", b"HELO", b"MAIL", b"RCPT", b"RSET", b"NOOP"):

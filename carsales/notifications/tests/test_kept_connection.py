@@ -1,5 +1,6 @@
 """A worker keeps its connection to the mail server between emails (notifications.mail)."""
 
+import os
 import smtplib
 import socket
 
@@ -7,6 +8,7 @@ import pytest
 from django.core import mail
 from django.core.mail import EmailMessage
 
+from carsales.notifications import mail as kept_mail
 from carsales.notifications.mail import send_kept
 
 from .smtp import SMTPDouble
@@ -73,3 +75,37 @@ def test_a_failed_send_drops_the_connection_and_the_next_email_opens_a_new_one(s
 
         assert len(smtp.connections) == 2
         assert smtp.messages[-1]["Subject"] == "n3"
+
+
+def test_a_relay_that_caps_a_connection_gets_the_refused_email_on_a_new_one(settings):
+    with SMTPDouble(messages_per_connection=2) as smtp:
+        pointed_at(settings, smtp)
+        for number in range(5):
+            send_kept(email(number))
+
+        assert [message["Subject"] for message in smtp.messages] == ["n0", "n1", "n2", "n3", "n4"]
+        assert len(smtp.connections) == 3
+
+
+def test_a_sender_refused_on_a_new_connection_is_not_tried_again(settings):
+    with SMTPDouble(messages_per_connection=0) as smtp:
+        pointed_at(settings, smtp)
+
+        with pytest.raises(smtplib.SMTPSenderRefused):
+            send_kept(email(1))
+
+        assert smtp.messages == [] and len(smtp.connections) == 1
+
+
+def test_a_forked_child_does_not_write_on_its_parents_connection(settings):
+    with SMTPDouble() as smtp:
+        pointed_at(settings, smtp)
+        send_kept(email(1))
+        child = os.fork()
+        if child == 0:  # the child leaves at once, whatever happens: it must not run the rest of the tests
+            os._exit(0 if getattr(kept_mail._kept, "backend", None) is None else 1)
+        _, status = os.waitpid(child, 0)
+        send_kept(email(2))
+
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert len(smtp.connections) == 1 and smtp.messages[-1]["Subject"] == "n2"
