@@ -6,7 +6,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from carsales.catalog.models import Brand, Car
-from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_soon
+from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_soon, pks_in
 
 from .models import AuditEntry
 
@@ -83,7 +83,7 @@ def audit_record_cars_created(*, actor: AbstractBaseUser | None, car_ids: list[i
         detail = f"json_object('car', {name}, 'stock_code', {car}.{quote('stock_code')}, 'value', {money})"
     logged = 0
     for start in range(0, len(car_ids), IDS_PER_STATEMENT):
-        chunk = car_ids[start : start + IDS_PER_STATEMENT]
+        chunk_in, chunk_params = pks_in(Car, f"{car}.{quote('id')}", car_ids[start : start + IDS_PER_STATEMENT], using)
         logged += insert_select(
             AuditEntry,
             values={
@@ -97,8 +97,8 @@ def audit_record_cars_created(*, actor: AbstractBaseUser | None, car_ids: list[i
                 "created_at": timezone.now(),
             },
             source=f"{car} JOIN {brand} ON {brand}.{quote('id')} = {car}.{quote('brand_id')}",
-            where=f"{car}.{quote('id')} IN ({', '.join(['%s'] * len(chunk))})",
-            params=chunk,
+            where=chunk_in,
+            params=chunk_params,
             using=using,
         )
     return logged

@@ -21,7 +21,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.text import slugify
 
-from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_soon, one_round_trip, values_stored
+from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_soon, one_round_trip, pks_in, values_stored
 
 from .bio import write_bio
 from .images import thumbnail_of, webp_of
@@ -729,7 +729,7 @@ def _listed_prices_record(*, car_ids: list[int], actor: Any, using: str) -> None
     cars' rows (INSERT ... SELECT), IDS_PER_STATEMENT cars a statement."""
     quote = connections[using].ops.quote_name
     for start in range(0, len(car_ids), IDS_PER_STATEMENT):
-        chunk = car_ids[start : start + IDS_PER_STATEMENT]
+        chunk_in, chunk_params = pks_in(Car, quote("id"), car_ids[start : start + IDS_PER_STATEMENT], using)
         insert_select(
             PriceChange,
             values={
@@ -741,8 +741,8 @@ def _listed_prices_record(*, car_ids: list[int], actor: Any, using: str) -> None
                 "changed_at": timezone.now(),
             },
             source=quote(Car._meta.db_table),
-            where=f"{quote('id')} IN ({', '.join(['%s'] * len(chunk))}) AND {quote('value')} IS NOT NULL",
-            params=chunk,
+            where=f"{chunk_in} AND {quote('value')} IS NOT NULL",
+            params=chunk_params,
             using=using,
         )
 

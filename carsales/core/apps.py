@@ -11,7 +11,7 @@ class CoreConfig(AppConfig):
         from django.core import checks
         from django.db.models.signals import post_migrate
 
-        from . import converters
+        from . import converters, lookups
         from .checks import (
             durable_receivers_carrying_what_is_not_sent,
             receivers_badly_connected,
@@ -21,6 +21,7 @@ class CoreConfig(AppConfig):
         from .groups import staff_groups_ensure
 
         converters.register()
+        lookups.register()
         checks.register(receivers_not_imported, "signals")
         checks.register(receivers_badly_connected, "signals")
         checks.register(receivers_saving_their_sender, "signals")

@@ -1,0 +1,42 @@
+"""A long `__in` list travels to PostgreSQL as one array (core.lookups): the same rows as a short
+one finds, on every database."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from carsales.catalog.models import Brand, Car
+from carsales.conftest import CarFactory
+from carsales.core.lookups import LONG_LIST
+
+pytestmark = pytest.mark.django_db
+NOBODYS = range(10**9, 10**9 + LONG_LIST)  # ids no row holds, to make a list long
+
+
+def test_a_long_list_of_ids_finds_the_rows_it_names_and_nothing_for_none_or_duplicates():
+    first, second, _other = CarFactory.create_batch(3)
+
+    assert set(Car.objects.filter(pk__in=[first.pk, None, second.pk, second.pk, *NOBODYS])) == {first, second}
+    assert set(Car.objects.filter(brand_id__in=[first.brand_id, *NOBODYS])) == {first}
+    assert set(Car.objects.filter(brand__in=[second.brand, *NOBODYS])) == {second}
+    assert not Car.objects.filter(pk__in=[None] * (LONG_LIST + 1)).exists()
+
+
+def test_a_long_list_of_text_compares_whole_values_even_past_the_column_length():
+    stored = CarFactory(plate="ABCDEFGHJKLMNPQR")  # as long as the column (16)
+    others = [f"NONE{n}" for n in range(LONG_LIST)]
+
+    assert list(Car.objects.filter(plate__in=[stored.plate, *others])) == [stored]
+    assert not Car.objects.filter(plate__in=[stored.plate + "XYZ", *others]).exists()
+    assert list(Brand.objects.filter(name__in=[stored.brand.name, *others])) == [stored.brand]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the array is PostgreSQL's")
+def test_on_postgresql_a_long_list_is_one_array_and_a_short_one_stays_an_in_list():
+    with CaptureQueriesContext(connection) as long_list:
+        list(Car.objects.filter(pk__in=range(LONG_LIST + 1)))
+    with CaptureQueriesContext(connection) as short_list:
+        list(Car.objects.filter(pk__in=range(LONG_LIST)))
+
+    assert "IN (SELECT unnest(" in long_list[0]["sql"] and "::bigint[]" in long_list[0]["sql"]
+    assert "unnest" not in short_list[0]["sql"]
