@@ -9,15 +9,15 @@ caller. A short list stays an IN: it is planned well, and a partial index whose 
 the same values (the deliveries' statuses) is still used.
 
 Only values PostgreSQL compares the same way as elements of an array take the array: integers
-(as the column's own type: another makes the planner scan) and text without a collation of its
-own (as text: a cast to varchar(n) would cut a longer value down to one that is stored). Anything
-else, a subquery, or an expression among the values stays an IN.
+(as the column's own type: another makes the planner scan) and varchar or text without a
+collation of its own (as text: a cast to varchar(n) would cut a longer value down to one that is
+stored). Anything else, a subquery, an expression among the values, a column that is not a plain
+one (composite keys), and the conditions of a table's constraints and indexes stay an IN.
 """
 
 from typing import Any
 
-from django.db.models import CharField, Field, ForeignObject, TextField
-from django.db.models.expressions import ColPairs  # type: ignore[attr-defined]  # Django 5.2, not in django-stubs yet
+from django.db.models import Field, ForeignObject
 from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
 
@@ -26,10 +26,10 @@ INTEGER_TYPES = frozenset(["smallint", "integer", "bigint"])
 
 
 def array_type(field: Any, connection: Any) -> str | None:
-    """The type of the PostgreSQL array `field`'s values travel in; None: they do not."""
-    if isinstance(field, CharField | TextField):
+    """The type of the PostgreSQL array the values of `field`'s column travel in; None: they do not."""
+    db_type = field.db_type(connection) or ""
+    if db_type.startswith("varchar") or db_type == "text":  # not citext and the like: they compare otherwise
         return None if getattr(field, "db_collation", None) else "text"
-    db_type = field.db_type(connection)
     return db_type if db_type in INTEGER_TYPES else None
 
 
@@ -41,9 +41,15 @@ def in_array_sql(column_sql: str, element_type: str) -> str:
 class _AsArray:
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, Any]:
         lookup: Any = self
-        if isinstance(lookup.lhs, ColPairs | tuple) or not lookup.rhs_is_direct_value() or len(lookup.rhs) <= LONG_LIST:
-            return lookup.as_sql(compiler, connection)
-        element_type = array_type(lookup.lhs.output_field, connection)
+        column = getattr(lookup.lhs, "target", None)  # the compared column's field (a reverse relation's too)
+        element_type = (
+            array_type(column, connection)
+            if column is not None
+            and compiler.query.alias_cols  # not a table's constraint or index: those take no subquery
+            and lookup.rhs_is_direct_value()
+            and len(lookup.rhs) > LONG_LIST
+            else None
+        )
         if element_type is None:
             return lookup.as_sql(compiler, connection)
         rhs_sql, rhs_params = lookup.process_rhs(compiler, connection)  # drops None; EmptyResultSet if none left

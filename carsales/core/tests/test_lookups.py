@@ -2,7 +2,9 @@
 one finds, on every database."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import CheckConstraint, Q
 from django.test.utils import CaptureQueriesContext
 
 from carsales.catalog.models import Brand, Car
@@ -20,6 +22,8 @@ def test_a_long_list_of_ids_finds_the_rows_it_names_and_nothing_for_none_or_dupl
     assert set(Car.objects.filter(brand_id__in=[first.brand_id, *NOBODYS])) == {first}
     assert set(Car.objects.filter(brand__in=[second.brand, *NOBODYS])) == {second}
     assert not Car.objects.filter(pk__in=[None] * (LONG_LIST + 1)).exists()
+    assert set(Car.objects.exclude(pk__in=[first.pk, None, *NOBODYS])) == {second, _other}
+    assert set(Brand.objects.filter(cars__in=[first.pk, *NOBODYS])) == {first.brand}  # a reverse relation
 
 
 def test_a_long_list_of_text_compares_whole_values_even_past_the_column_length():
@@ -40,3 +44,16 @@ def test_on_postgresql_a_long_list_is_one_array_and_a_short_one_stays_an_in_list
 
     assert "IN (SELECT unnest(" in long_list[0]["sql"] and "::bigint[]" in long_list[0]["sql"]
     assert "unnest" not in short_list[0]["sql"]
+    # A reverse relation compares the other table's column (a buyer's bigint id, not the user's integer one).
+    users = get_user_model().objects.filter(buyer__in=range(LONG_LIST + 1))
+    assert "::bigint[]" in str(users.query)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the array is PostgreSQL's")
+def test_a_table_constraint_naming_a_long_list_keeps_it_an_in_list():
+    """A CHECK or an index's condition takes no subquery (PostgreSQL refuses one there)."""
+    constraint = CheckConstraint(condition=Q(colour__in=[f"c{n}" for n in range(LONG_LIST + 1)]), name="long")
+    with connection.schema_editor(collect_sql=True) as editor:
+        sql = str(constraint.constraint_sql(Car, editor))
+
+    assert "unnest" not in sql and "c100" in sql
