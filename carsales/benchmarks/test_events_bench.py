@@ -7,6 +7,9 @@
   committed and handed off before the workers start, from its first receiver call to its last
   (the workers start within a second or two of each other: the first ones begin alone).
 
+Both sides record the signal timeline, as deployed: each checkout's chain is written as its
+request's would be, and each delivery attempt's by the worker.
+
 Run with `make bench` (SQLite and, when reachable, PostgreSQL). The brokers' executors need
 RabbitMQ and Redis on loopback (skipped, saying so, when absent).
 """
@@ -28,6 +31,7 @@ from carsales.events.tests.processes import READY, Workers, wait_until
 from carsales.events.tests.receivers import bench_thing
 from carsales.notifications.services import OrderEmail, message_id, order_email_key
 from carsales.notifications.tests.smtp import SMTPDouble
+from carsales.observability.timeline import timeline_begin, timeline_flush
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.django_db(transaction=True)]
 ORDERS_PER_SECOND = 50
@@ -35,6 +39,7 @@ ORDERS = 200
 WARM_UP = 5
 BACKLOG = 400
 WORKER_SETTINGS = "carsales.settings.test_worker"
+AS_DEPLOYED = {"CARSALES_TIMELINE": "1"}
 
 
 def effects(pool: Workers) -> dict[str, float]:
@@ -43,9 +48,9 @@ def effects(pool: Workers) -> dict[str, float]:
 
 
 def start(pool: Workers, executor: Executor, env: dict[str, str]) -> None:
-    pool.start(executor=executor.worker, env={**executor.env, **env}, settings=WORKER_SETTINGS)
+    pool.start(executor=executor.worker, env={**executor.env, **AS_DEPLOYED, **env}, settings=WORKER_SETTINGS)
     if executor.worker != "events":
-        pool.start("--housekeeping-only", env={**executor.env, **env}, settings=WORKER_SETTINGS)
+        pool.start("--housekeeping-only", env={**executor.env, **AS_DEPLOYED, **env}, settings=WORKER_SETTINGS)
 
 
 def email_latencies(executor: Executor, settings) -> list[float]:
@@ -70,14 +75,18 @@ def email_latencies(executor: Executor, settings) -> list[float]:
                 order_for(car, user=buyers[0])
             wait_until(lambda: len(smtp.received_at) >= WARM_UP, timeout=60)
             committed = {}
+            settings.CARSALES_TIMELINE = True  # the checkouts record theirs as deployed; the scaffolding does not
             began = time.monotonic()
             for number, car in enumerate(cars):
                 time.sleep(max(0.0, began + number / ORDERS_PER_SECOND - time.monotonic()))  # a steady rate
                 stamp = Stamp()
+                timeline_begin("POST /checkout/")  # as the checkout's request would
                 with transaction.atomic():
                     transaction.on_commit(stamp)  # the first commit callback: before any publish after it
                     order = order_for(car, user=buyers[number % 10])
+                timeline_flush()
                 committed[message_id(order_email_key(email=OrderEmail.PLACED, order_id=order.pk))] = stamp.at
+            settings.CARSALES_TIMELINE = False
             wait_until(lambda: set(committed) <= set(smtp.received_at), timeout=120)
         finally:
             pool.stop_all()
@@ -103,7 +112,12 @@ def backlog_rate(executor: Executor, workers: int) -> float:
             for n in range(BACKLOG):
                 bench_thing.send(sender=None, token=f"t{n}")
         assert not Delivery.objects.filter(kicked_at__isnull=True).exists()  # every hand-off made
-        started = [pool.start(executor=executor.worker, env=executor.env, wait=False) for _ in range(workers)]
+        started = [
+            pool.start(
+                executor=executor.worker, env={**executor.env, **AS_DEPLOYED}, settings=WORKER_SETTINGS, wait=False
+            )
+            for _ in range(workers)
+        ]
         wait_until(lambda: all(READY[executor.worker] in pool.output(process) for process in started), timeout=30)
         wait_until(lambda: len(effects(pool)) >= BACKLOG, timeout=300)
         ran = sorted(effects(pool).values())
