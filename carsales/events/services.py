@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -28,7 +28,7 @@ from .durable import DurableReceiver, PermanentFailure, RetryLater, registry
 from .effects import leased
 from .execution import WorkerStopping, call_receiver
 from .models import Delivery, EffectRecord
-from .signals import delivery_attempt_finished, delivery_attempt_started
+from .signals import deliveries_done, delivery_attempt_finished, delivery_attempt_started
 from .transports import transport
 
 logger = logging.getLogger(__name__)
@@ -285,17 +285,24 @@ def _record_done(done: list[Delivery], *, worker: str) -> None:
     if not done:
         return
     now = timezone.now()
-    # Still this worker's claim: a delivery whose lease ran out was given to another attempt.
-    recorded = Delivery.objects.filter(_attempts_of(done), status=Status.RUNNING, worker=worker[:64]).update(
-        status=Status.DONE, lease_until=None, finished_at=now
-    )
+    with transaction.atomic():
+        # Still this worker's claim: a delivery whose lease ran out was given to another attempt.
+        recorded = Delivery.objects.filter(_attempts_of(done), status=Status.RUNNING, worker=worker[:64]).update(
+            status=Status.DONE, lease_until=None, finished_at=now
+        )
+        for delivery in done:
+            delivery.status, delivery.lease_until, delivery.finished_at = Status.DONE, None, now
+        try:
+            with transaction.atomic():  # a savepoint: the observers' failed writes are undone, never the outcomes
+                _observed(deliveries_done, deliveries=done)
+        except DatabaseError:  # PostgreSQL refused the savepoint's release after an observer's error
+            logger.exception("An observer of done deliveries failed; what the observers wrote is undone")
     if recorded < len(done):
         logger.warning(
             "%d deliveries finished after their leases expired; their outcomes are dropped", len(done) - recorded
         )
-    for delivery in done:
-        delivery.status, delivery.lease_until, delivery.finished_at = Status.DONE, None, now
-        if not transport().transactional:
+    if not transport().transactional:
+        for delivery in done:
             _enqueue_next_in_lane(delivery)  # a worker reading the table finds it by itself
 
 

@@ -18,12 +18,19 @@ from django.urls import Resolver404, resolve
 from django_tasks import TaskResultStatus
 from django_tasks.signals import task_finished, task_started
 
-from carsales.events.signals import delivery_attempt_finished, delivery_attempt_started
+from carsales.events.signals import deliveries_done, delivery_attempt_finished, delivery_attempt_started
 from carsales.events.tasks import deliver
 
 from .selectors import UNMATCHED
 from .services import request_record
-from .timeline import saving_own_sender, timeline_begin, timeline_flush, timeline_task_begin, timeline_task_end
+from .timeline import (
+    saving_own_sender,
+    timeline_begin,
+    timeline_flush,
+    timeline_task_begin,
+    timeline_task_end,
+    timeline_write_kept,
+)
 
 _started: ContextVar[tuple[float, str] | None] = ContextVar("request_started", default=None)
 
@@ -82,7 +89,13 @@ def note_delivery_attempt(sender: Any, delivery: Any, **kwargs: Any) -> None:
 
 
 def write_delivery_timeline(sender: Any, delivery: Any, status: str, **kwargs: Any) -> None:
-    timeline_task_end(failed=status != "done")
+    # A done attempt's chain is written with its outcome (deliveries_done): a worker's batch of
+    # emails writes its chains in one INSERT, in the transaction that records them done.
+    timeline_task_end(failed=status != "done", later=status == "done")
+
+
+def write_done_deliveries_timelines(sender: Any, deliveries: Any, **kwargs: Any) -> None:
+    timeline_write_kept()
 
 
 request_started.connect(note_request_start, dispatch_uid="observability.note_request_start")
@@ -92,3 +105,4 @@ task_started.connect(note_task_start, dispatch_uid="observability.note_task_star
 task_finished.connect(write_task_timeline, dispatch_uid="observability.write_task_timeline")
 delivery_attempt_started.connect(note_delivery_attempt, dispatch_uid="observability.note_delivery_attempt")
 delivery_attempt_finished.connect(write_delivery_timeline, dispatch_uid="observability.write_delivery_timeline")
+deliveries_done.connect(write_done_deliveries_timelines, dispatch_uid="observability.write_done_deliveries_timelines")

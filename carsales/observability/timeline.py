@@ -14,6 +14,7 @@ CARSALES_TIMELINE turns it off; CARSALES_TIMELINE_RETENTION_DAYS bounds it (time
 
 import atexit
 import logging
+import threading
 import time
 import traceback
 import uuid
@@ -46,6 +47,7 @@ NOT_RECORDED = {
     "post_migrate",
     "delivery_attempt_started",
     "delivery_attempt_finished",
+    "deliveries_done",
 }
 OWN = "carsales.observability."  # its own rows are never recorded (writing them would record more)
 
@@ -79,6 +81,7 @@ class _Recording:
 
 
 _current: ContextVar[_Recording | None] = ContextVar("signal_timeline", default=None)
+_kept = threading.local()  # chains timeline_flush(later=True) keeps for timeline_write_kept
 # The post_save receivers running now, with the instance each was handed: a save of that same
 # instance from inside its own post_save is a recursion (see saving_own_sender).
 _in_post_save: ContextVar[tuple[tuple[str, int], ...]] = ContextVar("in_post_save", default=())
@@ -102,8 +105,9 @@ def timeline_begin(cause: str, *, read_only: bool = False) -> None:
     _current.set(_Recording(cause, quiet_unless_written=read_only))
 
 
-def timeline_flush() -> int:
-    """Write what the current request, task or command set off, as one row; returns its steps."""
+def timeline_flush(*, later: bool = False) -> int:
+    """Write what the current request, task or command set off, as one row; returns its steps.
+    `later`: keep the row for timeline_write_kept, which writes every kept one in one INSERT."""
     recording = _current.get()
     _current.set(None)
     if recording is None or not recording.nodes:
@@ -126,7 +130,7 @@ def timeline_flush() -> int:
         for node in recording.nodes
     ]
     subjects = {node.subject for node in recording.nodes if node.subject}
-    SignalChain.objects.create(
+    chain = SignalChain(
         chain=recording.chain,
         cause=recording.cause[:200],
         started_at=recording.wall + timedelta(seconds=recording.nodes[0].started - recording.perf),
@@ -136,7 +140,27 @@ def timeline_flush() -> int:
         subjects="\n" + "\n".join(sorted(subjects)) + "\n" if subjects else "",
         steps=steps,
     )
+    if later:
+        _kept_chains().append(chain)
+    else:
+        chain.save(force_insert=True)
     return len(steps)
+
+
+def timeline_write_kept() -> int:
+    """Write the rows timeline_flush kept in this thread, in one INSERT; returns how many."""
+    chains = _kept_chains()
+    if not chains:
+        return 0
+    _kept.chains = []  # a failed write loses them (logged by its caller), never writes them twice
+    SignalChain.objects.bulk_create(chains)
+    return len(chains)
+
+
+def _kept_chains() -> list[SignalChain]:
+    if not hasattr(_kept, "chains"):
+        _kept.chains = []
+    return _kept.chains
 
 
 def timeline_task_begin(*, name: str, subject: str) -> None:
@@ -147,15 +171,15 @@ def timeline_task_begin(*, name: str, subject: str) -> None:
         _open("task", name, "", subject)
 
 
-def timeline_task_end(*, failed: bool) -> int:
-    """Close the task's step with its outcome and write the recording."""
+def timeline_task_end(*, failed: bool, later: bool = False) -> int:
+    """Close the task's step with its outcome and write the recording (`later`: as timeline_flush)."""
     recording = _current.get()
     if recording is not None and recording.nodes and recording.nodes[0].kind == "task":
         task = recording.nodes[0]
         task.outcome = "error" if failed else "ok"
         recording.stack = [task.seq]
         _close(task)
-    return timeline_flush()
+    return timeline_flush(later=later)
 
 
 def _recording() -> _Recording:
@@ -281,6 +305,7 @@ def install() -> None:
 def _flush_at_exit() -> None:
     try:
         timeline_flush()
+        timeline_write_kept()
     except DatabaseError:  # the database went first (a test run's, say): the records go with it
         logger.warning("The signal timeline of this process could not be written at exit", exc_info=True)
 

@@ -270,3 +270,57 @@ def test_a_checkout_that_rolled_back_is_kept_on_the_timeline_marked_rolled_back(
     assert chain.cause == "test: a checkout that failed after placing" and "order_placed" in chain.signals
     placed = next(step for step in timeline_chain(chain=chain.chain) if step.record.name == "order_placed")
     assert not placed.record.committed and len(placed.children) == 4
+
+
+def test_a_workers_batch_of_done_deliveries_writes_their_chains_in_one_insert_with_their_outcome():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from carsales.events.models import Delivery
+    from carsales.events.services import deliveries_claim, deliveries_run_claimed
+    from carsales.events.tests.receivers import bench_thing
+
+    with transaction.atomic():
+        for token in ("a", "b", "c"):
+            bench_thing.send(sender=None, token=token)
+    timeline_flush()
+    claimed = deliveries_claim(worker="w", limit=10)
+    assert len(claimed) == 3
+
+    with CaptureQueriesContext(connection) as queries:
+        assert deliveries_run_claimed(claimed, worker="w") == ["done"] * 3
+
+    inserts = [query["sql"] for query in queries if query["sql"].startswith('INSERT INTO "observability_signalchain"')]
+    assert len(inserts) == 1
+    for delivery in Delivery.objects.filter(receiver="events_tests.bench"):
+        assert delivery.status == "done"
+        [attempt] = [
+            chain
+            for chain in timeline_chains(subject=f"events.delivery:{delivery.pk}")
+            if chain.cause.startswith("task")
+        ]
+        assert attempt.errors == 0
+
+
+def test_an_observer_of_done_deliveries_that_fails_never_loses_the_outcomes(caplog):
+    from django.db import connection
+
+    from carsales.events.models import Delivery
+    from carsales.events.services import deliveries_claim, deliveries_run_claimed
+    from carsales.events.signals import deliveries_done
+    from carsales.events.tests.receivers import bench_thing
+
+    def failing_observer(**kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")  # on PostgreSQL, aborts the transaction around it
+
+    bench_thing.send(sender=None, token="a")
+    timeline_flush()
+    deliveries_done.connect(failing_observer, dispatch_uid="test.failing_observer")
+    try:
+        assert deliveries_run_claimed(deliveries_claim(worker="w"), worker="w") == ["done"]
+    finally:
+        deliveries_done.disconnect(dispatch_uid="test.failing_observer")
+
+    assert Delivery.objects.get(receiver="events_tests.bench").status == "done"
+    assert "no_such_table" in caplog.text
