@@ -218,9 +218,11 @@ def deliveries_run_claimed(
                     break
             statuses.append(_run_claimed(waiting.pop(0), worker=worker, done=done))
     finally:
-        for delivery in waiting:
-            _release(delivery)
-        _record_done(done, worker=worker)
+        try:
+            _record_done(done, worker=worker)
+        finally:
+            for delivery in waiting:
+                _release(delivery)
     return statuses
 
 
@@ -287,23 +289,33 @@ def _record_done(done: list[Delivery], *, worker: str) -> None:
     now = timezone.now()
     with transaction.atomic():
         # Still this worker's claim: a delivery whose lease ran out was given to another attempt.
-        recorded = Delivery.objects.filter(_attempts_of(done), status=Status.RUNNING, worker=worker[:64]).update(
-            status=Status.DONE, lease_until=None, finished_at=now
-        )
-        for delivery in done:
-            delivery.status, delivery.lease_until, delivery.finished_at = Status.DONE, None, now
-        try:
-            with transaction.atomic():  # a savepoint: the observers' failed writes are undone, never the outcomes
-                _observed(deliveries_done, deliveries=done)
-        except DatabaseError:  # PostgreSQL refused the savepoint's release after an observer's error
-            logger.exception("An observer of done deliveries failed; what the observers wrote is undone")
-    if recorded < len(done):
+        mine = Delivery.objects.filter(_attempts_of(done), status=Status.RUNNING, worker=worker[:64])
+        kept = set(mine.select_for_update().values_list("pk", flat=True))
+        recorded = [delivery for delivery in done if delivery.pk in kept]
+        if recorded:
+            Delivery.objects.filter(pk__in=kept).update(status=Status.DONE, lease_until=None, finished_at=now)
+            for delivery in recorded:
+                delivery.status, delivery.lease_until, delivery.finished_at = Status.DONE, None, now
+            _observed_done(recorded)
+    if len(recorded) < len(done):
         logger.warning(
-            "%d deliveries finished after their leases expired; their outcomes are dropped", len(done) - recorded
+            "%d deliveries finished after their leases expired; their outcomes are dropped", len(done) - len(recorded)
         )
     if not transport().transactional:
-        for delivery in done:
+        for delivery in recorded:
             _enqueue_next_in_lane(delivery)  # a worker reading the table finds it by itself
+
+
+def _observed_done(recorded: list[Delivery]) -> None:
+    """Tell the observers of done deliveries, in the transaction storing them, under a savepoint:
+    their failed writes are undone, never the outcomes."""
+    try:
+        with transaction.atomic():
+            _observed(deliveries_done, deliveries=recorded)
+    except DatabaseError:  # PostgreSQL refused the savepoint's release after an observer's error
+        if transaction.get_rollback():
+            raise  # the savepoint went with the transaction, and the outcomes with it: loudly
+        logger.exception("An observer of done deliveries failed; what the observers wrote is undone")
 
 
 def deliveries_requeue(*, ids: list[int]) -> int:

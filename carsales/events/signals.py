@@ -16,7 +16,8 @@ writes for a done attempt may keep it until deliveries_done."""
 deliveries_done = Signal()
 """Sent when the "done" outcome of one or more attempts is stored (a worker's batch records its
 successes together), inside the transaction that stores it; kwargs: `deliveries` (the Delivery
-rows, DONE). Sent with `send_robust` under a savepoint: an observer that fails is logged, and when
-its error broke the transaction what the observers wrote is undone; the outcomes are stored all
-the same. What an observer writes here
-shares the outcomes' commit (on SQLite, one take of the write lock) instead of one per attempt."""
+rows stored DONE, not those whose lease ran out: their outcome is another attempt's to record).
+Sent with `send_robust` under a savepoint: an observer that fails is logged, and when its error
+broke the transaction what the observers wrote is undone; the outcomes are stored all the same.
+What an observer writes here shares the outcomes' commit (on SQLite, one take of the write lock)
+instead of one per attempt."""

@@ -91,11 +91,15 @@ def note_delivery_attempt(sender: Any, delivery: Any, **kwargs: Any) -> None:
 def write_delivery_timeline(sender: Any, delivery: Any, status: str, **kwargs: Any) -> None:
     # A done attempt's chain is written with its outcome (deliveries_done): a worker's batch of
     # emails writes its chains in one INSERT, in the transaction that records them done.
-    timeline_task_end(failed=status != "done", later=status == "done")
+    timeline_task_end(failed=status != "done", later=_attempt_key(delivery) if status == "done" else None)
 
 
 def write_done_deliveries_timelines(sender: Any, deliveries: Any, **kwargs: Any) -> None:
-    timeline_write_kept()
+    timeline_write_kept(_attempt_key(delivery) for delivery in deliveries)
+
+
+def _attempt_key(delivery: Any) -> tuple[int, int]:
+    return delivery.pk, delivery.attempts
 
 
 request_started.connect(note_request_start, dispatch_uid="observability.note_request_start")

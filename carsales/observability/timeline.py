@@ -19,7 +19,7 @@ import time
 import traceback
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,7 +81,7 @@ class _Recording:
 
 
 _current: ContextVar[_Recording | None] = ContextVar("signal_timeline", default=None)
-_kept = threading.local()  # chains timeline_flush(later=True) keeps for timeline_write_kept
+_kept = threading.local()  # chains timeline_flush(later=key) keeps for timeline_write_kept
 # The post_save receivers running now, with the instance each was handed: a save of that same
 # instance from inside its own post_save is a recursion (see saving_own_sender).
 _in_post_save: ContextVar[tuple[tuple[str, int], ...]] = ContextVar("in_post_save", default=())
@@ -105,9 +105,9 @@ def timeline_begin(cause: str, *, read_only: bool = False) -> None:
     _current.set(_Recording(cause, quiet_unless_written=read_only))
 
 
-def timeline_flush(*, later: bool = False) -> int:
+def timeline_flush(*, later: Hashable | None = None) -> int:
     """Write what the current request, task or command set off, as one row; returns its steps.
-    `later`: keep the row for timeline_write_kept, which writes every kept one in one INSERT."""
+    `later`: keep the row under that key for timeline_write_kept, which writes those asked for in one INSERT."""
     recording = _current.get()
     _current.set(None)
     if recording is None or not recording.nodes:
@@ -140,26 +140,27 @@ def timeline_flush(*, later: bool = False) -> int:
         subjects="\n" + "\n".join(sorted(subjects)) + "\n" if subjects else "",
         steps=steps,
     )
-    if later:
-        _kept_chains().append(chain)
+    if later is not None:
+        _kept_chains()[later] = chain
     else:
         chain.save(force_insert=True)
     return len(steps)
 
 
-def timeline_write_kept() -> int:
-    """Write the rows timeline_flush kept in this thread, in one INSERT; returns how many."""
-    chains = _kept_chains()
-    if not chains:
-        return 0
-    _kept.chains = []  # a failed write loses them (logged by its caller), never writes them twice
+def timeline_write_kept(keys: Iterable[Hashable]) -> int:
+    """Write the rows timeline_flush kept in this thread under `keys`, in one INSERT, and forget
+    every other kept one (an attempt whose outcome was never stored: its next attempt has a row
+    of its own); returns how many were written."""
+    kept = _kept_chains()
+    chains = [kept[key] for key in keys if key in kept]
+    _kept.chains = {}  # a failed write loses them (logged by its caller), never writes them twice
     SignalChain.objects.bulk_create(chains)
     return len(chains)
 
 
-def _kept_chains() -> list[SignalChain]:
+def _kept_chains() -> dict[Hashable, SignalChain]:
     if not hasattr(_kept, "chains"):
-        _kept.chains = []
+        _kept.chains = {}
     return _kept.chains
 
 
@@ -171,7 +172,7 @@ def timeline_task_begin(*, name: str, subject: str) -> None:
         _open("task", name, "", subject)
 
 
-def timeline_task_end(*, failed: bool, later: bool = False) -> int:
+def timeline_task_end(*, failed: bool, later: Hashable | None = None) -> int:
     """Close the task's step with its outcome and write the recording (`later`: as timeline_flush)."""
     recording = _current.get()
     if recording is not None and recording.nodes and recording.nodes[0].kind == "task":
@@ -305,7 +306,6 @@ def install() -> None:
 def _flush_at_exit() -> None:
     try:
         timeline_flush()
-        timeline_write_kept()
     except DatabaseError:  # the database went first (a test run's, say): the records go with it
         logger.warning("The signal timeline of this process could not be written at exit", exc_info=True)
 

@@ -302,8 +302,9 @@ def test_a_workers_batch_of_done_deliveries_writes_their_chains_in_one_insert_wi
         assert attempt.errors == 0
 
 
-def test_an_observer_of_done_deliveries_that_fails_never_loses_the_outcomes(caplog):
-    from django.db import connection
+@pytest.mark.parametrize("failure", ["a refused ORM write", "a statement PostgreSQL aborts the transaction on"])
+def test_an_observer_of_done_deliveries_that_fails_never_loses_the_outcomes(failure, caplog):
+    from django.db import IntegrityError, connection
 
     from carsales.events.models import Delivery
     from carsales.events.services import deliveries_claim, deliveries_run_claimed
@@ -311,8 +312,11 @@ def test_an_observer_of_done_deliveries_that_fails_never_loses_the_outcomes(capl
     from carsales.events.tests.receivers import bench_thing
 
     def failing_observer(**kwargs):
+        if failure == "a refused ORM write":
+            with transaction.atomic(savepoint=False):  # as bulk_create: marks the transaction for rollback
+                raise IntegrityError("refused")
         with connection.cursor() as cursor:
-            cursor.execute("SELECT * FROM no_such_table")  # on PostgreSQL, aborts the transaction around it
+            cursor.execute("SELECT * FROM no_such_table")
 
     bench_thing.send(sender=None, token="a")
     timeline_flush()
@@ -323,4 +327,42 @@ def test_an_observer_of_done_deliveries_that_fails_never_loses_the_outcomes(capl
         deliveries_done.disconnect(dispatch_uid="test.failing_observer")
 
     assert Delivery.objects.get(receiver="events_tests.bench").status == "done"
-    assert "no_such_table" in caplog.text
+    assert "Observer" in caplog.text
+
+
+def test_an_attempt_whose_lease_another_worker_took_is_neither_recorded_nor_told_done():
+    from carsales.events.models import Delivery
+    from carsales.events.services import deliveries_claim, deliveries_run_claimed
+    from carsales.events.signals import deliveries_done
+    from carsales.events.tests.receivers import bench_thing
+
+    with transaction.atomic():
+        for token in ("kept", "taken"):
+            bench_thing.send(sender=None, token=token)
+    timeline_flush()
+    claimed = deliveries_claim(worker="w", limit=10)
+    kept, taken = sorted(claimed, key=lambda delivery: delivery.payload["token"] != "kept")
+    Delivery.objects.filter(pk=taken.pk).update(worker="other")  # its lease ran out and another worker claimed it
+    told: list[int] = []
+    deliveries_done.connect(
+        lambda deliveries, **kwargs: told.extend(delivery.pk for delivery in deliveries),
+        weak=False,
+        dispatch_uid="test.told",
+    )
+    try:
+        deliveries_run_claimed(claimed, worker="w")
+    finally:
+        deliveries_done.disconnect(dispatch_uid="test.told")
+
+    assert told == [kept.pk]
+    assert Delivery.objects.get(pk=taken.pk).status == "running"
+
+    def attempts_of(delivery):
+        return [
+            chain
+            for chain in timeline_chains(subject=f"events.delivery:{delivery.pk}")
+            if chain.cause.startswith("task")
+        ]
+
+    assert len(attempts_of(kept)) == 1
+    assert attempts_of(taken) == []
