@@ -289,13 +289,17 @@ def _record_done(done: list[Delivery], *, worker: str) -> None:
     now = timezone.now()
     with transaction.atomic():
         # Still this worker's claim: a delivery whose lease ran out was given to another attempt.
-        mine = Delivery.objects.filter(_attempts_of(done), status=Status.RUNNING, worker=worker[:64])
-        kept = set(mine.select_for_update().values_list("pk", flat=True))
-        recorded = [delivery for delivery in done if delivery.pk in kept]
+        stored = Delivery.objects.filter(_attempts_of(done), status=Status.RUNNING, worker=worker[:64]).update(
+            status=Status.DONE, lease_until=None, finished_at=now
+        )
+        recorded = done
+        if stored < len(done):  # which ones: those this statement stored, at its own finish time
+            mine = Delivery.objects.filter(_attempts_of(done), status=Status.DONE, worker=worker[:64], finished_at=now)
+            kept = set(mine.values_list("pk", flat=True))
+            recorded = [delivery for delivery in done if delivery.pk in kept]
+        for delivery in recorded:
+            delivery.status, delivery.lease_until, delivery.finished_at = Status.DONE, None, now
         if recorded:
-            Delivery.objects.filter(pk__in=kept).update(status=Status.DONE, lease_until=None, finished_at=now)
-            for delivery in recorded:
-                delivery.status, delivery.lease_until, delivery.finished_at = Status.DONE, None, now
             _observed_done(recorded)
     if len(recorded) < len(done):
         logger.warning(
