@@ -94,7 +94,8 @@ class SMTPDouble:
                 if verb == b"DATA":
                     stream.write(b"354 go on\r\n")
                     stream.flush()
-                    self._receive(stream)
+                    if not self._receive(stream):
+                        return  # the client hung up mid-message (a worker killed): nothing was accepted
                     accepted += 1
                     self._stopping.wait(self.delay)
                     reply = b"250 queued\r\n"
@@ -107,13 +108,17 @@ class SMTPDouble:
         except OSError:  # the client hung up, or stop() closed the socket
             return
 
-    def _receive(self, stream: io.BufferedIOBase) -> None:
+    def _receive(self, stream: io.BufferedIOBase) -> bool:
+        """Take one message's data; False, keeping nothing, when the client hangs up before its end."""
         lines = []
         for _ in range(LINE_LIMIT):
             line = stream.readline()
-            if line in (b".\r\n", b""):
+            if line == b"":
+                return False
+            if line == b".\r\n":
                 break
             lines.append(line[1:] if line.startswith(b"..") else line)  # undo dot-stuffing
         message = message_from_bytes(b"".join(lines))
         self.messages.append(message)
         self.received_at.setdefault(message["Message-ID"], time.time())
+        return True

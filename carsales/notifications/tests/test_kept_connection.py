@@ -109,3 +109,21 @@ def test_a_forked_child_does_not_write_on_its_parents_connection(settings):
 
         assert os.waitstatus_to_exitcode(status) == 0
         assert len(smtp.connections) == 1 and smtp.messages[-1]["Subject"] == "n2"
+
+
+def test_the_smtp_double_keeps_nothing_of_a_message_whose_sender_died_mid_data():
+    """As a mail server: a worker killed while sending leaves no truncated message to count."""
+    with SMTPDouble() as smtp:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=2)
+        client.ehlo()
+        client.mail("shop@example.com")
+        client.rcpt("buyer@example.com")
+        client.putcmd("data")
+        assert client.getreply()[0] == 354
+        client.send(b"Subject: cut off\r\n")
+        client.close()  # no final "." line
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=2)
+        client.sendmail("shop@example.com", ["buyer@example.com"], b"Subject: whole\r\n\r\nbody\r\n")
+        client.quit()
+
+        assert [message["Subject"] for message in smtp.messages] == ["whole"]
