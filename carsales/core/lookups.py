@@ -22,7 +22,7 @@ from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
 
 LONG_LIST = 100
-INTEGER_TYPES = frozenset(["smallint", "integer", "bigint"])
+INTEGER_TYPES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}  # each holds -n to n - 1
 
 
 def array_type(field: Any, connection: Any) -> str | None:
@@ -31,6 +31,13 @@ def array_type(field: Any, connection: Any) -> str | None:
     if db_type.startswith("varchar") or db_type == "text":  # not citext and the like: they compare otherwise
         return None if getattr(field, "db_collation", None) else "text"
     return db_type if db_type in INTEGER_TYPES else None
+
+
+def array_holds(element_type: str, values: list[Any]) -> bool:
+    """Whether the array of `values` can be cast to `element_type`: a number out of an integer type's
+    range makes the cast fail (in an IN list it matches no row, as it should)."""
+    bound = INTEGER_TYPES.get(element_type)
+    return bound is None or all(-bound <= value < bound for value in values)
 
 
 def in_array_sql(column_sql: str, element_type: str) -> str:
@@ -53,8 +60,9 @@ class _AsArray:
         if element_type is None:
             return lookup.as_sql(compiler, connection)
         rhs_sql, rhs_params = lookup.process_rhs(compiler, connection)  # drops None; EmptyResultSet if none left
-        if rhs_sql != "(" + ", ".join(["%s"] * len(rhs_params)) + ")":
-            return lookup.as_sql(compiler, connection)  # an expression among the values
+        plain = rhs_sql == "(" + ", ".join(["%s"] * len(rhs_params)) + ")"  # no expression among the values
+        if not plain or not array_holds(element_type, list(rhs_params)):
+            return lookup.as_sql(compiler, connection)
         lhs_sql, lhs_params = lookup.process_lhs(compiler, connection)
         return in_array_sql(lhs_sql, element_type), (*lhs_params, list(rhs_params))
 

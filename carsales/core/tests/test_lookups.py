@@ -44,6 +44,9 @@ def test_on_postgresql_a_long_list_is_one_array_and_a_short_one_stays_an_in_list
 
     assert "IN (SELECT unnest(" in long_list[0]["sql"] and "::bigint[]" in long_list[0]["sql"]
     assert "unnest" not in short_list[0]["sql"]
+    # A number past the column's type matches nothing, as in an IN list (cast into the array, it would fail).
+    car = CarFactory()
+    assert list(Car.objects.filter(pk__in=[car.pk, 2**63, *NOBODYS])) == [car]
     # A reverse relation compares the other table's column (a buyer's bigint id, not the user's integer one).
     users = get_user_model().objects.filter(buyer__in=range(LONG_LIST + 1))
     assert "::bigint[]" in str(users.query)
