@@ -46,6 +46,13 @@ def test_staff_requeue_dead_deliveries_from_the_page(staff_client, dead_delivery
     assert len(ran("effect")) == 1
 
 
+def test_a_requeue_naming_ids_no_delivery_can_have_is_no_error(staff_client, dead_delivery):
+    response = staff_client.post(reverse("events:requeue"), {"delivery": ["x", str(2**64), str(dead_delivery.pk)]})
+
+    assert response.status_code == 302
+    assert Delivery.objects.get(pk=dead_delivery.pk).status == Delivery.Status.PENDING
+
+
 def test_the_admin_action_requeues_dead_deliveries(staff_client, dead_delivery, run_tasks):
     staff_client.post(
         reverse("admin:events_delivery_changelist"),
