@@ -9,7 +9,7 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Field, Model
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery, UpdateQuery
 
-from .lookups import LONG_LIST, array_holds, array_type, in_array_sql
+from .lookups import LONG_LIST, array_type, in_array_sql
 
 # Ids bound in one statement by the helpers that take many: below the oldest SQLite's limit on
 # bound parameters (999, Django's max_query_params there), with room for a row's other values.
@@ -369,6 +369,6 @@ def pks_in(model: type[Model], column: str, pks: Sequence[Any], using: str) -> t
     connection = connections[using]
     long_list = connection.vendor == "postgresql" and len(pks) > LONG_LIST
     element_type = array_type(model._meta.pk, connection) if long_list else None
-    if element_type is not None and array_holds(element_type, list(pks)):
+    if element_type is not None:
         return in_array_sql(column, element_type), [list(pks)]
     return f"{column} IN ({', '.join(['%s'] * len(pks))})", list(pks)

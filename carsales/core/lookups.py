@@ -13,16 +13,20 @@ Only values PostgreSQL compares the same way as elements of an array take the ar
 collation of its own (as text: a cast to varchar(n) would cut a longer value down to one that is
 stored). Anything else, a subquery, an expression among the values, a column that is not a plain
 one (composite keys), and the conditions of a table's constraints and indexes stay an IN.
+
+On every database, a number past what an integer column holds is dropped from the list, as
+Django's exact lookup does: no row can hold it, and the database would refuse it (SQLite cannot
+bind it; PostgreSQL cannot cast it into the array).
 """
 
 from typing import Any
 
-from django.db.models import Field, ForeignObject
+from django.db.models import Field, ForeignObject, IntegerField
 from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
 
 LONG_LIST = 100
-INTEGER_TYPES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}  # each holds -n to n - 1
+INTEGER_TYPES = frozenset(["smallint", "integer", "bigint"])
 
 
 def array_type(field: Any, connection: Any) -> str | None:
@@ -33,19 +37,20 @@ def array_type(field: Any, connection: Any) -> str | None:
     return db_type if db_type in INTEGER_TYPES else None
 
 
-def array_holds(element_type: str, values: list[Any]) -> bool:
-    """Whether the array of `values` can be cast to `element_type`: a number out of an integer type's
-    range makes the cast fail (in an IN list it matches no row, as it should)."""
-    bound = INTEGER_TYPES.get(element_type)
-    return bound is None or all(-bound <= value < bound for value in values)
-
-
 def in_array_sql(column_sql: str, element_type: str) -> str:
     """`column_sql` among the values of one array parameter, probed by the column's index."""
     return f"{column_sql} IN (SELECT unnest(%s::{element_type}[]))"
 
 
-class _AsArray:
+class _InMechanism:
+    def process_rhs(self, compiler: Any, connection: Any) -> tuple[str, Any]:
+        lookup: Any = self
+        column = _integer_column(lookup.lhs)
+        if column is not None and lookup.rhs_is_direct_value():
+            low, high = connection.ops.integer_field_range(column.get_internal_type())
+            lookup.rhs = [value for value in lookup.rhs if not isinstance(value, int) or low <= value <= high]
+        return super().process_rhs(compiler, connection)  # type: ignore[misc]  # In's, mixed in below
+
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, Any]:
         lookup: Any = self
         column = getattr(lookup.lhs, "target", None)  # the compared column's field (a reverse relation's too)
@@ -60,18 +65,25 @@ class _AsArray:
         if element_type is None:
             return lookup.as_sql(compiler, connection)
         rhs_sql, rhs_params = lookup.process_rhs(compiler, connection)  # drops None; EmptyResultSet if none left
-        plain = rhs_sql == "(" + ", ".join(["%s"] * len(rhs_params)) + ")"  # no expression among the values
-        if not plain or not array_holds(element_type, list(rhs_params)):
-            return lookup.as_sql(compiler, connection)
+        if rhs_sql != "(" + ", ".join(["%s"] * len(rhs_params)) + ")":
+            return lookup.as_sql(compiler, connection)  # an expression among the values
         lhs_sql, lhs_params = lookup.process_lhs(compiler, connection)
         return in_array_sql(lhs_sql, element_type), (*lhs_params, list(rhs_params))
 
 
-class ArrayIn(_AsArray, In):
+def _integer_column(lhs: Any) -> IntegerField | None:
+    """The integer field whose column `lhs` is (a foreign key's: the key it points to), else None."""
+    column = getattr(lhs, "target", None)
+    if column is not None and column.is_relation:
+        column = column.target_field
+    return column if isinstance(column, IntegerField) else None
+
+
+class ArrayIn(_InMechanism, In):
     pass
 
 
-class RelatedArrayIn(_AsArray, RelatedIn):
+class RelatedArrayIn(_InMechanism, RelatedIn):
     pass
 
 

@@ -28,8 +28,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @permission_required("events.change_delivery", raise_exception=True)
 @require_POST
 def requeue(request: HttpRequest) -> HttpResponse:
-    # Past a 64-bit id no delivery has it (and SQLite refuses to compare with it).
-    ids = [int(value) for value in request.POST.getlist("delivery") if value.isdigit() and int(value) < 2**63]
+    ids = [int(value) for value in request.POST.getlist("delivery") if value.isdigit()]
     count = deliveries_requeue(ids=ids)
     messages.success(request, f"{count} dead deliveries requeued.")
     return redirect("events:overview")

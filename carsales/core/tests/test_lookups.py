@@ -26,6 +26,15 @@ def test_a_long_list_of_ids_finds_the_rows_it_names_and_nothing_for_none_or_dupl
     assert set(Brand.objects.filter(cars__in=[first.pk, *NOBODYS])) == {first.brand}  # a reverse relation
 
 
+def test_a_number_no_integer_column_holds_matches_nothing_in_a_list_short_or_long():
+    car = CarFactory()
+
+    assert list(Car.objects.filter(pk__in=[car.pk, 2**64])) == [car]
+    assert list(Car.objects.filter(brand_id__in=[car.brand_id, -(2**64), *NOBODYS])) == [car]
+    assert not Car.objects.filter(pk__in=[2**64]).exists()
+    assert list(Car.objects.exclude(pk__in=[2**64])) == [car]
+
+
 def test_a_long_list_of_text_compares_whole_values_even_past_the_column_length():
     stored = CarFactory(plate="ABCDEFGHJKLMNPQR")  # as long as the column (16)
     others = [f"NONE{n}" for n in range(LONG_LIST)]
