@@ -12,7 +12,7 @@ class OrderEvent(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         SALE_VOIDED = "sale_voided", "Sale voided"
 
-    order_id = models.PositiveBigIntegerField(db_index=True)
+    order_id = models.PositiveBigIntegerField()  # one_event_per_order_and_kind leads with it
     kind = models.CharField(max_length=20, choices=Kind.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     cars = models.PositiveIntegerField()

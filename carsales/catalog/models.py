@@ -50,16 +50,22 @@ class BrandQuerySet(models.QuerySet["Brand"]):
 
 
 class Brand(models.Model):
-    name = models.CharField(max_length=80, unique=True)
-    slug = models.SlugField(max_length=80, unique=True, allow_unicode=True)
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=80, db_index=False, allow_unicode=True)
     # "honda" next to "Honda", or "Skoda" next to "Škoda", would be two brands to a buyer's eye
     # but one to a search: the database keeps one per folded name.
-    folded_name = models.CharField(max_length=80, unique=True, editable=False)
+    folded_name = models.CharField(max_length=80, editable=False)
 
     objects = BrandQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
+        # Constraints, not unique=True, which on PostgreSQL also builds a LIKE-prefix index no query uses.
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="brand_name_unique"),
+            models.UniqueConstraint(fields=["slug"], name="brand_slug_unique"),
+            models.UniqueConstraint(fields=["folded_name"], name="brand_folded_name_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -84,11 +90,12 @@ class BrandSlugHistory(models.Model):
     """
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="old_slugs")
-    slug = models.SlugField(max_length=80, unique=True, allow_unicode=True)
+    slug = models.SlugField(max_length=80, db_index=False, allow_unicode=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name_plural = "brand slug history"
+        constraints = [models.UniqueConstraint(fields=["slug"], name="brand_old_slug_unique")]  # as Brand's
 
     def __str__(self) -> str:
         return f"{self.slug} → {self.brand.slug}"
@@ -288,6 +295,10 @@ def plate_as_stored(plate: str) -> str:
     return plate.strip().upper()
 
 
+# The constraints Car.full_clean() asks the database about (Car.validate_constraints).
+ASKED_CONSTRAINTS = frozenset({"car_plate_unique", "car_vin_unique_when_given"})
+
+
 class Car(StateGuardedModel):
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="cars")
     model = models.CharField(max_length=120)
@@ -299,7 +310,7 @@ class Car(StateGuardedModel):
         validators=[MinValueValidator(FIRST_CAR_YEAR)],
         help_text="Model year; never before the factory year.",
     )
-    plate = models.CharField(max_length=16, unique=True)
+    plate = models.CharField(max_length=16)  # unique: Meta.constraints
     value = models.DecimalField(
         max_digits=12,
         decimal_places=2,
@@ -348,7 +359,7 @@ class Car(StateGuardedModel):
         validators=[validate_vin],
         help_text="17 characters, on the windscreen and the registration papers; checked and decoded.",
     )
-    stock_code = models.CharField(max_length=10, unique=True, blank=True, editable=False)
+    stock_code = models.CharField(max_length=10, blank=True, editable=False)  # unique: Meta.constraints
     # Written only by the stock transitions in catalog.services, which the order flow calls:
     # not editable, so no form, serializer or admin field can put a reserved car back on sale.
     status = models.CharField(max_length=16, choices=CarStatus.choices, default=CarStatus.AVAILABLE, editable=False)
@@ -382,6 +393,10 @@ class Car(StateGuardedModel):
             models.CheckConstraint(
                 condition=models.Q(factory_year__gte=FIRST_CAR_YEAR), name="car_factory_year_from_1900"
             ),
+            # Constraints, not unique=True, which on PostgreSQL also builds a LIKE-prefix index that
+            # every car written keeps up and no query uses (core/tests/test_schema_indexes.py).
+            models.UniqueConstraint(fields=["plate"], name="car_plate_unique"),
+            models.UniqueConstraint(fields=["stock_code"], name="car_stock_code_unique"),
             models.UniqueConstraint(
                 fields=["vin"],
                 condition=~models.Q(vin=""),
@@ -405,27 +420,26 @@ class Car(StateGuardedModel):
         return reverse("catalog:car_detail", kwargs={"pk": self.pk})
 
     def validate_constraints(self, exclude: Any = None) -> None:
-        """The constraints no field validator or clean() already checks: each check constraint
-        costs a query to validate, and these repeat, query by query, what is checked in Python.
-        (A test proves every constraint left out here refuses nothing full_clean() lets through.)"""
-        if not self.vin:
-            return  # the one constraint left holds given VINs only
+        """The constraints no field validator or clean() already checks: the plate's and the
+        VIN's uniqueness. Each other constraint costs a query to validate and repeats, query by
+        query, what is checked in Python; the stock code is generated, never typed, so its
+        constraint is its only check. (A test proves every constraint left out here refuses
+        nothing full_clean() lets through but a duplicate stock code.)"""
         for constraint in self._meta.constraints:
-            if isinstance(constraint, models.UniqueConstraint) and constraint.name == "car_vin_unique_when_given":
-                try:
-                    constraint.validate(type(self), self, exclude=exclude)  # type: ignore[attr-defined]  # stubs lag
-                except ValidationError as error:
-                    raise ValidationError({"vin": error.messages}) from error
+            if constraint.name not in ASKED_CONSTRAINTS or (
+                constraint.name == "car_vin_unique_when_given" and not self.vin
+            ):
+                continue  # the VIN's constraint holds given VINs only
+            try:
+                constraint.validate(type(self), self, exclude=exclude)  # type: ignore[attr-defined]  # stubs lag
+            except ValidationError as error:
+                raise ValidationError({constraint.fields[0]: error.messages}) from error  # type: ignore[attr-defined]
 
     def clean_fields(self, exclude: Any = None) -> None:
         # Before any check reads it (a form's uniqueness check included): "ab1 " is plate AB1.
         if isinstance(self.plate, str):
             self.plate = plate_as_stored(self.plate)
         super().clean_fields(exclude)
-
-    def validate_unique(self, exclude: Any = None) -> None:
-        # The stock code is generated, never typed: its unique column is its only check.
-        super().validate_unique(exclude={*(exclude or ()), "stock_code"})
 
     def clean(self) -> None:
         # "Not in the future" moves with the calendar, so it is checked here, not as a constraint.
@@ -497,7 +511,8 @@ class PriceChange(models.Model):
     (`Car.stored`), so every save path records it and a stale instance records the true old price.
     """
 
-    car = models.ForeignKey(Car, on_delete=models.CASCADE, related_name="price_changes")
+    # Looked up through price_change_latest, which leads with the car: no index of its own.
+    car = models.ForeignKey(Car, on_delete=models.CASCADE, related_name="price_changes", db_index=False)
     old_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     new_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     changed_by = models.ForeignKey(
@@ -539,7 +554,7 @@ class CarPhoto(models.Model):
     photo refers to them.
     """
 
-    car = models.ForeignKey(Car, on_delete=models.CASCADE, related_name="photos")
+    car = models.ForeignKey(Car, on_delete=models.CASCADE, related_name="photos", db_index=False)  # car_photo_order
     image = models.ImageField(upload_to="cars/photos/", validators=[validate_image_upload])
     large = models.ImageField(upload_to="cars/gallery/", blank=True, editable=False)
     small = models.ImageField(upload_to="cars/gallery/", blank=True, editable=False)

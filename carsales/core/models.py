@@ -29,9 +29,13 @@ class AttemptCount(models.Model):
     limit then holds across web processes and machines, with no other service to run.
     """
 
-    key = models.CharField(max_length=400, unique=True)  # scope:key:window
+    key = models.CharField(max_length=400)  # scope:key:window
     count = models.PositiveIntegerField(default=0)
     expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        # Not unique=True, which on PostgreSQL adds a LIKE-prefix index no query uses.
+        constraints = [models.UniqueConstraint(fields=["key"], name="attempt_count_key_unique")]
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"

@@ -80,7 +80,7 @@ class Delivery(models.Model):
 class EffectRecord(models.Model):
     """An outside effect attempted, and perhaps done, under an idempotency key (see effects.once)."""
 
-    key = models.CharField(max_length=255, unique=True)
+    key = models.CharField(max_length=255)  # unique: Meta.constraints
     attempts = models.PositiveIntegerField(default=0)
     # The run doing the effect now, until when: no other run may start it meanwhile.
     claim = models.CharField(max_length=32, blank=True)
@@ -90,6 +90,8 @@ class EffectRecord(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["done_at"], name="events_effect_done_idx")]
+        # Not unique=True, which on PostgreSQL adds a LIKE-prefix index no query uses.
+        constraints = [models.UniqueConstraint(fields=["key"], name="events_effect_key_unique")]
 
     def __str__(self) -> str:
         return f"{self.key} ({'done' if self.done_at else f'{self.attempts} attempts'})"

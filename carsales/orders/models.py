@@ -14,7 +14,8 @@ class Cart(models.Model):
     buyer = models.OneToOneField(Buyer, on_delete=models.CASCADE, null=True, blank=True, related_name="cart")
     # A visitor's cart is found through this token in their session; the session key itself
     # changes at login, the session data does not.
-    token = models.CharField(max_length=32, null=True, blank=True, unique=True)
+    # NULL, not "": a buyer's cart has no token, and the unique constraint admits many NULLs but one "".
+    token = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -22,7 +23,9 @@ class Cart(models.Model):
             models.CheckConstraint(
                 condition=models.Q(buyer__isnull=False) | models.Q(token__isnull=False),
                 name="cart_has_an_owner",
-            )
+            ),
+            # Not unique=True, which on PostgreSQL adds a LIKE-prefix index no query uses.
+            models.UniqueConstraint(fields=["token"], name="cart_token_unique"),
         ]
 
     def __str__(self) -> str:
@@ -30,7 +33,7 @@ class Cart(models.Model):
 
 
 class CartItem(models.Model):
-    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items", db_index=False)  # car_once_per_cart
     car = models.ForeignKey(Car, on_delete=models.CASCADE, related_name="cart_items")
     added_at = models.DateTimeField(auto_now_add=True)
 
@@ -143,7 +146,9 @@ class OrderItemQuerySet(StateGuardedQuerySet):
 
 
 class OrderItem(StateGuardedModel):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="items", db_index=False
+    )  # car_once_per_order
     car = models.ForeignKey(Car, on_delete=models.PROTECT, related_name="order_items")
     # The price at the moment the line was created, by whichever path; never changed after.
     price = models.DecimalField(max_digits=12, decimal_places=2)
