@@ -2,8 +2,10 @@
 
 An index on (car) beside one on (car, position, id) answers no lookup the second does not, and
 costs every insert, update and delete of the table one more entry to maintain (a foreign key's
-automatic index beside a composite index or unique constraint that leads with that key).
-Checked on the schema the database holds, on every database the suite runs on.
+automatic index beside a composite index or unique constraint that leads with that key; on
+PostgreSQL, the LIKE-prefix copy that unique=True builds for a text column, where no query
+searches by prefix: a UniqueConstraint builds none). Checked on the schema the database holds,
+on every database the suite runs on.
 """
 
 from dataclasses import dataclass
