@@ -51,7 +51,8 @@ run: demo
 	@echo "  API docs:     http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Ctrl-C stops the web server and the worker."
 	@echo ""
-	@DJANGO_SETTINGS_MODULE=carsales.settings.dev bash -c '\
+	@# The order emails' links (the worker has no request to read the address from) follow HOST and PORT.
+	@DJANGO_SETTINGS_MODULE=carsales.settings.dev CARSALES_SITE_URL=$${CARSALES_SITE_URL:-http://$(HOST):$(PORT)} bash -c '\
 		$(BIN)/python manage.py events_worker --queue-name "*" & worker=$$!; \
 		trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 		GUNICORN_BIND=$(HOST):$(PORT) $(BIN)/gunicorn carsales.wsgi --config gunicorn.conf.py'

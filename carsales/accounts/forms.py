@@ -76,3 +76,11 @@ class LoginForm(auth_forms.AuthenticationForm):
                 raise
             self.request.session[UNCONFIRMED_SESSION_KEY] = user.pk  # type: ignore[union-attr]
             raise forms.ValidationError(self.UNCONFIRMED, code="unconfirmed")
+
+
+class LockoutLiftForm(forms.Form):
+    """A lock-out to lift, as the lock-outs page posts it: refused, never a failed query, when the
+    name holds a NUL byte or the address is not one."""
+
+    username = forms.CharField(max_length=150)
+    ip_address = forms.GenericIPAddressField(required=False)

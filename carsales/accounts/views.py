@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from carsales.core.permissions import staff_required
 
-from .forms import UNCONFIRMED_SESSION_KEY, ProfileForm, SignUpForm
+from .forms import UNCONFIRMED_SESSION_KEY, LockoutLiftForm, ProfileForm, SignUpForm
 from .services import (
     account_activate,
     account_sign_up,
@@ -125,9 +125,11 @@ def api_token(request: HttpRequest) -> HttpResponse:
 def lockouts(request: HttpRequest) -> HttpResponse:
     """Staff see the log-ins locked out now, and lift one (a customer on the phone, say)."""
     if request.method == "POST":
-        username, ip_address = request.POST.get("username", ""), request.POST.get("ip_address") or None
-        if username and lockouts_lift(username=username, ip_address=ip_address):
-            messages.success(request, f"The lock-out of {username} is lifted.")
+        form = LockoutLiftForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "No such lock-out: give a name and, if any, an IP address.")
+        elif lockouts_lift(username=form.cleaned_data["username"], ip_address=form.cleaned_data["ip_address"] or None):
+            messages.success(request, f"The lock-out of {form.cleaned_data['username']} is lifted.")
         else:
             messages.error(request, "No such lock-out: it may have ended already.")
         return redirect("staff_lockouts")

@@ -7,7 +7,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
-from carsales.core.admin_mixins import RecordedOnlyAdmin
+from carsales.core.admin_mixins import LenientAutocompleteAdmin, RecordedOnlyAdmin
 
 from .facts import days_in_stock
 from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarVinReport, CatalogueVersion, PriceChange
@@ -150,7 +150,7 @@ class InStockForFilter(admin.SimpleListFilter):
 
 
 @admin.register(Car)
-class CarAdmin(admin.ModelAdmin):
+class CarAdmin(LenientAutocompleteAdmin):
     list_display = [
         "thumb", "stock_code", "brand", "model", "model_year", "plate", "value", "status", "days_in_stock", "created_at"
     ]  # fmt: skip

@@ -1,6 +1,5 @@
 """REST endpoints of the catalogue: read for everyone, write for staff."""
 
-from decimal import Decimal
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -22,7 +21,19 @@ from carsales.core.permissions import ModelPermissionsOrReadOnly, staff_with
 
 from .facts import sees_stock_details
 from .filters import CarFilterSet
-from .models import FIRST_CAR_YEAR, VEHICLE_FACTS, Brand, Car, CarPhoto, PriceChange, VINField, current_year, next_year
+from .models import (
+    FIRST_CAR_YEAR,
+    LOWEST_PRICE,
+    PRICE_ABOVE_ZERO,
+    VEHICLE_FACTS,
+    Brand,
+    Car,
+    CarPhoto,
+    PriceChange,
+    VINField,
+    current_year,
+    next_year,
+)
 from .pages import cacheable_query, catalogue_cached
 from .selectors import brand_list, brand_slug_renamed, car_catalogue, car_price_history, with_price_drop
 from .services import (
@@ -148,7 +159,8 @@ class CarSerializer(serializers.ModelSerializer):
         self.fields["value"] = serializers.DecimalField(
             max_digits=12,
             decimal_places=2,
-            min_value=Decimal("0"),
+            min_value=LOWEST_PRICE,
+            error_messages={"min_value": PRICE_ABOVE_ZERO},
             allow_null=True,
             required=False,
             help_text=self.fields["value"].help_text,
@@ -246,8 +258,6 @@ class CarViewSet(viewsets.ModelViewSet):
         try:
             car: Car = serializer.instance  # type: ignore[assignment]
             serializer.instance = car_update(car=car, **serializer.validated_data)
-        except Car.DoesNotExist:
-            raise NotFound("This car was deleted meanwhile.")
         except DjangoValidationError as error:
             raise _as_drf_error(error) from error
 

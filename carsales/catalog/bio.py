@@ -57,8 +57,10 @@ class TemplateBioWriter:
 
     def write(self, car: CarFacts) -> str:
         age = "nearly new" if car.model_year >= date.today().year - 1 else "well-kept"
+        # The build year only where it tells something the model year does not.
+        built = f", built in {car.factory_year}" if car.factory_year != car.model_year else ""
         return (
-            f"A {age} {car.model_year} {car.brand} {car.model}, built in {car.factory_year}, "
+            f"A {age} {car.model_year} {car.brand} {car.model}{built}, "
             "inspected and ready to drive away. Ask us for a test drive."
         )
 

@@ -41,6 +41,11 @@ def folded(name: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
 
 
+BRAND_NAME_LENGTH = 80
+LOWEST_PRICE = Decimal("0.01")
+PRICE_ABOVE_ZERO = "A price is above zero; leave it empty for a car priced on request."
+
+
 class BrandQuerySet(models.QuerySet["Brand"]):
     def update(self, **kwargs: Any) -> int:
         updated = super().update(**kwargs)
@@ -50,11 +55,11 @@ class BrandQuerySet(models.QuerySet["Brand"]):
 
 
 class Brand(models.Model):
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=BRAND_NAME_LENGTH)
     slug = models.SlugField(max_length=80, db_index=False, allow_unicode=True)
     # "honda" next to "Honda", or "Skoda" next to "Škoda", would be two brands to a buyer's eye
     # but one to a search: the database keeps one per folded name.
-    folded_name = models.CharField(max_length=80, editable=False)
+    folded_name = models.CharField(max_length=BRAND_NAME_LENGTH, editable=False)
 
     objects = BrandQuerySet.as_manager()
 
@@ -77,6 +82,9 @@ class Brand(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
+        # Folding can lengthen a name ("ß" is "ss", "ﬃ" is "ffi"): the folded one must fit its column too.
+        if len(folded(self.name)) > BRAND_NAME_LENGTH:
+            raise ValidationError({"name": "This name is too long once compared as buyers search it; shorten it."})
         same_name = Brand.objects.filter(folded_name=folded(self.name)).exclude(pk=self.pk).first()
         if same_name:
             raise ValidationError({"name": f"A brand named {same_name.name} already exists."})
@@ -316,8 +324,8 @@ class Car(StateGuardedModel):
         decimal_places=2,
         null=True,
         blank=True,
-        validators=[MinValueValidator(Decimal("0"))],
-        help_text="Asking price; empty when not yet priced.",
+        validators=[MinValueValidator(LOWEST_PRICE, message=PRICE_ABOVE_ZERO)],
+        help_text="Asking price; empty when not yet priced (price on request).",
     )
     photo = models.ImageField(upload_to="cars/photos/", blank=True, validators=[validate_image_upload])
     thumbnail = models.ImageField(upload_to="cars/thumbnails/", blank=True, editable=False)
@@ -385,7 +393,8 @@ class Car(StateGuardedModel):
             models.Index(fields=["model"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(value__gte=0), name="car_value_not_negative"),
+            # A car is never given away: $0 is a slip for "price on request", which is no price (NULL).
+            models.CheckConstraint(condition=models.Q(value__gt=0), name="car_value_above_zero"),
             models.CheckConstraint(
                 condition=models.Q(model_year__gte=models.F("factory_year")),
                 name="car_model_year_not_before_factory_year",

@@ -301,8 +301,6 @@ def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             car = car_update(car=car, **form.cleaned_data)
-        except Car.DoesNotExist:
-            raise Http404("This car was deleted meanwhile.")
         except ValidationError as error:
             _apply_validation_error(form, error)
         else:
@@ -362,8 +360,6 @@ def car_photos_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             try:
                 added = car_photos_add(car=car, files=files)
-            except Car.DoesNotExist:
-                raise Http404("This car was deleted meanwhile.")
             except ValidationError as refusal:
                 errors = refusal.message_dict.get("photos", refusal.messages)
             else:

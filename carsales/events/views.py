@@ -28,7 +28,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 @permission_required("events.change_delivery", raise_exception=True)
 @require_POST
 def requeue(request: HttpRequest) -> HttpResponse:
-    ids = [int(value) for value in request.POST.getlist("delivery") if value.isdigit()]
+    # isascii: "²" isdigit() too, and int() refuses it.
+    ids = [int(value) for value in request.POST.getlist("delivery") if value.isascii() and value.isdigit()]
     count = deliveries_requeue(ids=ids)
     messages.success(request, f"{count} dead deliveries requeued.")
     return redirect("events:overview")

@@ -35,8 +35,9 @@ def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") 
             | Q(items__car__plate__iexact=word)
             | Q(items__car__stock_code__iexact=word)
         )
-        if word.lstrip("#").isdigit():
-            match |= Q(pk=int(word.lstrip("#")))
+        number = word.lstrip("#")
+        if number.isascii() and number.isdigit():  # not "²", which isdigit() but int() refuses
+            match |= Q(pk=int(number))
         orders = orders.filter(pk__in=Order.objects.filter(match).values("pk"))
     return orders
 

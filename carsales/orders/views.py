@@ -1,7 +1,9 @@
 from decimal import Decimal
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,6 +30,8 @@ from .services import (
 )
 
 ORDERS_PER_PAGE = 25
+# A price as the cart page showed it: never NaN, infinite or past what a car's price column holds.
+PRICE_SHOWN = forms.DecimalField(max_digits=12, decimal_places=2)
 
 
 def current_cart(request: HttpRequest) -> Cart:
@@ -76,11 +80,11 @@ def checkout(request: HttpRequest) -> HttpResponse:
         # The cars and prices the page showed; absent when the form did not list them.
         confirmed = [int(car_id) for car_id in request.POST.getlist("cars")] if "cars" in request.POST else None
         prices = {
-            car_id: Decimal(request.POST[f"price-{car_id}"])
+            car_id: PRICE_SHOWN.clean(request.POST[f"price-{car_id}"])
             for car_id in confirmed or ()
             if request.POST.get(f"price-{car_id}")
         }
-    except (ValueError, ArithmeticError):
+    except (ValueError, ValidationError):
         messages.error(request, "Your cart could not be read; check it and place the order again.")
         return redirect("orders:cart")
     try:
@@ -102,7 +106,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
 def order_list(request: HttpRequest) -> HttpResponse:
     """A page of orders, newest first: the buyer's own; for staff all, by state and searched."""
     orders = order_list_for(user=request.user)
-    status, query = request.GET.get("status", ""), request.GET.get("q", "").strip()[:100]
+    # No text column holds a NUL byte (PostgreSQL refuses to compare with one): never a search's.
+    status, query = request.GET.get("status", ""), request.GET.get("q", "").replace("\x00", "").strip()[:100]
     staff_view = has_staff_power(request.user, ["orders.view_order"])
     if staff_view:
         orders = order_search(orders, status=status, query=query)

@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A row deleted by another request while this one acted on it: the 404 page, not a 500.
+    "carsales.core.gone.GoneAsNotFoundMiddleware",
     # Last, as axes asks: turns a log-in refused by a lockout into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -299,6 +301,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "EXCEPTION_HANDLER": "carsales.core.gone.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "carsales.core.pagination.Pages",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "carsales.core.schema.Schema",

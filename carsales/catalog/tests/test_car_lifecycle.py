@@ -78,6 +78,17 @@ def test_an_empty_bio_is_written_from_the_cars_fields_after_commit(durable):
     assert "Fiat Uno" in _with_bio(car, durable).bio and "2021" in car.bio
 
 
+def test_a_generated_bio_says_the_build_year_only_when_it_is_not_the_model_year():
+    from carsales.catalog.bio import CarFacts, TemplateBioWriter
+
+    writer = TemplateBioWriter()
+    same = writer.write(CarFacts(brand="Toyota", model="Corolla", factory_year=2016, model_year=2016))
+    apart = writer.write(CarFacts(brand="Toyota", model="Corolla", factory_year=2015, model_year=2016))
+
+    assert same.startswith("A well-kept 2016 Toyota Corolla, inspected and ready") and same.count("2016") == 1
+    assert apart.startswith("A well-kept 2016 Toyota Corolla, built in 2015, inspected and ready")
+
+
 def test_a_generated_bio_never_states_the_price_which_can_change(durable):
     car = _with_bio(CarFactory(value=Decimal("45999.99")), durable)
 
@@ -341,7 +352,7 @@ def test_files_a_car_points_at_again_are_kept(run_tasks):
 def test_bulk_updating_car_values_keeps_the_inventory_exact():
     CarFactory(value=500)
 
-    Car.objects.update(value=0)
+    Car.objects.update(value=None)
 
     assert inventory_current().cars_value == 0  # cars_repriced moved it (test_bulk_prices.py)
 

@@ -75,6 +75,7 @@ def test_bad_rows_are_reported_by_line_and_skipped_and_the_others_added(tmp_path
         {**good, "plate": "OK1"},
         {**good, "plate": "OK6", "status": "sold"},
         {**good, "plate": "OK7", "factory_year": "soon"},
+        {**good, "plate": "OK8", "value": "0"},
     ])  # fmt: skip
 
     call_command("import_cars", str(target), verbosity=0)
@@ -82,11 +83,12 @@ def test_bad_rows_are_reported_by_line_and_skipped_and_the_others_added(tmp_path
     output = capsys.readouterr()
     errors = output.err
     assert set(Car.objects.values_list("plate", flat=True)) == {"TAKEN1", "OK1"}
-    assert "Added 1 cars; 1 already in stock; 5 rows skipped." in output.out  # TAKEN1: as after an earlier run
+    assert "Added 1 cars; 1 already in stock; 6 rows skipped." in output.out  # TAKEN1: as after an earlier run
     assert "line 3: fuel: Value 'steam' is not a valid choice." in errors
     assert "line 4: vin: The check digit" in errors
     assert "line 6: plate OK1 is another car's" in errors
     assert "line 7: a sold car comes with its order" in errors and "line 8: factory_year:" in errors
+    assert "line 9: value: A price is above zero; leave it empty for a car priced on request." in errors
 
 
 def test_each_batch_commits_alone_and_running_again_resumes(tmp_path: Any, monkeypatch: Any):

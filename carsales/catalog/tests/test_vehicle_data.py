@@ -204,7 +204,7 @@ def test_the_service_refuses_a_field_it_does_not_know():
 
 # One way to break each of Car's database constraints; a constraint added without one fails the test below.
 CONSTRAINT_BREAKERS: dict[str, dict[str, Any]] = {
-    "car_value_not_negative": {"value": -1},
+    "car_value_above_zero": {"value": 0},
     "car_model_year_not_before_factory_year": {"factory_year": 2015, "model_year": 2014},
     "car_factory_year_from_1900": {"factory_year": 1899, "model_year": 1899},
     "car_vin_unique_when_given": {"vin": HONDA_VIN},

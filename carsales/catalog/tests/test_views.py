@@ -191,7 +191,7 @@ def test_staff_add_a_car_with_a_photo(staff_client, run_tasks):
 @pytest.mark.parametrize(
     "overrides, field, message",
     [
-        ({"value": "-1"}, "value", "greater than or equal to 0"),
+        ({"value": "-1"}, "value", "A price is above zero"),
         ({"factory_year": 2022, "model_year": 2021}, "model_year", "cannot be before the factory year"),
         ({"factory_year": 1899, "model_year": 1900}, "factory_year", "greater than or equal to 1900"),
         ({"factory_year": date.today().year + 1}, "factory_year", "cannot be after"),

@@ -73,7 +73,7 @@ def test_concurrent_plain_saves_outside_any_transaction_keep_the_inventory_exact
         def run() -> None:
             for step in range(5):
                 car = Car.objects.get(pk=shared.pk)
-                car.value = Decimal(1000 * number + step)
+                car.value = Decimal(1000 * number + step + 1)
                 car.save()
                 Car(brand=brand, model="Plain", factory_year=2020, model_year=2020, plate=f"P{number}-{step}").save()
 

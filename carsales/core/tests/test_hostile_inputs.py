@@ -1,0 +1,108 @@
+"""Input a person can type or forge, on the pages and in the admin, gets a clear refusal and loses
+nothing: never a 500 (each case was one, on SQLite, PostgreSQL or both)."""
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+
+from carsales.catalog.models import BRAND_NAME_LENGTH, Brand, Car
+from carsales.conftest import BrandFactory, CarFactory, order_for
+from carsales.orders.models import Order
+
+pytestmark = pytest.mark.django_db
+
+NOT_A_NUMBER = ["NaN", "sNaN", "-Infinity", "1e999999999999999999", "12345678901234567890.5"]
+# A digit to str.isdigit(), which int() refuses: "²", "٣" is (Arabic-Indic) three, which int() takes.
+SUPERSCRIPT_TWO = "²"
+
+
+def said(response: Any) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+@pytest.mark.parametrize("price", NOT_A_NUMBER)
+def test_a_checkout_posting_a_price_no_page_shows_is_sent_back_to_the_cart(buyer_client: Client, price: str):
+    car = CarFactory(value=Decimal("10000"))
+    buyer_client.post(f"/cart/add/{car.pk}/")
+
+    response = buyer_client.post("/checkout/", {"cars": [car.pk], f"price-{car.pk}": price})
+
+    assert response.status_code == 302 and response["Location"] == reverse("orders:cart")
+    assert said(response)[-1] == "Your cart could not be read; check it and place the order again."
+    assert not Order.objects.exists() and Car.objects.get(pk=car.pk).is_available
+
+
+@pytest.mark.parametrize("query", [SUPERSCRIPT_TWO, "#²", "\x00", "golf\x00", "#" + "9" * 30])
+def test_a_staff_order_search_for_any_text_is_a_page(staff_client: Client, query: str):
+    order = order_for(CarFactory(model="Golf"))
+
+    response = staff_client.get("/orders/", {"q": query})
+
+    assert response.status_code == 200
+    if query == "golf\x00":  # the NUL byte no column holds is dropped; the rest is searched
+        assert list(response.context["page"]) == [order]
+
+
+def test_a_requeue_naming_a_digit_int_refuses_is_no_error(staff_client: Client):
+    response = staff_client.post(reverse("events:requeue"), {"delivery": [SUPERSCRIPT_TWO, "¹²"]})
+
+    assert response.status_code == 302 and said(response) == ["0 dead deliveries requeued."]
+
+
+@pytest.mark.parametrize("name", ["ß" * BRAND_NAME_LENGTH, "ﷺ" * 10, "½" * 50])
+def test_a_brand_name_that_folds_past_its_column_is_refused_on_the_page_and_by_the_api(
+    staff_client: Client, staff_api: Any, name: str
+):
+    page = staff_client.post("/brands/", {"name": name})
+    api = staff_api.post("/api/brands/", {"name": name}, format="json")
+
+    assert page.status_code == 200 and page.context["form"].errors["name"] == [
+        "This name is too long once compared as buyers search it; shorten it."
+    ]
+    assert api.status_code == 400 and "name" in api.json()
+    assert not Brand.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "posted",
+    [
+        {"username": "ana", "ip_address": "not-an-ip"},
+        {"username": "ana", "ip_address": "9" * 30},
+        {"username": "an\x00a", "ip_address": "127.0.0.1"},
+        {"username": "", "ip_address": ""},
+    ],
+)
+def test_lifting_a_lock_out_named_by_a_forged_form_says_there_is_none(staff_client: Client, posted: dict[str, str]):
+    response = staff_client.post("/staff/lockouts/", posted)
+
+    assert response.status_code == 302
+    assert said(response) == ["No such lock-out: give a name and, if any, an IP address."]
+
+
+def test_the_admins_car_form_posted_with_a_brand_that_is_no_id_shows_the_form_again(staff_client: Client):
+    BrandFactory()
+    form = {"brand": "abc", "model": "Golf", "factory_year": 2020, "model_year": 2020, "plate": "AB1"}
+
+    response = staff_client.post("/admin/catalog/car/add/", form)
+
+    assert response.status_code == 200 and "brand" in response.context["adminform"].form.errors
+    assert not Car.objects.exists()
+
+
+def test_a_price_of_zero_is_refused_on_every_path_as_a_slip_for_price_on_request(staff_client: Client, staff_api: Any):
+    brand = BrandFactory()
+    car = {"model": "Golf", "factory_year": 2020, "model_year": 2020, "value": "0"}
+    refusal = "A price is above zero; leave it empty for a car priced on request."
+
+    page = staff_client.post("/cars/new/", {**car, "brand": brand.pk, "plate": "P1"})
+    api = staff_api.post("/api/cars/", {**car, "brand": brand.slug, "plate": "P2"}, format="json")
+    admin = staff_client.post("/admin/catalog/car/add/", {**car, "brand": brand.pk, "plate": "P3"})
+
+    assert page.status_code == 200 and page.context["form"].errors["value"] == [refusal]
+    assert api.status_code == 400 and api.json()["value"] == [refusal]
+    assert admin.status_code == 200 and admin.context["adminform"].form.errors["value"] == [refusal]
+    assert not Car.objects.exists()
