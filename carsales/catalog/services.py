@@ -3,7 +3,7 @@ not enforce before saving, and says per field what the database refused (_refusa
 
 import hashlib
 import secrets
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import FileField, Max, ProtectedError, Q
+from django.db.models.deletion import Collector
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.text import slugify
@@ -262,10 +263,24 @@ def car_delete(*, car: Car) -> None:
     try:
         car.delete()
     except ProtectedError as error:
-        orders = sorted({f"#{getattr(line, 'order_id', '?')}" for line in error.protected_objects})
-        raise CarInUse(
-            f"{car} is on order {', '.join(orders)}, which keeps it on record; it cannot be deleted."
-        ) from error
+        raise CarInUse(_in_use(car, error.protected_objects)) from error
+
+
+def car_delete_refusal(*, car: Car) -> str | None:
+    """Why car_delete would refuse this car now (the orders keeping it), or None: asked before
+    staff confirm a deletion. Found as the deletion finds it (what protects the row), so the
+    catalogue names no app that keeps cars."""
+    collector = Collector(using=router.db_for_write(Car))
+    try:
+        collector.collect([car])
+    except ProtectedError as error:
+        return _in_use(car, error.protected_objects)
+    return None
+
+
+def _in_use(car: Car, keeping: Iterable[Any]) -> str:
+    orders = sorted({f"#{getattr(line, 'order_id', '?')}" for line in keeping})
+    return f"{car} is on order {', '.join(orders)}, which keeps it on record; it cannot be deleted."
 
 
 def _cars_locked(car_ids: Collection[int]) -> list[Car]:

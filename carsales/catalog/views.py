@@ -45,6 +45,7 @@ from .services import (
     brand_delete,
     car_create,
     car_delete,
+    car_delete_refusal,
     car_photo_delete,
     car_photo_make_cover,
     car_photo_move,
@@ -321,7 +322,7 @@ def car_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(car)
         messages.success(request, f"{car} was deleted.")
         return redirect("catalog:car_list")
-    return render(request, "catalog/car_confirm_delete.html", {"car": car})
+    return render(request, "catalog/car_confirm_delete.html", {"car": car, "refusal": car_delete_refusal(car=car)})
 
 
 def _switch(request: HttpRequest, pk: int, transition: Any, done: str) -> HttpResponse:

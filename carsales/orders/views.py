@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
@@ -149,10 +149,15 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Staff cancel any placed order; a buyer cancels their own (others' are a 404 to them)."""
+    """Staff cancel any placed order; a buyer cancels their own (others' are a 404 to them).
+    Asked first (GET): a cancellation cannot be undone, and its cars may go to another buyer."""
     order = get_object_or_404(order_list_for(user=request.user), pk=pk)
+    if request.method == "GET":
+        if order.status != OrderStatus.PLACED or not order.is_active:
+            return redirect(order)  # nothing to cancel (any more): its page says why
+        return render(request, "orders/order_confirm_cancel.html", {"order": order})
     reason = CancellationReason.STAFF if request.user.has_perm("orders.change_order") else CancellationReason.BUYER
     try:
         order_cancel(order=order, actor=request.user, reason=reason)

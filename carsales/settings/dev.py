@@ -9,3 +9,10 @@ from .base import *  # noqa: F403
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-never-use-in-production")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"  # noqa: F405
+# The demo's dealership: a 555 number and an example.com address reach nobody.
+CARSALES_DEALER = {
+    "name": os.environ.get("CARSALES_DEALER_NAME", "carsales"),
+    "phone": os.environ.get("CARSALES_DEALER_PHONE", "+1 555 0100"),
+    "email": os.environ.get("CARSALES_DEALER_EMAIL", "sales@carsales.example"),
+    "address": os.environ.get("CARSALES_DEALER_ADDRESS", "1 Showroom Road, Springfield"),
+}

@@ -486,3 +486,65 @@ def test_a_search_of_a_thousand_words_is_refused_at_once_on_the_page_and_the_api
     assert page.status_code == 200 and "at most 100 characters" in page.content.decode()
     assert api.status_code == 400 and "q" in api.json()
     assert words.status_code == 400 and "at most 8 words" in words.json()["q"][0]
+
+
+def test_buyers_pick_among_brands_with_a_car_on_sale_and_a_link_to_a_sold_out_brand_finds_none(staff_client):
+    client = Client()
+    on_sale, sold_out, empty = BrandFactory(name="Kia"), BrandFactory(name="Saab"), BrandFactory(name="Lada")
+    CarFactory(brand=on_sale)
+    sold_car(brand=sold_out)
+
+    offered = [brand.name for brand in client.get("/").context["form"].fields["brand"].queryset]
+    linked = client.get("/", {"brand": sold_out.slug})
+
+    assert offered == ["Kia"]
+    assert not linked.context["form"].errors and linked.context["page"].paginator.count == 0
+    assert [brand.name for brand in linked.context["form"].fields["brand"].queryset] == ["Kia", "Saab"]
+    assert {brand.name for brand in staff_client.get("/").context["form"].fields["brand"].queryset} == {
+        "Kia", "Saab", empty.name
+    }  # fmt: skip
+
+
+def test_buyers_choose_how_many_cars_a_page_shows(client):
+    CarFactory.create_batch(13)
+
+    page = client.get("/").content.decode()
+    chosen = client.get("/", {"per_page": 48})
+
+    assert '<select name="per_page" id="id_per_page"><option value="12" selected>12</option>' in page
+    assert chosen.context["page"].paginator.per_page == 48 and '<option value="48" selected>' in chosen.content.decode()
+
+
+def test_an_empty_catalogue_says_no_car_is_on_sale_and_an_empty_search_says_why(client):
+    assert "No car is on sale right now; come back soon." in client.get("/").content.decode()
+    assert "No car matches these filters. Try fewer of them." in client.get("/", {"fuel": "diesel"}).content.decode()
+
+
+def test_an_unpriced_car_says_how_to_ask_for_its_price_and_every_page_how_to_reach_the_dealership(client, settings):
+    settings.CARSALES_DEALER = {
+        "name": "Acme", "phone": "+1 555 0199", "email": "sales@acme.example", "address": "2 Main St"
+    }  # fmt: skip
+    unpriced = CarFactory(value=None)
+
+    page = client.get(f"/cars/{unpriced.pk}/").content.decode()
+
+    assert "Ask us for its price: " in page and "Add to cart" not in page
+    assert '<a href="tel:+15550199">+1 555 0199</a> · <a href="mailto:sales@acme.example">' in page
+    assert "Acme dealership · 2 Main St · " in page
+
+
+def test_with_no_contact_set_no_way_to_ask_is_made_up(client, settings):
+    settings.CARSALES_DEALER = {"name": "Acme", "phone": "", "email": "", "address": ""}
+
+    page = client.get(f"/cars/{CarFactory(value=None).pk}/").content.decode()
+
+    assert "Ask us for its price" not in page and "tel:" not in page and "mailto:" not in page
+
+
+def test_the_delete_page_of_a_car_on_an_order_says_so_before_asking(staff_client):
+    car = reserved_car()
+
+    page = staff_client.get(f"/cars/{car.pk}/delete/").content.decode()
+
+    assert "cannot be deleted" in page and "keeps it on record" in page and 'type="submit">Delete' not in page
+    assert 'type="submit">Delete' in staff_client.get(f"/cars/{CarFactory().pk}/delete/").content.decode()

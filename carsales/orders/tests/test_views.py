@@ -287,3 +287,33 @@ def test_a_buyers_own_orders_come_a_page_at_a_time_and_only_theirs(buyer_client,
     second = buyer_client.get("/orders/", {"page": 2, "q": "ignored for buyers"})
 
     assert len(second.context["page"]) == 2 and second.context["page"].paginator.count == 27
+
+
+def test_cancelling_an_order_is_asked_first_and_done_only_once_confirmed(buyer_client, user):
+    car = CarFactory()
+    order = order_for(car, user=user)
+    detail = buyer_client.get(f"/orders/{order.pk}/").content.decode()
+    assert f'href="/orders/{order.pk}/cancel/"' in detail  # a link to the question, no form that cancels
+
+    asked = buyer_client.get(f"/orders/{order.pk}/cancel/")
+    order.refresh_from_db()
+
+    assert asked.status_code == 200 and order.status == "placed"
+    page = asked.content.decode()
+    assert f"Cancel order #{order.pk}?" in page and str(car) in page and "Your reservation ends" in page
+
+    assert buyer_client.post(f"/orders/{order.pk}/cancel/").status_code == 302
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    again = buyer_client.get(f"/orders/{order.pk}/cancel/")
+    assert again.status_code == 302 and again["Location"] == f"/orders/{order.pk}/"  # nothing left to cancel
+
+
+def test_an_order_page_says_how_to_reach_the_dealership_when_it_is_set(buyer_client, user, settings):
+    order = order_for(CarFactory(), user=user)
+    settings.CARSALES_DEALER = {"name": "Acme", "phone": "+1 555 0199", "email": "", "address": ""}
+
+    page = buyer_client.get(f"/orders/{order.pk}/").content.decode()
+
+    assert "We will contact you to arrange payment and delivery; to reach us sooner:" in page
+    assert '<a href="tel:+15550199">+1 555 0199</a>' in page and "mailto:" not in page
