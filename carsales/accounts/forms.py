@@ -82,5 +82,5 @@ class LockoutLiftForm(forms.Form):
     """A lock-out to lift, as the lock-outs page posts it: refused, never a failed query, when the
     name holds a NUL byte or the address is not one."""
 
-    username = forms.CharField(max_length=150)
+    username = forms.CharField(max_length=255, strip=False)  # as axes stores it (an email, a long name)
     ip_address = forms.GenericIPAddressField(required=False)

@@ -169,7 +169,7 @@ class CarSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True))
     def get_price_dropped_from(self, car: Car) -> str | None:
         was = getattr(car, "price_dropped_from", None)
-        return None if was is None or not car.is_available else f"{was:.2f}"
+        return None if was is None or car.value is None or not car.is_available else f"{was:.2f}"
 
     def to_representation(self, car: Car) -> dict[str, Any]:
         data = super().to_representation(car)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_soon, one_round_trip, pks_in, values_stored
+from carsales.core.gone import deleted_meanwhile
 
 from .bio import write_bio
 from .images import thumbnail_of, webp_of
@@ -616,8 +617,12 @@ def uncommitted_uploads_sweep(*, older_than: float | None = None) -> int:
 
 
 def _car_locked(car: Car) -> Car:
-    """The car's row, locked: gallery changes of one car queue. Raises Car.DoesNotExist."""
-    return Car.objects.select_for_update(of=("self",)).get(pk=car.pk)
+    """The car's row, locked: gallery changes of one car queue. Raises Car.DoesNotExist, marked
+    as deleted meanwhile (core.gone: a 404), when another request deleted it."""
+    try:
+        return Car.objects.select_for_update(of=("self",)).get(pk=car.pk)
+    except Car.DoesNotExist:
+        raise deleted_meanwhile(Car) from None
 
 
 @transaction.atomic

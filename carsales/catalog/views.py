@@ -92,8 +92,14 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
             moved_to.append(f"{request.path}?{query.urlencode()}")
             return None
         page = Paginator(filterset.qs, _page_size(request)).get_page(request.GET.get("page"))
+        # Whether a filter chose the cars (an empty page then says so); ordering and paging choose none.
+        chosen = getattr(filterset.form, "cleaned_data", {})
+        filtered = bool(filterset.form.errors) or any(
+            value not in (None, "") for name, value in chosen.items() if name != "ordering"
+        )
         context = {
             "form": filterset.form,
+            "filtered": filtered,
             "search": filterset.search_outcome,
             "page": page,
             "page_sizes": PAGE_SIZES,

@@ -1,42 +1,39 @@
 """A row a request acts on, deleted meanwhile by another request: a 404, on every path.
 
-A service reads the row it changes again, locked, and raises the model's DoesNotExist when
-another request deleted it between the view's lookup and that read (a car deleted while staff
-change its gallery). Answered here once, for the pages (GoneAsNotFoundMiddleware) and for the
-API (api_exception_handler), instead of by each view around each service it calls.
+A service reads the row it changes again, locked, and finds it gone when another request deleted
+it between the view's lookup and that read (a car deleted while staff change its gallery). Such a
+read raises `deleted_meanwhile(Model)`: the model's own DoesNotExist (what callers catch), marked
+as DeletedMeanwhile. That mark alone is answered here once, for the pages
+(GoneAsNotFoundMiddleware) and for the API (api_exception_handler), instead of by each view around
+each service it calls. Any other DoesNotExist escaping a view is a bug, and stays a 500.
 """
 
-import logging
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-logger = logging.getLogger(__name__)
+
+class DeletedMeanwhile(ObjectDoesNotExist):
+    """The row was there when the request found it, and gone when a service read it locked."""
 
 
 @cache
-def _models_by_missing() -> dict[type[Exception], Any]:
-    return {model.DoesNotExist: model for model in apps.get_models()}  # type: ignore[attr-defined]  # every model's own
+def _deleted_meanwhile_class(model: type[models.Model]) -> type[Exception]:
+    missing = model.DoesNotExist  # type: ignore[attr-defined]  # every model's own
+    return type(f"{model.__name__}DeletedMeanwhile", (missing, DeletedMeanwhile), {"__module__": __name__})
 
 
-def gone_message(error: ObjectDoesNotExist) -> str:
-    """ "This car was deleted meanwhile.", naming the model whose row is missing."""
-    model = _models_by_missing().get(type(error))
-    return f"This {model._meta.verbose_name if model else 'item'} was deleted meanwhile."
-
-
-def _noted(error: ObjectDoesNotExist, request: Any) -> str:
-    # Logged with its traceback: a row missing for another reason than a deletion is a bug to see.
-    message = gone_message(error)
-    logger.warning("%s %s: %s (answered 404)", request.method, request.path, message, exc_info=error)
-    return message
+def deleted_meanwhile(model: type[models.Model]) -> Exception:
+    """The exception a locked re-read of a `model` row raises when the row is gone: an instance of
+    `model.DoesNotExist` and of DeletedMeanwhile, saying "This car was deleted meanwhile."."""
+    return _deleted_meanwhile_class(model)(f"This {model._meta.verbose_name} was deleted meanwhile.")
 
 
 class GoneAsNotFoundMiddleware:
@@ -47,12 +44,12 @@ class GoneAsNotFoundMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
-        if isinstance(exception, ObjectDoesNotExist):
-            raise Http404(_noted(exception, request)) from exception  # the site's 404 page
+        if isinstance(exception, DeletedMeanwhile):
+            raise Http404(str(exception)) from exception  # the site's 404 page
 
 
 def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with a row deleted meanwhile answered 404 with what was deleted."""
-    if isinstance(error, ObjectDoesNotExist):
-        error = NotFound(_noted(error, context["request"]))
+    if isinstance(error, DeletedMeanwhile):
+        error = NotFound(str(error))
     return exception_handler(error, context)

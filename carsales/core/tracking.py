@@ -25,6 +25,8 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models.signals import post_save, pre_delete, pre_save
 
+from .gone import deleted_meanwhile
+
 _SLOT = "_stored_row"  # the one attribute a tracked instance carries: this save's _Reading
 _AHEAD = "_stored_row_ahead"  # the row `StoredRow.locked` read for the save it wraps
 
@@ -67,13 +69,13 @@ class StoredRow:
     def locked(self, instance: models.Model) -> Iterator[None]:
         """Lock `instance`'s row and read it, in the caller's transaction, for the saves of it the
         block makes: a service that must lock the row before it changes it (and know it is there)
-        pays for one read, not two. Raises the model's DoesNotExist when the row is gone. The
-        reading goes to the first save of this instance; save no other copy of the row before it."""
+        pays for one read, not two. Raises the model's DoesNotExist, marked as deleted meanwhile
+        (core.gone: a 404), when the row is gone. The reading goes to the first save of this
+        instance; save no other copy of the row before it."""
         assert self.model is not None
         before = self._read(instance)
         if before is None:
-            missing: type[Exception] = self.model.DoesNotExist  # type: ignore[attr-defined]  # every model's own
-            raise missing(f"{self.model.__name__} {instance.pk} does not exist.")
+            raise deleted_meanwhile(self.model)
         instance.__dict__[_AHEAD] = before
         try:
             yield

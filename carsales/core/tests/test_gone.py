@@ -78,3 +78,19 @@ def test_a_gallery_api_action_on_a_car_deleted_meanwhile_is_a_404_saying_so(acti
 
     assert response.status_code == 404
     assert response.json() == {"detail": "This car was deleted meanwhile."}
+
+
+def test_a_row_missing_for_any_other_reason_is_still_a_500(staff, monkeypatch: pytest.MonkeyPatch):
+    """Only a locked re-read's "deleted meanwhile" is a 404: a DoesNotExist from a bug stays an error."""
+    from carsales.catalog import views
+
+    car = CarFactory()
+
+    def broken(**kwargs: Any) -> Any:
+        raise Car.DoesNotExist("a bug")
+
+    monkeypatch.setattr(views, "car_gallery", broken)
+    client = Client(raise_request_exception=False)
+    client.force_login(staff)
+
+    assert client.get(f"/cars/{car.pk}/photos/").status_code == 500

@@ -1,6 +1,8 @@
 """Input a person can type or forge, on the pages and in the admin, gets a clear refusal and loses
 nothing: never a 500 (each case was one, on SQLite, PostgreSQL or both)."""
 
+import html
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -106,3 +108,22 @@ def test_a_price_of_zero_is_refused_on_every_path_as_a_slip_for_price_on_request
     assert api.status_code == 400 and api.json()["value"] == [refusal]
     assert admin.status_code == 200 and admin.context["adminform"].form.errors["value"] == [refusal]
     assert not Car.objects.exists()
+
+
+def test_a_lock_out_listed_with_a_long_name_and_no_address_is_lifted_from_its_page(staff_client: Client):
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.utils import timezone
+
+    name = "a-customer-with-a-long-address@" + "x" * 180 + ".example"
+    AccessAttempt.objects.create(
+        username=name, ip_address=None, failures_since_start=settings.AXES_FAILURE_LIMIT, attempt_time=timezone.now()
+    )
+    page = staff_client.get("/staff/lockouts/").content.decode()
+    form = re.search(r'name="username" value="([^"]+)"><input type="hidden" name="ip_address" value="([^"]*)"', page)
+    assert form is not None and form[2] == ""
+
+    response = staff_client.post("/staff/lockouts/", {"username": html.unescape(form[1]), "ip_address": form[2]})
+
+    assert said(response) == [f"The lock-out of {name} is lifted."]
+    assert not AccessAttempt.objects.exists()
