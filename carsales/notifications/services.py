@@ -27,11 +27,11 @@ from .mail import send_kept
 class OrderEmail(Enum):
     """An email about an order: its template under notifications/ and its subject."""
 
-    PLACED = ("order_confirmation", "Your carsales order #{pk} is confirmed")
-    PAID = ("order_paid", "Your carsales order #{pk} is paid")
-    CANCELLED = ("order_cancelled", "Your carsales order #{pk} is cancelled")
-    EXPIRED = ("order_expired", "Your carsales reservation #{pk} has expired")
-    VOIDED = ("order_voided", "Your carsales order #{pk}: the sale was cancelled and your payment is refunded")
+    PLACED = ("order_confirmation", "Your {dealer} order #{pk} is confirmed")
+    PAID = ("order_paid", "Your {dealer} order #{pk} is paid")
+    CANCELLED = ("order_cancelled", "Your {dealer} order #{pk} is cancelled")
+    EXPIRED = ("order_expired", "Your {dealer} reservation #{pk} has expired")
+    VOIDED = ("order_voided", "Your {dealer} order #{pk}: the sale was cancelled and your payment is refunded")
 
     def __init__(self, template: str, subject: str) -> None:
         self.template = template
@@ -93,11 +93,12 @@ def order_email_send(*, email: OrderEmail, summary: dict[str, Any]) -> bool:
         "user": buyer.user,
         "link": f"{settings.CARSALES_SITE_URL}{reverse('orders:order_detail', kwargs={'pk': number})}",
         "expires_at": datetime.fromisoformat(expires_at) if expires_at else None,
+        "dealer": settings.CARSALES_DEALER,  # who signs, and how the buyer reaches them
     }
     return _send_once(
         key=key,
         to=buyer.user.email,
-        subject=email.subject.format(pk=number),
+        subject=email.subject.format(pk=number, dealer=settings.CARSALES_DEALER["name"]),
         body=render_to_string(f"notifications/{email.template}.txt", context),
     )
 

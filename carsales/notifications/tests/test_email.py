@@ -265,3 +265,17 @@ def test_a_sign_up_that_rolls_back_owes_no_email():
         raise RuntimeError("the request failed after the sign-up")
 
     assert not Delivery.objects.filter(receiver="notifications.send_account_email").exists()
+
+
+def test_the_order_emails_are_signed_by_the_dealership_with_how_to_reach_it(run_tasks, settings):
+    settings.CARSALES_DEALER = {"name": "Acme Cars", "phone": "+1 555 0199", "email": "", "address": "2 Main St"}
+    order = placed()
+    run_tasks()
+    order_cancel(order=order, actor=order.buyer.user, reason=CancellationReason.BUYER)
+    run_tasks()
+
+    assert len(mail.outbox) == 2
+    for sent in mail.outbox:
+        assert sent.subject.startswith(f"Your Acme Cars order #{order.pk} is ")
+        assert f"order #{order.pk} at Acme Cars" in sent.body
+        assert sent.body.endswith("\n— Acme Cars\n+1 555 0199\n2 Main St\n")
