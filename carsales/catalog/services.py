@@ -3,7 +3,7 @@ not enforce before saving, and says per field what the database refused (_refusa
 
 import hashlib
 import secrets
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
@@ -16,7 +16,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import FileField, Max, ProtectedError, Q
+from django.db.models import FileField, Max, Model, ProtectedError, Q
 from django.db.models.deletion import Collector
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -159,10 +159,16 @@ def brand_delete(*, brand: Brand) -> None:
     try:
         brand.delete()
     except ProtectedError as error:
-        count = len(error.protected_objects)
-        raise BrandInUse(
-            f"{brand.name} still has {count} car{'s' if count != 1 else ''}; delete or move them first."
-        ) from error
+        raise BrandInUse(_brand_in_use(brand, error.protected_objects)) from error
+
+
+def brand_delete_refusal(*, brand: Brand) -> str | None:
+    """Why brand_delete would refuse this brand now (its cars), or None: asked before staff confirm."""
+    return _deletion_refused(brand, lambda keeping: _brand_in_use(brand, keeping))
+
+
+def _brand_in_use(brand: Brand, cars: Collection[Any]) -> str:
+    return f"{brand.name} still has {len(cars)} car{'s' if len(cars) != 1 else ''}; delete or move them first."
 
 
 def car_create(
@@ -269,13 +275,19 @@ def car_delete(*, car: Car) -> None:
 
 def car_delete_refusal(*, car: Car) -> str | None:
     """Why car_delete would refuse this car now (the orders keeping it), or None: asked before
-    staff confirm a deletion. Found as the deletion finds it (what protects the row), so the
-    catalogue names no app that keeps cars."""
-    collector = Collector(using=router.db_for_write(Car))
+    staff confirm a deletion."""
+    return _deletion_refused(car, lambda keeping: _in_use(car, keeping))
+
+
+def _deletion_refused(row: Model, explain: Callable[[Collection[Any]], str]) -> str | None:
+    """`explain(the rows protecting it)` when deleting `row` would be refused now, else None. Found
+    as the deletion finds them (Django's collector, which reads and deletes nothing), so the
+    catalogue names no app that keeps its rows."""
+    collector = Collector(using=router.db_for_write(type(row)))
     try:
-        collector.collect([car])
+        collector.collect([row])
     except ProtectedError as error:
-        return _in_use(car, error.protected_objects)
+        return explain(error.protected_objects)
     return None
 
 

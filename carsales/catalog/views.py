@@ -43,6 +43,7 @@ from .services import (
     StockError,
     brand_create,
     brand_delete,
+    brand_delete_refusal,
     car_create,
     car_delete,
     car_delete_refusal,
@@ -424,9 +425,13 @@ def brand_list_view(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required("catalog.delete_brand")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def brand_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Asked first (GET), saying so when the brand's cars keep it; deleted on POST."""
     brand = get_object_or_404(Brand, pk=pk)
+    if request.method == "GET":
+        context = {"brand": brand, "refusal": brand_delete_refusal(brand=brand)}
+        return render(request, "catalog/brand_confirm_delete.html", context)
     try:
         brand_delete(brand=brand)
     except BrandInUse as refusal:

@@ -269,6 +269,18 @@ def test_deleting_a_brand_that_still_has_cars_is_refused_with_a_message(staff_cl
     assert "Lada still has 1 car; delete or move them first." in [str(m) for m in response.context["messages"]]
 
 
+def test_deleting_a_brand_is_asked_first_and_one_with_cars_says_so_before_asking(staff_client):
+    kept, unused = CarFactory(brand=BrandFactory(name="Lada")).brand, BrandFactory(name="Trabant")
+
+    listed = staff_client.get("/brands/").content.decode()
+    asked = staff_client.get(f"/brands/{unused.pk}/delete/").content.decode()
+    refused = staff_client.get(f"/brands/{kept.pk}/delete/").content.decode()
+
+    assert f'href="/brands/{unused.pk}/delete/"' in listed and "Delete Trabant?" in asked
+    assert 'type="submit">Delete' in asked and Brand.objects.filter(pk=unused.pk).exists()
+    assert "Lada still has 1 car; delete or move them first." in refused and 'type="submit"' not in refused
+
+
 def test_deleting_a_brand_without_cars_works(staff_client):
     brand = BrandFactory(name="Trabant")
 
