@@ -103,6 +103,16 @@ def _nearest(word: str, vocabulary: set[str], cutoff: float) -> str | None:
     return close[0] if close else None
 
 
+def _completed(word: str, vocabulary: set[str]) -> str | None:
+    """A word typed short of a known one ("hond") as the shortest it begins ("honda"): what a
+    suggestion says, which would otherwise keep the stub beside a word it corrects."""
+    if _is_year(word) or word in vocabulary:
+        return None
+    return min(
+        (known for known in vocabulary if known.startswith(word)), key=lambda known: (len(known), known), default=None
+    )
+
+
 def car_search(cars: QuerySet[Car], query: str, *, staff: bool) -> tuple[QuerySet[Car], SearchOutcome]:
     """`cars` matching `query`, forgiving typos and aliases, and how the query was understood."""
     typed = [word.casefold() for word in query.split()]
@@ -123,7 +133,9 @@ def car_search(cars: QuerySet[Car], query: str, *, staff: bool) -> tuple[QuerySe
         if found.exists():
             outcome.understood = " ".join(corrected)
             return found, outcome
-    looser = [_nearest(word, vocabulary, SUGGESTION_CUTOFF) or word for word in corrected]
+    looser = [
+        _nearest(word, vocabulary, SUGGESTION_CUTOFF) or _completed(word, vocabulary) or word for word in corrected
+    ]
     if looser != words:
         outcome.suggestion = " ".join(looser)
     return found, outcome

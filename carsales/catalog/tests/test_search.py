@@ -65,6 +65,12 @@ def test_an_empty_result_suggests_what_was_probably_meant(stock: dict[str, Any])
     assert "No car matches these filters. Did you mean" in page and "golf cruze" in page
 
 
+def test_a_suggestion_completes_a_word_typed_short_beside_one_it_corrects(stock: dict[str, Any]):
+    page = Client().get("/", {"q": "hond cruise"}).content.decode()
+
+    assert "Did you mean" in page and ">honda cruze</a>" in page
+
+
 def test_staff_find_a_car_by_stock_code_plate_or_vin_and_visitors_do_not(stock: dict[str, Any], admin_user: Any):
     staff = Client()
     staff.force_login(admin_user)
