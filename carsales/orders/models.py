@@ -125,6 +125,11 @@ class Order(StateGuardedModel):
         return reverse("orders:order_detail", kwargs={"pk": self.pk})
 
     @property
+    def awaits_payment(self) -> bool:
+        """Placed and not voided: it can still be paid, cancelled or expire."""
+        return self.is_active and self.status == OrderStatus.PLACED
+
+    @property
     def holds_cars(self) -> bool:
         """Placed or paid and not voided: its cars are reserved or sold to it."""
         return self.is_active and self.status in {OrderStatus.PLACED, OrderStatus.PAID}

@@ -225,7 +225,7 @@ def _order_locked_placed(order_id: int, *, refused: str) -> Order:
     """The order, its row locked; raises OrderStateError ("Order #n is paid; {refused}.")
     unless it is placed and active."""
     order = Order.objects.select_for_update().get(pk=order_id)
-    if order.status != OrderStatus.PLACED or not order.is_active:
+    if not order.awaits_payment:
         state = order.get_status_display().lower() if order.is_active else "voided"
         raise OrderStateError(f"Order #{order.pk} is {state}; {refused}.")
     return order
@@ -302,7 +302,7 @@ def order_expire(*, order_id: int) -> bool:
     cancelled or not yet due — even by a payment racing this call — is left alone.
     """
     order = Order.objects.select_for_update().filter(pk=order_id).first()
-    if order is None or order.status != OrderStatus.PLACED or not order.is_active:
+    if order is None or not order.awaits_payment:
         return False
     if order.expires_at is None or order.expires_at > timezone.now():
         return False

@@ -155,7 +155,7 @@ def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     Asked first (GET): a cancellation cannot be undone, and its cars may go to another buyer."""
     order = get_object_or_404(order_list_for(user=request.user), pk=pk)
     if request.method == "GET":
-        if order.status != OrderStatus.PLACED or not order.is_active:
+        if not order.awaits_payment:
             return redirect(order)  # nothing to cancel (any more): its page says why
         return render(request, "orders/order_confirm_cancel.html", {"order": order})
     reason = CancellationReason.STAFF if request.user.has_perm("orders.change_order") else CancellationReason.BUYER
