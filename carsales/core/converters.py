@@ -4,6 +4,8 @@ An id past the 64-bit range used to reach the query and fail there (SQLite raise
 OverflowError, a 500); refusing it in the URL keeps every view and API route free of that check.
 """
 
+import re
+
 from django.urls import register_converter
 
 MAX_ID = 2**63 - 1  # the largest value of a BigAutoField (signed 64-bit) on every backend
@@ -22,6 +24,17 @@ class IdConverter:
 
     def to_url(self, value: int | str) -> str:
         return str(int(value))
+
+
+def id_in(text: str) -> int | None:
+    """`text` as an id, as a URL's `<id:...>` reads it (ASCII digits only: "²" is a digit to
+    str.isdigit() but not to int()), or None when it is none."""
+    if re.fullmatch(IdConverter.regex, text) is None:
+        return None
+    try:
+        return IdConverter().to_python(text)
+    except ValueError:
+        return None
 
 
 def register() -> None:

@@ -3,6 +3,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 
 from carsales.catalog.models import Car, CarStatus
+from carsales.core.converters import id_in
 from carsales.core.permissions import has_staff_power
 
 from .models import CartItem, Order, OrderItem, OrderStatus
@@ -35,9 +36,9 @@ def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") 
             | Q(items__car__plate__iexact=word)
             | Q(items__car__stock_code__iexact=word)
         )
-        number = word.lstrip("#")
-        if number.isascii() and number.isdigit():  # not "²", which isdigit() but int() refuses
-            match |= Q(pk=int(number))
+        number = id_in(word.lstrip("#"))
+        if number is not None:
+            match |= Q(pk=number)
         orders = orders.filter(pk__in=Order.objects.filter(match).values("pk"))
     return orders
 

@@ -49,3 +49,10 @@ def test_a_visitor_removing_an_impossible_car_from_the_cart_gets_a_404(client, v
 
 def test_a_buyer_deleting_a_cart_item_named_by_letters_gets_a_404(buyer_client):
     assert buyer_client.delete("/api/cart/items/abc/").status_code == 404
+
+
+def test_an_id_typed_as_text_is_read_as_a_url_reads_it():
+    from carsales.core.converters import MAX_ID, id_in
+
+    assert [id_in(text) for text in ("42", str(MAX_ID))] == [42, MAX_ID]
+    assert [id_in(text) for text in ("²", "٣", "007", "0", "-1", str(MAX_ID + 1), "4 2", "")] == [None] * 8
