@@ -4,15 +4,13 @@ from typing import Any
 
 import django_filters as filters
 from django import forms
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_unicode_slug
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.db.models.expressions import OrderBy
 
 from .facts import mileage_unit, sees_stock_details
 from .models import FIRST_CAR_YEAR, Body, Brand, Car, Fuel, Transmission
 from .search import SearchOutcome, car_search
-from .selectors import MAX_DAYS_IN_STOCK, cars_in_stock_for
+from .selectors import MAX_DAYS_IN_STOCK, brands_offered, cars_in_stock_for
 
 NEGATIVE_PRICE = "A price cannot be negative."
 SEARCH_MAX_LENGTH = 100
@@ -62,19 +60,6 @@ class CarFilterForm(forms.Form):
 
 class WholeNumberFilter(filters.NumberFilter):
     field_class = forms.IntegerField
-
-
-def _brands_offered(chosen: Any) -> QuerySet[Brand]:
-    """The brands a buyer may pick: those with a car on sale, and the one a link chose (a bookmark
-    to a brand sold out finds no car, not an error). Staff pick among every brand."""
-    on_sale = Q(pk__in=Car.objects.available().values("brand_id"))  # by the (status, created_at) index
-    if not chosen:
-        return Brand.objects.filter(on_sale)
-    try:
-        validate_unicode_slug(chosen)
-    except ValidationError:
-        return Brand.objects.filter(on_sale)  # no slug at all (a NUL byte): refused as before, no query with it
-    return Brand.objects.filter(on_sale | Q(slug=chosen))
 
 
 class CarFilterSet(filters.FilterSet):
@@ -137,7 +122,7 @@ class CarFilterSet(filters.FilterSet):
         self.filters["mileage_max"].label = f"Max mileage ({mileage_unit()})"
         self.search_outcome = SearchOutcome()
         if not sees_stock_details(getattr(self.request, "user", None)):
-            offered = _brands_offered(self.data.get("brand") if self.data else None)
+            offered = brands_offered(chosen=self.data.get("brand") if self.data else None)
             self.form.fields["brand"].queryset = offered  # type: ignore[attr-defined]  # a ModelChoiceField
 
     def search(self, cars: QuerySet[Car], name: str, value: str) -> QuerySet[Car]:

@@ -110,13 +110,26 @@ def brand_list() -> QuerySet[Brand]:
     return Brand.objects.all()
 
 
+def brands_offered(*, chosen: str | None) -> QuerySet[Brand]:
+    """The brands a buyer may pick: those with a car on sale, and the one a link chose (a bookmark
+    to a brand sold out finds no car, not an error). Staff pick among every brand (brand_list)."""
+    on_sale = Q(pk__in=Car.objects.available().values("brand_id"))  # by the (status, created_at) index
+    return Brand.objects.filter(on_sale | Q(slug=chosen) if chosen and _is_slug(chosen) else on_sale)
+
+
 def brand_slug_renamed(*, slug: str) -> str | None:
     """The current slug of the brand that had `slug` before a rename, or None."""
-    try:
-        validate_unicode_slug(slug)  # anything else (a NUL byte) was never a slug: no query
-    except ValidationError:
+    if not _is_slug(slug):
         return None
     return BrandSlugHistory.objects.filter(slug=slug).values_list("brand__slug", flat=True).first()
+
+
+def _is_slug(text: str) -> bool:
+    try:
+        validate_unicode_slug(text)  # anything else (a NUL byte) was never a slug: no query with it
+    except ValidationError:
+        return False
+    return True
 
 
 def car_similar(*, car: Car, limit: int = 4) -> QuerySet[Car]:
