@@ -34,7 +34,7 @@ from .models import (
     current_year,
     next_year,
 )
-from .pages import cacheable_query, catalogue_cached
+from .pages import cacheable_query, catalogue_cached, catalogue_version, shared_with_anyone
 from .selectors import brand_list, brand_slug_renamed, car_catalogue, car_price_history, with_price_drop
 from .services import (
     BrandInUse,
@@ -241,8 +241,12 @@ class CarViewSet(viewsets.ModelViewSet):
         where = request.build_absolute_uri("/")
         # What the bytes depend on in the Accept header: its indent, not whatever else a client puts there.
         indent = renderer.get_indent(request.accepted_media_type, self.get_renderer_context()) or 0
-        body = catalogue_cached("api-cars", reader, where, indent, query, render=page_bytes)
-        return refused[0] if body is None else HttpResponse(body, content_type=renderer.media_type)
+        version = catalogue_version(request)
+        body = catalogue_cached("api-cars", reader, where, indent, query, render=page_bytes, version=version)
+        if body is None:
+            return refused[0]
+        response = HttpResponse(body, content_type=renderer.media_type)
+        return shared_with_anyone(response, version) if not reader and query is not None else response
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # The catalogue's filters narrow the list; a car's own address is never filtered away.

@@ -18,21 +18,24 @@ never stored, so it cannot fill the cache with copies nobody else asks for.
 import hashlib
 from collections.abc import Callable, Collection
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connection, connections
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from .models import CatalogueVersion
 
 T = TypeVar("T")
+R = TypeVar("R", bound=HttpResponseBase)
 
 
-def catalogue_version() -> int:
-    """The catalogue's version as committed; 0 before its first write.
+def catalogue_version(request: HttpRequest | None = None) -> int:
+    """The catalogue's version as committed; 0 before its first write. For a `request`, the
+    version SharedResponsesMiddleware read for it when it looked for a copy and found none.
 
     Read on every catalogue request, cached or not: one primary-key read, written by hand since
     building it with the ORM cost more than the read itself (a third of a cached page on SQLite).
@@ -42,6 +45,9 @@ def catalogue_version() -> int:
     found broken by it (the database restarted meanwhile) is closed and the read made again on a
     new one, as Django would have done after its own check.
     """
+    read_ahead = getattr(request, _VERSION_READ, None)
+    if read_ahead is not None:
+        return cast(int, read_ahead)
     kept: Any = connection  # django-stubs lack the health check's attributes (Django 4.1+)
     checks_health = (
         kept.connection is not None
@@ -58,6 +64,14 @@ def catalogue_version() -> int:
             raise  # not a broken connection
     connection.close()
     return _version_read()
+
+
+_VERSION_READ = "_catalogue_version_read"
+
+
+def version_read_for(request: HttpRequest, version: int) -> None:
+    """Note the version read for `request`, for the views it reaches (catalogue_version(request))."""
+    setattr(request, _VERSION_READ, version)
 
 
 def _version_read() -> int:
@@ -89,12 +103,33 @@ def catalogue_cached(*parts: Any, render: Callable[[], T | None], version: int |
     if any(part is None for part in parts):
         return render()
     cache = caches["pages"]
-    # The day too: cards say how long a car has been in stock, and price drops are recent ones.
-    made_of = (catalogue_version() if version is None else version, timezone.localdate(), *parts)
-    key = "catalogue:" + hashlib.sha256(repr(made_of).encode()).hexdigest()
+    key = version_key(catalogue_version() if version is None else version, *parts)
     page = cache.get(key)
     if page is None:
         page = render()
         if page is not None:
             cache.set(key, page, settings.CARSALES_PAGE_CACHE_SECONDS)
     return page
+
+
+def version_key(version: int, *parts: Any) -> str:
+    """The pages cache's key for `parts` at `version` of the catalogue, on this day: cards say how
+    long a car has been in stock, and price drops are recent ones."""
+    made_of = (version, timezone.localdate(), *parts)
+    return "catalogue:" + hashlib.sha256(repr(made_of).encode()).hexdigest()
+
+
+_SHARED_AT = "_catalogue_shared_at"
+
+
+def shared_with_anyone(response: R, version: int) -> R:
+    """Mark `response`, made from the catalogue at `version`, as the one every request to its
+    address with the same negotiating headers gets when it brings no cookie and no credentials:
+    the SharedResponsesMiddleware may replay it to them (unless it sets a cookie)."""
+    setattr(response, _SHARED_AT, version)
+    return response
+
+
+def shared_version(response: HttpResponseBase) -> int | None:
+    """The version a response was marked shared at (shared_with_anyone), or None."""
+    return getattr(response, _SHARED_AT, None)

@@ -25,7 +25,7 @@ from .facts import sees_stock_details
 from .filters import CarFilterSet
 from .forms import BrandForm, CarForm
 from .models import Brand, Car, CarPhoto, CarStatus
-from .pages import cacheable_query, catalogue_cached, catalogue_version
+from .pages import cacheable_query, catalogue_cached, catalogue_version, shared_with_anyone
 from .selectors import (
     brand_list,
     brand_slug_renamed,
@@ -120,15 +120,19 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
         )
 
     query = cacheable_query(request.GET, known=CATALOGUE_PARAMETERS)
-    version = catalogue_version()
+    version = catalogue_version(request)
     if htmx:
         catalogue = catalogue_cached(
             "catalogue", fragment, stock_staff, query, render=render_catalogue, version=version
         )
-        return HttpResponse(catalogue) if catalogue is not None else redirect(moved_to[0], permanent=True)
+        if catalogue is None:
+            return redirect(moved_to[0], permanent=True)
+        shared = not stock_staff and query is not None  # the results every such reader gets
+        return shared_with_anyone(HttpResponse(catalogue), version) if shared else HttpResponse(catalogue)
     # An anonymous visitor gets the page every such visitor gets, whole, but for its own CSRF token;
     # a signed-in buyer the page every buyer gets, but for its own name and token.
-    if _sees_shared_page(request):
+    shared = _sees_shared_page(request)
+    if shared:
         page = catalogue_cached("catalogue page", stock_staff, query, render=render_page, version=version)
     elif _sees_buyers_page(request):
         page = catalogue_cached(
@@ -139,7 +143,8 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
     if page is None:
         # A link made before the brand was renamed: moved for good, to the same search.
         return redirect(moved_to[0], permanent=True)
-    return HttpResponse(_with_own_token(_with_own_name(page, request), request))
+    response = HttpResponse(_with_own_token(_with_own_name(page, request), request))
+    return shared_with_anyone(response, version) if shared and query is not None else response
 
 
 def _sees_shared_page(request: HttpRequest) -> bool:
@@ -207,7 +212,7 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if shown is None:
             raise Http404("This car is not on sale.")
         return HttpResponse(_car_layout(request, *shown))
-    version = catalogue_version()
+    version = catalogue_version(request)
 
     def shared_body() -> tuple[Car, str] | None:
         return catalogue_cached("car body", pk, render=lambda: _car_body(request, pk, notes_for=None), version=version)

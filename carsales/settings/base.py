@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the session middleware, so it sees the Vary: Cookie that one adds to a response.
     "carsales.core.security.PrivatePagesMiddleware",
+    # Before the session, authentication, CSRF and message layers, which a visitor it serves lacks.
+    "carsales.catalog.middleware.SharedResponsesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

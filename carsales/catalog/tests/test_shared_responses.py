@@ -1,0 +1,150 @@
+"""SharedResponsesMiddleware: a visitor who brings no cookie and no credentials gets the response
+such a visitor got before, replayed whole (one version read, nothing else), and only while the
+catalogue has not changed; anyone else, and anything the views do not mark, is served in full.
+
+Where a change reaches the replayed copies through every write path: test_page_cache.py, whose
+anonymous client is such a visitor.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.http import HttpResponse, StreamingHttpResponse
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from carsales.catalog.middleware import _keyed_by
+from carsales.catalog.services import car_update, cars_withdraw
+from carsales.conftest import CarFactory, sold_car
+
+pytestmark = pytest.mark.django_db
+
+# (address, query, request headers): every response a view marks, as clients ask for it.
+SHARED = {
+    "catalogue": ("/", {}, {}),
+    "catalogue, filtered and sorted": ("/", {"fuel": "diesel", "ordering": "-value"}, {}),
+    "htmx results": ("/", {"fuel": "diesel"}, {"HX-Request": "true"}),
+    "htmx history restore": ("/", {}, {"HX-Request": "true", "HX-History-Restore-Request": "true"}),
+    "api list": ("/api/cars/", {}, {}),
+    "api list as json": ("/api/cars/", {"page": "1"}, {"Accept": "application/json"}),
+    "api list, format named": ("/api/cars/", {"format": "json"}, {"Accept": "*/*"}),
+}
+
+
+@pytest.fixture
+def anyone() -> Client:
+    """Visitors bringing nothing, one after another, to the same site (one process's middleware)."""
+    return Client()
+
+
+def replayed(response: Any) -> bool:
+    # A copy is replayed before the authentication layer: its request never got a user.
+    return not hasattr(response.wsgi_request, "user")
+
+
+def _headers(response: Any) -> dict[str, str]:
+    # Expires is the moment of the response (Cache-Control: private, core.security): its own each time.
+    return {name: value for name, value in response.items() if name != "Expires"}
+
+
+@pytest.mark.parametrize("asked", SHARED.values(), ids=SHARED.keys())
+def test_a_visitor_bringing_nothing_gets_the_first_response_replayed_whole(asked, anyone, django_assert_num_queries):
+    CarFactory(fuel="diesel")
+    address, query, headers = asked
+    first = anyone.get(address, query, headers=headers)
+    with django_assert_num_queries(1):  # the catalogue's version, nothing else
+        again = anyone.get(address, query, headers=headers)
+    assert replayed(again) and not replayed(first)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert _headers(again) == _headers(first) and "Expires" in again
+    assert "X-Frame-Options" in again and "Content-Security-Policy" in again and "Cookie" in again["Vary"]
+
+
+@pytest.mark.parametrize("address", ["/", "/api/cars/"])
+def test_the_next_request_after_a_change_gets_the_change(address, anyone):
+    car = CarFactory(value=Decimal("10000"))
+    anyone.get(address)
+    assert replayed(anyone.get(address))
+    car_update(car=car, value=Decimal("9876"))
+    assert "9,876" in anyone.get(address).content.decode().replace("9876.00", "9,876")
+    assert replayed(anyone.get(address))
+    cars_withdraw(car_ids=[car.pk])
+    assert f"/cars/{car.pk}/" not in anyone.get(address).content.decode()
+
+
+def test_a_visitor_bringing_a_cookie_or_credentials_is_served_in_full(user, staff, anyone):
+    withdrawn = CarFactory()
+    cars_withdraw(car_ids=[withdrawn.pk])
+    CarFactory()
+    for address in ("/", "/api/cars/"):
+        anyone.get(address)
+        assert replayed(anyone.get(address))
+    anyone.force_login(user)
+    signed_in = anyone.get("/")
+    assert not replayed(signed_in) and f"Hi, {user.username}" in signed_in.content.decode()
+    anyone.cookies.clear()
+    anyone.cookies["messages"] = "anything"  # any cookie at all: the site decides what it means
+    assert not replayed(anyone.get("/"))
+    anyone.cookies.clear()
+    # A token's holder sees what it may see: staff, the withdrawn car the copy for anyone lacks.
+    token = f"Token {Token.objects.create(user=staff).key}"
+    as_staff = anyone.get("/api/cars/", headers={"Authorization": token})
+    assert not replayed(as_staff) and f'"id":{withdrawn.pk},' in as_staff.content.decode()
+    assert f'"id":{withdrawn.pk},' not in anyone.get("/api/cars/").content.decode()
+    assert replayed(anyone.get("/api/cars/")) and replayed(anyone.get("/"))
+
+
+def test_made_up_negotiation_is_answered_and_never_kept(anyone):
+    CarFactory()
+    for headers in ({}, {"HX-Request": "true"}):
+        anyone.get("/", headers=headers)
+        anyone.get("/api/cars/", headers=headers)
+    pages = caches["pages"]
+    kept = len(pages._cache)  # type: ignore[attr-defined]
+    for junk in range(5):
+        assert anyone.get("/api/cars/", headers={"Accept": f"application/json; junk={junk}"}).status_code == 200
+        assert anyone.get("/", headers={"HX-Request": f"junk{junk}"}).status_code == 200
+        assert anyone.get("/", {"junk": junk}).status_code == 200  # a query the page does not read
+    assert len(pages._cache) == kept  # type: ignore[attr-defined]
+
+
+def test_a_response_setting_a_cookie_or_left_unmarked_is_served_in_full_each_time(anyone):
+    on_sale, sold = CarFactory(), sold_car()
+    for _visit in range(2):
+        # Its add-to-cart form holds the visitor's own CSRF token, and sets its cookie.
+        anyone.cookies.clear()  # a first visit each time
+        first_visit = anyone.get(on_sale.get_absolute_url())
+        assert first_visit.cookies["csrftoken"].value and not replayed(first_visit)
+        # No form, no cookie, but its view marks nothing: it asks other apps for notes per visitor.
+        anyone.cookies.clear()
+        assert not replayed(anyone.get(sold.get_absolute_url()))
+        assert not anyone.cookies
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        lambda: HttpResponse("x", status=404),
+        lambda: StreamingHttpResponse(iter([b"x"])),
+        lambda: _with_cookie(HttpResponse("x")),
+        lambda: _varying(HttpResponse("x"), "Accept-Language"),
+        lambda: _varying(HttpResponse("x"), "*"),
+    ],
+    ids=["not a 200", "streamed", "sets a cookie", "varies on another header", "varies on everything"],
+)
+def test_a_response_is_kept_only_when_it_is_anyones(made):
+    assert _keyed_by(_varying(HttpResponse("x"), "Accept, HX-Request, Cookie")) is not None
+    assert _keyed_by(made()) is None
+
+
+def _with_cookie(response: HttpResponse) -> HttpResponse:
+    response.set_cookie("session", "theirs")
+    return response
+
+
+def _varying(response: Any, header: str) -> Any:
+    response["Vary"] = header
+    return response
