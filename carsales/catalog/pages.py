@@ -13,6 +13,10 @@ Pages live in their own cache (CACHES["pages"]: each process's memory, bounded),
 counters the rate limits keep in the default one, and only for queries made of the parameters
 the page reads: a link with made-up parameters (which the page's own links repeat) is rendered,
 never stored, so it cannot fill the cache with copies nobody else asks for.
+
+A response a view marks with shared_with_anyone is, besides, kept whole for the visitors who
+bring no cookie and no credentials, and replayed to them before the session and authentication
+layers run (SharedResponsesMiddleware, catalog/middleware.py).
 """
 
 import hashlib
