@@ -246,7 +246,8 @@ class CarViewSet(viewsets.ModelViewSet):
         if body is None:
             return refused[0]
         response = HttpResponse(body, content_type=renderer.media_type)
-        return shared_with_anyone(response, version) if not reader and query is not None else response
+        shared = not reader and query is not None  # the page every reader who is not stock staff gets
+        return shared_with_anyone(response, version, names_site=True) if shared else response
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # The catalogue's filters narrow the list; a car's own address is never filtered away.

@@ -16,13 +16,11 @@ are marked), so no other page pays for the version read.
 
 from collections.abc import Callable
 
-from django.conf import settings
-from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import cc_delim_re
 
-from .pages import catalogue_version, shared_version, version_key, version_read_for
+from .pages import catalogue_version, copy_kept, keep_copy, oldest_part, shared_as, version_key, version_read_for
 
 # The request headers a kept response may vary on (but Cookie, absent from every request served
 # here), each with the values a response is kept for: one asked with any other value is served,
@@ -32,23 +30,32 @@ KEPT_FOR = {
     "HTTP_HX_REQUEST": {"", "true"},
     "HTTP_HX_HISTORY_RESTORE_REQUEST": {"", "true"},
 }
-# Read by the catalogue page without a Vary (a history restore asks for the whole page): always keyed.
-ALWAYS_KEYED = ("HTTP_HX_HISTORY_RESTORE_REQUEST",)
 _Kept = tuple[int, list[tuple[str, str]], bytes]
+
+
+class _Keying:
+    """What the copies of one path are keyed by, learnt from the response its view marked."""
+
+    def __init__(self, headers: tuple[str, ...], names_site: bool) -> None:
+        self.headers = headers  # as META names
+        self.names_site = names_site
 
 
 class SharedResponsesMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
-        # Each address whose view marked a response kept, with the request headers it is keyed by.
-        self.keyed_by: dict[str, tuple[str, ...]] = {}
+        self.keyed_by: dict[str, _Keying] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        keyed = self.keyed_by.get(request.path_info)
-        if keyed is None or not _brings_nothing(request) or not _kept_for(request, keyed):
+        if not _brings_nothing(request):
+            return self.get_response(request)
+        keying = self.keyed_by.get(request.path_info)
+        if keying is None or not _kept_for(request, keying.headers):
             return self._served(request)
+        # Before anything is read: a host Django refuses is answered 400, as the site would.
+        host = request.get_host()
         version = catalogue_version()
-        kept: _Kept | None = caches["pages"].get(_key(request, version, keyed))
+        kept: _Kept | None = copy_kept(_key(request, host, version, keying))
         if kept is None:
             version_read_for(request, version)
             return self._served(request)
@@ -56,16 +63,20 @@ class SharedResponsesMiddleware:
         return HttpResponse(body, status=status, headers=dict(headers))
 
     def _served(self, request: HttpRequest) -> HttpResponseBase:
-        response = self.get_response(request)
-        version = shared_version(response)
-        if version is None or not _brings_nothing(request):
+        """The site's response to a request bringing nothing, kept when its view marked it."""
+        with oldest_part() as oldest:
+            response = self.get_response(request)
+        shared = shared_as(response)
+        if shared is None:
             return response
-        keyed = _keyed_by(response)
-        if keyed is None or not _kept_for(request, keyed):
+        version, names_site = shared
+        headers = _keyed_by(response)
+        if headers is None or not _kept_for(request, headers):
             return response
+        keying = _Keying(headers, names_site)
         kept: _Kept = (response.status_code, list(response.items()), response.content)  # type: ignore[attr-defined]
-        caches["pages"].set(_key(request, version, keyed), kept, settings.CARSALES_PAGE_CACHE_SECONDS)
-        self.keyed_by[request.path_info] = keyed
+        keep_copy(_key(request, request.get_host(), version, keying), kept, made_at=oldest.made_at)
+        self.keyed_by[request.path_info] = keying
         return response
 
 
@@ -85,16 +96,16 @@ def _keyed_by(response: HttpResponseBase) -> tuple[str, ...] | None:
         for name in cc_delim_re.split(response.get("Vary", ""))
         if name.strip()
     } - {"HTTP_COOKIE"}
-    if not varies_on <= KEPT_FOR.keys():
-        return None
-    return tuple(sorted(varies_on | set(ALWAYS_KEYED)))
+    return tuple(sorted(varies_on)) if varies_on <= KEPT_FOR.keys() else None
 
 
-def _kept_for(request: HttpRequest, keyed: tuple[str, ...]) -> bool:
-    return all(request.META.get(header, "") in KEPT_FOR[header] for header in keyed)
+def _kept_for(request: HttpRequest, headers: tuple[str, ...]) -> bool:
+    return all(request.META.get(header, "") in KEPT_FOR[header] for header in headers)
 
 
-def _key(request: HttpRequest, version: int, keyed: tuple[str, ...]) -> str:
-    negotiated = tuple(request.META.get(header, "") for header in keyed)
-    # The absolute address: the API's links name the site as the request did.
-    return version_key(version, "response", request.build_absolute_uri(), keyed, negotiated)
+def _key(request: HttpRequest, host: str, version: int, keying: _Keying) -> str:
+    # The query as the view reads it (parsed, in a canonical order), not as it was spelt.
+    query = sorted((name, tuple(values)) for name, values in request.GET.lists())
+    negotiated = tuple(request.META.get(header, "") for header in keying.headers)
+    site = (request.scheme, host.lower()) if keying.names_site else None
+    return version_key(version, "response", request.path_info, query, keying.headers, negotiated, site)

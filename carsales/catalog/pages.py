@@ -20,7 +20,10 @@ layers run (SharedResponsesMiddleware, catalog/middleware.py).
 """
 
 import hashlib
-from collections.abc import Callable, Collection
+import time
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any, TypeVar, cast
 
@@ -103,17 +106,69 @@ def catalogue_cached(*parts: Any, render: Callable[[], T | None], version: int |
     """What `render()` makes of `parts` (a page, an API page's data) at the current version (or
     `version`, read once by a request caching several parts): from the cache, else rendered and
     stored unless it is None (no page: a redirect, an error). A part that is None (a query
-    `cacheable_query` refused) renders without the cache."""
+    `cacheable_query` refused) renders without the cache.
+
+    A copy lives CARSALES_PAGE_CACHE_SECONDS from when the oldest copy it was made of was made
+    (a page laid out around a fragment cached earlier expires with that fragment), so the bound
+    on what a write outside Django leaves stale holds however copies are nested."""
     if any(part is None for part in parts):
         return render()
-    cache = caches["pages"]
     key = version_key(catalogue_version() if version is None else version, *parts)
-    page = cache.get(key)
-    if page is None:
+    page = copy_kept(key)
+    if page is not None:
+        return cast(T, page)
+    with oldest_part() as oldest:
         page = render()
-        if page is not None:
-            cache.set(key, page, settings.CARSALES_PAGE_CACHE_SECONDS)
+    if page is not None:
+        keep_copy(key, page, made_at=oldest.made_at)
     return page
+
+
+def copy_kept(key: str) -> Any | None:
+    """The copy kept under `key` (keep_copy), or None."""
+    stored = caches["pages"].get(key)
+    if stored is None:
+        return None
+    made_at, copy = stored
+    _note_made_at(made_at)
+    return copy
+
+
+def keep_copy(key: str, copy: Any, *, made_at: float) -> None:
+    """Store `copy`, made from copies the oldest of which was made at `made_at` (a time.time()),
+    for what is left of that one's lifetime."""
+    _note_made_at(made_at)
+    left = int(made_at + settings.CARSALES_PAGE_CACHE_SECONDS - time.time())
+    if left > 0:
+        caches["pages"].set(key, (made_at, copy), left)
+
+
+class _OldestPart:
+    def __init__(self) -> None:
+        self.made_at = time.time()  # nothing older used yet: made now
+
+    def note(self, made_at: float) -> None:
+        self.made_at = min(self.made_at, made_at)
+
+
+_oldest: ContextVar[_OldestPart | None] = ContextVar("catalogue_oldest_part", default=None)
+
+
+@contextmanager
+def oldest_part() -> Iterator[_OldestPart]:
+    """When the oldest cached copy used inside the block was made (or the block began)."""
+    oldest = _OldestPart()
+    token = _oldest.set(oldest)
+    try:
+        yield oldest
+    finally:
+        _oldest.reset(token)
+
+
+def _note_made_at(made_at: float) -> None:
+    enclosing = _oldest.get()
+    if enclosing is not None:
+        enclosing.note(made_at)
 
 
 def version_key(version: int, *parts: Any) -> str:
@@ -126,14 +181,16 @@ def version_key(version: int, *parts: Any) -> str:
 _SHARED_AT = "_catalogue_shared_at"
 
 
-def shared_with_anyone(response: R, version: int) -> R:
-    """Mark `response`, made from the catalogue at `version`, as the one every request to its
-    address with the same negotiating headers gets when it brings no cookie and no credentials:
-    the SharedResponsesMiddleware may replay it to them (unless it sets a cookie)."""
-    setattr(response, _SHARED_AT, version)
+def shared_with_anyone(response: R, version: int, *, names_site: bool = False) -> R:
+    """Mark `response`, made from the catalogue at `version`, as the one every request for its
+    path and query (parsed), and with the same values of the headers it varies on, gets when it
+    brings no cookie and no credentials: SharedResponsesMiddleware may replay it to them (unless
+    it sets a cookie). `names_site`: its body names the site as asked (absolute links), so the
+    copy is kept per scheme and host too."""
+    setattr(response, _SHARED_AT, (version, names_site))
     return response
 
 
-def shared_version(response: HttpResponseBase) -> int | None:
-    """The version a response was marked shared at (shared_with_anyone), or None."""
+def shared_as(response: HttpResponseBase) -> tuple[int, bool] | None:
+    """(version, names_site) a response was marked shared with (shared_with_anyone), or None."""
     return getattr(response, _SHARED_AT, None)

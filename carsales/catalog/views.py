@@ -74,7 +74,9 @@ def _page_size(request: HttpRequest) -> int:
 CATALOGUE_PARAMETERS = frozenset([*CarFilterSet.base_filters, "page", "per_page"])
 
 
-@vary_on_headers("HX-Request")  # one address, two bodies: a browser must not cache one for the other
+# One address, several bodies (the page, its results, the page again for a history restore): a
+# browser must not cache one for another.
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def car_list_view(request: HttpRequest) -> HttpResponse:
     stock_staff = sees_stock_details(request.user)
     # htmx swaps only the results when the filters change; restoring history (back, after the
@@ -127,7 +129,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
         )
         if catalogue is None:
             return redirect(moved_to[0], permanent=True)
-        shared = not stock_staff and query is not None  # the results every such reader gets
+        shared = not request.user.is_authenticated and query is not None  # the results every visitor gets
         return shared_with_anyone(HttpResponse(catalogue), version) if shared else HttpResponse(catalogue)
     # An anonymous visitor gets the page every such visitor gets, whole, but for its own CSRF token;
     # a signed-in buyer the page every buyer gets, but for its own name and token.
@@ -212,7 +214,7 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if shown is None:
             raise Http404("This car is not on sale.")
         return HttpResponse(_car_layout(request, *shown))
-    version = catalogue_version(request)
+    version = catalogue_version()
 
     def shared_body() -> tuple[Car, str] | None:
         return catalogue_cached("car body", pk, render=lambda: _car_body(request, pk, notes_for=None), version=version)

@@ -6,16 +6,23 @@ Where a change reaches the replayed copies through every write path: test_page_c
 anonymous client is such a visitor.
 """
 
+import json
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.core.cache import caches
-from django.http import HttpResponse, StreamingHttpResponse
-from django.test import Client
+from django.db import connection
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.test import Client, override_settings
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from carsales.catalog.middleware import _keyed_by
+from carsales.catalog.models import Car
 from carsales.catalog.services import car_update, cars_withdraw
 from carsales.conftest import CarFactory, sold_car
 
@@ -128,12 +135,13 @@ def test_a_response_setting_a_cookie_or_left_unmarked_is_served_in_full_each_tim
     "made",
     [
         lambda: HttpResponse("x", status=404),
+        lambda: HttpResponseRedirect("/elsewhere/"),
         lambda: StreamingHttpResponse(iter([b"x"])),
         lambda: _with_cookie(HttpResponse("x")),
         lambda: _varying(HttpResponse("x"), "Accept-Language"),
         lambda: _varying(HttpResponse("x"), "*"),
     ],
-    ids=["not a 200", "streamed", "sets a cookie", "varies on another header", "varies on everything"],
+    ids=["not a 200", "a redirect", "streamed", "sets a cookie", "varies on another header", "varies on everything"],
 )
 def test_a_response_is_kept_only_when_it_is_anyones(made):
     assert _keyed_by(_varying(HttpResponse("x"), "Accept, HX-Request, Cookie")) is not None
@@ -148,3 +156,70 @@ def _with_cookie(response: HttpResponse) -> HttpResponse:
 def _varying(response: Any, header: str) -> Any:
     response["Vary"] = header
     return response
+
+
+def test_a_copy_is_kept_per_query_as_the_page_reads_it_not_as_it_is_spelt(anyone):
+    CarFactory(fuel="diesel", model="Dieselone")
+    CarFactory(fuel="petrol", model="Petrolone")
+    diesel = anyone.get("/?fuel=diesel&ordering=-value")
+    petrol = anyone.get("/?fuel=petrol&ordering=-value")
+    assert "Dieselone" in diesel.content.decode() and "Dieselone" not in petrol.content.decode()
+    for spelt in (
+        "/?ordering=-value&fuel=diesel",
+        "/?fuel=diesel&&ordering=-value&",
+        "/?%66uel=diesel&ordering=-value",
+    ):
+        again = anyone.get(spelt)
+        assert replayed(again) and again.content == diesel.content, spelt
+    # The raw bytes of "café", and a search for the text "cafÃ©" (its bytes read as Latin-1): two queries.
+    cafe = anyone.get("/", QUERY_STRING="q=caf\xc3\xa9")
+    mojibake = anyone.get("/?q=caf%C3%83%C2%A9")
+    assert 'value="café"' in cafe.content.decode() and 'value="cafÃ©"' in mojibake.content.decode()
+
+
+@override_settings(TRUSTED_PROXIES=["127.0.0.1"], SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
+def test_the_api_list_is_kept_per_site_its_links_name_and_the_catalogue_for_any(anyone):
+    CarFactory.create_batch(3)
+    by_proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    for _visit in range(2):
+        secure = anyone.get("/api/cars/?page_size=1", headers=by_proxy)
+        plain = anyone.get("/api/cars/?page_size=1")
+        other_port = anyone.get("/api/cars/?page_size=1", HTTP_HOST="localhost:8001")
+        assert json.loads(secure.content)["next"].startswith("https://testserver")
+        assert json.loads(plain.content)["next"].startswith("http://testserver/api/cars/")
+        assert json.loads(other_port.content)["next"].startswith("http://localhost:8001/api/cars/")
+    assert replayed(secure) and replayed(plain) and replayed(other_port)
+    anyone.get("/", headers=by_proxy)
+    assert replayed(anyone.get("/", HTTP_HOST="localhost:8001"))  # its links are relative: one copy
+    assert anyone.get("/", HTTP_HOST="elsewhere.example").status_code == 400  # a host Django refuses
+
+
+def test_a_miss_reads_the_version_once(anyone, django_assert_num_queries):
+    CarFactory()
+    anyone.cookies["unrelated"] = "1"
+    anyone.get("/")  # caches the page's parts, not a whole copy
+    with django_assert_num_queries(1):  # the version, read by the view
+        assert not replayed(anyone.get("/"))
+    anyone.cookies.clear()
+    anyone.get("/?ordering=-value")  # a copy kept for the address: the next ones are looked up
+    with django_assert_num_queries(1):  # read by the middleware, which finds no copy, and handed on
+        assert not replayed(anyone.get("/"))
+    assert replayed(anyone.get("/"))
+
+
+def test_a_copy_expires_when_the_oldest_part_it_was_made_of_does(anyone):
+    car = CarFactory(model="Golf")
+    now = timezone.now()
+    with time_machine.travel(now, tick=False):
+        anyone.cookies["unrelated"] = "1"  # caches the page's parts, not a whole copy
+        assert "Golf" in anyone.get("/").content.decode()
+    # A write outside Django (raw SQL) moves no version: the parts' lifetime bounds how long it is unseen.
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Car._meta.db_table} SET model = 'Passat' WHERE id = %s", [car.pk])
+    anyone.cookies.clear()
+    with time_machine.travel(now + timedelta(seconds=settings.CARSALES_PAGE_CACHE_SECONDS - 10), tick=False):
+        assert "Golf" in anyone.get("/").content.decode()  # made from those parts: whole, kept
+        assert replayed(anyone.get("/"))
+    with time_machine.travel(now + timedelta(seconds=settings.CARSALES_PAGE_CACHE_SECONDS + 1), tick=False):
+        fresh = anyone.get("/")
+        assert "Passat" in fresh.content.decode() and not replayed(fresh)
