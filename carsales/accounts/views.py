@@ -7,12 +7,14 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
 from carsales.core.permissions import staff_required
+from carsales.core.ratelimit import over_limit
 
 from .forms import UNCONFIRMED_SESSION_KEY, LockoutLiftForm, ProfileForm, SignUpForm
 from .services import (
@@ -30,11 +32,14 @@ from .tokens import signup_token_generator
 
 
 @require_http_methods(["GET", "POST"])
-def signup(request: HttpRequest) -> HttpResponse:
+def signup(request: HttpRequest) -> HttpResponseBase:
     if request.user.is_authenticated:
         return redirect("catalog:car_list")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        refused = over_limit(request, "signup")  # an account asked for: an email sent
+        if refused is not None:
+            return refused
         account_sign_up(
             username=form.cleaned_data["username"],
             email=form.cleaned_data["email"],

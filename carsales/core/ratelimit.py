@@ -48,28 +48,29 @@ def _wait_text(seconds: int) -> str:
     return f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minute{'s' if minutes > 1 else ''}"
 
 
-def post_rate_limited(scope: str) -> Callable[[View], View]:
-    """Answer 429 to POSTs from an address past settings.CARSALES_RATE_LIMITS[scope] = (count, seconds).
+def over_limit(request: HttpRequest, scope: str) -> HttpResponseBase | None:
+    """Count one attempt by the request's address at `scope`; past settings.CARSALES_RATE_LIMITS[scope]
+    = (count, seconds), the 429 page to answer with, else None.
 
-    GETs are never counted: showing the form costs nothing. The address is REMOTE_ADDR, which
-    carsales.core.security sets to the client's own behind a trusted proxy.
-    """
+    The address is REMOTE_ADDR, which carsales.core.security sets to the client's own behind a
+    trusted proxy."""
+    count, seconds = settings.CARSALES_RATE_LIMITS[scope]
+    if attempt_allowed(scope=scope, key=request.META.get("REMOTE_ADDR", ""), count=count, seconds=seconds):
+        return None
+    response = render(request, "rate_limited.html", {"wait": _wait_text(seconds)}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def post_rate_limited(scope: str) -> Callable[[View], View]:
+    """Answer 429 to POSTs from an address past its limit at `scope` (over_limit). GETs are never
+    counted: showing the form costs nothing."""
 
     def decorator(view: View) -> View:
         @wraps(view)
         def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if request.method == "POST":
-                count, seconds = settings.CARSALES_RATE_LIMITS[scope]
-                address = request.META.get("REMOTE_ADDR", "")
-                if not attempt_allowed(scope=scope, key=address, count=count, seconds=seconds):
-                    minutes = max(1, round(seconds / 60))
-                    wait = (
-                        f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minute{'s' if minutes > 1 else ''}"
-                    )
-                    response = render(request, "rate_limited.html", {"wait": wait}, status=429)
-                    response["Retry-After"] = str(seconds)
-                    return response
-            return view(request, *args, **kwargs)
+            refused = over_limit(request, scope) if request.method == "POST" else None
+            return refused if refused is not None else view(request, *args, **kwargs)
 
         return limited
 

@@ -286,11 +286,14 @@ CARSALES_ANALYTICS_EVENT_DAYS = int(os.environ.get("CARSALES_ANALYTICS_EVENT_DAY
 # Seconds each process keeps its request counts in memory before adding them to the cache.
 CARSALES_REQUEST_STATS_FLUSH = float(os.environ.get("CARSALES_REQUEST_STATS_FLUSH", "10"))
 # Form submissions per address: (count, seconds). Past the count, a 429 page until the window ends.
-# Sign-ups per address per day: few enough that one person cannot hold the showroom through
-# many accounts (each holds at most CARSALES_MAX_CARS_HELD cars). Reset emails per target
-# address, whoever asks, so no one floods a victim's mailbox from many addresses.
+# Sign-ups asked for (a valid form: each sends an email) per address per day: few enough that one
+# person cannot hold the showroom through many accounts (each holds at most CARSALES_MAX_CARS_HELD
+# cars); a form with mistakes to correct counts only among the attempts, which bound guessing which
+# names are taken. Reset emails per target address, whoever asks, so no one floods a victim's
+# mailbox from many addresses.
 CARSALES_RATE_LIMITS = {
     "signup": (3, 24 * 60 * 60),
+    "signup_attempt": (20, 60 * 60),
     "password_reset": (5, 60 * 60),
     "password_reset_target": (3, 60 * 60),
 }

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import override_settings
 from rest_framework.permissions import AllowAny
@@ -80,40 +81,62 @@ def test_the_api_schema_documents_the_429_of_writes(client):
     assert "429" not in schema["paths"]["/api/cars/"]["get"]["responses"]
 
 
-def sign_up(client, number: int):
+def sign_up(client, number: int, *, mistaken: bool = False, address: str = "127.0.0.1"):
+    password = "a fine long passphrase 9"
     return client.post(
         "/accounts/signup/",
-        {"username": f"new{number}", "email": f"new{number}@example.com", "password1": "x", "password2": "y"},
+        {
+            "username": f"new{number}",
+            "email": f"new{number}@example.com",
+            "password1": password,
+            "password2": "a typo" if mistaken else password,
+        },
+        REMOTE_ADDR=address,
     )
-
-
-def sign_up_from(client, address: str):
-    return client.post("/accounts/signup/", {"username": "other"}, REMOTE_ADDR=address)
 
 
 def test_signing_up_past_the_limit_from_one_address_gets_the_message(client):
     # Three accounts a day per address: one person cannot hold the showroom through many accounts.
     for number in range(3):
-        assert sign_up(client, number).status_code == 200
+        assert sign_up(client, number).status_code == 302
 
     response = sign_up(client, 3)
 
     assert response.status_code == 429
     assert "Too many attempts from your address. Try again in 24 hours." in response.content.decode()
+    assert not get_user_model().objects.filter(username="new3").exists()
+
+
+def test_a_visitor_correcting_mistakes_still_signs_up(client):
+    for number in range(5):  # a typo in the repeated password, a password too common...
+        assert sign_up(client, number, mistaken=True).status_code == 200
+
+    assert sign_up(client, 5).status_code == 302
+    assert get_user_model().objects.filter(username="new5").exists()
+
+
+def test_posting_the_form_past_the_attempts_limit_gets_the_message(client):
+    for number in range(20):
+        assert sign_up(client, number, mistaken=True).status_code == 200
+
+    response = sign_up(client, 20)
+
+    assert response.status_code == 429
+    assert TOO_MANY in response.content.decode()
 
 
 def test_the_sign_up_form_itself_is_never_limited(client):
-    for number in range(6):
-        sign_up(client, number)
+    for number in range(25):
+        sign_up(client, number, mistaken=True)
 
     assert client.get("/accounts/signup/").status_code == 200
 
 
 def test_another_address_may_still_sign_up(client):
-    for number in range(6):
+    for number in range(4):
         sign_up(client, number)
 
-    assert sign_up_from(client, "203.0.113.7").status_code == 200
+    assert sign_up(client, 4, address="203.0.113.7").status_code == 302
 
 
 def test_the_sign_up_limit_ends_with_its_window(client):
@@ -122,7 +145,7 @@ def test_the_sign_up_limit_ends_with_its_window(client):
             sign_up(client, number)
         clock.shift(timedelta(hours=24))
 
-        assert sign_up(client, 4).status_code == 200
+        assert sign_up(client, 4).status_code == 302
 
 
 def test_asking_for_password_resets_past_the_limit_gets_the_message(client):
