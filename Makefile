@@ -53,7 +53,7 @@ run: demo
 	@echo ""
 	@# The order emails' links (the worker has no request to read the address from) follow HOST and PORT.
 	@DJANGO_SETTINGS_MODULE=carsales.settings.dev CARSALES_SITE_URL=$${CARSALES_SITE_URL:-http://$(HOST):$(PORT)} bash -c '\
-		$(BIN)/python manage.py events_worker --queue-name "*" & worker=$$!; \
+		$(BIN)/python manage.py events_worker & worker=$$!; \
 		trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 		GUNICORN_BIND=$(HOST):$(PORT) $(BIN)/gunicorn carsales.wsgi --config gunicorn.conf.py'
 

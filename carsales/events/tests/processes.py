@@ -13,7 +13,6 @@ import pytest
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[3]
-EXECUTOR_OPTIONS = {"events": ("--queue-name", "*"), "celery": (), "rq": ()}
 READY = {"events": "started", "celery": "Connected to", "rq": "Listening on"}  # what each logs once it takes work
 
 
@@ -65,7 +64,7 @@ class Workers:
         }
         log = (self.log_dir / f"worker{len(self.processes)}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "carsales.events.tests.worker_main", executor, *EXECUTOR_OPTIONS[executor], *args],
+            [sys.executable, "-m", "carsales.events.tests.worker_main", executor, *args],
             cwd=ROOT,
             env=env,
             stdout=log,

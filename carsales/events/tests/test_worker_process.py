@@ -20,11 +20,11 @@ def status_of(receiver: str) -> str:
 
 
 def test_a_worker_runs_a_committed_delivery(workers):
-    workers.start()
+    workers.start()  # no --queue-name: every queue, its receivers' own ("tally") as the default one
 
     thing_happened.send(sender=None, mode="ok")
 
-    wait_until(lambda: status_of("effect") == Delivery.Status.DONE)
+    wait_until(lambda: status_of("effect") == status_of("tally") == Delivery.Status.DONE)
     assert len(workers.effect_lines("effect")) == 1
 
 

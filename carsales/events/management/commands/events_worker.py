@@ -261,7 +261,8 @@ class Command(DBWorkerCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--queue-name",
-            default="default",
+            # All by default: a worker started bare must send the emails (queue "email") too.
+            default="*",
             help="Queues to process, comma-separated; '*' for all (default: %(default)r).",
         )
         parser.add_argument("--exclude-queues", default="", help="With --queue-name='*': queues to leave out.")
