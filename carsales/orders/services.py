@@ -187,13 +187,12 @@ def order_place(
     try:
         cars = cars_reserve(car_ids=list(in_cart))
     except StockError as refusal:
-        raise CheckoutError(f"{refusal} Remove it from your cart to place your order.")
+        # Said with the refusal: once that car is out, the cart would show a new price unannounced.
+        repriced = _repriced(in_cart.values(), confirmed_prices)
+        also = f" Also, a price changed since you reviewed your cart: {'; '.join(repriced)}." if repriced else ""
+        raise CheckoutError(f"{refusal} Remove it from your cart to place your order.{also}")
     # Compared with the locked rows: a price changed after this point waits for the order.
-    repriced = [
-        f"{car} now costs {format_money(car.value)} (you saw {format_money(confirmed_prices[car.pk])})"
-        for car in cars
-        if confirmed_prices is not None and car.pk in confirmed_prices and car.value != confirmed_prices[car.pk]
-    ]
+    repriced = _repriced(cars, confirmed_prices)
     if repriced:
         raise CheckoutError(
             f"A price changed since you reviewed your cart: {'; '.join(repriced)}. Check it and place the order again."
@@ -219,6 +218,18 @@ def order_place(
     CartItem.objects.filter(cart=cart, car_id__in=in_cart).delete()
     order_placed.send_robust(sender=Order, order=order, buyer=buyer, actor=actor, lines=lines)
     return order
+
+
+def _repriced(cars: Iterable[Car], confirmed_prices: Mapping[int, Decimal] | None) -> list[str]:
+    """Each priced car whose price is not the one the buyer confirmed, with both prices."""
+    return [
+        f"{car} now costs {format_money(car.value)} (you saw {format_money(confirmed_prices[car.pk])})"
+        for car in cars
+        if confirmed_prices is not None
+        and car.pk in confirmed_prices
+        and car.value is not None
+        and car.value != confirmed_prices[car.pk]
+    ]
 
 
 def _order_locked_placed(order_id: int, *, refused: str) -> Order:

@@ -202,6 +202,22 @@ def test_a_price_raised_after_the_cart_review_refuses_the_order_naming_both_pric
     assert not Order.objects.exists() and Car.objects.get(pk=car.pk).status == "available"
 
 
+def test_a_checkout_refused_for_one_car_also_names_another_cars_new_price(buyer_client, user):
+    unpriced, raised = CarFactory(value=Decimal("72500")), CarFactory(value=Decimal("71500"))
+    cart = cart_for_buyer(buyer=user.buyer)
+    for car in (unpriced, raised):
+        cart_item_add(cart=cart, car=car)
+    seen = {f"price-{unpriced.pk}": "72500.00", f"price-{raised.pk}": "71500.00"}
+    car_update(car=unpriced, value=None)  # staff: now priced on request
+    car_update(car=raised, value=Decimal("75000"))
+
+    response = buyer_client.post("/checkout/", {"cars": [unpriced.pk, raised.pk], **seen}, follow=True)
+
+    (message,) = [str(m) for m in response.context["messages"]]
+    assert str(unpriced) in message and "now costs $75,000 (you saw $71,500)" in message
+    assert not Order.objects.exists()
+
+
 def test_the_api_checkout_confirms_prices_too(buyer_api, user):
     car = CarFactory(value=Decimal("100"))
     cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=car)
