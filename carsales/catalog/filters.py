@@ -18,8 +18,9 @@ SEARCH_MAX_WORDS = 8
 
 CAR_ORDERINGS: dict[str, tuple[str | OrderBy, ...]] = {
     "newest": ("-created_at", "-id"),
-    "price": ("value", "id"),
-    "-price": ("-value", "id"),
+    # A car priced on request is no bargain, nor the dearest: last either way.
+    "price": (F("value").asc(nulls_last=True), "id"),
+    "-price": (F("value").desc(nulls_last=True), "id"),
     "year": ("model_year", "id"),
     "-year": ("-model_year", "id"),
     "mileage": (F("mileage").asc(nulls_last=True), "id"),  # a car of unstated mileage is no bargain

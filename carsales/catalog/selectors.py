@@ -1,7 +1,7 @@
 """Reads of the catalogue."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -86,6 +86,21 @@ def car_gallery(*, car: Car) -> list[Slide]:
             )
         )
     return slides
+
+
+def with_gallery_leads(cars: Iterable[Car]) -> list[Car]:
+    """`cars`, each without a cover given its gallery's first photo as `gallery_lead` (None when
+    its gallery is empty too), which a card shows in the cover's place: a car whose photos were
+    all uploaded to the gallery, or whose cover was cleared, is not shown as having none. One
+    query, and only when a car lacks a cover."""
+    cars = list(cars)
+    coverless = {car.pk: car for car in cars if not car.photo}
+    for car in coverless.values():
+        car.gallery_lead = None  # type: ignore[attr-defined]
+    if coverless:
+        for photo in CarPhoto.objects.filter(car_id__in=coverless).order_by("-car_id", "-position", "-id"):
+            coverless[photo.car_id].gallery_lead = photo  # type: ignore[attr-defined]  # the first is set last
+    return cars
 
 
 def car_price_history(*, car: Car) -> QuerySet[PriceChange]:

@@ -36,6 +36,7 @@ from .selectors import (
     car_similar,
     car_vin_report_for,
     price_dropped_from,
+    with_gallery_leads,
 )
 from .services import (
     BrandInUse,
@@ -95,6 +96,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
             moved_to.append(f"{request.path}?{query.urlencode()}")
             return None
         page = Paginator(filterset.qs, _page_size(request)).get_page(request.GET.get("page"))
+        page.object_list = with_gallery_leads(page.object_list)
         # Whether a filter chose the cars (an empty page then says so); ordering and paging choose none.
         chosen = getattr(filterset.form, "cleaned_data", {})
         filtered = bool(filterset.form.errors) or any(
@@ -260,7 +262,7 @@ def _car_body(request: HttpRequest, pk: int, *, notes_for: Any) -> tuple[Car, st
         notes_html, user, token = CAR_NOTES_SLOT, AnonymousUser(), CSRF_TOKEN_SLOT
     else:
         notes_html, user, token = _notes_html(car, notes_for), request.user, None
-    similar = car_similar(car=car) if car.status == CarStatus.SOLD else Car.objects.none()
+    similar = with_gallery_leads(car_similar(car=car)) if car.status == CarStatus.SOLD else []
     context = {
         "car": car,
         "similar": similar,

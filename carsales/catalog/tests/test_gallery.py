@@ -5,7 +5,9 @@ from typing import Any
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from carsales.catalog.models import Car, CarPhoto
 from carsales.catalog.services import car_delete, car_photo_make_cover, car_photos_add
@@ -148,6 +150,44 @@ def test_the_catalogue_card_offers_its_thumbnail_in_webp_and_jpeg(run_tasks: Any
     assert f'<img src="{car.thumbnail.url}"' in card
     with default_storage.open(car.thumbnail_webp.name) as file:
         assert file.read(12)[8:12] == b"WEBP"
+
+
+def test_a_card_shows_the_gallerys_first_photo_when_the_car_has_no_cover(run_tasks: Any):
+    with_cover = CarFactory(photo=image_upload(name="cover.jpg"))
+    coverless = CarFactory(photo=None)
+    first, _second = car_photos_add(
+        car=coverless, files=[image_upload(name="front.jpg"), image_upload(name="side.jpg")]
+    )
+    bare = CarFactory(photo=None)
+    run_tasks()
+    first.refresh_from_db()
+
+    page = Client().get("/").content.decode()
+    card_of = {car.pk: _card(page, car) for car in (with_cover, coverless, bare)}
+
+    assert f'<img src="{first.image.url}"' in card_of[coverless.pk]
+    assert f'<source srcset="{first.large.url}" type="image/webp">' in card_of[coverless.pk]
+    assert "No photo yet" in card_of[bare.pk] and "No photo yet" not in card_of[with_cover.pk]
+
+
+def test_the_gallery_leads_cost_one_query_whatever_the_page_holds():
+    CarFactory(photo=None)
+    before = _queries_of_a_catalogue_page()
+    for car in CarFactory.create_batch(5, photo=None):
+        car_photos_add(car=car, files=[image_upload()])
+
+    assert _queries_of_a_catalogue_page() == before
+
+
+def _queries_of_a_catalogue_page() -> int:
+    with CaptureQueriesContext(connection) as ran:
+        assert Client().get("/?per_page=48").status_code == 200
+    return len(ran)
+
+
+def _card(page: str, car: Any) -> str:
+    start = page.index(f'<a href="{car.get_absolute_url()}" class="card-photo">')
+    return page[start : page.index("</article>", start)]
 
 
 def test_gallery_photos_cannot_be_bulk_created_past_their_receivers():

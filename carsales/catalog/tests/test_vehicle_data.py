@@ -1,5 +1,6 @@
 """Vehicle data: what buyers compare on, the VIN checked, filters on the page and the API, masking."""
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -132,6 +133,15 @@ def test_ordering_by_mileage_puts_cars_of_unstated_mileage_last(stock: dict[str,
 
     names = {car.pk: name for name, car in stock.items()}
     assert [names[pk] for pk in order] == ["electric", "manual_diesel", "diesel_suv", "old_diesel_suv", "unstated"]
+
+
+@pytest.mark.parametrize("ordering", ["price", "-price"])
+def test_ordering_by_price_either_way_puts_cars_priced_on_request_last(ordering: str):
+    cheap, dear, on_request = (CarFactory(value=value) for value in (Decimal("1000"), Decimal("9000"), None))
+
+    order = [car["id"] for car in Client().get(f"/api/cars/?ordering={ordering}").json()["results"]]
+
+    assert order == ([cheap.pk, dear.pk] if ordering == "price" else [dear.pk, cheap.pk]) + [on_request.pk]
 
 
 def test_a_bad_filter_value_is_a_400_from_the_api_and_a_form_error_on_the_page_that_keeps_the_other_filters(
