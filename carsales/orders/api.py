@@ -9,7 +9,7 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,7 +20,7 @@ from carsales.core.api_fields import IdField, IdRelatedField
 from carsales.core.permissions import staff_with
 
 from .models import CancellationReason, Cart, CartItem, Order, OrderItem
-from .selectors import cart_items, order_list_for
+from .selectors import cart_items, order_cancellable_by, order_list_for
 from .services import (
     CartError,
     CheckoutError,
@@ -197,6 +197,8 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        """Staff cancel any placed order; a buyer cancels their own."""
+        """Staff who change orders cancel any placed order; a buyer cancels their own."""
+        if not order_cancellable_by(order=self.get_object(), user=request.user):
+            raise PermissionDenied("Seeing orders is not cancelling them.")
         reason = CancellationReason.STAFF if request.user.has_perm("orders.change_order") else CancellationReason.BUYER
         return self._transition(request, functools.partial(order_cancel, reason=reason))

@@ -19,6 +19,13 @@ def order_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]
     return orders.filter(buyer__user_id=user.pk or 0)
 
 
+def order_cancellable_by(*, order: Order, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether `user` may cancel `order`: their own, or any as staff who change orders (seeing
+    every order is not cancelling them)."""
+    own = user.pk is not None and order.buyer.user_id == user.pk
+    return own or has_staff_power(user, ["orders.change_order"])
+
+
 def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") -> QuerySet[Order]:
     """Orders in one state ("voided" for a voided sale), and matching `query` on the buyer
     (username, email, name) or a car (model, brand, plate, stock code), or an order number."""

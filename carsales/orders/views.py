@@ -3,7 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +15,7 @@ from carsales.core.permissions import has_staff_power, staff_required
 
 from .models import CancellationReason, Cart, Order, OrderStatus
 from .receivers import CART_TOKEN_SESSION_KEY
-from .selectors import cart_items, order_list_for, order_search
+from .selectors import cart_items, order_cancellable_by, order_list_for, order_search
 from .services import (
     CartError,
     CheckoutError,
@@ -128,7 +128,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = get_object_or_404(order_list_for(user=request.user), pk=pk)
-    return render(request, "orders/order_detail.html", {"order": order})
+    context = {"order": order, "may_cancel": order_cancellable_by(order=order, user=request.user)}
+    return render(request, "orders/order_detail.html", context)
 
 
 def _staff_transition(request: HttpRequest, pk: int, action, verb: str) -> HttpResponse:  # type: ignore[no-untyped-def]
@@ -154,6 +155,8 @@ def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Staff cancel any placed order; a buyer cancels their own (others' are a 404 to them).
     Asked first (GET): a cancellation cannot be undone, and its cars may go to another buyer."""
     order = get_object_or_404(order_list_for(user=request.user), pk=pk)
+    if not order_cancellable_by(order=order, user=request.user):
+        raise PermissionDenied("Seeing orders is not cancelling them.")
     if request.method == "GET":
         if not order.awaits_payment:
             return redirect(order)  # nothing to cancel (any more): its page says why

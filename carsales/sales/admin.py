@@ -25,7 +25,9 @@ class SaleAdmin(admin.ModelAdmin):
         for sale in queryset:
             sale_void(sale=sale, actor=request.user)
 
-    @admin.action(description="Void selected sales (their orders are deactivated, cars back on sale)")
+    @admin.action(
+        description="Void selected sales (their orders are deactivated, cars back on sale)", permissions=["delete"]
+    )
     def void(self, request: HttpRequest, queryset: QuerySet[Sale]) -> None:
         self.delete_queryset(request, queryset)
         self.message_user(request, "Sale(s) voided.", messages.SUCCESS)

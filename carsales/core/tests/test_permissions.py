@@ -108,3 +108,55 @@ def test_the_staff_menu_shows_only_what_the_role_may_open():
 
     assert 'href="/staff/sales/"' in menu and 'href="/staff/inventory/"' in menu
     assert 'href="/cars/new/"' not in menu and 'href="/staff/signals/"' not in menu
+
+
+def _staff_with(*codenames: str):
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(is_staff=True)
+    for dotted in codenames:
+        app_label, codename = dotted.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return user
+
+
+def test_seeing_orders_is_not_cancelling_them_on_any_path(urls):
+    from carsales.conftest import token_client
+    from carsales.orders.models import Order, OrderStatus
+
+    viewer = _staff_with("orders.view_order")
+    client = Client()
+    client.force_login(viewer)
+    order = f"/orders/{urls['order']}/"
+
+    assert client.get(order).status_code == 200 and "Cancel order" not in client.get(order).content.decode()
+    assert client.get(f"{order}cancel/").status_code == 403
+    assert client.post(f"{order}cancel/").status_code == 403
+    assert token_client(viewer).post(f"/api{order}cancel/").status_code == 403
+    assert Order.objects.get(pk=urls["order"]).status == OrderStatus.PLACED
+
+    salesperson = Client()
+    salesperson.force_login(_staff_in("Salesperson"))  # changes orders: may cancel any
+    assert "Cancel order" in salesperson.get(order).content.decode()
+    assert salesperson.post(f"{order}cancel/").status_code == 302
+    assert Order.objects.get(pk=urls["order"]).status == OrderStatus.CANCELLED
+
+
+def test_seeing_sales_is_not_voiding_them_on_any_path():
+    from carsales.conftest import sold_car, token_client
+    from carsales.sales.models import Sale
+
+    sold_car()
+    sale = Sale.objects.get()
+    salesperson = _staff_in("Salesperson")
+
+    assert token_client(salesperson).delete(f"/api/sales/{sale.pk}/").status_code == 403
+    admin = Client()
+    admin.force_login(salesperson)
+    changelist = admin.get("/admin/sales/sale/")
+    assert changelist.status_code == 200 and 'value="void"' not in changelist.content.decode()
+    admin.post("/admin/sales/sale/", {"action": "void", "_selected_action": [sale.pk]})
+    assert Sale.objects.filter(pk=sale.pk).exists()
+
+    assert token_client(_staff_in("Manager")).delete(f"/api/sales/{sale.pk}/").status_code == 204
+    assert not Sale.objects.filter(pk=sale.pk).exists()
