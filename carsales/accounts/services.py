@@ -97,28 +97,46 @@ def account_sign_up(*, username: str, email: str, password: str, base_url: str) 
     - an active account's email: no second account; its owner is told someone tried to
       sign up with their address, and that they can log in or reset their password;
     - an unfinished sign-up's email: that account's link again (this attempt's name and
-      password are dropped; the first sign-up's stand).
+      password are dropped; the first sign-up's stand);
+    - the email of an account staff deactivated: nothing (no link ever activates it).
     The email is stored lowercased; the form has already refused a taken username.
     """
     email = email.strip().lower()
     users = get_user_model()._default_manager
-    existing = users.filter(email__iexact=email).order_by("-is_active", "pk").first()
+    existing = users.filter(email__iexact=email).select_related("buyer").order_by("-is_active", "pk").first()
     if existing is None:
         user = users.create_user(username=username, email=email, password=password, is_active=False)
+        Buyer.objects.filter(user=user).update(signup_pending=True)  # its profile, made as the user was
         kind = "signup_confirm"
     else:
         make_password(password)  # the hashing the other path does, so both take as long
-        user, kind = existing, "signup_taken" if existing.is_active else "signup_confirm"
+        user = existing
+        if existing.is_active:
+            kind = "signup_taken"
+        elif _signup_pending(existing):
+            kind = "signup_confirm"
+        else:
+            return
     # Its receivers (the email, a durable delivery) are written in this transaction: the email is
     # owed if and only if this commits, and retried until sent.
     account_email_owed.send(sender=get_user_model(), kind=kind, user_id=user.pk, base_url=base_url)
 
 
 @transaction.atomic
-def account_activate(*, user: Any) -> None:
-    """Finish a sign-up: the account can log in from now on. Idempotent."""
-    get_user_model()._default_manager.filter(pk=user.pk).update(is_active=True)
-    user.is_active = True
+@transaction.atomic
+def account_activate(*, user: Any) -> bool:
+    """Finish a sign-up: the account can log in from now on; returns whether it could. Never
+    activates an account that is not a pending sign-up (one staff deactivated). Idempotent."""
+    finished = Buyer.objects.filter(user_id=user.pk, signup_pending=True).update(signup_pending=False)
+    if finished:
+        get_user_model()._default_manager.filter(pk=user.pk).update(is_active=True)
+        user.is_active = True
+    return bool(finished) or user.is_active
+
+
+def _signup_pending(user: Any) -> bool:
+    buyer = getattr(user, "buyer", None)
+    return buyer is not None and buyer.signup_pending
 
 
 def api_token_rotate(*, user: Any) -> Token:
@@ -151,14 +169,18 @@ def lockouts_current() -> list[Any]:
 
 def account_unconfirmed(*, username: str, password: str) -> Any:
     """The not yet confirmed account with this name (any case) and this password, or None."""
-    user = get_user_model()._default_manager.filter(username__iexact=username, is_active=False).first()
+    user = (
+        get_user_model()
+        ._default_manager.filter(username__iexact=username, is_active=False, buyer__signup_pending=True)
+        .first()
+    )
     return user if user is not None and user.check_password(password) else None
 
 
 def signup_link_resend(*, user_id: int, base_url: str) -> bool:
     """Send an unconfirmed account its sign-up link again; returns whether one is owed now.
     At most CARSALES_RATE_LIMITS["password_reset_target"] per window to one account."""
-    user = get_user_model()._default_manager.filter(pk=user_id, is_active=False).first()
+    user = get_user_model()._default_manager.filter(pk=user_id, is_active=False, buyer__signup_pending=True).first()
     count, seconds = settings.CARSALES_RATE_LIMITS["password_reset_target"]
     if user is None or not attempt_allowed(scope="signup_resend", key=str(user.pk), count=count, seconds=seconds):
         return False

@@ -60,9 +60,8 @@ def signup_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpRespons
         user = get_user_model()._default_manager.get(pk=urlsafe_base64_decode(uidb64).decode())
     except (ValueError, get_user_model().DoesNotExist):
         user = None
-    if user is None or not signup_token_generator.check_token(user, token):
+    if user is None or not signup_token_generator.check_token(user, token) or not account_activate(user=user):
         return render(request, "accounts/signup_link_invalid.html", status=400)
-    account_activate(user=user)
     login(request, user, backend="carsales.accounts.backends.CaseInsensitiveModelBackend")
     messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
     return redirect("catalog:car_list")

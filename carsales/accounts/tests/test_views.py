@@ -4,9 +4,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from carsales.accounts.backends import CaseInsensitiveModelBackend
 from carsales.accounts.models import Buyer
+from carsales.accounts.tokens import signup_token_generator
 from carsales.conftest import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +69,33 @@ def test_an_unfinished_sign_up_cannot_log_in(client):
     response = client.post("/accounts/login/", {"username": "maria", "password": "Strong-pass-987"})
 
     assert response.status_code == 200 and "_auth_user_id" not in client.session
+
+
+def test_an_account_staff_deactivated_is_never_activated_by_a_sign_up_link(client, run_tasks):
+    client.post("/accounts/signup/", SIGN_UP)
+    run_tasks()
+    first_link = link_in(mail.outbox[0].body)
+    client.get(first_link)
+    client.post("/accounts/logout/")
+    user = get_user_model().objects.get(username="maria")
+    user.is_active = False  # staff deactivate it (the admin's checkbox)
+    user.save()
+    mail.outbox.clear()
+
+    log_in = client.post("/accounts/login/", {"username": "maria", "password": "Strong-pass-987"})
+    resent = client.post("/accounts/signup/resend/", follow=True)
+    client.post("/accounts/signup/", SIGN_UP | {"username": "maria2"})  # its email again
+    run_tasks()
+    old_link = client.get(first_link)
+    fresh_link = client.get(
+        f"/accounts/signup/{urlsafe_base64_encode(force_bytes(user.pk))}/{signup_token_generator.make_token(user)}/"
+    )
+
+    assert "not confirmed yet" not in log_in.content.decode()
+    assert "Log in with your name and password first" in resent.content.decode()
+    assert mail.outbox == [] and not get_user_model().objects.filter(username="maria2").exists()
+    assert old_link.status_code == fresh_link.status_code == 400
+    assert not get_user_model().objects.get(pk=user.pk).is_active and "_auth_user_id" not in client.session
 
 
 def test_signing_up_with_different_passwords_shows_the_error_and_creates_nothing(client):
