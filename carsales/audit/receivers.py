@@ -72,7 +72,7 @@ def log_car_saved(sender: type[Car], instance: Car, created: bool, raw: bool, **
             repeatable=True,
         )
     else:
-        changed = sorted(kwargs.get("update_fields") or ())
+        changed = sorted(set(kwargs.get("update_fields") or ()) - {"updated_at"})  # the fields edited
         audit_record(
             actor=current_actor(),
             action="car.edited",

@@ -201,8 +201,8 @@ class CarAdmin(LenientAutocompleteAdmin):
     def save_model(self, request: HttpRequest, obj: Car, form: Any, change: bool) -> None:
         # Through the service, like the car form: an edit of a car deleted meanwhile fails
         # instead of bringing it back.
-        if change:
-            car_update(car=obj)
+        if change:  # what the form changed (it has set them on obj): others' changes meanwhile stand
+            car_update(car=obj, **{name: getattr(obj, name) for name in form.changed_data if name in form.cleaned_data})
         else:
             car_insert(obj)
 

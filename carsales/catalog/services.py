@@ -237,7 +237,8 @@ def _refusal_explained(car: Car) -> Iterator[None]:
 
 
 def car_update(*, car: Car, **changes: Any) -> Car:
-    """Apply `changes` (field name → value) to `car` and save it.
+    """Apply `changes` (field name → value) to `car` and save them: only them, so what another
+    request changed meanwhile in the other fields stands (`car` may have been read before it).
 
     A `photo` of None keeps the current photo; False clears it. Raises ValidationError for bad
     values, leaving the stored row as it was, and Car.DoesNotExist when the car was deleted
@@ -247,15 +248,22 @@ def car_update(*, car: Car, **changes: Any) -> Car:
     unknown = set(changes) - {f.name for f in Car._meta.get_fields() if getattr(f, "editable", False)}
     if unknown:
         raise ValidationError(f"Unknown or read-only car fields: {', '.join(sorted(unknown))}.")
+    written = {"updated_at"}
     for field, value in changes.items():
         if field == "photo":
             if value is None:
                 continue
             value = value or ""
+            written |= PHOTO_DERIVED  # made anew for a new photo (the receivers of its save)
         setattr(car, field, value)
+        written.add(field)
     with _refusal_explained(car), Car.stored.locked(car):  # DoesNotExist when deleted; the receivers read this row
-        car.save()
+        car.save(update_fields=written)
     return car
+
+
+# The fields a car's save derives from its photo.
+PHOTO_DERIVED = frozenset({"thumbnail", "thumbnail_webp"})
 
 
 @transaction.atomic

@@ -317,7 +317,8 @@ def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = CarForm(request.POST or None, request.FILES or None, instance=car)
     if request.method == "POST" and form.is_valid():
         try:
-            car = car_update(car=car, **form.cleaned_data)
+            # What this form changed: a field someone else changed meanwhile keeps their change.
+            car = car_update(car=car, **{name: form.cleaned_data[name] for name in form.changed_data})
         except ValidationError as error:
             _apply_validation_error(form, error)
         else:
