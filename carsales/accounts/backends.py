@@ -56,10 +56,14 @@ def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -
     """The name axes counts failures against (AXES_USERNAME_CALLABLE): as log-in matches it, in any case.
 
     Otherwise `ana`, `Ana` and `ANA` would each get their own five tries at the same account.
+    Cut to what axes' column holds: a longer name is no account's, and its tries still count.
     """
     source = credentials or getattr(request, "data", request.POST)
     name = source.get(UserModel.USERNAME_FIELD)
-    return name.lower() if isinstance(name, str) else None
+    return name.lower()[:LOCKOUT_NAME_LENGTH] if isinstance(name, str) else None
+
+
+LOCKOUT_NAME_LENGTH = 255  # axes' AccessAttempt.username
 
 
 class LockoutBackend(AxesStandaloneBackend):

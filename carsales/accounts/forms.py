@@ -48,7 +48,11 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 class ProfileForm(forms.Form):
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
-    email = forms.EmailField(help_text="We send your order confirmations here.")
+    # As long as the account's column holds (not the 320 an address may have).
+    email = forms.EmailField(
+        max_length=get_user_model()._meta.get_field("email").max_length,
+        help_text="We send your order confirmations here.",
+    )
     phone = forms.CharField(max_length=32, required=False, help_text="So that we can call you about your order.")
 
 

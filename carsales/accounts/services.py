@@ -139,8 +139,11 @@ def _signup_pending(user: Any) -> bool:
     return buyer is not None and buyer.signup_pending
 
 
+@transaction.atomic
 def api_token_rotate(*, user: Any) -> Token:
-    """Give `user` a new API token; the old one, if any, stops working at once."""
+    """Give `user` a new API token; the old one, if any, stops working at once. Two asked at
+    once (a double click) queue on the user's row: each replaces the one before."""
+    get_user_model()._default_manager.select_for_update().filter(pk=user.pk).exists()
     Token.objects.filter(user=user).delete()
     return Token.objects.create(user=user)
 

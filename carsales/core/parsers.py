@@ -1,5 +1,6 @@
-"""The API's JSON parser, with a bound on nesting."""
+"""The API's JSON parser, with a bound on nesting, refusing text that is not Unicode."""
 
+import json
 from io import BytesIO
 from typing import Any
 
@@ -7,6 +8,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 MAX_DEPTH = 32
+NOT_UNICODE = "JSON strings must be Unicode text: a lone surrogate escape (\\ud800-\\udfff) is not."
 
 
 def json_depth(text: bytes) -> int:
@@ -38,4 +40,14 @@ class BoundedJSONParser(JSONParser):
         body = stream.read() if stream is not None else b""
         if json_depth(body) > MAX_DEPTH:
             raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels is not accepted.")
-        return super().parse(BytesIO(body), media_type, parser_context)
+        data = super().parse(BytesIO(body), media_type, parser_context)
+        # "\ud800" alone is valid JSON but no character: it would fail every later encoding (an
+        # error message quoting it, the database). A pair escapes one character and passes.
+        if b"\\ud" in body.lower():
+            try:
+                json.dumps(data, ensure_ascii=False).encode()
+            except UnicodeEncodeError:
+                raise ParseError(
+                    "JSON strings must be Unicode text: a lone surrogate escape (\\ud800-\\udfff) is not."
+                ) from None
+        return data

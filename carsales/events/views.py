@@ -28,8 +28,12 @@ def overview(request: HttpRequest) -> HttpResponse:
 @permission_required("events.change_delivery", raise_exception=True)
 @require_POST
 def requeue(request: HttpRequest) -> HttpResponse:
-    # isascii: "²" isdigit() too, and int() refuses it.
-    ids = [int(value) for value in request.POST.getlist("delivery") if value.isascii() and value.isdigit()]
+    # isascii: "²" isdigit() too, and int() refuses it; 19 digits: any id, and never past what int() reads.
+    ids = [
+        int(value)
+        for value in request.POST.getlist("delivery")
+        if value.isascii() and value.isdigit() and len(value) <= 19
+    ]
     count = deliveries_requeue(ids=ids)
     messages.success(request, f"{count} dead deliveries requeued.")
     return redirect("events:overview")

@@ -75,3 +75,15 @@ def test_replacing_the_token_stops_the_old_one_at_once(buyer_client, user):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {old}")
     assert api.get("/api/cart/").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)  # each asker on its own connection, as requests are
+def test_two_token_requests_at_once_leave_one_token_and_no_error():
+    from carsales.accounts.services import api_token_rotate
+    from carsales.conftest import UserFactory, run_together
+
+    user = UserFactory()
+
+    errors = run_together([lambda: api_token_rotate(user=user) for _ in range(4)])
+
+    assert errors == [] and Token.objects.filter(user=user).count() == 1

@@ -50,7 +50,7 @@ def test_a_staff_order_search_for_any_text_is_a_page(staff_client: Client, query
 
 
 def test_a_requeue_naming_a_digit_int_refuses_is_no_error(staff_client: Client):
-    response = staff_client.post(reverse("events:requeue"), {"delivery": [SUPERSCRIPT_TWO, "¹²"]})
+    response = staff_client.post(reverse("events:requeue"), {"delivery": [SUPERSCRIPT_TWO, "¹²", "9" * 5000]})
 
     assert response.status_code == 302 and said(response) == ["0 dead deliveries requeued."]
 
@@ -127,3 +127,34 @@ def test_a_lock_out_listed_with_a_long_name_and_no_address_is_lifted_from_its_pa
 
     assert said(response) == [f"The lock-out of {name} is lifted."]
     assert not AccessAttempt.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["car"])
+def test_a_json_string_that_is_no_unicode_text_is_a_400(buyer_api: Any, field: str):
+    refused = buyer_api.post("/api/cart/items/", f'{{"{field}": "\\ud800"}}', content_type="application/json")
+    paired = buyer_api.post("/api/cart/items/", f'{{"{field}": "\\ud83d\\ude97"}}', content_type="application/json")
+
+    assert refused.status_code == 400 and "lone surrogate" in refused.json()["detail"]
+    assert paired.status_code == 400 and "car" in paired.json()  # a character: the field's own refusal
+
+
+def test_a_staff_api_write_with_no_unicode_text_is_a_400(staff_api: Any):
+    for body in ('{"fuel": "\\udfff"}', '{"model": "A\\ud800B"}'):
+        response = staff_api.patch(f"/api/cars/{CarFactory().pk}/", body, content_type="application/json")
+        assert response.status_code == 400, body
+
+
+def test_a_log_in_with_a_name_longer_than_any_is_refused_on_every_log_in_path(client: Client):
+    name = "n" * 300
+    site = client.post("/accounts/login/", {"username": name, "password": "x"})
+    admin = client.post("/admin/login/", {"username": name, "password": "x"})
+    api = client.post("/api/auth/token/", {"username": name, "password": "x"})
+
+    assert (site.status_code, admin.status_code) == (200, 200) and api.status_code in (400, 401)
+
+
+def test_a_profile_email_longer_than_the_account_holds_is_a_form_error(buyer_client: Client):
+    address = "a" * 250 + "@example.com"
+    response = buyer_client.post("/accounts/profile/", {"email": address})
+
+    assert response.status_code == 200 and "email" in response.context["form"].errors
