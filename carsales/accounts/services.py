@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from carsales.core.db import serialize_on
 from carsales.core.ratelimit import attempt_allowed
 
 from .models import Buyer
@@ -76,6 +77,7 @@ def email_change_confirm(*, token: str) -> Any:
     except signing.BadSignature:
         raise ValidationError("This link is broken or has expired; change your email on your profile again.")
     users = get_user_model()._default_manager
+    serialize_on(f"account-email:{change['to'].lower()}")  # as sign-ups: one address, one account
     user = users.select_for_update().filter(pk=change["user"], email=change["from"]).first()
     if user is None:
         raise ValidationError("This link was used already, or your address changed since.")
@@ -99,10 +101,15 @@ def account_sign_up(*, username: str, email: str, password: str, base_url: str) 
     - an unfinished sign-up's email: that account's link again (this attempt's name and
       password are dropped; the first sign-up's stand);
     - the email of an account staff deactivated: nothing (no link ever activates it).
-    The email is stored lowercased; the form has already refused a taken username.
+    The email is stored lowercased. Raises ValidationError for a username taken, in any case,
+    since the form checked it: sign-ups of one name or one address run one at a time.
     """
     email = email.strip().lower()
+    serialize_on(f"account-name:{username.lower()}")  # the name, then the address: one order, no deadlock
+    serialize_on(f"account-email:{email}")
     users = get_user_model()._default_manager
+    if users.filter(username__iexact=username).exists():
+        raise ValidationError({"username": "This username was taken a moment ago; choose another."})
     existing = users.filter(email__iexact=email).select_related("buyer").order_by("-is_active", "pk").first()
     if existing is None:
         user = users.create_user(username=username, email=email, password=password, is_active=False)
@@ -112,6 +119,10 @@ def account_sign_up(*, username: str, email: str, password: str, base_url: str) 
         make_password(password)  # the hashing the other path does, so both take as long
         user = existing
         if existing.is_active:
+            # Told a few times an hour at most, however many addresses sign up with theirs.
+            count, seconds = settings.CARSALES_RATE_LIMITS["password_reset_target"]
+            if not attempt_allowed(scope="signup_taken", key=email, count=count, seconds=seconds):
+                return
             kind = "signup_taken"
         elif _signup_pending(existing):
             kind = "signup_confirm"
@@ -122,7 +133,6 @@ def account_sign_up(*, username: str, email: str, password: str, base_url: str) 
     account_email_owed.send(sender=get_user_model(), kind=kind, user_id=user.pk, base_url=base_url)
 
 
-@transaction.atomic
 @transaction.atomic
 def account_activate(*, user: Any) -> bool:
     """Finish a sign-up: the account can log in from now on; returns whether it could. Never

@@ -40,13 +40,17 @@ def signup(request: HttpRequest) -> HttpResponseBase:
         refused = over_limit(request, "signup")  # an account asked for: an email sent
         if refused is not None:
             return refused
-        account_sign_up(
-            username=form.cleaned_data["username"],
-            email=form.cleaned_data["email"],
-            password=form.cleaned_data["password1"],
-            base_url=request.build_absolute_uri("/").rstrip("/"),
-        )
-        return redirect("accounts:signup_sent")
+        try:
+            account_sign_up(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                base_url=request.build_absolute_uri("/").rstrip("/"),
+            )
+        except ValidationError as taken:  # by a sign-up of the same name a moment before
+            _apply_validation_error(form, taken)
+        else:
+            return redirect("accounts:signup_sent")
     return render(request, "accounts/signup.html", {"form": form})
 
 

@@ -168,6 +168,19 @@ def write_soon(
         then(value)
 
 
+def serialize_on(key: str, *, using: str = "default") -> None:
+    """Make the transaction around wait, until it ends, for any other that called this with `key`:
+    a check-then-insert on a value no unique constraint covers (an email address, a name in any
+    case) runs one at a time per value. PostgreSQL: an advisory transaction lock. SQLite needs
+    none: its write transactions already run one at a time (BEGIN IMMEDIATE)."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise RuntimeError("serialize_on holds its lock until the transaction ends: call it inside one.")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
 def update_seeding_row(model: type[Model], *, lookup: dict[str, Any], changes: dict[str, Any]) -> None:
     """UPDATE the row matching `lookup` with `changes` (F() expressions), creating it on first use.
 

@@ -1,4 +1,5 @@
 import re
+from contextlib import suppress
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -358,3 +359,26 @@ def test_an_unconfirmed_account_is_told_so_after_the_right_password_and_can_have
     assert len(mail.outbox) == 1 and "/accounts/signup/" in mail.outbox[0].body
     again = client.post("/accounts/signup/resend/", follow=True)  # the session's offer was used
     assert any("Log in with your name and password first" in str(m) for m in again.context["messages"])
+
+
+@pytest.mark.django_db(transaction=True)  # each sign-up on its own connection, as requests are
+def test_sign_ups_at_once_with_one_address_or_one_name_make_one_account_and_no_error():
+    from django.core.exceptions import ValidationError
+
+    from carsales.accounts.services import account_sign_up
+    from carsales.conftest import run_together
+
+    def sign_up(username: str, email: str):
+        def job() -> None:
+            with suppress(ValidationError):  # the name taken a moment before: a form error, not a 500
+                account_sign_up(username=username, email=email, password="Strong-pass-987", base_url="http://x")
+
+        return job
+
+    errors = run_together([sign_up(f"same{n}", "same@example.com") for n in range(3)])
+    errors += run_together([sign_up(name, f"{n}@example.com") for n, name in enumerate(["ana", "Ana", "ANA"])])
+
+    users = get_user_model().objects
+    assert errors == []
+    assert users.filter(email="same@example.com").count() == 1
+    assert users.filter(username__iexact="ana").count() == 1

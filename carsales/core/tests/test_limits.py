@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.cache import cache
 from django.test import override_settings
 from rest_framework.permissions import AllowAny
@@ -12,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from carsales.conftest import CarFactory
+from carsales.conftest import CarFactory, UserFactory
 from carsales.settings import base
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +160,6 @@ def test_asking_for_password_resets_past_the_limit_gets_the_message(client):
 
 
 def test_one_address_is_sent_few_reset_emails_whoever_asks_from_wherever(client, run_tasks):
-    from django.core import mail
 
     from carsales.conftest import UserFactory
 
@@ -185,3 +185,22 @@ def test_the_limits_are_counted_in_the_database_so_every_process_sees_them():
 
     assert sorted(answers) == [False] * 3 + [True] * 5
     assert AttemptCount.objects.get(key__startswith="t:a:").count == 8
+
+
+def test_an_address_signed_up_with_again_and_again_is_told_a_few_times_only(client, run_tasks):
+    UserFactory(email="owner@example.com")
+    password = "a fine long passphrase 9"
+    for number in range(8):
+        client.post(
+            "/accounts/signup/",
+            {
+                "username": f"stranger{number}",
+                "email": "owner@example.com",
+                "password1": password,
+                "password2": password,
+            },
+            REMOTE_ADDR=f"203.0.113.{number}",
+        )
+    run_tasks()
+
+    assert len([m for m in mail.outbox if m.to == ["owner@example.com"]]) == 3
