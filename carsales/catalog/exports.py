@@ -23,7 +23,8 @@ CSV_COLUMNS = [
 ]
 _SOURCES = {"brand": "brand__name"}
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection): such text
-# is written with a leading apostrophe, which spreadsheets show as text and an import strips.
+# is written with a leading apostrophe, which spreadsheets show as text and an import strips;
+# so is text starting with an apostrophe, so that the import strips only what the export added.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_ROWS = 2000
 
@@ -36,7 +37,7 @@ class _Line:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith((*FORMULA_STARTS, "'")):
         return "'" + value
     if hasattr(value, "isoformat"):
         return value.isoformat()

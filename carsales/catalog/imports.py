@@ -28,9 +28,10 @@ class ImportReport:
 
 
 def _text(value: str) -> str:
-    # The export writes a cell a spreadsheet would run as a formula with a leading apostrophe.
+    # The export writes a cell a spreadsheet would run as a formula, or one starting with an
+    # apostrophe, after an apostrophe of its own (exports._cell).
     value = value.strip()
-    return value[1:] if value.startswith("'") and value[1:2] and value[1:2] in FORMULA_STARTS else value
+    return value[1:] if value.startswith("'") and value[1:2] and value[1:2] in (*FORMULA_STARTS, "'") else value
 
 
 def _message(error: ValidationError) -> str:
@@ -84,6 +85,9 @@ class _Batch:
         self.cars: list[tuple[int, Car, bool]] = []  # (line, car, withdrawn)
 
     def car_of(self, line: int, row: dict[str, str], report: ImportReport) -> None:
+        if any(isinstance(cell, str) and "\x00" in cell for cell in row.values()):
+            report.problems.append((line, "a cell holds a NUL character, which no text of a car may"))
+            return
         status = (row.get("status") or "available").strip()
         if status not in (CarStatus.AVAILABLE, CarStatus.WITHDRAWN):
             report.problems.append((line, f"a {status} car comes with its order; it is not imported on its own"))

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from carsales.audit.models import AuditEntry
 from carsales.catalog.exports import CSV_COLUMNS
@@ -39,7 +39,7 @@ def comparable(car: Car) -> tuple[Any, ...]:
 
 def test_an_export_round_trips_through_an_import_with_the_stock_exact(tmp_path: Any, run_tasks: Any):
     honda = BrandFactory(name="Honda")
-    CarFactory(brand=honda, model="=cmd()", vin=HONDA_VIN, mileage=1200, fuel="petrol", body="sedan", bio="Nice.")
+    CarFactory(brand=honda, model="=cmd()", vin=HONDA_VIN, mileage=1200, fuel="petrol", body="sedan", bio="'-5 it says")
     withdrawn = CarFactory(brand=BrandFactory(name="Škoda"), model="Octavia", value=None, doors=5, bio="Estate.")
     cars_withdraw(car_ids=[withdrawn.pk])
     sold_car(model="Sold one")
@@ -53,7 +53,9 @@ def test_an_export_round_trips_through_an_import_with_the_stock_exact(tmp_path: 
     run_tasks()
 
     after = sorted(comparable(car) for car in Car.objects.exclude(status=CarStatus.SOLD).select_related("brand"))
-    assert after == before  # the formula-looking model came back as typed, the withdrawn car withdrawn
+    # The formula-looking model and the bio starting with an apostrophe came back as typed, the
+    # withdrawn car withdrawn.
+    assert after == before
     snapshot = inventory_current()
     assert (snapshot.cars_count, snapshot.withdrawn_count, snapshot.available_count) == (2, 1, 1)
     assert_store_is_true()
@@ -144,6 +146,36 @@ def test_the_command_names_the_columns_a_file_lacks(tmp_path: Any):
 
     with pytest.raises(Exception, match="has no column factory_year, model_year, plate"):
         call_command("import_cars", str(target), verbosity=0)
+
+
+UNREADABLE = {  # after a good row: (what follows it, what the refusal says)
+    "latin-1": ("Citroën,C3,2020,2020,P1\n".encode("latin-1"), "is not UTF-8 text"),
+    "utf-16": ("Kia,Rio,2020,2020,P2\n".encode("utf-16"), "is not UTF-8 text"),
+    "a cell past the csv module's limit": (b'Kia,"' + b"x" * 200_000 + b'",2020,2020,P1\n', "line 3: field larger"),
+}
+
+
+@pytest.mark.parametrize(("tail", "said"), UNREADABLE.values(), ids=UNREADABLE.keys())
+def test_a_file_that_cannot_be_read_is_refused_saying_where_before_any_row_is_added(tmp_path: Any, tail, said):
+    target = tmp_path / "cars.csv"
+    target.write_bytes(b"brand,model,factory_year,model_year,plate\nKia,Rio,2020,2020,GOOD1\n" + tail)
+
+    with pytest.raises(CommandError, match=said):
+        call_command("import_cars", str(target), "--batch-rows", "1", verbosity=0)
+    assert not Car.objects.exists()
+
+
+def test_a_row_holding_a_nul_character_is_reported_and_skipped(tmp_path: Any, capsys: Any):
+    target = tmp_path / "cars.csv"
+    write(target, [
+        {"brand": "Kia", "model": "Civ\x00ic", "factory_year": 2020, "model_year": 2020, "plate": "NUL1"},
+        {"brand": "Kia", "model": "Rio", "factory_year": 2020, "model_year": 2020, "plate": "OK1"},
+    ])  # fmt: skip
+
+    call_command("import_cars", str(target), verbosity=0)
+
+    assert list(Car.objects.values_list("plate", flat=True)) == ["OK1"]
+    assert "line 2: a cell holds a NUL character" in capsys.readouterr().err
 
 
 def test_cells_cleaned_once_per_import_come_out_as_djangos_clean_fields_makes_them():

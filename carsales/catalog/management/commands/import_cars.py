@@ -25,7 +25,7 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
         with handle:
-            total = sum(1 for _ in handle) - 1
+            total = _rows_readable(handle, file)
             handle.seek(0)
             reader = csv.DictReader(handle)
             missing = [name for name in REQUIRED_COLUMNS if name not in (reader.fieldnames or [])]
@@ -44,3 +44,18 @@ class Command(BaseCommand):
                 f"{len(report.problems)} rows skipped."
             )
         )
+
+
+def _rows_readable(handle: Any, file: str) -> int:
+    """How many rows follow the header, read through once: a file that is not UTF-8 text or not
+    CSV is refused, saying where, before any of its rows is added."""
+    reader = csv.reader(handle)
+    try:
+        rows = sum(1 for _ in reader)
+    except UnicodeDecodeError:
+        raise CommandError(
+            f"{file} is not UTF-8 text (after line {reader.line_num}): save it as CSV UTF-8, as export_cars writes it."
+        ) from None
+    except csv.Error as error:
+        raise CommandError(f"{file}, line {reader.line_num}: {error}.") from None
+    return max(rows - 1, 0)
