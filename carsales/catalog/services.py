@@ -517,10 +517,16 @@ def _thumbnail_name(photo: str, suffix: str = ".jpg") -> str:
     for a new upload while the old thumbnail still awaits deletion) keeps two photos from ever
     sharing one thumbnail file.
     """
-    stem = photo.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     size = default_storage.size(photo) if default_storage.exists(photo) else 0
     digest = hashlib.sha256(f"{photo}:{size}".encode()).hexdigest()[:12]
-    return f"cars/thumbnails/{stem}-{digest}{suffix}"
+    return _derived_name("cars/thumbnails/", photo, f"{digest}{suffix}", Car._meta.get_field("thumbnail"))
+
+
+def _derived_name(folder: str, source: str, tag: str, field: Any) -> str:
+    """`folder` + the stem of `source` + "-" + `tag` (a digest keeping it unique), the stem cut so
+    that the name fits `field`'s column: a photo's long name must not fail its renditions."""
+    room = field.max_length - len(folder) - len(tag) - 1
+    return f"{folder}{Path(source).stem[: max(room, 0)]}-{tag}"
 
 
 def car_thumbnail_make(*, car_id: int, photo: str) -> str | None:
@@ -543,11 +549,12 @@ def car_thumbnail_make(*, car_id: int, photo: str) -> str | None:
     if car.thumbnail.name:
         return car.thumbnail.name
     thumbnail = thumbnail_of(car.photo, max_side=settings.CARSALES_THUMBNAIL_SIZE)
+    column = Car._meta.get_field("thumbnail")
     name = photo
     if thumbnail is not None:
-        name = _stored_once(_thumbnail_name(photo), thumbnail)
+        name = _stored_once(_thumbnail_name(photo), thumbnail, column)
     webp = _stored_once(
-        _thumbnail_name(photo, suffix=".webp"), webp_of(car.photo, max_side=settings.CARSALES_THUMBNAIL_SIZE)
+        _thumbnail_name(photo, suffix=".webp"), webp_of(car.photo, max_side=settings.CARSALES_THUMBNAIL_SIZE), column
     )
     if Car.objects.filter(pk=car_id, photo=photo, thumbnail="").update(thumbnail=name, thumbnail_webp=webp):
         _check_still_stored(Car.objects.filter(pk=car_id), {"thumbnail": name, "thumbnail_webp": webp})
@@ -556,9 +563,10 @@ def car_thumbnail_make(*, car_id: int, photo: str) -> str | None:
     return None
 
 
-def _stored_once(name: str, content: ContentFile) -> str:
-    """Store `content` under `name`, unless an attempt that failed after writing it did already."""
-    return name if default_storage.exists(name) else default_storage.save(name, content)
+def _stored_once(name: str, content: ContentFile, field: Any) -> str:
+    """Store `content` under `name`, unless an attempt that failed after writing it did already;
+    a name the storage must change to store it is kept within `field`'s column."""
+    return name if default_storage.exists(name) else default_storage.save(name, content, max_length=field.max_length)
 
 
 def stored_files_delete(*, names: Collection[str]) -> int:
@@ -746,8 +754,9 @@ def car_photo_renditions_make(*, photo_id: int, image: str) -> bool:
     digest = hashlib.sha256(f"{photo_id}:{image}".encode()).hexdigest()[:12]
     names = {}
     for kind, size in (("large", settings.CARSALES_GALLERY_SIZE), ("small", settings.CARSALES_GALLERY_STRIP_SIZE)):
-        name = f"cars/gallery/{Path(image).stem}-{digest}-{kind}.webp"
-        names[kind] = _stored_once(name, webp_of(photo.image, max_side=size))
+        column = CarPhoto._meta.get_field(kind)
+        name = _derived_name("cars/gallery/", image, f"{digest}-{kind}.webp", column)
+        names[kind] = _stored_once(name, webp_of(photo.image, max_side=size), column)
     if not CarPhoto.objects.filter(pk=photo_id, image=image, large="", small="").update(**names):
         stored_files_delete(names=list(names.values()))
         return False

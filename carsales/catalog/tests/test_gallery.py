@@ -195,3 +195,17 @@ def test_gallery_photos_cannot_be_bulk_created_past_their_receivers():
 
     with pytest.raises(TypeError, match=r"use catalog\.services\.car_photos_add"):
         CarPhoto.objects.bulk_create([CarPhoto(car=car, image="cars/photos/x.jpg")])
+
+
+def test_photos_with_names_as_long_as_a_column_holds_get_their_renditions(run_tasks: Any):
+    long_name = "a-very-long-photo-name-from-a-phone-" + "x" * 50 + ".jpg"
+    car = CarFactory(photo=image_upload(1200, 800, name=long_name))
+    (photo,) = car_photos_add(car=car, files=[image_upload(1200, 800, name=long_name)])
+
+    run_tasks()
+
+    car.refresh_from_db()
+    photo.refresh_from_db()
+    made = [car.thumbnail.name, car.thumbnail_webp.name, photo.large.name, photo.small.name]
+    assert all(made) and all(len(name) <= 100 for name in made), made
+    assert all(default_storage.exists(name) for name in made)
