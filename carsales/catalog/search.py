@@ -136,6 +136,7 @@ def car_search(cars: QuerySet[Car], query: str, *, staff: bool) -> tuple[QuerySe
     looser = [
         _nearest(word, vocabulary, SUGGESTION_CUTOFF) or _completed(word, vocabulary) or word for word in corrected
     ]
-    if looser != words:
+    # Offered only when it finds a car: a suggestion leading to no result is a dead end.
+    if looser != words and _matched(cars, looser, staff=staff).exists():
         outcome.suggestion = " ".join(looser)
     return found, outcome

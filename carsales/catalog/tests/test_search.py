@@ -60,15 +60,22 @@ def test_the_page_says_how_a_corrected_query_was_understood(stock: dict[str, Any
 
 
 def test_an_empty_result_suggests_what_was_probably_meant(stock: dict[str, Any]):
-    page = Client().get("/", {"q": "golff cruise"}).content.decode()
+    page = Client().get("/", {"q": "dobo"}).content.decode()
 
-    assert "No car matches these filters. Did you mean" in page and "golf cruze" in page
+    assert "No car matches these filters. Did you mean" in page and ">doblò</a>" in page
+    assert stock["doblo"].get_absolute_url() in Client().get("/", {"q": "doblò"}).content.decode()
 
 
 def test_a_suggestion_completes_a_word_typed_short_beside_one_it_corrects(stock: dict[str, Any]):
-    page = Client().get("/", {"q": "hond cruise"}).content.decode()
+    page = Client().get("/", {"q": "fia dobo"}).content.decode()
 
-    assert "Did you mean" in page and ">honda cruze</a>" in page
+    assert "Did you mean" in page and ">fiat doblò</a>" in page
+
+
+def test_no_suggestion_is_offered_that_would_find_no_car_either(stock: dict[str, Any]):
+    page = Client().get("/", {"q": "golff cruise"}).content.decode()  # a golf, a cruze: no golf cruze
+
+    assert "Did you mean" not in page and "No car matches these filters. Try fewer of them." in page
 
 
 def test_staff_find_a_car_by_stock_code_plate_or_vin_and_visitors_do_not(stock: dict[str, Any], admin_user: Any):
