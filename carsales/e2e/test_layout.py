@@ -85,3 +85,16 @@ def test_the_favicon_is_served_at_favicon_ico(page: Page):
     response = page.request.get("/favicon.ico")
 
     assert response.ok and response.headers["content-type"].startswith("image/svg+xml")
+
+
+@pytest.mark.parametrize("role", ["buyer", "staff"])
+def test_the_order_list_shows_every_column_of_every_order_on_a_phone(role, shop, new_context, log_in):
+    page = open_as(role, shop, new_context(viewport=PHONE), log_in)
+    page.goto("/orders/")
+
+    # No cell left past the screen's edge for a sideways scroll to find (each row is stacked).
+    cut = page.evaluate(
+        "[...document.querySelectorAll('table.stacks td')]"
+        ".filter(cell => cell.getBoundingClientRect().right > window.innerWidth + 1).map(cell => cell.dataset.label)"
+    )
+    assert page.locator("table.stacks td[data-label='Total']").count() >= 1 and cut == []
