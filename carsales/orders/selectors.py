@@ -1,6 +1,8 @@
+from decimal import Decimal
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from carsales.catalog.models import Car, CarStatus
 from carsales.core.converters import id_in
@@ -59,6 +61,17 @@ def order_holding(*, car: Car, user: AbstractBaseUser | AnonymousUser) -> Order 
     if not user.is_authenticated:
         return None
     return Order.objects.filter(items__car=car, items__holds_car=True, buyer__user_id=user.pk).first()
+
+
+def order_total_contradictions() -> list[str]:
+    """Orders whose totals (cars, price) are not their lines', as sentences; empty when all agree."""
+    orders = Order.objects.annotate(lines=Count("items"), lines_price=Sum("items__price"))
+    return [
+        f"order #{order.pk} totals {order.total} cars / {order.total_price} but its lines {order.lines} / "
+        f"{order.lines_price or Decimal(0)}"
+        for order in orders
+        if (order.total, order.total_price) != (order.lines, order.lines_price or Decimal(0))
+    ]
 
 
 def stock_contradictions() -> list[str]:

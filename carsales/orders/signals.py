@@ -49,3 +49,11 @@ expired), `reason` (CancellationReason: staff, buyer or expired). Not sent for a
 already cancelled order.
 """,
 )
+
+orders_loaded = Signal()
+"""Sent by `loaddata` once every fixture's rows are in, inside its transaction, before it commits.
+
+kwargs: none. Each receiver returns what it finds in its own app's rows that contradicts the
+orders, as sentences (an empty list when nothing does); the load is refused, nothing kept, when
+any receiver finds something. Sent with `send`: a receiver that raises fails the load too.
+"""

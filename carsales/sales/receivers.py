@@ -6,9 +6,10 @@ from django.db.models.signals import pre_delete
 
 from carsales.orders.models import Order
 from carsales.orders.services import order_deactivate
-from carsales.orders.signals import order_payment_recorded
+from carsales.orders.signals import order_payment_recorded, orders_loaded
 
 from .models import Sale
+from .selectors import sale_contradictions
 from .services import sale_record
 
 
@@ -23,5 +24,11 @@ def deactivate_order_of_voided_sale(sender: type, instance: Sale, **kwargs: Any)
     order_deactivate(order_id=instance.order_id)
 
 
+def check_sales_of_loaded_orders(sender: type, **kwargs: Any) -> list[str]:
+    """A fixture load's orders and sales agree: a sale for each paid active order, none for another."""
+    return sale_contradictions()
+
+
 order_payment_recorded.connect(record_sale_for_paid_order, dispatch_uid="sales.record_sale_for_paid_order")
+orders_loaded.connect(check_sales_of_loaded_orders, dispatch_uid="sales.check_sales_of_loaded_orders")
 pre_delete.connect(deactivate_order_of_voided_sale, sender=Sale, dispatch_uid="sales.deactivate_order_of_voided_sale")

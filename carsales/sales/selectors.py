@@ -1,7 +1,20 @@
 from django.db.models import QuerySet
 
+from carsales.orders.models import Order, OrderStatus
+
 from .models import Sale
 
 
 def sale_list() -> QuerySet[Sale]:
     return Sale.objects.select_related("order__buyer__user")
+
+
+def sale_contradictions() -> list[str]:
+    """Where sales and orders disagree, as sentences: a sale stands for each paid, active order
+    and for no other order."""
+    paid = Order.objects.filter(status=OrderStatus.PAID, is_active=True)
+    without_sale = paid.exclude(pk__in=Sale.objects.values("order_id")).values_list("pk", flat=True)
+    sale_of_unpaid = Sale.objects.exclude(order__in=paid).values_list("order_id", flat=True)
+    return [f"paid order #{pk} has no sale" for pk in without_sale] + [
+        f"order #{pk} has a sale but is not paid and active" for pk in sale_of_unpaid
+    ]

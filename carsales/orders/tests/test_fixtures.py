@@ -72,3 +72,60 @@ def test_a_dump_of_cars_with_their_orders_loads_back(tmp_path):
 
     assert Car.objects.get().status == "reserved"
     assert_store_is_true()
+
+
+def _rows_of(*instances) -> list[dict]:
+    from django.core import serializers
+
+    return json.loads(serializers.serialize("json", instances))
+
+
+def _fixture(tmp_path, rows: list[dict]) -> str:
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps(rows))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("changed", "said"),
+    [
+        ({"total_price": "1.00"}, "totals 1 cars / 1.00 but its lines 1 / "),
+        ({"status": "paid", "paid_at": "2026-01-01T00:00:00Z"}, "has no sale"),
+    ],
+    ids=["totals not its lines'", "paid without a sale"],
+)
+def test_a_fixture_contradicting_an_orders_lines_or_sales_is_refused_and_loads_nothing(tmp_path, changed, said):
+    from carsales.orders.models import Order
+
+    order = order_for(CarFactory(value=5000))
+    (row,) = _rows_of(order)
+    row["fields"].update(changed)
+    rows = [row]
+    if "status" in changed:  # its car as the paid order would hold it, in the same load
+        (car_row,) = _rows_of(order.items.get().car)
+        car_row["fields"]["status"] = "sold"
+        rows.append(car_row)
+
+    with pytest.raises(CommandError, match=said):
+        call_command("loaddata", _fixture(tmp_path, rows), verbosity=0)
+
+    assert Order.objects.get(pk=order.pk).status == "placed"
+    assert_store_is_true()
+
+
+def test_a_fixture_of_a_sale_for_an_order_not_paid_is_refused(tmp_path):
+    from carsales.conftest import sold_car
+    from carsales.orders.models import Order
+    from carsales.sales.models import Sale
+
+    sold_car()
+    sale = Sale.objects.get()
+    placed = order_for(CarFactory())
+    (row,) = _rows_of(sale)
+    row["pk"], row["fields"]["order"] = 9001, placed.pk
+
+    with pytest.raises(CommandError, match=rf"order #{placed.pk} has a sale but is not paid and active"):
+        call_command("loaddata", _fixture(tmp_path, [row]), verbosity=0)
+
+    assert Sale.objects.count() == 1 and Order.objects.get(pk=placed.pk).status == "placed"
+    assert_store_is_true()
