@@ -98,3 +98,16 @@ def test_the_order_list_shows_every_column_of_every_order_on_a_phone(role, shop,
         ".filter(cell => cell.getBoundingClientRect().right > window.innerWidth + 1).map(cell => cell.dataset.label)"
     )
     assert page.locator("table.stacks td[data-label='Total']").count() >= 1 and cut == []
+
+
+def test_a_keyboard_user_skips_the_menu_and_sees_where_the_focus_is(page: Page):
+    page.goto("/")
+    page.keyboard.press("Tab")
+
+    skip = page.get_by_role("link", name="Skip to the content")
+    assert skip.is_visible() and skip.evaluate("link => link === document.activeElement")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "content"
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
