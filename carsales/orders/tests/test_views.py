@@ -317,3 +317,20 @@ def test_an_order_page_says_how_to_reach_the_dealership_when_it_is_set(buyer_cli
 
     assert "We will contact you to arrange payment and delivery; to reach us sooner:" in page
     assert '<a href="tel:+15550199">+1 555 0199</a>' in page and "mailto:" not in page
+
+
+def test_an_order_page_speaks_to_its_buyer_and_tells_staff_how_to_reach_them(staff_client):
+    from django.test import Client
+
+    from carsales.conftest import CarFactory, order_for
+
+    order = order_for(CarFactory())
+    buyer = Client()
+    buyer.force_login(order.buyer.user)
+
+    to_buyer = buyer.get(order.get_absolute_url()).content.decode()
+    to_staff = staff_client.get(order.get_absolute_url()).content.decode()
+
+    assert "Your cars are reserved until" in to_buyer and "We will contact you" in to_buyer
+    assert "Your cars" not in to_staff and f"reserved for {order.buyer} until" in to_staff
+    assert f'href="mailto:{order.buyer.user.email}"' in to_staff
