@@ -334,3 +334,18 @@ def test_an_order_page_speaks_to_its_buyer_and_tells_staff_how_to_reach_them(sta
     assert "Your cars are reserved until" in to_buyer and "We will contact you" in to_buyer
     assert "Your cars" not in to_staff and f"reserved for {order.buyer} until" in to_staff
     assert f'href="mailto:{order.buyer.user.email}"' in to_staff
+
+
+def test_a_cart_holding_a_car_no_longer_for_sale_says_so_once_and_offers_no_checkout(buyer_client, user):
+    from carsales.catalog.services import cars_withdraw
+    from carsales.conftest import CarFactory
+    from carsales.orders.services import cart_for_buyer, cart_item_add
+
+    car = CarFactory()
+    cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=car)
+    cars_withdraw(car_ids=[car.pk])
+
+    page = buyer_client.get("/cart/").content.decode()
+
+    assert page.count("Remove it to place your order") == 1
+    assert 'disabled aria-describedby="cart-blocked"' in page
