@@ -1,6 +1,8 @@
 from typing import Any
 
 from django import forms
+from django.core import signing
+from django.http import QueryDict
 
 from .facts import mileage_unit
 from .models import VEHICLE_FACTS, Brand, Car
@@ -37,6 +39,60 @@ class CarForm(forms.ModelForm):
         """
         if self.errors and self.files.get("photo") and "photo" not in self.errors:
             self.add_error("photo", self.PHOTO_NOT_KEPT)
+
+
+class CarEditForm(CarForm):
+    """CarForm for a stored car, carrying the values it showed (signed): `mine` are the fields the
+    person changed from those, `clashes` those someone else changed meanwhile too. A save writes
+    only `mine`, so another person's change to any other field stands; a clash is asked about."""
+
+    SHOWN_SALT = "carsales.catalog.forms.CarEditForm.shown"
+    shown = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stored = self._texts_of(CarForm(instance=self.instance))  # the row as read for this request
+        self.shown_texts = self._posted_shown() if self.is_bound else None
+        if self.shown_texts is None:  # a first showing (or a page from before this field)
+            self.fields["shown"].initial = signing.dumps(self.stored, salt=self.SHOWN_SALT)
+        else:  # compared with what the page showed, not with what is stored now
+            for name, text in self.shown_texts.items():
+                self.initial[name] = self._typed(name, text)
+
+    @property
+    def mine(self) -> list[str]:
+        return [name for name in self.changed_data if name != "shown"]
+
+    @property
+    def clashes(self) -> list[str]:
+        if self.shown_texts is None:
+            return []
+        meanwhile = {name for name, text in self.shown_texts.items() if self.stored.get(name) != text}
+        return [name for name in self.mine if name in meanwhile]
+
+    def show_as_stored(self) -> None:
+        """Take the stored values as the ones shown: the next save replaces them knowingly."""
+        data = QueryDict(mutable=True)
+        data.update(self.data)
+        data["shown"] = signing.dumps(self.stored, salt=self.SHOWN_SALT)
+        self.data = data
+
+    def _posted_shown(self) -> dict[str, str | None] | None:
+        try:
+            return signing.loads(self.data.get("shown", ""), salt=self.SHOWN_SALT)
+        except signing.BadSignature:
+            return None
+
+    def _typed(self, name: str, text: str | None) -> Any:
+        try:
+            return self.fields[name].to_python(text)
+        except (KeyError, forms.ValidationError):
+            return text
+
+    @staticmethod
+    def _texts_of(form: forms.BaseForm) -> dict[str, str | None]:
+        values = {name: form[name].value() for name in form.fields if name != "photo"}
+        return {name: None if value is None else str(value) for name, value in values.items()}
 
 
 class BrandForm(forms.ModelForm):

@@ -23,7 +23,7 @@ from carsales.core.permissions import staff_required
 from .exports import car_csv_lines
 from .facts import sees_stock_details
 from .filters import CarFilterSet
-from .forms import BrandForm, CarForm
+from .forms import BrandForm, CarEditForm, CarForm
 from .models import Brand, Car, CarPhoto, CarStatus
 from .pages import cacheable_query, catalogue_cached, catalogue_version, shared_with_anyone
 from .selectors import (
@@ -314,16 +314,24 @@ def car_create_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     car = get_object_or_404(Car.objects.with_brand(), pk=pk)
-    form = CarForm(request.POST or None, request.FILES or None, instance=car)
+    form = CarEditForm(request.POST or None, request.FILES or None, instance=car)
     if request.method == "POST" and form.is_valid():
-        try:
-            # What this form changed: a field someone else changed meanwhile keeps their change.
-            car = car_update(car=car, **{name: form.cleaned_data[name] for name in form.changed_data})
-        except ValidationError as error:
-            _apply_validation_error(form, error)
+        if form.clashes:
+            theirs = "; ".join(
+                f"{str(form.fields[name].label).lower()} is now {form.stored[name] or 'empty'}" for name in form.clashes
+            )
+            form.add_error(None, f"Someone changed this car since you opened this page: {theirs}. What you typed is "
+                                 "kept below: save again to replace theirs with it.")  # fmt: skip
+            form.show_as_stored()
+            form.ask_for_the_photo_again()
         else:
-            messages.success(request, f"{car} was updated.")
-            return redirect(car)
+            try:
+                car = car_update(car=car, **{name: form.cleaned_data[name] for name in form.mine})
+            except ValidationError as error:
+                _apply_validation_error(form, error)
+            else:
+                messages.success(request, f"{car} was updated.")
+                return redirect(car)
     return render(request, "catalog/car_form.html", {"form": form, "title": f"Edit {car}", "car": car})
 
 

@@ -38,21 +38,54 @@ def test_an_edit_from_a_copy_read_before_a_new_cover_keeps_the_cover_and_every_p
     assert CarPhoto.objects.get(car=car).image.name != cover  # the old cover, in the gallery
 
 
-def test_the_api_and_the_edit_page_write_only_what_they_changed(staff, staff_client):
+def _opened(client, car) -> dict:
+    """What the edit page posts back when saved untouched: the values it showed, and their signature."""
+    form = client.get(f"/cars/{car.pk}/edit/").context["form"]
+    return {name: form[name].value() for name in form.fields if name != "photo" and form[name].value() is not None}
+
+
+def test_the_edit_page_writes_what_its_user_changed_and_keeps_what_others_changed_meanwhile(staff, staff_client):
     car = CarFactory(model="Golf", value=Decimal("10000"), mileage=1000)
-    shown = staff_client.get(f"/cars/{car.pk}/edit/").context["form"]
-    posted = {name: value for name, value in shown.initial.items() if value is not None and name != "photo"}
+    opened = _opened(staff_client, car)
     # Meanwhile, another request: the car gets a cover, and an API client renames it.
     car_update(car=Car.objects.get(pk=car.pk), photo=image_upload(name="cover.jpg"))
     assert token_client(staff).patch(f"/api/cars/{car.pk}/", {"model": "Golf GTI"}, format="json").status_code == 200
 
-    assert staff_client.post(f"/cars/{car.pk}/edit/", posted | {"mileage": 2000}).status_code == 302
+    assert staff_client.post(f"/cars/{car.pk}/edit/", opened | {"mileage": 2000}).status_code == 302
 
     stored = Car.objects.get(pk=car.pk)
-    assert stored.mileage == 2000 and stored.photo.name.endswith(".jpg")
-    # The page posts every field it showed: what it showed of a field changed since stands (the
-    # model, renamed since the form was opened, is "Golf" again). Last writer wins there.
-    assert stored.model == "Golf"
+    assert (stored.mileage, stored.model) == (2000, "Golf GTI") and stored.photo.name.endswith(".jpg")
+
+
+def test_a_field_changed_meanwhile_and_on_the_page_is_asked_about_then_saved_as_confirmed(staff, staff_client):
+    car = CarFactory(model="Golf", value=Decimal("10000"))
+    opened = _opened(staff_client, car)
+    car_update(car=Car.objects.get(pk=car.pk), value=Decimal("9000"))  # meanwhile
+
+    asked = staff_client.post(f"/cars/{car.pk}/edit/", opened | {"value": "9500"})
+
+    assert (
+        asked.status_code == 200
+        and "Someone changed this car since you opened this page: value is now 9000.00" in asked.content.decode()
+    )
+    assert Car.objects.get(pk=car.pk).value == Decimal("9000")
+    again = asked.context["form"]
+    confirmed = {
+        name: again[name].value() for name in again.fields if name != "photo" and again[name].value() is not None
+    }
+    assert staff_client.post(f"/cars/{car.pk}/edit/", confirmed).status_code == 302
+    assert Car.objects.get(pk=car.pk).value == Decimal("9500")
+
+
+def test_a_page_whose_shown_values_are_forged_or_missing_compares_with_what_is_stored(staff_client):
+    car = CarFactory(model="Golf", mileage=1000)
+    opened = _opened(staff_client, car)
+
+    for shown in ("forged", None):
+        posted = opened | {"mileage": 1500 if shown else 1700}
+        posted = posted | {"shown": shown} if shown else {k: v for k, v in posted.items() if k != "shown"}
+        assert staff_client.post(f"/cars/{car.pk}/edit/", posted).status_code == 302
+    assert Car.objects.get(pk=car.pk).mileage == 1700
 
 
 def test_an_admin_edit_writes_only_what_its_form_changed(rf):
