@@ -4,9 +4,10 @@ not enforce before saving, and says per field what the database refused (_refusa
 import hashlib
 import secrets
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -213,21 +214,27 @@ def car_insert(car: Car) -> Car:
 
 
 @contextmanager
-def _refusal_explained(car: Car) -> Iterator[None]:
+def _refusal_explained(
+    car: Car, *, locked: Callable[[], AbstractContextManager[Any]] = nullcontext, brand_as_stored: bool = False
+) -> Iterator[None]:
     """Check `car` as full_clean() would, but for what the database enforces anyway (the brand
     exists, the plate and VIN are unique): checked before the write, each costs a query on every
     save, and still races a concurrent one. When the database refuses, Django's own checks say
     why, per field, after the refused write is rolled back (its transaction, or its savepoint
-    inside a caller's)."""
+    inside a caller's). `locked()` is entered first, inside the same transaction: the check sees
+    what it set on `car` (the row as stored, locked); `brand_as_stored`: the brand among it."""
     # A brand instance was fetched by whoever passed it; one gone meanwhile fails the foreign key,
     # which Django declares deferred: refused at COMMIT. Inside a caller's transaction that COMMIT
     # is the caller's, so there the brand is still checked first.
+    # A brand read with the car's locked row needs no check either: a brand keeping a car cannot be deleted.
     in_callers_transaction = transaction.get_connection().in_atomic_block
-    trusted_brand = car.brand_id is not None and not in_callers_transaction
-    car.full_clean(exclude=["brand"] if trusted_brand else None, validate_unique=False, validate_constraints=False)
     adding = car._state.adding
     try:
-        with transaction.atomic():
+        with transaction.atomic(), locked():
+            trusted_brand = car.brand_id is not None and (brand_as_stored or not in_callers_transaction)
+            car.full_clean(
+                exclude=["brand"] if trusted_brand else None, validate_unique=False, validate_constraints=False
+            )
             yield
     except IntegrityError:
         if adding:  # a refusal at COMMIT comes after the INSERT gave the instance its id
@@ -257,7 +264,17 @@ def car_update(*, car: Car, **changes: Any) -> Car:
             written |= PHOTO_DERIVED  # made anew for a new photo (the receivers of its save)
         setattr(car, field, value)
         written.add(field)
-    with _refusal_explained(car), Car.stored.locked(car):  # DoesNotExist when deleted; the receivers read this row
+    # The fields not written, as the locked row holds them (read with it): checked with the changes,
+    # the row is what the save leaves, whatever the copy held (a later model year, meanwhile). Its
+    # state stays the copy's: a save never writes it, and the state guard watches the instance's.
+    kept = [
+        f.attname
+        for f in Car._meta.concrete_fields
+        if f.name not in written and not f.primary_key and f.name not in Car.STATE_FIELDS
+    ]
+    # DoesNotExist when deleted; the receivers read the row this lock read.
+    locked = partial(Car.stored.locked, car, refresh=kept)
+    with _refusal_explained(car, locked=locked, brand_as_stored="brand" not in written):
         car.save(update_fields=written)
     return car
 

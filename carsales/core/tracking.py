@@ -17,7 +17,7 @@ It also keeps a per-save scratch (`note` / `noted`) for what one receiver of a s
 another (an upload's foreseen name), so nothing else is stashed on instances.
 """
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,27 +56,32 @@ class StoredRow:
         post_save.connect(self._take_what_was_written, sender=cls, weak=False, dispatch_uid=f"{uid}.saved")
         pre_delete.connect(self._read_before_delete, sender=cls, weak=False, dispatch_uid=f"{uid}.delete")
 
-    def _read(self, instance: models.Model) -> dict[str, Any] | None:
+    def _read(self, instance: models.Model, *, also: Collection[str] = ()) -> dict[str, Any] | None:
         assert self.model is not None
         if instance.pk is None:
             return None
         rows = self.model._base_manager.filter(pk=instance.pk)
         if transaction.get_connection().in_atomic_block:
             rows = rows.select_for_update(of=("self",))
-        return rows.values(*self.fields).first()
+        return rows.values(*self.fields, *also).first()
 
     @contextmanager
-    def locked(self, instance: models.Model) -> Iterator[None]:
+    def locked(self, instance: models.Model, *, refresh: Collection[str] = ()) -> Iterator[None]:
         """Lock `instance`'s row and read it, in the caller's transaction, for the saves of it the
         block makes: a service that must lock the row before it changes it (and know it is there)
         pays for one read, not two. Raises the model's DoesNotExist, marked as deleted meanwhile
         (core.gone: a 404), when the row is gone. The reading goes to the first save of this
-        instance; save no other copy of the row before it."""
+        instance; save no other copy of the row before it.
+
+        `refresh` (attribute names): set on `instance` as the locked row holds them, in the same
+        read: a save writing some fields then checks its row as it will be, not a stale copy."""
         assert self.model is not None
-        before = self._read(instance)
-        if before is None:
+        row = self._read(instance, also=refresh)
+        if row is None:
             raise deleted_meanwhile(self.model)
-        instance.__dict__[_AHEAD] = before
+        for name in refresh:
+            setattr(instance, name, row[name])
+        instance.__dict__[_AHEAD] = {name: row[name] for name in self.fields}
         try:
             yield
         finally:

@@ -5,6 +5,7 @@ request changed, on the service, the edit page, the admin or the API."""
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from carsales.catalog.models import Car, CarPhoto
 from carsales.catalog.services import car_photo_make_cover, car_photos_add, car_update
@@ -108,3 +109,18 @@ def test_an_admin_edit_writes_only_what_its_form_changed(rf):
 
     stored = Car.objects.get(pk=car.pk)
     assert (stored.model, stored.value) == ("Polo", Decimal("9000"))
+
+
+def test_an_edit_from_a_copy_read_before_other_fields_changed_is_checked_against_the_row_it_leaves():
+    car = CarFactory(factory_year=2015, model_year=2016)
+    read_before = Car.objects.get(pk=car.pk)
+    car_update(car=Car.objects.get(pk=car.pk), factory_year=2018, model_year=2018)  # meanwhile
+
+    with pytest.raises(ValidationError) as refused:  # a model year before the factory year: a form error, no 500
+        car_update(car=read_before, model_year=2016)
+
+    assert "model_year" in refused.value.message_dict or "__all__" in refused.value.message_dict
+    stored = Car.objects.get(pk=car.pk)
+    assert (stored.factory_year, stored.model_year) == (2018, 2018)
+    car_update(car=read_before, model_year=2019)
+    assert Car.objects.get(pk=car.pk).model_year == 2019

@@ -51,9 +51,9 @@ def deleted_meanwhile(monkeypatch: pytest.MonkeyPatch) -> Car:
     monkeypatch.setattr(services, "_car_locked", after_a_concurrent_delete)
     stored = Car.stored.locked
 
-    def edited_after_a_concurrent_delete(given: Car) -> Any:
+    def edited_after_a_concurrent_delete(given: Car, **options: Any) -> Any:
         Car.objects.filter(pk=given.pk).delete()
-        return stored(given)
+        return stored(given, **options)
 
     monkeypatch.setattr(Car.stored, "locked", edited_after_a_concurrent_delete)
     return car
