@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save, pre_save
 
-from .services import buyer_ensure, credentials_replaced
+from .services import buyer_ensure, credentials_replaced, signup_pending_end
 
 User = get_user_model()
 
@@ -35,4 +35,17 @@ def revoke_credentials_on_new_password(
 pre_save.connect(
     revoke_credentials_on_new_password, sender=User, dispatch_uid="accounts.revoke_credentials_on_new_password"
 )
+
+
+def end_pending_sign_up_of_active_user(
+    sender: type, instance: Any, raw: bool, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """A user saved active by any path (the link, the admin, a shell) has finished signing up."""
+    if not raw and instance.is_active and (update_fields is None or "is_active" in update_fields):
+        signup_pending_end(user=instance)
+
+
 post_save.connect(create_buyer_for_new_user, sender=User, dispatch_uid="accounts.create_buyer_for_new_user")
+post_save.connect(
+    end_pending_sign_up_of_active_user, sender=User, dispatch_uid="accounts.end_pending_sign_up_of_active_user"
+)

@@ -119,14 +119,14 @@ def account_sign_up(*, username: str, email: str, password: str, base_url: str) 
         make_password(password)  # the hashing the other path does, so both take as long
         user = existing
         if existing.is_active:
-            # Told a few times an hour at most, however many addresses sign up with theirs.
-            count, seconds = settings.CARSALES_RATE_LIMITS["password_reset_target"]
-            if not attempt_allowed(scope="signup_taken", key=email, count=count, seconds=seconds):
-                return
             kind = "signup_taken"
         elif _signup_pending(existing):
             kind = "signup_confirm"
         else:
+            return
+        # An address is written to a few times an hour at most, however many addresses sign up with it.
+        count, seconds = settings.CARSALES_RATE_LIMITS["password_reset_target"]
+        if not attempt_allowed(scope="signup_again", key=email, count=count, seconds=seconds):
             return
     # Its receivers (the email, a durable delivery) are written in this transaction: the email is
     # owed if and only if this commits, and retried until sent.
@@ -142,6 +142,12 @@ def account_activate(*, user: Any) -> bool:
         get_user_model()._default_manager.filter(pk=user.pk).update(is_active=True)
         user.is_active = True
     return bool(finished) or user.is_active
+
+
+def signup_pending_end(*, user: Any) -> None:
+    """An account made active by any path (the link, the admin, a shell) is no pending sign-up
+    any more: deactivated later, no sign-up link may activate it again."""
+    Buyer.objects.filter(user_id=user.pk, signup_pending=True).update(signup_pending=False)
 
 
 def _signup_pending(user: Any) -> bool:

@@ -72,7 +72,9 @@ def log_car_saved(sender: type[Car], instance: Car, created: bool, raw: bool, **
             repeatable=True,
         )
     else:
-        changed = sorted(set(kwargs.get("update_fields") or ()) - {"updated_at"})  # the fields edited
+        # The fields edited: not what the save derives (the time, a new photo's thumbnails).
+        written = kwargs.get("update_fields") or ()
+        changed = sorted(name for name in written if Car._meta.get_field(name).editable)
         audit_record(
             actor=current_actor(),
             action="car.edited",

@@ -126,6 +126,14 @@ class CarFilterSet(filters.FilterSet):
             offered = brands_offered(chosen=self.data.get("brand") if self.data else None)
             self.form.fields["brand"].queryset = offered  # type: ignore[attr-defined]  # a ModelChoiceField
 
+    def filter_queryset(self, queryset: QuerySet[Car]) -> QuerySet[Car]:
+        # The search after the other filters (then the ordering): a correction or a suggestion is
+        # judged by the cars those leave, so it never leads to a page without any.
+        last = ["q", "ordering"]
+        for name in sorted(self.form.cleaned_data, key=lambda name: last.index(name) if name in last else -1):
+            queryset = self.filters[name].filter(queryset, self.form.cleaned_data[name])
+        return queryset
+
     def search(self, cars: QuerySet[Car], name: str, value: str) -> QuerySet[Car]:
         staff = sees_stock_details(getattr(self.request, "user", None))
         found, self.search_outcome = car_search(cars, value, staff=staff)

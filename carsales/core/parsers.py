@@ -47,7 +47,5 @@ class BoundedJSONParser(JSONParser):
             try:
                 json.dumps(data, ensure_ascii=False).encode()
             except UnicodeEncodeError:
-                raise ParseError(
-                    "JSON strings must be Unicode text: a lone surrogate escape (\\ud800-\\udfff) is not."
-                ) from None
+                raise ParseError(NOT_UNICODE) from None
         return data

@@ -382,3 +382,20 @@ def test_sign_ups_at_once_with_one_address_or_one_name_make_one_account_and_no_e
     assert errors == []
     assert users.filter(email="same@example.com").count() == 1
     assert users.filter(username__iexact="ana").count() == 1
+
+
+def test_a_sign_up_staff_activated_by_hand_then_deactivated_gets_no_link_again(client, run_tasks):
+    client.post("/accounts/signup/", SIGN_UP)
+    run_tasks()
+    user = get_user_model().objects.get(username="maria")
+    user.is_active = True  # staff activate it in the admin, without the link
+    user.save()
+    user.is_active = False  # and later deactivate it
+    user.save()
+    mail.outbox.clear()
+
+    client.post("/accounts/login/", {"username": "maria", "password": "Strong-pass-987"})
+    client.post("/accounts/signup/resend/")
+    run_tasks()
+
+    assert mail.outbox == [] and not Buyer.objects.get(user=user).signup_pending

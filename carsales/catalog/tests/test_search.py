@@ -72,8 +72,13 @@ def test_a_suggestion_completes_a_word_typed_short_beside_one_it_corrects(stock:
     assert "Did you mean" in page and ">fiat doblò</a>" in page
 
 
-def test_no_suggestion_is_offered_that_would_find_no_car_either(stock: dict[str, Any]):
-    page = Client().get("/", {"q": "golff cruise"}).content.decode()  # a golf, a cruze: no golf cruze
+@pytest.mark.parametrize(
+    "query",
+    [{"q": "golff cruise"}, {"q": "dobo", "fuel": "diesel"}],
+    ids=["a golf, a cruze: no golf cruze", "the doblò is no diesel"],
+)
+def test_no_suggestion_is_offered_that_would_find_no_car_either(stock: dict[str, Any], query: dict[str, str]):
+    page = Client().get("/", query).content.decode()
 
     assert "Did you mean" not in page and "No car matches these filters. Try fewer of them." in page
 

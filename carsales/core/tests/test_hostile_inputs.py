@@ -129,10 +129,9 @@ def test_a_lock_out_listed_with_a_long_name_and_no_address_is_lifted_from_its_pa
     assert not AccessAttempt.objects.exists()
 
 
-@pytest.mark.parametrize("field", ["car"])
-def test_a_json_string_that_is_no_unicode_text_is_a_400(buyer_api: Any, field: str):
-    refused = buyer_api.post("/api/cart/items/", f'{{"{field}": "\\ud800"}}', content_type="application/json")
-    paired = buyer_api.post("/api/cart/items/", f'{{"{field}": "\\ud83d\\ude97"}}', content_type="application/json")
+def test_a_json_string_that_is_no_unicode_text_is_a_400(buyer_api: Any):
+    refused = buyer_api.post("/api/cart/items/", '{"car": "\\ud800"}', content_type="application/json")
+    paired = buyer_api.post("/api/cart/items/", '{"car": "\\ud83d\\ude97"}', content_type="application/json")
 
     assert refused.status_code == 400 and "lone surrogate" in refused.json()["detail"]
     assert paired.status_code == 400 and "car" in paired.json()  # a character: the field's own refusal

@@ -204,3 +204,18 @@ def test_an_address_signed_up_with_again_and_again_is_told_a_few_times_only(clie
     run_tasks()
 
     assert len([m for m in mail.outbox if m.to == ["owner@example.com"]]) == 3
+
+
+def test_an_unfinished_sign_ups_address_signed_up_with_again_and_again_gets_a_few_links_only(client, run_tasks):
+    password = "a fine long passphrase 9"
+    for number in range(8):
+        client.post(
+            "/accounts/signup/",
+            {"username": f"pending{number}", "email": "pending@example.com"}
+            | {"password1": password, "password2": password},
+            REMOTE_ADDR=f"203.0.113.{number}",
+        )
+    run_tasks()
+
+    # The link of the account it made, then the same link again three times.
+    assert len([m for m in mail.outbox if m.to == ["pending@example.com"]]) == 1 + 3
