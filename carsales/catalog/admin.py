@@ -198,6 +198,16 @@ class CarAdmin(LenientAutocompleteAdmin):
             # form says why, with what was typed kept.
             return super().changeform_view(request, object_id, form_url, extra_context)
 
+    def get_form(self, request: HttpRequest, obj: Car | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if change:
+            # Each field posts the value it showed, and the form's changes are judged against it
+            # (not against the row as read when saving): another person's change meanwhile to a
+            # field this form left alone is not written back.
+            for name, field in form.base_fields.items():
+                field.show_hidden_initial = name != "photo"
+        return form
+
     def save_model(self, request: HttpRequest, obj: Car, form: Any, change: bool) -> None:
         # Through the service, like the car form: an edit of a car deleted meanwhile fails
         # instead of bringing it back.
