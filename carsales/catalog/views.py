@@ -109,6 +109,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
             "page": page,
             "page_sizes": PAGE_SIZES,
             "stock_staff": stock_staff,
+            "results_only": htmx,  # swapped into the page: the count for screen readers goes with them
         }
         return render_to_string(fragment, context, request=request)
 

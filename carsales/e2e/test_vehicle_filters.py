@@ -17,6 +17,9 @@ def test_a_buyer_filters_by_fuel_body_and_mileage_and_reads_the_facts_on_the_car
     page.get_by_label("Body").select_option(label="SUV")
     page.wait_for_url("**body=suv**")
     expect(page.locator(".card-body h2")).to_have_count(2)
+    # Said to a screen reader, from the live region the results' swap fills: the page keeps one.
+    expect(page.get_by_role("status")).to_have_text("2 cars")
+    expect(page.locator("#results-status")).to_have_count(1)
     page.get_by_label("Max mileage (km)").fill("50000")
     page.get_by_label("Max mileage (km)").dispatch_event("change")
     page.wait_for_url("**mileage_max=50000**")
