@@ -98,8 +98,10 @@ def with_gallery_leads(cars: Iterable[Car]) -> list[Car]:
     for car in coverless.values():
         car.gallery_lead = None  # type: ignore[attr-defined]
     if coverless:
-        for photo in CarPhoto.objects.filter(car_id__in=coverless).order_by("-car_id", "-position", "-id"):
-            coverless[photo.car_id].gallery_lead = photo  # type: ignore[attr-defined]  # the first is set last
+        # Each car's first photo only, found by the gallery-order index: not every photo of the page's cars.
+        first = CarPhoto.objects.filter(car_id=OuterRef("car_id")).order_by("position", "id").values("pk")[:1]
+        for photo in CarPhoto.objects.filter(car_id__in=coverless, pk=Subquery(first)):
+            coverless[photo.car_id].gallery_lead = photo  # type: ignore[attr-defined]
     return cars
 
 

@@ -2,7 +2,8 @@ from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
 from carsales.catalog.models import Car, CarStatus
 from carsales.core.converters import id_in
@@ -65,12 +66,14 @@ def order_holding(*, car: Car, user: AbstractBaseUser | AnonymousUser) -> Order 
 
 def order_total_contradictions() -> list[str]:
     """Orders whose totals (cars, price) are not their lines', as sentences; empty when all agree."""
-    orders = Order.objects.annotate(lines=Count("items"), lines_price=Sum("items__price"))
+    lines_price = Coalesce(Sum("items__price"), Value(Decimal(0)), output_field=DecimalField())
+    orders = Order.objects.annotate(lines=Count("items"), lines_price=lines_price).exclude(
+        total=F("lines"), total_price=F("lines_price")
+    )  # compared by the database: only the orders that disagree are read
     return [
         f"order #{order.pk} totals {order.total} cars / {order.total_price} but its lines {order.lines} / "
-        f"{order.lines_price or Decimal(0)}"
+        f"{order.lines_price}"
         for order in orders
-        if (order.total, order.total_price) != (order.lines, order.lines_price or Decimal(0))
     ]
 
 
