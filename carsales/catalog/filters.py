@@ -16,13 +16,15 @@ NEGATIVE_PRICE = "A price cannot be negative."
 SEARCH_MAX_LENGTH = 100
 SEARCH_MAX_WORDS = 8
 
+# Each ordering is one index read forwards or backwards (catalog.models.Car.Meta, migration 0018),
+# so a page costs the same at any size: ties go by id in the ordering's direction.
 CAR_ORDERINGS: dict[str, tuple[str | OrderBy, ...]] = {
     "newest": ("-created_at", "-id"),
     # A car priced on request is no bargain, nor the dearest: last either way.
     "price": (F("value").asc(nulls_last=True), "id"),
-    "-price": (F("value").desc(nulls_last=True), "id"),
+    "-price": (F("value").desc(nulls_last=True), "-id"),
     "year": ("model_year", "id"),
-    "-year": ("-model_year", "id"),
+    "-year": ("-model_year", "-id"),
     "mileage": (F("mileage").asc(nulls_last=True), "id"),  # a car of unstated mileage is no bargain
     "oldest": ("created_at", "id"),
 }

@@ -386,8 +386,13 @@ class Car(StateGuardedModel):
         base_manager_name = "objects"
         indexes = [
             models.Index(fields=["status", "-created_at"]),
-            models.Index(fields=["value"]),
-            models.Index(fields=["model_year"]),
+            # The catalogue's orderings (catalog.filters.CAR_ORDERINGS), ties by id; PostgreSQL, which
+            # puts NULL last going up, also gets (value NULLS FIRST, id) for "dearest first, priced on
+            # request last" (migration 0018).
+            models.Index(fields=["created_at", "id"], name="car_by_arrival"),  # staff list every status
+            models.Index(fields=["value", "id"], name="car_by_value"),
+            models.Index(fields=["model_year", "id"], name="car_by_model_year"),
+            models.Index(fields=["mileage", "id"], name="car_by_mileage"),
             # The distinct models a search corrects typos against (search.py); PostgreSQL also
             # gets trigram indexes for the substring match (migration 0012).
             models.Index(fields=["model"]),
