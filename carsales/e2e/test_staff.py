@@ -62,7 +62,9 @@ def test_staff_list_a_car_with_a_photo_reprice_it_and_record_a_sale(page: Page, 
     )
 
     page.goto(order.get_absolute_url())
-    page.get_by_role("button", name="Mark paid").click()
+    page.get_by_role("link", name="Mark paid…").click()
+    expect(page.get_by_role("heading", name=f"Mark order #{order.pk} paid?")).to_be_visible()
+    page.get_by_role("button", name="Record the payment").click()
     expect(page.locator(".message.success")).to_have_text(f"Order #{order.pk} is paid.")
     page.get_by_role("link", name="Sales", exact=True).click()
     latest_sales = page.locator(".panel", has=page.get_by_role("heading", name="Latest sales"))

@@ -144,8 +144,15 @@ def _staff_transition(request: HttpRequest, pk: int, action, verb: str) -> HttpR
 
 
 @staff_required("orders.change_order")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
+    """Asked first (GET): a payment sells the cars and emails the buyer; only voiding the sale,
+    a refund, undoes it."""
+    if request.method == "GET":
+        order = get_object_or_404(Order, pk=pk)
+        if not order.awaits_payment:
+            return redirect(order)  # nothing to pay (any more): its page says why
+        return render(request, "orders/order_confirm_pay.html", {"order": order})
     return _staff_transition(request, pk, order_mark_paid, "is paid")
 
 

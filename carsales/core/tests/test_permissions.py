@@ -15,6 +15,7 @@ STAFF_PAGES = [
     ("get", "/staff/inventory/"),
     ("get", "/staff/sales/"),
     ("get", "/staff/signals/"),
+    ("get", "/orders/{order}/pay/"),
     ("post", "/orders/{order}/pay/"),
 ]
 

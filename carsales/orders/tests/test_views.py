@@ -168,6 +168,32 @@ def test_staff_mark_an_order_paid_from_its_page(staff, user):
     assert f"Order #{order.pk} is paid." in [str(m) for m in response.context["messages"]]
 
 
+def test_marking_an_order_paid_asks_first_naming_buyer_total_and_cars(staff, user):
+    order = place_for(user, 100)
+    client = Client()
+    client.force_login(staff)
+
+    asked = client.get(f"/orders/{order.pk}/pay/")
+
+    assert Order.objects.get(pk=order.pk).status == "placed"  # a GET changes nothing
+    page = asked.content.decode()
+    assert f"Mark order #{order.pk} paid?" in page and str(user.buyer) in page
+    assert all(str(item.car) in page for item in order.items.all())
+    assert f'href="/orders/{order.pk}/pay/"' in client.get(f"/orders/{order.pk}/").content.decode()
+
+
+def test_the_question_of_an_order_paid_meanwhile_leads_to_its_page(staff, user):
+    from carsales.orders.services import order_mark_paid
+
+    order = order_mark_paid(order=place_for(user, 100), actor=staff)
+    client = Client()
+    client.force_login(staff)
+
+    response = client.get(f"/orders/{order.pk}/pay/")
+
+    assert response.status_code == 302 and response["Location"] == order.get_absolute_url()
+
+
 def test_a_buyer_cannot_mark_an_order_paid(buyer_client, user):
     order = place_for(user, 100)
 
