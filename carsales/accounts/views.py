@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.http import urlsafe_base64_decode
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
@@ -30,12 +30,22 @@ from .services import (
 )
 from .tokens import signup_token_generator
 
+# Where a sign-up begun from a page (the cart) returns once its link is followed in this browser.
+SIGNUP_NEXT_SESSION_KEY = "accounts.signup_next"
+
+
+def _safe_next(request: HttpRequest, url: str) -> str:
+    """`url` if it leads to a page of this site, else ""."""
+    secure = request.is_secure()
+    return url if url and url_has_allowed_host_and_scheme(url, {request.get_host()}, require_https=secure) else ""
+
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponseBase:
     if request.user.is_authenticated:
         return redirect("catalog:car_list")
     form = SignUpForm(request.POST or None)
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
     if request.method == "POST" and form.is_valid():
         refused = over_limit(request, "signup")  # an account asked for: an email sent
         if refused is not None:
@@ -50,8 +60,10 @@ def signup(request: HttpRequest) -> HttpResponseBase:
         except ValidationError as taken:  # by a sign-up of the same name a moment before
             _apply_validation_error(form, taken)
         else:
+            if next_url:
+                request.session[SIGNUP_NEXT_SESSION_KEY] = next_url
             return redirect("accounts:signup_sent")
-    return render(request, "accounts/signup.html", {"form": form})
+    return render(request, "accounts/signup.html", {"form": form, "next": next_url})
 
 
 def signup_sent(request: HttpRequest) -> HttpResponse:
@@ -68,7 +80,7 @@ def signup_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpRespons
         return render(request, "accounts/signup_link_invalid.html", status=400)
     login(request, user, backend="carsales.accounts.backends.CaseInsensitiveModelBackend")
     messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
-    return redirect("catalog:car_list")
+    return redirect(_safe_next(request, request.session.pop(SIGNUP_NEXT_SESSION_KEY, "")) or "catalog:car_list")
 
 
 def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None:

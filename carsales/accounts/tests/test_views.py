@@ -399,3 +399,29 @@ def test_a_sign_up_staff_activated_by_hand_then_deactivated_gets_no_link_again(c
     run_tasks()
 
     assert mail.outbox == [] and not Buyer.objects.get(user=user).signup_pending
+
+
+def test_a_sign_up_begun_from_the_cart_returns_to_it_with_its_cars(client, run_tasks):
+    from carsales.conftest import CarFactory
+
+    car = CarFactory(model="Corolla")
+    client.post(f"/cart/add/{car.pk}/")
+    form = client.get("/accounts/signup/", {"next": "/cart/"}).content.decode()
+    assert '<input type="hidden" name="next" value="/cart/">' in form
+
+    client.post("/accounts/signup/", {**SIGN_UP, "next": "/cart/"})
+    run_tasks()
+    response = client.get(link_in(mail.outbox[0].body), follow=True)
+
+    assert response.redirect_chain[-1][0] == "/cart/"
+    assert response.context["user"].username == "maria"
+    assert "Corolla" in response.content.decode()
+
+
+@pytest.mark.parametrize("elsewhere", ["https://evil.example/", "//evil.example/cart/", "javascript:alert(1)"])
+def test_a_sign_up_never_returns_to_another_site(client, run_tasks, elsewhere):
+    client.post(f"/accounts/signup/?next={elsewhere}", SIGN_UP)
+    run_tasks()
+    response = client.get(link_in(mail.outbox[0].body))
+
+    assert response["Location"] == "/"
