@@ -33,6 +33,24 @@ def test_after_back_the_filter_controls_match_the_results_and_the_next_change_ke
     expect(page.locator(".card-body h2")).to_have_text(["Honda Civic", "Honda Jazz"])
 
 
+def test_a_search_is_one_step_of_history_however_it_is_sent(page: Page):
+    CarFactory(brand=BrandFactory(name="Honda"), model="Civic")
+    CarFactory(brand=BrandFactory(name="Kia"), model="Ceed")
+    page.goto("/")
+    steps_before = page.evaluate("history.length")
+
+    search = page.get_by_label("Search")
+    search.fill("civic")
+    page.wait_for_url("**q=civic**")
+    with page.expect_response(lambda response: "q=civic" in response.url):
+        search.press("Tab")  # leaving the box sends the same search again (a change event)
+
+    assert page.evaluate("history.length") == steps_before + 1
+    page.go_back()
+    page.wait_for_url(lambda url: "q=" not in url)
+    expect(page.locator(".card-body h2")).to_have_count(2)
+
+
 def test_at_log_in_the_cars_that_did_not_fit_in_the_cart_are_named(page: Page):
     from carsales.conftest import UserFactory
     from carsales.orders.services import cart_for_buyer, cart_item_add

@@ -35,7 +35,7 @@ def test_a_buyer_who_mistypes_a_brand_still_finds_the_cars_and_is_told_how_the_s
     CarFactory(brand=BrandFactory(name="Kia"), model="Ceed")
     page.goto("/")
 
-    page.get_by_label("Search").press_sequentially("hnda civic")  # as typed: htmx searches on keyup
+    page.get_by_label("Search").press_sequentially("hnda civic")  # as typed: htmx searches as the box changes
     page.wait_for_url("**q=hnda%20civic**")
 
     expect(page.locator(".card-body h2")).to_have_text(["Honda Civic"])
