@@ -114,23 +114,40 @@ def account_sign_up(*, username: str, email: str, password: str, base_url: str) 
     if existing is None:
         user = users.create_user(username=username, email=email, password=password, is_active=False)
         Buyer.objects.filter(user=user).update(signup_pending=True)  # its profile, made as the user was
-        kind = "signup_confirm"
+        # Its receivers (the email, a durable delivery) are written in this transaction: the email
+        # is owed if and only if this commits, and retried until sent.
+        account_email_owed.send(sender=get_user_model(), kind="signup_confirm", user_id=user.pk, base_url=base_url)
     else:
         make_password(password)  # the hashing the other path does, so both take as long
-        user = existing
-        if existing.is_active:
-            kind = "signup_taken"
-        elif _signup_pending(existing):
-            kind = "signup_confirm"
-        else:
-            return
-        # An address is written to a few times an hour at most, however many addresses sign up with it.
-        count, seconds = settings.CARSALES_RATE_LIMITS["password_reset_target"]
-        if not attempt_allowed(scope="signup_again", key=email, count=count, seconds=seconds):
-            return
-    # Its receivers (the email, a durable delivery) are written in this transaction: the email is
-    # owed if and only if this commits, and retried until sent.
-    account_email_owed.send(sender=get_user_model(), kind=kind, user_id=user.pk, base_url=base_url)
+        _known_address_written(existing, base_url=base_url)
+
+
+@transaction.atomic
+def signup_email_again(*, email: str, base_url: str) -> None:
+    """The "send it again" of a sign-up's "check your email": the address gets what a sign-up
+    with it would send now (the link of its unfinished sign-up, or its owner's notice that
+    someone tried), outwardly alike whatever the address is."""
+    email = email.strip().lower()
+    serialize_on(f"account-email:{email}")
+    users = get_user_model()._default_manager
+    existing = users.filter(email__iexact=email).select_related("buyer").order_by("-is_active", "pk").first()
+    if existing is not None:
+        _known_address_written(existing, base_url=base_url)
+
+
+def _known_address_written(user: Any, *, base_url: str) -> None:
+    """A sign-up's email to an address an account has: its owner's notice, its unfinished
+    sign-up's link again, or nothing for an account staff deactivated."""
+    if user.is_active:
+        kind = "signup_taken"
+    elif _signup_pending(user):
+        kind = "signup_confirm"
+    else:
+        return
+    # An address is written to a few times an hour at most, however many addresses sign up with it.
+    count, seconds = settings.CARSALES_RATE_LIMITS["password_reset_target"]
+    if attempt_allowed(scope="signup_again", key=user.email.lower(), count=count, seconds=seconds):
+        account_email_owed.send(sender=get_user_model(), kind=kind, user_id=user.pk, base_url=base_url)
 
 
 @transaction.atomic

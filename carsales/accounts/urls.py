@@ -10,7 +10,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("signup/", post_rate_limited("signup_attempt")(views.signup), name="signup"),
-    path("signup/sent/", views.signup_sent, name="signup_sent"),
+    path("signup/sent/", post_rate_limited("signup_attempt")(views.signup_sent), name="signup_sent"),
     path("signup/resend/", views.signup_resend, name="signup_resend"),
     path("signup/<uidb64>/<token>/", views.signup_confirm, name="signup_confirm"),
     path(

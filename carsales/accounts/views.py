@@ -26,12 +26,15 @@ from .services import (
     email_change_confirm,
     lockouts_current,
     lockouts_lift,
+    signup_email_again,
     signup_link_resend,
 )
 from .tokens import signup_token_generator
 
 # Where a sign-up begun from a page (the cart) returns once its link is followed in this browser.
 SIGNUP_NEXT_SESSION_KEY = "accounts.signup_next"
+# The address this browser signed up with: "check your email" can send the link again.
+SIGNUP_EMAIL_SESSION_KEY = "accounts.signup_email"
 
 
 def _safe_next(request: HttpRequest, url: str) -> str:
@@ -60,14 +63,25 @@ def signup(request: HttpRequest) -> HttpResponseBase:
         except ValidationError as taken:  # by a sign-up of the same name a moment before
             _apply_validation_error(form, taken)
         else:
+            request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"]
             if next_url:
                 request.session[SIGNUP_NEXT_SESSION_KEY] = next_url
             return redirect("accounts:signup_sent")
     return render(request, "accounts/signup.html", {"form": form, "next": next_url})
 
 
+@require_http_methods(["GET", "POST"])
 def signup_sent(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/signup_sent.html")
+    """ "Check your email", and (POST) the same email again to the address this browser gave."""
+    email = request.session.get(SIGNUP_EMAIL_SESSION_KEY, "")
+    if request.method == "POST":
+        if not email:
+            messages.error(request, "Sign up first: we send the link to the address you give.")
+            return redirect("accounts:signup")
+        signup_email_again(email=email, base_url=request.build_absolute_uri("/").rstrip("/"))
+        messages.success(request, f"We sent it again to {email}: check your inbox, and your spam folder.")
+        return redirect("accounts:signup_sent")
+    return render(request, "accounts/signup_sent.html", {"email": email})
 
 
 def signup_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
