@@ -1,6 +1,25 @@
+from typing import Any
+
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from .models import Buyer
+
+
+class GuardedAccessAttemptAdmin(AccessAttemptAdmin):
+    """django-axes' own list, whose clean-up action deletes rows: offered to those who may delete
+    them, not to every viewer (axes declares no permission for it)."""
+
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        super().cleanup_expired_attempts(request, queryset)
+
+
+admin.site.unregister(AccessAttempt)  # registered by axes, an app listed before this one
+admin.site.register(AccessAttempt, GuardedAccessAttemptAdmin)
 
 
 @admin.register(Buyer)

@@ -161,3 +161,36 @@ def test_seeing_sales_is_not_voiding_them_on_any_path():
 
     assert token_client(_staff_in("Manager")).delete(f"/api/sales/{sale.pk}/").status_code == 204
     assert not Sale.objects.filter(pk=sale.pk).exists()
+
+
+def test_seeing_a_model_in_the_admin_offers_none_of_its_actions():
+    """Every admin action names the power it needs (Django offers an action without one to any
+    viewer): a staff member who may only view a model gets no action on its list."""
+    from django.contrib import admin
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+
+    offered = {}
+    for model, model_admin in admin.site._registry.items():
+        viewer = _staff_with(f"{model._meta.app_label}.view_{model._meta.model_name}")
+        request = RequestFactory().get("/admin/")
+        request.user = get_user_model().objects.get(pk=viewer.pk)  # permissions read afresh
+        if actions := list(model_admin.get_actions(request)):
+            offered[model._meta.label] = actions
+
+    assert offered == {}
+
+
+def test_seeing_orders_in_the_admin_changes_none_of_them(urls):
+    from carsales.orders.models import Order, OrderStatus
+
+    admin_client = Client()
+    admin_client.force_login(_staff_with("orders.view_order"))
+    for action in ("mark_paid", "cancel"):
+        admin_client.post("/admin/orders/order/", {"action": action, "_selected_action": [urls["order"]], "index": 0})
+    assert Order.objects.get(pk=urls["order"]).status == OrderStatus.PLACED
+
+    salesperson = Client()
+    salesperson.force_login(_staff_in("Salesperson"))
+    salesperson.post("/admin/orders/order/", {"action": "mark_paid", "_selected_action": [urls["order"]], "index": 0})
+    assert Order.objects.get(pk=urls["order"]).status == OrderStatus.PAID
