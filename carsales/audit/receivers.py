@@ -7,7 +7,7 @@ the value as stored before the save and as the save left it (`Car.stored`).
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, cars_removed, cars_repriced
@@ -48,14 +48,24 @@ def log_sale_voided(sender: type, instance: Sale, **kwargs: Any) -> None:
     )
 
 
+def refuse_rewriting_an_entry(sender: type[AuditEntry], instance: AuditEntry, raw: bool, **kwargs: Any) -> None:
+    """A fixture writes rows past AuditEntry.save(): it may restore entries, never rewrite one."""
+    if raw and AuditEntry.objects.filter(pk=instance.pk).exists():
+        raise TypeError(f"The audit log is append-only: a fixture cannot rewrite entry #{instance.pk}.")
+
+
 _LOGGED = "audit.logged"  # noted on a car's save or delete once logged: a repeated signal logs nothing
 
 
 def log_car_saved(sender: type[Car], instance: Car, created: bool, raw: bool, **kwargs: Any) -> None:
-    if raw or Car.stored.noted(instance, _LOGGED):
+    """A fixture's new car is history restored, not an action; a fixture changing a stored car is
+    logged like any other change."""
+    if Car.stored.noted(instance, _LOGGED):
+        return
+    before, after = Car.stored.before(instance), Car.stored.after(instance)
+    if raw and before is None:
         return
     Car.stored.note(instance, _LOGGED, True)
-    before, after = Car.stored.before(instance), Car.stored.after(instance)
     if before is None:
         audit_record(
             actor=current_actor(),
@@ -147,6 +157,7 @@ def _money(value: Any) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
+pre_save.connect(refuse_rewriting_an_entry, sender=AuditEntry, dispatch_uid="audit.refuse_rewriting_an_entry")
 order_placed.connect(log_order_placed, dispatch_uid="audit.log_order_placed")
 order_paid.connect(log_order_paid, dispatch_uid="audit.log_order_paid")
 order_cancelled.connect(log_order_cancelled, dispatch_uid="audit.log_order_cancelled")

@@ -86,6 +86,7 @@ class Order(StateGuardedModel):
 
     CREATED_BY = "orders.services.order_place"
     STATE_FIELDS = (
+        "buyer",  # whose reservation it is, and whose hold limit counts it: never moved
         "status",
         "is_active",
         "paid_at",

@@ -97,4 +97,11 @@ def stock_contradictions() -> list[str]:
         f"{line.order.status}"
         for line in wrong.select_related("car", "order")
     ]
+    # A placed or paid order holds every car it lists until it ends (cancelled, expired, voided).
+    released = OrderItem.objects.filter(
+        holds_car=False, order__is_active=True, order__status__in=[OrderStatus.PLACED, OrderStatus.PAID]
+    ).select_related("order")
+    problems += [
+        f"order #{line.order_id} is {line.order.status} but no longer holds car #{line.car_id}" for line in released
+    ]
     return problems

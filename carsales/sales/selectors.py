@@ -1,4 +1,4 @@
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from carsales.orders.models import Order, OrderStatus
 
@@ -10,11 +10,14 @@ def sale_list() -> QuerySet[Sale]:
 
 
 def sale_contradictions() -> list[str]:
-    """Where sales and orders disagree, as sentences: a sale stands for each paid, active order
-    and for no other order."""
+    """Where sales and orders disagree, as sentences: a sale stands for each paid, active order,
+    for its total, and for no other order."""
     paid = Order.objects.filter(status=OrderStatus.PAID, is_active=True)
     without_sale = paid.exclude(pk__in=Sale.objects.values("order_id")).values_list("pk", flat=True)
     sale_of_unpaid = Sale.objects.exclude(order__in=paid).values_list("order_id", flat=True)
-    return [f"paid order #{pk} has no sale" for pk in without_sale] + [
-        f"order #{pk} has a sale but is not paid and active" for pk in sale_of_unpaid
-    ]
+    wrong_amount = Sale.objects.exclude(amount=F("order__total_price")).values_list("pk", "amount", "order_id")
+    return (
+        [f"paid order #{pk} has no sale" for pk in without_sale]
+        + [f"order #{pk} has a sale but is not paid and active" for pk in sale_of_unpaid]
+        + [f"sale #{pk} is for {amount}, not its order #{order}'s total" for pk, amount, order in wrong_amount]
+    )

@@ -8,7 +8,7 @@ equal their lines, a sale stands for every paid active order and for no other.
 
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 
 from carsales.catalog.models import Car, CarStatus, PriceChange
 from carsales.inventory.services import inventory_reconcile
@@ -55,6 +55,8 @@ def store_problems() -> list[str]:
     with_sale = set(Sale.objects.values_list("order_id", flat=True))
     problems += [f"paid order #{pk} has no sale" for pk in sorted(paid - with_sale)]
     problems += [f"order #{pk} has a sale but is not paid and active" for pk in sorted(with_sale - paid)]
+    for sale in Sale.objects.exclude(amount=F("order__total_price")):
+        problems.append(f"sale #{sale.pk} is for {sale.amount}, not its order's total")
     return problems
 
 

@@ -46,6 +46,12 @@ def _stale_car_saved_after_its_checkout(w: dict[str, Any]) -> None:
     assert Car.objects.get(pk=stale.pk).status == CarStatus.RESERVED
 
 
+def _placed_order_moved_to_another_buyer(w: dict[str, Any]) -> None:
+    order = Order.objects.get(pk=w["placed"].pk)
+    order.buyer = UserFactory().buyer  # its reservation would count against nobody's hold limit
+    order.save()
+
+
 def _sold_car_renamed_from_a_stale_copy(w: dict[str, Any]) -> None:
     car = w["placed"].cars.get()
     stale = Car.objects.get(pk=car.pk)
@@ -164,6 +170,8 @@ CELLS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "order: bulk_create()": (_bulk_create(Order, lambda w: {"buyer": UserFactory().buyer}), REFUSED),
     "order: bulk_update() of the status": (_bulk_update(Order, "status", lambda o: OrderStatus.PAID), REFUSED),
     "order: update() of the totals": (_update(Order, total=0), REFUSED),
+    "order: update() of the buyer": (lambda w: Order.objects.update(buyer=UserFactory().buyer), REFUSED),
+    "order: save() moved to another buyer": (_placed_order_moved_to_another_buyer, REFUSED),
     "order: delete() of a placed order": (lambda w: w["placed"].delete(), REFUSED),
     "order: delete() of a cancelled order": (lambda w: order_cancel(order=w["placed"], actor=None).delete(), KEPT),
     "order: queryset delete() of every order": (lambda w: Order.objects.all().delete(), REFUSED),

@@ -129,3 +129,79 @@ def test_a_fixture_of_a_sale_for_an_order_not_paid_is_refused(tmp_path):
 
     assert Sale.objects.count() == 1 and Order.objects.get(pk=placed.pk).status == "placed"
     assert_store_is_true()
+
+
+def test_a_fixture_releasing_a_car_its_paid_order_holds_is_refused(tmp_path):
+    """Else the car is back on sale while its sale stands, and a second buyer can buy it."""
+    from carsales.conftest import sold_car
+    from carsales.orders.models import OrderItem
+
+    car = sold_car()
+    line = OrderItem.objects.get(car=car)
+    (line_row,) = _rows_of(line)
+    line_row["fields"]["holds_car"] = False
+    (car_row,) = _rows_of(car)
+    car_row["fields"]["status"] = "available"
+
+    with pytest.raises(CommandError, match=rf"order #{line.order_id} is paid but no longer holds car #{car.pk}"):
+        call_command("loaddata", _fixture(tmp_path, [line_row, car_row]), verbosity=0)
+
+    assert Car.objects.get(pk=car.pk).status == "sold"
+    assert_store_is_true()
+
+
+def test_a_fixture_of_a_sale_for_another_amount_than_its_orders_total_is_refused(tmp_path):
+    from carsales.conftest import sold_car
+    from carsales.sales.models import Sale
+
+    sold_car()
+    sale = Sale.objects.get()
+    (row,) = _rows_of(sale)
+    row["fields"]["amount"] = "1.00"
+
+    with pytest.raises(CommandError, match=rf"sale #{sale.pk} is for 1.00, not its order #{sale.order_id}'s total"):
+        call_command("loaddata", _fixture(tmp_path, [row]), verbosity=0)
+
+    assert Sale.objects.get().amount == sale.amount
+
+
+def test_a_fixture_may_restore_audit_entries_but_never_rewrite_one(tmp_path):
+    from carsales.audit.models import AuditEntry
+
+    CarFactory()
+    entry = AuditEntry.objects.get()
+    (row,) = _rows_of(entry)
+    row["fields"].update(actor_name="mallory", created_at="2020-01-01T00:00:00Z")
+
+    with pytest.raises(TypeError, match=rf"cannot rewrite entry #{entry.pk}"):
+        call_command("loaddata", _fixture(tmp_path, [row]), verbosity=0)
+    assert AuditEntry.objects.get().actor_name == entry.actor_name
+
+    row["pk"] = entry.pk + 1000  # an entry this database does not hold: a restore
+    row["fields"]["object_id"] = str(int(entry.object_id) + 1000)
+    call_command("loaddata", _fixture(tmp_path, [row]), verbosity=0)
+    assert AuditEntry.objects.filter(actor_name="mallory").count() == 1
+
+
+def test_a_fixture_repricing_a_stored_car_keeps_its_price_history_and_audit(tmp_path):
+    from carsales.audit.models import AuditEntry
+    from carsales.catalog.models import PriceChange
+
+    car = CarFactory(value=12_000)
+    (row,) = _rows_of(car)
+    row["fields"]["value"] = "1000.00"
+
+    call_command("loaddata", _fixture(tmp_path, [row]), verbosity=0)
+
+    moves = list(PriceChange.objects.filter(car=car).order_by("id").values_list("old_value", "new_value"))
+    assert [(old, int(new)) for old, new in moves][-1] == (12_000, 1000)
+    assert AuditEntry.objects.filter(object_id=car.pk, action="car.price_changed").count() == 1
+    assert_store_is_true()
+
+
+def test_a_fixture_of_new_cars_brings_its_own_history(tmp_path):
+    from carsales.catalog.models import PriceChange
+
+    call_command("loaddata", _car_fixture(tmp_path, BrandFactory()), verbosity=0)
+
+    assert not PriceChange.objects.exists()
