@@ -11,7 +11,7 @@ from carsales.core.admin_mixins import LenientAutocompleteAdmin, RecordedOnlyAdm
 
 from .facts import days_in_stock
 from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarVinReport, CatalogueVersion, PriceChange
-from .selectors import cars_in_stock_for
+from .selectors import cars_in_stock_for, gallery_refusal
 from .services import (
     StockError,
     brand_create,
@@ -116,18 +116,53 @@ class CarVinReportAdmin(admin.ModelAdmin):
         return False
 
 
+class CarPhotoForm(forms.ModelForm):
+    """A photo added here fits in its car's gallery, or the form says how many more fit."""
+
+    class Meta:
+        model = CarPhoto
+        fields = ["car", "image", "position"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        car = data.get("car")
+        refusal = gallery_refusal(car_id=car.pk, adding=1) if car is not None and self.instance._state.adding else None
+        if refusal:
+            self.add_error("car", refusal)
+        return data
+
+
 @admin.register(CarPhoto)
 class CarPhotoAdmin(admin.ModelAdmin):
+    form = CarPhotoForm
     list_display = ["car", "position", "image", "uploaded_at"]
     list_select_related = ["car__brand"]
     readonly_fields = ["large", "small"]
     search_fields = ["car__stock_code", "car__model"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: CarPhoto | None = None) -> list[str]:
+        return [*self.readonly_fields, "car"] if obj is not None else list(self.readonly_fields)  # stays with its car
+
+
+class GalleryFormSet(forms.BaseInlineFormSet):
+    """The photos added, less those deleted, fit in the gallery; else none is saved."""
+
+    def clean(self) -> None:
+        super().clean()
+        if self.instance.pk is None:
+            return
+        kept = [form for form in self.forms if form.has_changed() or form.instance.pk is not None]
+        added = sum(1 for form in kept if form.instance.pk is None and not self._should_delete_form(form))
+        deleted = sum(1 for form in kept if form.instance.pk is not None and self._should_delete_form(form))
+        if refusal := gallery_refusal(car_id=self.instance.pk, adding=added - deleted):
+            raise ValidationError(refusal)
 
 
 class CarPhotoInline(admin.TabularInline):
     """The gallery after the cover; uploads are published and their renditions made as on the site."""
 
     model = CarPhoto
+    formset = GalleryFormSet
     fields = ["image", "position", "large", "small"]
     readonly_fields = ["large", "small"]
     extra = 0

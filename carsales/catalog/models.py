@@ -577,7 +577,7 @@ class CarPhoto(models.Model):
 
     objects = CarPhotoQuerySet.as_manager()
     # The files as stored, for the receivers that make and delete them.
-    stored = StoredRow("image", "large", "small")
+    stored = StoredRow("image", "large", "small", "car_id")
 
     class Meta:
         ordering = ["position", "id"]

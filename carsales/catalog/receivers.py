@@ -10,6 +10,7 @@ facts staff left blank. What a save changed comes from `Car.stored`.
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from carsales.core.actor import current_actor
@@ -18,6 +19,7 @@ from carsales.events.durable import Event, durable_receiver
 from .images import photo_published
 from .models import Brand, Car, CarPhoto, CatalogueVersion
 from .search import search_vocabulary_forget
+from .selectors import gallery_refusal
 from .services import (
     car_bio_fill,
     car_photo_renditions_make,
@@ -247,6 +249,21 @@ def decode_new_vin(event: Event) -> None:
 _GALLERY_UPLOAD_MARKED = "catalog.gallery_upload_marked"
 
 
+def gallery_photo_keep_in_its_gallery(sender: type[CarPhoto], instance: CarPhoto, **kwargs: Any) -> None:
+    """On every path (the site, the admin, a shell, a fixture) a photo stays with the car it was
+    added to, and a gallery holds at most CARSALES_GALLERY_MAX_PHOTOS: judged by the rows as
+    stored, the car's row locked so that two uploads to one car count one after the other."""
+    before = CarPhoto.stored.before(instance)
+    if before is not None:
+        if before["car_id"] != instance.car_id:
+            raise ValidationError({"car": "A photo stays in its car's gallery: add it to the other car instead."})
+        return
+    Car.objects.select_for_update().filter(pk=instance.car_id).exists()
+    refusal = gallery_refusal(car_id=instance.car_id, adding=1)
+    if refusal:
+        raise ValidationError({"image": refusal})
+
+
 def gallery_photo_note_upload(sender: type[CarPhoto], instance: CarPhoto, raw: bool, **kwargs: Any) -> None:
     """A new gallery upload, on any path, is published upright without its metadata, and marked
     before storage writes it (during the save, before the commit), as a car's photo is."""
@@ -375,6 +392,9 @@ for signal, model, name in [
 ]:
     signal.connect(catalogue_changed, sender=model, dispatch_uid=f"catalog.catalogue_changed.{name}")
 
+pre_save.connect(
+    gallery_photo_keep_in_its_gallery, sender=CarPhoto, dispatch_uid="catalog.gallery_photo_keep_in_its_gallery"
+)
 pre_save.connect(gallery_photo_note_upload, sender=CarPhoto, dispatch_uid="catalog.gallery_photo_note_upload")
 pre_save.connect(
     gallery_photo_drop_stale_renditions, sender=CarPhoto, dispatch_uid="catalog.gallery_photo_drop_stale_renditions"

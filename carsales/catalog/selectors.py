@@ -105,6 +105,15 @@ def with_gallery_leads(cars: Iterable[Car]) -> list[Car]:
     return cars
 
 
+def gallery_refusal(*, car_id: int, adding: int) -> str | None:
+    """Why `adding` more photos (fewer, when negative) do not fit in the car's gallery, or None."""
+    limit = settings.CARSALES_GALLERY_MAX_PHOTOS
+    held = CarPhoto.objects.filter(car_id=car_id).count()
+    if adding > 0 and held + adding > limit:
+        return f"A gallery holds {limit} photos; {max(limit - held, 0)} more fit."
+    return None
+
+
 def car_price_history(*, car: Car) -> QuerySet[PriceChange]:
     """The car's price changes, latest first (who made each is in its changed_by_name)."""
     return PriceChange.objects.filter(car=car)

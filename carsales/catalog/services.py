@@ -43,6 +43,7 @@ from .models import (
     folded,
 )
 from .search import search_vocabulary_forget
+from .selectors import gallery_refusal
 from .signals import PriceMove, car_stock_moved, cars_added
 from .validators import validate_image_upload
 from .vin import body_from_vin, doors_from_vin, transmission_from_vin, vin_decode
@@ -680,10 +681,8 @@ def car_photos_add(*, car: Car, files: Sequence[File]) -> list[CarPhoto]:
     """
     _car_locked(car)
     held = CarPhoto.objects.filter(car_id=car.pk)
-    room = settings.CARSALES_GALLERY_MAX_PHOTOS - held.count()
-    problems = []
-    if len(files) > room:
-        problems.append(f"A gallery holds {settings.CARSALES_GALLERY_MAX_PHOTOS} photos; {max(room, 0)} more fit.")
+    full = gallery_refusal(car_id=car.pk, adding=len(files))
+    problems = [full] if full else []
     if len(files) > settings.CARSALES_GALLERY_UPLOAD_BATCH:
         problems.append(f"Upload at most {settings.CARSALES_GALLERY_UPLOAD_BATCH} photos at once.")
     for file in files:

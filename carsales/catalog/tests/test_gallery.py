@@ -6,6 +6,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.db.models.fields.files import FieldFile
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -61,6 +62,55 @@ def test_the_gallery_has_a_limit(settings: Any):
 
     with pytest.raises(Exception, match="A gallery holds 2 photos; 0 more fit"):
         car_photos_add(car=car, files=[image_upload()])
+
+
+def test_the_gallery_limit_and_a_photos_car_hold_on_every_path(settings: Any, staff: Any):
+    """The shell and the admin (its photo list, its car page's inline) as the site: at most
+    CARSALES_GALLERY_MAX_PHOTOS photos, and a photo stays with its car."""
+    from django.core.exceptions import ValidationError
+
+    settings.CARSALES_GALLERY_MAX_PHOTOS = 2
+    car, other = CarFactory(), CarFactory()
+    first, _ = car_photos_add(car=car, files=[image_upload(), image_upload()])
+    admin = Client()
+    admin.force_login(staff)
+
+    with pytest.raises(ValidationError, match="A gallery holds 2 photos; 0 more fit"):
+        CarPhoto.objects.create(car=car, image=image_upload())
+    first.car = other
+    with pytest.raises(ValidationError, match="A photo stays in its car's gallery"):
+        first.save()
+
+    added = admin.post("/admin/catalog/carphoto/add/", {"car": car.pk, "image": image_upload(), "position": 5})
+    assert added.status_code == 200 and "A gallery holds 2 photos; 0 more fit" in added.content.decode()
+    moved = admin.post(f"/admin/catalog/carphoto/{first.pk}/change/", {"car": other.pk, "position": 0})
+    assert moved.status_code == 302  # saved, its car shown, not offered
+
+    assert [photo.car_id for photo in CarPhoto.objects.order_by("id")] == [car.pk, car.pk]
+
+
+def test_the_admin_inline_adds_no_photo_past_the_gallery_limit(settings: Any, staff: Any):
+    settings.CARSALES_GALLERY_MAX_PHOTOS = 2
+    car = CarFactory()
+    car_photos_add(car=car, files=[image_upload()])
+    admin = Client()
+    admin.force_login(staff)
+    form = admin.get(f"/admin/catalog/car/{car.pk}/change/").context["adminform"].form
+    data = {
+        name: value for name, value in form.initial.items() if value is not None and not isinstance(value, FieldFile)
+    }
+    photo = CarPhoto.objects.get(car=car)
+    data |= {
+        "photos-TOTAL_FORMS": 3, "photos-INITIAL_FORMS": 1, "photos-MIN_NUM_FORMS": 0, "photos-MAX_NUM_FORMS": 1000,
+        "photos-0-id": photo.pk, "photos-0-car": car.pk, "photos-0-position": 0,
+        "photos-1-image": image_upload(), "photos-1-position": 1, "photos-1-car": car.pk,
+        "photos-2-image": image_upload(), "photos-2-position": 2, "photos-2-car": car.pk,
+    }  # fmt: skip
+
+    response = admin.post(f"/admin/catalog/car/{car.pk}/change/", data)
+
+    assert response.status_code == 200 and "A gallery holds 2 photos; 1 more fit" in response.content.decode()
+    assert CarPhoto.objects.filter(car=car).count() == 1
 
 
 def test_the_api_uploads_reorders_makes_a_cover_and_deletes_and_only_staff_may(admin_user: Any, run_tasks: Any):
