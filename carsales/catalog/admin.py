@@ -151,9 +151,13 @@ class GalleryFormSet(forms.BaseInlineFormSet):
         super().clean()
         if self.instance.pk is None:
             return
-        kept = [form for form in self.forms if form.has_changed() or form.instance.pk is not None]
-        added = sum(1 for form in kept if form.instance.pk is None and not self._should_delete_form(form))
-        deleted = sum(1 for form in kept if form.instance.pk is not None and self._should_delete_form(form))
+        added = deleted = 0
+        for form in self.forms:
+            dropped = bool(getattr(form, "cleaned_data", {}).get("DELETE"))
+            if form.instance.pk is None:
+                added += form.has_changed() and not dropped
+            else:
+                deleted += dropped
         if refusal := gallery_refusal(car_id=self.instance.pk, adding=added - deleted):
             raise ValidationError(refusal)
 
