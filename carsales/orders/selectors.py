@@ -9,7 +9,7 @@ from carsales.catalog.models import Car, CarStatus
 from carsales.core.converters import id_in
 from carsales.core.permissions import has_staff_power
 
-from .models import CartItem, Order, OrderItem, OrderStatus
+from .models import Cart, CartItem, Order, OrderItem, OrderStatus
 
 
 def order_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
@@ -53,8 +53,17 @@ def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") 
     return orders
 
 
-def cart_items(*, cart_id: int) -> QuerySet[CartItem]:
-    return CartItem.objects.filter(cart_id=cart_id).select_related("car__brand")
+# Reading a cart writes nothing: a buyer's or visitor's cart row is made by its first car.
+def buyer_cart_items(*, user_id: int) -> QuerySet[CartItem]:
+    return CartItem.objects.filter(cart__buyer__user_id=user_id).select_related("car__brand")
+
+
+def visitor_cart_items(*, token: str) -> QuerySet[CartItem]:
+    return CartItem.objects.filter(cart__token=token, cart__buyer__isnull=True).select_related("car__brand")
+
+
+def buyer_cart_id(*, user_id: int) -> int | None:
+    return Cart.objects.filter(buyer__user_id=user_id).values_list("pk", flat=True).first()
 
 
 def order_holding(*, car: Car, user: AbstractBaseUser | AnonymousUser) -> Order | None:

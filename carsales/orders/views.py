@@ -15,7 +15,7 @@ from carsales.core.permissions import has_staff_power, staff_required
 
 from .models import CancellationReason, Cart, Order, OrderStatus
 from .receivers import CART_TOKEN_SESSION_KEY
-from .selectors import cart_items, order_cancellable_by, order_list_for, order_search
+from .selectors import buyer_cart_items, order_cancellable_by, order_list_for, order_search, visitor_cart_items
 from .services import (
     CartError,
     CheckoutError,
@@ -44,9 +44,12 @@ def current_cart(request: HttpRequest) -> Cart:
 
 
 def cart_view(request: HttpRequest) -> HttpResponse:
-    # Looking at an empty cart creates no row: a visitor's cart starts with their first car.
-    has_cart = request.user.is_authenticated or CART_TOKEN_SESSION_KEY in request.session
-    items = list(cart_items(cart_id=current_cart(request).pk)) if has_cart else []
+    # Looking at a cart writes nothing: its row is made by its first car.
+    token = request.session.get(CART_TOKEN_SESSION_KEY)
+    if request.user.is_authenticated:
+        items = list(buyer_cart_items(user_id=request.user.pk))
+    else:
+        items = list(visitor_cart_items(token=token)) if token else []
     # A car reserved or sold meanwhile stays listed, marked, until the buyer removes it.
     total = sum((item.car.value or Decimal("0") for item in items if item.car.is_for_sale), Decimal("0"))
     blocked = any(not item.car.is_for_sale for item in items)
