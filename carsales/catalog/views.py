@@ -99,12 +99,12 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
         page.object_list = with_gallery_leads(page.object_list)
         # Whether a filter chose the cars (an empty page then says so); ordering and paging choose none.
         chosen = getattr(filterset.form, "cleaned_data", {})
-        filtered = bool(filterset.form.errors) or any(
-            value not in (None, "") for name, value in chosen.items() if name != "ordering"
-        )
+        used = {name for name, value in chosen.items() if name != "ordering" and value not in (None, "")}
+        filtered = bool(filterset.form.errors) or bool(used)
         context = {
             "form": filterset.form,
             "filtered": filtered,
+            "searched_only": used == {"q"},  # "fewer filters" would be no advice
             "search": filterset.search_outcome,
             "page": page,
             "page_sizes": PAGE_SIZES,
@@ -315,6 +315,7 @@ def car_create_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     car = get_object_or_404(Car.objects.with_brand(), pk=pk)
+    title = f"Edit {car}"  # the car as stored: validating a form writes its values onto `car`
     form = CarEditForm(request.POST or None, request.FILES or None, instance=car)
     if request.method == "POST" and form.is_valid():
         if form.clashes:
@@ -333,7 +334,7 @@ def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, f"{car} was updated.")
                 return redirect(car)
-    return render(request, "catalog/car_form.html", {"form": form, "title": f"Edit {car}", "car": car})
+    return render(request, "catalog/car_form.html", {"form": form, "title": title, "car": car})
 
 
 @staff_required("catalog.delete_car")

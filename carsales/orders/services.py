@@ -86,7 +86,7 @@ def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
     if cars_held_by(cart=cart) >= limit:
         raise CartError(
             f"You can hold at most {limit} cars at once, in your cart and unpaid orders. "
-            "Place, pay or cancel an order, or remove a car, to make room."
+            "Remove a car from your cart, or pay or cancel an unpaid order, to make room."
         )
     return CartItem.objects.create(cart=cart, car=car)
 

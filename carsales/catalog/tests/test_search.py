@@ -62,7 +62,7 @@ def test_the_page_says_how_a_corrected_query_was_understood(stock: dict[str, Any
 def test_an_empty_result_suggests_what_was_probably_meant(stock: dict[str, Any]):
     page = Client().get("/", {"q": "dobo"}).content.decode()
 
-    assert "No car matches these filters. Did you mean" in page and ">doblò</a>" in page
+    assert "No car matches this search. Did you mean" in page and ">doblò</a>" in page
     assert stock["doblo"].get_absolute_url() in Client().get("/", {"q": "doblò"}).content.decode()
 
 
@@ -80,7 +80,12 @@ def test_a_suggestion_completes_a_word_typed_short_beside_one_it_corrects(stock:
 def test_no_suggestion_is_offered_that_would_find_no_car_either(stock: dict[str, Any], query: dict[str, str]):
     page = Client().get("/", query).content.decode()
 
-    assert "Did you mean" not in page and "No car matches these filters. Try fewer of them." in page
+    advice = (
+        "No car matches these filters. Try fewer of them."
+        if len(query) > 1
+        else "No car matches this search. Search for a brand or a model alone"
+    )
+    assert "Did you mean" not in page and advice in page
 
 
 def test_staff_find_a_car_by_stock_code_plate_or_vin_and_visitors_do_not(stock: dict[str, Any], admin_user: Any):

@@ -358,6 +358,11 @@ def test_a_chosen_photo_that_is_lost_to_another_error_is_asked_for_again(staff_c
     assert response.context["form"].errors["photo"] == [CarForm.PHOTO_NOT_KEPT]
     assert CarForm.PHOTO_NOT_KEPT in response.content.decode()
     assert not Car.objects.exists()
+    # Both named at the top, before the fields, each a link to its field.
+    page = response.content.decode()
+    summary = page[page.index('<div class="form-errors" role="alert">') : page.index('<div class="field')]
+    assert "Please correct these 2 fields:" in summary
+    assert '<a href="#id_model_year">' in summary and '<a href="#id_photo">Photo</a>' in summary
 
 
 def test_a_chosen_photo_lost_to_an_error_on_the_edit_page_is_asked_for_again(staff_client):
@@ -561,3 +566,13 @@ def test_the_delete_page_of_a_car_on_an_order_says_so_before_asking(staff_client
 
     assert "cannot be deleted" in page and "keeps it on record" in page and 'type="submit">Delete' not in page
     assert 'type="submit">Delete' in staff_client.get(f"/cars/{CarFactory().pk}/delete/").content.decode()
+
+
+def test_the_edit_page_names_the_car_as_stored_while_the_form_shows_what_was_refused(staff_client):
+    car = CarFactory(model="Golf", factory_year=2017, model_year=2017)
+    data = car_form_data(car.brand, model="Golf", plate=car.plate, factory_year=2017, model_year=2015)
+
+    response = staff_client.post(f"/cars/{car.pk}/edit/", data)
+
+    assert response.context["form"].errors["model_year"]
+    assert f"<h1>Edit {car.brand} Golf 2017</h1>" in response.content.decode()

@@ -1,6 +1,7 @@
 import pytest
 from django.core.management import call_command
 
+from carsales.catalog.management.commands.load_demo import MODEL_FACTS
 from carsales.catalog.models import Body, Car, Fuel
 from carsales.inventory.services import inventory_reconcile
 from carsales.orders.models import Order
@@ -23,3 +24,6 @@ def test_the_demo_data_loads_once_with_photos_users_and_orders(run_tasks):
     assert {car.body for car in cars} == set(Body.values) and {car.fuel for car in cars} == set(Fuel.values)
     for car in cars:
         car.full_clean()  # the VINs, mileages and engine sizes are ones staff could have typed
+        engine_cc, power_kw, price_new = MODEL_FACTS[car.model]
+        assert (car.engine_cc, car.power_kw) == (engine_cc, power_kw) and car.value <= price_new, car
+    assert cars.filter(brand__name="Honda", model="Civic").exists()  # the search box's example

@@ -66,7 +66,20 @@ PAINTS = {
     "Orange": (230, 150, 20),
 }
 DOORS_AND_SEATS = {"coupe": (2, 4), "convertible": (2, 4), "van": (4, 3), "pickup": (4, 5)}
-ENGINES_CC = [999, 1398, 1498, 1598, 1995, 2487, 2996]
+# Each model's engine (cc; None: electric), power (kW) and price new: a demo car is priced as its
+# model, age and mileage say, so the stock reads like a real forecourt's.
+MODEL_FACTS = {
+    "Corolla": (1798, 103, 27_000), "Yaris": (1490, 85, 22_000), "RAV4": (2487, 160, 36_000),
+    "Hilux": (2755, 150, 42_000), "Golf": (1498, 110, 30_000), "Passat": (1968, 110, 38_000),
+    "ID.4": (None, 150, 45_000), "Transporter": (1968, 110, 40_000), "Focus": (1499, 92, 26_000),
+    "Mustang": (4951, 330, 45_000), "Ranger": (1996, 125, 38_000), "Transit": (1995, 96, 42_000),
+    "Civic": (1498, 134, 28_000), "Accord": (1993, 158, 33_000), "CR-V": (1498, 142, 34_000),
+    "320i": (1998, 135, 45_000), "X3": (1995, 140, 52_000), "M4": (2993, 353, 80_000), "i4": (None, 250, 55_000),
+    "Panda": (999, 51, 17_000), "500C": (1242, 51, 21_000), "Doblò": (1598, 77, 25_000),
+    "Onix": (999, 85, 17_000), "Cruze": (1399, 113, 22_000), "Silverado": (5328, 265, 48_000),
+}  # fmt: skip
+# The car the search box's example names ("e.g. Honda Civic") is in the demo stock.
+SEARCH_EXAMPLE = ("Honda", "Civic", "hatchback", "petrol")
 DEMO_CAR_COUNT = 30
 VIN_YEAR_LETTERS = "ABCDEFGHJKLMNPRSTVWXY123456789"  # position 10, a 30-year cycle from 1980
 VIN_SERIAL_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
@@ -77,11 +90,17 @@ def demo_variants(rng: random.Random) -> list[tuple[str, str, str, str]]:
     variants = [(brand, model, body, fuel) for brand, models in MODELS.items()
                 for model, body, fuels in models for fuel in fuels.split()]  # fmt: skip
     rng.shuffle(variants)
-    chosen: list[tuple[str, str, str, str]] = []
+    chosen: list[tuple[str, str, str, str]] = [SEARCH_EXAMPLE]
     for variant in variants:
         if variant[2] not in {v[2] for v in chosen} or variant[3] not in {v[3] for v in chosen}:
             chosen.append(variant)
     return chosen + [rng.choice(variants) for _ in range(DEMO_CAR_COUNT - len(chosen))]
+
+
+def demo_price(price_new: int, *, years: int, mileage: int) -> Decimal:
+    """What such a car fetches: about 14% off a year, up to 30% more for its mileage, in $500s."""
+    worth = price_new * 0.86**years * (1 - 0.3 * min(mileage, 200_000) / 200_000)
+    return Decimal(max(3_000, round(worth / 500) * 500))
 
 
 def demo_vin(rng: random.Random, *, brand: str, model_year: int) -> str:
@@ -123,16 +142,17 @@ class Command(BaseCommand):
                 model_year = factory_year + rng.choice([0, 0, 1])
                 colour = rng.choice(list(PAINTS))
                 doors, seats = DOORS_AND_SEATS.get(body, (rng.choice([4, 5]), 5))
-                engine_cc = None if fuel == "electric" else rng.choice(ENGINES_CC)
+                engine_cc, power_kw, price_new = MODEL_FACTS[model]
                 years_driven = max(0, date.today().year - factory_year)
+                mileage = years_driven * rng.randrange(6_000, 18_000, 100) + rng.randrange(0, 900)
                 car = car_create(
                     brand=brands[brand_name],
                     model=model,
                     factory_year=factory_year,
                     model_year=model_year,
                     plate=f"DEMO{number:03d}",
-                    value=Decimal(rng.randrange(8_000, 95_000, 500)),
-                    mileage=years_driven * rng.randrange(6_000, 18_000, 100) + rng.randrange(0, 900),
+                    value=demo_price(price_new, years=years_driven, mileage=mileage),
+                    mileage=mileage,
                     fuel=fuel,
                     transmission="automatic" if fuel == "electric" else rng.choice(["manual", "automatic"]),
                     body=body,
@@ -140,7 +160,7 @@ class Command(BaseCommand):
                     doors=doors,
                     seats=seats,
                     engine_cc=engine_cc,
-                    power_kw=engine_cc // 14 if engine_cc else rng.randrange(110, 260, 10),
+                    power_kw=power_kw,
                     vin=demo_vin(rng, brand=brand_name, model_year=model_year) if number % 3 else "",
                     photo=ContentFile(
                         car_picture(paint=PAINTS[colour], seed=number, body=body), name=f"demo-{number:03d}.jpg"
