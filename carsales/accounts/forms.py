@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from carsales.core.ratelimit import attempt_allowed
 
+from .models import validate_phone
 from .services import account_unconfirmed
 from .signals import account_email_owed
 
@@ -53,7 +54,12 @@ class ProfileForm(forms.Form):
         max_length=get_user_model()._meta.get_field("email").max_length,
         help_text="We send your order confirmations here.",
     )
-    phone = forms.CharField(max_length=32, required=False, help_text="So that we can call you about your order.")
+    phone = forms.CharField(
+        max_length=32,
+        required=False,
+        validators=[validate_phone],
+        help_text="So that we can call you about your order, e.g. +1 555 010 0199.",
+    )
 
 
 UNCONFIRMED_SESSION_KEY = "unconfirmed_user_id"

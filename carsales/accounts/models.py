@@ -1,12 +1,25 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+PHONE_MIN_DIGITS = 6
+
+
+def validate_phone(value: str) -> None:
+    """A number someone can dial: digits, with spaces, + ( ) - . as people write them."""
+    digits = sum(character in "0123456789" for character in value)
+    if set(value) - set("0123456789 +().-") or digits < PHONE_MIN_DIGITS:
+        raise ValidationError(
+            f"Enter a phone number: at least {PHONE_MIN_DIGITS} digits, with spaces, +, ( ), - or . if you like.",
+            code="invalid",
+        )
 
 
 class Buyer(models.Model):
     """The dealership's view of a person who may buy cars; one per user."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="buyer")
-    phone = models.CharField(max_length=32, blank=True)
+    phone = models.CharField(max_length=32, blank=True, validators=[validate_phone])
     # A sign-up whose emailed link is not followed yet: the only inactive account a link
     # activates. An account staff deactivated is inactive too, and stays so.
     signup_pending = models.BooleanField(default=False, editable=False)

@@ -33,6 +33,8 @@ from .tokens import signup_token_generator
 
 # Where a sign-up begun from a page (the cart) returns once its link is followed in this browser.
 SIGNUP_NEXT_SESSION_KEY = "accounts.signup_next"
+# A new email address asked for in this browser, until its link is followed: the profile says so.
+EMAIL_PENDING_SESSION_KEY = "accounts.email_pending"
 # The address this browser signed up with: "check your email" can send the link again.
 SIGNUP_EMAIL_SESSION_KEY = "accounts.signup_email"
 
@@ -119,13 +121,13 @@ def profile(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Your profile is saved.")
             if pending:
-                messages.info(
-                    request,
-                    f"We sent a link to {pending}: your emails go there once you follow it. Until then they "
-                    "go to your current address.",
-                )
+                request.session[EMAIL_PENDING_SESSION_KEY] = pending
             return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    pending_email = request.session.get(EMAIL_PENDING_SESSION_KEY)
+    if pending_email is not None and pending_email == user.email:  # type: ignore[union-attr]
+        del request.session[EMAIL_PENDING_SESSION_KEY]  # confirmed meanwhile, maybe in another browser
+        pending_email = None
+    return render(request, "accounts/profile.html", {"form": form, "pending_email": pending_email})
 
 
 def locked_out(
@@ -190,5 +192,6 @@ def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
     except ValidationError as refusal:
         messages.error(request, " ".join(refusal.messages))
     else:
+        request.session.pop(EMAIL_PENDING_SESSION_KEY, None)
         messages.success(request, "Your new email address is confirmed.")
     return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")

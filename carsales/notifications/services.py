@@ -111,6 +111,8 @@ def _send_once(*, key: str, to: str, subject: str, body: str) -> bool:
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
+        # The emails ask to "reply to this email": a reply reaches the dealership's own address.
+        reply_to=[settings.CARSALES_DEALER["email"]] if settings.CARSALES_DEALER.get("email") else [],
         headers={"Message-ID": message_id(key)},
     )
     with once(key) as effect:

@@ -16,3 +16,4 @@ CARSALES_DEALER = {
     "email": os.environ.get("CARSALES_DEALER_EMAIL", "sales@carsales.example"),
     "address": os.environ.get("CARSALES_DEALER_ADDRESS", "1 Showroom Road, Springfield"),
 }
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"{CARSALES_DEALER['name']} <{CARSALES_DEALER['email']}>")

@@ -294,7 +294,9 @@ def test_a_user_edits_their_name_and_phone_and_a_new_email_waits_for_its_confirm
     user.refresh_from_db()
     assert (user.first_name, user.last_name, user.email) == ("Ana", "Lima", old)  # not yet the new one
     assert user.buyer.phone == "+55 11 5555-0101"
-    assert any("We sent a link to ana.lima@example.com" in str(m) for m in response.context["messages"])
+    waiting = "Waiting for you to confirm <strong>ana.lima@example.com</strong>"
+    assert waiting in response.content.decode()
+    assert waiting in buyer_client.get("/accounts/profile/").content.decode()  # on every visit until confirmed
 
     run_tasks()
     confirm = next(m for m in mail.outbox if m.to == ["ana.lima@example.com"])
@@ -304,7 +306,20 @@ def test_a_user_edits_their_name_and_phone_and_a_new_email_waits_for_its_confirm
     buyer_client.get(link, follow=True)
     user.refresh_from_db()
     assert user.email == "ana.lima@example.com"
+    assert "Waiting for you to confirm" not in buyer_client.get("/accounts/profile/").content.decode()
     assert any("used already" in str(m) for m in buyer_client.get(link, follow=True).context["messages"])
+
+
+@pytest.mark.parametrize("phone", ["abc", "12345", "+1 555 \uff10\uff11\uff12\uff13\uff14\uff15", "555-0101; DROP"])
+def test_a_phone_nobody_could_dial_is_refused_by_the_profile_and_the_model(buyer_client, user, phone):
+    from django.core.exceptions import ValidationError
+
+    response = buyer_client.post("/accounts/profile/", {"email": user.email, "phone": phone})
+
+    assert response.status_code == 200 and "Enter a phone number" in response.content.decode()
+    user.buyer.phone = phone
+    with pytest.raises(ValidationError, match="Enter a phone number"):
+        user.buyer.full_clean()
 
 
 def test_the_profile_shows_the_current_details(buyer_client, user):

@@ -279,3 +279,17 @@ def test_the_order_emails_are_signed_by_the_dealership_with_how_to_reach_it(run_
         assert sent.subject.startswith(f"Your Acme Cars order #{order.pk} is ")
         assert f"order #{order.pk} at Acme Cars" in sent.body
         assert sent.body.endswith("\n— Acme Cars\n+1 555 0199\n2 Main St\n")
+
+
+def test_a_reply_to_an_email_reaches_the_dealerships_address(run_tasks, settings):
+    settings.CARSALES_DEALER = {**settings.CARSALES_DEALER, "email": "sales@dealer.example"}
+    placed()
+    run_tasks()
+    settings.CARSALES_DEALER = {**settings.CARSALES_DEALER, "email": ""}
+    placed(email="second@example.com")
+    run_tasks()
+
+    assert [(email.to, email.reply_to) for email in mail.outbox] == [
+        (["buyer@example.com"], ["sales@dealer.example"]),
+        (["second@example.com"], []),  # no address of its own: replies go to the sender
+    ]
