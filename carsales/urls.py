@@ -48,6 +48,7 @@ urlpatterns = [
     path("", include("carsales.catalog.urls")),
     path("accounts/", include("carsales.accounts.urls")),
     path("", include("carsales.orders.urls")),
+    path("", include("carsales.sales.urls")),
     path("staff/inventory/", include("carsales.inventory.urls")),
     path("staff/sales/", include("carsales.analytics.urls")),
     path("staff/signals/", include("carsales.core.urls")),

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -410,11 +410,17 @@ PHOTO_CHANGES = {"delete", "cover", "earlier", "later"}
 
 
 @staff_required("catalog.change_car")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def car_photo_change_view(request: HttpRequest, pk: int, photo_id: int, change: str) -> HttpResponse:
+    """A change of a gallery photo (POST); a deletion, which nothing undoes, is asked first (GET)."""
     if change not in PHOTO_CHANGES:
         raise Http404("No such change of a photo.")
+    if request.method == "GET" and change != "delete":
+        return HttpResponseNotAllowed(["POST"])
     photo = get_object_or_404(CarPhoto.objects.select_related("car"), pk=photo_id, car_id=pk)
+    if request.method == "GET":
+        slide = next(slide for slide in car_gallery(car=photo.car) if slide.photo == photo)
+        return render(request, "catalog/car_photo_confirm_delete.html", {"photo": photo, "slide": slide})
     try:
         if change == "delete":
             car_photo_delete(photo=photo)

@@ -259,3 +259,18 @@ def test_photos_with_names_as_long_as_a_column_holds_get_their_renditions(run_ta
     made = [car.thumbnail.name, car.thumbnail_webp.name, photo.large.name, photo.small.name]
     assert all(made) and all(len(name) <= 100 for name in made), made
     assert all(default_storage.exists(name) for name in made)
+
+
+def test_deleting_a_photo_on_the_site_asks_first(staff_client: Client):
+    car = CarFactory()
+    (photo,) = car_photos_add(car=car, files=[image_upload()])
+    management = staff_client.get(f"/cars/{car.pk}/photos/").content.decode()
+    assert f'href="/cars/{car.pk}/photos/{photo.pk}/delete/"' in management  # a link to the question
+
+    asked = staff_client.get(f"/cars/{car.pk}/photos/{photo.pk}/delete/")
+    assert asked.status_code == 200 and f"Delete this photo of {car}?" in asked.content.decode()
+    assert gallery(car) == [photo]
+    assert staff_client.get(f"/cars/{car.pk}/photos/{photo.pk}/cover/").status_code == 405  # only a POST changes
+
+    staff_client.post(f"/cars/{car.pk}/photos/{photo.pk}/delete/")
+    assert gallery(car) == []

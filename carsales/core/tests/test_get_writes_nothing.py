@@ -16,7 +16,7 @@ WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 PAGES = [
     "/", "/?q=civic&ordering=-price", "/cars/{car}/", "/cart/", "/orders/", "/orders/{order}/",
     "/accounts/profile/", "/accounts/token/", "/staff/inventory/", "/staff/sales/", "/staff/signals/",
-    "/events/", "/admin/", "/admin/orders/order/", "/admin/catalog/car/{car}/change/",
+    "/staff/events/", "/admin/", "/admin/orders/order/", "/admin/catalog/car/{car}/change/",
 ]  # fmt: skip
 API = ["/api/cars/", "/api/cars/{car}/", "/api/cart/", "/api/cart/items/", "/api/orders/", "/api/sales/"]
 

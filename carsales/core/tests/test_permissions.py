@@ -156,7 +156,12 @@ def test_seeing_sales_is_not_voiding_them_on_any_path():
     admin.force_login(salesperson)
     changelist = admin.get("/admin/sales/sale/")
     assert changelist.status_code == 200 and 'value="void"' not in changelist.content.decode()
-    admin.post("/admin/sales/sale/", {"action": "void", "_selected_action": [sale.pk]})
+    admin.post("/admin/sales/sale/", {"action": "void", "_selected_action": [sale.pk], "post": "yes"})
+    assert Sale.objects.filter(pk=sale.pk).exists()
+    site = Client()
+    site.force_login(salesperson)
+    assert site.get(f"/sales/{sale.pk}/void/").status_code == 403
+    assert site.post(f"/sales/{sale.pk}/void/").status_code == 403
     assert Sale.objects.filter(pk=sale.pk).exists()
 
     assert token_client(_staff_in("Manager")).delete(f"/api/sales/{sale.pk}/").status_code == 204

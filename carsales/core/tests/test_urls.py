@@ -16,6 +16,8 @@ ID_ROUTES = [
     ("get", "/orders/{}/"),
     ("post", "/orders/{}/pay/"),
     ("post", "/orders/{}/cancel/"),
+    ("get", "/sales/{}/void/"),
+    ("get", "/cars/1/photos/{}/delete/"),
     ("get", "/api/cars/{}/"),
     ("delete", "/api/cars/{}/"),
     ("get", "/api/brands/{}/"),

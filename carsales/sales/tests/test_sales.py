@@ -148,3 +148,42 @@ def test_a_sale_cannot_be_recorded_for_an_order_not_paid():
     # Even the service's own path checks the order: a paid order only.
     with pytest.raises(TypeError, match="paid order only"), transaction.atomic(), transition():
         Sale.objects.create(order=order, amount=100)
+
+
+def test_staff_void_a_sale_from_its_order_page_after_being_asked(staff):
+    from django.test import Client
+
+    from carsales.conftest import sold_car
+
+    sold_car()
+    sale = Sale.objects.get()
+    client = Client()
+    client.force_login(staff)
+    order_page = client.get(sale.order.get_absolute_url()).content.decode()
+    assert f'href="/sales/{sale.pk}/void/"' in order_page
+
+    asked = client.get(f"/sales/{sale.pk}/void/")
+    assert asked.status_code == 200 and f"Void the sale of order #{sale.order_id}?" in asked.content.decode()
+    assert Sale.objects.filter(pk=sale.pk).exists()  # a GET voids nothing
+
+    done = client.post(f"/sales/{sale.pk}/void/", follow=True)
+    assert not Sale.objects.filter(pk=sale.pk).exists()
+    assert f"The sale of order #{sale.order_id} is voided" in done.content.decode()
+
+
+def test_the_admins_void_action_asks_first(staff):
+    from django.test import Client
+
+    from carsales.conftest import sold_car
+
+    sold_car()
+    sale = Sale.objects.get()
+    client = Client()
+    client.force_login(staff)
+
+    asked = client.post("/admin/sales/sale/", {"action": "void", "_selected_action": [sale.pk]})
+    assert asked.status_code == 200 and "Yes, void them" in asked.content.decode()
+    assert Sale.objects.filter(pk=sale.pk).exists()
+
+    client.post("/admin/sales/sale/", {"action": "void", "_selected_action": [sale.pk], "post": "yes"})
+    assert not Sale.objects.filter(pk=sale.pk).exists()

@@ -1,0 +1,23 @@
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from carsales.core.permissions import staff_required
+
+from .selectors import sale_list
+from .services import sale_void
+
+
+@staff_required("sales.delete_sale")
+@require_http_methods(["GET", "POST"])
+def sale_void_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Asked first (GET): voiding refunds the buyer, puts the cars back on sale and emails them;
+    nothing undoes it."""
+    sale = get_object_or_404(sale_list(), pk=pk)
+    order = sale.order
+    if request.method == "GET":
+        return render(request, "sales/sale_confirm_void.html", {"sale": sale, "order": order})
+    sale_void(sale=sale, actor=request.user)
+    messages.success(request, f"The sale of order #{order.pk} is voided; its cars are back on sale.")
+    return redirect(order)
