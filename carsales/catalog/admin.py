@@ -9,8 +9,8 @@ from django.utils.html import format_html
 
 from carsales.core.admin_mixins import LenientAutocompleteAdmin, RecordedOnlyAdmin
 
-from .facts import days_in_stock
-from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarVinReport, CatalogueVersion, PriceChange
+from .facts import days_in_stock, sees_stock_details
+from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarStatus, CarVinReport, CatalogueVersion, PriceChange
 from .selectors import cars_in_stock_for, gallery_refusal
 from .services import (
     StockError,
@@ -207,6 +207,26 @@ class CarAdmin(LenientAutocompleteAdmin):
         css = {"all": ["css/admin.css"]}
 
     actions = ["withdraw", "relist"]
+
+    # Staff who may only look (a Salesperson) see what the site and API show them: no withdrawn
+    # car, no plate, no VIN (catalog.facts.sees_stock_details).
+    STOCK_DETAILS = ("plate", "vin")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Car]:
+        cars = super().get_queryset(request)
+        return cars if sees_stock_details(request.user) else cars.exclude(status=CarStatus.WITHDRAWN)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = super().get_list_display(request)
+        return shown if sees_stock_details(request.user) else [f for f in shown if f not in self.STOCK_DETAILS]
+
+    def get_search_fields(self, request: HttpRequest) -> Any:
+        fields = super().get_search_fields(request)
+        return fields if sees_stock_details(request.user) else [f for f in fields if f not in self.STOCK_DETAILS]
+
+    def get_fields(self, request: HttpRequest, obj: Car | None = None) -> Any:
+        fields = super().get_fields(request, obj)
+        return fields if sees_stock_details(request.user) else [f for f in fields if f not in self.STOCK_DETAILS]
 
     @admin.action(description="Withdraw the selected cars from sale", permissions=["change"])
     def withdraw(self, request: HttpRequest, queryset: QuerySet[Car]) -> None:

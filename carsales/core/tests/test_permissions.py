@@ -199,3 +199,26 @@ def test_seeing_orders_in_the_admin_changes_none_of_them(urls):
     salesperson.force_login(_staff_in("Salesperson"))
     salesperson.post("/admin/orders/order/", {"action": "mark_paid", "_selected_action": [urls["order"]], "index": 0})
     assert Order.objects.get(pk=urls["order"]).status == OrderStatus.PAID
+
+
+def test_a_salesperson_sees_in_the_admin_what_the_site_shows_them_of_the_stock():
+    """No withdrawn car, no plate, no VIN: only stock staff (catalog.change_car) see those."""
+    from carsales.catalog.services import cars_withdraw
+
+    car = CarFactory(plate="SEE0001", vin="1HGCM82633A004352")
+    withdrawn = CarFactory(plate="GONE001")
+    cars_withdraw(car_ids=[withdrawn.pk])
+    salesperson, manager = Client(), Client()
+    salesperson.force_login(_staff_in("Salesperson"))
+    manager.force_login(_staff_in("Manager"))
+
+    listed = salesperson.get("/admin/catalog/car/").content.decode()
+    assert car.stock_code in listed and withdrawn.stock_code not in listed and "SEE0001" not in listed
+    assert car.stock_code not in salesperson.get("/admin/catalog/car/", {"q": "SEE0001"}).content.decode()
+    page = salesperson.get(f"/admin/catalog/car/{car.pk}/change/").content.decode()
+    assert "SEE0001" not in page and "1HGCM82633A004352" not in page
+    assert salesperson.get(f"/admin/catalog/car/{withdrawn.pk}/change/").status_code == 302  # "does not exist"
+
+    assert "SEE0001" in manager.get("/admin/catalog/car/", {"q": "SEE0001"}).content.decode()
+    assert "1HGCM82633A004352" in manager.get(f"/admin/catalog/car/{car.pk}/change/").content.decode()
+    assert withdrawn.stock_code in manager.get("/admin/catalog/car/").content.decode()
