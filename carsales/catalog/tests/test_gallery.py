@@ -236,7 +236,7 @@ def _queries_of_a_catalogue_page() -> int:
 
 
 def _card(page: str, car: Any) -> str:
-    start = page.index(f'<a href="{car.get_absolute_url()}" class="card-photo">')
+    start = page.index(f'<a href="{car.get_absolute_url()}" class="card-photo"')
     return page[start : page.index("</article>", start)]
 
 

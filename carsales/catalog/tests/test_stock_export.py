@@ -47,6 +47,17 @@ def test_the_staff_download_streams_every_field_of_the_filtered_cars(staff: Clie
     assert row["model"] == "'=HYPERLINK(1)"  # a formula is text to a spreadsheet
 
 
+@pytest.mark.parametrize(("ordering", "values"), [("price", ["100", "200", "300"]), ("-price", ["300", "200", "100"])])
+def test_the_staff_download_lists_the_cars_in_the_order_the_page_shows_them(staff: Client, ordering, values):
+    for value in (200, 100, 300):
+        CarFactory(value=value)
+
+    response = staff.get("/cars/export.csv", {"ordering": ordering})
+
+    rows = rows_of(b"".join(response.streaming_content).decode())  # type: ignore[attr-defined]
+    assert [row["value"].split(".")[0] for row in rows] == values
+
+
 def test_only_staff_download_the_stock(client: Client):
     assert client.get("/cars/export.csv").status_code == 302
     client.force_login(UserFactory())
@@ -62,7 +73,9 @@ def test_the_command_writes_the_same_csv_and_reads_the_rows_a_chunk_at_a_time(
     with django_assert_max_num_queries(2):
         call_command("export_cars", str(target), verbosity=0)
 
-    download = b"".join(staff.get("/cars/export.csv").streaming_content).decode()  # type: ignore[attr-defined]
+    # The command lists by id; the page's "longest in stock" is that order for cars taken in one by one.
+    oldest_first = staff.get("/cars/export.csv", {"ordering": "oldest"})
+    download = b"".join(oldest_first.streaming_content).decode()  # type: ignore[attr-defined]
     assert target.read_bytes().decode() == download and len(rows_of(download)) == 5
 
 
