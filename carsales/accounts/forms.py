@@ -14,7 +14,15 @@ from .services import account_unconfirmed
 from .signals import account_email_owed
 
 
-class SignUpForm(UserCreationForm):
+class WeakPasswordSaidUnderIt:
+    """Django says why a password is too weak under its confirmation; it is about the password
+    typed first, so it is said there (a mismatch stays under the confirmation)."""
+
+    def validate_password_for_user(self, user: Any, password_field_name: str = "password2") -> None:
+        super().validate_password_for_user(user, password_field_name.replace("2", "1"))  # type: ignore[misc]
+
+
+class SignUpForm(WeakPasswordSaidUnderIt, UserCreationForm):
     email = forms.EmailField(required=True, help_text="We send your order confirmations here.")
 
     class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]
@@ -25,6 +33,10 @@ class SignUpForm(UserCreationForm):
         # A taken email is not an error here: saying so would tell anyone which emails have
         # accounts. accounts.services.account_sign_up deals with it out of sight.
         return self.cleaned_data["email"].strip().lower()
+
+
+class SetPasswordForm(WeakPasswordSaidUnderIt, auth_forms.SetPasswordForm):
+    """The new password a reset link asks for."""
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):

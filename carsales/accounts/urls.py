@@ -4,7 +4,7 @@ from django.urls import path, reverse_lazy
 from carsales.core.ratelimit import post_rate_limited
 
 from . import views
-from .forms import LoginForm, PasswordResetForm
+from .forms import LoginForm, PasswordResetForm, SetPasswordForm
 
 app_name = "accounts"
 
@@ -53,6 +53,7 @@ urlpatterns = [
     path(
         "password-reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
+            form_class=SetPasswordForm,
             template_name="accounts/password_reset_confirm.html",
             success_url=reverse_lazy("accounts:password_reset_complete"),
         ),

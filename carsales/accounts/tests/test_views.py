@@ -270,6 +270,22 @@ def test_a_password_reset_link_sets_a_new_password(client, run_tasks):
     assert client.login(username="ana", password="Fresh-pass-4821")
 
 
+def test_a_weak_password_is_said_under_itself_and_a_mismatch_under_its_confirmation(client, run_tasks):
+    UserFactory(username="ana", email="ana@example.com")
+    client.post("/accounts/password-reset/", {"email": "ana@example.com"})
+    run_tasks()
+    link = re.search(r"https?://[^/]+(/accounts/password-reset/\S+/)", mail.outbox[0].body).group(1)
+    reset_form = client.get(link, follow=True).redirect_chain[-1][0]
+
+    weak = client.post(reset_form, {"new_password1": "short", "new_password2": "short"}).context["form"].errors
+    signup = client.post("/accounts/signup/", {**SIGN_UP, "password1": "short", "password2": "short"})
+    mismatch = client.post("/accounts/signup/", {**SIGN_UP, "password2": "Other-pass-987"})
+
+    assert "new_password1" in weak and "new_password2" not in weak
+    assert list(signup.context["form"].errors) == ["password1"]
+    assert list(mismatch.context["form"].errors) == ["password2"]
+
+
 def test_the_password_reset_pages_use_the_sites_templates(client):
     response = client.get("/accounts/password-reset/")
 
