@@ -17,15 +17,25 @@ AXE = Axe()
 def main_pages(role: str, shop: dict[str, Any]) -> list[str]:
     car = shop["cars"][1]
     if role == "visitor":
-        return ["/", car.get_absolute_url(), "/cart/", "/accounts/login/", "/accounts/signup/", "/no-such-page/"]
+        return [
+            "/", car.get_absolute_url(), "/cart/", "/accounts/login/", "/accounts/signup/", "/accounts/signup/sent/",
+            "/no-such-page/",
+        ]  # fmt: skip
     if role == "buyer":
-        return ["/", car.get_absolute_url(), "/cart/", "/orders/", shop["paid"].get_absolute_url(), "/staff/inventory/"]
+        return [
+            "/", car.get_absolute_url(), "/cart/", "/orders/", shop["paid"].get_absolute_url(), "/accounts/profile/",
+            "/staff/inventory/",
+        ]  # fmt: skip
     return [
         "/",
         "/orders/",
         shop["placed"].get_absolute_url(),
+        f"/orders/{shop['placed'].pk}/pay/",
+        shop["paid"].get_absolute_url(),
+        f"/sales/{shop['paid'].sale.pk}/void/",
         "/cars/new/",
         f"/cars/{car.pk}/edit/",
+        f"/cars/{car.pk}/photos/",
         "/brands/",
         "/staff/inventory/",
         "/staff/sales/",
