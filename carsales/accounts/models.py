@@ -3,6 +3,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 PHONE_MIN_DIGITS = 6
+# At least PHONE_MIN_DIGITS digits, among spaces and + ( ) - . only: what validate_phone admits,
+# as the database checks it on every path (a queryset update too).
+# \A and \Z, not ^ and $: Python's $ (SQLite's REGEXP) also matches before a final newline.
+PHONE_PATTERN = rf"\A([ +().-]*[0-9]){{{PHONE_MIN_DIGITS}}}[0-9 +().-]*\Z"
 
 
 def validate_phone(value: str) -> None:
@@ -27,6 +31,13 @@ class Buyer(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(phone="") | models.Q(phone__regex=PHONE_PATTERN),
+                name="buyer_phone_dialable",
+                violation_error_message="Enter a phone number: at least 6 digits, with spaces, +, ( ), - or .",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.user.get_username()

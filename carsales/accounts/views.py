@@ -1,3 +1,4 @@
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -9,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
@@ -18,6 +20,7 @@ from carsales.core.ratelimit import over_limit
 
 from .forms import UNCONFIRMED_SESSION_KEY, LockoutLiftForm, ProfileForm, SignUpForm
 from .services import (
+    EMAIL_CHANGE_DAYS,
     account_activate,
     account_sign_up,
     api_token_rotate,
@@ -74,7 +77,9 @@ def signup(request: HttpRequest) -> HttpResponseBase:
 
 @require_http_methods(["GET", "POST"])
 def signup_sent(request: HttpRequest) -> HttpResponse:
-    """ "Check your email", and (POST) the same email again to the address this browser gave."""
+    """The "check your email" page, and (POST) the same email again to the address this browser gave."""
+    if request.user.is_authenticated:
+        return redirect("catalog:car_list")  # signed up and in: nothing to send again
     email = request.session.get(SIGNUP_EMAIL_SESSION_KEY, "")
     if request.method == "POST":
         if not email:
@@ -95,6 +100,7 @@ def signup_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpRespons
     if user is None or not signup_token_generator.check_token(user, token) or not account_activate(user=user):
         return render(request, "accounts/signup_link_invalid.html", status=400)
     login(request, user, backend="carsales.accounts.backends.CaseInsensitiveModelBackend")
+    request.session.pop(SIGNUP_EMAIL_SESSION_KEY, None)
     messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
     return redirect(_safe_next(request, request.session.pop(SIGNUP_NEXT_SESSION_KEY, "")) or "catalog:car_list")
 
@@ -121,13 +127,26 @@ def profile(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Your profile is saved.")
             if pending:
-                request.session[EMAIL_PENDING_SESSION_KEY] = pending
+                until = timezone.now() + timedelta(days=EMAIL_CHANGE_DAYS)
+                request.session[EMAIL_PENDING_SESSION_KEY] = {
+                    "to": pending, "from": user.email, "until": until.isoformat()  # type: ignore[union-attr]
+                }  # fmt: skip
             return redirect("accounts:profile")
-    pending_email = request.session.get(EMAIL_PENDING_SESSION_KEY)
-    if pending_email is not None and pending_email == user.email:  # type: ignore[union-attr]
-        del request.session[EMAIL_PENDING_SESSION_KEY]  # confirmed meanwhile, maybe in another browser
-        pending_email = None
-    return render(request, "accounts/profile.html", {"form": form, "pending_email": pending_email})
+    return render(request, "accounts/profile.html", {"form": form, "pending_email": _email_pending(request)})
+
+
+def _email_pending(request: HttpRequest) -> str | None:
+    """The address this browser asked to change to, while its link can still change it: not yet
+    expired, and the account's address still the one it was asked from (a link followed, in any
+    browser, or another change, ends it)."""
+    asked = request.session.get(EMAIL_PENDING_SESSION_KEY)
+    if not isinstance(asked, dict):
+        return None
+    live = asked["from"] == request.user.email and timezone.now() < datetime.fromisoformat(asked["until"])  # type: ignore[union-attr]
+    if not live:
+        del request.session[EMAIL_PENDING_SESSION_KEY]
+        return None
+    return str(asked["to"])
 
 
 def locked_out(

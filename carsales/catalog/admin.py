@@ -4,10 +4,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.html import format_html
 
-from carsales.core.admin_mixins import LenientAutocompleteAdmin, RecordedOnlyAdmin
+from carsales.core.admin_mixins import CheckedAgainOnRefusal, LenientAutocompleteAdmin, RecordedOnlyAdmin
 
 from .facts import days_in_stock, sees_stock_details
 from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarStatus, CarVinReport, CatalogueVersion, PriceChange
@@ -133,7 +133,7 @@ class CarPhotoForm(forms.ModelForm):
 
 
 @admin.register(CarPhoto)
-class CarPhotoAdmin(admin.ModelAdmin):
+class CarPhotoAdmin(CheckedAgainOnRefusal):
     form = CarPhotoForm
     list_display = ["car", "position", "image", "uploaded_at"]
     list_select_related = ["car__brand"]
@@ -149,8 +149,6 @@ class GalleryFormSet(forms.BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
-        if self.instance.pk is None:
-            return
         added = deleted = 0
         for form in self.forms:
             dropped = bool(getattr(form, "cleaned_data", {}).get("DELETE"))
@@ -189,7 +187,7 @@ class InStockForFilter(admin.SimpleListFilter):
 
 
 @admin.register(Car)
-class CarAdmin(LenientAutocompleteAdmin):
+class CarAdmin(CheckedAgainOnRefusal, LenientAutocompleteAdmin):
     list_display = [
         "thumb", "stock_code", "brand", "model", "model_year", "plate", "value", "status", "days_in_stock", "created_at"
     ]  # fmt: skip
@@ -243,19 +241,6 @@ class CarAdmin(LenientAutocompleteAdmin):
             self.message_user(request, str(refusal), messages.WARNING)
         else:
             self.message_user(request, f"{len(cars)} car(s) {done}.", messages.SUCCESS)
-
-    def changeform_view(
-        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError:
-            if request.method != "POST":
-                raise
-            # The database refused what the form found valid: another request took the plate or
-            # VIN, or deleted the brand, in between. All of it was rolled back; checked again, the
-            # form says why, with what was typed kept.
-            return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request: HttpRequest, obj: Car | None = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)

@@ -10,7 +10,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.db.models.sql import DeleteQuery
 from django.urls import reverse
@@ -585,3 +585,9 @@ class CarPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"photo {self.position + 1} of car #{self.car_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Its receivers lock the car to count the gallery (a shell's save is in no transaction):
+        # the lock lasts until the photo is written.
+        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(type(self)), savepoint=False):
+            super().save(*args, **kwargs)

@@ -93,13 +93,11 @@ _PRICE_RECORDED = "catalog.price_recorded"  # noted once a save's price change i
 
 def car_record_price_change(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
     """Record a new or changed asking price, from the row as stored before the save: a stale
-    instance, the admin and the API record the true old price. A fixture's new car brings its own
-    history; a fixture repricing a stored car changes its price like any other path."""
-    if Car.stored.noted(instance, _PRICE_RECORDED):
+    instance, the admin and the API record the true old price. A fixture brings its own history
+    (loaddata refuses one whose cars' prices are not where their histories end)."""
+    if raw or Car.stored.noted(instance, _PRICE_RECORDED):
         return
     before, after = Car.stored.before(instance), Car.stored.after(instance)
-    if raw and before is None:
-        return
     old = before["value"] if before is not None else None
     if (before is None and after["value"] is None) or old == after["value"]:
         return

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_unicode_slug
-from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Abs
 from django.utils import timezone
@@ -105,13 +105,30 @@ def with_gallery_leads(cars: Iterable[Car]) -> list[Car]:
     return cars
 
 
-def gallery_refusal(*, car_id: int, adding: int) -> str | None:
-    """Why `adding` more photos (fewer, when negative) do not fit in the car's gallery, or None."""
+def gallery_refusal(*, car_id: int | None, adding: int) -> str | None:
+    """Why `adding` more photos (fewer, when negative) do not fit in the car's gallery (None: a
+    car being added, whose gallery is empty), or None."""
     limit = settings.CARSALES_GALLERY_MAX_PHOTOS
-    held = CarPhoto.objects.filter(car_id=car_id).count()
+    held = CarPhoto.objects.filter(car_id=car_id).count() if car_id is not None else 0
     if adding > 0 and held + adding > limit:
         return f"A gallery holds {limit} photos; {max(limit - held, 0)} more fit."
     return None
+
+
+def price_history_contradictions() -> list[str]:
+    """Cars whose price is not where their price history ends, as sentences: every path that
+    changes a price records it; a fixture writes rows as given, so `loaddata` asks this."""
+    latest = PriceChange.objects.filter(car=OuterRef("pk")).order_by("-changed_at", "-pk")
+    cars = Car.objects.annotate(recorded=Exists(latest), last=Subquery(latest.values("new_value")[:1]))
+    differ = (
+        Q(value__isnull=True, last__isnull=False)
+        | Q(value__isnull=False, last__isnull=True)
+        | (Q(value__isnull=False, last__isnull=False) & ~Q(value=F("last")))
+    )
+    return [
+        f"car #{pk} is priced {value or 'on request'} but its price history ends at {last or 'on request'}"
+        for pk, value, last in cars.filter(differ, recorded=True).values_list("pk", "value", "last")
+    ]
 
 
 def car_price_history(*, car: Car) -> QuerySet[PriceChange]:

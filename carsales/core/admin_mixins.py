@@ -3,11 +3,13 @@
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
-from django.db.models import ForeignKey
+from django.db.models import ForeignKey, QuerySet
 from django.forms import ModelChoiceField
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 
 class RecordedOnlyAdmin:
@@ -53,3 +55,48 @@ class LenientAutocompleteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # f
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
             kwargs["widget"] = _LenientAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class CheckedAgainOnRefusal(admin.ModelAdmin):  # type: ignore[type-arg]  # for any model
+    """A save the database or a receiver refused (ValidationError) after the form found it valid:
+    another request took the plate, or filled the gallery, in between. All of it was rolled back;
+    the form is checked again against the rows as they are now and says why, with what was typed
+    kept. Uploads are read again from their start."""
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError:
+            if request.method != "POST":
+                raise
+            for _name, uploads in request.FILES.lists():
+                for upload in uploads:
+                    upload.seek(0)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+def confirmed_or_asked(
+    model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    action: str,
+    title: str,
+    consequence: str,
+) -> TemplateResponse | None:
+    """None once the staff member confirmed the admin action `action` on `queryset`; until then
+    the page that asks, naming each row and what the action does (as Django's own delete asks)."""
+    if request.POST.get("post") == "yes":
+        return None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "consequence": consequence,
+        "rows": list(queryset),
+        "action": action,
+        "opts": model_admin.model._meta,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/action_confirmation.html", context)

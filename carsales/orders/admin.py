@@ -3,6 +3,9 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from carsales.core.admin_mixins import confirmed_or_asked
 
 from .models import Cart, CartItem, Order, OrderItem
 from .services import OrderStateError, order_cancel, order_mark_paid
@@ -92,12 +95,26 @@ class OrderAdmin(admin.ModelAdmin):
         return request.user.has_perm("orders.change_order")
 
     @admin.action(description="Mark selected orders paid", permissions=["transition"])
-    def mark_paid(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        self._apply(request, queryset, order_mark_paid, "marked paid")
+    def mark_paid(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
+        asked = confirmed_or_asked(
+            self, request, queryset, action="mark_paid", title="Mark these orders paid?",
+            consequence="Their cars are sold to their buyers and leave the catalogue; each buyer gets a payment "
+            "confirmation by email. Only voiding a sale, with a refund, undoes it.",
+        )  # fmt: skip
+        if asked is None:
+            self._apply(request, queryset, order_mark_paid, "marked paid")
+        return asked
 
     @admin.action(description="Cancel selected orders", permissions=["transition"])
-    def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        self._apply(request, queryset, order_cancel, "cancelled")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
+        asked = confirmed_or_asked(
+            self, request, queryset, action="cancel", title="Cancel these orders?",
+            consequence="Their reservations end, their cars go back on sale where another buyer may take them, "
+            "and each buyer is told by email.",
+        )  # fmt: skip
+        if asked is None:
+            self._apply(request, queryset, order_cancel, "cancelled")
+        return asked
 
 
 class CartItemInline(admin.TabularInline):

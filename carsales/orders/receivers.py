@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import m2m_changed, post_delete, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, pre_delete, pre_save
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -133,6 +133,17 @@ def expire_unpaid_order(event: Event) -> None:
         raise RetryLater((due - timezone.now()).total_seconds(), f"order #{event.order.pk} is due at {due}")
 
 
+def refuse_moving_an_order(sender: type[Order], instance: Order, raw: bool, **kwargs: Any) -> None:
+    """An order's buyer never changes (its reservation counts against their hold limit). save()
+    refuses it as a state field; a fixture writes past save(), so it is refused here."""
+    if not raw:
+        return
+    stored = Order.objects.filter(pk=instance.pk).values_list("buyer_id", flat=True).first()
+    if stored is not None and stored != instance.buyer_id:
+        raise TypeError(f"Order #{instance.pk} keeps its buyer: a fixture cannot move it to another.")
+
+
+pre_save.connect(refuse_moving_an_order, sender=Order, dispatch_uid="orders.refuse_moving_an_order")
 m2m_changed.connect(order_cars_changed, sender=Order.cars.through, dispatch_uid="orders.order_cars_changed")
 pre_delete.connect(order_line_before_delete, sender=OrderItem, dispatch_uid="orders.order_line_before_delete")
 post_delete.connect(order_line_deleted, sender=OrderItem, dispatch_uid="orders.order_line_deleted")

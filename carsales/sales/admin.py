@@ -1,8 +1,9 @@
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+
+from carsales.core.admin_mixins import confirmed_or_asked
 
 from .models import Sale
 from .services import sale_void
@@ -31,16 +32,12 @@ class SaleAdmin(admin.ModelAdmin):
         description="Void selected sales (their orders are deactivated, cars back on sale)", permissions=["delete"]
     )
     def void(self, request: HttpRequest, queryset: QuerySet[Sale]) -> TemplateResponse | None:
-        """Asked first, as Django's own delete is: a void refunds, releases cars and emails buyers."""
-        if request.POST.get("post") != "yes":
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Void these sales?",
-                "sales": queryset.select_related("order__buyer__user"),
-                "opts": self.model._meta,
-                "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            }
-            return TemplateResponse(request, "admin/sales/sale/void_confirmation.html", context)
+        asked = confirmed_or_asked(
+            self, request, queryset.select_related("order__buyer__user"), action="void", title="Void these sales?",
+            consequence="Each buyer is owed a refund and told by email, and the cars go back on sale.",
+        )  # fmt: skip
+        if asked is not None:
+            return asked
         self.delete_queryset(request, queryset)
         self.message_user(request, "Sale(s) voided.", messages.SUCCESS)
         return None

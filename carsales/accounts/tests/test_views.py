@@ -476,6 +476,10 @@ def test_check_your_email_sends_the_link_again_to_the_address_given(client, run_
     assert len({link_in(m.body) for m in mail.outbox}) == 1  # the same account's link
     client.get(link_in(mail.outbox[-1].body))
     assert get_user_model().objects.get(username="maria").is_active
+    # Signed up and in: Back to "check your email" offers nothing more to send.
+    assert client.get("/accounts/signup/sent/")["Location"] == "/"
+    client.logout()
+    assert "Send the link again" not in client.get("/accounts/signup/sent/").content.decode()
 
 
 def test_sending_again_to_an_address_with_an_account_tells_its_owner_as_a_sign_up_would(client, run_tasks):
@@ -494,3 +498,34 @@ def test_sending_again_without_a_sign_up_in_this_browser_asks_for_one(client, ru
     run_tasks()
 
     assert response["Location"] == "/accounts/signup/" and mail.outbox == []
+
+
+def test_the_waiting_email_notice_ends_with_its_links_life(buyer_client, user):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from carsales.accounts.services import EMAIL_CHANGE_DAYS
+
+    buyer_client.post("/accounts/profile/", {"email": "later@example.com"})
+    waiting = "Waiting for you to confirm"
+    assert waiting in buyer_client.get("/accounts/profile/").content.decode()
+
+    with time_machine.travel(timezone.now() + timedelta(days=EMAIL_CHANGE_DAYS, minutes=1)):
+        assert waiting not in buyer_client.get("/accounts/profile/").content.decode()  # the link is dead
+
+    buyer_client.post("/accounts/profile/", {"email": "other@example.com"})
+    type(user).objects.filter(pk=user.pk).update(email="staff-set@example.com")  # changed by staff meanwhile
+    assert waiting not in buyer_client.get("/accounts/profile/").content.decode()
+
+
+@pytest.mark.parametrize("phone", ["abc", "555-0101\n", "12345"])
+def test_the_database_refuses_a_phone_nobody_could_dial_on_every_path(user, phone):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Buyer.objects.filter(user=user).update(phone=phone)
+
+    Buyer.objects.filter(user=user).update(phone="+1 (555) 010-0199")  # as people write them
+    Buyer.objects.filter(user=user).update(phone="")  # none given

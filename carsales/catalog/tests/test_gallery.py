@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.fields.files import FieldFile
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -75,10 +75,10 @@ def test_the_gallery_limit_and_a_photos_car_hold_on_every_path(settings: Any, st
     admin = Client()
     admin.force_login(staff)
 
-    with pytest.raises(ValidationError, match="A gallery holds 2 photos; 0 more fit"):
+    with pytest.raises(ValidationError, match="A gallery holds 2 photos; 0 more fit"), transaction.atomic():
         CarPhoto.objects.create(car=car, image=image_upload())
     first.car = other
-    with pytest.raises(ValidationError, match="A photo stays in its car's gallery"):
+    with pytest.raises(ValidationError, match="A photo stays in its car's gallery"), transaction.atomic():
         first.save()
 
     added = admin.post("/admin/catalog/carphoto/add/", {"car": car.pk, "image": image_upload(), "position": 5})
@@ -274,3 +274,38 @@ def test_deleting_a_photo_on_the_site_asks_first(staff_client: Client):
 
     staff_client.post(f"/cars/{car.pk}/photos/{photo.pk}/delete/")
     assert gallery(car) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_photo_saved_from_a_shell_outside_any_transaction_is_counted_under_the_cars_lock(settings: Any):
+    """A shell's save runs in autocommit: the lock its receiver takes needs the save's own block."""
+    from django.core.exceptions import ValidationError
+
+    settings.CARSALES_GALLERY_MAX_PHOTOS = 1
+    car = CarFactory()
+
+    CarPhoto.objects.create(car=car, image=image_upload())
+    with pytest.raises(ValidationError, match="A gallery holds 1 photos; 0 more fit"):
+        CarPhoto.objects.create(car=car, image=image_upload())
+
+    assert CarPhoto.objects.filter(car=car).count() == 1
+
+
+def test_adding_a_car_with_more_photos_than_a_gallery_holds_says_so_in_the_admin(settings: Any, staff: Any):
+    from carsales.conftest import BrandFactory
+
+    settings.CARSALES_GALLERY_MAX_PHOTOS = 2
+    admin = Client()
+    admin.force_login(staff)
+    data = {
+        "brand": BrandFactory().pk, "model": "Fit", "factory_year": 2020, "model_year": 2020, "plate": "FIT0001",
+        "value": "9000", "photos-TOTAL_FORMS": 3, "photos-INITIAL_FORMS": 0, "photos-MIN_NUM_FORMS": 0,
+        "photos-MAX_NUM_FORMS": 1000,
+    } | {f"photos-{n}-image": image_upload(name=f"p{n}.jpg") for n in range(3)} | {
+        f"photos-{n}-position": n for n in range(3)
+    }  # fmt: skip
+
+    response = admin.post("/admin/catalog/car/add/", data)
+
+    assert response.status_code == 200 and "A gallery holds 2 photos; 2 more fit" in response.content.decode()
+    assert not Car.objects.filter(plate="FIT0001").exists()

@@ -181,7 +181,9 @@ def test_the_admin_pay_action_makes_the_sale_and_sells_the_cars(staff_client):
     car = CarFactory()
     order = order_for(car)
 
-    staff_client.post("/admin/orders/order/", {"action": "mark_paid", "_selected_action": [order.pk]})
+    asked = staff_client.post("/admin/orders/order/", {"action": "mark_paid", "_selected_action": [order.pk]})
+    assert "Mark these orders paid?" in asked.content.decode() and status_of(car) == CarStatus.RESERVED
+    staff_client.post("/admin/orders/order/", {"action": "mark_paid", "_selected_action": [order.pk], "post": "yes"})
 
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
     assert Sale.objects.filter(order=order).exists() and status_of(car) == CarStatus.SOLD

@@ -231,7 +231,11 @@ def test_staff_mark_orders_paid_with_the_admin_action(staff, user):
     client = Client()
     client.force_login(staff)
 
-    response = client.post("/admin/orders/order/", {"action": "mark_paid", "_selected_action": [order.pk]}, follow=True)
+    chosen = {"action": "mark_paid", "_selected_action": [order.pk]}
+    asked = client.post("/admin/orders/order/", chosen)
+    assert "Their cars are sold to their buyers" in asked.content.decode()
+    assert Order.objects.get(pk=order.pk).status == "placed"  # asked, not done
+    response = client.post("/admin/orders/order/", {**chosen, "post": "yes"}, follow=True)
 
     assert response.status_code == 200
     assert Order.objects.get(pk=order.pk).status == "paid" and Sale.objects.filter(order=order).exists()

@@ -182,7 +182,7 @@ def test_the_admins_void_action_asks_first(staff):
     client.force_login(staff)
 
     asked = client.post("/admin/sales/sale/", {"action": "void", "_selected_action": [sale.pk]})
-    assert asked.status_code == 200 and "Yes, void them" in asked.content.decode()
+    assert asked.status_code == 200 and "Yes, go ahead" in asked.content.decode()
     assert Sale.objects.filter(pk=sale.pk).exists()
 
     client.post("/admin/sales/sale/", {"action": "void", "_selected_action": [sale.pk], "post": "yes"})

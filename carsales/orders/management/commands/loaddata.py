@@ -1,11 +1,12 @@
 """Django's loaddata, refusing a load that leaves the orders contradicted by the stock, their own
-lines, or what other apps keep of them (a sale: `orders_loaded`).
+lines, or what other apps keep of them (a sale: `orders_loaded`), or a car's price contradicted by
+its price history.
 
 A fixture writes rows as given (raw): it can load a reserved or sold car that no order holds,
 which nothing could ever release, an order whose totals are not its lines', a paid order with no
-sale. The check runs inside loaddata's own transaction, after every fixture is in, so a load of
-cars and their orders together passes, and a refused load leaves nothing behind. The inventory
-needs no check: its receivers count raw saves like any other.
+sale, a car repriced without its price change. The check runs inside loaddata's own transaction,
+after every fixture is in, so a load of cars and their orders together passes, and a refused load
+leaves nothing behind. The inventory needs no check: its receivers count raw saves like any other.
 """
 
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from typing import cast
 from django.core.management import CommandError
 from django.core.management.commands import loaddata
 
+from carsales.catalog.selectors import price_history_contradictions
 from carsales.orders.models import Order
 from carsales.orders.selectors import order_total_contradictions, stock_contradictions
 from carsales.orders.signals import orders_loaded
@@ -22,13 +24,14 @@ from carsales.orders.signals import orders_loaded
 class Command(loaddata.Command):
     def loaddata(self, fixture_labels: Sequence[str]) -> None:
         super().loaddata(fixture_labels)
-        problems = stock_contradictions() + order_total_contradictions()
+        problems = stock_contradictions() + order_total_contradictions() + price_history_contradictions()
         for _receiver, found in orders_loaded.send(sender=Order):
             problems += cast(list[str], found)
         if problems:
             raise CommandError(
-                "Nothing was loaded: the fixture leaves the orders contradicted — "
+                "Nothing was loaded: the fixture leaves the stock or the orders contradicted — "
                 + "; ".join(problems[:10])
                 + ("…" if len(problems) > 10 else "")
-                + ". Load the rows that go with them together (an order's lines, cars and sale), or none."
+                + ". Load the rows that go with them together (an order's lines, cars and sale; a car's price "
+                "changes), or none."
             )
