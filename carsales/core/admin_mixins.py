@@ -1,5 +1,6 @@
 """Admin behaviour shared by the apps."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
@@ -85,16 +86,18 @@ def confirmed_or_asked(
     action: str,
     title: str,
     consequence: str,
+    describe: Callable[[Any], str] = str,
 ) -> TemplateResponse | None:
     """None once the staff member confirmed the admin action `action` on `queryset`; until then
-    the page that asks, naming each row and what the action does (as Django's own delete asks)."""
+    the page that asks, naming each row (`describe`) and what the action does (as Django's own
+    delete asks)."""
     if request.POST.get("post") == "yes":
         return None
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
         "consequence": consequence,
-        "rows": list(queryset),
+        "rows": [(row, describe(row)) for row in queryset],
         "action": action,
         "opts": model_admin.model._meta,
         "action_checkbox_name": ACTION_CHECKBOX_NAME,

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from carsales.core.admin_mixins import confirmed_or_asked
+from carsales.core.money import format_money
 
 from .models import Cart, CartItem, Order, OrderItem
 from .services import OrderStateError, order_cancel, order_mark_paid
@@ -97,9 +98,9 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Mark selected orders paid", permissions=["transition"])
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
         asked = confirmed_or_asked(
-            self, request, queryset, action="mark_paid", title="Mark these orders paid?",
+            self, request, queryset.select_related("buyer__user"), action="mark_paid", title="Mark these orders paid?",
             consequence="Their cars are sold to their buyers and leave the catalogue; each buyer gets a payment "
-            "confirmation by email. Only voiding a sale, with a refund, undoes it.",
+            "confirmation by email. Only voiding a sale, with a refund, undoes it.", describe=_described,
         )  # fmt: skip
         if asked is None:
             self._apply(request, queryset, order_mark_paid, "marked paid")
@@ -108,13 +109,19 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected orders", permissions=["transition"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
         asked = confirmed_or_asked(
-            self, request, queryset, action="cancel", title="Cancel these orders?",
+            self, request, queryset.select_related("buyer__user"), action="cancel", title="Cancel these orders?",
             consequence="Their reservations end, their cars go back on sale where another buyer may take them, "
-            "and each buyer is told by email.",
+            "and each buyer is told by email. Nothing undoes it.", describe=_described,
         )  # fmt: skip
         if asked is None:
             self._apply(request, queryset, order_cancel, "cancelled")
         return asked
+
+
+def _described(order: Order) -> str:
+    return (
+        f"Order #{order.pk} of {order.buyer}, {format_money(order.total_price)}, {order.get_status_display().lower()}"
+    )
 
 
 class CartItemInline(admin.TabularInline):

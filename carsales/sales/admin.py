@@ -4,9 +4,14 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from carsales.core.admin_mixins import confirmed_or_asked
+from carsales.core.money import format_money
 
 from .models import Sale
 from .services import sale_void
+
+
+def _described(sale: Sale) -> str:
+    return f"Sale #{sale.pk}: order #{sale.order_id} of {sale.order.buyer}, {format_money(sale.amount)}"
 
 
 @admin.register(Sale)
@@ -34,7 +39,8 @@ class SaleAdmin(admin.ModelAdmin):
     def void(self, request: HttpRequest, queryset: QuerySet[Sale]) -> TemplateResponse | None:
         asked = confirmed_or_asked(
             self, request, queryset.select_related("order__buyer__user"), action="void", title="Void these sales?",
-            consequence="Each buyer is owed a refund and told by email, and the cars go back on sale.",
+            consequence="Each buyer is owed a refund and told by email, and the cars go back on sale. "
+            "Nothing undoes it.", describe=_described,
         )  # fmt: skip
         if asked is not None:
             return asked
