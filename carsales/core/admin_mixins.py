@@ -86,12 +86,14 @@ def confirmed_or_asked(
     action: str,
     title: str,
     consequence: str,
+    then: Callable[[], None],
     describe: Callable[[Any], str] = str,
 ) -> TemplateResponse | None:
-    """None once the staff member confirmed the admin action `action` on `queryset`; until then
-    the page that asks, naming each row (`describe`) and what the action does (as Django's own
-    delete asks)."""
+    """The admin action `action` on `queryset`, done (`then`) once the staff member confirmed it;
+    until then the page that asks, naming each row (`describe`) and what the action does (as
+    Django's own delete asks)."""
     if request.POST.get("post") == "yes":
+        then()
         return None
     context = {
         **model_admin.admin_site.each_context(request),

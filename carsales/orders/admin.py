@@ -97,25 +97,21 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected orders paid", permissions=["transition"])
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
-        asked = confirmed_or_asked(
+        return confirmed_or_asked(
             self, request, queryset.select_related("buyer__user"), action="mark_paid", title="Mark these orders paid?",
             consequence="Their cars are sold to their buyers and leave the catalogue; each buyer gets a payment "
             "confirmation by email. Only voiding a sale, with a refund, undoes it.", describe=_described,
+            then=lambda: self._apply(request, queryset, order_mark_paid, "marked paid"),
         )  # fmt: skip
-        if asked is None:
-            self._apply(request, queryset, order_mark_paid, "marked paid")
-        return asked
 
     @admin.action(description="Cancel selected orders", permissions=["transition"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
-        asked = confirmed_or_asked(
+        return confirmed_or_asked(
             self, request, queryset.select_related("buyer__user"), action="cancel", title="Cancel these orders?",
             consequence="Their reservations end, their cars go back on sale where another buyer may take them, "
             "and each buyer is told by email. Nothing undoes it.", describe=_described,
+            then=lambda: self._apply(request, queryset, order_cancel, "cancelled"),
         )  # fmt: skip
-        if asked is None:
-            self._apply(request, queryset, order_cancel, "cancelled")
-        return asked
 
 
 def _described(order: Order) -> str:

@@ -37,13 +37,12 @@ class SaleAdmin(admin.ModelAdmin):
         description="Void selected sales (their orders are deactivated, cars back on sale)", permissions=["delete"]
     )
     def void(self, request: HttpRequest, queryset: QuerySet[Sale]) -> TemplateResponse | None:
-        asked = confirmed_or_asked(
+        return confirmed_or_asked(
             self, request, queryset.select_related("order__buyer__user"), action="void", title="Void these sales?",
             consequence="Each buyer is owed a refund and told by email, and the cars go back on sale. "
-            "Nothing undoes it.", describe=_described,
+            "Nothing undoes it.", describe=_described, then=lambda: self._void(request, queryset),
         )  # fmt: skip
-        if asked is not None:
-            return asked
+
+    def _void(self, request: HttpRequest, queryset: QuerySet[Sale]) -> None:
         self.delete_queryset(request, queryset)
         self.message_user(request, "Sale(s) voided.", messages.SUCCESS)
-        return None
