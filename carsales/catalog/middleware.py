@@ -9,18 +9,33 @@ message and view layers run: for that visitor they have nothing to read and noth
 what they added to the first response (Vary, X-Frame-Options, Content-Length) is in the copy.
 The layers outside it (security headers, CSP, Cache-Control) run on the copy as on the original.
 
-Only a response that sets no cookie is kept: one that mints a CSRF token or starts a session is
-that visitor's own. Only the addresses whose views mark responses are looked up (learnt as they
-are marked), so no other page pays for the version read.
+Only a response that sets no cookie is kept: one that starts a session is that visitor's own. A
+page with a form is kept with its CSRF token's slots (pages.CSRF_TOKEN_SLOT), which the view leaves
+for this middleware to fill: each response, the first and every replay, gets a token of its own
+and the cookie that goes with it, as the CSRF layer would have set it. Only the addresses whose
+views mark responses are looked up (learnt as they are marked), so no other page pays for the
+version read.
 """
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.utils.cache import cc_delim_re
 
-from .pages import catalogue_version, copy_kept, keep_copy, oldest_part, shared_as, version_key, version_read_for
+from .pages import (
+    CSRF_TOKEN_SLOT,
+    catalogue_version,
+    copy_kept,
+    keep_copy,
+    oldest_part,
+    shared_as,
+    token_put_in_later,
+    version_key,
+    version_read_for,
+)
 
 # The request headers a kept response may vary on (but Cookie, absent from every request served
 # here), each with the values a response is kept for: one asked with any other value is served,
@@ -31,6 +46,7 @@ KEPT_FOR = {
     "HTTP_HX_HISTORY_RESTORE_REQUEST": {"", "true"},
 }
 _Kept = tuple[int, list[tuple[str, str]], bytes]
+_TOKEN_SLOT = CSRF_TOKEN_SLOT.encode()
 
 
 class _Keying:
@@ -45,6 +61,8 @@ class SharedResponsesMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
         self.keyed_by: dict[str, _Keying] = {}
+        # Sets the cookie of a token minted here, outside the CSRF layer, as that layer sets it.
+        self.csrf_cookie = CsrfViewMiddleware(get_response)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if not _brings_nothing(request):
@@ -60,24 +78,33 @@ class SharedResponsesMiddleware:
             version_read_for(request, version)
             return self._served(request)
         status, headers, body = kept
-        return HttpResponse(body, status=status, headers=dict(headers))
+        return self._with_own_token(request, HttpResponse(body, status=status, headers=dict(headers)))
 
     def _served(self, request: HttpRequest) -> HttpResponseBase:
         """The site's response to a request bringing nothing, kept when its view marked it."""
+        puts_in_token = not settings.CSRF_USE_SESSIONS  # a token kept in a session is that session's
+        if puts_in_token:
+            token_put_in_later(request)
         with oldest_part() as oldest:
             response = self.get_response(request)
         shared = shared_as(response)
-        if shared is None:
+        headers = None if shared is None else _keyed_by(response)
+        if shared is not None and headers is not None and _kept_for(request, headers):
+            version, names_site = shared
+            keying = _Keying(headers, names_site)
+            kept: _Kept = (response.status_code, list(response.items()), response.content)  # type: ignore[attr-defined]
+            keep_copy(_key(request, request.get_host(), version, keying), kept, made_at=oldest.made_at)
+            self.keyed_by[request.path_info] = keying
+        return self._with_own_token(request, response) if puts_in_token else response
+
+    def _with_own_token(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        """`response` with a token of the visitor's own in its slots, and its cookie set."""
+        if not isinstance(response, HttpResponse) or _TOKEN_SLOT not in response.content:
             return response
-        version, names_site = shared
-        headers = _keyed_by(response)
-        if headers is None or not _kept_for(request, headers):
-            return response
-        keying = _Keying(headers, names_site)
-        kept: _Kept = (response.status_code, list(response.items()), response.content)  # type: ignore[attr-defined]
-        keep_copy(_key(request, request.get_host(), version, keying), kept, made_at=oldest.made_at)
-        self.keyed_by[request.path_info] = keying
-        return response
+        response.content = response.content.replace(_TOKEN_SLOT, get_token(request).encode())
+        if response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+        return self.csrf_cookie.process_response(request, response)
 
 
 def _brings_nothing(request: HttpRequest) -> bool:

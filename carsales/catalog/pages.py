@@ -32,7 +32,9 @@ from django.core.cache import caches
 from django.db import DatabaseError, connection, connections
 from django.http import HttpRequest, QueryDict
 from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from .models import CatalogueVersion
 
@@ -176,6 +178,25 @@ def version_key(version: int, *parts: Any) -> str:
     long a car has been in stock, and price drops are recent ones."""
     made_of = (version, timezone.localdate(), *parts)
     return "catalogue:" + hashlib.sha256(repr(made_of).encode()).hexdigest()
+
+
+# Where a page rendered for many visitors takes each one's CSRF token. Derived from the secret
+# key, so no link (?q=...) can plant it in a page; the same on every process.
+CSRF_TOKEN_SLOT = "csrf-token-slot-" + salted_hmac("catalog.csrf-token-slot", "").hexdigest()[:20]
+_TOKEN_PUT_IN_LATER = "_catalogue_token_put_in_later"
+
+
+def with_own_token(page: str, request: HttpRequest) -> str:
+    """`page` with the visitor's CSRF token in its slots; left in them for a request whose token
+    SharedResponsesMiddleware puts in on the way out (token_put_in_later), so the page can be kept."""
+    if CSRF_TOKEN_SLOT not in page or getattr(request, _TOKEN_PUT_IN_LATER, False):
+        return page  # minted only for a page with a form: a token sets a cookie, a sixth of a cached hit
+    return page.replace(CSRF_TOKEN_SLOT, get_token(request))
+
+
+def token_put_in_later(request: HttpRequest) -> None:
+    """The response to `request` gets its CSRF token put in its slots on the way out."""
+    setattr(request, _TOKEN_PUT_IN_LATER, True)
 
 
 _SHARED_AT = "_catalogue_shared_at"

@@ -84,4 +84,7 @@ car_page_notes = Signal()
 kwargs: `car` (Car, brand loaded), `user` (the viewer, maybe anonymous). Each receiver returns
 a CarNote or None. Sent with `send_robust`: a receiver that fails costs its note (logged),
 never the page. The catalogue renders the notes without knowing which app wrote them.
+
+A note for an anonymous viewer must follow from the car as stored: the page holding it is
+replayed to every visitor who brings no cookie until the catalogue's version moves.
 """

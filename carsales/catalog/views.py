@@ -9,7 +9,6 @@ from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.crypto import salted_hmac
@@ -25,7 +24,14 @@ from .facts import sees_stock_details
 from .filters import CarFilterSet
 from .forms import BrandForm, CarEditForm, CarForm
 from .models import Brand, Car, CarPhoto, CarStatus
-from .pages import cacheable_query, catalogue_cached, catalogue_version, shared_with_anyone
+from .pages import (
+    CSRF_TOKEN_SLOT,
+    cacheable_query,
+    catalogue_cached,
+    catalogue_version,
+    shared_with_anyone,
+    with_own_token,
+)
 from .selectors import (
     brand_list,
     brand_slug_renamed,
@@ -58,11 +64,6 @@ from .services import (
 )
 
 PAGE_SIZES = (12, 24, 48)
-# Where a page rendered for many visitors takes each one's CSRF token.
-# Derived from the secret key, so no link (?q=...) can plant it in a page; the same on every process.
-CSRF_TOKEN_SLOT = "csrf-token-slot-" + salted_hmac("catalog.csrf-token-slot", "").hexdigest()[:20]
-
-
 def _page_size(request: HttpRequest) -> int:
     try:
         size = int(request.GET.get("per_page", PAGE_SIZES[0]))
@@ -148,7 +149,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
     if page is None:
         # A link made before the brand was renamed: moved for good, to the same search.
         return redirect(moved_to[0], permanent=True)
-    response = HttpResponse(_with_own_token(_with_own_name(page, request), request))
+    response = HttpResponse(with_own_token(_with_own_name(page, request), request))
     return shared_with_anyone(response, version) if shared and query is not None else response
 
 
@@ -182,11 +183,6 @@ def _with_own_name(page: str, request: HttpRequest) -> str:
     return page.replace(USERNAME_SLOT, escape(request.user.get_username())) if request.user.is_authenticated else page
 
 
-def _with_own_token(page: str, request: HttpRequest) -> str:
-    # Minted only for a page with a form: a token sets a cookie and costs a sixth of a cached hit.
-    return page.replace(CSRF_TOKEN_SLOT, get_token(request)) if CSRF_TOKEN_SLOT in page else page
-
-
 def _notes_html(car: Car, user: Any) -> str:
     """What other apps say about `car` to `user` (car_page_notes), rendered."""
     notes = car_notes_for(car=car, user=user)
@@ -210,14 +206,16 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
     catalogue's version with the car it shows. With no message waiting, the whole page is cached
     too: one for every anonymous visitor, one for every signed-in buyer (their header differs by
     the name in it). What is each viewer's own is put in per request: the name, the CSRF token and
-    the notes other apps have for it (car_page_notes, asked per request). Staff get the page
-    rendered for them, as does a visitor with a message waiting."""
+    the notes other apps have for it (car_page_notes, asked per request). A visitor bringing no
+    cookie gets the response every such visitor gets, replayed whole with a token of its own
+    (SharedResponsesMiddleware). Staff get the page rendered for them, as does a visitor with a
+    message waiting."""
     if request.user.is_staff:
         shown = _car_body(request, pk, notes_for=request.user)
         if shown is None:
             raise Http404("This car is not on sale.")
         return HttpResponse(_car_layout(request, *shown))
-    version = catalogue_version()
+    version = catalogue_version(request)
 
     def shared_body() -> tuple[Car, str] | None:
         return catalogue_cached("car body", pk, render=lambda: _car_body(request, pk, notes_for=None), version=version)
@@ -230,7 +228,8 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
         body = shared_body()
         return None if body is None else (body[0], _car_layout(request, *body, viewer=_AnyBuyer()))
 
-    if _sees_shared_page(request):
+    shared = _sees_shared_page(request)
+    if shared:
         shown = catalogue_cached("car page", pk, render=shared_page, version=version)
     elif _sees_buyers_page(request):
         shown = catalogue_cached("car page, a buyer", pk, render=buyers_page, version=version)
@@ -240,7 +239,9 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("This car is not on sale.")
     car, page = shown
     page = page.replace(CAR_NOTES_SLOT, _notes_html(car, request.user))
-    return HttpResponse(_with_own_token(_with_own_name(page, request), request))
+    response = HttpResponse(with_own_token(_with_own_name(page, request), request))
+    # An anonymous viewer's notes follow from the car as stored (car_page_notes): anyone's.
+    return shared_with_anyone(response, version) if shared else response
 
 
 # Where a car page rendered for many visitors takes each one's notes (derived as CSRF_TOKEN_SLOT is).

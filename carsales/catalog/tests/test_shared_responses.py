@@ -7,6 +7,8 @@ anonymous client is such a visitor.
 """
 
 import json
+import re
+from http.cookies import SimpleCookie
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,17 +16,21 @@ from typing import Any
 import pytest
 import time_machine
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.test import Client, override_settings
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from carsales.catalog.middleware import _keyed_by
 from carsales.catalog.models import Car
+from carsales.catalog.pages import CSRF_TOKEN_SLOT
 from carsales.catalog.services import car_update, cars_withdraw
-from carsales.conftest import CarFactory, sold_car
+from carsales.conftest import CarFactory, order_for
+from carsales.orders.services import order_mark_paid
 
 pytestmark = pytest.mark.django_db
 
@@ -119,16 +125,65 @@ def test_made_up_negotiation_is_answered_and_never_kept(anyone):
 
 
 def test_a_response_setting_a_cookie_or_left_unmarked_is_served_in_full_each_time(anyone):
-    on_sale, sold = CarFactory(), sold_car()
     for _visit in range(2):
-        # Its add-to-cart form holds the visitor's own CSRF token, and sets its cookie.
+        # Its form holds a token minted by the CSRF layer itself, which sets its cookie.
         anyone.cookies.clear()  # a first visit each time
-        first_visit = anyone.get(on_sale.get_absolute_url())
+        first_visit = anyone.get("/accounts/login/")
         assert first_visit.cookies["csrftoken"].value and not replayed(first_visit)
-        # No form, no cookie, but its view marks nothing: it asks other apps for notes per visitor.
+        # No form, no cookie, but its view marks nothing: the cart is the visitor's own.
         anyone.cookies.clear()
-        assert not replayed(anyone.get(sold.get_absolute_url()))
+        assert not replayed(anyone.get("/cart/"))
         assert not anyone.cookies
+
+
+def _token_in(response: Any) -> str:
+    (token,) = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode())
+    return token
+
+
+def test_a_car_page_with_a_form_is_replayed_with_a_token_of_each_visitors_own(django_assert_num_queries):
+    car = CarFactory()
+    site = Client(enforce_csrf_checks=True)  # one process's middleware, visitors one after another
+
+    def first_visit() -> tuple[Any, SimpleCookie]:
+        site.cookies = SimpleCookie()
+        page = site.get(car.get_absolute_url())
+        return page, site.cookies
+
+    first, first_cookies = first_visit()
+    with django_assert_num_queries(1):  # the catalogue's version, nothing else
+        second, second_cookies = first_visit()
+    third, third_cookies = first_visit()
+    pages = [first, second, third]
+    assert not replayed(first) and replayed(second) and replayed(third)
+    secrets = {cookies["csrftoken"].value for cookies in (first_cookies, second_cookies, third_cookies)}
+    tokens = [_token_in(page) for page in pages]
+    assert len(secrets) == len(set(tokens)) == 3  # each visitor's own
+    for page, token in zip(pages, tokens, strict=True):
+        body = page.content.decode()
+        assert CSRF_TOKEN_SLOT not in body and body.replace(token, "") == first.content.decode().replace(tokens[0], "")
+        assert page["Content-Length"] == str(len(page.content))
+        assert "Cookie" in page["Vary"] and "private" in page["Cache-Control"]  # never kept by a proxy
+    # Each token goes with its own visitor's cookie only.
+    add = reverse("orders:cart_add", args=[car.pk])
+    site.cookies = second_cookies
+    assert site.post(add, {"csrfmiddlewaretoken": tokens[2]}).status_code == 403
+    site.cookies = third_cookies
+    assert site.post(add, {"csrfmiddlewaretoken": tokens[2]}).status_code == 302
+    assert str(car) in site.get("/cart/").content.decode()
+
+
+def test_a_sold_cars_page_is_replayed_to_anyone_and_its_buyer_still_finds_their_order(anyone, user):
+    car = CarFactory()
+    order = order_for(car, user=user)
+    order_mark_paid(order=order, actor=AnonymousUser())
+    anyone.get(car.get_absolute_url())
+    again = anyone.get(car.get_absolute_url())
+    assert replayed(again) and "This car has been sold." in again.content.decode()
+    assert not anyone.cookies  # no form on it: no token minted
+    anyone.force_login(user)
+    own = anyone.get(car.get_absolute_url()).content.decode()
+    assert f"see order #{order.pk}" in own and "This car has been sold." not in own
 
 
 @pytest.mark.parametrize(
