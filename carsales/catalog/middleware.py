@@ -17,13 +17,14 @@ views mark responses are looked up (learnt as they are marked), so no other page
 version read.
 """
 
+import secrets
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.middleware.csrf import CsrfViewMiddleware, get_token
-from django.utils.cache import cc_delim_re
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+from django.utils.cache import cc_delim_re, patch_vary_headers
 
 from .pages import (
     CSRF_TOKEN_SLOT,
@@ -61,8 +62,6 @@ class SharedResponsesMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
         self.keyed_by: dict[str, _Keying] = {}
-        # Sets the cookie of a token minted here, outside the CSRF layer, as that layer sets it.
-        self.csrf_cookie = CsrfViewMiddleware(get_response)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if not _brings_nothing(request):
@@ -98,13 +97,46 @@ class SharedResponsesMiddleware:
         return self._with_own_token(request, response) if puts_in_token else response
 
     def _with_own_token(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        """`response` with a token of the visitor's own in its slots, and its cookie set."""
+        """`response` with a CSRF token of the visitor's own in its slots, and its cookie set as
+        the CSRF layer sets it (this middleware runs outside that layer)."""
         if not isinstance(response, HttpResponse) or _TOKEN_SLOT not in response.content:
             return response
-        response.content = response.content.replace(_TOKEN_SLOT, get_token(request).encode())
+        secret, token = _minted_token()
+        response.content = response.content.replace(_TOKEN_SLOT, token.encode())
         if response.has_header("Content-Length"):
             response["Content-Length"] = str(len(response.content))
-        return self.csrf_cookie.process_response(request, response)
+        response.set_cookie(
+            settings.CSRF_COOKIE_NAME,
+            secret,
+            max_age=settings.CSRF_COOKIE_AGE,
+            domain=settings.CSRF_COOKIE_DOMAIN,
+            path=settings.CSRF_COOKIE_PATH,
+            secure=settings.CSRF_COOKIE_SECURE,
+            httponly=settings.CSRF_COOKIE_HTTPONLY,
+            samesite=settings.CSRF_COOKIE_SAMESITE,
+        )
+        if "cookie" not in (name.strip().lower() for name in response.get("Vary", "").split(",")):
+            patch_vary_headers(response, ("Cookie",))
+        return response
+
+
+_ALPHABET = CSRF_ALLOWED_CHARS
+# A random byte at or past this would favour the alphabet's first characters.
+_UNBIASED_BELOW = 256 - 256 % len(_ALPHABET)
+
+
+def _minted_token() -> tuple[str, str]:
+    """A new CSRF secret (the cookie's value) and a form token for it, masked as Django masks
+    one (against BREACH): the mask, then the secret shifted by it. Drawn from one read of the
+    system's randomness: Django's get_token reads it once per character, which cost a quarter
+    of a replayed page."""
+    size, length = len(_ALPHABET), CSRF_SECRET_LENGTH
+    places: list[int] = []
+    while len(places) < 2 * length:
+        places += [byte % size for byte in secrets.token_bytes(4 * length) if byte < _UNBIASED_BELOW]
+    secret, mask = places[:length], places[length : 2 * length]
+    shifted = [(place + shift) % size for place, shift in zip(secret, mask, strict=True)]
+    return "".join([_ALPHABET[place] for place in secret]), "".join([_ALPHABET[place] for place in mask + shifted])
 
 
 def _brings_nothing(request: HttpRequest) -> bool:

@@ -159,6 +159,15 @@ def test_a_car_page_with_a_form_is_replayed_with_a_token_of_each_visitors_own(dj
     secrets = {cookies["csrftoken"].value for cookies in (first_cookies, second_cookies, third_cookies)}
     tokens = [_token_in(page) for page in pages]
     assert len(secrets) == len(set(tokens)) == 3  # each visitor's own
+    assert all(len(token) == 64 for token in tokens)  # masked, as Django masks a form's token
+    # The cookie is set as the CSRF layer sets it on a page it renders.
+    site.cookies = SimpleCookie()
+    site.get("/accounts/login/")
+    djangos = site.cookies["csrftoken"]
+    for cookies in (first_cookies, second_cookies, third_cookies):
+        assert {key: cookies["csrftoken"][key] for key in djangos if key != "expires"} == {
+            key: djangos[key] for key in djangos if key != "expires"
+        }
     for page, token in zip(pages, tokens, strict=True):
         body = page.content.decode()
         assert CSRF_TOKEN_SLOT not in body and body.replace(token, "") == first.content.decode().replace(tokens[0], "")
