@@ -4,6 +4,8 @@ from playwright.sync_api import Page, expect
 
 from carsales.conftest import BrandFactory, CarFactory
 
+from .conftest import PHONE
+
 
 def test_a_buyer_filters_by_fuel_body_and_mileage_and_reads_the_facts_on_the_cards(page: Page):
     vw = BrandFactory(name="Volkswagen")
@@ -44,3 +46,32 @@ def test_a_buyer_who_mistypes_a_brand_still_finds_the_cars_and_is_told_how_the_s
     page.get_by_label("Search").press_sequentially("jaz hnoda")
     page.wait_for_url("**q=jaz%20hnoda**")
     expect(page.locator(".card-body h2")).to_have_text(["Honda Jazz"])
+
+
+def test_on_a_phone_the_filters_fold_so_the_first_car_is_on_the_first_screen(new_context):
+    CarFactory(fuel="diesel")
+    page = new_context(viewport=PHONE).new_page()
+    page.goto("/")
+
+    more = page.locator("details.more-filters")
+    expect(page.get_by_label("Fuel")).to_be_hidden()
+    assert page.locator(".card").first.bounding_box()["y"] < PHONE["height"]  # type: ignore[index]
+    page.get_by_text("More filters").click()
+    page.get_by_label("Fuel").select_option(label="Diesel")
+    page.wait_for_url("**fuel=diesel**")
+    expect(more.locator("summary")).to_have_text("More filters (1 set)")
+    # Reloaded with the filter set, it folds again and still says so.
+    page.reload()
+    expect(page.get_by_label("Fuel")).to_be_hidden()
+    expect(more.locator("summary")).to_have_text("More filters (1 set)")
+
+
+def test_on_a_wide_screen_every_filter_shows_beside_the_search_box_with_no_summary(page: Page):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/")
+
+    expect(page.get_by_label("Fuel")).to_be_visible()
+    expect(page.get_by_text("More filters")).to_be_hidden()
+    # Laid out with the others, in rows across the form, not stacked in a column of their own.
+    search, brand = page.get_by_label("Search").bounding_box(), page.get_by_label("Brand").bounding_box()
+    assert search and brand and abs(brand["y"] - search["y"]) < 20 and brand["x"] > search["x"]

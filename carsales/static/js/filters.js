@@ -25,7 +25,37 @@
       update.type = "replace";
     }
   });
-  document.addEventListener("htmx:historyRestore", syncFilters);
-  window.addEventListener("popstate", syncFilters);
-  window.addEventListener("pageshow", syncFilters);
+  // On a phone the filters past the search box fold under their summary, so the results start on
+  // the first screen; it says how many of them are set. Open without JavaScript and when wide.
+  var narrow = window.matchMedia("(max-width: 640px)");
+  function countFolded() {
+    var more = document.querySelector("details.more-filters");
+    if (!more) return;
+    var set = Array.prototype.filter.call(more.querySelectorAll("input, select"), function (control) {
+      return control.value !== "";
+    }).length;
+    more.querySelector(".filters-set").textContent = set ? "(" + set + " set)" : "";
+  }
+  function openWhenWide() {
+    var more = document.querySelector("details.more-filters");
+    if (more && !narrow.matches) more.open = true;
+  }
+  var more = document.querySelector("details.more-filters");
+  if (more && narrow.matches) more.open = false; // as soon as the page is parsed: before it shows, mostly
+  countFolded();
+  narrow.addEventListener("change", openWhenWide); // narrowed again, what the buyer opened stays open
+  document.addEventListener("change", countFolded);
+  document.addEventListener("input", countFolded);
+  document.addEventListener("htmx:historyRestore", function () {
+    syncFilters();
+    countFolded();
+  });
+  window.addEventListener("popstate", function () {
+    syncFilters();
+    countFolded();
+  });
+  window.addEventListener("pageshow", function () {
+    syncFilters();
+    countFolded();
+  });
 })();
