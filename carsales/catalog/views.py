@@ -64,6 +64,8 @@ from .services import (
 )
 
 PAGE_SIZES = (12, 24, 48)
+
+
 def _page_size(request: HttpRequest) -> int:
     try:
         size = int(request.GET.get("per_page", PAGE_SIZES[0]))
@@ -240,8 +242,9 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
     car, page = shown
     page = page.replace(CAR_NOTES_SLOT, _notes_html(car, request.user))
     response = HttpResponse(with_own_token(_with_own_name(page, request), request))
-    # An anonymous viewer's notes follow from the car as stored (car_page_notes): anyone's.
-    return shared_with_anyone(response, version) if shared else response
+    # An anonymous viewer's notes follow from the car as stored (car_page_notes): anyone's. Kept
+    # for its own address only: a copy per made-up query (?fbclid=...) would fill the cache.
+    return shared_with_anyone(response, version) if shared and not request.GET else response
 
 
 # Where a car page rendered for many visitors takes each one's notes (derived as CSRF_TOKEN_SLOT is).

@@ -8,9 +8,9 @@ anonymous client is such a visitor.
 
 import json
 import re
-from http.cookies import SimpleCookie
 from datetime import timedelta
 from decimal import Decimal
+from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
@@ -111,16 +111,20 @@ def test_a_visitor_bringing_a_cookie_or_credentials_is_served_in_full(user, staf
 
 
 def test_made_up_negotiation_is_answered_and_never_kept(anyone):
-    CarFactory()
+    car = CarFactory()
     for headers in ({}, {"HX-Request": "true"}):
         anyone.get("/", headers=headers)
         anyone.get("/api/cars/", headers=headers)
+    anyone.get(car.get_absolute_url())
+    anyone.cookies.clear()
     pages = caches["pages"]
     kept = len(pages._cache)  # type: ignore[attr-defined]
     for junk in range(5):
         assert anyone.get("/api/cars/", headers={"Accept": f"application/json; junk={junk}"}).status_code == 200
         assert anyone.get("/", headers={"HX-Request": f"junk{junk}"}).status_code == 200
         assert anyone.get("/", {"junk": junk}).status_code == 200  # a query the page does not read
+        anyone.cookies.clear()  # each a first visit: the page's token set a cookie
+        assert anyone.get(car.get_absolute_url(), {"fbclid": junk}).status_code == 200  # a car page reads none
     assert len(pages._cache) == kept  # type: ignore[attr-defined]
 
 
