@@ -143,9 +143,9 @@ class OrderItemQuerySet(StateGuardedQuerySet):
         keeps a line off a car still on sale."""
         super().check_new_rows(rows)
         reserved = set(
-            Car.objects.filter(pk__in={line.car_id for line in rows}, status=CarStatus.RESERVED).values_list(
-                "pk", flat=True
-            )
+            Car.objects.filter(pk__in={line.car_id for line in rows}, status=CarStatus.RESERVED)
+            .order_by()  # a set: the catalogue's ordering would only cost a sort
+            .values_list("pk", flat=True)
         )
         if any(line.car_id not in reserved for line in rows):
             raise TypeError("Order lines are written by orders.services.order_place, which reserves their cars first.")
