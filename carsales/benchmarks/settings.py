@@ -10,3 +10,4 @@ if os.environ.get("BENCH_PAGE_CACHE") == "off":  # every page rendered: the floo
 
 ROOT_URLCONF = "carsales.benchmarks.urls"
 CARSALES_TIMELINE = True  # on by default where the site is deployed
+CARSALES_CATALOGUE_VERSION_PUSHED = True  # as deployed: its writes commit

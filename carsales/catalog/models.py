@@ -22,6 +22,7 @@ from carsales.core.tracking import StoredRow
 
 from .signals import PriceMove, cars_removed, cars_repriced
 from .validators import validate_image_upload
+from .version_listener import version_moved_here
 from .vin import VIN_PATTERN, validate_vin, vin_normalise
 
 FIRST_CAR_YEAR = 1900
@@ -207,6 +208,7 @@ class CatalogueVersion(models.Model):
     @classmethod
     def bump(cls) -> None:
         bump_seeding_row(cls, lookup={"singleton": True}, column="number")
+        version_moved_here(router.db_for_write(cls))
 
 
 class CarQuerySet(StateGuardedQuerySet):

@@ -1,13 +1,14 @@
 """Catalogue pages cached by the catalogue's version (CatalogueVersion).
 
-A request reads the version (one primary-key read) and looks its page up under a key made of
-the version and everything the page depends on (its query, what the visitor may see); only a
-miss renders. Every write to what the catalogue shows moves the version in its own transaction,
-so the next request after a commit, on any process, renders anew: a price change or a
-reservation is never served stale. Copies of older versions are never read again and expire
-after CARSALES_PAGE_CACHE_SECONDS, which also bounds what a write outside Django (raw SQL) leaves
-stale. Only the parts that are the same for every visitor of a kind are cached: never a CSRF
-token, a message or a name.
+A request reads the version (one primary-key read; on PostgreSQL none, the version being pushed
+to each process: catalog.version_listener) and looks its page up under a key made of the version
+and everything the page depends on (its query, what the visitor may see); only a miss renders.
+Every write to what the catalogue shows moves the version in its own transaction, so the next
+request after a commit renders anew (on another process, with the version pushed, once the
+commit's notification arrives): a price change or a reservation is never served stale. Copies
+of older versions are never read again and expire after CARSALES_PAGE_CACHE_SECONDS, which also
+bounds what a write outside Django (raw SQL) leaves stale. Only the parts that are the same for
+every visitor of a kind are cached: never a CSRF token, a message or a name.
 
 Pages live in their own cache (CACHES["pages"]: each process's memory, bounded), apart from the
 counters the rate limits keep in the default one, and only for queries made of the parameters
@@ -24,19 +25,18 @@ import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import DatabaseError, connection, connections
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, QueryDict
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from .models import CatalogueVersion
+from .version_listener import pushed_version, read_version, version_sql
 
 T = TypeVar("T")
 R = TypeVar("R", bound=HttpResponseBase)
@@ -46,8 +46,9 @@ def catalogue_version(request: HttpRequest | None = None) -> int:
     """The catalogue's version as committed; 0 before its first write. For a `request`, the
     version SharedResponsesMiddleware read for it when it looked for a copy and found none.
 
-    Read on every catalogue request, cached or not: one primary-key read, written by hand since
-    building it with the ORM cost more than the read itself (a third of a cached page on SQLite).
+    Read on every catalogue request, cached or not: one primary-key read (version_sql). On
+    PostgreSQL, with CARSALES_CATALOGUE_VERSION_PUSHED, no read at all while this process hears
+    the version's notifications (catalog.version_listener says when it cannot and reads).
 
     On a connection kept from an earlier request it is also the request's health check, in place
     of Django's (a SELECT 1 before it, one round trip more than a cached page needs): a connection
@@ -57,6 +58,9 @@ def catalogue_version(request: HttpRequest | None = None) -> int:
     read_ahead = getattr(request, _VERSION_READ, None)
     if read_ahead is not None:
         return cast(int, read_ahead)
+    pushed = pushed_version(connection.alias)  # PostgreSQL's notifications, when listened to
+    if pushed is not None:
+        return pushed
     kept: Any = connection  # django-stubs lack the health check's attributes (Django 4.1+)
     checks_health = (
         kept.connection is not None
@@ -84,16 +88,13 @@ def version_read_for(request: HttpRequest, version: int) -> None:
 
 
 def _version_read() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(_version_sql(connection.alias))
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+    def read() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(version_sql(connection.alias))
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
 
-
-@cache
-def _version_sql(alias: str) -> str:
-    quote = connections[alias].ops.quote_name
-    return f"SELECT {quote('number')} FROM {quote(CatalogueVersion._meta.db_table)} WHERE {quote('singleton')}"
+    return read_version(connection.alias, read)
 
 
 def cacheable_query(params: QueryDict, *, known: Collection[str]) -> tuple[tuple[str, tuple[str, ...]], ...] | None:

@@ -265,7 +265,7 @@ CACHES: dict[str, dict[str, Any]] = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
     # Cached catalogue pages (catalog.pages): in each process's memory, bounded, whatever the
-    # default cache is. Correct per process (the version they are keyed by is read from the
+    # default cache is. Correct per process (the version they are keyed by comes from the
     # database), and a flood of distinct queries can only push out other pages, never the rate
     # limits' counters of a shared cache.
     "pages": {
@@ -276,6 +276,9 @@ CACHES: dict[str, dict[str, Any]] = {
 }
 # Catalogue pages cached by the catalogue's version (catalog.pages); older versions expire after this.
 CARSALES_PAGE_CACHE_SECONDS = int(os.environ.get("CARSALES_PAGE_CACHE_SECONDS", "300"))
+# On PostgreSQL each web process hears the catalogue's version move (LISTEN/NOTIFY, one connection
+# more per process) instead of reading it per request (catalog.version_listener).
+CARSALES_CATALOGUE_VERSION_PUSHED = env_bool("CARSALES_CATALOGUE_VERSION_PUSHED", True)
 # The signal timeline (/staff/timeline/): what each request, task and command set off, kept this long.
 CARSALES_TIMELINE = env_bool("CARSALES_TIMELINE", True)
 CARSALES_TIMELINE_RETENTION_DAYS = int(os.environ.get("CARSALES_TIMELINE_RETENTION_DAYS", "7"))

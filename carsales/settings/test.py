@@ -33,6 +33,8 @@ REST_FRAMEWORK = {
 # The timeline's write at the end of each request would count in the tests' query budgets; its own
 # tests turn it on.
 CARSALES_TIMELINE = False
+# A test's writes are rolled back, never committed: never notified. Its own tests turn it on.
+CARSALES_CATALOGUE_VERSION_PUSHED = False
 # The events tests' receivers have a queue of their own.
 DELIVERY_QUEUES = [*DELIVERY_QUEUES, "tally"]  # noqa: F405
 RQ_QUEUES = {name: RQ_QUEUES["default"] for name in DELIVERY_QUEUES}  # noqa: F405
