@@ -23,9 +23,10 @@ def create_buyer_for_new_user(sender: type, instance: Any, created: bool, raw: b
 def revoke_credentials_on_new_password(
     sender: type, instance: Any, raw: bool, update_fields: Any = None, **kwargs: Any
 ) -> None:
-    """A password set by any path (reset, change, the admin, a shell) revokes the user's API
-    tokens and lifts their lock-outs; the stored hash is compared, not the instance's."""
-    if raw or instance.pk is None or (update_fields is not None and "password" not in update_fields):
+    """A password set by any path (reset, change, the admin, a shell, a fixture bringing another
+    hash) revokes the user's API tokens and lifts their lock-outs; the stored hash is compared,
+    not the instance's, so a dump loaded again revokes nothing."""
+    if instance.pk is None or (update_fields is not None and "password" not in update_fields):
         return
     stored = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
     if stored is not None and stored != instance.password:

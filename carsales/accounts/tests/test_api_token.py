@@ -1,6 +1,10 @@
 """API credentials: a 401 that says how to authenticate, and a token a buyer gets for themself."""
 
+import json
+
 import pytest
+from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -87,3 +91,18 @@ def test_two_token_requests_at_once_leave_one_token_and_no_error():
     errors = run_together([lambda: api_token_rotate(user=user) for _ in range(4)])
 
     assert errors == [] and Token.objects.filter(user=user).count() == 1
+
+
+def test_a_fixture_bringing_another_password_revokes_the_token_and_one_bringing_the_same_does_not(user, tmp_path):
+    token = Token.objects.create(user=user)
+
+    def load(password: str) -> None:
+        fields = {"username": user.username, "password": password, "date_joined": "2024-01-01T00:00:00Z"}
+        fixture = tmp_path / "user.json"
+        fixture.write_text(json.dumps([{"model": "auth.user", "pk": user.pk, "fields": fields}]))
+        call_command("loaddata", str(fixture), verbosity=0)
+
+    load(user.password)  # a dump of the account as it is, loaded again
+    assert Token.objects.filter(pk=token.pk).exists()
+    load(make_password("an-older-pass-123"))  # an older backup of the account
+    assert not Token.objects.filter(user=user).exists()
