@@ -75,3 +75,17 @@ def test_on_a_wide_screen_every_filter_shows_beside_the_search_box_with_no_summa
     # Laid out with the others, in rows across the form, not stacked in a column of their own.
     search, brand = page.get_by_label("Search").bounding_box(), page.get_by_label("Brand").bounding_box()
     assert search and brand and abs(brand["y"] - search["y"]) < 20 and brand["x"] > search["x"]
+
+
+def test_a_filter_out_of_range_is_refused_with_its_reason_and_shown_even_folded(new_context):
+    CarFactory()
+    page = new_context(viewport=PHONE).new_page()
+    page.goto("/")
+
+    page.get_by_text("More filters").click()
+    page.get_by_label("From year").fill("201")  # a typo for 2015
+    page.get_by_text("More filters").click()  # folded again
+    page.get_by_label("Sort by").select_option(index=1)
+
+    expect(page.locator(".filter-errors")).to_contain_text("From year: Ensure this value is greater than or equal to")
+    expect(page.get_by_label("From year")).to_be_visible()

@@ -40,10 +40,18 @@
     var more = document.querySelector("details.more-filters");
     if (more && !narrow.matches) more.open = true;
   }
+  function hasErrors() {
+    return document.querySelector(".filter-errors") !== null;
+  }
   var more = document.querySelector("details.more-filters");
-  if (more && narrow.matches) more.open = false; // as soon as the page is parsed: before it shows, mostly
+  // As soon as the page is parsed (before it shows, mostly); left open when a filter is refused.
+  if (more && narrow.matches && !hasErrors()) more.open = false;
   countFolded();
   narrow.addEventListener("change", openWhenWide); // narrowed again, what the buyer opened stays open
+  document.addEventListener("htmx:afterSwap", function () {
+    var folded = document.querySelector("details.more-filters");
+    if (folded && hasErrors()) folded.open = true; // the refused filter shown beside its reason
+  });
   document.addEventListener("change", countFolded);
   document.addEventListener("input", countFolded);
   document.addEventListener("htmx:historyRestore", function () {
