@@ -1,5 +1,6 @@
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 
 from .models import ReceiverFailure
@@ -26,6 +27,18 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _api(request):
         return JsonResponse({"detail": "Bad request."}, status=400)
     return defaults.bad_request(request, exception)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form posted from a page whose token no longer holds (a log-in or log-out in another tab
+    since): the site's page saying so, with the way back to it, not Django's bare one."""
+    if _api(request):
+        return JsonResponse({"detail": f"CSRF check failed: {reason}"}, status=403)
+    referer = request.META.get("HTTP_REFERER", "")
+    same_site = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return render(request, "403_csrf.html", {"back": referer if same_site else None}, status=403)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:

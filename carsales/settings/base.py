@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "carsales.observability",
 ]
 
+# A form posted from a page opened before a log-in or log-out elsewhere: the site's own page.
+CSRF_FAILURE_VIEW = "carsales.core.views.csrf_failure"
+
 MIDDLEWARE = [
     # First: every later middleware (the SSL redirect, lockouts, rate limits) relies on what it leaves.
     "carsales.core.security.TrustedProxyMiddleware",
