@@ -7,10 +7,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
+from carsales.core.decorators import posted_else_back_to
 from carsales.core.permissions import has_staff_power, staff_required
 
 from .models import CancellationReason, Cart, Order, OrderStatus
@@ -56,7 +58,7 @@ def cart_view(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/cart.html", {"items": items, "total": total, "blocked": blocked})
 
 
-@require_POST
+@posted_else_back_to(lambda car_id: reverse("catalog:car_detail", args=[car_id]))
 def cart_add(request: HttpRequest, car_id: int) -> HttpResponse:
     car = get_object_or_404(Car, pk=car_id)
     try:
@@ -68,15 +70,15 @@ def cart_add(request: HttpRequest, car_id: int) -> HttpResponse:
     return redirect("orders:cart")
 
 
-@require_POST
+@posted_else_back_to(lambda car_id: "orders:cart")
 def cart_remove(request: HttpRequest, car_id: int) -> HttpResponse:
     if cart_item_remove(cart=current_cart(request), car_id=car_id):
         messages.success(request, "Removed from your cart.")
     return redirect("orders:cart")
 
 
-@login_required
-@require_POST
+@login_required  # a log-in it asked for returns here by a GET: to the cart, which kept the cars
+@posted_else_back_to(lambda: "orders:cart")
 def checkout(request: HttpRequest) -> HttpResponse:
     buyer = buyer_ensure(user=request.user)
     try:

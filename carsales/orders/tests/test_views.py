@@ -379,3 +379,54 @@ def test_a_cart_holding_a_car_no_longer_for_sale_says_so_once_and_offers_no_chec
 
     assert page.count("Remove it to place your order") == 1
     assert 'disabled aria-describedby="cart-blocked"' in page
+
+
+def test_a_form_posted_from_a_page_opened_before_a_log_in_elsewhere_gets_the_sites_page_back_to_it(user):
+    car = CarFactory()
+    tab = Client(enforce_csrf_checks=True)
+    page = tab.get(car.get_absolute_url())
+    token = page.content.decode().split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    # In another tab: a log-in, which gives the browser a new CSRF cookie.
+    login = tab.get("/accounts/login/").content.decode()
+    login_token = login.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    logged_in = tab.post(
+        "/accounts/login/", {"username": user.username, "password": "pass-word-123", "csrfmiddlewaretoken": login_token}
+    )
+    assert logged_in.status_code == 302
+    refused = tab.post(
+        f"/cart/add/{car.pk}/",
+        {"csrfmiddlewaretoken": token},
+        headers={"Referer": f"http://testserver{car.get_absolute_url()}"},
+    )
+    assert refused.status_code == 403
+    body = refused.content.decode()
+    assert "This page was out of date" in body and f'href="http://testserver{car.get_absolute_url()}"' in body
+    assert not CartItem.objects.exists()
+    elsewhere = tab.post(
+        f"/cart/add/{car.pk}/", {"csrfmiddlewaretoken": token}, headers={"Referer": "https://evil.example/"}
+    )
+    assert "evil.example" not in elsewhere.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("address", "to"),
+    [("/cart/add/{car}/", "/cars/{car}/"), ("/cart/remove/{car}/", "/cart/"), ("/checkout/", "/cart/")],
+    ids=["add to cart", "remove from cart", "checkout"],
+)
+def test_a_get_of_a_forms_address_goes_where_the_form_is_and_writes_nothing(address, to, buyer_client, user):
+    car = CarFactory()
+    cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=car)
+    response = buyer_client.get(address.format(car=car.pk))
+    assert response.status_code == 302 and response["Location"] == to.format(car=car.pk)
+    assert CartItem.objects.count() == 1 and not Order.objects.exists()
+    assert buyer_client.put(address.format(car=car.pk)).status_code == 405
+
+
+def test_logging_in_from_place_order_returns_to_the_cart_that_kept_the_cars(client, user):
+    car = CarFactory()
+    cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=car)
+    asked = client.post("/checkout/")  # the session ended meanwhile
+    assert asked.status_code == 302 and asked["Location"].startswith("/accounts/login/?next=/checkout/")
+    client.force_login(user)
+    back = client.get("/checkout/", follow=True)
+    assert back.redirect_chain[-1][0] == "/cart/" and str(car) in back.content.decode()
