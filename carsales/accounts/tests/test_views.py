@@ -260,6 +260,10 @@ def test_a_password_reset_link_sets_a_new_password(client, run_tasks):
     link = re.search(r"https?://[^/]+(/accounts/password-reset/\S+/)", mail.outbox[0].body).group(1)
 
     form_page = client.get(link, follow=True)
+    # Named for the browser's password manager, which saves the new password under it.
+    assert (
+        '<input type="text" name="username" autocomplete="username" value="ana" hidden>' in form_page.content.decode()
+    )
     done = client.post(
         form_page.redirect_chain[-1][0],
         {"new_password1": "Fresh-pass-4821", "new_password2": "Fresh-pass-4821"},
@@ -529,3 +533,9 @@ def test_the_database_refuses_a_phone_nobody_could_dial_on_every_path(user, phon
 
     Buyer.objects.filter(user=user).update(phone="+1 (555) 010-0199")  # as people write them
     Buyer.objects.filter(user=user).update(phone="")  # none given
+
+
+@pytest.mark.parametrize("address", ["/accounts/login/", "/accounts/password-reset/", "/accounts/signup/", "/"])
+def test_every_page_title_names_the_site_not_the_host(client, address):
+    title = client.get(address).content.decode().split("<title>")[1].split("</title>")[0]
+    assert title.endswith(" · carsales") and "testserver" not in title
