@@ -70,6 +70,7 @@ class ProfileForm(forms.Form):
         max_length=32,
         required=False,
         validators=[validate_phone],
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),  # a phone's number pad
         help_text="So that we can call you about your order, e.g. +1 555 010 0199.",
     )
 

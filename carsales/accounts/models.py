@@ -2,21 +2,22 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-PHONE_MIN_DIGITS = 6
-# At least PHONE_MIN_DIGITS digits, among spaces and + ( ) - . only: what validate_phone admits,
-# as the database checks it on every path (a queryset update too).
+# A number's digits, its country code included: at most 15 in any country's plan (ITU E.164).
+PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 6, 15
+# PHONE_MIN_DIGITS to PHONE_MAX_DIGITS digits, among spaces and + ( ) - . only: what
+# validate_phone admits, as the database checks it on every path (a queryset update too).
 # \A and \Z, not ^ and $: Python's $ (SQLite's REGEXP) also matches before a final newline.
-PHONE_PATTERN = rf"\A([ +().-]*[0-9]){{{PHONE_MIN_DIGITS}}}[0-9 +().-]*\Z"
+PHONE_PATTERN = rf"\A([ +().-]*[0-9]){{{PHONE_MIN_DIGITS},{PHONE_MAX_DIGITS}}}[ +().-]*\Z"
+PHONE_RULE = (
+    f"Enter a phone number: {PHONE_MIN_DIGITS} to {PHONE_MAX_DIGITS} digits, with spaces, +, ( ), - or . if you like."
+)
 
 
 def validate_phone(value: str) -> None:
     """A number someone can dial: digits, with spaces, + ( ) - . as people write them."""
     digits = sum(character in "0123456789" for character in value)
-    if set(value) - set("0123456789 +().-") or digits < PHONE_MIN_DIGITS:
-        raise ValidationError(
-            f"Enter a phone number: at least {PHONE_MIN_DIGITS} digits, with spaces, +, ( ), - or . if you like.",
-            code="invalid",
-        )
+    if set(value) - set("0123456789 +().-") or not PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS:
+        raise ValidationError(PHONE_RULE, code="invalid")
 
 
 class Buyer(models.Model):
@@ -35,7 +36,7 @@ class Buyer(models.Model):
             models.CheckConstraint(
                 condition=models.Q(phone="") | models.Q(phone__regex=PHONE_PATTERN),
                 name="buyer_phone_dialable",
-                violation_error_message="Enter a phone number: at least 6 digits, with spaces, +, ( ), - or .",
+                violation_error_message=PHONE_RULE,
             )
         ]
 

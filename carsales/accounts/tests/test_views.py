@@ -330,7 +330,10 @@ def test_a_user_edits_their_name_and_phone_and_a_new_email_waits_for_its_confirm
     assert any("used already" in str(m) for m in buyer_client.get(link, follow=True).context["messages"])
 
 
-@pytest.mark.parametrize("phone", ["abc", "12345", "+1 555 \uff10\uff11\uff12\uff13\uff14\uff15", "555-0101; DROP"])
+@pytest.mark.parametrize(
+    "phone",
+    ["abc", "12345", "+1 555 \uff10\uff11\uff12\uff13\uff14\uff15", "555-0101; DROP", "+1 555 010 019999999999"],
+)
 def test_a_phone_nobody_could_dial_is_refused_by_the_profile_and_the_model(buyer_client, user, phone):
     from django.core.exceptions import ValidationError
 
@@ -346,9 +349,11 @@ def test_the_profile_shows_the_current_details(buyer_client, user):
     user.buyer.phone = "555-0101"
     user.buyer.save()
 
-    form = buyer_client.get("/accounts/profile/").context["form"]
+    page = buyer_client.get("/accounts/profile/")
+    form = page.context["form"]
 
     assert form.initial["email"] == user.email and form.initial["phone"] == "555-0101"
+    assert 'type="tel"' in page.content.decode()  # a phone shows its number pad
 
 
 def test_a_profile_email_used_by_another_account_in_any_case_is_refused(buyer_client, user):
@@ -524,7 +529,7 @@ def test_the_waiting_email_notice_ends_with_its_links_life(buyer_client, user):
     assert waiting not in buyer_client.get("/accounts/profile/").content.decode()
 
 
-@pytest.mark.parametrize("phone", ["abc", "555-0101\n", "12345"])
+@pytest.mark.parametrize("phone", ["abc", "555-0101\n", "12345", "1234567890123456"])
 def test_the_database_refuses_a_phone_nobody_could_dial_on_every_path(user, phone):
     from django.db import IntegrityError, transaction
 
@@ -532,6 +537,7 @@ def test_the_database_refuses_a_phone_nobody_could_dial_on_every_path(user, phon
         Buyer.objects.filter(user=user).update(phone=phone)
 
     Buyer.objects.filter(user=user).update(phone="+1 (555) 010-0199")  # as people write them
+    Buyer.objects.filter(user=user).update(phone="+44 1234 567 890 12")  # 15 digits: the longest plan
     Buyer.objects.filter(user=user).update(phone="")  # none given
 
 
