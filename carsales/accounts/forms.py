@@ -87,6 +87,14 @@ class LoginForm(auth_forms.AuthenticationForm):
         "Your email address is not confirmed yet: follow the link in the email we sent you, "
         "or have the link sent again below."
     )
+    error_messages = {
+        **auth_forms.AuthenticationForm.error_messages,
+        # People try their email address here: say which name is asked for.
+        "invalid_login": (
+            "That username and password do not match an account. Log in with your username, not your email "
+            "address; the password is case-sensitive."
+        ),
+    }
 
     def clean(self) -> dict[str, Any]:
         try:

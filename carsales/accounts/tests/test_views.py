@@ -146,13 +146,22 @@ def test_signing_up_again_with_an_unfinished_sign_ups_email_resends_its_link(cli
     assert link_in(mail.outbox[1].body).startswith("/accounts/signup/")
 
 
-def test_logging_in_with_a_wrong_password_says_so(client):
-    UserFactory(username="ana")
+def test_logging_in_with_a_wrong_password_or_the_email_says_which_name_is_asked_for(client):
+    UserFactory(username="ana", email="ana@example.com")
 
-    response = client.post("/accounts/login/", {"username": "ana", "password": "wrong"})
+    wrong = client.post("/accounts/login/", {"username": "ana", "password": "wrong"})
+    by_email = client.post("/accounts/login/", {"username": "ana@example.com", "password": "pass-word-123"})
 
-    assert response.status_code == 200
-    assert b"Please enter a correct username and password" in response.content
+    for response in (wrong, by_email):
+        assert response.status_code == 200
+        assert "Log in with your username, not your email address" in response.content.decode()
+
+
+def test_a_used_sign_up_link_followed_while_logged_in_says_the_account_is_ready(buyer_client, user):
+    page = buyer_client.get("/accounts/signup/bad/bad-token/")
+
+    assert page.status_code == 400 and "your account is ready" in page.content.decode()
+    assert "sign up again" not in page.content.decode()
 
 
 def test_logging_in_with_the_right_password_redirects_to_the_catalogue(client):
