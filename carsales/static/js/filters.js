@@ -17,6 +17,16 @@
       }
     });
   }
+  // A filter left empty is not sent: the address a buyer bookmarks or shares names only what they chose.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt.matches("form.filters")) return;
+    var parameters = event.detail.parameters;
+    Array.from(new Set(event.detail.formData.keys())).forEach(function (name) {
+      if (event.detail.formData.getAll(name).every(function (value) { return value === ""; })) {
+        delete parameters[name];
+      }
+    });
+  });
   // A search landing on the address already shown (typing, then leaving the box, asks the same
   // query twice) replaces that history entry rather than adding a copy: Back goes back at once.
   document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
