@@ -28,6 +28,11 @@ class Buyer(models.Model):
     # A sign-up whose emailed link is not followed yet: the only inactive account a link
     # activates. An account staff deactivated is inactive too, and stays so.
     signup_pending = models.BooleanField(default=False, editable=False)
+    # An email change asked for on the profile whose link is not followed yet: said to the account
+    # in every browser until the link is followed or dies, or the address changes another way.
+    email_change_to = models.EmailField(blank=True, editable=False)
+    email_change_from = models.EmailField(blank=True, editable=False)
+    email_change_asked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

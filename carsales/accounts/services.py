@@ -1,3 +1,4 @@
+from datetime import timedelta
 from typing import Any
 
 from axes.models import AccessAttempt
@@ -54,12 +55,31 @@ def buyer_profile_update(
     user.full_clean(exclude=["password", "username"])
     buyer.full_clean(exclude=["user"])
     user.save(update_fields=["first_name", "last_name"])
-    buyer.save(update_fields=["phone"])
-    if email == (user.email or "").lower():
+    changing = email != (user.email or "").lower()
+    if changing:
+        buyer.email_change_to, buyer.email_change_from = email, user.email
+        buyer.email_change_asked_at = timezone.now()
+    buyer.save(update_fields=["phone", *(EMAIL_CHANGE_FIELDS if changing else ())])
+    if not changing:
         return None
     for kind in ("email_change_confirm", "email_change_notice"):
         account_email_owed.send(sender=get_user_model(), kind=kind, user_id=user.pk, base_url=base_url, new_email=email)
     return email
+
+
+EMAIL_CHANGE_FIELDS = ("email_change_to", "email_change_from", "email_change_asked_at")
+
+
+def email_change_pending(*, user: Any) -> str | None:
+    """The address `user` asked to move their emails to, while its link can still do it: not yet
+    followed or dead, and the account's address still the one it was asked from."""
+    buyer = Buyer.objects.filter(user=user).only(*EMAIL_CHANGE_FIELDS).first()
+    if buyer is None or not buyer.email_change_to or buyer.email_change_from != user.email:
+        return None
+    live = buyer.email_change_asked_at and timezone.now() < buyer.email_change_asked_at + timedelta(
+        days=EMAIL_CHANGE_DAYS
+    )
+    return buyer.email_change_to if live else None
 
 
 def email_change_token(*, user: Any, new_email: str) -> str:
@@ -85,6 +105,7 @@ def email_change_confirm(*, token: str) -> Any:
         raise ValidationError("Another account uses this address now.")
     user.email = change["to"]
     user.save(update_fields=["email"])
+    Buyer.objects.filter(user=user).update(email_change_to="", email_change_from="", email_change_asked_at=None)
     return user
 
 

@@ -1,4 +1,3 @@
-from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -10,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
@@ -20,13 +18,13 @@ from carsales.core.ratelimit import over_limit
 
 from .forms import UNCONFIRMED_SESSION_KEY, LockoutLiftForm, ProfileForm, SignUpForm
 from .services import (
-    EMAIL_CHANGE_DAYS,
     account_activate,
     account_sign_up,
     api_token_rotate,
     buyer_ensure,
     buyer_profile_update,
     email_change_confirm,
+    email_change_pending,
     lockouts_current,
     lockouts_lift,
     signup_email_again,
@@ -36,8 +34,6 @@ from .tokens import signup_token_generator
 
 # Where a sign-up begun from a page (the cart) returns once its link is followed in this browser.
 SIGNUP_NEXT_SESSION_KEY = "accounts.signup_next"
-# A new email address asked for in this browser, until its link is followed: the profile says so.
-EMAIL_PENDING_SESSION_KEY = "accounts.email_pending"
 # The address this browser signed up with: "check your email" can send the link again.
 SIGNUP_EMAIL_SESSION_KEY = "accounts.signup_email"
 
@@ -119,34 +115,14 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            pending = buyer_profile_update(
-                user=user, base_url=request.build_absolute_uri("/").rstrip("/"), **form.cleaned_data
-            )
+            buyer_profile_update(user=user, base_url=request.build_absolute_uri("/").rstrip("/"), **form.cleaned_data)
         except ValidationError as error:
             _apply_validation_error(form, error)
         else:
             messages.success(request, "Your profile is saved.")
-            if pending:
-                until = timezone.now() + timedelta(days=EMAIL_CHANGE_DAYS)
-                request.session[EMAIL_PENDING_SESSION_KEY] = {
-                    "to": pending, "from": user.email, "until": until.isoformat()  # type: ignore[union-attr]
-                }  # fmt: skip
             return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form, "pending_email": _email_pending(request)})
-
-
-def _email_pending(request: HttpRequest) -> str | None:
-    """The address this browser asked to change to, while its link can still change it: not yet
-    expired, and the account's address still the one it was asked from (a link followed, in any
-    browser, or another change, ends it)."""
-    asked = request.session.get(EMAIL_PENDING_SESSION_KEY)
-    if not isinstance(asked, dict):
-        return None
-    live = asked["from"] == request.user.email and timezone.now() < datetime.fromisoformat(asked["until"])  # type: ignore[union-attr]
-    if not live:
-        del request.session[EMAIL_PENDING_SESSION_KEY]
-        return None
-    return str(asked["to"])
+    pending = email_change_pending(user=user)
+    return render(request, "accounts/profile.html", {"form": form, "pending_email": pending})
 
 
 def locked_out(
@@ -211,6 +187,5 @@ def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
     except ValidationError as refusal:
         messages.error(request, " ".join(refusal.messages))
     else:
-        request.session.pop(EMAIL_PENDING_SESSION_KEY, None)
         messages.success(request, "Your new email address is confirmed.")
     return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")

@@ -5,6 +5,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -326,6 +327,9 @@ def test_a_user_edits_their_name_and_phone_and_a_new_email_waits_for_its_confirm
     waiting = "Waiting for you to confirm <strong>ana.lima@example.com</strong>"
     assert waiting in response.content.decode()
     assert waiting in buyer_client.get("/accounts/profile/").content.decode()  # on every visit until confirmed
+    phone = Client()
+    phone.force_login(user)
+    assert waiting in phone.get("/accounts/profile/").content.decode()  # in every browser of the account
 
     run_tasks()
     confirm = next(m for m in mail.outbox if m.to == ["ana.lima@example.com"])
@@ -336,6 +340,7 @@ def test_a_user_edits_their_name_and_phone_and_a_new_email_waits_for_its_confirm
     user.refresh_from_db()
     assert user.email == "ana.lima@example.com"
     assert "Waiting for you to confirm" not in buyer_client.get("/accounts/profile/").content.decode()
+    assert "Waiting for you to confirm" not in phone.get("/accounts/profile/").content.decode()
     assert any("used already" in str(m) for m in buyer_client.get(link, follow=True).context["messages"])
 
 
