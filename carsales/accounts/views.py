@@ -10,9 +10,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
+from carsales.core.decorators import posted_else_back_to
 from carsales.core.permissions import staff_required
 from carsales.core.ratelimit import over_limit
 
@@ -167,7 +168,7 @@ def lockouts(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/lockouts.html", {"lockouts": lockouts_current()})
 
 
-@require_POST
+@posted_else_back_to(lambda: "accounts:login")
 def signup_resend(request: HttpRequest) -> HttpResponse:
     """Send the sign-up link again to the account that just gave its right password unconfirmed."""
     user_id = request.session.pop(UNCONFIRMED_SESSION_KEY, None)

@@ -11,12 +11,14 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from carsales.core.decorators import posted_else_back_to
 from carsales.core.permissions import staff_required
 
 from .exports import car_csv_lines
@@ -367,14 +369,14 @@ def _switch(request: HttpRequest, pk: int, transition: Any, done: str) -> HttpRe
     return redirect(car)
 
 
-@staff_required("catalog.change_car")
-@require_POST
+@staff_required("catalog.change_car")  # a log-in it asked for returns here by a GET: to the car's page
+@posted_else_back_to(lambda pk: reverse("catalog:car_detail", args=[pk]))
 def car_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _switch(request, pk, cars_withdraw, "is withdrawn from sale: visitors no longer see it")
 
 
 @staff_required("catalog.change_car")
-@require_POST
+@posted_else_back_to(lambda pk: reverse("catalog:car_detail", args=[pk]))
 def car_relist_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _switch(request, pk, cars_relist, "is back on sale")
 

@@ -559,3 +559,10 @@ def test_the_database_refuses_a_phone_nobody_could_dial_on_every_path(user, phon
 def test_every_page_title_names_the_site_not_the_host(client, address):
     title = client.get(address).content.decode().split("<title>")[1].split("</title>")[0]
     assert title.endswith(" · carsales") and "testserver" not in title
+
+
+def test_a_get_of_send_the_link_again_goes_to_the_log_in_and_sends_nothing(client, run_tasks):
+    response = client.get("/accounts/signup/resend/")
+    run_tasks()
+
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/" and mail.outbox == []

@@ -57,6 +57,19 @@ def test_staff_withdraw_and_relist_on_the_car_page(staff_client):
     assert_store_is_true()
 
 
+@pytest.mark.parametrize("switch", ["withdraw", "relist"])
+def test_a_get_of_withdraw_or_relist_a_log_in_returns_to_goes_to_the_car_and_changes_nothing(switch, staff_client):
+    car = CarFactory()
+    if switch == "relist":
+        cars_withdraw(car_ids=[car.pk])
+    before = status_of(car)
+
+    response = staff_client.get(f"/cars/{car.pk}/{switch}/")
+
+    assert response.status_code == 302 and response["Location"] == f"/cars/{car.pk}/"
+    assert status_of(car) == before
+
+
 def test_the_api_withdraws_and_relists_for_staff_only(staff):
     car, held = CarFactory(), reserved_car()
     staff_api, buyer_api = token_client(staff), token_client(UserFactory())
