@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -79,16 +80,27 @@ class OrderAdmin(admin.ModelAdmin):
         if deleted:
             self.message_user(request, "The finished orders were deleted.", messages.SUCCESS)
 
-    def _apply(self, request: HttpRequest, orders: QuerySet[Order], action, verb: str) -> None:  # type: ignore[no-untyped-def]
-        done = 0
-        for order in orders:
-            try:
-                action(order=order, actor=request.user)
-                done += 1
-            except OrderStateError as refusal:
-                self.message_user(request, str(refusal), messages.WARNING)
-        if done:
-            self.message_user(request, f"{done} order(s) {verb}.", messages.SUCCESS)
+    def _asked_then_applied(
+        self, request: HttpRequest, orders: QuerySet[Order], *, action: str, title: str, consequence: str,
+        transition: Callable[..., Any], verb: str,
+    ) -> TemplateResponse | None:  # fmt: skip
+        """Asked first, naming each order; once confirmed, `transition` on each order, the refused said."""
+
+        def apply() -> None:
+            done = 0
+            for order in orders:
+                try:
+                    transition(order=order, actor=request.user)
+                    done += 1
+                except OrderStateError as refusal:
+                    self.message_user(request, str(refusal), messages.WARNING)
+            if done:
+                self.message_user(request, f"{done} order(s) {verb}.", messages.SUCCESS)
+
+        return confirmed_or_asked(
+            self, request, orders.select_related("buyer__user"), action=action, title=title, consequence=consequence,
+            describe=_described, then=apply,
+        )  # fmt: skip
 
     def has_transition_permission(self, request: HttpRequest) -> bool:
         """What the site and the API ask to pay or cancel others' orders: not the change form's,
@@ -97,20 +109,18 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected orders paid", permissions=["transition"])
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
-        return confirmed_or_asked(
-            self, request, queryset.select_related("buyer__user"), action="mark_paid", title="Mark these orders paid?",
-            consequence="Their cars are sold to their buyers and leave the catalogue; each buyer gets a payment "
-            "confirmation by email. Only voiding a sale, with a refund, undoes it.", describe=_described,
-            then=lambda: self._apply(request, queryset, order_mark_paid, "marked paid"),
+        return self._asked_then_applied(
+            request, queryset, action="mark_paid", title="Mark these orders paid?", transition=order_mark_paid,
+            verb="marked paid", consequence="Their cars are sold to their buyers and leave the catalogue; each buyer "
+            "gets a payment confirmation by email. Only voiding a sale, with a refund, undoes it.",
         )  # fmt: skip
 
     @admin.action(description="Cancel selected orders", permissions=["transition"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
-        return confirmed_or_asked(
-            self, request, queryset.select_related("buyer__user"), action="cancel", title="Cancel these orders?",
-            consequence="Their reservations end, their cars go back on sale where another buyer may take them, "
-            "and each buyer is told by email. Nothing undoes it.", describe=_described,
-            then=lambda: self._apply(request, queryset, order_cancel, "cancelled"),
+        return self._asked_then_applied(
+            request, queryset, action="cancel", title="Cancel these orders?", transition=order_cancel,
+            verb="cancelled", consequence="Their reservations end, their cars go back on sale where another buyer "
+            "may take them, and each buyer is told by email. Nothing undoes it.",
         )  # fmt: skip
 
 
