@@ -32,6 +32,8 @@ def buyer_ensure(*, user: Any) -> Buyer:
 
 EMAIL_CHANGE_SALT = "carsales.accounts.email_change"
 EMAIL_CHANGE_DAYS = 3
+# A profile's email change waiting for its link (Buyer), written together.
+EMAIL_CHANGE_FIELDS = ("email_change_to", "email_change_from", "email_change_asked_at")
 
 
 @transaction.atomic
@@ -67,19 +69,15 @@ def buyer_profile_update(
     return email
 
 
-EMAIL_CHANGE_FIELDS = ("email_change_to", "email_change_from", "email_change_asked_at")
-
-
 def email_change_pending(*, user: Any) -> str | None:
     """The address `user` asked to move their emails to, while its link can still do it: not yet
     followed or dead, and the account's address still the one it was asked from."""
     buyer = Buyer.objects.filter(user=user).only(*EMAIL_CHANGE_FIELDS).first()
     if buyer is None or not buyer.email_change_to or buyer.email_change_from != user.email:
         return None
-    live = buyer.email_change_asked_at and timezone.now() < buyer.email_change_asked_at + timedelta(
-        days=EMAIL_CHANGE_DAYS
-    )
-    return buyer.email_change_to if live else None
+    asked_at = buyer.email_change_asked_at
+    dies_at = asked_at + timedelta(days=EMAIL_CHANGE_DAYS) if asked_at else None
+    return buyer.email_change_to if dies_at and timezone.now() < dies_at else None
 
 
 def email_change_token(*, user: Any, new_email: str) -> str:

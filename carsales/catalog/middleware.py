@@ -86,15 +86,22 @@ class SharedResponsesMiddleware:
             token_put_in_later(request)
         with oldest_part() as oldest:
             response = self.get_response(request)
-        shared = shared_as(response)
-        headers = None if shared is None else _keyed_by(response)
-        if shared is not None and headers is not None and _kept_for(request, headers):
-            version, names_site = shared
-            keying = _Keying(headers, names_site)
-            kept: _Kept = (response.status_code, list(response.items()), response.content)  # type: ignore[attr-defined]
-            keep_copy(_key(request, request.get_host(), version, keying), kept, made_at=oldest.made_at)
-            self.keyed_by[request.path_info] = keying
+        self._keep(request, response, made_at=oldest.made_at)
         return self._with_own_token(request, response) if puts_in_token else response
+
+    def _keep(self, request: HttpRequest, response: HttpResponseBase, *, made_at: float) -> None:
+        """Keep `response` for the next such request, when its view marked it and it can be kept."""
+        shared = shared_as(response)
+        if shared is None:
+            return
+        headers = _keyed_by(response)
+        if headers is None or not _kept_for(request, headers):
+            return
+        version, names_site = shared
+        keying = _Keying(headers, names_site)
+        kept: _Kept = (response.status_code, list(response.items()), response.content)  # type: ignore[attr-defined]
+        keep_copy(_key(request, request.get_host(), version, keying), kept, made_at=made_at)
+        self.keyed_by[request.path_info] = keying
 
     def _with_own_token(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         """`response` with a CSRF token of the visitor's own in its slots, and its cookie set as

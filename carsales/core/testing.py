@@ -13,6 +13,7 @@ The pytest fixtures `mute` and `signals_sent` in carsales/conftest.py wrap these
 side (deliveries owed, run now) is carsales.events.testing.
 """
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -118,3 +119,9 @@ def statements_of(action: Callable[[], Any]) -> tuple[list[str], list[str]]:
     savepoints = [statement for statement in sql if "SAVEPOINT" in statement]
     data = [statement for statement in sql if not statement.startswith(_TRANSACTION_CONTROL)]
     return data, savepoints
+
+
+def csrf_token_in(response: Any) -> str:
+    """The one CSRF token a page's forms carry (every form of a page carries the same)."""
+    (token,) = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode()))
+    return token

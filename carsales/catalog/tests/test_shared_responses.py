@@ -7,7 +7,6 @@ anonymous client is such a visitor.
 """
 
 import json
-import re
 from datetime import timedelta
 from decimal import Decimal
 from http.cookies import SimpleCookie
@@ -30,6 +29,7 @@ from carsales.catalog.models import Car
 from carsales.catalog.pages import CSRF_TOKEN_SLOT
 from carsales.catalog.services import car_update, cars_withdraw
 from carsales.conftest import CarFactory, order_for
+from carsales.core.testing import csrf_token_in
 from carsales.orders.services import order_mark_paid
 
 pytestmark = pytest.mark.django_db
@@ -140,11 +140,6 @@ def test_a_response_setting_a_cookie_or_left_unmarked_is_served_in_full_each_tim
         assert not anyone.cookies
 
 
-def _token_in(response: Any) -> str:
-    (token,) = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode())
-    return token
-
-
 def test_a_car_page_with_a_form_is_replayed_with_a_token_of_each_visitors_own(django_assert_num_queries):
     car = CarFactory()
     site = Client(enforce_csrf_checks=True)  # one process's middleware, visitors one after another
@@ -161,7 +156,7 @@ def test_a_car_page_with_a_form_is_replayed_with_a_token_of_each_visitors_own(dj
     pages = [first, second, third]
     assert not replayed(first) and replayed(second) and replayed(third)
     secrets = {cookies["csrftoken"].value for cookies in (first_cookies, second_cookies, third_cookies)}
-    tokens = [_token_in(page) for page in pages]
+    tokens = [csrf_token_in(page) for page in pages]
     assert len(secrets) == len(set(tokens)) == 3  # each visitor's own
     assert all(len(token) == 64 for token in tokens)  # masked, as Django masks a form's token
     # The cookie is set as the CSRF layer sets it on a page it renders.

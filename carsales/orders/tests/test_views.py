@@ -5,6 +5,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from carsales.conftest import CarFactory, UserFactory, order_for, reserved_car
+from carsales.core.testing import csrf_token_in
 from carsales.orders.models import CartItem, Order
 from carsales.orders.services import cart_for_buyer, cart_item_add, order_mark_paid, order_place
 
@@ -385,10 +386,9 @@ def test_a_form_posted_from_a_page_opened_before_a_log_in_elsewhere_gets_the_sit
     car = CarFactory()
     tab = Client(enforce_csrf_checks=True)
     page = tab.get(car.get_absolute_url())
-    token = page.content.decode().split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    token = csrf_token_in(page)
     # In another tab: a log-in, which gives the browser a new CSRF cookie.
-    login = tab.get("/accounts/login/").content.decode()
-    login_token = login.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    login_token = csrf_token_in(tab.get("/accounts/login/"))
     logged_in = tab.post(
         "/accounts/login/", {"username": user.username, "password": "pass-word-123", "csrfmiddlewaretoken": login_token}
     )
