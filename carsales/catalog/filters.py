@@ -8,7 +8,7 @@ from django.db.models import F, QuerySet
 from django.db.models.expressions import OrderBy
 
 from .facts import mileage_unit, sees_stock_details
-from .models import FIRST_CAR_YEAR, Body, Brand, Car, Fuel, Transmission
+from .models import FIRST_CAR_YEAR, Body, Brand, Car, Fuel, Transmission, next_year
 from .search import SearchOutcome, car_search
 from .selectors import MAX_DAYS_IN_STOCK, brands_offered, cars_in_stock_for
 
@@ -58,6 +58,9 @@ class CarFilterForm(forms.Form):
         for low, high, message in ranges:
             if data.get(low) is not None and data.get(high) is not None and data[high] < data[low]:
                 self.add_error(high, message)
+        latest = next_year()
+        if data.get("year_min") is not None and data["year_min"] > latest:
+            self.add_error("year_min", f"No car is newer than {latest}: choose {latest} or earlier.")
         return data
 
 

@@ -103,6 +103,14 @@ def _nearest(word: str, vocabulary: set[str], cutoff: float) -> str | None:
     return close[0] if close else None
 
 
+def _suggested(word: str, vocabulary: set[str]) -> str | None:
+    """A looser guess than a correction, among the known words that begin as `word` does: a
+    buyer seldom mistypes the first letter, and at this distance "skoda" is as near "honda" as
+    "dobo" is "doblò"."""
+    start = folded(word[:1])
+    return _nearest(word, {known for known in vocabulary if folded(known[:1]) == start}, SUGGESTION_CUTOFF)
+
+
 def _completed(word: str, vocabulary: set[str]) -> str | None:
     """A word typed short of a known one ("hond") as the shortest it begins ("honda"): what a
     suggestion says, which would otherwise keep the stub beside a word it corrects."""
@@ -133,9 +141,7 @@ def car_search(cars: QuerySet[Car], query: str, *, staff: bool) -> tuple[QuerySe
         if found.exists():
             outcome.understood = " ".join(corrected)
             return found, outcome
-    looser = [
-        _nearest(word, vocabulary, SUGGESTION_CUTOFF) or _completed(word, vocabulary) or word for word in corrected
-    ]
+    looser = [_suggested(word, vocabulary) or _completed(word, vocabulary) or word for word in corrected]
     # Offered only when it finds a car: a suggestion leading to no result is a dead end.
     if looser != words and _matched(cars, looser, staff=staff).exists():
         outcome.suggestion = " ".join(looser)

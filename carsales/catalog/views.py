@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from carsales.core.decorators import posted_else_back_to
+from carsales.core.pagination import page_of
 from carsales.core.permissions import staff_required
 
 from .exports import car_csv_lines
@@ -100,7 +100,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
             query["brand"] = renamed
             moved_to.append(f"{request.path}?{query.urlencode()}")
             return None
-        page = Paginator(filterset.qs, _page_size(request)).get_page(request.GET.get("page"))
+        page = page_of(filterset.qs, _page_size(request), request.GET.get("page"))
         page.object_list = with_gallery_leads(page.object_list)
         # Whether a filter chose the cars (an empty page then says so); ordering and paging choose none.
         chosen = getattr(filterset.form, "cleaned_data", {})

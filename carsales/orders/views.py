@@ -4,7 +4,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
 from carsales.core.decorators import posted_else_back_to
+from carsales.core.pagination import page_of
 from carsales.core.permissions import has_staff_power, staff_required
 
 from .models import CancellationReason, Cart, Order, OrderStatus
@@ -116,7 +116,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
     staff_view = has_staff_power(request.user, ["orders.view_order"])
     if staff_view:
         orders = order_search(orders, status=status, query=query)
-    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    page = page_of(orders, ORDERS_PER_PAGE, request.GET.get("page"))
     return render(
         request,
         "orders/order_list.html",

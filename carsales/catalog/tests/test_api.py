@@ -1,10 +1,11 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from carsales.catalog.models import Brand, Car
+from carsales.catalog.models import Brand, Car, next_year
 from carsales.conftest import BrandFactory, CarFactory, image_upload
 
 pytestmark = pytest.mark.django_db
+LATEST = next_year()  # the latest model year a car may have
 
 
 def test_anyone_can_list_cars_with_filters(client):
@@ -39,6 +40,7 @@ def test_a_bad_filter_value_is_a_400_with_the_field(client):
         ({"price_min": "-1"}, "price_min", "A price cannot be negative."),
         ({"price_min": "5000", "price_max": "1000"}, "price_max", "The max price cannot be below the min price."),
         ({"year_min": "2020", "year_max": "2010"}, "year_max", "The to year cannot be before the from year."),
+        ({"year_min": "3000"}, "year_min", f"No car is newer than {LATEST}: choose {LATEST} or earlier."),
     ],
 )
 def test_a_filter_that_cannot_match_is_a_400_with_the_message(client, filters, field, message):

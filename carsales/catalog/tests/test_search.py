@@ -74,8 +74,8 @@ def test_a_suggestion_completes_a_word_typed_short_beside_one_it_corrects(stock:
 
 @pytest.mark.parametrize(
     "query",
-    [{"q": "golff cruise"}, {"q": "dobo", "fuel": "diesel"}],
-    ids=["a golf, a cruze: no golf cruze", "the doblò is no diesel"],
+    [{"q": "golff cruise"}, {"q": "dobo", "fuel": "diesel"}, {"q": "Škoda"}],
+    ids=["a golf, a cruze: no golf cruze", "the doblò is no diesel", "a brand not in stock is no honda"],
 )
 def test_no_suggestion_is_offered_that_would_find_no_car_either(stock: dict[str, Any], query: dict[str, str]):
     page = Client().get("/", query).content.decode()

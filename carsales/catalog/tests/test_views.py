@@ -9,10 +9,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from carsales.catalog.forms import CarForm
-from carsales.catalog.models import Brand, Car, CarStatus
+from carsales.catalog.models import Brand, Car, CarStatus, next_year
 from carsales.conftest import BrandFactory, CarFactory, image_bytes, image_upload, reserved_car, sold_car
 
 pytestmark = pytest.mark.django_db
+LATEST = next_year()  # the latest model year a car may have
 
 
 def car_form_data(brand: Brand, **overrides):
@@ -310,6 +311,15 @@ def test_the_next_page_link_keeps_the_search_and_filters(client):
     assert [c.model for c in second.context["page"]] == ["Uno"] * 3
 
 
+@pytest.mark.parametrize(
+    ("asked", "shown"), [("0", 1), ("-3", 1), ("junk", 1), ("", 1), ("2", 2), ("3", 2), ("99999999999999999999", 2)]
+)
+def test_a_page_number_out_of_range_shows_the_nearest_page(client, asked, shown):
+    CarFactory.create_batch(13)
+
+    assert client.get("/", {"page": asked}).context["page"].number == shown
+
+
 def test_adding_a_brand_named_like_an_existing_one_in_another_case_says_it_exists(staff_client, honda_and_mercedes):
     response = staff_client.post("/brands/", {"name": "honda"})
 
@@ -405,6 +415,7 @@ def test_the_car_page_shows_the_bios_line_breaks_and_escapes_its_markup(client):
         ({"price_max": "-100"}, "Max price: A price cannot be negative."),
         ({"price_min": "5000", "price_max": "1000"}, "Max price: The max price cannot be below the min price."),
         ({"year_min": "2020", "year_max": "2010"}, "To year: The to year cannot be before the from year."),
+        ({"year_min": "3000"}, f"From year: No car is newer than {LATEST}: choose {LATEST} or earlier."),
     ],
 )
 @pytest.mark.parametrize("htmx", [False, True])
