@@ -4,7 +4,7 @@ from django.db import models
 from django.urls import reverse
 
 from carsales.accounts.models import Buyer
-from carsales.catalog.models import Car, CarStatus
+from carsales.catalog.models import Car
 from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
 
 
@@ -136,21 +136,6 @@ class Order(StateGuardedModel):
         return self.is_active and self.status in {OrderStatus.PLACED, OrderStatus.PAID}
 
 
-class OrderItemQuerySet(StateGuardedQuerySet):
-    def check_new_rows(self, rows: list["OrderItem"]) -> None:
-        """Besides the new-row checks (order_place alone creates lines), refuse a line whose car
-        is not reserved: the partial unique constraint keeps two live lines off one car; this
-        keeps a line off a car still on sale."""
-        super().check_new_rows(rows)
-        reserved = set(
-            Car.objects.filter(pk__in={line.car_id for line in rows}, status=CarStatus.RESERVED)
-            .order_by()  # a set: the catalogue's ordering would only cost a sort
-            .values_list("pk", flat=True)
-        )
-        if any(line.car_id not in reserved for line in rows):
-            raise TypeError("Order lines are written by orders.services.order_place, which reserves their cars first.")
-
-
 class OrderItem(StateGuardedModel):
     order = models.ForeignKey(
         Order, on_delete=models.CASCADE, related_name="items", db_index=False
@@ -159,10 +144,11 @@ class OrderItem(StateGuardedModel):
     # The price at the moment the line was created, by whichever path; never changed after.
     price = models.DecimalField(max_digits=12, decimal_places=2)
     # True while the order is placed or paid and active; cleared when it is cancelled or its
-    # sale voided. The partial unique constraint below is what makes a double sale impossible.
+    # sale voided. The partial unique constraint below is what makes a double sale impossible;
+    # a trigger (migration 0007) keeps a line that holds its car off a car still on sale.
     holds_car = models.BooleanField(default=True, editable=False)
 
-    objects = OrderItemQuerySet.as_manager()
+    objects = StateGuardedQuerySet.as_manager()
 
     CREATED_BY = "orders.services.order_place"
     # A line is fixed once created; only its order's transitions release its hold.

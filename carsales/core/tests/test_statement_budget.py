@@ -73,13 +73,13 @@ def test_a_checkout_of_three_cars_has_a_savepoint_only_for_the_observers_that_ma
     data, savepoints = statements_of(lambda: order_place(cart=cart, buyer=user.buyer, actor=user))
 
     # The cart's items read with its row locked, the cars locked and read, the cars moved, the
-    # order and its lines (the lines' guard reads the cars' status), the cart emptied, two durable
-    # deliveries (the email, its summary from the lines the checkout wrote, and the deadline; the
-    # rows are the workers' jobs; on PostgreSQL the first one's INSERT also wakes them, NOTIFY),
-    # the analytics event and figures, the audit entry: 11; and what the cars' move derives (the
-    # catalogue's version, the totals and snapshot), in one round trip on PostgreSQL: 12 there,
-    # 15 on SQLite.
-    assert len(data) == 11 + derived_data_of_a_save(3) + two_statements_on_sqlite(), data
+    # order and its lines (the database checks each line's car is held: orders migration 0007),
+    # the cart emptied, two durable deliveries (the email, its summary from the lines the checkout
+    # wrote, and the deadline; the rows are the workers' jobs; on PostgreSQL the first one's INSERT
+    # also wakes them, NOTIFY), the analytics event and figures, the audit entry: 10; and what the
+    # cars' move derives (the catalogue's version, the totals and snapshot), in one round trip on
+    # PostgreSQL: 11 there, 14 on SQLite.
+    assert len(data) == 10 + derived_data_of_a_save(3) + two_statements_on_sqlite(), data
     # Only the order_placed observer that writes and may fail alone (analytics) has a savepoint:
     # the reservation refuses before writing; the durable records and the audit entry commit
     # with the checkout or fail it.

@@ -2,10 +2,11 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import time_machine
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -544,14 +545,57 @@ def test_a_line_that_holds_nothing_cannot_be_created_by_any_path():
     assert status_of(car) == CarStatus.AVAILABLE and order.items.count() == 1
 
 
-def test_a_bulk_created_line_for_a_car_not_reserved_is_refused():
+NOT_HELD = "needs the car reserved or sold"
+
+
+def _raw(sql: str, params: list[Any]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_a_line_holding_a_car_on_sale_is_refused_by_the_database_on_every_path():
     car = CarFactory()
     order = order_for(CarFactory())
+    insert = "INSERT INTO orders_orderitem (order_id, car_id, price, holds_car) VALUES (%s, %s, 1, %s)"
+    paths = {
+        "bulk_create": lambda: OrderItem.objects.bulk_create([OrderItem(order=order, car=car, price=Decimal("1"))]),
+        "create": lambda: OrderItem.objects.create(order=order, car=car, price=Decimal("1")),
+        "SQL": lambda: _raw(insert, [order.pk, car.pk, True]),
+    }
 
-    with pytest.raises(TypeError, match="reserves their cars first"), transaction.atomic(), transition():
-        OrderItem.objects.bulk_create([OrderItem(order=order, car=car, price=Decimal("1"))])
+    for path, write in paths.items():
+        with pytest.raises(IntegrityError, match=NOT_HELD), transaction.atomic(), transition():
+            write()
+        assert order.items.count() == 1, path
+    assert status_of(car) == CarStatus.AVAILABLE
 
-    assert order.items.count() == 1
+
+def test_a_released_line_cannot_be_made_to_hold_its_car_again_once_the_car_is_back_on_sale():
+    car = CarFactory()
+    order = order_for(car)
+    order_cancel(order=order, actor=order.buyer.user, reason=CancellationReason.BUYER)
+    line = OrderItem.objects.get(order=order)
+
+    with pytest.raises(IntegrityError, match=NOT_HELD), transaction.atomic():
+        _raw("UPDATE orders_orderitem SET holds_car = %s WHERE id = %s", [True, line.pk])
+
+    assert not OrderItem.objects.get(pk=line.pk).holds_car and status_of(car) == CarStatus.AVAILABLE
+
+
+def test_a_line_holding_a_sold_or_reserved_car_is_written_as_a_fixture_writes_it():
+    sold, reserved = CarFactory(), CarFactory()
+    order = order_for(CarFactory())
+    insert = "INSERT INTO orders_orderitem (order_id, car_id, price, holds_car) VALUES (%s, %s, 1, %s)"
+    Car.objects.filter(pk=sold.pk).state_write(status=CarStatus.SOLD)
+    Car.objects.filter(pk=reserved.pk).state_write(status=CarStatus.RESERVED)
+
+    for car in (sold, reserved):
+        _raw(insert, [order.pk, car.pk, True])
+
+    assert set(OrderItem.objects.filter(order=order, holds_car=True).values_list("car", flat=True)) >= {
+        sold.pk,
+        reserved.pk,
+    }
 
 
 def test_a_lines_car_order_and_hold_cannot_be_bulk_updated():
