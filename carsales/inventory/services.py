@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from carsales.catalog.models import Car, CarStatus
-from carsales.core.db import PREVIOUS, insert_unless_duplicate, write_soon
+from carsales.core.db import insert_unless_duplicate, write_soon
 
 from .models import CarInventory, InventoryTotals
 
@@ -75,38 +75,32 @@ STOCK_COLUMNS = tuple(field.name for field in fields(Stock))
 
 @transaction.atomic(savepoint=False)
 def inventory_apply_change(*, change: Stock) -> None:
-    """Add a change to the running totals and record the resulting snapshot.
+    """Add a change to the running totals, which records the resulting snapshot.
 
-    The UPDATE takes the totals row lock, so concurrent writers queue here and each snapshot
-    reflects every change committed before it. One statement on PostgreSQL (the UPDATE feeds the
-    snapshot's INSERT through RETURNING), sent with the rest of a save's derived data in one round
-    trip (core.db.write_soon); two elsewhere; whatever the stock size. No savepoint: a failure
-    here fails the write it counts. A change that moves no figure costs none and records nothing.
+    One UPDATE, whatever the stock size: a trigger on the totals row writes its snapshot in the
+    same statement (inventory migration 0005). It takes the totals row lock, so concurrent writers
+    queue here and each snapshot reflects every change committed before it. On PostgreSQL it is
+    sent with the rest of a save's derived data in one round trip (core.db.write_soon). No
+    savepoint: a failure here fails the write it counts. A change that moves no figure costs none
+    and records nothing.
     """
     if not change:
         return
     connection = transaction.get_connection()
-    statements = _totals_statements(connection.vendor, connection.alias)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params = [*change.figures(), now, now]
+    params = [*change.figures(), now]
+    update = _totals_update(connection.alias)
 
-    def move(then: Callable[[int | None], None]) -> None:
-        if connection.vendor == "postgresql":  # at once when no save's round trip holds it
-            write_soon(connection.alias, statements, params, then=then, row=InventoryTotals)
-            return
-        with connection.cursor() as cursor:
-            then(_moved_on_sqlite(cursor, statements, params))
-
-    def seeded_if_missing(snapshot_id: int | None) -> None:
-        if snapshot_id is None:  # the first change ever: seed the row, then count the change
+    def seeded_if_missing(moved: int | None) -> None:
+        if moved is None:  # the first change ever: seed the row, then count the change
             insert_unless_duplicate(InventoryTotals(singleton=True))
-            move(_recorded)
+            write_soon(connection.alias, [update], params, then=_recorded, row=InventoryTotals)
 
-    move(seeded_if_missing)
+    write_soon(connection.alias, [update], params, then=seeded_if_missing, row=InventoryTotals)
 
 
-def _recorded(snapshot_id: int | None) -> None:
-    if snapshot_id is None:
+def _recorded(moved: int | None) -> None:
+    if moved is None:
         raise RuntimeError("The inventory totals row is missing and could not be created.")
 
 
@@ -117,32 +111,13 @@ def _placeholder(column: str) -> str:
 
 
 @cache
-def _totals_statements(vendor: str, alias: str) -> tuple[str, ...]:
-    """The statements moving the totals and recording their snapshot, which they return the id
-    of: on PostgreSQL the UPDATE feeds the INSERT (a chain for write_soon), elsewhere the INSERT
-    reads the row the UPDATE wrote. Built once: they run on every save."""
+def _totals_update(alias: str) -> str:
+    """The UPDATE moving the totals (and, by its trigger, recording their snapshot), returning 1
+    when the row is there. Built once: it runs on every save."""
     quote = connections[alias].ops.quote_name
-    totals, snapshots = quote(InventoryTotals._meta.db_table), quote(CarInventory._meta.db_table)
     moved = ", ".join(f"{quote(name)} = {quote(name)} + {_placeholder(name)}" for name in STOCK_COLUMNS)
-    listed = ", ".join(quote(name) for name in STOCK_COLUMNS)
-    update = f"UPDATE {totals} SET {moved}, {quote('updated_at')} = %s WHERE {quote('singleton')}"
-    source = PREVIOUS if vendor == "postgresql" else f"{totals} WHERE {quote('singleton')}"
-    insert = (
-        f"INSERT INTO {snapshots} ({listed}, {quote('created_at')}) "
-        f"SELECT {listed}, %s FROM {source} RETURNING {quote('id')}"
-    )
-    return (f"{update} RETURNING {listed}" if vendor == "postgresql" else update, insert)
-
-
-def _moved_on_sqlite(cursor: Any, statements: tuple[str, ...], params: list[Any]) -> int | None:
-    """Move the totals, then record the snapshot they make (two statements: SQLite has no
-    UPDATE in a WITH); the snapshot's id, None when there is no totals row."""
-    update, insert = statements
-    cursor.execute(update, params[:-1])
-    if not cursor.rowcount:
-        return None
-    cursor.execute(insert, params[-1:])
-    return cursor.fetchone()[0]
+    totals = quote(InventoryTotals._meta.db_table)
+    return f"UPDATE {totals} SET {moved}, {quote('updated_at')} = %s WHERE {quote('singleton')} RETURNING 1"
 
 
 @dataclass(frozen=True)
@@ -191,9 +166,8 @@ def inventory_reconcile(*, fix: bool, progress: Callable[[Iterable[int]], Iterab
         for start in progress(range(bounds["low"], bounds["high"] + 1, RECOUNT_CHUNK)):
             actual += _recount(start, start + RECOUNT_CHUNK)
     drift = Drift(recorded=Stock.of_row(totals), actual=actual)
-    if fix and drift.exists:
-        InventoryTotals.objects.filter(pk=totals.pk).update(**actual.as_columns())
-        CarInventory.objects.create(**actual.as_columns())
+    if fix and drift.exists:  # its snapshot recorded by the totals row's trigger
+        InventoryTotals.objects.filter(pk=totals.pk).update(**actual.as_columns(), updated_at=timezone.now())
     return drift
 
 

@@ -19,23 +19,18 @@ from carsales.orders.services import order_place
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def one_statement_for_totals_and_snapshot() -> int:
-    # PostgreSQL moves the totals and writes their snapshot in one statement (UPDATE ... RETURNING
-    # feeding the INSERT); SQLite cannot put an UPDATE in a WITH clause: two.
-    return 0 if connection.vendor == "postgresql" else 1
-
-
 def derived_data_of_a_save(statements: int) -> int:
     # PostgreSQL sends what a save's receivers write (counters, history, audit) in one WITH
     # (core.db.one_round_trip); SQLite cannot put an INSERT or UPDATE in a WITH clause: one each.
+    # The inventory's totals are one statement either way: their trigger writes the snapshot.
     return 1 if connection.vendor == "postgresql" else statements
 
 
-def two_statements_on_sqlite() -> int:
+def a_record_and_its_figures() -> int:
     # PostgreSQL writes a record and the figures it moves in one statement (WITH ... INSERT ...
-    # RETURNING gating the UPDATE): the inventory's totals and snapshot, the analytics event and
-    # the day's figures. SQLite cannot put an INSERT or UPDATE in a WITH clause: two each.
-    return one_statement_for_totals_and_snapshot()
+    # RETURNING gating the UPDATE): the analytics event and the day's figures. SQLite cannot put
+    # an INSERT or UPDATE in a WITH clause: two.
+    return 1 if connection.vendor == "postgresql" else 2
 
 
 def test_a_car_created_costs_its_insert_and_one_row_per_record_without_savepoints():
@@ -48,10 +43,11 @@ def test_a_car_created_costs_its_insert_and_one_row_per_record_without_savepoint
         )
     )
 
-    # The car, then its first price, the catalogue's version (cached pages), the totals and their
-    # snapshot, the audit entry: no stock-code lookup, no query per check constraint, no brand or
-    # plate check (the database's constraints refuse those; catalog.services says why, per field).
-    assert len(data) == 1 + derived_data_of_a_save(5), data
+    # The car, then its first price, the catalogue's version (cached pages), the totals (their
+    # snapshot written by their trigger), the audit entry: no stock-code lookup, no query per check
+    # constraint, no brand or plate check (the database's constraints refuse those;
+    # catalog.services says why, per field).
+    assert len(data) == 1 + derived_data_of_a_save(4), data
     assert savepoints == []
 
 
@@ -61,8 +57,8 @@ def test_a_car_edited_costs_one_locked_reading_and_one_row_per_record_without_sa
     data, savepoints = statements_of(lambda: car_update(car=car, value=Decimal("12345")))
 
     # The row as stored, locked (the edit's lock, read once for every receiver), the update, then
-    # the price change, the catalogue's version, the totals and snapshot, the audit entry.
-    assert len(data) == 2 + derived_data_of_a_save(5), data
+    # the price change, the catalogue's version, the totals (and their snapshot), the audit entry.
+    assert len(data) == 2 + derived_data_of_a_save(4), data
     assert "FOR UPDATE" in data[0] or connection.vendor == "sqlite", data[0]
     assert savepoints == []
 
@@ -76,10 +72,10 @@ def test_a_checkout_of_three_cars_has_a_savepoint_only_for_the_observers_that_ma
     # order and its lines (the database checks each line's car is held: orders migration 0007),
     # the cart emptied, two durable deliveries (the email, its summary from the lines the checkout
     # wrote, and the deadline; the rows are the workers' jobs; on PostgreSQL the first one's INSERT
-    # also wakes them, NOTIFY), the analytics event and figures, the audit entry: 10; and what the
-    # cars' move derives (the catalogue's version, the totals and snapshot), in one round trip on
-    # PostgreSQL: 11 there, 14 on SQLite.
-    assert len(data) == 10 + derived_data_of_a_save(3) + two_statements_on_sqlite(), data
+    # also wakes them, NOTIFY), the analytics event and figures, the audit entry; and what the
+    # cars' move derives (the catalogue's version, the totals and their snapshot), in one round
+    # trip on PostgreSQL: 11 there, 13 on SQLite.
+    assert len(data) == 9 + a_record_and_its_figures() + derived_data_of_a_save(2), data
     # Only the order_placed observer that writes and may fail alone (analytics) has a savepoint:
     # the reservation refuses before writing; the durable records and the audit entry commit
     # with the checkout or fail it.
