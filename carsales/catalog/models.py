@@ -48,9 +48,41 @@ PRICE_ABOVE_ZERO = "A price is above zero; leave it empty for a car priced on re
 
 
 class BrandQuerySet(models.QuerySet["Brand"]):
+    """Every write keeps each brand's folded name its name's, and moves the catalogue's version:
+    brand names are on every card and in the catalogue's filter."""
+
     def update(self, **kwargs: Any) -> int:
+        if "folded_name" in kwargs:
+            raise TypeError("A brand's folded name follows its name: update the name.")
+        if "name" in kwargs:
+            if not isinstance(kwargs["name"], str):
+                raise TypeError("A brand's name is folded in Python: give it as text, or rename with save().")
+            kwargs["folded_name"] = folded(kwargs["name"])
         updated = super().update(**kwargs)
-        if updated:  # brand names are on every card and in the catalogue's filter
+        if updated:
+            CatalogueVersion.bump()
+        return updated
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Brand"]:
+        brands = list(objs)
+        for brand in brands:
+            brand.folded_name = folded(brand.name)
+        created = super().bulk_create(brands, *args, **kwargs)
+        if created:
+            CatalogueVersion.bump()
+        return created
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        brands, fields = list(objs), set(fields)
+        if "folded_name" in fields:
+            raise TypeError("A brand's folded name follows its name: update the name.")
+        if "name" in fields:
+            for brand in brands:
+                brand.folded_name = folded(brand.name)
+            fields.add("folded_name")
+        # Written by a plain queryset, whose update() takes the names as Case expressions.
+        updated = models.QuerySet(self.model, using=self.db).bulk_update(brands, sorted(fields), *args, **kwargs)
+        if updated:
             CatalogueVersion.bump()
         return updated
 
@@ -211,6 +243,20 @@ class CatalogueVersion(models.Model):
         version_moved_here(router.db_for_write(cls))
 
 
+# What a queryset update would change without what follows it (a save's receivers): a photo's
+# thumbnail and its old files, a VIN's decoding; and the stock code, given once at creation.
+NOT_UPDATED_IN_BULK = frozenset({"photo", "vin", "stock_code"})
+
+
+def _refuse_in_bulk(fields: Any) -> None:
+    refused = sorted(set(fields) & NOT_UPDATED_IN_BULK)
+    if refused:
+        raise TypeError(
+            f"Cars cannot be updated in bulk for {', '.join(refused)}: a new photo's thumbnail and the old "
+            "files, and a new VIN's decoding, follow catalog.services.car_update; a stock code never changes."
+        )
+
+
 class CarQuerySet(StateGuardedQuerySet):
     def available(self) -> "CarQuerySet":
         return self.filter(status=CarStatus.AVAILABLE)
@@ -219,6 +265,7 @@ class CarQuerySet(StateGuardedQuerySet):
         return self.select_related("brand")
 
     def update(self, **kwargs: Any) -> int:
+        _refuse_in_bulk(kwargs)
         if "value" in kwargs:
             return self._reprice(kwargs)
         updated = super().update(**kwargs)
@@ -227,6 +274,10 @@ class CarQuerySet(StateGuardedQuerySet):
             # rows under the old version, never the old rows under the new one.
             CatalogueVersion.bump()
         return updated
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        _refuse_in_bulk(fields)  # before its transaction: a refusal leaves the caller's usable
+        return super().bulk_update(objs, fields, *args, **kwargs)
 
     def _reprice(self, changes: dict[str, Any]) -> int:
         """The update (bulk_update's too, which writes through update()), with the prices before and
@@ -520,6 +571,23 @@ class CarVinReport(models.Model):
         return [car_field_label(name) for name in self.filled]
 
 
+class PriceChangeQuerySet(models.QuerySet["PriceChange"]):
+    """Writes that send no model signal move the catalogue's version themselves: a car's page
+    shows its price history."""
+
+    def update(self, **kwargs: Any) -> int:
+        updated = super().update(**kwargs)
+        if updated:
+            CatalogueVersion.bump()
+        return updated
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        deleted = super().delete()
+        if deleted[0]:
+            CatalogueVersion.bump()
+        return deleted
+
+
 class PriceChange(models.Model):
     """A car's asking price as it changed (the first one too, from none), with who and when.
 
@@ -537,6 +605,8 @@ class PriceChange(models.Model):
     changed_by_name = models.CharField(max_length=150, blank=True)  # kept if the account is deleted
     changed_at = models.DateTimeField(default=timezone.now)
 
+    objects = PriceChangeQuerySet.as_manager()
+
     class Meta:
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["car", "-changed_at", "-id"], name="price_change_latest")]
@@ -547,6 +617,12 @@ class PriceChange(models.Model):
     @property
     def is_drop(self) -> bool:
         return self.old_value is not None and self.new_value is not None and self.new_value < self.old_value
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        # Sends no post_delete (none is connected: a car's delete cascades to its changes in bulk).
+        deleted = super().delete(*args, **kwargs)
+        CatalogueVersion.bump()
+        return deleted
 
 
 class CarPhotoQuerySet(models.QuerySet["CarPhoto"]):

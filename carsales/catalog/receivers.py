@@ -17,7 +17,7 @@ from carsales.core.actor import current_actor
 from carsales.events.durable import Event, durable_receiver
 
 from .images import photo_published
-from .models import Brand, Car, CarPhoto, CatalogueVersion
+from .models import Brand, Car, CarPhoto, CatalogueVersion, PriceChange, folded
 from .search import search_vocabulary_forget
 from .selectors import gallery_refusal
 from .services import (
@@ -372,6 +372,23 @@ def finish_added_cars(event: Event) -> None:
         car_bio_fill(car_id=car_id)
 
 
+def brand_fold_loaded_name(sender: type[Brand], instance: Brand, raw: bool, **kwargs: Any) -> None:
+    """A fixture's brand gets its folded name from its name, as save() gives it: never the
+    fixture's own, which could let "BMW" and "bmw" both in."""
+    if raw:
+        instance.folded_name = folded(instance.name)
+
+
+def version_moves_on_when_loaded(
+    sender: type[CatalogueVersion], instance: CatalogueVersion, raw: bool, **kwargs: Any
+) -> None:
+    """A fixture's version is a past number, under which pages may still be cached: the row as
+    loaded moves past both it and the number stored, so no page of either is read again."""
+    if raw:
+        stored = CatalogueVersion.objects.filter(pk=instance.pk).values_list("number", flat=True).first()
+        instance.number = max(instance.number, stored or 0) + 1
+
+
 def catalogue_changed(sender: Any, **kwargs: Any) -> None:
     """Whatever changed what the catalogue shows, in the write's transaction: cached pages of the
     previous version are not read again (catalog.pages)."""
@@ -387,6 +404,8 @@ for signal, model, name in [
     (post_delete, CarPhoto, "photo_deleted"),
     (post_save, Brand, "brand_saved"),
     (post_delete, Brand, "brand_deleted"),
+    # A price change's save: a fixture's, a shell's (a car's own save writes its change sending none).
+    (post_save, PriceChange, "price_change_saved"),
 ]:
     signal.connect(catalogue_changed, sender=model, dispatch_uid=f"catalog.catalogue_changed.{name}")
 
@@ -401,6 +420,10 @@ post_save.connect(
     gallery_photo_mark_renamed_upload, sender=CarPhoto, dispatch_uid="catalog.gallery_photo_mark_renamed_upload"
 )
 pre_save.connect(car_fill_defaults, sender=Car, dispatch_uid="catalog.car_fill_defaults")
+pre_save.connect(brand_fold_loaded_name, sender=Brand, dispatch_uid="catalog.brand_fold_loaded_name")
+pre_save.connect(
+    version_moves_on_when_loaded, sender=CatalogueVersion, dispatch_uid="catalog.version_moves_on_when_loaded"
+)
 pre_save.connect(car_note_photo_change, sender=Car, dispatch_uid="catalog.car_note_photo_change")
 post_save.connect(car_mark_renamed_upload, sender=Car, dispatch_uid="catalog.car_mark_renamed_upload")
 post_save.connect(car_record_price_change, sender=Car, dispatch_uid="catalog.car_record_price_change")

@@ -16,8 +16,11 @@ from django.db.models.signals import post_delete, post_save
 
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, cars_removed, cars_repriced
+from carsales.core.money import format_money
+from carsales.orders.signals import orders_loaded
 
-from .services import Stock, inventory_apply_change
+from .selectors import inventory_current
+from .services import Stock, inventory_apply_change, inventory_reconcile
 
 # Noted on the save or delete once its change is counted, so a second delivery of the same
 # signal for the same write counts nothing.
@@ -81,6 +84,24 @@ def car_deleted_update_inventory(sender: type[Car], instance: Car, **kwargs: Any
     inventory_apply_change(change=Stock() - _stock(Car.stored.before(instance)))
 
 
+def check_inventory_of_loaded_rows(sender: Any, **kwargs: Any) -> list[str]:
+    """A fixture's cars are counted as they load, but its inventory rows are written as given: the
+    totals must still be the cars', and the latest snapshot the totals."""
+    drift = inventory_reconcile(fix=False)
+    problems = []
+    if drift.exists:
+        recorded, actual = drift.recorded, drift.actual
+        problems.append(
+            f"the inventory's totals ({recorded.cars_count} cars in stock worth {format_money(recorded.cars_value)}) "
+            f"are not the cars' ({actual.cars_count} worth {format_money(actual.cars_value)}): load the totals "
+            "with every car they count, or leave them out"
+        )
+    latest = inventory_current()
+    if latest is not None and Stock.of_row(latest) != drift.recorded:
+        problems.append(f"the latest inventory snapshot (#{latest.pk}) is not the inventory's totals")
+    return problems
+
+
 post_save.connect(car_saved_update_inventory, sender=Car, dispatch_uid="inventory.car_saved_update_inventory")
 car_stock_moved.connect(cars_moved_update_inventory, sender=Car, dispatch_uid="inventory.cars_moved_update_inventory")
 cars_repriced.connect(
@@ -89,3 +110,4 @@ cars_repriced.connect(
 cars_added.connect(cars_added_update_inventory, sender=Car, dispatch_uid="inventory.cars_added_update_inventory")
 cars_removed.connect(cars_removed_update_inventory, sender=Car, dispatch_uid="inventory.cars_removed_update_inventory")
 post_delete.connect(car_deleted_update_inventory, sender=Car, dispatch_uid="inventory.car_deleted_update_inventory")
+orders_loaded.connect(check_inventory_of_loaded_rows, dispatch_uid="inventory.check_inventory_of_loaded_rows")

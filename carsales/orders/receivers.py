@@ -143,7 +143,19 @@ def refuse_moving_an_order(sender: type[Order], instance: Order, raw: bool, **kw
         raise TypeError(f"Order #{instance.pk} keeps its buyer: a fixture cannot move it to another.")
 
 
+def refuse_moving_an_order_line(sender: type[OrderItem], instance: OrderItem, raw: bool, **kwargs: Any) -> None:
+    """A line's order and car never change (a line moved to another buyer's order would count
+    against their hold limit unseen). save() refuses it as state fields; a fixture writes past
+    save(), so it is refused here."""
+    if not raw:
+        return
+    stored = OrderItem.objects.filter(pk=instance.pk).values_list("order_id", "car_id").first()
+    if stored is not None and stored != (instance.order_id, instance.car_id):
+        raise TypeError(f"Order line #{instance.pk} keeps its order and car: a fixture cannot move it to another.")
+
+
 pre_save.connect(refuse_moving_an_order, sender=Order, dispatch_uid="orders.refuse_moving_an_order")
+pre_save.connect(refuse_moving_an_order_line, sender=OrderItem, dispatch_uid="orders.refuse_moving_an_order_line")
 m2m_changed.connect(order_cars_changed, sender=Order.cars.through, dispatch_uid="orders.order_cars_changed")
 pre_delete.connect(order_line_before_delete, sender=OrderItem, dispatch_uid="orders.order_line_before_delete")
 post_delete.connect(order_line_deleted, sender=OrderItem, dispatch_uid="orders.order_line_deleted")

@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 from django.test import Client
 from django.utils import timezone
 
-from carsales.catalog.models import Brand, Car, CatalogueVersion
+from carsales.catalog.models import Brand, Car, CatalogueVersion, PriceChange
 from carsales.catalog.pages import catalogue_version
 from carsales.catalog.services import brand_rename, car_create, car_delete, car_update, cars_withdraw
 from carsales.catalog.views import CSRF_TOKEN_SLOT, USERNAME_SLOT
@@ -202,6 +202,53 @@ def test_a_cached_page_costs_one_query_and_each_kind_of_reader_has_its_own(staff
     seen_by_staff = staff_client.get("/").content.decode()
 
     assert "Beetle" not in seen_by_visitor and "Beetle" in seen_by_staff
+
+
+def _loaded(rows: list[Any]) -> None:
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as fixture:
+        fixture.write(json.dumps(rows))
+        fixture.flush()
+        call_command("loaddata", fixture.name, verbosity=0)
+
+
+def _history_edited_by_a_fixture(change: PriceChange) -> None:
+    (row,) = json.loads(serializers.serialize("json", [change]))
+    row["fields"]["old_value"] = "99999.00"
+    _loaded([row])
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        _history_edited_by_a_fixture,
+        lambda change: PriceChange.objects.filter(pk=change.pk).update(old_value=Decimal("99999")),
+        lambda change: PriceChange.objects.filter(pk=change.pk).delete(),
+        lambda change: change.delete(),
+    ],
+    ids=["a fixture", "a queryset update", "a queryset delete", "a delete"],
+)
+def test_a_price_history_written_apart_from_its_car_shows_on_the_next_request(client, golf, write):
+    address = golf.get_absolute_url()
+    before = client.get(address).content.decode()
+    assert "Price history" in before and "99,999" not in before
+
+    write(golf.price_changes.get())
+
+    after = client.get(address).content.decode()
+    assert ("99,999" in after) if PriceChange.objects.exists() else ("Price history" not in after)
+
+
+def test_a_version_loaded_from_a_fixture_moves_on_past_it_and_past_the_stored_one(client, golf):
+    client.get(golf.get_absolute_url())
+    dumped = json.loads(serializers.serialize("json", CatalogueVersion.objects.all()))
+    car_update(car=golf, value=Decimal("12345"))
+    assert "12,345" in client.get(golf.get_absolute_url()).content.decode()
+    stored = catalogue_version()
+
+    _loaded(dumped)  # the number before the change, under which the old page is still cached
+
+    assert catalogue_version() == stored + 1
+    assert "12,345" in client.get(golf.get_absolute_url()).content.decode()
 
 
 def test_every_write_moves_the_version_once_it_commits():

@@ -247,3 +247,33 @@ def test_a_fixture_cannot_move_an_order_to_another_buyer(tmp_path):
         call_command("loaddata", _fixture(tmp_path, [row]), verbosity=0)
 
     assert Order.objects.get(pk=order.pk).buyer_id == order.buyer_id
+
+
+def test_a_fixture_cannot_move_an_order_line_to_another_order(tmp_path):
+    from carsales.orders.models import OrderItem
+
+    mine, theirs = order_for(CarFactory()), order_for(CarFactory())
+    (line,) = _rows_of(mine.items.get())
+    line["fields"]["order"] = theirs.pk
+
+    with pytest.raises(TypeError, match=rf"Order line #{line['pk']} keeps its order and car"):
+        call_command("loaddata", _fixture(tmp_path, [line]), verbosity=0)
+
+    assert OrderItem.objects.get(pk=line["pk"]).order_id == mine.pk
+    assert_store_is_true()
+
+
+def test_a_fixtures_inventory_rows_must_be_the_cars_they_count(tmp_path):
+    from carsales.inventory.models import CarInventory, InventoryTotals
+
+    CarFactory(value=100)
+    dump = _rows_of(*InventoryTotals.objects.all(), *CarInventory.objects.all())
+    CarFactory(value=50)  # a car the dump's totals do not count
+
+    with pytest.raises(CommandError, match=r"the inventory's totals \(1 cars in stock worth \$100\) are not the cars'"):
+        call_command("loaddata", _fixture(tmp_path, dump), verbosity=0)
+    assert_store_is_true()
+
+    edited = _rows_of(*InventoryTotals.objects.all())
+    call_command("loaddata", _fixture(tmp_path, edited), verbosity=0)  # the totals as they are: loads
+    assert_store_is_true()

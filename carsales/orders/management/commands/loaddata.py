@@ -6,7 +6,8 @@ A fixture writes rows as given (raw): it can load a reserved or sold car that no
 which nothing could ever release, an order whose totals are not its lines', a paid order with no
 sale, a car repriced without its price change. The check runs inside loaddata's own transaction,
 after every fixture is in, so a load of cars and their orders together passes, and a refused load
-leaves nothing behind. The inventory needs no check: its receivers count raw saves like any other.
+leaves nothing behind. The inventory's receivers count raw saves of cars like any other; its own
+rows, loaded as given, are checked against the cars (inventory.receivers).
 """
 
 from collections.abc import Sequence
