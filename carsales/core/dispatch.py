@@ -12,6 +12,10 @@ as a ReceiverFailure. Two exceptions, where a failure must fail the sender: with
 receiver marked `joins_sender` (a durable receiver's delivery record: an effect owed by a commit
 must not be lost by it; an audit entry: no audited action commits without it), which runs
 without a savepoint and whose exception reaches the sender.
+
+Inside a transaction, the deliveries its durable receivers record are held back and written
+together as the send ends, in one INSERT (carsales.events.services.deliveries_held), outside any
+receiver's savepoint; those owed by a receiver whose writes were rolled back are left out.
 """
 
 import functools
@@ -25,6 +29,8 @@ from typing import Any, TypeVar
 from django.db import DatabaseError, Error, transaction
 from django.db.transaction import TransactionManagementError
 from django.dispatch import Signal
+
+from carsales.events.services import deliveries_dropped, deliveries_held, deliveries_written
 
 from .db import send_pending
 
@@ -183,6 +189,9 @@ class DomainSignal(Signal):
         self.name = name
         self.__doc__ = doc  # the contract: kwargs, when it is sent and when it is not
         self._uids: dict[tuple[int, int], str] = {}  # (id of function, id of sender) -> dispatch_uid
+        # Whether a durable receiver was ever connected: only then does a send hold its receivers'
+        # deliveries back to write them together (a send to plain receivers pays nothing for it).
+        self._holds_deliveries = False
 
     def __repr__(self) -> str:
         return f"<DomainSignal {self.name}>"
@@ -213,6 +222,7 @@ class DomainSignal(Signal):
             )
 
         super().connect(_isolated(receiver), sender=sender, weak=False, dispatch_uid=dispatch_uid)
+        self._holds_deliveries = self._holds_deliveries or hasattr(receiver, "stands_for")
         # What disconnect(function) looks up: the function, and the one a durable record stands for.
         for function in (receiver, getattr(receiver, "stands_for", None)):
             if function is not None:
@@ -232,11 +242,16 @@ class DomainSignal(Signal):
 
     def send(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:  # type: ignore[override]
         """Call every receiver; the first to raise fails the sender (no savepoint)."""
-        token = _robust.set(None)
+        token, held = _robust.set(None), deliveries_held() if self._holds_deliveries else None
         try:
-            return super().send(sender, **named)
+            results = super().send(sender, **named)
+        except BaseException:
+            deliveries_dropped(held)
+            raise
         finally:
             _robust.reset(token)
+        deliveries_written(held)
+        return results
 
     def _log_robust_failure(self, receiver: Any, err: Exception) -> None:
         """Django logs a failed receiver here; send_robust below logs it once, with the signal."""
@@ -255,14 +270,19 @@ class DomainSignal(Signal):
                 send_pending(connection)  # the sender's writes fail the sender, not a receiver
             connection.execute_wrappers.append(savepoint)
         token = _robust.set(savepoint)
+        held = deliveries_held() if self._holds_deliveries and savepoint is not EAGER else None
         try:
             results = super().send_robust(sender, **named)
-        except _FailsTheSender as failure:
-            raise failure.error from None
+        except BaseException as error:
+            deliveries_dropped(held)
+            if isinstance(error, _FailsTheSender):
+                raise error.error from None
+            raise
         finally:
             _robust.reset(token)
             if savepoint is not EAGER:
                 connection.execute_wrappers.remove(savepoint)
+        deliveries_written(held)  # outside any receiver's savepoint: they are the sender's
         for receiver, outcome in results:
             if isinstance(outcome, Exception):
                 from .services import receiver_failure_record

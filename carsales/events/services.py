@@ -11,11 +11,12 @@ import operator
 import random
 import traceback
 from collections.abc import Callable, Collection
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -29,7 +30,7 @@ from .effects import leased
 from .execution import WorkerStopping, call_receiver
 from .models import Delivery, EffectRecord
 from .signals import deliveries_done, delivery_attempt_finished, delivery_attempt_started
-from .transports import transport
+from .transports import Transport, transport
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +76,74 @@ def delivery_record(
         run_after=run_after,
         kicked_at=chosen.kick_at(run_after),
     )
+    together = _together.get()
+    if together is not None and connection.in_atomic_block:
+        together.add(delivery, chosen)
+        return delivery
     with transaction.atomic(savepoint=False):
-        chosen.write(delivery)
+        chosen.write([delivery])
     return delivery
+
+
+class _Owed:
+    """An on-commit entry doing nothing, made with a delivery held back to be written together:
+    a savepoint rolled back drops it (Django drops the entries made under it), and with it the
+    delivery, as it would have dropped the delivery's row."""
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        pass
+
+
+class _Together:
+    def __init__(self) -> None:
+        self.held: list[tuple[Delivery, Transport, _Owed]] = []
+
+    def add(self, delivery: Delivery, chosen: Transport) -> None:
+        owed = _Owed()
+        transaction.on_commit(owed)
+        self.held.append((delivery, chosen, owed))
+
+    def write(self) -> None:
+        if not self.held:
+            return
+        kept = {id(entry[1]) for entry in connection.run_on_commit}  # (savepoints, callback, robust)
+        owed = [(delivery, chosen) for delivery, chosen, marker in self.held if id(marker) in kept]
+        if owed:
+            chosen = owed[0][1]  # one transport per process (EVENTS["TRANSPORT"])
+            chosen.write([delivery for delivery, _chosen in owed])
+
+
+_together: ContextVar[_Together | None] = ContextVar("deliveries_written_together", default=None)
+
+
+def deliveries_held() -> Token[_Together | None] | None:
+    """Hold back the deliveries recorded from now on in this transaction, to be written together
+    in one INSERT by deliveries_written(); None (nothing held) outside a transaction, where each
+    is written at once in its own. For a signal's send: its durable receivers' deliveries cost one
+    statement, not one each. Pair with deliveries_written (or deliveries_dropped), innermost first."""
+    if not connection.in_atomic_block:
+        return None
+    return _together.set(_Together())
+
+
+def deliveries_written(held: Token[_Together | None] | None) -> None:
+    """Write the deliveries held since deliveries_held() returned `held`, but for those made under
+    a savepoint rolled back meanwhile, in one statement; stop holding them back."""
+    if held is None:
+        return
+    together = _together.get()
+    _together.reset(held)
+    if together is not None:
+        together.write()
+
+
+def deliveries_dropped(held: Token[_Together | None] | None) -> None:
+    """Stop holding deliveries back, writing none of those held: the send they were for failed,
+    and fails its sender."""
+    if held is not None:
+        _together.reset(held)
 
 
 def delivery_run(*, delivery_id: int, worker: str = "") -> str:

@@ -19,6 +19,7 @@ duplicate publish is harmless: the claim on the row runs a delivery once.
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -61,11 +62,12 @@ class Transport(ABC):
         # A hand-off for a future time counts from that time, so the relay does not repeat it early.
         return max(run_after, timezone.now())
 
-    def write(self, delivery: "Delivery") -> None:
-        """INSERT the new `delivery` (its `kicked_at` set from `kick_at`) and hand it off, in the
-        caller's transaction."""
-        _insert(delivery)
-        self.hand_off(delivery)
+    def write(self, deliveries: Sequence["Delivery"]) -> None:
+        """INSERT the new `deliveries` (each `kicked_at` set from `kick_at`) and hand each off, in
+        the caller's transaction."""
+        _insert(deliveries)
+        for delivery in deliveries:
+            self.hand_off(delivery)
 
     def hand_off(self, delivery: "Delivery") -> None:
         """Wake an executor for `delivery`, in the transaction that wrote its state; the caller
@@ -116,12 +118,12 @@ class DatabaseTransport(Transport):
 
     transactional = True
 
-    def write(self, delivery: "Delivery") -> None:
+    def write(self, deliveries: Sequence["Delivery"]) -> None:
         marker = self._notify_owed()
         if marker is None:
-            super().write(delivery)
+            super().write(deliveries)
             return
-        _insert(delivery, waking=marker.channel)  # the transaction's first: its INSERT wakes the workers too
+        _insert(deliveries, waking=marker.channel)  # the transaction's first: its INSERT wakes the workers too
         self._notified(marker)
 
     def publish(self, delivery_id: int, *, queue: str, due: datetime | None) -> None:
@@ -152,15 +154,22 @@ class DatabaseTransport(Transport):
             transaction.on_commit(marker)
 
 
-def _insert(delivery: "Delivery", *, waking: str | None = None) -> None:
-    """INSERT `delivery` as its save would, model signals included (the timeline files a delivery
-    under the chain that owed it by its post_save), in one statement with a NOTIFY on the channel
-    `waking` (PostgreSQL) when given. Built here, not by a project helper: this app imports none
-    (it is reusable apart)."""
-    model, using = type(delivery), connection.alias
-    pre_save.send(sender=model, instance=delivery, raw=False, using=using, update_fields=None)
+def _insert(deliveries: Sequence["Delivery"], *, waking: str | None = None) -> None:
+    """INSERT `deliveries` as their saves would, model signals included (the timeline files a
+    delivery under the chain that owed it by its post_save), in one statement with a NOTIFY on the
+    channel `waking` (PostgreSQL) when given. Built here, not by a project helper: this app imports
+    none (it is reusable apart)."""
+    model, using = type(deliveries[0]), connection.alias
+    if len(deliveries) > 1 and not connection.features.can_return_rows_from_bulk_insert:
+        for number, delivery in enumerate(deliveries):  # an SQLite before 3.35: a statement each
+            _insert([delivery], waking=waking if number == 0 else None)
+        return
+    for delivery in deliveries:
+        pre_save.send(sender=model, instance=delivery, raw=False, using=using, update_fields=None)
     query = InsertQuery(model)
-    query.insert_values([field for field in model._meta.local_concrete_fields if not field.primary_key], [delivery])
+    query.insert_values(
+        [field for field in model._meta.local_concrete_fields if not field.primary_key], list(deliveries)
+    )
     compiler = query.get_compiler(using=using)
     compiler.returning_fields = [model._meta.pk]
     ((insert, params),) = compiler.as_sql()
@@ -168,9 +177,12 @@ def _insert(delivery: "Delivery", *, waking: str | None = None) -> None:
         insert, params = f"WITH inserted AS ({insert}) SELECT * FROM inserted, pg_notify(%s, '')", [*params, waking]
     with connection.cursor() as cursor:
         cursor.execute(insert, params)
-        delivery.pk = cursor.fetchone()[0]
-    delivery._state.adding, delivery._state.db = False, using
-    post_save.send(sender=model, instance=delivery, created=True, update_fields=None, raw=False, using=using)
+        # In the rows' order: one INSERT draws its ids in the order of its rows.
+        pks = sorted(row[0] for row in cursor.fetchall())
+    for delivery, pk in zip(deliveries, pks, strict=True):
+        delivery.pk = pk
+        delivery._state.adding, delivery._state.db = False, using
+        post_save.send(sender=model, instance=delivery, created=True, update_fields=None, raw=False, using=using)
 
 
 @dataclass(frozen=True)

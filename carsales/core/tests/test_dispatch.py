@@ -292,3 +292,75 @@ def test_a_receiver_that_caught_a_read_error_outside_any_block_leaves_the_sender
     expected = ["After"] if aborted else ["After", "Written first"]
     assert sorted(Group.objects.filter(name__in=["Written first", "After"]).values_list("name", flat=True)) == expected
     assert ReceiverFailure.objects.count() == (1 if aborted else 0)
+
+
+@pytest.fixture
+def two_durable_receivers(signal):
+    @durable_receiver(signal, dispatch_uid="tests.held.first")
+    def first(event: Event) -> None:
+        """Never runs here."""
+
+    @durable_receiver(signal, dispatch_uid="tests.held.second")
+    def second(event: Event) -> None:
+        """Never runs here."""
+
+    yield signal
+    for uid in ("tests.held.first", "tests.held.second", "tests.held.nested"):
+        registry.pop(uid, None)
+
+
+@pytest.mark.parametrize("send", ["send", "send_robust"])
+def test_a_sends_durable_receivers_write_their_deliveries_in_one_insert(two_durable_receivers, send):
+    from django.db import transaction
+
+    with transaction.atomic():
+        statements = _statements(lambda: getattr(two_durable_receivers, send)(sender=None, value=1))
+
+    assert len([statement for statement in statements if 'INTO "events_delivery"' in statement]) == 1
+    assert sorted(Delivery.objects.values_list("receiver", flat=True)) == ["tests.held.first", "tests.held.second"]
+    assert all(delivery.pk for delivery in Delivery.objects.all())
+
+
+def test_a_delivery_owed_by_a_receiver_that_failed_alone_is_not_written_with_the_others(two_durable_receivers):
+    """A receiver that fails under send_robust has its writes rolled back: a delivery it owed
+    (a signal it sent in turn) goes with them, though the send holds its deliveries till its end."""
+    from django.db import transaction
+    from django.dispatch import Signal
+
+    inner = Signal()
+
+    @durable_receiver(inner, dispatch_uid="tests.held.nested")
+    def nested(event: Event) -> None:
+        """Never runs here."""
+
+    def fails_after_sending(**kwargs):
+        inner.send(sender=None, value=2)
+        raise ValueError("after its delivery was recorded")
+
+    two_durable_receivers.connect(fails_after_sending, dispatch_uid="tests.held.fails_after_sending")
+    with transaction.atomic():
+        [*_durable, (_receiver, outcome)] = two_durable_receivers.send_robust(sender=None, value=1)
+
+    assert isinstance(outcome, ValueError)
+    assert sorted(Delivery.objects.values_list("receiver", flat=True)) == ["tests.held.first", "tests.held.second"]
+
+
+def test_a_send_that_fails_its_sender_writes_none_of_its_deliveries(two_durable_receivers):
+    from django.db import transaction
+
+    def refuses(**kwargs):
+        raise ValueError("the sender fails")
+
+    two_durable_receivers.connect(refuses, dispatch_uid="tests.held.refuses")
+    with transaction.atomic():
+        with pytest.raises(ValueError):
+            two_durable_receivers.send(sender=None, value=1)
+        assert not Delivery.objects.exists()  # the caller that caught it commits nothing it owed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_each_delivery_is_written_at_once(two_durable_receivers):
+    statements = _statements(lambda: two_durable_receivers.send_robust(sender=None, value=1))
+
+    assert len([statement for statement in statements if 'INTO "events_delivery"' in statement]) == 2
+    assert Delivery.objects.count() == 2
