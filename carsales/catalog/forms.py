@@ -1,8 +1,11 @@
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core import signing
 from django.http import QueryDict
+
+from carsales.core.money import format_money
 
 from .facts import mileage_unit
 from .models import VEHICLE_FACTS, Brand, Car
@@ -19,6 +22,7 @@ class CarForm(forms.ModelForm):
             "bio": forms.Textarea(attrs={"rows": 4}),
             "vin": forms.TextInput(attrs={"autocapitalize": "characters"}),
         }
+        labels = {"value": "Price"}
         # Django's own check refuses some files first; it then says what is accepted too.
         error_messages = {"photo": {"invalid_image": NOT_A_PHOTO}}
 
@@ -71,11 +75,29 @@ class CarEditForm(CarForm):
         return [name for name in self.mine if name in meanwhile]
 
     def show_as_stored(self) -> None:
-        """Take the stored values as the ones shown: the next save replaces them knowingly."""
+        """Take the stored values as the ones shown: the next save replaces them knowingly. The
+        fields this person did not change show what is stored now, so that saving again leaves
+        another's change to them standing instead of sending back what this page first showed."""
+        mine = set(self.mine)
         data = QueryDict(mutable=True)
         data.update(self.data)
+        for name, text in self.stored.items():
+            if name not in mine:
+                data.setlist(name, [] if text is None else [text])
         data["shown"] = signing.dumps(self.stored, salt=self.SHOWN_SALT)
         self.data = data
+
+    def stored_display(self, name: str) -> str:
+        """The value of field `name` as stored, as the page would show it ("$11,111", "Diesel")."""
+        text = self.stored.get(name)
+        if text in (None, ""):
+            return "empty"
+        if name == "value":
+            return format_money(Decimal(text))
+        choices = getattr(self.fields[name], "choices", None)
+        if choices is not None:
+            return str({str(value): label for value, label in choices}.get(text, text))
+        return text
 
     def _posted_shown(self) -> dict[str, str | None] | None:
         try:

@@ -326,7 +326,7 @@ def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if form.clashes:
             theirs = "; ".join(
-                f"{str(form.fields[name].label).lower()} is now {form.stored[name] or 'empty'}" for name in form.clashes
+                f"{str(form.fields[name].label).lower()} is now {form.stored_display(name)}" for name in form.clashes
             )
             form.add_error(None, f"Someone changed this car since you opened this page: {theirs}. What you typed is "
                                  "kept below: save again to replace theirs with it.")  # fmt: skip
