@@ -13,6 +13,7 @@ from .search import SearchOutcome, car_search
 from .selectors import MAX_DAYS_IN_STOCK, brands_offered, cars_in_stock_for
 
 NEGATIVE_PRICE = "A price cannot be negative."
+PRICE_ERRORS = {"min_value": NEGATIVE_PRICE, "max_value": "No car costs that much: enter a smaller price."}
 SEARCH_MAX_LENGTH = 100
 SEARCH_MAX_WORDS = 8
 
@@ -90,14 +91,14 @@ class CarFilterSet(filters.FilterSet):
         lookup_expr="gte",
         min_value=0,
         label="Min price",
-        error_messages={"min_value": NEGATIVE_PRICE},
+        error_messages=PRICE_ERRORS,
     )
     price_max = filters.NumberFilter(
         field_name="value",
         lookup_expr="lte",
         min_value=0,
         label="Max price",
-        error_messages={"min_value": NEGATIVE_PRICE},
+        error_messages=PRICE_ERRORS,
     )
     year_min = WholeNumberFilter(
         field_name="model_year", lookup_expr="gte", min_value=FIRST_CAR_YEAR, label="From year"

@@ -97,7 +97,7 @@ class Brand(models.Model):
     objects = BrandQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["folded_name"]  # as a buyer reads them: "Škoda" among the S's, not after "Volvo"
         # Constraints, not unique=True, which on PostgreSQL also builds a LIKE-prefix index no query uses.
         constraints = [
             models.UniqueConstraint(fields=["name"], name="brand_name_unique"),

@@ -197,9 +197,16 @@ def _notes_html(car: Car, user: Any) -> str:
 
 @staff_required("catalog.change_car")  # full plates, VINs and withdrawn cars: stock staff, as on the page
 @require_http_methods(["GET"])
-def car_export_view(request: HttpRequest) -> StreamingHttpResponse:
-    """The cars the catalogue shows staff with these filters, as CSV, streamed."""
+def car_export_view(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The cars the catalogue shows staff with these filters, as CSV, streamed. A filter refused
+    is a 400 saying why (the page says it beside the filter): never every car, unannounced."""
     filterset = CarFilterSet(request.GET or None, queryset=car_catalogue(include_unavailable=True), request=request)
+    if filterset.form.errors:
+        refused = "; ".join(
+            f"{filterset.form.fields[name].label if name in filterset.form.fields else 'Filters'}: {' '.join(errors)}"
+            for name, errors in filterset.form.errors.items()
+        )
+        return HttpResponse(f"Nothing exported: {refused}", status=400, content_type="text/plain; charset=utf-8")
     response = StreamingHttpResponse(car_csv_lines(filterset.qs), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="cars-{date.today().isoformat()}.csv"'
     return response

@@ -52,6 +52,22 @@ def test_a_search_is_one_step_of_history_however_it_is_sent(page: Page):
     expect(page.locator(".card-body h2")).to_have_count(2)
 
 
+def test_the_search_button_and_enter_send_only_the_filters_chosen_without_reloading(page: Page):
+    CarFactory(brand=BrandFactory(name="Honda"), model="Civic", value=10_000)
+    CarFactory(brand=BrandFactory(name="Kia"), model="Ceed", value=30_000)
+    page.goto("/")
+    page.evaluate("window.notReloaded = true")
+
+    page.get_by_label("Max price").fill("20000")
+    page.get_by_label("Max price").press("Enter")
+    page.wait_for_url("**price_max=20000**")
+    page.get_by_role("button", name="Search").click()
+
+    expect(page.locator(".card-body h2")).to_have_text(["Honda Civic"])
+    assert set(parse_qs(urlparse(page.url).query, keep_blank_values=True)) == {"price_max", "ordering", "per_page"}
+    assert page.evaluate("window.notReloaded") is True  # htmx swapped the results in
+
+
 def test_at_log_in_the_cars_that_did_not_fit_in_the_cart_are_named(page: Page):
     from carsales.conftest import UserFactory
     from carsales.orders.services import cart_for_buyer, cart_item_add

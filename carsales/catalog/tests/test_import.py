@@ -85,7 +85,9 @@ def test_bad_rows_are_reported_by_line_and_skipped_and_the_others_added(tmp_path
     output = capsys.readouterr()
     errors = output.err
     assert set(Car.objects.values_list("plate", flat=True)) == {"TAKEN1", "OK1"}
-    assert "Added 1 cars; 1 already in stock; 6 rows skipped." in output.out  # TAKEN1: as after an earlier run
+    assert "Added 1 car; 1 already in stock; 6 rows skipped." in output.out  # TAKEN1: as after an earlier run
+    lines = [int(line.split(":")[0].split()[1]) for line in errors.splitlines() if line.startswith("line ")]
+    assert lines == sorted(lines)
     assert "line 3: fuel: Value 'steam' is not a valid choice." in errors
     assert "line 4: vin: The check digit" in errors
     assert "line 6: plate OK1 is another car's" in errors

@@ -1,5 +1,6 @@
 """Every price change is recorded from the stored price, on every path; a recent drop is shown."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -96,6 +97,17 @@ def test_the_history_is_on_the_car_page_and_in_the_api_without_who_for_visitors(
     ]
     assert staff[0]["changed_by_name"] == admin_user.username
     assert "Price history" in page and "\N{MINUS SIGN}$2,000" in page and admin_user.username not in page
+
+
+def test_a_price_given_after_price_on_request_reads_priced_not_listed_again():
+    car = CarFactory(value=Decimal("20000"))
+    car_update(car=car, value=None)
+    car_update(car=car, value=Decimal("19000"))
+
+    page = Client().get(f"/cars/{car.pk}/").content.decode()
+    changes = re.findall(r"<td>(listed|priced|price on request)</td>", page)
+
+    assert changes == ["priced", "price on request", "listed"]
 
 
 def test_the_catalogue_costs_the_same_queries_with_many_price_changes(django_assert_max_num_queries: Any):

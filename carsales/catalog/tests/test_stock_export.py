@@ -58,6 +58,18 @@ def test_the_staff_download_lists_the_cars_in_the_order_the_page_shows_them(staf
     assert [row["value"].split(".")[0] for row in rows] == values
 
 
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [("brand=zzz", "Brand: Select a valid choice."), ("price_min=abc", "Min price: Enter a number.")],
+)
+def test_a_download_with_a_filter_refused_says_why_instead_of_exporting_every_car(staff: Client, query, said):
+    CarFactory()
+
+    response = staff.get(f"/cars/export.csv?{query}")
+
+    assert response.status_code == 400 and said in response.content.decode()
+
+
 def test_only_staff_download_the_stock(client: Client):
     assert client.get("/cars/export.csv").status_code == 302
     client.force_login(UserFactory())

@@ -416,6 +416,7 @@ def test_the_car_page_shows_the_bios_line_breaks_and_escapes_its_markup(client):
         ({"price_min": "5000", "price_max": "1000"}, "Max price: The max price cannot be below the min price."),
         ({"year_min": "2020", "year_max": "2010"}, "To year: The to year cannot be before the from year."),
         ({"year_min": "3000"}, f"From year: No car is newer than {LATEST}: choose {LATEST} or earlier."),
+        ({"price_min": "1e400"}, "Min price: No car costs that much: enter a smaller price."),
     ],
 )
 @pytest.mark.parametrize("htmx", [False, True])
@@ -587,3 +588,13 @@ def test_the_edit_page_names_the_car_as_stored_while_the_form_shows_what_was_ref
 
     assert response.context["form"].errors["model_year"]
     assert f"<h1>Edit {car.brand} Golf 2017</h1>" in response.content.decode()
+
+
+def test_brands_are_listed_as_buyers_read_them_whatever_their_accents(staff_client):
+    for name in ("Volvo", "Škoda", "Audi", "Seat"):
+        CarFactory(brand=BrandFactory(name=name))
+
+    page = staff_client.get("/").content.decode()
+    options = re.findall(r'<option value="[^"]+">(Audi|Seat|Škoda|Volvo)</option>', page)
+
+    assert options == ["Audi", "Seat", "Škoda", "Volvo"]

@@ -380,6 +380,22 @@ def test_a_cart_holding_a_car_no_longer_for_sale_says_so_once_and_offers_no_chec
 
     assert page.count("Remove it to place your order") == 1
     assert 'disabled aria-describedby="cart-blocked"' in page
+    assert car.get_absolute_url() not in page  # its page is staff's now: no link to a 404
+
+
+def test_a_voided_order_reads_voided_in_the_buyers_list_not_paid(buyer_client, user):
+    from django.contrib.auth.models import AnonymousUser
+
+    from carsales.sales.models import Sale
+    from carsales.sales.services import sale_void
+
+    order = order_for(CarFactory(), user=user)
+    order_mark_paid(order=order, actor=AnonymousUser())
+    sale_void(sale=Sale.objects.get(order=order), actor=AnonymousUser())
+
+    row = buyer_client.get("/orders/").content.decode()
+
+    assert ">Voided</span>" in row and ">Paid</span>" not in row
 
 
 def test_a_form_posted_from_a_page_opened_before_a_log_in_elsewhere_gets_the_sites_page_back_to_it(user):

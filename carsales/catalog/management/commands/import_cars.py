@@ -34,16 +34,22 @@ class Command(BaseCommand):
             rows = ((reader.line_num, row) for row in reader)
             with tqdm(total=total, unit="line", disable=options["verbosity"] == 0) as bar:
                 report = cars_import(rows, batch_rows=batch_rows, progress=bar.update)
-        for line, problem in report.problems[:PROBLEMS_SHOWN]:
+        # By line: a batch's rows refused by the database are found after the rows checked first.
+        problems = sorted(report.problems, key=lambda problem: problem[0])
+        for line, problem in problems[:PROBLEMS_SHOWN]:
             self.stderr.write(f"line {line}: {problem}")
-        if len(report.problems) > PROBLEMS_SHOWN:
-            self.stderr.write(f"... and {len(report.problems) - PROBLEMS_SHOWN} more rows skipped.")
+        if len(problems) > PROBLEMS_SHOWN:
+            self.stderr.write(f"... and {_counted(len(problems) - PROBLEMS_SHOWN, 'more row')} skipped.")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Added {report.added} cars; {report.already_in_stock} already in stock; "
-                f"{len(report.problems)} rows skipped."
+                f"Added {_counted(report.added, 'car')}; {report.already_in_stock} already in stock; "
+                f"{_counted(len(problems), 'row')} skipped."
             )
         )
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _rows_readable(handle: Any, file: str) -> int:
