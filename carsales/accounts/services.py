@@ -44,13 +44,14 @@ def buyer_profile_update(
 
     A new email is not applied here: a link goes to the new address (email_change_confirm
     applies it when followed) and a notice to the current one, so a typo or a stolen session
-    cannot redirect the account's emails. Returns the new address awaiting confirmation, or None.
-    Raises ValidationError, per field, when another account uses the email in any case, or a
-    value does not fit; nothing is saved then.
+    cannot redirect the account's emails. An address another account uses gets no link, but its
+    owner a notice that someone asked (as a sign-up with it does): outwardly the change waits
+    for its confirmation alike, so the profile tells no one which addresses have accounts.
+    Returns the new address awaiting confirmation, or None. Raises ValidationError, per field,
+    when a value does not fit; nothing is saved then.
     """
     email = email.strip().lower()
-    if get_user_model().objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
-        raise ValidationError({"email": "An account with this email already exists."})
+    owner = get_user_model()._default_manager.filter(email__iexact=email).exclude(pk=user.pk).first()
     buyer = buyer_ensure(user=user)
     user.first_name, user.last_name = first_name.strip(), last_name.strip()
     buyer.phone = phone.strip()
@@ -64,8 +65,20 @@ def buyer_profile_update(
     buyer.save(update_fields=["phone", *(EMAIL_CHANGE_FIELDS if changing else ())])
     if not changing:
         return None
-    for kind in ("email_change_confirm", "email_change_notice"):
-        account_email_owed.send(sender=get_user_model(), kind=kind, user_id=user.pk, base_url=base_url, new_email=email)
+    account_email_owed.send(
+        sender=get_user_model(), kind="email_change_notice", user_id=user.pk, base_url=base_url, new_email=email
+    )
+    if owner is None:
+        account_email_owed.send(
+            sender=get_user_model(), kind="email_change_confirm", user_id=user.pk, base_url=base_url, new_email=email
+        )
+    elif owner.is_active:
+        # An address is written to a few times an hour at most, however many profiles ask for it.
+        count, seconds = settings.CARSALES_RATE_LIMITS["password_reset_target"]
+        if attempt_allowed(scope="email_change_taken", key=email, count=count, seconds=seconds):
+            account_email_owed.send(
+                sender=get_user_model(), kind="email_change_taken", user_id=owner.pk, base_url=base_url
+            )
     return email
 
 

@@ -6,8 +6,9 @@ account_email_owed = Signal()
 """Sent when an account is owed an email: a sign-up's link, a notice that an address is taken, a
 password reset.
 
-kwargs: `kind` ("signup_confirm", "signup_taken", "password_reset", "email_change_confirm" or
-"email_change_notice"), `user_id`, `base_url` (the site's address as the visitor reached it, for
+kwargs: `kind` ("signup_confirm", "signup_taken", "password_reset", "email_change_confirm",
+"email_change_notice" or "email_change_taken": to the owner of an address another account asked
+to move its emails to), `user_id`, `base_url` (the site's address as the visitor reached it, for
 the links), and for an email change `new_email` (the confirmation goes there, the notice to the
 current address). Sent inside the service's transaction,
 so a receiver that keeps the email owed (a durable receiver) owes it only if the sign-up commits.

@@ -128,6 +128,7 @@ ACCOUNT_TOKENS = {
     "password_reset": default_token_generator,
     "email_change_confirm": None,
     "email_change_notice": None,
+    "email_change_taken": None,
 }
 
 
