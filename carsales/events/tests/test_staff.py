@@ -32,9 +32,18 @@ def test_the_staff_page_counts_deliveries_by_state_and_shows_the_dead(staff_clie
 
 
 def test_the_staff_page_is_for_staff_only(buyer_client):
-    response = buyer_client.get(reverse("events:overview"))
+    from django.test import Client
 
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    for address in ("/staff/events/", "/staff/events/requeue/"):
+        assert buyer_client.get(address).status_code == 403  # the site's page, not the admin's log-in form
+        visitor = Client().get(address)
+        assert visitor.status_code == 302 and visitor["Location"].startswith("/accounts/login/")
+
+
+def test_a_requeue_reached_by_a_get_goes_to_the_overview_where_its_form_is(staff_client, dead_delivery):
+    response = staff_client.get("/staff/events/requeue/")
+
+    assert response.status_code == 302 and response["Location"] == "/staff/events/"
 
 
 def test_staff_requeue_dead_deliveries_from_the_page(staff_client, dead_delivery, run_tasks):
