@@ -12,16 +12,18 @@
 """
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import m2m_changed, post_delete, pre_delete, pre_save
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
 from carsales.accounts.services import buyer_ensure
-from carsales.catalog.models import Car
+from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.signals import CarNote, car_page_notes
 from carsales.events.durable import Event, RetryLater, durable_receiver
 
@@ -98,13 +100,22 @@ def merge_visitor_cart_at_login(sender: type, request: HttpRequest | None, user:
 
 
 def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any) -> CarNote | None:
-    """On a reserved or sold car's page, its buyer finds the way to their order."""
+    """On a reserved or sold car's page, its buyer finds the way to their order; anyone else
+    learns that a reservation may end, and where cars like it are."""
     if car.is_available:
         return None
     order = order_holding(car=car, user=user)
-    if order is None:
+    if order is not None:
+        return CarNote(text="This car is yours:", link_text=f"see order #{order.pk}", url=order.get_absolute_url())
+    if car.status != CarStatus.RESERVED:
         return None
-    return CarNote(text="This car is yours:", link_text=f"see order #{order.pk}", url=order.get_absolute_url())
+    # The same for every viewer but its buyer: an anonymous viewer's note follows from the car as stored.
+    return CarNote(
+        text=f"Another buyer reserved this car: if their order is not paid within "
+        f"{settings.CARSALES_RESERVATION_HOURS} hours, it comes back on sale.",
+        link_text="See cars like it",
+        url=f"{reverse('catalog:car_list')}?{urlencode({'q': f'{car.brand.name} {car.model}'})}",
+    )
 
 
 @durable_receiver(

@@ -269,6 +269,20 @@ def test_the_buyer_of_a_sold_car_sees_their_order_on_its_page(client, staff):
     assert "This car has been sold." in client.get(f"/cars/{car.pk}/").content.decode()
 
 
+def test_a_reserved_cars_page_tells_others_it_may_come_back_and_its_buyer_where_their_order_is(client, settings):
+    user = UserFactory()
+    car = CarFactory(model="Held")
+    order = order_for(car, user=user)
+    said = f"if their order is not paid within {settings.CARSALES_RESERVATION_HOURS} hours, it comes back on sale"
+
+    anonymous = client.get(car.get_absolute_url()).content.decode()
+    client.force_login(user)
+    buyers = client.get(car.get_absolute_url()).content.decode()
+
+    assert said in anonymous and "See cars like it" in anonymous
+    assert said not in buyers and f'href="/orders/{order.pk}/"' in buyers
+
+
 def test_the_cart_admin_cannot_move_a_cart_to_another_buyer(staff_client):
     owner, other = UserFactory(), UserFactory()
     cart = cart_for_buyer(buyer=owner.buyer)
