@@ -3,6 +3,7 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from carsales.conftest import CarFactory, UserFactory, order_for, reserved_car
 from carsales.core.testing import csrf_token_in
@@ -460,3 +461,13 @@ def test_logging_in_from_place_order_returns_to_the_cart_that_kept_the_cars(clie
     client.force_login(user)
     back = client.get("/checkout/", follow=True)
     assert back.redirect_chain[-1][0] == "/cart/" and str(car) in back.content.decode()
+
+
+def test_an_order_page_links_its_cars_and_says_when_it_was_paid(buyer_client, user, staff):
+    car = CarFactory()
+    order = order_mark_paid(order=order_for(car, user=user), actor=staff)
+
+    page = buyer_client.get(f"/orders/{order.pk}/").content.decode()
+
+    paid = timezone.localtime(order.paid_at)
+    assert f'href="{car.get_absolute_url()}"' in page and f"paid {paid:%Y-%m-%d %H:%M}" in page
