@@ -25,10 +25,11 @@ from django.utils import timezone
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.signals import CarNote, car_page_notes
+from carsales.core.permissions import has_staff_power
 from carsales.events.durable import Event, RetryLater, durable_receiver
 
 from .models import Cart, Order, OrderItem, OrderStatus
-from .selectors import order_holding
+from .selectors import order_holding, order_holding_car
 from .services import (
     cart_for_buyer,
     cart_merge,
@@ -100,10 +101,19 @@ def merge_visitor_cart_at_login(sender: type, request: HttpRequest | None, user:
 
 
 def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any) -> CarNote | None:
-    """On a reserved or sold car's page, its buyer finds the way to their order; anyone else
-    learns that a reservation may end, and where cars like it are."""
+    """On a reserved or sold car's page, its buyer finds the way to their order, staff the order
+    holding it; anyone else learns that a reservation may end, and where cars like it are."""
     if car.is_available:
         return None
+    if has_staff_power(user, ["orders.view_order"]):
+        holder = order_holding_car(car=car)
+        if holder is None:
+            return None
+        return CarNote(
+            text=f"Held by order #{holder.pk} ({holder.get_status_display().lower()}) for {holder.buyer}:",
+            link_text="see the order",
+            url=holder.get_absolute_url(),
+        )
     order = order_holding(car=car, user=user)
     if order is not None:
         return CarNote(text="This car is yours:", link_text=f"see order #{order.pk}", url=order.get_absolute_url())

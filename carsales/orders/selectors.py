@@ -66,6 +66,11 @@ def buyer_cart_id(*, user_id: int) -> int | None:
     return Cart.objects.filter(buyer__user_id=user_id).values_list("pk", flat=True).first()
 
 
+def order_holding_car(*, car: Car) -> Order | None:
+    """The live order holding `car` (reserved or sold to its buyer), whoever that is, or None; one query."""
+    return Order.objects.filter(items__car=car, items__holds_car=True).select_related("buyer__user").first()
+
+
 def order_holding(*, car: Car, user: AbstractBaseUser | AnonymousUser) -> Order | None:
     """The user's live order holding `car` (reserved or bought by them), or None; one query."""
     if not user.is_authenticated:

@@ -282,6 +282,10 @@ def test_a_reserved_cars_page_tells_others_it_may_come_back_and_its_buyer_where_
 
     assert said in anonymous and "See cars like it" in anonymous
     assert said not in buyers and f'href="/orders/{order.pk}/"' in buyers
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True, is_superuser=True))
+    seen_by_staff = staff.get(car.get_absolute_url()).content.decode()
+    assert f"Held by order #{order.pk} (placed) for {order.buyer}" in seen_by_staff and said not in seen_by_staff
 
 
 def test_the_cart_admin_cannot_move_a_cart_to_another_buyer(staff_client):
