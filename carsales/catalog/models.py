@@ -81,7 +81,8 @@ class BrandQuerySet(models.QuerySet["Brand"]):
                 brand.folded_name = folded(brand.name)
             fields.add("folded_name")
         # Written by a plain queryset, whose update() takes the names as Case expressions.
-        updated = models.QuerySet(self.model, using=self.db).bulk_update(brands, sorted(fields), *args, **kwargs)
+        using = self._db or router.db_for_write(self.model)
+        updated = models.QuerySet(self.model, using=using).bulk_update(brands, sorted(fields), *args, **kwargs)
         if updated:
             CatalogueVersion.bump()
         return updated
@@ -586,6 +587,12 @@ class PriceChangeQuerySet(models.QuerySet["PriceChange"]):
         if deleted[0]:
             CatalogueVersion.bump()
         return deleted
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["PriceChange"]:
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            CatalogueVersion.bump()
+        return created
 
 
 class PriceChange(models.Model):

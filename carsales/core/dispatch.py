@@ -15,7 +15,8 @@ without a savepoint and whose exception reaches the sender.
 
 Inside a transaction, the deliveries its durable receivers record are held back and written
 together as the send ends, in one INSERT (carsales.events.services.deliveries_held), outside any
-receiver's savepoint; those owed by a receiver whose writes were rolled back are left out.
+receiver's savepoint; those owed by a receiver whose writes were rolled back are left out. A send
+inside another's adds to the outer one's, so deliveries keep the order they were recorded in.
 """
 
 import functools
@@ -30,7 +31,7 @@ from django.db import DatabaseError, Error, transaction
 from django.db.transaction import TransactionManagementError
 from django.dispatch import Signal
 
-from carsales.events.services import deliveries_dropped, deliveries_held, deliveries_written
+from carsales.events.services import deliveries_held, deliveries_written
 
 from .db import send_pending
 
@@ -245,12 +246,9 @@ class DomainSignal(Signal):
         token, held = _robust.set(None), deliveries_held() if self._holds_deliveries else None
         try:
             results = super().send(sender, **named)
-        except BaseException:
-            deliveries_dropped(held)
-            raise
         finally:
             _robust.reset(token)
-        deliveries_written(held)
+            deliveries_written(held)  # failed too: what the receivers before the failure owed stands with their writes
         return results
 
     def _log_robust_failure(self, receiver: Any, err: Exception) -> None:
@@ -273,16 +271,13 @@ class DomainSignal(Signal):
         held = deliveries_held() if self._holds_deliveries and savepoint is not EAGER else None
         try:
             results = super().send_robust(sender, **named)
-        except BaseException as error:
-            deliveries_dropped(held)
-            if isinstance(error, _FailsTheSender):
-                raise error.error from None
-            raise
+        except _FailsTheSender as failure:
+            raise failure.error from None
         finally:
             _robust.reset(token)
             if savepoint is not EAGER:
                 connection.execute_wrappers.remove(savepoint)
-        deliveries_written(held)  # outside any receiver's savepoint: they are the sender's
+            deliveries_written(held)  # outside any receiver's savepoint: they are the sender's
         for receiver, outcome in results:
             if isinstance(outcome, Exception):
                 from .services import receiver_failure_record

@@ -54,10 +54,11 @@ def delivery_record(
     `subject` ("label:pk") is the object whose lane an ordered receiver's delivery joins; None:
     the first model instance among `kwargs`.
 
-    Inside the sender's transaction both commit or roll back with it. In autocommit they are
-    written together in a transaction of their own, right away: a later failure of the sender
-    does not undo them. Raises NotCarriable, before writing anything, when an argument cannot
-    travel to a worker, and ValueError for a naive `run_after`.
+    Inside the sender's transaction both commit or roll back with it; inside a DomainSignal's send
+    the row is held back and written with the send's others as it ends (deliveries_held), its pk
+    set then. In autocommit they are written together in a transaction of their own, right away:
+    a later failure of the sender does not undo them. Raises NotCarriable, before writing
+    anything, when an argument cannot travel to a worker, and ValueError for a naive `run_after`.
     """
     if run_after is not None and timezone.is_naive(run_after):
         raise ValueError(f"Durable receiver {receiver.uid!r}: not_before returned a naive datetime {run_after}.")
@@ -78,7 +79,7 @@ def delivery_record(
     )
     together = _together.get()
     if together is not None and connection.in_atomic_block:
-        together.add(delivery, chosen)
+        together.add(delivery, chosen)  # written when the send holding it ends (its pk set then)
         return delivery
     with transaction.atomic(savepoint=False):
         chosen.write([delivery])
@@ -118,32 +119,41 @@ class _Together:
 _together: ContextVar[_Together | None] = ContextVar("deliveries_written_together", default=None)
 
 
-def deliveries_held() -> Token[_Together | None] | None:
+@dataclass(frozen=True)
+class Held:
+    """What deliveries_held() returned: the deliveries held, and whether this send holds them
+    (`token`) or joined a send around it, which writes them (None)."""
+
+    together: _Together
+    token: Token[_Together | None] | None
+
+
+def deliveries_held() -> Held | None:
     """Hold back the deliveries recorded from now on in this transaction, to be written together
     in one INSERT by deliveries_written(); None (nothing held) outside a transaction, where each
     is written at once in its own. For a signal's send: its durable receivers' deliveries cost one
-    statement, not one each. Pair with deliveries_written (or deliveries_dropped), innermost first."""
+    statement, not one each. A send inside another's joins it: every delivery is written in the
+    order it was recorded (a lane runs its deliveries in id order)."""
     if not connection.in_atomic_block:
         return None
-    return _together.set(_Together())
-
-
-def deliveries_written(held: Token[_Together | None] | None) -> None:
-    """Write the deliveries held since deliveries_held() returned `held`, but for those made under
-    a savepoint rolled back meanwhile, in one statement; stop holding them back."""
-    if held is None:
-        return
     together = _together.get()
-    _together.reset(held)
     if together is not None:
-        together.write()
+        return Held(together, None)
+    together = _Together()
+    return Held(together, _together.set(together))
 
 
-def deliveries_dropped(held: Token[_Together | None] | None) -> None:
-    """Stop holding deliveries back, writing none of those held: the send they were for failed,
-    and fails its sender."""
-    if held is not None:
-        _together.reset(held)
+def deliveries_written(held: Held | None) -> None:
+    """Write the deliveries held since deliveries_held() returned `held` (for the outermost send
+    holding them), but for those made under a savepoint rolled back meanwhile, in one statement;
+    stop holding them back. Also when the send failed: its receivers' other writes stand unless
+    the transaction rolls back, and so do the deliveries they owed (none is written when the
+    transaction can only roll back)."""
+    if held is None or held.token is None:
+        return
+    _together.reset(held.token)
+    if not connection.needs_rollback:
+        held.together.write()
 
 
 def delivery_run(*, delivery_id: int, worker: str = "") -> str:

@@ -160,10 +160,6 @@ def _insert(deliveries: Sequence["Delivery"], *, waking: str | None = None) -> N
     channel `waking` (PostgreSQL) when given. Built here, not by a project helper: this app imports
     none (it is reusable apart)."""
     model, using = type(deliveries[0]), connection.alias
-    if len(deliveries) > 1 and not connection.features.can_return_rows_from_bulk_insert:
-        for number, delivery in enumerate(deliveries):  # an SQLite before 3.35: a statement each
-            _insert([delivery], waking=waking if number == 0 else None)
-        return
     for delivery in deliveries:
         pre_save.send(sender=model, instance=delivery, raw=False, using=using, update_fields=None)
     query = InsertQuery(model)

@@ -94,7 +94,8 @@ def check_inventory_of_loaded_rows(sender: Any, **kwargs: Any) -> list[str]:
         problems.append(
             f"the inventory's totals ({recorded.cars_count} cars in stock worth {format_money(recorded.cars_value)}) "
             f"are not the cars' ({actual.cars_count} worth {format_money(actual.cars_value)}): load the totals "
-            "with every car they count, or leave them out"
+            "with every car they count, or leave them out (totals that had drifted before the load: "
+            "manage.py reconcile_inventory --fix first)"
         )
     latest = inventory_current()
     if latest is not None and Stock.of_row(latest) != drift.recorded:

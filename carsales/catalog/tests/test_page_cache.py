@@ -224,8 +224,11 @@ def _history_edited_by_a_fixture(change: PriceChange) -> None:
         lambda change: PriceChange.objects.filter(pk=change.pk).update(old_value=Decimal("99999")),
         lambda change: PriceChange.objects.filter(pk=change.pk).delete(),
         lambda change: change.delete(),
+        lambda change: PriceChange.objects.bulk_create(
+            [PriceChange(car=change.car, old_value=Decimal("99999"), new_value=change.new_value)]
+        ),
     ],
-    ids=["a fixture", "a queryset update", "a queryset delete", "a delete"],
+    ids=["a fixture", "a queryset update", "a queryset delete", "a delete", "a bulk_create"],
 )
 def test_a_price_history_written_apart_from_its_car_shows_on_the_next_request(client, golf, write):
     address = golf.get_absolute_url()

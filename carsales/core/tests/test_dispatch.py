@@ -318,7 +318,6 @@ def test_a_sends_durable_receivers_write_their_deliveries_in_one_insert(two_dura
 
     assert len([statement for statement in statements if 'INTO "events_delivery"' in statement]) == 1
     assert sorted(Delivery.objects.values_list("receiver", flat=True)) == ["tests.held.first", "tests.held.second"]
-    assert all(delivery.pk for delivery in Delivery.objects.all())
 
 
 def test_a_delivery_owed_by_a_receiver_that_failed_alone_is_not_written_with_the_others(two_durable_receivers):
@@ -345,17 +344,67 @@ def test_a_delivery_owed_by_a_receiver_that_failed_alone_is_not_written_with_the
     assert sorted(Delivery.objects.values_list("receiver", flat=True)) == ["tests.held.first", "tests.held.second"]
 
 
-def test_a_send_that_fails_its_sender_writes_none_of_its_deliveries(two_durable_receivers):
+def test_a_send_that_fails_still_writes_what_its_receivers_owed_for_a_caller_that_commits(two_durable_receivers):
+    """The receivers before the failure wrote their rows (no savepoint under send): the deliveries
+    they owed stand with them, and roll back with them if the caller does."""
     from django.db import transaction
 
     def refuses(**kwargs):
         raise ValueError("the sender fails")
 
     two_durable_receivers.connect(refuses, dispatch_uid="tests.held.refuses")
+    with transaction.atomic(), pytest.raises(ValueError):
+        two_durable_receivers.send(sender=None, value=1)
+
+    assert sorted(Delivery.objects.values_list("receiver", flat=True)) == ["tests.held.first", "tests.held.second"]
+
+
+def test_a_send_inside_another_writes_its_deliveries_with_the_outer_ones_in_the_order_recorded(
+    two_durable_receivers,
+):
+    """A lane runs its deliveries in id order: a delivery recorded later must not get a lower id."""
+    from django.db import transaction
+
+    inner = DomainSignal("tests.inner_held", "Sent by a receiver of the outer signal.")
+
+    @durable_receiver(inner, dispatch_uid="tests.held.nested")
+    def nested(event: Event) -> None:
+        """Never runs here."""
+
+    two_durable_receivers.connect(
+        lambda **kwargs: inner.send(sender=None, value=2), dispatch_uid="tests.held.sends_inner"
+    )
     with transaction.atomic():
-        with pytest.raises(ValueError):
-            two_durable_receivers.send(sender=None, value=1)
-        assert not Delivery.objects.exists()  # the caller that caught it commits nothing it owed
+        statements = _statements(lambda: two_durable_receivers.send(sender=None, value=1))
+
+    assert len([statement for statement in statements if 'INTO "events_delivery"' in statement]) == 1
+    in_id_order = list(Delivery.objects.order_by("pk").values_list("receiver", flat=True))
+    assert in_id_order == ["tests.held.first", "tests.held.second", "tests.held.nested"]
+
+
+def test_a_delivery_recorded_under_a_savepoint_rolled_back_is_not_written(two_durable_receivers):
+    from django.db import transaction
+    from django.dispatch import Signal
+
+    inner = Signal()
+
+    @durable_receiver(inner, dispatch_uid="tests.held.nested")
+    def nested(event: Event) -> None:
+        """Never runs here."""
+
+    def records_then_rolls_back(**kwargs):
+        try:
+            with transaction.atomic():
+                inner.send(sender=None, value=2)
+                raise RuntimeError("changed its mind")
+        except RuntimeError:
+            pass
+
+    two_durable_receivers.connect(records_then_rolls_back, dispatch_uid="tests.held.rolls_back")
+    with transaction.atomic():
+        two_durable_receivers.send(sender=None, value=1)
+
+    assert sorted(Delivery.objects.values_list("receiver", flat=True)) == ["tests.held.first", "tests.held.second"]
 
 
 @pytest.mark.django_db(transaction=True)

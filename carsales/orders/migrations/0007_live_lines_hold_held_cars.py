@@ -25,9 +25,14 @@ def add_live_line_check(apps, schema_editor):
                 f"WHEN {BROKEN} BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
             )
     elif vendor == "postgresql":
+        # The car read under a share lock: a transaction putting it back on sale meanwhile is waited
+        # for, and its outcome read, instead of the snapshot this statement began with.
         schema_editor.execute(
             "CREATE OR REPLACE FUNCTION orders_orderitem_holds_a_held_car() RETURNS trigger AS $$ "
-            f"BEGIN IF {BROKEN} THEN RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = '{MESSAGE}'; "
+            "DECLARE held text; BEGIN IF NEW.holds_car THEN "
+            "SELECT status INTO held FROM catalog_car WHERE id = NEW.car_id FOR SHARE; "
+            f"IF held NOT IN {HELD} THEN "
+            f"RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = '{MESSAGE}'; END IF; "
             "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
         )
         schema_editor.execute(
