@@ -90,7 +90,7 @@ class CarEditForm(CarForm):
     def stored_display(self, name: str) -> str:
         """The value of field `name` as stored, as the page would show it ("$11,111", "Diesel")."""
         text = self.stored.get(name)
-        if text in (None, ""):
+        if not text:
             return "empty"
         if name == "value":
             return format_money(Decimal(text))

@@ -81,7 +81,7 @@ class BrandQuerySet(models.QuerySet["Brand"]):
                 brand.folded_name = folded(brand.name)
             fields.add("folded_name")
         # Written by a plain queryset, whose update() takes the names as Case expressions.
-        using = self._db or router.db_for_write(self.model)
+        using = self._db or router.db_for_write(self.model)  # type: ignore[attr-defined]  # Django's, not in the stubs
         updated = models.QuerySet(self.model, using=using).bulk_update(brands, sorted(fields), *args, **kwargs)
         if updated:
             CatalogueVersion.bump()
