@@ -51,7 +51,8 @@ def buyer_profile_update(
     when a value does not fit; nothing is saved then.
     """
     email = email.strip().lower()
-    owner = get_user_model()._default_manager.filter(email__iexact=email).exclude(pk=user.pk).first()
+    others = get_user_model()._default_manager.filter(email__iexact=email).exclude(pk=user.pk)
+    owner = others.order_by("-is_active", "pk").first()  # as a sign-up picks the address's account
     buyer = buyer_ensure(user=user)
     user.first_name, user.last_name = first_name.strip(), last_name.strip()
     buyer.phone = phone.strip()

@@ -16,10 +16,8 @@ from .lookups import LONG_LIST, array_type, in_array_sql
 IDS_PER_STATEMENT = 900
 
 M = TypeVar("M", bound=Model)
-# In a statement given to write_soon, the name of the statement before it in the same write.
-PREVIOUS = "__previous__"
-# A write: its statements, their parameters, and what to call with the value it returned.
-_Write = tuple[Sequence[str], Sequence[Any], Callable[[Any], None] | None]
+# A write: its statement, its parameters, and what to call with the value it returned.
+_Write = tuple[str, Sequence[Any], Callable[[Any], None] | None]
 
 
 class _OneRoundTrip:
@@ -69,7 +67,7 @@ class _OneRoundTrip:
         self.connection.execute_wrappers = wrappers[: wrappers.index(self)]
         try:
             values = _run(self.connection, pending)
-            for (_statements, _params, then), value in zip(pending, values, strict=True):
+            for (_statement, _params, then), value in zip(pending, values, strict=True):
                 if then is not None:
                     then(value)
         except Exception as error:
@@ -86,17 +84,16 @@ def _savepoints(connection: Any) -> int:
 
 def _run(connection: Any, writes: Sequence[_Write]) -> list[Any]:
     """Run `writes` as one statement; return the first value each returned (None: no row)."""
-    alone = len(writes) == 1 and len(writes[0][0]) == 1  # one statement: sent as it is, no WITH
+    alone = len(writes) == 1  # one statement: sent as it is, no WITH
     if alone:
-        sql, params = writes[0][0][0], list(writes[0][1])
+        sql, params = writes[0][0], list(writes[0][1])
     else:
         if connection.vendor != "postgresql":
-            raise ValueError("Statements chained in one write need PostgreSQL's WITH.")
+            raise ValueError("Writes sent in one statement need PostgreSQL's WITH.")
         parts, params, lasts = [], [], []
-        for number, (statements, values, _then) in enumerate(writes):
-            for step, statement in enumerate(statements):
-                parts.append(f"w{number}_{step} AS ({statement.replace(PREVIOUS, f'w{number}_{step - 1}')})")
-            lasts.append(f"(SELECT * FROM w{number}_{len(statements) - 1} LIMIT 1)")
+        for number, (statement, values, _then) in enumerate(writes):
+            parts.append(f"w{number} AS ({statement})")
+            lasts.append(f"(SELECT * FROM w{number} LIMIT 1)")
             params.extend(values)
         sql = f"WITH {', '.join(parts)} SELECT {', '.join(lasts)}"
     # As the ORM's writes: an error marks the transaction, so a caller that catches it cannot commit.
@@ -147,23 +144,22 @@ def send_pending(connection: Any) -> None:
 
 def write_soon(
     using: str,
-    statements: Sequence[str],
+    statement: str,
     params: Sequence[Any],
     *,
     then: Callable[[Any], None] | None = None,
     row: Hashable | None = None,
 ) -> None:
     """Run a write whose outcome nobody reads before the save around it ends: in that save's
-    one round trip (see one_round_trip), else at once. `statements` end with a RETURNING of one
-    column; each after the first may read the one before it as PREVIOUS (PostgreSQL only).
-    `then` is called with the first value returned (None when no row was), once it ran. `row`
+    one round trip (see one_round_trip), else at once. `statement` ends with a RETURNING of one
+    column. `then` is called with the first value returned (None when no row was), once it ran. `row`
     names the row an UPDATE writes, which one statement may write once only."""
     connection = connections[using]
     batch = next((wrapper for wrapper in connection.execute_wrappers if isinstance(wrapper, _OneRoundTrip)), None)
     if batch is not None and batch.takes(row):
-        batch.add((statements, params, then), row)
+        batch.add((statement, params, then), row)
         return
-    (value,) = _run(connection, [(statements, params, then)])
+    (value,) = _run(connection, [(statement, params, then)])
     if then is not None:
         then(value)
 
@@ -216,11 +212,11 @@ def bump_seeding_row(model: type[Model], *, lookup: dict[str, Any], column: str)
     def seeded_if_missing(moved: Any) -> None:
         if moved is None:  # the first bump ever: seed the row, then bump it
             insert_unless_duplicate(model(**lookup))
-            (again,) = _run(connections[using], [([sql], params, None)])
+            (again,) = _run(connections[using], [(sql, params, None)])
             if again is None:
                 raise RuntimeError(f"The {model._meta.label} row {lookup} is missing and could not be created.")
 
-    write_soon(using, [sql], params, then=seeded_if_missing, row=key)
+    write_soon(using, sql, params, then=seeded_if_missing, row=key)
 
 
 def insert_unless_duplicate(instance: Model) -> bool:
@@ -329,7 +325,7 @@ def insert_soon(instance: Model, *, unless_duplicate: bool = False) -> None:
         if pk is not None:
             _inserted(instance, pk=pk, using=using)
 
-    write_soon(using, [insert], params, then=written)
+    write_soon(using, insert, params, then=written)
 
 
 def _inserted(instance: Model, *, pk: Any, using: str) -> None:

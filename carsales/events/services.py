@@ -30,7 +30,7 @@ from .effects import leased
 from .execution import WorkerStopping, call_receiver
 from .models import Delivery, EffectRecord
 from .signals import deliveries_done, delivery_attempt_finished, delivery_attempt_started
-from .transports import Transport, transport
+from .transports import transport
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def delivery_record(
     )
     together = _together.get()
     if together is not None and connection.in_atomic_block:
-        together.add(delivery, chosen)  # written when the send holding it ends (its pk set then)
+        together.add(delivery)  # written when the send holding it ends (its pk set then)
         return delivery
     with transaction.atomic(savepoint=False):
         chosen.write([delivery])
@@ -99,21 +99,20 @@ class _Owed:
 
 class _Together:
     def __init__(self) -> None:
-        self.held: list[tuple[Delivery, Transport, _Owed]] = []
+        self.held: list[tuple[Delivery, _Owed]] = []
 
-    def add(self, delivery: Delivery, chosen: Transport) -> None:
+    def add(self, delivery: Delivery) -> None:
         owed = _Owed()
         transaction.on_commit(owed)
-        self.held.append((delivery, chosen, owed))
+        self.held.append((delivery, owed))
 
     def write(self) -> None:
         if not self.held:
             return
         kept = {id(entry[1]) for entry in connection.run_on_commit}  # (savepoints, callback, robust)
-        owed = [(delivery, chosen) for delivery, chosen, marker in self.held if id(marker) in kept]
+        owed = [delivery for delivery, marker in self.held if id(marker) in kept]
         if owed:
-            chosen = owed[0][1]  # one transport per process (EVENTS["TRANSPORT"])
-            chosen.write([delivery for delivery, _chosen in owed])
+            transport().write(owed)
 
 
 _together: ContextVar[_Together | None] = ContextVar("deliveries_written_together", default=None)

@@ -17,7 +17,8 @@ from .transports import executor_label
 
 def _staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """A visitor goes to log in; a signed-in user who is not staff gets the site's 403, not the
-    admin's log-in form (which would only invite them to log in as somebody else)."""
+    admin's log-in form (which would only invite them to log in as somebody else). As the
+    project's core.permissions.staff_required does, which this app may not import."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

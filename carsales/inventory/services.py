@@ -94,9 +94,9 @@ def inventory_apply_change(*, change: Stock) -> None:
     def seeded_if_missing(moved: int | None) -> None:
         if moved is None:  # the first change ever: seed the row, then count the change
             insert_unless_duplicate(InventoryTotals(singleton=True))
-            write_soon(connection.alias, [update], params, then=_recorded, row=InventoryTotals)
+            write_soon(connection.alias, update, params, then=_recorded, row=InventoryTotals)
 
-    write_soon(connection.alias, [update], params, then=seeded_if_missing, row=InventoryTotals)
+    write_soon(connection.alias, update, params, then=seeded_if_missing, row=InventoryTotals)
 
 
 def _recorded(moved: int | None) -> None:
