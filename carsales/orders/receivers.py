@@ -122,7 +122,7 @@ def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any)
     # The same for every viewer but its buyer: an anonymous viewer's note follows from the car as stored.
     return CarNote(
         text=f"Another buyer reserved this car: if their order is not paid within "
-        f"{settings.CARSALES_RESERVATION_HOURS} hours, it comes back on sale.",
+        f"{settings.CARSALES_RESERVATION_HOURS:g} hours, it comes back on sale.",
         link_text="See cars like it",
         url=f"{reverse('catalog:car_list')}?{urlencode({'q': f'{car.brand.name} {car.model}'})}",
     )
