@@ -47,7 +47,24 @@ LOWEST_PRICE = Decimal("0.01")
 PRICE_ABOVE_ZERO = "A price is above zero; leave it empty for a car priced on request."
 
 
-class BrandQuerySet(models.QuerySet["Brand"]):
+class MovesCatalogueVersion(models.QuerySet[Any]):
+    """The writes of a queryset that send no model signal (update, bulk_create) move the
+    catalogue's version themselves, once each, when they wrote a row: for models a page shows."""
+
+    def update(self, **kwargs: Any) -> int:
+        updated = super().update(**kwargs)
+        if updated:
+            CatalogueVersion.bump()
+        return updated
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            CatalogueVersion.bump()
+        return created
+
+
+class BrandQuerySet(MovesCatalogueVersion):
     """Every write keeps each brand's folded name its name's, and moves the catalogue's version:
     brand names are on every card and in the catalogue's filter."""
 
@@ -58,19 +75,13 @@ class BrandQuerySet(models.QuerySet["Brand"]):
             if not isinstance(kwargs["name"], str):
                 raise TypeError("A brand's name is folded in Python: give it as text, or rename with save().")
             kwargs["folded_name"] = folded(kwargs["name"])
-        updated = super().update(**kwargs)
-        if updated:
-            CatalogueVersion.bump()
-        return updated
+        return super().update(**kwargs)
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Brand"]:
         brands = list(objs)
         for brand in brands:
             brand.folded_name = folded(brand.name)
-        created = super().bulk_create(brands, *args, **kwargs)
-        if created:
-            CatalogueVersion.bump()
-        return created
+        return super().bulk_create(brands, *args, **kwargs)
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
         brands, fields = list(objs), set(fields)
@@ -572,27 +583,15 @@ class CarVinReport(models.Model):
         return [car_field_label(name) for name in self.filled]
 
 
-class PriceChangeQuerySet(models.QuerySet["PriceChange"]):
-    """Writes that send no model signal move the catalogue's version themselves: a car's page
-    shows its price history."""
-
-    def update(self, **kwargs: Any) -> int:
-        updated = super().update(**kwargs)
-        if updated:
-            CatalogueVersion.bump()
-        return updated
+class PriceChangeQuerySet(MovesCatalogueVersion):
+    """A car's page shows its price history: a change written apart from its car's save (a
+    shell's, a fixture's: receivers.catalogue_changed) moves the catalogue's version too."""
 
     def delete(self) -> tuple[int, dict[str, int]]:
         deleted = super().delete()
         if deleted[0]:
             CatalogueVersion.bump()
         return deleted
-
-    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["PriceChange"]:
-        created = super().bulk_create(objs, *args, **kwargs)
-        if created:
-            CatalogueVersion.bump()
-        return created
 
 
 class PriceChange(models.Model):

@@ -154,29 +154,28 @@ def expire_unpaid_order(event: Event) -> None:
         raise RetryLater((due - timezone.now()).total_seconds(), f"order #{event.order.pk} is due at {due}")
 
 
-def refuse_moving_an_order(sender: type[Order], instance: Order, raw: bool, **kwargs: Any) -> None:
-    """An order's buyer never changes (its reservation counts against their hold limit). save()
-    refuses it as a state field; a fixture writes past save(), so it is refused here."""
+# What a fixture may not change in a stored row, and how its refusal names the row: an order's
+# buyer (its reservation counts against their hold limit), a line's order and car (moved to
+# another buyer's order, it would count against theirs unseen). save() refuses them as state
+# fields; a fixture writes past save(), so they are refused here.
+FIXED_ON_LOAD: dict[type, tuple[tuple[str, ...], str]] = {
+    Order: (("buyer_id",), "Order #{pk} keeps its buyer"),
+    OrderItem: (("order_id", "car_id"), "Order line #{pk} keeps its order and car"),
+}
+
+
+def refuse_moving_on_load(sender: Any, instance: Order | OrderItem, raw: bool, **kwargs: Any) -> None:
+    """A fixture loading a stored order or line with other FIXED_ON_LOAD values is refused."""
     if not raw:
         return
-    stored = Order.objects.filter(pk=instance.pk).values_list("buyer_id", flat=True).first()
-    if stored is not None and stored != instance.buyer_id:
-        raise TypeError(f"Order #{instance.pk} keeps its buyer: a fixture cannot move it to another.")
+    fields, refusal = FIXED_ON_LOAD[sender]
+    stored = sender._default_manager.filter(pk=instance.pk).values_list(*fields).first()
+    if stored is not None and stored != tuple(getattr(instance, name) for name in fields):
+        raise TypeError(f"{refusal.format(pk=instance.pk)}: a fixture cannot move it to another.")
 
 
-def refuse_moving_an_order_line(sender: type[OrderItem], instance: OrderItem, raw: bool, **kwargs: Any) -> None:
-    """A line's order and car never change (a line moved to another buyer's order would count
-    against their hold limit unseen). save() refuses it as state fields; a fixture writes past
-    save(), so it is refused here."""
-    if not raw:
-        return
-    stored = OrderItem.objects.filter(pk=instance.pk).values_list("order_id", "car_id").first()
-    if stored is not None and stored != (instance.order_id, instance.car_id):
-        raise TypeError(f"Order line #{instance.pk} keeps its order and car: a fixture cannot move it to another.")
-
-
-pre_save.connect(refuse_moving_an_order, sender=Order, dispatch_uid="orders.refuse_moving_an_order")
-pre_save.connect(refuse_moving_an_order_line, sender=OrderItem, dispatch_uid="orders.refuse_moving_an_order_line")
+pre_save.connect(refuse_moving_on_load, sender=Order, dispatch_uid="orders.refuse_moving_an_order")
+pre_save.connect(refuse_moving_on_load, sender=OrderItem, dispatch_uid="orders.refuse_moving_an_order_line")
 m2m_changed.connect(order_cars_changed, sender=Order.cars.through, dispatch_uid="orders.order_cars_changed")
 pre_delete.connect(order_line_before_delete, sender=OrderItem, dispatch_uid="orders.order_line_before_delete")
 post_delete.connect(order_line_deleted, sender=OrderItem, dispatch_uid="orders.order_line_deleted")
