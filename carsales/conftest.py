@@ -23,13 +23,14 @@ from carsales.events.services import deliveries_claim, deliveries_run_claimed
 from carsales.events.testing import deliveries_owed, deliveries_run
 
 # What only migrations build, not the models: PostgreSQL's own indexes (a trigram search, NULL
-# first going up), the catalogue version's NOTIFY, the triggers (live order lines, inventory
-# snapshots). The suite builds its tables from the models (--no-migrations), then adds these.
+# first going up), the catalogue version's NOTIFY, the triggers (live order lines and their cars,
+# inventory snapshots). The suite builds its tables from the models (--no-migrations), then adds these.
 MIGRATION_ONLY_SCHEMA = [
     ("carsales.catalog.migrations.0012_search_indexes", "add_trigram_indexes"),
     ("carsales.catalog.migrations.0018_catalogue_orderings_indexed", "add_dearest_first_index"),
     ("carsales.catalog.migrations.0019_catalogue_version_notified", "add_version_notify"),
     ("carsales.orders.migrations.0007_live_lines_hold_held_cars", "add_live_line_check"),
+    ("carsales.orders.migrations.0008_held_cars_stay_held_while_lines_hold_them", "add_held_car_check"),
     ("carsales.inventory.migrations.0005_snapshot_each_totals_change", "add_totals_snapshot"),
 ]
 

@@ -350,6 +350,8 @@ def order_line_release(*, line_id: int, order_id: int) -> None:
         return
     if status == OrderStatus.PAID:
         raise OrderStateError(f"Order #{order_id} is paid; its lines are frozen. Void its sale first.")
+    # The line lets go first: the database keeps a car held while a live line holds it.
+    OrderItem.objects.filter(pk=line_id).state_write(holds_car=False)
     cars_release(car_ids=[stored["car_id"]], held_as=CarStatus.RESERVED)
 
 

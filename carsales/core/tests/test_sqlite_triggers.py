@@ -16,11 +16,12 @@ pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's 
 TRIGGERS = {
     "orders_orderitem_holds_a_held_car_insert",
     "orders_orderitem_holds_a_held_car_update",
+    "orders_held_car_stays_held",
     "inventory_totals_snapshot",
 }
 
 # A migrated database; then the field changes a migration would make, each rebuilding a table: the
-# car's (named by the order lines' trigger), a line's and the totals' (the triggers' own tables).
+# car's (its own trigger's, and named by the order lines'), a line's (named by the car's) and the totals'.
 SCRIPT = textwrap.dedent(
     """
     import django

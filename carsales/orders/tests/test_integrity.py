@@ -646,3 +646,34 @@ def test_deleting_an_order_judges_it_by_its_stored_row_not_a_stale_copy(staff):
     stale_live = Order.objects.get(pk=live.pk)
     with pytest.raises(OrderStateError, match=r"is placed; cancel it instead"):
         stale_live.delete()
+
+
+HELD = "stays reserved or sold"
+
+
+@pytest.mark.parametrize("status", [CarStatus.AVAILABLE, CarStatus.WITHDRAWN])
+def test_a_car_a_live_line_holds_cannot_leave_reserved_or_sold_by_any_path(status, staff):
+    reserved, sold = reserved_car(), CarFactory()
+    paid_order(sold, staff=staff)
+    paths = {
+        "SQL": lambda car: _raw("UPDATE catalog_car SET status = %s WHERE id = %s", [status, car.pk]),
+        "state_write": lambda car: Car.objects.filter(pk=car.pk).state_write(status=status),
+    }
+
+    for car in (reserved, sold):
+        held_as = status_of(car)
+        for path, write in paths.items():
+            with pytest.raises(IntegrityError, match=HELD), transaction.atomic(), transition():
+                write(car)
+            assert status_of(car) == held_as, path
+
+
+def test_a_car_whose_lines_let_go_goes_back_on_sale_by_every_release_path(staff):
+    cancelled, deleted_line, voided = reserved_car(), reserved_car(), CarFactory()
+    order_cancel(order=Order.objects.get(items__car=cancelled), actor=None)
+    OrderItem.objects.get(car=deleted_line).delete()
+    Sale.objects.get(order=paid_order(voided, staff=staff)).delete()
+
+    for car in (cancelled, deleted_line, voided):
+        assert status_of(car) == CarStatus.AVAILABLE
+        assert not OrderItem.objects.filter(car=car, holds_car=True).exists()
