@@ -52,7 +52,10 @@ run: demo
 	@echo "  Ctrl-C stops the web server and the worker."
 	@echo ""
 	@# The order emails' links (the worker has no request to read the address from) follow HOST and PORT.
-	@DJANGO_SETTINGS_MODULE=carsales.settings.dev CARSALES_SITE_URL=$${CARSALES_SITE_URL:-http://$(HOST):$(PORT)} bash -c '\
+	@# Debug off: a visitor gets the site's own error pages, never Django's debug pages with the
+	@# settings in them (DEBUG=1 make run brings those back); uploaded photos are served all the same.
+	@DJANGO_SETTINGS_MODULE=carsales.settings.dev CARSALES_SITE_URL=$${CARSALES_SITE_URL:-http://$(HOST):$(PORT)} \
+		DEBUG=$${DEBUG:-0} SERVE_MEDIA=$${SERVE_MEDIA:-1} ALLOWED_HOSTS=$${ALLOWED_HOSTS:-localhost,127.0.0.1,$(HOST)} bash -c '\
 		$(BIN)/python manage.py events_worker & worker=$$!; \
 		trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 		GUNICORN_BIND=$(HOST):$(PORT) $(BIN)/gunicorn carsales.wsgi --config gunicorn.conf.py'

@@ -78,10 +78,18 @@ class BrandQuerySet(MovesCatalogueVersion):
         return super().update(**kwargs)
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Brand"]:
+        if args:
+            raise TypeError("Name bulk_create's options of brands (batch_size=..., update_fields=...).")
         brands = list(objs)
         for brand in brands:
             brand.folded_name = folded(brand.name)
-        return super().bulk_create(brands, *args, **kwargs)
+        # An upsert renaming a stored brand writes its folded name too.
+        upserted = set(kwargs.get("update_fields") or ())
+        if "folded_name" in upserted:
+            raise TypeError("A brand's folded name follows its name: update the name.")
+        if "name" in upserted:
+            kwargs["update_fields"] = sorted(upserted | {"folded_name"})
+        return super().bulk_create(brands, **kwargs)
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
         brands, fields = list(objs), set(fields)

@@ -8,8 +8,9 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Before any URLconf is imported, which happens on the first request or reverse().
+        from django.apps import apps
         from django.core import checks
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import post_migrate, pre_save
 
         from . import converters, lookups
         from .checks import (
@@ -19,6 +20,8 @@ class CoreConfig(AppConfig):
             receivers_saving_their_sender,
         )
         from .groups import staff_groups_ensure
+        from .receivers import state_kept_on_load
+        from .state import StateGuardedModel
 
         converters.register()
         lookups.register()
@@ -26,5 +29,9 @@ class CoreConfig(AppConfig):
         checks.register(receivers_badly_connected, "signals")
         checks.register(receivers_saving_their_sender, "signals")
         checks.register(durable_receivers_carrying_what_is_not_sent, "signals")
+        for model in apps.get_models():
+            if issubclass(model, StateGuardedModel):
+                uid = f"core.state_kept_on_load.{model._meta.label_lower}"
+                pre_save.connect(state_kept_on_load, sender=model, dispatch_uid=uid)
         # After every app's migrations: the groups need the permissions those create.
         post_migrate.connect(staff_groups_ensure, dispatch_uid="core.staff_groups_ensure")

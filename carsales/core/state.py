@@ -14,7 +14,9 @@ sends the event. These bases close those paths:
   in (each state field at its default), unless a transition writes it (`transition()`); a model
   whose rows only a service may create names it in CREATED_BY, and every other path is refused;
 - a queryset `update()` or `bulk_update()` of a state field raises TypeError; the transitions
-  write through `QuerySet.state_write()`, which they call with the rows locked.
+  write through `QuerySet.state_write()`, which they call with the rows locked;
+- a fixture (`loaddata`, a raw save) loaded over a stored row keeps its state fields
+  (core.receivers.state_kept_on_load).
 
 Every refusal is a TypeError whose message names the service to call instead.
 """
@@ -22,6 +24,7 @@ Every refusal is a TypeError whose message names the service to call instead.
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.db import models, router, transaction
@@ -69,6 +72,13 @@ class StateGuardedQuerySet(models.QuerySet[Any]):
         return super().bulk_update(objs, fields, *args, **kwargs)
 
 
+def _as_dumped(value: Any) -> Any:
+    """`value` as a dump states it: Django's JSON serializer keeps a time to the millisecond."""
+    if isinstance(value, datetime):
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    return value
+
+
 class StateGuardedModel(models.Model):
     # The fields only the transitions write; set by each subclass.
     STATE_FIELDS: ClassVar[tuple[str, ...]] = ()
@@ -112,6 +122,19 @@ class StateGuardedModel(models.Model):
         writes (a protected row) leaves the caller's transaction usable, as Django's does."""
         with one_round_trip(using or router.db_for_write(type(self), instance=self)):
             return super().delete(using=using, keep_parents=keep_parents)
+
+    def check_loaded_over_stored(self) -> None:
+        """A fixture writes past save(): raise TypeError if this row, loaded over a stored one,
+        carries other state than the stored row's (a new row's state is checked by the loading
+        app's contradictions, as the rows it loads with it)."""
+        stored = self._stored_state()
+        changed = {
+            name for name, value in (stored or {}).items() if _as_dumped(self.__dict__.get(name)) != _as_dumped(value)
+        }
+        if changed:
+            raise TypeError(
+                f"{type(self).__name__} #{self.pk}, loaded over the stored row: {self.state_refusal(changed)}"
+            )
 
     def _stored_state(self) -> dict[str, Any] | None:
         """The state fields of the stored row this instance, made by hand, is forced onto."""

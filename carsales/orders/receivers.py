@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import m2m_changed, post_delete, pre_delete, pre_save
+from django.db.models.signals import m2m_changed, post_delete, pre_delete
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -154,28 +154,6 @@ def expire_unpaid_order(event: Event) -> None:
         raise RetryLater((due - timezone.now()).total_seconds(), f"order #{event.order.pk} is due at {due}")
 
 
-# What a fixture may not change in a stored row, and how its refusal names the row: an order's
-# buyer (its reservation counts against their hold limit), a line's order and car (moved to
-# another buyer's order, it would count against theirs unseen). save() refuses them as state
-# fields; a fixture writes past save(), so they are refused here.
-FIXED_ON_LOAD: dict[type, tuple[tuple[str, ...], str]] = {
-    Order: (("buyer_id",), "Order #{pk} keeps its buyer"),
-    OrderItem: (("order_id", "car_id"), "Order line #{pk} keeps its order and car"),
-}
-
-
-def refuse_moving_on_load(sender: Any, instance: Order | OrderItem, raw: bool, **kwargs: Any) -> None:
-    """A fixture loading a stored order or line with other FIXED_ON_LOAD values is refused."""
-    if not raw:
-        return
-    fields, refusal = FIXED_ON_LOAD[sender]
-    stored = sender._default_manager.filter(pk=instance.pk).values_list(*fields).first()
-    if stored is not None and stored != tuple(getattr(instance, name) for name in fields):
-        raise TypeError(f"{refusal.format(pk=instance.pk)}: a fixture cannot move it to another.")
-
-
-pre_save.connect(refuse_moving_on_load, sender=Order, dispatch_uid="orders.refuse_moving_an_order")
-pre_save.connect(refuse_moving_on_load, sender=OrderItem, dispatch_uid="orders.refuse_moving_an_order_line")
 m2m_changed.connect(order_cars_changed, sender=Order.cars.through, dispatch_uid="orders.order_cars_changed")
 pre_delete.connect(order_line_before_delete, sender=OrderItem, dispatch_uid="orders.order_line_before_delete")
 post_delete.connect(order_line_deleted, sender=OrderItem, dispatch_uid="orders.order_line_deleted")

@@ -1,4 +1,5 @@
-"""Local development and the `make run` demo: debug on, a fixed throwaway secret."""
+"""Local development (debug on unless DEBUG=0) and the `make run` demo, which runs it with debug
+off; a fixed throwaway secret."""
 
 import os
 

@@ -467,9 +467,15 @@ def test_a_brands_folded_name_follows_its_name_on_every_path_and_moves_the_versi
     before = version()
     Brand.objects.bulk_update([opel], ["name"])
     assert Brand.objects.get(pk=opel.pk).folded_name == "opel" and version() > before
+    upsert = {"update_conflicts": True, "unique_fields": ["slug"]}
+    Brand.objects.bulk_create([Brand(name="Opel Motors", slug="opel")], update_fields=["name"], **upsert)
+    assert Brand.objects.get(pk=opel.pk).folded_name == "opel motors"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Brand.objects.bulk_create([Brand(name="bmw", slug="opel")], update_fields=["name"], **upsert)
     for refused in (
         lambda: Brand.objects.filter(pk=bmw.pk).update(folded_name="x"),
         lambda: Brand.objects.filter(pk=bmw.pk).update(name=Upper("name")),
+        lambda: Brand.objects.bulk_create([Brand(name="X", slug="opel")], update_fields=["folded_name"], **upsert),
     ):
         with pytest.raises(TypeError, match="folded"):
             refused()
