@@ -27,4 +27,8 @@ class BuyerAdmin(admin.ModelAdmin):
     list_display = ["user", "user__email", "phone", "created_at"]
     search_fields = ["user__username", "user__email", "phone"]
     list_select_related = ["user"]
-    readonly_fields = ["created_at"]
+    # A buyer's account is theirs for good: moved, it would take their orders and sales along.
+    readonly_fields = ["user", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # every account gets its buyer as it is made (accounts.receivers)

@@ -101,13 +101,19 @@ def email_change_token(*, user: Any, new_email: str) -> str:
 
 
 @transaction.atomic
+def email_change_asked(*, token: str) -> dict[str, Any]:
+    """The email change a link names (user, from, to), unapplied; raises ValidationError for a
+    link that is broken or expired."""
+    try:
+        return dict(signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_DAYS * 24 * 3600))
+    except signing.BadSignature:
+        raise ValidationError("This link is broken or has expired; change your email on your profile again.")
+
+
 def email_change_confirm(*, token: str) -> Any:
     """Apply the email change a link names; returns the user, or raises ValidationError for a
     link that is broken, expired, already used or whose address another account took since."""
-    try:
-        change = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_DAYS * 24 * 3600)
-    except signing.BadSignature:
-        raise ValidationError("This link is broken or has expired; change your email on your profile again.")
+    change = email_change_asked(token=token)
     users = get_user_model()._default_manager
     serialize_on(f"account-email:{change['to'].lower()}")  # as sign-ups: one address, one account
     user = users.select_for_update().filter(pk=change["user"], email=change["from"]).first()
@@ -173,7 +179,7 @@ def _known_address_written(user: Any, *, base_url: str) -> None:
     sign-up's link again, or nothing for an account staff deactivated."""
     if user.is_active:
         kind = "signup_taken"
-    elif _signup_pending(user):
+    elif signup_pending(user):
         kind = "signup_confirm"
     else:
         return
@@ -200,7 +206,8 @@ def signup_pending_end(*, user: Any) -> None:
     Buyer.objects.filter(user_id=user.pk, signup_pending=True).update(signup_pending=False)
 
 
-def _signup_pending(user: Any) -> bool:
+def signup_pending(user: Any) -> bool:
+    """Whether `user` is a sign-up its link has not finished yet."""
     buyer = getattr(user, "buyer", None)
     return buyer is not None and buyer.signup_pending
 

@@ -21,7 +21,7 @@ urlpatterns = [
         name="login",
     ),
     # Django's LogoutView accepts POST only, so a link or prefetch cannot log anyone out.
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("email/<str:token>/", views.email_confirm, name="email_confirm"),
     path("token/", views.api_token, name="api_token"),

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -24,12 +25,14 @@ from .services import (
     api_token_rotate,
     buyer_ensure,
     buyer_profile_update,
+    email_change_asked,
     email_change_confirm,
     email_change_pending,
     lockouts_current,
     lockouts_lift,
     signup_email_again,
     signup_link_resend,
+    signup_pending,
 )
 from .tokens import signup_token_generator
 
@@ -37,6 +40,15 @@ from .tokens import signup_token_generator
 SIGNUP_NEXT_SESSION_KEY = "accounts.signup_next"
 # The address this browser signed up with: "check your email" can send the link again.
 SIGNUP_EMAIL_SESSION_KEY = "accounts.signup_email"
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's (POST only), saying it was done: a shared computer's next user should see it was."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are logged out.")
+        return response
 
 
 def _safe_next(request: HttpRequest, url: str) -> str:
@@ -88,13 +100,20 @@ def signup_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup_sent.html", {"email": email})
 
 
+# A link in an email is opened by whatever opens it first, a mail scanner fetching every link
+# included: the two links below ask on a GET and act on the POST of their page's button.
+@require_http_methods(["GET", "POST"])
 def signup_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
-    """The link of the sign-up email: activates the account and logs it in; it works once."""
+    """The link of the sign-up email: its button activates the account and logs it in; it works once."""
     try:
         user = get_user_model()._default_manager.get(pk=urlsafe_base64_decode(uidb64).decode())
     except (ValueError, get_user_model().DoesNotExist):
         user = None
-    if user is None or not signup_token_generator.check_token(user, token) or not account_activate(user=user):
+    if user is None or not signup_token_generator.check_token(user, token) or not signup_pending(user):
+        return render(request, "accounts/signup_link_invalid.html", status=400)
+    if request.method == "GET":
+        return render(request, "accounts/signup_confirm.html", {"account": user})
+    if not account_activate(user=user):
         return render(request, "accounts/signup_link_invalid.html", status=400)
     login(request, user, backend="carsales.accounts.backends.CaseInsensitiveModelBackend")
     request.session.pop(SIGNUP_EMAIL_SESSION_KEY, None)
@@ -181,9 +200,12 @@ def signup_resend(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:login")
 
 
+@require_http_methods(["GET", "POST"])
 def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """The link sent to a new email address: the account's emails go there from now on."""
+    """The link sent to a new email address: its button sends the account's emails there from now on."""
     try:
+        if request.method == "GET":
+            return render(request, "accounts/email_confirm.html", {"address": email_change_asked(token=token)["to"]})
         email_change_confirm(token=token)
     except ValidationError as refusal:
         messages.error(request, " ".join(refusal.messages))

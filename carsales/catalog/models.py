@@ -506,6 +506,12 @@ class Car(StateGuardedModel):
     def get_absolute_url(self) -> str:
         return reverse("catalog:car_detail", kwargs={"pk": self.pk})
 
+    def unique_error_message(self, model_class: Any, unique_check: Any) -> ValidationError:
+        """A taken plate in the words of the VIN's constraint, not Django's "Car with this Plate"."""
+        if tuple(unique_check) == ("plate",):
+            return ValidationError("Another car in stock has this plate.", code="unique")
+        return super().unique_error_message(model_class, unique_check)
+
     def validate_constraints(self, exclude: Any = None) -> None:
         """The constraints no field validator or clean() already checks: the plate's and the
         VIN's uniqueness. Each other constraint costs a query to validate and repeats, query by

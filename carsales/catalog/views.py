@@ -337,6 +337,8 @@ def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             )
             form.add_error(None, f"Someone changed this car since you opened this page: {theirs}. What you typed is "
                                  "kept below: save again to replace theirs with it.")  # fmt: skip
+            for name in form.clashes:  # marked where they are, on a long form
+                form.add_error(name, f"Changed meanwhile to {form.stored_display(name)}; yours is kept here.")
             form.show_as_stored()
             form.ask_for_the_photo_again()
         else:
@@ -414,6 +416,7 @@ def car_photos_view(request: HttpRequest, pk: int) -> HttpResponse:
         "first_photo": photos[0] if photos else None,
         "last_photo": photos[-1] if photos else None,
         "errors": errors,
+        "uploaded": len(request.FILES.getlist("photos")),
         "batch": settings.CARSALES_GALLERY_UPLOAD_BATCH,
     }
     return render(request, "catalog/car_photos.html", context, status=400 if errors else 200)

@@ -56,6 +56,7 @@ def test_a_visitor_finds_a_car_signs_up_and_their_cart_becomes_an_order(page: Pa
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
     run_tasks()
     page.goto(re.search(r"https?://[^/]+(/accounts/signup/\S+/)", mail.outbox.pop().body).group(1))
+    page.get_by_role("button", name="Confirm my account").click()
     expect(page.locator(".message.success")).to_have_text("Welcome, ana! Your account is ready.")
 
     page.get_by_role("link", name="Cart").click()

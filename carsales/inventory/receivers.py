@@ -19,7 +19,6 @@ from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, car
 from carsales.core.money import format_money
 from carsales.orders.signals import orders_loaded
 
-from .selectors import inventory_current
 from .services import Stock, inventory_apply_change, inventory_reconcile
 
 # Noted on the save or delete once its change is counted, so a second delivery of the same
@@ -89,7 +88,7 @@ def check_inventory_of_loaded_rows(sender: Any, **kwargs: Any) -> list[str]:
     totals must still be the cars', and the latest snapshot the totals."""
     drift = inventory_reconcile(fix=False)
     problems = []
-    if drift.exists:
+    if drift.totals_drifted:
         recorded, actual = drift.recorded, drift.actual
         problems.append(
             f"the inventory's totals ({recorded.cars_count} cars in stock worth {format_money(recorded.cars_value)}) "
@@ -97,9 +96,8 @@ def check_inventory_of_loaded_rows(sender: Any, **kwargs: Any) -> list[str]:
             "with every car they count, or leave them out (totals that had drifted before the load: "
             "manage.py reconcile_inventory --fix first)"
         )
-    latest = inventory_current()
-    if latest is not None and Stock.of_row(latest) != drift.recorded:
-        problems.append(f"the latest inventory snapshot (#{latest.pk}) is not the inventory's totals")
+    if drift.snapshot_drifted:
+        problems.append("the latest inventory snapshot is not the inventory's totals")
     return problems
 
 

@@ -122,12 +122,22 @@ def _totals_update(alias: str) -> str:
 
 @dataclass(frozen=True)
 class Drift:
-    recorded: Stock
-    actual: Stock
+    recorded: Stock  # the running totals
+    actual: Stock  # the recount
+    shown: Stock  # the latest snapshot, which the pages and the API show (zero before the first)
 
     @property
     def exists(self) -> bool:
+        return self.totals_drifted or self.snapshot_drifted
+
+    @property
+    def totals_drifted(self) -> bool:
         return self.recorded != self.actual
+
+    @property
+    def snapshot_drifted(self) -> bool:
+        """A snapshot written by hand after the totals' own (the totals' trigger writes the rest)."""
+        return self.shown != self.recorded
 
 
 RECOUNT_CHUNK = 5000
@@ -156,7 +166,8 @@ def inventory_reconcile(*, fix: bool, progress: Callable[[Iterable[int]], Iterab
 
     The totals row stays locked meanwhile, so no car change lands between count and compare.
     The database sums the table in chunks of ids, each chunk passing through `progress` (a
-    progress bar in the command). With `fix`, a drift is corrected and recorded as a snapshot.
+    progress bar in the command). The latest snapshot, which the pages show, must be the totals.
+    With `fix`, a drift is corrected and recorded as a snapshot.
     """
     InventoryTotals.objects.get_or_create(singleton=True)
     totals = InventoryTotals.objects.select_for_update().get(singleton=True)
@@ -165,7 +176,9 @@ def inventory_reconcile(*, fix: bool, progress: Callable[[Iterable[int]], Iterab
     if bounds["low"] is not None:
         for start in progress(range(bounds["low"], bounds["high"] + 1, RECOUNT_CHUNK)):
             actual += _recount(start, start + RECOUNT_CHUNK)
-    drift = Drift(recorded=Stock.of_row(totals), actual=actual)
+    latest = CarInventory.objects.first()
+    shown = Stock() if latest is None else Stock.of_row(latest)
+    drift = Drift(recorded=Stock.of_row(totals), actual=actual, shown=shown)
     if fix and drift.exists:  # its snapshot recorded by the totals row's trigger
         InventoryTotals.objects.filter(pk=totals.pk).update(**actual.as_columns(), updated_at=timezone.now())
     return drift

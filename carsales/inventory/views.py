@@ -1,6 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from carsales.catalog.facts import sees_stock_details
 from carsales.catalog.selectors import cars_longest_in_stock
 from carsales.core.charts import Series, line_chart
 from carsales.core.permissions import staff_required
@@ -35,5 +36,6 @@ def inventory_dashboard(request: HttpRequest) -> HttpResponse:
             "ageing_count": ageing_count,
             "ageing_days": days,
             "ageing_choices": AGEING_DAYS,
+            "sees_withdrawn_cars": sees_stock_details(request.user),  # their pages are stock staff's
         },
     )

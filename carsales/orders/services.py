@@ -86,7 +86,7 @@ def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
     if cars_held_by(cart=cart) >= limit:
         raise CartError(
             f"You can hold at most {limit} cars at once, in your cart and unpaid orders. "
-            "Remove a car from your cart, or pay or cancel an unpaid order, to make room."
+            "Remove a car from your cart, or cancel an unpaid order, to make room (a paid order holds none)."
         )
     return CartItem.objects.create(cart=cart, car=car)
 
@@ -145,8 +145,9 @@ def _cart_changes(in_cart: dict[int, Car], confirmed: set[int]) -> list[str]:
     dropped = confirmed - set(in_cart)
     still_listed = list(Car.objects.select_related("brand").filter(pk__in=dropped).order_by("pk"))
     removed = [f"{car} was removed" for car in still_listed]
-    if withdrawn := len(dropped) - len(still_listed):
-        removed.append(f"{withdrawn} car{'s were' if withdrawn > 1 else ' was'} withdrawn from sale")
+    # A car deleted since, or an id that never was one (an API caller's): either way, not listed.
+    if gone := len(dropped) - len(still_listed):
+        removed.append(f"{gone} car{'s are' if gone > 1 else ' is'} no longer listed")
     return added + removed
 
 

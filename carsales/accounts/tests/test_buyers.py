@@ -66,3 +66,19 @@ def test_a_user_added_in_the_admin_gets_a_buyer(staff_client):
 
     assert response.status_code == 302
     assert Buyer.objects.filter(user__username="walkin").count() == 1
+
+
+def test_the_admin_never_moves_a_buyer_and_their_orders_to_another_account(staff_client):
+    from carsales.conftest import CarFactory, order_for
+
+    order = order_for(CarFactory())
+    buyer, mallory = order.buyer, UserFactory()
+
+    response = staff_client.post(
+        f"/admin/accounts/buyer/{buyer.pk}/change/", {"user": mallory.pk, "phone": "+1 555 0100"}
+    )
+
+    assert response.status_code == 302
+    buyer.refresh_from_db()
+    assert buyer.user_id == order.buyer.user_id and buyer.phone == "+1 555 0100"
+    assert staff_client.get("/admin/accounts/buyer/add/").status_code == 403

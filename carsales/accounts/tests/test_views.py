@@ -41,11 +41,15 @@ def test_signing_up_makes_an_inactive_account_and_emails_the_link_that_finishes_
     assert "_auth_user_id" not in client.session
 
 
-def test_following_the_sign_up_link_activates_the_account_and_logs_in(client, run_tasks):
+def test_following_the_sign_up_link_asks_and_its_button_activates_the_account_and_logs_in(client, run_tasks):
     client.post("/accounts/signup/", SIGN_UP)
     run_tasks()
+    link = link_in(mail.outbox[0].body)
 
-    response = client.get(link_in(mail.outbox[0].body), follow=True)
+    asked = client.get(link)  # what a mail scanner opening every link does: nothing
+    assert asked.status_code == 200 and "Confirm my account" in asked.content.decode()
+    assert not get_user_model().objects.get(username="maria").is_active and "_auth_user_id" not in client.session
+    response = client.post(link, follow=True)
 
     user = get_user_model().objects.get(username="maria")
     assert user.is_active
@@ -57,12 +61,11 @@ def test_the_sign_up_link_works_once(client, run_tasks):
     client.post("/accounts/signup/", SIGN_UP)
     run_tasks()
     link = link_in(mail.outbox[0].body)
-    client.get(link)
+    client.post(link)
     client.post("/accounts/logout/")
 
-    response = client.get(link)
-
-    assert response.status_code == 400 and "_auth_user_id" not in client.session
+    for response in (client.get(link), client.post(link)):
+        assert response.status_code == 400 and "_auth_user_id" not in client.session
 
 
 def test_an_unfinished_sign_up_cannot_log_in(client):
@@ -77,7 +80,7 @@ def test_an_account_staff_deactivated_is_never_activated_by_a_sign_up_link(clien
     client.post("/accounts/signup/", SIGN_UP)
     run_tasks()
     first_link = link_in(mail.outbox[0].body)
-    client.get(first_link)
+    client.post(first_link)
     client.post("/accounts/logout/")
     user = get_user_model().objects.get(username="maria")
     user.is_active = False  # staff deactivate it (the admin's checkbox)
@@ -88,10 +91,10 @@ def test_an_account_staff_deactivated_is_never_activated_by_a_sign_up_link(clien
     resent = client.post("/accounts/signup/resend/", follow=True)
     client.post("/accounts/signup/", SIGN_UP | {"username": "maria2"})  # its email again
     run_tasks()
-    old_link = client.get(first_link)
-    fresh_link = client.get(
-        f"/accounts/signup/{urlsafe_base64_encode(force_bytes(user.pk))}/{signup_token_generator.make_token(user)}/"
-    )
+    old_link = client.post(first_link)
+    fresh = f"/accounts/signup/{urlsafe_base64_encode(force_bytes(user.pk))}/{signup_token_generator.make_token(user)}/"
+    fresh_link = client.post(fresh)
+    assert client.get(fresh).status_code == 400
 
     assert "not confirmed yet" not in log_in.content.decode()
     assert "Log in with your name and password first" in resent.content.decode()
@@ -231,7 +234,7 @@ def test_logging_in_with_an_ambiguous_case_variant_is_refused(client):
 def test_a_new_user_stays_logged_in_after_finishing_the_sign_up(client, run_tasks):
     client.post("/accounts/signup/", SIGN_UP)
     run_tasks()
-    client.get(link_in(mail.outbox[0].body))
+    client.post(link_in(mail.outbox[0].body))
 
     assert client.get("/accounts/profile/").status_code == 200
 
@@ -336,12 +339,16 @@ def test_a_user_edits_their_name_and_phone_and_a_new_email_waits_for_its_confirm
     notice = next(m for m in mail.outbox if m.to == [old])
     assert "ana.lima@example.com" in notice.body and "reset your password" in notice.body
     link = re.search(r"http://testserver(/accounts/email/\S+/)", confirm.body).group(1)
-    buyer_client.get(link, follow=True)
+    asked = buyer_client.get(link)  # a mail scanner's visit changes nothing
+    assert "Confirm this address" in asked.content.decode() and "ana.lima@example.com" in asked.content.decode()
+    user.refresh_from_db()
+    assert user.email == old
+    buyer_client.post(link, follow=True)
     user.refresh_from_db()
     assert user.email == "ana.lima@example.com"
     assert "Waiting for you to confirm" not in buyer_client.get("/accounts/profile/").content.decode()
     assert "Waiting for you to confirm" not in phone.get("/accounts/profile/").content.decode()
-    assert any("used already" in str(m) for m in buyer_client.get(link, follow=True).context["messages"])
+    assert any("used already" in str(m) for m in buyer_client.post(link, follow=True).context["messages"])
 
 
 @pytest.mark.parametrize(
@@ -478,7 +485,7 @@ def test_a_sign_up_begun_from_the_cart_returns_to_it_with_its_cars(client, run_t
 
     client.post("/accounts/signup/", {**SIGN_UP, "next": "/cart/"})
     run_tasks()
-    response = client.get(link_in(mail.outbox[0].body), follow=True)
+    response = client.post(link_in(mail.outbox[0].body), follow=True)
 
     assert response.redirect_chain[-1][0] == "/cart/"
     assert response.context["user"].username == "maria"
@@ -489,7 +496,7 @@ def test_a_sign_up_begun_from_the_cart_returns_to_it_with_its_cars(client, run_t
 def test_a_sign_up_never_returns_to_another_site(client, run_tasks, elsewhere):
     client.post(f"/accounts/signup/?next={elsewhere}", SIGN_UP)
     run_tasks()
-    response = client.get(link_in(mail.outbox[0].body))
+    response = client.post(link_in(mail.outbox[0].body))
 
     assert response["Location"] == "/"
 
@@ -507,7 +514,7 @@ def test_check_your_email_sends_the_link_again_to_the_address_given(client, run_
     # The sign-up's own email, then three more an hour at most: the address is not flooded.
     assert [m.subject for m in mail.outbox] == ["Finish signing up to carsales"] * 4
     assert len({link_in(m.body) for m in mail.outbox}) == 1  # the same account's link
-    client.get(link_in(mail.outbox[-1].body))
+    client.post(link_in(mail.outbox[-1].body))
     assert get_user_model().objects.get(username="maria").is_active
     # Signed up and in: Back to "check your email" offers nothing more to send.
     assert client.get("/accounts/signup/sent/")["Location"] == "/"
@@ -576,3 +583,10 @@ def test_a_get_of_send_the_link_again_goes_to_the_log_in_and_sends_nothing(clien
     run_tasks()
 
     assert response.status_code == 302 and response["Location"] == "/accounts/login/" and mail.outbox == []
+
+
+def test_logging_out_says_so(buyer_client):
+    response = buyer_client.post("/accounts/logout/", follow=True)
+
+    assert "_auth_user_id" not in buyer_client.session
+    assert [str(message) for message in response.context["messages"]] == ["You are logged out."]

@@ -71,6 +71,9 @@ def test_a_field_changed_meanwhile_and_on_the_page_is_asked_about_then_saved_as_
     )
     assert Car.objects.get(pk=car.pk).value == Decimal("9000")
     again = asked.context["form"]
+    assert (
+        again.errors["value"] == ["Changed meanwhile to $9,000; yours is kept here."] and "mileage" not in again.errors
+    )
     confirmed = {
         name: again[name].value() for name in again.fields if name != "photo" and again[name].value() is not None
     }

@@ -119,3 +119,26 @@ def test_withdrawing_and_relisting_are_in_the_audit_log_with_who_did_it(admin_us
         ("car.relisted", admin_user.username),
         ("car.withdrawn", admin_user.username),
     ]
+
+
+def test_a_salesperson_finds_no_link_to_a_withdrawn_cars_page_they_may_not_open(admin_user: Any):
+    from django.contrib.auth.models import Group
+
+    from carsales.catalog.services import cars_withdraw
+    from carsales.conftest import UserFactory
+    from carsales.core.groups import SALESPERSON
+
+    with time_machine.travel(timezone.now() - timedelta(days=100)):
+        withdrawn, listed = CarFactory(model="Withdrawn"), CarFactory(model="Listed")
+    cars_withdraw(car_ids=[withdrawn.pk])
+    sales = UserFactory(is_staff=True)
+    sales.groups.add(Group.objects.get(name=SALESPERSON))
+    salesperson, manager = Client(), Client()
+    salesperson.force_login(sales)
+    manager.force_login(admin_user)
+
+    for client, linked in ((salesperson, False), (manager, True)):
+        page = client.get("/staff/inventory/?older_than=90").content.decode()
+        assert str(withdrawn) in page and (withdrawn.get_absolute_url() in page) == linked
+        assert listed.get_absolute_url() in page
+        assert (client.get(withdrawn.get_absolute_url()).status_code == 200) == linked

@@ -211,7 +211,7 @@ def test_staff_get_a_form_error_for_a_plate_already_used(staff_client):
 
     response = staff_client.post("/cars/new/", car_form_data(BrandFactory(), plate="abc1234"))
 
-    assert "Car with this Plate already exists." in response.context["form"].errors["plate"]
+    assert "Another car in stock has this plate." in response.context["form"].errors["plate"]
     assert Car.objects.count() == 1
 
 
@@ -452,6 +452,16 @@ def test_a_sold_car_page_shows_it_sold_without_add_to_cart_to_anyone(client):
     page = response.content.decode()
     assert response.status_code == 200 and "Civic" in page
     assert "This car has been sold." in page and "Add to cart" not in page
+
+
+def test_staff_are_offered_delete_only_for_a_car_no_order_holds(staff_client):
+    from carsales.conftest import reserved_car
+
+    on_sale, reserved, sold = CarFactory(), reserved_car(), sold_car()
+
+    for car, offered in ((on_sale, True), (reserved, False), (sold, False)):
+        page = staff_client.get(f"/cars/{car.pk}/").content.decode()
+        assert (f'href="/cars/{car.pk}/delete/"' in page) == offered
 
 
 def test_a_sold_car_page_offers_four_similar_available_cars(client):

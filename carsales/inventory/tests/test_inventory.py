@@ -1,7 +1,8 @@
+import re
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from carsales.catalog.models import Car
@@ -10,6 +11,7 @@ from carsales.conftest import CarFactory
 from carsales.inventory.models import CarInventory, InventoryTotals
 from carsales.inventory.receivers import car_deleted_update_inventory, car_saved_update_inventory
 from carsales.inventory.selectors import inventory_current
+from carsales.inventory.services import inventory_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -164,16 +166,31 @@ def test_reconcile_reports_drift_and_fixes_it_on_request(capsys):
     CarFactory.create_batch(2, value=10)
     InventoryTotals.objects.update(cars_count=5, cars_value=999)
 
-    call_command("reconcile_inventory")
-    assert (
+    with pytest.raises(CommandError, match=re.escape(
         "Drift: recorded 5 cars in stock worth $999 (2 available, 0 reserved, 0 withdrawn; 0 sold), "
-        "actual 2 cars in stock worth $20" in capsys.readouterr().out
-    )
-    assert InventoryTotals.objects.get().cars_count == 5
+        "actual 2 cars in stock worth $20"
+    )) as refused:  # fmt: skip
+        call_command("reconcile_inventory")
+    assert refused.value.returncode == 1 and InventoryTotals.objects.get().cars_count == 5
+
+    call_command("reconcile_inventory", fix=True)
+    assert "(fixed: the pages show 2 cars in stock worth $20" in capsys.readouterr().out
+    assert current() == (2, Decimal("20"))
+    assert InventoryTotals.objects.get().cars_count == 2
+    call_command("reconcile_inventory")
+
+
+def test_reconcile_finds_a_snapshot_written_by_hand_and_puts_the_totals_back_on_the_pages():
+    CarFactory.create_batch(2, value=10)
+    CarInventory.objects.create(cars_count=5, cars_value=Decimal("1"))  # what the pages now show
+    assert current() == (5, Decimal("1"))
+
+    with pytest.raises(CommandError, match=re.escape("the pages show 5 cars in stock worth $1 ")):
+        call_command("reconcile_inventory")
 
     call_command("reconcile_inventory", fix=True)
     assert current() == (2, Decimal("20"))
-    assert InventoryTotals.objects.get().cars_count == 2
+    assert not inventory_reconcile(fix=False).exists
 
 
 def test_reconcile_on_an_empty_table_reports_zero(capsys):

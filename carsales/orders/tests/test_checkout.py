@@ -70,7 +70,7 @@ def test_a_checkout_racing_the_deletion_of_its_car_is_refused():
     cart = cart_with(user, doomed)
     doomed.delete()  # committed by a staff member between the cart page and the checkout
 
-    with pytest.raises(CheckoutError, match=r"1 car was withdrawn from sale"):
+    with pytest.raises(CheckoutError, match=r"1 car is no longer listed"):
         order_place(cart=cart, buyer=user.buyer, actor=user, confirmed_car_ids=[doomed.pk])
 
     assert not Order.objects.exists()

@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from carsales.core.money import format_money
@@ -16,7 +16,10 @@ def describe(stock: Stock) -> str:
 
 
 class Command(BaseCommand):
-    help = "Recount the cars table, report any drift of the inventory totals and, with --fix, correct it."
+    help = (
+        "Recount the cars table, report any drift of the inventory totals or the latest snapshot (exit status 1) "
+        "and, with --fix, correct it."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--fix", action="store_true", help="Record the recount as the current inventory.")
@@ -30,6 +33,12 @@ class Command(BaseCommand):
         if not drift.exists:
             self.stdout.write(self.style.SUCCESS(f"No drift: {actual}."))
             return
-        recorded = describe(drift.recorded)
-        verdict = "fixed" if fix else "run with --fix to correct it"
-        self.stdout.write(self.style.WARNING(f"Drift: recorded {recorded}, actual {actual} ({verdict})."))
+        found = []
+        if drift.totals_drifted:
+            found.append(f"recorded {describe(drift.recorded)}, actual {actual}")
+        if drift.snapshot_drifted:
+            found.append(f"the pages show {describe(drift.shown)}, the totals {describe(drift.recorded)}")
+        report = f"Drift: {'; '.join(found)}"
+        if not fix:  # a failing exit, for whatever runs this on a schedule to notice
+            raise CommandError(f"{report} (run with --fix to correct it).")
+        self.stdout.write(self.style.WARNING(f"{report} (fixed: the pages show {actual})."))
