@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from .models import Delivery, EffectRecord
 from .services import deliveries_requeue
@@ -61,3 +62,10 @@ class EffectRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    # Deleting a record lets its effect happen again (an email sent anew when its delivery is
+    # requeued); never while a run holds its claim, which would let a second run start it meanwhile
+    # (the admin's bulk delete asks this of each record it would delete).
+    def has_delete_permission(self, request: HttpRequest, obj: EffectRecord | None = None) -> bool:
+        claimed = obj is not None and obj.claimed_until is not None and obj.claimed_until > timezone.now()
+        return super().has_delete_permission(request, obj) and not claimed

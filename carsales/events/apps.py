@@ -7,8 +7,15 @@ class EventsConfig(AppConfig):
     verbose_name = "Durable events"
 
     def ready(self) -> None:
+        from django.db.models.signals import pre_save
+
         from . import checks  # noqa: F401  (registers the start-up check)
+        from .models import Delivery, EffectRecord
+        from .receivers import kept_on_load
         from .transports import CeleryTransport, transport
+
+        for model in (Delivery, EffectRecord):
+            pre_save.connect(kept_on_load, sender=model, dispatch_uid=f"events.kept_on_load.{model._meta.model_name}")
 
         try:
             chosen = transport()
