@@ -5,7 +5,7 @@ from carsales.core.charts import Series, line_chart
 from carsales.core.permissions import staff_required
 from carsales.sales.selectors import sale_list
 
-from .selectors import daily_sales_history, order_events_recent
+from .selectors import daily_sales_history, order_events_recent, sales_over
 
 
 @staff_required("analytics.view_dailysales")
@@ -23,5 +23,11 @@ def sales_dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "analytics/sales_dashboard.html",
-        {"chart": chart, "today": today, "events": order_events_recent(), "sales": sale_list()[:20]},
+        {
+            "chart": chart,
+            "today": today,
+            "periods": [sales_over(days=7), sales_over(days=30)],  # "how did we do this week, this month"
+            "events": order_events_recent(),
+            "sales": sale_list()[:20],
+        },
     )

@@ -8,7 +8,7 @@ from django.db.models import F, QuerySet
 from django.db.models.expressions import OrderBy
 
 from .facts import mileage_unit, sees_stock_details
-from .models import FIRST_CAR_YEAR, Body, Brand, Car, Fuel, Transmission, next_year
+from .models import FIRST_CAR_YEAR, Body, Brand, Car, CarStatus, Fuel, Transmission, next_year
 from .search import SearchOutcome, car_search
 from .selectors import MAX_DAYS_IN_STOCK, brands_offered, cars_in_stock_for
 
@@ -114,6 +114,10 @@ class CarFilterSet(filters.FilterSet):
         max_value=MAX_DAYS_IN_STOCK,
         label="In stock for at least (days)",
         help_text="Cars not sold, taken in at least this many days ago.",
+    )
+    # Staff list every car (a buyer sees available ones only): this picks out the ones a count means.
+    status = filters.ChoiceFilter(
+        choices=CarStatus.choices, empty_label="Any status", help_text="Stock staff: the cars in this state."
     )
     ordering = filters.ChoiceFilter(
         method="order", choices=list(ORDERING_LABELS.items()), empty_label=None, label="Sort by"

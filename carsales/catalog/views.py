@@ -446,6 +446,9 @@ def car_photo_change_view(request: HttpRequest, pk: int, photo_id: int, change: 
             messages.success(request, "The photo is the cover now.")
         else:
             car_photo_move(photo=photo, by=-1 if change == "earlier" else 1)
+            messages.success(request, f"The photo moved {change}.")
+            # Back where the moved photo is now: a keyboard carries on from it, not from the top.
+            return redirect(f"{reverse('catalog:car_photos', args=[pk])}#photo-{photo.pk}")
     except ValidationError as refusal:
         messages.error(request, " ".join(refusal.messages))
     return redirect("catalog:car_photos", pk=pk)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -22,31 +23,34 @@ def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], t
     """Return an inline SVG with one polyline per series, each scaled to its own maximum.
 
     Each series gets its own scale so that a count (tens) and a value (millions) are both
-    readable on one chart; the legend states each series' maximum.
+    readable on one chart; the legend states each series' maximum. A lone point sits in the
+    middle; the second series' points are rings around the first's, which they often cover.
     """
     if not labels:
         return format_html('<p class="muted">{}</p>', "No data yet.")
     step = (WIDTH - 2 * PAD) / max(len(labels) - 1, 1)
+    left = PAD if len(labels) > 1 else WIDTH / 2
     lines = []
     dots = []
     legend = []
     for index, one in enumerate(series):
         top = max((float(v) for v in one.values), default=0.0) or 1.0
         xy = [
-            (f"{PAD + i * step:.1f}", f"{HEIGHT - PAD - (float(v) / top) * (HEIGHT - 2 * PAD):.1f}")
+            (f"{left + i * step:.1f}", f"{HEIGHT - PAD - (float(v) / top) * (HEIGHT - 2 * PAD):.1f}")
             for i, v in enumerate(one.values)
         ]
         lines.append((one.css_class, " ".join(f"{x},{y}" for x, y in xy)))
         # A lone point draws no line, so every point also gets a dot.
-        dots += [(one.css_class, x, y) for x, y in xy]
+        shape = ("dot", 3) if index == 0 else ("dot ring", 6)
+        dots += [(f"{shape[0]} {one.css_class}", x, y, shape[1]) for x, y in xy]
         legend.append((one.css_class, PAD + index * 220, one.label, f"{top:,.0f}"))
-    first, last = labels[0], labels[-1]
+    first, last = (_tick(label) for label in (labels[0], labels[-1]))
+    ends: list[tuple[float, str, str]] = [(PAD, "start", first), (WIDTH - PAD, "end", last)]
+    ticks = ends if first != last else [(WIDTH / 2, "middle", first)]
     return format_html(
         '<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{title}">'
         '<line class="axis" x1="{pad}" y1="{base}" x2="{right}" y2="{base}"/>'
-        "{lines}{dots}{legend}"
-        '<text class="tick" x="{pad}" y="{label_y}">{first}</text>'
-        '<text class="tick" x="{right}" y="{label_y}" text-anchor="end">{last}</text>'
+        "{lines}{dots}{legend}{ticks}"
         "</svg>",
         w=WIDTH,
         h=HEIGHT,
@@ -54,10 +58,17 @@ def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], t
         pad=PAD,
         right=WIDTH - PAD,
         base=HEIGHT - PAD,
-        label_y=HEIGHT - 12,
         lines=format_html_join("", '<polyline class="line {}" points="{}"/>', lines),
-        dots=format_html_join("", '<circle class="dot {}" cx="{}" cy="{}" r="3"/>', dots),
+        dots=format_html_join("", '<circle class="{}" cx="{}" cy="{}" r="{}"/>', dots),
         legend=format_html_join("", '<text class="legend {}" x="{}" y="18">{} (max {})</text>', legend),
-        first=f"{first:%Y-%m-%d}",
-        last=f"{last:%Y-%m-%d %H:%M}" if isinstance(last, datetime) else f"{last:%Y-%m-%d}",
+        ticks=format_html_join(
+            "",
+            '<text class="tick" x="{}" y="{}" text-anchor="{}">{}</text>',
+            [(x, HEIGHT - 12, a, t) for x, a, t in ticks],
+        ),
     )
+
+
+def _tick(label: date | datetime) -> str:
+    """A label in the site's format (a day, or a moment with its zone)."""
+    return date_format(label, "DATETIME_FORMAT" if isinstance(label, datetime) else "DATE_FORMAT")

@@ -89,3 +89,19 @@ def test_at_log_in_the_cars_that_did_not_fit_in_the_cart_are_named(page: Page):
     warning = page.locator(".message.warning")
     expect(warning).to_contain_text("so these were not added to your cart")
     expect(warning).to_contain_text(str(visiting[2]))
+
+
+def test_all_cars_on_a_car_page_returns_to_the_results_the_buyer_came_from(page: Page):
+    honda = BrandFactory(name="Honda")
+    CarFactory(brand=honda, model="Civic", value=10_000)
+    CarFactory(brand=BrandFactory(name="Kia"), model="Ceed", value=12_000)
+    page.goto("/")
+    page.get_by_label("Brand").select_option(label="Honda")
+    page.wait_for_url("**brand=honda**")
+
+    page.get_by_role("link", name="Honda Civic").first.click()
+    page.get_by_role("link", name="← All cars").click()
+
+    page.wait_for_url("**brand=honda**")
+    expect(page.locator(".card-body h2")).to_have_text(["Honda Civic"])
+    expect(page.get_by_label("Brand")).to_have_value("honda")

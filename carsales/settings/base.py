@@ -196,6 +196,7 @@ LOGIN_REDIRECT_URL = "catalog:car_list"
 LOGOUT_REDIRECT_URL = "catalog:car_list"
 
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["carsales.settings.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

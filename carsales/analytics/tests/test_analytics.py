@@ -138,3 +138,15 @@ def test_the_workers_housekeeping_prunes_order_events_and_so_does_the_command(se
     assert "Deleted 0 order events of days older than 1 days" in capsys.readouterr().out
     with pytest.raises(CommandError):
         call_command("analytics_prune", "--days", "0")
+
+
+def test_the_sales_page_sums_the_last_7_and_30_days(staff_client):
+    with time_machine.travel(timezone.now() - timedelta(days=20)):
+        order_mark_paid(order=order_for(CarFactory(value=Decimal("1000"))), actor=AnonymousUser())
+    with time_machine.travel(timezone.now() - timedelta(days=40)):
+        order_mark_paid(order=order_for(CarFactory(value=Decimal("5000"))), actor=AnonymousUser())
+    order_mark_paid(order=order_for(CarFactory(value=Decimal("200"))), actor=AnonymousUser())
+
+    periods = staff_client.get("/staff/sales/").context["periods"]
+
+    assert [(p.days, p.sales, p.revenue) for p in periods] == [(7, 1, Decimal("200")), (30, 2, Decimal("1200"))]

@@ -278,6 +278,18 @@ def test_deleting_a_photo_on_the_site_asks_first(staff_client: Client):
     assert gallery(car) == []
 
 
+def test_moving_a_photo_says_so_and_returns_to_it(staff_client: Client):
+    car = CarFactory(photo=None)
+    first, second = car_photos_add(car=car, files=[image_upload(), image_upload()])
+
+    moved = staff_client.post(f"/cars/{car.pk}/photos/{second.pk}/earlier/")
+    page = staff_client.get(moved["Location"])
+
+    assert moved["Location"] == f"/cars/{car.pk}/photos/#photo-{second.pk}"
+    assert gallery(car) == [second, first]
+    assert "The photo moved earlier." in page.content.decode() and f'id="photo-{second.pk}"' in page.content.decode()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_photo_saved_from_a_shell_outside_any_transaction_is_counted_under_the_cars_lock(settings: Any):
     """A shell's save runs in autocommit: the lock its receiver takes needs the save's own block."""

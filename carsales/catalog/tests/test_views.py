@@ -106,6 +106,10 @@ def test_buyers_see_only_available_cars_and_staff_see_all(buyer_client, staff):
 
     assert [c.model for c in buyer_client.get("/").context["page"]] == ["On sale"]
     assert {c.model for c in staff_client.get("/").context["page"]} == {"On sale", "Gone"}
+    # Staff pick out the cars of one state, so a count on screen means what the inventory's does.
+    assert [c.model for c in staff_client.get("/", {"status": "sold"}).context["page"]] == ["Gone"]
+    assert 'name="status"' in staff_client.get("/").content.decode()
+    assert 'name="status"' not in buyer_client.get("/").content.decode()
 
 
 @pytest.mark.parametrize("per_page", [12, 48])
