@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 WIDTH, HEIGHT, PAD = 640, 220, 36
+FEW_POINTS = 12
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,10 @@ def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], t
             for i, v in enumerate(one.values)
         ]
         lines.append((one.css_class, " ".join(f"{x},{y}" for x, y in xy)))
-        # A lone point draws no line, so every point also gets a dot.
-        shape = ("dot", 3) if index == 0 else ("dot ring", 6)
-        dots += [(f"{shape[0]} {one.css_class}", x, y, shape[1]) for x, y in xy]
+        # A lone point draws no line: a few points get dots; many, the line alone (dots would crowd it).
+        if len(xy) <= FEW_POINTS:
+            shape = ("dot", 3) if index == 0 else ("dot ring", 6)
+            dots += [(f"{shape[0]} {one.css_class}", x, y, shape[1]) for x, y in xy]
         legend.append((one.css_class, PAD + index * 220, one.label, f"{top:,.0f}"))
     first, last = (_tick(label) for label in (labels[0], labels[-1]))
     ends: list[tuple[float, str, str]] = [(PAD, "start", first), (WIDTH - PAD, "end", last)]

@@ -26,3 +26,10 @@ def test_each_series_is_scaled_to_its_own_maximum():
 
 def test_an_empty_chart_says_so():
     assert "No data yet." in line_chart(title="t", labels=[], series=[])
+
+
+def test_many_points_are_drawn_as_lines_alone():
+    days = [date(2026, 1, day) for day in range(1, 31)]
+    svg = line_chart(title="t", labels=days, series=[Series("Cars", list(range(30)), "count")])
+
+    assert "<circle" not in svg and svg.count("<polyline") == 1
