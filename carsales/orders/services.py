@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
-from django.db.models import Count, DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -95,6 +95,14 @@ def cart_item_remove(*, cart: Cart, car_id: int) -> bool:
     """Take the car out of the cart; returns whether it was there."""
     deleted, _ = CartItem.objects.filter(cart=cart, car_id=car_id).delete()
     return bool(deleted)
+
+
+def cart_items_unavailable_remove(*, cart: Cart) -> int:
+    """Take out of the cart every car no longer for sale (reserved, sold, withdrawn or unpriced
+    meanwhile), so the others can be ordered; returns how many."""
+    for_sale = Q(car__status=CarStatus.AVAILABLE, car__value__isnull=False)
+    deleted, _ = CartItem.objects.filter(cart=cart).exclude(for_sale).delete()
+    return deleted
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
@@ -26,6 +27,7 @@ from .services import (
     cart_for_token,
     cart_item_add,
     cart_item_remove,
+    cart_items_unavailable_remove,
     order_cancel,
     order_mark_paid,
     order_place,
@@ -74,6 +76,15 @@ def cart_add(request: HttpRequest, car_id: int) -> HttpResponse:
 def cart_remove(request: HttpRequest, car_id: int) -> HttpResponse:
     if cart_item_remove(cart=current_cart(request), car_id=car_id):
         messages.success(request, "Removed from your cart.")
+    return redirect("orders:cart")
+
+
+@posted_else_back_to(lambda: "orders:cart")
+def cart_remove_unavailable(request: HttpRequest) -> HttpResponse:
+    if removed := cart_items_unavailable_remove(cart=current_cart(request)):
+        messages.success(
+            request, f"Removed {removed} car{pluralize(removed)} no longer available: order the others now."
+        )
     return redirect("orders:cart")
 
 

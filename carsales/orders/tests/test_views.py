@@ -402,6 +402,25 @@ def test_a_cart_holding_a_car_no_longer_for_sale_says_so_once_and_offers_no_chec
     assert car.get_absolute_url() not in page  # its page is staff's now: no link to a 404
 
 
+def test_one_button_removes_every_car_no_longer_for_sale_and_keeps_the_others(buyer_client, user):
+    from carsales.catalog.services import cars_withdraw
+    from carsales.orders.services import cart_for_buyer, cart_item_add
+
+    kept, withdrawn, taken = CarFactory(), CarFactory(), CarFactory()
+    cart = cart_for_buyer(buyer=user.buyer)
+    for car in (kept, withdrawn, taken):
+        cart_item_add(cart=cart, car=car)
+    cars_withdraw(car_ids=[withdrawn.pk])
+    order_for(taken)  # another buyer's checkout won the race
+    assert "Remove the cars no longer available" in buyer_client.get("/cart/").content.decode()
+
+    response = buyer_client.post("/cart/remove-unavailable/", follow=True)
+
+    assert [item.car for item in response.context["items"]] == [kept]
+    assert "Removed 2 cars no longer available: order the others now." in response.content.decode()
+    assert "cart-blocked" not in response.content.decode()
+
+
 def test_a_voided_order_reads_voided_in_the_buyers_list_not_paid(buyer_client, user):
     from django.contrib.auth.models import AnonymousUser
 
