@@ -24,6 +24,7 @@ from .signals import PriceMove, cars_removed, cars_repriced
 from .validators import validate_image_upload
 from .version_listener import version_moved_here
 from .vin import VIN_PATTERN, validate_vin, vin_normalise
+from .vocabulary import search_vocabulary_forget
 
 FIRST_CAR_YEAR = 1900
 
@@ -75,6 +76,7 @@ class BrandQuerySet(MovesCatalogueVersion):
             if not isinstance(kwargs["name"], str):
                 raise TypeError("A brand's name is folded in Python: give it as text, or rename with save().")
             kwargs["folded_name"] = folded(kwargs["name"])
+            search_vocabulary_forget()
         return super().update(**kwargs)
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Brand"]:
@@ -89,6 +91,7 @@ class BrandQuerySet(MovesCatalogueVersion):
             raise TypeError("A brand's folded name follows its name: update the name.")
         if "name" in upserted:
             kwargs["update_fields"] = sorted(upserted | {"folded_name"})
+        search_vocabulary_forget()  # new names, or renamed ones
         return super().bulk_create(brands, **kwargs)
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
@@ -99,6 +102,7 @@ class BrandQuerySet(MovesCatalogueVersion):
             for brand in brands:
                 brand.folded_name = folded(brand.name)
             fields.add("folded_name")
+            search_vocabulary_forget()
         # Written by a plain queryset, whose update() takes the names as Case expressions.
         using = self._db or router.db_for_write(self.model)  # type: ignore[attr-defined]  # Django's, not in the stubs
         updated = models.QuerySet(self.model, using=using).bulk_update(brands, sorted(fields), *args, **kwargs)
@@ -293,6 +297,8 @@ class CarQuerySet(StateGuardedQuerySet):
             # After the write (in its transaction, if any): a page cached in between holds the new
             # rows under the old version, never the old rows under the new one.
             CatalogueVersion.bump()
+            if "model" in kwargs:  # bulk_update's too, which writes through update()
+                search_vocabulary_forget()
         return updated
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:

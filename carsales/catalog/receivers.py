@@ -18,7 +18,6 @@ from carsales.events.durable import Event, durable_receiver
 
 from .images import photo_published
 from .models import Brand, Car, CarPhoto, CatalogueVersion, PriceChange, folded
-from .search import search_vocabulary_forget
 from .selectors import gallery_refusal
 from .services import (
     car_bio_fill,
@@ -33,6 +32,7 @@ from .services import (
     upload_name_foreseen,
 )
 from .signals import PriceMove, car_stock_moved, cars_added, cars_removed, cars_repriced
+from .vocabulary import search_vocabulary_forget
 
 _CAR_FILES = ("photo", "thumbnail", "thumbnail_webp")  # a car's stored files: its photo and renditions
 _UPLOAD_MARKED = "catalog.upload_marked"  # the name a new upload was marked under, for post_save

@@ -11,11 +11,11 @@ import difflib
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from .models import FIRST_CAR_YEAR, Brand, Car, folded, next_year
 from .vin import vin_normalise
+from .vocabulary import VOCABULARY_KEY
 
 # What buyers type for a brand; the brand's own name is always understood too.
 BRAND_ALIASES = {
@@ -28,7 +28,6 @@ BRAND_ALIASES = {
     "alfa": "alfa romeo",
     "landie": "land rover",
 }
-VOCABULARY_KEY = "catalog.search.vocabulary"
 VOCABULARY_SECONDS = 600
 CORRECTION_CUTOFF = 0.7  # difflib ratio: "hnda"/"honda" is 0.89, "golf"/"polo" 0.5
 SUGGESTION_CUTOFF = 0.5
@@ -83,13 +82,6 @@ def _vocabulary() -> set[str]:
         vocabulary = {word for name in [*brands, *(model.casefold() for model in models)] for word in name.split()}
         cache.set(VOCABULARY_KEY, vocabulary, VOCABULARY_SECONDS)
     return vocabulary
-
-
-def search_vocabulary_forget() -> None:
-    """A brand or model was added or renamed: read the words again at the next correction, once
-    this transaction is committed (and now, for this transaction's own searches)."""
-    cache.delete(VOCABULARY_KEY)
-    transaction.on_commit(lambda: cache.delete(VOCABULARY_KEY))
 
 
 def _known(word: str, vocabulary: set[str]) -> bool:

@@ -42,11 +42,11 @@ from .models import (
     car_field_label,
     folded,
 )
-from .search import search_vocabulary_forget
 from .selectors import gallery_refusal
 from .signals import PriceMove, car_stock_moved, cars_added
 from .validators import validate_image_upload
 from .vin import body_from_vin, doors_from_vin, transmission_from_vin, vin_decode
+from .vocabulary import search_vocabulary_forget
 
 STOCK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 STOCK_CODE_LENGTH = 10

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from carsales.catalog.models import Brand, Car
 from carsales.conftest import BrandFactory, CarFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +52,31 @@ def found(query: str, client: Client | None = None) -> list[int]:
 )
 def test_a_query_as_buyers_type_it_finds_what_they_meant(stock: dict[str, Any], query: str, expected: list[str]):
     assert found(query) == sorted(stock[name].pk for name in expected)
+
+
+@pytest.mark.parametrize(
+    ("rename", "typo", "car"),
+    [
+        (lambda stock: Car.objects.filter(pk=stock["cruze"].pk).update(model="Zafira"), "zafria", "cruze"),
+        (
+            lambda stock: Car.objects.bulk_update([Car(pk=stock["cruze"].pk, model="Zafira")], ["model"]),
+            "zafria",
+            "cruze",
+        ),
+        (lambda stock: Brand.objects.filter(name="Fiat").update(name="Abarth"), "abrath", "doblo"),
+        (
+            lambda stock: Brand.objects.bulk_update([Brand(pk=stock["doblo"].brand_id, name="Abarth")], ["name"]),
+            "abrath",
+            "doblo",
+        ),
+    ],
+    ids=["car update", "car bulk_update", "brand update", "brand bulk_update"],
+)
+def test_a_name_renamed_by_a_queryset_write_is_corrected_to_at_once(stock: dict[str, Any], rename, typo, car):
+    assert found("civic") == [stock["civic"].pk]  # the words are cached now
+    rename(stock)
+
+    assert found(typo) == [stock[car].pk]
 
 
 def test_the_page_says_how_a_corrected_query_was_understood(stock: dict[str, Any]):
