@@ -100,7 +100,6 @@ def email_change_token(*, user: Any, new_email: str) -> str:
     return signing.dumps({"user": user.pk, "to": new_email, "from": user.email}, salt=EMAIL_CHANGE_SALT)
 
 
-@transaction.atomic
 def email_change_asked(*, token: str) -> dict[str, Any]:
     """The email change a link names (user, from, to), unapplied; raises ValidationError for a
     link that is broken or expired."""
@@ -110,6 +109,7 @@ def email_change_asked(*, token: str) -> dict[str, Any]:
         raise ValidationError("This link is broken or has expired; change your email on your profile again.")
 
 
+@transaction.atomic
 def email_change_confirm(*, token: str) -> Any:
     """Apply the email change a link names; returns the user, or raises ValidationError for a
     link that is broken, expired, already used or whose address another account took since."""

@@ -513,9 +513,10 @@ class Car(StateGuardedModel):
         return reverse("catalog:car_detail", kwargs={"pk": self.pk})
 
     def unique_error_message(self, model_class: Any, unique_check: Any) -> ValidationError:
-        """A taken plate in the words of the VIN's constraint, not Django's "Car with this Plate"."""
+        """A taken plate in the dealership's words, not Django's "Car with this Plate" (a sold car
+        keeps its plate's row too)."""
         if tuple(unique_check) == ("plate",):
-            return ValidationError("Another car in stock has this plate.", code="unique")
+            return ValidationError("Another car, on sale or sold, has this plate.", code="unique")
         return super().unique_error_message(model_class, unique_check)
 
     def validate_constraints(self, exclude: Any = None) -> None:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -73,4 +74,6 @@ def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], t
 
 def _tick(label: date | datetime) -> str:
     """A label in the site's format (a day, or a moment with its zone)."""
-    return date_format(label, "DATETIME_FORMAT" if isinstance(label, datetime) else "DATE_FORMAT")
+    if isinstance(label, datetime):
+        return date_format(timezone.localtime(label), "DATETIME_FORMAT")  # in the zone the pages show
+    return date_format(label, "DATE_FORMAT")

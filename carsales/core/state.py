@@ -24,12 +24,12 @@ Every refusal is a TypeError whose message names the service to call instead.
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
 from typing import Any, ClassVar
 
 from django.db import models, router, transaction
 
 from carsales.core.db import one_round_trip
+from carsales.events.dumps import as_dumped
 
 _in_transition: ContextVar[bool] = ContextVar("in_state_transition", default=False)
 
@@ -70,13 +70,6 @@ class StateGuardedQuerySet(models.QuerySet[Any]):
         if guarded:
             raise TypeError(self.model.state_refusal(guarded))
         return super().bulk_update(objs, fields, *args, **kwargs)
-
-
-def _as_dumped(value: Any) -> Any:
-    """`value` as a dump states it: Django's JSON serializer keeps a time to the millisecond."""
-    if isinstance(value, datetime):
-        return value.replace(microsecond=value.microsecond // 1000 * 1000)
-    return value
 
 
 class StateGuardedModel(models.Model):
@@ -123,23 +116,23 @@ class StateGuardedModel(models.Model):
         with one_round_trip(using or router.db_for_write(type(self), instance=self)):
             return super().delete(using=using, keep_parents=keep_parents)
 
-    def check_loaded_over_stored(self) -> None:
+    def check_loaded_over_stored(self, using: str) -> None:
         """A fixture writes past save(): raise TypeError if this row, loaded over a stored one,
         carries other state than the stored row's (a new row's state is checked by the loading
         app's contradictions, as the rows it loads with it)."""
-        stored = self._stored_state()
+        stored = self._stored_state(using)
         changed = {
-            name for name, value in (stored or {}).items() if _as_dumped(self.__dict__.get(name)) != _as_dumped(value)
+            name for name, value in (stored or {}).items() if as_dumped(self.__dict__.get(name)) != as_dumped(value)
         }
         if changed:
             raise TypeError(
                 f"{type(self).__name__} #{self.pk}, loaded over the stored row: {self.state_refusal(changed)}"
             )
 
-    def _stored_state(self) -> dict[str, Any] | None:
+    def _stored_state(self, using: str | None = None) -> dict[str, Any] | None:
         """The state fields of the stored row this instance, made by hand, is forced onto."""
         attnames = [self._state_attname(name) for name in self.STATE_FIELDS]
-        return type(self)._base_manager.filter(pk=self.pk).values(*attnames).first()
+        return type(self)._base_manager.db_manager(using).filter(pk=self.pk).values(*attnames).first()
 
     def check_new_row(self) -> None:
         """Raise TypeError unless this new row may be written by the path writing it."""

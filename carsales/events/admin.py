@@ -69,3 +69,7 @@ class EffectRecordAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: EffectRecord | None = None) -> bool:
         claimed = obj is not None and obj.claimed_until is not None and obj.claimed_until > timezone.now()
         return super().has_delete_permission(request, obj) and not claimed
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EffectRecord]) -> None:
+        # Asked again in the DELETE: a run may have taken a claim since the page was shown.
+        queryset.exclude(claimed_until__gt=timezone.now()).delete()

@@ -97,7 +97,11 @@ def check_inventory_of_loaded_rows(sender: Any, **kwargs: Any) -> list[str]:
             "manage.py reconcile_inventory --fix first)"
         )
     if drift.snapshot_drifted:
-        problems.append("the latest inventory snapshot is not the inventory's totals")
+        shown = drift.shown
+        problems.append(
+            f"the latest inventory snapshot ({shown.cars_count} cars worth {format_money(shown.cars_value)}) "
+            "is not the inventory's totals"
+        )
     return problems
 
 

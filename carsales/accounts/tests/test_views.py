@@ -590,3 +590,19 @@ def test_logging_out_says_so(buyer_client):
 
     assert "_auth_user_id" not in buyer_client.session
     assert [str(message) for message in response.context["messages"]] == ["You are logged out."]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_change_is_confirmed_in_a_transaction_of_its_own_as_a_request_makes_it():
+    """Outside a test's own transaction, as every request runs: the confirmation locks the address."""
+    from carsales.accounts.services import email_change_token
+
+    user = UserFactory(email="old@example.com")
+    client = Client()
+    client.force_login(user)
+    link = f"/accounts/email/{email_change_token(user=user, new_email='new@example.com')}/"
+
+    assert client.post(link).status_code == 302
+
+    user.refresh_from_db()
+    assert user.email == "new@example.com"

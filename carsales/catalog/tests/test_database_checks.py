@@ -49,7 +49,7 @@ def test_a_taken_plate_or_vin_is_an_error_on_its_field_and_nothing_is_saved():
     with pytest.raises(ValidationError) as vin_taken:
         golf(brand, plate="CD2", vin=VIN)
 
-    assert field_errors(plate_taken) == {"plate": ["Another car in stock has this plate."]}
+    assert field_errors(plate_taken) == {"plate": ["Another car, on sale or sold, has this plate."]}
     assert field_errors(vin_taken) == {"vin": ["Another car in stock has this VIN."]}
     assert Car.objects.count() == 1
 
@@ -60,7 +60,7 @@ def test_an_edit_to_a_taken_plate_is_a_plate_error_and_leaves_the_row_as_stored(
     with pytest.raises(ValidationError) as refused:
         car_update(car=second, plate="ab1", value=Decimal(900))
 
-    assert field_errors(refused) == {"plate": ["Another car in stock has this plate."]}
+    assert field_errors(refused) == {"plate": ["Another car, on sale or sold, has this plate."]}
     stored = Car.objects.get(pk=second.pk)
     assert (stored.plate, stored.value) == ("CD2", Decimal(500))
     assert Car.objects.get(pk=first.pk).plate == "AB1"
@@ -150,7 +150,7 @@ def test_a_plate_taken_after_the_form_found_it_free_is_the_forms_plate_error_on_
 
     status, plate_errors = path(staff_client, brand)
 
-    assert (status, plate_errors) == (answered, ["Another car in stock has this plate."])
+    assert (status, plate_errors) == (answered, ["Another car, on sale or sold, has this plate."])
     assert Car.objects.filter(plate="RACE1").count() == 1
 
 
@@ -162,4 +162,4 @@ def test_the_admin_checks_a_plate_as_it_is_stored(staff_client):
         {**CAR, "plate": " ab1 ", "brand": BrandFactory().pk, "photos-TOTAL_FORMS": "0", "photos-INITIAL_FORMS": "0"},
     )
 
-    assert response.context["adminform"].form.errors["plate"] == ["Another car in stock has this plate."]
+    assert response.context["adminform"].form.errors["plate"] == ["Another car, on sale or sold, has this plate."]

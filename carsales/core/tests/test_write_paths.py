@@ -1,5 +1,5 @@
-"""Every ORM write path of every guarded model (Car, Order, OrderItem, Sale), each as a shell or a
-stale page would take it: the write keeps every invariant, or it is refused with a message that
+"""Every ORM write path of every guarded model (Car, Order, OrderItem, Sale), each as a shell, a
+stale page or a fixture (loaddata) would take it: the write keeps every invariant, or it is refused with a message that
 names the service to call. Each cell states which of the two it must be.
 
 The invariants (carsales.core.tests.invariants) are read from the stored rows after each write:
@@ -7,18 +7,25 @@ inventory equal to a recount, each car's status what its live order line says, o
 equal to their lines, a sale for every paid active order and no other.
 """
 
+import json
+import tempfile
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
+from django.core import serializers
+from django.core.management import call_command
 from django.db import DatabaseError, transaction
-from django.db.models import F, ProtectedError
+from django.db.models import BooleanField, DateTimeField, DecimalField, F, ProtectedError
 
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.services import CarInUse
 from carsales.conftest import CarFactory, UserFactory, order_for
+from carsales.core.state import StateGuardedModel
 from carsales.core.tests.invariants import assert_store_is_true
 from carsales.orders.models import Order, OrderItem, OrderStatus
 from carsales.orders.services import OrderStateError, order_cancel, order_mark_paid
@@ -140,6 +147,62 @@ def _delete_each(model: type) -> Callable[[dict[str, Any]], None]:
     return write
 
 
+# Fixtures: loaddata writes past save(). A stored row loaded again as dumped is kept; with any state
+# field changed (core.receivers.state_kept_on_load), refused.
+GUARDED = {Car: "available", Order: "placed", OrderItem: "placed", Sale: "sale"}
+
+
+def _stored_row(model: type, w: dict[str, Any]) -> Any:
+    subject = w[GUARDED[model]]
+    return subject.items.get() if model is OrderItem else model._default_manager.get(pk=subject.pk)
+
+
+def _other(field: Any, value: Any) -> Any:
+    """A value of `field` other than `value`, as a fixture states it."""
+    if field.is_relation:
+        return field.related_model._default_manager.exclude(pk=value).order_by("pk").values_list("pk", flat=True)[0]
+    if field.choices:
+        return next(choice for choice, _label in field.choices if choice != value)
+    if isinstance(field, BooleanField):
+        return not value
+    if isinstance(field, DateTimeField):
+        return "2020-01-01T00:00:00Z" if value is None else (value + timedelta(days=1)).isoformat()
+    if isinstance(field, DecimalField):
+        return str((value or Decimal(0)) + 1)
+    return (value or 0) + 1
+
+
+def _loaded(rows: list[dict[str, Any]]) -> None:
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as fixture:
+        json.dump(rows, fixture)
+        fixture.flush()
+        call_command("loaddata", fixture.name, verbosity=0)
+
+
+def _loaded_with(model: type, name: str | None) -> Callable[[dict[str, Any]], None]:
+    """Load the model's stored row as dumped, with `name` (a state field) changed, or as it is."""
+
+    def write(w: dict[str, Any]) -> None:
+        row = _stored_row(model, w)
+        (dumped,) = json.loads(serializers.serialize("json", [row]))
+        if name is not None:
+            field = model._meta.get_field(name)
+            dumped["fields"][name] = _other(field, getattr(row, field.attname))
+        _loaded([dumped])
+
+    return write
+
+
+def _order_cancelled_and_its_car_freed_by_a_fixture(w: dict[str, Any]) -> None:
+    order = Order.objects.get(pk=w["placed"].pk)
+    line = order.items.get()
+    rows = json.loads(serializers.serialize("json", [line.car, order, line]))
+    rows[0]["fields"]["status"] = "available"
+    rows[1]["fields"].update(status="cancelled", cancelled_at="2026-01-01T00:00:00Z", cancellation_reason="buyer")
+    rows[2]["fields"]["holds_car"] = False
+    _loaded(rows)
+
+
 CELLS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     # Car
     "car: stale instance saved after its checkout": (_stale_car_saved_after_its_checkout, KEPT),
@@ -195,7 +258,25 @@ CELLS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "sale: update() of the amount": (_update(Sale, amount=1), REFUSED),
     "sale: delete() voids it": (lambda w: w["sale"].delete(), KEPT),
     "sale: queryset delete() voids every sale": (lambda w: Sale.objects.all().delete(), KEPT),
+    # Fixtures, of every guarded model
+    **{
+        f"{model.__name__}: loaddata of the stored row as dumped": (_loaded_with(model, None), KEPT)
+        for model in GUARDED
+    },
+    **{
+        f"{model.__name__}: loaddata changing {name}": (_loaded_with(model, name), REFUSED)
+        for model in GUARDED
+        for name in model.STATE_FIELDS
+    },
+    "order: loaddata cancelling an order and freeing its car": (
+        _order_cancelled_and_its_car_freed_by_a_fixture,
+        REFUSED,
+    ),
 }
+
+
+def test_the_fixture_cells_cover_every_state_guarded_model() -> None:
+    assert {m for m in apps.get_models() if issubclass(m, StateGuardedModel)} == set(GUARDED)
 
 
 @pytest.mark.parametrize(("cell", "expected"), [(cell, expected) for cell, (_, expected) in CELLS.items()])

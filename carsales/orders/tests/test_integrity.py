@@ -669,11 +669,17 @@ def test_a_car_a_live_line_holds_cannot_leave_reserved_or_sold_by_any_path(statu
 
 
 def test_a_car_whose_lines_let_go_goes_back_on_sale_by_every_release_path(staff):
-    cancelled, deleted_line, voided = reserved_car(), reserved_car(), CarFactory()
-    order_cancel(order=Order.objects.get(items__car=cancelled), actor=None)
-    OrderItem.objects.get(car=deleted_line).delete()
-    Sale.objects.get(order=paid_order(voided, staff=staff)).delete()
+    from carsales.sales.services import sale_void
 
-    for car in (cancelled, deleted_line, voided):
+    cancelled, expired, deleted_line = (reserved_car() for _ in range(3))
+    voided, deleted_sale = CarFactory(), CarFactory()
+    order_cancel(order=Order.objects.get(items__car=cancelled), actor=None)
+    with time_machine.travel(timezone.now() + timedelta(days=30)):
+        assert order_expire(order_id=Order.objects.get(items__car=expired).pk)
+    OrderItem.objects.get(car=deleted_line).delete()
+    sale_void(sale=Sale.objects.get(order=paid_order(voided, staff=staff)), actor=staff)
+    Sale.objects.get(order=paid_order(deleted_sale, staff=staff)).delete()
+
+    for car in (cancelled, expired, deleted_line, voided, deleted_sale):
         assert status_of(car) == CarStatus.AVAILABLE
         assert not OrderItem.objects.filter(car=car, holds_car=True).exists()

@@ -7,6 +7,9 @@
   if (from.origin !== location.origin || from.pathname !== link.pathname) return;
   link.href = from.pathname + from.search;
   link.addEventListener("click", function (event) {
+    // A page opened in a new tab has no results behind it, and a modified click opens one: both follow the link.
+    var plain = event.button === 0 && !(event.ctrlKey || event.metaKey || event.shiftKey || event.altKey);
+    if (!plain || history.length < 2) return;
     event.preventDefault();
     history.back();
   });
