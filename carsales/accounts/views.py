@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from carsales.core.decorators import posted_else_back_to
 from carsales.core.permissions import staff_required
-from carsales.core.ratelimit import over_limit
+from carsales.core.ratelimit import limit_lift, limits_reached, over_limit
 
 from .forms import UNCONFIRMED_SESSION_KEY, LockoutLiftForm, ProfileForm, SignUpForm
 from .services import (
@@ -174,7 +174,14 @@ def api_token(request: HttpRequest) -> HttpResponse:
 @staff_required("axes.view_accessattempt", "axes.delete_accessattempt")
 @require_http_methods(["GET", "POST"])
 def lockouts(request: HttpRequest) -> HttpResponse:
-    """Staff see the log-ins locked out now, and lift one (a customer on the phone, say)."""
+    """Staff see the log-ins locked out and the limits refusing someone now (a family signing up
+    from one address), and lift one (a customer on the phone, say)."""
+    if request.method == "POST" and "limit" in request.POST:
+        if limit_lift(name=request.POST["limit"]):
+            messages.success(request, "The limit is lifted: they can try again now.")
+        else:
+            messages.error(request, "No such limit: its window may have ended already.")
+        return redirect("staff_lockouts")
     if request.method == "POST":
         form = LockoutLiftForm(request.POST)
         if not form.is_valid():
@@ -184,7 +191,8 @@ def lockouts(request: HttpRequest) -> HttpResponse:
         else:
             messages.error(request, "No such lock-out: it may have ended already.")
         return redirect("staff_lockouts")
-    return render(request, "accounts/lockouts.html", {"lockouts": lockouts_current()})
+    context = {"lockouts": lockouts_current(), "limits": limits_reached()}
+    return render(request, "accounts/lockouts.html", context)
 
 
 @posted_else_back_to(lambda: "accounts:login")

@@ -7,6 +7,7 @@ every process and machine of the site out of the box.
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
@@ -41,6 +42,44 @@ def attempt_allowed(*, scope: str, key: str, count: int, seconds: int) -> bool:
         attempts = rows.values_list("count", flat=True).get()
     AttemptCount.objects.filter(expires_at__lt=timezone.now()).delete()  # windows gone by
     return attempts <= count
+
+
+# What each limit counts, as staff read it beside the key it counts for.
+LIMITED = {
+    "signup": "Accounts asked for from this address",
+    "signup_attempt": "Sign-up forms sent from this address",
+    "password_reset": "Password resets asked for from this address",
+    "password_reset_target": "Emails asked for to this address",
+}
+
+
+@dataclass(frozen=True)
+class LimitReached:
+    name: str  # the count's own key, which lifting it names
+    what: str
+    key: str
+    attempts: int
+    until: datetime
+
+
+def limits_reached() -> list[LimitReached]:
+    """The limits (settings.CARSALES_RATE_LIMITS) refusing someone now, the latest window first."""
+    limits = settings.CARSALES_RATE_LIMITS
+    fewest = min(count for count, _seconds in limits.values())
+    counts = AttemptCount.objects.filter(expires_at__gt=timezone.now(), count__gt=fewest).order_by("-expires_at")
+    reached = []
+    for row in counts:
+        scope, rest = row.key.split(":", 1)
+        key = rest.rsplit(":", 1)[0]  # an IPv6 address holds colons too
+        if scope in limits and row.count > limits[scope][0]:
+            what = LIMITED.get(scope, scope)
+            reached.append(LimitReached(row.key, what, key, row.count, row.expires_at))
+    return reached
+
+
+def limit_lift(*, name: str) -> bool:
+    """Let the key of count `name` (from limits_reached) try again now; whether it was refused."""
+    return AttemptCount.objects.filter(key=name).delete()[0] > 0
 
 
 def _wait_text(seconds: int) -> str:

@@ -161,3 +161,30 @@ def test_the_api_token_endpoint_is_locked_out_after_five_wrong_passwords(client)
 
     assert response.status_code == 429
     assert LOCKED in response.json()["detail"] and "token" not in response.json()
+
+
+def test_staff_see_a_sign_up_limit_reached_and_lift_it(staff_client, settings):
+    from django.test import Client
+
+    settings.CARSALES_RATE_LIMITS = {**settings.CARSALES_RATE_LIMITS, "signup": (2, 24 * 60 * 60)}
+    family = Client()  # one household, one address
+
+    def sign_up(name: str) -> int:
+        form = {
+            "username": name,
+            "email": f"{name}@example.com",
+            "password1": "Strong-pass-987",
+            "password2": "Strong-pass-987",
+        }
+        return family.post("/accounts/signup/", form).status_code
+
+    assert [sign_up(name) for name in ("ana", "bea", "cid")] == [302, 302, 429]
+    page = staff_client.get("/staff/lockouts/").content.decode()
+    assert "Accounts asked for from this address" in page and "<td>127.0.0.1</td>" in page
+    limit = staff_client.get("/staff/lockouts/").context["limits"][0]
+
+    lifted = staff_client.post("/staff/lockouts/", {"limit": limit.name}, follow=True)
+
+    assert "The limit is lifted" in lifted.content.decode()
+    assert sign_up("cid") == 302
+    assert "No limit is refusing anyone." in staff_client.get("/staff/lockouts/").content.decode()
