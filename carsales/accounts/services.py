@@ -228,6 +228,22 @@ def credentials_replaced(*, user: Any) -> None:
     lockouts_lift(username=user.get_username())
 
 
+def rate_limits_described() -> dict[str, tuple[str, int]]:
+    """Every rate limit this app counts under: what it counts, as staff read it beside the key
+    (core.ratelimit.limits_reached), and how many attempts it allows per window."""
+    limits = settings.CARSALES_RATE_LIMITS
+    per_address = limits["password_reset_target"][0]  # the emails to one address or account
+    return {
+        "signup": ("Accounts asked for from this address", limits["signup"][0]),
+        "signup_attempt": ("Sign-up forms sent from this address", limits["signup_attempt"][0]),
+        "password_reset": ("Password resets asked for from this address", limits["password_reset"][0]),
+        "password_reset_target": ("Password reset emails to this address", per_address),
+        "signup_again": ("Sign-up notices to this address, which has an account", per_address),
+        "email_change_taken": ("Notices that someone asked for this taken address", per_address),
+        "signup_resend": ("Sign-up links sent again to the account with this id", per_address),
+    }
+
+
 def lockouts_lift(*, username: str, ip_address: str | None = None) -> int:
     """Lift the lock-outs of this name (at one address, or at all); returns how many."""
     return reset(username=username.lower(), ip=ip_address)

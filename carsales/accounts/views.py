@@ -30,6 +30,7 @@ from .services import (
     email_change_pending,
     lockouts_current,
     lockouts_lift,
+    rate_limits_described,
     signup_email_again,
     signup_link_resend,
     signup_pending,
@@ -176,8 +177,10 @@ def api_token(request: HttpRequest) -> HttpResponse:
 def lockouts(request: HttpRequest) -> HttpResponse:
     """Staff see the log-ins locked out and the limits refusing someone now (a family signing up
     from one address), and lift one (a customer on the phone, say)."""
+    # Lifting a limit is the power lifting a lock-out is: letting someone try again now.
+    limits = rate_limits_described()
     if request.method == "POST" and "limit" in request.POST:
-        if limit_lift(name=request.POST["limit"]):
+        if limit_lift(name=request.POST["limit"], scopes=limits):
             messages.success(request, "The limit is lifted: they can try again now.")
         else:
             messages.error(request, "No such limit: its window may have ended already.")
@@ -191,7 +194,7 @@ def lockouts(request: HttpRequest) -> HttpResponse:
         else:
             messages.error(request, "No such lock-out: it may have ended already.")
         return redirect("staff_lockouts")
-    context = {"lockouts": lockouts_current(), "limits": limits_reached()}
+    context = {"lockouts": lockouts_current(), "limits": limits_reached(limits=limits)}
     return render(request, "accounts/lockouts.html", context)
 
 

@@ -76,8 +76,10 @@ class BrandQuerySet(MovesCatalogueVersion):
             if not isinstance(kwargs["name"], str):
                 raise TypeError("A brand's name is folded in Python: give it as text, or rename with save().")
             kwargs["folded_name"] = folded(kwargs["name"])
-            search_vocabulary_forget()
-        return super().update(**kwargs)
+        updated = super().update(**kwargs)
+        if updated and "name" in kwargs:
+            search_vocabulary_forget()  # after the write: a search in between would cache the old words
+        return updated
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list["Brand"]:
         if args:
@@ -91,8 +93,9 @@ class BrandQuerySet(MovesCatalogueVersion):
             raise TypeError("A brand's folded name follows its name: update the name.")
         if "name" in upserted:
             kwargs["update_fields"] = sorted(upserted | {"folded_name"})
-        search_vocabulary_forget()  # new names, or renamed ones
-        return super().bulk_create(brands, **kwargs)
+        created = super().bulk_create(brands, **kwargs)
+        search_vocabulary_forget()  # new names, or renamed ones, once written
+        return created
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
         brands, fields = list(objs), set(fields)
@@ -102,12 +105,13 @@ class BrandQuerySet(MovesCatalogueVersion):
             for brand in brands:
                 brand.folded_name = folded(brand.name)
             fields.add("folded_name")
-            search_vocabulary_forget()
         # Written by a plain queryset, whose update() takes the names as Case expressions.
         using = self._db or router.db_for_write(self.model)  # type: ignore[attr-defined]  # Django's, not in the stubs
         updated = models.QuerySet(self.model, using=using).bulk_update(brands, sorted(fields), *args, **kwargs)
         if updated:
             CatalogueVersion.bump()
+            if "name" in fields:
+                search_vocabulary_forget()
         return updated
 
 
@@ -291,14 +295,15 @@ class CarQuerySet(StateGuardedQuerySet):
     def update(self, **kwargs: Any) -> int:
         _refuse_in_bulk(kwargs)
         if "value" in kwargs:
-            return self._reprice(kwargs)
-        updated = super().update(**kwargs)
-        if updated:
-            # After the write (in its transaction, if any): a page cached in between holds the new
-            # rows under the old version, never the old rows under the new one.
-            CatalogueVersion.bump()
-            if "model" in kwargs:  # bulk_update's too, which writes through update()
-                search_vocabulary_forget()
+            updated = self._reprice(kwargs)
+        else:
+            updated = super().update(**kwargs)
+            if updated:
+                # After the write (in its transaction, if any): a page cached in between holds the
+                # new rows under the old version, never the old rows under the new one.
+                CatalogueVersion.bump()
+        if updated and "model" in kwargs:  # bulk_update's too, which writes through update()
+            search_vocabulary_forget()  # after the write, as the version
         return updated
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:

@@ -6,7 +6,7 @@ every process and machine of the site out of the box.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import wraps
@@ -44,15 +44,6 @@ def attempt_allowed(*, scope: str, key: str, count: int, seconds: int) -> bool:
     return attempts <= count
 
 
-# What each limit counts, as staff read it beside the key it counts for.
-LIMITED = {
-    "signup": "Accounts asked for from this address",
-    "signup_attempt": "Sign-up forms sent from this address",
-    "password_reset": "Password resets asked for from this address",
-    "password_reset_target": "Emails asked for to this address",
-}
-
-
 @dataclass(frozen=True)
 class LimitReached:
     name: str  # the count's own key, which lifting it names
@@ -62,23 +53,27 @@ class LimitReached:
     until: datetime
 
 
-def limits_reached() -> list[LimitReached]:
-    """The limits (settings.CARSALES_RATE_LIMITS) refusing someone now, the latest window first."""
-    limits = settings.CARSALES_RATE_LIMITS
-    fewest = min(count for count, _seconds in limits.values())
+def limits_reached(*, limits: Mapping[str, tuple[str, int]], shown: int = 100) -> list[LimitReached]:
+    """The counts refusing someone now, the latest window first, at most `shown`; `limits` names
+    each scope the caller counts (what it counts, as staff read it; how many it allows)."""
+    fewest = min(count for _what, count in limits.values())
     counts = AttemptCount.objects.filter(expires_at__gt=timezone.now(), count__gt=fewest).order_by("-expires_at")
     reached = []
-    for row in counts:
+    for row in counts.iterator():
         scope, rest = row.key.split(":", 1)
         key = rest.rsplit(":", 1)[0]  # an IPv6 address holds colons too
-        if scope in limits and row.count > limits[scope][0]:
-            what = LIMITED.get(scope, scope)
-            reached.append(LimitReached(row.key, what, key, row.count, row.expires_at))
+        if scope in limits and row.count > limits[scope][1]:
+            reached.append(LimitReached(row.key, limits[scope][0], key, row.count, row.expires_at))
+            if len(reached) == shown:
+                break
     return reached
 
 
-def limit_lift(*, name: str) -> bool:
-    """Let the key of count `name` (from limits_reached) try again now; whether it was refused."""
+def limit_lift(*, name: str, scopes: Collection[str]) -> bool:
+    """Let the key of count `name` (from limits_reached) try again now, if it is one of `scopes`';
+    whether there was such a count."""
+    if name.split(":", 1)[0] not in scopes:
+        return False
     return AttemptCount.objects.filter(key=name).delete()[0] > 0
 
 

@@ -1,5 +1,5 @@
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -72,4 +72,7 @@ class EffectRecordAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EffectRecord]) -> None:
         # Asked again in the DELETE: a run may have taken a claim since the page was shown.
-        queryset.exclude(claimed_until__gt=timezone.now()).delete()
+        claimed = Q(claimed_until__gt=timezone.now())
+        if kept := queryset.filter(claimed).count():
+            self.message_user(request, f"{kept} record(s) a run claimed meanwhile were kept.", messages.WARNING)
+        queryset.exclude(claimed).delete()

@@ -62,6 +62,14 @@ def visitor_cart_items(*, token: str) -> QuerySet[CartItem]:
     return CartItem.objects.filter(cart__token=token, cart__buyer__isnull=True).select_related("car__brand")
 
 
+def cart_held(*, user_id: int | None, token: str | None) -> Cart | None:
+    """The signed-in user's cart, or else the visitor's with this token; None when there is none
+    (a cart's row is made by its first car, never by looking for it)."""
+    if user_id is not None:
+        return Cart.objects.filter(buyer__user_id=user_id).first()
+    return Cart.objects.filter(token=token, buyer__isnull=True).first() if token else None
+
+
 def buyer_cart_id(*, user_id: int) -> int | None:
     return Cart.objects.filter(buyer__user_id=user_id).values_list("pk", flat=True).first()
 

@@ -18,7 +18,14 @@ from carsales.core.permissions import has_staff_power, staff_required
 
 from .models import CancellationReason, Cart, Order, OrderStatus
 from .receivers import CART_TOKEN_SESSION_KEY
-from .selectors import buyer_cart_items, order_cancellable_by, order_list_for, order_search, visitor_cart_items
+from .selectors import (
+    buyer_cart_items,
+    cart_held,
+    order_cancellable_by,
+    order_list_for,
+    order_search,
+    visitor_cart_items,
+)
 from .services import (
     CartError,
     CheckoutError,
@@ -72,16 +79,23 @@ def cart_add(request: HttpRequest, car_id: int) -> HttpResponse:
     return redirect("orders:cart")
 
 
+def _cart_held(request: HttpRequest) -> Cart | None:
+    user_id = request.user.pk if request.user.is_authenticated else None
+    return cart_held(user_id=user_id, token=request.session.get(CART_TOKEN_SESSION_KEY))
+
+
 @posted_else_back_to(lambda car_id: "orders:cart")
 def cart_remove(request: HttpRequest, car_id: int) -> HttpResponse:
-    if cart_item_remove(cart=current_cart(request), car_id=car_id):
+    cart = _cart_held(request)
+    if cart is not None and cart_item_remove(cart=cart, car_id=car_id):
         messages.success(request, "Removed from your cart.")
     return redirect("orders:cart")
 
 
 @posted_else_back_to(lambda: "orders:cart")
 def cart_remove_unavailable(request: HttpRequest) -> HttpResponse:
-    if removed := cart_items_unavailable_remove(cart=current_cart(request)):
+    cart = _cart_held(request)
+    if cart is not None and (removed := cart_items_unavailable_remove(cart=cart)):
         messages.success(
             request, f"Removed {removed} car{pluralize(removed)} no longer available: order the others now."
         )

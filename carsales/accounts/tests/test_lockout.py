@@ -163,6 +163,8 @@ def test_the_api_token_endpoint_is_locked_out_after_five_wrong_passwords(client)
     assert LOCKED in response.json()["detail"] and "token" not in response.json()
 
 
+# Mid-day, the clock stopped: the limit counts in day-long windows from midnight UTC.
+@time_machine.travel(datetime(2026, 6, 1, 12, 30, tzinfo=UTC), tick=False)
 def test_staff_see_a_sign_up_limit_reached_and_lift_it(staff_client, settings):
     from django.test import Client
 
@@ -180,7 +182,7 @@ def test_staff_see_a_sign_up_limit_reached_and_lift_it(staff_client, settings):
 
     assert [sign_up(name) for name in ("ana", "bea", "cid")] == [302, 302, 429]
     page = staff_client.get("/staff/lockouts/").content.decode()
-    assert "Accounts asked for from this address" in page and "<td>127.0.0.1</td>" in page
+    assert "Accounts asked for from this address" in page and '<td data-label="For">127.0.0.1</td>' in page
     limit = staff_client.get("/staff/lockouts/").context["limits"][0]
 
     lifted = staff_client.post("/staff/lockouts/", {"limit": limit.name}, follow=True)
@@ -188,3 +190,22 @@ def test_staff_see_a_sign_up_limit_reached_and_lift_it(staff_client, settings):
     assert "The limit is lifted" in lifted.content.decode()
     assert sign_up("cid") == 302
     assert "No limit is refusing anyone." in staff_client.get("/staff/lockouts/").content.decode()
+
+
+def test_every_limit_the_accounts_count_under_is_listed_and_only_those_are_lifted(staff_client, settings):
+    from django.utils import timezone
+
+    from carsales.core.models import AttemptCount
+
+    settings.CARSALES_RATE_LIMITS = {**settings.CARSALES_RATE_LIMITS, "password_reset_target": (3, 60 * 60)}
+    later = timezone.now() + timedelta(minutes=30)
+    AttemptCount.objects.create(key="signup_resend:42:1", count=4, expires_at=later)  # the links sent again
+    AttemptCount.objects.create(key="elsewhere:x:1", count=99, expires_at=later)  # no limit of the accounts'
+
+    page = staff_client.get("/staff/lockouts/")
+    staff_client.post("/staff/lockouts/", {"limit": "elsewhere:x:1"})
+
+    assert [(limit.what, limit.key) for limit in page.context["limits"]] == [
+        ("Sign-up links sent again to the account with this id", "42")
+    ]
+    assert AttemptCount.objects.filter(key="elsewhere:x:1").exists()

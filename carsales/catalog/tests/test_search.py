@@ -1,5 +1,6 @@
 """Search that forgives typos, aliases and a year, finds staff identifiers, and suggests."""
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -69,8 +70,13 @@ def test_a_query_as_buyers_type_it_finds_what_they_meant(stock: dict[str, Any], 
             "abrath",
             "doblo",
         ),
+        (
+            lambda stock: Car.objects.filter(pk=stock["cruze"].pk).update(model="Zafira", value=Decimal(1)),
+            "zafria",
+            "cruze",
+        ),
     ],
-    ids=["car update", "car bulk_update", "brand update", "brand bulk_update"],
+    ids=["car update", "car bulk_update", "brand update", "brand bulk_update", "car update of model and price"],
 )
 def test_a_name_renamed_by_a_queryset_write_is_corrected_to_at_once(stock: dict[str, Any], rename, typo, car):
     assert found("civic") == [stock["civic"].pk]  # the words are cached now

@@ -185,10 +185,16 @@ def _loaded_with(model: type, name: str | None) -> Callable[[dict[str, Any]], No
     def write(w: dict[str, Any]) -> None:
         row = _stored_row(model, w)
         (dumped,) = json.loads(serializers.serialize("json", [row]))
-        if name is not None:
-            field = model._meta.get_field(name)
-            dumped["fields"][name] = _other(field, getattr(row, field.attname))
-        _loaded([dumped])
+        if name is None:
+            _loaded([dumped])
+            return
+        field = model._meta.get_field(name)
+        dumped["fields"][name] = _other(field, getattr(row, field.attname))
+        try:
+            _loaded([dumped])
+        except TypeError as refusal:  # refused by the state guard, naming the row and the field
+            assert f"{model.__name__} #{row.pk}, loaded over the stored row" in str(refusal) and name in str(refusal)
+            raise
 
     return write
 
@@ -268,7 +274,7 @@ CELLS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         for model in GUARDED
         for name in model.STATE_FIELDS
     },
-    "order: loaddata cancelling an order and freeing its car": (
+    "Order: loaddata cancelling an order and freeing its car": (
         _order_cancelled_and_its_car_freed_by_a_fixture,
         REFUSED,
     ),

@@ -421,6 +421,15 @@ def test_one_button_removes_every_car_no_longer_for_sale_and_keeps_the_others(bu
     assert "cart-blocked" not in response.content.decode()
 
 
+def test_removing_from_a_cart_that_does_not_exist_makes_none(client):
+    from carsales.orders.models import Cart
+
+    for address in ("/cart/remove-unavailable/", "/cart/remove/1/"):
+        assert client.post(address)["Location"] == "/cart/"
+
+    assert not Cart.objects.exists()
+
+
 def test_a_voided_order_reads_voided_in_the_buyers_list_not_paid(buyer_client, user):
     from django.contrib.auth.models import AnonymousUser
 
