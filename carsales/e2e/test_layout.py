@@ -81,6 +81,7 @@ def test_the_main_pages_have_no_serious_accessibility_violation(role, width, sho
 
     for url in main_pages(role, shop):
         page.goto(url)
+        assert "<" not in page.title(), f"{url}: markup in the title: {page.title()[:80]!r}"  # a block left open
         violations = AXE.run(page).response["violations"]
         serious = [
             f"{v['id']}: {[node['target'] for node in v['nodes']]}"
