@@ -77,6 +77,8 @@ def tell_cancelled_order(event: Event) -> None:
     carries=(),
     # The order, not the sale, so this email queues behind the order's others.
     adds=lambda kwargs: {"order": kwargs["instance"].order, **_summary({"order": kwargs["instance"].order})},
+    # A stale copy of a sale voided already deletes nothing: no second email is owed for it.
+    when=lambda kwargs: Sale.stored.before(kwargs["instance"]) is not None,
 )
 def tell_voided_sale(event: Event) -> None:
     """A sale voided by any path (staff's action, the admin, a shell) tells its buyer."""

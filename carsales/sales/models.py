@@ -1,6 +1,7 @@
 from django.db import models
 
 from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
+from carsales.core.tracking import StoredRow
 from carsales.orders.models import Order, OrderStatus
 
 
@@ -13,6 +14,8 @@ class Sale(StateGuardedModel):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = StateGuardedQuerySet.as_manager()
+    # Whether a delete finds the row (core.tracking): a stale copy of a sale voided already deletes nothing.
+    stored = StoredRow("order")
 
     CREATED_BY = "sales.services.sale_record"  # when a payment is recorded
 

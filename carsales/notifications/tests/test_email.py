@@ -204,6 +204,23 @@ def test_a_voided_sale_tells_its_buyer_and_the_order_page_says_what_comes_next(d
     assert "refunded in full" in page and "back on sale" in page
 
 
+def test_voiding_a_sale_again_from_a_stale_copy_owes_no_second_email(staff):
+    from carsales.events.testing import deliveries_owed
+    from carsales.sales.models import Sale
+    from carsales.sales.services import sale_void
+
+    order = order_mark_paid(order=placed(), actor=staff)
+    stale = Sale.objects.get(pk=order.sale.pk)
+    with deliveries_owed() as first:
+        sale_void(sale=order.sale, actor=staff)
+    with deliveries_owed() as again:
+        sale_void(sale=stale, actor=staff)
+
+    voided = "notifications.tell_voided_sale"
+    assert [d.receiver for d in first.deliveries].count(voided) == 1
+    assert voided not in [d.receiver for d in again.deliveries]
+
+
 def test_a_cancelled_order_deleted_before_the_worker_ran_still_gets_its_emails(durable, staff):
     order = placed()
     order_cancel(order=order, actor=staff)
