@@ -5,7 +5,6 @@ admin, shell), with the actor of the request or service (None from a shell) and,
 the value as stored before the save and as the save left it (`Car.stored`).
 """
 
-from datetime import datetime
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -14,6 +13,7 @@ from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, cars_removed, cars_repriced
 from carsales.core.actor import current_actor
 from carsales.core.dispatch import joins_sender
+from carsales.events.dumps import changed_on_load
 from carsales.orders.models import Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
 from carsales.sales.models import Sale
@@ -54,18 +54,8 @@ def refuse_rewriting_an_entry(sender: type[AuditEntry], instance: AuditEntry, ra
     writes each as it is), never change one."""
     if not raw:
         return
-    columns = [field.attname for field in AuditEntry._meta.concrete_fields]
-    stored = AuditEntry.objects.filter(pk=instance.pk).values(*columns).first()
-    if stored is not None and _as_dumped(stored) != _as_dumped({name: getattr(instance, name) for name in columns}):
+    if changed_on_load(instance, [field.attname for field in AuditEntry._meta.concrete_fields], kwargs.get("using")):
         raise TypeError(f"The audit log is append-only: a fixture cannot rewrite entry #{instance.pk}.")
-
-
-def _as_dumped(row: dict[str, Any]) -> dict[str, Any]:
-    """The row as a dump keeps it: Django's serializers write times to the millisecond."""
-    return {
-        name: value.replace(microsecond=value.microsecond // 1000 * 1000) if isinstance(value, datetime) else value
-        for name, value in row.items()
-    }
 
 
 _LOGGED = "audit.logged"  # noted on a car's save or delete once logged: a repeated signal logs nothing

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from django.db import models, router, transaction
 
 from carsales.core.db import one_round_trip
-from carsales.events.dumps import as_dumped
+from carsales.events.dumps import changed_on_load
 
 _in_transition: ContextVar[bool] = ContextVar("in_state_transition", default=False)
 
@@ -120,19 +120,16 @@ class StateGuardedModel(models.Model):
         """A fixture writes past save(): raise TypeError if this row, loaded over a stored one,
         carries other state than the stored row's (a new row's state is checked by the loading
         app's contradictions, as the rows it loads with it)."""
-        stored = self._stored_state(using)
-        changed = {
-            name for name, value in (stored or {}).items() if as_dumped(self.__dict__.get(name)) != as_dumped(value)
-        }
+        changed = set(changed_on_load(self, [self._state_attname(name) for name in self.STATE_FIELDS], using))
         if changed:
             raise TypeError(
                 f"{type(self).__name__} #{self.pk}, loaded over the stored row: {self.state_refusal(changed)}"
             )
 
-    def _stored_state(self, using: str | None = None) -> dict[str, Any] | None:
+    def _stored_state(self) -> dict[str, Any] | None:
         """The state fields of the stored row this instance, made by hand, is forced onto."""
         attnames = [self._state_attname(name) for name in self.STATE_FIELDS]
-        return type(self)._base_manager.db_manager(using).filter(pk=self.pk).values(*attnames).first()
+        return type(self)._base_manager.filter(pk=self.pk).values(*attnames).first()
 
     def check_new_row(self) -> None:
         """Raise TypeError unless this new row may be written by the path writing it."""

@@ -1,8 +1,11 @@
-"""A value as a dump states it, for the guards that compare a row a fixture loads with the stored
-one (this app's, and core.state's: core may import this app, never the reverse)."""
+"""What a fixture would change in a stored row, for the guards that refuse a load rewriting one
+(this app's, core.state's, the audit log's: they may import this app, never the reverse)."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+from django.db import models
 
 
 def as_dumped(value: Any) -> Any:
@@ -10,3 +13,12 @@ def as_dumped(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.replace(microsecond=value.microsecond // 1000 * 1000)
     return value
+
+
+def changed_on_load(instance: models.Model, names: Sequence[str], using: str | None) -> list[str]:
+    """The columns among `names` (attnames) that loading `instance` would change in the stored row
+    with its pk, read as stored; empty for a row the database does not hold, or a dump loaded again."""
+    stored = type(instance)._base_manager.db_manager(using).filter(pk=instance.pk).values(*names).first()
+    if stored is None:
+        return []
+    return sorted(name for name in names if as_dumped(instance.__dict__.get(name)) != as_dumped(stored[name]))

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db import models
 
-from .dumps import as_dumped
+from .dumps import changed_on_load
 
 
 def kept_on_load(sender: type[models.Model], instance: models.Model, raw: bool, using: str, **kwargs: Any) -> None:
@@ -14,11 +14,7 @@ def kept_on_load(sender: type[models.Model], instance: models.Model, raw: bool, 
     again as it is, and rows this database does not hold load (a restore)."""
     if not raw:
         return
-    names = [field.attname for field in sender._meta.concrete_fields]
-    stored = sender._base_manager.using(using).filter(pk=instance.pk).values(*names).first()
-    if stored is None:
-        return
-    changed = sorted(name for name in names if as_dumped(getattr(instance, name)) != as_dumped(stored[name]))
+    changed = changed_on_load(instance, [field.attname for field in sender._meta.concrete_fields], using)
     if changed:
         raise TypeError(
             f"{sender.__name__} #{instance.pk} is written by the events worker; a fixture cannot change its "
