@@ -17,6 +17,7 @@ from carsales.events.dumps import changed_on_load
 from carsales.orders.models import Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
 from carsales.sales.models import Sale
+from carsales.sales.services import void_given
 
 from .models import AuditEntry
 from .services import audit_record, audit_record_cars_created, audit_record_many
@@ -40,12 +41,14 @@ def log_order_cancelled(sender: type, order: Order, actor: Any, **kwargs: Any) -
 
 
 def log_sale_voided(sender: type, instance: Sale, **kwargs: Any) -> None:
-    """A sale removed by any path is logged with whoever is acting (None from a shell)."""
+    """A sale removed by any path is logged with whoever is acting (None from a shell) and why,
+    when the path said (sale_void)."""
+    reason, note = void_given()
     audit_record(
         actor=current_actor(),
         action="sale.voided",
         target=instance,
-        detail={"order": instance.order_id, "amount": str(instance.amount)},
+        detail={"order": instance.order_id, "amount": str(instance.amount), "reason": reason, "note": note},
     )
 
 

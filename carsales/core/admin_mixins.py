@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import AutocompleteSelect
@@ -86,16 +87,21 @@ def confirmed_or_asked(
     action: str,
     title: str,
     consequence: str,
-    then: Callable[[], None],
+    then: Callable[..., None],
     describe: Callable[[Any], str] = str,
+    asks: type[forms.Form] | None = None,
 ) -> TemplateResponse | None:
     """The admin action `action` on `queryset`, done (`then`) once the staff member confirmed it;
     until then the page that asks, naming each row (`describe`) and what the action does (as
-    Django's own delete asks)."""
-    if request.POST.get("post") == "yes":
-        then()
+    Django's own delete asks), with the fields of `asks`, whose cleaned data `then` is called
+    with once valid."""
+    confirmed = request.POST.get("post") == "yes"
+    form = asks(request.POST if confirmed else None) if asks else None
+    if confirmed and (form is None or form.is_valid()):
+        then(**(form.cleaned_data if form else {}))
         return None
     context = {
+        "form": form,
         **model_admin.admin_site.each_context(request),
         "title": title,
         "consequence": consequence,

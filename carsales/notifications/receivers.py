@@ -13,9 +13,10 @@ from django.db.models.signals import post_delete
 
 from carsales.accounts.signals import account_email_owed
 from carsales.events.durable import Event, durable_receiver
-from carsales.orders.models import CancellationReason, Order
+from carsales.orders.models import CancellationReason, Order, VoidReason
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
 from carsales.sales.models import Sale
+from carsales.sales.services import void_given
 
 from .services import OrderEmail, account_email_send, order_email_send, order_summary
 
@@ -68,6 +69,14 @@ def tell_cancelled_order(event: Event) -> None:
     order_email_send(email=email, summary=event.summary)
 
 
+def _voided_summary(sale: Sale) -> dict[str, Any]:
+    """The order, not the sale, so this email queues behind the order's others; and why the sale
+    was voided, as the buyer is told it (staff's note stays with staff)."""
+    reason = void_given()[0]
+    summary = order_summary(sale.order) | {"void_reason": VoidReason(reason).label if reason else ""}
+    return {"order": sale.order, "summary": summary}
+
+
 @durable_receiver(
     post_delete,
     sender=Sale,
@@ -75,8 +84,7 @@ def tell_cancelled_order(event: Event) -> None:
     queue=QUEUE,
     ordered=LANE,
     carries=(),
-    # The order, not the sale, so this email queues behind the order's others.
-    adds=lambda kwargs: {"order": kwargs["instance"].order, **_summary({"order": kwargs["instance"].order})},
+    adds=lambda kwargs: _voided_summary(kwargs["instance"]),
     # A stale copy of a sale voided already deletes nothing: no second email is owed for it.
     when=lambda kwargs: Sale.stored.before(kwargs["instance"]) is not None,
 )

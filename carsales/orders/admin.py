@@ -47,6 +47,10 @@ class OrderAdmin(admin.ModelAdmin):
         "placed_at",
         "paid_at",
         "cancelled_at",
+        "cancellation_reason",
+        "voided_at",
+        "void_reason",
+        "void_note",
     )
     inlines = [OrderItemInline]
     actions = ["mark_paid", "cancel", "delete_finished"]

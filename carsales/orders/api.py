@@ -19,7 +19,7 @@ from carsales.catalog.models import Car
 from carsales.core.api_fields import IdField, IdRelatedField
 from carsales.core.permissions import staff_with
 
-from .models import CancellationReason, Cart, CartItem, Order, OrderItem
+from .models import CancellationReason, Cart, CartItem, Order, OrderItem, VoidReason
 from .selectors import buyer_cart_id, buyer_cart_items, order_cancellable_by, order_list_for
 from .services import (
     CartError,
@@ -63,6 +63,12 @@ class OrderItemSerializer(serializers.ModelSerializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
+    void_reason = serializers.ChoiceField(
+        choices=VoidReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why the order's sale was voided; blank while it stands, or when no reason was given.",
+    )
     buyer = serializers.CharField(source="buyer.user.get_username", read_only=True)
 
     class Meta:
@@ -78,6 +84,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "placed_at",
             "paid_at",
             "cancelled_at",
+            "voided_at",
+            "void_reason",  # the buyer is told it; staff's note is not theirs to read
         ]
         read_only_fields = fields
 

@@ -57,6 +57,15 @@ class CancellationReason(models.TextChoices):
     EXPIRED = "expired", "Not paid in time"
 
 
+class VoidReason(models.TextChoices):
+    """Why staff voided a paid order's sale: the buyer is told it, the audit log keeps it."""
+
+    RETURNED = "returned", "The buyer returned the cars"
+    PAYMENT = "payment", "The payment failed or was reversed"
+    ERROR = "error", "The sale was recorded in error"
+    OTHER = "other", "Another reason"
+
+
 class OrderQuerySet(StateGuardedQuerySet):
     pass
 
@@ -70,6 +79,9 @@ class Order(StateGuardedModel):
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED, editable=False)
     is_active = models.BooleanField(default=True, editable=False, help_text="Cleared when the order's sale is voided.")
     voided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Given by whoever voided the sale; blank when a path that asks none (a shell) voided it.
+    void_reason = models.CharField(max_length=16, choices=VoidReason.choices, blank=True, editable=False)
+    void_note = models.CharField(max_length=500, blank=True, editable=False, help_text="For staff only.")
     # Kept by the m2m_changed receiver and order_totals_refresh; never typed in by hand.
     total = models.PositiveIntegerField(default=0, editable=False, help_text="Number of cars.")
     total_price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), editable=False)
@@ -92,6 +104,8 @@ class Order(StateGuardedModel):
         "paid_at",
         "cancelled_at",
         "voided_at",
+        "void_reason",
+        "void_note",
         "cancellation_reason",
         "expires_at",
         "total",
@@ -116,6 +130,10 @@ class Order(StateGuardedModel):
             models.CheckConstraint(
                 condition=models.Q(is_active=True) | models.Q(status=OrderStatus.PAID),
                 name="order_inactive_only_if_paid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_active=False) | models.Q(void_reason="", void_note=""),
+                name="order_void_reason_only_if_voided",
             ),
         ]
 

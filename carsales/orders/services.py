@@ -22,7 +22,7 @@ from carsales.catalog.services import StockError, cars_release, cars_reserve, ca
 from carsales.core.money import format_money
 from carsales.core.state import transition
 
-from .models import CancellationReason, Cart, CartItem, Order, OrderItem, OrderStatus
+from .models import CancellationReason, Cart, CartItem, Order, OrderItem, OrderStatus, VoidReason
 from .signals import order_cancelled, order_paid, order_payment_recorded, order_placed
 
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
@@ -331,8 +331,9 @@ def order_expire(*, order_id: int) -> bool:
 
 
 @transaction.atomic
-def order_deactivate(*, order_id: int) -> None:
-    """Mark a paid order inactive and put the cars sold to it back on sale (its sale was voided).
+def order_deactivate(*, order_id: int, reason: VoidReason | str = "", note: str = "") -> None:
+    """Mark a paid order inactive and put the cars sold to it back on sale (its sale was voided
+    for `reason`, with staff's `note`; both blank when the path voiding it asks none).
 
     Only the cars this order's live lines hold are released, so a car another order holds is
     never touched. Idempotent: an order already inactive is left alone.
@@ -341,7 +342,7 @@ def order_deactivate(*, order_id: int) -> None:
     if not order.is_active:
         return
     cars_release(car_ids=_order_lines_release(order), held_as=CarStatus.SOLD)
-    _order_state_write(order, is_active=False, voided_at=timezone.now())
+    _order_state_write(order, is_active=False, voided_at=timezone.now(), void_reason=reason, void_note=note)
 
 
 @transaction.atomic

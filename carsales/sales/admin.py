@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from carsales.core.admin_mixins import confirmed_or_asked
 from carsales.core.money import format_money
 
+from .forms import SaleVoidForm
 from .models import Sale
 from .services import sale_void
 
@@ -40,9 +41,11 @@ class SaleAdmin(admin.ModelAdmin):
         return confirmed_or_asked(
             self, request, queryset.select_related("order__buyer__user"), action="void", title="Void these sales?",
             consequence="Each buyer is owed a refund and told by email, and the cars go back on sale. "
-            "Nothing undoes it.", describe=_described, then=lambda: self._void(request, queryset),
+            "Nothing undoes it.", describe=_described, asks=SaleVoidForm,
+            then=lambda reason, note: self._void(request, queryset, reason=reason, note=note),
         )  # fmt: skip
 
-    def _void(self, request: HttpRequest, queryset: QuerySet[Sale]) -> None:
-        self.delete_queryset(request, queryset)
+    def _void(self, request: HttpRequest, queryset: QuerySet[Sale], *, reason: str, note: str) -> None:
+        for sale in queryset:
+            sale_void(sale=sale, actor=request.user, reason=reason, note=note)
         self.message_user(request, "Sale(s) voided.", messages.SUCCESS)

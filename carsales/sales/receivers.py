@@ -10,7 +10,7 @@ from carsales.orders.signals import order_payment_recorded, orders_loaded
 
 from .models import Sale
 from .selectors import sale_contradictions
-from .services import sale_record
+from .services import sale_record, void_given
 
 
 def record_sale_for_paid_order(sender: type, order: Order, **kwargs: Any) -> None:
@@ -20,8 +20,10 @@ def record_sale_for_paid_order(sender: type, order: Order, **kwargs: Any) -> Non
 
 def deactivate_order_of_voided_sale(sender: type, instance: Sale, **kwargs: Any) -> None:
     """Seed 001's pre_delete: deleting a sale, by any path, deactivates its order and puts the
-    cars sold to it back on sale (the order cannot be deleted while the sale stands)."""
-    order_deactivate(order_id=instance.order_id)
+    cars sold to it back on sale (the order cannot be deleted while the sale stands), keeping why
+    when the path voiding it said (sale_void)."""
+    reason, note = void_given()
+    order_deactivate(order_id=instance.order_id, reason=reason, note=note)
 
 
 def check_sales_of_loaded_orders(sender: type, **kwargs: Any) -> list[str]:

@@ -5,6 +5,7 @@ from django.views.decorators.http import require_http_methods
 
 from carsales.core.permissions import staff_required
 
+from .forms import SaleVoidForm
 from .selectors import sale_list
 from .services import sale_void
 
@@ -16,8 +17,9 @@ def sale_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     nothing undoes it."""
     sale = get_object_or_404(sale_list(), pk=pk)
     order = sale.order
-    if request.method == "GET":
-        return render(request, "sales/sale_confirm_void.html", {"sale": sale, "order": order})
-    sale_void(sale=sale, actor=request.user)
+    form = SaleVoidForm(request.POST if request.method == "POST" else None)
+    if not form.is_valid():
+        return render(request, "sales/sale_confirm_void.html", {"sale": sale, "order": order, "form": form})
+    sale_void(sale=sale, actor=request.user, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"])
     messages.success(request, f"The sale of order #{order.pk} is voided; its cars are back on sale.")
     return redirect(order)

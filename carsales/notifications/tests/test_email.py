@@ -194,13 +194,15 @@ def test_a_voided_sale_tells_its_buyer_and_the_order_page_says_what_comes_next(d
     order = order_mark_paid(order=placed(), actor=staff)
     from carsales.sales.services import sale_void
 
-    sale_void(sale=order.sale, actor=staff)
+    sale_void(sale=order.sale, actor=staff, reason="payment", note="The bank reversed the transfer.")
     durable.run()
     client.force_login(order.buyer.user)
     page = client.get(f"/orders/{order.pk}/").content.decode()
 
     voided = [email for email in mail.outbox if "refunded" in email.subject]
     assert len(voided) == 1 and "refunded to you in full" in voided[0].body
+    assert "The reason: the payment failed or was reversed." in voided[0].body
+    assert "bank" not in voided[0].body  # staff's note stays with staff
     assert "refunded in full" in page and "back on sale" in page
 
 

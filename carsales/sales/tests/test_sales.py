@@ -9,7 +9,7 @@ from carsales.audit.models import AuditEntry
 from carsales.catalog.models import CarStatus
 from carsales.conftest import CarFactory, UserFactory
 from carsales.core.state import transition
-from carsales.orders.models import Order, OrderStatus
+from carsales.orders.models import Order, OrderStatus, VoidReason
 from carsales.orders.services import (
     OrderStateError,
     cart_for_buyer,
@@ -166,9 +166,61 @@ def test_staff_void_a_sale_from_its_order_page_after_being_asked(staff):
     assert asked.status_code == 200 and f"Void the sale of order #{sale.order_id}?" in asked.content.decode()
     assert Sale.objects.filter(pk=sale.pk).exists()  # a GET voids nothing
 
-    done = client.post(f"/sales/{sale.pk}/void/", follow=True)
+    unexplained = client.post(f"/sales/{sale.pk}/void/", {"note": "Called on Monday."})
+    assert unexplained.status_code == 200 and Sale.objects.filter(pk=sale.pk).exists()  # a reason is asked
+    assert '<a href="#id_reason">Reason</a>: This field is required.' in unexplained.content.decode()
+    assert "Called on Monday." in unexplained.content.decode()  # what was typed is kept
+
+    done = client.post(f"/sales/{sale.pk}/void/", {"reason": "returned", "note": " Called on Monday. "}, follow=True)
     assert not Sale.objects.filter(pk=sale.pk).exists()
-    assert f"The sale of order #{sale.order_id} is voided" in done.content.decode()
+    page = done.content.decode()
+    assert f"The sale of order #{sale.order_id} is voided" in page
+    assert "(the buyer returned the cars)" in page and "Staff's note: Called on Monday." in page
+    order = Order.objects.get(pk=sale.order_id)
+    assert (order.void_reason, order.void_note) == (VoidReason.RETURNED, "Called on Monday.")
+    entry = AuditEntry.objects.get(action="sale.voided")
+    assert (entry.actor_id, entry.detail["reason"], entry.detail["note"]) == (staff.pk, "returned", "Called on Monday.")
+
+    client.force_login(order.buyer.user)
+    own = client.get(order.get_absolute_url()).content.decode()
+    assert "(the buyer returned the cars)" in own and "Called on Monday." not in own  # the note is staff's
+
+
+def test_a_void_reason_is_one_of_the_reasons_and_its_note_fits(staff):
+    from django.core.exceptions import ValidationError
+
+    order, cars = placed_order(100)
+    order_mark_paid(order=order, actor=staff)
+    sale = Sale.objects.get(order=order)
+
+    with pytest.raises(ValidationError, match="Choose one of"):
+        sale_void(sale=sale, actor=staff, reason="felt like it")
+    with pytest.raises(ValidationError, match="within 500 characters"):
+        sale_void(sale=sale, actor=staff, reason=VoidReason.OTHER, note="x" * 501)
+    assert Sale.objects.filter(pk=sale.pk).exists() and statuses(cars) == [CarStatus.SOLD]
+
+    # A path that asks no reason (a shell's delete) voids with none.
+    Sale.objects.filter(pk=sale.pk).delete()
+    assert Order.objects.values_list("void_reason", "void_note").get(pk=order.pk) == ("", "")
+
+
+def test_the_api_voids_a_sale_for_the_reason_its_body_gives(staff):
+    from rest_framework.test import APIClient
+
+    order, _ = placed_order(100)
+    order_mark_paid(order=order, actor=staff)
+    sale = Sale.objects.get(order=order)
+    client = APIClient()
+    client.force_authenticate(staff)
+
+    refused = client.delete(f"/api/sales/{sale.pk}/", {"reason": "whim"}, format="json")
+    assert refused.status_code == 400 and "reason" in refused.json() and Sale.objects.filter(pk=sale.pk).exists()
+
+    voided = client.delete(f"/api/sales/{sale.pk}/", {"reason": "payment", "note": "Bank reversed it."}, format="json")
+    assert voided.status_code == 204
+    assert Order.objects.values_list("void_reason", "void_note").get(pk=order.pk) == ("payment", "Bank reversed it.")
+    client.force_authenticate(order.buyer.user)
+    assert client.get(f"/api/orders/{order.pk}/").json()["void_reason"] == "payment"
 
 
 def test_the_admins_void_action_asks_first(staff):
@@ -185,5 +237,14 @@ def test_the_admins_void_action_asks_first(staff):
     assert asked.status_code == 200 and "Yes, go ahead" in asked.content.decode()
     assert Sale.objects.filter(pk=sale.pk).exists()
 
-    client.post("/admin/sales/sale/", {"action": "void", "_selected_action": [sale.pk], "post": "yes"})
+    assert 'name="reason"' in asked.content.decode()
+
+    unexplained = client.post("/admin/sales/sale/", {"action": "void", "_selected_action": [sale.pk], "post": "yes"})
+    assert unexplained.status_code == 200 and "This field is required." in unexplained.content.decode()
+    assert Sale.objects.filter(pk=sale.pk).exists()
+
+    client.post(
+        "/admin/sales/sale/", {"action": "void", "_selected_action": [sale.pk], "post": "yes", "reason": "error"}
+    )
     assert not Sale.objects.filter(pk=sale.pk).exists()
+    assert Order.objects.get(pk=sale.order_id).void_reason == VoidReason.ERROR
