@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +15,20 @@ class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise TypeError("The audit log is append-only: entries are never deleted.")
+
+    def bulk_create(  # type: ignore[override]
+        self,
+        objs: Iterable["AuditEntry"],
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+        update_conflicts: bool = False,
+        update_fields: Any = None,
+        unique_fields: Any = None,
+    ) -> list["AuditEntry"]:
+        # An upsert would rewrite the entries whose ids it names.
+        if update_conflicts:
+            raise TypeError("The audit log is append-only: bulk_create cannot update the entries it meets.")
+        return super().bulk_create(objs, batch_size=batch_size, ignore_conflicts=ignore_conflicts)
 
 
 class AuditEntry(models.Model):

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, router, transaction
 from django.db.models.deletion import Collector, ProtectedError, RestrictedError
+from django.db.models.functions import Trim, Upper
 from django.db.models.sql import DeleteQuery
 from django.urls import reverse
 from django.utils import timezone
@@ -294,6 +295,8 @@ class CarQuerySet(StateGuardedQuerySet):
 
     def update(self, **kwargs: Any) -> int:
         _refuse_in_bulk(kwargs)
+        if isinstance(kwargs.get("plate"), str):  # as a form stores it (an expression: the constraint judges)
+            kwargs["plate"] = plate_as_stored(kwargs["plate"])
         if "value" in kwargs:
             updated = self._reprice(kwargs)
         else:
@@ -308,6 +311,10 @@ class CarQuerySet(StateGuardedQuerySet):
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
         _refuse_in_bulk(fields)  # before its transaction: a refusal leaves the caller's usable
+        objs = list(objs)
+        if "plate" in fields:
+            for car in objs:
+                car.plate = plate_as_stored(car.plate)
         return super().bulk_update(objs, fields, *args, **kwargs)
 
     def _reprice(self, changes: dict[str, Any]) -> int:
@@ -463,6 +470,8 @@ class Car(StateGuardedModel):
     stored = StoredRow("value", "status", "photo", "thumbnail", "thumbnail_webp", "vin", "model")
 
     STATE_FIELDS = ("status",)
+    # Printed on the car's papers and labels, quoted by buyers: given once (catalog.receivers), kept.
+    FIXED_FIELDS = ("stock_code",)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -494,6 +503,8 @@ class Car(StateGuardedModel):
             # Constraints, not unique=True, which on PostgreSQL also builds a LIKE-prefix index that
             # every car written keeps up and no query uses (core/tests/test_schema_indexes.py).
             models.UniqueConstraint(fields=["plate"], name="car_plate_unique"),
+            # Stored as plate_as_stored writes it, on every path: "ab1" never sits beside "AB1".
+            models.CheckConstraint(condition=models.Q(plate=Upper(Trim("plate"))), name="car_plate_as_stored"),
             models.UniqueConstraint(fields=["stock_code"], name="car_stock_code_unique"),
             models.UniqueConstraint(
                 fields=["vin"],

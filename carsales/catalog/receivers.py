@@ -17,7 +17,7 @@ from carsales.core.actor import current_actor
 from carsales.events.durable import Event, durable_receiver
 
 from .images import photo_published
-from .models import Brand, Car, CarPhoto, CatalogueVersion, PriceChange, folded
+from .models import Brand, Car, CarPhoto, CatalogueVersion, PriceChange, folded, plate_as_stored
 from .selectors import gallery_refusal
 from .services import (
     car_bio_fill,
@@ -39,14 +39,16 @@ _UPLOAD_MARKED = "catalog.upload_marked"  # the name a new upload was marked und
 
 
 def car_fill_defaults(sender: type[Car], instance: Car, raw: bool, **kwargs: Any) -> None:
-    """Give a car without a stock code a generated one; a blank sales text is stored empty, for
-    write_missing_bio to fill after commit.
+    """Give a car without a stock code a generated one; its plate is stored in capitals without
+    spaces around; a blank sales text is stored empty, for write_missing_bio to fill after commit.
 
     Done in pre_save, not post_save: assigning a field after the row is written does not save
     it (the seed's claim that it does is false), while assigning it here is saved by this save.
     """
     if raw:
         return
+    if isinstance(instance.__dict__.get("plate"), str):  # loaded: a deferred plate is not written
+        instance.plate = plate_as_stored(instance.plate)  # as a form stores it, a shell's create's too
     if not instance.stock_code:
         instance.stock_code = stock_code_generate()
     if not instance.bio.strip():

@@ -20,7 +20,7 @@ class CoreConfig(AppConfig):
             receivers_saving_their_sender,
         )
         from .groups import staff_groups_ensure
-        from .receivers import state_kept_on_load
+        from .receivers import state_guarded_save
         from .state import StateGuardedModel
 
         converters.register()
@@ -31,7 +31,7 @@ class CoreConfig(AppConfig):
         checks.register(durable_receivers_carrying_what_is_not_sent, "signals")
         for model in apps.get_models():
             if issubclass(model, StateGuardedModel):
-                uid = f"core.state_kept_on_load.{model._meta.label_lower}"
-                pre_save.connect(state_kept_on_load, sender=model, dispatch_uid=uid)
+                uid = f"core.state_guarded_save.{model._meta.label_lower}"
+                pre_save.connect(state_guarded_save, sender=model, dispatch_uid=uid)
         # After every app's migrations: the groups need the permissions those create.
         post_migrate.connect(staff_groups_ensure, dispatch_uid="core.staff_groups_ensure")

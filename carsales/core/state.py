@@ -15,8 +15,13 @@ sends the event. These bases close those paths:
   whose rows only a service may create names it in CREATED_BY, and every other path is refused;
 - a queryset `update()` or `bulk_update()` of a state field raises TypeError; the transitions
   write through `QuerySet.state_write()`, which they call with the rows locked;
-- a fixture (`loaddata`, a raw save) loaded over a stored row keeps its state fields
-  (core.receivers.state_kept_on_load).
+- a fixture (`loaddata`, a raw save) loaded over a stored row keeps its state fields; a new row
+  loaded outside `manage.py loaddata` (which checks that what it loads agrees, once all is in)
+  starts where every life starts, as a `create()` does;
+- `save_base()`, which skips `save()`, is refused (core.receivers.state_guarded_save: a pre_save
+  on every guarded model, which every path but a queryset's sends).
+
+FIXED_FIELDS are written once, with the new row, and never after: by no path, no transition.
 
 Every refusal is a TypeError whose message names the service to call instead.
 """
@@ -32,6 +37,7 @@ from carsales.core.db import one_round_trip
 from carsales.events.dumps import changed_on_load
 
 _in_transition: ContextVar[bool] = ContextVar("in_state_transition", default=False)
+_in_checked_load: ContextVar[bool] = ContextVar("in_checked_load", default=False)
 
 
 @contextmanager
@@ -42,6 +48,17 @@ def transition() -> Iterator[None]:
         yield
     finally:
         _in_transition.reset(token)
+
+
+@contextmanager
+def checked_load() -> Iterator[None]:
+    """A fixture load whose rows are checked to agree once all are in (manage.py loaddata): the
+    new rows it writes may come in any state."""
+    token = _in_checked_load.set(True)
+    try:
+        yield
+    finally:
+        _in_checked_load.reset(token)
 
 
 class StateGuardedQuerySet(models.QuerySet[Any]):
@@ -75,9 +92,12 @@ class StateGuardedQuerySet(models.QuerySet[Any]):
 class StateGuardedModel(models.Model):
     # The fields only the transitions write; set by each subclass.
     STATE_FIELDS: ClassVar[tuple[str, ...]] = ()
+    # Fields given with the new row and never changed after, by any path or transition.
+    FIXED_FIELDS: ClassVar[tuple[str, ...]] = ()
     # The service that alone creates rows of this model ("orders.services.order_place"), if any.
     CREATED_BY: ClassVar[str] = ""
     _loaded_state: dict[str, Any] | None = None
+    _saving = False  # inside save(): a pre_save sent without it came from save_base()
 
     class Meta:
         abstract = True
@@ -99,14 +119,20 @@ class StateGuardedModel(models.Model):
                 kwargs["update_fields"] = [
                     field.attname
                     for field in self._meta.concrete_fields
-                    if not field.primary_key and field.name not in self.STATE_FIELDS and field.attname not in deferred
+                    if not field.primary_key
+                    and field.name not in self.STATE_FIELDS + self.FIXED_FIELDS
+                    and field.attname not in deferred
                 ]
         # One transaction for pre_save, the write and post_save; inside a caller's transaction it
         # joins it without a savepoint, as Django's own save does: a failed save fails the caller.
         # The derived data its receivers write go in one round trip (PostgreSQL).
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using, savepoint=False), one_round_trip(using):
-            super().save(*args, **kwargs)
+        self._saving = True
+        try:
+            with transaction.atomic(using=using, savepoint=False), one_round_trip(using):
+                super().save(*args, **kwargs)
+        finally:
+            self._saving = False
         self._remember_state()
 
     def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
@@ -116,20 +142,27 @@ class StateGuardedModel(models.Model):
         with one_round_trip(using or router.db_for_write(type(self), instance=self)):
             return super().delete(using=using, keep_parents=keep_parents)
 
-    def check_loaded_over_stored(self, using: str) -> None:
+    def check_loaded(self, using: str) -> None:
         """A fixture writes past save(): raise TypeError if this row, loaded over a stored one,
-        carries other state than the stored row's (a new row's state is checked by the loading
-        app's contradictions, as the rows it loads with it)."""
-        changed = set(changed_on_load(self, [self._state_attname(name) for name in self.STATE_FIELDS], using))
-        if changed:
+        carries other state or fixed fields than the stored row's; or if it is new and loaded
+        outside a checked load (checked_load) in a state no life starts in. Within one, a new
+        row's state is checked by the loading app's contradictions, with the rows it loads."""
+        changed = changed_on_load(self, self._guarded_attnames(), using)
+        if changed is None:
+            if not _in_checked_load.get():
+                self.check_new_row()
+        elif changed:
             raise TypeError(
-                f"{type(self).__name__} #{self.pk}, loaded over the stored row: {self.state_refusal(changed)}"
+                f"{type(self).__name__} #{self.pk}, loaded over the stored row: {self.state_refusal(set(changed))}"
             )
 
     def _stored_state(self) -> dict[str, Any] | None:
-        """The state fields of the stored row this instance, made by hand, is forced onto."""
-        attnames = [self._state_attname(name) for name in self.STATE_FIELDS]
-        return type(self)._base_manager.filter(pk=self.pk).values(*attnames).first()
+        """The state and fixed fields of the stored row this instance, made by hand, is forced onto."""
+        return type(self)._base_manager.filter(pk=self.pk).values(*self._guarded_attnames()).first()
+
+    @classmethod
+    def _guarded_attnames(cls) -> list[str]:
+        return [cls._state_attname(name) for name in cls.STATE_FIELDS + cls.FIXED_FIELDS]
 
     def check_new_row(self) -> None:
         """Raise TypeError unless this new row may be written by the path writing it."""
@@ -151,13 +184,21 @@ class StateGuardedModel(models.Model):
 
     @classmethod
     def state_refusal(cls, fields: set[str]) -> str:
-        """The TypeError message for writing `fields` outside a transition."""
-        return f"{cls.__name__} {', '.join(sorted(fields))} change only through its transitions (services)."
+        """The TypeError message for writing `fields` (state or fixed) outside a transition."""
+        fixed = {name for field in cls.FIXED_FIELDS for name in (field, cls._state_attname(field))} & fields
+        said = []
+        if fields - fixed:
+            said.append(
+                f"{cls.__name__} {', '.join(sorted(fields - fixed))} change only through its transitions (services)."
+            )
+        if fixed:
+            said.append(f"{cls.__name__} {', '.join(sorted(fixed))}: given with the new row, never changed after.")
+        return " ".join(said)
 
     @classmethod
     def state_names(cls) -> set[str]:
-        """The state fields by name and by column attribute (`car` and `car_id`)."""
-        return {name for field in cls.STATE_FIELDS for name in (field, cls._state_attname(field))}
+        """The state and fixed fields by name and by column attribute (`car` and `car_id`)."""
+        return {name for field in cls.STATE_FIELDS + cls.FIXED_FIELDS for name in (field, cls._state_attname(field))}
 
     @classmethod
     def _state_attname(cls, name: str) -> str:
@@ -173,8 +214,7 @@ class StateGuardedModel(models.Model):
         return instance
 
     def _remember_state(self) -> None:
-        attnames = [self._state_attname(name) for name in self.STATE_FIELDS]
-        self._loaded_state = {name: self.__dict__[name] for name in attnames if name in self.__dict__}
+        self._loaded_state = {name: self.__dict__[name] for name in self._guarded_attnames() if name in self.__dict__}
 
     def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
         super().refresh_from_db(*args, **kwargs)

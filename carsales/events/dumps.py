@@ -15,10 +15,11 @@ def as_dumped(value: Any) -> Any:
     return value
 
 
-def changed_on_load(instance: models.Model, names: Sequence[str], using: str | None) -> list[str]:
+def changed_on_load(instance: models.Model, names: Sequence[str], using: str | None) -> list[str] | None:
     """The columns among `names` (attnames) that loading `instance` would change in the stored row
-    with its pk, read as stored; empty for a row the database does not hold, or a dump loaded again."""
+    with its pk, read as stored: empty for a dump loaded again; None for a row the database does
+    not hold."""
     stored = type(instance)._base_manager.db_manager(using).filter(pk=instance.pk).values(*names).first()
     if stored is None:
-        return []
+        return None
     return sorted(name for name in names if as_dumped(instance.__dict__.get(name)) != as_dumped(stored[name]))

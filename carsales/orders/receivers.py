@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
+from django.db.models import QuerySet
 from django.db.models.signals import m2m_changed, post_delete, pre_delete
 from django.http import HttpRequest
 from django.urls import reverse
@@ -66,8 +67,10 @@ def order_cars_changed(
         order_totals_refresh(order_ids=pk_set or [])
 
 
-def order_line_before_delete(sender: type[OrderItem], instance: OrderItem, **kwargs: Any) -> None:
-    order_line_release(line_id=instance.pk, order_id=instance.order_id)
+def order_line_before_delete(sender: type[OrderItem], instance: OrderItem, origin: Any = None, **kwargs: Any) -> None:
+    # `origin`: what the delete was asked of; an order (or orders) takes its lines with it.
+    with_its_order = isinstance(origin, Order) or (isinstance(origin, QuerySet) and origin.model is Order)
+    order_line_release(line_id=instance.pk, order_id=instance.order_id, with_its_order=with_its_order)
 
 
 def order_line_deleted(sender: type[OrderItem], instance: OrderItem, **kwargs: Any) -> None:

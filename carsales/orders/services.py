@@ -346,20 +346,30 @@ def order_deactivate(*, order_id: int, reason: VoidReason | str = "", note: str 
 
 
 @transaction.atomic
-def order_line_release(*, line_id: int, order_id: int) -> None:
-    """Before a line is deleted: refuse if it is frozen, else release the car it holds.
+def order_line_release(*, line_id: int, order_id: int, with_its_order: bool = False) -> None:
+    """Before a line is deleted (`with_its_order`: as its order is): refuse if it is frozen,
+    else release the car it holds.
 
     Judged by the rows as stored, never by the caller's copy of the line: one read before its
     order was cancelled would otherwise release a car another order holds now. Locks the order
     row first, then the line's (the order → lines → cars order of the transitions, so the two
-    cannot deadlock). Raises OrderStateError for a line that holds a car its paid order bought.
+    cannot deadlock). Raises OrderStateError for a line that holds a car its paid order bought,
+    and for a line of a paid or cancelled order deleted without it: such an order's lines are its
+    record of what was bought or asked for (an order emptied of them would read $0).
     """
     status = Order.objects.select_for_update().filter(pk=order_id).values_list("status", flat=True).first()
     stored = OrderItem.objects.select_for_update().filter(pk=line_id).values("holds_car", "car_id").first()
-    if stored is None or not stored["holds_car"]:
+    if stored is None:
         return
-    if status == OrderStatus.PAID:
+    if stored["holds_car"] and status == OrderStatus.PAID:
         raise OrderStateError(f"Order #{order_id} is paid; its lines are frozen. Void its sale first.")
+    if not with_its_order and status is not None and status != OrderStatus.PLACED:
+        raise OrderStateError(
+            f"Order #{order_id} is {OrderStatus(status).label.lower()}; its lines are its record. "
+            "Delete the order itself once it is cancelled or its sale voided."
+        )
+    if not stored["holds_car"]:
+        return
     # The line lets go first: the database keeps a car held while a live line holds it.
     OrderItem.objects.filter(pk=line_id).state_write(holds_car=False)
     cars_release(car_ids=[stored["car_id"]], held_as=CarStatus.RESERVED)

@@ -94,6 +94,20 @@ def test_the_log_is_append_only_on_every_path():
         entry.delete,
         AuditEntry.objects.all().delete,
         lambda: AuditEntry.objects.update(action="x"),
+        lambda: AuditEntry.objects.bulk_create(
+            [AuditEntry(pk=entry.pk, action="forged", object_type="car", object_id="1")],
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=["action"],
+        ),
+        lambda: AuditEntry.objects.bulk_create(  # the same, its arguments by position
+            [AuditEntry(pk=entry.pk, action="forged", object_type="car", object_id="1")],
+            None,
+            False,
+            True,
+            ["action"],
+            ["id"],
+        ),
     ):
         with pytest.raises(TypeError, match="append-only"), transaction.atomic():
             write()

@@ -96,7 +96,7 @@ def _fixture(tmp_path, rows: list[dict]) -> str:
     ids=["totals not its lines'", "paid without a sale"],
 )
 def test_a_fixture_of_an_order_contradicting_its_lines_or_sales_is_refused_and_loads_nothing(tmp_path, changed, said):
-    """A stored order keeps its state on load (core.receivers.state_kept_on_load); a new one agrees with its rows."""
+    """A stored order keeps its state on load (core.receivers.state_guarded_save); a new one agrees with its rows."""
     from carsales.orders.models import Order
 
     (row,) = _rows_of(order_for(CarFactory(value=5000)))

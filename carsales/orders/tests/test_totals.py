@@ -8,7 +8,7 @@ from django.db import transaction
 from carsales.conftest import CarFactory, order_for
 from carsales.orders.models import Order
 from carsales.orders.receivers import order_cars_changed
-from carsales.orders.services import order_cancel
+from carsales.orders.services import OrderStateError, order_cancel
 
 pytestmark = pytest.mark.django_db
 
@@ -45,18 +45,21 @@ def test_adding_a_car_to_an_order_from_either_side_is_refused_and_the_totals_sta
     assert stored(order) == (1, Decimal("100"))
 
 
-def test_removing_and_clearing_from_the_cars_side_update_every_order_it_was_in(staff):
-    shared, solo = CarFactory(value=10), CarFactory(value=5)
-    order = order_for(shared, solo)
-    order_cancel(order=order, actor=staff)  # its lines stay, holding nothing
-    other = order_for(shared)
+def test_removing_and_clearing_from_the_cars_side_update_the_orders_they_may(staff):
+    shared, solo, fresh = CarFactory(value=10), CarFactory(value=5), CarFactory(value=7)
+    cancelled = order_for(shared, solo)
+    order_cancel(order=cancelled, actor=staff)  # its lines stay, holding nothing: its record
+    placed, other = order_for(shared), order_for(fresh)
 
-    shared.orders.remove(order)
-    assert stored(order) == (1, Decimal("5"))
+    for write in (lambda: shared.orders.remove(cancelled), shared.orders.clear):
+        with pytest.raises(OrderStateError, match="its lines are its record"), transaction.atomic():
+            write()
+    assert stored(cancelled) == (2, Decimal("15")) and stored(placed) == (1, Decimal("10"))
 
-    shared.orders.clear()
-    assert stored(other) == (0, Decimal("0"))
-    assert stored(order) == (1, Decimal("5"))
+    shared.orders.remove(placed)  # a placed order's line may go: its car goes back on sale
+    fresh.orders.clear()
+    assert stored(placed) == (0, Decimal("0")) and stored(other) == (0, Decimal("0"))
+    assert stored(cancelled) == (2, Decimal("15"))
 
 
 def test_the_price_at_ordering_wins_over_a_later_value_change():
