@@ -5,6 +5,12 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 from django.views.static import serve
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -32,7 +38,15 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("cart/", CartView.as_view(), name="api-cart"),
     path("checkout/", CheckoutView.as_view(), name="api-checkout"),
     path("", include(router.urls)),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # JSON first: a browser opening the address is shown the schema (YAML it would download);
+    # YAML for who asks for it (Accept, or ?format=yaml).
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(
+            renderer_classes=[OpenApiJsonRenderer2, OpenApiJsonRenderer, OpenApiYamlRenderer, OpenApiYamlRenderer2]
+        ),
+        name="schema",
+    ),
     # The split view loads Swagger UI's setup as a script file, which the CSP allows; an inline one it would not.
     path(
         "docs/",

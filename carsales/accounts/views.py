@@ -111,11 +111,11 @@ def signup_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpRespons
     except (ValueError, get_user_model().DoesNotExist):
         user = None
     if user is None or not signup_token_generator.check_token(user, token) or not signup_pending(user):
-        return render(request, "accounts/signup_link_invalid.html", status=400)
+        return render(request, "accounts/signup_link_invalid.html", {"account": user}, status=400)
     if request.method == "GET":
         return render(request, "accounts/signup_confirm.html", {"account": user})
     if not account_activate(user=user):
-        return render(request, "accounts/signup_link_invalid.html", status=400)
+        return render(request, "accounts/signup_link_invalid.html", {"account": user}, status=400)
     login(request, user, backend="carsales.accounts.backends.CaseInsensitiveModelBackend")
     request.session.pop(SIGNUP_EMAIL_SESSION_KEY, None)
     messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")

@@ -16,7 +16,7 @@ def sales_dashboard(request: HttpRequest) -> HttpResponse:
         labels=[day.day for day in history],
         series=[
             Series("Sales", [day.sales_count for day in history], "count"),
-            Series("Revenue", [day.revenue for day in history], "value"),
+            Series("Revenue", [day.revenue for day in history], "value", money=True),
         ],
     )
     today = history[-1] if history else None

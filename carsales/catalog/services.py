@@ -21,7 +21,7 @@ from django.db.models import FileField, Max, Model, ProtectedError, Q
 from django.db.models.deletion import Collector
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
-from django.utils.text import slugify
+from django.utils.text import get_text_list, slugify
 
 from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_soon, one_round_trip, pks_in, values_stored
 from carsales.core.gone import deleted_meanwhile
@@ -318,8 +318,10 @@ def _deletion_refused(row: Model, explain: Callable[[Collection[Any]], str]) -> 
 
 
 def _in_use(car: Car, keeping: Iterable[Any]) -> str:
-    orders = sorted({f"#{getattr(line, 'order_id', '?')}" for line in keeping})
-    return f"{car} is on order {', '.join(orders)}, which keeps it on record; it cannot be deleted."
+    orders = [f"#{number}" for number in sorted({getattr(line, "order_id", 0) for line in keeping})]
+    if len(orders) == 1:
+        return f"{car} is on order {orders[0]}, which keeps it on record; it cannot be deleted."
+    return f"{car} is on orders {get_text_list(orders, 'and')}, which keep it on record; it cannot be deleted."
 
 
 def _cars_locked(car_ids: Collection[int]) -> list[Car]:

@@ -10,6 +10,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from carsales.core.money import format_money
+
 WIDTH, HEIGHT, PAD = 640, 220, 36
 FEW_POINTS = 12
 
@@ -19,34 +21,36 @@ class Series:
     label: str
     values: Sequence[Decimal | int | float]
     css_class: str
+    money: bool = False  # its maximum said as a price
 
 
 def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], title: str) -> SafeString:
     """Return an inline SVG with one polyline per series, each scaled to its own maximum.
 
     Each series gets its own scale so that a count (tens) and a value (millions) are both
-    readable on one chart; the legend states each series' maximum. A lone point sits in the
+    readable on one chart; the legend states each series' maximum. Points stand at their time
+    (a burst of changes takes the width it took, a quiet week its own). A lone point sits in the
     middle; the second series' points are rings around the first's, which they often cover.
     """
     if not labels:
         return format_html('<p class="muted">{}</p>', "No data yet.")
-    step = (WIDTH - 2 * PAD) / max(len(labels) - 1, 1)
-    left = PAD if len(labels) > 1 else WIDTH / 2
+    xs = _positions(labels)
     lines = []
     dots = []
     legend = []
     for index, one in enumerate(series):
         top = max((float(v) for v in one.values), default=0.0) or 1.0
         xy = [
-            (f"{left + i * step:.1f}", f"{HEIGHT - PAD - (float(v) / top) * (HEIGHT - 2 * PAD):.1f}")
-            for i, v in enumerate(one.values)
+            (f"{x:.1f}", f"{HEIGHT - PAD - (float(v) / top) * (HEIGHT - 2 * PAD):.1f}")
+            for x, v in zip(xs, one.values, strict=True)
         ]
         lines.append((one.css_class, " ".join(f"{x},{y}" for x, y in xy)))
         # A lone point draws no line: a few points get dots; many, the line alone (dots would crowd it).
         if len(xy) <= FEW_POINTS:
             shape = ("dot", 3) if index == 0 else ("dot ring", 6)
             dots += [(f"{shape[0]} {one.css_class}", x, y, shape[1]) for x, y in xy]
-        legend.append((one.css_class, PAD + index * 220, one.label, f"{top:,.0f}"))
+        most = format_money(top) if one.money else f"{top:,.0f}"
+        legend.append((one.css_class, PAD + index * 220, one.label, most))
     first, last = (_tick(label) for label in (labels[0], labels[-1]))
     ends: list[tuple[float, str, str]] = [(PAD, "start", first), (WIDTH - PAD, "end", last)]
     ticks = ends if first != last else [(WIDTH / 2, "middle", first)]
@@ -70,6 +74,18 @@ def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], t
             [(x, HEIGHT - 12, a, t) for x, a, t in ticks],
         ),
     )
+
+
+def _positions(labels: Sequence[date | datetime]) -> list[float]:
+    """Each label's x: by its time between the first and the last; a lone one in the middle."""
+    moments = [label.timestamp() if isinstance(label, datetime) else label.toordinal() * 86400.0 for label in labels]
+    span = moments[-1] - moments[0]
+    if span <= 0:
+        return [
+            WIDTH / 2 if len(labels) == 1 else PAD + i * (WIDTH - 2 * PAD) / (len(labels) - 1)
+            for i in range(len(labels))
+        ]
+    return [PAD + (moment - moments[0]) / span * (WIDTH - 2 * PAD) for moment in moments]
 
 
 def _tick(label: date | datetime) -> str:

@@ -48,10 +48,13 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Under /api/ every answer is JSON, a URL no route matches included."""
+    """Under /api/ every answer is JSON, a URL no route matches included. A car's page gone says
+    the car may have been sold; any other page, that the address may be wrong or out of date."""
     if _api(request):
         return JsonResponse({"detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)
+    match = request.resolver_match  # None when no route matched the address
+    car_gone = match is not None and match.view_name == "catalog:car_detail"
+    return render(request, "404.html", {"car_gone": car_gone}, status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -22,7 +22,7 @@ def inventory_dashboard(request: HttpRequest) -> HttpResponse:
         labels=[snapshot.created_at for snapshot in history],
         series=[
             Series("Cars", [s.cars_count for s in history], "count"),
-            Series("Value", [s.cars_value for s in history], "value"),
+            Series("Value", [s.cars_value for s in history], "value", money=True),
         ],
     )
     return render(

@@ -306,6 +306,10 @@ CARSALES_RATE_LIMITS = {
 }
 
 REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "carsales.core.renderers.StyledBrowsableAPIRenderer",
+    ],
     # Token first: its WWW-Authenticate header turns "not logged in" into a 401 (a 403 otherwise);
     # the session still logs in the browser's own requests.
     "DEFAULT_AUTHENTICATION_CLASSES": [

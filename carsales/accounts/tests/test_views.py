@@ -164,10 +164,21 @@ def test_logging_in_with_a_wrong_password_or_the_email_says_which_name_is_asked_
 
 
 def test_a_used_sign_up_link_followed_while_logged_in_says_the_account_is_ready(buyer_client, user):
-    page = buyer_client.get("/accounts/signup/bad/bad-token/")
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
 
-    assert page.status_code == 400 and "your account is ready" in page.content.decode()
-    assert "sign up again" not in page.content.decode()
+    from carsales.accounts.tokens import signup_token_generator
+
+    own = buyer_client.get(
+        f"/accounts/signup/{urlsafe_base64_encode(force_bytes(user.pk))}/{signup_token_generator.make_token(user)}/"
+    )
+    assert own.status_code == 400 and "your account is ready" in own.content.decode()
+    assert "sign up again" not in own.content.decode()
+
+    # Someone else's link, or a mistyped one, says nothing about this account.
+    other = buyer_client.get("/accounts/signup/bad/bad-token/")
+    assert other.status_code == 400 and "your account is ready" not in other.content.decode()
+    assert "or it was mistyped. You are logged in as" in other.content.decode()
 
 
 def test_logging_in_with_the_right_password_redirects_to_the_catalogue(client):

@@ -121,7 +121,11 @@ def test_the_openapi_schema_is_valid_and_complete():
 
 
 def test_the_openapi_schema_and_docs_are_served(client):
-    assert client.get("/api/schema/").status_code == 200
+    shown = client.get("/api/schema/", HTTP_ACCEPT="text/html,*/*")  # a browser: shown, not downloaded
+    assert shown.status_code == 200 and shown["Content-Type"].startswith("application/json")
+    assert shown.json()["openapi"].startswith("3.")
+    asked = client.get("/api/schema/", {"format": "yaml"})
+    assert asked["Content-Type"].startswith("application/vnd.oai.openapi") and asked.content.startswith(b"openapi:")
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
 

@@ -10,7 +10,7 @@ from django.test import Client
 
 from carsales.catalog.forms import CarForm
 from carsales.catalog.models import Brand, Car, CarStatus, next_year
-from carsales.conftest import BrandFactory, CarFactory, image_bytes, image_upload, reserved_car, sold_car
+from carsales.conftest import BrandFactory, CarFactory, image_bytes, image_upload, order_for, reserved_car, sold_car
 
 pytestmark = pytest.mark.django_db
 LATEST = next_year()  # the latest model year a car may have
@@ -613,3 +613,18 @@ def test_brands_are_listed_as_buyers_read_them_whatever_their_accents(staff_clie
     options = re.findall(r'<option value="[^"]+">(Audi|Seat|Škoda|Volvo)</option>', page)
 
     assert options == ["Audi", "Seat", "Škoda", "Volvo"]
+
+
+def test_a_car_on_several_orders_names_them_all_in_order(staff, staff_client):
+    from carsales.orders.services import order_cancel
+
+    car = CarFactory()
+    orders = []
+    for _ in range(3):
+        orders.append(order_for(car))
+        order_cancel(order=orders[-1], actor=staff)
+
+    page = staff_client.get(f"/cars/{car.pk}/delete/").content.decode()
+
+    first, second, third = (order.pk for order in orders)
+    assert f"is on orders #{first}, #{second} and #{third}, which keep it on record" in page

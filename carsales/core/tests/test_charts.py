@@ -1,4 +1,5 @@
-from datetime import date
+import re
+from datetime import UTC, date
 
 from carsales.core.charts import Series, line_chart
 
@@ -33,3 +34,15 @@ def test_many_points_are_drawn_as_lines_alone():
     svg = line_chart(title="t", labels=days, series=[Series("Cars", list(range(30)), "count")])
 
     assert "<circle" not in svg and svg.count("<polyline") == 1
+
+
+def test_points_stand_at_their_time_and_a_money_series_says_its_maximum_as_a_price():
+    from datetime import datetime, timedelta
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    moments = [start, start + timedelta(minutes=1), start + timedelta(days=10)]  # a burst, then a quiet week
+    svg = line_chart(title="t", labels=moments, series=[Series("Value", [1000, 2000, 3000], "value", money=True)])
+
+    xs = [float(x) for x in re.findall(r'<circle class="dot value" cx="([\d.]+)"', svg)]
+    assert xs[0] == 36.0 and xs[1] < 37.0 and xs[2] == 604.0  # not a third of the width each
+    assert "Value (max $3,000)" in svg

@@ -49,3 +49,12 @@ def test_the_api_docs_setup_script_is_served_as_a_file(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/javascript")
     assert b"SwaggerUIBundle" in response.content
+
+
+def test_the_browsable_api_allows_the_inline_styles_its_templates_draw_and_no_inline_script(client):
+    page = client.get("/api/cars/", HTTP_ACCEPT="text/html")
+    answer = client.get("/api/cars/", HTTP_ACCEPT="application/json")
+
+    assert page.status_code == 200 and 'style="float: right' in page.content.decode()
+    assert directives(page["Content-Security-Policy"]) == POLICY | {"style-src": "'self' 'unsafe-inline'"}
+    assert directives(answer["Content-Security-Policy"]) == POLICY  # only the pages DRF draws

@@ -18,6 +18,15 @@ def test_an_unknown_address_gets_the_sites_404_page(client: Client):
     assert response.status_code == 404
     assert b"We can't find that page" in response.content
     assert static("css/site.css").encode() in response.content
+    assert b"The address may be mistyped" in response.content and b"sold" not in response.content
+
+
+@pytest.mark.django_db
+def test_a_car_page_gone_says_the_car_may_have_been_sold(client: Client):
+    response = client.get("/cars/999999/")
+
+    assert response.status_code == 404
+    assert b"The car may have been sold" in response.content
 
 
 @pytest.mark.django_db

@@ -48,6 +48,19 @@ def test_placing_an_order_emails_one_confirmation_once_the_worker_runs(run_tasks
     assert deliveries(CONFIRM).get().status == Delivery.Status.DONE
 
 
+def test_an_email_greets_the_buyer_by_first_name_in_plain_text_unescaped(run_tasks):
+    from carsales.conftest import BrandFactory
+
+    car = CarFactory(value=100, brand=BrandFactory(name="Rolls & Royce"))
+    order_for(car, user=UserFactory(email="sean@example.com", first_name="Seán O'Brien"))
+
+    run_tasks()
+
+    (email,) = mail.outbox
+    assert email.body.startswith("Hello Seán O'Brien,") and "Rolls & Royce" in email.body
+    assert "&amp;" not in email.body and "&#x27;" not in email.body
+
+
 def test_a_rolled_back_checkout_owes_no_email(run_tasks):
     with pytest.raises(RuntimeError), transaction.atomic():
         placed()
