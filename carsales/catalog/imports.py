@@ -2,11 +2,11 @@
 a batch at a time (all or nothing per batch) through cars_add_many, resumable by running again."""
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from carsales.core.db import values_stored
 
@@ -160,16 +160,32 @@ def cars_import(
     or same plate for rows without one), so it resumes where it stopped.
     """
     report = ImportReport()
-    brands = {brand.folded_name: brand for brand in Brand.objects.all()}
     cleaner = _Cleaner()
     for chunk in _chunks(rows, batch_rows):
-        with transaction.atomic():
-            batch = _Batch(brands, cleaner)
-            for line, row in chunk:
-                batch.car_of(line, row, report)
-            batch.add(report)
+        report = _batch_added(chunk, cleaner, report)
         progress(len(chunk))
     return report
+
+
+def _batch_added(chunk: list[tuple[int, dict[str, str]]], cleaner: _Cleaner, report: ImportReport) -> ImportReport:
+    """The report once this batch is in. A car written meanwhile by someone else with a plate, VIN
+    or stock code of this batch fails the batch's insert: the batch is rolled back and tried
+    again, once, and reports that car as a clash rather than stopping the import."""
+    try:
+        return _batch_tried(chunk, cleaner, report)
+    except IntegrityError:
+        return _batch_tried(chunk, cleaner, report)
+
+
+def _batch_tried(chunk: list[tuple[int, dict[str, str]]], cleaner: _Cleaner, report: ImportReport) -> ImportReport:
+    brands = {brand.folded_name: brand for brand in Brand.objects.all()}  # a rolled-back batch's are gone
+    tried = replace(report, problems=list(report.problems))
+    with transaction.atomic():
+        batch = _Batch(brands, cleaner)
+        for line, row in chunk:
+            batch.car_of(line, row, tried)
+        batch.add(tried)
+    return tried
 
 
 def _chunks(rows: Iterable[tuple[int, dict[str, str]]], size: int) -> Iterator[list[tuple[int, dict[str, str]]]]:

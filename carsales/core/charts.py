@@ -39,7 +39,8 @@ def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], t
     dots = []
     legend = []
     for index, one in enumerate(series):
-        top = max((float(v) for v in one.values), default=0.0) or 1.0
+        most = max((float(v) for v in one.values), default=0.0)
+        top = most or 1.0  # all zero: drawn along the bottom
         xy = [
             (f"{x:.1f}", f"{HEIGHT - PAD - (float(v) / top) * (HEIGHT - 2 * PAD):.1f}")
             for x, v in zip(xs, one.values, strict=True)
@@ -49,8 +50,8 @@ def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], t
         if len(xy) <= FEW_POINTS:
             shape = ("dot", 3) if index == 0 else ("dot ring", 6)
             dots += [(f"{shape[0]} {one.css_class}", x, y, shape[1]) for x, y in xy]
-        most = format_money(top) if one.money else f"{top:,.0f}"
-        legend.append((one.css_class, PAD + index * 220, one.label, most))
+        said = format_money(most) if one.money else f"{most:,.0f}"
+        legend.append((one.css_class, PAD + index * 220, one.label, said))
     first, last = (_tick(label) for label in (labels[0], labels[-1]))
     ends: list[tuple[float, str, str]] = [(PAD, "start", first), (WIDTH - PAD, "end", last)]
     ticks = ends if first != last else [(WIDTH / 2, "middle", first)]

@@ -125,6 +125,34 @@ def test_each_batch_commits_alone_and_running_again_resumes(tmp_path: Any, monke
     assert_store_is_true()
 
 
+def test_a_car_written_meanwhile_with_a_plate_of_the_batch_is_counted_not_a_crash(
+    tmp_path: Any, monkeypatch: Any, capsys: Any
+):
+    BrandFactory(name="Kia")
+    write(tmp_path / "cars.csv", [
+        {"brand": "Kia", "model": "Rio", "factory_year": 2020, "model_year": 2020, "plate": plate, "value": "1000"}
+        for plate in ("RACE1", "CALM1")
+    ])  # fmt: skip
+    from carsales.catalog import imports
+
+    real, reads = imports.values_stored, []
+
+    def read_before_the_other_writer(model: Any, name: str, values: Any) -> Any:
+        reads.append(name)
+        stored = real(model, name, values)
+        return stored - {"RACE1"} if reads.count("plate") == 1 else stored  # the first read missed it
+
+    CarFactory(plate="RACE1")  # the other writer's car
+    monkeypatch.setattr(imports, "values_stored", read_before_the_other_writer)
+    call_command("import_cars", str(tmp_path / "cars.csv"), verbosity=1)
+
+    assert reads.count("plate") == 2  # the batch, rolled back by the clash, was read again
+    # A row without a stock code whose plate is stored is taken for an earlier run's: skipped.
+    assert "Added 1 car; 1 already in stock; 0 rows skipped." in capsys.readouterr().out
+    assert sorted(Car.objects.values_list("plate", flat=True)) == ["CALM1", "RACE1"]
+    assert_store_is_true()
+
+
 def test_an_import_costs_one_snapshot_per_batch_and_a_few_queries_per_batch(
     tmp_path: Any, django_assert_max_num_queries: Any
 ):

@@ -46,3 +46,9 @@ def test_points_stand_at_their_time_and_a_money_series_says_its_maximum_as_a_pri
     xs = [float(x) for x in re.findall(r'<circle class="dot value" cx="([\d.]+)"', svg)]
     assert xs[0] == 36.0 and xs[1] < 37.0 and xs[2] == 604.0  # not a third of the width each
     assert "Value (max $3,000)" in svg
+
+
+def test_a_series_of_zeros_says_its_maximum_is_zero_and_lies_along_the_bottom():
+    svg = line_chart(title="t", labels=[date(2026, 1, 1)], series=[Series("Revenue", [0], "value", money=True)])
+
+    assert "Revenue (max $0)" in svg and 'cy="184.0"' in svg

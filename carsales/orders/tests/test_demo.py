@@ -27,3 +27,19 @@ def test_the_demo_data_loads_once_with_photos_users_and_orders(run_tasks):
         engine_cc, power_kw, price_new = MODEL_FACTS[car.model]
         assert (car.engine_cc, car.power_kw) == (engine_cc, power_kw) and car.value <= price_new, car
     assert cars.filter(brand__name="Honda", model="Civic").exists()  # the search box's example
+
+
+def test_the_demo_orders_are_not_loaded_over_a_cart_the_demo_buyer_filled():
+    from django.contrib.auth import get_user_model
+    from django.core.management import CommandError
+
+    from carsales.accounts.services import buyer_ensure
+    from carsales.orders.services import cart_for_buyer, cart_item_add
+
+    call_command("load_demo", verbosity=0)
+    buyer = buyer_ensure(user=get_user_model().objects.get(username="buyer"))
+    cart_item_add(cart=cart_for_buyer(buyer=buyer), car=Car.objects.order_by("-id").first())
+
+    with pytest.raises(CommandError, match="cart holds cars"):
+        call_command("load_demo_orders", verbosity=0)
+    assert not Order.objects.exists()

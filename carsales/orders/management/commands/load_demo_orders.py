@@ -1,7 +1,8 @@
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
@@ -12,6 +13,7 @@ from carsales.orders.services import cart_for_buyer, cart_item_add, order_mark_p
 class Command(BaseCommand):
     help = "Give the demo buyer one paid and one placed order, so the sales pages have something to show."
 
+    @transaction.atomic  # both orders or neither
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
         buyer_user, staff = User.objects.get(username="buyer"), User.objects.get(username="staff")
@@ -20,6 +22,8 @@ class Command(BaseCommand):
             return
         cars = list(Car.objects.available().order_by("id")[:3])
         cart = cart_for_buyer(buyer=buyer)
+        if cart.items.exists():  # checkout orders the whole cart: these cars would join the demo's
+            raise CommandError("The demo buyer's cart holds cars: empty it (log in as buyer), then run this again.")
         for car in cars[:2]:
             cart_item_add(cart=cart, car=car)
         order_mark_paid(order=order_place(cart=cart, buyer=buyer, actor=buyer_user), actor=staff)
