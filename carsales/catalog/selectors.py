@@ -175,10 +175,24 @@ def _is_slug(text: str) -> bool:
     return True
 
 
+SIMILAR_PRICE = Decimal("0.3")  # within 30% of its price: a car its buyer could afford instead
+
+
 def car_similar(*, car: Car, limit: int = 4) -> QuerySet[Car]:
-    """Up to `limit` available cars to offer instead of `car`: its brand first, then the
-    nearest in price (unpriced cars last), brand joined in."""
-    ordering: list[Combinable] = [Case(When(brand_id=car.brand_id, then=Value(0)), default=Value(1))]
+    """Up to `limit` available cars to offer instead of `car`, as its buyer would rank them: the
+    same model; then those at a similar price (SIMILAR_PRICE), the same kind of car (body) and
+    the same brand first; then the nearest in price (unpriced cars last). Brand joined in."""
+
+    def first(condition: Q) -> Case:
+        return Case(When(condition, then=Value(0)), default=Value(1))
+
+    ordering: list[Combinable] = [first(Q(brand_id=car.brand_id, model=car.model))]
+    if car.value is not None:
+        spread = car.value * SIMILAR_PRICE
+        ordering.append(first(Q(value__gte=car.value - spread, value__lte=car.value + spread)))
+    if car.body:
+        ordering.append(first(Q(body=car.body)))
+    ordering.append(first(Q(brand_id=car.brand_id)))
     if car.value is not None:
         ordering.append(Abs(F("value") - car.value).asc(nulls_last=True))
     similar = with_price_drop(Car.objects.available().with_brand().exclude(pk=car.pk))

@@ -482,8 +482,23 @@ def test_a_sold_car_page_offers_four_similar_available_cars(client):
     response = client.get(f"/cars/{sold.pk}/")
 
     similar = [c.model for c in response.context["similar"]]
-    assert similar == ["Close Honda", "Dear Honda", "Close Toyota", "Near other"]
+    assert similar == ["Close Honda", "Close Toyota", "Near other", "Dear Honda"]  # at its price first
     assert all(model in response.content.decode() for model in similar)
+
+
+def test_similar_cars_are_the_same_model_then_the_same_kind_at_its_price(client):
+    honda, toyota, bmw = (BrandFactory(name=name) for name in ("Honda", "Toyota", "BMW"))
+    sold = sold_car(brand=honda, model="Civic", body="hatchback", value=20000)
+    CarFactory(brand=honda, model="CR-V", body="suv", value=21000)
+    CarFactory(brand=toyota, model="Corolla", body="hatchback", value=19000)
+    CarFactory(brand=bmw, model="1 Series", body="hatchback", value=45000)
+    CarFactory(brand=honda, model="Civic", body="sedan", value=26000)
+    CarFactory(brand=toyota, model="Hilux", body="pickup", value=20000)
+
+    response = client.get(f"/cars/{sold.pk}/")
+
+    # Another Civic; then at its price a hatchback, then its brand; a hatchback at twice its price is last.
+    assert [c.model for c in response.context["similar"]] == ["Civic", "Corolla", "CR-V", "Hilux"]
 
 
 def test_an_available_car_page_offers_no_similar_cars(client):
