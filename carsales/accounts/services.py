@@ -69,17 +69,16 @@ def buyer_profile_update(
     account_email_owed.send(
         sender=get_user_model(), kind="email_change_notice", user_id=user.pk, base_url=base_url, new_email=email
     )
-    if owner is None:
-        account_email_owed.send(
-            sender=get_user_model(), kind="email_change_confirm", user_id=user.pk, base_url=base_url, new_email=email
-        )
-    elif owner.is_active:
-        # An address is written to a few times an hour at most, however many profiles ask for it.
-        count, seconds = settings.CARSALES_RATE_LIMITS["password_reset_target"]
-        if attempt_allowed(scope="email_change_taken", key=email, count=count, seconds=seconds):
-            account_email_owed.send(
-                sender=get_user_model(), kind="email_change_taken", user_id=owner.pk, base_url=base_url
-            )
+    # An address is written to a few times an hour at most, however many profiles ask for it.
+    count, seconds = settings.CARSALES_RATE_LIMITS["password_reset_target"]
+    if owner is None:  # the link that moves the account's emails there, once confirmed
+        kind, scope, to_user, extra = "email_change_confirm", "email_change_confirm", user, {"new_email": email}
+    elif owner.is_active:  # its owner told that someone asked for it
+        kind, scope, to_user, extra = "email_change_taken", "email_change_taken", owner, {}
+    else:
+        return email
+    if attempt_allowed(scope=scope, key=email, count=count, seconds=seconds):
+        account_email_owed.send(sender=get_user_model(), kind=kind, user_id=to_user.pk, base_url=base_url, **extra)
     return email
 
 
@@ -95,25 +94,44 @@ def email_change_pending(*, user: Any) -> str | None:
 
 
 def email_change_token(*, user: Any, new_email: str) -> str:
-    """The signed token of the link that moves `user`'s emails to `new_email`; it dies when the
+    """The signed token of the link that moves `user`'s emails to `new_email`, naming the change
+    asked for (its time): it dies once followed, when another change is asked for, when the
     account's address changes by another way, and after EMAIL_CHANGE_DAYS."""
-    return signing.dumps({"user": user.pk, "to": new_email, "from": user.email}, salt=EMAIL_CHANGE_SALT)
+    asked_at = (
+        Buyer.objects.filter(user=user, email_change_to=new_email)
+        .values_list("email_change_asked_at", flat=True)
+        .first()
+    )
+    asked = asked_at.isoformat() if asked_at else ""  # none: superseded before this was sent
+    return signing.dumps({"user": user.pk, "to": new_email, "from": user.email, "asked": asked}, salt=EMAIL_CHANGE_SALT)
 
 
-def email_change_asked(*, token: str) -> dict[str, Any]:
-    """The email change a link names (user, from, to), unapplied; raises ValidationError for a
-    link that is broken or expired."""
+def email_change_asked(*, token: str, lock: bool = False) -> dict[str, Any]:
+    """The email change a link names (user, from, to), unapplied, while it is the one waiting
+    (`lock`: its buyer row locked, for applying it); raises ValidationError for a link that is
+    broken, expired, replaced by a newer change or used already."""
     try:
-        return dict(signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_DAYS * 24 * 3600))
+        change = dict(signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_DAYS * 24 * 3600))
     except signing.BadSignature:
         raise ValidationError("This link is broken or has expired; change your email on your profile again.")
+    buyers = Buyer.objects.select_for_update() if lock else Buyer.objects
+    waiting = buyers.filter(user_id=change["user"]).values(*EMAIL_CHANGE_FIELDS).first()
+    asked_at = waiting["email_change_asked_at"] if waiting else None
+    if (
+        waiting is None
+        or waiting["email_change_to"] != change["to"]
+        or asked_at is None
+        or asked_at.isoformat() != change.get("asked")
+    ):
+        raise ValidationError("This link was used already, or a newer one replaced it: use the latest email we sent.")
+    return change
 
 
 @transaction.atomic
 def email_change_confirm(*, token: str) -> Any:
     """Apply the email change a link names; returns the user, or raises ValidationError for a
     link that is broken, expired, already used or whose address another account took since."""
-    change = email_change_asked(token=token)
+    change = email_change_asked(token=token, lock=True)
     users = get_user_model()._default_manager
     serialize_on(f"account-email:{change['to'].lower()}")  # as sign-ups: one address, one account
     user = users.select_for_update().filter(pk=change["user"], email=change["from"]).first()
@@ -240,6 +258,7 @@ def rate_limits_described() -> dict[str, tuple[str, int]]:
         "password_reset_target": ("Password reset emails to this address", per_address),
         "signup_again": ("Sign-up notices to this address, which has an account", per_address),
         "email_change_taken": ("Notices that someone asked for this taken address", per_address),
+        "email_change_confirm": ("Email-change links sent to this address", per_address),
         "signup_resend": ("Sign-up links sent again to the account with this id", per_address),
     }
 

@@ -72,8 +72,10 @@ class AuditEntry(models.Model):
         return f"{self.actor_name or 'system'} {self.action} {self.object_type} #{self.object_id}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields"):
             raise TypeError("The audit log is append-only: entries are never changed.")
+        # An INSERT always: a new instance given a stored entry's id fails rather than rewrites it.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:

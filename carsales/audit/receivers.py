@@ -17,7 +17,6 @@ from carsales.events.dumps import changed_on_load
 from carsales.orders.models import Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
 from carsales.sales.models import Sale
-from carsales.sales.services import void_given
 
 from .models import AuditEntry
 from .services import audit_record, audit_record_cars_created, audit_record_many
@@ -41,9 +40,9 @@ def log_order_cancelled(sender: type, order: Order, actor: Any, **kwargs: Any) -
 
 
 def log_sale_voided(sender: type, instance: Sale, **kwargs: Any) -> None:
-    """A sale removed by any path is logged with whoever is acting (None from a shell) and why,
-    when the path said (sale_void)."""
-    reason, note = void_given()
+    """A sale removed by any path is logged with whoever is acting (None from a shell) and why, as
+    the order keeps it (sale_void's reason; blank from a path that asks none)."""
+    reason, note = Order.objects.values_list("void_reason", "void_note").get(pk=instance.order_id)
     audit_record(
         actor=current_actor(),
         action="sale.voided",

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -217,6 +218,14 @@ class CarAdmin(CheckedAgainOnRefusal, LenientAutocompleteAdmin):
     def get_list_display(self, request: HttpRequest) -> Any:
         shown = super().get_list_display(request)
         return shown if sees_stock_details(request.user) else [f for f in shown if f not in self.STOCK_DETAILS]
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # ?plate__startswith=A, B... would spell out a plate a car at a time.
+        if lookup.split(LOOKUP_SEP, 1)[0] in self.STOCK_DETAILS and not (
+            request is not None and sees_stock_details(request.user)
+        ):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_search_fields(self, request: HttpRequest) -> Any:
         fields = super().get_search_fields(request)

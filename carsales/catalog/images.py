@@ -24,6 +24,16 @@ def photo_open(file: IO[bytes]) -> Image.Image:
     return Image.open(file, formats=PHOTO_FORMATS)
 
 
+# What a picture written again keeps of what came with it: its colours. Pillow writes the rest of
+# `info` back by default (a JPEG's comment: an address, a phone number).
+KEPT_INFO = frozenset({"icc_profile"})
+
+
+def _bare(image: Image.Image) -> Image.Image:
+    image.info = {key: value for key, value in image.info.items() if key in KEPT_INFO}
+    return image
+
+
 def thumbnail_of(photo: FieldFile, *, max_side: int) -> ContentFile | None:
     """Return a JPEG of `photo` whose longest side is `max_side`, aspect ratio kept.
 
@@ -39,7 +49,7 @@ def thumbnail_of(photo: FieldFile, *, max_side: int) -> ContentFile | None:
             upright = ImageOps.exif_transpose(image)
             upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             buffer = BytesIO()
-            upright.convert("RGB").save(buffer, format="JPEG", quality=85, optimize=True)
+            _bare(upright.convert("RGB")).save(buffer, format="JPEG", quality=85, optimize=True)
     finally:
         photo.close()
     return ContentFile(buffer.getvalue())
@@ -53,7 +63,7 @@ def webp_of(photo: FieldFile, *, max_side: int) -> ContentFile:
             upright = ImageOps.exif_transpose(image)
             upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             buffer = BytesIO()
-            upright.convert("RGB").save(buffer, format="WEBP", quality=80, method=4)
+            _bare(upright.convert("RGB")).save(buffer, format="WEBP", quality=80, method=4)
     finally:
         photo.close()
     return ContentFile(buffer.getvalue())
@@ -61,7 +71,8 @@ def webp_of(photo: FieldFile, *, max_side: int) -> ContentFile:
 
 def photo_published(file: IO[bytes], *, name: str) -> ContentFile:
     """The photo as it is published: turned upright as its camera recorded, then written again
-    without its metadata (EXIF, XMP: a GPS position, a camera's serial number), in its format.
+    without its metadata (EXIF, XMP, a comment: a GPS position, a camera's serial number, a note),
+    in its format; its colour profile kept.
 
     Raises what photo_open raises, and OSError for a file that does not decode to the end.
     """
@@ -72,5 +83,5 @@ def photo_published(file: IO[bytes], *, name: str) -> ContentFile:
         options = {"quality": 90} if kind in {"JPEG", "WEBP"} else {}
         if kind == "JPEG" and upright.mode not in {"RGB", "L"}:
             upright = upright.convert("RGB")
-        upright.save(buffer, format=kind, **options)
+        _bare(upright).save(buffer, format=kind, **options)
     return ContentFile(buffer.getvalue(), name=name)

@@ -1,3 +1,4 @@
+import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, router, transaction
 from django.db.models.deletion import Collector, ProtectedError, RestrictedError
-from django.db.models.functions import Trim, Upper
 from django.db.models.sql import DeleteQuery
 from django.urls import reverse
 from django.utils import timezone
@@ -390,8 +390,14 @@ class CarQuerySet(StateGuardedQuerySet):
         return super().bulk_create(objs, *args, **kwargs)
 
 
+# A plate as it is stored: letters A to Z and digits, single spaces or hyphens between them.
+PLATE_PATTERN = r"^[A-Z0-9]([A-Z0-9 -]*[A-Z0-9])?$"
+PLATE_FORMAT = "A plate is letters A to Z, digits, spaces and hyphens, starting and ending with a letter or digit."
+
+
 def plate_as_stored(plate: str) -> str:
-    return plate.strip().upper()
+    """As typed on a form or in a file ("ab 1 ", "AB\t1"): runs of spaces as one, in capitals."""
+    return " ".join(plate.split()).upper()
 
 
 # The constraints Car.full_clean() asks the database about (Car.validate_constraints).
@@ -504,7 +510,7 @@ class Car(StateGuardedModel):
             # every car written keeps up and no query uses (core/tests/test_schema_indexes.py).
             models.UniqueConstraint(fields=["plate"], name="car_plate_unique"),
             # Stored as plate_as_stored writes it, on every path: "ab1" never sits beside "AB1".
-            models.CheckConstraint(condition=models.Q(plate=Upper(Trim("plate"))), name="car_plate_as_stored"),
+            models.CheckConstraint(condition=models.Q(plate__regex=PLATE_PATTERN), name="car_plate_format"),
             models.UniqueConstraint(fields=["stock_code"], name="car_stock_code_unique"),
             models.UniqueConstraint(
                 fields=["vin"],
@@ -566,6 +572,8 @@ class Car(StateGuardedModel):
             errors["model_year"] = f"The model year cannot be after {next_year()}."
         elif self.factory_year and self.model_year and self.model_year < self.factory_year:
             errors["model_year"] = "The model year cannot be before the factory year."
+        if isinstance(self.plate, str) and self.plate and not re.fullmatch(PLATE_PATTERN, self.plate):
+            errors["plate"] = PLATE_FORMAT
         if errors:
             raise ValidationError(errors)
 

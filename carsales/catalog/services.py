@@ -41,6 +41,7 @@ from .models import (
     car_field_choice_label,
     car_field_label,
     folded,
+    plate_as_stored,
 )
 from .selectors import gallery_refusal
 from .signals import PriceMove, car_stock_moved, cars_added
@@ -819,12 +820,13 @@ def cars_add_many(*, cars: Sequence[Car], actor: Any = None) -> list[Car]:
     """Add new, validated cars in one INSERT per 1,000 and return them with their ids.
 
     What car_create's save signals would do for each is done once for all: their stock codes
-    (given ones kept), their listed prices, and one `cars_added`, whose receivers keep the
+    (given ones kept), their plates as stored, their listed prices, and one `cars_added`, whose receivers keep the
     inventory with one aggregate and queue the VIN decoding and sales texts by batch.
     """
     new_codes = iter(stock_codes_generate(sum(1 for car in cars if not car.stock_code)))
     for car in cars:
         car.stock_code = car.stock_code or next(new_codes)
+        car.plate = plate_as_stored(car.plate)
         car.bio = car.bio.strip()
     with bulk_counted():
         added = Car.objects.bulk_create(cars, batch_size=1000)

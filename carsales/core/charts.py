@@ -52,7 +52,7 @@ def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], t
             dots += [(f"{shape[0]} {one.css_class}", x, y, shape[1]) for x, y in xy]
         said = format_money(most) if one.money else f"{most:,.0f}"
         legend.append((one.css_class, PAD + index * 220, one.label, said))
-    first, last = (_tick(label) for label in (labels[0], labels[-1]))
+    first, last = (_tick(label) for label in (min(labels), max(labels)))  # type: ignore[type-var]
     ends: list[tuple[float, str, str]] = [(PAD, "start", first), (WIDTH - PAD, "end", last)]
     ticks = ends if first != last else [(WIDTH / 2, "middle", first)]
     return format_html(
@@ -78,15 +78,17 @@ def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], t
 
 
 def _positions(labels: Sequence[date | datetime]) -> list[float]:
-    """Each label's x: by its time between the first and the last; a lone one in the middle."""
+    """Each label's x: by its time between the earliest and the latest, in whatever order they
+    come; all at one time, spread evenly (a lone one in the middle)."""
     moments = [label.timestamp() if isinstance(label, datetime) else label.toordinal() * 86400.0 for label in labels]
-    span = moments[-1] - moments[0]
+    earliest = min(moments)
+    span = max(moments) - earliest
     if span <= 0:
         return [
             WIDTH / 2 if len(labels) == 1 else PAD + i * (WIDTH - 2 * PAD) / (len(labels) - 1)
             for i in range(len(labels))
         ]
-    return [PAD + (moment - moments[0]) / span * (WIDTH - 2 * PAD) for moment in moments]
+    return [PAD + (moment - earliest) / span * (WIDTH - 2 * PAD) for moment in moments]
 
 
 def _tick(label: date | datetime) -> str:

@@ -13,10 +13,9 @@ from django.db.models.signals import post_delete
 
 from carsales.accounts.signals import account_email_owed
 from carsales.events.durable import Event, durable_receiver
-from carsales.orders.models import CancellationReason, Order, VoidReason
+from carsales.orders.models import CancellationReason, Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed
 from carsales.sales.models import Sale
-from carsales.sales.services import void_given
 
 from .services import OrderEmail, account_email_send, order_email_send, order_summary
 
@@ -71,10 +70,11 @@ def tell_cancelled_order(event: Event) -> None:
 
 def _voided_summary(sale: Sale) -> dict[str, Any]:
     """The order, not the sale, so this email queues behind the order's others; and why the sale
-    was voided, as the buyer is told it (staff's note stays with staff)."""
-    reason = void_given()[0]
-    summary = order_summary(sale.order) | {"void_reason": VoidReason(reason).label if reason else ""}
-    return {"order": sale.order, "summary": summary}
+    was voided, as the buyer is told it, read from the order as the void left it (staff's note
+    stays with staff)."""
+    voided = Order.objects.only("void_reason").get(pk=sale.order_id)
+    told = {"void_told_buyer": voided.void_told_buyer, "refund_owed": voided.refund_owed}
+    return {"order": sale.order, "summary": order_summary(sale.order) | told}
 
 
 @durable_receiver(

@@ -31,7 +31,7 @@ class OrderEmail(Enum):
     PAID = ("order_paid", "Your {dealer} order #{pk} is paid")
     CANCELLED = ("order_cancelled", "Your {dealer} order #{pk} is cancelled")
     EXPIRED = ("order_expired", "Your {dealer} reservation #{pk} has expired")
-    VOIDED = ("order_voided", "Your {dealer} order #{pk}: the sale was cancelled and your payment will be refunded")
+    VOIDED = ("order_voided", "Your {dealer} order #{pk}: the sale was cancelled")
 
     def __init__(self, template: str, subject: str) -> None:
         self.template = template

@@ -58,12 +58,21 @@ class CancellationReason(models.TextChoices):
 
 
 class VoidReason(models.TextChoices):
-    """Why staff voided a paid order's sale: the buyer is told it, the audit log keeps it."""
+    """Why staff voided a paid order's sale (labels in staff's words): the audit log keeps it,
+    the buyer is told it in theirs (VOID_TOLD_BUYER)."""
 
     RETURNED = "returned", "The buyer returned the cars"
     PAYMENT = "payment", "The payment failed or was reversed"
     ERROR = "error", "The sale was recorded in error"
     OTHER = "other", "Another reason"
+
+
+# What the buyer's email and order page say of each reason; another reason is not told.
+VOID_TOLD_BUYER = {
+    VoidReason.RETURNED: "you returned the cars",
+    VoidReason.PAYMENT: "your payment did not reach us or was reversed",
+    VoidReason.ERROR: "the sale was recorded by mistake",
+}
 
 
 class OrderQuerySet(StateGuardedQuerySet):
@@ -142,6 +151,15 @@ class Order(StateGuardedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("orders:order_detail", kwargs={"pk": self.pk})
+
+    @property
+    def refund_owed(self) -> bool:
+        """A voided sale's payment goes back to its buyer, unless it never stood."""
+        return self.void_reason != VoidReason.PAYMENT
+
+    @property
+    def void_told_buyer(self) -> str:
+        return VOID_TOLD_BUYER.get(VoidReason(self.void_reason), "") if self.void_reason else ""
 
     @property
     def awaits_payment(self) -> bool:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -27,12 +29,14 @@ class SaleAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # sales come from paid orders
 
-    def delete_model(self, request: HttpRequest, obj: Sale) -> None:
-        sale_void(sale=obj, actor=request.user)
+    def has_delete_permission(self, request: HttpRequest, obj: Sale | None = None) -> bool:
+        # Voiding asks why (the void action); Django's delete page and "Delete selected" would not.
+        return obj is None and super().has_delete_permission(request)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Sale]) -> None:
-        for sale in queryset:
-            sale_void(sale=sale, actor=request.user)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     @admin.action(
         description="Void selected sales (their orders are deactivated, cars back on sale)", permissions=["delete"]

@@ -616,9 +616,55 @@ def test_an_email_change_is_confirmed_in_a_transaction_of_its_own_as_a_request_m
     user = UserFactory(email="old@example.com")
     client = Client()
     client.force_login(user)
+    client.post("/accounts/profile/", {"first_name": "", "last_name": "", "email": "new@example.com", "phone": ""})
     link = f"/accounts/email/{email_change_token(user=user, new_email='new@example.com')}/"
 
     assert client.post(link).status_code == 302
 
     user.refresh_from_db()
     assert user.email == "new@example.com"
+
+
+def _email_change_asked(client: Client, address: str) -> None:
+    client.post("/accounts/profile/", {"first_name": "", "last_name": "", "email": address, "phone": ""})
+
+
+def _email_change_links(run_tasks) -> dict[str, str]:
+    run_tasks()
+    return {m.to[0]: link_in(m.body) for m in mail.outbox if "/accounts/email/" in m.body}
+
+
+def test_an_email_change_link_replaced_by_a_newer_one_or_used_already_changes_nothing(buyer_client, user, run_tasks):
+    original = user.email
+    _email_change_asked(buyer_client, "typo@exampel.com")
+    _email_change_asked(buyer_client, "ann@newjob.com")  # the typo corrected
+    links = _email_change_links(run_tasks)
+
+    refused = buyer_client.post(links["typo@exampel.com"], follow=True)  # whoever holds the typo's inbox
+    assert any("a newer one replaced it" in str(m) for m in refused.context["messages"])
+    assert "a newer one replaced it" in buyer_client.get(links["typo@exampel.com"], follow=True).content.decode()
+    user.refresh_from_db()
+    assert user.email == original
+
+    buyer_client.post(links["ann@newjob.com"])
+    user.refresh_from_db()
+    assert user.email == "ann@newjob.com"
+
+    # Back to the first address, then its first link replayed: used already, it changes nothing.
+    mail.outbox.clear()
+    _email_change_asked(buyer_client, original)
+    buyer_client.post(_email_change_links(run_tasks)[original])
+    buyer_client.post(links["ann@newjob.com"])
+    user.refresh_from_db()
+    assert user.email == original
+
+
+@time_machine.travel(datetime(2026, 6, 1, 12, 30, tzinfo=UTC), tick=False)  # mid-hour: see above
+def test_a_profile_cannot_flood_an_address_with_email_change_links(buyer_client, user, run_tasks, settings):
+    settings.CARSALES_RATE_LIMITS = {**settings.CARSALES_RATE_LIMITS, "password_reset_target": (3, 60 * 60)}
+    for _ in range(10):
+        _email_change_asked(buyer_client, "victim@example.org")
+        _email_change_asked(buyer_client, user.email)  # back, so the next ask is a change again
+
+    run_tasks()
+    assert len([m for m in mail.outbox if m.to == ["victim@example.org"]]) == 3

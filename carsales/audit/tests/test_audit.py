@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from carsales.audit.models import AuditEntry
 from carsales.audit.receivers import log_car_saved, log_order_placed
@@ -111,6 +111,8 @@ def test_the_log_is_append_only_on_every_path():
     ):
         with pytest.raises(TypeError, match="append-only"), transaction.atomic():
             write()
+    with pytest.raises(IntegrityError), transaction.atomic():  # a new entry given a stored id: an INSERT, refused
+        AuditEntry(pk=entry.pk, action="forged", object_type="car", object_id="1").save()
 
     assert AuditEntry.objects.get().action == "car.created"
 

@@ -83,7 +83,9 @@ def _jpeg_with_gps_sideways() -> bytes:
     exif[0x0112] = 6  # orientation: the camera was turned, the pixels were not
     exif.get_ifd(0x8825)[2] = (48.0, 51.0, 24.0)  # GPS latitude
     buffer = BytesIO()
-    Image.new("RGB", (1200, 800), (10, 120, 40)).save(buffer, format="JPEG", exif=exif)
+    Image.new("RGB", (1200, 800), (10, 120, 40)).save(
+        buffer, format="JPEG", exif=exif, comment=b"Taken at 12 Rue de la Paix, owner 0612345678"
+    )
     return buffer.getvalue()
 
 
@@ -117,6 +119,13 @@ def test_a_photo_is_published_upright_and_without_its_gps_position_on_every_path
         assert image.size == (800, 1200)  # turned upright
         exif = image.getexif()
         assert 0x8825 not in exif and not exif.get_ifd(0x8825) and 0x0112 not in exif
+        assert "comment" not in image.info  # a JPEG's comment is metadata too
+    with car.photo.open("rb") as stored:
+        assert b"Rue de la Paix" not in stored.read()
+    from carsales.catalog.images import thumbnail_of, webp_of
+
+    for made in (thumbnail_of(car.photo, max_side=400), webp_of(car.photo, max_side=400)):
+        assert made is not None and b"Rue de la Paix" not in made.read()
 
 
 def test_a_truncated_jpeg_is_refused_at_upload_not_left_to_fail_in_the_worker(staff_api):

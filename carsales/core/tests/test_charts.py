@@ -52,3 +52,14 @@ def test_a_series_of_zeros_says_its_maximum_is_zero_and_lies_along_the_bottom():
     svg = line_chart(title="t", labels=[date(2026, 1, 1)], series=[Series("Revenue", [0], "value", money=True)])
 
     assert "Revenue (max $0)" in svg and 'cy="184.0"' in svg
+
+
+def test_points_out_of_time_order_stay_inside_the_chart():
+    from datetime import datetime, timedelta
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    moments = [start, start + timedelta(days=3), start - timedelta(seconds=2), start + timedelta(days=1)]
+    svg = line_chart(title="t", labels=moments, series=[Series("Cars", [1, 2, 3, 4], "count")])
+
+    xs = [float(x) for x in re.findall(r'<circle class="dot count" cx="([\d.]+)"', svg)]
+    assert all(36.0 <= x <= 604.0 for x in xs) and min(xs) == 36.0 and max(xs) == 604.0

@@ -20,11 +20,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.core import serializers
 from django.core.management import call_command
 from django.db import DatabaseError, transaction
-from django.db.models import BooleanField, DateTimeField, DecimalField, F, ProtectedError
+from django.db.models import BooleanField, DateTimeField, DecimalField, F, ProtectedError, QuerySet
 from django.db.models.functions import Lower
 
-from carsales.catalog.models import Car, CarStatus
-from carsales.catalog.services import CarInUse
+from carsales.catalog.models import Car, CarStatus, plate_as_stored
+from carsales.catalog.services import CarInUse, cars_add_many
 from carsales.conftest import CarFactory, UserFactory, order_for
 from carsales.core.state import StateGuardedModel
 from carsales.core.tests.invariants import assert_store_is_true
@@ -128,7 +128,7 @@ def _car_saved_with(**typed: Any) -> Callable[[dict[str, Any]], None]:
         for name, value in typed.items():
             setattr(car, name, value)
         car.save()
-        assert Car.objects.get(pk=car.pk).plate == car.plate.strip().upper()
+        assert Car.objects.get(pk=car.pk).plate == plate_as_stored(car.plate)
 
     return write
 
@@ -136,6 +136,19 @@ def _car_saved_with(**typed: Any) -> Callable[[dict[str, Any]], None]:
 def _voided(w: dict[str, Any]) -> Order:
     sale_void(sale=w["sale"], actor=None)
     return Order.objects.get(pk=w["paid"].pk)
+
+
+def _cancelled_order_deleted_after_reorder(w: dict[str, Any]) -> None:
+    """Its line, deleted with it, is judged as stored (holding nothing): the car stays reserved
+    for the order holding it now."""
+    order = w["placed"]
+    stale = Order.objects.get(pk=order.pk)
+    line = order.items.get()
+    order_cancel(order=order, actor=None)
+    other = order_for(line.car)
+    stale.delete()
+    assert Order.objects.get(pk=other.pk).items.get().holds_car
+    assert Car.objects.get(pk=line.car_id).status == CarStatus.RESERVED
 
 
 def _stale_sale_saved_after_void(w: dict[str, Any]) -> None:
@@ -276,13 +289,22 @@ CELLS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "car: update() of the model": (_update(Car, model="Bulk"), KEPT),
     "car: save() with the stock code changed": (_car_saved_with(stock_code="FORGED0001"), REFUSED),
     "car: save() with the stock code blanked": (_car_saved_with(stock_code=""), REFUSED),
-    "car: save() with a plate in lower case": (_car_saved_with(plate=" abc 1 "), KEPT),  # stored ABC 1
+    "car: save() with a plate in lower case": (_car_saved_with(plate=" abc\t 1 "), KEPT),  # stored ABC 1
+    "car: save() with a plate no plate has": (_car_saved_with(plate="AB_1"), REFUSED),
     "car: create() with a plate in lower case": (_create(Car, _new_car(plate="new123")), KEPT),
+    "car: cars_add_many() with a plate in lower case": (
+        lambda w: cars_add_many(cars=[Car(**_new_car(plate=" new  123")(w))]),
+        KEPT,
+    ),
     "car: update() of the plate in lower case": (
         lambda w: Car.objects.filter(pk=w["available"].pk).update(plate="abc1"),
         KEPT,
     ),
     "car: update() of the plate by an expression in lower case": (_update(Car, plate=Lower("plate")), REFUSED),
+    "car: update() of a plate with a tab, past the queryset": (
+        lambda w: QuerySet.update(Car.objects.filter(pk=w["available"].pk), plate="AB1\t"),
+        REFUSED,
+    ),
     "car: bulk_update() of the plate in lower case": (_bulk_update(Car, "plate", lambda c: c.plate.lower()), KEPT),
     "car: save_base() of a status typed in": (_save_base_of_the_stored_row(Car, status=CarStatus.SOLD), REFUSED),
     "car: save_base() of a stale copy": (_save_base_of_the_stored_row(Car), REFUSED),
@@ -313,6 +335,7 @@ CELLS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "order: delete() of a placed order": (lambda w: w["placed"].delete(), REFUSED),
     "order: delete() of a cancelled order": (lambda w: order_cancel(order=w["placed"], actor=None).delete(), KEPT),
     "order: delete() of a voided order, its lines with it": (lambda w: _voided(w).delete(), KEPT),
+    "order: delete() of a cancelled order whose car was ordered again": (_cancelled_order_deleted_after_reorder, KEPT),
     "order: save_base() of the stored row": (_save_base_of_the_stored_row(Order), REFUSED),
     "order: deserialized outside loaddata": (_deserialized_outside_loaddata(Order), REFUSED),
     "order: queryset delete() of every order": (lambda w: Order.objects.all().delete(), REFUSED),

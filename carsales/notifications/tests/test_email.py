@@ -203,20 +203,30 @@ def test_every_order_email_links_to_its_order(durable, staff):
     assert all("/orders/" in email.body for email in mail.outbox)
 
 
-def test_a_voided_sale_tells_its_buyer_and_the_order_page_says_what_comes_next(durable, staff, client):
+@pytest.mark.parametrize(
+    ("reason", "told", "refunded"),
+    [
+        ("returned", "cancelled by our staff: you returned the cars.", True),
+        ("payment", "cancelled by our staff: your payment did not reach us or was reversed.", False),
+        ("error", "cancelled by our staff: the sale was recorded by mistake.", True),
+        ("other", "cancelled by our staff.", True),  # another reason is not told
+    ],
+)
+def test_a_voided_sale_tells_its_buyer_why_and_whether_a_refund_is_owed(durable, staff, client, reason, told, refunded):
     order = order_mark_paid(order=placed(), actor=staff)
     from carsales.sales.services import sale_void
 
-    sale_void(sale=order.sale, actor=staff, reason="payment", note="The bank reversed the transfer.")
+    sale_void(sale=order.sale, actor=staff, reason=reason, note="The bank reversed the transfer.")
     durable.run()
     client.force_login(order.buyer.user)
     page = client.get(f"/orders/{order.pk}/").content.decode()
 
-    voided = [email for email in mail.outbox if "refunded" in email.subject]
-    assert len(voided) == 1 and "refunded to you in full" in voided[0].body
-    assert "The reason: the payment failed or was reversed." in voided[0].body
-    assert "bank" not in voided[0].body  # staff's note stays with staff
-    assert "refunded in full" in page and "back on sale" in page
+    (voided,) = [email for email in mail.outbox if "the sale was cancelled" in email.subject]
+    assert told in voided.body
+    assert ("refunded to you in full" in voided.body) == refunded
+    assert ("nothing is refunded" in voided.body) == (not refunded)
+    assert "bank" not in voided.body.lower() and "bank" not in page.lower()  # staff's note stays with staff
+    assert ("refunded in full" in page) == refunded and "back on sale" in page
 
 
 def test_voiding_a_sale_again_from_a_stale_copy_owes_no_second_email(staff):

@@ -6,8 +6,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0006_buyer_email_change_pending'),
-        ('catalog', '0020_brands_in_folded_order'),
         ('orders', '0008_held_cars_stay_held_while_lines_hold_them'),
     ]
 

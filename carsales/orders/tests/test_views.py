@@ -252,7 +252,8 @@ def test_voiding_a_sale_in_the_admin_deactivates_its_order(staff, user):
     client = Client()
     client.force_login(staff)
 
-    client.post(f"/admin/sales/sale/{sale.pk}/delete/", {"post": "yes"})
+    voided = {"action": "void", "_selected_action": [sale.pk], "post": "yes", "reason": "error"}
+    client.post("/admin/sales/sale/", voided)
 
     assert not Sale.objects.exists() and Order.objects.get(pk=order.pk).is_active is False
 

@@ -183,7 +183,8 @@ def test_staff_void_a_sale_from_its_order_page_after_being_asked(staff):
 
     client.force_login(order.buyer.user)
     own = client.get(order.get_absolute_url()).content.decode()
-    assert "(the buyer returned the cars)" in own and "Called on Monday." not in own  # the note is staff's
+    assert "cancelled the sale of this order" in own and ": you returned the cars." in own
+    assert "Called on Monday." not in own  # the note is staff's
 
 
 def test_a_void_reason_is_one_of_the_reasons_and_its_note_fits(staff):
@@ -213,10 +214,13 @@ def test_the_api_voids_a_sale_for_the_reason_its_body_gives(staff):
     client = APIClient()
     client.force_authenticate(staff)
 
-    refused = client.delete(f"/api/sales/{sale.pk}/", {"reason": "whim"}, format="json")
-    assert refused.status_code == 400 and "reason" in refused.json() and Sale.objects.filter(pk=sale.pk).exists()
+    for unexplained in ({}, {"reason": "whim"}, {"reason": "payment", "note": "x" * 501}):
+        refused = client.post(f"/api/sales/{sale.pk}/void/", unexplained, format="json")
+        assert refused.status_code == 400 and Sale.objects.filter(pk=sale.pk).exists(), unexplained
+    assert client.delete(f"/api/sales/{sale.pk}/").status_code == 405  # voiding says why: no DELETE
 
-    voided = client.delete(f"/api/sales/{sale.pk}/", {"reason": "payment", "note": "Bank reversed it."}, format="json")
+    given = {"reason": "payment", "note": "Bank reversed it."}
+    voided = client.post(f"/api/sales/{sale.pk}/void/", given, format="json")
     assert voided.status_code == 204
     assert Order.objects.values_list("void_reason", "void_note").get(pk=order.pk) == ("payment", "Bank reversed it.")
     client.force_authenticate(order.buyer.user)
@@ -233,6 +237,11 @@ def test_the_admins_void_action_asks_first(staff):
     client = Client()
     client.force_login(staff)
 
+    # Django's delete page and bulk delete would void without asking why: not offered.
+    assert client.get(f"/admin/sales/sale/{sale.pk}/delete/").status_code == 403
+    assert client.post(f"/admin/sales/sale/{sale.pk}/delete/", {"post": "yes"}).status_code == 403
+    changelist = client.get("/admin/sales/sale/").content.decode()
+    assert 'value="delete_selected"' not in changelist and 'value="void"' in changelist
     asked = client.post("/admin/sales/sale/", {"action": "void", "_selected_action": [sale.pk]})
     assert asked.status_code == 200 and "Yes, go ahead" in asked.content.decode()
     assert Sale.objects.filter(pk=sale.pk).exists()
