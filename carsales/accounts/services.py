@@ -61,24 +61,29 @@ def buyer_profile_update(
     user.save(update_fields=["first_name", "last_name"])
     changing = email != (user.email or "").lower()
     if changing:
-        buyer.email_change_to, buyer.email_change_from = email, user.email
-        buyer.email_change_asked_at = timezone.now()
+        # An address is written to a few times an hour at most, however many profiles ask for it,
+        # and refused alike whether or not an account has it.
+        count, seconds = settings.CARSALES_RATE_LIMITS["password_reset_target"]
+        scope = "email_change_confirm" if owner is None else "email_change_taken"
+        if not attempt_allowed(scope=scope, key=email, count=count, seconds=seconds):
+            raise ValidationError(
+                {"email": "We have written to this address several times in the last hour; try again later."}
+            )
+        if email_change_pending(user=user) != email:  # asked anew: the links sent for another die
+            buyer.email_change_to, buyer.email_change_from = email, user.email
+            buyer.email_change_asked_at = timezone.now()
     buyer.save(update_fields=["phone", *(EMAIL_CHANGE_FIELDS if changing else ())])
     if not changing:
         return None
     account_email_owed.send(
         sender=get_user_model(), kind="email_change_notice", user_id=user.pk, base_url=base_url, new_email=email
     )
-    # An address is written to a few times an hour at most, however many profiles ask for it.
-    count, seconds = settings.CARSALES_RATE_LIMITS["password_reset_target"]
     if owner is None:  # the link that moves the account's emails there, once confirmed
-        kind, scope, to_user, extra = "email_change_confirm", "email_change_confirm", user, {"new_email": email}
+        account_email_owed.send(
+            sender=get_user_model(), kind="email_change_confirm", user_id=user.pk, base_url=base_url, new_email=email
+        )
     elif owner.is_active:  # its owner told that someone asked for it
-        kind, scope, to_user, extra = "email_change_taken", "email_change_taken", owner, {}
-    else:
-        return email
-    if attempt_allowed(scope=scope, key=email, count=count, seconds=seconds):
-        account_email_owed.send(sender=get_user_model(), kind=kind, user_id=to_user.pk, base_url=base_url, **extra)
+        account_email_owed.send(sender=get_user_model(), kind="email_change_taken", user_id=owner.pk, base_url=base_url)
     return email
 
 

@@ -24,9 +24,10 @@ def photo_open(file: IO[bytes]) -> Image.Image:
     return Image.open(file, formats=PHOTO_FORMATS)
 
 
-# What a picture written again keeps of what came with it: its colours. Pillow writes the rest of
-# `info` back by default (a JPEG's comment: an address, a phone number).
-KEPT_INFO = frozenset({"icc_profile"})
+# What a picture written again keeps of what came with it: how it draws (a PNG's transparent
+# colour, its gamma, its colour profile). Pillow writes the rest of `info` back by default (a
+# JPEG's comment: an address, a phone number).
+KEPT_INFO = frozenset({"transparency", "gamma", "srgb", "icc_profile"})
 
 
 def _bare(image: Image.Image) -> Image.Image:
@@ -72,7 +73,7 @@ def webp_of(photo: FieldFile, *, max_side: int) -> ContentFile:
 def photo_published(file: IO[bytes], *, name: str) -> ContentFile:
     """The photo as it is published: turned upright as its camera recorded, then written again
     without its metadata (EXIF, XMP, a comment: a GPS position, a camera's serial number, a note),
-    in its format; its colour profile kept.
+    in its format; what it needs to draw as it did (KEPT_INFO) kept.
 
     Raises what photo_open raises, and OSError for a file that does not decode to the end.
     """

@@ -170,7 +170,8 @@ def cars_import(
 def _batch_added(chunk: list[tuple[int, dict[str, str]]], cleaner: _Cleaner, report: ImportReport) -> ImportReport:
     """The report once this batch is in. A car written meanwhile by someone else with a plate, VIN
     or stock code of this batch fails the batch's insert: the batch is rolled back and tried
-    again, once, and reports that car as a clash rather than stopping the import."""
+    again, once, and counts that row as it counts any (already in stock, or a clash) rather than
+    stopping the import."""
     try:
         return _batch_tried(chunk, cleaner, report)
     except IntegrityError:

@@ -391,7 +391,7 @@ class CarQuerySet(StateGuardedQuerySet):
 
 
 # A plate as it is stored: letters A to Z and digits, single spaces or hyphens between them.
-PLATE_PATTERN = r"^[A-Z0-9]([A-Z0-9 -]*[A-Z0-9])?$"
+PLATE_PATTERN = r"\A[A-Z0-9](?:[A-Z0-9 -]*[A-Z0-9])?\Z"  # \Z: see VIN_PATTERN
 PLATE_FORMAT = "A plate is letters A to Z, digits, spaces and hyphens, starting and ending with a letter or digit."
 
 

@@ -8,7 +8,8 @@ from vininfo import Vin
 from vininfo.exceptions import ValidationError as VinFormatError
 
 VIN_LENGTH = 17
-VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"
+# \A and \Z, not ^ and $: a REGEXP (SQLite, Python search) lets $ match before a final newline.
+VIN_PATTERN = r"\A[A-HJ-NPR-Z0-9]{17}\Z"
 # The check digit (9th character) is mandatory in North America (WMI 1-5) and China (L); elsewhere
 # makers may use that position freely, so a "wrong" digit there proves nothing.
 CHECK_DIGIT_REGIONS = frozenset("12345L")

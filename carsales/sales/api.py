@@ -41,7 +41,8 @@ class SaleViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=SaleVoidSerializer, responses={204: None})
     @action(detail=True, methods=["post"], permission_classes=[staff_with("sales.view_sale", "sales.delete_sale")])
     def void(self, request: Request, pk: str | None = None) -> Response:
+        sale = self.get_object()  # a sale gone is a 404, whatever the body
         given = SaleVoidSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        sale_void(sale=self.get_object(), actor=request.user, **given.validated_data)
+        sale_void(sale=sale, actor=request.user, **given.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -13,8 +13,8 @@ from .services import sale_void
 @staff_required("sales.delete_sale")
 @require_http_methods(["GET", "POST"])
 def sale_void_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Asked first (GET): voiding refunds the buyer, puts the cars back on sale and emails them;
-    nothing undoes it."""
+    """Asked first (GET), with why: voiding puts the cars back on sale, tells the buyer by email and
+    owes them a refund unless their payment failed; nothing undoes it."""
     sale = get_object_or_404(sale_list(), pk=pk)
     order = sale.order
     form = SaleVoidForm(request.POST if request.method == "POST" else None)

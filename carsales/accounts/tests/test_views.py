@@ -668,3 +668,43 @@ def test_a_profile_cannot_flood_an_address_with_email_change_links(buyer_client,
 
     run_tasks()
     assert len([m for m in mail.outbox if m.to == ["victim@example.org"]]) == 3
+
+
+def test_an_email_change_link_dies_when_the_same_address_is_asked_for_anew_after_another(buyer_client, user, run_tasks):
+    with time_machine.travel(datetime(2026, 6, 1, 9, 0, tzinfo=UTC), tick=False):
+        _email_change_asked(buyer_client, "a@example.com")
+        first = _email_change_links(run_tasks)["a@example.com"]
+    with time_machine.travel(datetime(2026, 6, 1, 9, 5, tzinfo=UTC), tick=False):
+        _email_change_asked(buyer_client, "b@example.com")
+    with time_machine.travel(datetime(2026, 6, 1, 9, 10, tzinfo=UTC), tick=False):
+        mail.outbox.clear()
+        _email_change_asked(buyer_client, "a@example.com")  # asked anew: only its own link works
+        latest = _email_change_links(run_tasks)["a@example.com"]
+
+        assert latest != first
+        buyer_client.post(first)
+        user.refresh_from_db()
+        assert user.email != "a@example.com"
+        buyer_client.post(latest)
+        user.refresh_from_db()
+        assert user.email == "a@example.com"
+
+
+@time_machine.travel(datetime(2026, 6, 1, 12, 30, tzinfo=UTC), tick=False)  # mid-hour: see above
+def test_asking_for_the_same_address_again_keeps_its_link_and_past_the_limit_says_so(
+    buyer_client, user, run_tasks, settings
+):
+    settings.CARSALES_RATE_LIMITS = {**settings.CARSALES_RATE_LIMITS, "password_reset_target": (3, 60 * 60)}
+    for _ in range(3):
+        _email_change_asked(buyer_client, "new@example.com")
+    refused = buyer_client.post(
+        "/accounts/profile/", {"first_name": "", "last_name": "", "email": "new@example.com", "phone": ""}
+    )
+    assert "written to this address several times in the last hour" in refused.content.decode()
+
+    run_tasks()
+    links = {link_in(m.body) for m in mail.outbox if m.to == ["new@example.com"]}
+    assert len(links) == 1  # the same change: every email carries the one working link
+    buyer_client.post(links.pop())
+    user.refresh_from_db()
+    assert user.email == "new@example.com"

@@ -24,7 +24,7 @@ ID_ROUTES = [
     ("delete", "/api/cart/items/{}/"),
     ("get", "/api/orders/{}/"),
     ("post", "/api/orders/{}/pay/"),
-    ("delete", "/api/sales/{}/"),
+    ("post", "/api/sales/{}/void/"),
     ("get", "/api/inventory/{}/"),
 ]
 

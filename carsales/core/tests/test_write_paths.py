@@ -301,6 +301,15 @@ CELLS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         KEPT,
     ),
     "car: update() of the plate by an expression in lower case": (_update(Car, plate=Lower("plate")), REFUSED),
+    "car: update() of a plate ending in a newline, past the queryset": (
+        lambda w: QuerySet.update(Car.objects.filter(pk=w["available"].pk), plate="AB1\n"),
+        REFUSED,
+    ),
+    # Kept: the VIN's field stores every value as vin_normalise writes it, a queryset's too.
+    "car: update() of a VIN ending in a newline, past the queryset": (
+        lambda w: QuerySet.update(Car.objects.filter(pk=w["available"].pk), vin="1HGCM82633A004352\n"),
+        KEPT,
+    ),
     "car: update() of a plate with a tab, past the queryset": (
         lambda w: QuerySet.update(Car.objects.filter(pk=w["available"].pk), plate="AB1\t"),
         REFUSED,

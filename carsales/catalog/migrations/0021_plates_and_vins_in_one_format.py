@@ -2,8 +2,10 @@ import re
 
 from django.db import migrations, models
 
-# Kept here as they were when the constraint was made: a migration is frozen history.
-PLATE_PATTERN = r"^[A-Z0-9]([A-Z0-9 -]*[A-Z0-9])?$"
+# Kept here as they were when the constraints were made: a migration is frozen history. \A and \Z,
+# not ^ and $: SQLite's REGEXP (Python's re.search) lets $ match before a final newline.
+PLATE_PATTERN = r"\A[A-Z0-9](?:[A-Z0-9 -]*[A-Z0-9])?\Z"
+VIN_PATTERN = r"\A[A-HJ-NPR-Z0-9]{17}\Z"
 PLATE_LENGTH = 16
 
 
@@ -37,5 +39,13 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="car",
             constraint=models.CheckConstraint(condition=models.Q(plate__regex=PLATE_PATTERN), name="car_plate_format"),
+        ),
+        # The VIN's format, held to the whole value as the plate's (raw SQL could add a newline).
+        migrations.RemoveConstraint(model_name="car", name="car_vin_format"),
+        migrations.AddConstraint(
+            model_name="car",
+            constraint=models.CheckConstraint(
+                condition=models.Q(vin="") | models.Q(vin__regex=VIN_PATTERN), name="car_vin_format"
+            ),
         ),
     ]
