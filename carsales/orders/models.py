@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from carsales.accounts.models import Buyer
 from carsales.catalog.models import Car
@@ -165,6 +166,11 @@ class Order(StateGuardedModel):
     def awaits_payment(self) -> bool:
         """Placed and not voided: it can still be paid, cancelled or expire."""
         return self.is_active and self.status == OrderStatus.PLACED
+
+    @property
+    def reservation_ran_out(self) -> bool:
+        """Placed, unpaid and past its deadline: it is cancelled now, whether or not its expiry has run yet."""
+        return self.awaits_payment and self.expires_at is not None and self.expires_at <= timezone.now()
 
     @property
     def holds_cars(self) -> bool:

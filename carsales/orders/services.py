@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from carsales.accounts.models import Buyer
 from carsales.catalog.models import Car, CarStatus
@@ -267,14 +268,36 @@ def _order_lines_release(order: Order) -> list[int]:
     return car_ids
 
 
-@transaction.atomic
+class _ReservationRanOut(Exception):
+    def __init__(self, order: Order) -> None:
+        super().__init__(order)
+        self.order = order
+
+
 def order_mark_paid(*, order: Order, actor: AbstractBaseUser | AnonymousUser) -> Order:
     """Mark a placed order paid and its cars sold, then send order_paid.
 
     Raises OrderStateError for an order not placed, voided, without cars, or whose cars are
-    not all reserved for it.
+    not all reserved for it; and for an order past its deadline, which it cancels (as its
+    expiry would: the buyer was told an unpaid order is cancelled then, and its cars freed),
+    so whether a late payment is taken never depends on when the expiry runs.
     """
-    order = _order_locked_placed(order.pk, refused="it cannot be paid")
+    try:
+        return _order_pay(order.pk, actor=actor)
+    except _ReservationRanOut as ran_out:
+        order_expire(order_id=order.pk)
+        deadline = date_format(timezone.localtime(ran_out.order.expires_at), "DATETIME_FORMAT")
+        raise OrderStateError(
+            f"Order #{order.pk}'s reservation ran out on {deadline}; it cannot be paid. It is cancelled and its "
+            "cars are back on sale: place a new order for the buyer."
+        ) from None
+
+
+@transaction.atomic
+def _order_pay(order_id: int, *, actor: AbstractBaseUser | AnonymousUser) -> Order:
+    order = _order_locked_placed(order_id, refused="it cannot be paid")
+    if order.reservation_ran_out:
+        raise _ReservationRanOut(order)
     car_ids = list(order.items.filter(holds_car=True).values_list("car_id", flat=True))
     if not car_ids:
         raise OrderStateError(f"Order #{order.pk} has no cars; it cannot be paid.")

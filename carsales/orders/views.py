@@ -180,7 +180,7 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     a refund, undoes it."""
     if request.method == "GET":
         order = get_object_or_404(Order, pk=pk)
-        if not order.awaits_payment:
+        if not order.awaits_payment or order.reservation_ran_out:
             return redirect(order)  # nothing to pay (any more): its page says why
         return render(request, "orders/order_confirm_pay.html", {"order": order})
     return _staff_transition(request, pk, order_mark_paid, "is paid")

@@ -5,12 +5,13 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.urls import reverse
 
 from carsales.catalog.models import CarStatus
 from carsales.conftest import CarFactory, order_for
 from carsales.events.models import Delivery
 from carsales.orders.models import CancellationReason, Order, OrderStatus
-from carsales.orders.services import order_mark_paid
+from carsales.orders.services import OrderStateError, order_mark_paid
 from carsales.orders.signals import order_placed
 
 pytestmark = pytest.mark.django_db
@@ -92,4 +93,42 @@ def test_a_deadline_moved_later_is_retried_when_due(run_tasks):
     with time_machine.travel(later + timedelta(seconds=1)):
         run_tasks()
 
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
+
+
+def test_an_order_past_its_deadline_cannot_be_paid_even_before_its_expiry_runs(staff):
+    car = CarFactory()
+    order = order_for(car)
+
+    ran_out = rf"Order #{order.pk}'s reservation ran out on .*cannot be paid"
+    with time_machine.travel(order.expires_at + timedelta(seconds=1)), pytest.raises(OrderStateError, match=ran_out):
+        order_mark_paid(order=order, actor=staff)
+
+    order.refresh_from_db()
+    car.refresh_from_db()
+    assert (order.status, order.cancellation_reason) == (OrderStatus.CANCELLED, CancellationReason.EXPIRED)
+    assert car.status == CarStatus.AVAILABLE
+
+
+def test_an_order_paid_at_its_last_moment_is_paid(staff):
+    order = order_for(CarFactory())
+
+    with time_machine.travel(order.expires_at - timedelta(seconds=1)):
+        order_mark_paid(order=order, actor=staff)
+
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+
+def test_past_the_deadline_the_order_page_says_so_and_offers_no_payment(client, staff):
+    order = order_for(CarFactory())
+    client.force_login(staff)
+
+    with time_machine.travel(order.expires_at + timedelta(seconds=1)):
+        page = client.get(order.get_absolute_url())
+        asked = client.get(reverse("orders:order_pay", args=[order.pk]))
+        paid = client.post(reverse("orders:order_pay", args=[order.pk]), follow=True)
+
+    assert b"reservation ran out on" in page.content and b"Mark paid" not in page.content
+    assert asked.status_code == 302 and asked["Location"] == order.get_absolute_url()
+    assert b"it cannot be paid" in paid.content
     assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
