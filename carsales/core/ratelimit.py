@@ -21,6 +21,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from .models import AttemptCount
+from .security import client_counted
 
 View = Callable[..., HttpResponseBase]
 
@@ -86,10 +87,10 @@ def over_limit(request: HttpRequest, scope: str) -> HttpResponseBase | None:
     """Count one attempt by the request's address at `scope`; past settings.CARSALES_RATE_LIMITS[scope]
     = (count, seconds), the 429 page to answer with, else None.
 
-    The address is REMOTE_ADDR, which carsales.core.security sets to the client's own behind a
-    trusted proxy."""
+    The address is REMOTE_ADDR (which carsales.core.security sets to the client's own behind a
+    trusted proxy), an IPv6 one counted by its /64 (client_counted)."""
     count, seconds = settings.CARSALES_RATE_LIMITS[scope]
-    if attempt_allowed(scope=scope, key=request.META.get("REMOTE_ADDR", ""), count=count, seconds=seconds):
+    if attempt_allowed(scope=scope, key=client_counted(request), count=count, seconds=seconds):
         return None
     response = render(request, "rate_limited.html", {"wait": _wait_text(seconds)}, status=429)
     response["Retry-After"] = str(seconds)

@@ -4,6 +4,7 @@ import ipaddress
 import re
 import time
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +19,22 @@ def _address(value: str) -> Address | None:
         return ipaddress.ip_address(value.strip())
     except ValueError:
         return None
+
+
+class _WithMeta(Protocol):  # a Django request, or DRF's wrapping one
+    META: dict[str, Any]
+
+
+def client_counted(request: "_WithMeta") -> str:
+    """The address that rate limits and log-in lock-outs count a client by: an IPv4 address as it
+    is; an IPv6 address as the first address of its /64, the block one subscriber is given and
+    may pick a new address from at will (counting each address would let them dodge any limit)."""
+    address = _address(request.META.get("REMOTE_ADDR", ""))
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False).network_address)
+    return str(address) if address is not None else ""
 
 
 def _networks(entries: list[str]) -> list[Network]:

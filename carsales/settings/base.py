@@ -189,6 +189,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_COOLOFF_MINUTE
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_VERBOSE = False  # no banner on every manage.py command
 AXES_USERNAME_CALLABLE = "carsales.accounts.backends.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "carsales.core.security.client_counted"  # an IPv6 client by its /64
 AXES_LOCKOUT_CALLABLE = "carsales.accounts.views.locked_out"
 AXES_RESET_ON_SUCCESS = True
 LOGIN_URL = "accounts:login"

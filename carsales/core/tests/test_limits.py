@@ -75,6 +75,49 @@ def test_a_forged_forwarded_for_does_not_dodge_the_visitor_throttle():
     assert view(factory.post("/api/open/", HTTP_X_FORWARDED_FOR="198.51.100.99")).status_code == 429
 
 
+# One IPv6 subscriber is handed a /64 and may use any address in it: every limit counts the block.
+SAME_SUBSCRIBER = [f"2001:db8:1:2::{n:x}" for n in range(1, 30)] + ["2001:db8:1:2:ffff:ffff:ffff:ffff"]
+
+
+def test_a_visitor_rotating_ipv6_addresses_within_its_64_is_throttled_as_one():
+    view, factory = OpenWrite.as_view(), APIRequestFactory()
+    statuses = [view(factory.post("/api/open/", REMOTE_ADDR=address)).status_code for address in SAME_SUBSCRIBER]
+
+    assert statuses == [201] * 20 + [429] * (len(SAME_SUBSCRIBER) - 20)
+    assert view(factory.post("/api/open/", REMOTE_ADDR="2001:db8:1:3::1")).status_code == 201  # the next /64
+
+
+def test_sign_ups_from_addresses_of_one_ipv6_64_count_together(client):
+    for number in range(3):
+        assert sign_up(client, number, address=SAME_SUBSCRIBER[number]).status_code == 302
+
+    assert sign_up(client, 3, address=SAME_SUBSCRIBER[-1]).status_code == 429
+    assert sign_up(client, 4, address="2001:db8:1:3::1").status_code == 302
+
+
+def test_an_ipv4_client_reaching_the_site_over_ipv6_counts_as_its_ipv4_address(client):
+    for number in range(3):
+        assert sign_up(client, number, address="203.0.113.7").status_code == 302
+
+    assert sign_up(client, 3, address="::ffff:203.0.113.7").status_code == 429
+
+
+def test_wrong_passwords_from_addresses_of_one_ipv6_64_lock_the_name_out_as_one_client(client):
+    UserFactory(username="ana")
+    for address in SAME_SUBSCRIBER[:5]:
+        client.post("/accounts/login/", {"username": "ana", "password": "wrong-guess"}, REMOTE_ADDR=address)
+
+    locked = client.post(
+        "/accounts/login/", {"username": "ana", "password": "pass-word-123"}, REMOTE_ADDR=SAME_SUBSCRIBER[-1]
+    )
+    elsewhere = client.post(
+        "/accounts/login/", {"username": "ana", "password": "pass-word-123"}, REMOTE_ADDR="2001:db8:9::1"
+    )
+
+    assert locked.status_code == 429
+    assert elsewhere.status_code == 302
+
+
 def test_the_api_schema_documents_the_429_of_writes(client):
     schema = client.get("/api/schema/?format=json").json()
 
