@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
-from .models import FIRST_CAR_YEAR, Brand, Car, folded, next_year
+from .models import FIRST_CAR_YEAR, Brand, Car, folded, next_year, plate_as_stored
 from .vin import vin_normalise
 from .vocabulary import VOCABULARY_KEY
 
@@ -59,7 +59,7 @@ def _condition(word: str, *, staff: bool) -> Q:
         condition |= Q(model_year=int(word))
     if staff:
         code = vin_normalise(word)
-        condition |= Q(stock_code=code) | Q(plate__iexact=word) | Q(vin=code)
+        condition |= Q(stock_code=code) | Q(plate=plate_as_stored(word)) | Q(vin=code)
     return condition
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from carsales.catalog.models import Car, CarStatus
+from carsales.catalog.models import Car, CarStatus, plate_as_stored
 from carsales.core.converters import id_in
 from carsales.core.permissions import has_staff_power
 
@@ -43,8 +43,8 @@ def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") 
             | Q(buyer__user__last_name__icontains=word)
             | Q(items__car__model__icontains=word)
             | Q(items__car__brand__name__icontains=word)
-            | Q(items__car__plate__iexact=word)
-            | Q(items__car__stock_code__iexact=word)
+            | Q(items__car__plate=plate_as_stored(word))
+            | Q(items__car__stock_code=word.upper())
         )
         number = id_in(word.lstrip("#"))
         if number is not None:

@@ -216,6 +216,31 @@ def test_signing_up_with_a_username_taken_in_another_case_is_refused(client):
     assert get_user_model().objects.count() == 1
 
 
+@pytest.mark.parametrize(("taken", "asked"), [("Élodie", "élodie"), ("ÇAĞLA", "çağla"), ("Øyvind", "øYVIND")])
+def test_a_username_differing_in_the_case_of_a_letter_beyond_a_to_z_is_taken_too(client, taken, asked):
+    # On SQLite too, whose own LIKE folds A to Z only (carsales.core.sqlite: iexact).
+    UserFactory(username=taken)
+
+    response = client.post(
+        "/accounts/signup/",
+        {"username": asked, "email": "b2@example.com", "password1": "Strong-pass-987", "password2": "Strong-pass-987"},
+    )
+    logged_in = client.post("/accounts/login/", {"username": asked, "password": "pass-word-123"})
+
+    assert response.context["form"].errors["username"] == ["A user with that username already exists."]
+    assert get_user_model().objects.count() == 1
+    assert logged_in.status_code == 302
+
+
+def test_iexact_is_still_an_exact_match_but_for_case():
+    UserFactory(username="ab_c%d")
+    UserFactory(username="abXc1d")
+
+    assert list(get_user_model().objects.filter(username__iexact="AB_C%D").values_list("username", flat=True)) == [
+        "ab_c%d"
+    ]
+
+
 def test_logging_in_matches_the_username_in_any_case(client):
     user = UserFactory(username="buyer")
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db.backends.sqlite3 import base, schema
+from django.db.backends.sqlite3 import base, operations, schema
 
 RETRY_EVERY = 0.001  # seconds
 
@@ -47,13 +47,34 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
             self.execute(sql, None)
 
 
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    """`iexact` ignoring the case of every letter, as on PostgreSQL: SQLite's LIKE, Django's
+    `iexact` there, folds A to Z only, so "Élodie" and "élodie" were two user names."""
+
+    def lookup_cast(self, lookup_type: str, internal_type: str | None = None) -> str:
+        return f"{_LOWER}(%s)" if lookup_type == "iexact" else super().lookup_cast(lookup_type, internal_type)
+
+    def prep_for_iexact_query(self, x: str) -> str:
+        return x  # compared with =, not LIKE: nothing to escape
+
+
+_LOWER = "carsales_lower"
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     transaction_mode: str | None  # set by Django from OPTIONS; django-stubs does not declare it
     SchemaEditorClass = DatabaseSchemaEditor
+    ops_class = DatabaseOperations
+    operators = {**base.DatabaseWrapper.operators, "iexact": f"= {_LOWER}(%s)"}
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> sqlite3.Connection:
         # The setup statements (PRAGMA journal_mode=WAL among them) wait in SQLite as usual.
         connection = super().get_new_connection(conn_params)
+        connection.create_function(_LOWER, 1, _lower, deterministic=True)
         journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         if journal_mode.lower() == "wal" and self.transaction_mode == "IMMEDIATE":
             connection.execute("PRAGMA busy_timeout = 0")
