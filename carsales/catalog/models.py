@@ -39,9 +39,21 @@ def next_year() -> int:
 
 
 def folded(name: str) -> str:
-    """A name as a buyer's eye compares it: without case nor accents ("Škoda" is "skoda")."""
-    decomposed = unicodedata.normalize("NFKD", name.strip())
-    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+    """A name as a buyer's eye compares it: without case nor accents ("Škoda" is "skoda"), nor
+    what does not show (a zero-width space, a soft hyphen, a control character), with one space
+    wherever there are several."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    seen = "".join(char for char in decomposed if not unicodedata.combining(char) and not _unseen(char))
+    return " ".join(seen.split()).casefold()
+
+
+def _unseen(char: str) -> bool:
+    return unicodedata.category(char) in {"Cf", "Cc"} and not char.isspace()
+
+
+def unseen_characters(text: str) -> bool:
+    """Whether `text` holds a character that does not show (zero-width, a control one)."""
+    return any(_unseen(char) for char in text)
 
 
 BRAND_NAME_LENGTH = 80
@@ -144,6 +156,10 @@ class Brand(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
+        if unseen_characters(self.name):
+            raise ValidationError(
+                {"name": "This name holds a character that does not show (a zero-width space?); type it again."}
+            )
         # Folding can lengthen a name ("ß" is "ss", "ﬃ" is "ffi"): the folded one must fit its column too.
         if len(folded(self.name)) > BRAND_NAME_LENGTH:
             raise ValidationError({"name": "This name is too long once compared as buyers search it; shorten it."})

@@ -1,5 +1,6 @@
 """pre_save defaults, the post_save thumbnail, and the files a car leaves behind."""
 
+import importlib
 import io
 import json
 import time
@@ -8,6 +9,7 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
@@ -16,7 +18,7 @@ from django.db.models.functions import Upper
 from django.db.models.signals import post_save
 from PIL import Image
 
-from carsales.catalog.models import Brand, Car, CatalogueVersion
+from carsales.catalog.models import Brand, Car, CatalogueVersion, folded
 from carsales.catalog.services import (
     _BYTE_TO_SYMBOL,
     STOCK_CODE_ALPHABET,
@@ -479,6 +481,42 @@ def test_a_brands_folded_name_follows_its_name_on_every_path_and_moves_the_versi
     ):
         with pytest.raises(TypeError, match="folded"):
             refused()
+
+
+@pytest.mark.parametrize("lookalike", ["B\u200bMW", "BMW\u200d", "\ufeffBMW", "B\u00adMW", "B\x07MW", " bmw  "])
+def test_a_brand_name_looking_like_a_stored_one_is_refused_on_every_path(lookalike):
+    BrandFactory(name="BMW")
+
+    for write in (
+        lambda: Brand.objects.create(name=lookalike, slug="lookalike"),
+        lambda: Brand.objects.bulk_create([Brand(name=lookalike, slug="lookalike")]),
+        lambda: Brand.objects.filter(pk=BrandFactory(name="Opel").pk).update(name=lookalike),
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            write()
+
+
+def test_a_brand_name_with_a_character_that_does_not_show_is_refused_saying_so():
+    with pytest.raises(ValidationError, match="does not show"):
+        Brand(name="Vol\u200bvo", slug="volvo").full_clean()
+    assert folded("Land  Rover") == folded("Land Rover") == "land rover"
+
+
+def test_the_migration_folds_stored_names_again_unless_another_brand_holds_the_new_fold():
+    from django.apps import apps
+
+    fold_again = importlib.import_module(
+        "carsales.catalog.migrations.0022_brand_names_folded_without_unseen_characters"
+    )
+    bmw, lookalike, spaced = BrandFactory(name="BMW"), BrandFactory(name="Other"), BrandFactory(name="Another")
+    # As the older folding stored them, keeping what does not show and every space.
+    QuerySet.update(Brand.objects.filter(pk=lookalike.pk), name="B\u200bMW", folded_name="b\u200bmw")
+    QuerySet.update(Brand.objects.filter(pk=spaced.pk), name="Land  Rover", folded_name="land  rover")
+
+    fold_again.fold_again(apps, None)
+
+    folded_names = dict(Brand.objects.values_list("pk", "folded_name"))
+    assert folded_names == {bmw.pk: "bmw", lookalike.pk: "b\u200bmw", spaced.pk: "land rover"}
 
 
 def test_a_brand_loaded_from_a_fixture_gets_its_folded_name_from_its_name(tmp_path):
