@@ -154,9 +154,13 @@ class Order(StateGuardedModel):
         return reverse("orders:order_detail", kwargs={"pk": self.pk})
 
     @property
-    def refund_owed(self) -> bool:
-        """A voided sale's payment goes back to its buyer, unless it never stood."""
-        return self.void_reason != VoidReason.PAYMENT
+    def refund_owed(self) -> bool | None:
+        """Whether a voided sale's payment goes back to its buyer: not when it never stood (it
+        failed or was reversed); None, not known, for a sale recorded in error, which may have
+        had no payment at all."""
+        if self.void_reason == VoidReason.PAYMENT:
+            return False
+        return None if self.void_reason == VoidReason.ERROR else True
 
     @property
     def void_told_buyer(self) -> str:

@@ -44,8 +44,8 @@ class SaleAdmin(admin.ModelAdmin):
     def void(self, request: HttpRequest, queryset: QuerySet[Sale]) -> TemplateResponse | None:
         return confirmed_or_asked(
             self, request, queryset.select_related("order__buyer__user"), action="void", title="Void these sales?",
-            consequence="The cars go back on sale and each buyer is told by email why; unless the payment failed "
-            "or was reversed, they are owed a refund. Nothing undoes it.", describe=_described, asks=SaleVoidForm,
+            consequence="The cars go back on sale and each buyer is told by email why; a buyer whose payment went "
+            "through is owed a refund. Nothing undoes it.", describe=_described, asks=SaleVoidForm,
             then=lambda reason, note: self._void(request, queryset, reason=reason, note=note),
         )  # fmt: skip
 

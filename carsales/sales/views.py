@@ -14,7 +14,7 @@ from .services import sale_void
 @require_http_methods(["GET", "POST"])
 def sale_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Asked first (GET), with why: voiding puts the cars back on sale, tells the buyer by email and
-    owes them a refund unless their payment failed; nothing undoes it."""
+    owes them a refund if their payment went through; nothing undoes it."""
     sale = get_object_or_404(sale_list(), pk=pk)
     order = sale.order
     form = SaleVoidForm(request.POST if request.method == "POST" else None)
