@@ -31,7 +31,9 @@ def log_order_placed(sender: type, order: Order, actor: Any, **kwargs: Any) -> N
 
 @joins_sender
 def log_order_paid(sender: type, order: Order, actor: Any, **kwargs: Any) -> None:
-    audit_record(actor=actor, action="order.paid", target=order)
+    paid = {"method": order.payment_method, "reference": order.payment_reference}
+    detail = {"total_price": str(order.total_price), **paid}
+    audit_record(actor=actor, action="order.paid", target=order, detail=detail)
 
 
 @joins_sender

@@ -56,6 +56,8 @@ def order_summary(order: Order, *, lines: Iterable[OrderItem] | None = None) -> 
         "total_price": str(order.total_price),
         "expires_at": order.expires_at.isoformat() if order.expires_at else None,
         "cancellation_reason": order.cancellation_reason,
+        "paid_by": order.get_payment_method_display().lower() if order.payment_method else "",
+        "payment_reference": order.payment_reference,
     }
 
 

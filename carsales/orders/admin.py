@@ -1,6 +1,7 @@
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -9,6 +10,7 @@ from django.template.response import TemplateResponse
 from carsales.core.admin_mixins import confirmed_or_asked
 from carsales.core.money import format_money
 
+from .forms import PaymentForm
 from .models import Cart, CartItem, Order, OrderItem
 from .services import OrderStateError, order_cancel, order_mark_paid
 
@@ -35,8 +37,14 @@ class OrderAdmin(admin.ModelAdmin):
     """Orders change state only through the actions, which call the services."""
 
     list_display = ["id", "buyer", "status", "is_active", "total", "total_price", "placed_at", "paid_at"]
-    list_filter = ["status", "is_active", "placed_at"]
-    search_fields = ["id", "buyer__user__username", "buyer__user__email", "items__car__stock_code"]
+    list_filter = ["status", "is_active", "payment_method", "placed_at"]
+    search_fields = [
+        "id",
+        "buyer__user__username",
+        "buyer__user__email",
+        "items__car__stock_code",
+        "=payment_reference",
+    ]
     list_select_related = ["buyer__user"]
     fields = readonly_fields = (
         "buyer",
@@ -46,6 +54,8 @@ class OrderAdmin(admin.ModelAdmin):
         "total_price",
         "placed_at",
         "paid_at",
+        "payment_method",
+        "payment_reference",
         "cancelled_at",
         "cancellation_reason",
         "voided_at",
@@ -86,15 +96,16 @@ class OrderAdmin(admin.ModelAdmin):
 
     def _asked_then_applied(
         self, request: HttpRequest, orders: QuerySet[Order], *, action: str, title: str, consequence: str,
-        transition: Callable[..., Any], verb: str,
+        transition: Callable[..., Any], verb: str, asks: type[forms.Form] | None = None,
     ) -> TemplateResponse | None:  # fmt: skip
-        """Asked first, naming each order; once confirmed, `transition` on each order, the refused said."""
+        """Asked first, naming each order (with the fields of `asks`); once confirmed, `transition`
+        on each order, given what was asked, the refused said."""
 
-        def apply() -> None:
+        def apply(**given: Any) -> None:
             done = 0
             for order in orders:
                 try:
-                    transition(order=order, actor=request.user)
+                    transition(order=order, actor=request.user, **given)
                     done += 1
                 except OrderStateError as refusal:
                     self.message_user(request, str(refusal), messages.WARNING)
@@ -103,7 +114,7 @@ class OrderAdmin(admin.ModelAdmin):
 
         return confirmed_or_asked(
             self, request, orders.select_related("buyer__user"), action=action, title=title, consequence=consequence,
-            describe=_described, then=apply,
+            describe=_described, then=apply, asks=asks,
         )  # fmt: skip
 
     def has_transition_permission(self, request: HttpRequest) -> bool:
@@ -115,8 +126,8 @@ class OrderAdmin(admin.ModelAdmin):
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
         return self._asked_then_applied(
             request, queryset, action="mark_paid", title="Mark these orders paid?", transition=order_mark_paid,
-            verb="marked paid", consequence="Their cars are sold to their buyers and leave the catalogue; each buyer "
-            "gets a payment confirmation by email. Only voiding a sale, with a refund, undoes it.",
+            verb="marked paid", asks=PaymentForm, consequence="Their cars are sold to their buyers and leave the "
+            "catalogue; each buyer gets a receipt by email. Only voiding a sale, with a refund, undoes it.",
         )  # fmt: skip
 
     @admin.action(description="Cancel selected orders", permissions=["transition"])

@@ -19,7 +19,16 @@ from carsales.catalog.models import Car
 from carsales.core.api_fields import IdField, IdRelatedField
 from carsales.core.permissions import staff_with
 
-from .models import CancellationReason, Cart, CartItem, Order, OrderItem, VoidReason
+from .models import (
+    PAYMENT_REFERENCE_LENGTH,
+    CancellationReason,
+    Cart,
+    CartItem,
+    Order,
+    OrderItem,
+    PaymentMethod,
+    VoidReason,
+)
 from .selectors import buyer_cart_id, buyer_cart_items, order_cancellable_by, order_list_for
 from .services import (
     CartError,
@@ -69,6 +78,12 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Why the order's sale was voided; blank while it stands, or when no reason was given.",
     )
+    payment_method = serializers.ChoiceField(
+        choices=PaymentMethod.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="How the buyer paid; blank until it is paid, or when no method was given.",
+    )
     buyer = serializers.CharField(source="buyer.user.get_username", read_only=True)
 
     class Meta:
@@ -83,6 +98,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "items",
             "placed_at",
             "paid_at",
+            "payment_method",
+            "payment_reference",
             "cancelled_at",
             "voided_at",
             "void_reason",  # the buyer is told it; staff's note is not theirs to read
@@ -179,6 +196,13 @@ class CheckoutView(APIView):
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
+class PaymentSerializer(serializers.Serializer):
+    """How the buyer paid: the buyer's receipt and the audit log say it."""
+
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=PAYMENT_REFERENCE_LENGTH)
+
+
 ORDER_STATE_REFUSED = OpenApiResponse(description="The order is not in a state that allows this (already paid...).")
 
 
@@ -199,10 +223,14 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
         return Response(OrderSerializer(self.get_queryset().get(pk=order.pk)).data)
 
-    @extend_schema(request=None, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
+    @extend_schema(request=PaymentSerializer, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[staff_with("orders.change_order")])
     def pay(self, request: Request, pk: str | None = None) -> Response:
-        return self._transition(request, order_mark_paid)
+        """Mark a placed order paid, saying how the buyer paid (`method`) and the payment's `reference`."""
+        self.get_object()  # an order gone, or not yours to see, is a 404 whatever the body
+        given = PaymentSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        return self._transition(request, functools.partial(order_mark_paid, **given.validated_data))
 
     @extend_schema(request=None, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
     @action(detail=True, methods=["post"])

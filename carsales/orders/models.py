@@ -58,6 +58,19 @@ class CancellationReason(models.TextChoices):
     EXPIRED = "expired", "Not paid in time"
 
 
+class PaymentMethod(models.TextChoices):
+    """How a buyer paid, as staff record it when marking the order paid (the receipt says it)."""
+
+    TRANSFER = "transfer", "Bank transfer"
+    CARD = "card", "Card"
+    CASH = "cash", "Cash"
+    FINANCING = "financing", "Financing"
+    OTHER = "other", "Other"
+
+
+PAYMENT_REFERENCE_LENGTH = 100
+
+
 class VoidReason(models.TextChoices):
     """Why staff voided a paid order's sale (labels in staff's words): the audit log keeps it,
     the buyer is told it in theirs (VOID_TOLD_BUYER)."""
@@ -97,6 +110,12 @@ class Order(StateGuardedModel):
     total_price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), editable=False)
     placed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     paid_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Given by whoever marked it paid; blank when a path that asks none (a shell, the demo) did.
+    payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True, editable=False)
+    payment_reference = models.CharField(
+        max_length=PAYMENT_REFERENCE_LENGTH, blank=True, editable=False,
+        help_text="The transfer's or card slip's reference, the finance contract's number: what finds the money.",
+    )  # fmt: skip
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancellation_reason = models.CharField(
         max_length=16, choices=CancellationReason.choices, blank=True, editable=False
@@ -112,6 +131,8 @@ class Order(StateGuardedModel):
         "status",
         "is_active",
         "paid_at",
+        "payment_method",
+        "payment_reference",
         "cancelled_at",
         "voided_at",
         "void_reason",
@@ -144,6 +165,10 @@ class Order(StateGuardedModel):
             models.CheckConstraint(
                 condition=models.Q(is_active=False) | models.Q(void_reason="", void_note=""),
                 name="order_void_reason_only_if_voided",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status=OrderStatus.PAID) | models.Q(payment_method="", payment_reference=""),
+                name="order_payment_only_if_paid",
             ),
         ]
 

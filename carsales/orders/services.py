@@ -11,6 +11,7 @@ from typing import cast
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -23,7 +24,17 @@ from carsales.catalog.services import StockError, cars_release, cars_reserve, ca
 from carsales.core.money import format_money
 from carsales.core.state import transition
 
-from .models import CancellationReason, Cart, CartItem, Order, OrderItem, OrderStatus, VoidReason
+from .models import (
+    PAYMENT_REFERENCE_LENGTH,
+    CancellationReason,
+    Cart,
+    CartItem,
+    Order,
+    OrderItem,
+    OrderStatus,
+    PaymentMethod,
+    VoidReason,
+)
 from .signals import order_cancelled, order_paid, order_payment_recorded, order_placed
 
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
@@ -274,16 +285,31 @@ class _ReservationRanOut(Exception):
         self.order = order
 
 
-def order_mark_paid(*, order: Order, actor: AbstractBaseUser | AnonymousUser) -> Order:
-    """Mark a placed order paid and its cars sold, then send order_paid.
+def order_mark_paid(
+    *,
+    order: Order,
+    actor: AbstractBaseUser | AnonymousUser,
+    method: PaymentMethod | str = "",
+    reference: str = "",
+) -> Order:
+    """Mark a placed order paid, by `method` (a PaymentMethod) with the payment's `reference`,
+    and its cars sold, then send order_paid.
 
-    Raises OrderStateError for an order not placed, voided, without cars, or whose cars are
-    not all reserved for it; and for an order past its deadline, which it cancels (as its
-    expiry would: the buyer was told an unpaid order is cancelled then, and its cars freed),
-    so whether a late payment is taken never depends on when the expiry runs.
+    Raises ValidationError for an unknown method or a reference too long, paying nothing;
+    OrderStateError for an order not placed, voided, without cars, or whose cars are not all
+    reserved for it; and for an order past its deadline, which it cancels (as its expiry would:
+    the buyer was told an unpaid order is cancelled then, and its cars freed), so whether a
+    late payment is taken never depends on when the expiry runs.
     """
+    reference = " ".join(reference.split())
+    if method not in PaymentMethod.values and method != "":
+        raise ValidationError({"method": f"Choose one of: {', '.join(PaymentMethod.values)}."})
+    if len(reference) > PAYMENT_REFERENCE_LENGTH:
+        raise ValidationError(
+            {"reference": f"Keep the reference within {PAYMENT_REFERENCE_LENGTH} characters (it has {len(reference)})."}
+        )
     try:
-        return _order_pay(order.pk, actor=actor)
+        return _order_pay(order.pk, actor=actor, method=str(method), reference=reference)
     except _ReservationRanOut as ran_out:
         order_expire(order_id=order.pk)
         deadline = date_format(timezone.localtime(ran_out.order.expires_at), "DATETIME_FORMAT")
@@ -294,7 +320,7 @@ def order_mark_paid(*, order: Order, actor: AbstractBaseUser | AnonymousUser) ->
 
 
 @transaction.atomic
-def _order_pay(order_id: int, *, actor: AbstractBaseUser | AnonymousUser) -> Order:
+def _order_pay(order_id: int, *, actor: AbstractBaseUser | AnonymousUser, method: str, reference: str) -> Order:
     order = _order_locked_placed(order_id, refused="it cannot be paid")
     if order.reservation_ran_out:
         raise _ReservationRanOut(order)
@@ -305,7 +331,9 @@ def _order_pay(order_id: int, *, actor: AbstractBaseUser | AnonymousUser) -> Ord
         cars_sell(car_ids=car_ids)
     except StockError as refusal:
         raise OrderStateError(str(refusal))
-    _order_state_write(order, status=OrderStatus.PAID, paid_at=timezone.now())
+    _order_state_write(
+        order, status=OrderStatus.PAID, paid_at=timezone.now(), payment_method=method, payment_reference=reference
+    )
     order_payment_recorded.send(sender=Order, order=order)
     order_paid.send_robust(sender=Order, order=order, actor=actor)
     return order

@@ -1,3 +1,4 @@
+import functools
 from decimal import Decimal
 
 from django import forms
@@ -16,6 +17,7 @@ from carsales.core.decorators import posted_else_back_to
 from carsales.core.pagination import page_of
 from carsales.core.permissions import has_staff_power, staff_required
 
+from .forms import PaymentForm
 from .models import CancellationReason, Cart, Order, OrderStatus
 from .receivers import CART_TOKEN_SESSION_KEY
 from .selectors import (
@@ -176,14 +178,18 @@ def _staff_transition(request: HttpRequest, pk: int, action, verb: str) -> HttpR
 @staff_required("orders.change_order")
 @require_http_methods(["GET", "POST"])
 def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
-    """Asked first (GET): a payment sells the cars and emails the buyer; only voiding the sale,
-    a refund, undoes it."""
-    if request.method == "GET":
-        order = get_object_or_404(Order, pk=pk)
-        if not order.awaits_payment or order.reservation_ran_out:
-            return redirect(order)  # nothing to pay (any more): its page says why
-        return render(request, "orders/order_confirm_pay.html", {"order": order})
-    return _staff_transition(request, pk, order_mark_paid, "is paid")
+    """Asked first (GET), with how the buyer paid: a payment sells the cars and emails the buyer
+    a receipt; only voiding the sale, a refund, undoes it."""
+    order = get_object_or_404(Order, pk=pk)
+    payable = order.awaits_payment and not order.reservation_ran_out
+    if request.method == "GET" and not payable:
+        return redirect(order)  # nothing to pay (any more): its page says why
+    form = PaymentForm(request.POST if request.method == "POST" else None)
+    if payable and not form.is_valid():
+        return render(request, "orders/order_confirm_pay.html", {"order": order, "form": form})
+    # Not payable (any more): the transition refuses, saying why.
+    given = form.cleaned_data if payable else {}
+    return _staff_transition(request, pk, functools.partial(order_mark_paid, **given), "is paid")
 
 
 @login_required

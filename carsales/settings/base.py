@@ -356,7 +356,10 @@ SPECTACULAR_SETTINGS = {
     # carsales.core.converters.IdConverter: the ids a URL accepts, 1 to 2**63 - 1.
     "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
     # One name for a choice set two serializers share (an order's void_reason, a void's reason).
-    "ENUM_NAME_OVERRIDES": {"VoidReasonEnum": "carsales.orders.models.VoidReason"},
+    "ENUM_NAME_OVERRIDES": {
+        "VoidReasonEnum": "carsales.orders.models.VoidReason",
+        "PaymentMethodEnum": "carsales.orders.models.PaymentMethod",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "carsales.core.openapi.add_error_responses",

@@ -75,13 +75,18 @@ def test_the_order_flow_and_a_voided_sale_are_logged_with_their_actors(staff):
     buyer = UserFactory()
     placed = order_for(CarFactory(), user=buyer)
     order_cancel(order=placed, actor=buyer)
-    paid = order_mark_paid(order=order_for(CarFactory()), actor=staff)
+    paid = order_mark_paid(order=order_for(CarFactory()), actor=staff, method="transfer", reference="TR 9")
     sale_void(sale=paid.sale, actor=staff)
 
     assert actions(placed) == ["order.placed", "order.cancelled"]
     assert AuditEntry.objects.get(action="order.cancelled").actor_name == buyer.username
     assert AuditEntry.objects.get(action="sale.voided").actor_name == staff.username
     assert AuditEntry.objects.get(action="order.paid").actor == staff
+    assert AuditEntry.objects.get(action="order.paid").detail == {
+        "total_price": str(paid.total_price),
+        "method": "transfer",
+        "reference": "TR 9",
+    }
 
 
 def test_the_log_is_append_only_on_every_path():

@@ -195,13 +195,13 @@ def test_seeing_orders_in_the_admin_changes_none_of_them(urls):
     admin_client = Client()
     admin_client.force_login(_staff_with("orders.view_order"))
     for action in ("mark_paid", "cancel"):
-        chosen = {"action": action, "_selected_action": [urls["order"]], "index": 0, "post": "yes"}
+        chosen = {"action": action, "_selected_action": [urls["order"]], "index": 0, "post": "yes", "method": "cash"}
         admin_client.post("/admin/orders/order/", chosen)
     assert Order.objects.get(pk=urls["order"]).status == OrderStatus.PLACED
 
     salesperson = Client()
     salesperson.force_login(_staff_in("Salesperson"))
-    chosen = {"action": "mark_paid", "_selected_action": [urls["order"]], "index": 0, "post": "yes"}
+    chosen = {"action": "mark_paid", "_selected_action": [urls["order"]], "index": 0, "post": "yes", "method": "cash"}
     salesperson.post("/admin/orders/order/", chosen)
     assert Order.objects.get(pk=urls["order"]).status == OrderStatus.PAID
 

@@ -98,12 +98,12 @@ def test_paying_an_order_emails_the_buyer_once(run_tasks, staff):
     order = placed()
     run_tasks()
 
-    order_mark_paid(order=order, actor=staff)
+    order_mark_paid(order=order, actor=staff, method="card", reference="slip 0042")
     order_paid.send(sender=Order, order=order, actor=AnonymousUser())  # sent again by hand: no 2nd email
     run_tasks()
 
     paid = [email for email in mail.outbox if "is paid" in email.subject]
-    assert len(paid) == 1 and "Total paid: $100" in paid[0].body
+    assert len(paid) == 1 and "Total paid: $100, by card (reference slip 0042)." in paid[0].body
 
 
 @pytest.mark.parametrize("reason", [CancellationReason.STAFF, CancellationReason.BUYER])

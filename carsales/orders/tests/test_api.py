@@ -94,11 +94,25 @@ def test_a_buyer_cannot_pay_an_order(buyer_api, user):
 def test_staff_pay_an_order_which_makes_a_sale_and_a_second_pay_is_a_409(staff_api, user):
     order = placed_by(user, 250)
 
-    response = staff_api.post(f"/api/orders/{order.pk}/pay/")
+    response = staff_api.post(f"/api/orders/{order.pk}/pay/", {"method": "card", "reference": "slip 0042"})
 
     assert response.status_code == 200 and response.json()["status"] == "paid"
+    assert (response.json()["payment_method"], response.json()["payment_reference"]) == ("card", "slip 0042")
     assert Sale.objects.get(order=order).amount == 250
-    assert staff_api.post(f"/api/orders/{order.pk}/pay/").status_code == 409
+    assert staff_api.post(f"/api/orders/{order.pk}/pay/", {"method": "card"}).status_code == 409
+
+
+def test_paying_an_order_by_the_api_says_how_the_buyer_paid(staff_api, user):
+    order = placed_by(user)
+
+    unsaid = staff_api.post(f"/api/orders/{order.pk}/pay/", {})
+    unknown = staff_api.post(f"/api/orders/{order.pk}/pay/", {"method": "barter"})
+    gone = staff_api.post("/api/orders/999999/pay/", {})
+
+    assert unsaid.status_code == 400 and "method" in unsaid.json()
+    assert unknown.status_code == 400 and "method" in unknown.json()
+    assert gone.status_code == 404  # an order gone is a 404 whatever the body
+    assert Order.objects.get(pk=order.pk).status == "placed"
 
 
 def test_staff_cancel_an_order_and_its_car_is_back_on_sale(staff_api, user):
@@ -110,7 +124,7 @@ def test_staff_cancel_an_order_and_its_car_is_back_on_sale(staff_api, user):
 
 def test_staff_list_and_void_sales(staff_api, user, staff):
     order = placed_by(user)
-    staff_api.post(f"/api/orders/{order.pk}/pay/")
+    staff_api.post(f"/api/orders/{order.pk}/pay/", {"method": "transfer"})
     sale = Sale.objects.get()
 
     assert [s["id"] for s in staff_api.get("/api/sales/").json()["results"]] == [sale.pk]

@@ -184,9 +184,13 @@ def test_the_admin_pay_action_makes_the_sale_and_sells_the_cars(staff_client):
 
     asked = staff_client.post("/admin/orders/order/", {"action": "mark_paid", "_selected_action": [order.pk]})
     assert "Mark these orders paid?" in asked.content.decode() and status_of(car) == CarStatus.RESERVED
-    staff_client.post("/admin/orders/order/", {"action": "mark_paid", "_selected_action": [order.pk], "post": "yes"})
+    chosen = {"action": "mark_paid", "_selected_action": [order.pk], "post": "yes"}
+    unsaid = staff_client.post("/admin/orders/order/", chosen)
+    assert "This field is required." in unsaid.content.decode() and status_of(car) == CarStatus.RESERVED
+    staff_client.post("/admin/orders/order/", chosen | {"method": "financing", "reference": "Contract 77"})
 
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+    paid = Order.objects.get(pk=order.pk)
+    assert (paid.status, paid.payment_method, paid.payment_reference) == (OrderStatus.PAID, "financing", "Contract 77")
     assert Sale.objects.filter(order=order).exists() and status_of(car) == CarStatus.SOLD
 
 

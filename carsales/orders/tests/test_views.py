@@ -164,10 +164,31 @@ def test_staff_mark_an_order_paid_from_its_page(staff, user):
     client = Client()
     client.force_login(staff)
 
-    response = client.post(f"/orders/{order.pk}/pay/", follow=True)
+    response = client.post(
+        f"/orders/{order.pk}/pay/", {"method": "transfer", "reference": " TR  2026-118 "}, follow=True
+    )
 
-    assert Order.objects.get(pk=order.pk).status == "paid"
+    paid = Order.objects.get(pk=order.pk)
+    assert (paid.status, paid.payment_method, paid.payment_reference) == ("paid", "transfer", "TR 2026-118")
     assert f"Order #{order.pk} is paid." in [str(m) for m in response.context["messages"]]
+    assert (
+        "paid " in response.content.decode() and "by bank transfer (reference TR 2026-118)" in response.content.decode()
+    )
+
+
+def test_marking_an_order_paid_without_saying_how_asks_again_and_pays_nothing(staff, user):
+    order = place_for(user, 100)
+    client = Client()
+    client.force_login(staff)
+
+    response = client.post(f"/orders/{order.pk}/pay/", {"method": "", "reference": "x" * 101})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "method": ["This field is required."],
+        "reference": ["Ensure this value has at most 100 characters (it has 101)."],
+    }
+    assert Order.objects.get(pk=order.pk).status == "placed"
 
 
 def test_marking_an_order_paid_asks_first_naming_buyer_total_and_cars(staff, user):
@@ -237,7 +258,7 @@ def test_staff_mark_orders_paid_with_the_admin_action(staff, user):
     asked = client.post("/admin/orders/order/", chosen)
     assert "Their cars are sold to their buyers" in asked.content.decode()
     assert Order.objects.get(pk=order.pk).status == "placed"  # asked, not done
-    response = client.post("/admin/orders/order/", {**chosen, "post": "yes"}, follow=True)
+    response = client.post("/admin/orders/order/", {**chosen, "post": "yes", "method": "cash"}, follow=True)
 
     assert response.status_code == 200
     assert Order.objects.get(pk=order.pk).status == "paid" and Sale.objects.filter(order=order).exists()

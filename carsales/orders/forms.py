@@ -1,0 +1,15 @@
+from django import forms
+
+from .models import PAYMENT_REFERENCE_LENGTH, PaymentMethod
+
+
+class PaymentForm(forms.Form):
+    """How the buyer paid, as staff record it: the buyer's receipt and the audit log say it."""
+
+    method = forms.ChoiceField(label="Paid by", choices=[("", "Choose how the buyer paid"), *PaymentMethod.choices])
+    reference = forms.CharField(
+        label="Payment reference (optional)",
+        required=False,
+        max_length=PAYMENT_REFERENCE_LENGTH,
+        help_text="The transfer's or card slip's reference, the finance contract's number: what finds the money.",
+    )
