@@ -39,6 +39,14 @@ class SetPasswordForm(WeakPasswordSaidUnderIt, auth_forms.SetPasswordForm):
     """The new password a reset link asks for."""
 
 
+class PasswordChangeForm(WeakPasswordSaidUnderIt, auth_forms.PasswordChangeForm):
+    """The current password and the new one twice, as a signed-in user changes it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = "Current password"
+
+
 class PasswordResetForm(auth_forms.PasswordResetForm):
     """Django's reset form, with the email sent by the worker rather than while the visitor waits.
 

@@ -244,6 +244,17 @@ def api_token_rotate(*, user: Any) -> Token:
     return Token.objects.create(user=user)
 
 
+@transaction.atomic
+def password_change(*, user: Any, password: str, base_url: str = "") -> None:
+    """Give `user` the new `password` they chose, and tell the account's address, in case it was
+    not them (someone in a session left open). Their other sessions end with the old password's
+    hash; the caller keeps its own (update_session_auth_hash). The notice is owed only if this
+    commits, and carries no password."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    account_email_owed.send(sender=get_user_model(), kind="password_changed", user_id=user.pk, base_url=base_url)
+
+
 def credentials_replaced(*, user: Any) -> None:
     """A user's password changed (reset, change, admin, shell): every API token they had is
     revoked, as their sessions are, and their log-in lock-outs are lifted."""
@@ -261,6 +272,7 @@ def rate_limits_described() -> dict[str, tuple[str, int]]:
         "signup_attempt": ("Sign-up forms sent from this address", limits["signup_attempt"][0]),
         "password_reset": ("Password resets asked for from this address", limits["password_reset"][0]),
         "password_reset_target": ("Password reset emails to this address", per_address),
+        "password_change": ("Password changes tried from this address", limits["password_change"][0]),
         "signup_again": ("Sign-up notices to this address, which has an account", per_address),
         "email_change_taken": ("Notices that someone asked for this taken address", per_address),
         "email_change_confirm": ("Email-change links sent to this address", per_address),

@@ -23,6 +23,11 @@ urlpatterns = [
     # Django's LogoutView accepts POST only, so a link or prefetch cannot log anyone out.
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path(
+        "password-change/",
+        post_rate_limited("password_change")(views.PasswordChangeView.as_view()),
+        name="password_change",
+    ),
     path("email/<str:token>/", views.email_confirm, name="email_confirm"),
     path("token/", views.api_token, name="api_token"),
     # Django's reset flow answers alike whether or not an account has the email, and its links

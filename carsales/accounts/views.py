@@ -3,13 +3,14 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import get_user_model, login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
@@ -18,7 +19,7 @@ from carsales.core.decorators import posted_else_back_to
 from carsales.core.permissions import staff_required
 from carsales.core.ratelimit import limit_lift, limits_reached, over_limit
 
-from .forms import UNCONFIRMED_SESSION_KEY, LockoutLiftForm, ProfileForm, SignUpForm
+from .forms import UNCONFIRMED_SESSION_KEY, LockoutLiftForm, PasswordChangeForm, ProfileForm, SignUpForm
 from .services import (
     account_activate,
     account_sign_up,
@@ -30,6 +31,7 @@ from .services import (
     email_change_pending,
     lockouts_current,
     lockouts_lift,
+    password_change,
     rate_limits_described,
     signup_email_again,
     signup_link_resend,
@@ -50,6 +52,28 @@ class LogoutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         messages.info(request, "You are logged out.")
         return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's (logged in; the current password, the new one twice, its validators), saved by
+    password_change, which tells the account's address. This session stays logged in; the
+    account's others end, their password hash no longer the account's."""
+
+    form_class = PasswordChangeForm
+    template_name = "accounts/password_change_form.html"
+    success_url = reverse_lazy("accounts:profile")
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:  # type: ignore[override]
+        password_change(
+            user=form.user,
+            password=form.cleaned_data["new_password1"],
+            base_url=self.request.build_absolute_uri("/").rstrip("/"),
+        )
+        update_session_auth_hash(self.request, form.user)
+        messages.success(
+            self.request, "Your password is changed. Anywhere else you were logged in, you are logged out."
+        )
+        return redirect(self.success_url)
 
 
 def _safe_next(request: HttpRequest, url: str) -> str:

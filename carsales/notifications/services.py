@@ -128,6 +128,7 @@ ACCOUNT_TOKENS = {
     "signup_confirm": signup_token_generator,
     "signup_taken": None,
     "password_reset": default_token_generator,
+    "password_changed": None,
     "email_change_confirm": None,
     "email_change_notice": None,
     "email_change_taken": None,

@@ -298,12 +298,14 @@ CARSALES_REQUEST_STATS_FLUSH = float(os.environ.get("CARSALES_REQUEST_STATS_FLUS
 # person cannot hold the showroom through many accounts (each holds at most CARSALES_MAX_CARS_HELD
 # cars); a form with mistakes to correct counts only among the attempts, which bound guessing which
 # names are taken. Reset emails per target address, whoever asks, so no one floods a victim's
-# mailbox from many addresses.
+# mailbox from many addresses. Password changes per address: each tries a current password, so a
+# session left open is no unlimited way to guess it.
 CARSALES_RATE_LIMITS = {
     "signup": (3, 24 * 60 * 60),
     "signup_attempt": (20, 60 * 60),
     "password_reset": (5, 60 * 60),
     "password_reset_target": (3, 60 * 60),
+    "password_change": (10, 60 * 60),
 }
 
 REST_FRAMEWORK = {

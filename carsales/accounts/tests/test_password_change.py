@@ -1,0 +1,149 @@
+"""A logged-in user changes their password: the current one is asked for, the new one held to the
+password rules; this browser stays logged in, the account's others are logged out, and its address
+is told after the change commits."""
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.db import transaction
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from carsales.accounts.services import password_change
+from carsales.events.models import Delivery
+from carsales.settings import base
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "/accounts/password-change/"
+NEW = "Fresh-pass-4821"
+CHANGE = {"old_password": "pass-word-123", "new_password1": NEW, "new_password2": NEW}
+NOTICE = "Your carsales password was changed"
+
+
+def test_the_profile_links_to_the_password_change_page(buyer_client):
+    profile = buyer_client.get("/accounts/profile/").content.decode()
+
+    assert f'href="{PAGE}"' in profile
+    assert buyer_client.get(PAGE).status_code == 200
+
+
+def test_a_visitor_must_log_in_to_change_a_password(client):
+    response = client.get(PAGE)
+
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_a_wrong_current_password_is_refused_under_its_field_and_changes_nothing(buyer_client, user, run_tasks):
+    response = buyer_client.post(PAGE, CHANGE | {"old_password": "not-the-one"})
+    run_tasks()
+
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["old_password"]
+    user.refresh_from_db()
+    assert user.check_password("pass-word-123") and mail.outbox == []
+
+
+def test_a_weak_new_password_is_refused_under_itself(buyer_client, user):
+    response = buyer_client.post(PAGE, CHANGE | {"new_password1": "12345678", "new_password2": "12345678"})
+
+    errors = response.context["form"].errors
+    assert list(errors) == ["new_password1"]
+    assert "too common" in str(errors["new_password1"])
+    user.refresh_from_db()
+    assert user.check_password("pass-word-123")
+
+
+def test_changing_the_password_keeps_this_browser_logged_in_and_says_so(buyer_client, user):
+    response = buyer_client.post(PAGE, CHANGE, follow=True)
+
+    assert response.redirect_chain == [("/accounts/profile/", 302)]
+    assert response.context["user"] == user
+    assert any("Your password is changed" in str(message) for message in response.context["messages"])
+    user.refresh_from_db()
+    assert user.check_password(NEW)
+    assert buyer_client.get("/accounts/profile/").status_code == 200
+
+
+def test_changing_the_password_logs_the_accounts_other_browsers_out(buyer_client, user):
+    phone = Client()
+    phone.force_login(user)
+    assert phone.get("/accounts/profile/").status_code == 200
+
+    buyer_client.post(PAGE, CHANGE)
+
+    assert phone.get("/accounts/profile/")["Location"].startswith("/accounts/login/")
+    assert "_auth_user_id" not in phone.session
+
+
+def test_the_owner_is_told_once_after_the_change_commits_with_no_password_in_it(
+    buyer_client, user, run_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        buyer_client.post(PAGE, CHANGE)
+    assert mail.outbox == []  # not while the visitor waits
+
+    run_tasks()
+    run_tasks()
+
+    [notice] = mail.outbox
+    assert (notice.to, notice.subject) == ([user.email], NOTICE)
+    assert "http://testserver/accounts/password-reset/" in notice.body
+    assert NEW not in notice.body and "pass-word-123" not in notice.body
+
+
+def test_the_notice_is_owed_only_if_the_change_commits_and_a_second_run_sends_nothing_more(user, durable):
+    users = get_user_model().objects
+    with pytest.raises(RuntimeError), transaction.atomic():
+        password_change(user=users.get(pk=user.pk), password=NEW, base_url="https://x.example")
+        raise RuntimeError("the request failed after the change")
+    assert not Delivery.objects.exists() and users.get(pk=user.pk).check_password("pass-word-123")
+
+    with durable.owed() as owed:
+        password_change(user=users.get(pk=user.pk), password=NEW, base_url="https://x.example")
+
+    assert NEW not in str(owed.deliveries[0].payload)
+    assert durable.run(owed) == [("notifications.send_account_email", "done")]
+    assert durable.run(owed) == [("notifications.send_account_email", "skipped")]
+    assert [(m.to, m.subject) for m in mail.outbox] == [([user.email], NOTICE)]
+    assert "https://x.example/accounts/password-reset/" in mail.outbox[0].body
+
+
+def test_a_staff_account_changes_its_password_the_same_way(staff_client, staff, run_tasks):
+    response = staff_client.post(PAGE, CHANGE)
+    run_tasks()
+
+    assert response["Location"] == "/accounts/profile/"
+    staff.refresh_from_db()
+    assert staff.check_password(NEW)
+    assert staff_client.get("/staff/lockouts/").status_code == 200  # still logged in, staff powers intact
+    assert [m.to for m in mail.outbox] == [[staff.email]]
+
+
+def test_changing_the_password_revokes_the_api_tokens(buyer_client, user):
+    Token.objects.create(user=user)
+
+    buyer_client.post(PAGE, CHANGE)
+
+    assert not Token.objects.filter(user=user).exists()
+
+
+# Mid-hour, the clock stopped: the limit counts in clock-hour windows.
+@time_machine.travel(datetime(2026, 6, 1, 12, 30, tzinfo=UTC), tick=False)
+def test_guessing_the_current_password_is_limited_per_address_and_staff_see_it(buyer_client, staff, settings):
+    settings.CARSALES_RATE_LIMITS = base.CARSALES_RATE_LIMITS
+    allowed = base.CARSALES_RATE_LIMITS["password_change"][0]
+    guesses = [buyer_client.post(PAGE, CHANGE | {"old_password": f"guess-{n}"}) for n in range(allowed)]
+
+    refused = buyer_client.post(PAGE, CHANGE)
+
+    assert {guess.status_code for guess in guesses} == {200}
+    assert refused.status_code == 429 and refused["Retry-After"] == str(60 * 60)
+    assert buyer_client.get(PAGE).status_code == 200  # showing the form is never limited
+    staff_view = Client()
+    staff_view.force_login(staff)
+    limits = staff_view.get("/staff/lockouts/").context["limits"]
+    assert [(limit.what, limit.key) for limit in limits] == [("Password changes tried from this address", "127.0.0.1")]
