@@ -1,4 +1,4 @@
-"""Authentication that matches usernames the way sign-up compares them: ignoring case.
+"""Authentication by username, matched the way sign-up compares them (ignoring case), or by email.
 
 Before it, LockoutBackend refuses every log-in of a locked-out user or address (django-axes).
 """
@@ -16,12 +16,31 @@ from django.http import HttpRequest
 UserModel = get_user_model()
 
 
-class CaseInsensitiveModelBackend(ModelBackend):
-    """Log `BUYER` in as `buyer`; stored usernames keep the spelling their owners chose.
+def account_for_login(identifier: str) -> User | None:
+    """The account a log-in names by `identifier`: a username in its exact spelling, else in any case,
+    else (an address: it holds an @) an email in any case; None when it names no account or several.
 
-    Sign-up refuses a name differing only in case from a taken one, but older pairs may exist:
-    the exact spelling wins then, and a case variant matching several accounts logs in none.
+    A username wins over another account's email: it was the log-in name first. Sign-up makes no
+    second account of a name differing only in case from a taken one, nor of an address an account
+    has, and an email change waits for its link (until then the address is not the account's), but
+    older pairs and accounts staff made may share one: a name or an address several accounts share
+    signs in none, for the password typed must not pick among them.
     """
+    field = UserModel.USERNAME_FIELD
+    users = UserModel._default_manager
+    for lookup in ({field: identifier}, {f"{field}__iexact": identifier}):
+        named = list(users.filter(**lookup)[:2])
+        if named:
+            return named[0] if len(named) == 1 else None
+    if "@" not in identifier:
+        return None
+    owners = list(users.filter(email__iexact=identifier)[:2])
+    return owners[0] if len(owners) == 1 else None
+
+
+class CaseInsensitiveModelBackend(ModelBackend):
+    """Log `BUYER` in as `buyer`, and `Buyer@Example.com` as the account with that email (see
+    account_for_login); stored usernames and emails keep the spelling they were given."""
 
     def authenticate(  # type: ignore[override]
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
@@ -30,17 +49,11 @@ class CaseInsensitiveModelBackend(ModelBackend):
             username = kwargs.get(UserModel.USERNAME_FIELD)
         if username is None or password is None:
             return None
-        field = UserModel.USERNAME_FIELD
-        users = UserModel._default_manager
-        try:
-            user = users.get(**{field: username})
-        except UserModel.DoesNotExist:
-            try:
-                user = users.get(**{f"{field}__iexact": username})
-            except (UserModel.DoesNotExist, UserModel.MultipleObjectsReturned):
-                # Hash anyway, as ModelBackend does, so the answer takes as long as for a known name.
-                UserModel().set_password(password)
-                return None
+        user = account_for_login(username)
+        if user is None:
+            # Hash anyway, as ModelBackend does, so the answer takes as long as for a known name.
+            UserModel().set_password(password)
+            return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
@@ -53,14 +66,19 @@ class CaseInsensitiveModelBackend(ModelBackend):
 
 
 def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
-    """The name axes counts failures against (AXES_USERNAME_CALLABLE): as log-in matches it, in any case.
+    """The name axes counts failures against (AXES_USERNAME_CALLABLE): the username of the account
+    the log-in names (account_for_login), lowercased; what was typed, lowercased, when it names none.
 
-    Otherwise `ana`, `Ana` and `ANA` would each get their own five tries at the same account.
-    Cut to what axes' column holds: a longer name is no account's, and its tries still count.
+    Otherwise `ana`, `Ana`, `ANA` and ana's email would each get their own five tries at the same
+    account, and alternating them would never lock it. Cut to what axes' column holds: a longer
+    name is no account's, and its tries still count.
     """
     source = credentials or getattr(request, "data", request.POST)
     name = source.get(UserModel.USERNAME_FIELD)
-    return name.lower()[:LOCKOUT_NAME_LENGTH] if isinstance(name, str) else None
+    if not isinstance(name, str):
+        return None
+    account = account_for_login(name)
+    return (account.get_username() if account else name).lower()[:LOCKOUT_NAME_LENGTH]
 
 
 LOCKOUT_NAME_LENGTH = 255  # axes' AccessAttempt.username

@@ -87,9 +87,10 @@ UNCONFIRMED_SESSION_KEY = "unconfirmed_user_id"
 
 
 class LoginForm(auth_forms.AuthenticationForm):
-    """Django's log-in form; an account whose email is not confirmed yet is told so, and offered
-    the link again, once the right password is given (before that, nothing about the account
-    is said, so a stranger learns nothing of which names exist)."""
+    """Django's log-in form, by username or email (backends.account_for_login); an account whose
+    email is not confirmed yet is told so, and offered the link again, once the right password is
+    given (before that, nothing about the account is said, so a stranger learns nothing of which
+    names or addresses exist)."""
 
     UNCONFIRMED = (
         "Your email address is not confirmed yet: follow the link in the email we sent you, "
@@ -97,12 +98,17 @@ class LoginForm(auth_forms.AuthenticationForm):
     )
     error_messages = {
         **auth_forms.AuthenticationForm.error_messages,
-        # People try their email address here: say which name is asked for.
         "invalid_login": (
-            "That username and password do not match an account. Log in with your username, not your email "
-            "address; the password is case-sensitive."
+            "That username or email and password do not match an account; the password is case-sensitive."
         ),
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name = self.fields["username"]
+        name.label = "Username or email"
+        # Django sizes the field to the username's column (150); an address may fill the email's (254).
+        name.widget.attrs["maxlength"] = get_user_model()._meta.get_field("email").max_length
 
     def clean(self) -> dict[str, Any]:
         try:

@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 from carsales.core.db import serialize_on
 from carsales.core.ratelimit import attempt_allowed
 
+from .backends import account_for_login
 from .models import Buyer
 from .signals import account_email_owed
 
@@ -296,13 +297,12 @@ def lockouts_current() -> list[Any]:
 
 
 def account_unconfirmed(*, username: str, password: str) -> Any:
-    """The not yet confirmed account with this name (any case) and this password, or None."""
-    user = (
-        get_user_model()
-        ._default_manager.filter(username__iexact=username, is_active=False, buyer__signup_pending=True)
-        .first()
-    )
-    return user if user is not None and user.check_password(password) else None
+    """The not yet confirmed account a log-in names (`username`: its name or email, as
+    account_for_login reads it) with this password, or None."""
+    user = account_for_login(username)
+    if user is None or user.is_active or not signup_pending(user):
+        return None
+    return user if user.check_password(password) else None
 
 
 def signup_link_resend(*, user_id: int, base_url: str) -> bool:
