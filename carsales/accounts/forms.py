@@ -40,7 +40,12 @@ class SetPasswordForm(WeakPasswordSaidUnderIt, auth_forms.SetPasswordForm):
 
 
 class PasswordChangeForm(WeakPasswordSaidUnderIt, auth_forms.PasswordChangeForm):
-    """The current password and the new one twice, as a signed-in user changes it."""
+    """The current password and the new one twice, as a logged-in user changes it."""
+
+    error_messages = {
+        **auth_forms.PasswordChangeForm.error_messages,
+        "password_incorrect": "That is not your current password; it is case-sensitive.",
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

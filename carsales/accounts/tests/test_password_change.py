@@ -42,7 +42,9 @@ def test_a_wrong_current_password_is_refused_under_its_field_and_changes_nothing
     run_tasks()
 
     assert response.status_code == 200
-    assert list(response.context["form"].errors) == ["old_password"]
+    assert response.context["form"].errors == {
+        "old_password": ["That is not your current password; it is case-sensitive."]
+    }
     user.refresh_from_db()
     assert user.check_password("pass-word-123") and mail.outbox == []
 
