@@ -29,6 +29,20 @@ class SignUpForm(WeakPasswordSaidUnderIt, UserCreationForm):
         model = get_user_model()
         fields = ["username", "email"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].help_text = "150 characters or fewer: letters, digits and . + - _ only."
+
+    def clean_username(self) -> str:
+        # One logs in with a username or an email (backends.account_for_login), a username first: a
+        # new name shaped like an address could take someone's email log-in.
+        username = super().clean_username()  # None when taken: Django has said so
+        if username and "@" in username:
+            raise forms.ValidationError(
+                "A username cannot hold @ (you log in with your email as well); choose another."
+            )
+        return username
+
     def clean_email(self) -> str:
         # A taken email is not an error here: saying so would tell anyone which emails have
         # accounts. accounts.services.account_sign_up deals with it out of sight.

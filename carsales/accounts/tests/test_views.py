@@ -197,6 +197,24 @@ def test_logging_out_takes_a_post_not_a_get(buyer_client):
     assert "_auth_user_id" not in buyer_client.session
 
 
+def test_a_username_shaped_like_an_email_is_refused_at_sign_up(client):
+    UserFactory(username="ana", email="ana@example.com")
+
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "ana@example.com", "email": "b2@example.com"}
+        | {"password1": "Strong-pass-987", "password2": "Strong-pass-987"},
+    )
+
+    assert response.context["form"].errors["username"] == [
+        "A username cannot hold @ (you log in with your email as well); choose another."
+    ]
+    assert "@" not in response.context["form"].fields["username"].help_text
+    assert (
+        client.post("/accounts/login/", {"username": "ana@example.com", "password": "pass-word-123"}).status_code == 302
+    )
+
+
 def test_signing_up_with_a_username_taken_in_another_case_is_refused(client):
     UserFactory(username="buyer")
 
