@@ -65,6 +65,7 @@ urlpatterns = [
     path("", include("carsales.sales.urls")),
     path("staff/inventory/", include("carsales.inventory.urls")),
     path("staff/sales/", include("carsales.analytics.urls")),
+    path("staff/activity/", include("carsales.audit.urls")),
     path("staff/signals/", include("carsales.core.urls")),
     path("staff/events/", include("carsales.events.urls")),
     path("staff/", include("carsales.observability.urls")),

@@ -125,17 +125,19 @@ def test_a_domain_signal_beside_djangos_signal_with_three_no_op_receivers(figure
     for n in range(3):
         plain.connect(lambda n=n, **kwargs: n, weak=False, dispatch_uid=f"bench.plain{n}")
         domain.connect(lambda n=n, **kwargs: n, dispatch_uid=f"bench.domain{n}")
-    sends = 20_000
-    spent = {"plain": 0.0, "domain": 0.0}
-    for _ in range(5):
+    rounds, sends = 9, 4_000
+    # The fastest round of each, as timeit advises: a slower one measures the machine's other work
+    # (the database server beside this process on a small machine), not the code.
+    spent = {"plain": float("inf"), "domain": float("inf")}
+    for _ in range(rounds):
         for name, signal in (("plain", plain), ("domain", domain)):
             with transaction.atomic():  # where the services send them
                 started = time.perf_counter()
-                for _ in range(sends // 5):
+                for _ in range(sends):
                     signal.send_robust(sender=None, value=1)
-                spent[name] += time.perf_counter() - started
+                spent[name] = min(spent[name], time.perf_counter() - started)
     print(
-        f"\n[{connection.vendor}] send_robust in a transaction, 3 no-op receivers: "
+        f"\n[{connection.vendor}] send_robust in a transaction, 3 no-op receivers, fastest of {rounds} rounds: "
         f"Signal {spent['plain'] / sends * 1e6:.1f} µs, "
         f"DomainSignal {spent['domain'] / sends * 1e6:.1f} µs = x{spent['domain'] / spent['plain']:.2f} (goal <= x3)"
     )

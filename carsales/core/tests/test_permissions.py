@@ -61,6 +61,7 @@ ROLE_MATRIX = [
     ("get", "/brands/", False, False, True),
     ("get", "/staff/inventory/", False, True, True),
     ("get", "/staff/sales/", False, True, True),
+    ("get", "/staff/activity/", False, False, True),
     ("get", "/staff/signals/", False, False, True),
     ("get", "/staff/requests/", False, False, True),
     ("get", "/staff/events/", False, False, True),
