@@ -6,7 +6,7 @@ from django.db import transaction
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
-from carsales.orders.models import Order
+from carsales.orders.models import Order, PaymentMethod
 from carsales.orders.services import cart_for_buyer, cart_item_add, order_mark_paid, order_place
 
 
@@ -26,7 +26,8 @@ class Command(BaseCommand):
             raise CommandError("The demo buyer's cart holds cars: empty it (log in as buyer), then run this again.")
         for car in cars[:2]:
             cart_item_add(cart=cart, car=car)
-        order_mark_paid(order=order_place(cart=cart, buyer=buyer, actor=buyer_user), actor=staff)
+        placed = order_place(cart=cart, buyer=buyer, actor=buyer_user)
+        order_mark_paid(order=placed, actor=staff, method=PaymentMethod.TRANSFER, reference=f"DEMO-{placed.pk:04d}")
         cart_item_add(cart=cart, car=cars[2])
         order_place(cart=cart, buyer=buyer, actor=buyer_user)
         self.stdout.write(self.style.SUCCESS("Loaded demo orders: one paid, one placed."))
