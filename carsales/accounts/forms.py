@@ -133,9 +133,7 @@ class LoginForm(auth_forms.AuthenticationForm):
         try:
             return super().clean()
         except forms.ValidationError:
-            user = account_unconfirmed(
-                username=self.cleaned_data.get("username") or "", password=self.cleaned_data.get("password") or ""
-            )
+            user = account_unconfirmed(request=self.request) if self.request is not None else None
             if user is None:
                 raise
             self.request.session[UNCONFIRMED_SESSION_KEY] = user.pk  # type: ignore[union-attr]

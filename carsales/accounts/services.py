@@ -9,13 +9,14 @@ from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from carsales.core.db import serialize_on
 from carsales.core.ratelimit import attempt_allowed
 
-from .backends import account_for_login
+from .backends import INACTIVE_ACCOUNT_MATCHED
 from .models import Buyer
 from .signals import account_email_owed
 
@@ -296,13 +297,14 @@ def lockouts_current() -> list[Any]:
     )
 
 
-def account_unconfirmed(*, username: str, password: str) -> Any:
-    """The not yet confirmed account a log-in names (`username`: its name or email, as
-    account_for_login reads it) with this password, or None."""
-    user = account_for_login(username)
-    if user is None or user.is_active or not signup_pending(user):
+def account_unconfirmed(*, request: HttpRequest) -> Any:
+    """The not yet confirmed account this log-in gave the right password for, or None: as the
+    authentication backend found it (never while the name is locked out, when no password is
+    checked at all)."""
+    if getattr(request, "axes_locked_out", False):
         return None
-    return user if user.check_password(password) else None
+    user = getattr(request, INACTIVE_ACCOUNT_MATCHED, None)
+    return user if user is not None and not user.is_active and signup_pending(user) else None
 
 
 def signup_link_resend(*, user_id: int, base_url: str) -> bool:

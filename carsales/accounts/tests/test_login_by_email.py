@@ -1,11 +1,16 @@
 """The log-in takes the account's email as well as its username: in any case, only an address one
 account has, and the lock-out counts both as the same account."""
 
+from unittest import mock
+
 import pytest
 from asgiref.sync import async_to_sync
 from axes.models import AccessAttempt
+from django.contrib.auth.hashers import MD5PasswordHasher
+from django.core import mail
+from django.test import Client
 
-from carsales.accounts.backends import CaseInsensitiveModelBackend
+from carsales.accounts.backends import CaseInsensitiveModelBackend, account_for_login
 from carsales.accounts.services import account_sign_up, buyer_profile_update
 from carsales.conftest import UserFactory
 
@@ -146,3 +151,60 @@ def test_the_async_login_path_takes_the_email_too():
     )
 
     assert found == ana
+
+
+def _hashes_of(post) -> int:
+    """How many passwords a log-in hashed: what its answer's timing tells a stranger."""
+    calls = []
+    encode = MD5PasswordHasher.encode
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return encode(self, *args, **kwargs)
+
+    with mock.patch.object(MD5PasswordHasher, "encode", counted):
+        post()
+    return len(calls)
+
+
+def test_a_wrong_password_costs_the_same_whatever_the_name_or_address_names():
+    UserFactory(username="ana", email="ana@example.com")
+    account_sign_up(username="neo", email="neo@example.com", password="pass-word-123", base_url="http://x")
+    UserFactory(username="off", email="off@example.com", is_active=False)
+
+    costs = {
+        typed: _hashes_of(lambda typed=typed: Client().post(LOGIN, {"username": typed, "password": "wrong-guess"}))
+        for typed in ["nobody", "nobody@example.com", "ana", "ana@example.com", "neo", "neo@example.com", "off"]
+    }
+
+    assert set(costs.values()) == {1}, costs  # an unfinished sign-up's name no slower than any other
+
+
+def test_a_locked_out_unfinished_sign_up_tests_no_password(run_tasks):
+    account_sign_up(username="neo", email="neo@example.com", password="pass-word-123", base_url="http://x")
+    for _ in range(5):
+        Client().post(LOGIN, {"username": "neo@example.com", "password": "wrong-guess"})
+    run_tasks()
+    sent = len(mail.outbox)
+
+    right = Client()
+    locked = right.post(LOGIN, {"username": "neo", "password": "pass-word-123"})
+    resent = right.post("/accounts/signup/resend/", follow=True)
+
+    assert locked.status_code == 429
+    assert [str(m) for m in resent.context["messages"]] == [
+        "Log in with your name and password first, then ask for the link."
+    ]
+    run_tasks()
+    assert len(mail.outbox) == sent
+
+
+def test_a_name_typed_in_full_width_letters_names_the_account_on_every_path():
+    from rest_framework.test import APIClient
+
+    kate = UserFactory(username="kate")
+
+    token = APIClient().post("/api/auth/token/", {"username": "\uff4bate", "password": "pass-word-123"}, format="json")
+
+    assert account_for_login("\uff4b\uff41\uff54\uff45") == kate
+    assert token.status_code == 200
