@@ -28,13 +28,20 @@ class _WithMeta(Protocol):  # a Django request, or DRF's wrapping one
 def client_counted(request: "_WithMeta") -> str:
     """The address that rate limits and log-in lock-outs count a client by: an IPv4 address as it
     is; an IPv6 address as the first address of its /64, the block one subscriber is given and
-    may pick a new address from at will (counting each address would let them dodge any limit)."""
+    may pick a new address from at will (counting each address would let them dodge any limit).
+    Every client whose address cannot be read (none: a server on a unix socket) counts as one,
+    UNREAD_ADDRESS: a blank one would count none of them, and lock none out."""
     address = _address(request.META.get("REMOTE_ADDR", ""))
+    if address is None:
+        return UNREAD_ADDRESS
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, 64), strict=False).network_address)
-    return str(address) if address is not None else ""
+    return str(address)
+
+
+UNREAD_ADDRESS = "0.0.0.0"  # an address, as the lock-outs' column must hold; no client's own
 
 
 def _networks(entries: list[str]) -> list[Network]:

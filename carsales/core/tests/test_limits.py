@@ -118,6 +118,20 @@ def test_wrong_passwords_from_addresses_of_one_ipv6_64_lock_the_name_out_as_one_
     assert elsewhere.status_code == 302
 
 
+@pytest.mark.parametrize("unread", ["", "garbage", "1.2.3.4:5", "[2001:db8::1]"])
+def test_clients_whose_address_cannot_be_read_are_counted_and_locked_out_as_one(client, unread):
+    UserFactory(username="ana")
+    for _ in range(5):
+        client.post("/accounts/login/", {"username": "ana", "password": "wrong-guess"}, REMOTE_ADDR=unread)
+    for number in range(3):
+        sign_up(client, number, address=unread)
+
+    locked = client.post("/accounts/login/", {"username": "ana", "password": "pass-word-123"}, REMOTE_ADDR="")
+    limited = sign_up(client, 3, address="garbage")
+
+    assert locked.status_code == 429 and limited.status_code == 429
+
+
 def test_the_api_schema_documents_the_429_of_writes(client):
     schema = client.get("/api/schema/?format=json").json()
 
