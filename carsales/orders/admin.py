@@ -102,6 +102,10 @@ class OrderAdmin(admin.ModelAdmin):
         on each order, given what was asked, the refused said."""
 
         def apply(**given: Any) -> None:
+            if given.get("reference") and len(orders) > 1:
+                message = "A payment reference names one payment: mark the orders paid one at a time to give theirs."
+                self.message_user(request, message, messages.ERROR)
+                return
             done = 0
             for order in orders:
                 try:

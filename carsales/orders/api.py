@@ -28,6 +28,8 @@ from .models import (
     OrderItem,
     PaymentMethod,
     VoidReason,
+    payment_reference_as_stored,
+    validate_payment_reference,
 )
 from .selectors import buyer_cart_id, buyer_cart_items, order_cancellable_by, order_list_for
 from .services import (
@@ -202,6 +204,11 @@ class PaymentSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
     reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=PAYMENT_REFERENCE_LENGTH)
 
+    def validate_reference(self, reference: str) -> str:
+        reference = payment_reference_as_stored(reference)
+        validate_payment_reference(reference)
+        return reference
+
 
 ORDER_STATE_REFUSED = OpenApiResponse(description="The order is not in a state that allows this (already paid...).")
 
@@ -227,7 +234,9 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], permission_classes=[staff_with("orders.change_order")])
     def pay(self, request: Request, pk: str | None = None) -> Response:
         """Mark a placed order paid, saying how the buyer paid (`method`) and the payment's `reference`."""
-        self.get_object()  # an order gone, or not yours to see, is a 404 whatever the body
+        order = self.get_object()  # an order gone, or not yours to see, is a 404 whatever the body
+        if not order.awaits_payment:  # and one paid already is a 409 (a retry), whatever the body
+            return self._transition(request, order_mark_paid)
         given = PaymentSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         return self._transition(request, functools.partial(order_mark_paid, **given.validated_data))

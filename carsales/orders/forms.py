@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import PAYMENT_REFERENCE_LENGTH, PaymentMethod
+from .models import PAYMENT_REFERENCE_LENGTH, PaymentMethod, payment_reference_as_stored, validate_payment_reference
 
 
 class PaymentForm(forms.Form):
@@ -13,3 +13,8 @@ class PaymentForm(forms.Form):
         max_length=PAYMENT_REFERENCE_LENGTH,
         help_text="The transfer's or card slip's reference, the finance contract's number: what finds the money.",
     )
+
+    def clean_reference(self) -> str:
+        reference = payment_reference_as_stored(self.cleaned_data["reference"])
+        validate_payment_reference(reference)
+        return reference

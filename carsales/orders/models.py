@@ -1,6 +1,10 @@
+import re
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
 
@@ -69,6 +73,25 @@ class PaymentMethod(models.TextChoices):
 
 
 PAYMENT_REFERENCE_LENGTH = 100
+# What a reference may hold: printable characters, single spaces between words. Nothing that does
+# not show (a control character, a zero-width one, a bidi override turning the text around on the
+# buyer's receipt). One pattern for Python's re and PostgreSQL's (SQLite's REGEXP is Python's).
+_UNSEEN = r"\x01-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
+PAYMENT_REFERENCE_PATTERN = rf"\A(?:[^\s{_UNSEEN}]+(?: [^\s{_UNSEEN}]+)*)?\Z"
+
+
+def payment_reference_as_stored(reference: str) -> str:
+    return " ".join(reference.split())
+
+
+def validate_payment_reference(reference: str) -> None:
+    """Refuse a reference the order cannot keep as given, saying why (after payment_reference_as_stored)."""
+    if len(reference) > PAYMENT_REFERENCE_LENGTH:
+        raise ValidationError(
+            f"Keep the reference within {PAYMENT_REFERENCE_LENGTH} characters (it has {len(reference)})."
+        )
+    if not re.match(PAYMENT_REFERENCE_PATTERN, reference):
+        raise ValidationError("The reference holds a character that does not show; type it again.")
 
 
 class VoidReason(models.TextChoices):
@@ -110,7 +133,7 @@ class Order(StateGuardedModel):
     total_price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), editable=False)
     placed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     paid_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Given by whoever marked it paid; blank when a path that asks none (a shell, the demo) did.
+    # Given by whoever marked it paid; blank when a path that asks none (a shell) did.
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True, editable=False)
     payment_reference = models.CharField(
         max_length=PAYMENT_REFERENCE_LENGTH, blank=True, editable=False,
@@ -169,6 +192,17 @@ class Order(StateGuardedModel):
             models.CheckConstraint(
                 condition=models.Q(status=OrderStatus.PAID) | models.Q(payment_method="", payment_reference=""),
                 name="order_payment_only_if_paid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(payment_method__in=["", *PaymentMethod.values]), name="order_payment_method_known"
+            ),
+            # As order_mark_paid stores it, on SQLite (no length limit of its own) too.
+            models.CheckConstraint(
+                condition=models.Q(
+                    LessThanOrEqual(Length("payment_reference"), PAYMENT_REFERENCE_LENGTH),
+                    payment_reference__regex=PAYMENT_REFERENCE_PATTERN,
+                ),
+                name="order_payment_reference_as_stored",
             ),
         ]
 

@@ -25,7 +25,6 @@ from carsales.core.money import format_money
 from carsales.core.state import transition
 
 from .models import (
-    PAYMENT_REFERENCE_LENGTH,
     CancellationReason,
     Cart,
     CartItem,
@@ -34,6 +33,8 @@ from .models import (
     OrderStatus,
     PaymentMethod,
     VoidReason,
+    payment_reference_as_stored,
+    validate_payment_reference,
 )
 from .signals import order_cancelled, order_paid, order_payment_recorded, order_placed
 
@@ -279,12 +280,7 @@ def _order_lines_release(order: Order) -> list[int]:
     return car_ids
 
 
-class _ReservationRanOut(Exception):
-    def __init__(self, order: Order) -> None:
-        super().__init__(order)
-        self.order = order
-
-
+@transaction.atomic
 def order_mark_paid(
     *,
     order: Order,
@@ -292,38 +288,29 @@ def order_mark_paid(
     method: PaymentMethod | str = "",
     reference: str = "",
 ) -> Order:
-    """Mark a placed order paid, by `method` (a PaymentMethod) with the payment's `reference`,
-    and its cars sold, then send order_paid.
+    """Mark a placed order paid, by `method` (a PaymentMethod) with the payment's `reference`
+    (its spaces as one), and its cars sold, then send order_paid.
 
-    Raises ValidationError for an unknown method or a reference too long, paying nothing;
-    OrderStateError for an order not placed, voided, without cars, or whose cars are not all
-    reserved for it; and for an order past its deadline, which it cancels (as its expiry would:
-    the buyer was told an unpaid order is cancelled then, and its cars freed), so whether a
-    late payment is taken never depends on when the expiry runs.
+    Raises ValidationError for an unknown method or a reference the order cannot keep (too
+    long, a character that does not show), paying nothing; OrderStateError for an order not
+    placed, voided, past its deadline (its expiry cancels it, as the buyer was told: whether
+    it can be paid never depends on when that runs), without cars, or whose cars are not all
+    reserved for it.
     """
-    reference = " ".join(reference.split())
+    reference = payment_reference_as_stored(reference)
     if method not in PaymentMethod.values and method != "":
         raise ValidationError({"method": f"Choose one of: {', '.join(PaymentMethod.values)}."})
-    if len(reference) > PAYMENT_REFERENCE_LENGTH:
-        raise ValidationError(
-            {"reference": f"Keep the reference within {PAYMENT_REFERENCE_LENGTH} characters (it has {len(reference)})."}
-        )
     try:
-        return _order_pay(order.pk, actor=actor, method=str(method), reference=reference)
-    except _ReservationRanOut as ran_out:
-        order_expire(order_id=order.pk)
-        deadline = date_format(timezone.localtime(ran_out.order.expires_at), "DATETIME_FORMAT")
-        raise OrderStateError(
-            f"Order #{order.pk}'s reservation ran out on {deadline}; it cannot be paid. It is cancelled and its "
-            "cars are back on sale: place a new order for the buyer."
-        ) from None
-
-
-@transaction.atomic
-def _order_pay(order_id: int, *, actor: AbstractBaseUser | AnonymousUser, method: str, reference: str) -> Order:
-    order = _order_locked_placed(order_id, refused="it cannot be paid")
+        validate_payment_reference(reference)
+    except ValidationError as refused:
+        raise ValidationError({"reference": refused.messages}) from None
+    order = _order_locked_placed(order.pk, refused="it cannot be paid")
     if order.reservation_ran_out:
-        raise _ReservationRanOut(order)
+        deadline = date_format(timezone.localtime(order.expires_at), "DATETIME_FORMAT")
+        raise OrderStateError(
+            f"Order #{order.pk}'s reservation ran out on {deadline}, unpaid; it cannot be paid, and is being "
+            "cancelled. If the buyer's money came in, refund it, or have them order the cars again."
+        )
     car_ids = list(order.items.filter(holds_car=True).values_list("car_id", flat=True))
     if not car_ids:
         raise OrderStateError(f"Order #{order.pk} has no cars; it cannot be paid.")
@@ -349,11 +336,13 @@ def order_cancel(
     """Cancel a placed order and put its reserved cars back on sale, then send order_cancelled.
 
     Raises OrderStateError for an order not placed. A car of the order that is not reserved
-    (sold through a path outside the order flow) is left as it is.
+    (sold through a path outside the order flow) is left as it is. An order past its deadline
+    is cancelled as expired, whoever asks: its expiry, not yet run, is what ended it.
     """
-    return _order_cancel_locked(
-        _order_locked_placed(order.pk, refused="it cannot be cancelled"), actor=actor, reason=reason
-    )
+    locked = _order_locked_placed(order.pk, refused="it cannot be cancelled")
+    if locked.reservation_ran_out:
+        reason = CancellationReason.EXPIRED
+    return _order_cancel_locked(locked, actor=actor, reason=reason)
 
 
 def _order_cancel_locked(

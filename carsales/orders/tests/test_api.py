@@ -107,12 +107,18 @@ def test_paying_an_order_by_the_api_says_how_the_buyer_paid(staff_api, user):
 
     unsaid = staff_api.post(f"/api/orders/{order.pk}/pay/", {})
     unknown = staff_api.post(f"/api/orders/{order.pk}/pay/", {"method": "barter"})
+    turned = staff_api.post(f"/api/orders/{order.pk}/pay/", {"method": "card", "reference": "TR\u202e9"})
     gone = staff_api.post("/api/orders/999999/pay/", {})
 
     assert unsaid.status_code == 400 and "method" in unsaid.json()
     assert unknown.status_code == 400 and "method" in unknown.json()
+    assert turned.status_code == 400 and turned.json()["reference"] == [
+        "The reference holds a character that does not show; type it again."
+    ]
     assert gone.status_code == 404  # an order gone is a 404 whatever the body
     assert Order.objects.get(pk=order.pk).status == "placed"
+    staff_api.post(f"/api/orders/{order.pk}/pay/", {"method": "card"})
+    assert staff_api.post(f"/api/orders/{order.pk}/pay/", {}).status_code == 409  # a retry: paid, whatever the body
 
 
 def test_staff_cancel_an_order_and_its_car_is_back_on_sale(staff_api, user):

@@ -96,14 +96,19 @@ def test_a_deadline_moved_later_is_retried_when_due(run_tasks):
     assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
 
 
-def test_an_order_past_its_deadline_cannot_be_paid_even_before_its_expiry_runs(staff):
+def test_an_order_past_its_deadline_cannot_be_paid_even_before_its_expiry_runs(staff, run_tasks):
     car = CarFactory()
     order = order_for(car)
+    late = order.expires_at + timedelta(seconds=1)
 
-    ran_out = rf"Order #{order.pk}'s reservation ran out on .*cannot be paid"
-    with time_machine.travel(order.expires_at + timedelta(seconds=1)), pytest.raises(OrderStateError, match=ran_out):
-        order_mark_paid(order=order, actor=staff)
+    ran_out = rf"Order #{order.pk}'s reservation ran out on .*, unpaid; it cannot be paid"
+    with time_machine.travel(late), pytest.raises(OrderStateError, match=ran_out):
+        order_mark_paid(order=order, actor=staff, method="transfer")
+    refused = Order.objects.get(pk=order.pk)
+    with time_machine.travel(late):
+        run_tasks()
 
+    assert (refused.status, refused.payment_method) == (OrderStatus.PLACED, "")  # the refusal changes nothing
     order.refresh_from_db()
     car.refresh_from_db()
     assert (order.status, order.cancellation_reason) == (OrderStatus.CANCELLED, CancellationReason.EXPIRED)
@@ -119,16 +124,35 @@ def test_an_order_paid_at_its_last_moment_is_paid(staff):
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
 
 
-def test_past_the_deadline_the_order_page_says_so_and_offers_no_payment(client, staff):
-    order = order_for(CarFactory())
+def test_past_the_deadline_no_path_pays_the_order(client, staff, staff_api):
+    late, due = order_for(CarFactory()), order_for(CarFactory())
+    Order.objects.filter(pk=due.pk).state_write(expires_at=late.expires_at + timedelta(hours=1))
     client.force_login(staff)
+
+    with time_machine.travel(late.expires_at + timedelta(seconds=1)):
+        page = client.get(late.get_absolute_url())
+        asked = client.get(reverse("orders:order_pay", args=[late.pk]))
+        posted = client.post(reverse("orders:order_pay", args=[late.pk]), {"method": "cash"}, follow=True)
+        api = staff_api.post(f"/api/orders/{late.pk}/pay/", {"method": "cash"})
+        both = {"action": "mark_paid", "_selected_action": [late.pk, due.pk], "post": "yes", "method": "cash"}
+        admin = client.post("/admin/orders/order/", both, follow=True)
+
+    assert b"reservation ran out on" in page.content and b"Mark paid" not in page.content
+    assert asked.status_code == 302 and asked["Location"] == late.get_absolute_url()
+    assert b"it cannot be paid" in posted.content
+    assert api.status_code == 409 and "it cannot be paid" in api.json()["detail"]
+    assert b"it cannot be paid" in admin.content and b"1 order(s) marked paid." in admin.content
+    assert Order.objects.get(pk=late.pk).status == OrderStatus.PLACED
+    assert Order.objects.get(pk=due.pk).status == OrderStatus.PAID
+
+
+def test_a_buyer_cancelling_an_order_past_its_deadline_cancels_it_as_expired(client):
+    order = order_for(CarFactory())
+    client.force_login(order.buyer.user)
 
     with time_machine.travel(order.expires_at + timedelta(seconds=1)):
         page = client.get(order.get_absolute_url())
-        asked = client.get(reverse("orders:order_pay", args=[order.pk]))
-        paid = client.post(reverse("orders:order_pay", args=[order.pk]), follow=True)
+        client.post(reverse("orders:order_cancel", args=[order.pk]))
 
-    assert b"reservation ran out on" in page.content and b"Mark paid" not in page.content
-    assert asked.status_code == 302 and asked["Location"] == order.get_absolute_url()
-    assert b"it cannot be paid" in paid.content
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
+    assert b"Cancel order" not in page.content
+    assert Order.objects.get(pk=order.pk).cancellation_reason == CancellationReason.EXPIRED

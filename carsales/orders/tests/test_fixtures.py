@@ -273,3 +273,64 @@ def test_a_fixtures_inventory_rows_must_be_the_cars_they_count(tmp_path):
     edited = _rows_of(*InventoryTotals.objects.all())
     call_command("loaddata", _fixture(tmp_path, edited), verbosity=0)  # the totals as they are: loads
     assert_store_is_true()
+
+
+def _paid_order_fixture(tmp_path, **order_fields) -> tuple[str, int]:
+    """A paid order's whole set (car, line, order, sale) as dumped, under new ids, its order's fields changed."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.core import serializers
+
+    from carsales.orders.models import Order, OrderItem
+    from carsales.orders.services import order_mark_paid
+    from carsales.sales.models import Sale
+
+    car = CarFactory()
+    order = order_mark_paid(order=order_for(car), actor=AnonymousUser(), method="card", reference="R1")
+    stored = [Car.objects.get(pk=car.pk), *OrderItem.objects.filter(order=order), Order.objects.get(pk=order.pk)]
+    rows = json.loads(serializers.serialize("json", [*stored, Sale.objects.get(order=order)]))
+    shift = 1000
+    for row in rows:
+        row["pk"] += shift
+        fields = row["fields"]
+        if row["model"] == "catalog.car":
+            fields.update(plate=f"NEW{car.pk}", stock_code=f"X{fields['stock_code'][1:]}", vin="")
+        for key in ("car", "order"):
+            if key in fields:
+                fields[key] += shift
+        if row["model"] == "orders.order":
+            fields.update(order_fields)
+    path = tmp_path / "paid.json"
+    path.write_text(json.dumps(rows))
+    return str(path), order.pk + shift
+
+
+@pytest.mark.parametrize(
+    "payment",
+    [
+        {"payment_method": "bitcoin"},
+        {"payment_reference": "  two\n\nlines "},
+        {"payment_reference": "TR\u202e9"},  # turns the text around on the buyer's receipt
+        {"payment_reference": "R" * 101},
+    ],
+)
+def test_a_fixture_cannot_load_a_payment_the_order_flow_would_refuse(tmp_path, payment):
+    from django.db import DataError, IntegrityError
+
+    from carsales.orders.models import Order
+
+    path, loaded = _paid_order_fixture(tmp_path, **payment)
+
+    with pytest.raises((IntegrityError, DataError, CommandError)):  # PostgreSQL's column refuses a long one first
+        call_command("loaddata", path, verbosity=0)
+    assert not Order.objects.filter(pk=loaded).exists()
+
+
+def test_a_fixture_loads_a_payment_as_the_order_flow_records_it(tmp_path):
+    from carsales.orders.models import Order
+
+    path, loaded = _paid_order_fixture(tmp_path, payment_method="transfer", payment_reference="TR 2026-118")
+
+    call_command("loaddata", path, verbosity=0)
+
+    assert Order.objects.filter(pk=loaded, payment_method="transfer", payment_reference="TR 2026-118").exists()
+    assert_store_is_true()
