@@ -32,6 +32,7 @@ MIGRATION_ONLY_SCHEMA = [
     ("carsales.orders.migrations.0007_live_lines_hold_held_cars", "add_live_line_check"),
     ("carsales.orders.migrations.0008_held_cars_stay_held_while_lines_hold_them", "add_held_car_check"),
     ("carsales.inventory.migrations.0005_snapshot_each_totals_change", "add_totals_snapshot"),
+    ("carsales.accounts.migrations.0007_user_names_and_emails_indexed_in_any_case", "create"),
 ]
 
 

@@ -40,6 +40,21 @@ def account_for_login(identifier: str) -> User | None:
     return owners[0] if len(owners) == 1 else None
 
 
+def account_named(request: Any, identifier: str) -> User | None:
+    """account_for_login, once per request and identifier: axes asks for the name it counts a
+    log-in's failures against several times a log-in, and each lookup may read the whole user
+    table (a case-insensitive match uses no index on SQLite)."""
+    if request is None:
+        return account_for_login(identifier)
+    named: dict[str, User | None] = getattr(request, "_request", request).__dict__.setdefault(_ACCOUNTS_NAMED, {})
+    if identifier not in named:
+        named[identifier] = account_for_login(identifier)
+    return named[identifier]
+
+
+_ACCOUNTS_NAMED = "carsales_accounts_named"
+
+
 class CaseInsensitiveModelBackend(ModelBackend):
     """Log `BUYER` in as `buyer`, and `Buyer@Example.com` as the account with that email (see
     account_for_login); stored usernames and emails keep the spelling they were given."""
@@ -51,7 +66,7 @@ class CaseInsensitiveModelBackend(ModelBackend):
             username = kwargs.get(UserModel.USERNAME_FIELD)
         if username is None or password is None:
             return None
-        user = account_for_login(username)
+        user = account_named(request, username)
         if user is None:
             # Hash anyway, as ModelBackend does, so the answer takes as long as for a known name.
             UserModel().set_password(password)
@@ -85,7 +100,7 @@ def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -
     name = source.get(UserModel.USERNAME_FIELD)
     if not isinstance(name, str):
         return None
-    account = account_for_login(name)
+    account = account_named(request, name)
     return (account.get_username() if account else name).lower()[:LOCKOUT_NAME_LENGTH]
 
 

@@ -11,15 +11,14 @@ def mark_unfinished_sign_ups(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='buyer',
-            name='signup_pending',
+            model_name="buyer",
+            name="signup_pending",
             field=models.BooleanField(default=False, editable=False),
         ),
         migrations.RunPython(mark_unfinished_sign_ups, migrations.RunPython.noop),

@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_buyer_signup_pending'),
+        ("accounts", "0002_buyer_signup_pending"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='buyer',
-            name='phone',
+            model_name="buyer",
+            name="phone",
             field=models.CharField(blank=True, max_length=32, validators=[carsales.accounts.models.validate_phone]),
         ),
     ]

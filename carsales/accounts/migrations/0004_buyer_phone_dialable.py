@@ -18,16 +18,21 @@ def clear_phones_nobody_could_dial(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_buyer_phone_checked'),
+        ("accounts", "0003_buyer_phone_checked"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RunPython(clear_phones_nobody_could_dial, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name='buyer',
-            constraint=models.CheckConstraint(condition=models.Q(('phone', ''), ('phone__regex', '\\A([ +().-]*[0-9]){6}[0-9 +().-]*\\Z'), _connector='OR'), name='buyer_phone_dialable', violation_error_message='Enter a phone number: at least 6 digits, with spaces, +, ( ), - or .'),
+            model_name="buyer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("phone", ""), ("phone__regex", "\\A([ +().-]*[0-9]){6}[0-9 +().-]*\\Z"), _connector="OR"
+                ),
+                name="buyer_phone_dialable",
+                violation_error_message="Enter a phone number: at least 6 digits, with spaces, +, ( ), - or .",
+            ),
         ),
     ]

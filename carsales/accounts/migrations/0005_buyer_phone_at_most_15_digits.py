@@ -18,20 +18,25 @@ def clear_phones_of_more_than_15_digits(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_buyer_phone_dialable'),
+        ("accounts", "0004_buyer_phone_dialable"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RunPython(clear_phones_of_more_than_15_digits, migrations.RunPython.noop),
         migrations.RemoveConstraint(
-            model_name='buyer',
-            name='buyer_phone_dialable',
+            model_name="buyer",
+            name="buyer_phone_dialable",
         ),
         migrations.AddConstraint(
-            model_name='buyer',
-            constraint=models.CheckConstraint(condition=models.Q(('phone', ''), ('phone__regex', '\\A([ +().-]*[0-9]){6,15}[ +().-]*\\Z'), _connector='OR'), name='buyer_phone_dialable', violation_error_message='Enter a phone number: 6 to 15 digits, with spaces, +, ( ), - or . if you like.'),
+            model_name="buyer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("phone", ""), ("phone__regex", "\\A([ +().-]*[0-9]){6,15}[ +().-]*\\Z"), _connector="OR"
+                ),
+                name="buyer_phone_dialable",
+                violation_error_message="Enter a phone number: 6 to 15 digits, with spaces, +, ( ), - or . if you like.",
+            ),
         ),
     ]

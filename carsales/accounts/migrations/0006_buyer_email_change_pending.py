@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_buyer_phone_at_most_15_digits'),
+        ("accounts", "0005_buyer_phone_at_most_15_digits"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='buyer',
-            name='email_change_asked_at',
+            model_name="buyer",
+            name="email_change_asked_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='buyer',
-            name='email_change_from',
+            model_name="buyer",
+            name="email_change_from",
             field=models.EmailField(blank=True, editable=False, max_length=254),
         ),
         migrations.AddField(
-            model_name='buyer',
-            name='email_change_to',
+            model_name="buyer",
+            name="email_change_to",
             field=models.EmailField(blank=True, editable=False, max_length=254),
         ),
     ]

@@ -6,8 +6,10 @@ from unittest import mock
 import pytest
 from asgiref.sync import async_to_sync
 from axes.models import AccessAttempt
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core import mail
+from django.db import connection
 from django.test import Client
 
 from carsales.accounts.backends import CaseInsensitiveModelBackend, account_for_login
@@ -208,3 +210,34 @@ def test_a_name_typed_in_full_width_letters_names_the_account_on_every_path():
 
     assert account_for_login("\uff4b\uff41\uff54\uff45") == kate
     assert token.status_code == 200
+
+
+def test_a_log_in_reads_the_account_it_names_once():
+    """axes asks for the name it counts failures against several times a log-in; each
+    case-insensitive lookup may read the whole user table."""
+    UserFactory(username="ana", email="ana@example.com")
+    table = get_user_model()._meta.db_table
+    read: list[str] = []
+
+    def counted(execute, sql, params, many, context):
+        if f'FROM "{table}"' in sql:
+            read.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counted):
+        Client().post(LOGIN, {"username": "ANA@example.com", "password": "wrong-guess"})
+
+    assert len(read) <= 3, read  # the name exactly, in any case, the address in any case
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite matches in any case by a Python function")
+@pytest.mark.parametrize(
+    ("lookup", "index"), [("email", "accounts_user_email_upper"), ("username", "accounts_user_username_upper")]
+)
+def test_a_log_in_finds_a_name_or_address_in_any_case_by_an_index(lookup, index):
+    users = get_user_model().objects.filter(**{f"{lookup}__iexact": "Ana@Example.com"})
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # whether the index serves it, at any table size
+        plan = users.explain()
+
+    assert index in plan
