@@ -25,7 +25,7 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path(
         "password-change/",
-        post_rate_limited("password_change")(views.PasswordChangeView.as_view()),
+        views.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path("email/<str:token>/", views.email_confirm, name="email_confirm"),

@@ -63,6 +63,13 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change_form.html"
     success_url = reverse_lazy("accounts:profile")
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Counted per account, once logged in (Django's view requires it): a stolen session gets no
+        # more guesses at the current password from many addresses, and neighbours behind one
+        # address, or visitors posting without an account, take none of the owner's.
+        refused = over_limit(request, "password_change", key=f"account {request.user.pk}")
+        return refused if refused is not None else super().post(request, *args, **kwargs)
+
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:  # type: ignore[override]
         password_change(
             user=form.user,

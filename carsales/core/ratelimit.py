@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
@@ -83,14 +83,14 @@ def _wait_text(seconds: int) -> str:
     return f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minute{'s' if minutes > 1 else ''}"
 
 
-def over_limit(request: HttpRequest, scope: str) -> HttpResponseBase | None:
-    """Count one attempt by the request's address at `scope`; past settings.CARSALES_RATE_LIMITS[scope]
-    = (count, seconds), the 429 page to answer with, else None.
+def over_limit(request: HttpRequest, scope: str, *, key: str | None = None) -> HttpResponse | None:
+    """Count one attempt by `key` (by default the request's address) at `scope`; past
+    settings.CARSALES_RATE_LIMITS[scope] = (count, seconds), the 429 page to answer with, else None.
 
     The address is REMOTE_ADDR (which carsales.core.security sets to the client's own behind a
     trusted proxy), an IPv6 one counted by its /64 (client_counted)."""
     count, seconds = settings.CARSALES_RATE_LIMITS[scope]
-    if attempt_allowed(scope=scope, key=client_counted(request), count=count, seconds=seconds):
+    if attempt_allowed(scope=scope, key=key or client_counted(request), count=count, seconds=seconds):
         return None
     response = render(request, "rate_limited.html", {"wait": _wait_text(seconds)}, status=429)
     response["Retry-After"] = str(seconds)

@@ -13,6 +13,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from carsales.accounts.services import password_change
+from carsales.conftest import UserFactory
 from carsales.events.models import Delivery
 from carsales.settings import base
 
@@ -135,17 +136,27 @@ def test_changing_the_password_revokes_the_api_tokens(buyer_client, user):
 
 # Mid-hour, the clock stopped: the limit counts in clock-hour windows.
 @time_machine.travel(datetime(2026, 6, 1, 12, 30, tzinfo=UTC), tick=False)
-def test_guessing_the_current_password_is_limited_per_address_and_staff_see_it(buyer_client, staff, settings):
+def test_guessing_the_current_password_is_limited_per_account_and_staff_see_it(buyer_client, user, staff, settings):
     settings.CARSALES_RATE_LIMITS = base.CARSALES_RATE_LIMITS
     allowed = base.CARSALES_RATE_LIMITS["password_change"][0]
-    guesses = [buyer_client.post(PAGE, CHANGE | {"old_password": f"guess-{n}"}) for n in range(allowed)]
+    for _ in range(allowed):
+        Client().post(PAGE, CHANGE)  # visitors not logged in, from the same address: not counted
+    guesses = [
+        buyer_client.post(PAGE, CHANGE | {"old_password": f"guess-{n}"}, REMOTE_ADDR=f"203.0.113.{n}")
+        for n in range(allowed)
+    ]  # from as many addresses
 
-    refused = buyer_client.post(PAGE, CHANGE)
+    refused = buyer_client.post(PAGE, CHANGE, REMOTE_ADDR="198.51.100.1")
+    neighbour = Client()
+    neighbour.force_login(UserFactory())
 
     assert {guess.status_code for guess in guesses} == {200}
     assert refused.status_code == 429 and refused["Retry-After"] == str(60 * 60)
     assert buyer_client.get(PAGE).status_code == 200  # showing the form is never limited
+    assert neighbour.post(PAGE, CHANGE | {"old_password": "a guess"}).status_code == 200
     staff_view = Client()
     staff_view.force_login(staff)
     limits = staff_view.get("/staff/lockouts/").context["limits"]
-    assert [(limit.what, limit.key) for limit in limits] == [("Password changes tried from this address", "127.0.0.1")]
+    assert [(limit.what, limit.key) for limit in limits] == [
+        ("Password changes tried on this account", f"account {user.pk}")
+    ]

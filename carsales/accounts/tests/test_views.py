@@ -232,7 +232,16 @@ def test_signing_up_with_a_username_taken_in_another_case_is_refused(client):
     assert get_user_model().objects.count() == 1
 
 
-@pytest.mark.parametrize(("taken", "asked"), [("Élodie", "élodie"), ("ÇAĞLA", "çağla"), ("Øyvind", "øYVIND")])
+@pytest.mark.parametrize(
+    ("taken", "asked"),
+    [
+        ("Élodie", "élodie"),
+        ("ÇAĞLA", "çağla"),
+        ("Øyvind", "øYVIND"),
+        ("admin", "adm\u0131n"),  # a dotless i
+        ("\u039f\u0394\u039f\u03a3", "\u03bf\u03b4\u03bf\u03c2"),  # a final sigma
+    ],
+)
 def test_a_username_differing_in_the_case_of_a_letter_beyond_a_to_z_is_taken_too(client, taken, asked):
     # On SQLite too, whose own LIKE folds A to Z only (carsales.core.sqlite: iexact).
     UserFactory(username=taken)

@@ -47,34 +47,40 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
             self.execute(sql, None)
 
 
-def _lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
+def _upper(value: Any) -> Any:
+    """Each character in upper case where that is one character, as PostgreSQL's UPPER does in a
+    Unicode locale (a dotless i and an i are both "I"; "ß" stays "ß", where upper() makes it "SS")."""
+    if not isinstance(value, str):
+        return value
+    upper = value.upper()
+    return upper if len(upper) == len(value) else "".join(c if len(u := c.upper()) > 1 else u for c in value)
 
 
 class DatabaseOperations(operations.DatabaseOperations):
-    """`iexact` ignoring the case of every letter, as on PostgreSQL: SQLite's LIKE, Django's
-    `iexact` there, folds A to Z only, so "Élodie" and "élodie" were two user names."""
+    """`iexact` ignoring the case of every letter, as PostgreSQL does (in a Unicode locale: see
+    docs/deployment.md): SQLite's LIKE, Django's `iexact` there, folds A to Z only, so "Élodie"
+    and "élodie" were two user names. A Python function: no index serves it."""
 
     def lookup_cast(self, lookup_type: str, internal_type: str | None = None) -> str:
-        return f"{_LOWER}(%s)" if lookup_type == "iexact" else super().lookup_cast(lookup_type, internal_type)
+        return f"{_UPPER}(%s)" if lookup_type == "iexact" else super().lookup_cast(lookup_type, internal_type)
 
     def prep_for_iexact_query(self, x: str) -> str:
         return x  # compared with =, not LIKE: nothing to escape
 
 
-_LOWER = "carsales_lower"
+_UPPER = "carsales_upper"
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     transaction_mode: str | None  # set by Django from OPTIONS; django-stubs does not declare it
     SchemaEditorClass = DatabaseSchemaEditor
     ops_class = DatabaseOperations
-    operators = {**base.DatabaseWrapper.operators, "iexact": f"= {_LOWER}(%s)"}
+    operators = {**base.DatabaseWrapper.operators, "iexact": f"= {_UPPER}(%s)"}
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> sqlite3.Connection:
         # The setup statements (PRAGMA journal_mode=WAL among them) wait in SQLite as usual.
         connection = super().get_new_connection(conn_params)
-        connection.create_function(_LOWER, 1, _lower, deterministic=True)
+        connection.create_function(_UPPER, 1, _upper, deterministic=True)
         journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         if journal_mode.lower() == "wal" and self.transaction_mode == "IMMEDIATE":
             connection.execute("PRAGMA busy_timeout = 0")
