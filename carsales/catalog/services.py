@@ -354,15 +354,23 @@ def _cars_move(cars: list[Car], *, old: CarStatus, new: CarStatus) -> None:
 # written nothing, so it leaves the caller's transaction usable.
 
 
+# Said to a buyer whose checkout meets a car off sale: a reservation may end, so not "gone".
+OFF_SALE = {
+    CarStatus.RESERVED: "is reserved by another buyer for now",
+    CarStatus.SOLD: "has been sold",
+    CarStatus.WITHDRAWN: "has been taken off sale",
+}
+
+
 def cars_reserve(*, car_ids: Collection[int]) -> list[Car]:
     """Reserve available, priced cars for an order; returns them, locked, in id order.
 
-    Raises StockError naming every car that is gone, no longer available or not priced; then
-    nothing is reserved.
+    Raises StockError naming every car that is gone, not available (saying why: OFF_SALE) or not
+    priced; then nothing is reserved.
     """
     with transaction.atomic(savepoint=False):
         cars = _cars_locked(car_ids)
-        problems = [f"{car} is no longer available" for car in cars if not car.is_available]
+        problems = [f"{car} {OFF_SALE[CarStatus(car.status)]}" for car in cars if not car.is_available]
         problems += [
             f"{car} has no price yet (price on request)" for car in cars if car.is_available and car.value is None
         ]

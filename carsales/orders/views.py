@@ -63,10 +63,14 @@ def cart_view(request: HttpRequest) -> HttpResponse:
         items = list(buyer_cart_items(user_id=request.user.pk))
     else:
         items = list(visitor_cart_items(token=token)) if token else []
-    # A car reserved or sold meanwhile stays listed, marked, until the buyer removes it.
-    total = sum((item.car.value or Decimal("0") for item in items if item.car.is_for_sale), Decimal("0"))
-    blocked = any(not item.car.is_for_sale for item in items)
-    return render(request, "orders/cart.html", {"items": items, "total": total, "blocked": blocked})
+    # A car reserved, sold, withdrawn or unpriced meanwhile stays listed, saying why, until the
+    # buyer takes it out: a reservation may end, and the car come back on sale.
+    orderable = [item.car for item in items if item.car.is_for_sale]
+    total = sum((car.value or Decimal("0") for car in orderable), Decimal("0"))
+    blocked = len(orderable) < len(items)
+    return render(
+        request, "orders/cart.html", {"items": items, "orderable": orderable, "total": total, "blocked": blocked}
+    )
 
 
 @posted_else_back_to(lambda car_id: reverse("catalog:car_detail", args=[car_id]))
@@ -99,7 +103,7 @@ def cart_remove_unavailable(request: HttpRequest) -> HttpResponse:
     cart = _cart_held(request)
     if cart is not None and (removed := cart_items_unavailable_remove(cart=cart)):
         messages.success(
-            request, f"Removed {removed} car{pluralize(removed)} no longer available: order the others now."
+            request, f"Took out {removed} car{pluralize(removed)} not on sale at the moment: order the others now."
         )
     return redirect("orders:cart")
 

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -7,12 +8,12 @@ from django.test.utils import CaptureQueriesContext
 
 from carsales.analytics.models import DailySales, OrderEvent
 from carsales.catalog.models import Car, CarStatus
-from carsales.catalog.services import car_update
+from carsales.catalog.services import car_update, cars_withdraw
 from carsales.conftest import CarFactory, UserFactory, order_for
 from carsales.core.models import ReceiverFailure
 from carsales.events.models import Delivery
 from carsales.orders.models import CartItem, Order
-from carsales.orders.services import CheckoutError, cart_for_buyer, cart_item_add, order_place
+from carsales.orders.services import CheckoutError, cart_for_buyer, cart_item_add, order_mark_paid, order_place
 from carsales.orders.signals import order_placed
 
 pytestmark = pytest.mark.django_db
@@ -48,9 +49,20 @@ def test_a_car_reserved_by_another_buyer_stays_in_the_cart_and_blocks_checkout_b
     order_place(cart=cart_with(first, wanted), buyer=first.buyer, actor=first)
 
     assert CartItem.objects.filter(cart=second_cart).count() == 2
-    with pytest.raises(CheckoutError, match=r"Civic 2021 is no longer available"):
+    with pytest.raises(CheckoutError, match=r"Civic 2021 is reserved by another buyer for now"):
         order_place(cart=second_cart, buyer=second.buyer, actor=second, confirmed_car_ids=[wanted.pk, other.pk])
     assert Order.objects.filter(buyer=second.buyer).count() == 0
+
+
+def test_a_checkout_meeting_a_car_sold_or_withdrawn_says_which_happened():
+    user = UserFactory()
+    sold, withdrawn = CarFactory(model="Sold"), CarFactory(model="Withdrawn")
+    cart = cart_with(user, sold, withdrawn)
+    order_mark_paid(order=order_for(sold), actor=UserFactory(is_staff=True))
+    cars_withdraw(car_ids=[withdrawn.pk])
+
+    with pytest.raises(CheckoutError, match=re.escape(f"{sold} has been sold; {withdrawn} has been taken off sale.")):
+        order_place(cart=cart, buyer=user.buyer, actor=user)
 
 
 def test_a_checkout_of_a_cart_that_changed_since_it_was_reviewed_is_refused_naming_the_change():
@@ -100,7 +112,7 @@ def test_a_car_no_longer_available_is_refused_with_its_name_and_nothing_is_writt
     cart = cart_with(user, free, taken)
     order_for(taken)
 
-    with pytest.raises(CheckoutError, match=r"Taken 2021 is no longer available\. Remove it"):
+    with pytest.raises(CheckoutError, match=r"Taken 2021 is reserved by another buyer for now\. Remove it"):
         order_place(cart=cart, buyer=user.buyer, actor=user)
 
     free.refresh_from_db()

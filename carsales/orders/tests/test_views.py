@@ -5,6 +5,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from carsales.catalog.services import car_update, cars_withdraw
 from carsales.conftest import CarFactory, UserFactory, order_for, reserved_car
 from carsales.core.testing import csrf_token_in
 from carsales.orders.models import CartItem, Order
@@ -419,7 +420,7 @@ def test_a_cart_holding_a_car_no_longer_for_sale_says_so_once_and_offers_no_chec
 
     page = buyer_client.get("/cart/").content.decode()
 
-    assert page.count("Remove it to place your order") == 1
+    assert page.count("None of the cars in your cart can be ordered at the moment.") == 1
     assert 'disabled aria-describedby="cart-blocked"' in page
     assert car.get_absolute_url() not in page  # its page is staff's now: no link to a 404
 
@@ -434,13 +435,66 @@ def test_one_button_removes_every_car_no_longer_for_sale_and_keeps_the_others(bu
         cart_item_add(cart=cart, car=car)
     cars_withdraw(car_ids=[withdrawn.pk])
     order_for(taken)  # another buyer's checkout won the race
-    assert "Remove the cars no longer available" in buyer_client.get("/cart/").content.decode()
+    assert "Take out the cars not on sale now" in buyer_client.get("/cart/").content.decode()
 
     response = buyer_client.post("/cart/remove-unavailable/", follow=True)
 
     assert [item.car for item in response.context["items"]] == [kept]
-    assert "Removed 2 cars no longer available: order the others now." in response.content.decode()
+    assert "Took out 2 cars not on sale at the moment: order the others now." in response.content.decode()
     assert "cart-blocked" not in response.content.decode()
+
+
+def _cart_row(page: str, car) -> str:
+    """The cart table's row of `car` (found by its stock code: a withdrawn car's name is no link), as served."""
+    start = page.index(car.stock_code)
+    return page[start : page.index("</tr>", start)]
+
+
+def _take_off_sale(car, how: str) -> None:
+    if how == "reserved":
+        order_for(car)
+    elif how == "sold":
+        order_mark_paid(order=order_for(car), actor=UserFactory(is_staff=True))
+    elif how == "withdrawn":
+        cars_withdraw(car_ids=[car.pk])
+    else:
+        car_update(car=car, value=None)
+
+
+@pytest.mark.parametrize(
+    ("how", "badge", "says"),
+    [
+        ("reserved", "Reserved", "If that order is cancelled or not paid in time, the car comes back on sale"),
+        ("sold", "Sold", "Another buyer has bought this car."),
+        ("withdrawn", "Off sale", "We have taken this car off sale for now."),
+        ("unpriced", "Price on request", "This car has no price at the moment: ask us for one"),
+    ],
+)
+def test_a_car_in_the_cart_off_sale_says_why_and_the_cars_still_for_sale_are_named(
+    buyer_client, user, how, badge, says
+):
+    kept, other = CarFactory(model="Kept"), CarFactory(model="Other")
+    cart = cart_for_buyer(buyer=user.buyer)
+    for car in (kept, other):
+        cart_item_add(cart=cart, car=car)
+    _take_off_sale(other, how)
+
+    page = buyer_client.get("/cart/").content.decode()
+
+    assert f">{badge}</span>" in _cart_row(page, other) and says in _cart_row(page, other)
+    assert "badge" not in _cart_row(page, kept)
+    assert f"You can order {kept} now: take the other cars out of your cart to place your order." in page
+    assert "no longer available" not in page.lower() and "message error" not in page
+
+
+def test_a_cart_of_cars_all_for_sale_says_nothing_about_availability(buyer_client, user):
+    cart = cart_for_buyer(buyer=user.buyer)
+    for car in (CarFactory(), CarFactory()):
+        cart_item_add(cart=cart, car=car)
+
+    page = buyer_client.get("/cart/").content.decode()
+
+    assert "cart-note" not in page and "cart-blocked" not in page and "<th>Total</th>" in page
 
 
 def test_removing_from_a_cart_that_does_not_exist_makes_none(client):
