@@ -14,6 +14,15 @@ from .validators import NOT_A_PHOTO
 
 class CarForm(forms.ModelForm):
     PHOTO_NOT_KEPT = "Choose the photo again: a file is not kept when the form has to be corrected."
+    # The page shows the fields in these groups, in this order (the VIN with the car's papers),
+    # so the error summary, the tab order and the eye all go the same way.
+    SECTIONS = {
+        "The car": ("brand", "model", "factory_year", "model_year", "plate", "vin"),
+        "Price and condition": ("value", "mileage"),
+        "Specification": ("fuel", "transmission", "body", "colour", "doors", "seats", "engine_cc", "power_kw"),
+        "Photo and description": ("photo", "bio"),
+    }
+    field_order = [name for names in SECTIONS.values() for name in names]
 
     class Meta:
         model = Car
@@ -29,6 +38,10 @@ class CarForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["mileage"].label = f"Mileage ({mileage_unit()})"
+
+    def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """Each section's title and its fields, as the page shows them."""
+        return [(title, [self[name] for name in names]) for title, names in self.SECTIONS.items()]
 
     def full_clean(self) -> None:
         super().full_clean()

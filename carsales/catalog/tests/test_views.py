@@ -375,9 +375,44 @@ def test_a_chosen_photo_that_is_lost_to_another_error_is_asked_for_again(staff_c
     assert not Car.objects.exists()
     # Both named at the top, before the fields, each a link to its field.
     page = response.content.decode()
-    summary = page[page.index('<div class="form-errors" role="alert">') : page.index('<div class="field')]
+    summary = page[page.index('<div class="form-errors" role="alert">') : page.index("<fieldset")]
     assert "Please correct these 2 fields:" in summary
     assert '<a href="#id_model_year">' in summary and '<a href="#id_photo">Photo</a>' in summary
+
+
+def _car_form_sections(page: str) -> dict[str, str]:
+    """Each section of the car form as served, by its legend."""
+    sections = re.findall(r'<fieldset class="form-section">\s*<legend>(.*?)</legend>(.*?)</fieldset>', page, re.S)
+    return {html.unescape(title): body for title, body in sections}
+
+
+def test_the_car_form_shows_every_field_once_in_its_section_with_label_and_help(staff_client):
+    form = CarForm()
+
+    sections = _car_form_sections(staff_client.get("/cars/new/").content.decode())
+
+    assert list(sections) == list(CarForm.SECTIONS)
+    assert sorted(name for names in CarForm.SECTIONS.values() for name in names) == sorted(
+        field.name for field in form.visible_fields()
+    )  # each field in one section: a field left out of SECTIONS would vanish from the page
+    for title, names in CarForm.SECTIONS.items():
+        for name in names:
+            field = form[name]
+            assert f'<label for="{field.id_for_label}">{field.label}</label>' in sections[title]
+            if field.help_text:
+                assert f'id="{field.auto_id}_helptext">{field.help_text}' in html.unescape(sections[title])
+
+
+def test_a_car_form_error_is_shown_by_its_field_in_its_section_and_summed_up_in_page_order(staff_client):
+    data = car_form_data(BrandFactory(), factory_year=2022, model_year=2021, doors=12)
+
+    page = staff_client.post("/cars/new/", data).content.decode()
+
+    sections = _car_form_sections(page)
+    assert 'id="id_model_year_error"' in sections["The car"]
+    assert 'id="id_doors_error"' in sections["Specification"]
+    summary = page[page.index('<div class="form-errors" role="alert">') : page.index("<fieldset")]
+    assert summary.index('href="#id_model_year"') < summary.index('href="#id_doors"')
 
 
 def test_a_chosen_photo_lost_to_an_error_on_the_edit_page_is_asked_for_again(staff_client):
