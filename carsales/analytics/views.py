@@ -3,7 +3,8 @@ from django.shortcuts import render
 
 from carsales.core.charts import Series, line_chart
 from carsales.core.permissions import staff_required
-from carsales.sales.selectors import sale_list
+from carsales.orders.selectors import order_ids_existing
+from carsales.sales.selectors import sales_latest
 
 from .selectors import daily_sales_history, order_events_recent, sales_over
 
@@ -20,6 +21,7 @@ def sales_dashboard(request: HttpRequest) -> HttpResponse:
         ],
     )
     today = history[-1] if history else None
+    events = order_events_recent()
     return render(
         request,
         "analytics/sales_dashboard.html",
@@ -27,7 +29,9 @@ def sales_dashboard(request: HttpRequest) -> HttpResponse:
             "chart": chart,
             "today": today,
             "periods": [sales_over(days=7), sales_over(days=30)],  # "how did we do this week, this month"
-            "events": order_events_recent(),
-            "sales": sale_list()[:20],
+            "events": events,
+            # An event outlives a deleted order: only the others are linked.
+            "orders_existing": order_ids_existing(ids=[event.order_id for event in events]),
+            "sales": sales_latest(),
         },
     )

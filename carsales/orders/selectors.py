@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -20,6 +21,11 @@ def order_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]
     if has_staff_power(user, ["orders.view_order"]):
         return orders
     return orders.filter(buyer__user_id=user.pk or 0)
+
+
+def order_ids_existing(*, ids: Iterable[int]) -> set[int]:
+    """Those of `ids` whose order still exists (a record elsewhere may outlive its order); one query."""
+    return set(Order.objects.filter(pk__in=set(ids)).values_list("pk", flat=True))
 
 
 def order_cancellable_by(*, order: Order, user: AbstractBaseUser | AnonymousUser) -> bool:

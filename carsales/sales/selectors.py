@@ -1,12 +1,18 @@
-from django.db.models import F, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 
-from carsales.orders.models import Order, OrderStatus
+from carsales.orders.models import Order, OrderItem, OrderStatus
 
 from .models import Sale
 
 
 def sale_list() -> QuerySet[Sale]:
     return Sale.objects.select_related("order__buyer__user")
+
+
+def sales_latest(*, limit: int = 20) -> list[Sale]:
+    """The latest sales with their order, buyer and cars, in two queries."""
+    lines = OrderItem.objects.select_related("car__brand").order_by("pk")
+    return list(sale_list().prefetch_related(Prefetch("order__items", queryset=lines))[:limit])
 
 
 def sale_contradictions() -> list[str]:
