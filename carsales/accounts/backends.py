@@ -17,27 +17,31 @@ UserModel = get_user_model()
 
 
 def account_for_login(identifier: str) -> User | None:
-    """The account a log-in names by `identifier`: a username in its exact spelling, else in any case,
-    else (an address: it holds an @) an email in any case; None when it names no account or several.
+    """The account a log-in names by `identifier`: an address (it holds an @) names the account
+    with that email, in any case; else a username, in its exact spelling, else in any case.
+    None when it names no account, or several.
 
-    A username wins over another account's email: it was the log-in name first. Sign-up makes no
-    second account of a name differing only in case from a taken one, nor of an address an account
-    has, and an email change waits for its link (until then the address is not the account's), but
-    older pairs and accounts staff made may share one: a name or an address several accounts share
-    signs in none, for the password typed must not pick among them.
+    An address belongs to the account whose email it is, even beside an older account named like
+    it: else a name chosen to look like someone's address would take their log-in by email. Sign-up
+    makes no second account of a name differing only in case from a taken one, of a name holding an
+    @, nor of an address an account has, and an email change waits for its link (until then the
+    address is not the account's), but older pairs and accounts staff made may share one: a name
+    or an address several accounts share signs in none, for the password typed must not pick
+    among them.
     """
     # NFKC, as Django's log-in form and sign-up store names: the API's log-in reads a full-width "kate" alike.
     identifier = UserModel.normalize_username(identifier)
-    field = UserModel.USERNAME_FIELD
     users = UserModel._default_manager
+    if "@" in identifier:
+        owners = list(users.filter(email__iexact=identifier)[:2])
+        if owners:
+            return owners[0] if len(owners) == 1 else None
+    field = UserModel.USERNAME_FIELD
     for lookup in ({field: identifier}, {f"{field}__iexact": identifier}):
         named = list(users.filter(**lookup)[:2])
         if named:
             return named[0] if len(named) == 1 else None
-    if "@" not in identifier:
-        return None
-    owners = list(users.filter(email__iexact=identifier)[:2])
-    return owners[0] if len(owners) == 1 else None
+    return None
 
 
 def account_named(request: Any, identifier: str) -> User | None:

@@ -71,13 +71,13 @@ def test_an_email_two_accounts_share_logs_in_neither(client):
     assert response.status_code == 200 and "_auth_user_id" not in client.session
 
 
-def test_a_username_wins_over_another_accounts_email(client):
-    named = UserFactory(username="bob@example.com", email="bob.smith@example.com")
-    UserFactory(username="bob", email="bob@example.com")
+def test_an_address_names_the_account_whose_email_it_is_not_an_account_named_like_it(client):
+    UserFactory(username="bob@example.com", email="bob.smith@example.com")  # older, or made by staff
+    bob = UserFactory(username="bob", email="bob@example.com")
 
     log_in(client, "bob@example.com")
 
-    assert client.session["_auth_user_id"] == str(named.pk)
+    assert client.session["_auth_user_id"] == str(bob.pk)
 
 
 def test_an_email_waiting_for_its_change_link_does_not_log_in(client):
