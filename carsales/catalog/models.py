@@ -39,21 +39,35 @@ def next_year() -> int:
 
 
 def folded(name: str) -> str:
-    """A name as a buyer's eye compares it: without case nor accents ("Škoda" is "skoda"), nor
-    what does not show (a zero-width space, a soft hyphen, a control character), with one space
+    """A name as a buyer's eye compares it: without case nor marks ("Škoda" is "skoda"), nor what
+    does not show (a zero-width character, a variation selector, a filler), with one space
     wherever there are several."""
     decomposed = unicodedata.normalize("NFKD", name)
-    seen = "".join(char for char in decomposed if not unicodedata.combining(char) and not _unseen(char))
+    seen = "".join(
+        char for char in decomposed if unicodedata.category(char) not in _MARKS and not _unseen(char, joiners=True)
+    )
     return " ".join(seen.split()).casefold()
 
 
-def _unseen(char: str) -> bool:
+_MARKS = {"Mn", "Me"}  # accents and other marks, whatever their combining class
+# Letters to Unicode, nothing to the eye: the Hangul fillers, the blank Braille cell.
+_BLANKS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
+# Join or part letters in Persian and Indic spelling: part of a name, though they do not show.
+_JOINERS = {"\u200c", "\u200d"}
+
+
+def _unseen(char: str, *, joiners: bool) -> bool:
+    if char in _JOINERS:
+        return joiners
+    if char in _BLANKS or "\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef" or char == "\u034f":
+        return True  # the blanks, the variation selectors, the grapheme joiner
     return unicodedata.category(char) in {"Cf", "Cc"} and not char.isspace()
 
 
 def unseen_characters(text: str) -> bool:
-    """Whether `text` holds a character that does not show (zero-width, a control one)."""
-    return any(_unseen(char) for char in text)
+    """Whether `text` holds a character that does not show and spells nothing (a zero-width space,
+    a control character, a variation selector, a filler); a name's joiners are spelling."""
+    return any(_unseen(char, joiners=False) for char in text)
 
 
 BRAND_NAME_LENGTH = 80

@@ -483,7 +483,13 @@ def test_a_brands_folded_name_follows_its_name_on_every_path_and_moves_the_versi
             refused()
 
 
-@pytest.mark.parametrize("lookalike", ["B\u200bMW", "BMW\u200d", "\ufeffBMW", "B\u00adMW", "B\x07MW", " bmw  "])
+@pytest.mark.parametrize(
+    "lookalike",
+    [
+        *("B\u200bMW", "BMW\u200d", "\ufeffBMW", "B\u00adMW", "B\x07MW", " bmw  "),
+        *("BMW\ufe0f", "BMW\u034f", "BMW\u115f", "BMW\u3164", "BMW\u2800", "BMW\u0e31"),  # not shown, or a mark
+    ],
+)
 def test_a_brand_name_looking_like_a_stored_one_is_refused_on_every_path(lookalike):
     BrandFactory(name="BMW")
 
@@ -496,13 +502,23 @@ def test_a_brand_name_looking_like_a_stored_one_is_refused_on_every_path(lookali
             write()
 
 
-def test_a_brand_name_with_a_character_that_does_not_show_is_refused_saying_so():
+@pytest.mark.parametrize("unseen", ["\u200b", "\ufe0f", "\u3164", "\u2800", "\u034f", "\x07"])
+def test_a_brand_name_with_a_character_that_does_not_show_is_refused_saying_so(unseen):
     with pytest.raises(ValidationError, match="does not show"):
-        Brand(name="Vol\u200bvo", slug="volvo").full_clean()
+        Brand(name=f"Vol{unseen}vo", slug="volvo").full_clean()
     assert folded("Land  Rover") == folded("Land Rover") == "land rover"
 
 
-def test_the_migration_folds_stored_names_again_unless_another_brand_holds_the_new_fold():
+def test_a_name_spelled_with_a_joiner_is_taken_and_compared_without_it():
+    iran_khodro = (
+        "\u0627\u06cc\u0631\u0627\u0646\u200c\u062e\u0648\u062f\u0631\u0648"  # Persian: a ZWNJ parts two words
+    )
+
+    Brand(name=iran_khodro, slug="iran-khodro").full_clean()
+    assert folded(iran_khodro) == folded(iran_khodro.replace("\u200c", ""))
+
+
+def test_the_migration_folds_stored_names_again_unless_another_brand_holds_the_new_fold(capsys):
     from django.apps import apps
 
     fold_again = importlib.import_module(
@@ -517,6 +533,7 @@ def test_the_migration_folds_stored_names_again_unless_another_brand_holds_the_n
 
     folded_names = dict(Brand.objects.values_list("pk", "folded_name"))
     assert folded_names == {bmw.pk: "bmw", lookalike.pk: "b\u200bmw", spaced.pk: "land rover"}
+    assert f"Brand 'B\\u200bMW' (#{lookalike.pk}) looks like 'BMW': rename one of them." in capsys.readouterr().out
 
 
 def test_a_brand_loaded_from_a_fixture_gets_its_folded_name_from_its_name(tmp_path):
