@@ -21,8 +21,9 @@ def account_for_login(identifier: str) -> User | None:
     with that email, in any case; else a username, in its exact spelling, else in any case.
     None when it names no account, or several.
 
-    An address belongs to the account whose email it is, even beside an older account named like
-    it: else a name chosen to look like someone's address would take their log-in by email. Sign-up
+    An address belongs to the active account whose email it is, even beside an older account named
+    like it: else a name chosen to look like someone's address would take their log-in by email; an
+    unfinished sign-up's address comes after every name, so no stranger's sign-up takes one. Sign-up
     makes no second account of a name differing only in case from a taken one, of a name holding an
     @, nor of an address an account has, and an email change waits for its link (until then the
     address is not the account's), but older pairs and accounts staff made may share one: a name
@@ -32,16 +33,17 @@ def account_for_login(identifier: str) -> User | None:
     # NFKC, as Django's log-in form and sign-up store names: the API's log-in reads a full-width "kate" alike.
     identifier = UserModel.normalize_username(identifier)
     users = UserModel._default_manager
-    if "@" in identifier:
-        owners = list(users.filter(email__iexact=identifier)[:2])
-        if owners:
-            return owners[0] if len(owners) == 1 else None
+    owners = list(users.filter(email__iexact=identifier)[:3]) if "@" in identifier else []
+    active = [owner for owner in owners if owner.is_active]
+    if active:
+        return active[0] if len(active) == 1 else None
     field = UserModel.USERNAME_FIELD
     for lookup in ({field: identifier}, {f"{field}__iexact": identifier}):
         named = list(users.filter(**lookup)[:2])
         if named:
             return named[0] if len(named) == 1 else None
-    return None
+    # An unfinished sign-up's address, last: a stranger signing up with it takes no one's log-in.
+    return owners[0] if len(owners) == 1 else None
 
 
 def account_named(request: Any, identifier: str) -> User | None:

@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from carsales.core.db import serialize_on
 from carsales.core.ratelimit import attempt_allowed
+from carsales.core.text import upper_per_letter
 
 from .backends import INACTIVE_ACCOUNT_MATCHED
 from .models import Buyer
@@ -140,7 +141,7 @@ def email_change_confirm(*, token: str) -> Any:
     link that is broken, expired, already used or whose address another account took since."""
     change = email_change_asked(token=token, lock=True)
     users = get_user_model()._default_manager
-    serialize_on(f"account-email:{change['to'].lower()}")  # as sign-ups: one address, one account
+    serialize_on(f"account-email:{upper_per_letter(change['to'])}")  # as sign-ups: one address, one account
     user = users.select_for_update().filter(pk=change["user"], email=change["from"]).first()
     if user is None:
         raise ValidationError("This link was used already, or your address changed since.")
@@ -169,8 +170,10 @@ def account_sign_up(*, username: str, email: str, password: str, base_url: str) 
     since the form checked it: sign-ups of one name or one address run one at a time.
     """
     email = email.strip().lower()
-    serialize_on(f"account-name:{username.lower()}")  # the name, then the address: one order, no deadlock
-    serialize_on(f"account-email:{email}")
+    # The name, then the address: one order, no deadlock. Each as iexact compares it, so two names
+    # it takes for one ("admin", and one with a dotless i) wait for each other.
+    serialize_on(f"account-name:{upper_per_letter(username)}")
+    serialize_on(f"account-email:{upper_per_letter(email)}")
     users = get_user_model()._default_manager
     if users.filter(username__iexact=username).exists():
         raise ValidationError({"username": "This username was taken a moment ago; choose another."})
@@ -192,7 +195,7 @@ def signup_email_again(*, email: str, base_url: str) -> None:
     with it would send now (the link of its unfinished sign-up, or its owner's notice that
     someone tried), outwardly alike whatever the address is."""
     email = email.strip().lower()
-    serialize_on(f"account-email:{email}")
+    serialize_on(f"account-email:{upper_per_letter(email)}")
     users = get_user_model()._default_manager
     existing = users.filter(email__iexact=email).select_related("buyer").order_by("-is_active", "pk").first()
     if existing is not None:

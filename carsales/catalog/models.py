@@ -39,17 +39,14 @@ def next_year() -> int:
 
 
 def folded(name: str) -> str:
-    """A name as a buyer's eye compares it: without case nor marks ("Škoda" is "skoda"), nor what
+    """A name as a buyer's eye compares it: without case nor accents ("Škoda" is "skoda"), nor what
     does not show (a zero-width character, a variation selector, a filler), with one space
-    wherever there are several."""
+    wherever there are several. An Indic vowel sign is spelling, not an accent: kept."""
     decomposed = unicodedata.normalize("NFKD", name)
-    seen = "".join(
-        char for char in decomposed if unicodedata.category(char) not in _MARKS and not _unseen(char, joiners=True)
-    )
+    seen = "".join(char for char in decomposed if not unicodedata.combining(char) and not _unseen(char, joiners=True))
     return " ".join(seen.split()).casefold()
 
 
-_MARKS = {"Mn", "Me"}  # accents and other marks, whatever their combining class
 # Letters to Unicode, nothing to the eye: the Hangul fillers, the blank Braille cell.
 _BLANKS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
 # Join or part letters in Persian and Indic spelling: part of a name, though they do not show.

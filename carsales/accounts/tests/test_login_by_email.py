@@ -241,3 +241,12 @@ def test_a_log_in_finds_a_name_or_address_in_any_case_by_an_index(lookup, index)
         plan = users.explain()
 
     assert index in plan
+
+
+def test_a_strangers_unfinished_sign_up_with_an_address_takes_no_log_in_named_so(client):
+    boss = UserFactory(username="boss@dealer.example", email="")  # made in the admin, named by an address
+    account_sign_up(username="mallory", email="boss@dealer.example", password="pass-word-123", base_url="http://x")
+
+    log_in(client, "boss@dealer.example")
+
+    assert client.session["_auth_user_id"] == str(boss.pk)

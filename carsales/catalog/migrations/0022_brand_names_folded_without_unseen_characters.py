@@ -1,10 +1,11 @@
-"""Brands' folded names again, now that folding drops every mark and what does not show (a
-zero-width character, a variation selector, a filler) and runs of spaces. A brand whose new folded
+"""Brands' folded names again, now that folding drops what does not show (a zero-width character,
+a variation selector, a filler) and runs of spaces. A brand whose new folded
 name another brand already holds keeps its old one, and is named here: the two look alike to a
 buyer; rename one (its name form then says which brand it looks like)."""
 
 import sys
 import unicodedata
+from collections import Counter
 
 from django.db import migrations
 
@@ -21,23 +22,32 @@ def _unseen(char):
 
 def _folded(name):  # catalog.models.folded as of this migration
     decomposed = unicodedata.normalize("NFKD", name)
-    seen = "".join(char for char in decomposed if unicodedata.category(char) not in {"Mn", "Me"} and not _unseen(char))
+    seen = "".join(char for char in decomposed if not unicodedata.combining(char) and not _unseen(char))
     return " ".join(seen.split()).casefold()
 
 
 def fold_again(apps, schema_editor):
     Brand = apps.get_model("catalog", "Brand")
-    holders = dict(Brand.objects.values_list("folded_name", "name"))
-    for brand in Brand.objects.order_by("pk").only("pk", "name", "folded_name"):
-        new = _folded(brand.name)
-        if new == brand.folded_name:
-            continue
-        if new in holders:
-            sys.stdout.write(f"\n  Brand {brand.name!r} (#{brand.pk}) looks like {holders[new]!r}: rename one of them.")
-            continue
-        del holders[brand.folded_name]
-        holders[new] = brand.name
-        Brand._base_manager.filter(pk=brand.pk).update(folded_name=new)  # a plain update: the name is as it was
+    brands = {pk: (name, old, _folded(name)) for pk, name, old in Brand.objects.values_list("pk", "name", "folded_name")}
+    wanted = Counter(new for _name, _old, new in brands.values())
+    moving = {pk for pk, (_name, old, new) in brands.items() if new != old and wanted[new] == 1}
+    while True:  # a fold a brand that stays keeps is not free to take
+        kept = {old for pk, (_name, old, _new) in brands.items() if pk not in moving}
+        blocked = {pk for pk in moving if brands[pk][2] in kept}
+        if not blocked:
+            break
+        moving -= blocked
+    for pk, (name, old, new) in brands.items():
+        if new != old and pk not in moving:
+            alike = sorted(other for key, (other, *folds) in brands.items() if key != pk and new in folds)
+            sys.stdout.write(f"\n  Brand {name!r} (#{pk}) looks like {', '.join(map(repr, alike))}: rename one of them.")
+    # Plain updates (the names are as they were); out of each other's way first, as one brand may
+    # take the fold another leaves. A fold is case-folded: none holds capitals.
+    plain = Brand._base_manager
+    for pk in moving:
+        plain.filter(pk=pk).update(folded_name=f"MOVING {pk}")
+    for pk in moving:
+        plain.filter(pk=pk).update(folded_name=brands[pk][2])
 
 
 class Migration(migrations.Migration):

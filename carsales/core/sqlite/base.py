@@ -22,6 +22,8 @@ from typing import Any
 
 from django.db.backends.sqlite3 import base, operations, schema
 
+from carsales.core.text import upper_per_letter
+
 RETRY_EVERY = 0.001  # seconds
 
 
@@ -45,15 +47,6 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
         super()._remake_table(model, *args, **kwargs)  # type: ignore[misc]  # not in django-stubs
         for _name, sql in triggers:
             self.execute(sql, None)
-
-
-def _upper(value: Any) -> Any:
-    """Each character in upper case where that is one character, as PostgreSQL's UPPER does in a
-    Unicode locale (a dotless i and an i are both "I"; "ß" stays "ß", where upper() makes it "SS")."""
-    if not isinstance(value, str):
-        return value
-    upper = value.upper()
-    return upper if len(upper) == len(value) else "".join(c if len(u := c.upper()) > 1 else u for c in value)
 
 
 class DatabaseOperations(operations.DatabaseOperations):
@@ -80,7 +73,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params: dict[str, Any]) -> sqlite3.Connection:
         # The setup statements (PRAGMA journal_mode=WAL among them) wait in SQLite as usual.
         connection = super().get_new_connection(conn_params)
-        connection.create_function(_UPPER, 1, _upper, deterministic=True)
+        connection.create_function(_UPPER, 1, upper_per_letter, deterministic=True)
         journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         if journal_mode.lower() == "wal" and self.transaction_mode == "IMMEDIATE":
             connection.execute("PRAGMA busy_timeout = 0")
