@@ -277,7 +277,7 @@ def rate_limits_described() -> dict[str, tuple[str, int]]:
         "signup_attempt": ("Sign-up forms sent from this address", limits["signup_attempt"][0]),
         "password_reset": ("Password resets asked for from this address", limits["password_reset"][0]),
         "password_reset_target": ("Password reset emails to this address", per_address),
-        "password_change": ("Password changes tried on this account", limits["password_change"][0]),
+        "password_change": ("Password changes tried on this account (its username)", limits["password_change"][0]),
         "signup_again": ("Sign-up notices to this address, which has an account", per_address),
         "email_change_taken": ("Notices that someone asked for this taken address", per_address),
         "email_change_confirm": ("Email-change links sent to this address", per_address),

@@ -67,7 +67,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         # Counted per account, once logged in (Django's view requires it): a stolen session gets no
         # more guesses at the current password from many addresses, and neighbours behind one
         # address, or visitors posting without an account, take none of the owner's.
-        refused = over_limit(request, "password_change", key=f"account {request.user.pk}")
+        refused = over_limit(request, "password_change", key=request.user.get_username())
         return refused if refused is not None else super().post(request, *args, **kwargs)
 
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:  # type: ignore[override]

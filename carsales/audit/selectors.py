@@ -1,5 +1,6 @@
 """The audit log read as a manager reads it: what happened, who did it, in words, linked."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -10,8 +11,9 @@ from django import forms
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from carsales.catalog.models import Car
 from carsales.core.money import format_money
-from carsales.orders.models import PaymentMethod, VoidReason
+from carsales.orders.models import Order, PaymentMethod, VoidReason
 
 from .models import AuditEntry
 
@@ -53,15 +55,41 @@ class ActivityLine:
 
 
 def activity_lines(entries: list[AuditEntry]) -> list[ActivityLine]:
-    """Each entry said in words, with a link to what it is about (built from ids: no query)."""
-    return [ActivityLine(entry.created_at, entry.actor_name or "The system", *_said(entry)) for entry in entries]
+    """Each entry said in words, with a link to what it is about while that still exists (two
+    queries, whatever the entries: the cars and the orders among them that do)."""
+    cars = {_id(entry.object_id) for entry in entries if entry.object_type == "catalog.Car"}
+    orders = {_id(entry.object_id) for entry in entries if entry.object_type == "orders.Order"}
+    orders |= {_id(_detail(entry).get("order")) for entry in entries if entry.action == "sale.voided"}
+    existing = {
+        "catalog:car_detail": set(Car.objects.filter(pk__in=cars - {None}).values_list("pk", flat=True)),
+        "orders:order_detail": set(Order.objects.filter(pk__in=orders - {None}).values_list("pk", flat=True)),
+    }
+
+    def linked(name: str, pk: Any) -> str | None:
+        number = _id(pk)
+        return reverse(name, kwargs={"pk": number}) if number in existing[name] else None
+
+    return [
+        ActivityLine(entry.created_at, entry.actor_name or "The system", *_said(entry, linked)) for entry in entries
+    ]
 
 
-def _said(entry: AuditEntry) -> tuple[str, str | None]:
-    detail: dict[str, Any] = entry.detail if isinstance(entry.detail, dict) else {}
+def _detail(entry: AuditEntry) -> dict[str, Any]:
+    return entry.detail if isinstance(entry.detail, dict) else {}
+
+
+def _id(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):  # an id no page takes: said, not linked
+        return None
+
+
+def _said(entry: AuditEntry, linked: Callable[[str, Any], str | None]) -> tuple[str, str | None]:
+    detail = _detail(entry)
     car = detail.get("car") or f"car #{entry.object_id}"
-    car_page = _page("catalog:car_detail", entry.object_id) if entry.object_type == "catalog.Car" else None
-    order_page = _page("orders:order_detail", entry.object_id) if entry.object_type == "orders.Order" else None
+    car_page = linked("catalog:car_detail", entry.object_id) if entry.object_type == "catalog.Car" else None
+    order_page = linked("orders:order_detail", entry.object_id) if entry.object_type == "orders.Order" else None
     match entry.action:
         case "car.created":
             return (
@@ -70,7 +98,8 @@ def _said(entry: AuditEntry) -> tuple[str, str | None]:
             )
         case "car.edited":
             fields = detail.get("fields")
-            return f"edited {car}" + (f": {', '.join(fields)}" if fields else ""), car_page
+            said = ", ".join(map(str, fields)) if isinstance(fields, list) else ""
+            return f"edited {car}" + (f": {said}" if said else ""), car_page
         case "car.price_changed":
             old, new = _money(detail.get("old")), _money(detail.get("new"))
             return f"changed the price of {car} from {old} to {new}", car_page
@@ -94,15 +123,8 @@ def _said(entry: AuditEntry) -> tuple[str, str | None]:
             order = detail.get("order")
             why = _void_reason(detail.get("reason", ""))
             text = f"voided the sale of order #{order} ({_money(detail.get('amount'))})" + (f": {why}" if why else "")
-            return text, _page("orders:order_detail", order) if order else None
+            return text, linked("orders:order_detail", order)
     return f"{entry.action} {entry.object_type} #{entry.object_id}", None
-
-
-def _page(name: str, pk: Any) -> str | None:
-    try:
-        return reverse(name, kwargs={"pk": int(pk)})
-    except (TypeError, ValueError):  # an id no page takes: said, not linked
-        return None
 
 
 def _money(value: Any) -> str:

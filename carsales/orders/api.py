@@ -235,7 +235,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     def pay(self, request: Request, pk: str | None = None) -> Response:
         """Mark a placed order paid, saying how the buyer paid (`method`) and the payment's `reference`."""
         order = self.get_object()  # an order gone, or not yours to see, is a 404 whatever the body
-        if not order.awaits_payment:  # and one paid already is a 409 (a retry), whatever the body
+        if not order.awaits_payment or order.reservation_ran_out:  # a 409 (paid, too late), whatever the body
             return self._transition(request, order_mark_paid)
         given = PaymentSerializer(data=request.data)
         given.is_valid(raise_exception=True)

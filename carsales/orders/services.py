@@ -20,7 +20,7 @@ from django.utils.formats import date_format
 
 from carsales.accounts.models import Buyer
 from carsales.catalog.models import Car, CarStatus
-from carsales.catalog.services import StockError, cars_release, cars_reserve, cars_sell
+from carsales.catalog.services import OFF_SALE, StockError, cars_release, cars_reserve, cars_sell
 from carsales.core.money import format_money
 from carsales.core.state import transition
 
@@ -90,7 +90,7 @@ def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
     Cart.objects.select_for_update().only("pk").get(pk=cart.pk)
     car = Car.objects.select_for_update(of=("self",)).select_related("brand").get(pk=car.pk)
     if not car.is_available:
-        raise CartError(f"{car} is no longer available.")
+        raise CartError(f"{car} {OFF_SALE[CarStatus(car.status)]}.")
     if car.value is None:
         raise CartError(f"{car} has no price yet: ask us for a price (price on request).")
     if CartItem.objects.filter(cart=cart, car=car).exists():
@@ -308,8 +308,8 @@ def order_mark_paid(
     if order.reservation_ran_out:
         deadline = date_format(timezone.localtime(order.expires_at), "DATETIME_FORMAT")
         raise OrderStateError(
-            f"Order #{order.pk}'s reservation ran out on {deadline}, unpaid; it cannot be paid, and is being "
-            "cancelled. If the buyer's money came in, refund it, or have them order the cars again."
+            f"Order #{order.pk}'s reservation ran out on {deadline}, unpaid; it cannot be paid, and its expiry "
+            "cancels it. If the buyer's money came in, refund it, or have them order the cars again."
         )
     car_ids = list(order.items.filter(holds_car=True).values_list("car_id", flat=True))
     if not car_ids:

@@ -19,7 +19,7 @@ order_placed = DomainSignal(
 kwargs: `order` (Order, totals set, items written), `buyer` (Buyer), `actor` (the User who checked out),
 `lines` (the OrderItems written, in car id order, their cars and brands loaded: what the
 order holds, without a query).
-Not sent when the checkout is refused (empty cart, a car no longer available) or rolls back.
+Not sent when the checkout is refused (empty cart, a car off sale) or rolls back.
 """,
 )
 

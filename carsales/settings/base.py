@@ -298,8 +298,8 @@ CARSALES_REQUEST_STATS_FLUSH = float(os.environ.get("CARSALES_REQUEST_STATS_FLUS
 # person cannot hold the showroom through many accounts (each holds at most CARSALES_MAX_CARS_HELD
 # cars); a form with mistakes to correct counts only among the attempts, which bound guessing which
 # names are taken. Reset emails per target address, whoever asks, so no one floods a victim's
-# mailbox from many addresses. Password changes per address: each tries a current password, so a
-# session left open is no unlimited way to guess it.
+# mailbox from many addresses. Password changes per account (once logged in): each tries a current
+# password, so a session left open is no unlimited way to guess it, from however many addresses.
 CARSALES_RATE_LIMITS = {
     "signup": (3, 24 * 60 * 60),
     "signup_attempt": (20, 60 * 60),

@@ -158,5 +158,5 @@ def test_guessing_the_current_password_is_limited_per_account_and_staff_see_it(b
     staff_view.force_login(staff)
     limits = staff_view.get("/staff/lockouts/").context["limits"]
     assert [(limit.what, limit.key) for limit in limits] == [
-        ("Password changes tried on this account", f"account {user.pk}")
+        ("Password changes tried on this account (its username)", user.get_username())
     ]

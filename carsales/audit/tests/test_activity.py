@@ -106,3 +106,19 @@ def test_the_activity_is_a_managers_page(client):
         assert client.get("/staff/activity/").status_code == status
     client.logout()
     assert client.get("/staff/activity/").status_code == 302
+
+
+def test_an_entry_about_what_is_gone_is_said_not_linked_and_an_odd_one_breaks_nothing(manager_client, staff):
+    from carsales.audit.models import AuditEntry
+
+    with acting_as(staff):
+        gone = CarFactory(model="Polo")
+        gone_pk = gone.pk
+        car_delete(car=gone)
+    AuditEntry.objects.create(action="car.edited", object_type="catalog.Car", object_id="x", detail={"fields": [1, 2]})
+    AuditEntry.objects.create(action="car.edited", object_type="catalog.Car", object_id="7", detail=["not", "a", "dict"])
+
+    page = shown(manager_client)
+
+    assert f'href="/cars/{gone_pk}/"' not in page and "Added " in page
+    assert "Edited car #x: 1, 2" in page and "Edited car #7<" in page

@@ -26,7 +26,7 @@ def test_a_withdrawn_car_leaves_the_catalogue_and_the_carts_but_counts_in_stock_
     assert (snapshot.cars_count, snapshot.available_count, snapshot.withdrawn_count) == (2, 1, 1)
     assert [c.pk for c in Client().get("/").context["page"]] == [other.pk]
     assert Client().get(f"/cars/{car.pk}/").status_code == 404
-    with pytest.raises(CartError, match="no longer available"):
+    with pytest.raises(CartError, match="has been taken off sale"):
         cart_item_add(cart=cart_for_buyer(buyer=UserFactory().buyer), car=car)
     assert_store_is_true()
 

@@ -310,6 +310,9 @@ def _paid_order_fixture(tmp_path, **order_fields) -> tuple[str, int]:
         {"payment_method": "bitcoin"},
         {"payment_reference": "  two\n\nlines "},
         {"payment_reference": "TR\u202e9"},  # turns the text around on the buyer's receipt
+        {"payment_reference": "TR\xa09"},  # a space, but not the one the order flow keeps
+        {"payment_reference": "TR\xad9"},
+        {"payment_reference": "TR\u061c9"},
         {"payment_reference": "R" * 101},
     ],
 )

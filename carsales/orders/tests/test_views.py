@@ -61,7 +61,7 @@ def test_a_car_that_is_not_available_cannot_be_added(buyer_client):
 
     response = buyer_client.post(f"/cart/add/{car.pk}/", follow=True)
 
-    assert f"{car} is no longer available." in [str(m) for m in response.context["messages"]]
+    assert f"{car} is reserved by another buyer for now." in [str(m) for m in response.context["messages"]]
     assert not CartItem.objects.exists()
 
 

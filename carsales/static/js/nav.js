@@ -5,7 +5,8 @@ const MENUS = "details.site-menu[open], details.nav-more[open]";
 
 function shownMenus() {
   // On a wide screen the site menu's button is hidden and its links always shown: never "open".
-  return [...document.querySelectorAll(MENUS)].filter((menu) => menu.querySelector("summary").checkVisibility());
+  // (getClientRects: an element not rendered has none; checkVisibility is missing before Safari 17.4.)
+  return [...document.querySelectorAll(MENUS)].filter((menu) => menu.querySelector("summary").getClientRects().length);
 }
 
 document.addEventListener("keydown", (event) => {
