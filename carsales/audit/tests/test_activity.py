@@ -115,8 +115,9 @@ def test_an_entry_about_what_is_gone_is_said_not_linked_and_an_odd_one_breaks_no
         gone = CarFactory(model="Polo")
         gone_pk = gone.pk
         car_delete(car=gone)
-    AuditEntry.objects.create(action="car.edited", object_type="catalog.Car", object_id="x", detail={"fields": [1, 2]})
-    AuditEntry.objects.create(action="car.edited", object_type="catalog.Car", object_id="7", detail=["not", "a", "dict"])
+    edited = {"action": "car.edited", "object_type": "catalog.Car"}
+    AuditEntry.objects.create(**edited, object_id="x", detail={"fields": [1, 2]})
+    AuditEntry.objects.create(**edited, object_id="7", detail=["not", "a", "dict"])
 
     page = shown(manager_client)
 
