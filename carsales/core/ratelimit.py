@@ -92,7 +92,9 @@ def over_limit(request: HttpRequest, scope: str, *, key: str | None = None) -> H
     count, seconds = settings.CARSALES_RATE_LIMITS[scope]
     if attempt_allowed(scope=scope, key=key or client_counted(request), count=count, seconds=seconds):
         return None
-    response = render(request, "rate_limited.html", {"wait": _wait_text(seconds)}, status=429)
+    response = render(
+        request, "rate_limited.html", {"wait": _wait_text(seconds), "per_account": key is not None}, status=429
+    )
     response["Retry-After"] = str(seconds)
     return response
 

@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from carsales.core.admin_mixins import confirmed_or_asked
 from carsales.core.money import format_money
 
-from .forms import PaymentForm
+from .forms import PaymentForm, PaymentsForm
 from .models import Cart, CartItem, Order, OrderItem
 from .services import OrderStateError, order_cancel, order_mark_paid
 
@@ -102,10 +102,6 @@ class OrderAdmin(admin.ModelAdmin):
         on each order, given what was asked, the refused said."""
 
         def apply(**given: Any) -> None:
-            if given.get("reference") and len(orders) > 1:
-                message = "A payment reference names one payment: mark the orders paid one at a time to give theirs."
-                self.message_user(request, message, messages.ERROR)
-                return
             done = 0
             for order in orders:
                 try:
@@ -130,8 +126,9 @@ class OrderAdmin(admin.ModelAdmin):
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
         return self._asked_then_applied(
             request, queryset, action="mark_paid", title="Mark these orders paid?", transition=order_mark_paid,
-            verb="marked paid", asks=PaymentForm, consequence="Their cars are sold to their buyers and leave the "
-            "catalogue; each buyer gets a receipt by email. Only voiding a sale, with a refund, undoes it.",
+            verb="marked paid", asks=PaymentForm if queryset.count() == 1 else PaymentsForm,
+            consequence="Their cars are sold to their buyers and leave the catalogue; each buyer gets a receipt by "
+            "email. Only voiding a sale, with a refund, undoes it.",
         )  # fmt: skip
 
     @admin.action(description="Cancel selected orders", permissions=["transition"])

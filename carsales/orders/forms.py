@@ -18,3 +18,16 @@ class PaymentForm(forms.Form):
         reference = payment_reference_as_stored(self.cleaned_data["reference"])
         validate_payment_reference(reference)
         return reference
+
+
+class PaymentsForm(PaymentForm):
+    """How the buyers of several orders paid, asked once: one method for all, and no reference,
+    which names one payment."""
+
+    def clean_reference(self) -> str:
+        reference = super().clean_reference()
+        if reference:
+            raise forms.ValidationError(
+                "A reference names one payment: mark the orders paid one at a time to give each its own."
+            )
+        return reference

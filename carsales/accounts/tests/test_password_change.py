@@ -152,6 +152,8 @@ def test_guessing_the_current_password_is_limited_per_account_and_staff_see_it(b
 
     assert {guess.status_code for guess in guesses} == {200}
     assert refused.status_code == 429 and refused["Retry-After"] == str(60 * 60)
+    assert "Too many attempts on your account" in refused.content.decode()
+    assert 'href="/accounts/password-reset/"' in refused.content.decode()
     assert buyer_client.get(PAGE).status_code == 200  # showing the form is never limited
     assert neighbour.post(PAGE, CHANGE | {"old_password": "a guess"}).status_code == 200
     staff_view = Client()

@@ -188,7 +188,8 @@ def test_the_admin_pay_action_makes_the_sale_and_sells_the_cars(staff_client):
     other = order_for(CarFactory())
     one_reference_for_two = chosen | {"_selected_action": [order.pk, other.pk], "method": "cash", "reference": "R1"}
     refused = staff_client.post("/admin/orders/order/", one_reference_for_two, follow=True)
-    assert "A payment reference names one payment" in refused.content.decode() and status_of(car) == CarStatus.RESERVED
+    assert "A reference names one payment" in refused.content.decode() and status_of(car) == CarStatus.RESERVED
+    assert 'value="R1"' in refused.content.decode()  # asked again, with what was typed
     unsaid = staff_client.post("/admin/orders/order/", chosen)
     assert "This field is required." in unsaid.content.decode() and status_of(car) == CarStatus.RESERVED
     staff_client.post("/admin/orders/order/", chosen | {"method": "financing", "reference": "Contract 77"})
