@@ -3,9 +3,11 @@
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import is_password_usable
 from django.db.models.signals import post_save, pre_save
 
 from .services import buyer_ensure, credentials_replaced, signup_pending_end
+from .signals import account_email_owed
 
 User = get_user_model()
 
@@ -25,12 +27,28 @@ def revoke_credentials_on_new_password(
 ) -> None:
     """A password set by any path (reset, change, the admin, a shell, a fixture bringing another
     hash) revokes the user's API tokens and lifts their lock-outs; the stored hash is compared,
-    not the instance's, so a dump loaded again revokes nothing."""
+    not the instance's, so a dump loaded again revokes nothing. Noted for tell_of_new_password,
+    but from a fixture, which restores a password rather than sets one, and for a first password
+    (none stored, or an unusable one): nothing was changed."""
     if instance.pk is None or (update_fields is not None and "password" not in update_fields):
         return
     stored = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
     if stored is not None and stored != instance.password:
         credentials_replaced(user=instance)
+        if not raw and stored and is_password_usable(stored):
+            setattr(instance, _PASSWORD_REPLACED, True)
+
+
+# Set on a user being saved with a new password, from pre_save to post_save.
+_PASSWORD_REPLACED = "_carsales_password_replaced"
+
+
+def tell_of_new_password(sender: type, instance: Any, **kwargs: Any) -> None:
+    """The account's address is told its password changed, by whichever path (the change page, a
+    reset, the admin, a shell), once the row holds it: someone else may have changed it. Owed in
+    the save's transaction (a durable delivery), so a change rolled back tells no one."""
+    if instance.__dict__.pop(_PASSWORD_REPLACED, False):
+        account_email_owed.send(sender=User, kind="password_changed", user_id=instance.pk, base_url="")
 
 
 pre_save.connect(
@@ -47,6 +65,7 @@ def end_pending_sign_up_of_active_user(
 
 
 post_save.connect(create_buyer_for_new_user, sender=User, dispatch_uid="accounts.create_buyer_for_new_user")
+post_save.connect(tell_of_new_password, sender=User, dispatch_uid="accounts.tell_of_new_password")
 post_save.connect(
     end_pending_sign_up_of_active_user, sender=User, dispatch_uid="accounts.end_pending_sign_up_of_active_user"
 )

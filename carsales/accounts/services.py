@@ -250,14 +250,12 @@ def api_token_rotate(*, user: Any) -> Token:
 
 
 @transaction.atomic
-def password_change(*, user: Any, password: str, base_url: str = "") -> None:
-    """Give `user` the new `password` they chose, and tell the account's address, in case it was
-    not them (someone in a session left open). Their other sessions end with the old password's
-    hash; the caller keeps its own (update_session_auth_hash). The notice is owed only if this
-    commits, and carries no password."""
+def password_change(*, user: Any, password: str) -> None:
+    """Give `user` the new `password` they chose. Their other sessions end with the old password's
+    hash; the caller keeps its own (update_session_auth_hash). The account's address is told, as
+    after every new password (receivers.tell_of_new_password), in case it was not them."""
     user.set_password(password)
     user.save(update_fields=["password"])
-    account_email_owed.send(sender=get_user_model(), kind="password_changed", user_id=user.pk, base_url=base_url)
 
 
 def credentials_replaced(*, user: Any) -> None:

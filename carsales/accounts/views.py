@@ -71,11 +71,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return refused if refused is not None else super().post(request, *args, **kwargs)
 
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:  # type: ignore[override]
-        password_change(
-            user=form.user,
-            password=form.cleaned_data["new_password1"],
-            base_url=self.request.build_absolute_uri("/").rstrip("/"),
-        )
+        password_change(user=form.user, password=form.cleaned_data["new_password1"])
         update_session_auth_hash(self.request, form.user)
         messages.success(
             self.request, "Your password is changed. Anywhere else you were logged in, you are logged out."

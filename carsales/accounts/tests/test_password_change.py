@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import transaction
@@ -94,25 +95,69 @@ def test_the_owner_is_told_once_after_the_change_commits_with_no_password_in_it(
 
     [notice] = mail.outbox
     assert (notice.to, notice.subject) == ([user.email], NOTICE)
-    assert "http://testserver/accounts/password-reset/" in notice.body
+    assert f"{settings.CARSALES_SITE_URL}/accounts/password-reset/" in notice.body  # as every email links
     assert NEW not in notice.body and "pass-word-123" not in notice.body
 
 
 def test_the_notice_is_owed_only_if_the_change_commits_and_a_second_run_sends_nothing_more(user, durable):
     users = get_user_model().objects
     with pytest.raises(RuntimeError), transaction.atomic():
-        password_change(user=users.get(pk=user.pk), password=NEW, base_url="https://x.example")
+        password_change(user=users.get(pk=user.pk), password=NEW)
         raise RuntimeError("the request failed after the change")
     assert not Delivery.objects.exists() and users.get(pk=user.pk).check_password("pass-word-123")
 
     with durable.owed() as owed:
-        password_change(user=users.get(pk=user.pk), password=NEW, base_url="https://x.example")
+        password_change(user=users.get(pk=user.pk), password=NEW)
 
     assert NEW not in str(owed.deliveries[0].payload)
     assert durable.run(owed) == [("notifications.send_account_email", "done")]
     assert durable.run(owed) == [("notifications.send_account_email", "skipped")]
     assert [(m.to, m.subject) for m in mail.outbox] == [([user.email], NOTICE)]
-    assert "https://x.example/accounts/password-reset/" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize("path", ["shell", "admin", "reset"])
+def test_a_new_password_by_any_path_tells_the_owner(path, user, staff, run_tasks):
+    if path == "shell":
+        user.set_password(NEW)
+        user.save()
+    elif path == "admin":
+        admin = Client()
+        admin.force_login(staff)
+        admin.post(
+            f"/admin/auth/user/{user.pk}/password/", {"password1": NEW, "password2": NEW, "usable_password": "true"}
+        )
+    else:  # what the reset link's page saves
+        from carsales.accounts.forms import SetPasswordForm
+
+        form = SetPasswordForm(user, {"new_password1": NEW, "new_password2": NEW})
+        assert form.is_valid(), form.errors
+        form.save()
+    run_tasks()
+
+    assert get_user_model().objects.get(pk=user.pk).check_password(NEW)
+    assert [(m.to, m.subject) for m in mail.outbox] == [([user.email], NOTICE)]
+
+
+def test_a_first_password_or_one_a_fixture_restores_tells_no_one(run_tasks, tmp_path):
+    from django.core import serializers
+    from django.core.management import call_command
+
+    first = get_user_model().objects.create_user("first", "first@example.com")  # no password yet
+    first.set_password(NEW)
+    first.save()
+    dumped = UserFactory(username="dumped", email="dumped@example.com")
+    fixture = tmp_path / "user.json"
+    fixture.write_text(serializers.serialize("json", [get_user_model().objects.get(pk=dumped.pk)]))
+    dumped.set_password(NEW)
+    dumped.save()
+    run_tasks()
+    assert [m.to for m in mail.outbox] == [["dumped@example.com"]]  # the change, not the first password
+    mail.outbox.clear()
+
+    call_command("loaddata", str(fixture), verbosity=0)  # the old password back
+    run_tasks()
+
+    assert mail.outbox == []
 
 
 def test_a_staff_account_changes_its_password_the_same_way(staff_client, staff, run_tasks):
