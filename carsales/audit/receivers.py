@@ -87,16 +87,20 @@ def log_car_saved(sender: type[Car], instance: Car, created: bool, raw: bool, **
             repeatable=True,
         )
     else:
-        # The fields edited: not what the save derives (the time, a new photo's thumbnails).
-        written = kwargs.get("update_fields") or ()
-        changed = sorted(name for name in written if Car._meta.get_field(name).editable)
-        audit_record(
-            actor=current_actor(),
-            action="car.edited",
-            target=instance,
-            detail={"car": str(instance), **({"fields": changed} if changed else {})},
-            repeatable=True,
+        # What staff typed in that the save changed, as the row held it: not what the save derives
+        # (the time, a new photo's thumbnails), nor what it wrote again unchanged. A save that
+        # changed none of it is no edit.
+        changed = sorted(
+            Car._meta.get_field(name.removesuffix("_id")).name for name in Car.TYPED_IN if before[name] != after[name]
         )
+        if changed:
+            audit_record(
+                actor=current_actor(),
+                action="car.edited",
+                target=instance,
+                detail={"car": str(instance), "fields": changed},
+                repeatable=True,
+            )
 
 
 def log_car_deleted(sender: type[Car], instance: Car, **kwargs: Any) -> None:

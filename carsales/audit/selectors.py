@@ -8,6 +8,7 @@ from typing import Any
 
 import django_filters as filters
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.urls import reverse
 
@@ -33,7 +34,7 @@ class ActivityFilterSet(filters.FilterSet):
         label="What", choices=[(key, label) for key, (label, _actions) in KINDS.items()], empty_label="Everything",
         method="of_kind",
     )  # fmt: skip
-    actor = filters.CharFilter(label="Who", field_name="actor_name", lookup_expr="iexact", max_length=150)
+    actor = filters.CharFilter(label="Who", field_name="actor_name", lookup_expr="icontains", max_length=150)
     day = filters.DateFilter(
         label="Day", field_name="created_at", lookup_expr="date", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -98,7 +99,7 @@ def _said(entry: AuditEntry, linked: Callable[[str, Any], str | None]) -> tuple[
             )
         case "car.edited":
             fields = detail.get("fields")
-            said = ", ".join(map(str, fields)) if isinstance(fields, list) else ""
+            said = ", ".join(map(_field_label, fields)) if isinstance(fields, list) else ""
             return f"edited {car}" + (f": {said}" if said else ""), car_page
         case "car.price_changed":
             old, new = _money(detail.get("old")), _money(detail.get("new"))
@@ -125,6 +126,13 @@ def _said(entry: AuditEntry, linked: Callable[[str, Any], str | None]) -> tuple[
             text = f"voided the sale of order #{order} ({_money(detail.get('amount'))})" + (f": {why}" if why else "")
             return text, linked("orders:order_detail", order)
     return f"{entry.action} {entry.object_type} #{entry.object_id}", None
+
+
+def _field_label(name: Any) -> str:
+    try:
+        return str(Car._meta.get_field(str(name)).verbose_name)
+    except FieldDoesNotExist:  # a field since removed, or an odd entry: as written
+        return str(name)
 
 
 def _money(value: Any) -> str:

@@ -8,7 +8,7 @@ from django.http import QueryDict
 from carsales.core.money import format_money
 
 from .facts import mileage_unit
-from .models import VEHICLE_FACTS, Brand, Car
+from .models import VEHICLE_FACTS, Body, Brand, Car, Fuel, Transmission
 from .validators import NOT_A_PHOTO
 
 
@@ -35,9 +35,20 @@ class CarForm(forms.ModelForm):
         # Django's own check refuses some files first; it then says what is accepted too.
         error_messages = {"photo": {"invalid_image": NOT_A_PHOTO}}
 
+    # What an empty choice says, as the catalogue's filters do, rather than Django's dashes.
+    CHOOSE = {"fuel": Fuel, "transmission": Transmission, "body": Body}
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["mileage"].label = f"Mileage ({mileage_unit()})"
+        self.fields["mileage"].help_text = "The odometer's reading."
+        brand = self.fields["brand"]
+        if isinstance(brand, forms.ModelChoiceField):
+            brand.empty_label = "Choose a brand"
+        for name, choices in self.CHOOSE.items():
+            field = self.fields[name]
+            if isinstance(field, forms.ChoiceField):
+                field.choices = [("", "Not known"), *choices.choices]
 
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
         """Each section's title and its fields, as the page shows them."""

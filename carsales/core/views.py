@@ -49,7 +49,8 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Under /api/ every answer is JSON, a URL no route matches included. A car's page gone says
-    the car may have been sold; any other page, that the address may be wrong or out of date."""
+    the car is not on sale now (a sold car keeps its page); any other page, that the address may
+    be wrong or out of date."""
     if _api(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     match = request.resolver_match  # None when no route matched the address

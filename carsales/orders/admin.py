@@ -36,7 +36,7 @@ class OrderItemInline(admin.TabularInline):
 class OrderAdmin(admin.ModelAdmin):
     """Orders change state only through the actions, which call the services."""
 
-    list_display = ["id", "buyer", "status", "is_active", "total", "total_price", "placed_at", "paid_at"]
+    list_display = ["id", "buyer", "state", "total", "total_price", "placed_at", "paid_at"]
     list_filter = ["status", "is_active", "payment_method", "placed_at"]
     search_fields = [
         "id",
@@ -48,6 +48,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["buyer__user"]
     fields = readonly_fields = (
         "buyer",
+        "state",
         "status",
         "is_active",
         "total",
@@ -64,6 +65,12 @@ class OrderAdmin(admin.ModelAdmin):
     )
     inlines = [OrderItemInline]
     actions = ["mark_paid", "cancel", "delete_finished"]
+
+    @admin.display(description="State", ordering="status")
+    def state(self, order: Order) -> str:
+        """As the site says it: a paid order whose sale was voided is "Voided", not "Paid"."""
+        return order.get_status_display() if order.is_active else "Voided"
+
     date_hierarchy = "placed_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:

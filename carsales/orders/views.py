@@ -179,6 +179,14 @@ def _staff_transition(request: HttpRequest, pk: int, action, verb: str) -> HttpR
     return redirect(order)
 
 
+def _why_not_payable(order: Order) -> str:
+    if order.reservation_ran_out:
+        return "its reservation ran out, unpaid"
+    if not order.is_active:
+        return "its sale was voided"
+    return f"it is {order.get_status_display().lower()} already"
+
+
 @staff_required("orders.change_order")
 @require_http_methods(["GET", "POST"])
 def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
@@ -187,7 +195,8 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     order = get_object_or_404(Order, pk=pk)
     payable = order.awaits_payment and not order.reservation_ran_out
     if request.method == "GET" and not payable:
-        return redirect(order)  # nothing to pay (any more): its page says why
+        messages.info(request, f"Order #{order.pk} cannot be paid: {_why_not_payable(order)}.")
+        return redirect(order)
     form = PaymentForm(request.POST if request.method == "POST" else None)
     if payable and not form.is_valid():
         return render(request, "orders/order_confirm_pay.html", {"order": order, "form": form})

@@ -11,7 +11,7 @@ class SaleVoidForm(forms.Form):
     reason = forms.ChoiceField(
         label="Reason",
         choices=[("", "Choose why the sale is voided"), *VoidReason.choices],
-        help_text="The buyer's email says it.",
+        help_text="Told to the buyer, in their words, by email and on their order page (but for another reason).",
     )
     note = forms.CharField(
         label="Note for staff (optional)",

@@ -390,7 +390,7 @@ def test_a_user_edits_their_name_and_phone_and_a_new_email_waits_for_its_confirm
     user.refresh_from_db()
     assert (user.first_name, user.last_name, user.email) == ("Ana", "Lima", old)  # not yet the new one
     assert user.buyer.phone == "+55 11 5555-0101"
-    waiting = "Waiting for you to confirm <strong>ana.lima@example.com</strong>"
+    waiting = "You asked to move your emails to <strong>ana.lima@example.com</strong>"
     assert waiting in response.content.decode()
     assert waiting in buyer_client.get("/accounts/profile/").content.decode()  # on every visit until confirmed
     phone = Client()
@@ -409,8 +409,8 @@ def test_a_user_edits_their_name_and_phone_and_a_new_email_waits_for_its_confirm
     buyer_client.post(link, follow=True)
     user.refresh_from_db()
     assert user.email == "ana.lima@example.com"
-    assert "Waiting for you to confirm" not in buyer_client.get("/accounts/profile/").content.decode()
-    assert "Waiting for you to confirm" not in phone.get("/accounts/profile/").content.decode()
+    assert "You asked to move your emails to" not in buyer_client.get("/accounts/profile/").content.decode()
+    assert "You asked to move your emails to" not in phone.get("/accounts/profile/").content.decode()
     assert any("used already" in str(m) for m in buyer_client.post(link, follow=True).context["messages"])
 
 
@@ -615,7 +615,7 @@ def test_the_waiting_email_notice_ends_with_its_links_life(buyer_client, user):
     from carsales.accounts.services import EMAIL_CHANGE_DAYS
 
     buyer_client.post("/accounts/profile/", {"email": "later@example.com"})
-    waiting = "Waiting for you to confirm"
+    waiting = "You asked to move your emails to"
     assert waiting in buyer_client.get("/accounts/profile/").content.decode()
 
     with time_machine.travel(timezone.now() + timedelta(days=EMAIL_CHANGE_DAYS, minutes=1)):

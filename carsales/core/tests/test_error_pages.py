@@ -22,11 +22,11 @@ def test_an_unknown_address_gets_the_sites_404_page(client: Client):
 
 
 @pytest.mark.django_db
-def test_a_car_page_gone_says_the_car_may_have_been_sold(client: Client):
+def test_a_car_page_gone_says_the_car_is_not_on_sale(client: Client):
     response = client.get("/cars/999999/")
 
     assert response.status_code == 404
-    assert b"The car may have been sold" in response.content
+    assert b"That car is not on sale at the moment" in response.content
 
 
 @pytest.mark.django_db

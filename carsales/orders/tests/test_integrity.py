@@ -693,3 +693,15 @@ def test_a_car_whose_lines_let_go_goes_back_on_sale_by_every_release_path(staff)
     for car in (cancelled, expired, deleted_line, voided, deleted_sale):
         assert status_of(car) == CarStatus.AVAILABLE
         assert not OrderItem.objects.filter(car=car, holds_car=True).exists()
+
+
+def test_the_admin_says_a_voided_orders_state_as_the_site_does(staff_client, staff):
+    from carsales.sales.services import sale_void
+
+    order = paid_order(CarFactory(), staff=staff)
+    sale_void(sale=order.sale, actor=staff, reason="returned")
+
+    listed = staff_client.get("/admin/orders/order/").content.decode()
+    shown = staff_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+
+    assert "Voided" in listed and "Voided" in shown

@@ -213,9 +213,10 @@ def test_the_question_of_an_order_paid_meanwhile_leads_to_its_page(staff, user):
     client = Client()
     client.force_login(staff)
 
-    response = client.get(f"/orders/{order.pk}/pay/")
+    response = client.get(f"/orders/{order.pk}/pay/", follow=True)
 
-    assert response.status_code == 302 and response["Location"] == order.get_absolute_url()
+    assert response.redirect_chain == [(order.get_absolute_url(), 302)]
+    assert f"Order #{order.pk} cannot be paid: it is paid already." in [str(m) for m in response.context["messages"]]
 
 
 def test_a_buyer_cannot_mark_an_order_paid(buyer_client, user):
