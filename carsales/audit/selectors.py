@@ -130,9 +130,10 @@ def _said(entry: AuditEntry, linked: Callable[[str, Any], str | None]) -> tuple[
 
 def _field_label(name: Any) -> str:
     try:
-        return str(Car._meta.get_field(str(name)).verbose_name)
+        field = Car._meta.get_field(str(name))
     except FieldDoesNotExist:  # a field since removed, or an odd entry: as written
         return str(name)
+    return str(getattr(field, "verbose_name", name))
 
 
 def _money(value: Any) -> str:
