@@ -3,6 +3,10 @@ from django.contrib import admin
 from .admin_mixins import RecordedOnlyAdmin
 from .models import AttemptCount, ReceiverFailure
 
+# Staff's own words for the admin, not Django's ("Django administration").
+admin.site.site_header = admin.site.site_title = "carsales administration"
+admin.site.index_title = "Records"
+
 
 @admin.register(ReceiverFailure)
 class ReceiverFailureAdmin(admin.ModelAdmin):

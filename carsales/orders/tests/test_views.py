@@ -100,6 +100,18 @@ def test_a_visitor_must_log_in_to_check_out(client):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
+def test_a_visitor_whose_cart_holds_nothing_on_sale_is_not_asked_to_log_in_to_order_it(client):
+    from carsales.catalog.services import cars_withdraw
+
+    car = CarFactory()
+    client.post(f"/cart/add/{car.pk}/")
+    cars_withdraw(car_ids=[car.pk])
+
+    page = client.get("/cart/").content.decode()
+
+    assert "Log in to place your order" not in page and "Browse the cars on sale" in page
+
+
 def place_for(user, *values):
     cart = cart_for_buyer(buyer=user.buyer)
     for value in values:

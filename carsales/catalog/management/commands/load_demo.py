@@ -150,7 +150,7 @@ class Command(BaseCommand):
                     model=model,
                     factory_year=factory_year,
                     model_year=model_year,
-                    plate=f"DEMO{number:03d}",
+                    plate=f"{number % 9 + 1}CSD{number:03d}",  # shaped as a US plate, for a dollar dealership
                     value=demo_price(price_new, years=years_driven, mileage=mileage),
                     mileage=mileage,
                     fuel=fuel,
