@@ -519,7 +519,7 @@ def test_removing_from_a_cart_that_does_not_exist_makes_none(client):
     assert not Cart.objects.exists()
 
 
-def test_a_voided_order_reads_voided_in_the_buyers_list_not_paid(buyer_client, user):
+def test_a_voided_order_reads_as_its_sale_cancelled_to_its_buyer_and_voided_to_staff(buyer_client, user, staff):
     from django.contrib.auth.models import AnonymousUser
 
     from carsales.sales.models import Sale
@@ -530,8 +530,13 @@ def test_a_voided_order_reads_voided_in_the_buyers_list_not_paid(buyer_client, u
     sale_void(sale=Sale.objects.get(order=order), actor=AnonymousUser())
 
     row = buyer_client.get("/orders/").content.decode()
+    page = buyer_client.get(order.get_absolute_url()).content.decode()
+    staff_view = Client()
+    staff_view.force_login(staff)
 
-    assert ">Voided</span>" in row and ">Paid</span>" not in row
+    assert ">Sale cancelled</span>" in row and ">Paid</span>" not in row  # the words of the buyer's email
+    assert ">Sale cancelled</span>" in page
+    assert ">Voided</span>" in staff_view.get("/orders/").content.decode()
 
 
 def test_a_form_posted_from_a_page_opened_before_a_log_in_elsewhere_gets_the_sites_page_back_to_it(user):
