@@ -392,13 +392,15 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "carsales <sales@carsa
 
 # carsales settings
 CARSALES_CURRENCY = os.environ.get("CARSALES_CURRENCY", "USD")
-# How buyers reach the dealership: every page's footer, an unpriced car, a placed order. Each
-# one left empty is not shown (no made-up number on a real site).
+# How buyers reach the dealership: every page's footer, an unpriced car, a placed order; and how
+# they pay one ("payment": the placed order's page and email). Each one left empty is not shown
+# (no made-up number on a real site).
 CARSALES_DEALER = {
     "name": os.environ.get("CARSALES_DEALER_NAME", "carsales"),
     "phone": os.environ.get("CARSALES_DEALER_PHONE", ""),
     "email": os.environ.get("CARSALES_DEALER_EMAIL", ""),
     "address": os.environ.get("CARSALES_DEALER_ADDRESS", ""),
+    "payment": os.environ.get("CARSALES_DEALER_PAYMENT", ""),
 }
 # The unit odometer readings are typed and shown in: "km" or "mi" (one per site, never mixed).
 CARSALES_MILEAGE_UNIT = os.environ.get("CARSALES_MILEAGE_UNIT", "km")

@@ -16,5 +16,10 @@ CARSALES_DEALER = {
     "phone": os.environ.get("CARSALES_DEALER_PHONE", "+1 555 0100"),
     "email": os.environ.get("CARSALES_DEALER_EMAIL", "sales@carsales.example"),
     "address": os.environ.get("CARSALES_DEALER_ADDRESS", "1 Showroom Road, Springfield"),
+    "payment": os.environ.get(
+        "CARSALES_DEALER_PAYMENT",
+        "By bank transfer to carsales dealership, Example Bank, account 000123456, routing 011000015, quoting your "
+        "order number; or by card or cash at the showroom.",
+    ),
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"{CARSALES_DEALER['name']} <{CARSALES_DEALER['email']}>")

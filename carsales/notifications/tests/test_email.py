@@ -192,6 +192,21 @@ def test_the_placed_email_gives_the_payment_deadline_and_a_link_to_the_order(set
     assert "Please pay by" in email.body and "cancel it" in email.body
 
 
+@pytest.mark.parametrize("payment", ["", "By bank transfer to Example Bank, account 000123456."])
+def test_a_placed_order_says_how_to_pay_where_the_dealership_says_it(settings, durable, payment, client):
+    settings.CARSALES_DEALER = {**settings.CARSALES_DEALER, "payment": payment}
+    order = placed()
+    client.force_login(order.buyer.user)
+
+    durable.run()
+    page = client.get(order.get_absolute_url()).content.decode()
+
+    [email] = mail.outbox
+    assert (f"How to pay: {payment}" in email.body) == bool(payment)
+    assert ("How to pay:</strong> " + payment in page) == bool(payment)
+    assert ("arrange payment and delivery" in email.body) == (not payment)
+
+
 def test_every_order_email_links_to_its_order(durable, staff):
     paid = order_mark_paid(order=placed(), actor=staff)
     order_cancel(order=placed(), actor=staff)
