@@ -293,7 +293,8 @@ def _paid_order_fixture(tmp_path, **order_fields) -> tuple[str, int]:
         row["pk"] += shift
         fields = row["fields"]
         if row["model"] == "catalog.car":
-            fields.update(plate=f"NEW{car.pk}", stock_code=f"X{fields['stock_code'][1:]}", vin="")
+            code = fields["stock_code"]  # another code: the copy is another car
+            fields.update(plate=f"NEW{car.pk}", stock_code=("Y" if code[0] == "X" else "X") + code[1:], vin="")
         for key in ("car", "order"):
             if key in fields:
                 fields[key] += shift
