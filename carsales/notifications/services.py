@@ -158,6 +158,7 @@ def account_email_send(*, kind: str, user_id: int, base_url: str, key: str, new_
         "uid": urlsafe_base64_encode(force_bytes(user.pk)),
         "token": token,
         "new_email": new_email,
+        "dealer": settings.CARSALES_DEALER,  # who signs, as on the order emails
     }
     return _send_once(
         key=key,

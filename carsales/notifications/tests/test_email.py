@@ -346,6 +346,19 @@ def test_the_order_emails_are_signed_by_the_dealership_with_how_to_reach_it(run_
         assert sent.body.endswith("\n— Acme Cars\n+1 555 0199\n2 Main St\n")
 
 
+def test_the_account_emails_are_signed_by_the_dealership_too(run_tasks, settings):
+    from carsales.accounts.services import account_sign_up, password_change
+
+    settings.CARSALES_DEALER = {"name": "Acme Cars", "phone": "+1 555 0199", "email": "", "address": "2 Main St"}
+    account_sign_up(username="neo", email="neo@example.com", password="a fine long passphrase 9", base_url="")
+    account_sign_up(username="neo2", email="neo@example.com", password="a fine long passphrase 9", base_url="")
+    password_change(user=UserFactory(email="ana@example.com"), password="another fine passphrase 8")
+    run_tasks()
+
+    assert len(mail.outbox) == 3  # the link, the link again, the password's notice
+    assert all(sent.body.endswith("\n\n— Acme Cars\n+1 555 0199\n2 Main St\n") for sent in mail.outbox)
+
+
 def test_a_reply_to_an_email_reaches_the_dealerships_address(run_tasks, settings):
     settings.CARSALES_DEALER = {**settings.CARSALES_DEALER, "email": "sales@dealer.example"}
     placed()
