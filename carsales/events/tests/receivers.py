@@ -8,8 +8,9 @@ from collections.abc import Callable
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.db.backends.signals import connection_created
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.dispatch import Signal
+from django.dispatch import Signal, receiver
 
 from carsales.events.durable import Event, durable_receiver
 from carsales.events.effects import once
@@ -21,19 +22,21 @@ hang_thing = Signal()  # no kwargs
 bench_thing = Signal()  # kwargs: token, wait (seconds the effect waits, as on an SMTP server)
 stray_thing = Signal()  # no kwargs
 later_thing = Signal()  # kwargs: due (an aware datetime)
+connection_thing = Signal()  # kwargs: token
 
 calls: list[tuple[str, Event]] = []  # what ran in this process, in order
 failing: dict[str, Callable[[], BaseException]] = {}  # receiver name -> the exception it raises now
 
 
-def observe(name: str, event: Event) -> None:
-    """Record that a receiver's effect happened: in `calls`, and in EVENTS_TEST_LOG for subprocesses."""
+def observe(name: str, event: Event, *, token: str | None = None) -> None:
+    """Record that a receiver's effect happened: in `calls`, and in EVENTS_TEST_LOG for subprocesses
+    (with `token`, or the event's own)."""
     if name in failing:
         raise failing[name]()
     calls.append((name, event))
     if path := os.environ.get("EVENTS_TEST_LOG"):
         with open(path, "a") as log:
-            log.write(f"{name} {event.idempotency_key} {event.kwargs.get('token', '-')} {time.time()}\n")
+            log.write(f"{name} {event.idempotency_key} {token or event.kwargs.get('token', '-')} {time.time()}\n")
 
 
 @durable_receiver(post_save, sender=Group, dispatch_uid="events_tests.group_saved", fields={"id", "name"})
@@ -77,6 +80,24 @@ async def async_effect(event: Event) -> None:
 def hang(event: Event) -> None:
     time.sleep(5)
     observe("hang", event)
+
+
+connections_opened = 0  # database connections this process has opened
+
+
+@receiver(connection_created)
+def count_connection(**kwargs: object) -> None:
+    global connections_opened
+    connections_opened += 1
+
+
+@durable_receiver(connection_thing, dispatch_uid="events_tests.connection", ordered=False)
+def on_its_connection(event: Event) -> None:
+    """Log the token as "<connections this process opened>/<the database's process for this one>"."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()" if connection.vendor == "postgresql" else "SELECT 0")
+        (backend,) = cursor.fetchone()
+    observe("connection", event, token=f"{connections_opened}/{backend}")
 
 
 @durable_receiver(bench_thing, dispatch_uid="events_tests.bench", ordered=False)
