@@ -4,7 +4,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
-from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -207,33 +206,11 @@ class CarAdmin(CheckedAgainOnRefusal, LenientAutocompleteAdmin):
 
     actions = ["withdraw", "relist"]
 
-    # Staff who may only look (a Salesperson) see what the site and API show them: no withdrawn
-    # car, no plate, no VIN (catalog.facts.sees_stock_details).
-    STOCK_DETAILS = ("plate", "vin")
-
+    # Staff who may only look (a Salesperson) see no withdrawn car, as on the site and the API
+    # (catalog.facts.sees_stock_details); plates and VINs whole, as any staff who may see cars.
     def get_queryset(self, request: HttpRequest) -> QuerySet[Car]:
         cars = super().get_queryset(request)
         return cars if sees_stock_details(request.user) else cars.exclude(status=CarStatus.WITHDRAWN)
-
-    def get_list_display(self, request: HttpRequest) -> Any:
-        shown = super().get_list_display(request)
-        return shown if sees_stock_details(request.user) else [f for f in shown if f not in self.STOCK_DETAILS]
-
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        # ?plate__startswith=A, B... would spell out a plate a car at a time.
-        if lookup.split(LOOKUP_SEP, 1)[0] in self.STOCK_DETAILS and not (
-            request is not None and sees_stock_details(request.user)
-        ):
-            return False
-        return super().lookup_allowed(lookup, value, request)
-
-    def get_search_fields(self, request: HttpRequest) -> Any:
-        fields = super().get_search_fields(request)
-        return fields if sees_stock_details(request.user) else [f for f in fields if f not in self.STOCK_DETAILS]
-
-    def get_fields(self, request: HttpRequest, obj: Car | None = None) -> Any:
-        fields = super().get_fields(request, obj)
-        return fields if sees_stock_details(request.user) else [f for f in fields if f not in self.STOCK_DETAILS]
 
     @admin.action(description="Withdraw the selected cars from sale", permissions=["change"])
     def withdraw(self, request: HttpRequest, queryset: QuerySet[Car]) -> None:

@@ -19,7 +19,7 @@ from rest_framework.validators import UniqueValidator
 from carsales.core.api_fields import SlugRelatedField
 from carsales.core.permissions import ModelPermissionsOrReadOnly, staff_with
 
-from .facts import sees_stock_details
+from .facts import reader_kind, sees_car_identity, sees_stock_details
 from .filters import CarFilterSet
 from .models import (
     FIRST_CAR_YEAR,
@@ -174,7 +174,7 @@ class CarSerializer(serializers.ModelSerializer):
     def to_representation(self, car: Car) -> dict[str, Any]:
         data = super().to_representation(car)
         request = self.context.get("request")
-        if not sees_stock_details(getattr(request, "user", None)):
+        if not sees_car_identity(getattr(request, "user", None)):
             # The serial part of a VIN and the plate single out one car: for staff (and its buyer).
             data["plate"], data["vin"] = plate_masked(car.plate), vin_masked(car.vin)
         return data
@@ -237,7 +237,7 @@ class CarViewSet(viewsets.ModelViewSet):
             return renderer.render(response.data, request.accepted_media_type, self.get_renderer_context())
 
         query = cacheable_query(request.query_params, known=API_LIST_PARAMETERS)
-        reader = sees_stock_details(request.user)
+        reader = reader_kind(request.user)
         where = request.build_absolute_uri("/")
         # What the bytes depend on in the Accept header: its indent, not whatever else a client puts there.
         indent = renderer.get_indent(request.accepted_media_type, self.get_renderer_context()) or 0
@@ -246,7 +246,7 @@ class CarViewSet(viewsets.ModelViewSet):
         if body is None:
             return refused[0]
         response = HttpResponse(body, content_type=renderer.media_type)
-        shared = not reader and query is not None  # the page every reader who is not stock staff gets
+        shared = reader == "public" and query is not None  # the page every reader who is not staff gets
         return shared_with_anyone(response, version, names_site=True) if shared else response
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:

@@ -15,8 +15,22 @@ HP_PER_KW = 1.341
 
 
 def sees_stock_details(user: Any) -> bool:
-    """Stock staff: they see withdrawn cars, full plates and VINs, where visitors see them masked."""
+    """Stock staff: they see withdrawn cars and who set a price, and download the stock."""
     return has_staff_power(user, ["catalog.change_car"])
+
+
+def sees_car_identity(user: Any) -> bool:
+    """Staff who may see the cars (a salesperson too: a buyer's papers name the plate and VIN)
+    read them whole, where visitors see them masked."""
+    return has_staff_power(user, ["catalog.view_car"]) or sees_stock_details(user)
+
+
+def reader_kind(user: Any) -> str:
+    """What a page of cars shows this reader, as the caches of those pages tell readers apart:
+    stock staff, other staff (plates and VINs whole, searchable), everyone else."""
+    if sees_stock_details(user):
+        return "stock"
+    return "staff" if sees_car_identity(user) else "public"
 
 
 def mileage_unit() -> str:

@@ -7,7 +7,7 @@ from django import forms
 from django.db.models import F, QuerySet
 from django.db.models.expressions import OrderBy
 
-from .facts import mileage_unit, sees_stock_details
+from .facts import mileage_unit, sees_car_identity, sees_stock_details
 from .models import FIRST_CAR_YEAR, Body, Brand, Car, CarStatus, Fuel, Transmission, next_year
 from .search import SearchOutcome, car_search
 from .selectors import MAX_DAYS_IN_STOCK, brands_offered, cars_in_stock_for
@@ -145,7 +145,7 @@ class CarFilterSet(filters.FilterSet):
         return queryset
 
     def search(self, cars: QuerySet[Car], name: str, value: str) -> QuerySet[Car]:
-        staff = sees_stock_details(getattr(self.request, "user", None))
+        staff = sees_car_identity(getattr(self.request, "user", None))
         found, self.search_outcome = car_search(cars, value, staff=staff)
         return found
 

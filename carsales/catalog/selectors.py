@@ -15,7 +15,7 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Abs
 from django.utils import timezone
 
-from .facts import sees_stock_details
+from .facts import sees_car_identity
 from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarStatus, CarVinReport, PriceChange
 from .signals import CarNote, car_page_notes
 
@@ -201,7 +201,7 @@ def car_similar(*, car: Car, limit: int = 4) -> QuerySet[Car]:
 
 def car_vin_report_for(*, car: Car, user: Any) -> CarVinReport | None:
     """The decoding of the car's current VIN, for staff; None for others, or before it is decoded."""
-    if not sees_stock_details(user):
+    if not sees_car_identity(user):
         return None
     return CarVinReport.objects.filter(car=car, vin=car.vin).exclude(vin="").first()
 

@@ -22,7 +22,7 @@ from carsales.core.pagination import page_of
 from carsales.core.permissions import staff_required
 
 from .exports import car_csv_lines
-from .facts import sees_stock_details
+from .facts import reader_kind, sees_stock_details
 from .filters import CarFilterSet
 from .forms import BrandForm, CarEditForm, CarForm
 from .models import Brand, Car, CarPhoto, CarStatus
@@ -84,7 +84,7 @@ CATALOGUE_PARAMETERS = frozenset([*CarFilterSet.base_filters, "page", "per_page"
 # browser must not cache one for another.
 @vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def car_list_view(request: HttpRequest) -> HttpResponse:
-    stock_staff = sees_stock_details(request.user)
+    stock_staff, reader = sees_stock_details(request.user), reader_kind(request.user)
     # htmx swaps only the results when the filters change; restoring history (back, after the
     # browser dropped its snapshot) asks for the whole page.
     htmx = request.htmx and not request.htmx.history_restore_request  # type: ignore[attr-defined]
@@ -119,9 +119,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
         return render_to_string(fragment, context, request=request)
 
     def render_page(viewer: Any = None) -> str | None:
-        catalogue = catalogue_cached(
-            "catalogue", fragment, stock_staff, query, render=render_catalogue, version=version
-        )
+        catalogue = catalogue_cached("catalogue", fragment, reader, query, render=render_catalogue, version=version)
         if catalogue is None:
             return None
         context = {"catalogue": mark_safe(catalogue), "csrf_token": CSRF_TOKEN_SLOT}  # rendered, escaped
@@ -132,9 +130,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
     query = cacheable_query(request.GET, known=CATALOGUE_PARAMETERS)
     version = catalogue_version(request)
     if htmx:
-        catalogue = catalogue_cached(
-            "catalogue", fragment, stock_staff, query, render=render_catalogue, version=version
-        )
+        catalogue = catalogue_cached("catalogue", fragment, reader, query, render=render_catalogue, version=version)
         if catalogue is None:
             return redirect(moved_to[0], permanent=True)
         shared = not request.user.is_authenticated and query is not None  # the results every visitor gets

@@ -49,7 +49,13 @@ def order_summary(order: Order, *, lines: Iterable[OrderItem] | None = None) -> 
         "number": order.pk,
         "buyer_id": order.buyer_id,
         "lines": [
-            {"car": str(line.car), "stock_code": line.car.stock_code, "price": str(line.price)}
+            {
+                "car": str(line.car),
+                "stock_code": line.car.stock_code,
+                "plate": line.car.plate,
+                "vin": line.car.vin,
+                "price": str(line.price),
+            }
             for line in sorted(lines, key=lambda line: line.pk)
         ],
         "total": order.total,

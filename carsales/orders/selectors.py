@@ -6,6 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
+from carsales.catalog.facts import sees_car_identity
 from carsales.catalog.models import Car, CarStatus, plate_as_stored
 from carsales.core.converters import id_in
 from carsales.core.permissions import has_staff_power
@@ -33,6 +34,15 @@ def order_cancellable_by(*, order: Order, user: AbstractBaseUser | AnonymousUser
     every order is not cancelling them)."""
     own = user.pk is not None and order.buyer.user_id == user.pk
     return own or has_staff_power(user, ["orders.change_order"])
+
+
+def order_shows_car_identity(*, order: Order, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether the order's page names its cars' plates and VINs to `user`: staff who see them
+    anyway, and the buyer while the order stands (placed, a buyer checks the VIN's history before
+    paying; paid, the cars are theirs). Visitors see them masked on the car's page."""
+    own = user.pk is not None and order.buyer.user_id == user.pk
+    stands = order.is_active and order.status in (OrderStatus.PLACED, OrderStatus.PAID)
+    return (own and stands) or sees_car_identity(user)
 
 
 def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") -> QuerySet[Order]:

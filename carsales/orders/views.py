@@ -26,6 +26,7 @@ from .selectors import (
     order_cancellable_by,
     order_list_for,
     order_search,
+    order_shows_car_identity,
     visitor_cart_items,
 )
 from .services import (
@@ -164,7 +165,11 @@ def order_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = get_object_or_404(order_list_for(user=request.user), pk=pk)
-    context = {"order": order, "may_cancel": order_cancellable_by(order=order, user=request.user)}
+    context = {
+        "order": order,
+        "may_cancel": order_cancellable_by(order=order, user=request.user),
+        "shows_identity": order_shows_car_identity(order=order, user=request.user),
+    }
     return render(request, "orders/order_detail.html", context)
 
 

@@ -1,6 +1,6 @@
 from django import template
 
-from carsales.catalog.facts import car_headline_facts, car_specs, days_in_stock, sees_stock_details
+from carsales.catalog.facts import car_headline_facts, car_specs, days_in_stock, sees_car_identity
 from carsales.catalog.models import Car
 
 register = template.Library()
@@ -13,7 +13,7 @@ def headline_facts(car: Car) -> str:
 
 @register.simple_tag(takes_context=True)
 def specs(context: template.Context, car: Car) -> list[tuple[str, str]]:
-    return car_specs(car, staff=sees_stock_details(context.get("user")))
+    return car_specs(car, staff=sees_car_identity(context.get("user")))
 
 
 @register.filter

@@ -1,0 +1,138 @@
+"""Who reads a car's plate and VIN whole, on every page and API that shows them: staff who may see
+cars (a salesperson fills in a buyer's papers with them), and a buyer on their own order while it
+stands; everyone else sees them masked, and a cache never hands one reader's bytes to another."""
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from carsales.catalog.vin import plate_masked, vin_masked
+from carsales.conftest import CarFactory, UserFactory, order_for, token_client
+from carsales.core.groups import MANAGER, SALESPERSON
+from carsales.orders.models import PaymentMethod
+from carsales.orders.services import order_cancel, order_mark_paid
+
+pytestmark = pytest.mark.django_db
+
+PLATE, VIN = "7ABC123", "1HGCM82633A004352"
+
+
+def member_of(group: str) -> Any:
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def shows_whole(text: str) -> bool:
+    """Whether `text` names the plate and VIN whole; otherwise it must show them masked or not at all."""
+    whole = PLATE in text and VIN in text
+    assert whole or (PLATE not in text and VIN not in text)
+    return whole
+
+
+def logged_in(user: Any) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def car() -> Any:
+    return CarFactory(plate=PLATE, vin=VIN, model="Identity")
+
+
+READERS = {
+    "visitor": (lambda: None, False),
+    "buyer": (UserFactory, False),
+    "salesperson": (lambda: member_of(SALESPERSON), True),
+    "manager": (lambda: member_of(MANAGER), True),
+}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_the_car_page_and_the_api_show_the_plate_and_vin_whole_to_staff_only(car: Any, reader: str):
+    make, whole = READERS[reader]
+    user = make()
+    client = logged_in(user)
+    api = token_client(user) if user else Client()
+
+    page = client.get(f"/cars/{car.pk}/").content.decode()
+    detail = api.get(f"/api/cars/{car.pk}/").json()
+    (listed,) = api.get("/api/cars/").json()["results"]
+
+    assert shows_whole(page) is whole
+    for shown in (detail, listed):
+        assert (shown["plate"], shown["vin"]) == ((PLATE, VIN) if whole else (plate_masked(PLATE), vin_masked(VIN)))
+    if not whole:
+        assert vin_masked(VIN) in page
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_search_by_plate_or_vin_finds_the_car_for_staff_only(car: Any, reader: str):
+    CarFactory(model="Other")
+    make, whole = READERS[reader]
+    user = make()
+    client, api = logged_in(user), token_client(user) if user else Client()
+
+    for typed in (PLATE, VIN):
+        page = client.get("/", {"q": typed}).content.decode()
+        found = api.get("/api/cars/", {"q": typed}).json()["results"]
+
+        assert ("Identity" in page) is whole
+        assert [shown["id"] for shown in found] == ([car.pk] if whole else [])
+
+
+def test_a_salespersons_whole_plates_are_never_served_to_a_visitor_from_a_cache(car: Any):
+    salesperson = member_of(SALESPERSON)
+    for_staff = token_client(salesperson).get("/api/cars/").content.decode()
+    staff_search = logged_in(salesperson).get("/", {"q": PLATE}).content.decode()
+
+    for_visitor = Client().get("/api/cars/").content.decode()
+    visitor_search = Client().get("/", {"q": PLATE}).content.decode()
+    buyer_search = logged_in(UserFactory()).get("/", {"q": PLATE}).content.decode()
+
+    assert shows_whole(for_staff) and "Identity" in staff_search
+    assert not shows_whole(for_visitor)
+    assert "Identity" not in visitor_search and "Identity" not in buyer_search
+
+
+def test_the_admin_lists_and_searches_plates_for_a_salesperson(car: Any):
+    client = logged_in(member_of(SALESPERSON))
+
+    listed = client.get("/admin/catalog/car/", {"q": PLATE}).content.decode()
+
+    assert PLATE in listed and "Identity" in listed
+
+
+@pytest.mark.parametrize(
+    ("state", "buyer_sees"), [("placed", True), ("paid", True), ("cancelled", False)]
+)  # fmt: skip
+def test_the_order_page_names_plate_and_vin_to_its_buyer_while_the_order_stands(car: Any, state: str, buyer_sees: bool):
+    owner = UserFactory()
+    order = order_for(car, user=owner)
+    if state == "paid":
+        order_mark_paid(order=order, actor=member_of(SALESPERSON), method=PaymentMethod.TRANSFER)
+    elif state == "cancelled":
+        order_cancel(order=order, actor=owner)
+
+    for user, sees in ((owner, buyer_sees), (member_of(SALESPERSON), True), (member_of(MANAGER), True)):
+        page = logged_in(user).get(f"/orders/{order.pk}/")
+        assert page.status_code == 200
+        assert shows_whole(page.content.decode()) is sees
+    assert logged_in(UserFactory()).get(f"/orders/{order.pk}/").status_code == 404  # another buyer's
+
+
+def test_the_receipt_email_names_the_cars_plates_and_vins(car: Any, run_tasks: Any, mailoutbox: list[Any]):
+    order = order_for(car, user=UserFactory(email="owner@example.com"))
+    run_tasks()
+    placed = mailoutbox[-1].body
+
+    order_mark_paid(order=order, actor=member_of(SALESPERSON), method=PaymentMethod.CASH)
+    run_tasks()
+    receipt = mailoutbox[-1].body
+
+    assert not shows_whole(placed)
+    assert f"plate {PLATE}, VIN {VIN}" in receipt
