@@ -22,6 +22,16 @@ def test_no_template_has_an_inline_script_or_style_attribute(path: Path):
     assert not STYLE_ATTRIBUTE.search(source)
 
 
+EMAILS = sorted((Path(settings.BASE_DIR) / "carsales").rglob("templates/**/*.txt"))
+
+
+@pytest.mark.parametrize("path", EMAILS, ids=lambda p: str(p.relative_to(settings.BASE_DIR)))
+def test_an_emails_first_sentence_after_its_greeting_begins_with_a_capital(path: Path):
+    greeting = re.search(r"Hello [^\n]*,\n\n(.)", path.read_text())
+
+    assert greeting is None or not greeting.group(1).islower()
+
+
 @pytest.mark.django_db
 def test_the_admin_car_thumbnail_is_styled_by_a_class_and_named(staff_client, run_tasks):
     car = CarFactory(photo=image_upload())
