@@ -15,7 +15,7 @@ from carsales.core.actor import current_actor
 from carsales.core.dispatch import joins_sender
 from carsales.events.dumps import changed_on_load
 from carsales.orders.models import Order
-from carsales.orders.signals import order_cancelled, order_paid, order_placed
+from carsales.orders.signals import order_cancelled, order_paid, order_placed, order_refunded
 from carsales.sales.models import Sale
 
 from .models import AuditEntry
@@ -34,6 +34,12 @@ def log_order_paid(sender: type, order: Order, actor: Any, **kwargs: Any) -> Non
     paid = {"method": order.payment_method, "reference": order.payment_reference}
     detail = {"total_price": str(order.total_price), **paid}
     audit_record(actor=actor, action="order.paid", target=order, detail=detail)
+
+
+@joins_sender
+def log_order_refunded(sender: type, order: Order, actor: Any, **kwargs: Any) -> None:
+    detail = {"total_price": str(order.total_price), "reference": order.refund_reference}
+    audit_record(actor=actor, action="order.refunded", target=order, detail=detail)
 
 
 @joins_sender
@@ -170,6 +176,7 @@ pre_save.connect(refuse_rewriting_an_entry, sender=AuditEntry, dispatch_uid="aud
 order_placed.connect(log_order_placed, dispatch_uid="audit.log_order_placed")
 order_paid.connect(log_order_paid, dispatch_uid="audit.log_order_paid")
 order_cancelled.connect(log_order_cancelled, dispatch_uid="audit.log_order_cancelled")
+order_refunded.connect(log_order_refunded, dispatch_uid="audit.log_order_refunded")
 post_delete.connect(log_sale_voided, sender=Sale, dispatch_uid="audit.log_sale_voided")
 post_save.connect(log_car_saved, sender=Car, dispatch_uid="audit.log_car_saved")
 post_delete.connect(log_car_deleted, sender=Car, dispatch_uid="audit.log_car_deleted")

@@ -21,7 +21,7 @@ from .models import AuditEntry
 # What a manager asks to see, and the actions it covers.
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "orders": ("Orders placed and cancelled", ("order.placed", "order.cancelled")),
-    "payments": ("Payments", ("order.paid",)),
+    "payments": ("Payments and refunds", ("order.paid", "order.refunded")),
     "voids": ("Sales voided", ("sale.voided",)),
     "cars": ("Cars added, edited, taken off sale, removed",
              ("car.created", "car.edited", "car.withdrawn", "car.relisted", "car.deleted")),
@@ -118,6 +118,11 @@ def _said(entry: AuditEntry, linked: Callable[[str, Any], str | None]) -> tuple[
             paid += [f"reference {detail['reference']}"] if detail.get("reference") else []
             said = f"recorded the payment of order #{entry.object_id}"
             return said + (f" ({', '.join(paid)})" if paid else ""), order_page
+        case "order.refunded":
+            refunded = [_money(detail["total_price"])] if "total_price" in detail else []
+            refunded += [f"reference {detail['reference']}"] if detail.get("reference") else []
+            said = f"recorded the refund of order #{entry.object_id}"
+            return said + (f" ({', '.join(refunded)})" if refunded else ""), order_page
         case "order.cancelled":
             return f"cancelled order #{entry.object_id}", order_page
         case "sale.voided":

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_unicode_slug
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Abs
 from django.utils import timezone
@@ -151,6 +151,11 @@ def car_catalogue(*, include_unavailable: bool) -> QuerySet[Car]:
 
 def brand_list() -> QuerySet[Brand]:
     return Brand.objects.all()
+
+
+def brands_with_car_count() -> QuerySet[Brand]:
+    """Every brand with `car_count`, its cars of any state (each keeps its brand from deletion)."""
+    return Brand.objects.annotate(car_count=Count("cars"))
 
 
 def brands_offered(*, chosen: str | None) -> QuerySet[Brand]:

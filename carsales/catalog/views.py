@@ -35,8 +35,8 @@ from .pages import (
     with_own_token,
 )
 from .selectors import (
-    brand_list,
     brand_slug_renamed,
+    brands_with_car_count,
     car_catalogue,
     car_gallery,
     car_notes_for,
@@ -462,7 +462,7 @@ def brand_list_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Brand {brand} added.")
             return redirect("catalog:brand_list")
-    return render(request, "catalog/brand_list.html", {"form": form, "brands": brand_list()})
+    return render(request, "catalog/brand_list.html", {"form": form, "brands": brands_with_car_count()})
 
 
 @staff_required("catalog.delete_brand")

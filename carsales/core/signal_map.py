@@ -3,7 +3,8 @@ receivers in the order Django calls them, each with the way it runs (its mode).
 
 Modes:
 - inline: called by the send, inside the sender's transaction; its exception reaches the sender
-  (`send`) or is returned (`send_robust`);
+  (`send`, or `send_robust` for a receiver that joins its sender: core.dispatch.joins_sender) or
+  is returned (`send_robust`);
 - savepoint: a DomainSignal receiver, inside the sender's transaction in a savepoint of its
   own once it touches the database, so a failure rolls back its writes alone and is recorded;
 - durable: the send writes a delivery in the sender's transaction; a worker runs the function
@@ -136,7 +137,9 @@ def connection_of(order: int, signal: Signal, lookup_key: Any, sender: str, rece
             "conditional": durable.when is not None,
         }
     else:
-        mode, details = ("savepoint" if isinstance(signal, DomainSignal) else "inline"), {}
+        # A DomainSignal receiver that joins its sender (an audit entry) runs without a savepoint.
+        alone = isinstance(signal, DomainSignal) and not getattr(origin(receiver), "joins_sender", False)
+        mode, details = ("savepoint" if alone else "inline"), {}
     module = getattr(origin(receiver), "__module__", "")
     return Connection(order, receiver_label(receiver), _app_of(module), sender, uid, mode, details)
 

@@ -14,7 +14,7 @@ from django.db.models.signals import post_delete
 from carsales.accounts.signals import account_email_owed
 from carsales.events.durable import Event, durable_receiver
 from carsales.orders.models import CancellationReason, Order
-from carsales.orders.signals import order_cancelled, order_paid, order_placed
+from carsales.orders.signals import order_cancelled, order_paid, order_placed, order_refunded
 from carsales.sales.models import Sale
 
 from .services import OrderEmail, account_email_send, order_email_send, order_summary
@@ -91,6 +91,19 @@ def _voided_summary(sale: Sale) -> dict[str, Any]:
 def tell_voided_sale(event: Event) -> None:
     """A sale voided by any path (staff's action, the admin, a shell) tells its buyer."""
     order_email_send(email=OrderEmail.VOIDED, summary=event.summary)
+
+
+@durable_receiver(
+    order_refunded,
+    sender=Order,
+    dispatch_uid="notifications.tell_refunded_order",
+    queue=QUEUE,
+    ordered=LANE,
+    carries={"order"},
+    adds=_summary,
+)
+def tell_refunded_order(event: Event) -> None:
+    order_email_send(email=OrderEmail.REFUNDED, summary=event.summary)
 
 
 @durable_receiver(

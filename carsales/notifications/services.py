@@ -32,6 +32,7 @@ class OrderEmail(Enum):
     CANCELLED = ("order_cancelled", "Your {dealer} order #{pk} is cancelled")
     EXPIRED = ("order_expired", "Your {dealer} reservation #{pk} has expired")
     VOIDED = ("order_voided", "Your {dealer} order #{pk}: the sale was cancelled")
+    REFUNDED = ("order_refunded", "Your {dealer} order #{pk}: your payment was refunded")
 
     def __init__(self, template: str, subject: str) -> None:
         self.template = template
@@ -64,6 +65,7 @@ def order_summary(order: Order, *, lines: Iterable[OrderItem] | None = None) -> 
         "cancellation_reason": order.cancellation_reason,
         "paid_by": order.get_payment_method_display().lower() if order.payment_method else "",
         "payment_reference": order.payment_reference,
+        "refund_reference": order.refund_reference,
     }
 
 

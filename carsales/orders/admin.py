@@ -62,14 +62,21 @@ class OrderAdmin(admin.ModelAdmin):
         "voided_at",
         "void_reason",
         "void_note",
+        "refunded_at",
+        "refund_reference",
     )
     inlines = [OrderItemInline]
     actions = ["mark_paid", "cancel", "delete_finished"]
 
     @admin.display(description="State", ordering="status")
     def state(self, order: Order) -> str:
-        """As the site says it: a paid order whose sale was voided is "Voided", not "Paid"."""
-        return order.get_status_display() if order.is_active else "Voided"
+        """As the site says it: a paid order whose sale was voided is "Voided", not "Paid"; and
+        whether its refund is recorded, where one may be owed."""
+        if order.is_active:
+            return order.get_status_display()
+        if order.refunded_at is not None:
+            return "Voided, refunded"
+        return "Voided, refund not recorded" if order.awaits_refund else "Voided"
 
     date_hierarchy = "placed_at"
 

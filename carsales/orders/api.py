@@ -42,6 +42,7 @@ from .services import (
     order_cancel,
     order_mark_paid,
     order_place,
+    order_record_refund,
 )
 
 
@@ -105,6 +106,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "cancelled_at",
             "voided_at",
             "void_reason",  # the buyer is told it; staff's note is not theirs to read
+            "refunded_at",
+            "refund_reference",
         ]
         read_only_fields = fields
 
@@ -210,11 +213,23 @@ class PaymentSerializer(serializers.Serializer):
         return reference
 
 
+class RefundSerializer(serializers.Serializer):
+    """The refund of a voided sale's payment: the buyer's email and the audit log say it."""
+
+    reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=PAYMENT_REFERENCE_LENGTH)
+
+    def validate_reference(self, reference: str) -> str:
+        reference = payment_reference_as_stored(reference)
+        validate_payment_reference(reference)
+        return reference
+
+
 ORDER_STATE_REFUSED = OpenApiResponse(description="The order is not in a state that allows this (already paid...).")
 
 
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
-    """Your orders (staff: all). Staff mark a placed order paid; staff or its buyer cancel it."""
+    """Your orders (staff: all). Staff mark a placed order paid and record a voided sale's refund;
+    staff or its buyer cancel a placed order."""
 
     serializer_class = OrderSerializer
     lookup_value_converter = "id"
@@ -240,6 +255,17 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         given = PaymentSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         return self._transition(request, functools.partial(order_mark_paid, **given.validated_data))
+
+    @extend_schema(request=RefundSerializer, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
+    @action(detail=True, methods=["post"], permission_classes=[staff_with("orders.change_order")])
+    def refund(self, request: Request, pk: str | None = None) -> Response:
+        """Record that a voided sale's payment went back to its buyer, with the refund's `reference`."""
+        order = self.get_object()
+        if not order.awaits_refund:  # a 409 (its sale stands, nothing owed, recorded already), whatever the body
+            return self._transition(request, order_record_refund)
+        given = RefundSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        return self._transition(request, functools.partial(order_record_refund, **given.validated_data))
 
     @extend_schema(request=None, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
     @action(detail=True, methods=["post"])

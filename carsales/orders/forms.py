@@ -31,3 +31,19 @@ class PaymentsForm(PaymentForm):
                 "A reference names one payment: mark the orders paid one at a time to give each its own."
             )
         return reference
+
+
+class RefundForm(forms.Form):
+    """The refund of a voided sale's payment, as staff record it: the buyer's email and the audit log say it."""
+
+    reference = forms.CharField(
+        label="Refund reference (optional)",
+        required=False,
+        max_length=PAYMENT_REFERENCE_LENGTH,
+        help_text="The refund transfer's or card slip's reference: what the buyer quotes to find it.",
+    )
+
+    def clean_reference(self) -> str:
+        reference = payment_reference_as_stored(self.cleaned_data["reference"])
+        validate_payment_reference(reference)
+        return reference

@@ -147,6 +147,12 @@ class Order(StateGuardedModel):
         max_length=PAYMENT_REFERENCE_LENGTH, blank=True, editable=False,
         help_text="The transfer's or card slip's reference, the finance contract's number: what finds the money.",
     )  # fmt: skip
+    # When staff recorded the refund a voided sale owed its buyer, and the refund's own reference.
+    refunded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    refund_reference = models.CharField(
+        max_length=PAYMENT_REFERENCE_LENGTH, blank=True, editable=False,
+        help_text="The refund's transfer or card slip reference: what the buyer quotes to find it.",
+    )  # fmt: skip
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancellation_reason = models.CharField(
         max_length=16, choices=CancellationReason.choices, blank=True, editable=False
@@ -168,6 +174,8 @@ class Order(StateGuardedModel):
         "voided_at",
         "void_reason",
         "void_note",
+        "refunded_at",
+        "refund_reference",
         "cancellation_reason",
         "expires_at",
         "total",
@@ -212,6 +220,23 @@ class Order(StateGuardedModel):
                 ),
                 name="order_payment_reference_as_stored",
             ),
+            # A refund only for a voided sale whose payment stood (not one that failed or was reversed).
+            models.CheckConstraint(
+                condition=models.Q(refunded_at__isnull=True)
+                | (models.Q(is_active=False) & ~models.Q(void_reason=VoidReason.PAYMENT)),
+                name="order_refund_only_if_voided_with_a_payment",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refunded_at__isnull=False) | models.Q(refund_reference=""),
+                name="order_refund_reference_only_if_refunded",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    LessThanOrEqual(Length("refund_reference"), PAYMENT_REFERENCE_LENGTH),
+                    refund_reference__regex=PAYMENT_REFERENCE_PATTERN,
+                ),
+                name="order_refund_reference_as_stored",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -228,6 +253,11 @@ class Order(StateGuardedModel):
         if self.void_reason == VoidReason.PAYMENT:
             return False
         return None if self.void_reason == VoidReason.ERROR else True
+
+    @property
+    def awaits_refund(self) -> bool:
+        """Voided, its payment owed back (or perhaps, for a sale recorded in error), no refund recorded yet."""
+        return not self.is_active and self.refund_owed is not False and self.refunded_at is None
 
     @property
     def void_told_buyer(self) -> str:

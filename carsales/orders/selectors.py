@@ -11,7 +11,7 @@ from carsales.catalog.models import Car, CarStatus, plate_as_stored
 from carsales.core.converters import id_in
 from carsales.core.permissions import has_staff_power
 
-from .models import Cart, CartItem, Order, OrderItem, OrderStatus
+from .models import Cart, CartItem, Order, OrderItem, OrderStatus, VoidReason
 
 
 def order_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
@@ -46,10 +46,13 @@ def order_shows_car_identity(*, order: Order, user: AbstractBaseUser | Anonymous
 
 
 def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") -> QuerySet[Order]:
-    """Orders in one state ("voided" for a voided sale), and matching `query` on the buyer
+    """Orders in one state ("voided" for a voided sale, "refund_owed" for one whose refund is not
+    recorded yet), and matching `query` on the buyer
     (username, email, name) or a car (model, brand, plate, stock code), or an order number."""
     if status == "voided":
         orders = orders.filter(is_active=False)
+    elif status == "refund_owed":  # Order.awaits_refund, as a query
+        orders = orders.filter(is_active=False, refunded_at__isnull=True).exclude(void_reason=VoidReason.PAYMENT)
     elif status in OrderStatus.values:
         orders = orders.filter(status=status, is_active=True)
     for word in query.split()[:8]:

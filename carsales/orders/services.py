@@ -36,7 +36,7 @@ from .models import (
     payment_reference_as_stored,
     validate_payment_reference,
 )
-from .signals import order_cancelled, order_paid, order_payment_recorded, order_placed
+from .signals import order_cancelled, order_paid, order_payment_recorded, order_placed, order_refunded
 
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
 
@@ -323,6 +323,33 @@ def order_mark_paid(
     )
     order_payment_recorded.send(sender=Order, order=order)
     order_paid.send_robust(sender=Order, order=order, actor=actor)
+    return order
+
+
+@transaction.atomic
+def order_record_refund(*, order: Order, actor: AbstractBaseUser | AnonymousUser, reference: str = "") -> Order:
+    """Record that the payment of `order`, whose sale was voided, went back to its buyer, with the
+    refund's `reference` (its spaces as one), then send order_refunded (the buyer is told).
+
+    Judged by the order as stored, locked: raises OrderStateError for an order whose sale stands,
+    whose payment failed or was reversed (nothing to give back), or whose refund is recorded
+    already; ValidationError for a reference the order cannot keep. Records nothing then.
+    """
+    reference = payment_reference_as_stored(reference)
+    try:
+        validate_payment_reference(reference)
+    except ValidationError as refused:
+        raise ValidationError({"reference": refused.messages}) from None
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.is_active:
+        raise OrderStateError(f"Order #{order.pk}'s sale stands; void it before recording a refund.")
+    if order.refund_owed is False:
+        raise OrderStateError(f"Order #{order.pk}'s payment failed or was reversed: no refund is owed.")
+    if order.refunded_at is not None:
+        made = date_format(timezone.localtime(order.refunded_at), "DATETIME_FORMAT")
+        raise OrderStateError(f"Order #{order.pk}'s refund was recorded on {made} already.")
+    _order_state_write(order, refunded_at=timezone.now(), refund_reference=reference)
+    order_refunded.send_robust(sender=Order, order=order, actor=actor)
     return order
 
 

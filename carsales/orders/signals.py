@@ -50,6 +50,15 @@ already cancelled order.
 """,
 )
 
+order_refunded = DomainSignal(
+    "order_refunded",
+    doc="""Sent when staff record that a voided sale's payment was refunded to its buyer.
+
+kwargs: `order` (Order, voided, `refunded_at` and `refund_reference` set), `actor` (the staff
+User). Sent once per order: the service refuses a refund already recorded.
+""",
+)
+
 orders_loaded = Signal()
 """Sent by `loaddata` once every fixture's rows are in, inside its transaction, before it commits.
 

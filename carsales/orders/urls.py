@@ -14,4 +14,5 @@ urlpatterns = [
     path("orders/<id:pk>/", views.order_detail, name="order_detail"),
     path("orders/<id:pk>/pay/", views.order_pay, name="order_pay"),
     path("orders/<id:pk>/cancel/", views.order_cancel_view, name="order_cancel"),
+    path("orders/<id:pk>/refund/", views.order_refund, name="order_refund"),
 ]

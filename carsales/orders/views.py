@@ -17,7 +17,7 @@ from carsales.core.decorators import posted_else_back_to
 from carsales.core.pagination import page_of
 from carsales.core.permissions import has_staff_power, staff_required
 
-from .forms import PaymentForm
+from .forms import PaymentForm, RefundForm
 from .models import CancellationReason, Cart, Order, OrderStatus
 from .receivers import CART_TOKEN_SESSION_KEY
 from .selectors import (
@@ -41,6 +41,7 @@ from .services import (
     order_cancel,
     order_mark_paid,
     order_place,
+    order_record_refund,
 )
 
 ORDERS_PER_PAGE = 25
@@ -156,7 +157,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "status": status,
             "q": query,
-            "statuses": [*OrderStatus.choices, ("voided", "Voided")],
+            "statuses": [*OrderStatus.choices, ("voided", "Voided"), ("refund_owed", "Voided, refund not recorded")],
             "staff_view": staff_view,
         },
     )
@@ -208,6 +209,22 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     # Not payable (any more): the transition refuses, saying why.
     given = form.cleaned_data if payable else {}
     return _staff_transition(request, pk, functools.partial(order_mark_paid, **given), "is paid")
+
+
+@staff_required("orders.change_order")
+@require_http_methods(["GET", "POST"])
+def order_refund(request: HttpRequest, pk: int) -> HttpResponse:
+    """Asked first (GET), with the refund's reference: records that a voided sale's payment went
+    back to its buyer, who is told by email."""
+    order = get_object_or_404(Order, pk=pk)
+    if request.method == "GET" and not order.awaits_refund:
+        return redirect(order)  # nothing to refund (any more): its page says why
+    form = RefundForm(request.POST if request.method == "POST" else None)
+    if order.awaits_refund and not form.is_valid():
+        return render(request, "orders/order_confirm_refund.html", {"order": order, "form": form})
+    # Nothing owed (any more): the transition refuses, saying why.
+    given = form.cleaned_data if order.awaits_refund else {}
+    return _staff_transition(request, pk, functools.partial(order_record_refund, **given), "has its refund recorded")
 
 
 @login_required

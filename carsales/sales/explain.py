@@ -4,7 +4,8 @@ from collections.abc import Callable
 
 from carsales.core.explain import scenario
 from carsales.orders.explain import checkout_ready
-from carsales.orders.services import order_mark_paid
+from carsales.orders.models import VoidReason
+from carsales.orders.services import order_mark_paid, order_record_refund
 
 from .services import sale_void
 
@@ -15,3 +16,12 @@ def void() -> Callable[[], object]:
     place, user = checkout_ready()
     order = order_mark_paid(order=place(), actor=user)
     return lambda: sale_void(sale=order.sale, actor=user)
+
+
+@scenario("refund", sends=("order_refunded",))
+def refund() -> Callable[[], object]:
+    """The payment of a voided sale of three cars recorded as refunded (order_record_refund)."""
+    place, user = checkout_ready()
+    order = order_mark_paid(order=place(), actor=user)
+    sale_void(sale=order.sale, actor=user, reason=VoidReason.RETURNED)
+    return lambda: order_record_refund(order=order, actor=user, reference="RF 1")

@@ -208,7 +208,8 @@ def test_seeing_orders_in_the_admin_changes_none_of_them(urls):
 
 
 def test_a_salesperson_sees_in_the_admin_what_the_site_shows_them_of_the_stock():
-    """No withdrawn car, no plate, no VIN: only stock staff (catalog.change_car) see those."""
+    """No withdrawn car: only stock staff (catalog.change_car) see those. Plates and VINs whole,
+    searched and filtered on, as on the site (a buyer's papers name them)."""
     from carsales.catalog.services import cars_withdraw
 
     car = CarFactory(plate="SEE0001", vin="1HGCM82633A004352")
@@ -219,15 +220,13 @@ def test_a_salesperson_sees_in_the_admin_what_the_site_shows_them_of_the_stock()
     manager.force_login(_staff_in("Manager"))
 
     listed = salesperson.get("/admin/catalog/car/").content.decode()
-    assert car.stock_code in listed and withdrawn.stock_code not in listed and "SEE0001" not in listed
-    assert car.stock_code not in salesperson.get("/admin/catalog/car/", {"q": "SEE0001"}).content.decode()
+    assert car.stock_code in listed and withdrawn.stock_code not in listed and "SEE0001" in listed
+    assert car.stock_code in salesperson.get("/admin/catalog/car/", {"q": "SEE0001"}).content.decode()
+    assert withdrawn.stock_code not in salesperson.get("/admin/catalog/car/", {"q": "GONE001"}).content.decode()
     page = salesperson.get(f"/admin/catalog/car/{car.pk}/change/").content.decode()
-    assert "SEE0001" not in page and "1HGCM82633A004352" not in page
+    assert "SEE0001" in page and "1HGCM82633A004352" in page
     assert salesperson.get(f"/admin/catalog/car/{withdrawn.pk}/change/").status_code == 302  # "does not exist"
-    # Nor by filtering on them, a character at a time.
-    for lookup in ({"plate__startswith": "SEE"}, {"vin__startswith": "1HG"}, {"plate": "SEE0001"}):
-        assert salesperson.get("/admin/catalog/car/", lookup).status_code == 400, lookup
-    assert car.stock_code in manager.get("/admin/catalog/car/", {"plate__startswith": "SEE"}).content.decode()
+    assert car.stock_code in salesperson.get("/admin/catalog/car/", {"plate__startswith": "SEE"}).content.decode()
 
     assert "SEE0001" in manager.get("/admin/catalog/car/", {"q": "SEE0001"}).content.decode()
     assert "1HGCM82633A004352" in manager.get(f"/admin/catalog/car/{car.pk}/change/").content.decode()

@@ -338,3 +338,22 @@ def test_a_fixture_loads_a_payment_as_the_order_flow_records_it(tmp_path):
 
     assert Order.objects.filter(pk=loaded, payment_method="transfer", payment_reference="TR 2026-118").exists()
     assert_store_is_true()
+
+
+@pytest.mark.parametrize(
+    "refund",
+    [
+        {"refunded_at": "2026-01-02T00:00:00Z"},  # the sale stands: nothing to refund
+        {"refund_reference": "RF 1"},  # a reference of no refund
+    ],
+)
+def test_a_fixture_cannot_load_a_refund_the_order_flow_would_refuse(tmp_path, refund):
+    from django.db import IntegrityError
+
+    from carsales.orders.models import Order
+
+    path, loaded = _paid_order_fixture(tmp_path, **refund)
+
+    with pytest.raises((IntegrityError, CommandError)):
+        call_command("loaddata", path, verbosity=0)
+    assert not Order.objects.filter(pk=loaded).exists()

@@ -1,0 +1,179 @@
+"""The refund of a voided sale's payment, recorded by staff: once, only where a payment stood, on
+every path (service, page, API), told to the buyer by email and kept in the audit log; the
+database refuses what the flow refuses."""
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, Group
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.test import Client
+from django.utils import timezone
+
+from carsales.audit.models import AuditEntry
+from carsales.conftest import CarFactory, UserFactory, order_for, token_client
+from carsales.core.groups import SALESPERSON
+from carsales.orders.models import Order, PaymentMethod, VoidReason
+from carsales.orders.services import OrderStateError, order_mark_paid, order_record_refund
+from carsales.sales.services import sale_void
+
+pytestmark = pytest.mark.django_db
+
+
+def salesperson() -> Any:
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=SALESPERSON))
+    return user
+
+
+def voided(reason: VoidReason | str = VoidReason.RETURNED, *, buyer: Any = None) -> Order:
+    order = order_for(CarFactory(value=25_000), user=buyer or UserFactory(email="owner@example.com"))
+    order = order_mark_paid(order=order, actor=AnonymousUser(), method=PaymentMethod.TRANSFER)
+    sale_void(sale=order.sale, actor=None, reason=reason)
+    return Order.objects.get(pk=order.pk)
+
+
+def test_a_refund_is_recorded_once_told_to_the_buyer_and_logged(run_tasks: Any, mailoutbox: list[Any]):
+    order, staff = voided(), salesperson()
+    run_tasks()
+    assert order.awaits_refund
+
+    order_record_refund(order=order, actor=staff, reference="  RF   2026-7 ")
+    run_tasks()
+
+    stored = Order.objects.get(pk=order.pk)
+    assert stored.refunded_at is not None and stored.refund_reference == "RF 2026-7" and not stored.awaits_refund
+    entry = AuditEntry.objects.get(action="order.refunded")
+    assert entry.actor_id == staff.pk and entry.detail == {"total_price": "25000.00", "reference": "RF 2026-7"}
+    (email,) = [sent for sent in mailoutbox if "refunded" in sent.subject]
+    assert "We have refunded your payment of $25,000 for order" in email.body and "(reference RF 2026-7)" in email.body
+    with pytest.raises(OrderStateError, match="recorded on"):
+        order_record_refund(order=order, actor=staff)
+    run_tasks()
+    assert AuditEntry.objects.filter(action="order.refunded").count() == 1
+    assert len([sent for sent in mailoutbox if "refunded" in sent.subject]) == 1
+
+
+def test_no_refund_for_a_sale_that_stands_nor_for_a_payment_that_failed():
+    standing = order_mark_paid(order=order_for(CarFactory()), actor=AnonymousUser(), method=PaymentMethod.CASH)
+    failed = voided(VoidReason.PAYMENT)
+
+    with pytest.raises(OrderStateError, match="void it before"):
+        order_record_refund(order=standing, actor=salesperson())
+    with pytest.raises(OrderStateError, match="no refund is owed"):
+        order_record_refund(order=failed, actor=salesperson())
+    assert not Order.objects.filter(refunded_at__isnull=False).exists()
+    assert not AuditEntry.objects.filter(action="order.refunded").exists()
+
+
+@pytest.mark.parametrize("reason", [VoidReason.ERROR, VoidReason.OTHER, ""])
+def test_a_sale_voided_for_another_reason_may_have_its_refund_recorded(reason: str):
+    order = voided(reason)
+
+    order_record_refund(order=order, actor=salesperson())
+
+    assert Order.objects.get(pk=order.pk).refunded_at is not None
+
+
+def test_a_reference_that_does_not_show_is_refused_and_records_nothing():
+    order = voided()
+
+    with pytest.raises(ValidationError):
+        order_record_refund(order=order, actor=salesperson(), reference="RF\u202e1")
+
+    assert Order.objects.get(pk=order.pk).awaits_refund
+
+
+def test_a_stale_copy_of_the_order_records_no_second_refund():
+    order = voided()
+    stale = Order.objects.get(pk=order.pk)
+    order_record_refund(order=order, actor=salesperson(), reference="RF 1")
+
+    with pytest.raises(OrderStateError):
+        order_record_refund(order=stale, actor=salesperson(), reference="RF 2")
+
+    assert Order.objects.get(pk=order.pk).refund_reference == "RF 1"
+
+
+def test_the_page_asks_then_records_and_the_order_page_says_it(mailoutbox: list[Any]):
+    buyer = UserFactory()
+    order = voided(buyer=buyer)
+    staff = Client()
+    staff.force_login(salesperson())
+    mine = Client()
+    mine.force_login(buyer)
+
+    assert "Record the refund…" in staff.get(f"/orders/{order.pk}/").content.decode()
+    assert "will be refunded in full" in mine.get(f"/orders/{order.pk}/").content.decode()
+    asked = staff.get(f"/orders/{order.pk}/refund/")
+    assert asked.status_code == 200 and "Record the refund of order" in asked.content.decode()
+    refused = staff.post(f"/orders/{order.pk}/refund/", {"reference": "x" * 101})
+    assert refused.status_code == 200 and "form-errors" in refused.content.decode()
+    assert Order.objects.get(pk=order.pk).awaits_refund
+
+    done = staff.post(f"/orders/{order.pk}/refund/", {"reference": "RF 9"}, follow=True)
+
+    assert "has its refund recorded" in done.content.decode()
+    assert "Record the refund…" not in done.content.decode() and "(reference RF 9)" in done.content.decode()
+    assert "was refunded on" in mine.get(f"/orders/{order.pk}/").content.decode()
+    again = staff.post(f"/orders/{order.pk}/refund/", {"reference": "RF 10"}, follow=True)
+    assert "recorded on" in again.content.decode() and Order.objects.get(pk=order.pk).refund_reference == "RF 9"
+    assert staff.get(f"/orders/{order.pk}/refund/").status_code == 302  # nothing left to ask
+
+
+def test_a_buyer_cannot_record_their_own_refund():
+    buyer = UserFactory()
+    order = voided(buyer=buyer)
+    client = Client()
+    client.force_login(buyer)
+
+    assert client.post(f"/orders/{order.pk}/refund/").status_code == 403
+    assert token_client(buyer).post(f"/api/orders/{order.pk}/refund/").status_code == 403
+    assert Order.objects.get(pk=order.pk).awaits_refund
+
+
+def test_the_api_records_a_refund_and_refuses_a_second_with_409():
+    order = voided()
+    api = token_client(salesperson())
+
+    bad = api.post(f"/api/orders/{order.pk}/refund/", {"reference": "RF\u202e1"}, format="json")
+    done = api.post(f"/api/orders/{order.pk}/refund/", {"reference": "RF 3"}, format="json")
+    again = api.post(f"/api/orders/{order.pk}/refund/", {"reference": "RF\u202e1"}, format="json")
+
+    assert bad.status_code == 400 and "reference" in bad.json()
+    assert done.status_code == 200 and done.json()["refund_reference"] == "RF 3" and done.json()["refunded_at"]
+    assert again.status_code == 409 and "recorded on" in again.json()["detail"]
+
+
+def test_staff_find_the_voided_orders_whose_refund_is_not_recorded():
+    owed, failed, refunded = voided(), voided(VoidReason.PAYMENT), voided()
+    order_record_refund(order=refunded, actor=salesperson())
+    client = Client()
+    client.force_login(salesperson())
+
+    listed = client.get("/orders/", {"status": "refund_owed"}).content.decode()
+
+    assert f'href="/orders/{owed.pk}/"' in listed
+    assert f'href="/orders/{failed.pk}/"' not in listed and f'href="/orders/{refunded.pk}/"' not in listed
+
+
+def _raw_refund(order: Order, reference: str = "") -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE orders_order SET refunded_at = %s, refund_reference = %s WHERE id = %s",
+            [timezone.now(), reference, order.pk],
+        )
+
+
+def test_the_database_refuses_a_refund_the_flow_refuses_on_any_path():
+    failed, standing = voided(VoidReason.PAYMENT), order_for(CarFactory())
+    owed = voided()
+
+    for order, reference in ((failed, ""), (standing, ""), (owed, "RF\u202e1"), (owed, "RF\xa01")):
+        with pytest.raises(IntegrityError):
+            _raw_refund(order, reference)
+    _raw_refund(owed, "RF 1")  # as the flow records one
+    assert Order.objects.get(pk=owed.pk).refund_reference == "RF 1"
+    with pytest.raises(Exception, match="only through its transitions"):
+        Order.objects.filter(pk=owed.pk).update(refund_reference="RF 2")
