@@ -2,6 +2,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core import signing
 from django.http import QueryDict
 
@@ -41,6 +42,9 @@ class CarForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["mileage"].label = f"Mileage ({mileage_unit()})"
+        self.fields[
+            "value"
+        ].help_text = f"Asking price in {settings.CARSALES_CURRENCY}; empty when not yet priced (price on request)."
         self.fields["mileage"].help_text = "The odometer's reading."
         brand = self.fields["brand"]
         if isinstance(brand, forms.ModelChoiceField):

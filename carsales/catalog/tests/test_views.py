@@ -399,7 +399,8 @@ def test_the_car_form_shows_every_field_once_in_its_section_with_label_and_help(
     for title, names in CarForm.SECTIONS.items():
         for name in names:
             field = form[name]
-            assert f'<label for="{field.id_for_label}">{field.label}</label>' in sections[title]
+            optional = "" if field.field.required else ' <span class="optional">(optional)</span>'
+            assert f'<label for="{field.id_for_label}">{field.label}{optional}</label>' in sections[title]
             if field.help_text:
                 assert f'id="{field.auto_id}_helptext">{field.help_text}' in html.unescape(sections[title])
 
