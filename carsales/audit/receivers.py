@@ -97,7 +97,9 @@ def log_car_saved(sender: type[Car], instance: Car, created: bool, raw: bool, **
         # (the time, a new photo's thumbnails), nor what it wrote again unchanged. A save that
         # changed none of it is no edit.
         changed = sorted(
-            Car._meta.get_field(name.removesuffix("_id")).name for name in Car.TYPED_IN if before[name] != after[name]
+            Car._meta.get_field(name.removesuffix("_id")).name
+            for name in Car.stored.typed_in
+            if before[name] != after[name]
         )
         if changed:
             audit_record(

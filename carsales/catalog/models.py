@@ -499,13 +499,9 @@ class Car(StateGuardedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CarQuerySet.as_manager()
-    # What staff type in (the audit log names those a save changed), as attributes.
-    TYPED_IN = (
-        "brand_id", "model", "factory_year", "model_year", "plate", "value", "photo", "bio", "mileage", "fuel",
-        "transmission", "body", "colour", "doors", "seats", "engine_cc", "power_kw", "vin",
-    )  # fmt: skip
-    # The row as stored, read once per save or delete for every receiver that keeps derived data.
-    stored = StoredRow("status", "thumbnail", "thumbnail_webp", *TYPED_IN)
+    # The row as stored, read once per save or delete for every receiver that keeps derived data,
+    # with every field staff type in (the audit log names those a save changed: stored.typed_in).
+    stored = StoredRow("status", "thumbnail", "thumbnail_webp", typed_in=True)
 
     STATE_FIELDS = ("status",)
     # Printed on the car's papers and labels, quoted by buyers: given once (catalog.receivers), kept.

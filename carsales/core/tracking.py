@@ -1,7 +1,7 @@
 """What a save or a delete changed, read from the database: one declared tracker per model.
 
     class Car(models.Model):
-        stored = StoredRow("value", "status", "photo", "thumbnail")
+        stored = StoredRow("status", "thumbnail", typed_in=True)  # and every field people type in
 
     Car.stored.before(car)     # the row as stored before this save or delete, locked; None if new or gone
     Car.stored.after(car)      # what this save wrote (state fields a save never writes: as stored)
@@ -20,6 +20,7 @@ another (an upload's foreseen name), so nothing else is stashed on instances.
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.db import models, transaction
@@ -41,11 +42,26 @@ class _Reading:
 
 
 class StoredRow:
-    """A model's tracker: declare it as a class attribute with the fields receivers need."""
+    """A model's tracker: declare it as a class attribute with the fields receivers need, and
+    `typed_in=True` for every field people type in as well."""
 
-    def __init__(self, *fields: str) -> None:
-        self.fields = fields
+    def __init__(self, *fields: str, typed_in: bool = False) -> None:
+        self.named = fields
+        self.with_typed_in = typed_in
         self.model: type[models.Model] | None = None
+
+    @cached_property
+    def typed_in(self) -> tuple[str, ...]:
+        """The fields people type in, as attributes: the editable concrete ones, which forms,
+        serializers and the admin offer. Read once the model's fields are all known."""
+        assert self.model is not None
+        meta = self.model._meta
+        return tuple(field.attname for field in meta.concrete_fields if field.editable and not field.primary_key)
+
+    @cached_property
+    def fields(self) -> tuple[str, ...]:
+        typed_in = [name for name in self.typed_in if name not in self.named] if self.with_typed_in else []
+        return (*self.named, *typed_in)
 
     def contribute_to_class(self, cls: type[models.Model], name: str) -> None:
         self.model = cls
