@@ -22,8 +22,21 @@ class WeakPasswordSaidUnderIt:
         super().validate_password_for_user(user, password_field_name.replace("2", "1"))  # type: ignore[misc]
 
 
+def phone_field() -> forms.CharField:
+    """A buyer's phone number, as the sign-up and the profile ask it."""
+    return forms.CharField(
+        max_length=32,
+        required=False,
+        validators=[validate_phone],
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),  # a phone's number pad
+        help_text="So that we can call you about your order, e.g. +1 555 010 0199.",
+    )
+
+
 class SignUpForm(WeakPasswordSaidUnderIt, UserCreationForm):
     email = forms.EmailField(required=True, help_text="We send your order confirmations here.")
+    phone = phone_field()
+    field_order = ["username", "email", "phone", "password1", "password2"]
 
     class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]
         model = get_user_model()
@@ -93,13 +106,7 @@ class ProfileForm(forms.Form):
         max_length=get_user_model()._meta.get_field("email").max_length,
         help_text="We send your order confirmations here.",
     )
-    phone = forms.CharField(
-        max_length=32,
-        required=False,
-        validators=[validate_phone],
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),  # a phone's number pad
-        help_text="So that we can call you about your order, e.g. +1 555 010 0199.",
-    )
+    phone = phone_field()
 
 
 UNCONFIRMED_SESSION_KEY = "unconfirmed_user_id"

@@ -18,7 +18,7 @@ from carsales.core.ratelimit import attempt_allowed
 from carsales.core.text import upper_per_letter
 
 from .backends import INACTIVE_ACCOUNT_MATCHED
-from .models import Buyer
+from .models import Buyer, validate_phone
 from .signals import account_email_owed
 
 
@@ -154,7 +154,7 @@ def email_change_confirm(*, token: str) -> Any:
 
 
 @transaction.atomic
-def account_sign_up(*, username: str, email: str, password: str, base_url: str) -> None:
+def account_sign_up(*, username: str, email: str, password: str, base_url: str, phone: str = "") -> None:
     """Begin an account; outwardly the same whether or not `email` already has one.
 
     Sign-up must not tell a stranger which emails are registered, so its answer is always
@@ -163,13 +163,20 @@ def account_sign_up(*, username: str, email: str, password: str, base_url: str) 
     - a new email: an inactive user, and an email with the link that activates it;
     - an active account's email: no second account; its owner is told someone tried to
       sign up with their address, and that they can log in or reset their password;
-    - an unfinished sign-up's email: that account's link again (this attempt's name and
-      password are dropped; the first sign-up's stand);
+    - an unfinished sign-up's email: that account's link again (this attempt's name, password
+      and phone are dropped; the first sign-up's stand);
     - the email of an account staff deactivated: nothing (no link ever activates it).
-    The email is stored lowercased. Raises ValidationError for a username taken, in any case,
-    since the form checked it: sign-ups of one name or one address run one at a time.
+    The email is stored lowercased; `phone` (optional) goes on a new account's buyer profile only,
+    never on an existing account's. Raises ValidationError for a username taken, in any case,
+    since the form checked it (sign-ups of one name or one address run one at a time), and for
+    a phone that cannot be dialled.
     """
-    email = email.strip().lower()
+    email, phone = email.strip().lower(), phone.strip()
+    if phone:
+        try:
+            validate_phone(phone)
+        except ValidationError as refused:
+            raise ValidationError({"phone": refused.messages}) from None
     # The name, then the address: one order, no deadlock. Each as iexact compares it, so two names
     # it takes for one ("admin", and one with a dotless i) wait for each other.
     serialize_on(f"account-name:{upper_per_letter(username)}")
@@ -180,7 +187,7 @@ def account_sign_up(*, username: str, email: str, password: str, base_url: str) 
     existing = users.filter(email__iexact=email).select_related("buyer").order_by("-is_active", "pk").first()
     if existing is None:
         user = users.create_user(username=username, email=email, password=password, is_active=False)
-        Buyer.objects.filter(user=user).update(signup_pending=True)  # its profile, made as the user was
+        Buyer.objects.filter(user=user).update(signup_pending=True, phone=phone)  # its profile, made as the user was
         # Its receivers (the email, a durable delivery) are written in this transaction: the email
         # is owed if and only if this commits, and retried until sent.
         account_email_owed.send(sender=get_user_model(), kind="signup_confirm", user_id=user.pk, base_url=base_url)

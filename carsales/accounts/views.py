@@ -101,6 +101,7 @@ def signup(request: HttpRequest) -> HttpResponseBase:
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
                 base_url=request.build_absolute_uri("/").rstrip("/"),
+                phone=form.cleaned_data["phone"],
             )
         except ValidationError as taken:  # by a sign-up of the same name a moment before
             _apply_validation_error(form, taken)

@@ -43,6 +43,20 @@ def test_signing_up_makes_an_inactive_account_and_emails_the_link_that_finishes_
     assert "_auth_user_id" not in client.session
 
 
+def test_a_phone_given_at_sign_up_is_kept_on_the_new_account_and_never_on_an_existing_one(client, run_tasks):
+    owner = UserFactory(email="taken@example.com")
+    Buyer.objects.filter(user=owner).update(phone="+1 555 010 0100")
+
+    client.post("/accounts/signup/", {**SIGN_UP, "phone": " +1 555 010 0199 "})
+    client.post("/accounts/signup/", {**SIGN_UP, "username": "other", "email": "taken@example.com", "phone": "0000 000"})
+    refused = client.post("/accounts/signup/", {**SIGN_UP, "username": "third", "email": "t@example.com", "phone": "x"})
+
+    assert Buyer.objects.get(user__username="maria").phone == "+1 555 010 0199"
+    assert Buyer.objects.get(user=owner).phone == "+1 555 010 0100"  # a stranger's sign-up changes nothing of theirs
+    assert refused.status_code == 200 and "Enter a phone number" in refused.content.decode()
+    assert not get_user_model().objects.filter(username="third").exists()
+
+
 def test_following_the_sign_up_link_asks_and_its_button_activates_the_account_and_logs_in(client, run_tasks):
     client.post("/accounts/signup/", SIGN_UP)
     run_tasks()
