@@ -12,7 +12,7 @@ import socket
 
 from celery import shared_task
 
-from .services import deliveries_sweep, delivery_run, housekeeping_run
+from .services import deliveries_sweep, delivery_run, housekeeping_run, worker_connections_checked
 
 DELIVER = "events.deliver"
 HOUSEKEEPING = "events.housekeeping"
@@ -29,6 +29,7 @@ def deliver(delivery_id: int) -> str:
 @shared_task(name=HOUSEKEEPING, ignore_result=True)
 def housekeeping() -> int:
     """Take up deliveries whose worker or hand-off was lost, then run the HOUSEKEEPING callables."""
+    worker_connections_checked()
     taken_up = deliveries_sweep()
     housekeeping_run()
     return taken_up

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError, close_old_connections, connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -166,7 +166,7 @@ def delivery_run(*, delivery_id: int, worker: str = "") -> str:
     becomes a retry or DEAD. Raises WorkerStopping after releasing the delivery when the worker
     is told to stop mid-receiver, and database errors of the bookkeeping itself.
     """
-    _connections_as_between_requests()
+    worker_connections_checked()
     claimed = _delivery_claim(delivery_id, worker=worker)
     if claimed is None:
         return "skipped"
@@ -174,16 +174,20 @@ def delivery_run(*, delivery_id: int, worker: str = "") -> str:
     return status
 
 
-def _connections_as_between_requests() -> None:
-    """Before a delivery a broker's worker hands over, treat the connections as Django does between
-    two requests: drop the broken ones and those past CONN_MAX_AGE, and have a kept one checked
-    before its next query (CONN_HEALTH_CHECKS). The worker reuses its connection (Celery's fixup,
-    which closes them around each task, is told not to: CELERY_DB_REUSE_MAX), and a database
-    restart costs no delivery (RQ's worker kept a dead connection, failing every job after).
-    Not inside an atomic block (a caller's transaction, a task run eagerly): closing would end it.
+def worker_connections_checked() -> None:
+    """Before work a broker's worker hands over (a delivery, a sweep): drop a connection that
+    broke (the database restarted; checked as CONN_HEALTH_CHECKS checks one at a request's start,
+    one round trip), and keep a healthy one whatever CONN_MAX_AGE says, as events_worker does: a
+    reconnect per job cost more than most jobs. Celery's fixup, which closed them around each
+    task (a third of a delivery's time on PostgreSQL), is told not to (CELERY_DB_REUSE_MAX);
+    RQ's worker kept a dead one for good. Not inside an atomic block (a caller's transaction, a
+    task run eagerly): closing would end it.
     """
-    if not any(alias.in_atomic_block for alias in connections.all(initialized_only=True)):
-        close_old_connections()
+    for connection_ in connections.all(initialized_only=True):
+        if connection_.in_atomic_block:
+            continue
+        if not connection_.is_usable():
+            connection_.close()
 
 
 def _delivery_claim(delivery_id: int, *, worker: str) -> Delivery | None:

@@ -23,8 +23,8 @@ QUEUE = "email"
 LANE = "notifications.order"  # one order's emails, in the order of its events
 
 
-def _summary(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {"summary": order_summary(kwargs["order"], lines=kwargs.get("lines"))}
+def _summary(kwargs: dict[str, Any], *, identity: bool = False) -> dict[str, Any]:
+    return {"summary": order_summary(kwargs["order"], lines=kwargs.get("lines"), identity=identity)}
 
 
 @durable_receiver(
@@ -47,7 +47,7 @@ def confirm_placed_order(event: Event) -> None:
     queue=QUEUE,
     ordered=LANE,
     carries={"order"},
-    adds=_summary,
+    adds=lambda kwargs: _summary(kwargs, identity=True),  # the receipt names the cars sold
 )
 def confirm_paid_order(event: Event) -> None:
     order_email_send(email=OrderEmail.PAID, summary=event.summary)

@@ -39,11 +39,13 @@ class OrderEmail(Enum):
         self.subject = subject
 
 
-def order_summary(order: Order, *, lines: Iterable[OrderItem] | None = None) -> dict[str, Any]:
+def order_summary(order: Order, *, lines: Iterable[OrderItem] | None = None, identity: bool = False) -> dict[str, Any]:
     """What an email about `order` says, as the order was when its event was sent: carried with
     the delivery, so the email owed goes out even if the order is deleted before the worker
     runs. Only the buyer's address is read when sending (it may have changed since). `lines`:
-    the order's lines when the sender has them (cars and brands loaded); read otherwise."""
+    the order's lines when the sender has them (cars and brands loaded); read otherwise.
+    `identity`: each car's plate and VIN too, for the receipt only (the cars are the buyer's then):
+    what a delivery carries is kept for days, and no other email names them."""
     if lines is None:
         lines = order.items.select_related("car__brand")
     return {
@@ -53,9 +55,8 @@ def order_summary(order: Order, *, lines: Iterable[OrderItem] | None = None) -> 
             {
                 "car": str(line.car),
                 "stock_code": line.car.stock_code,
-                "plate": line.car.plate,
-                "vin": line.car.vin,
                 "price": str(line.price),
+                **({"plate": line.car.plate, "vin": line.car.vin} if identity else {}),
             }
             for line in sorted(lines, key=lambda line: line.pk)
         ],

@@ -43,7 +43,10 @@ class OrderAdmin(admin.ModelAdmin):
         "buyer__user__username",
         "buyer__user__email",
         "items__car__stock_code",
+        "=items__car__plate",
+        "=items__car__vin",
         "=payment_reference",
+        "=refund_reference",
     ]
     list_select_related = ["buyer__user"]
     fields = readonly_fields = (
@@ -76,7 +79,7 @@ class OrderAdmin(admin.ModelAdmin):
             return order.get_status_display()
         if order.refunded_at is not None:
             return "Voided, refunded"
-        return "Voided, refund not recorded" if order.awaits_refund else "Voided"
+        return "Voided, refund owed" if order.awaits_refund else "Voided"
 
     date_hierarchy = "placed_at"
 
@@ -87,8 +90,10 @@ class OrderAdmin(admin.ModelAdmin):
         return False  # shown, never saved: every change is an action calling a service
 
     def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        # A live order is cancelled (or its sale voided), never deleted.
-        return super().has_delete_permission(request, obj) and (obj is None or not obj.holds_cars)
+        # A live order is cancelled (or its sale voided), never deleted; nor one whose refund is
+        # owed: it is the record of that debt.
+        kept = obj is not None and (obj.holds_cars or obj.awaits_refund)
+        return super().has_delete_permission(request, obj) and not kept
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # Django's bulk delete refuses the whole selection when one order is live; ours keeps
@@ -99,11 +104,10 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Delete selected cancelled or voided orders", permissions=["delete"])
     def delete_finished(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        live = [order for order in queryset if order.holds_cars]
+        live = [order for order in queryset if order.holds_cars or order.awaits_refund]
         for order in live:
-            self.message_user(
-                request, f"Order #{order.pk} was kept: cancel it, or void its sale, instead.", messages.WARNING
-            )
+            remedy = "record its refund first" if order.awaits_refund else "cancel it, or void its sale, instead"
+            self.message_user(request, f"Order #{order.pk} was kept: {remedy}.", messages.WARNING)
         deleted, _ = queryset.exclude(pk__in=[order.pk for order in live]).delete()
         if deleted:
             self.message_user(request, "The finished orders were deleted.", messages.SUCCESS)

@@ -257,15 +257,17 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         return self._transition(request, functools.partial(order_mark_paid, **given.validated_data))
 
     @extend_schema(request=RefundSerializer, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
-    @action(detail=True, methods=["post"], permission_classes=[staff_with("orders.change_order")])
+    @action(detail=True, methods=["post"], permission_classes=[staff_with("orders.change_order", "sales.delete_sale")])
     def refund(self, request: Request, pk: str | None = None) -> Response:
-        """Record that a voided sale's payment went back to its buyer, with the refund's `reference`."""
+        """Record that a voided sale's payment went back to its buyer, with the refund's `reference`
+        (staff who void sales)."""
         order = self.get_object()
-        if not order.awaits_refund:  # a 409 (its sale stands, nothing owed, recorded already), whatever the body
-            return self._transition(request, order_record_refund)
         given = RefundSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        return self._transition(request, functools.partial(order_record_refund, **given.validated_data))
+        if given.is_valid():  # the locked transition decides whether it may be recorded
+            return self._transition(request, functools.partial(order_record_refund, **given.validated_data))
+        if not order.refund_recordable:  # a 409 (its sale stands, nothing owed, recorded already), whatever the body
+            return self._transition(request, order_record_refund)
+        raise ValidationError(given.errors)
 
     @extend_schema(request=None, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
     @action(detail=True, methods=["post"])

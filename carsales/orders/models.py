@@ -256,7 +256,13 @@ class Order(StateGuardedModel):
 
     @property
     def awaits_refund(self) -> bool:
-        """Voided, its payment owed back (or perhaps, for a sale recorded in error), no refund recorded yet."""
+        """Voided, its payment owed back, no refund recorded yet: what staff still have to pay back."""
+        return not self.is_active and self.refund_owed is True and self.refunded_at is None
+
+    @property
+    def refund_recordable(self) -> bool:
+        """Voided, a payment that may have stood (owed back, or not known for a sale recorded in
+        error), no refund recorded yet: staff may record one."""
         return not self.is_active and self.refund_owed is not False and self.refunded_at is None
 
     @property

@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 
 from carsales.catalog.facts import sees_car_identity
 from carsales.catalog.models import Car, CarStatus, plate_as_stored
+from carsales.catalog.vin import vin_normalise
 from carsales.core.converters import id_in
 from carsales.core.permissions import has_staff_power
 
@@ -38,21 +39,22 @@ def order_cancellable_by(*, order: Order, user: AbstractBaseUser | AnonymousUser
 
 def order_shows_car_identity(*, order: Order, user: AbstractBaseUser | AnonymousUser) -> bool:
     """Whether the order's page names its cars' plates and VINs to `user`: staff who see them
-    anyway, and the buyer while the order stands (placed, a buyer checks the VIN's history before
-    paying; paid, the cars are theirs). Visitors see them masked on the car's page."""
+    anyway, and the buyer once paid, while the sale stands (the cars are theirs). Not for a placed
+    order: anyone could order a car, read them and cancel. Visitors see them masked on the car's page."""
     own = user.pk is not None and order.buyer.user_id == user.pk
-    stands = order.is_active and order.status in (OrderStatus.PLACED, OrderStatus.PAID)
-    return (own and stands) or sees_car_identity(user)
+    return (own and order.is_active and order.status == OrderStatus.PAID) or sees_car_identity(user)
 
 
 def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") -> QuerySet[Order]:
-    """Orders in one state ("voided" for a voided sale, "refund_owed" for one whose refund is not
-    recorded yet), and matching `query` on the buyer
-    (username, email, name) or a car (model, brand, plate, stock code), or an order number."""
+    """Orders in one state ("voided" for a voided sale, "refund_owed" for one whose payment is owed
+    back and not recorded as refunded yet), and matching `query` on the buyer (username, email,
+    name), a car (model, brand, plate, VIN, stock code), a payment's or refund's reference, or an
+    order number. For staff: plates and VINs are theirs to search."""
     if status == "voided":
         orders = orders.filter(is_active=False)
     elif status == "refund_owed":  # Order.awaits_refund, as a query
-        orders = orders.filter(is_active=False, refunded_at__isnull=True).exclude(void_reason=VoidReason.PAYMENT)
+        not_owed = Q(void_reason__in=[VoidReason.PAYMENT, VoidReason.ERROR])
+        orders = orders.filter(Q(is_active=False, refunded_at__isnull=True) & ~not_owed)
     elif status in OrderStatus.values:
         orders = orders.filter(status=status, is_active=True)
     for word in query.split()[:8]:
@@ -63,7 +65,10 @@ def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") 
             | Q(items__car__model__icontains=word)
             | Q(items__car__brand__name__icontains=word)
             | Q(items__car__plate=plate_as_stored(word))
+            | Q(items__car__vin=vin_normalise(word))
             | Q(items__car__stock_code=word.upper())
+            | Q(payment_reference__icontains=word)
+            | Q(refund_reference__icontains=word)
         )
         number = id_in(word.lstrip("#"))
         if number is not None:

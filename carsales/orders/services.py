@@ -445,8 +445,11 @@ def order_line_release(*, line_id: int, order_id: int, with_its_order: bool = Fa
 @transaction.atomic
 def order_check_deletable(*, order_id: int) -> None:
     """Raise OrderStateError for an order that holds cars (its row as stored, locked): cancel it,
-    or void its sale, instead."""
+    or void its sale, instead; and for a voided one whose payment is owed back, not recorded as
+    refunded yet (it is the record of that debt)."""
     order = Order.objects.select_for_update().filter(pk=order_id).first()
     if order is not None and order.holds_cars:
         remedy = "cancel it instead" if order.status == OrderStatus.PLACED else "void its sale first"
         raise OrderStateError(f"Order #{order.pk} is {order.get_status_display().lower()}; {remedy}.")
+    if order is not None and order.awaits_refund:
+        raise OrderStateError(f"Order #{order.pk} owes its buyer a refund; record it before deleting the order.")

@@ -157,7 +157,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "status": status,
             "q": query,
-            "statuses": [*OrderStatus.choices, ("voided", "Voided"), ("refund_owed", "Voided, refund not recorded")],
+            "statuses": [*OrderStatus.choices, ("voided", "Voided"), ("refund_owed", "Voided, refund owed")],
             "staff_view": staff_view,
         },
     )
@@ -211,19 +211,22 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
     return _staff_transition(request, pk, functools.partial(order_mark_paid, **given), "is paid")
 
 
-@staff_required("orders.change_order")
+# Money going out: recorded by the staff who void sales (the Manager), not by every order handler.
+@staff_required("orders.change_order", "sales.delete_sale")
 @require_http_methods(["GET", "POST"])
 def order_refund(request: HttpRequest, pk: int) -> HttpResponse:
     """Asked first (GET), with the refund's reference: records that a voided sale's payment went
     back to its buyer, who is told by email."""
     order = get_object_or_404(Order, pk=pk)
-    if request.method == "GET" and not order.awaits_refund:
+    if request.method == "GET" and not order.refund_recordable:
         return redirect(order)  # nothing to refund (any more): its page says why
     form = RefundForm(request.POST if request.method == "POST" else None)
-    if order.awaits_refund and not form.is_valid():
+    if form.is_valid():  # the locked transition decides whether it may be recorded
+        given = form.cleaned_data
+    elif order.refund_recordable:
         return render(request, "orders/order_confirm_refund.html", {"order": order, "form": form})
-    # Nothing owed (any more): the transition refuses, saying why.
-    given = form.cleaned_data if order.awaits_refund else {}
+    else:  # nothing to record (any more): the transition refuses, saying why
+        given = {}
     return _staff_transition(request, pk, functools.partial(order_record_refund, **given), "has its refund recorded")
 
 

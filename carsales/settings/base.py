@@ -235,9 +235,9 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # Celery's Django fixup closes every database connection around each task unless told to reuse
 # them: a new PostgreSQL connection per delivery was a third of its time (one worker fell behind
-# 50 orders a second: commit -> email p50 231 ms, 10 ms reusing). The events' tasks then treat
-# connections as Django does between requests (broken or past CONN_MAX_AGE: replaced); the fixup
-# still closes them once every this many tasks.
+# 50 orders a second: commit -> email p50 231 ms, 10 ms reusing). The events' tasks replace a
+# broken one themselves (events.services.worker_connections_checked); the fixup still closes
+# them once every this many tasks.
 CELERY_DB_REUSE_MAX = 1000
 RQ_REDIS_URL = os.environ.get("RQ_REDIS_URL", "redis://127.0.0.1:6379/0")
 # An unreachable Redis fails a publish in seconds (the sweep publishes it later).

@@ -48,7 +48,9 @@ def test_a_phone_given_at_sign_up_is_kept_on_the_new_account_and_never_on_an_exi
     Buyer.objects.filter(user=owner).update(phone="+1 555 010 0100")
 
     client.post("/accounts/signup/", {**SIGN_UP, "phone": " +1 555 010 0199 "})
-    client.post("/accounts/signup/", {**SIGN_UP, "username": "other", "email": "taken@example.com", "phone": "0000 000"})
+    client.post(
+        "/accounts/signup/", {**SIGN_UP, "username": "other", "email": "taken@example.com", "phone": "0000 000"}
+    )
     refused = client.post("/accounts/signup/", {**SIGN_UP, "username": "third", "email": "t@example.com", "phone": "x"})
 
     assert Buyer.objects.get(user__username="maria").phone == "+1 555 010 0199"

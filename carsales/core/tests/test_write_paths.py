@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, transaction
 from django.db.models import BooleanField, DateTimeField, DecimalField, F, ProtectedError, QuerySet
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from carsales.catalog.models import Car, CarStatus, plate_as_stored
 from carsales.catalog.services import CarInUse, cars_add_many
@@ -29,7 +30,7 @@ from carsales.conftest import CarFactory, UserFactory, order_for
 from carsales.core.state import StateGuardedModel
 from carsales.core.tests.invariants import assert_store_is_true
 from carsales.orders.models import Order, OrderItem, OrderStatus
-from carsales.orders.services import OrderStateError, order_cancel, order_mark_paid
+from carsales.orders.services import OrderStateError, order_cancel, order_mark_paid, order_record_refund
 from carsales.sales.models import Sale
 from carsales.sales.services import sale_void
 
@@ -133,9 +134,13 @@ def _car_saved_with(**typed: Any) -> Callable[[dict[str, Any]], None]:
     return write
 
 
-def _voided(w: dict[str, Any]) -> Order:
-    sale_void(sale=w["sale"], actor=None)
+def _voided(w: dict[str, Any], reason: str = "") -> Order:
+    sale_void(sale=w["sale"], actor=None, reason=reason)
     return Order.objects.get(pk=w["paid"].pk)
+
+
+def _refunded(w: dict[str, Any]) -> Order:
+    return order_record_refund(order=_voided(w), actor=AnonymousUser())
 
 
 def _cancelled_order_deleted_after_reorder(w: dict[str, Any]) -> None:
@@ -343,7 +348,10 @@ CELLS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "order: save() moved to another buyer": (_placed_order_moved_to_another_buyer, REFUSED),
     "order: delete() of a placed order": (lambda w: w["placed"].delete(), REFUSED),
     "order: delete() of a cancelled order": (lambda w: order_cancel(order=w["placed"], actor=None).delete(), KEPT),
-    "order: delete() of a voided order, its lines with it": (lambda w: _voided(w).delete(), KEPT),
+    "order: delete() of a voided order owing a refund": (lambda w: _voided(w).delete(), REFUSED),
+    "order: delete() of a voided order refunded, its lines with it": (lambda w: _refunded(w).delete(), KEPT),
+    "order: delete() of a voided order owing nothing": (lambda w: _voided(w, reason="payment").delete(), KEPT),
+    "order: update() of the refund": (_update(Order, refunded_at=timezone.now()), REFUSED),
     "order: delete() of a cancelled order whose car was ordered again": (_cancelled_order_deleted_after_reorder, KEPT),
     "order: save_base() of the stored row": (_save_base_of_the_stored_row(Order), REFUSED),
     "order: deserialized outside loaddata": (_deserialized_outside_loaddata(Order), REFUSED),

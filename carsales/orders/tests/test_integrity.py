@@ -647,9 +647,9 @@ def test_deleting_an_order_judges_it_by_its_stored_row_not_a_stale_copy(staff):
 
     order = order_for(CarFactory())
     stale = Order.objects.get(pk=order.pk)  # read while placed
-    sale_void(sale=order_mark_paid(order=order, actor=staff).sale, actor=staff)
+    sale_void(sale=order_mark_paid(order=order, actor=staff).sale, actor=staff, reason="payment")
 
-    stale.delete()  # voided meanwhile: it holds no car, so it may go
+    stale.delete()  # voided meanwhile (its payment failed: no refund owed): it holds no car, so it may go
 
     assert not Order.objects.filter(pk=order.pk).exists()
     live = order_for(CarFactory())

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from carsales.audit.models import AuditEntry
 from carsales.conftest import CarFactory, UserFactory, order_for, token_client
-from carsales.core.groups import SALESPERSON
+from carsales.core.groups import MANAGER, SALESPERSON
 from carsales.orders.models import Order, PaymentMethod, VoidReason
 from carsales.orders.services import OrderStateError, order_mark_paid, order_record_refund
 from carsales.sales.services import sale_void
@@ -21,10 +21,15 @@ from carsales.sales.services import sale_void
 pytestmark = pytest.mark.django_db
 
 
-def salesperson() -> Any:
+def member_of(group: str) -> Any:
     user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=SALESPERSON))
+    user.groups.add(Group.objects.get(name=group))
     return user
+
+
+def manager() -> Any:
+    """Who records refunds: the staff who void sales, as money going out."""
+    return member_of(MANAGER)
 
 
 def voided(reason: VoidReason | str = VoidReason.RETURNED, *, buyer: Any = None) -> Order:
@@ -35,7 +40,7 @@ def voided(reason: VoidReason | str = VoidReason.RETURNED, *, buyer: Any = None)
 
 
 def test_a_refund_is_recorded_once_told_to_the_buyer_and_logged(run_tasks: Any, mailoutbox: list[Any]):
-    order, staff = voided(), salesperson()
+    order, staff = voided(), manager()
     run_tasks()
     assert order.awaits_refund
 
@@ -60,18 +65,24 @@ def test_no_refund_for_a_sale_that_stands_nor_for_a_payment_that_failed():
     failed = voided(VoidReason.PAYMENT)
 
     with pytest.raises(OrderStateError, match="void it before"):
-        order_record_refund(order=standing, actor=salesperson())
+        order_record_refund(order=standing, actor=manager())
     with pytest.raises(OrderStateError, match="no refund is owed"):
-        order_record_refund(order=failed, actor=salesperson())
+        order_record_refund(order=failed, actor=manager())
     assert not Order.objects.filter(refunded_at__isnull=False).exists()
     assert not AuditEntry.objects.filter(action="order.refunded").exists()
 
 
-@pytest.mark.parametrize("reason", [VoidReason.ERROR, VoidReason.OTHER, ""])
-def test_a_sale_voided_for_another_reason_may_have_its_refund_recorded(reason: str):
+@pytest.mark.parametrize(("reason", "owed"), [(VoidReason.ERROR, False), (VoidReason.OTHER, True), ("", True)])
+def test_a_sale_voided_for_another_reason_may_have_its_refund_recorded(reason: str, owed: bool):
+    """One recorded in error may have had no payment: not listed as owed, but a refund may be recorded."""
     order = voided(reason)
+    assert order.awaits_refund is owed and order.refund_recordable
+    client = Client()
+    client.force_login(manager())
+    listed = client.get("/orders/", {"status": "refund_owed"}).content.decode()
+    assert (f'href="/orders/{order.pk}/"' in listed) is owed
 
-    order_record_refund(order=order, actor=salesperson())
+    order_record_refund(order=order, actor=manager())
 
     assert Order.objects.get(pk=order.pk).refunded_at is not None
 
@@ -80,7 +91,7 @@ def test_a_reference_that_does_not_show_is_refused_and_records_nothing():
     order = voided()
 
     with pytest.raises(ValidationError):
-        order_record_refund(order=order, actor=salesperson(), reference="RF\u202e1")
+        order_record_refund(order=order, actor=manager(), reference="RF\u202e1")
 
     assert Order.objects.get(pk=order.pk).awaits_refund
 
@@ -88,10 +99,10 @@ def test_a_reference_that_does_not_show_is_refused_and_records_nothing():
 def test_a_stale_copy_of_the_order_records_no_second_refund():
     order = voided()
     stale = Order.objects.get(pk=order.pk)
-    order_record_refund(order=order, actor=salesperson(), reference="RF 1")
+    order_record_refund(order=order, actor=manager(), reference="RF 1")
 
     with pytest.raises(OrderStateError):
-        order_record_refund(order=stale, actor=salesperson(), reference="RF 2")
+        order_record_refund(order=stale, actor=manager(), reference="RF 2")
 
     assert Order.objects.get(pk=order.pk).refund_reference == "RF 1"
 
@@ -100,7 +111,7 @@ def test_the_page_asks_then_records_and_the_order_page_says_it(mailoutbox: list[
     buyer = UserFactory()
     order = voided(buyer=buyer)
     staff = Client()
-    staff.force_login(salesperson())
+    staff.force_login(manager())
     mine = Client()
     mine.force_login(buyer)
 
@@ -122,35 +133,41 @@ def test_the_page_asks_then_records_and_the_order_page_says_it(mailoutbox: list[
     assert staff.get(f"/orders/{order.pk}/refund/").status_code == 302  # nothing left to ask
 
 
-def test_a_buyer_cannot_record_their_own_refund():
+@pytest.mark.parametrize("who", ["buyer", "salesperson"])
+def test_only_staff_who_void_sales_record_a_refund(who: str):
     buyer = UserFactory()
     order = voided(buyer=buyer)
+    user = buyer if who == "buyer" else member_of(SALESPERSON)
     client = Client()
-    client.force_login(buyer)
+    client.force_login(user)
 
+    assert "Record the refund" not in client.get(f"/orders/{order.pk}/").content.decode()
     assert client.post(f"/orders/{order.pk}/refund/").status_code == 403
-    assert token_client(buyer).post(f"/api/orders/{order.pk}/refund/").status_code == 403
+    assert token_client(user).post(f"/api/orders/{order.pk}/refund/").status_code == 403
     assert Order.objects.get(pk=order.pk).awaits_refund
 
 
 def test_the_api_records_a_refund_and_refuses_a_second_with_409():
     order = voided()
-    api = token_client(salesperson())
+    api = token_client(manager())
 
     bad = api.post(f"/api/orders/{order.pk}/refund/", {"reference": "RF\u202e1"}, format="json")
     done = api.post(f"/api/orders/{order.pk}/refund/", {"reference": "RF 3"}, format="json")
     again = api.post(f"/api/orders/{order.pk}/refund/", {"reference": "RF\u202e1"}, format="json")
+    standing = order_mark_paid(order=order_for(CarFactory()), actor=AnonymousUser(), method=PaymentMethod.CASH)
+    refused = api.post(f"/api/orders/{standing.pk}/refund/", {"reference": "RF 4"}, format="json")
 
     assert bad.status_code == 400 and "reference" in bad.json()
     assert done.status_code == 200 and done.json()["refund_reference"] == "RF 3" and done.json()["refunded_at"]
-    assert again.status_code == 409 and "recorded on" in again.json()["detail"]
+    assert again.status_code == 409 and "recorded on" in again.json()["detail"]  # whatever the body
+    assert refused.status_code == 409 and "void it before" in refused.json()["detail"]
 
 
 def test_staff_find_the_voided_orders_whose_refund_is_not_recorded():
     owed, failed, refunded = voided(), voided(VoidReason.PAYMENT), voided()
-    order_record_refund(order=refunded, actor=salesperson())
+    order_record_refund(order=refunded, actor=manager())
     client = Client()
-    client.force_login(salesperson())
+    client.force_login(manager())
 
     listed = client.get("/orders/", {"status": "refund_owed"}).content.decode()
 
@@ -177,3 +194,20 @@ def test_the_database_refuses_a_refund_the_flow_refuses_on_any_path():
     assert Order.objects.get(pk=owed.pk).refund_reference == "RF 1"
     with pytest.raises(Exception, match="only through its transitions"):
         Order.objects.filter(pk=owed.pk).update(refund_reference="RF 2")
+
+
+def test_an_order_owing_a_refund_is_kept_from_deletion_on_every_path():
+    owed, refunded = voided(), voided()
+    order_record_refund(order=refunded, actor=manager())
+    client = Client()
+    client.force_login(manager())
+
+    client.post("/admin/orders/order/", {"action": "delete_finished", "_selected_action": [owed.pk, refunded.pk]})
+    assert Order.objects.filter(pk=owed.pk).exists() and not Order.objects.filter(pk=refunded.pk).exists()
+    assert client.post(f"/admin/orders/order/{owed.pk}/delete/", {"post": "yes"}).status_code == 403
+    for delete in (lambda: Order.objects.get(pk=owed.pk).delete(), lambda: Order.objects.filter(pk=owed.pk).delete()):
+        with pytest.raises(OrderStateError, match="owes its buyer a refund"), transaction.atomic():
+            delete()
+    order_record_refund(order=owed, actor=manager())
+    Order.objects.filter(pk=owed.pk).delete()
+    assert not Order.objects.filter(pk=owed.pk).exists()
