@@ -17,6 +17,7 @@ from carsales.orders.services import (
     order_cancel,
     order_mark_paid,
     order_place,
+    order_record_refund,
 )
 from carsales.orders.signals import order_paid, order_payment_recorded
 from carsales.sales.models import Sale
@@ -112,7 +113,7 @@ def test_deleting_a_sale_directly_also_deactivates_its_order(staff):
     assert Order.objects.get(pk=order.pk).is_active is False
 
 
-def test_a_paid_order_cannot_be_deleted_while_its_sale_stands_and_can_once_voided(staff):
+def test_a_paid_order_cannot_be_deleted_while_its_sale_stands_and_can_once_voided_and_refunded(staff):
     order, cars = placed_order(100)
     order_mark_paid(order=order, actor=staff)
 
@@ -120,6 +121,7 @@ def test_a_paid_order_cannot_be_deleted_while_its_sale_stands_and_can_once_voide
         Order.objects.get(pk=order.pk).delete()
 
     sale_void(sale=Sale.objects.get(order=order), actor=staff)
+    order_record_refund(order=order, actor=staff)  # until then, the order is the record of the debt
     Order.objects.get(pk=order.pk).delete()
     assert statuses(cars) == [CarStatus.AVAILABLE] and not Order.objects.exists()
 
