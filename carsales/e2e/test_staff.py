@@ -32,7 +32,7 @@ def test_staff_list_a_car_with_a_photo_reprice_it_and_record_a_sale(page: Page, 
     page.get_by_label("Factory year").fill("2022")
     page.get_by_label("Model year").fill("2023")
     page.get_by_label("Plate").fill("kia4e2e")
-    page.get_by_label("Price", exact=True).fill("21000")
+    page.get_by_label("Price (optional)", exact=True).fill("21000")
     page.get_by_label("Photo").set_input_files(
         files=[{"name": "sportage.jpg", "mimeType": "image/jpeg", "buffer": image_bytes(1200, 800)}]
     )
@@ -50,7 +50,7 @@ def test_staff_list_a_car_with_a_photo_reprice_it_and_record_a_sale(page: Page, 
 
     page.goto(car.get_absolute_url())
     page.get_by_role("link", name="Edit").click()
-    page.get_by_label("Price", exact=True).fill("19500")
+    page.get_by_label("Price (optional)", exact=True).fill("19500")
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".price.big")).to_contain_text(format_money(Decimal("19500")))
     expect(page.locator(".price.big .badge.dropped")).to_contain_text(f"Price dropped {format_money(Decimal('21000'))}")
