@@ -2,7 +2,8 @@
 
 A request reads the version (one primary-key read; on PostgreSQL none, the version being pushed
 to each process: catalog.version_listener) and looks its page up under a key made of the version
-and everything the page depends on (its query, what the visitor may see); only a miss renders.
+and everything the page depends on (its query, what the visitor may see, how many cars their cart
+holds); only a miss renders.
 Every write to what the catalogue shows moves the version in its own transaction, so the next
 request after a commit renders anew (on another process, with the version pushed, once the
 commit's notification arrives): a price change or a reservation is never served stale. Copies

@@ -1,3 +1,4 @@
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -136,13 +137,19 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
         shared = not request.user.is_authenticated and query is not None  # the results every visitor gets
         return shared_with_anyone(HttpResponse(catalogue), version) if shared else HttpResponse(catalogue)
     # An anonymous visitor gets the page every such visitor gets, whole, but for its own CSRF token;
-    # a signed-in buyer the page every buyer gets, but for its own name and token.
-    shared = _sees_shared_page(request)
+    # a signed-in buyer the page every buyer gets, but for its own name and token. Each is kept per
+    # number of cars in the viewer's cart, which the header shows.
+    shared, held = _sees_shared_page(request), len(_cart_car_ids(request))
     if shared:
-        page = catalogue_cached("catalogue page", stock_staff, query, render=render_page, version=version)
+        page = catalogue_cached("catalogue page", stock_staff, query, held, render=render_page, version=version)
     elif _sees_buyers_page(request):
         page = catalogue_cached(
-            "catalogue page, a buyer", stock_staff, query, render=lambda: render_page(_AnyBuyer()), version=version
+            "catalogue page, a buyer",
+            stock_staff,
+            query,
+            held,
+            render=lambda: render_page(_AnyBuyer()),
+            version=version,
         )
     else:
         page = render_page()
@@ -176,6 +183,12 @@ class _AnyBuyer:
 
     def get_username(self) -> str:
         return USERNAME_SLOT
+
+
+def _cart_car_ids(request: HttpRequest) -> Collection[int]:
+    """The ids of the cars in the viewer's cart, which orders' CartMiddleware reads on first use
+    (the catalogue does not import orders); none without it."""
+    return getattr(request, "cart_car_ids", ())
 
 
 def _with_own_name(page: str, request: HttpRequest) -> str:
@@ -213,19 +226,29 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
     catalogue's version with the car it shows. With no message waiting, the whole page is cached
     too: one for every anonymous visitor, one for every signed-in buyer (their header differs by
     the name in it). What is each viewer's own is put in per request: the name, the CSRF token and
-    the notes other apps have for it (car_page_notes, asked per request). A visitor bringing no
-    cookie gets the response every such visitor gets, replayed whole with a token of its own
-    (SharedResponsesMiddleware). Staff get the page rendered for them, as does a visitor with a
-    message waiting."""
+    the notes other apps have for it (car_page_notes, asked per request). What the viewer's cart
+    holds is no one's own: the body is kept per car in the cart or not, the page also per number
+    of cars in it (the header's count), each the same for every viewer whose cart agrees. A
+    visitor bringing no cookie gets the response every such visitor gets, replayed whole with a
+    token of its own (SharedResponsesMiddleware): their cart is empty. Staff get the page
+    rendered for them, as does a visitor with a message waiting."""
+    cart = _cart_car_ids(request)
+    in_cart = pk in cart
     if request.user.is_staff:
-        shown = _car_body(request, pk, notes_for=request.user)
+        shown = _car_body(request, pk, notes_for=request.user, in_cart=in_cart)
         if shown is None:
             raise Http404("This car is not on sale.")
         return HttpResponse(_car_layout(request, *shown))
     version = catalogue_version(request)
 
     def shared_body() -> tuple[Car, str] | None:
-        return catalogue_cached("car body", pk, render=lambda: _car_body(request, pk, notes_for=None), version=version)
+        return catalogue_cached(
+            "car body",
+            pk,
+            in_cart,
+            render=lambda: _car_body(request, pk, notes_for=None, in_cart=in_cart),
+            version=version,
+        )
 
     def shared_page() -> tuple[Car, str] | None:
         body = shared_body()
@@ -237,9 +260,9 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     shared = _sees_shared_page(request)
     if shared:
-        shown = catalogue_cached("car page", pk, render=shared_page, version=version)
+        shown = catalogue_cached("car page", pk, len(cart), in_cart, render=shared_page, version=version)
     elif _sees_buyers_page(request):
-        shown = catalogue_cached("car page, a buyer", pk, render=buyers_page, version=version)
+        shown = catalogue_cached("car page, a buyer", pk, len(cart), in_cart, render=buyers_page, version=version)
     else:
         shown = shared_page()
     if shown is None:
@@ -256,10 +279,11 @@ def car_detail(request: HttpRequest, pk: int) -> HttpResponse:
 CAR_NOTES_SLOT = "car-notes-slot-" + salted_hmac("catalog.car-notes-slot", "").hexdigest()[:20]
 
 
-def _car_body(request: HttpRequest, pk: int, *, notes_for: Any) -> tuple[Car, str] | None:
+def _car_body(request: HttpRequest, pk: int, *, notes_for: Any, in_cart: bool) -> tuple[Car, str] | None:
     """The car and its page's body for this viewer; for `notes_for` None, the body every viewer
-    who is not staff gets, with slots for the notes and the CSRF token. None: no such car, or off
-    sale to this viewer."""
+    who is not staff gets, with slots for the notes and the CSRF token. `in_cart`: the car is in
+    the viewer's cart (said in place of "Add to cart"). None: no such car, or off sale to this
+    viewer."""
     # A sold car keeps its page (links and bookmarks to it live on) and points to others.
     car = Car.objects.with_brand().filter(pk=pk).first()
     stock_staff = sees_stock_details(request.user)
@@ -281,6 +305,7 @@ def _car_body(request: HttpRequest, pk: int, *, notes_for: Any) -> tuple[Car, st
         "price_history": price_history,
         "slides": car_gallery(car=car),
         "stock_staff": stock_staff,
+        "in_cart": in_cart,
         **({"csrf_token": token} if token else {}),
     }
     return car, render_to_string("catalog/_car_page.html", context, request=request)
