@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from carsales.core.admin_mixins import confirmed_or_asked
@@ -30,6 +31,14 @@ class OrderItemInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
         return False
+
+
+def _kept_because(order: Order) -> str | None:
+    """Why the admin keeps `order` from deletion, or None: a live order is cancelled (or its sale
+    voided), never deleted; nor one whose refund is owed, the record of that debt."""
+    if order.holds_cars:
+        return "cancel it, or void its sale, instead"
+    return "record its refund first" if order.awaits_refund else None
 
 
 @admin.register(Order)
@@ -79,7 +88,9 @@ class OrderAdmin(admin.ModelAdmin):
             return order.get_status_display()
         if order.refunded_at is not None:
             return "Voided, refunded"
-        return "Voided, refund owed" if order.awaits_refund else "Voided"
+        if order.awaits_refund:
+            return "Voided, refund owed"
+        return "Voided in error, refund to check" if order.refund_recordable else "Voided"
 
     date_hierarchy = "placed_at"
 
@@ -90,10 +101,16 @@ class OrderAdmin(admin.ModelAdmin):
         return False  # shown, never saved: every change is an action calling a service
 
     def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        # A live order is cancelled (or its sale voided), never deleted; nor one whose refund is
-        # owed: it is the record of that debt.
-        kept = obj is not None and (obj.holds_cars or obj.awaits_refund)
-        return super().has_delete_permission(request, obj) and not kept
+        return super().has_delete_permission(request, obj) and (obj is None or _kept_because(obj) is None)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        # The page says why an order is kept (not the permission page "your role cannot...").
+        order = self.get_object(request, object_id)
+        why = _kept_because(order) if order is not None else None
+        if order is not None and why is not None:
+            self.message_user(request, f"Order #{order.pk} is kept: {why}.", messages.WARNING)
+            return redirect("admin:orders_order_change", order.pk)
+        return super().delete_view(request, object_id, extra_context)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # Django's bulk delete refuses the whole selection when one order is live; ours keeps
@@ -104,10 +121,9 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Delete selected cancelled or voided orders", permissions=["delete"])
     def delete_finished(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        live = [order for order in queryset if order.holds_cars or order.awaits_refund]
+        live = [order for order in queryset if _kept_because(order) is not None]
         for order in live:
-            remedy = "record its refund first" if order.awaits_refund else "cancel it, or void its sale, instead"
-            self.message_user(request, f"Order #{order.pk} was kept: {remedy}.", messages.WARNING)
+            self.message_user(request, f"Order #{order.pk} was kept: {_kept_because(order)}.", messages.WARNING)
         deleted, _ = queryset.exclude(pk__in=[order.pk for order in live]).delete()
         if deleted:
             self.message_user(request, "The finished orders were deleted.", messages.SUCCESS)

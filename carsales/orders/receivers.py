@@ -119,7 +119,11 @@ def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any)
         )
     order = order_holding(car=car, user=user)
     if order is not None:
-        return CarNote(text="This car is yours:", link_text=f"see order #{order.pk}", url=order.get_absolute_url())
+        # Once paid, its plate and VIN whole, as the order's page names them (masked in the page shared by all).
+        named = [f"plate {car.plate}", f"VIN {car.vin}" if car.vin else ""] if order.status == OrderStatus.PAID else []
+        papers = f" ({', '.join(filter(None, named))})" if named else ""
+        text = f"This car is yours{papers}:"
+        return CarNote(text=text, link_text=f"see order #{order.pk}", url=order.get_absolute_url())
     if car.status != CarStatus.RESERVED:
         return None
     # The same for every viewer but its buyer: an anonymous viewer's note follows from the car as stored.

@@ -49,7 +49,8 @@ def order_shows_car_identity(*, order: Order, user: AbstractBaseUser | Anonymous
 
 def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") -> QuerySet[Order]:
     """Orders in one state ("voided" for a voided sale, "refund_owed" for one whose payment is owed
-    back and not recorded as refunded yet), and matching `query` on the buyer (username, email,
+    back and not recorded as refunded yet, "refund_to_check" for one voided as recorded in error,
+    which may have had a payment, no refund recorded), and matching `query` on the buyer (username, email,
     name), a car (model, brand, plate, VIN, stock code), a payment's or refund's reference, or an
     order number. For staff: plates and VINs are theirs to search."""
     if status == "voided":
@@ -57,6 +58,8 @@ def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") 
     elif status == "refund_owed":  # Order.awaits_refund, as a query
         not_owed = Q(void_reason__in=[VoidReason.PAYMENT, VoidReason.ERROR])
         orders = orders.filter(Q(is_active=False, refunded_at__isnull=True) & ~not_owed)
+    elif status == "refund_to_check":
+        orders = orders.filter(is_active=False, refunded_at__isnull=True, void_reason=VoidReason.ERROR)
     elif status in OrderStatus.values:
         orders = orders.filter(status=status, is_active=True)
     for word in query.split()[:8]:

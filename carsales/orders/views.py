@@ -157,7 +157,12 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "status": status,
             "q": query,
-            "statuses": [*OrderStatus.choices, ("voided", "Voided"), ("refund_owed", "Voided, refund owed")],
+            "statuses": [
+                *OrderStatus.choices,
+                ("voided", "Voided"),
+                ("refund_owed", "Voided, refund owed"),
+                ("refund_to_check", "Voided in error, refund to check"),
+            ],
             "staff_view": staff_view,
         },
     )

@@ -145,3 +145,14 @@ def test_the_receipt_email_alone_names_the_cars_plates_and_vins(car: Any, run_ta
 
     assert not shows_whole(placed) and not shows_whole(placed_owed)  # kept for days with the delivery: not there
     assert f"plate {PLATE}, VIN {VIN}" in receipt
+
+
+def test_a_buyers_own_paid_car_page_names_its_plate_and_vin_in_their_note_alone(car: Any):
+    owner = UserFactory()
+    order = order_mark_paid(order=order_for(car, user=owner), actor=member_of(SALESPERSON), method=PaymentMethod.CASH)
+
+    mine = logged_in(owner).get(f"/cars/{car.pk}/").content.decode()
+    others = logged_in(UserFactory()).get(f"/cars/{car.pk}/").content.decode()
+
+    assert f"This car is yours (plate {PLATE}, VIN {VIN}):" in mine and f"see order #{order.pk}" in mine
+    assert not shows_whole(others) and not shows_whole(Client().get(f"/cars/{car.pk}/").content.decode())

@@ -211,7 +211,9 @@ def test_deleting_orders_in_the_admin_keeps_placed_ones_and_says_to_cancel(staff
 
     assert list(Order.objects.values_list("pk", flat=True)) == [order.pk]
     assert any("cancel it" in str(message) for message in response.context["messages"])
-    assert staff_client.get(f"/admin/orders/order/{order.pk}/delete/").status_code == 403
+    asked = staff_client.get(f"/admin/orders/order/{order.pk}/delete/", follow=True)  # says why, not "your role"
+    assert f"Order #{order.pk} is kept: cancel it" in " ".join(str(message) for message in asked.context["messages"])
+    assert Order.objects.filter(pk=order.pk).exists()
 
 
 def test_deleting_an_order_line_by_any_path_keeps_the_totals_and_releases_its_car():

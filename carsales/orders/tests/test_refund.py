@@ -74,13 +74,15 @@ def test_no_refund_for_a_sale_that_stands_nor_for_a_payment_that_failed():
 
 @pytest.mark.parametrize(("reason", "owed"), [(VoidReason.ERROR, False), (VoidReason.OTHER, True), ("", True)])
 def test_a_sale_voided_for_another_reason_may_have_its_refund_recorded(reason: str, owed: bool):
-    """One recorded in error may have had no payment: not listed as owed, but a refund may be recorded."""
+    """One recorded in error may have had no payment: listed to check, not as owed; a refund may be recorded."""
     order = voided(reason)
     assert order.awaits_refund is owed and order.refund_recordable
     client = Client()
     client.force_login(manager())
     listed = client.get("/orders/", {"status": "refund_owed"}).content.decode()
-    assert (f'href="/orders/{order.pk}/"' in listed) is owed
+    to_check = client.get("/orders/", {"status": "refund_to_check"}).content.decode()
+    assert (f'href="/orders/{order.pk}/"' in listed) is owed and (f'href="/orders/{order.pk}/"' in to_check) is not owed
+    assert ("Voided, refund owed" if owed else "Voided in error, refund to check") in listed + to_check
 
     order_record_refund(order=order, actor=manager())
 
@@ -123,7 +125,9 @@ def test_the_page_asks_then_records_and_the_order_page_says_it(mailoutbox: list[
     assert refused.status_code == 200 and "form-errors" in refused.content.decode()
     assert Order.objects.get(pk=order.pk).awaits_refund
 
+    assert "Voided, refund owed" in staff.get("/orders/").content.decode()
     done = staff.post(f"/orders/{order.pk}/refund/", {"reference": "RF 9"}, follow=True)
+    assert "Voided, refunded" in staff.get("/orders/").content.decode()
 
     assert "has its refund recorded" in done.content.decode()
     assert "Record the refund…" not in done.content.decode() and "(reference RF 9)" in done.content.decode()
@@ -204,7 +208,11 @@ def test_an_order_owing_a_refund_is_kept_from_deletion_on_every_path():
 
     client.post("/admin/orders/order/", {"action": "delete_finished", "_selected_action": [owed.pk, refunded.pk]})
     assert Order.objects.filter(pk=owed.pk).exists() and not Order.objects.filter(pk=refunded.pk).exists()
-    assert client.post(f"/admin/orders/order/{owed.pk}/delete/", {"post": "yes"}).status_code == 403
+    for asked in (client.get(f"/admin/orders/order/{owed.pk}/delete/", follow=True),
+                  client.post(f"/admin/orders/order/{owed.pk}/delete/", {"post": "yes"}, follow=True)):  # fmt: skip
+        said = [str(message) for message in asked.context["messages"]]
+        assert f"Order #{owed.pk} is kept: record its refund first." in said  # not "your role cannot"
+    assert Order.objects.filter(pk=owed.pk).exists()
     for delete in (lambda: Order.objects.get(pk=owed.pk).delete(), lambda: Order.objects.filter(pk=owed.pk).delete()):
         with pytest.raises(OrderStateError, match="owes its buyer a refund"), transaction.atomic():
             delete()

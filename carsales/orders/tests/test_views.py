@@ -536,7 +536,7 @@ def test_a_voided_order_reads_as_its_sale_cancelled_to_its_buyer_and_voided_to_s
 
     assert ">Sale cancelled</span>" in row and ">Paid</span>" not in row  # the words of the buyer's email
     assert ">Sale cancelled</span>" in page
-    assert ">Voided</span>" in staff_view.get("/orders/").content.decode()
+    assert ">Voided, refund owed</span>" in staff_view.get("/orders/").content.decode()
 
 
 def test_a_form_posted_from_a_page_opened_before_a_log_in_elsewhere_gets_the_sites_page_back_to_it(user):
