@@ -145,6 +145,7 @@ def test_the_receipt_email_alone_names_the_cars_plates_and_vins(car: Any, run_ta
 
     assert not shows_whole(placed) and not shows_whole(placed_owed)  # kept for days with the delivery: not there
     assert f"plate {PLATE}, VIN {VIN}" in receipt
+    assert "This car is now yours:" in receipt and "the car is held for you until then, and goes back" in placed
 
 
 def test_a_buyers_own_paid_car_page_names_its_plate_and_vin_in_their_note_alone(car: Any):

@@ -417,8 +417,11 @@ def test_an_order_page_speaks_to_its_buyer_and_tells_staff_how_to_reach_them(sta
     to_buyer = buyer.get(order.get_absolute_url()).content.decode()
     to_staff = staff_client.get(order.get_absolute_url()).content.decode()
 
-    assert "Your cars are reserved until" in to_buyer and "We will contact you" in to_buyer
-    assert "Your cars" not in to_staff and f"reserved for {order.buyer} until" in to_staff
+    assert "Your car is reserved until" in to_buyer and "We will contact you" in to_buyer  # one car: singular
+    assert "car goes back on sale" in to_buyer and "cars" not in to_buyer.split("Unpaid by then")[1].split("</p>")[0]
+    assert "Your car" not in to_staff and f"reserved for {order.buyer} until" in to_staff
+    two = order_for(CarFactory(), CarFactory(), user=order.buyer.user)
+    assert "Your cars are reserved until" in buyer.get(two.get_absolute_url()).content.decode()
     assert f'href="mailto:{order.buyer.user.email}"' in to_staff
 
 
