@@ -41,7 +41,7 @@ class CarForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["mileage"].label = f"Mileage ({mileage_unit()})"
+        self.fields["mileage"].label = f"Mileage in {mileage_unit()}"
         self.fields[
             "value"
         ].help_text = f"Asking price in {settings.CARSALES_CURRENCY}; empty when not yet priced (price on request)."
