@@ -96,7 +96,8 @@ def _cart_held(request: HttpRequest) -> Cart | None:
 def cart_remove(request: HttpRequest, car_id: int) -> HttpResponse:
     cart = _cart_held(request)
     if cart is not None and cart_item_remove(cart=cart, car_id=car_id):
-        messages.success(request, "Removed from your cart.")
+        car = Car.objects.with_brand().filter(pk=car_id).first()  # named as adding it was
+        messages.success(request, f"{car or 'The car'} is no longer in your cart.")
     return redirect("orders:cart")
 
 

@@ -219,3 +219,17 @@ def test_an_order_owing_a_refund_is_kept_from_deletion_on_every_path():
     order_record_refund(order=owed, actor=manager())
     Order.objects.filter(pk=owed.pk).delete()
     assert not Order.objects.filter(pk=owed.pk).exists()
+
+
+def test_the_admin_filters_orders_by_the_state_the_site_shows():
+    standing = order_mark_paid(order=order_for(CarFactory()), actor=AnonymousUser(), method=PaymentMethod.CASH)
+    owed, in_error = voided(), voided(VoidReason.ERROR)
+    client = Client()
+    client.force_login(manager())
+
+    def listed(state: str) -> set[int]:
+        return {order.pk for order in client.get("/admin/orders/order/", {"state": state}).context["cl"].result_list}
+
+    assert listed("paid") == {standing.pk}  # a voided order's status is still "paid"
+    assert listed("voided") == {owed.pk, in_error.pk}
+    assert listed("refund_owed") == {owed.pk} and listed("refund_to_check") == {in_error.pk}

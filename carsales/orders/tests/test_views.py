@@ -601,3 +601,18 @@ def test_an_order_page_links_its_cars_and_says_when_it_was_paid(buyer_client, us
     paid = timezone.localtime(order.paid_at)
     assert f'href="{car.get_absolute_url()}"' in page
     assert f"paid {paid.day} {paid:%b %Y, %H:%M} UTC" in page  # the site's one way to write a time
+
+
+def test_removing_a_car_from_the_cart_names_it_and_a_buyer_reads_their_own_cancellation_as_theirs(client):
+    from carsales.conftest import CarFactory, UserFactory, order_for
+    from carsales.orders.services import order_cancel
+
+    car = CarFactory(model="Leaving")
+    client.post(f"/cart/add/{car.pk}/")
+    removed = client.post(f"/cart/remove/{car.pk}/", follow=True)
+    assert f"{car} is no longer in your cart." in [str(message) for message in removed.context["messages"]]
+
+    owner = UserFactory()
+    order = order_cancel(order=order_for(CarFactory(), user=owner), actor=owner, reason="buyer")
+    client.force_login(owner)
+    assert "Cancelled by you on" in client.get(order.get_absolute_url()).content.decode()
