@@ -25,6 +25,13 @@ def sees_car_identity(user: Any) -> bool:
     return has_staff_power(user, ["catalog.view_car"]) or sees_stock_details(user)
 
 
+def car_identity(car: Car) -> str:
+    """The car's plate and VIN whole ("plate 7ABC123, VIN 1HGCM82633A004352"), those known: for
+    the readers entitled to them (sees_car_identity, and its buyer once paid)."""
+    named = (f"plate {car.plate}" if car.plate else "", f"VIN {car.vin}" if car.vin else "")
+    return ", ".join(part for part in named if part)
+
+
 def reader_kind(user: Any) -> str:
     """What a page of cars shows this reader, as the caches of those pages tell readers apart:
     stock staff, other staff (plates and VINs whole, searchable), everyone else."""

@@ -13,7 +13,7 @@ from carsales.core.money import format_money
 
 from .forms import PaymentForm, PaymentsForm
 from .models import Cart, CartItem, Order, OrderItem
-from .selectors import order_search
+from .selectors import ORDER_STATES, order_search
 from .services import OrderStateError, order_cancel, order_mark_paid
 
 
@@ -41,26 +41,11 @@ class StateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [
-            ("placed", "Placed"),
-            ("paid", "Paid, sale standing"),
-            ("cancelled", "Cancelled"),
-            ("voided", "Voided"),
-            ("refund_owed", "Voided, refund owed"),
-            ("refund_to_check", "Voided in error, refund to check"),
-        ]
+        return ORDER_STATES
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
         state = self.value()
         return order_search(queryset, status=state) if state else queryset
-
-
-def _kept_because(order: Order) -> str | None:
-    """Why the admin keeps `order` from deletion, or None: a live order is cancelled (or its sale
-    voided), never deleted; nor one whose refund is owed, the record of that debt."""
-    if order.holds_cars:
-        return "cancel it, or void its sale, instead"
-    return "record its refund first" if order.awaits_refund else None
 
 
 @admin.register(Order)
@@ -104,15 +89,8 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="State", ordering="status")
     def state(self, order: Order) -> str:
-        """As the site says it: a paid order whose sale was voided is "Voided", not "Paid"; and
-        whether its refund is recorded, where one may be owed."""
-        if order.is_active:
-            return order.get_status_display()
-        if order.refunded_at is not None:
-            return "Voided, refunded"
-        if order.awaits_refund:
-            return "Voided, refund owed"
-        return "Voided in error, refund to check" if order.refund_recordable else "Voided"
+        """As the site says it: a paid order whose sale was voided is "Voided", not "Paid"."""
+        return order.state_label
 
     date_hierarchy = "placed_at"
 
@@ -123,12 +101,12 @@ class OrderAdmin(admin.ModelAdmin):
         return False  # shown, never saved: every change is an action calling a service
 
     def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return super().has_delete_permission(request, obj) and (obj is None or _kept_because(obj) is None)
+        return super().has_delete_permission(request, obj) and (obj is None or obj.kept_because is None)
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         # The page says why an order is kept (not the permission page "your role cannot...").
         order = self.get_object(request, object_id)
-        why = _kept_because(order) if order is not None else None
+        why = order.kept_because if order is not None else None
         if order is not None and why is not None:
             self.message_user(request, f"Order #{order.pk} is kept: {why}.", messages.WARNING)
             return redirect("admin:orders_order_change", order.pk)
@@ -143,9 +121,9 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Delete selected cancelled or voided orders", permissions=["delete"])
     def delete_finished(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        live = [order for order in queryset if _kept_because(order) is not None]
+        live = [order for order in queryset if order.kept_because is not None]
         for order in live:
-            self.message_user(request, f"Order #{order.pk} was kept: {_kept_because(order)}.", messages.WARNING)
+            self.message_user(request, f"Order #{order.pk} was kept: {order.kept_because}.", messages.WARNING)
         deleted, _ = queryset.exclude(pk__in=[order.pk for order in live]).delete()
         if deleted:
             self.message_user(request, "The finished orders were deleted.", messages.SUCCESS)

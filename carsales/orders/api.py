@@ -201,27 +201,25 @@ class CheckoutView(APIView):
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
-class PaymentSerializer(serializers.Serializer):
+class _ReferenceGiven(serializers.Serializer):
+    """A body giving a payment's or a refund's `reference`: kept as the order keeps it."""
+
+    reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=PAYMENT_REFERENCE_LENGTH)
+
+    def validate_reference(self, reference: str) -> str:
+        reference = payment_reference_as_stored(reference)
+        validate_payment_reference(reference)
+        return reference
+
+
+class PaymentSerializer(_ReferenceGiven):
     """How the buyer paid: the buyer's receipt and the audit log say it."""
 
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=PAYMENT_REFERENCE_LENGTH)
-
-    def validate_reference(self, reference: str) -> str:
-        reference = payment_reference_as_stored(reference)
-        validate_payment_reference(reference)
-        return reference
 
 
-class RefundSerializer(serializers.Serializer):
+class RefundSerializer(_ReferenceGiven):
     """The refund of a voided sale's payment: the buyer's email and the audit log say it."""
-
-    reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=PAYMENT_REFERENCE_LENGTH)
-
-    def validate_reference(self, reference: str) -> str:
-        reference = payment_reference_as_stored(reference)
-        validate_payment_reference(reference)
-        return reference
 
 
 ORDER_STATE_REFUSED = OpenApiResponse(description="The order is not in a state that allows this (already paid...).")

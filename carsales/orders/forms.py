@@ -3,7 +3,16 @@ from django import forms
 from .models import PAYMENT_REFERENCE_LENGTH, PaymentMethod, payment_reference_as_stored, validate_payment_reference
 
 
-class PaymentForm(forms.Form):
+class _ReferenceGiven(forms.Form):
+    """A form asking for a payment's or a refund's `reference`: kept as the order keeps it."""
+
+    def clean_reference(self) -> str:
+        reference = payment_reference_as_stored(self.cleaned_data["reference"])
+        validate_payment_reference(reference)
+        return reference
+
+
+class PaymentForm(_ReferenceGiven):
     """How the buyer paid, as staff record it: the buyer's receipt and the audit log say it."""
 
     method = forms.ChoiceField(label="Paid by", choices=[("", "Choose how the buyer paid"), *PaymentMethod.choices])
@@ -13,11 +22,6 @@ class PaymentForm(forms.Form):
         max_length=PAYMENT_REFERENCE_LENGTH,
         help_text="The transfer's or card slip's reference, the finance contract's number: what finds the money.",
     )
-
-    def clean_reference(self) -> str:
-        reference = payment_reference_as_stored(self.cleaned_data["reference"])
-        validate_payment_reference(reference)
-        return reference
 
 
 class PaymentsForm(PaymentForm):
@@ -33,7 +37,7 @@ class PaymentsForm(PaymentForm):
         return reference
 
 
-class RefundForm(forms.Form):
+class RefundForm(_ReferenceGiven):
     """The refund of a voided sale's payment, as staff record it: the buyer's email and the audit log say it."""
 
     reference = forms.CharField(
@@ -42,8 +46,3 @@ class RefundForm(forms.Form):
         max_length=PAYMENT_REFERENCE_LENGTH,
         help_text="The refund transfer's or card slip's reference: what the buyer quotes to find it.",
     )
-
-    def clean_reference(self) -> str:
-        reference = payment_reference_as_stored(self.cleaned_data["reference"])
-        validate_payment_reference(reference)
-        return reference

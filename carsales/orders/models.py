@@ -266,6 +266,26 @@ class Order(StateGuardedModel):
         return not self.is_active and self.refund_owed is not False and self.refunded_at is None
 
     @property
+    def state_label(self) -> str:
+        """Its state in staff's words: its status while its sale stands; once voided, whether the
+        refund is owed, recorded or to check (a sale recorded in error may have had no payment)."""
+        if self.is_active:
+            return self.get_status_display()
+        if self.refunded_at is not None:
+            return "Voided, refunded"
+        if self.awaits_refund:
+            return "Voided, refund owed"
+        return "Voided in error, refund to check" if self.refund_recordable else "Voided"
+
+    @property
+    def kept_because(self) -> str | None:
+        """What must happen before the order may be deleted, or None: a live one is cancelled (or
+        its sale voided); a voided one owing a refund is the record of that debt."""
+        if self.holds_cars:
+            return "cancel it instead" if self.status == OrderStatus.PLACED else "void its sale first"
+        return "record its refund first" if self.awaits_refund else None
+
+    @property
     def void_told_buyer(self) -> str:
         return VOID_TOLD_BUYER.get(VoidReason(self.void_reason), "") if self.void_reason else ""
 

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from carsales.accounts.services import buyer_ensure
+from carsales.catalog.facts import car_identity
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.signals import CarNote, car_page_notes
 from carsales.core.permissions import has_staff_power
@@ -120,9 +121,8 @@ def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any)
     order = order_holding(car=car, user=user)
     if order is not None:
         # Once paid, its plate and VIN whole, as the order's page names them (masked in the page shared by all).
-        named = [f"plate {car.plate}", f"VIN {car.vin}" if car.vin else ""] if order.status == OrderStatus.PAID else []
-        papers = f" ({', '.join(filter(None, named))})" if named else ""
-        text = f"This car is yours{papers}:"
+        papers = car_identity(car) if order.status == OrderStatus.PAID else ""
+        text = f"This car is yours ({papers}):" if papers else "This car is yours:"
         return CarNote(text=text, link_text=f"see order #{order.pk}", url=order.get_absolute_url())
     if car.status != CarStatus.RESERVED:
         return None

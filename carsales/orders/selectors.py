@@ -47,6 +47,15 @@ def order_shows_car_identity(*, order: Order, user: AbstractBaseUser | Anonymous
     return (own and order.is_active and order.status == OrderStatus.PAID) or sees_car_identity(user)
 
 
+# The states staff filter orders by (order_search's `status`), on the site and in the admin.
+ORDER_STATES = [
+    *OrderStatus.choices,
+    ("voided", "Voided"),
+    ("refund_owed", "Voided, refund owed"),
+    ("refund_to_check", "Voided in error, refund to check"),
+]
+
+
 def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") -> QuerySet[Order]:
     """Orders in one state ("voided" for a voided sale, "refund_owed" for one whose payment is owed
     back and not recorded as refunded yet, "refund_to_check" for one voided as recorded in error,

@@ -448,8 +448,7 @@ def order_check_deletable(*, order_id: int) -> None:
     or void its sale, instead; and for a voided one whose payment is owed back, not recorded as
     refunded yet (it is the record of that debt)."""
     order = Order.objects.select_for_update().filter(pk=order_id).first()
-    if order is not None and order.holds_cars:
-        remedy = "cancel it instead" if order.status == OrderStatus.PLACED else "void its sale first"
-        raise OrderStateError(f"Order #{order.pk} is {order.get_status_display().lower()}; {remedy}.")
-    if order is not None and order.awaits_refund:
-        raise OrderStateError(f"Order #{order.pk} owes its buyer a refund; record it before deleting the order.")
+    why = order.kept_because if order is not None else None
+    if order is not None and why is not None:
+        state = f"is {order.get_status_display().lower()}" if order.holds_cars else "owes its buyer a refund"
+        raise OrderStateError(f"Order #{order.pk} {state}; {why}.")

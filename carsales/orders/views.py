@@ -18,9 +18,10 @@ from carsales.core.pagination import page_of
 from carsales.core.permissions import has_staff_power, staff_required
 
 from .forms import PaymentForm, RefundForm
-from .models import CancellationReason, Cart, Order, OrderStatus
+from .models import CancellationReason, Cart, Order
 from .receivers import CART_TOKEN_SESSION_KEY
 from .selectors import (
+    ORDER_STATES,
     buyer_cart_items,
     cart_held,
     order_cancellable_by,
@@ -158,12 +159,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "status": status,
             "q": query,
-            "statuses": [
-                *OrderStatus.choices,
-                ("voided", "Voided"),
-                ("refund_owed", "Voided, refund owed"),
-                ("refund_to_check", "Voided in error, refund to check"),
-            ],
+            "statuses": ORDER_STATES,
             "staff_view": staff_view,
         },
     )

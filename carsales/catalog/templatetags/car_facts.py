@@ -1,6 +1,6 @@
 from django import template
 
-from carsales.catalog.facts import car_headline_facts, car_specs, days_in_stock, sees_car_identity
+from carsales.catalog.facts import car_headline_facts, car_identity, car_specs, days_in_stock, sees_car_identity
 from carsales.catalog.models import Car
 
 register = template.Library()
@@ -19,3 +19,8 @@ def specs(context: template.Context, car: Car) -> list[tuple[str, str]]:
 @register.filter
 def stock_days(car: Car) -> int | None:
     return days_in_stock(car)
+
+
+@register.filter
+def identity(car: Car) -> str:
+    return car_identity(car)
