@@ -34,22 +34,46 @@ def test_after_back_the_filter_controls_match_the_results_and_the_next_change_ke
     expect(page.locator(".card-body h2")).to_have_text(["Honda Civic", "Honda Jazz"])
 
 
-def test_a_search_is_one_step_of_history_however_it_is_sent(page: Page):
+def test_a_search_is_one_request_and_one_step_of_history_however_it_is_sent(page: Page):
     CarFactory(brand=BrandFactory(name="Honda"), model="Civic")
     CarFactory(brand=BrandFactory(name="Kia"), model="Ceed")
     page.goto("/")
     steps_before = page.evaluate("history.length")
+    searches: list[str] = []
+    page.on("request", lambda request: "q=civic" in request.url and searches.append(request.url))
 
     search = page.get_by_label("Search")
     search.fill("civic")
     page.wait_for_url("**q=civic**")
-    with page.expect_response(lambda response: "q=civic" in response.url):
-        search.press("Tab")  # leaving the box sends the same search again (a change event)
+    expect(page.locator(".card-body h2")).to_have_text(["Honda Civic"])
+    page.locator(".card-body h2 a").evaluate("link => { window.shownLink = link; }")
+    search.press("Tab")  # leaving the box: a change, the same query
+    page.get_by_role("button", name="Search").click()  # and the same query again
+    page.wait_for_timeout(600)  # past the search box's 400 ms pause: anything still to send has gone
 
+    assert len(searches) == 1
+    # The results under the buyer's pointer were not replaced by a copy (it swallowed their click).
+    assert page.locator(".card-body h2 a").evaluate("link => link === window.shownLink")
     assert page.evaluate("history.length") == steps_before + 1
     page.go_back()
     page.wait_for_url(lambda url: "q=" not in url)
     expect(page.locator(".card-body h2")).to_have_count(2)
+
+
+def test_typing_then_pressing_search_at_once_sends_one_query_and_a_car_opens_at_the_first_click(page: Page):
+    CarFactory(brand=BrandFactory(name="Volkswagen"), model="Golf")
+    CarFactory(brand=BrandFactory(name="Honda"), model="Civic")
+    page.goto("/")
+    searches: list[str] = []
+    page.on("request", lambda request: "q=Golf" in request.url and searches.append(request.url))
+
+    page.get_by_label("Search").fill("Golf")
+    page.get_by_role("button", name="Search").click()  # the box's change and the submit, together
+    expect(page.locator(".result-count")).to_have_text("1 car")
+    page.locator(".card-body h2 a").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Volkswagen Golf")
+    assert len(searches) == 1
 
 
 def test_the_search_button_and_enter_send_only_the_filters_chosen_without_reloading(page: Page):

@@ -27,6 +27,38 @@
       }
     });
   });
+  // One query, one swap. Leaving the search box (a change) and pressing Search ask the same query
+  // twice, and the second copy replacing the results under the buyer's pointer swallows their click
+  // on a car. A request for what is shown, or already on its way, is not sent; hx-sync="this:replace"
+  // on the form keeps the latest of two different ones.
+  function sortedQuery(params) {
+    params.sort();
+    return params.toString();
+  }
+  function formQuery(form) {
+    var params = new URLSearchParams();
+    new FormData(form).forEach(function (value, name) {
+      if (value !== "") params.append(name, value);
+    });
+    return sortedQuery(params);
+  }
+  var asked = null;
+  document.addEventListener("htmx:confirm", function (event) {
+    if (!event.detail.elt.matches("form.filters")) return;
+    var query = formQuery(event.detail.elt);
+    var current = asked === null ? sortedQuery(new URLSearchParams(window.location.search)) : asked;
+    if (query === current) {
+      event.preventDefault();
+      return;
+    }
+    asked = query;
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.elt.matches("form.filters")) asked = null;
+  });
+  document.addEventListener("htmx:historyRestore", function () {
+    asked = null;
+  });
   // A search landing on the address already shown (typing, then leaving the box, asks the same
   // query twice) replaces that history entry rather than adding a copy: Back goes back at once.
   document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
