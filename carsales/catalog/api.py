@@ -216,8 +216,12 @@ class CarViewSet(viewsets.ModelViewSet):
         is_staff = sees_stock_details(self.request.user)
         if self.action != "list":
             cars = with_price_drop(Car.objects.with_brand())
-            return cars if is_staff else cars.exclude(status__in=["sold", "withdrawn"])
-        return car_catalogue(include_unavailable=is_staff)
+            if is_staff:
+                return cars
+            # A salesperson reads a sold car they found by its plate (the list's search); a visitor not.
+            hidden = ["withdrawn"] if sees_car_identity(self.request.user) else ["sold", "withdrawn"]
+            return cars.exclude(status__in=hidden)
+        return car_catalogue(include_unavailable=sees_car_identity(self.request.user))  # narrowed: CarFilterSet
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
         """A page of the catalogue, cached by the catalogue's version (catalog.pages) for each kind

@@ -4,12 +4,12 @@ from typing import Any
 
 import django_filters as filters
 from django import forms
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import OrderBy
 
-from .facts import mileage_unit, sees_car_identity, sees_stock_details
+from .facts import mileage_unit, reader_kind, sees_car_identity, sees_stock_details
 from .models import FIRST_CAR_YEAR, Body, Brand, Car, CarStatus, Fuel, Transmission, next_year
-from .search import SearchOutcome, car_search
+from .search import SearchOutcome, car_search, identified_by
 from .selectors import MAX_DAYS_IN_STOCK, brands_offered, cars_in_stock_for
 
 NEGATIVE_PRICE = "A price cannot be negative."
@@ -123,6 +123,8 @@ class CarFilterSet(filters.FilterSet):
         method="order", choices=list(ORDERING_LABELS.items()), empty_label=None, label="Sort by"
     )
 
+    queryset: QuerySet[Car]
+
     class Meta:
         model = Car
         fields: list[str] = []
@@ -132,6 +134,14 @@ class CarFilterSet(filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.filters["mileage_max"].label = f"Max mileage ({mileage_unit()})"
         self.search_outcome = SearchOutcome()
+        if reader_kind(getattr(self.request, "user", None)) == "staff":
+            # A salesperson lists the cars on sale, and finds by its plate, VIN or stock code a car
+            # reserved or sold (a buyer's papers); a withdrawn car's page is stock staff's only.
+            listed = Q(status=CarStatus.AVAILABLE)
+            typed = str((self.data or {}).get("q") or "").strip()[:SEARCH_MAX_LENGTH]
+            if typed:
+                listed |= identified_by(typed) & ~Q(status=CarStatus.WITHDRAWN)
+            self.queryset = self.queryset.filter(listed)
         if not sees_stock_details(getattr(self.request, "user", None)):
             offered = brands_offered(chosen=self.data.get("brand") if self.data else None)
             self.form.fields["brand"].queryset = offered  # type: ignore[attr-defined]  # a ModelChoiceField

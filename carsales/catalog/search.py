@@ -58,9 +58,14 @@ def _condition(word: str, *, staff: bool) -> Q:
     if _is_year(word):
         condition |= Q(model_year=int(word))
     if staff:
-        code = vin_normalise(word)
-        condition |= Q(stock_code=code) | Q(plate=plate_as_stored(word)) | Q(vin=code)
+        condition |= identified_by(word)
     return condition
+
+
+def identified_by(text: str) -> Q:
+    """The car whose stock code, plate or VIN `text` is, as staff type them (any case, spaced)."""
+    code = vin_normalise(text)
+    return Q(stock_code=code) | Q(plate=plate_as_stored(text)) | Q(vin=code)
 
 
 def _matched(cars: QuerySet[Car], words: list[str], *, staff: bool) -> QuerySet[Car]:

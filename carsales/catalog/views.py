@@ -94,7 +94,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
     moved_to: list[str] = []
 
     def render_catalogue() -> str | None:
-        cars = car_catalogue(include_unavailable=stock_staff)
+        cars = car_catalogue(include_unavailable=reader != "public")  # staff's narrowed by CarFilterSet
         filterset = CarFilterSet(request.GET or None, queryset=cars, request=request)
         renamed = brand_slug_renamed(slug=request.GET["brand"]) if "brand" in filterset.form.errors else None
         if renamed:

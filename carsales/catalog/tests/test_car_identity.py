@@ -8,8 +8,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from carsales.catalog.services import cars_withdraw
 from carsales.catalog.vin import plate_masked, vin_masked
-from carsales.conftest import CarFactory, UserFactory, order_for, token_client
+from carsales.conftest import CarFactory, UserFactory, order_for, reserved_car, sold_car, token_client
 from carsales.core.groups import MANAGER, SALESPERSON
 from carsales.events.models import Delivery
 from carsales.orders.models import PaymentMethod
@@ -85,6 +86,34 @@ def test_a_search_by_plate_or_vin_finds_the_car_for_staff_only(car: Any, reader:
 
         assert ("Identity" in page) is whole
         assert [shown["id"] for shown in found] == ([car.pk] if whole else [])
+
+
+@pytest.mark.parametrize("state", ["reserved", "sold"])
+def test_a_salesperson_finds_a_reserved_or_sold_car_by_its_plate_vin_or_stock_code_and_lists_only_cars_on_sale(
+    state: str,
+):
+    named = (reserved_car if state == "reserved" else sold_car)(plate=PLATE, vin=VIN, model="Identity")
+    withdrawn = CarFactory(plate="9WDN999", vin="2HGCM82633A004352")
+    cars_withdraw(car_ids=[withdrawn.pk])
+    on_sale = CarFactory(model="Other")
+    salesperson = member_of(SALESPERSON)
+    client, api = logged_in(salesperson), token_client(salesperson)
+
+    for typed in (PLATE, VIN.lower(), named.stock_code):
+        page = client.get("/", {"q": typed}).content.decode()
+        found = api.get("/api/cars/", {"q": typed}).json()["results"]
+        assert "Identity" in page and f"badge {state}" in page
+        assert [shown["id"] for shown in found] == [named.pk]
+        assert api.get(f"/api/cars/{named.pk}/").status_code == 200
+    # Withdrawn stays stock staff's; without a plate asked for, the list is the cars on sale.
+    for typed in (withdrawn.plate, withdrawn.vin):
+        assert api.get("/api/cars/", {"q": typed}).json()["results"] == []
+    assert [shown["id"] for shown in api.get("/api/cars/").json()["results"]] == [on_sale.pk]
+    assert "Identity" not in client.get("/").content.decode()
+    assert api.get("/api/cars/", {"q": "Identity"}).json()["results"] == []  # its model is no identifier
+    # A visitor finds none of them by the plate, and does not read a sold car in the API.
+    assert Client().get("/api/cars/", {"q": PLATE}).json()["results"] == []
+    assert state == "reserved" or Client().get(f"/api/cars/{named.pk}/").status_code == 404
 
 
 def test_a_salespersons_whole_plates_are_never_served_to_a_visitor_from_a_cache(car: Any):
