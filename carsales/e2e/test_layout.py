@@ -5,7 +5,9 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
+
+from carsales.conftest import CarFactory
 
 from .conftest import PHONE
 
@@ -124,3 +126,21 @@ def test_a_keyboard_user_skips_the_menu_and_sees_where_the_focus_is(page: Page):
     page.keyboard.press("Tab")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_the_carts_count_is_in_sight_without_opening_the_menu_and_said_once(width, new_context):
+    car = CarFactory()
+    page = new_context(**({"viewport": PHONE} if width == "phone" else {})).new_page()
+    page.goto(car.get_absolute_url())
+    expect(page.get_by_role("link", name="Cart", exact=True)).to_have_count(1 if width == "desktop" else 0)
+    page.get_by_role("button", name="Add to cart").click()
+
+    cart = page.get_by_role("link", name="Cart, 1 car")
+    expect(cart).to_be_visible()  # the Menu still closed on a phone
+    if width == "phone":
+        page.get_by_text("Menu").click()
+        expect(page.get_by_role("link", name="Cars", exact=True)).to_be_visible()
+    expect(cart).to_have_count(1)  # one link a screen reader reads, the menu open or not
+    cart.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your cart")

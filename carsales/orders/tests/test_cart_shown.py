@@ -19,8 +19,11 @@ pytestmark = pytest.mark.django_db
 
 
 def cart_link(page: str) -> str:
-    """The header's link to the cart, as written."""
+    """The header's link to the cart, as written; a cart holding cars is also shown beside the
+    Menu button of a narrow screen, with the same count."""
     (link,) = re.findall(r'<a href="/cart/"[^>]*>Cart[^<]*</a>', page)
+    beside_menu = re.findall(r'<a class="cart-peek" href="/cart/" aria-label="([^"]*)">(Cart[^<]*)</a>', page)
+    assert beside_menu == ([] if link == NO_COUNT else re.findall(r'aria-label="([^"]*)">(Cart[^<]*)</a>', link))
     return link
 
 
@@ -55,8 +58,8 @@ def buyer_with(*cars: Car, name: str = "ana") -> Client:
 
 
 NO_COUNT = '<a href="/cart/">Cart</a>'
-ONE_CAR = '<a href="/cart/" aria-label="Cart, 1 car">Cart (1)</a>'
-TWO_CARS = '<a href="/cart/" aria-label="Cart, 2 cars">Cart (2)</a>'
+ONE_CAR = '<a href="/cart/" class="cart-held" aria-label="Cart, 1 car">Cart (1)</a>'
+TWO_CARS = '<a href="/cart/" class="cart-held" aria-label="Cart, 2 cars">Cart (2)</a>'
 
 
 def test_a_visitors_car_page_says_the_car_is_in_their_cart():
