@@ -115,3 +115,17 @@ def test_a_buyer_opening_a_staff_page_gets_the_403_page(page: Page, context, log
     assert response is not None and response.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("This page is for our staff")
     expect(page.get_by_role("link", name="Browse our cars")).to_be_visible()
+
+
+def test_a_form_sent_back_with_errors_puts_the_focus_on_the_first_field_to_fix(page: Page):
+    page.goto("/accounts/signup/")
+    page.get_by_label("Username").fill("ana")
+    page.get_by_label("Email").fill("ana@example.com")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password confirmation").fill(PASSWORD + "!")
+    page.get_by_role("button", name="Sign up").click()
+
+    confirmation = page.get_by_label("Password confirmation")
+    expect(confirmation).to_be_focused()  # not the username the form focuses first
+    described = confirmation.get_attribute("aria-describedby") or ""
+    assert "id_password2_error" in described.split()
