@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 
@@ -231,3 +233,18 @@ def test_a_salesperson_sees_in_the_admin_what_the_site_shows_them_of_the_stock()
     assert "SEE0001" in manager.get("/admin/catalog/car/", {"q": "SEE0001"}).content.decode()
     assert "1HGCM82633A004352" in manager.get(f"/admin/catalog/car/{car.pk}/change/").content.decode()
     assert withdrawn.stock_code in manager.get("/admin/catalog/car/").content.decode()
+
+
+def test_the_refusal_page_offers_staff_the_orders_their_role_reads_and_others_their_own():
+    offered = {}
+    for name, user in {
+        "salesperson": _staff_in("Salesperson"),
+        "staff": _staff_in(None),
+        "buyer": UserFactory(),
+    }.items():
+        client = Client()
+        client.force_login(user)
+        refused = client.get("/staff/signals/")
+        assert refused.status_code == 403
+        offered[name] = re.findall(r'<a class="button ghost" href="/orders/">([^<]*)</a>', refused.content.decode())
+    assert offered == {"salesperson": ["Orders"], "staff": ["My orders"], "buyer": ["My orders"]}
