@@ -18,7 +18,8 @@ def test_the_demo_data_loads_once_with_photos_users_and_orders(run_tasks):
     run_tasks()  # the thumbnails
     assert Car.objects.count() == 30
     assert all(car.thumbnail for car in Car.objects.all())
-    assert Order.objects.count() == 2 and Sale.objects.count() == 1
+    assert Order.objects.count() == 3 and Sale.objects.count() == 1
+    assert [order.state_label for order in Order.objects.order_by("pk")] == ["Paid", "Voided, refund owed", "Placed"]
     assert not inventory_reconcile(fix=False).exists
     cars = Car.objects.all()
     assert {car.body for car in cars} == set(Body.values) and {car.fuel for car in cars} == set(Fuel.values)

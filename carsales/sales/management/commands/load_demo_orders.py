@@ -6,21 +6,26 @@ from django.db import transaction
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
-from carsales.orders.models import Order, PaymentMethod
+from carsales.orders.models import Order, PaymentMethod, VoidReason
 from carsales.orders.services import cart_for_buyer, cart_item_add, order_mark_paid, order_place
+from carsales.sales.models import Sale
+from carsales.sales.services import sale_void
 
 
 class Command(BaseCommand):
-    help = "Give the demo buyer one paid and one placed order, so the sales pages have something to show."
+    help = (
+        "Give the demo buyer a paid order, a placed one and one whose sale was voided (the car returned, "
+        "its refund still to record), so the sales pages have something to show."
+    )
 
-    @transaction.atomic  # both orders or neither
+    @transaction.atomic  # every order or none
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
         buyer_user, staff = User.objects.get(username="buyer"), User.objects.get(username="staff")
         buyer = buyer_ensure(user=buyer_user)
         if Order.objects.filter(buyer=buyer).exists():
             return
-        cars = list(Car.objects.available().order_by("id")[:3])
+        cars = list(Car.objects.available().order_by("id")[:4])
         cart = cart_for_buyer(buyer=buyer)
         if cart.items.exists():  # checkout orders the whole cart: these cars would join the demo's
             raise CommandError("The demo buyer's cart holds cars: empty it (log in as buyer), then run this again.")
@@ -28,6 +33,10 @@ class Command(BaseCommand):
             cart_item_add(cart=cart, car=car)
         placed = order_place(cart=cart, buyer=buyer, actor=buyer_user)
         order_mark_paid(order=placed, actor=staff, method=PaymentMethod.TRANSFER, reference=f"DEMO-{placed.pk:04d}")
+        cart_item_add(cart=cart, car=cars[3])
+        returned = order_place(cart=cart, buyer=buyer, actor=buyer_user)
+        order_mark_paid(order=returned, actor=staff, method=PaymentMethod.CARD, reference=f"DEMO-{returned.pk:04d}")
+        sale_void(sale=Sale.objects.get(order=returned), actor=staff, reason=VoidReason.RETURNED)
         cart_item_add(cart=cart, car=cars[2])
         order_place(cart=cart, buyer=buyer, actor=buyer_user)
-        self.stdout.write(self.style.SUCCESS("Loaded demo orders: one paid, one placed."))
+        self.stdout.write(self.style.SUCCESS("Loaded demo orders: one paid, one placed, one voided owing a refund."))
