@@ -31,7 +31,13 @@ from .models import (
     payment_reference_as_stored,
     validate_payment_reference,
 )
-from .selectors import buyer_cart_id, buyer_cart_items, order_cancellable_by, order_list_for
+from .selectors import (
+    buyer_cart_id,
+    buyer_cart_items,
+    order_cancellable_by,
+    order_list_for,
+    order_shows_car_identity,
+)
 from .services import (
     CartError,
     CheckoutError,
@@ -65,12 +71,29 @@ class CartSerializer(serializers.Serializer):
     items = CartItemSerializer(many=True)
 
 
+IDENTITY_HELP = (
+    "The car's plate or VIN whole (blank if unknown): for staff, and for the buyer once the order is paid "
+    "and its sale stands, as the order's page shows them; null for anyone else."
+)
+
+
 class OrderItemSerializer(serializers.ModelSerializer):
     car_name = serializers.CharField(source="car.__str__", read_only=True)
+    plate = serializers.SerializerMethodField(help_text=IDENTITY_HELP)
+    vin = serializers.SerializerMethodField(help_text=IDENTITY_HELP)
 
     class Meta:
         model = OrderItem
-        fields = ["car", "car_name", "price"]
+        fields = ["car", "car_name", "price", "plate", "vin"]
+
+    def _identified(self, item: OrderItem) -> bool:
+        return order_shows_car_identity(order=item.order, user=self.context["request"].user)
+
+    def get_plate(self, item: OrderItem) -> str | None:
+        return item.car.plate if self._identified(item) else None
+
+    def get_vin(self, item: OrderItem) -> str | None:
+        return item.car.vin if self._identified(item) else None
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -198,7 +221,7 @@ class CheckoutView(APIView):
         except CheckoutError as refusal:
             raise ValidationError({"detail": str(refusal)})
         order = order_list_for(user=request.user).get(pk=order.pk)
-        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        return Response(OrderSerializer(order, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 class _ReferenceGiven(serializers.Serializer):
@@ -241,7 +264,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             order = service(order=self.get_object(), actor=request.user)
         except OrderStateError as refusal:
             return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
-        return Response(OrderSerializer(self.get_queryset().get(pk=order.pk)).data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data)
 
     @extend_schema(request=PaymentSerializer, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[staff_with("orders.change_order")])

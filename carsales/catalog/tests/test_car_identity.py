@@ -141,7 +141,7 @@ def test_the_admin_lists_and_searches_plates_for_a_salesperson(car: Any):
 @pytest.mark.parametrize(
     ("state", "buyer_sees"), [("placed", False), ("paid", True), ("cancelled", False), ("voided", False)]
 )  # fmt: skip
-def test_the_order_page_names_plate_and_vin_to_its_buyer_once_the_cars_are_theirs(
+def test_the_order_page_and_the_api_name_plate_and_vin_to_its_buyer_once_the_cars_are_theirs(
     car: Any, state: str, buyer_sees: bool
 ):
     """Not on a placed order: anyone could order a car, read them, and cancel."""
@@ -158,6 +158,10 @@ def test_the_order_page_names_plate_and_vin_to_its_buyer_once_the_cars_are_their
         page = logged_in(user).get(f"/orders/{order.pk}/")
         assert page.status_code == 200
         assert shows_whole(page.content.decode()) is sees
+        api = token_client(user)
+        (item,) = api.get(f"/api/orders/{order.pk}/").json()["items"]
+        (listed,) = api.get("/api/orders/").json()["results"][0]["items"] if user is owner else [item]
+        assert (item["plate"], item["vin"]) == ((PLATE, VIN) if sees else (None, None)) and listed == item
     assert logged_in(UserFactory()).get(f"/orders/{order.pk}/").status_code == 404  # another buyer's
 
 
