@@ -129,3 +129,6 @@ def test_a_form_sent_back_with_errors_puts_the_focus_on_the_first_field_to_fix(p
     expect(confirmation).to_be_focused()  # not the username the form focuses first
     described = confirmation.get_attribute("aria-describedby") or ""
     assert "id_password2_error" in described.split()
+    page.goto("/?price_min=-5")  # a filter refused in a link: said beside it, the focus left alone
+    expect(page.get_by_label("Min price")).to_have_attribute("aria-invalid", "true")
+    assert page.evaluate("document.activeElement === document.body")

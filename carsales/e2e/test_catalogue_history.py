@@ -1,7 +1,11 @@
 """The catalogue's URL is its state: Back brings back the filters with the results."""
 
+import contextlib
+import re
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from carsales.conftest import BrandFactory, CarFactory
@@ -129,3 +133,49 @@ def test_all_cars_on_a_car_page_returns_to_the_results_the_buyer_came_from(page:
     page.wait_for_url("**brand=honda**")
     expect(page.locator(".card-body h2")).to_have_text(["Honda Civic"])
     expect(page.get_by_label("Brand")).to_have_value("honda")
+
+
+def _until(condition, page: Page) -> None:
+    for _ in range(60):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("not reached in 3 s")
+
+
+def test_going_back_to_the_search_shown_while_two_others_are_on_their_way_shows_it(page: Page):
+    """The second search replaces the first (hx-sync), whose end must not make the one on its way
+    count as done: going back to the shown search then asks it again, and the results match the box."""
+    CarFactory(brand=BrandFactory(name="Honda"), model="Civic")
+    page.goto("/")
+    search = page.get_by_label("Search")
+    search.fill("civic")
+    page.wait_for_url("**q=civic**")  # the address is the form's query: "civic" is what is shown
+    held: list[Any] = []
+    page.route(re.compile(r"q=civic(\+|%20)"), lambda route: held.append(route))  # the two in between, kept waiting
+
+    search.fill("civic a")
+    _until(lambda: len(held) == 1, page)
+    search.fill("civic b")
+    _until(lambda: len(held) == 2, page)
+    search.fill("civic")
+    page.wait_for_timeout(600)  # past the box's pause
+    for route in held:
+        with contextlib.suppress(PlaywrightError):  # the replaced one was aborted
+            route.continue_()
+
+    page.wait_for_timeout(500)  # what the searches let through has answered
+    expect(page).to_have_url(re.compile(r"q=civic(&|$)"))
+    expect(page.locator(".card-body h2")).to_have_text(["Honda Civic"])
+    expect(search).to_have_value("civic")
+
+
+def test_the_timeline_refreshes_with_the_filters_chosen_since_the_page_opened(page: Page, context, log_in, staff):
+    log_in(context, staff)
+    page.goto("/staff/timeline/")
+    page.get_by_label("Signal", exact=True).fill("order_placed")
+    page.wait_for_url("**signal=order_placed**")
+
+    with page.expect_request(lambda request: request.headers.get("hx-trigger") == "chains", timeout=8000) as refresh:
+        pass
+    assert "signal=order_placed" in refresh.value.url

@@ -72,8 +72,8 @@ class CartSerializer(serializers.Serializer):
 
 
 IDENTITY_HELP = (
-    "The car's plate or VIN whole (blank if unknown): for staff, and for the buyer once the order is paid "
-    "and its sale stands, as the order's page shows them; null for anyone else."
+    "The car's plate or VIN whole (blank if unknown): for staff who may see cars, and for the buyer once the "
+    "order is paid and its sale stands, as the order's page shows them; null for anyone else."
 )
 
 

@@ -99,7 +99,7 @@ def test_a_salesperson_finds_a_reserved_or_sold_car_by_its_plate_vin_or_stock_co
     salesperson = member_of(SALESPERSON)
     client, api = logged_in(salesperson), token_client(salesperson)
 
-    for typed in (PLATE, VIN.lower(), named.stock_code):
+    for typed in (PLATE, VIN.lower(), named.stock_code, f"identity {PLATE}"):
         page = client.get("/", {"q": typed}).content.decode()
         found = api.get("/api/cars/", {"q": typed}).json()["results"]
         assert "Identity" in page and f"badge {state}" in page

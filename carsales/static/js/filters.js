@@ -53,8 +53,12 @@
     }
     asked = query;
   });
+  // Only the latest request's end clears it: one that hx-sync aborted ends too, while the latest
+  // is still on its way.
   document.addEventListener("htmx:afterRequest", function (event) {
-    if (event.detail.elt.matches("form.filters")) asked = null;
+    if (!event.detail.elt.matches("form.filters")) return;
+    var path = event.detail.pathInfo.finalRequestPath;
+    if (sortedQuery(new URL(path, window.location.origin).searchParams) === asked) asked = null;
   });
   document.addEventListener("htmx:historyRestore", function () {
     asked = null;
