@@ -97,7 +97,7 @@ def log_car_saved(sender: type[Car], instance: Car, created: bool, raw: bool, **
         # (the time, a new photo's thumbnails), nor what it wrote again unchanged. A save that
         # changed none of it is no edit.
         changed = sorted(
-            Car._meta.get_field(name.removesuffix("_id")).name
+            Car._meta.get_field(name).name  # a column's name (brand_id) finds its field too
             for name in Car.stored.typed_in
             if before[name] != after[name]
         )

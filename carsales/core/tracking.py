@@ -160,8 +160,14 @@ class StoredRow:
     def _written(self, instance: models.Model, reading: _Reading) -> set[str]:
         if reading.raw or reading.before is None:
             return set(self.fields)
-        names = set(self.fields) if reading.update_fields is None else set(reading.update_fields)
-        return names - set(getattr(instance, "STATE_FIELDS", ()))
+
+        # Named as save() takes them: a relation by its field (brand) or its column (brand_id).
+        def columns(names: Collection[str]) -> set[str]:
+            chosen = set(names)
+            return {field.attname for field in instance._meta.concrete_fields if chosen & {field.name, field.attname}}
+
+        names = set(self.fields) if reading.update_fields is None else columns(reading.update_fields)
+        return names - columns(getattr(instance, "STATE_FIELDS", ()))
 
     @staticmethod
     def _value(instance: models.Model, name: str) -> Any:

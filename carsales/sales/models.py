@@ -15,7 +15,7 @@ class Sale(StateGuardedModel):
 
     objects = StateGuardedQuerySet.as_manager()
     # Whether a delete finds the row (core.tracking): a stale copy of a sale voided already deletes nothing.
-    stored = StoredRow("order")
+    stored = StoredRow("order_id")
 
     CREATED_BY = "sales.services.sale_record"  # when a payment is recorded
 

@@ -8,7 +8,7 @@ from django.test import Client
 
 from carsales.audit.views import LINES_PER_PAGE
 from carsales.catalog.services import car_delete, car_update, cars_withdraw
-from carsales.conftest import CarFactory, UserFactory, order_for
+from carsales.conftest import BrandFactory, CarFactory, UserFactory, order_for
 from carsales.core.actor import acting_as
 from carsales.orders.services import order_cancel, order_mark_paid
 from carsales.sales.services import sale_void
@@ -138,10 +138,12 @@ def test_an_edit_names_what_it_changed_in_staffs_words_and_a_save_changing_nothi
         photo = CarPhoto.objects.create(car=car, image=image_upload(), position=1)
         car_update(car=car, mileage=12_000, model_year=car.model_year)
         car_update(car=car, model="Fiesta")  # as it was
+        named = str(car)
+        car_update(car=car, brand=BrandFactory(name="Ford"))  # a relation: its field's name, not its column's
         car_photo_make_cover(photo=photo)
 
     edits = list(AuditEntry.objects.filter(action="car.edited").order_by("id").values_list("detail", flat=True))
     page = shown(manager_client, "?kind=cars")
 
-    assert [edit["fields"] for edit in edits] == [["mileage"], ["photo"]]
-    assert f"Edited {car}: mileage" in page
+    assert [edit["fields"] for edit in edits] == [["mileage"], ["brand"], ["photo"]]
+    assert f"Edited {named}: mileage" in page and f"Edited {car}: brand" in page

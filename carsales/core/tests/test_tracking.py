@@ -81,3 +81,28 @@ def test_a_receiver_assigning_a_field_in_post_save_changes_no_figure(monkeypatch
     assert moves(car) == [(None, Decimal("1000")), (Decimal("1000"), Decimal("900"))]
     current = inventory_current()
     assert current is not None and current.cars_value == Decimal("900")
+
+
+@pytest.mark.parametrize("named_as", ["brand", "brand_id"])
+def test_a_save_naming_a_relation_in_update_fields_reads_as_written_by_either_of_its_names(named_as: str):
+    """save() takes a relation by its field's name or its column's; the tracker keeps columns."""
+    from django.db.models.signals import post_save
+
+    from carsales.conftest import BrandFactory
+
+    car, ford = CarFactory(), BrandFactory(name="Ford")
+    seen: list[tuple[int, int]] = []
+
+    def read(sender, instance, **kwargs):
+        seen.append((Car.stored.before(instance)["brand_id"], Car.stored.after(instance)["brand_id"]))
+
+    post_save.connect(read, sender=Car, dispatch_uid="test.read_brand")
+    try:
+        old = car.brand_id
+        car.brand = ford
+        with transaction.atomic():
+            car.save(update_fields=[named_as, "updated_at"])
+    finally:
+        post_save.disconnect(sender=Car, dispatch_uid="test.read_brand")
+
+    assert seen == [(old, ford.pk)]
