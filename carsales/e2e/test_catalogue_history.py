@@ -179,3 +179,43 @@ def test_the_timeline_refreshes_with_the_filters_chosen_since_the_page_opened(pa
     with page.expect_request(lambda request: request.headers.get("hx-trigger") == "chains", timeout=8000) as refresh:
         pass
     assert "signal=order_placed" in refresh.value.url
+
+
+def test_back_while_a_search_is_on_its_way_goes_back_and_the_late_answer_changes_nothing(page: Page):
+    CarFactory(brand=BrandFactory(name="Ford"), model="Focus")
+    CarFactory(brand=BrandFactory(name="Honda"), model="Civic")
+    page.goto("/")
+    search = page.get_by_label("Search")
+    search.fill("ford")
+    page.wait_for_url("**q=ford**")
+    held: list[Any] = []
+    page.route(re.compile(r"q=ford(\+|%20)focus"), lambda route: held.append(route))
+
+    search.fill("ford focus")
+    _until(lambda: len(held) == 1, page)
+    page.go_back()
+    page.wait_for_url(lambda url: "q=" not in url)
+    expect(page.locator(".card-body h2")).to_have_count(2)
+    with contextlib.suppress(PlaywrightError):  # aborted on Back
+        held[0].continue_()
+    page.wait_for_timeout(500)  # the answer, had it not been dropped, has come
+
+    assert "q=" not in page.url
+    expect(page.locator(".card-body h2")).to_have_count(2)
+    expect(search).to_have_value("")
+
+
+def test_logging_out_forgets_the_pages_kept_in_the_tab_for_back(page: Page, context, log_in, staff):
+    CarFactory(brand=BrandFactory(name="Honda"), model="Civic")
+    log_in(context, staff)
+    page.goto("/")
+    page.get_by_label("Search").fill("civic")
+    page.wait_for_url("**q=civic**")
+    page.get_by_label("Search").fill("honda")
+    page.wait_for_url("**q=honda**")
+    assert "Hi, " in (page.evaluate("sessionStorage.getItem('htmx-history-cache')") or "")
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_load_state()
+
+    assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None

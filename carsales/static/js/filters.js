@@ -63,6 +63,13 @@
   document.addEventListener("htmx:historyRestore", function () {
     asked = null;
   });
+  // Back or Forward while a search is on its way: its late answer would replace the page gone back
+  // to and push its own address over it.
+  window.addEventListener("popstate", function () {
+    var form = document.querySelector("form.filters");
+    if (form) htmx.trigger(form, "htmx:abort");
+    asked = null;
+  });
   // A search landing on the address already shown (typing, then leaving the box, asks the same
   // query twice) replaces that history entry rather than adding a copy: Back goes back at once.
   document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
