@@ -137,10 +137,11 @@ class CarFilterSet(filters.FilterSet):
         if reader_kind(getattr(self.request, "user", None)) == "staff":
             # A salesperson lists the cars on sale, and finds by its plate, VIN or stock code a car
             # reserved or sold (a buyer's papers); a withdrawn car's page is stock staff's only.
-            # Word by word, as the search matches ("civic 7ABC123").
+            # Word by word, as the search matches ("civic 7ABC123"), and whole ("AB12 CDE").
+            typed = str((self.data or {}).get("q") or "")[:SEARCH_MAX_LENGTH]
             listed = Q(status=CarStatus.AVAILABLE)
-            for word in str((self.data or {}).get("q") or "")[:SEARCH_MAX_LENGTH].split():
-                listed |= identified_by(word) & ~Q(status=CarStatus.WITHDRAWN)
+            for named in {*typed.split(), typed.strip()} - {""}:
+                listed |= identified_by(named) & ~Q(status=CarStatus.WITHDRAWN)
             self.queryset = self.queryset.filter(listed)
         if not sees_stock_details(getattr(self.request, "user", None)):
             offered = brands_offered(chosen=self.data.get("brand") if self.data else None)

@@ -11,10 +11,11 @@ import difflib
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Replace
+from django.db.models.lookups import Exact
 
-from .models import FIRST_CAR_YEAR, Brand, Car, folded, next_year, plate_as_stored
-from .vin import vin_normalise
+from .models import FIRST_CAR_YEAR, Brand, Car, folded, next_year
 from .vocabulary import VOCABULARY_KEY
 
 # What buyers type for a brand; the brand's own name is always understood too.
@@ -62,10 +63,15 @@ def _condition(word: str, *, staff: bool) -> Q:
     return condition
 
 
+# A plate without its spaces and dashes: "AB12 CDE", "AB12-CDE" and "ab12cde" name one car.
+_PLATE_BARE = Replace(Replace(F("plate"), Value(" "), Value("")), Value("-"), Value(""))
+
+
 def identified_by(text: str) -> Q:
-    """The car whose stock code, plate or VIN `text` is, as staff type them (any case, spaced)."""
-    code = vin_normalise(text)
-    return Q(stock_code=code) | Q(plate=plate_as_stored(text)) | Q(vin=code)
+    """The car whose stock code, plate or VIN `text` is, as staff type them: any case, a plate
+    spaced or dashed on either side. A whole query of several words ("AB12 CDE") may be one."""
+    bare = "".join(text.replace("-", " ").split()).upper()
+    return Q(stock_code=bare) | Q(vin=bare) | Q(Exact(_PLATE_BARE, bare))
 
 
 def _matched(cars: QuerySet[Car], words: list[str], *, staff: bool) -> QuerySet[Car]:
@@ -123,6 +129,10 @@ def car_search(cars: QuerySet[Car], query: str, *, staff: bool) -> tuple[QuerySe
     typed = [word.casefold() for word in query.split()]
     words = " ".join(_expanded(typed)).split()
     outcome = SearchOutcome(typed=query)
+    if staff and len(typed) > 1:
+        named = cars.filter(identified_by(query))
+        if named.exists():
+            return named, outcome
     found = _matched(cars, words, staff=staff)
     if not words:
         return found, outcome

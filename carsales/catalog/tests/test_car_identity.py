@@ -190,3 +190,18 @@ def test_a_buyers_own_paid_car_page_names_its_plate_and_vin_in_their_note_alone(
 
     assert f"This car is yours (plate {PLATE}, VIN {VIN}):" in mine and f"see order #{order.pk}" in mine
     assert not shows_whole(others) and not shows_whole(Client().get(f"/cars/{car.pk}/").content.decode())
+
+
+@pytest.mark.parametrize("reader", ["salesperson", "manager"])
+def test_staff_find_a_plate_however_it_is_spaced_or_dashed(reader: str):
+    spaced = sold_car(plate="AB12 CDE", model="Spaced")
+    bare = CarFactory(plate="XY34FGH", model="Bare")
+    CarFactory(plate="AB12 CDF", model="Neighbour")
+    staff = member_of(SALESPERSON if reader == "salesperson" else MANAGER)
+    client, api = logged_in(staff), token_client(staff)
+
+    for typed, car in (("ab12cde", spaced), ("AB12-CDE", spaced), ("ab12  cde", spaced), ("XY34 FGH", bare)):
+        found = api.get("/api/cars/", {"q": typed}).json()["results"]
+        assert [shown["id"] for shown in found] == [car.pk], typed
+        assert car.model in client.get("/", {"q": typed}).content.decode()
+    assert Client().get("/api/cars/", {"q": "XY34 FGH"}).json()["results"] == []  # a visitor: no plate search
