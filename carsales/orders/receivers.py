@@ -120,9 +120,11 @@ def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any)
         )
     order = order_holding(car=car, user=user)
     if order is not None:
-        # Once paid, its plate and VIN whole, as the order's page names them (masked in the page shared by all).
-        papers = car_identity(car) if order.status == OrderStatus.PAID else ""
-        text = f"This car is yours ({papers}):" if papers else "This car is yours:"
+        if order.status != OrderStatus.PAID:
+            text = "Reserved for you until your order is paid:"
+        else:  # its plate and VIN whole, as the order's page names them (masked in the page shared by all)
+            papers = car_identity(car)
+            text = f"This car is yours ({papers}):" if papers else "This car is yours:"
         return CarNote(text=text, link_text=f"see order #{order.pk}", url=order.get_absolute_url())
     if car.status != CarStatus.RESERVED:
         return None

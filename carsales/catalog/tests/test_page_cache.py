@@ -153,11 +153,11 @@ def test_a_cached_car_page_is_each_visitors_own_for_its_notes_and_token(client, 
     with django_assert_num_queries(1):  # the catalogue's version: the car comes with its page
         first = client.get(address).content.decode()
     assert "csrf-token-slot" not in first and "car-notes-slot" not in first
-    assert "This car is yours" not in first and "Reserved" in first
+    assert "Reserved for you" not in first and "Reserved" in first
 
     signed_in = Client()
     signed_in.force_login(buyer)
-    assert "This car is yours" in signed_in.get(address).content.decode()
+    assert "Reserved for you until your order is paid:" in signed_in.get(address).content.decode()
 
 
 def test_a_brand_renamed_by_a_queryset_update_shows_on_the_next_request(client, golf):
@@ -386,8 +386,8 @@ def test_a_signed_in_buyer_gets_the_shared_body_in_their_own_header_and_staff_th
             mine = clients["owner"].get(address).content.decode()
         theirs = clients["other"].get(address).content.decode()
 
-    assert "Hi, owner" in mine and "This car is yours" in mine and "Hi, other" not in mine
-    assert "Hi, other" in theirs and "This car is yours" not in theirs
+    assert "Hi, owner" in mine and "Reserved for you" in mine and "Hi, other" not in mine
+    assert "Hi, other" in theirs and "Reserved for you" not in theirs
     assert "Withdraw from sale" not in mine and "Withdraw from sale" not in theirs
     assert USERNAME_SLOT not in mine and CSRF_TOKEN_SLOT not in mine
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', mine)

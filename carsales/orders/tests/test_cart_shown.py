@@ -131,7 +131,7 @@ def test_the_count_follows_a_visitors_cart_into_their_account_and_goes_with_the_
     client.post("/checkout/", {"cars": [golf.pk], f"price-{golf.pk}": str(golf.value)})
 
     page = get(client, golf.get_absolute_url())
-    assert cart_link(page) == NO_COUNT and "This car is yours" in page and "In your cart" not in page
+    assert cart_link(page) == NO_COUNT and "Reserved for you" in page and "In your cart" not in page
 
 
 def test_no_viewer_sees_another_viewers_cart_whichever_copy_was_kept_first():
