@@ -9,7 +9,7 @@ from carsales.catalog.services import car_update, cars_withdraw
 from carsales.conftest import CarFactory, UserFactory, order_for, reserved_car
 from carsales.core.testing import csrf_token_in
 from carsales.orders.models import CartItem, Order
-from carsales.orders.services import cart_for_buyer, cart_item_add, order_mark_paid, order_place
+from carsales.orders.services import cart_for_buyer, cart_item_add, order_mark_paid, order_place, order_record_refund
 
 pytestmark = pytest.mark.django_db
 
@@ -540,6 +540,12 @@ def test_a_voided_order_reads_as_its_sale_cancelled_to_its_buyer_and_voided_to_s
     assert ">Sale cancelled</span>" in row and ">Paid</span>" not in row  # the words of the buyer's email
     assert ">Sale cancelled</span>" in page
     assert ">Voided, refund owed</span>" in staff_view.get("/orders/").content.decode()
+    order_record_refund(order=order, actor=staff, reference="RF 1")
+    refunded = (
+        buyer_client.get("/orders/").content.decode(),
+        buyer_client.get(order.get_absolute_url()).content.decode(),
+    )
+    assert all(">Sale cancelled, refunded</span>" in shown for shown in refunded)
 
 
 def test_a_form_posted_from_a_page_opened_before_a_log_in_elsewhere_gets_the_sites_page_back_to_it(user):
