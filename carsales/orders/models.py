@@ -8,6 +8,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from carsales.accounts.models import Buyer
 from carsales.catalog.models import Car
@@ -263,7 +264,19 @@ class Order(StateGuardedModel):
     def refund_recordable(self) -> bool:
         """Voided, a payment that may have stood (owed back, or not known for a sale recorded in
         error), no refund recorded yet: staff may record one."""
-        return not self.is_active and self.refund_owed is not False and self.refunded_at is None
+        return self.refund_refused_because is None
+
+    @property
+    def refund_refused_because(self) -> str | None:
+        """Why no refund may be recorded for the order, in a sentence; None when one may."""
+        if self.is_active:
+            return f"Order #{self.pk}'s sale stands; void it before recording a refund."
+        if self.refund_owed is False:
+            return f"Order #{self.pk}'s payment failed or was reversed: no refund is owed."
+        if self.refunded_at is not None:
+            made = date_format(timezone.localtime(self.refunded_at), "DATETIME_FORMAT")
+            return f"Order #{self.pk}'s refund was recorded on {made} already."
+        return None
 
     @property
     def state_label(self) -> str:

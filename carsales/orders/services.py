@@ -341,13 +341,9 @@ def order_record_refund(*, order: Order, actor: AbstractBaseUser | AnonymousUser
     except ValidationError as refused:
         raise ValidationError({"reference": refused.messages}) from None
     order = Order.objects.select_for_update().get(pk=order.pk)
-    if order.is_active:
-        raise OrderStateError(f"Order #{order.pk}'s sale stands; void it before recording a refund.")
-    if order.refund_owed is False:
-        raise OrderStateError(f"Order #{order.pk}'s payment failed or was reversed: no refund is owed.")
-    if order.refunded_at is not None:
-        made = date_format(timezone.localtime(order.refunded_at), "DATETIME_FORMAT")
-        raise OrderStateError(f"Order #{order.pk}'s refund was recorded on {made} already.")
+    refusal = order.refund_refused_because
+    if refusal:
+        raise OrderStateError(refusal)
     _order_state_write(order, refunded_at=timezone.now(), refund_reference=reference)
     order_refunded.send_robust(sender=Order, order=order, actor=actor)
     return order

@@ -220,8 +220,10 @@ def order_refund(request: HttpRequest, pk: int) -> HttpResponse:
     """Asked first (GET), with the refund's reference: records that a voided sale's payment went
     back to its buyer, who is told by email."""
     order = get_object_or_404(Order, pk=pk)
-    if request.method == "GET" and not order.refund_recordable:
-        return redirect(order)  # nothing to refund (any more): its page says why
+    refusal = order.refund_refused_because
+    if request.method == "GET" and refusal:  # nothing to refund (any more)
+        messages.info(request, refusal)
+        return redirect(order)
     form = RefundForm(request.POST if request.method == "POST" else None)
     if form.is_valid():  # the locked transition decides whether it may be recorded
         given = form.cleaned_data

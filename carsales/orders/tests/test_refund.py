@@ -134,7 +134,9 @@ def test_the_page_asks_then_records_and_the_order_page_says_it(mailoutbox: list[
     assert "was refunded on" in mine.get(f"/orders/{order.pk}/").content.decode()
     again = staff.post(f"/orders/{order.pk}/refund/", {"reference": "RF 10"}, follow=True)
     assert "recorded on" in again.content.decode() and Order.objects.get(pk=order.pk).refund_reference == "RF 9"
-    assert staff.get(f"/orders/{order.pk}/refund/").status_code == 302  # nothing left to ask
+    asked_again = staff.get(f"/orders/{order.pk}/refund/", follow=True)  # nothing left to ask: it says why
+    assert asked_again.redirect_chain == [(f"/orders/{order.pk}/", 302)]
+    assert f"Order #{order.pk}&#x27;s refund was recorded on" in asked_again.content.decode()
 
 
 @pytest.mark.parametrize("who", ["buyer", "salesperson"])
