@@ -149,3 +149,9 @@ def test_the_carts_count_is_in_sight_without_opening_the_menu_and_said_once(widt
     expect(cart).to_have_count(1)  # one link a screen reader reads, the menu open or not
     cart.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your cart")
+    if viewport:  # the total under one line, not the last car's and the total's own
+        lines = page.evaluate(
+            "[getComputedStyle(document.querySelector('.cart-table tbody tr:last-child')).borderBottomWidth,"
+            " getComputedStyle(document.querySelector('.cart-table tfoot th')).borderTopWidth]"
+        )
+        assert lines == ["0px", "0px"]
