@@ -17,7 +17,7 @@ class PaymentForm(_ReferenceGiven):
 
     method = forms.ChoiceField(label="Paid by", choices=[("", "Choose how the buyer paid"), *PaymentMethod.choices])
     reference = forms.CharField(
-        label="Payment reference (optional)",
+        label="Payment reference",
         required=False,
         max_length=PAYMENT_REFERENCE_LENGTH,
         help_text="The transfer's or card slip's reference, the finance contract's number: what finds the money.",
@@ -41,7 +41,7 @@ class RefundForm(_ReferenceGiven):
     """The refund of a voided sale's payment, as staff record it: the buyer's email and the audit log say it."""
 
     reference = forms.CharField(
-        label="Refund reference (optional)",
+        label="Refund reference",
         required=False,
         max_length=PAYMENT_REFERENCE_LENGTH,
         help_text="The refund transfer's or card slip's reference: what the buyer quotes to find it.",

@@ -14,7 +14,7 @@ class SaleVoidForm(forms.Form):
         help_text="Told to the buyer, in their words, by email and on their order page (but for another reason).",
     )
     note = forms.CharField(
-        label="Note for staff (optional)",
+        label="Note for staff",
         required=False,
         max_length=VOID_NOTE_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -235,3 +235,13 @@ def test_the_admin_filters_orders_by_the_state_the_site_shows():
     assert listed("paid") == {standing.pk}  # a voided order's status is still "paid"
     assert listed("voided") == {owed.pk, in_error.pk}
     assert listed("refund_owed") == {owed.pk} and listed("refund_to_check") == {in_error.pk}
+
+
+def test_the_error_summary_names_an_optional_field_without_its_mark():
+    order, staff = voided(), Client()
+    staff.force_login(manager())
+
+    page = staff.post(f"/orders/{order.pk}/refund/", {"reference": "x" * 101}).content.decode()
+
+    assert '">Refund reference</a>:' in page  # the summary's link: the field's name, not "(optional)"
+    assert 'Refund reference <span class="optional">(optional)</span></label>' in page  # the field's own label
