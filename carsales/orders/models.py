@@ -115,7 +115,7 @@ class VoidReason(models.TextChoices):
 
 # What the buyer's email and order page say of each reason; another reason is not told.
 VOID_TOLD_BUYER = {
-    VoidReason.RETURNED: "you returned the cars",
+    VoidReason.RETURNED: "you returned the {cars}",
     VoidReason.PAYMENT: "your payment did not reach us or was reversed",
     VoidReason.ERROR: "the sale was recorded by mistake",
 }
@@ -300,7 +300,8 @@ class Order(StateGuardedModel):
 
     @property
     def void_told_buyer(self) -> str:
-        return VOID_TOLD_BUYER.get(VoidReason(self.void_reason), "") if self.void_reason else ""
+        told = VOID_TOLD_BUYER.get(VoidReason(self.void_reason), "") if self.void_reason else ""
+        return told.format(cars="car" if self.total == 1 else "cars")
 
     @property
     def awaits_payment(self) -> bool:

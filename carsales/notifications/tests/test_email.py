@@ -222,7 +222,7 @@ def test_every_order_email_links_to_its_order(durable, staff):
 @pytest.mark.parametrize(
     ("reason", "told", "refunded"),
     [
-        ("returned", "cancelled by our staff: you returned the cars.", True),
+        ("returned", "cancelled by our staff: you returned the car.", True),
         ("payment", "cancelled by our staff: your payment did not reach us or was reversed.", False),
         # A sale recorded by mistake may have had no payment: a refund is promised for one made.
         ("error", "cancelled by our staff: the sale was recorded by mistake.", None),

@@ -245,3 +245,8 @@ def test_the_error_summary_names_an_optional_field_without_its_mark():
 
     assert '">Refund reference</a>:' in page  # the summary's link: the field's name, not "(optional)"
     assert 'Refund reference <span class="optional">(optional)</span></label>' in page  # the field's own label
+
+
+@pytest.mark.parametrize(("cars", "told"), [(1, "you returned the car"), (2, "you returned the cars")])
+def test_the_buyer_is_told_of_their_returned_car_or_cars(cars: int, told: str):
+    assert Order(void_reason=VoidReason.RETURNED, total=cars).void_told_buyer == told

@@ -185,7 +185,7 @@ def test_staff_void_a_sale_from_its_order_page_after_being_asked(staff):
 
     client.force_login(order.buyer.user)
     own = client.get(order.get_absolute_url()).content.decode()
-    assert "cancelled the sale of this order" in own and ": you returned the cars." in own
+    assert "cancelled the sale of this order" in own and ": you returned the car." in own
     assert "Called on Monday." not in own  # the note is staff's
 
 
