@@ -120,7 +120,11 @@ class CarFilterSet(filters.FilterSet):
         choices=CarStatus.choices, empty_label="Any status", help_text="Stock staff: the cars in this state."
     )
     ordering = filters.ChoiceFilter(
-        method="order", choices=list(ORDERING_LABELS.items()), empty_label=None, label="Sort by"
+        method="order",
+        choices=list(ORDERING_LABELS.items()),
+        empty_label=None,
+        label="Sort by",
+        widget=forms.Select(attrs={"data-default": "newest"}),  # left out of the address (filters.js)
     )
 
     queryset: QuerySet[Car]

@@ -34,7 +34,7 @@ def test_after_back_the_filter_controls_match_the_results_and_the_next_change_ke
     page.wait_for_url("**ordering=price**")
     query = parse_qs(urlparse(page.url).query, keep_blank_values=True)
     # Only what the buyer chose is in the address they may share: no empty filter.
-    assert query.get("brand") == ["honda"] and set(query) == {"brand", "ordering", "per_page"}
+    assert query.get("brand") == ["honda"] and set(query) == {"brand", "ordering"}  # the page size at its default
     expect(page.locator(".card-body h2")).to_have_text(["Honda Civic", "Honda Jazz"])
 
 
@@ -92,7 +92,7 @@ def test_the_search_button_and_enter_send_only_the_filters_chosen_without_reload
     page.get_by_role("button", name="Search").click()
 
     expect(page.locator(".card-body h2")).to_have_text(["Honda Civic"])
-    assert set(parse_qs(urlparse(page.url).query, keep_blank_values=True)) == {"price_max", "ordering", "per_page"}
+    assert set(parse_qs(urlparse(page.url).query, keep_blank_values=True)) == {"price_max"}  # no default either
     assert page.evaluate("window.notReloaded") is True  # htmx swapped the results in
 
 
@@ -254,3 +254,21 @@ def test_the_timeline_does_not_refresh_under_a_reader_in_its_table(page: Page, c
     page.get_by_label("Transaction").focus()  # the reader left the table: refreshes go on
     page.wait_for_timeout(5500)
     assert len(refreshes) >= 1
+
+
+def test_the_address_names_only_what_the_buyer_chose_and_an_unchanged_search_sends_nothing(page: Page):
+    CarFactory(brand=BrandFactory(name="Honda"), model="Civic")
+    page.goto("/")
+    sent: list[str] = []
+    page.on("request", lambda request: request.headers.get("hx-request") and sent.append(request.url))
+
+    page.get_by_role("button", name="Search").click()  # nothing chosen: the catalogue already shown
+    page.wait_for_timeout(500)
+    assert sent == []
+    page.get_by_label("Search").fill("civic")
+    page.wait_for_url("**q=civic**")
+
+    assert urlparse(page.url).query == "q=civic"  # the sort and the page size at their defaults: left out
+    page.get_by_label("Sort by").select_option("price")
+    page.wait_for_url("**ordering=price**")
+    assert parse_qs(urlparse(page.url).query) == {"q": ["civic"], "ordering": ["price"]}

@@ -607,7 +607,7 @@ def test_buyers_choose_how_many_cars_a_page_shows(client):
     page = client.get("/").content.decode()
     chosen = client.get("/", {"per_page": 48})
 
-    assert '<select name="per_page" id="id_per_page"><option value="12" selected>12</option>' in page
+    assert '<select name="per_page" id="id_per_page" data-default="12"><option value="12" selected>12</option>' in page
     assert chosen.context["page"].paginator.per_page == 48 and '<option value="48" selected>' in chosen.content.decode()
 
 

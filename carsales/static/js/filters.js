@@ -17,14 +17,19 @@
       }
     });
   }
-  // A filter left empty is not sent: the address a buyer bookmarks or shares names only what they chose.
+  // A filter left empty, or at its default (the sort, the page size), is not sent: the address a
+  // buyer bookmarks or shares names only what they chose.
+  function leftOut(form, name, values) {
+    var control = form.elements[name];
+    var byDefault = control && control.dataset && control.dataset.default;
+    return values.every(function (value) { return value === "" || value === byDefault; });
+  }
   document.addEventListener("htmx:configRequest", function (event) {
-    if (!event.detail.elt.matches("form.filters")) return;
+    var form = event.detail.elt;
+    if (!form.matches("form.filters")) return;
     var parameters = event.detail.parameters;
     Array.from(new Set(event.detail.formData.keys())).forEach(function (name) {
-      if (event.detail.formData.getAll(name).every(function (value) { return value === ""; })) {
-        delete parameters[name];
-      }
+      if (leftOut(form, name, event.detail.formData.getAll(name))) delete parameters[name];
     });
   });
   // One query, one swap. Leaving the search box (a change) and pressing Search ask the same query
@@ -38,7 +43,7 @@
   function formQuery(form) {
     var params = new URLSearchParams();
     new FormData(form).forEach(function (value, name) {
-      if (value !== "") params.append(name, value);
+      if (!leftOut(form, name, [value])) params.append(name, value);
     });
     return sortedQuery(params);
   }
