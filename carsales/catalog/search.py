@@ -15,7 +15,7 @@ from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Replace
 from django.db.models.lookups import Exact
 
-from .models import FIRST_CAR_YEAR, Brand, Car, folded, next_year
+from .models import FIRST_CAR_YEAR, Brand, Car, folded, next_year, plate_as_stored
 from .vocabulary import VOCABULARY_KEY
 
 # What buyers type for a brand; the brand's own name is always understood too.
@@ -69,9 +69,15 @@ _PLATE_BARE = Replace(Replace(F("plate"), Value(" "), Value("")), Value("-"), Va
 
 def identified_by(text: str) -> Q:
     """The car whose stock code, plate or VIN `text` is, as staff type them: any case, a plate
-    spaced or dashed on either side. A whole query of several words ("AB12 CDE") may be one."""
+    spaced or dashed on either side. A whole query of several words ("AB12 CDE") may be one.
+
+    Only text that may be a plate (letters and digits, five or more) is compared with every plate
+    bare, a scan (twice the time of a staff search at 100,000 cars on SQLite); "m7" or "2022" is not.
+    """
     bare = "".join(text.replace("-", " ").split()).upper()
-    return Q(stock_code=bare) | Q(vin=bare) | Q(Exact(_PLATE_BARE, bare))
+    named = Q(stock_code=bare) | Q(vin=bare) | Q(plate=plate_as_stored(text))
+    plate_like = len(bare) >= 5 and any(c.isdigit() for c in bare) and any(c.isalpha() for c in bare)
+    return named | Q(Exact(_PLATE_BARE, bare)) if plate_like else named
 
 
 def _matched(cars: QuerySet[Car], words: list[str], *, staff: bool) -> QuerySet[Car]:

@@ -205,3 +205,15 @@ def test_staff_find_a_plate_however_it_is_spaced_or_dashed(reader: str):
         assert [shown["id"] for shown in found] == [car.pk], typed
         assert car.model in client.get("/", {"q": typed}).content.decode()
     assert Client().get("/api/cars/", {"q": "XY34 FGH"}).json()["results"] == []  # a visitor: no plate search
+
+
+def test_only_a_word_that_may_be_a_plate_is_compared_with_every_plate_bare():
+    """The bare comparison reads every car's plate: a model or a year is no plate."""
+    from carsales.catalog.models import Car
+    from carsales.catalog.search import identified_by
+
+    def scans(word: str) -> bool:
+        return "REPLACE" in str(Car.objects.filter(identified_by(word)).query).upper()
+
+    assert not scans("m7") and not scans("2022") and not scans("golf")
+    assert scans("ab12cde") and scans("AB12 CDE") and scans("7ABC123")
