@@ -63,6 +63,18 @@ class StoredRow:
         typed_in = [name for name in self.typed_in if name not in self.named] if self.with_typed_in else []
         return (*self.named, *typed_in)
 
+    @cached_property
+    def _column(self) -> dict[str, str]:
+        """Each concrete field's column attribute, by its name or that attribute: save() takes a
+        relation by either (brand, brand_id). Built once: asked on every save."""
+        assert self.model is not None
+        fields = self.model._meta.concrete_fields
+        return {name: field.attname for field in fields for name in (field.name, field.attname)}
+
+    @cached_property
+    def _state_columns(self) -> frozenset[str]:
+        return frozenset(self._column[name] for name in getattr(self.model, "STATE_FIELDS", ()))
+
     def contribute_to_class(self, cls: type[models.Model], name: str) -> None:
         self.model = cls
         setattr(cls, name, self)
@@ -160,14 +172,11 @@ class StoredRow:
     def _written(self, instance: models.Model, reading: _Reading) -> set[str]:
         if reading.raw or reading.before is None:
             return set(self.fields)
-
-        # Named as save() takes them: a relation by its field (brand) or its column (brand_id).
-        def columns(names: Collection[str]) -> set[str]:
-            chosen = set(names)
-            return {field.attname for field in instance._meta.concrete_fields if chosen & {field.name, field.attname}}
-
-        names = set(self.fields) if reading.update_fields is None else columns(reading.update_fields)
-        return names - columns(getattr(instance, "STATE_FIELDS", ()))
+        if reading.update_fields is None:
+            names = set(self.fields)
+        else:
+            names = {self._column[name] for name in reading.update_fields}
+        return names - self._state_columns
 
     @staticmethod
     def _value(instance: models.Model, name: str) -> Any:

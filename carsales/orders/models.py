@@ -113,6 +113,13 @@ class VoidReason(models.TextChoices):
     OTHER = "other", "Another reason"
 
 
+# A voided order's states in staff's words, as Order.state_label says them and staff filter by them.
+VOIDED_STATES = {
+    "voided": "Voided",
+    "refund_owed": "Voided, refund owed",
+    "refund_to_check": "Voided in error, refund to check",
+}
+
 # What the buyer's email and order page say of each reason; another reason is not told.
 VOID_TOLD_BUYER = {
     VoidReason.RETURNED: "you returned the {cars}",
@@ -287,8 +294,8 @@ class Order(StateGuardedModel):
         if self.refunded_at is not None:
             return "Voided, refunded"
         if self.awaits_refund:
-            return "Voided, refund owed"
-        return "Voided in error, refund to check" if self.refund_recordable else "Voided"
+            return VOIDED_STATES["refund_owed"]
+        return VOIDED_STATES["refund_to_check" if self.refund_recordable else "voided"]
 
     @property
     def kept_because(self) -> str | None:

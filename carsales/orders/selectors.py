@@ -14,7 +14,7 @@ from carsales.catalog.vin import vin_normalise
 from carsales.core.converters import id_in
 from carsales.core.permissions import has_staff_power
 
-from .models import Cart, CartItem, Order, OrderItem, OrderStatus, VoidReason
+from .models import VOIDED_STATES, Cart, CartItem, Order, OrderItem, OrderStatus, VoidReason
 
 
 def order_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
@@ -48,12 +48,7 @@ def order_shows_car_identity(*, order: Order, user: AbstractBaseUser | Anonymous
 
 
 # The states staff filter orders by (order_search's `status`), on the site and in the admin.
-ORDER_STATES = [
-    *OrderStatus.choices,
-    ("voided", "Voided"),
-    ("refund_owed", "Voided, refund owed"),
-    ("refund_to_check", "Voided in error, refund to check"),
-]
+ORDER_STATES = [*OrderStatus.choices, *VOIDED_STATES.items()]
 
 
 def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") -> QuerySet[Order]:
