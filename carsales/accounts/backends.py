@@ -13,6 +13,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 
+from carsales.core.prepared import PreparedQuery
+
 UserModel = get_user_model()
 
 
@@ -61,9 +63,17 @@ def account_named(request: Any, identifier: str) -> User | None:
 _ACCOUNTS_NAMED = "carsales_accounts_named"
 
 
+_USER_BY_PK = PreparedQuery(lambda pk: UserModel._default_manager.filter(pk=pk), pk=int)
+
+
 class CaseInsensitiveModelBackend(ModelBackend):
     """Log `BUYER` in as `buyer`, and `Buyer@Example.com` as the account with that email (see
     account_for_login); stored usernames and emails keep the spelling they were given."""
+
+    def get_user(self, user_id: Any) -> User | None:
+        # As ModelBackend's, by a query built once (core.prepared): every signed-in request reads it.
+        user = _USER_BY_PK.first(pk=user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def authenticate(  # type: ignore[override]
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any

@@ -15,6 +15,8 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Abs
 from django.utils import timezone
 
+from carsales.core.prepared import PreparedQuery
+
 from .facts import sees_car_identity
 from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarStatus, CarVinReport, PriceChange
 from .signals import CarNote, car_page_notes
@@ -76,7 +78,7 @@ def car_gallery(*, car: Car) -> list[Slide]:
     slides = (
         [Slide(src=car.photo.url, strip=car.thumbnail.url if car.thumbnail else car.photo.url)] if car.photo else []
     )
-    for photo in CarPhoto.objects.filter(car_id=car.pk):
+    for photo in _GALLERY_PHOTOS.rows(car_id=car.pk):
         slides.append(
             Slide(
                 src=photo.image.url,
@@ -131,9 +133,20 @@ def price_history_contradictions() -> list[str]:
     ]
 
 
-def car_price_history(*, car: Car) -> QuerySet[PriceChange]:
+def car_price_history(*, car: Car) -> list[PriceChange]:
     """The car's price changes, latest first (who made each is in its changed_by_name)."""
-    return PriceChange.objects.filter(car=car)
+    return _PRICE_CHANGES.rows(car_id=car.pk)
+
+
+def car_shown(*, pk: int) -> Car | None:
+    """The car a car page shows, its brand joined in; None when there is none."""
+    return _CAR_WITH_BRAND.first(pk=pk)
+
+
+# The car page's reads, built once (core.prepared): an uncached car page runs them on every request.
+_CAR_WITH_BRAND = PreparedQuery(lambda pk: Car.objects.with_brand().filter(pk=pk).order_by("pk")[:1], pk=int)
+_PRICE_CHANGES = PreparedQuery(lambda car_id: PriceChange.objects.filter(car_id=car_id), car_id=int)
+_GALLERY_PHOTOS = PreparedQuery(lambda car_id: CarPhoto.objects.filter(car_id=car_id), car_id=int)
 
 
 def car_catalogue(*, include_unavailable: bool) -> QuerySet[Car]:

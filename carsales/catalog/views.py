@@ -42,6 +42,7 @@ from .selectors import (
     car_gallery,
     car_notes_for,
     car_price_history,
+    car_shown,
     car_similar,
     car_vin_report_for,
     price_dropped_from,
@@ -286,11 +287,11 @@ def _car_body(request: HttpRequest, pk: int, *, notes_for: Any, in_cart: bool) -
     the viewer's cart (said in place of "Add to cart"). None: no such car, or off sale to this
     viewer."""
     # A sold car keeps its page (links and bookmarks to it live on) and points to others.
-    car = Car.objects.with_brand().filter(pk=pk).first()
+    car = car_shown(pk=pk)
     stock_staff = sees_stock_details(request.user)
     if car is None or (car.status == CarStatus.WITHDRAWN and not stock_staff):
         return None  # off sale: its page is for staff only
-    price_history = list(car_price_history(car=car))
+    price_history = car_price_history(car=car)
     car.price_dropped_from = price_dropped_from(price_history)  # type: ignore[attr-defined]  # as with_price_drop
     user: Any
     if notes_for is None:

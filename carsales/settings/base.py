@@ -176,6 +176,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sessions in the database, as Django's store keeps them, read by a query built once (core.sessions).
+SESSION_ENGINE = "carsales.core.sessions"
 AUTHENTICATION_BACKENDS = [
     "carsales.accounts.backends.LockoutBackend",
     "carsales.accounts.backends.CaseInsensitiveModelBackend",

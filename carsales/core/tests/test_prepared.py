@@ -1,0 +1,114 @@
+"""Reads built once (core.prepared): the rows the ORM's own query gives, for any value, on every
+read they serve (sessions, users, carts, car pages), and a query that cannot be replayed refused."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from django.contrib import auth
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.db.models import Count, Q
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from carsales.catalog.models import Car, PriceChange
+from carsales.conftest import CarFactory, UserFactory
+from carsales.core.prepared import PreparedQuery
+from carsales.core.sessions import SessionStore
+
+pytestmark = pytest.mark.django_db
+
+CAR_WITH_BRAND = PreparedQuery(
+    lambda pk: Car.objects.with_brand().filter(pk=pk).annotate(changes=Count("price_changes")), pk=int
+)
+
+
+def test_instances_come_back_as_the_orms_own_query_gives_them_for_each_value():
+    cheap, dear = CarFactory(value=Decimal("1000.50")), CarFactory(value=Decimal("99999.99"))
+    for car in (cheap, dear):
+        (prepared,) = CAR_WITH_BRAND.rows(pk=car.pk)
+        (orm,) = Car.objects.with_brand().filter(pk=car.pk).annotate(changes=Count("price_changes"))
+        fields = [field.attname for field in Car._meta.concrete_fields]
+        assert [getattr(prepared, name) for name in fields] == [getattr(orm, name) for name in fields]
+        assert type(prepared.value) is Decimal and prepared.created_at == orm.created_at  # converters applied
+        assert prepared.changes == orm.changes == 1  # an annotation, in place
+        with CaptureQueriesContext(connection) as read:
+            assert prepared.brand.name == orm.brand.name  # select_related: no query more
+        assert not read.captured_queries
+        assert not prepared._state.adding and prepared._state.db == "default"
+    assert CAR_WITH_BRAND.rows(pk=dear.pk + 1000) == []
+    assert CAR_WITH_BRAND.first(pk=cheap.pk) == cheap
+
+
+def test_values_strings_and_datetimes_vary_and_each_read_is_one_query():
+    car = CarFactory()
+    for new_value in (Decimal(2), Decimal(3)):
+        car.value = new_value
+        car.save()
+    changes = PreparedQuery(
+        lambda car_id, model, after: PriceChange.objects.filter(
+            car_id=car_id, car__model=model, changed_at__gte=after
+        ).values_list("new_value", flat=True),
+        car_id=int,
+        model=str,
+        after=datetime,
+    )
+    long_ago = timezone.now() - timedelta(days=1)
+    with CaptureQueriesContext(connection) as read:
+        found = changes.rows(car_id=car.pk, model=car.model, after=long_ago)
+    assert len(read.captured_queries) == 1
+    assert found == list(PriceChange.objects.filter(car=car).values_list("new_value", flat=True)) and len(found) == 3
+    assert changes.rows(car_id=car.pk, model=car.model + "x", after=long_ago) == []
+    assert changes.rows(car_id=car.pk, model=car.model, after=timezone.now() + timedelta(days=1)) == []
+
+
+@pytest.mark.parametrize(
+    ("build", "kinds", "refused"),
+    [
+        (lambda pk: Car.objects.filter(Q(pk=pk) | Q(brand_id=pk)), {"pk": int}, "2 times"),  # one value, two places
+        (lambda model: Car.objects.filter(model__icontains=model), {"model": str}, "0 times"),  # changed on its way
+        (lambda pk: Car.objects.filter(pk=pk).prefetch_related("price_changes"), {"pk": int}, "prefetch_related"),
+        (lambda pk: Car.objects.filter(pk=pk).values("model"), {"pk": int}, "values_list"),
+        (lambda value: Car.objects.filter(value=value), {"value": Decimal}, "only int, str and datetime"),
+    ],
+)
+def test_a_query_that_cannot_be_replayed_is_refused_when_first_built(build, kinds, refused):
+    CarFactory()
+    with pytest.raises((TypeError, ValueError), match=refused):
+        PreparedQuery(build, **kinds).rows(**dict.fromkeys(kinds, 1))
+
+
+def test_it_takes_the_values_it_names_and_no_others():
+    with pytest.raises(TypeError, match="takes"):
+        CAR_WITH_BRAND.rows(id=1)
+
+
+def test_a_session_is_read_while_it_lives_and_not_once_expired():
+    live = SessionStore()
+    live["seen"] = "yes"
+    live.create()
+    assert SessionStore(session_key=live.session_key)["seen"] == "yes"
+    Session.objects.filter(session_key=live.session_key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    expired = SessionStore(session_key=live.session_key)
+    assert "seen" not in expired and expired.session_key is None  # a new one is made on save, as Django's
+    assert "seen" not in SessionStore(session_key="no-such-session-key")
+
+
+def test_a_signed_in_request_reads_its_user_and_not_one_deactivated_or_gone(client: Client):
+    user = UserFactory()
+    client.force_login(user)
+
+    def signed_in() -> object:
+        return auth.get_user(SimpleNamespace(session=SessionStore(client.session.session_key)))
+
+    assert signed_in() == user
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+    assert not signed_in().is_authenticated
+    get_user_model().objects.filter(pk=user.pk).update(is_active=True)
+    assert signed_in() == user
+    user.delete()
+    assert not signed_in().is_authenticated
