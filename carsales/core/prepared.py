@@ -60,6 +60,7 @@ class _Built:
     params: tuple[Any, ...]
     slots: tuple[tuple[int, str, _Kind], ...]  # (parameter position, name, kind)
     iterable: type
+    converters: dict[int, Any]  # per column: the backend's and the field's (from_db_value), as results_iter finds them
 
 
 class PreparedQuery:
@@ -96,7 +97,11 @@ class PreparedQuery:
             if len(places) != 1:
                 raise ValueError(f"PreparedQuery: {name} is in the statement's parameters {len(places)} times, not 1.")
             slots.append((places[0], name, kind))
-        return _Built(compiler, sql, tuple(params), tuple(slots), queryset._iterable_class)
+        fields = [column[0] for column in compiler.select[: compiler.col_count]]
+        if compiler.has_composite_fields(fields):
+            raise TypeError("PreparedQuery: a composite primary key is not replayed.")
+        converters = compiler.get_converters(fields)
+        return _Built(compiler, sql, tuple(params), tuple(slots), queryset._iterable_class, converters)
 
     def rows(self, *, using: str | None = None, **values: Any) -> list[Any]:
         if values.keys() != self.kinds.keys():
@@ -109,10 +114,12 @@ class PreparedQuery:
         with connection.cursor() as cursor:
             cursor.execute(built.sql, params)
             fetched = cursor.fetchall()
-        # The compiler made in another thread holds that thread's connection: its converters take this one.
+        # As results_iter does, with the converters found once: looking them up cost more than the read.
         compiler = copy.copy(built.compiler)
-        compiler.connection = connection
-        rows = compiler.results_iter([fetched])
+        compiler.connection = connection  # made in another thread, it holds that thread's connection
+        rows: Any = [row[: compiler.col_count] for row in fetched] if compiler.has_extra_select else fetched
+        if built.converters:
+            rows = compiler.apply_converters(rows, built.converters)
         if built.iterable is ModelIterable:
             return list(_instances(compiler, rows, using))
         return [row[0] for row in rows]
