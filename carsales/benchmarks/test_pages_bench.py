@@ -57,7 +57,10 @@ def test_pages_beside_a_bare_view_returning_the_same_bytes(tmp_path: Path, figur
     ]  # fmt: skip
     buyer = Client()
     buyer.force_login(get_user_model().objects.create_user("bench-buyer"))
-    signed_in = f"{settings.SESSION_COOKIE_NAME}={buyer.cookies[settings.SESSION_COOKIE_NAME].value}"
+    buyer.get(f"/cars/{cars[0].pk}/")  # as its log-in did, this sets the CSRF cookie a signed-in browser holds
+    signed_in = "; ".join(
+        f"{name}={buyer.cookies[name].value}" for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)
+    )
     servers: dict[bool, tuple[str, subprocess.Popen[bytes]]] = {}
     try:
         for cached in (True, False):
