@@ -138,7 +138,9 @@ def cart_merge(*, source: Cart, target: Cart) -> CartMerge:
     """
     Cart.objects.select_for_update().only("pk").get(pk=target.pk)
     existing = CartItem.objects.filter(cart=target).values("car_id")
-    offered = list(Car.objects.filter(cart_items__cart=source).exclude(pk__in=existing).with_brand().order_by("pk"))
+    # In the order the visitor added them (the cart's): past the limit, the last added are left out.
+    lines = CartItem.objects.filter(cart=source).exclude(car_id__in=existing).select_related("car__brand")
+    offered = [line.car for line in lines]
     for_sale = [car for car in offered if car.is_for_sale]
     room = max(settings.CARSALES_MAX_CARS_HELD - cars_held_by(cart=target), 0)
     moving = for_sale[:room]

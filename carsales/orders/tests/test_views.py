@@ -28,6 +28,21 @@ def test_a_visitors_cart_is_merged_into_the_buyers_cart_at_login(client):
     assert not CartItem.objects.filter(cart__buyer__isnull=True).exists()
 
 
+def test_the_visitors_cars_keep_the_order_they_were_added_in_after_login_and_the_first_added_fit(client, settings):
+    settings.CARSALES_MAX_CARS_HELD = 3
+    user = UserFactory(username="ana")
+    kept = CarFactory()
+    cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=kept)
+    third, second, first = CarFactory(), CarFactory(), CarFactory()
+    for car in (first, second, third):  # added against the order of their ids
+        client.post(f"/cart/add/{car.pk}/")
+
+    client.post("/accounts/login/", {"username": "ana", "password": "pass-word-123"})
+
+    shown = list(CartItem.objects.filter(cart__buyer=user.buyer).values_list("car_id", flat=True))
+    assert shown == [kept.pk, first.pk, second.pk]  # as added; the limit leaves out the last added
+
+
 def test_at_login_the_visitor_cars_left_out_of_the_cart_are_named(client):
     user = UserFactory(username="bea")
     held = [CarFactory() for _ in range(2)]
