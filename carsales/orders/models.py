@@ -308,7 +308,20 @@ class Order(StateGuardedModel):
     @property
     def void_told_buyer(self) -> str:
         told = VOID_TOLD_BUYER.get(VoidReason(self.void_reason), "") if self.void_reason else ""
-        return told.format(cars="car" if self.total == 1 else "cars")
+        return told.format(cars=self._cars_word)
+
+    @property
+    def void_reason_for_staff(self) -> str:
+        """Why its sale was voided, in staff's words, for this order's number of cars; blank if not said."""
+        if not self.void_reason:
+            return ""
+        if self.void_reason == VoidReason.RETURNED:
+            return f"the buyer returned the {self._cars_word}"
+        return VoidReason(self.void_reason).label.lower()
+
+    @property
+    def _cars_word(self) -> str:
+        return "car" if self.total == 1 else "cars"
 
     @property
     def awaits_payment(self) -> bool:

@@ -21,5 +21,6 @@ def sale_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return render(request, "sales/sale_confirm_void.html", {"sale": sale, "order": order, "form": form})
     sale_void(sale=sale, actor=request.user, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"])
-    messages.success(request, f"The sale of order #{order.pk} is voided; its cars are back on sale.")
+    back = "car is" if order.total == 1 else "cars are"
+    messages.success(request, f"The sale of order #{order.pk} is voided; its {back} back on sale.")
     return redirect(order)

@@ -7,7 +7,7 @@ from django.db.models import ProtectedError
 from carsales.analytics.models import DailySales
 from carsales.audit.models import AuditEntry
 from carsales.catalog.models import CarStatus
-from carsales.conftest import CarFactory, UserFactory
+from carsales.conftest import CarFactory, UserFactory, order_for
 from carsales.core.state import transition
 from carsales.orders.models import Order, OrderStatus, VoidReason
 from carsales.orders.services import (
@@ -176,8 +176,8 @@ def test_staff_void_a_sale_from_its_order_page_after_being_asked(staff):
     done = client.post(f"/sales/{sale.pk}/void/", {"reason": "returned", "note": " Called on Monday. "}, follow=True)
     assert not Sale.objects.filter(pk=sale.pk).exists()
     page = done.content.decode()
-    assert f"The sale of order #{sale.order_id} is voided" in page
-    assert "(the buyer returned the cars)" in page and "Staff's note: Called on Monday." in page
+    assert f"The sale of order #{sale.order_id} is voided; its car is back on sale." in page  # one car: said so
+    assert "(the buyer returned the car)" in page and "Staff's note: Called on Monday." in page
     order = Order.objects.get(pk=sale.order_id)
     assert (order.void_reason, order.void_note) == (VoidReason.RETURNED, "Called on Monday.")
     entry = AuditEntry.objects.get(action="sale.voided")
@@ -259,3 +259,20 @@ def test_the_admins_void_action_asks_first(staff):
     )
     assert not Sale.objects.filter(pk=sale.pk).exists()
     assert Order.objects.get(pk=sale.order_id).void_reason == VoidReason.ERROR
+
+
+@pytest.mark.parametrize(("cars", "said"), [(1, "the buyer returned the car"), (2, "the buyer returned the cars")])
+def test_staff_read_why_a_sale_was_voided_for_as_many_cars_as_it_held(staff, cars, said):
+    from django.test import Client
+
+    from carsales.orders.services import order_mark_paid
+
+    order = order_for(*CarFactory.create_batch(cars))
+    order_mark_paid(order=order, actor=staff)
+    client = Client()
+    client.force_login(staff)
+
+    done = client.post(f"/sales/{order.sale.pk}/void/", {"reason": "returned"}, follow=True).content.decode()
+
+    assert f"({said})" in done
+    assert ("its car is back on sale" if cars == 1 else "its cars are back on sale") in done
