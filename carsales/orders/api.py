@@ -20,6 +20,7 @@ from carsales.core.api_fields import IdField, IdRelatedField
 from carsales.core.permissions import staff_with
 
 from .models import (
+    ORDER_STATE_NAMES,
     PAYMENT_REFERENCE_LENGTH,
     CancellationReason,
     Cart,
@@ -111,6 +112,13 @@ class OrderSerializer(serializers.ModelSerializer):
         help_text="How the buyer paid; blank until it is paid, or when no method was given.",
     )
     buyer = serializers.CharField(source="buyer.user.get_username", read_only=True)
+    state = serializers.ChoiceField(
+        choices=list(ORDER_STATE_NAMES.items()),
+        read_only=True,
+        help_text="Where the order stands: `status` while its sale stands; once its sale is voided (`status` "
+        "stays `paid`), whether its refund is owed, recorded (`refunded`) or to check (a sale recorded in "
+        "error may have had no payment), or `voided` when none is owed.",
+    )
 
     class Meta:
         model = Order
@@ -118,6 +126,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "id",
             "buyer",
             "status",
+            "state",
             "is_active",
             "total",
             "total_price",

@@ -119,6 +119,8 @@ VOIDED_STATES = {
     "refund_owed": "Voided, refund owed",
     "refund_to_check": "Voided in error, refund to check",
 }
+# Every state an order is in (Order.state), in staff's words: a voided order's status stays the one it had.
+ORDER_STATE_NAMES = {**dict(OrderStatus.choices), **VOIDED_STATES, "refunded": "Voided, refunded"}
 
 # What the buyer's email and order page say of each reason; another reason is not told.
 VOID_TOLD_BUYER = {
@@ -286,16 +288,21 @@ class Order(StateGuardedModel):
         return None
 
     @property
-    def state_label(self) -> str:
-        """Its state in staff's words: its status while its sale stands; once voided, whether the
-        refund is owed, recorded or to check (a sale recorded in error may have had no payment)."""
+    def state(self) -> str:
+        """Its state as ORDER_STATE_NAMES names it: its status while its sale stands; once voided,
+        whether the refund is owed, recorded or to check (a sale recorded in error may have had no payment)."""
         if self.is_active:
-            return self.get_status_display()
+            return str(self.status)
         if self.refunded_at is not None:
-            return "Voided, refunded"
+            return "refunded"
         if self.awaits_refund:
-            return VOIDED_STATES["refund_owed"]
-        return VOIDED_STATES["refund_to_check" if self.refund_recordable else "voided"]
+            return "refund_owed"
+        return "refund_to_check" if self.refund_recordable else "voided"
+
+    @property
+    def state_label(self) -> str:
+        """Its state in staff's words."""
+        return ORDER_STATE_NAMES[self.state]
 
     @property
     def kept_because(self) -> str | None:

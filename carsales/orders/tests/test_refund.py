@@ -250,3 +250,20 @@ def test_the_error_summary_names_an_optional_field_without_its_mark():
 @pytest.mark.parametrize(("cars", "told"), [(1, "you returned the car"), (2, "you returned the cars")])
 def test_the_buyer_is_told_of_their_returned_car_or_cars(cars: int, told: str):
     assert Order(void_reason=VoidReason.RETURNED, total=cars).void_told_buyer == told
+
+
+def test_the_orders_api_says_where_each_order_stands_beyond_its_status():
+    placed = order_for(CarFactory())
+    paid = order_mark_paid(order=order_for(CarFactory()), actor=AnonymousUser(), method=PaymentMethod.CASH)
+    owed, failed, in_error, refunded = voided(), voided(VoidReason.PAYMENT), voided(VoidReason.ERROR), voided()
+    order_record_refund(order=refunded, actor=manager())
+    api = token_client(manager())
+
+    listed = {
+        row["id"]: (row["status"], row["state"]) for row in api.get("/api/orders/", {"page_size": 50}).json()["results"]
+    }
+
+    assert listed[placed.pk] == ("placed", "placed") and listed[paid.pk] == ("paid", "paid")
+    assert listed[owed.pk] == ("paid", "refund_owed") and listed[refunded.pk] == ("paid", "refunded")
+    assert listed[failed.pk] == ("paid", "voided") and listed[in_error.pk] == ("paid", "refund_to_check")
+    assert api.get(f"/api/orders/{owed.pk}/").json()["state"] == "refund_owed"
