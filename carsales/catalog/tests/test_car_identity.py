@@ -207,8 +207,8 @@ def test_staff_find_a_plate_however_it_is_spaced_or_dashed(reader: str):
     assert Client().get("/api/cars/", {"q": "XY34 FGH"}).json()["results"] == []  # a visitor: no plate search
 
 
-def test_only_a_word_that_may_be_a_plate_is_compared_with_every_plate_bare():
-    """The bare comparison reads every car's plate: a model or a year is no plate."""
+def test_only_a_word_that_may_be_a_plate_is_compared_with_the_plates_bare():
+    """A model or a year is no plate: it is not looked for among the plates bare."""
     from carsales.catalog.models import Car
     from carsales.catalog.search import identified_by
 
@@ -217,3 +217,26 @@ def test_only_a_word_that_may_be_a_plate_is_compared_with_every_plate_bare():
 
     assert not scans("m7") and not scans("2022") and not scans("golf")
     assert scans("ab12cde") and scans("AB12 CDE") and scans("7ABC123")
+
+
+@pytest.mark.parametrize("typed", ["AB12 CDE", "ab12-cde", "7ABC123", "m7", "1HGCM82633A004352"])
+def test_a_plate_vin_or_stock_code_as_staff_type_it_is_found_through_indexes_not_by_reading_every_car(typed):
+    """identified_by says each lookup as an index holds it, word for word: a plate bare is the
+    expression car_plate_bare holds, a VIN says it is given as car_vin_unique_when_given does. The
+    database reads indexes only (SQLite: MULTI-INDEX OR; PostgreSQL: no sequential scan, with them
+    off), not the whole table."""
+    from django.db import connection, transaction
+
+    from carsales.catalog.models import Car
+    from carsales.catalog.search import identified_by
+
+    CarFactory.create_batch(3)
+    found = Car.objects.filter(identified_by(typed))
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = found.explain()
+    assert ("car_plate_bare" in plan) == (typed != "m7"), plan  # "m7" is no plate
+    assert "car_vin_unique_when_given" in plan, plan
+    assert ("SCAN catalog_car" if connection.vendor == "sqlite" else "Seq Scan") not in plan, plan
