@@ -14,7 +14,6 @@ first built, not run wrong.
 """
 
 import copy
-import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,28 +27,37 @@ from django.db.models.query import (  # type: ignore[attr-defined]  # not in dja
     get_related_populators,
 )
 from django.db.models.sql.compiler import SQLCompiler
+from django.utils import timezone
 
 _Kind = type[int] | type[str] | type[datetime]
-_serial = itertools.count(1)
 
 
-def _stand_in(kind: _Kind, name: str) -> Any:
-    """A value of `kind` no query holds by chance, and whose parameter is told apart from others."""
-    number = next(_serial)
-    made = {
-        int: lambda: 2_000_000_000 + number,  # in any integer column's range (one out of range folds to no rows)
-        str: lambda: f"prepared-{name}-{number}-e1d3f8",
-        datetime: lambda: datetime(2001, 2, 3, 4, 5, 6, number, tzinfo=UTC),
-    }.get(kind)
-    if made is None:
-        raise TypeError(f"PreparedQuery: {name} is a {kind.__name__}; only int, str and datetime values can vary.")
-    return made()
+def _stand_ins(kinds: dict[str, _Kind]) -> dict[str, Any]:
+    """A value of each kind that no query holds by chance, each told apart from the others. An int
+    in the range of every integer column, the smallest's included: one out of a column's range
+    folds the lookup to no rows (PostgreSQL), and the stand-in would never reach the parameters."""
+    stand_ins: dict[str, Any] = {}
+    for number, (name, kind) in enumerate(kinds.items(), start=1):
+        if kind is int:
+            stand_ins[name] = 31_000 + number
+        elif kind is str:
+            stand_ins[name] = f"prepared-{name}-{number}-e1d3f8"
+        elif kind is datetime:
+            stand_ins[name] = datetime(2001, 2, 3, 4, 5, 6, number, tzinfo=UTC)
+        else:
+            raise TypeError(f"PreparedQuery: {name} is a {kind.__name__}; only int, str and datetime values can vary.")
+    return stand_ins
 
 
-def _adapt(kind: _Kind, value: Any, connection: Any) -> Any:
-    """`value` as the ORM passes a value of this kind to the database."""
+def _adapt(name: str, kind: _Kind, value: Any, connection: Any) -> Any:
+    """`value` as the ORM passes a value of this kind to the database; refused where the ORM would
+    have built another query (None is IS NULL) or read it otherwise (a naive datetime, a date)."""
     if kind is datetime:
+        if not isinstance(value, datetime) or timezone.is_naive(value):
+            raise TypeError(f"PreparedQuery: {name} must be an aware datetime, not {value!r}.")
         return connection.ops.adapt_datetimefield_value(value)
+    if value is None or isinstance(value, bool) or not isinstance(value, kind | str):
+        raise TypeError(f"PreparedQuery: {name} must be a {kind.__name__}, not {value!r}.")
     return int(value) if kind is int else str(value)
 
 
@@ -82,17 +90,21 @@ class PreparedQuery:
 
     def _compile(self, using: str) -> _Built:
         connection = connections[using]
-        stand_ins = {name: _stand_in(kind, name) for name, kind in self.kinds.items()}
+        stand_ins = _stand_ins(self.kinds)
         queryset = self.build(**stand_ins)
         if queryset._iterable_class not in self.ITERABLES:
             raise TypeError("PreparedQuery: the query must give instances or values_list(flat=True) values.")
         if queryset._prefetch_related_lookups or queryset._known_related_objects:  # type: ignore[attr-defined]
             raise TypeError("PreparedQuery: prefetch_related and a related manager's objects are not replayed.")
+        if queryset.query.select_for_update or queryset._db is not None:  # type: ignore[attr-defined]
+            raise TypeError(
+                "PreparedQuery: select_for_update and using() are not replayed (rows(using=...) picks the database)."
+            )
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()  # also sets the compiler's select, klass_info, annotation_col_map
         slots = []
         for name, kind in self.kinds.items():
-            adapted = _adapt(kind, stand_ins[name], connection)
+            adapted = _adapt(name, kind, stand_ins[name], connection)
             places = [place for place, param in enumerate(params) if param == adapted]
             if len(places) != 1:
                 raise ValueError(f"PreparedQuery: {name} is in the statement's parameters {len(places)} times, not 1.")
@@ -110,7 +122,7 @@ class PreparedQuery:
         built, connection = self._for(using), connections[using]
         params = list(built.params)
         for place, name, kind in built.slots:
-            params[place] = _adapt(kind, values[name], connection)
+            params[place] = _adapt(name, kind, values[name], connection)
         with connection.cursor() as cursor:
             cursor.execute(built.sql, params)
             fetched = cursor.fetchall()
@@ -129,7 +141,7 @@ class PreparedQuery:
         return found[0] if found else None
 
     def _model_read(self) -> type[Model]:
-        self._model = self.build(**{name: _stand_in(kind, name) for name, kind in self.kinds.items()}).model
+        self._model = self.build(**_stand_ins(self.kinds)).model
         return self._model
 
 

@@ -1,7 +1,8 @@
 """Reads built once (core.prepared): the rows the ORM's own query gives, for any value, on every
 read they serve (sessions, users, carts, car pages), and a query that cannot be replayed refused."""
 
-from datetime import datetime, timedelta
+import threading
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -85,6 +86,59 @@ def test_a_query_that_cannot_be_replayed_is_refused_when_first_built(build, kind
 def test_it_takes_the_values_it_names_and_no_others():
     with pytest.raises(TypeError, match="takes"):
         CAR_WITH_BRAND.rows(id=1)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "value"),
+    [
+        ({"token": str}, None),  # the ORM would ask IS NULL
+        ({"pk": int}, None),
+        ({"pk": int}, True),
+        ({"after": datetime}, datetime(2026, 1, 1)),  # naive: the ORM reads it in TIME_ZONE
+        ({"after": datetime}, date(2026, 1, 1)),
+    ],
+)
+def test_a_value_the_orm_would_have_read_otherwise_is_refused(kinds, value):
+    ((name, kind),) = kinds.items()
+    column = {int: "pk", str: "model", datetime: "created_at__gte"}[kind]
+    query = PreparedQuery(lambda **values: Car.objects.filter(**{column: values[name]}), **kinds)
+    with pytest.raises(TypeError, match="must be"):
+        query.rows(**{name: value})
+
+
+def test_a_small_integer_column_takes_a_value_as_any_other_on_every_database():
+    car = CarFactory()
+    by_year = PreparedQuery(lambda year: Car.objects.filter(factory_year=year).values_list("pk", flat=True), year=int)
+    assert by_year.rows(year=car.factory_year) == [car.pk] and by_year.rows(year=car.factory_year - 1) == []
+
+
+@pytest.mark.parametrize(
+    "build",
+    [lambda pk: Car.objects.filter(pk=pk).select_for_update(), lambda pk: Car.objects.using("default").filter(pk=pk)],
+)
+def test_a_query_locking_rows_or_naming_its_database_is_refused(build):
+    with pytest.raises(TypeError, match="not replayed"):
+        PreparedQuery(build, pk=int).rows(pk=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_query_built_in_one_thread_reads_in_another_with_that_threads_connection():
+    car = CarFactory(value=Decimal("123.45"))
+    query = PreparedQuery(lambda pk: Car.objects.with_brand().filter(pk=pk), pk=int)
+    assert query.first(pk=car.pk) == car  # built here
+    read: list[Car] = []
+
+    def elsewhere() -> None:
+        try:
+            read.append(query.first(pk=car.pk))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    (found,) = read
+    assert (found.brand.name, found.value, found.created_at) == (car.brand.name, Decimal("123.45"), car.created_at)
 
 
 def test_a_session_is_read_while_it_lives_and_not_once_expired():
