@@ -6,9 +6,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Playwright, expect
 
-from carsales.conftest import BrandFactory, CarFactory
+from carsales.conftest import BrandFactory, CarFactory, UserFactory, order_for
+from carsales.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
 
 def test_after_back_the_filter_controls_match_the_results_and_the_next_change_keeps_them(page: Page):
@@ -272,3 +273,32 @@ def test_the_address_names_only_what_the_buyer_chose_and_an_unchanged_search_sen
     page.get_by_label("Sort by").select_option("price")
     page.wait_for_url("**ordering=price**")
     assert parse_qs(urlparse(page.url).query) == {"q": ["civic"], "ordering": ["price"]}
+
+
+def test_back_after_logging_out_shows_none_of_the_account_with_the_back_forward_cache_on(
+    playwright: Playwright, base_url: str, log_in
+):
+    """A shared showroom screen: the next person pressing Back finds the log-in page, not the
+    order page left there. Chromium keeps pages for Back (its back-forward cache), which
+    Playwright turns off by default: on here. A signed-in page is sent no-store (core.security)."""
+    user = UserFactory()
+    order = order_for(CarFactory(), user=user)
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, ignore_default_args=["--disable-back-forward-cache"]
+    )
+    try:
+        context = browser.new_context(base_url=base_url)
+        log_in(context, user)
+        page = context.new_page()
+        page.goto(f"/orders/{order.pk}/")
+        expect(page.get_by_role("heading", name=f"Order #{order.pk}")).to_be_visible()
+
+        page.get_by_role("button", name="Log out").click()
+        page.wait_for_url(lambda url: f"/orders/{order.pk}/" not in url)
+        page.go_back(wait_until="commit")  # a page restored from the cache fires no load
+
+        expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))  # asked anew: the log-in page
+        assert f"Order #{order.pk}" not in page.content()
+        expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+    finally:
+        browser.close()
