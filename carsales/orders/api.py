@@ -117,7 +117,7 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Where the order stands: `status` while its sale stands; once its sale is voided (`status` "
         "stays `paid`), whether its refund is owed, recorded (`refunded`) or to check (a sale recorded in "
-        "error may have had no payment), or `voided` when none is owed.",
+        "error may have had no payment), or `voided` when none is owed (the payment failed or was reversed).",
     )
 
     class Meta:

@@ -13,7 +13,7 @@ from carsales.core.converters import id_in
 from carsales.core.permissions import has_staff_power
 from carsales.core.prepared import PreparedQuery
 
-from .models import VOIDED_STATES, Cart, CartItem, Order, OrderItem, OrderStatus, VoidReason
+from .models import ORDER_STATE_NAMES, Cart, CartItem, Order, OrderItem, OrderStatus, VoidReason
 
 
 def order_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
@@ -47,15 +47,16 @@ def order_shows_car_identity(*, order: Order, user: AbstractBaseUser | Anonymous
 
 
 # The states staff filter orders by (order_search's `status`), on the site and in the admin.
-ORDER_STATES = [*OrderStatus.choices, *VOIDED_STATES.items()]
+ORDER_STATES = list(ORDER_STATE_NAMES.items())
 
 
 def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") -> QuerySet[Order]:
-    """Orders in one state ("voided" for a voided sale, "refund_owed" for one whose payment is owed
-    back and not recorded as refunded yet, "refund_to_check" for one voided as recorded in error,
-    which may have had a payment, no refund recorded), and matching `query` on the buyer (username, email,
-    name), a car (model, brand, plate, VIN, stock code), a payment's or refund's reference, or an
-    order number. For staff: plates and VINs are theirs to search."""
+    """Orders in one state ("voided" for every voided sale, whatever its refund; "refund_owed" for one
+    whose payment is owed back and not recorded as refunded yet; "refund_to_check" for one voided as
+    recorded in error, which may have had a payment, no refund recorded; "refunded" for one whose
+    refund is recorded), and matching `query` on the buyer (username, email, name), a car (model,
+    brand, plate, VIN, stock code), a payment's or refund's reference, or an order number. For
+    staff: plates and VINs are theirs to search."""
     if status == "voided":
         orders = orders.filter(is_active=False)
     elif status == "refund_owed":  # Order.awaits_refund, as a query
@@ -63,6 +64,8 @@ def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") 
         orders = orders.filter(Q(is_active=False, refunded_at__isnull=True) & ~not_owed)
     elif status == "refund_to_check":
         orders = orders.filter(is_active=False, refunded_at__isnull=True, void_reason=VoidReason.ERROR)
+    elif status == "refunded":
+        orders = orders.filter(is_active=False, refunded_at__isnull=False)
     elif status in OrderStatus.values:
         orders = orders.filter(status=status, is_active=True)
     for word in query.split()[:8]:

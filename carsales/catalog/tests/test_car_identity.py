@@ -240,3 +240,21 @@ def test_a_plate_vin_or_stock_code_as_staff_type_it_is_found_through_indexes_not
     assert ("car_plate_bare" in plan) == (typed != "m7"), plan  # "m7" is no plate
     assert "car_vin_unique_when_given" in plan, plan
     assert ("SCAN catalog_car" if connection.vendor == "sqlite" else "Seq Scan") not in plan, plan
+
+
+@pytest.mark.parametrize("typed", ["golf", "GOLF", "2022"])
+def test_a_staff_word_that_is_a_model_or_a_year_finds_those_cars_and_the_car_it_is_the_plate_of(typed):
+    """A plate may be a word ("GOLF") or a number ("2022"): the cars of that model or year stay
+    found beside it, never hidden behind it."""
+    from carsales.catalog.models import Car
+    from carsales.catalog.search import car_search
+
+    golfs = CarFactory.create_batch(2, model="Golf", model_year=2021, factory_year=2021)
+    of_2022 = CarFactory(model="Polo", model_year=2022, factory_year=2022)
+    plated = CarFactory(model="Up", model_year=2019, factory_year=2019, plate=typed.upper())
+    found, _outcome = car_search(Car.objects.all(), typed, staff=True)
+    expected = {*(car.pk for car in golfs), plated.pk} if typed.isalpha() else {of_2022.pk, plated.pk}
+    assert set(found.values_list("pk", flat=True)) == expected
+    api = token_client(member_of(SALESPERSON))
+    listed = {row["id"] for row in api.get("/api/cars/", {"q": typed}).json()["results"]}
+    assert listed == expected

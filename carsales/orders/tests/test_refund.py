@@ -181,6 +181,18 @@ def test_staff_find_the_voided_orders_whose_refund_is_not_recorded():
     assert f'href="/orders/{failed.pk}/"' not in listed and f'href="/orders/{refunded.pk}/"' not in listed
 
 
+def test_staff_list_the_voided_orders_whose_refund_is_recorded_on_the_site_and_in_the_admin():
+    owed, refunded = voided(), voided()
+    order_record_refund(order=refunded, actor=manager())
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    for page, parameter in (("/orders/", "status"), ("/admin/orders/order/", "state")):
+        listed = client.get(page, {parameter: "refunded"}).content.decode()
+        assert f"/{refunded.pk}/" in listed and f"/{owed.pk}/" not in listed, page
+    assert "Voided, refunded" in client.get("/orders/").content.decode()  # offered among the states
+
+
 def _raw_refund(order: Order, reference: str = "") -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
