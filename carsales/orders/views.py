@@ -176,8 +176,8 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "orders/order_detail.html", context)
 
 
-def _staff_transition(request: HttpRequest, pk: int, action, verb: str) -> HttpResponse:  # type: ignore[no-untyped-def]
-    order = get_object_or_404(Order, pk=pk)
+def _staff_transition(request: HttpRequest, order: Order, action, verb: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+    # `order` as the view read it: the transition reads the row again, locked, and judges by that.
     try:
         action(order=order, actor=request.user)
     except OrderStateError as refusal:
@@ -210,7 +210,7 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "orders/order_confirm_pay.html", {"order": order, "form": form})
     # Not payable (any more): the transition refuses, saying why.
     given = form.cleaned_data if payable else {}
-    return _staff_transition(request, pk, functools.partial(order_mark_paid, **given), "is paid")
+    return _staff_transition(request, order, functools.partial(order_mark_paid, **given), "is paid")
 
 
 # Money going out: recorded by the staff who void sales (the Manager), not by every order handler.
@@ -231,7 +231,7 @@ def order_refund(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "orders/order_confirm_refund.html", {"order": order, "form": form})
     else:  # nothing to record (any more): the transition refuses, saying why
         given = {}
-    return _staff_transition(request, pk, functools.partial(order_record_refund, **given), "has its refund recorded")
+    return _staff_transition(request, order, functools.partial(order_record_refund, **given), "has its refund recorded")
 
 
 @login_required

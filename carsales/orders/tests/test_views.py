@@ -637,3 +637,23 @@ def test_removing_a_car_from_the_cart_names_it_and_a_buyer_reads_their_own_cance
     order = order_cancel(order=order_for(CarFactory(), user=owner), actor=owner, reason="buyer")
     client.force_login(owner)
     assert "Cancelled by you on" in client.get(order.get_absolute_url()).content.decode()
+
+
+@pytest.mark.parametrize("action", ["pay", "refund"])
+def test_a_staff_transition_reads_the_order_once_for_the_page_and_once_locked_for_the_change(action):
+    from django.contrib.auth.models import AnonymousUser
+
+    from carsales.sales.services import sale_void
+
+    order = order_for(CarFactory())
+    if action == "refund":
+        order = order_mark_paid(order=order, actor=AnonymousUser())
+        sale_void(sale=order.sale, actor=AnonymousUser(), reason="returned", note="")
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    with CaptureQueriesContext(connection) as ran:
+        done = client.post(f"/orders/{order.pk}/{action}/", {"method": "cash", "reference": "R 1"})
+
+    assert done.status_code == 302
+    reads = [query["sql"] for query in ran.captured_queries if query["sql"].startswith('SELECT "orders_order"."id"')]
+    assert len(reads) == 2, reads  # the view's, and the transition's under its lock
