@@ -129,6 +129,8 @@ def test_all_cars_on_a_car_page_returns_to_the_results_the_buyer_came_from(page:
     page.wait_for_url("**brand=honda**")
 
     page.get_by_role("link", name="Honda Civic").first.click()
+    # Loaded, as a buyer reads it: the link is plain until its deferred script points it at the results.
+    page.wait_for_url(re.compile(r"/cars/\d+/$"))
     page.get_by_role("link", name="← All cars").click()
 
     page.wait_for_url("**brand=honda**")
