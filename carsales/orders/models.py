@@ -113,14 +113,15 @@ class VoidReason(models.TextChoices):
     OTHER = "other", "Another reason"
 
 
-# A voided order's states in staff's words, as Order.state_label says them and staff filter by them.
-VOIDED_STATES = {
+# Every state an order is in (Order.state) in staff's words, as state_label says them and staff
+# filter by them: its status while its sale stands (a voided order's status stays the one it had).
+ORDER_STATE_NAMES = {
+    **dict(OrderStatus.choices),
     "voided": "Voided",
     "refund_owed": "Voided, refund owed",
     "refund_to_check": "Voided in error, refund to check",
+    "refunded": "Voided, refunded",
 }
-# Every state an order is in (Order.state), in staff's words: a voided order's status stays the one it had.
-ORDER_STATE_NAMES = {**dict(OrderStatus.choices), **VOIDED_STATES, "refunded": "Voided, refunded"}
 
 # What the buyer's email and order page say of each reason; another reason is not told.
 VOID_TOLD_BUYER = {
