@@ -138,7 +138,7 @@ class CarFilterSet(filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.filters["mileage_max"].label = f"Max mileage ({mileage_unit()})"
         self.search_outcome = SearchOutcome()
-        if reader_kind(getattr(self.request, "user", None)) == "staff":
+        if _lists_papers(self.request):
             # A salesperson lists the cars on sale, and finds by its plate, VIN or stock code a car
             # reserved or sold (a buyer's papers); a withdrawn car's page is stock staff's only.
             # Word by word, as the search matches ("civic 7ABC123"), and whole ("AB12 CDE").
@@ -150,6 +150,13 @@ class CarFilterSet(filters.FilterSet):
         if not sees_stock_details(getattr(self.request, "user", None)):
             offered = brands_offered(chosen=self.data.get("brand") if self.data else None)
             self.form.fields["brand"].queryset = offered  # type: ignore[attr-defined]  # a ModelChoiceField
+
+    @classmethod
+    def leaves_as_given(cls, request: Any, query: Any) -> bool:
+        """Whether the cars it lists for `request` with `query` are the cars it is given: the query
+        names none of its filters, and the reader is not a salesperson (whose list __init__ widens
+        to the cars their papers find). Its caller may then skip building it."""
+        return not any(name in cls.base_filters for name in query) and not _lists_papers(request)
 
     def filter_queryset(self, queryset: QuerySet[Car]) -> QuerySet[Car]:
         # The search after the other filters (then the ordering): a correction or a suggestion is
@@ -169,3 +176,8 @@ class CarFilterSet(filters.FilterSet):
 
     def order(self, cars: QuerySet[Car], name: str, value: str) -> QuerySet[Car]:
         return cars.order_by(*CAR_ORDERINGS[value])
+
+
+def _lists_papers(request: Any) -> bool:
+    """A salesperson's list: the cars on sale, and those their plate, VIN or stock code finds."""
+    return reader_kind(getattr(request, "user", None)) == "staff"

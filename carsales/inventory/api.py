@@ -1,11 +1,12 @@
-from rest_framework import serializers, viewsets
+from rest_framework import viewsets
 
 from carsales.core.permissions import staff_with
+from carsales.core.serializers import ModelSerializer
 
 from .models import CarInventory
 
 
-class CarInventorySerializer(serializers.ModelSerializer):
+class CarInventorySerializer(ModelSerializer):
     class Meta:
         model = CarInventory
         fields = [

@@ -18,6 +18,7 @@ from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
 from carsales.core.api_fields import IdField, IdRelatedField
 from carsales.core.permissions import staff_with
+from carsales.core.serializers import ModelSerializer
 
 from .models import (
     ORDER_STATE_NAMES,
@@ -53,7 +54,7 @@ from .services import (
 )
 
 
-class CartItemSerializer(serializers.ModelSerializer):
+class CartItemSerializer(ModelSerializer):
     car = IdRelatedField(queryset=Car.objects.all())
     car_name = serializers.CharField(source="car.__str__", read_only=True)
     price = serializers.DecimalField(source="car.value", max_digits=12, decimal_places=2, read_only=True)
@@ -78,7 +79,7 @@ IDENTITY_HELP = (
 )
 
 
-class OrderItemSerializer(serializers.ModelSerializer):
+class OrderItemSerializer(ModelSerializer):
     car_name = serializers.CharField(source="car.__str__", read_only=True)
     plate = serializers.SerializerMethodField(help_text=IDENTITY_HELP)
     vin = serializers.SerializerMethodField(help_text=IDENTITY_HELP)
@@ -97,7 +98,7 @@ class OrderItemSerializer(serializers.ModelSerializer):
         return item.car.vin if self._identified(item) else None
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
     void_reason = serializers.ChoiceField(
         choices=VoidReason.choices,

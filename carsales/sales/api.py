@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from carsales.core.permissions import staff_with
+from carsales.core.serializers import ModelSerializer
 from carsales.orders.models import VoidReason
 
 from .models import Sale
@@ -13,7 +14,7 @@ from .selectors import sale_list
 from .services import VOID_NOTE_LENGTH, sale_void
 
 
-class SaleSerializer(serializers.ModelSerializer):
+class SaleSerializer(ModelSerializer):
     class Meta:
         model = Sale
         fields = ["id", "order", "amount", "created_at"]

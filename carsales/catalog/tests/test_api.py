@@ -1,8 +1,15 @@
-import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
+from typing import Any
 
+import pytest
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from carsales.catalog.filters import CarFilterSet
 from carsales.catalog.models import Brand, Car, next_year
-from carsales.conftest import BrandFactory, CarFactory, image_upload
+from carsales.catalog.services import cars_withdraw
+from carsales.conftest import BrandFactory, CarFactory, UserFactory, image_upload, reserved_car, sold_car, token_client
+from carsales.core.groups import MANAGER, SALESPERSON
 
 pytestmark = pytest.mark.django_db
 LATEST = next_year()  # the latest model year a car may have
@@ -201,3 +208,47 @@ def test_the_api_filter_still_understands_a_renamed_brands_old_slug(client):
 
     assert response.status_code == 200
     assert [car["model"] for car in response.json()["results"]] == ["Civic"]
+
+
+def _reader(kind: str) -> Any:
+    if kind == "visitor":
+        return None
+    if kind == "buyer":
+        return UserFactory()
+    user = UserFactory(is_staff=True, is_superuser=kind == "superuser")
+    if kind in GROUPS:
+        user.groups.add(Group.objects.get(name=GROUPS[kind]))
+    return user
+
+
+GROUPS = {"salesperson": SALESPERSON, "manager": MANAGER}
+
+
+@pytest.mark.parametrize("reader", ["visitor", "buyer", "salesperson", "manager", "superuser"])
+@pytest.mark.parametrize("query", ["", "page=2&page_size=2", "format=json", "not_a_filter=1"])
+def test_a_list_naming_no_filter_skips_the_filterset_only_where_it_would_change_nothing(monkeypatch, reader, query):
+    for plate in ("ON1", "ON2", "ON3"):
+        CarFactory(plate=plate)
+    cars_withdraw(car_ids=[CarFactory(plate="WD1").pk])
+    reserved_car(plate="RS1")
+    sold_car(plate="SD1")
+    user = _reader(reader)
+    api = token_client(user) if user else APIClient()
+    built: list[CarFilterSet] = []
+    building = CarFilterSet.__init__
+
+    def counted(self: CarFilterSet, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        building(self, *args, **kwargs)
+
+    monkeypatch.setattr(CarFilterSet, "__init__", counted)
+
+    listed = api.get(f"/api/cars/?{query}")
+    skipped = not built
+    # The same list through the filterset: a filter asking for the order the list has anyway.
+    through_filterset = api.get(f"/api/cars/?{query}&ordering=newest")
+
+    assert listed.status_code == through_filterset.status_code == 200
+    assert listed.json()["count"] == through_filterset.json()["count"] >= 3
+    assert [car["id"] for car in listed.json()["results"]] == [car["id"] for car in through_filterset.json()["results"]]
+    assert skipped is (reader != "salesperson")  # a salesperson's list widens to the cars their papers find
