@@ -1,3 +1,4 @@
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,9 +24,17 @@ def _api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+class RefusedRequest(BadRequest):
+    """A request refused with a reason said to its sender (a BadRequest's own text may hold
+    what is for the log only)."""
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    reason = str(exception) if isinstance(exception, RefusedRequest) else ""
     if _api(request):
-        return JsonResponse({"detail": "Bad request."}, status=400)
+        return JsonResponse({"detail": reason or "Bad request."}, status=400)
+    if reason:
+        return render(request, "400.html", {"reason": reason}, status=400)
     return defaults.bad_request(request, exception)
 
 

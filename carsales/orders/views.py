@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
+from carsales.catalog.selectors import cars_visible_to
 from carsales.core.decorators import posted_else_back_to
 from carsales.core.pagination import page_of
 from carsales.core.permissions import has_staff_power, staff_required
@@ -78,7 +79,8 @@ def cart_view(request: HttpRequest) -> HttpResponse:
 
 @posted_else_back_to(lambda car_id: reverse("catalog:car_detail", args=[car_id]))
 def cart_add(request: HttpRequest, car_id: int) -> HttpResponse:
-    car = get_object_or_404(Car, pk=car_id)
+    # A car this viewer may not open is no car: its refusal would name it.
+    car = get_object_or_404(cars_visible_to(request.user), pk=car_id)
     try:
         cart_item_add(cart=current_cart(request), car=car)
     except CartError as refusal:
@@ -146,8 +148,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
 def order_list(request: HttpRequest) -> HttpResponse:
     """A page of orders, newest first: the buyer's own; for staff all, by state and searched."""
     orders = order_list_for(user=request.user)
-    # No text column holds a NUL byte (PostgreSQL refuses to compare with one): never a search's.
-    status, query = request.GET.get("status", ""), request.GET.get("q", "").replace("\x00", "").strip()[:100]
+    # A NUL byte, which no text column holds, never gets here (core.security.NulInQueryMiddleware).
+    status, query = request.GET.get("status", ""), request.GET.get("q", "").strip()[:100]
     staff_view = has_staff_power(request.user, ["orders.view_order"])
     if staff_view:
         orders = order_search(orders, status=status, query=query)

@@ -72,6 +72,7 @@ MIDDLEWARE = [
     # First: every later middleware (the SSL redirect, lockouts, rate limits) relies on what it leaves.
     "carsales.core.security.TrustedProxyMiddleware",
     "carsales.core.security.RequestBodyLimitMiddleware",
+    "carsales.core.security.NulInQueryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

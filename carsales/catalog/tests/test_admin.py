@@ -67,3 +67,19 @@ def test_brand_names_are_unique_whatever_their_case_and_accents(staff_client):
     with pytest.raises(IntegrityError), transaction.atomic():
         Brand.objects.create(name="SKODA", slug="skoda-by-hand")  # the database refuses it too
     assert Brand.objects.count() == 1
+
+
+def test_the_admin_lists_and_offers_brands_in_the_order_a_buyer_reads_them(staff_client):
+    from carsales.catalog.services import brand_create
+
+    for name in ("Volvo", "Škoda", "Audi", "Seat"):
+        brand_create(name=name)
+    in_order = ["Audi", "Seat", "Škoda", "Volvo"]
+
+    listed = staff_client.get("/admin/catalog/brand/")
+    offered = staff_client.get(
+        "/admin/autocomplete/", {"app_label": "catalog", "model_name": "car", "field_name": "brand", "term": ""}
+    )
+
+    assert [brand.name for brand in listed.context["cl"].result_list] == in_order
+    assert [result["text"] for result in offered.json()["results"]] == in_order
