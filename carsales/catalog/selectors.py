@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from carsales.core.prepared import PreparedQuery
 
-from .facts import sees_car_identity
+from .facts import sees_car_identity, sees_stock_details
 from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarStatus, CarVinReport, PriceChange
 from .signals import CarNote, car_page_notes
 
@@ -136,6 +136,13 @@ def price_history_contradictions() -> list[str]:
 def car_price_history(*, car: Car) -> list[PriceChange]:
     """The car's price changes, latest first (who made each is in its changed_by_name)."""
     return _PRICE_CHANGES.rows(car_id=car.pk)
+
+
+def cars_visible_to(user: Any) -> QuerySet[Car]:
+    """The cars whose page `user` may open: every car for stock staff; for anyone else all but
+    those withdrawn from sale (a sold car keeps its page). Any other car is, to them, no car."""
+    cars = Car.objects.all()
+    return cars if sees_stock_details(user) else cars.exclude(status=CarStatus.WITHDRAWN)
 
 
 def car_shown(*, pk: int) -> Car | None:

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
+from carsales.catalog.selectors import cars_visible_to
 from carsales.core.api_fields import IdField, IdRelatedField
 from carsales.core.permissions import staff_with
 from carsales.core.serializers import ModelSerializer
@@ -66,6 +67,12 @@ class CartItemSerializer(ModelSerializer):
         model = CartItem
         fields = ["car", "car_name", "price", "available", "added_at"]
         read_only_fields = ["added_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:  # a car this reader may not open is no car: its refusal would name it
+            self.fields["car"].queryset = cars_visible_to(request.user)  # type: ignore[attr-defined]
 
 
 class CartSerializer(serializers.Serializer):

@@ -1,11 +1,15 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
 from rest_framework.test import APIClient
 
 from carsales.catalog.models import CarStatus
-from carsales.conftest import CarFactory, UserFactory, sold_car
-from carsales.orders.models import Order
+from carsales.catalog.services import cars_withdraw
+from carsales.conftest import CarFactory, UserFactory, sold_car, token_client
+from carsales.core.groups import SALESPERSON
+from carsales.orders.models import CartItem, Order
 from carsales.orders.services import cart_for_buyer, cart_item_add, order_place
 from carsales.sales.models import Sale
 
@@ -154,3 +158,31 @@ def test_staff_read_the_inventory(staff_api):
     snapshots = staff_api.get("/api/inventory/").json()["results"]
 
     assert snapshots[0]["cars_count"] == 1 and Decimal(snapshots[0]["cars_value"]) == 10
+
+
+@pytest.mark.parametrize("reader", ["visitor", "buyer", "salesperson", "stock staff"])
+def test_a_withdrawn_car_is_no_car_to_whoever_may_not_open_its_page_on_every_way_into_a_cart(reader):
+    hidden = CarFactory(model="Hidden")
+    cars_withdraw(car_ids=[hidden.pk])
+    missing = hidden.pk + 1000
+    user = (
+        None if reader == "visitor" else UserFactory(is_staff=reader != "buyer", is_superuser=reader == "stock staff")
+    )
+    if reader == "salesperson":
+        user.groups.add(Group.objects.get(name=SALESPERSON))
+    page = Client()
+    if user:
+        page.force_login(user)
+
+    added = [page.post(f"/cart/add/{pk}/") for pk in (hidden.pk, missing)]
+    api = token_client(user) if user else APIClient()
+    by_api = [api.post("/api/cart/items/", {"car": pk}, format="json") for pk in (hidden.pk, missing)]
+
+    if reader == "stock staff":  # who may open its page is told why it cannot go in a cart
+        assert added[0].status_code == 302 and "taken off sale" in str(by_api[0].json())
+    else:
+        assert added[0].status_code == added[1].status_code == 404
+        if user:  # the API's cart is a signed-in buyer's
+            assert by_api[0].status_code == by_api[1].status_code == 400
+            assert by_api[0].json() == {"car": [f'Invalid pk "{hidden.pk}" - object does not exist.']}
+    assert not CartItem.objects.filter(car=hidden).exists()
