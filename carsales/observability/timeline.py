@@ -23,6 +23,7 @@ from collections.abc import Callable, Hashable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -36,7 +37,7 @@ from .models import SignalChain
 logger = logging.getLogger(__name__)
 
 PROJECT = "carsales."
-FLUSH_AT = 500  # nodes kept in memory before a long command writes them out
+FLUSH_AT = 500  # nodes kept in memory before a long command writes them out (once no transaction is open)
 # Sent for every instance built or every migration: noise in a timeline, and a cost on every query.
 # A delivery's attempt signals open and close its own recording (receivers.py): the frame, not a step.
 NOT_RECORDED = {
@@ -59,12 +60,16 @@ class _Node:
     kind: str  # "signal" or "receiver"
     name: str
     detail: str  # a signal's sender; a receiver's mode
-    subject: str  # "label:pk" of the object the signal is about
+    subjects: tuple[str, ...]  # "label:pk" of each object the signal is about, the main one first
     started: float  # perf_counter at the start
     ms: float = 0.0
     outcome: str = "ok"
     trace: str = ""
     root: int | None = None  # the top-level send this node belongs to (its transaction)
+
+    @property
+    def subject(self) -> str:
+        return self.subjects[0] if self.subjects else ""
 
 
 @dataclass
@@ -129,7 +134,7 @@ def timeline_flush(*, later: Hashable | None = None) -> int:
         }
         for node in recording.nodes
     ]
-    subjects = {node.subject for node in recording.nodes if node.subject}
+    subjects = {subject for node in recording.nodes for subject in node.subjects}
     chain = SignalChain(
         chain=recording.chain,
         cause=recording.cause[:200],
@@ -169,7 +174,7 @@ def timeline_task_begin(*, name: str, subject: str) -> None:
     as the delivery it attempts), under which everything it sets off is nested."""
     timeline_begin(f"task {name}")
     if settings.CARSALES_TIMELINE:
-        _open("task", name, "", subject)
+        _open("task", name, "", (subject,) if subject else ())
 
 
 def timeline_task_end(*, failed: bool, later: Hashable | None = None) -> int:
@@ -191,17 +196,43 @@ def _recording() -> _Recording:
     return recording
 
 
-def _subject(named: dict[str, Any]) -> str:
-    for value in (named.get("instance"), *named.values()):
-        if isinstance(value, models.Model) and value.pk is not None:
-            return f"{value._meta.label_lower}:{value.pk}"
-    return ""
+def _subjects(sender: Any, named: dict[str, Any]) -> tuple[str, ...]:
+    """Every object a send names, so the history of each finds it: each model instance among its
+    arguments (the saved one first; those in a list too), and each id of a model sender's
+    `..._ids` (a stock move's cars). A bulk write names its first SUBJECTS_PER_STEP."""
+    meta = getattr(sender, "_meta", None)
+    found: dict[str, None] = {}
+    for name, value in sorted(named.items(), key=lambda item: item[0] != "instance"):
+        for item in value if isinstance(value, list | tuple | set | frozenset) else (value,):
+            if isinstance(item, models.Model) and item.pk is not None:
+                found[f"{item._meta.label_lower}:{item.pk}"] = None
+                for column, label in _parts_of(item._meta.model):  # a sale is its order's too
+                    if (target := getattr(item, column)) is not None:
+                        found[f"{label}:{target}"] = None
+            elif meta is not None and name.endswith("_ids") and isinstance(item, int):
+                found[f"{meta.label_lower}:{item}"] = None
+            if len(found) >= SUBJECTS_PER_STEP:
+                return tuple(found)
+    return tuple(found)
 
 
-def _open(kind: str, name: str, detail: str, subject: str) -> _Node:
+SUBJECTS_PER_STEP = 1000
+
+
+@cache
+def _parts_of(model: type[models.Model]) -> tuple[tuple[str, str], ...]:
+    """The rows a row of `model` is part of: (column, target's label) of each one-to-one key."""
+    return tuple(
+        (field.attname, field.related_model._meta.label_lower)
+        for field in model._meta.concrete_fields
+        if field.one_to_one and field.related_model is not None and field.related_model is not model
+    )
+
+
+def _open(kind: str, name: str, detail: str, subjects: tuple[str, ...]) -> _Node:
     recording = _recording()
     parent = recording.stack[-1] if recording.stack else None
-    node = _Node(len(recording.nodes), parent, kind, name, detail, subject, time.perf_counter())
+    node = _Node(len(recording.nodes), parent, kind, name, detail, subjects, time.perf_counter())
     node.root = recording.nodes[parent].root if parent is not None else node.seq
     recording.nodes.append(node)
     recording.stack.append(node.seq)
@@ -227,7 +258,14 @@ def _close(node: _Node) -> None:
     node.ms = (time.perf_counter() - node.started) * 1000
     if recording is not None and recording.stack and recording.stack[-1] == node.seq:
         recording.stack.pop()
-    if recording is not None and not recording.stack and len(recording.nodes) >= FLUSH_AT:
+    # Written once no transaction is open: a row written inside one would commit with it saying its
+    # steps rolled back (their commit is marked when it happens), or vanish with a rollback.
+    if (
+        recording is not None
+        and not recording.stack
+        and len(recording.nodes) >= FLUSH_AT
+        and not transaction.get_connection().in_atomic_block
+    ):
         timeline_flush()
 
 
@@ -242,7 +280,7 @@ def _recording_send(original: Callable[..., Any], name: str) -> Callable[..., An
         if not settings.CARSALES_TIMELINE or not _records(sender):
             return original(sender, **named)
         label = getattr(getattr(sender, "_meta", None), "label", None) or getattr(sender, "__name__", "")
-        node = _open("signal", name, str(label), _subject(named))
+        node = _open("signal", name, str(label), _subjects(sender, named))
         try:
             return original(sender, **named)
         finally:
@@ -264,7 +302,7 @@ def _recording_receiver(receiver: Any, name: str, mode: str, *, post_save: bool)
         recording = _current.get()
         if not settings.CARSALES_TIMELINE or recording is None or not recording.stack:
             return receiver(*args, **kwargs)  # its send was not recorded
-        node = _open("receiver", name, mode, "")
+        node = _open("receiver", name, mode, ())
         try:
             return receiver(*args, **kwargs)
         except Exception as error:

@@ -374,3 +374,42 @@ def test_an_attempt_whose_lease_another_worker_took_is_neither_recorded_nor_told
 
     assert len(attempts_of(kept)) == 1
     assert attempts_of(taken) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_command_in_one_transaction_is_written_once_it_commits_marked_committed(monkeypatch):
+    monkeypatch.setattr("carsales.observability.timeline.FLUSH_AT", 10)  # a car save alone records more
+    timeline_begin("test: a long load")
+    with transaction.atomic():
+        cars = [CarFactory() for _ in range(3)]
+        assert not SignalChain.objects.exists()  # kept in memory while the transaction is open
+    CarFactory()  # the next step past the limit, outside the transaction, writes them
+    timeline_flush()
+
+    chains = timeline_chains(subject=f"catalog.car:{cars[0].pk}")
+    assert chains and all(chain.committed for chain in timeline_chains())
+
+
+def test_the_history_of_an_order_and_of_its_cars_holds_every_request_that_moved_them():
+    from carsales.catalog.services import cars_relist, cars_withdraw
+    from carsales.conftest import sold_car
+    from carsales.sales.services import sale_void
+
+    car = sold_car()
+    order = car.order_items.get().order
+    other = CarFactory()
+    timeline_flush()
+    for cause, act in (
+        ("test: the sale voided", lambda: sale_void(sale=order.sale, actor=None)),
+        ("test: withdrawn", lambda: cars_withdraw(car_ids=[other.pk])),
+        ("test: relisted", lambda: cars_relist(car_ids=[other.pk])),
+    ):
+        timeline_begin(cause)
+        act()
+        timeline_flush()
+
+    def causes(subject):
+        return {chain.cause for chain in timeline_chains(subject=subject)}
+
+    assert "test: the sale voided" in causes(f"orders.order:{order.pk}") & causes(f"catalog.car:{car.pk}")
+    assert {"test: withdrawn", "test: relisted"} <= causes(f"catalog.car:{other.pk}")
