@@ -65,7 +65,7 @@ class BrandAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     # Said outright: the car count's GROUP BY drops the model's default ordering, so the list and
     # the brand picker's pages (autocomplete) came in no set order.
-    ordering = Brand._meta.ordering
+    ordering = list(Brand._meta.ordering or ())
     # The slug is never typed in by hand: brand_create gives a new brand one no brand has nor
     # had (an old slug keeps leading to its brand), and brand_rename moves it with the name.
     readonly_fields = ["slug"]

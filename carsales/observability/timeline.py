@@ -223,9 +223,9 @@ SUBJECTS_PER_STEP = 1000
 def _parts_of(model: type[models.Model]) -> tuple[tuple[str, str], ...]:
     """The rows a row of `model` is part of: (column, target's label) of each one-to-one key."""
     return tuple(
-        (field.attname, field.related_model._meta.label_lower)
+        (field.attname, related._meta.label_lower)
         for field in model._meta.concrete_fields
-        if field.one_to_one and field.related_model is not None and field.related_model is not model
+        if field.one_to_one and isinstance(related := field.related_model, type) and related is not model
     )
 
 
