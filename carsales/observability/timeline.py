@@ -83,6 +83,7 @@ class _Recording:
     nodes: list[_Node] = field(default_factory=list)
     stack: list[int] = field(default_factory=list)
     committed: dict[int, bool] = field(default_factory=dict)  # top-level seq -> committed
+    last_watched: int | None = None  # the latest top-level send awaiting its transaction's commit
 
 
 _current: ContextVar[_Recording | None] = ContextVar("signal_timeline", default=None)
@@ -242,13 +243,22 @@ def _open(kind: str, name: str, detail: str, subjects: tuple[str, ...]) -> _Node
 
 
 def _watch_commit(recording: _Recording, seq: int) -> None:
-    """A top-level send commits with its transaction: marked on commit, else rolled back."""
+    """A top-level send commits with its transaction: marked on commit, else rolled back.
+
+    A recording past FLUSH_AT is written once no transaction is open: a row written inside one would
+    commit with it saying its steps rolled back, or vanish with a rollback. Inside one, it is written
+    as the transaction's last step is marked (the marks run in the order they were asked for), so a
+    command saving row by row, each in its own transaction, keeps about FLUSH_AT steps in memory.
+    """
     if not transaction.get_connection().in_atomic_block:
         recording.committed[seq] = True
         return
+    recording.last_watched = seq
 
     def committed() -> None:
         recording.committed[seq] = True
+        if recording.last_watched == seq and _current.get() is recording and _flush_due(recording):
+            timeline_flush()
 
     transaction.on_commit(committed)
 
@@ -258,15 +268,13 @@ def _close(node: _Node) -> None:
     node.ms = (time.perf_counter() - node.started) * 1000
     if recording is not None and recording.stack and recording.stack[-1] == node.seq:
         recording.stack.pop()
-    # Written once no transaction is open: a row written inside one would commit with it saying its
-    # steps rolled back (their commit is marked when it happens), or vanish with a rollback.
-    if (
-        recording is not None
-        and not recording.stack
-        and len(recording.nodes) >= FLUSH_AT
-        and not transaction.get_connection().in_atomic_block
-    ):
+    # Written once no transaction is open (inside one, by the commit of its last step: _watch_commit).
+    if recording is not None and _flush_due(recording) and not transaction.get_connection().in_atomic_block:
         timeline_flush()
+
+
+def _flush_due(recording: _Recording) -> bool:
+    return not recording.stack and len(recording.nodes) >= FLUSH_AT
 
 
 def _records(sender: Any) -> bool:

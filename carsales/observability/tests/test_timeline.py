@@ -413,3 +413,15 @@ def test_the_history_of_an_order_and_of_its_cars_holds_every_request_that_moved_
 
     assert "test: the sale voided" in causes(f"orders.order:{order.pk}") & causes(f"catalog.car:{car.pk}")
     assert {"test: withdrawn", "test: relisted"} <= causes(f"catalog.car:{other.pk}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_command_saving_row_by_row_each_in_its_transaction_writes_its_steps_as_it_goes(monkeypatch):
+    monkeypatch.setattr("carsales.observability.timeline.FLUSH_AT", 10)
+    timeline_begin("test: row by row")
+    for _ in range(4):
+        with transaction.atomic():
+            CarFactory()
+
+    assert SignalChain.objects.count() >= 3  # not all kept in memory until the command ends
+    assert all(chain.committed for chain in timeline_chains())
