@@ -88,6 +88,8 @@ MIDDLEWARE = [
     # After the session and authentication layers, whose user and session it reads (lazily).
     "carsales.orders.middleware.CartMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Inside the layers above, whose user, cart and messages its page shows.
+    "carsales.core.methods.MethodNotAllowedPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # A row deleted by another request while this one acted on it: the 404 page, not a 500.

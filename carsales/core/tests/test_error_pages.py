@@ -72,3 +72,22 @@ def test_favicon_ico_is_sent_to_the_static_icon(client: Client):
 
     assert response.status_code == 302
     assert response["Location"] == static("favicon.svg")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("address", ["/accounts/logout/", "/cars/{car}/photos/1/cover/", "/cars/{car}/photos/1/later/"])
+def test_a_buttons_address_opened_as_a_page_is_the_sites_page_saying_so(staff_client, address):
+    from carsales.conftest import CarFactory
+
+    response = staff_client.get(address.format(car=CarFactory().pk))
+
+    assert response.status_code == 405 and "POST" in response["Allow"]
+    page = response.content.decode()
+    assert "This address is a button" in page and "Log out" in page  # the site's page, its menu there
+
+
+@pytest.mark.django_db
+def test_the_apis_answer_to_a_method_it_does_not_take_stays_its_own(staff_api):
+    response = staff_api.put("/api/cart/items/", {}, format="json")
+
+    assert response.status_code == 405 and "detail" in response.json()
