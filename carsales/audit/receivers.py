@@ -50,13 +50,9 @@ def log_order_cancelled(sender: type, order: Order, actor: Any, **kwargs: Any) -
 def log_sale_voided(sender: type, instance: Sale, **kwargs: Any) -> None:
     """A sale removed by any path is logged with whoever is acting (None from a shell) and why, as
     the order keeps it (sale_void's reason; blank from a path that asks none)."""
-    reason, note = Order.objects.values_list("void_reason", "void_note").get(pk=instance.order_id)
-    audit_record(
-        actor=current_actor(),
-        action="sale.voided",
-        target=instance,
-        detail={"order": instance.order_id, "amount": str(instance.amount), "reason": reason, "note": note},
-    )
+    reason, note, cars = Order.objects.values_list("void_reason", "void_note", "total").get(pk=instance.order_id)
+    detail = {"order": instance.order_id, "amount": str(instance.amount), "reason": reason, "note": note, "cars": cars}
+    audit_record(actor=current_actor(), action="sale.voided", target=instance, detail=detail)
 
 
 def refuse_rewriting_an_entry(sender: type[AuditEntry], instance: AuditEntry, raw: bool, **kwargs: Any) -> None:

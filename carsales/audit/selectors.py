@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from carsales.catalog.models import Car
 from carsales.core.money import format_money
-from carsales.orders.models import Order, PaymentMethod, VoidReason
+from carsales.orders.models import Order, PaymentMethod, VoidReason, void_reason_label
 
 from .models import AuditEntry
 
@@ -127,7 +127,7 @@ def _said(entry: AuditEntry, linked: Callable[[str, Any], str | None]) -> tuple[
             return f"cancelled order #{entry.object_id}", order_page
         case "sale.voided":
             order = detail.get("order")
-            why = _void_reason(detail.get("reason", ""))
+            why = _void_reason(detail.get("reason", ""), cars=detail.get("cars"))
             text = f"voided the sale of order #{order} ({_money(detail.get('amount'))})" + (f": {why}" if why else "")
             return text, linked("orders:order_detail", order)
     return f"{entry.action} {entry.object_type} #{entry.object_id}", None
@@ -152,5 +152,6 @@ def _method(method: str) -> str:
     return PaymentMethod(method).label.lower() if method in PaymentMethod.values else method
 
 
-def _void_reason(reason: str) -> str:
-    return VoidReason(reason).label.lower() if reason in VoidReason.values else reason
+def _void_reason(reason: str, *, cars: int | None) -> str:
+    # An entry logged before its car count was kept says "cars", as it did.
+    return void_reason_label(reason, cars=cars).lower() if reason in VoidReason.values else reason

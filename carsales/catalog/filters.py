@@ -30,7 +30,7 @@ CAR_ORDERINGS: dict[str, tuple[str | OrderBy, ...]] = {
     "oldest": ("created_at", "id"),
 }
 ORDERING_LABELS = {
-    "newest": "Newest first",
+    "newest": "Newest listings first",
     "price": "Price: low to high",
     "-price": "Price: high to low",
     "-year": "Year: newest",

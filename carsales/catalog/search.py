@@ -59,6 +59,8 @@ def _condition(word: str, *, staff: bool) -> Q:
         condition |= Q(model_year=int(word))
     if staff:
         condition |= identified_by(word)
+    else:  # a stock code is on the car's page, the cart and the emails: anyone may search by it
+        condition |= Q(stock_code=word.upper())
     return condition
 
 

@@ -298,10 +298,13 @@ def _car_body(request: HttpRequest, pk: int, *, notes_for: Any, in_cart: bool) -
         notes_html, user, token = CAR_NOTES_SLOT, AnonymousUser(), CSRF_TOKEN_SLOT
     else:
         notes_html, user, token = _notes_html(car, notes_for), request.user, None
-    similar = with_gallery_leads(car_similar(car=car)) if car.status == CarStatus.SOLD else []
+    # A car no one can order now points to others: sold, or reserved (its note links here, #similar).
+    offers_others = car.status in (CarStatus.SOLD, CarStatus.RESERVED)
+    similar = with_gallery_leads(car_similar(car=car)) if offers_others else []
     context = {
         "car": car,
         "similar": similar,
+        "offers_others": offers_others,
         "notes_html": mark_safe(notes_html),  # rendered, escaped
         "vin_report": car_vin_report_for(car=car, user=user),
         "price_history": price_history,

@@ -113,6 +113,13 @@ class VoidReason(models.TextChoices):
     OTHER = "other", "Another reason"
 
 
+def void_reason_label(reason: str, *, cars: int | None) -> str:
+    """A VoidReason's label for a sale of this many `cars` (None: not known, said for several)."""
+    if reason == VoidReason.RETURNED and cars == 1:
+        return "The buyer returned the car"
+    return VoidReason(reason).label
+
+
 # Every state an order is in (Order.state) in staff's words, as state_label says them and staff
 # filter by them: its status while its sale stands (a voided order's status stays the one it had).
 ORDER_STATE_NAMES = {
@@ -321,11 +328,7 @@ class Order(StateGuardedModel):
     @property
     def void_reason_for_staff(self) -> str:
         """Why its sale was voided, in staff's words, for this order's number of cars; blank if not said."""
-        if not self.void_reason:
-            return ""
-        if self.void_reason == VoidReason.RETURNED:
-            return f"the buyer returned the {self._cars_word}"
-        return VoidReason(self.void_reason).label.lower()
+        return void_reason_label(self.void_reason, cars=self.total).lower() if self.void_reason else ""
 
     @property
     def _cars_word(self) -> str:

@@ -12,7 +12,6 @@
 """
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,8 +19,8 @@ from django.contrib.auth.signals import user_logged_in
 from django.db.models import QuerySet
 from django.db.models.signals import m2m_changed, post_delete, pre_delete
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.facts import car_identity
@@ -128,12 +127,14 @@ def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any)
         return CarNote(text=text, link_text=f"see order #{order.pk}", url=order.get_absolute_url())
     if car.status != CarStatus.RESERVED:
         return None
-    # The same for every viewer but its buyer: an anonymous viewer's note follows from the car as stored.
+    # The same for every viewer but its buyer: an anonymous viewer's note follows from the rows as stored.
+    holder = order_holding_car(car=car)
+    due = holder.expires_at if holder is not None else None
+    when = f"by {date_format(timezone.localtime(due), 'DATETIME_FORMAT')}" if due else "in time"
     return CarNote(
-        text=f"Another buyer reserved this car: if their order is not paid within "
-        f"{settings.CARSALES_RESERVATION_HOURS:g} hours, it comes back on sale.",
+        text=f"Another buyer reserved this car: if their order is not paid {when}, it comes back on sale.",
         link_text="See cars like it",
-        url=f"{reverse('catalog:car_list')}?{urlencode({'q': f'{car.brand.name} {car.model}'})}",
+        url="#similar",  # offered on its page (a search for its model could find none: it may be the only one)
     )
 
 

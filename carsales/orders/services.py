@@ -97,6 +97,8 @@ def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
         raise CartError(f"{car} is already in your cart.")
     limit = settings.CARSALES_MAX_CARS_HELD
     if cars_held_by(cart=cart) >= limit:
+        if cart.buyer_id is None:  # a visitor's: no order of theirs holds a car
+            raise CartError(f"You can hold at most {limit} cars at once in your cart: remove one to make room.")
         raise CartError(
             f"You can hold at most {limit} cars at once, in your cart and unpaid orders. "
             "Remove a car from your cart, or cancel an unpaid order, to make room (a paid order holds none)."

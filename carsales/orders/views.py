@@ -71,10 +71,9 @@ def cart_view(request: HttpRequest) -> HttpResponse:
     # buyer takes it out: a reservation may end, and the car come back on sale.
     orderable = [item.car for item in items if item.car.is_for_sale]
     total = sum((car.value or Decimal("0") for car in orderable), Decimal("0"))
-    blocked = len(orderable) < len(items)
-    return render(
-        request, "orders/cart.html", {"items": items, "orderable": orderable, "total": total, "blocked": blocked}
-    )
+    held_back = len(items) - len(orderable)
+    context = {"items": items, "orderable": orderable, "total": total, "blocked": held_back > 0, "held_back": held_back}
+    return render(request, "orders/cart.html", context)
 
 
 @posted_else_back_to(lambda car_id: reverse("catalog:car_detail", args=[car_id]))
@@ -108,9 +107,9 @@ def cart_remove(request: HttpRequest, car_id: int) -> HttpResponse:
 def cart_remove_unavailable(request: HttpRequest) -> HttpResponse:
     cart = _cart_held(request)
     if cart is not None and (removed := cart_items_unavailable_remove(cart=cart)):
-        messages.success(
-            request, f"Took out {removed} car{pluralize(removed)} not on sale at the moment: order the others now."
-        )
+        left = cart.items.count()
+        then = f" Order the {'one' if left == 1 else left} left now." if left else ""
+        messages.success(request, f"Took out {removed} car{pluralize(removed)} you could not order now.{then}")
     return redirect("orders:cart")
 
 

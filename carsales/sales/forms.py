@@ -1,6 +1,8 @@
+from typing import Any
+
 from django import forms
 
-from carsales.orders.models import VoidReason
+from carsales.orders.models import VoidReason, void_reason_label
 
 from .services import VOID_NOTE_LENGTH
 
@@ -10,7 +12,7 @@ class SaleVoidForm(forms.Form):
 
     reason = forms.ChoiceField(
         label="Reason",
-        choices=[("", "Choose why the sale is voided"), *VoidReason.choices],
+        choices=(),  # said for the sale's number of cars (__init__)
         help_text="Told to the buyer, in their words, by email and on their order page (but for another reason).",
     )
     note = forms.CharField(
@@ -20,3 +22,9 @@ class SaleVoidForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Kept on the order and in the audit log; the buyer does not see it.",
     )
+
+    def __init__(self, *args: Any, cars: int | None = None, **kwargs: Any) -> None:
+        # `cars`: the sale's number of cars; None (the admin's action, on any number of sales): several.
+        super().__init__(*args, **kwargs)
+        reasons = [(reason, void_reason_label(reason, cars=cars)) for reason in VoidReason.values]
+        self.fields["reason"].choices = [("", "Choose why the sale is voided"), *reasons]  # type: ignore[attr-defined]

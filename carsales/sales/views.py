@@ -17,7 +17,7 @@ def sale_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     owes them a refund if their payment went through; nothing undoes it."""
     sale = get_object_or_404(sale_list(), pk=pk)
     order = sale.order
-    form = SaleVoidForm(request.POST if request.method == "POST" else None)
+    form = SaleVoidForm(request.POST if request.method == "POST" else None, cars=order.total)
     if not form.is_valid():
         return render(request, "sales/sale_confirm_void.html", {"sale": sale, "order": order, "form": form})
     sale_void(sale=sale, actor=request.user, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"])

@@ -53,7 +53,9 @@ def test_a_bad_file_among_several_is_named_and_none_is_added(staff_client: Clien
 
     page = response.content.decode()
     assert response.status_code == 400 and "notes.jpg: Upload a photo in JPEG, PNG or WebP" in page
-    assert "No photo was added: the 2 you chose go in together, once each can." in page  # not the good one either
+    assert (
+        "No photo was added: the 2 photos you chose are added all together or not at all." in page
+    )  # not the good one either
     assert gallery(car) == []
 
 

@@ -120,14 +120,17 @@ def test_no_suggestion_is_offered_that_would_find_no_car_either(stock: dict[str,
     assert "Did you mean" not in page and advice in page
 
 
-def test_staff_find_a_car_by_stock_code_plate_or_vin_and_visitors_do_not(stock: dict[str, Any], admin_user: Any):
+def test_staff_find_a_car_by_stock_code_plate_or_vin_and_visitors_by_its_stock_code_only(
+    stock: dict[str, Any], admin_user: Any
+):
     staff = Client()
     staff.force_login(admin_user)
     doblo = stock["doblo"]
 
     for query in (doblo.stock_code.lower(), "fi123x", "zfa22300005556777"):
         assert doblo.pk in found(query, staff)
-    assert found(doblo.stock_code) == found("FI123X") == found("ZFA22300005556777") == []
+    assert found("FI123X") == found("ZFA22300005556777") == []  # a plate and a VIN are the buyer's papers
+    assert found(doblo.stock_code) == [doblo.pk]  # shown on its page to anyone
 
 
 def test_a_search_costs_a_constant_number_of_queries(stock: dict[str, Any]):
@@ -139,3 +142,18 @@ def test_a_search_costs_a_constant_number_of_queries(stock: dict[str, Any]):
     plain, corrected = count("civic"), count("hnda civic")
     CarFactory.create_batch(15, model="Accord")
     assert (count("civic"), count("hnda civic")) == (plain, corrected) and corrected <= plain + 3
+
+
+def test_anyone_finds_a_car_on_sale_by_the_stock_code_its_page_shows_in_any_case():
+    from carsales.conftest import reserved_car
+
+    wanted, held = CarFactory(model="Wanted"), reserved_car(model="Held")
+    CarFactory(model="Other")
+
+    def found(query: str) -> list[str]:
+        return [car.model for car in Client().get("/", {"q": query}).context["page"]]
+
+    assert found(wanted.stock_code) == ["Wanted"] == found(wanted.stock_code.lower())
+    assert found(f"wanted {wanted.stock_code}") == ["Wanted"]
+    assert found(held.stock_code) == []  # the catalogue lists cars on sale
+    assert Client().get("/api/cars/", {"q": wanted.stock_code}).json()["count"] == 1

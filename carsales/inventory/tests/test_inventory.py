@@ -229,3 +229,33 @@ def test_the_current_snapshot_is_the_last_written_whatever_the_writers_clock_sai
 
     assert current() == (2, Decimal("150"))
     assert newest.pk and inventory_current() == CarInventory.objects.order_by("-pk").first()
+
+
+@pytest.mark.parametrize("reader", ["stock staff", "salesperson"])
+def test_the_link_past_the_longest_in_stock_names_what_the_readers_catalogue_lists(monkeypatch, reader):
+    from datetime import timedelta
+
+    from django.contrib.auth.models import Group
+    from django.test import Client
+    from django.utils import timezone
+
+    from carsales.conftest import UserFactory, reserved_car
+    from carsales.core.groups import SALESPERSON
+
+    monkeypatch.setattr("carsales.inventory.views.AGEING_SHOWN", 1)
+    cars = [CarFactory(), reserved_car()]
+    Car.objects.filter(pk__in=[car.pk for car in cars]).update(created_at=timezone.now() - timedelta(days=100))
+    user = UserFactory(is_staff=True, is_superuser=reader == "stock staff")
+    if reader == "salesperson":
+        user.groups.add(Group.objects.get(name=SALESPERSON))
+    client = Client()
+    client.force_login(user)
+
+    page = client.get("/staff/inventory/", {"older_than": 90}).content.decode()
+    listed = client.get("/", {"in_stock_days_min": 90, "ordering": "oldest"}).context["page"].paginator.count
+
+    assert "2 cars in stock for 90 days or more" in page
+    # Stock staff's catalogue lists both; a salesperson's, the one on sale: the link says which.
+    assert (listed, "see them all" in page, "see those on sale" in page) == (
+        (2, True, False) if reader == "stock staff" else (1, False, True)
+    )

@@ -4,6 +4,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from carsales.catalog.services import car_update, cars_withdraw
 from carsales.conftest import CarFactory, UserFactory, order_for, reserved_car
@@ -324,14 +325,17 @@ def test_the_buyer_of_a_sold_car_sees_their_order_on_its_page(client, staff):
 def test_a_reserved_cars_page_tells_others_it_may_come_back_and_its_buyer_where_their_order_is(client, settings):
     user = UserFactory()
     car = CarFactory(model="Held")
+    other = CarFactory(model="Instead")
     order = order_for(car, user=user)
-    said = f"if their order is not paid within {settings.CARSALES_RESERVATION_HOURS:g} hours, it comes back on sale"
+    due = date_format(timezone.localtime(order.expires_at), "DATETIME_FORMAT")
+    said = f"if their order is not paid by {due}, it comes back on sale"  # the order's deadline, not "within 48 hours"
 
     anonymous = client.get(car.get_absolute_url()).content.decode()
     client.force_login(user)
     buyers = client.get(car.get_absolute_url()).content.decode()
 
-    assert said in anonymous and "See cars like it" in anonymous and ".0 hours" not in anonymous
+    assert said in anonymous and '<a href="#similar">See cars like it</a>' in anonymous
+    assert 'id="similar"' in anonymous and other.get_absolute_url() in anonymous  # offered on its page
     assert said not in buyers and f'href="/orders/{order.pk}/"' in buyers
     staff = Client()
     staff.force_login(UserFactory(is_staff=True, is_superuser=True))
@@ -466,12 +470,12 @@ def test_one_button_removes_every_car_no_longer_for_sale_and_keeps_the_others(bu
         cart_item_add(cart=cart, car=car)
     cars_withdraw(car_ids=[withdrawn.pk])
     order_for(taken)  # another buyer's checkout won the race
-    assert "Take out the cars not on sale now" in buyer_client.get("/cart/").content.decode()
+    assert "Take out the cars you cannot order now" in buyer_client.get("/cart/").content.decode()
 
     response = buyer_client.post("/cart/remove-unavailable/", follow=True)
 
     assert [item.car for item in response.context["items"]] == [kept]
-    assert "Took out 2 cars not on sale at the moment: order the others now." in response.content.decode()
+    assert "Took out 2 cars you could not order now. Order the one left now." in response.content.decode()
     assert "cart-blocked" not in response.content.decode()
 
 
@@ -514,7 +518,8 @@ def test_a_car_in_the_cart_off_sale_says_why_and_the_cars_still_for_sale_are_nam
 
     assert f">{badge}</span>" in _cart_row(page, other) and says in _cart_row(page, other)
     assert "badge" not in _cart_row(page, kept)
-    assert f"You can order {kept} now: take the other cars out of your cart to place your order." in page
+    assert f"You can order {kept} now: take the other car out of your cart to place your order." in page
+    assert "Take out the car you cannot order now" in page
     assert "no longer available" not in page.lower() and "message error" not in page
 
 
@@ -657,3 +662,25 @@ def test_a_staff_transition_reads_the_order_once_for_the_page_and_once_locked_fo
     assert done.status_code == 302
     reads = [query["sql"] for query in ran.captured_queries if query["sql"].startswith('SELECT "orders_order"."id"')]
     assert len(reads) == 2, reads  # the view's, and the transition's under its lock
+
+
+def test_a_visitor_past_the_hold_limit_is_told_of_their_cart_only(client, settings):
+    settings.CARSALES_MAX_CARS_HELD = 2
+    first, second, third = CarFactory(), CarFactory(), CarFactory()
+    for car in (first, second):
+        client.post(f"/cart/add/{car.pk}/")
+
+    refused = client.post(f"/cart/add/{third.pk}/", follow=True).content.decode()
+
+    assert "You can hold at most 2 cars at once in your cart: remove one to make room." in refused
+    assert "unpaid order" not in refused  # a visitor has none
+
+
+def test_cancelling_a_one_car_order_says_the_car_may_be_taken_in_the_singular(client):
+    user = UserFactory()
+    order = order_for(CarFactory(), user=user)
+    client.force_login(user)
+
+    asked = client.get(f"/orders/{order.pk}/cancel/").content.decode()
+
+    assert "this car goes back on sale, where another buyer may take it." in asked

@@ -166,6 +166,9 @@ def test_staff_void_a_sale_from_its_order_page_after_being_asked(staff):
 
     asked = client.get(f"/sales/{sale.pk}/void/")
     assert asked.status_code == 200 and f"Void the sale of order #{sale.order_id}?" in asked.content.decode()
+    # One car, said in the singular on the page and in the reason picked.
+    assert "This car goes back on sale, where another buyer may take it," in asked.content.decode()
+    assert '<option value="returned">The buyer returned the car</option>' in asked.content.decode()
     assert Sale.objects.filter(pk=sale.pk).exists()  # a GET voids nothing
 
     unexplained = client.post(f"/sales/{sale.pk}/void/", {"note": "Called on Monday."})
@@ -182,6 +185,8 @@ def test_staff_void_a_sale_from_its_order_page_after_being_asked(staff):
     assert (order.void_reason, order.void_note) == (VoidReason.RETURNED, "Called on Monday.")
     entry = AuditEntry.objects.get(action="sale.voided")
     assert (entry.actor_id, entry.detail["reason"], entry.detail["note"]) == (staff.pk, "returned", "Called on Monday.")
+    activity = client.get("/staff/activity/").content.decode()
+    assert f"Voided the sale of order #{sale.order_id}" in activity and "the buyer returned the car<" in activity
 
     client.force_login(order.buyer.user)
     own = client.get(order.get_absolute_url()).content.decode()

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from carsales.accounts.services import buyer_ensure
+from carsales.catalog.management.commands.load_demo import SEARCH_EXAMPLE
 from carsales.catalog.models import Car
 from carsales.orders.models import Order, PaymentMethod, VoidReason
 from carsales.orders.services import cart_for_buyer, cart_item_add, order_mark_paid, order_place
@@ -25,7 +26,9 @@ class Command(BaseCommand):
         buyer = buyer_ensure(user=buyer_user)
         if Order.objects.filter(buyer=buyer).exists():
             return
-        cars = list(Car.objects.available().order_by("id")[:4])
+        # Never the car the search box's example names: a visitor trying it finds it on sale.
+        brand, model, _body, _fuel = SEARCH_EXAMPLE
+        cars = list(Car.objects.available().exclude(brand__name=brand, model=model).order_by("id")[:4])
         cart = cart_for_buyer(buyer=buyer)
         if cart.items.exists():  # checkout orders the whole cart: these cars would join the demo's
             raise CommandError("The demo buyer's cart holds cars: empty it (log in as buyer), then run this again.")
