@@ -72,7 +72,6 @@ MIDDLEWARE = [
     # First: every later middleware (the SSL redirect, lockouts, rate limits) relies on what it leaves.
     "carsales.core.security.TrustedProxyMiddleware",
     "carsales.core.security.RequestBodyLimitMiddleware",
-    "carsales.core.security.NulInQueryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -88,9 +87,11 @@ MIDDLEWARE = [
     # After the session and authentication layers, whose user and session it reads (lazily).
     "carsales.orders.middleware.CartMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # Inside the layers above, whose user, cart and messages its page shows.
-    "carsales.core.methods.MethodNotAllowedPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Inside every layer that reads the request or marks the response (headers, user, cart, messages),
+    # so the pages they answer with are the site's, like any other.
+    "carsales.core.security.NulInQueryMiddleware",
+    "carsales.core.methods.MethodNotAllowedPageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # A row deleted by another request while this one acted on it: the 404 page, not a 500.
     "carsales.core.gone.GoneAsNotFoundMiddleware",

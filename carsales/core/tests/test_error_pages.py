@@ -81,7 +81,7 @@ def test_a_buttons_address_opened_as_a_page_is_the_sites_page_saying_so(staff_cl
 
     response = staff_client.get(address.format(car=CarFactory().pk))
 
-    assert response.status_code == 405 and "POST" in response["Allow"]
+    assert response.status_code == 405 and "POST" in response["Allow"] and response["X-Frame-Options"] == "DENY"
     page = response.content.decode()
     assert "This address is a button" in page and "Log out" in page  # the site's page, its menu there
 
