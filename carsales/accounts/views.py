@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 
 from carsales.core.decorators import posted_else_back_to
 from carsales.core.permissions import staff_required
-from carsales.core.ratelimit import limit_lift, limits_reached, over_limit
+from carsales.core.ratelimit import attempt_refused, limit_lift, limits_reached, over_limit, refused_with
 
 from .forms import UNCONFIRMED_SESSION_KEY, LockoutLiftForm, PasswordChangeForm, ProfileForm, SignUpForm
 from .services import (
@@ -92,9 +92,15 @@ def signup(request: HttpRequest) -> HttpResponseBase:
     form = SignUpForm(request.POST or None)
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
     if request.method == "POST" and form.is_valid():
-        refused = over_limit(request, "signup")  # an account asked for: an email sent
-        if refused is not None:
-            return refused
+        refusal = attempt_refused(request, "signup")  # an account asked for: an email sent
+        if refusal is not None:  # said on the form, which keeps what was typed (but the password)
+            form.add_error(
+                None,
+                f"Too many accounts were asked for from your address today: try again in {refusal.wait}. "
+                "What you typed is kept here; type the password again then.",
+            )
+            context = {"form": form, "next": next_url, "limited": True}
+            return refused_with(render(request, "accounts/signup.html", context, status=429), refusal)
         try:
             account_sign_up(
                 username=form.cleaned_data["username"],

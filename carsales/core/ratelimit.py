@@ -83,19 +83,36 @@ def _wait_text(seconds: int) -> str:
     return f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minute{'s' if minutes > 1 else ''}"
 
 
-def over_limit(request: HttpRequest, scope: str, *, key: str | None = None) -> HttpResponse | None:
+@dataclass(frozen=True)
+class Refusal:
+    wait: str  # how long until the next window, in words
+    seconds: int  # the window, for Retry-After
+
+
+def attempt_refused(request: HttpRequest, scope: str, *, key: str | None = None) -> Refusal | None:
     """Count one attempt by `key` (by default the request's address) at `scope`; past
-    settings.CARSALES_RATE_LIMITS[scope] = (count, seconds), the 429 page to answer with, else None.
+    settings.CARSALES_RATE_LIMITS[scope] = (count, seconds), how long to wait, else None.
 
     The address is REMOTE_ADDR (which carsales.core.security sets to the client's own behind a
     trusted proxy), an IPv6 one counted by its /64 (client_counted)."""
     count, seconds = settings.CARSALES_RATE_LIMITS[scope]
     if attempt_allowed(scope=scope, key=key or client_counted(request), count=count, seconds=seconds):
         return None
-    response = render(
-        request, "rate_limited.html", {"wait": _wait_text(seconds), "per_account": key is not None}, status=429
-    )
-    response["Retry-After"] = str(seconds)
+    return Refusal(_wait_text(seconds), seconds)
+
+
+def over_limit(request: HttpRequest, scope: str, *, key: str | None = None) -> HttpResponse | None:
+    """attempt_refused, answered by the 429 page (None: allowed)."""
+    refusal = attempt_refused(request, scope, key=key)
+    if refusal is None:
+        return None
+    context = {"wait": refusal.wait, "per_account": key is not None}
+    return refused_with(render(request, "rate_limited.html", context, status=429), refusal)
+
+
+def refused_with(response: HttpResponse, refusal: Refusal) -> HttpResponse:
+    """`response` (a 429) saying when to come back."""
+    response["Retry-After"] = str(refusal.seconds)
     return response
 
 

@@ -1,5 +1,6 @@
 """The real limits on API writes, sign-up and password reset (the test settings raise them elsewhere)."""
 
+import html
 from datetime import timedelta
 
 import pytest
@@ -161,9 +162,12 @@ def test_signing_up_past_the_limit_from_one_address_gets_the_message(client, set
 
     response = sign_up(client, 3)
 
-    assert response.status_code == 429
-    assert "Too many attempts from your address. Try again in 24 hours." in response.content.decode()
-    assert "Reach us and we will help" in response.content.decode() and "tel:+15550100" in response.content.decode()
+    assert response.status_code == 429 and response["Retry-After"] == str(24 * 3600)
+    page = html.unescape(response.content.decode())
+    assert "Too many accounts were asked for from your address today: try again in 24 hours." in page
+    assert "Reach us and we will help" in page and "tel:+15550100" in page
+    # The form again, with what was typed (Django never writes a password back into a page).
+    assert response.context["form"]["username"].value() == "new3" and 'value="new3@example.com"' in page
     assert not get_user_model().objects.filter(username="new3").exists()
 
 
