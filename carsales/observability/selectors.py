@@ -1,3 +1,4 @@
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +18,18 @@ class RouteStats:
     mean_ms: float
     p50_ms: float  # the upper bound of the bucket the median falls in
     p95_ms: float
+
+    @property
+    def matched(self) -> bool:
+        return self.route != UNMATCHED
+
+    @property
+    def shown(self) -> str:
+        """The route as staff read it: its address, each part that varies by its name; a regular
+        expression's too (/media/<path>)."""
+        if not self.matched:
+            return "no page: an address no route matches (a 404)"
+        return "/" + re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", self.route).replace("^", "").replace("$", "")
 
 
 def _routes(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:

@@ -1,10 +1,12 @@
+import html
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from carsales.conftest import CarFactory
-from carsales.observability.selectors import request_stats
+from carsales.observability.selectors import RouteStats, request_stats
 from carsales.observability.services import request_record, request_stats_flush, request_stats_reset, route_key
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +88,16 @@ def test_staff_see_the_requests_page_and_buyers_do_not(staff_client, client, use
 
     assert page.status_code == 200 and "<code>/</code>" in page.content.decode()
     assert client.get("/staff/requests/").status_code == 403
+
+
+def test_staff_read_each_route_as_an_address_a_regular_expressions_and_the_unmatched_too(staff_client):
+    request_record(route="cars/<id:pk>/", milliseconds=3)
+    request_record(route="(no route)", milliseconds=3)
+    request_stats_flush()
+
+    page = html.unescape(staff_client.get("/staff/requests/").content.decode())
+
+    assert "<code>/cars/<id:pk>/</code>" in page
+    assert "no page: an address no route matches (a 404)" in page and "/(no route)" not in page
+    # A route written as a regular expression (re_path: the media files `make run` serves).
+    assert RouteStats("^media/(?P<path>.*)$", 1, 1.0, 1.0, 1.0).shown == "/media/<path>"
