@@ -63,9 +63,17 @@ class CartItemSerializer(ModelSerializer):
         source="car.is_for_sale", read_only=True, help_text="False once the car is reserved or sold: remove it."
     )
 
+    price_changed_from = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="The price when the car went in the cart, while the car is for sale at another price now; else null.",
+    )
+
     class Meta:
         model = CartItem
-        fields = ["car", "car_name", "price", "available", "added_at"]
+        fields = ["car", "car_name", "price", "available", "price_changed_from", "added_at"]
         read_only_fields = ["added_at"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -43,6 +43,9 @@ class CartItem(models.Model):
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items", db_index=False)  # car_once_per_cart
     car = models.ForeignKey(Car, on_delete=models.CASCADE, related_name="cart_items")
     added_at = models.DateTimeField(auto_now_add=True)
+    # The car's price when it went in the cart (null: unpriced, or added before this was kept), so
+    # the cart can say a price changed since; the order is always at the price the buyer confirms.
+    price_when_added = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["added_at", "id"]
@@ -50,6 +53,12 @@ class CartItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.car} in {self.cart}"
+
+    @property
+    def price_changed_from(self) -> Decimal | None:
+        """The price it had when added, if the car is for sale now at another."""
+        was = self.price_when_added
+        return was if was is not None and self.car.is_for_sale and self.car.value != was else None
 
 
 class OrderStatus(models.TextChoices):

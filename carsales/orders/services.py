@@ -103,7 +103,7 @@ def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
             f"You can hold at most {limit} cars at once, in your cart and unpaid orders. "
             "Remove a car from your cart, or cancel an unpaid order, to make room (a paid order holds none)."
         )
-    return CartItem.objects.create(cart=cart, car=car)
+    return CartItem.objects.create(cart=cart, car=car, price_when_added=car.value)
 
 
 def cart_item_remove(*, cart: Cart, car_id: int) -> bool:
@@ -143,10 +143,11 @@ def cart_merge(*, source: Cart, target: Cart) -> CartMerge:
     # In the order the visitor added them (the cart's): past the limit, the last added are left out.
     lines = CartItem.objects.filter(cart=source).exclude(car_id__in=existing).select_related("car__brand")
     offered = [line.car for line in lines]
+    seen = {line.car_id: line.price_when_added for line in lines}
     for_sale = [car for car in offered if car.is_for_sale]
     room = max(settings.CARSALES_MAX_CARS_HELD - cars_held_by(cart=target), 0)
     moving = for_sale[:room]
-    CartItem.objects.bulk_create([CartItem(cart=target, car=car) for car in moving])
+    CartItem.objects.bulk_create([CartItem(cart=target, car=car, price_when_added=seen[car.pk]) for car in moving])
     source.delete()
     return CartMerge(
         moved=moving, over_the_limit=for_sale[room:], unavailable=[car for car in offered if not car.is_for_sale]

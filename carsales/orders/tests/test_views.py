@@ -684,3 +684,29 @@ def test_cancelling_a_one_car_order_says_the_car_may_be_taken_in_the_singular(cl
     asked = client.get(f"/orders/{order.pk}/cancel/").content.decode()
 
     assert "this car goes back on sale, where another buyer may take it." in asked
+
+
+def test_the_cart_says_a_price_changed_since_the_car_went_in_on_the_page_and_the_api(client):
+    from decimal import Decimal
+
+    from carsales.conftest import token_client
+
+    user = UserFactory(username="cara")
+    rising, falling, steady = (CarFactory(value=Decimal(price)) for price in ("10000", "20000", "30000"))
+    visitor = client
+    visitor.post(f"/cart/add/{rising.pk}/")  # a visitor's cart, brought in at log-in with what it saw
+    visitor.post("/accounts/login/", {"username": "cara", "password": "pass-word-123"})
+    for car in (falling, steady):
+        visitor.post(f"/cart/add/{car.pk}/")
+    car_update(car=rising, value=Decimal("12000"))
+    car_update(car=falling, value=Decimal("18000"))
+
+    page = visitor.get("/cart/").content.decode()
+    items = {item["car"]: item for item in token_client(user).get("/api/cart/").json()["items"]}
+
+    assert "up from $10,000 when you added it" in _cart_row(page, rising)
+    assert "down from $20,000 when you added it" in _cart_row(page, falling)
+    assert "when you added it" not in _cart_row(page, steady)
+    assert [items[car.pk]["price_changed_from"] for car in (rising, falling, steady)] == ["10000.00", "20000.00", None]
+    car_update(car=rising, value=Decimal("10000"))  # back where it was: nothing to say
+    assert "when you added it" not in _cart_row(visitor.get("/cart/").content.decode(), rising)
