@@ -204,7 +204,8 @@ class CarFilterBackend(DjangoFilterBackend):
     def filter_queryset(self, request: Request, queryset: QuerySet[Car], view: Any) -> QuerySet[Car]:
         # Building the filterset (its filters and its form, deep-copied for each request) was a
         # third of an uncached list's time: not built where it would change nothing.
-        if CarFilterSet.leaves_as_given(request, request.query_params):
+        filterset = self.get_filterset_class(view, queryset)
+        if filterset is not None and filterset.leaves_as_given(request, request.query_params):
             return queryset
         return super().filter_queryset(request, queryset, view)
 

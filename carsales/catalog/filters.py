@@ -80,8 +80,8 @@ class CarFilterSet(filters.FilterSet):
         label="Search",
         max_length=SEARCH_MAX_LENGTH,
         widget=forms.TextInput(attrs={"placeholder": "Brand and model, e.g. Honda Civic"}),
-        help_text="Brand and model words, forgiving typos and aliases (vw, chevy) and a year (golf 2022); "
-        "staff also find a stock code, plate or VIN.",
+        help_text="Brand and model words, forgiving typos and aliases (vw, chevy) and a year (golf 2022), or a "
+        "car's stock code; staff also find a plate or VIN.",
     )
     brand = filters.ModelChoiceFilter(
         queryset=Brand.objects.all(), to_field_name="slug", empty_label="All brands", help_text="Brand slug."

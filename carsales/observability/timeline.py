@@ -21,7 +21,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Hashable, Iterable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 PROJECT = "carsales."
 FLUSH_AT = 500  # nodes kept in memory before a long command writes them out (once no transaction is open)
+LONG_TRANSACTION_FLUSHES = 10  # FLUSH_AT times this, inside one transaction: written inside it
 # Sent for every instance built or every migration: noise in a timeline, and a cost on every query.
 # A delivery's attempt signals open and close its own recording (receivers.py): the frame, not a step.
 NOT_RECORDED = {
@@ -202,16 +203,20 @@ def _subjects(sender: Any, named: dict[str, Any]) -> tuple[str, ...]:
     arguments (the saved one first; those in a list too), and each id of a model sender's
     `..._ids` (a stock move's cars). A bulk write names its first SUBJECTS_PER_STEP."""
     meta = getattr(sender, "_meta", None)
+    # The ids a model sender names by its own model's name (car_ids, sent by Car): its rows.
+    ids_named, ids_label = (f"{meta.model_name}_ids", meta.label_lower) if meta is not None else (None, "")
     found: dict[str, None] = {}
     for name, value in sorted(named.items(), key=lambda item: item[0] != "instance"):
         for item in value if isinstance(value, list | tuple | set | frozenset) else (value,):
-            if isinstance(item, models.Model) and item.pk is not None:
-                found[f"{item._meta.label_lower}:{item.pk}"] = None
-                for column, label in _parts_of(item._meta.model):  # a sale is its order's too
-                    if (target := getattr(item, column)) is not None:
-                        found[f"{label}:{target}"] = None
-            elif meta is not None and name.endswith("_ids") and isinstance(item, int):
-                found[f"{meta.label_lower}:{item}"] = None
+            # A record naming the rows it is about (a bulk repricing's PriceMove(car=...)).
+            for row in [getattr(item, f.name) for f in fields(item)] if is_dataclass(item) else (item,):
+                if isinstance(row, models.Model) and row.pk is not None:
+                    found[f"{row._meta.label_lower}:{row.pk}"] = None
+                    for column, label in _parts_of(row._meta.model):  # a sale is its order's too
+                        if (target := getattr(row, column)) is not None:
+                            found[f"{label}:{target}"] = None
+            if name == ids_named and isinstance(item, int):
+                found[f"{ids_label}:{item}"] = None
             if len(found) >= SUBJECTS_PER_STEP:
                 return tuple(found)
     return tuple(found)
@@ -258,7 +263,10 @@ def _watch_commit(recording: _Recording, seq: int) -> None:
     def committed() -> None:
         recording.committed[seq] = True
         if recording.last_watched == seq and _current.get() is recording and _flush_due(recording):
-            timeline_flush()
+            try:
+                _flush_going_on(recording)
+            except DatabaseError:  # after the commit: the action stands, its record is what is lost
+                logger.warning("A signal timeline could not be written after its commit", exc_info=True)
 
     transaction.on_commit(committed)
 
@@ -268,9 +276,24 @@ def _close(node: _Node) -> None:
     node.ms = (time.perf_counter() - node.started) * 1000
     if recording is not None and recording.stack and recording.stack[-1] == node.seq:
         recording.stack.pop()
-    # Written once no transaction is open (inside one, by the commit of its last step: _watch_commit).
-    if recording is not None and _flush_due(recording) and not transaction.get_connection().in_atomic_block:
-        timeline_flush()
+    if recording is None or not _flush_due(recording):
+        return
+    # Written once no transaction is open (inside one, by the commit of its last step: _watch_commit),
+    # but for one transaction so long that holding its steps would take the process's memory (a
+    # loaddata of a large fixture): written inside it, its steps marked as its own, committed with it
+    # or gone with its rollback.
+    if transaction.get_connection().in_atomic_block:
+        if len(recording.nodes) < FLUSH_AT * LONG_TRANSACTION_FLUSHES:
+            return
+        for seq in (node.seq for node in recording.nodes if node.parent is None):
+            recording.committed.setdefault(seq, True)
+    _flush_going_on(recording)
+
+
+def _flush_going_on(recording: _Recording) -> None:
+    """Write what `recording` holds so far; what follows is recorded for the same cause."""
+    timeline_flush()
+    _current.set(_Recording(recording.cause, quiet_unless_written=recording.quiet_unless_written))
 
 
 def _flush_due(recording: _Recording) -> bool:

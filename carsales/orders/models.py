@@ -122,11 +122,18 @@ class VoidReason(models.TextChoices):
     OTHER = "other", "Another reason"
 
 
+def cars_word(count: int | None) -> str:
+    """ "car" for one, else "cars" (None: a number not known, said for several)."""
+    return "car" if count == 1 else "cars"
+
+
 def void_reason_label(reason: str, *, cars: int | None) -> str:
     """A VoidReason's label for a sale of this many `cars` (None: not known, said for several)."""
-    if reason == VoidReason.RETURNED and cars == 1:
-        return "The buyer returned the car"
-    return VoidReason(reason).label
+    return VOID_SAID_TO_STAFF.get(VoidReason(reason), VoidReason(reason).label).format(cars=cars_word(cars))
+
+
+# The labels that name the cars, for the sale's number of them; the rest as they are.
+VOID_SAID_TO_STAFF = {VoidReason.RETURNED: "The buyer returned the {cars}"}
 
 
 # Every state an order is in (Order.state) in staff's words, as state_label says them and staff
@@ -332,16 +339,12 @@ class Order(StateGuardedModel):
     @property
     def void_told_buyer(self) -> str:
         told = VOID_TOLD_BUYER.get(VoidReason(self.void_reason), "") if self.void_reason else ""
-        return told.format(cars=self._cars_word)
+        return told.format(cars=cars_word(self.total))
 
     @property
     def void_reason_for_staff(self) -> str:
         """Why its sale was voided, in staff's words, for this order's number of cars; blank if not said."""
         return void_reason_label(self.void_reason, cars=self.total).lower() if self.void_reason else ""
-
-    @property
-    def _cars_word(self) -> str:
-        return "car" if self.total == 1 else "cars"
 
     @property
     def awaits_payment(self) -> bool:

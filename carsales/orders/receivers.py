@@ -30,7 +30,7 @@ from carsales.core.permissions import has_staff_power
 from carsales.events.durable import Event, RetryLater, durable_receiver
 
 from .models import Cart, Order, OrderItem, OrderStatus
-from .selectors import order_holding, order_holding_car
+from .selectors import car_reserved_until, order_holding, order_holding_car
 from .services import (
     cart_for_buyer,
     cart_merge,
@@ -128,9 +128,11 @@ def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any)
     if car.status != CarStatus.RESERVED:
         return None
     # The same for every viewer but its buyer: an anonymous viewer's note follows from the rows as stored.
-    holder = order_holding_car(car=car)
-    due = holder.expires_at if holder is not None else None
-    when = f"by {date_format(timezone.localtime(due), 'DATETIME_FORMAT')}" if due else "in time"
+    due = car_reserved_until(car=car)
+    # Its deadline while it is ahead: past it, the order is about to lapse (order expiry runs soon).
+    when = (
+        f"by {date_format(timezone.localtime(due), 'DATETIME_FORMAT')}" if due and due > timezone.now() else "in time"
+    )
     return CarNote(
         text=f"Another buyer reserved this car: if their order is not paid {when}, it comes back on sale.",
         link_text="See cars like it",

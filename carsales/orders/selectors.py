@@ -1,4 +1,5 @@
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -129,6 +130,12 @@ _CART_CARS_BY_TOKEN = PreparedQuery(
 
 def buyer_cart_id(*, user_id: int) -> int | None:
     return Cart.objects.filter(buyer__user_id=user_id).values_list("pk", flat=True).first()
+
+
+def car_reserved_until(*, car: Car) -> datetime | None:
+    """When the unpaid order holding `car` lapses unless paid (None: no such order); one query."""
+    held = Order.objects.filter(items__car=car, items__holds_car=True, status=OrderStatus.PLACED, is_active=True)
+    return held.values_list("expires_at", flat=True).first()
 
 
 def order_holding_car(*, car: Car) -> Order | None:

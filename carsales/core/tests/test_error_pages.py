@@ -91,3 +91,10 @@ def test_the_apis_answer_to_a_method_it_does_not_take_stays_its_own(staff_api):
     response = staff_api.put("/api/cart/items/", {}, format="json")
 
     assert response.status_code == 405 and "detail" in response.json()
+
+
+@pytest.mark.django_db
+def test_a_pages_answer_to_a_post_it_does_not_take_is_djangos_own(staff_client):
+    response = staff_client.post("/cars/export.csv")  # a download: posting to it is no form's doing
+
+    assert response.status_code == 405 and response.content == b""

@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
+from carsales.catalog.models import Car
 from carsales.conftest import CarFactory, UserFactory
 from carsales.observability.models import SignalChain
 from carsales.observability.selectors import timeline_chain, timeline_chains
@@ -383,8 +385,7 @@ def test_a_long_command_in_one_transaction_is_written_once_it_commits_marked_com
     with transaction.atomic():
         cars = [CarFactory() for _ in range(3)]
         assert not SignalChain.objects.exists()  # kept in memory while the transaction is open
-    CarFactory()  # the next step past the limit, outside the transaction, writes them
-    timeline_flush()
+    timeline_flush()  # the commit wrote them (its last step's mark); the rest, if any
 
     chains = timeline_chains(subject=f"catalog.car:{cars[0].pk}")
     assert chains and all(chain.committed for chain in timeline_chains())
@@ -403,6 +404,7 @@ def test_the_history_of_an_order_and_of_its_cars_holds_every_request_that_moved_
         ("test: the sale voided", lambda: sale_void(sale=order.sale, actor=None)),
         ("test: withdrawn", lambda: cars_withdraw(car_ids=[other.pk])),
         ("test: relisted", lambda: cars_relist(car_ids=[other.pk])),
+        ("test: repriced in bulk", lambda: Car.objects.filter(pk=other.pk).update(value=F("value") + 1)),
     ):
         timeline_begin(cause)
         act()
@@ -412,7 +414,7 @@ def test_the_history_of_an_order_and_of_its_cars_holds_every_request_that_moved_
         return {chain.cause for chain in timeline_chains(subject=subject)}
 
     assert "test: the sale voided" in causes(f"orders.order:{order.pk}") & causes(f"catalog.car:{car.pk}")
-    assert {"test: withdrawn", "test: relisted"} <= causes(f"catalog.car:{other.pk}")
+    assert {"test: withdrawn", "test: relisted", "test: repriced in bulk"} <= causes(f"catalog.car:{other.pk}")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -425,3 +427,38 @@ def test_a_command_saving_row_by_row_each_in_its_transaction_writes_its_steps_as
 
     assert SignalChain.objects.count() >= 3  # not all kept in memory until the command ends
     assert all(chain.committed for chain in timeline_chains())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_transaction_too_long_to_hold_is_written_inside_it_for_the_same_cause(monkeypatch):
+    monkeypatch.setattr("carsales.observability.timeline.FLUSH_AT", 5)
+    monkeypatch.setattr("carsales.observability.timeline.LONG_TRANSACTION_FLUSHES", 4)  # 20 steps held at most
+    timeline_begin("test: a huge load")
+    with transaction.atomic():
+        for _ in range(4):
+            CarFactory()
+        assert SignalChain.objects.exists()  # written inside it: memory stays bounded
+    timeline_flush()
+
+    chains = timeline_chains()
+    assert len(chains) >= 2 and {chain.cause for chain in chains} == {"test: a huge load"}
+    assert all(chain.committed for chain in chains)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_timeline_that_cannot_be_written_after_a_commit_costs_its_record_never_the_action(monkeypatch, caplog):
+    from django.db import DatabaseError
+
+    monkeypatch.setattr("carsales.observability.timeline.FLUSH_AT", 5)
+
+    def refused(*args, **kwargs):
+        raise DatabaseError("the timeline's table is locked")
+
+    monkeypatch.setattr(SignalChain, "save", refused)
+    timeline_begin("test: row by row")
+    for _ in range(2):
+        with transaction.atomic():
+            CarFactory()
+
+    assert Car.objects.count() == 2
+    assert "A signal timeline could not be written after its commit" in caplog.text

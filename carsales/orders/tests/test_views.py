@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.core import mail
 from django.db import connection
 from django.test import Client
@@ -341,6 +344,10 @@ def test_a_reserved_cars_page_tells_others_it_may_come_back_and_its_buyer_where_
     staff.force_login(UserFactory(is_staff=True, is_superuser=True))
     seen_by_staff = staff.get(car.get_absolute_url()).content.decode()
     assert f"Held by order #{order.pk} (placed) for {order.buyer}" in seen_by_staff and said not in seen_by_staff
+    # Past its deadline, before the expiry runs: no time gone by is named.
+    with time_machine.travel(order.expires_at + timedelta(minutes=1)):
+        lapsing = Client().get(car.get_absolute_url()).content.decode()
+    assert "if their order is not paid in time, it comes back on sale" in lapsing
 
 
 def test_the_cart_admin_cannot_move_a_cart_to_another_buyer(staff_client):
