@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from carsales.core.db import values_stored
 
 from .exports import CSV_COLUMNS, FORMULA_STARTS
-from .models import Brand, Car, CarStatus, folded, plate_as_stored
+from .models import Brand, Car, CarStatus, PlateBare, folded, plate_as_stored, plate_bare
 from .services import brand_create, cars_add_many, cars_withdraw
 
 REQUIRED_COLUMNS = ("brand", "model", "factory_year", "model_year", "plate")
@@ -117,20 +117,22 @@ class _Batch:
         self.cars.append((line, car, status == CarStatus.WITHDRAWN))
 
     def add(self, report: ImportReport) -> None:
-        """Add the checked cars; those whose stock code, plate or VIN is taken are reported."""
+        """Add the checked cars; those whose stock code, plate or VIN is taken are reported. A plate
+        is compared bare ("AB12 CDE" is "AB12CDE"), as the database holds it unique."""
         taken = {
-            name: values_stored(Car, name, {getattr(car, name) for _, car, _ in self.cars} - {""})
-            for name in ("stock_code", "plate", "vin")
+            name: values_stored(Car, name, {_key(name, car) for _, car, _ in self.cars} - {""})
+            for name in ("stock_code", "vin")
         }
+        taken["plate"] = plates_taken_bare({_key("plate", car) for _, car, _ in self.cars} - {""})
         seen: dict[str, set[str]] = {"stock_code": set(), "plate": set(), "vin": set()}
         kept = []
         for line, car, withdrawn in self.cars:
-            if car.stock_code in taken["stock_code"] or (car.plate in taken["plate"] and not car.stock_code):
+            if car.stock_code in taken["stock_code"] or (_key("plate", car) in taken["plate"] and not car.stock_code):
                 report.already_in_stock += 1
                 continue
             clash = next(
                 (name for name in ("plate", "vin", "stock_code")
-                 if getattr(car, name) and (getattr(car, name) in taken[name] or getattr(car, name) in seen[name])),
+                 if getattr(car, name) and (_key(name, car) in taken[name] or _key(name, car) in seen[name])),
                 None,
             )  # fmt: skip
             if clash:
@@ -138,13 +140,26 @@ class _Batch:
                 report.problems.append((line, f"{label} {getattr(car, clash)} is another car's"))
                 continue
             for name in seen:
-                seen[name].add(getattr(car, name))
+                seen[name].add(_key(name, car))
             kept.append((car, withdrawn))
         added = cars_add_many(cars=[car for car, _ in kept])
         withdrawn_ids = [car.pk for car, (_, withdrawn) in zip(added, kept, strict=True) if withdrawn]
         if withdrawn_ids:
             cars_withdraw(car_ids=withdrawn_ids)
         report.added += len(added)
+
+
+def _key(name: str, car: Car) -> str:
+    """What makes `car`'s value of `name` another car's: a plate bare, the rest as stored."""
+    value = getattr(car, name)
+    return plate_bare(value) if name == "plate" else value
+
+
+def plates_taken_bare(bares: set[str]) -> set[str]:
+    """Which of these bare plates cars hold, read from the index that keeps them unique."""
+    if not bares:
+        return set()
+    return set(Car.objects.annotate(bare=PlateBare("plate")).filter(bare__in=bares).values_list("bare", flat=True))
 
 
 def cars_import(

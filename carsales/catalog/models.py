@@ -447,8 +447,15 @@ def plate_as_stored(plate: str) -> str:
     return " ".join(plate.split()).upper()
 
 
-# The constraints Car.full_clean() asks the database about (Car.validate_constraints).
-ASKED_CONSTRAINTS = frozenset({"car_plate_unique", "car_vin_unique_when_given"})
+def plate_bare(plate: str) -> str:
+    """The plate without its spaces and dashes, in capitals: what PlateBare reads in the database."""
+    return "".join(plate.replace("-", " ").split()).upper()
+
+
+# The constraints Car.full_clean() asks the database about (Car.validate_constraints), each with
+# the field it is about. A plate taken as stored is taken bare too: car_plate_unique is not asked.
+ASKED_CONSTRAINTS = {"car_plate_bare": "plate", "car_vin_unique_when_given": "vin"}
+PLATE_TAKEN = "Another car, on sale or sold, has this plate."
 
 
 class Car(StateGuardedModel):
@@ -543,7 +550,6 @@ class Car(StateGuardedModel):
             # The distinct models a search corrects typos against (search.py); PostgreSQL also
             # gets trigram indexes for the substring match (migration 0012).
             models.Index(fields=["model"]),
-            models.Index(PlateBare("plate"), name="car_plate_bare"),  # a plate as staff type it
         ]
         constraints = [
             # A car is never given away: $0 is a slip for "price on request", which is no price (NULL).
@@ -558,6 +564,9 @@ class Car(StateGuardedModel):
             # Constraints, not unique=True, which on PostgreSQL also builds a LIKE-prefix index that
             # every car written keeps up and no query uses (core/tests/test_schema_indexes.py).
             models.UniqueConstraint(fields=["plate"], name="car_plate_unique"),
+            # One plate however it is spaced: "AB12 CDE" never sits beside "AB12CDE" or "AB12-CDE". Its
+            # index also finds a plate as staff type it (catalog.search.identified_by).
+            models.UniqueConstraint(PlateBare("plate"), name="car_plate_bare", violation_error_message=PLATE_TAKEN),
             # Stored as plate_as_stored writes it, on every path: "ab1" never sits beside "AB1".
             models.CheckConstraint(condition=models.Q(plate__regex=PLATE_PATTERN), name="car_plate_format"),
             models.UniqueConstraint(fields=["stock_code"], name="car_stock_code_unique"),
@@ -587,7 +596,7 @@ class Car(StateGuardedModel):
         """A taken plate in the dealership's words, not Django's "Car with this Plate" (a sold car
         keeps its plate's row too)."""
         if tuple(unique_check) == ("plate",):
-            return ValidationError("Another car, on sale or sold, has this plate.", code="unique")
+            return ValidationError(PLATE_TAKEN, code="unique")
         return super().unique_error_message(model_class, unique_check)
 
     def validate_constraints(self, exclude: Any = None) -> None:
@@ -604,7 +613,7 @@ class Car(StateGuardedModel):
             try:
                 constraint.validate(type(self), self, exclude=exclude)  # type: ignore[attr-defined]  # stubs lag
             except ValidationError as error:
-                raise ValidationError({constraint.fields[0]: error.messages}) from error  # type: ignore[attr-defined]
+                raise ValidationError({ASKED_CONSTRAINTS[constraint.name]: error.messages}) from error
 
     def clean_fields(self, exclude: Any = None) -> None:
         # Before any check reads it (a form's uniqueness check included): "ab1 " is plate AB1.

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.db.models.lookups import Exact
 
-from .models import FIRST_CAR_YEAR, Brand, Car, PlateBare, VinGiven, folded, next_year, plate_as_stored
+from .models import FIRST_CAR_YEAR, Brand, Car, PlateBare, VinGiven, folded, next_year, plate_as_stored, plate_bare
 from .vocabulary import VOCABULARY_KEY
 
 # What buyers type for a brand; the brand's own name is always understood too.
@@ -71,7 +71,7 @@ def identified_by(text: str) -> Q:
     Only text that may be a plate (letters and digits, five or more) is compared with the plates
     bare (PlateBare, read from its index); "m7" or "2022" is not.
     """
-    bare = "".join(text.replace("-", " ").split()).upper()
+    bare = plate_bare(text)
     named = Q(stock_code=bare) | (Q(vin=bare) & Q(VinGiven("vin"))) | Q(plate=plate_as_stored(text))
     plate_like = len(bare) >= 5 and any(c.isdigit() for c in bare) and any(c.isalpha() for c in bare)
     return named | Q(Exact(PlateBare("plate"), bare)) if plate_like else named

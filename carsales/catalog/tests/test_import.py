@@ -1,6 +1,9 @@
 """import_cars reads what export_cars writes: bad rows reported by line, batches, resumable, exact stock."""
 
 import csv
+import subprocess
+import sys
+import textwrap
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +18,7 @@ from carsales.catalog.models import Car, CarStatus, CarVinReport, PriceChange
 from carsales.catalog.services import car_delete, cars_withdraw
 from carsales.conftest import BrandFactory, CarFactory, sold_car
 from carsales.core.tests.invariants import assert_store_is_true
+from carsales.events.tests.processes import ROOT
 from carsales.inventory.models import CarInventory
 from carsales.inventory.selectors import inventory_current
 
@@ -135,18 +139,18 @@ def test_a_car_written_meanwhile_with_a_plate_of_the_batch_is_counted_not_a_cras
     ])  # fmt: skip
     from carsales.catalog import imports
 
-    real, reads = imports.values_stored, []
+    real, reads = imports.plates_taken_bare, []
 
-    def read_before_the_other_writer(model: Any, name: str, values: Any) -> Any:
-        reads.append(name)
-        stored = real(model, name, values)
-        return stored - {"RACE1"} if reads.count("plate") == 1 else stored  # the first read missed it
+    def read_before_the_other_writer(bares: Any) -> Any:
+        reads.append(bares)
+        stored = real(bares)
+        return stored - {"RACE1"} if len(reads) == 1 else stored  # the first read missed it
 
     CarFactory(plate="RACE1")  # the other writer's car
-    monkeypatch.setattr(imports, "values_stored", read_before_the_other_writer)
+    monkeypatch.setattr(imports, "plates_taken_bare", read_before_the_other_writer)
     call_command("import_cars", str(tmp_path / "cars.csv"), verbosity=1)
 
-    assert reads.count("plate") == 2  # the batch, rolled back by the clash, was read again
+    assert len(reads) == 2  # the batch, rolled back by the clash, was read again
     # A row without a stock code whose plate is stored is taken for an earlier run's: skipped.
     assert "Added 1 car; 1 already in stock; 0 rows skipped." in capsys.readouterr().out
     assert sorted(Car.objects.values_list("plate", flat=True)) == ["CALM1", "RACE1"]
@@ -237,3 +241,67 @@ def test_cells_cleaned_once_per_import_come_out_as_djangos_clean_fields_makes_th
             except ValidationError as error:
                 outcomes.append(error.message_dict)
         assert outcomes[0] == outcomes[1], row
+
+
+def test_a_plate_spaced_or_dashed_apart_is_one_plate_on_every_way_in(tmp_path: Any, staff_api: Any, capsys: Any):
+    """The database holds a plate unique bare (car_plate_bare): "AB12 CDE", "AB12CDE" and "ab12-cde"
+    are one plate. The form, the API and an import say so on the plate; the database refuses the rest."""
+    from django.db import IntegrityError, transaction
+    from django.db.models import QuerySet
+
+    from carsales.catalog.models import PLATE_TAKEN
+
+    kia = BrandFactory(name="Kia")
+    CarFactory(brand=kia, plate="AB12 CDE")
+    typed = {"brand": kia.slug, "model": "Rio", "factory_year": 2020, "model_year": 2020, "value": "1000"}
+
+    by_api = staff_api.post("/api/cars/", {**typed, "plate": "ab12-cde"}, format="json")
+    write(tmp_path / "cars.csv", [{**typed, "brand": "Kia", "plate": "AB12CDE", "stock_code": "NEWCODE001"}])
+    call_command("import_cars", str(tmp_path / "cars.csv"), verbosity=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        QuerySet.update(Car.objects.filter(pk=CarFactory(brand=kia).pk), plate="AB-12CDE")  # past every check
+
+    assert by_api.status_code == 400 and by_api.json() == {"plate": [PLATE_TAKEN]}
+    assert "line 2: plate AB12CDE is another car's" in capsys.readouterr().err
+    assert list(Car.objects.filter(plate__in=["AB12CDE", "AB12-CDE", "AB-12CDE"])) == []
+
+
+# Two cars sharing one plate spaced apart, in a database migrated up to before car_plate_bare was unique.
+SHARED_PLATE = textwrap.dedent(
+    """
+    import django
+    django.setup()
+    from carsales.catalog.models import Brand, Car
+    from carsales.catalog.services import car_create
+
+    kia = Brand.objects.create(name="Kia", slug="kia")
+    first = car_create(brand=kia, model="Rio", factory_year=2020, model_year=2020, plate="AB12 CDE")
+    second = car_create(brand=kia, model="Rio", factory_year=2020, model_year=2020, plate="XY1")
+    Car.objects.filter(pk=second.pk).update(plate="AB12-CDE")  # as an older release let it be
+    print(first.pk, second.pk)
+    """
+)
+
+
+def test_the_migration_making_plates_unique_bare_names_the_cars_sharing_one_and_changes_nothing(tmp_path: Any):
+    env = {"DJANGO_SETTINGS_MODULE": "carsales.settings.dev", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 120}
+    manage = [sys.executable, "manage.py"]
+    assert subprocess.run([*manage, "migrate", "-v0"], **run).returncode == 0  # type: ignore[call-overload]
+    back = subprocess.run([*manage, "migrate", "catalog", "0023", "-v0"], **run)  # type: ignore[call-overload]
+    assert back.returncode == 0, back.stderr
+    first, second = subprocess.run([sys.executable, "-c", SHARED_PLATE], **run).stdout.split()  # type: ignore[call-overload]
+
+    refused = subprocess.run([*manage, "migrate", "-v0"], **run)  # type: ignore[call-overload]
+
+    assert refused.returncode != 0
+    assert f"car #{first} (AB12 CDE), car #{second} (AB12-CDE)" in refused.stderr
+    fixed = [
+        sys.executable,
+        "manage.py",
+        "shell",
+        "-c",
+        f"from carsales.catalog.models import Car; Car.objects.filter(pk={second}).update(plate='XY1')",
+    ]
+    assert subprocess.run(fixed, **run).returncode == 0  # type: ignore[call-overload]  # staff give it its own
+    assert subprocess.run([*manage, "migrate", "-v0"], **run).returncode == 0  # type: ignore[call-overload]

@@ -223,6 +223,7 @@ CONSTRAINT_BREAKERS: dict[str, dict[str, Any]] = {
     "car_transmission_known": {"transmission": "cvt"},
     "car_body_known": {"body": "limousine"},
     "car_plate_unique": {"plate": "TAKEN1"},
+    "car_plate_bare": {"plate": "TAKEN-1"},
     "car_plate_format": {"plate": "AB_1"},
     "car_stock_code_unique": {"stock_code": "TAKEN00001"},
 }
