@@ -142,12 +142,15 @@ class CarSerializer(ModelSerializer):
         # status is moved by the order flow only (checkout, payment, cancellation, void).
         read_only_fields = ["stock_code", "status", "thumbnail", "thumbnail_webp", "created_at", "updated_at"]
         extra_kwargs = {
+            # A taken plate, however spaced, is said by the service's check in the dealership's words
+            # (Car.validate_constraints); DRF's own uniqueness check would say "car with this plate…".
+            "plate": {"validators": []},
             "vin": {
                 "validators": [
                     validate_vin,
                     UniqueValidator(queryset=Car.objects.exclude(vin=""), message="Another car in stock has this VIN."),
                 ]
-            }
+            },
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
