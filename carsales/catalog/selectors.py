@@ -139,10 +139,15 @@ def car_price_history(*, car: Car) -> list[PriceChange]:
 
 
 def cars_visible_to(user: Any) -> QuerySet[Car]:
-    """The cars whose page `user` may open: every car for stock staff; for anyone else all but
-    those withdrawn from sale (a sold car keeps its page). Any other car is, to them, no car."""
+    """The cars whose page `user` may open (car_opens_for), as a queryset. Any other car is, to them, no car."""
     cars = Car.objects.all()
     return cars if sees_stock_details(user) else cars.exclude(status=CarStatus.WITHDRAWN)
+
+
+def car_opens_for(car: Car, user: Any) -> bool:
+    """Whether `user` may open `car`'s page: every car for stock staff; for anyone else every car
+    but one withdrawn from sale (a sold car keeps its page)."""
+    return car.status != CarStatus.WITHDRAWN or sees_stock_details(user)
 
 
 def car_shown(*, pk: int) -> Car | None:

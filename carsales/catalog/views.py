@@ -41,6 +41,7 @@ from .selectors import (
     car_catalogue,
     car_gallery,
     car_notes_for,
+    car_opens_for,
     car_price_history,
     car_shown,
     car_similar,
@@ -289,7 +290,7 @@ def _car_body(request: HttpRequest, pk: int, *, notes_for: Any, in_cart: bool) -
     # A sold car keeps its page (links and bookmarks to it live on) and points to others.
     car = car_shown(pk=pk)
     stock_staff = sees_stock_details(request.user)
-    if car is None or (car.status == CarStatus.WITHDRAWN and not stock_staff):
+    if car is None or not car_opens_for(car, request.user):
         return None  # off sale: its page is for staff only
     price_history = car_price_history(car=car)
     car.price_dropped_from = price_dropped_from(price_history)  # type: ignore[attr-defined]  # as with_price_drop

@@ -10,6 +10,7 @@ def refuse_plates_taken_twice(apps, schema_editor):
     Car = apps.get_model("catalog", "Car")
     by_bare = {}
     for pk, plate in Car.objects.order_by("pk").values_list("pk", "plate").iterator():
+        # catalog.models.plate_bare, written out: a migration keeps the rule it was written with.
         by_bare.setdefault("".join(plate.replace("-", " ").split()).upper(), []).append((pk, plate))
     twice = [cars for cars in by_bare.values() if len(cars) > 1]
     if twice:
