@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from carsales.core.db import values_stored
 
@@ -118,17 +119,28 @@ class _Batch:
 
     def add(self, report: ImportReport) -> None:
         """Add the checked cars; those whose stock code, plate or VIN is taken are reported. A plate
-        is compared bare ("AB12 CDE" is "AB12CDE"), as the database holds it unique."""
+        is compared bare ("AB12 CDE" is "AB12CDE"), as the database holds it unique.
+
+        A row naming a stored car (by its stock code, or by its plate when it has none) is an earlier
+        run's, skipped, when that car is the row's brand, model and years; else it is reported, never
+        taken for another car's resumed row."""
+        by_code = stored_cars("stock_code", {car.stock_code for _, car, _ in self.cars} - {""})
+        by_plate = stored_cars("plate", {_key("plate", car) for _, car, _ in self.cars} - {""})
         taken = {
-            name: values_stored(Car, name, {_key(name, car) for _, car, _ in self.cars} - {""})
-            for name in ("stock_code", "vin")
+            "stock_code": set(by_code),
+            "plate": set(by_plate),
+            "vin": values_stored(Car, "vin", {car.vin for _, car, _ in self.cars} - {""}),
         }
-        taken["plate"] = plates_taken_bare({_key("plate", car) for _, car, _ in self.cars} - {""})
         seen: dict[str, set[str]] = {"stock_code": set(), "plate": set(), "vin": set()}
         kept = []
         for line, car, withdrawn in self.cars:
-            if car.stock_code in taken["stock_code"] or (_key("plate", car) in taken["plate"] and not car.stock_code):
-                report.already_in_stock += 1
+            named = "stock_code" if car.stock_code else "plate"
+            stored = by_code.get(car.stock_code) if car.stock_code else by_plate.get(_key("plate", car))
+            if stored is not None:
+                if stored.is_the_car(car):
+                    report.already_in_stock += 1
+                else:
+                    report.problems.append((line, f"{LABELS[named]} {getattr(car, named)} is another car's: {stored}"))
                 continue
             clash = next(
                 (name for name in ("plate", "vin", "stock_code")
@@ -136,8 +148,8 @@ class _Batch:
                 None,
             )  # fmt: skip
             if clash:
-                label = {"plate": "plate", "vin": "VIN", "stock_code": "stock code"}[clash]
-                report.problems.append((line, f"{label} {getattr(car, clash)} is another car's"))
+                said = f": {by_plate[_key(clash, car)]}" if clash == "plate" and _key(clash, car) in by_plate else ""
+                report.problems.append((line, f"{LABELS[clash]} {getattr(car, clash)} is another car's{said}"))
                 continue
             for name in seen:
                 seen[name].add(_key(name, car))
@@ -149,17 +161,48 @@ class _Batch:
         report.added += len(added)
 
 
+LABELS = {"plate": "plate", "vin": "VIN", "stock_code": "stock code"}
+
+
+@dataclass(frozen=True)
+class StoredCar:
+    """What names a stored car to whoever imports: enough to tell a row of an earlier run from another car."""
+
+    brand_id: int
+    brand_name: str
+    model: str
+    factory_year: int
+    model_year: int
+    stock_code: str
+
+    def is_the_car(self, car: Car) -> bool:
+        return (self.brand_id, self.model, self.factory_year, self.model_year) == (
+            car.brand_id, car.model, car.factory_year, car.model_year
+        )  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.brand_name} {self.model} {self.factory_year}, stock code {self.stock_code}"
+
+
+_STORED_COLUMNS = ("brand_id", "brand__name", "model", "factory_year", "model_year", "stock_code")
+
+
+def stored_cars(name: str, keys: set[str]) -> dict[str, StoredCar]:
+    """The stored cars holding these stock codes, or these plates bare (read from the index that
+    keeps them unique), by that key: one statement."""
+    if not keys:
+        return {}
+    if name == "plate":
+        rows = Car.objects.annotate(key=PlateBare("plate")).filter(key__in=keys)
+    else:
+        rows = Car.objects.annotate(key=F(name)).filter(**{f"{name}__in": keys})
+    return {key: StoredCar(*car) for key, *car in rows.values_list("key", *_STORED_COLUMNS)}
+
+
 def _key(name: str, car: Car) -> str:
     """What makes `car`'s value of `name` another car's: a plate bare, the rest as stored."""
     value = getattr(car, name)
     return plate_bare(value) if name == "plate" else value
-
-
-def plates_taken_bare(bares: set[str]) -> set[str]:
-    """Which of these bare plates cars hold, read from the index that keeps them unique."""
-    if not bares:
-        return set()
-    return set(Car.objects.annotate(bare=PlateBare("plate")).filter(bare__in=bares).values_list("bare", flat=True))
 
 
 def cars_import(

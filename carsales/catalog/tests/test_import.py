@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from carsales.audit.models import AuditEntry
 from carsales.catalog.exports import CSV_COLUMNS
 from carsales.catalog.imports import NULLABLE, _Cleaner, cars_import
-from carsales.catalog.models import Car, CarStatus, CarVinReport, PriceChange
+from carsales.catalog.models import Brand, Car, CarStatus, CarVinReport, PriceChange
 from carsales.catalog.services import car_delete, cars_withdraw
 from carsales.conftest import BrandFactory, CarFactory, sold_car
 from carsales.core.tests.invariants import assert_store_is_true
@@ -69,8 +69,9 @@ def test_an_export_round_trips_through_an_import_with_the_stock_exact(tmp_path: 
 
 
 def test_bad_rows_are_reported_by_line_and_skipped_and_the_others_added(tmp_path: Any, capsys: Any):
-    BrandFactory(name="Kia")
-    CarFactory(plate="TAKEN1")
+    kia = BrandFactory(name="Kia")
+    CarFactory(brand=kia, model="Ceed", factory_year=2020, model_year=2020, plate="TAKEN1")  # an earlier run's
+    other = CarFactory(brand=BrandFactory(name="Fiat"), model="Panda", factory_year=2018, plate="OTHER1")
     target = tmp_path / "cars.csv"
     good = {"brand": "Kia", "model": "Ceed", "factory_year": 2020, "model_year": 2020}
     write(target, [
@@ -82,14 +83,16 @@ def test_bad_rows_are_reported_by_line_and_skipped_and_the_others_added(tmp_path
         {**good, "plate": "OK6", "status": "sold"},
         {**good, "plate": "OK7", "factory_year": "soon"},
         {**good, "plate": "OK8", "value": "0"},
+        {**good, "plate": "OTHER1"},
+        {**good, "plate": "OK10", "stock_code": other.stock_code},
     ])  # fmt: skip
 
     call_command("import_cars", str(target), verbosity=0)
 
     output = capsys.readouterr()
     errors = output.err
-    assert set(Car.objects.values_list("plate", flat=True)) == {"TAKEN1", "OK1"}
-    assert "Added 1 car; 1 already in stock; 6 rows skipped." in output.out  # TAKEN1: as after an earlier run
+    assert set(Car.objects.values_list("plate", flat=True)) == {"TAKEN1", "OTHER1", "OK1"}
+    assert "Added 1 car; 1 already in stock; 8 rows skipped." in output.out  # TAKEN1: as after an earlier run
     lines = [int(line.split(":")[0].split()[1]) for line in errors.splitlines() if line.startswith("line ")]
     assert lines == sorted(lines)
     assert "line 3: fuel: Value 'steam' is not a valid choice." in errors
@@ -97,6 +100,9 @@ def test_bad_rows_are_reported_by_line_and_skipped_and_the_others_added(tmp_path
     assert "line 6: plate OK1 is another car's" in errors
     assert "line 7: a sold car comes with its order" in errors and "line 8: factory_year:" in errors
     assert "line 9: value: A price is above zero; leave it empty for a car priced on request." in errors
+    # Another car's plate or stock code is never taken for a row of an earlier run: said, with that car.
+    assert f"line 10: plate OTHER1 is another car's: Fiat Panda 2018, stock code {other.stock_code}" in errors
+    assert f"line 11: stock code {other.stock_code} is another car's: Fiat Panda 2018, stock code" in errors
 
 
 def test_each_batch_commits_alone_and_running_again_resumes(tmp_path: Any, monkeypatch: Any):
@@ -139,15 +145,18 @@ def test_a_car_written_meanwhile_with_a_plate_of_the_batch_is_counted_not_a_cras
     ])  # fmt: skip
     from carsales.catalog import imports
 
-    real, reads = imports.plates_taken_bare, []
+    real, reads = imports.stored_cars, []
 
-    def read_before_the_other_writer(bares: Any) -> Any:
-        reads.append(bares)
-        stored = real(bares)
-        return stored - {"RACE1"} if len(reads) == 1 else stored  # the first read missed it
+    def read_before_the_other_writer(name: str, keys: Any) -> Any:
+        stored = real(name, keys)
+        if name != "plate":
+            return stored
+        reads.append(keys)
+        return {key: car for key, car in stored.items() if key != "RACE1"} if len(reads) == 1 else stored
 
-    CarFactory(plate="RACE1")  # the other writer's car
-    monkeypatch.setattr(imports, "plates_taken_bare", read_before_the_other_writer)
+    # The other writer's car: this file's row, imported by a run going on meanwhile.
+    CarFactory(brand=Brand.objects.get(name="Kia"), model="Rio", factory_year=2020, model_year=2020, plate="RACE1")
+    monkeypatch.setattr(imports, "stored_cars", read_before_the_other_writer)
     call_command("import_cars", str(tmp_path / "cars.csv"), verbosity=1)
 
     assert len(reads) == 2  # the batch, rolled back by the clash, was read again
