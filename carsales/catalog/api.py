@@ -1,6 +1,8 @@
 """REST endpoints of the catalogue: read for everyone, write for staff."""
 
-from typing import Any, cast
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, ClassVar, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
@@ -20,6 +22,7 @@ from carsales.core.api_fields import SlugRelatedField
 from carsales.core.permissions import ModelPermissionsOrReadOnly, staff_with
 from carsales.core.serializers import ModelSerializer
 
+from .api_rows import CarRows, row_writer
 from .facts import reader_kind, sees_car_identity, sees_stock_details
 from .filters import CarFilterSet
 from .models import (
@@ -30,6 +33,7 @@ from .models import (
     Brand,
     Car,
     CarPhoto,
+    CarStatus,
     PriceChange,
     VINField,
     current_year,
@@ -172,16 +176,28 @@ class CarSerializer(ModelSerializer):
 
     @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True))
     def get_price_dropped_from(self, car: Car) -> str | None:
-        was = getattr(car, "price_dropped_from", None)
-        return None if was is None or car.value is None or not car.is_available else f"{was:.2f}"
+        return self.price_drop_said(getattr(car, "price_dropped_from", None), car.value, car.status)
+
+    @staticmethod
+    def price_drop_said(was: Decimal | None, value: Decimal | None, status: str) -> str | None:
+        """price_dropped_from, of the annotation (with_price_drop), the price and the status."""
+        return None if was is None or value is None or status != CarStatus.AVAILABLE else f"{was:.2f}"
+
+    # How the car list read as rows (catalog.api_rows) writes the method fields: columns, then writer.
+    method_fields_from_columns: ClassVar[dict[str, tuple[tuple[str, ...], Callable[..., Any]]]] = {
+        "price_dropped_from": (("price_dropped_from", "value", "status"), price_drop_said),
+    }
 
     def to_representation(self, car: Car) -> dict[str, Any]:
         data = super().to_representation(car)
-        request = self.context.get("request")
-        if not sees_car_identity(getattr(request, "user", None)):
-            # The serial part of a VIN and the plate single out one car: for staff (and its buyer).
-            data["plate"], data["vin"] = plate_masked(car.plate), vin_masked(car.vin)
+        self.identity_masked(data, car.plate, car.vin, self.context.get("request"))
         return data
+
+    @staticmethod
+    def identity_masked(data: dict[str, Any], plate: str, vin: str, request: Any) -> None:
+        """The serial part of a VIN and the plate single out one car: whole for staff (and its buyer)."""
+        if not sees_car_identity(getattr(request, "user", None)):
+            data["plate"], data["vin"] = plate_masked(plate), vin_masked(vin)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         factory = attrs.get("factory_year", getattr(self.instance, "factory_year", None))
@@ -246,7 +262,12 @@ class CarViewSet(viewsets.ModelViewSet):
         refused: list[Response] = []
 
         def page_bytes() -> bytes | None:
-            response = super(CarViewSet, self).list(request, *args, **kwargs)
+            rows = self._rows()
+            if rows is None:
+                response = super(CarViewSet, self).list(request, *args, **kwargs)
+            else:  # DRF's paging of the rows: its page size, its 404 for a page past the last
+                page = self.paginate_queryset(rows)  # type: ignore[arg-type]  # a slice and a count, as a queryset
+                response = self.get_paginated_response(row_writer(self.serializer_class).written(page, request))
             if response.status_code != status.HTTP_200_OK:
                 refused.append(response)
                 return None
@@ -264,6 +285,14 @@ class CarViewSet(viewsets.ModelViewSet):
         response = HttpResponse(body, content_type=renderer.media_type)
         shared = reader == "public" and query is not None  # the page every reader who is not staff gets
         return shared_with_anyone(response, version, names_site=True) if shared else response
+
+    def _rows(self) -> CarRows | None:
+        """The list as rows (catalog.api_rows), where its query names no filter and no salesperson
+        reads it (whose list the filterset widens to their papers' cars); else None."""
+        if not CarFilterSet.leaves_as_given(self.request, self.request.query_params):
+            return None
+        include_unavailable = sees_car_identity(self.request.user)  # as get_queryset's car_catalogue
+        return CarRows(include_unavailable=include_unavailable, columns=row_writer(self.serializer_class).columns)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # The catalogue's filters narrow the list; a car's own address is never filtered away.

@@ -24,12 +24,13 @@ from .signals import CarNote, car_page_notes
 logger = logging.getLogger(__name__)
 
 
-def with_price_drop(cars: QuerySet[Car]) -> QuerySet[Car]:
+def with_price_drop(cars: QuerySet[Car], *, cutoff: datetime | None = None) -> QuerySet[Car]:
     """Annotate `price_dropped_from`: the price before the car's last change when that change
-    was a drop within CARSALES_PRICE_DROP_DAYS, else None. One subquery, on an index. Only an
-    available car shows it (a sold car advertises nothing)."""
+    was a drop since `cutoff` (CARSALES_PRICE_DROP_DAYS ago), else None. One subquery, on an
+    index. Only an available car shows it (a sold car advertises nothing)."""
+    since = price_drop_cutoff() if cutoff is None else cutoff
     was = Case(
-        When(Q(new_value__lt=F("old_value")) & Q(changed_at__gte=_price_drop_cutoff()), then=F("old_value")),
+        When(Q(new_value__lt=F("old_value")) & Q(changed_at__gte=since), then=F("old_value")),
         default=None,
     )
     last_change = PriceChange.objects.filter(car=OuterRef("pk")).order_by("-changed_at", "-id")
@@ -42,10 +43,10 @@ def price_dropped_from(history: Sequence[PriceChange]) -> Decimal | None:
     last = history[0] if history else None
     if last is None or last.old_value is None or last.new_value is None:
         return None  # a listing, or a price taken off: no drop (NULL compares as false in SQL too)
-    return last.old_value if last.new_value < last.old_value and last.changed_at >= _price_drop_cutoff() else None
+    return last.old_value if last.new_value < last.old_value and last.changed_at >= price_drop_cutoff() else None
 
 
-def _price_drop_cutoff() -> datetime:
+def price_drop_cutoff() -> datetime:
     return timezone.now() - timedelta(days=settings.CARSALES_PRICE_DROP_DAYS)
 
 
@@ -161,7 +162,7 @@ _PRICE_CHANGES = PreparedQuery(lambda car_id: PriceChange.objects.filter(car_id=
 _GALLERY_PHOTOS = PreparedQuery(lambda car_id: CarPhoto.objects.filter(car_id=car_id), car_id=int)
 
 
-def car_catalogue(*, include_unavailable: bool) -> QuerySet[Car]:
+def car_catalogue(*, include_unavailable: bool, price_drop_since: datetime | None = None) -> QuerySet[Car]:
     """The cars a catalogue lists before its filters (catalog.filters), newest first, brand joined
     in, so a page costs the same queries at any size.
 
@@ -171,7 +172,7 @@ def car_catalogue(*, include_unavailable: bool) -> QuerySet[Car]:
     cars = Car.objects.with_brand()
     if not include_unavailable:
         cars = cars.available()
-    return with_price_drop(cars).order_by("-created_at", "-id")
+    return with_price_drop(cars, cutoff=price_drop_since).order_by("-created_at", "-id")
 
 
 def brand_list() -> QuerySet[Brand]:

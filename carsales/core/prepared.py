@@ -6,7 +6,8 @@ session, the user, the cart) or rendered per car pays it each time. `PreparedQue
 query once per database, with a stand-in for each value that varies, finds where each stand-in
 landed in the statement's parameters, and then runs the same text with the values of the call:
 the rows come back as the queryset would have given them (instances with their select_related
-objects and annotations, or values_list(flat=True) values), through the same converters.
+objects and annotations, values_list tuples or values_list(flat=True) values), through the same
+converters.
 
 A stand-in must reach the parameters as it was given (an int, a str or an aware datetime compared
 with a field of that kind): a query that folds it into its text, or drops it, is refused when it is
@@ -24,6 +25,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import (  # type: ignore[attr-defined]  # not in django-stubs
     FlatValuesListIterable,
     ModelIterable,
+    ValuesListIterable,
     get_related_populators,
 )
 from django.db.models.sql.compiler import SQLCompiler
@@ -75,7 +77,7 @@ class PreparedQuery:
     """`build(**values)` returns the queryset; `kinds` names each value and its type (int, str,
     datetime). `rows(**values)` runs it; `first(**values)` its first row or None."""
 
-    ITERABLES = (ModelIterable, FlatValuesListIterable)
+    ITERABLES = (ModelIterable, ValuesListIterable, FlatValuesListIterable)
 
     def __init__(self, build: Callable[..., QuerySet[Any]], **kinds: _Kind) -> None:
         self.build, self.kinds = build, kinds
@@ -93,7 +95,7 @@ class PreparedQuery:
         stand_ins = _stand_ins(self.kinds)
         queryset = self.build(**stand_ins)
         if queryset._iterable_class not in self.ITERABLES:
-            raise TypeError("PreparedQuery: the query must give instances or values_list(flat=True) values.")
+            raise TypeError("PreparedQuery: the query must give instances or values_list values.")
         if queryset._prefetch_related_lookups or queryset._known_related_objects:  # type: ignore[attr-defined]
             raise TypeError("PreparedQuery: prefetch_related and a related manager's objects are not replayed.")
         if queryset.query.select_for_update or queryset._db is not None:  # type: ignore[attr-defined]
@@ -134,7 +136,9 @@ class PreparedQuery:
             rows = compiler.apply_converters(rows, built.converters)
         if built.iterable is ModelIterable:
             return list(_instances(compiler, rows, using))
-        return [row[0] for row in rows]
+        if built.iterable is FlatValuesListIterable:
+            return [row[0] for row in rows]
+        return [tuple(row) for row in rows]  # selected in the order named (Query.selected)
 
     def first(self, *, using: str | None = None, **values: Any) -> Any:
         found = self.rows(using=using, **values)

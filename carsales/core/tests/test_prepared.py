@@ -68,12 +68,31 @@ def test_values_strings_and_datetimes_vary_and_each_read_is_one_query():
 
 
 @pytest.mark.parametrize(
+    "names",
+    [
+        ("model", "brand__name", "value"),  # fields only, in the order selected
+        ("changes", "model", "brand__slug"),  # an annotation first: selected after the fields
+        ("brand__name",),  # one name: still a tuple
+    ],
+)
+def test_values_list_tuples_come_back_as_the_orms_own_in_the_order_named(names):
+    CarFactory(value=Decimal("1000.50")), CarFactory(value=None)
+    with_changes = Car.objects.annotate(changes=Count("price_changes")).order_by("pk")
+    prepared = PreparedQuery(lambda pk: with_changes.filter(pk__gte=pk).values_list(*names), pk=int)
+    assert prepared.rows(pk=0) == list(with_changes.values_list(*names)) and len(prepared.rows(pk=0)) == 2
+    # An annotation not named comes last, as the ORM gives it.
+    unnamed = PreparedQuery(lambda pk: with_changes.filter(pk__gte=pk).values_list("model"), pk=int)
+    assert unnamed.rows(pk=0) == list(with_changes.values_list("model"))
+
+
+@pytest.mark.parametrize(
     ("build", "kinds", "refused"),
     [
         (lambda pk: Car.objects.filter(Q(pk=pk) | Q(brand_id=pk)), {"pk": int}, "2 times"),  # one value, two places
         (lambda model: Car.objects.filter(model__icontains=model), {"model": str}, "0 times"),  # changed on its way
         (lambda pk: Car.objects.filter(pk=pk).prefetch_related("price_changes"), {"pk": int}, "prefetch_related"),
         (lambda pk: Car.objects.filter(pk=pk).values("model"), {"pk": int}, "values_list"),
+        (lambda pk: Car.objects.filter(pk=pk).values_list("model", named=True), {"pk": int}, "values_list"),
         (lambda value: Car.objects.filter(value=value), {"value": Decimal}, "only int, str and datetime"),
     ],
 )
