@@ -80,7 +80,8 @@ def log_car_saved(sender: type[Car], instance: Car, created: bool, raw: bool, **
             target=instance,
             detail={"car": str(instance), "stock_code": instance.stock_code, "value": _money(after["value"])},
         )
-    elif before["value"] != after["value"]:
+        return
+    if before["value"] != after["value"]:
         audit_record(
             actor=current_actor(),
             action="car.price_changed",
@@ -88,23 +89,22 @@ def log_car_saved(sender: type[Car], instance: Car, created: bool, raw: bool, **
             detail={"car": str(instance), "old": _money(before["value"]), "new": _money(after["value"])},
             repeatable=True,
         )
-    else:
-        # What staff typed in that the save changed, as the row held it: not what the save derives
-        # (the time, a new photo's thumbnails), nor what it wrote again unchanged. A save that
-        # changed none of it is no edit.
-        changed = sorted(
-            Car._meta.get_field(name).name  # a column's name (brand_id) finds its field too
-            for name in Car.stored.typed_in
-            if before[name] != after[name]
+    # What staff typed in that the save changed, as the row held it, besides the price (its own
+    # entry): not what the save derives (the time, a new photo's thumbnails), nor what it wrote
+    # again unchanged. A save that changed none of it is no edit.
+    changed = sorted(
+        Car._meta.get_field(name).name  # a column's name (brand_id) finds its field too
+        for name in Car.stored.typed_in
+        if name != "value" and before[name] != after[name]
+    )
+    if changed:
+        audit_record(
+            actor=current_actor(),
+            action="car.edited",
+            target=instance,
+            detail={"car": str(instance), "fields": changed},
+            repeatable=True,
         )
-        if changed:
-            audit_record(
-                actor=current_actor(),
-                action="car.edited",
-                target=instance,
-                detail={"car": str(instance), "fields": changed},
-                repeatable=True,
-            )
 
 
 def log_car_deleted(sender: type[Car], instance: Car, **kwargs: Any) -> None:

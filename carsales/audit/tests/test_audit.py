@@ -32,10 +32,15 @@ def test_a_cars_life_is_logged_with_its_price_changes_and_who_made_them(staff):
         pk = car.pk
         car_update(car=car, value=Decimal("9500"))
         car_update(car=car, model="Renamed")
+        car_update(car=car, value=Decimal("9000"), colour="Blue")  # one save, both logged
         car_delete(car=car)
 
-    assert actions(car, pk) == ["car.created", "car.price_changed", "car.edited", "car.deleted"]
-    price = AuditEntry.objects.get(action="car.price_changed")
+    assert actions(car, pk) == [
+        "car.created", "car.price_changed", "car.edited", "car.price_changed", "car.edited", "car.deleted"
+    ]  # fmt: skip
+    last_edit = AuditEntry.objects.filter(action="car.edited").order_by("id").last()
+    assert last_edit is not None and last_edit.detail["fields"] == ["colour"]
+    price = AuditEntry.objects.filter(action="car.price_changed").order_by("id").first()
     assert price.detail["old"] == "10000.00" and price.detail["new"] == "9500.00"
     assert set(AuditEntry.objects.values_list("actor_name", flat=True)) == {staff.username}
 
