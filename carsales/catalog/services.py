@@ -65,7 +65,12 @@ class CarInUse(Exception):
 
 
 class StockError(Exception):
-    """A car is not in the state a stock transition needs; the message names it, for the buyer."""
+    """A car is not in the state a stock transition needs; the message names it, for the buyer.
+    `refused`: how many of the cars asked for the transition refuses."""
+
+    def __init__(self, message: str, *, refused: int = 1) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 def _random_stock_codes(count: int) -> set[str]:
@@ -366,13 +371,17 @@ def cars_reserve(*, car_ids: Collection[int]) -> list[Car]:
     """Reserve available, priced cars for an order; returns them, locked, in id order.
 
     Raises StockError naming every car that is gone, not available (saying why: OFF_SALE) or not
-    priced; then nothing is reserved.
+    priced, in the order of `car_ids` (a cart's); then nothing is reserved.
     """
     with transaction.atomic(savepoint=False):
         cars = _cars_locked(car_ids)
-        problems = [f"{car} {OFF_SALE[CarStatus(car.status)]}" for car in cars if not car.is_available]
-        problems += [
-            f"{car} has no price yet (price on request)" for car in cars if car.is_available and car.value is None
+        asked = {car_id: place for place, car_id in reversed(list(enumerate(car_ids)))}
+        refused = sorted((car for car in cars if not car.is_available or car.value is None), key=lambda c: asked[c.pk])
+        problems = [
+            f"{car} {OFF_SALE[CarStatus(car.status)]}"
+            if not car.is_available
+            else f"{car} has no price yet (price on request)"
+            for car in refused
         ]
         missing = len(set(car_ids)) - len(cars)
         if missing:
@@ -380,7 +389,7 @@ def cars_reserve(*, car_ids: Collection[int]) -> list[Car]:
         if not problems:
             _cars_move(cars, old=CarStatus.AVAILABLE, new=CarStatus.RESERVED)
     if problems:
-        raise StockError("; ".join(problems) + ".")
+        raise StockError("; ".join(problems) + ".", refused=len(refused) + missing)
     return cars
 
 

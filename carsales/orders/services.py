@@ -217,7 +217,7 @@ def order_place(
         # Said with the refusal: once that car is out, the cart would show a new price unannounced.
         repriced = _repriced(in_cart.values(), confirmed_prices)
         also = f" Also, a price changed since you reviewed your cart: {'; '.join(repriced)}." if repriced else ""
-        raise CheckoutError(f"{refusal} Remove it from your cart to place your order.{also}")
+        raise CheckoutError(f"{refusal} {_remove_to_order(refusal.refused, len(in_cart))}{also}")
     # Compared with the locked rows: a price changed after this point waits for the order.
     repriced = _repriced(cars, confirmed_prices)
     if repriced:
@@ -245,6 +245,19 @@ def order_place(
     CartItem.objects.filter(cart=cart, car_id__in=in_cart).delete()
     order_placed.send_robust(sender=Order, order=order, buyer=buyer, actor=actor, lines=lines)
     return order
+
+
+def _remove_to_order(refused: int, in_cart: int) -> str:
+    """What a buyer does when `refused` of the `in_cart` cars of their cart cannot be ordered."""
+    left = in_cart - refused
+    if left <= 0:
+        return (
+            "Remove it from your cart."
+            if refused == 1
+            else "None of them can be ordered now: remove them from your cart."
+        )
+    others = "the other car" if left == 1 else f"the other {left} cars"
+    return f"Remove {'it' if refused == 1 else 'them'} from your cart to order {others}."
 
 
 def _repriced(cars: Iterable[Car], confirmed_prices: Mapping[int, Decimal] | None) -> list[str]:

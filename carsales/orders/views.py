@@ -253,5 +253,6 @@ def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     except OrderStateError as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, f"Order #{order.pk} is cancelled; its cars are back on sale.")
+        back = "its car is" if order.total == 1 else "its cars are"
+        messages.success(request, f"Order #{order.pk} is cancelled; {back} back on sale.")
     return redirect(order)

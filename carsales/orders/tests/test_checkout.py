@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -61,7 +62,25 @@ def test_a_checkout_meeting_a_car_sold_or_withdrawn_says_which_happened():
     order_mark_paid(order=order_for(sold), actor=UserFactory(is_staff=True))
     cars_withdraw(car_ids=[withdrawn.pk])
 
-    with pytest.raises(CheckoutError, match=re.escape(f"{sold} has been sold; {withdrawn} has been taken off sale.")):
+    said = f"{sold} has been sold; {withdrawn} has been taken off sale. None of them can be ordered now: remove them"
+    with pytest.raises(CheckoutError, match=re.escape(said)):
+        order_place(cart=cart, buyer=user.buyer, actor=user)
+
+
+def test_a_refusal_names_the_cars_in_the_carts_order_and_says_what_is_left_to_order():
+    user = UserFactory()
+    later, earlier, free = (CarFactory(model=name) for name in ("Later", "Earlier", "Free"))
+    cart = cart_with(user, free, later, earlier)
+    CartItem.objects.filter(car=earlier).update(
+        added_at=CartItem.objects.get(car=later).added_at - timedelta(seconds=1)
+    )
+    order_for(later)
+    cars_withdraw(car_ids=[earlier.pk])
+
+    said = f"{earlier} has been taken off sale; {later} is reserved by another buyer for now"
+    with pytest.raises(
+        CheckoutError, match=re.escape(said) + r".* Remove them from your cart to order the other car\."
+    ):
         order_place(cart=cart, buyer=user.buyer, actor=user)
 
 
@@ -112,7 +131,10 @@ def test_a_car_no_longer_available_is_refused_with_its_name_and_nothing_is_writt
     cart = cart_with(user, free, taken)
     order_for(taken)
 
-    with pytest.raises(CheckoutError, match=r"Taken 2021 is reserved by another buyer for now\. Remove it"):
+    with pytest.raises(
+        CheckoutError,
+        match=r"Taken 2021 is reserved by another buyer for now\. Remove it from your cart to order the other car\.$",
+    ):
         order_place(cart=cart, buyer=user.buyer, actor=user)
 
     free.refresh_from_db()

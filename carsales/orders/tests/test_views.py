@@ -691,6 +691,11 @@ def test_cancelling_a_one_car_order_says_the_car_may_be_taken_in_the_singular(cl
     asked = client.get(f"/orders/{order.pk}/cancel/").content.decode()
 
     assert "this car goes back on sale, where another buyer may take it." in asked
+    done = client.post(f"/orders/{order.pk}/cancel/", follow=True).content.decode()
+    assert f"Order #{order.pk} is cancelled; its car is back on sale." in done
+    two = order_for(CarFactory(), CarFactory(), user=user)
+    done = client.post(f"/orders/{two.pk}/cancel/", follow=True).content.decode()
+    assert f"Order #{two.pk} is cancelled; its cars are back on sale." in done
 
 
 def test_the_cart_says_a_price_changed_since_the_car_went_in_on_the_page_and_the_api(client):
