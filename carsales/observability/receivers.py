@@ -10,8 +10,10 @@ events app's delivery_attempt_started / _finished those of each durable delivery
 
 import time
 from contextvars import ContextVar
+from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db.models.signals import pre_save
 from django.urls import Resolver404, resolve
@@ -21,7 +23,7 @@ from django_tasks.signals import task_finished, task_started
 from carsales.events.signals import deliveries_done, delivery_attempt_finished, delivery_attempt_started
 from carsales.events.tasks import deliver
 
-from .selectors import UNMATCHED
+from .selectors import UNMATCHED, static_files_route
 from .services import request_record
 from .timeline import (
     saving_own_sender,
@@ -51,9 +53,14 @@ def count_finished_request(sender: Any, **kwargs: Any) -> None:
     try:
         route = resolve(path).route
     except Resolver404:
-        route = UNMATCHED
+        route = static_files_route() if path.startswith(_static_prefix()) else UNMATCHED
     request_record(route=route, milliseconds=(time.perf_counter() - began) * 1000)
     timeline_flush()
+
+
+@cache
+def _static_prefix() -> str:
+    return "/" + settings.STATIC_URL.strip("/") + "/"
 
 
 def refuse_saving_own_sender(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:

@@ -2,6 +2,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -9,6 +10,11 @@ from .models import SignalChain
 from .services import BUCKETS_MS, KEY, route_key
 
 UNMATCHED = "(no route)"
+
+
+def static_files_route() -> str:
+    """The route static files are counted under: WhiteNoise serves them before any URL is resolved."""
+    return settings.STATIC_URL.strip("/") + "/<path>"
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ def _percentile(buckets: list[int], share: float) -> float:
 
 def request_stats() -> tuple[list[RouteStats], datetime | None]:
     """Requests per route since counting began (busiest first), and when it began."""
-    routes = [*dict.fromkeys(_routes()), UNMATCHED]
+    routes = [*dict.fromkeys(_routes()), static_files_route(), UNMATCHED]
     keys = [route_key(route, part) for route in routes for part in [*range(len(BUCKETS_MS)), "total_us"]]
     stored = cache.get_many([*keys, f"{KEY}:since"])
     stats = []
