@@ -567,7 +567,9 @@ def test_a_voided_order_reads_as_its_sale_cancelled_to_its_buyer_and_voided_to_s
     assert ">Sale cancelled</span>" in row and ">Paid</span>" not in row  # the words of the buyer's email
     assert ">Sale cancelled</span>" in page
     assert ">Voided, refund owed</span>" in staff_view.get("/orders/").content.decode()
+    assert ">Voided, refund owed</span>" in staff_view.get(order.get_absolute_url()).content.decode()  # as listed
     order_record_refund(order=order, actor=staff, reference="RF 1")
+    assert ">Voided, refunded</span>" in staff_view.get(order.get_absolute_url()).content.decode()
     refunded = (
         buyer_client.get("/orders/").content.decode(),
         buyer_client.get(order.get_absolute_url()).content.decode(),
