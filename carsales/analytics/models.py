@@ -11,6 +11,7 @@ class OrderEvent(models.Model):
         PAID = "paid", "Paid"
         CANCELLED = "cancelled", "Cancelled"
         SALE_VOIDED = "sale_voided", "Sale voided"
+        REFUNDED = "refunded", "Refunded"  # a voided sale's payment given back: moves no figure
 
     order_id = models.PositiveBigIntegerField()  # one_event_per_order_and_kind leads with it
     kind = models.CharField(max_length=20, choices=Kind.choices)

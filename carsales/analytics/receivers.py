@@ -6,7 +6,7 @@ from django.db.models.signals import post_delete
 from django.utils import timezone
 
 from carsales.orders.models import Order
-from carsales.orders.signals import order_cancelled, order_paid, order_placed
+from carsales.orders.signals import order_cancelled, order_paid, order_placed, order_refunded
 from carsales.sales.models import Sale
 
 from .models import OrderEvent
@@ -34,6 +34,11 @@ def count_cancelled_order(sender: type, order: Order, **kwargs: Any) -> None:
     order_event_record(order_id=order.pk, kind=OrderEvent.Kind.CANCELLED, amount=order.total_price, cars=order.total)
 
 
+def note_refunded_order(sender: type, order: Order, **kwargs: Any) -> None:
+    """A refund is listed with the order's events; the void already took its sale off the figures."""
+    order_event_record(order_id=order.pk, kind=OrderEvent.Kind.REFUNDED, amount=order.total_price, cars=order.total)
+
+
 def uncount_voided_sale(sender: type, instance: Sale, **kwargs: Any) -> None:
     """A sale removed by any path is taken off the figures of the day it was made: that day
     stops counting a sale that did not stand, and the day of the void is not pushed negative."""
@@ -52,4 +57,5 @@ def uncount_voided_sale(sender: type, instance: Sale, **kwargs: Any) -> None:
 order_placed.connect(count_placed_order, dispatch_uid="analytics.count_placed_order")
 order_paid.connect(count_paid_order, dispatch_uid="analytics.count_paid_order")
 order_cancelled.connect(count_cancelled_order, dispatch_uid="analytics.count_cancelled_order")
+order_refunded.connect(note_refunded_order, dispatch_uid="analytics.note_refunded_order")
 post_delete.connect(uncount_voided_sale, sender=Sale, dispatch_uid="analytics.uncount_voided_sale")

@@ -10,7 +10,7 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from carsales.core.db import insert_unless_duplicate_then_update
+from carsales.core.db import insert_unless_duplicate, insert_unless_duplicate_then_update
 from carsales.sales.models import Sale
 
 from .models import DailySales, OrderEvent
@@ -37,8 +37,11 @@ def order_event_record(
     (a redelivered signal).
     """
     day = day or timezone.localdate()
+    event = OrderEvent(order_id=order_id, kind=kind, amount=amount, cars=cars, day=day)
+    if not (placed or sales or revenue or voided):
+        return insert_unless_duplicate(event)  # listed only (a refund): no day's figures row made for it
     return insert_unless_duplicate_then_update(
-        OrderEvent(order_id=order_id, kind=kind, amount=amount, cars=cars, day=day),
+        event,
         seeding=DailySales,
         lookup={"day": day},
         changes={

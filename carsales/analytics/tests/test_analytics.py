@@ -14,7 +14,7 @@ from carsales.analytics.receivers import count_paid_order, count_placed_order
 from carsales.analytics.services import analytics_recount, order_events_prune
 from carsales.conftest import CarFactory, order_for
 from carsales.events.services import housekeeping_run
-from carsales.orders.services import order_cancel, order_mark_paid
+from carsales.orders.services import order_cancel, order_mark_paid, order_record_refund
 from carsales.sales.services import sale_void
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +77,24 @@ def test_the_sales_page_says_which_day_a_void_belongs_to(staff_client):
     page = staff_client.get("/staff/sales/").content.decode()
 
     assert "A voided sale is taken off the day it was made" in page and "1 of this day" in page
+
+
+def test_a_refund_is_listed_with_the_orders_events_and_moves_no_figure(staff_client, staff):
+    with time_machine.travel(timezone.now() - timedelta(days=2)):
+        order = order_mark_paid(order=order_for(CarFactory(value=Decimal("10"))), actor=AnonymousUser())
+        sale_void(sale=order.sale, actor=None)
+    before = list(DailySales.objects.order_by("day").values_list("day", "orders_placed", "sales_count", "revenue"))
+
+    order_record_refund(order=order, actor=staff, reference="RF 1")
+    refunds_listed = OrderEvent.objects.filter(kind=OrderEvent.Kind.REFUNDED).count()
+
+    page = staff_client.get("/staff/sales/").content.decode()
+    assert '<td data-label="Event">Refunded</td>' in page
+    assert refunds_listed == 1
+    assert (
+        list(DailySales.objects.order_by("day").values_list("day", "orders_placed", "sales_count", "revenue")) == before
+    )
+    assert analytics_recount(fix=False) == []
 
 
 def test_derived_figures_and_events_cannot_be_touched_in_the_admin(staff_client):
