@@ -724,3 +724,16 @@ def test_the_cart_says_a_price_changed_since_the_car_went_in_on_the_page_and_the
     assert [items[car.pk]["price_changed_from"] for car in (rising, falling, steady)] == ["10000.00", "20000.00", None]
     car_update(car=rising, value=Decimal("10000"))  # back where it was: nothing to say
     assert "when you added it" not in _cart_row(visitor.get("/cart/").content.decode(), rising)
+
+
+def test_a_buyer_without_orders_is_pointed_to_their_cart_or_the_cars_and_greeted_by_first_name(client):
+    user = UserFactory(first_name="Jane")
+    client.force_login(user)
+
+    empty = client.get("/orders/").content.decode()
+    assert "No orders yet. <a href=\"/\">Browse the cars on sale</a>." in empty and "<table" not in empty
+    assert "Hi, Jane</a>" in empty
+
+    client.post(f"/cart/add/{CarFactory().pk}/")
+    holding = client.get("/orders/").content.decode()
+    assert 'Your cart holds 1 car: <a href="/cart/">review it and place your order</a>.' in holding
