@@ -22,4 +22,6 @@ CARSALES_DEALER = {
         "order number; or by card or cash at the showroom.",
     ),
 }
+# The demo dealership's own clock (Springfield, Illinois): deadlines and order times as its buyers read them.
+TIME_ZONE = os.environ.get("TIME_ZONE", "America/Chicago")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"{CARSALES_DEALER['name']} <{CARSALES_DEALER['email']}>")
