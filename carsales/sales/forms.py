@@ -13,7 +13,10 @@ class SaleVoidForm(forms.Form):
     reason = forms.ChoiceField(
         label="Reason",
         choices=(),  # said for the sale's number of cars (__init__)
-        help_text="Told to the buyer, in their words, by email and on their order page (but for another reason).",
+        help_text=(
+            "The buyer's email and order page give this reason in their words; for another reason, they are told "
+            "only that the sale was cancelled, and to reply if it surprises them."
+        ),
     )
     note = forms.CharField(
         label="Note for staff",
