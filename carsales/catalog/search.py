@@ -1,6 +1,7 @@
 """Search that forgives: brand aliases, a year among the words, typos, staff identifiers.
 
-A query is matched word by word (each word in the brand or the model). Only when a word is
+A query is matched word by word (each word in the brand or the model, or naming the car's fuel,
+gearbox, body or colour). Only when a word is
 in no brand or model and the query as typed finds nothing are such words corrected to the
 nearest known word ("hnda" → "honda"); a correction that still finds nothing becomes a
 suggestion. The known words are cached, so the common case costs what a plain filter costs and
@@ -14,7 +15,20 @@ from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.db.models.lookups import Exact
 
-from .models import FIRST_CAR_YEAR, Brand, Car, PlateBare, VinGiven, folded, next_year, plate_as_stored, plate_bare
+from .models import (
+    FIRST_CAR_YEAR,
+    Body,
+    Brand,
+    Car,
+    Fuel,
+    PlateBare,
+    Transmission,
+    VinGiven,
+    folded,
+    next_year,
+    plate_as_stored,
+    plate_bare,
+)
 from .vocabulary import VOCABULARY_KEY
 
 # What buyers type for a brand; the brand's own name is always understood too.
@@ -27,6 +41,33 @@ BRAND_ALIASES = {
     "beemer": "bmw",
     "alfa": "alfa romeo",
     "landie": "land rover",
+}
+
+# What buyers type for what a car is beyond its brand and model ("golf diesel", "suv", "red"):
+# each word names values of a vehicle fact. A car's colour is free text: a colour word is looked
+# for in it.
+_FACT_WORDS: dict[str, Q] = {
+    **dict.fromkeys(("petrol", "gas", "gasoline"), Q(fuel=Fuel.PETROL)),
+    "diesel": Q(fuel=Fuel.DIESEL),
+    "hybrid": Q(fuel__in=[Fuel.HYBRID, Fuel.PLUGIN_HYBRID]),
+    **dict.fromkeys(("plug-in", "plugin", "phev"), Q(fuel=Fuel.PLUGIN_HYBRID)),
+    **dict.fromkeys(("electric", "ev"), Q(fuel=Fuel.ELECTRIC)),
+    "lpg": Q(fuel=Fuel.LPG),
+    "manual": Q(transmission=Transmission.MANUAL),
+    **dict.fromkeys(("automatic", "auto"), Q(transmission=Transmission.AUTOMATIC)),
+    **dict.fromkeys(("sedan", "saloon"), Q(body=Body.SEDAN)),
+    **dict.fromkeys(("hatchback", "hatch"), Q(body=Body.HATCHBACK)),
+    **dict.fromkeys(("estate", "wagon"), Q(body=Body.ESTATE)),
+    **dict.fromkeys(("suv", "4x4"), Q(body=Body.SUV)),
+    **dict.fromkeys(("coupe", "coupé"), Q(body=Body.COUPE)),
+    **dict.fromkeys(("convertible", "cabrio", "cabriolet"), Q(body=Body.CONVERTIBLE)),
+    "van": Q(body=Body.VAN),
+    **dict.fromkeys(("pickup", "pick-up", "truck"), Q(body=Body.PICKUP)),
+    **{
+        colour: Q(colour__icontains=colour)
+        for colour in ("white", "black", "silver", "red", "blue", "green", "yellow", "orange", "brown", "beige", "gold")
+    },
+    **dict.fromkeys(("grey", "gray"), Q(colour__icontains="grey") | Q(colour__icontains="gray")),
 }
 VOCABULARY_SECONDS = 600
 CORRECTION_CUTOFF = 0.7  # difflib ratio: "hnda"/"honda" is 0.89, "golf"/"polo" 0.5
@@ -55,6 +96,8 @@ def _is_year(word: str) -> bool:
 def _condition(word: str, *, staff: bool) -> Q:
     # A year ("golf 2022") is a model year, unless a model is named so (the Peugeot 2008).
     condition = Q(model__icontains=word) | Q(brand__folded_name__icontains=folded(word))
+    if word in _FACT_WORDS:
+        condition |= _FACT_WORDS[word]
     if _is_year(word):
         condition |= Q(model_year=int(word))
     if staff:
@@ -99,7 +142,7 @@ def _vocabulary() -> set[str]:
 
 
 def _known(word: str, vocabulary: set[str]) -> bool:
-    return _is_year(word) or any(word in known for known in vocabulary)
+    return _is_year(word) or word in _FACT_WORDS or any(word in known for known in vocabulary)
 
 
 def _nearest(word: str, vocabulary: set[str], cutoff: float) -> str | None:

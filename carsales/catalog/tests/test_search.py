@@ -21,8 +21,12 @@ def stock() -> dict[str, Any]:
     )
     return {
         "civic": CarFactory(brand=honda, model="Civic", factory_year=2019, model_year=2019),
-        "golf_2022": CarFactory(brand=vw, model="Golf", factory_year=2022, model_year=2022),
-        "golf_2018": CarFactory(brand=vw, model="Golf", factory_year=2018, model_year=2018),
+        "golf_2022": CarFactory(
+            brand=vw, model="Golf", factory_year=2022, model_year=2022, fuel="diesel", colour="Deep red", body="estate"
+        ),
+        "golf_2018": CarFactory(
+            brand=vw, model="Golf", factory_year=2018, model_year=2018, fuel="petrol", transmission="automatic"
+        ),
         "cruze": CarFactory(brand=chevrolet, model="Cruze"),
         "p2008": CarFactory(brand=peugeot, model="2008", factory_year=2020, model_year=2020),
         "doblo": CarFactory(brand=fiat, model="Doblò", plate="FI123X", vin="ZFA22300005556777"),
@@ -49,6 +53,13 @@ def found(query: str, client: Client | None = None) -> list[int]:
         ("volkswagon", ["golf_2022", "golf_2018"]),
         ("doblo", ["doblo"]),
         ("GOLF", ["golf_2022", "golf_2018"]),
+        # What a car is, beside its brand and model: its fuel, gearbox, body and colour.
+        ("golf diesel", ["golf_2022"]),
+        ("vw gas", ["golf_2018"]),
+        ("red", ["golf_2022"]),
+        ("wagon", ["golf_2022"]),
+        ("automatic golf", ["golf_2018"]),
+        ("golf electric", []),  # no correction to another word: nothing is an electric Golf
     ],
 )
 def test_a_query_as_buyers_type_it_finds_what_they_meant(stock: dict[str, Any], query: str, expected: list[str]):
