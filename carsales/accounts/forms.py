@@ -34,7 +34,11 @@ def phone_field() -> forms.CharField:
 
 
 class SignUpForm(WeakPasswordSaidUnderIt, UserCreationForm):
-    email = forms.EmailField(required=True, help_text="We send your order confirmations here.")
+    email = forms.EmailField(
+        required=True,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text="We send your order confirmations here.",
+    )
     phone = phone_field()
     field_order = ["username", "email", "phone", "password1", "password2"]
 

@@ -228,7 +228,12 @@ def lockouts(request: HttpRequest) -> HttpResponse:
         else:
             messages.error(request, "No such lock-out: it may have ended already.")
         return redirect("staff_lockouts")
-    context = {"lockouts": lockouts_current(), "limits": limits_reached(limits=limits)}
+    context = {
+        "lockouts": lockouts_current(),
+        "limits": limits_reached(limits=limits),
+        "failures_allowed": settings.AXES_FAILURE_LIMIT,
+        "lifted_after_minutes": round(settings.AXES_COOLOFF_TIME.total_seconds() / 60),
+    }
     return render(request, "accounts/lockouts.html", context)
 
 

@@ -36,7 +36,7 @@ ORDERING_LABELS = {
     "-year": "Year: newest",
     "year": "Year: oldest",
     "mileage": "Mileage: lowest",
-    "oldest": "Longest in stock",
+    "oldest": "Oldest listings first",
 }
 
 

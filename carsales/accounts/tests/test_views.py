@@ -32,6 +32,8 @@ def link_in(body: str) -> str:
 
 
 def test_signing_up_makes_an_inactive_account_and_emails_the_link_that_finishes_it(client, run_tasks):
+    form = client.get("/accounts/signup/").content.decode()
+    assert re.search(r'<input type="email" name="email"[^>]* autocomplete="email"', form)  # a browser fills it in
     response = client.post("/accounts/signup/", SIGN_UP)
     run_tasks()
 
