@@ -52,7 +52,7 @@ class StateFilter(admin.SimpleListFilter):
 class OrderAdmin(admin.ModelAdmin):
     """Orders change state only through the actions, which call the services."""
 
-    list_display = ["id", "buyer", "state", "total", "total_price", "placed_at", "paid_at"]
+    list_display = ["id", "buyer", "state", "cars", "amount", "placed_at", "paid_at"]
     list_filter = [StateFilter, "payment_method", "placed_at"]
     search_fields = [
         "id",
@@ -86,6 +86,14 @@ class OrderAdmin(admin.ModelAdmin):
     )
     inlines = [OrderItemInline]
     actions = ["mark_paid", "cancel", "delete_finished"]
+
+    @admin.display(description="Cars", ordering="total")
+    def cars(self, order: Order) -> int:
+        return order.total
+
+    @admin.display(description="Total price", ordering="total_price")
+    def amount(self, order: Order) -> str:
+        return format_money(order.total_price)
 
     @admin.display(description="State", ordering="status")
     def state(self, order: Order) -> str:
