@@ -48,9 +48,12 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
         name="schema",
     ),
     # The split view loads Swagger UI's setup as a script file, which the CSP allows; an inline one it would not.
+    # A page to read: DRF's OPTIONS answer would render its template without the page's data (a 500).
     path(
         "docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
+        SpectacularSwaggerSplitView.as_view(
+            url_name="schema", template_name="api/swagger_ui.html", http_method_names=["get", "head"]
+        ),
         name="api-docs",
     ),
 ]

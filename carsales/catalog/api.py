@@ -342,7 +342,7 @@ class CarViewSet(viewsets.ModelViewSet):
     def photos(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The car's gallery after its cover, in order; staff add photos, several at once."""
         car = self.get_object()
-        if request.method == "GET":
+        if request.method != "POST":
             return self._gallery(car)
         upload = PhotoUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)

@@ -1,10 +1,26 @@
-"""A page's answer to a method it does not take, on every page at once."""
+"""How every address answers a method: a HEAD as its GET, and a page's 405 as the site's page."""
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+
+
+class HeadAsGetMiddleware:
+    """A HEAD is answered as the GET of the same address, on every page and API route (RFC 9110:
+    the same status and headers; the server, reading the method from the WSGI environ, sends no
+    body). Every view and layer after it sees a GET: a view that tells a read from a write by
+    testing for GET can never take a HEAD for a write (the API's photo upload did, for anyone),
+    and an address open to GET is open to HEAD (pages taking GET and POST answered it 405)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.method == "HEAD":
+            request.method = "GET"
+        return self.get_response(request)
 
 
 class MethodNotAllowedPageMiddleware:

@@ -71,6 +71,8 @@ CSRF_FAILURE_VIEW = "carsales.core.views.csrf_failure"
 MIDDLEWARE = [
     # First: every later middleware (the SSL redirect, lockouts, rate limits) relies on what it leaves.
     "carsales.core.security.TrustedProxyMiddleware",
+    # Before any layer that reads the method (shared responses, CSRF, the views).
+    "carsales.core.methods.HeadAsGetMiddleware",
     "carsales.core.security.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",

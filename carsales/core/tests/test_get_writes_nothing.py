@@ -1,54 +1,111 @@
-"""A GET writes nothing: no page or API read, by any reader, makes a row (a cart, a profile, a
-count) or changes one. A crawler, a prefetch or a reload costs reads only."""
+"""A read writes nothing: no GET, HEAD or OPTIONS of any address the site routes, by any reader,
+makes a row (a cart, a profile, a count, a photo) or changes one; a HEAD answers as its GET does.
+A crawler, a prefetch, a reload or a probe costs reads only."""
 
 import re
+import uuid
+from collections.abc import Iterator
 
 import pytest
+from django.contrib.auth.models import AnonymousUser, Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, URLResolver, get_resolver
 
-from carsales.conftest import CarFactory, UserFactory, order_for, token_client
+from carsales.catalog.models import CarPhoto
+from carsales.catalog.services import car_photos_add
+from carsales.conftest import CarFactory, UserFactory, image_upload, order_for, token_client
+from carsales.orders.services import order_mark_paid
 
 pytestmark = pytest.mark.django_db
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
-PAGES = [
-    "/", "/?q=civic&ordering=-price", "/cars/{car}/", "/cart/", "/orders/", "/orders/{order}/",
-    "/accounts/profile/", "/accounts/token/", "/staff/inventory/", "/staff/sales/", "/staff/signals/",
-    "/staff/events/", "/admin/", "/admin/orders/order/", "/admin/catalog/car/{car}/change/",
-]  # fmt: skip
-API = ["/api/cars/", "/api/cars/{car}/", "/api/cart/", "/api/cart/items/", "/api/orders/", "/api/sales/"]
+# Besides every route: a query, and the admin's pages (its own routes are one per model).
+ALSO = ["/?q=civic&ordering=-price", "/admin/", "/admin/orders/order/", "/admin/catalog/car/{car}/change/"]
+# What each route's parameters stand for, by the route's first part and the parameter's name.
+OBJECT_OF = {"cars": "car", "brands": "brand", "orders": "order", "sales": "sale", "inventory": "car"}
+
+
+def _routes(resolver: URLResolver | None = None, prefix: str = "") -> Iterator[str]:
+    for pattern in (resolver or get_resolver()).url_patterns:
+        text = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern, text)
+        elif isinstance(pattern, URLPattern) and not text.startswith("admin/"):
+            yield text
+
+
+def _address(route: str, world: dict[str, int]) -> str:
+    """The route with each parameter an object of the world (or a value it takes, where none is)."""
+    parts = [part for part in route.split("/") if part and part != "api" and not part.startswith("<")]
+    kind = OBJECT_OF.get(parts[0] if parts else "", "car")
+
+    def value(match: re.Match[str]) -> str:
+        converter, name = match.group(1), match.group(2)
+        if name == "pk":
+            return str(world[kind])
+        if converter == "uuid":
+            return str(uuid.uuid4())
+        return {"photo_id": str(world["photo"]), "car_id": str(world["car"]), "change": "cover"}.get(name, "x")
+
+    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", value, route)
 
 
 @pytest.fixture
-def world() -> dict[str, int]:
+def world(settings, tmp_path) -> dict[str, int]:
+    settings.MEDIA_ROOT = tmp_path
     car = CarFactory()
-    return {"car": car.pk, "order": order_for(CarFactory()).pk}
+    (photo,) = car_photos_add(car=car, files=[image_upload()])
+    paid = order_mark_paid(order=order_for(CarFactory()), actor=AnonymousUser())
+    return {"car": car.pk, "photo": photo.pk, "brand": car.brand_id, "order": paid.pk, "sale": paid.sale.pk}
 
 
-def _writes(get, url: str) -> list[str]:
+def _reader(kind: str) -> tuple[Client, Client | None]:
+    """The reader's browser, and their API client (a token's), for the kind of reader."""
+    if kind == "visitor":
+        return Client(), Client()
+    user = UserFactory(is_staff=kind != "buyer", is_superuser=kind == "staff")
+    if kind == "salesperson":
+        user.groups.add(Group.objects.get(name="Salesperson"))
+    browser = Client()
+    browser.force_login(user)
+    browser.get("/")  # the log-in's own writes (session, last login) are behind us
+    return browser, token_client(user)
+
+
+def _answer(client: Client, method: str, url: str) -> tuple[int, list[str]]:
+    client.raise_request_exception = False  # a 500 is counted with the others, not raised
     with CaptureQueriesContext(connection) as captured:
-        response = get(url)
-    assert response.status_code < 500, url
-    return [query["sql"] for query in captured.captured_queries if WRITE.match(query["sql"])]
+        response = client.generic(method, url)
+    return response.status_code, [query["sql"] for query in captured.captured_queries if WRITE.match(query["sql"])]
 
 
-@pytest.mark.parametrize("reader", ["visitor", "buyer without a cart", "staff"])
-def test_no_get_writes_a_row(world, reader, django_user_model):
-    user = None
-    client = Client()
-    if reader == "buyer without a cart":
-        user = UserFactory()
-    elif reader == "staff":
-        user = UserFactory(is_staff=True, is_superuser=True)
-    if user is not None:
-        client.force_login(user)
-        client.get("/")  # the log-in's own writes (session, last login) are behind us
-    api = token_client(user) if user is not None else None
+@pytest.mark.parametrize("reader", ["visitor", "buyer", "salesperson", "staff"])
+def test_no_read_of_any_address_writes_a_row_and_a_head_answers_as_its_get(world, reader):
+    browser, api = _reader(reader)
+    addresses = [_address(route, world) for route in _routes()] + [url.format(**world) for url in ALSO]
+    assert len(addresses) > 80  # every route: the site's, the API's, the accounts'
+    found, failed, heads = {}, {}, {}
+    for url in addresses:
+        client = api if url.startswith("/api/") and api is not None else browser
+        statuses = {}
+        for method in ("GET", "HEAD", "OPTIONS"):
+            statuses[method], writes = _answer(client, method, url)
+            if writes:
+                found[f"{method} {url}"] = writes
+            if statuses[method] >= 500:
+                failed[f"{method} {url}"] = statuses[method]
+        if statuses["HEAD"] != statuses["GET"]:
+            heads[url] = (statuses["GET"], statuses["HEAD"])
+    assert (found, failed, heads) == ({}, {}, {})
 
-    found = {url: _writes(client.get, url.format(**world)) for url in PAGES}
-    if api is not None:
-        found |= {f"API {url}": _writes(api.get, url.format(**world)) for url in API}
 
-    assert {url: sql for url, sql in found.items() if sql} == {}
+def test_a_head_carrying_photos_uploads_none_and_answers_as_the_gallery_does(world):
+    """DRF sends a HEAD to the action's GET and its permission lets any reader through: the upload
+    the action made of whatever was not a GET was anyone's."""
+    photos = f"/api/cars/{world['car']}/photos/"
+    for client in (Client(), token_client(UserFactory())):
+        sent = client.generic("HEAD", photos, data=b"--x--", content_type="multipart/form-data; boundary=x")
+        assert sent.status_code == client.get(photos).status_code == 200
+    assert list(CarPhoto.objects.values_list("pk", flat=True)) == [world["photo"]]

@@ -731,7 +731,7 @@ def test_a_buyer_without_orders_is_pointed_to_their_cart_or_the_cars_and_greeted
     client.force_login(user)
 
     empty = client.get("/orders/").content.decode()
-    assert "No orders yet. <a href=\"/\">Browse the cars on sale</a>." in empty and "<table" not in empty
+    assert 'No orders yet. <a href="/">Browse the cars on sale</a>.' in empty and "<table" not in empty
     assert "Hi, Jane</a>" in empty
 
     client.post(f"/cart/add/{CarFactory().pk}/")
