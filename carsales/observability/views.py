@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -26,9 +26,13 @@ def _since(text: str) -> datetime | None:
         if moment is None and text:
             day = parse_date(text)
             moment = datetime.combine(day, datetime.min.time()) if day else None
-    except ValueError:  # well formed, but no such day
+        if moment is not None and timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        if moment is not None:
+            moment.astimezone(UTC)  # as the database stores it: 31 Dec 9999 at UTC-12 is past its calendar
+    except (ValueError, OverflowError):  # well formed, but no such day (here or in UTC)
         return None
-    return timezone.make_aware(moment) if moment is not None and timezone.is_naive(moment) else moment
+    return moment
 
 
 @staff_required("core.view_receiverfailure")

@@ -245,6 +245,8 @@ def test_the_timeline_filters_by_app_and_time_and_the_prune_command_keeps_recent
 
     nonsense = staff_client.get("/staff/timeline/", {"since": "2026-13-40"})
     assert nonsense.status_code == 200
+    for past_the_calendar_in_utc in ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"):
+        assert staff_client.get("/staff/timeline/", {"since": past_the_calendar_in_utc}).status_code == 200
     assert [c.cause for c in by_app] == ["test: an order"]
     assert "test: an old car" not in [c.cause for c in recent.context["chains"]]
     assert "Deleted 1 chains older than 7 days." in capsys.readouterr().out
