@@ -19,11 +19,13 @@ Django's exact lookup does: no row can hold it, and the database would refuse it
 bind it; PostgreSQL cannot cast it into the array).
 """
 
+from datetime import MAXYEAR, MINYEAR
 from typing import Any
 
 from django.db.models import Field, ForeignObject, IntegerField
 from django.db.models.fields.related_lookups import RelatedIn
-from django.db.models.lookups import In
+from django.db.models.functions import ExtractIsoYear, ExtractYear
+from django.db.models.lookups import In, YearExact, YearGt, YearGte, YearLt, YearLte
 
 LONG_LIST = 100
 INTEGER_TYPES = frozenset(["smallint", "integer", "bigint"])
@@ -87,6 +89,28 @@ class RelatedArrayIn(_InMechanism, RelatedIn):
     pass
 
 
+class _CalendarYear:
+    """A date's year compared by the bounds of that year (Django's YearLookup), refused when the
+    lookup is made if no date has it (0, 10000): the bounds would fail when the query is compiled,
+    a 500 where a caller such as the admin's list filters says a bad parameter when the lookup is
+    made."""
+
+    def get_prep_lookup(self) -> Any:
+        year = super().get_prep_lookup()  # type: ignore[misc]
+        if self.rhs_is_direct_value() and not MINYEAR <= int(year) <= MAXYEAR:  # type: ignore[attr-defined]
+            raise ValueError(f"{year} is no year of the calendar ({MINYEAR} to {MAXYEAR}).")
+        return year
+
+
+CALENDAR_YEAR_LOOKUPS = [
+    type(f"Calendar{lookup.__name__}", (_CalendarYear, lookup), {})
+    for lookup in (YearExact, YearGt, YearGte, YearLt, YearLte)
+]
+
+
 def register() -> None:
     Field.register_lookup(ArrayIn)
     ForeignObject.register_lookup(RelatedArrayIn)
+    for transform in (ExtractYear, ExtractIsoYear):
+        for lookup in CALENDAR_YEAR_LOOKUPS:
+            transform.register_lookup(lookup)

@@ -20,3 +20,18 @@ def test_every_project_model_is_registered_in_the_admin():
     project_models = [m for m in apps.get_models() if m.__module__.startswith("carsales.")]
 
     assert project_models and all(m in admin.site._registry for m in project_models)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "/admin/audit/auditentry/?created_at__year=0",
+        "/admin/catalog/car/?updated_at__year=0",
+        "/admin/orders/order/?paid_at__year=10000",
+        "/admin/auth/user/?date_joined__year__gte=0",
+        "/admin/analytics/orderevent/?created_at__year=0",
+    ],
+)
+def test_a_year_no_date_has_is_a_bad_filter_in_any_admin_list_not_a_500(staff_client, address):
+    answer = staff_client.get(address)
+    assert answer.status_code == 302 and answer["Location"].endswith("?e=1")  # Django's "bad filter" way
