@@ -443,8 +443,15 @@ class VinGiven(models.Func):
 
 
 def plate_as_stored(plate: str) -> str:
-    """As typed on a form or in a file ("ab 1 ", "AB\t1"): runs of spaces as one, in capitals."""
-    return " ".join(plate.split()).upper()
+    """As typed on a form or in a file ("ab 1 ", "AB\t1"): runs of spaces, tabs and line breaks
+    as one space, in capitals. A plate holding anything but ASCII is left as typed, for the plate's
+    format to refuse: capitals would make another plate of it ("straße 1" STRASSE 1, "ﬁ 12" FI 12),
+    and str.split() would take a control character for a space."""
+    spaced = " ".join(_PLATE_SPACES.split(plate.strip(" \t\r\n")))
+    return spaced.upper() if spaced.isascii() else spaced
+
+
+_PLATE_SPACES = re.compile(r"[ \t\r\n]+")
 
 
 def plate_bare(plate: str) -> str:

@@ -258,3 +258,19 @@ def test_a_staff_word_that_is_a_model_or_a_year_finds_those_cars_and_the_car_it_
     api = token_client(member_of(SALESPERSON))
     listed = {row["id"] for row in api.get("/api/cars/", {"q": typed}).json()["results"]}
     assert listed == expected
+
+
+@pytest.mark.parametrize("typed", ["straße 1", "ﬁ 12", "\u01319 AB", "ßßßßßßßßß", "ab\x1c77x", "\uff21\uff2212"])
+def test_a_plate_written_in_more_than_ascii_is_refused_as_typed_never_stored_as_another(typed: str):
+    """Capitals made another plate of some letters (ß → SS, ﬁ → FI, a dotless i → I; fullwidth letters), and a control
+    character was read as a space: each is refused by the plate's format, saying so."""
+    from carsales.catalog.models import PLATE_FORMAT, Car
+    from carsales.conftest import BrandFactory
+
+    staff = token_client(UserFactory(is_staff=True, is_superuser=True))
+    sent = {"brand": BrandFactory().slug, "model": "Rio", "factory_year": 2020, "model_year": 2020, "plate": typed}
+
+    answer = staff.post("/api/cars/", sent, format="json")
+
+    assert answer.status_code == 400 and PLATE_FORMAT in str(answer.json()["plate"])
+    assert not Car.objects.filter(model="Rio").exists()
