@@ -1,6 +1,7 @@
 """Cars from CSV, as `export_cars` and the staff download write them: checked row by row, added
 a batch at a time (all or nothing per batch) through cars_add_many, resumable by running again."""
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,6 +20,7 @@ REQUIRED_COLUMNS = ("brand", "model", "factory_year", "model_year", "plate")
 IMPORTED_FIELDS = [c for c in CSV_COLUMNS if c not in ("brand", "status", "created_at")]
 NULLABLE = {name: getattr(Car._meta.get_field(name), "null", False) for name in IMPORTED_FIELDS}
 BATCH_ROWS = 1000
+STOCK_CODE_FORMAT = re.compile(r"[A-Z0-9]+")
 
 
 @dataclass
@@ -89,9 +91,12 @@ class _Batch:
         if any(isinstance(cell, str) and "\x00" in cell for cell in row.values()):
             report.problems.append((line, "a cell holds a NUL character, which no text of a car may"))
             return
-        status = (row.get("status") or "available").strip()
-        if status not in (CarStatus.AVAILABLE, CarStatus.WITHDRAWN):
+        status = (row.get("status") or "available").strip().lower()
+        if status in (CarStatus.RESERVED, CarStatus.SOLD):
             report.problems.append((line, f"a {status} car comes with its order; it is not imported on its own"))
+            return
+        if status not in (CarStatus.AVAILABLE, CarStatus.WITHDRAWN):
+            report.problems.append((line, f"status {status}: a car is imported available or withdrawn"))
             return
         values: dict[str, Any] = {name: _text(row.get(name) or "") for name in IMPORTED_FIELDS}
         brand_name = _text(row.get("brand") or "")
@@ -101,6 +106,11 @@ class _Batch:
         # An empty cell is "not stated": NULL where the column takes it (numbers), else "" (text).
         car = Car(**{name: None if value == "" and NULLABLE[name] else value for name, value in values.items()})
         car.plate = plate_as_stored(car.plate)
+        # In capitals, as searching reads a code typed in any case; letters A to Z and digits only.
+        car.stock_code = car.stock_code.upper() if car.stock_code.isascii() else car.stock_code
+        if car.stock_code and not STOCK_CODE_FORMAT.fullmatch(car.stock_code):
+            report.problems.append((line, f"stock code {car.stock_code}: letters A to Z and digits only"))
+            return
         try:
             self.cleaner.clean_fields(car)
             car.clean()

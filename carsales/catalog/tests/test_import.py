@@ -105,6 +105,31 @@ def test_bad_rows_are_reported_by_line_and_skipped_and_the_others_added(tmp_path
     assert f"line 11: stock code {other.stock_code} is another car's: Fiat Panda 2018, stock code" in errors
 
 
+def test_a_stock_code_is_one_in_any_case_and_a_status_is_read_in_any_case(tmp_path: Any, capsys: Any):
+    kia = BrandFactory(name="Kia")
+    stored = CarFactory(brand=kia, model="Rio", factory_year=2020, model_year=2020)
+    row = {"brand": "Kia", "model": "Rio", "factory_year": 2020, "model_year": 2020}
+    write(tmp_path / "cars.csv", [
+        {**row, "plate": "NEW1", "stock_code": stored.stock_code.lower()},  # the stored car's: already in stock
+        {**row, "plate": "NEW2", "stock_code": "abc123", "status": " Withdrawn "},
+        {**row, "plate": "NEW3", "stock_code": "a b"},
+        {**row, "plate": "NEW4", "stock_code": "ÄÖÜ"},
+        {**row, "plate": "NEW5", "status": "bogus"},
+    ])  # fmt: skip
+
+    call_command("import_cars", str(tmp_path / "cars.csv"), verbosity=1)
+
+    output = capsys.readouterr()
+    assert "Added 1 car; 1 already in stock; 3 rows skipped." in output.out
+    added = Car.objects.get(plate="NEW2")
+    assert (added.stock_code, added.status) == ("ABC123", CarStatus.WITHDRAWN)
+    assert "line 4: stock code A B: letters A to Z and digits only" in output.err
+    assert "line 5: stock code ÄÖÜ: letters A to Z and digits only" in output.err
+    assert "line 6: status bogus: a car is imported available or withdrawn" in output.err
+    with pytest.raises(CommandError, match="a batch holds at least one row"):
+        call_command("import_cars", str(tmp_path / "cars.csv"), "--batch-rows", "0")
+
+
 def test_each_batch_commits_alone_and_running_again_resumes(tmp_path: Any, monkeypatch: Any):
     BrandFactory(name="Kia")
     rows = [{"brand": "Kia", "model": "Rio", "factory_year": 2020, "model_year": 2020, "plate": f"P{n}",

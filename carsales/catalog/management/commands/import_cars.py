@@ -1,3 +1,4 @@
+import argparse
 import csv
 from typing import Any
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="The CSV file (UTF-8, a header row naming the columns).")
-        parser.add_argument("--batch-rows", type=int, default=BATCH_ROWS, help="Rows per transaction.")
+        parser.add_argument("--batch-rows", type=_positive, default=BATCH_ROWS, help="Rows per transaction.")
 
     def handle(self, *args: Any, file: str, batch_rows: int, **options: Any) -> None:
         try:
@@ -65,3 +66,13 @@ def _rows_readable(handle: Any, file: str) -> int:
     except csv.Error as error:
         raise CommandError(f"{file}, line {reader.line_num}: {error}.") from None
     return max(rows - 1, 0)
+
+
+def _positive(text: str) -> int:
+    try:
+        rows = int(text)
+    except ValueError:
+        rows = 0
+    if rows < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a batch holds at least one row")
+    return rows
