@@ -273,7 +273,9 @@ class CarViewSet(viewsets.ModelViewSet):
                 return None
             return renderer.render(response.data, request.accepted_media_type, self.get_renderer_context())
 
-        query = cacheable_query(request.query_params, known=API_LIST_PARAMETERS)
+        query = cacheable_query(
+            request.query_params, known=API_LIST_PARAMETERS, sent=request.META.get("QUERY_STRING", "")
+        )
         reader = reader_kind(request.user)
         where = request.build_absolute_uri("/")
         # What the bytes depend on in the Accept header: its indent, not whatever else a client puts there.

@@ -98,10 +98,14 @@ def _version_read() -> int:
     return read_version(connection.alias, read)
 
 
-def cacheable_query(params: QueryDict, *, known: Collection[str]) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
+def cacheable_query(
+    params: QueryDict, *, known: Collection[str], sent: str
+) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
     """The query as a cache key's part, in a canonical order; None when it holds a parameter not
-    in `known` (what the page reads): such a page is rendered but not stored."""
-    if not params.keys() <= set(known):
+    in `known` (what the page reads), or when it was `sent` (the QUERY_STRING) with raw bytes past
+    ASCII, which links rebuilt from it (the API's next page) read otherwise than the same query
+    sent encoded: such a page is rendered but not stored."""
+    if not params.keys() <= set(known) or not sent.isascii():
         return None
     return tuple(sorted((name, tuple(values)) for name, values in params.lists()))
 

@@ -131,7 +131,7 @@ def car_list_view(request: HttpRequest) -> HttpResponse:
             "catalog/car_list.html", context | ({"user": viewer} if viewer else {}), request=request
         )
 
-    query = cacheable_query(request.GET, known=CATALOGUE_PARAMETERS)
+    query = cacheable_query(request.GET, known=CATALOGUE_PARAMETERS, sent=request.META.get("QUERY_STRING", ""))
     version = catalogue_version(request)
     if htmx:
         catalogue = catalogue_cached("catalogue", fragment, reader, query, render=render_catalogue, version=version)

@@ -330,6 +330,19 @@ def test_a_query_with_made_up_parameters_is_served_but_never_stored(client, addr
     assert len(pages._cache) == stored  # type: ignore[attr-defined]
 
 
+def test_a_query_sent_in_raw_bytes_leaves_no_copy_for_the_same_query_sent_encoded(client):
+    """The next page's link is rebuilt from the query as sent: raw UTF-8 reads as other letters
+    there, and that copy would have served everyone asking the same query properly encoded."""
+    for _ in range(4):
+        CarFactory()
+    raw = "٣".encode().decode("latin-1")  # how WSGI hands on the bytes of an unencoded ٣ (3)
+    client.get("/api/cars/", QUERY_STRING=f"page_size={raw}")
+
+    encoded = client.get("/api/cars/?page_size=%D9%A3").json()
+
+    assert len(encoded["results"]) == 3 and encoded["next"].endswith("?page=2&page_size=%D9%A3")
+
+
 def test_the_browsable_api_keeps_its_paging_controls_on_every_visit(client):
     CarFactory.create_batch(25)
     for _visit in range(2):
