@@ -2,6 +2,7 @@
 the order's events are sent from here, after the writes."""
 
 import secrets
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -165,16 +166,30 @@ def order_totals_refresh(*, order_ids: Iterable[int]) -> None:
     )
 
 
-def _cart_changes(in_cart: dict[int, Car], confirmed: set[int]) -> list[str]:
-    """What differs between the cart now and the cars the buyer confirmed, for a message."""
-    added = [f"{in_cart[car_id]} was added" for car_id in sorted(set(in_cart) - confirmed)]
+def _cart_changes(in_cart: dict[int, Car], confirmed: set[int], buyer: Buyer) -> list[str]:
+    """What differs between the cart now and the cars the buyer confirmed, for a message: a car
+    gone from the cart into one of their orders (the same checkout sent twice) says which."""
     dropped = confirmed - set(in_cart)
     still_listed = list(Car.objects.select_related("brand").filter(pk__in=dropped).order_by("pk"))
-    removed = [f"{car} was removed" for car in still_listed]
+    ordered = dict(
+        OrderItem.objects.filter(order__buyer=buyer, car_id__in=dropped, holds_car=True).values_list("car_id", "order")
+    )
+    named = _names_told_apart([*in_cart.values(), *still_listed])
+    added = [f"{named[car_id]} was added" for car_id in sorted(set(in_cart) - confirmed)]
+    removed = [
+        f"{named[car.pk]} is in your order #{ordered[car.pk]}" if car.pk in ordered else f"{named[car.pk]} was removed"
+        for car in still_listed
+    ]
     # A car deleted since, or an id that never was one (an API caller's): either way, not listed.
     if gone := len(dropped) - len(still_listed):
         removed.append(f"{gone} car{'s are' if gone > 1 else ' is'} no longer listed")
     return added + removed
+
+
+def _names_told_apart(cars: Collection[Car]) -> dict[int, str]:
+    """Each car's name, with its stock code where another of `cars` has the same name."""
+    names = Counter(str(car) for car in cars)
+    return {car.pk: f"{car} ({car.stock_code})" if names[str(car)] > 1 else str(car) for car in cars}
 
 
 @transaction.atomic
@@ -205,7 +220,7 @@ def order_place(
     # only the items read). An empty cart locks nothing, and orders nothing.
     items = CartItem.objects.filter(cart=cart).select_related("cart", "car__brand").select_for_update(of=("cart",))
     in_cart = {item.car_id: item.car for item in items}
-    if confirmed_car_ids is not None and (changes := _cart_changes(in_cart, set(confirmed_car_ids))):
+    if confirmed_car_ids is not None and (changes := _cart_changes(in_cart, set(confirmed_car_ids), buyer)):
         raise CheckoutError(
             f"Your cart changed since you reviewed it: {'; '.join(changes)}. Check it and place the order again."
         )

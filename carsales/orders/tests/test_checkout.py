@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from carsales.analytics.models import DailySales, OrderEvent
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.services import car_update, cars_withdraw
-from carsales.conftest import CarFactory, UserFactory, order_for
+from carsales.conftest import BrandFactory, CarFactory, UserFactory, order_for
 from carsales.core.models import ReceiverFailure
 from carsales.events.models import Delivery
 from carsales.orders.models import CartItem, Order
@@ -93,6 +93,20 @@ def test_a_checkout_of_a_cart_that_changed_since_it_was_reviewed_is_refused_nami
         order_place(cart=cart, buyer=user.buyer, actor=user, confirmed_car_ids=[seen.pk])
 
     assert not Order.objects.exists()
+
+
+def test_a_checkout_sent_again_says_the_cars_are_in_the_order_it_placed_telling_twins_apart():
+    user = UserFactory()
+    brand = BrandFactory()
+    twins = [CarFactory(brand=brand, model="Twin") for _ in range(2)]
+    cart = cart_with(user, *twins)
+    order = order_place(cart=cart, buyer=user.buyer, actor=user, confirmed_car_ids=[car.pk for car in twins])
+
+    with pytest.raises(CheckoutError) as refused:
+        order_place(cart=cart, buyer=user.buyer, actor=user, confirmed_car_ids=[car.pk for car in twins])
+
+    first, second = (f"{car} ({car.stock_code}) is in your order #{order.pk}" for car in twins)
+    assert f"{first}; {second}" in str(refused.value)
 
 
 def test_a_checkout_racing_the_deletion_of_its_car_is_refused():
