@@ -43,6 +43,10 @@ ORDERING_LABELS = {
 class CarFilterForm(forms.Form):
     """The checks across fields; the fields themselves come from CarFilterSet."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # labels set above their fields, as headings: no colon
+        super().__init__(*args, **kwargs)
+
     def clean_q(self) -> str:
         words = self.cleaned_data["q"].split()
         if len(words) > SEARCH_MAX_WORDS:

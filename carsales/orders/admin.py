@@ -52,7 +52,7 @@ class StateFilter(admin.SimpleListFilter):
 class OrderAdmin(admin.ModelAdmin):
     """Orders change state only through the actions, which call the services."""
 
-    list_display = ["id", "buyer", "state", "cars", "amount", "placed_at", "paid_at"]
+    list_display = ["id", "buyer", "state", "car_count", "amount", "placed_at", "paid_at"]
     list_filter = [StateFilter, "payment_method", "placed_at"]
     search_fields = [
         "id",
@@ -88,7 +88,7 @@ class OrderAdmin(admin.ModelAdmin):
     actions = ["mark_paid", "cancel", "delete_finished"]
 
     @admin.display(description="Cars", ordering="total")
-    def cars(self, order: Order) -> int:
+    def car_count(self, order: Order) -> int:
         return order.total
 
     @admin.display(description="Total price", ordering="total_price")

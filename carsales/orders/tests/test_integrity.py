@@ -707,3 +707,5 @@ def test_the_admin_says_a_voided_orders_state_as_the_site_does(staff_client, sta
     shown = staff_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
 
     assert "Voided" in listed and "Voided" in shown
+    # Its number of cars and its price, as money.
+    assert '<td class="field-car_count">1</td>' in listed and '<td class="field-amount">$' in listed
