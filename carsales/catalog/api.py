@@ -266,7 +266,7 @@ class CarViewSet(viewsets.ModelViewSet):
             if rows is None:
                 response = super(CarViewSet, self).list(request, *args, **kwargs)
             else:  # DRF's paging of the rows: its page size, its 404 for a page past the last
-                page = self.paginate_queryset(rows)  # type: ignore[arg-type]  # a slice and a count, as a queryset
+                page = cast(list[tuple[Any, ...]], self.paginate_queryset(rows))  # type: ignore[arg-type]  # a queryset's slice and count
                 response = self.get_paginated_response(row_writer(self.serializer_class).written(page, request))
             if response.status_code != status.HTTP_200_OK:
                 refused.append(response)

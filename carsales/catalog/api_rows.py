@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
 from django.db.models import Func, IntegerField
@@ -49,7 +50,7 @@ class _Field:
         if self.zoned is None:
             return self.write
         in_zone = copy.copy(self.zoned)
-        in_zone.timezone = self.zoned.default_timezone()  # type: ignore[attr-defined]
+        in_zone.timezone = self.zoned.default_timezone()  # type: ignore[assignment]
         return in_zone.to_representation
 
 
@@ -94,17 +95,24 @@ class CarRowWriter:
                 self.fields.append(_Field(name, WRITTEN, read(source), field.to_representation, zoned=zoned))
         self.plate, self.vin = read("plate"), read("vin")
         self.columns = tuple(columns)
+        # Every field's column in the fields' order, made a car in one step; then those not given
+        # as read are written in place (a dict keeps a key where it was first set).
+        self.names = tuple(field.name for field in self.fields)
+        self.in_order = itemgetter(*(field.column for field in self.fields))
 
     def written(self, rows: list[tuple[Any, ...]], request: Request) -> list[dict[str, Any]]:
-        plan = [(field.name, field.kind, field.column, field.writer(), field.columns) for field in self.fields]
+        names, in_order = self.names, self.in_order
+        plan = [
+            (field.name, field.kind, field.column, field.writer(), field.columns)
+            for field in self.fields
+            if field.kind != GIVEN
+        ]
         cars = []
         for row in rows:
-            car: dict[str, Any] = {}
+            car: dict[str, Any] = dict(zip(names, in_order(row), strict=True))
             for name, kind, column, write, columns in plan:
                 value = row[column]
-                if kind == GIVEN:
-                    car[name] = value
-                elif kind == WRITTEN:
+                if kind == WRITTEN:
                     car[name] = None if value is None else write(value)  # type: ignore[misc]
                 elif kind == FILE:  # as DRF's FileField: null without a file, else its URL made absolute
                     car[name] = request.build_absolute_uri(write(value)) if value else None  # type: ignore[misc]
