@@ -174,7 +174,11 @@ def test_visitors_browse_the_gallery_with_buttons_and_staff_get_its_management_p
     management = staff_client.get(f"/cars/{car.pk}/photos/").content.decode()
 
     assert 'aria-label="Next photo"' in page and 'data-goto="1"' in page and "js/gallery.js" in page
+    assert 'aria-roledescription="carousel"' in page and 'data-gallery tabindex="0"' in page
     assert "Make cover" in management and Client().get(f"/cars/{car.pk}/photos/").status_code == 302
+    # One photo is no carousel: nothing to focus or page through.
+    alone = Client().get(f"/cars/{CarFactory(photo=image_upload()).pk}/").content.decode()
+    assert "data-gallery>" in alone and "carousel" not in alone and 'aria-label="Next photo"' not in alone
 
 
 def test_a_gallery_upload_may_carry_several_photos_where_other_requests_may_not(staff_client: Client, settings: Any):
