@@ -127,6 +127,11 @@ def cars_word(count: int | None) -> str:
     return "car" if count == 1 else "cars"
 
 
+def back_on_sale(count: int) -> str:
+    """What became of an order's cars once it no longer holds them: "its car is back on sale"."""
+    return f"its {'car is' if count == 1 else 'cars are'} back on sale"
+
+
 def void_reason_label(reason: str, *, cars: int | None) -> str:
     """A VoidReason's label for a sale of this many `cars` (None: not known, said for several)."""
     return VOID_SAID_TO_STAFF.get(VoidReason(reason), VoidReason(reason).label).format(cars=cars_word(cars))

@@ -19,7 +19,7 @@ from carsales.core.pagination import page_of
 from carsales.core.permissions import has_staff_power, staff_required
 
 from .forms import PaymentForm, RefundForm
-from .models import CancellationReason, Cart, Order
+from .models import CancellationReason, Cart, Order, back_on_sale
 from .receivers import CART_TOKEN_SESSION_KEY
 from .selectors import (
     ORDER_STATES,
@@ -253,6 +253,5 @@ def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     except OrderStateError as refusal:
         messages.error(request, str(refusal))
     else:
-        back = "its car is" if order.total == 1 else "its cars are"
-        messages.success(request, f"Order #{order.pk} is cancelled; {back} back on sale.")
+        messages.success(request, f"Order #{order.pk} is cancelled; {back_on_sale(order.total)}.")
     return redirect(order)

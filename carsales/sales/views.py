@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from carsales.core.permissions import staff_required
+from carsales.orders.models import back_on_sale
 
 from .forms import SaleVoidForm
 from .selectors import sale_list
@@ -21,6 +22,5 @@ def sale_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return render(request, "sales/sale_confirm_void.html", {"sale": sale, "order": order, "form": form})
     sale_void(sale=sale, actor=request.user, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"])
-    back = "car is" if order.total == 1 else "cars are"
-    messages.success(request, f"The sale of order #{order.pk} is voided; its {back} back on sale.")
+    messages.success(request, f"The sale of order #{order.pk} is voided; {back_on_sale(order.total)}.")
     return redirect(order)
