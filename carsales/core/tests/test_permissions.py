@@ -112,6 +112,11 @@ def test_the_staff_menu_shows_only_what_the_role_may_open():
 
     assert 'href="/staff/sales/"' in menu and 'href="/staff/inventory/"' in menu
     assert 'href="/cars/new/"' not in menu and 'href="/staff/signals/"' not in menu
+    # No operator's page to open: the admin as a link, not a menu of one.
+    assert '<a href="/admin/">Admin</a>' in menu and "<summary>Operations</summary>" not in menu
+    manager = Client()
+    manager.force_login(_staff_in("Manager"))
+    assert "<summary>Operations</summary>" in manager.get("/").content.decode()
 
 
 def _staff_with(*codenames: str):
