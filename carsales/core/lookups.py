@@ -91,14 +91,15 @@ class RelatedArrayIn(_InMechanism, RelatedIn):
 
 class _CalendarYear:
     """A date's year compared by the bounds of that year (Django's YearLookup), refused when the
-    lookup is made if no date has it (0, 10000): the bounds would fail when the query is compiled,
-    a 500 where a caller such as the admin's list filters says a bad parameter when the lookup is
-    made."""
+    lookup is made unless both bounds exist in every time zone: 2 to 9998. Year 0 or 10000 has no
+    dates; the last moment of 9999 in Chicago is in 10000 in UTC, the first of year 1 in Kolkata in
+    year 0, and the ISO year 9999 ends in 10000. Each bound failed when the query was compiled, a
+    500 where a caller such as the admin's list filters says a bad parameter when the lookup is made."""
 
     def get_prep_lookup(self) -> Any:
         year = super().get_prep_lookup()  # type: ignore[misc]
-        if self.rhs_is_direct_value() and not MINYEAR <= int(year) <= MAXYEAR:  # type: ignore[attr-defined]
-            raise ValueError(f"{year} is no year of the calendar ({MINYEAR} to {MAXYEAR}).")
+        if self.rhs_is_direct_value() and not MINYEAR < int(year) < MAXYEAR:  # type: ignore[attr-defined]
+            raise ValueError(f"{year}: a year from {MINYEAR + 1} to {MAXYEAR - 1} is looked up.")
         return year
 
 
