@@ -42,6 +42,7 @@ from .selectors import (
     order_shows_car_identity,
 )
 from .services import (
+    AlreadyOrdered,
     CartError,
     CheckoutError,
     OrderStateError,
@@ -226,6 +227,9 @@ class CheckoutView(APIView):
         responses={
             201: OrderSerializer,
             404: OpenApiResponse(description="The cart_id given is not your cart."),
+            409: OpenApiResponse(
+                description="The cars confirmed are your order already (the checkout sent twice): `order` is its id."
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -243,6 +247,8 @@ class CheckoutView(APIView):
                 confirmed_car_ids=body.validated_data.get("cars"),
                 confirmed_prices=body.validated_data.get("prices"),
             )
+        except AlreadyOrdered as placed:  # the same checkout sent twice: which order it placed
+            return Response({"detail": str(placed), "order": placed.order_id}, status=status.HTTP_409_CONFLICT)
         except CheckoutError as refusal:
             raise ValidationError({"detail": str(refusal)})
         order = order_list_for(user=request.user).get(pk=order.pk)

@@ -50,6 +50,14 @@ class CheckoutError(Exception):
     """The checkout is refused; the message says why. Nothing was written."""
 
 
+class AlreadyOrdered(CheckoutError):
+    """The checkout's cars are the buyer's order already (the same checkout sent twice)."""
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__(f"Order #{order_id} is placed already: it holds the cars you confirmed.")
+        self.order_id = order_id
+
+
 class OrderStateError(Exception):
     """The order is not in a state that allows this action."""
 
@@ -186,6 +194,13 @@ def _cart_changes(in_cart: dict[int, Car], confirmed: set[int], buyer: Buyer) ->
     return added + removed
 
 
+def _order_holding(buyer: Buyer, car_ids: set[int]) -> int | None:
+    """The buyer's order whose live lines hold every one of these cars, if one does."""
+    lines = OrderItem.objects.filter(order__buyer=buyer, car_id__in=car_ids, holds_car=True)
+    orders = {order_id for _, order_id in lines.values_list("car_id", "order")}
+    return orders.pop() if len(orders) == 1 and lines.count() == len(car_ids) else None
+
+
 def _names_told_apart(cars: Collection[Car]) -> dict[int, str]:
     """Each car's name, with its stock code where another of `cars` has the same name."""
     names = Counter(str(car) for car in cars)
@@ -220,6 +235,8 @@ def order_place(
     # only the items read). An empty cart locks nothing, and orders nothing.
     items = CartItem.objects.filter(cart=cart).select_related("cart", "car__brand").select_for_update(of=("cart",))
     in_cart = {item.car_id: item.car for item in items}
+    if confirmed_car_ids and not in_cart and (placed := _order_holding(buyer, set(confirmed_car_ids))):
+        raise AlreadyOrdered(placed)
     if confirmed_car_ids is not None and (changes := _cart_changes(in_cart, set(confirmed_car_ids), buyer)):
         raise CheckoutError(
             f"Your cart changed since you reviewed it: {'; '.join(changes)}. Check it and place the order again."

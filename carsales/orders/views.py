@@ -32,6 +32,7 @@ from .selectors import (
     visitor_cart_items,
 )
 from .services import (
+    AlreadyOrdered,
     CartError,
     CheckoutError,
     OrderStateError,
@@ -136,6 +137,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
             confirmed_car_ids=confirmed,
             confirmed_prices=prices,
         )
+    except AlreadyOrdered as placed:  # the same checkout sent twice: the order it placed
+        messages.info(request, str(placed))
+        return redirect("orders:order_detail", pk=placed.order_id)
     except CheckoutError as refusal:
         messages.error(request, str(refusal))
         return redirect("orders:cart")

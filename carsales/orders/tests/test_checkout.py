@@ -10,11 +10,18 @@ from django.test.utils import CaptureQueriesContext
 from carsales.analytics.models import DailySales, OrderEvent
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.services import car_update, cars_withdraw
-from carsales.conftest import BrandFactory, CarFactory, UserFactory, order_for
+from carsales.conftest import BrandFactory, CarFactory, UserFactory, order_for, token_client
 from carsales.core.models import ReceiverFailure
 from carsales.events.models import Delivery
 from carsales.orders.models import CartItem, Order
-from carsales.orders.services import CheckoutError, cart_for_buyer, cart_item_add, order_mark_paid, order_place
+from carsales.orders.services import (
+    AlreadyOrdered,
+    CheckoutError,
+    cart_for_buyer,
+    cart_item_add,
+    order_mark_paid,
+    order_place,
+)
 from carsales.orders.signals import order_placed
 
 pytestmark = pytest.mark.django_db
@@ -95,18 +102,39 @@ def test_a_checkout_of_a_cart_that_changed_since_it_was_reviewed_is_refused_nami
     assert not Order.objects.exists()
 
 
-def test_a_checkout_sent_again_says_the_cars_are_in_the_order_it_placed_telling_twins_apart():
+def test_a_checkout_sent_again_is_sent_to_the_order_it_placed(client):
+    user = UserFactory()
+    cars = [CarFactory(), CarFactory()]
+    cart = cart_with(user, *cars)
+    confirmed = [car.pk for car in cars]
+    order = order_place(cart=cart, buyer=user.buyer, actor=user, confirmed_car_ids=confirmed)
+
+    with pytest.raises(AlreadyOrdered) as again:
+        order_place(cart=cart, buyer=user.buyer, actor=user, confirmed_car_ids=confirmed)
+    client.force_login(user)
+    page = client.post("/checkout/", {"cars": confirmed}, follow=True)
+    api = token_client(user).post("/api/checkout/", {"cars": confirmed}, format="json")
+
+    assert again.value.order_id == order.pk and Order.objects.count() == 1
+    assert page.redirect_chain[-1][0] == f"/orders/{order.pk}/"
+    assert f"Order #{order.pk} is placed already: it holds the cars you confirmed." in page.content.decode()
+    assert api.status_code == 409 and api.json()["order"] == order.pk
+
+
+def test_a_cart_changed_into_an_order_and_more_says_which_car_is_in_it_telling_twins_apart():
     user = UserFactory()
     brand = BrandFactory()
     twins = [CarFactory(brand=brand, model="Twin") for _ in range(2)]
     cart = cart_with(user, *twins)
     order = order_place(cart=cart, buyer=user.buyer, actor=user, confirmed_car_ids=[car.pk for car in twins])
+    added = CarFactory(model="Later")
+    cart_item_add(cart=cart, car=added)
 
     with pytest.raises(CheckoutError) as refused:
         order_place(cart=cart, buyer=user.buyer, actor=user, confirmed_car_ids=[car.pk for car in twins])
 
     first, second = (f"{car} ({car.stock_code}) is in your order #{order.pk}" for car in twins)
-    assert f"{first}; {second}" in str(refused.value)
+    assert f"{added} was added; {first}; {second}" in str(refused.value)
 
 
 def test_a_checkout_racing_the_deletion_of_its_car_is_refused():
