@@ -189,6 +189,8 @@ class CarSerializer(ModelSerializer):
     }
 
     def to_representation(self, car: Car) -> dict[str, Any]:
+        # The car list's rows (catalog.api_rows.CarRowWriter) are written as this writes a car: a
+        # change here is one there too (tests/test_api_rows.py compares their bytes).
         data = super().to_representation(car)
         self.identity_masked(data, car.plate, car.vin, self.context.get("request"))
         return data
@@ -249,7 +251,11 @@ class CarViewSet(viewsets.ModelViewSet):
             # A salesperson reads a sold car they found by its plate (the list's search); a visitor not.
             hidden = ["withdrawn"] if sees_car_identity(self.request.user) else ["sold", "withdrawn"]
             return cars.exclude(status__in=hidden)
-        return car_catalogue(include_unavailable=sees_car_identity(self.request.user))  # narrowed: CarFilterSet
+        return car_catalogue(include_unavailable=self._lists_unavailable())  # narrowed: CarFilterSet
+
+    def _lists_unavailable(self) -> bool:
+        """Whether the list holds cars not on sale (staff's): the queryset's and the rows' one rule."""
+        return sees_car_identity(self.request.user)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:  # type: ignore[override]
         """A page of the catalogue, cached by the catalogue's version (catalog.pages) for each kind
@@ -293,8 +299,8 @@ class CarViewSet(viewsets.ModelViewSet):
         reads it (whose list the filterset widens to their papers' cars); else None."""
         if not CarFilterSet.leaves_as_given(self.request, self.request.query_params):
             return None
-        include_unavailable = sees_car_identity(self.request.user)  # as get_queryset's car_catalogue
-        return CarRows(include_unavailable=include_unavailable, columns=row_writer(self.serializer_class).columns)
+        columns = row_writer(self.serializer_class).columns
+        return CarRows(include_unavailable=self._lists_unavailable(), columns=columns)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # The catalogue's filters narrow the list; a car's own address is never filtered away.

@@ -31,6 +31,8 @@ from .selectors import car_catalogue, price_drop_cutoff
 # Each kind of field as its to_representation writes what the database gave: these as given.
 _AS_GIVEN = (serializers.CharField.to_representation, serializers.IntegerField.to_representation)
 GIVEN, WRITTEN, FILE, METHOD = "given", "written", "file", "method"
+# Fields not written from one column as their kind writes it: refused when a writer is built.
+_NOT_ONE_COLUMN = (serializers.RelatedField, serializers.BaseSerializer, serializers.ListField, serializers.FileField)
 
 
 @dataclass(frozen=True)
@@ -73,19 +75,20 @@ class CarRowWriter:
 
         self.fields: list[_Field] = []
         # A serializer made without a request: what these fields write depends on the value alone.
-        for name, field in serializer_class().fields.items():
-            source = "__".join(field.source_attrs)
+        # Its readable fields, as DRF writes them: never a write-only one.
+        for field in serializer_class()._readable_fields:
+            name, source = field.field_name, "__".join(field.source_attrs)
             if isinstance(field, serializers.SerializerMethodField):
                 if name not in from_columns:
                     raise TypeError(f"{serializer_class.__name__}.{name}: not in method_fields_from_columns.")
                 names, write = from_columns[name]
                 reads = tuple(read(column) for column in names)
                 self.fields.append(_Field(name, METHOD, reads[0], write, reads))
-            elif isinstance(field, serializers.SlugRelatedField):
+            elif _writes_as(field, serializers.SlugRelatedField):
                 self.fields.append(_Field(name, GIVEN, read(f"{source}__{field.slug_field}")))
-            elif isinstance(field, serializers.FileField):
+            elif _writes_as(field, serializers.FileField) and getattr(field, "use_url", True):
                 self.fields.append(_Field(name, FILE, read(source), model._meta.get_field(source).storage.url))
-            elif isinstance(field, serializers.RelatedField | serializers.BaseSerializer | serializers.ListField):
+            elif isinstance(field, _NOT_ONE_COLUMN):
                 raise TypeError(f"{serializer_class.__name__}.{name}: a {type(field).__name__} is not one column.")
             elif type(field).to_representation in _AS_GIVEN or _choices_as_given(field):
                 self.fields.append(_Field(name, GIVEN, read(source)))
@@ -121,6 +124,11 @@ class CarRowWriter:
             self.serializer_class.identity_masked(car, row[self.plate], row[self.vin], request)
             cars.append(car)
         return cars
+
+
+def _writes_as(field: serializers.Field, kind: type[serializers.Field]) -> bool:
+    """A field of `kind` that writes a value as `kind` does (not a subclass writing it otherwise)."""
+    return isinstance(field, kind) and type(field).to_representation is kind.to_representation
 
 
 def _choices_as_given(field: serializers.Field) -> bool:

@@ -160,3 +160,18 @@ def test_a_field_no_column_writes_is_refused_when_the_writer_is_built():
 
     with pytest.raises(TypeError, match="brand_detail: not in method_fields_from_columns"):
         CarRowWriter(WithNested)
+
+
+def test_a_write_only_field_is_never_written_and_a_field_written_otherwise_is_refused():
+    class WithSecret(CarSerializer):
+        secret = serializers.CharField(write_only=True, required=False)
+
+        class Meta(CarSerializer.Meta):
+            fields = [*CarSerializer.Meta.fields, "secret"]
+
+    class PhotoAsName(CarSerializer):
+        photo = serializers.ImageField(use_url=False, read_only=True)
+
+    assert "secret" not in CarRowWriter(WithSecret).names  # as DRF: a write-only field is read, never written
+    with pytest.raises(TypeError, match="photo: a ImageField is not one column"):
+        CarRowWriter(PhotoAsName)
