@@ -20,7 +20,7 @@ def posted_else_back_to(where: Callable[..., Any]) -> Callable[[View], View]:
         def posted_only(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method == "POST":
                 return view(request, *args, **kwargs)
-            if request.method in ("GET", "HEAD"):
+            if request.method == "GET":  # a HEAD too (core.methods.HeadAsGetMiddleware)
                 return redirect(where(**kwargs))
             return HttpResponseNotAllowed(["POST"])
 

@@ -34,7 +34,7 @@ class MethodNotAllowedPageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         bare = isinstance(response, HttpResponse) and not response.content  # Django's, an empty body
-        opened = request.method in ("GET", "HEAD") and "POST" in response.get("Allow", "")  # a form's address
+        opened = request.method == "GET" and "POST" in response.get("Allow", "")  # a form's address (or its HEAD)
         if response.status_code != 405 or not bare or not opened or request.path.startswith("/api/"):
             return response
         page = render(request, "405.html", status=405)

@@ -71,12 +71,13 @@ CSRF_FAILURE_VIEW = "carsales.core.views.csrf_failure"
 MIDDLEWARE = [
     # First: every later middleware (the SSL redirect, lockouts, rate limits) relies on what it leaves.
     "carsales.core.security.TrustedProxyMiddleware",
-    # Before any layer that reads the method (shared responses, CSRF, the views).
-    "carsales.core.methods.HeadAsGetMiddleware",
     "carsales.core.security.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, which answers a HEAD of a static file without reading it; before every layer
+    # that reads the method (shared responses, CSRF, the views).
+    "carsales.core.methods.HeadAsGetMiddleware",
     # Outside the session middleware, so it sees the Vary: Cookie that one adds to a response.
     "carsales.core.security.PrivatePagesMiddleware",
     # Before the session, authentication, CSRF and message layers, which a visitor it serves lacks.

@@ -5,6 +5,8 @@ A crawler, a prefetch, a reload or a probe costs reads only."""
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group
@@ -16,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from carsales.catalog.models import CarPhoto
 from carsales.catalog.services import car_photos_add
 from carsales.conftest import CarFactory, UserFactory, image_upload, order_for, token_client
-from carsales.orders.services import order_mark_paid
+from carsales.orders.services import cart_for_buyer, cart_item_add, order_mark_paid
 
 pytestmark = pytest.mark.django_db
 
@@ -61,44 +63,57 @@ def world(settings, tmp_path) -> dict[str, int]:
     return {"car": car.pk, "photo": photo.pk, "brand": car.brand_id, "order": paid.pk, "sale": paid.sale.pk}
 
 
-def _reader(kind: str) -> tuple[Client, Client | None]:
-    """The reader's browser, and their API client (a token's), for the kind of reader."""
+def _reader(kind: str, world: dict[str, int]) -> tuple[Client, Client | None, dict[str, int]]:
+    """The reader's browser, their API client (a token's), and the world as they read it: a buyer
+    reads their own order and a cart holding a car."""
     if kind == "visitor":
-        return Client(), Client()
+        return Client(), Client(), world
     user = UserFactory(is_staff=kind != "buyer", is_superuser=kind == "staff")
     if kind == "salesperson":
         user.groups.add(Group.objects.get(name="Salesperson"))
+    if kind == "buyer":
+        world = {**world, "order": order_for(CarFactory(), user=user).pk}
+        cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=CarFactory())
     browser = Client()
     browser.force_login(user)
     browser.get("/")  # the log-in's own writes (session, last login) are behind us
-    return browser, token_client(user)
+    return browser, token_client(user), world
 
 
-def _answer(client: Client, method: str, url: str) -> tuple[int, list[str]]:
+def _answer(client: Client, method: str, url: str, after_commit: Any) -> tuple[int, list[str]]:
     client.raise_request_exception = False  # a 500 is counted with the others, not raised
-    with CaptureQueriesContext(connection) as captured:
+    # What a read would leave to do once its transaction commits is done too, and watched.
+    with CaptureQueriesContext(connection) as captured, after_commit(execute=True):
         response = client.generic(method, url)
     return response.status_code, [query["sql"] for query in captured.captured_queries if WRITE.match(query["sql"])]
 
 
 @pytest.mark.parametrize("reader", ["visitor", "buyer", "salesperson", "staff"])
-def test_no_read_of_any_address_writes_a_row_and_a_head_answers_as_its_get(world, reader):
-    browser, api = _reader(reader)
-    addresses = [_address(route, world) for route in _routes()] + [url.format(**world) for url in ALSO]
+def test_no_read_of_any_address_writes_a_row_and_a_head_answers_as_its_get(
+    world, reader, django_capture_on_commit_callbacks, mailoutbox, settings
+):
+    browser, api, seen = _reader(reader, world)
+    files = sorted(path for path in Path(settings.MEDIA_ROOT).rglob("*"))
+    addresses = [_address(route, seen) for route in _routes()] + [url.format(**seen) for url in ALSO]
     assert len(addresses) > 80  # every route: the site's, the API's, the accounts'
-    found, failed, heads = {}, {}, {}
+    found, failed, heads, answered = {}, {}, {}, {}
     for url in addresses:
         client = api if url.startswith("/api/") and api is not None else browser
         statuses = {}
         for method in ("GET", "HEAD", "OPTIONS"):
-            statuses[method], writes = _answer(client, method, url)
+            statuses[method], writes = _answer(client, method, url, django_capture_on_commit_callbacks)
             if writes:
                 found[f"{method} {url}"] = writes
             if statuses[method] >= 500:
                 failed[f"{method} {url}"] = statuses[method]
         if statuses["HEAD"] != statuses["GET"]:
             heads[url] = (statuses["GET"], statuses["HEAD"])
+        answered[url] = statuses["GET"]
     assert (found, failed, heads) == ({}, {}, {})
+    assert mailoutbox == [] and sorted(Path(settings.MEDIA_ROOT).rglob("*")) == files  # no email, no file
+    if reader == "buyer":  # their own pages read, not another buyer's 404s
+        own = f"/orders/{seen['order']}/"
+        assert (answered[own], answered["/cart/"], answered[f"/api{own}"], answered["/api/cart/"]) == (200,) * 4
 
 
 def test_a_head_carrying_photos_uploads_none_and_answers_as_the_gallery_does(world):
