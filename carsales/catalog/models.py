@@ -419,6 +419,7 @@ class CarQuerySet(StateGuardedQuerySet):
 
 # A plate as it is stored: letters A to Z and digits, single spaces or hyphens between them.
 PLATE_PATTERN = r"\A[A-Z0-9](?:[A-Z0-9 -]*[A-Z0-9])?\Z"  # \Z: see VIN_PATTERN
+STOCK_CODE_PATTERN = r"\A[A-Z0-9]*\Z"  # empty until pre_save fills it
 PLATE_FORMAT = "A plate is letters A to Z, digits, spaces and hyphens, starting and ending with a letter or digit."
 
 
@@ -577,6 +578,8 @@ class Car(StateGuardedModel):
             # Stored as plate_as_stored writes it, on every path: "ab1" never sits beside "AB1".
             models.CheckConstraint(condition=models.Q(plate__regex=PLATE_PATTERN), name="car_plate_format"),
             models.UniqueConstraint(fields=["stock_code"], name="car_stock_code_unique"),
+            # As searching reads a code typed in any case (catalog.search): capitals and digits only.
+            models.CheckConstraint(condition=models.Q(stock_code__regex=STOCK_CODE_PATTERN), name="car_stock_code_format"),
             models.UniqueConstraint(
                 fields=["vin"],
                 condition=~models.Q(vin=""),

@@ -341,3 +341,44 @@ def test_the_migration_making_plates_unique_bare_names_the_cars_sharing_one_and_
     ]
     assert subprocess.run(fixed, **run).returncode == 0  # type: ignore[call-overload]  # staff give it its own
     assert subprocess.run([*manage, "migrate", "-v0"], **run).returncode == 0  # type: ignore[call-overload]
+
+
+# Cars whose stock codes an older import stored as typed, in a database migrated up to before codes were capitals.
+CODES_AS_TYPED = textwrap.dedent(
+    """
+    import django
+    django.setup()
+    from django.db import connection
+    from carsales.catalog.models import Brand
+    from carsales.catalog.services import car_create
+
+    kia = Brand.objects.create(name="Kia", slug="kia")
+    cars = [car_create(brand=kia, model="Rio", factory_year=2020, model_year=2020, plate=f"P{n}") for n in range(3)]
+    with connection.cursor() as cursor:
+        for car, code in zip(cars, ["abc123", "xyz789", "XYZ789"]):
+            cursor.execute("UPDATE catalog_car SET stock_code = %s WHERE id = %s", [code, car.pk])
+    print(*(car.pk for car in cars))
+    """
+)
+
+
+def test_the_migration_writing_stock_codes_in_capitals_names_a_code_it_would_make_another_cars(tmp_path: Any):
+    env = {"DJANGO_SETTINGS_MODULE": "carsales.settings.dev", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 120}
+    manage = [sys.executable, "manage.py"]
+    assert subprocess.run([*manage, "migrate", "-v0"], **run).returncode == 0  # type: ignore[call-overload]
+    back = subprocess.run([*manage, "migrate", "catalog", "0024", "-v0"], **run)  # type: ignore[call-overload]
+    assert back.returncode == 0, back.stderr
+    typed, clashing, capitals = subprocess.run([sys.executable, "-c", CODES_AS_TYPED], **run).stdout.split()  # type: ignore[call-overload]
+
+    refused = subprocess.run([*manage, "migrate", "-v0"], **run)  # type: ignore[call-overload]
+    assert refused.returncode != 0 and f"car #{clashing} (xyz789, car #{capitals}'s in capitals)" in refused.stderr
+
+    sql = f"UPDATE catalog_car SET stock_code = 'XYZ788' WHERE id = {clashing}"  # staff give it its own
+    fix = f"from django.db import connection; connection.cursor().execute({sql!r})"
+    assert subprocess.run([*manage, "shell", "-c", fix], **run).returncode == 0  # type: ignore[call-overload]
+    migrated = subprocess.run([*manage, "migrate", "-v0"], **run)  # type: ignore[call-overload]
+    assert migrated.returncode == 0, migrated.stderr
+    read = f"from carsales.catalog.models import Car; print(Car.objects.get(pk={typed}).stock_code)"
+    said = subprocess.run([*manage, "shell", "-c", read], **run).stdout  # type: ignore[call-overload]
+    assert said.splitlines()[-1] == "ABC123"
