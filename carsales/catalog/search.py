@@ -94,10 +94,10 @@ def _is_year(word: str) -> bool:
 
 
 def _condition(word: str, *, staff: bool) -> Q:
-    # A year ("golf 2022") is a model year, unless a model is named so (the Peugeot 2008).
+    if word in _FACT_WORDS:  # that fact only: "ev" is no part of Chevrolet, nor "van" of Caravan
+        return _FACT_WORDS[word]
     condition = Q(model__icontains=word) | Q(brand__folded_name__icontains=folded(word))
-    if word in _FACT_WORDS:
-        condition |= _FACT_WORDS[word]
+    # A year ("golf 2022") is a model year, unless a model is named so (the Peugeot 2008).
     if _is_year(word):
         condition |= Q(model_year=int(word))
     if staff:

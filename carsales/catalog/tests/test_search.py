@@ -60,6 +60,7 @@ def found(query: str, client: Client | None = None) -> list[int]:
         ("wagon", ["golf_2022"]),
         ("automatic golf", ["golf_2018"]),
         ("golf electric", []),  # no correction to another word: nothing is an electric Golf
+        ("ev", []),  # the fact alone: not the "ev" of Chevrolet
     ],
 )
 def test_a_query_as_buyers_type_it_finds_what_they_meant(stock: dict[str, Any], query: str, expected: list[str]):
