@@ -11,7 +11,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
@@ -232,7 +234,7 @@ def lockouts(request: HttpRequest) -> HttpResponse:
         "lockouts": lockouts_current(),
         "limits": limits_reached(limits=limits),
         "failures_allowed": settings.AXES_FAILURE_LIMIT,
-        "lifted_after_minutes": round(settings.AXES_COOLOFF_TIME.total_seconds() / 60),
+        "lifted_after": timesince(timezone.now() - settings.AXES_COOLOFF_TIME, timezone.now()),
     }
     return render(request, "accounts/lockouts.html", context)
 

@@ -456,8 +456,10 @@ _PLATE_SPACES = re.compile(r"[ \t\r\n]+")
 
 
 def plate_bare(plate: str) -> str:
-    """The plate without its spaces and dashes, in capitals: what PlateBare reads in the database."""
-    return "".join(plate.replace("-", " ").split()).upper()
+    """The plate without its spaces and dashes, in capitals: what PlateBare reads in the database.
+    Text of more than ASCII keeps its case, as plate_as_stored keeps it: "straße" is no STRASSE."""
+    bare = "".join(plate.replace("-", " ").split())
+    return bare.upper() if bare.isascii() else bare
 
 
 # The constraints Car.full_clean() asks the database about (Car.validate_constraints), each with
@@ -579,7 +581,9 @@ class Car(StateGuardedModel):
             models.CheckConstraint(condition=models.Q(plate__regex=PLATE_PATTERN), name="car_plate_format"),
             models.UniqueConstraint(fields=["stock_code"], name="car_stock_code_unique"),
             # As searching reads a code typed in any case (catalog.search): capitals and digits only.
-            models.CheckConstraint(condition=models.Q(stock_code__regex=STOCK_CODE_PATTERN), name="car_stock_code_format"),
+            models.CheckConstraint(
+                condition=models.Q(stock_code__regex=STOCK_CODE_PATTERN), name="car_stock_code_format"
+            ),
             models.UniqueConstraint(
                 fields=["vin"],
                 condition=~models.Q(vin=""),

@@ -103,7 +103,7 @@ def _condition(word: str, *, staff: bool) -> Q:
     if staff:
         condition |= identified_by(word)
     else:  # a stock code is on the car's page, the cart and the emails: anyone may search by it
-        condition |= Q(stock_code=word.upper())
+        condition |= Q(stock_code=word.upper()) if word.isascii() else Q()  # "ß" is no SS
     return condition
 
 

@@ -70,7 +70,7 @@ def test_a_visitor_finds_a_car_signs_up_and_their_cart_becomes_an_order(page: Pa
 
     run_tasks()
     assert [(m.to, m.subject) for m in mail.outbox] == [
-        (["ana@example.com"], f"Your carsales order #{order.pk} is placed")
+        (["ana@example.com"], f"Your carsales order #{order.pk} has been placed")
     ]
     assert Delivery.objects.filter(receiver="notifications.confirm_placed_order").get().status == Delivery.Status.DONE
 

@@ -27,7 +27,7 @@ from .mail import send_kept
 class OrderEmail(Enum):
     """An email about an order: its template under notifications/ and its subject."""
 
-    PLACED = ("order_confirmation", "Your {dealer} order #{pk} is placed")
+    PLACED = ("order_confirmation", "Your {dealer} order #{pk} has been placed")
     PAID = ("order_paid", "Your {dealer} order #{pk} is paid")
     CANCELLED = ("order_cancelled", "Your {dealer} order #{pk} is cancelled")
     EXPIRED = ("order_expired", "Your {dealer} reservation #{pk} has expired")

@@ -10,7 +10,6 @@ events app's delivery_attempt_started / _finished those of each durable delivery
 
 import time
 from contextvars import ContextVar
-from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -53,14 +52,11 @@ def count_finished_request(sender: Any, **kwargs: Any) -> None:
     try:
         route = resolve(path).route
     except Resolver404:
-        route = static_files_route() if path.startswith(_static_prefix()) else UNMATCHED
+        # WhiteNoise serves what lies under a STATIC_URL of this site ("static/" or "/static/").
+        static = "/" + settings.STATIC_URL.strip("/") + "/"
+        route = static_files_route() if path.startswith(static) else UNMATCHED
     request_record(route=route, milliseconds=(time.perf_counter() - began) * 1000)
     timeline_flush()
-
-
-@cache
-def _static_prefix() -> str:
-    return "/" + settings.STATIC_URL.strip("/") + "/"
 
 
 def refuse_saving_own_sender(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:

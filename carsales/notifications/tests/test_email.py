@@ -43,7 +43,7 @@ def test_placing_an_order_emails_one_confirmation_once_the_worker_runs(run_tasks
     run_tasks()
 
     (email,) = mail.outbox
-    assert email.to == ["buyer@example.com"] and f"order #{order.pk} is placed" in email.subject
+    assert email.to == ["buyer@example.com"] and f"order #{order.pk} has been placed" in email.subject
     assert "$100" in email.body
     assert email.extra_headers["Message-ID"] == message_id(order_email_key(email=OrderEmail.PLACED, order_id=order.pk))
     assert deliveries(CONFIRM).get().status == Delivery.Status.DONE
@@ -279,8 +279,8 @@ def test_a_cancelled_order_deleted_before_the_worker_ran_still_gets_its_emails(d
 
     subjects = sorted(email.subject for email in mail.outbox)
     assert subjects == [
+        f"Your carsales order #{number} has been placed",
         f"Your carsales order #{number} is cancelled",
-        f"Your carsales order #{number} is placed",
     ]
 
 
@@ -293,7 +293,7 @@ def test_one_orders_emails_go_out_in_the_order_of_its_events_even_when_claimed_o
     assert delivery_run(delivery_id=placed_email.pk) == "done"
     assert delivery_run(delivery_id=paid_email.pk) == "done"
     assert [email.subject for email in mail.outbox] == [
-        f"Your carsales order #{order.pk} is placed",
+        f"Your carsales order #{order.pk} has been placed",
         f"Your carsales order #{order.pk} is paid",
     ]
 
@@ -341,7 +341,7 @@ def test_the_order_emails_are_signed_by_the_dealership_with_how_to_reach_it(run_
 
     assert len(mail.outbox) == 2
     for sent in mail.outbox:
-        assert sent.subject.startswith(f"Your Acme Cars order #{order.pk} is ")
+        assert sent.subject.startswith(f"Your Acme Cars order #{order.pk} ")
         assert f"order #{order.pk} at Acme Cars" in sent.body
         assert sent.body.endswith("\n— Acme Cars\n+1 555 0199\n2 Main St\n")
 

@@ -36,7 +36,7 @@ def confirmations(mail_dir: Path) -> list[str]:
         # A message cut short by SIGKILL lacks its separator, so it is the last, ignored, chunk.
         for chunk in path.read_bytes().split(SEPARATOR)[:-1]:
             email = message_from_bytes(chunk)
-            if "is placed" in email["Subject"]:
+            if "has been placed" in email["Subject"]:
                 ids.append(email["Message-ID"])
     return ids
 

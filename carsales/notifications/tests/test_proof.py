@@ -29,6 +29,6 @@ def test_500_checkouts_half_rolled_back_email_each_committed_order_exactly_once(
     print(f"\n500 checkouts and their deliveries: {time.monotonic() - started:.1f}s")
 
     committed = set(Order.objects.values_list("pk", flat=True))
-    confirmed = [email.subject for email in mail.outbox if "is placed" in email.subject]
+    confirmed = [email.subject for email in mail.outbox if "has been placed" in email.subject]
     assert len(committed) == 250
-    assert sorted(confirmed) == sorted(f"Your carsales order #{pk} is placed" for pk in committed)
+    assert sorted(confirmed) == sorted(f"Your carsales order #{pk} has been placed" for pk in committed)
