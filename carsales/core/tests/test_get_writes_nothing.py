@@ -1,6 +1,7 @@
 """A read writes nothing: no GET, HEAD or OPTIONS of any address the site routes, by any reader,
 makes a row (a cart, a profile, a count, a photo) or changes one; a HEAD answers as its GET does.
-A crawler, a prefetch, a reload or a probe costs reads only."""
+A crawler, a prefetch, a reload or a probe costs reads only. And no page shows template syntax
+(a comment or a tag left open)."""
 
 import re
 import uuid
@@ -80,12 +81,20 @@ def _reader(kind: str, world: dict[str, int]) -> tuple[Client, Client | None, di
     return browser, token_client(user), world
 
 
+# Template syntax a page shows when a tag or a comment is left open ({# #} ends on its own line).
+LEFT_OPEN = re.compile(r"\{#|#\}|\{%|%\}")
+
+
 def _answer(client: Client, method: str, url: str, after_commit: Any) -> tuple[int, list[str]]:
     client.raise_request_exception = False  # a 500 is counted with the others, not raised
     # What a read would leave to do once its transaction commits is done too, and watched.
     with CaptureQueriesContext(connection) as captured, after_commit(execute=True):
         response = client.generic(method, url)
-    return response.status_code, [query["sql"] for query in captured.captured_queries if WRITE.match(query["sql"])]
+    writes = [query["sql"] for query in captured.captured_queries if WRITE.match(query["sql"])]
+    page = response.content.decode(errors="replace") if "text/html" in response.get("Content-Type", "") else ""
+    if method == "GET" and (left := LEFT_OPEN.search(page)):
+        writes.append(f"a page showing template syntax: {page[left.start() - 60 : left.end() + 60]!r}")
+    return response.status_code, writes
 
 
 @pytest.mark.parametrize("reader", ["visitor", "buyer", "salesperson", "staff"])
