@@ -15,7 +15,11 @@ class _ReferenceGiven(forms.Form):
 class PaymentForm(_ReferenceGiven):
     """How the buyer paid, as staff record it: the buyer's receipt and the audit log say it."""
 
-    method = forms.ChoiceField(label="Paid by", choices=[("", "Choose how the buyer paid"), *PaymentMethod.choices])
+    method = forms.ChoiceField(
+        label="Paid by",
+        choices=[("", "Choose how the buyer paid"), *PaymentMethod.choices],
+        error_messages={"required": "Choose how the buyer paid."},
+    )
     reference = forms.CharField(
         label="Payment reference",
         required=False,

@@ -112,8 +112,13 @@ def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any)
         holder = order_holding_car(car=car)
         if holder is None:
             return None
+        held = (
+            f"Sold on order #{holder.pk} to {holder.buyer}:"
+            if holder.status == OrderStatus.PAID
+            else f"Held by order #{holder.pk} ({holder.get_status_display().lower()}) for {holder.buyer}:"
+        )
         return CarNote(
-            text=f"Held by order #{holder.pk} ({holder.get_status_display().lower()}) for {holder.buyer}:",
+            text=held,
             link_text="see the order",
             url=holder.get_absolute_url(),
         )

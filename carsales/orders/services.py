@@ -53,8 +53,9 @@ class CheckoutError(Exception):
 class AlreadyOrdered(CheckoutError):
     """The checkout's cars are the buyer's order already (the same checkout sent twice)."""
 
-    def __init__(self, order_id: int) -> None:
-        super().__init__(f"Order #{order_id} is placed already: it holds the cars you confirmed.")
+    def __init__(self, order_id: int, *, cars: int) -> None:
+        confirmed = "the car" if cars == 1 else "the cars"
+        super().__init__(f"Order #{order_id} is placed already: it holds {confirmed} you confirmed.")
         self.order_id = order_id
 
 
@@ -236,7 +237,7 @@ def order_place(
     items = CartItem.objects.filter(cart=cart).select_related("cart", "car__brand").select_for_update(of=("cart",))
     in_cart = {item.car_id: item.car for item in items}
     if confirmed_car_ids and not in_cart and (placed := _order_holding(buyer, set(confirmed_car_ids))):
-        raise AlreadyOrdered(placed)
+        raise AlreadyOrdered(placed, cars=len(set(confirmed_car_ids)))
     if confirmed_car_ids is not None and (changes := _cart_changes(in_cart, set(confirmed_car_ids), buyer)):
         raise CheckoutError(
             f"Your cart changed since you reviewed it: {'; '.join(changes)}. Check it and place the order again."

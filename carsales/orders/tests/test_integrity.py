@@ -191,7 +191,7 @@ def test_the_admin_pay_action_makes_the_sale_and_sells_the_cars(staff_client):
     assert "A reference names one payment" in refused.content.decode() and status_of(car) == CarStatus.RESERVED
     assert 'value="R1"' in refused.content.decode()  # asked again, with what was typed
     unsaid = staff_client.post("/admin/orders/order/", chosen)
-    assert "This field is required." in unsaid.content.decode() and status_of(car) == CarStatus.RESERVED
+    assert "Choose how the buyer paid." in unsaid.content.decode() and status_of(car) == CarStatus.RESERVED
     staff_client.post("/admin/orders/order/", chosen | {"method": "financing", "reference": "Contract 77"})
 
     paid = Order.objects.get(pk=order.pk)

@@ -217,7 +217,7 @@ def test_marking_an_order_paid_without_saying_how_asks_again_and_pays_nothing(st
 
     assert response.status_code == 200
     assert response.context["form"].errors == {
-        "method": ["This field is required."],
+        "method": ["Choose how the buyer paid."],
         "reference": ["Ensure this value has at most 100 characters (it has 101)."],
     }
     assert Order.objects.get(pk=order.pk).status == "placed"
