@@ -15,6 +15,7 @@ first built, not run wrong.
 """
 
 import copy
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,6 +74,9 @@ class _Built:
     converters: dict[int, Any]  # per column: the backend's and the field's (from_db_value), as results_iter finds them
 
 
+_KEPT_ON_CONNECTION = "_carsales_prepared_queries"
+
+
 class PreparedQuery:
     """`build(**values)` returns the queryset; `kinds` names each value and its type (int, str,
     datetime). `rows(**values)` runs it; `first(**values)` its first row or None."""
@@ -81,13 +85,20 @@ class PreparedQuery:
 
     def __init__(self, build: Callable[..., QuerySet[Any]], **kinds: _Kind) -> None:
         self.build, self.kinds = build, kinds
-        self._built: dict[str, _Built] = {}
         self._model: type[Model] | None = None
 
     def _for(self, using: str) -> _Built:
-        built = self._built.get(using)
+        """Built once for each connection, and kept on it: what is built holds the connection
+        (the compiler, the backend's converters), so kept anywhere else it would keep open the
+        connection of every thread that ever built it (runserver's, a threaded worker's), past
+        what the database allows. Kept weakly by query: one a cache lets go is let go here too."""
+        connection = connections[using]
+        kept: weakref.WeakKeyDictionary[PreparedQuery, _Built] = connection.__dict__.setdefault(
+            _KEPT_ON_CONNECTION, weakref.WeakKeyDictionary()
+        )
+        built = kept.get(self)
         if built is None:
-            built = self._built[using] = self._compile(using)
+            built = kept[self] = self._compile(using)
         return built
 
     def _compile(self, using: str) -> _Built:
@@ -130,7 +141,6 @@ class PreparedQuery:
             fetched = cursor.fetchall()
         # As results_iter does, with the converters found once: looking them up cost more than the read.
         compiler = copy.copy(built.compiler)
-        compiler.connection = connection  # made in another thread, it holds that thread's connection
         rows: Any = [row[: compiler.col_count] for row in fetched] if compiler.has_extra_select else fetched
         if built.converters:
             rows = compiler.apply_converters(rows, built.converters)

@@ -1,10 +1,13 @@
 """Reads built once (core.prepared): the rows the ORM's own query gives, for any value, on every
 read they serve (sessions, users, carts, car pages), and a query that cannot be replayed refused."""
 
+import gc
 import threading
+import weakref
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.contrib import auth
@@ -158,6 +161,30 @@ def test_a_query_built_in_one_thread_reads_in_another_with_that_threads_connecti
     thread.join()
     (found,) = read
     assert (found.brand.name, found.value, found.created_at) == (car.brand.name, Decimal("123.45"), car.created_at)
+
+
+@pytest.mark.django_db(transaction=True)  # the car committed: another thread's connection reads it
+def test_a_query_first_built_in_a_thread_keeps_no_hold_on_that_threads_connection():
+    """Runserver and a threaded worker give each request a thread and its own connection: a query
+    built there once kept that connection open after its thread ended (a page shape of the car
+    list each: PostgreSQL ran out of connections)."""
+    car = CarFactory()
+    query = PreparedQuery(lambda pk: Car.objects.filter(pk=pk), pk=int)
+    held: list[Any] = []
+
+    def elsewhere() -> None:
+        from django.db import connections
+
+        assert query.first(pk=car.pk) == car  # built here first
+        held.append(weakref.ref(connections["default"]))
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    gc.collect()
+
+    assert held[0]() is None  # the thread's connection is gone with its thread
+    assert query.first(pk=car.pk) == car  # and built again for this one
 
 
 def test_a_session_is_read_while_it_lives_and_not_once_expired():
