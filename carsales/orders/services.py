@@ -59,6 +59,14 @@ class AlreadyOrdered(CheckoutError):
         self.order_id = order_id
 
 
+class _CarsRefused(CheckoutError):
+    """The stock refused the cart's cars (`car_ids`), each named in the message."""
+
+    def __init__(self, message: str, *, car_ids: set[int]) -> None:
+        super().__init__(message)
+        self.car_ids = car_ids
+
+
 class OrderStateError(Exception):
     """The order is not in a state that allows this action."""
 
@@ -208,7 +216,6 @@ def _names_told_apart(cars: Collection[Car]) -> dict[int, str]:
     return {car.pk: f"{car} ({car.stock_code})" if names[str(car)] > 1 else str(car) for car in cars}
 
 
-@transaction.atomic
 def order_place(
     *,
     cart: Cart,
@@ -226,8 +233,37 @@ def order_place(
     queue instead of deadlocking and the second to reach a car finds it reserved; the partial
     unique constraint on live order lines backs this up. Raises CheckoutError (nothing written,
     no signal, a message naming the cars) for another buyer's cart, an empty or changed cart, a
-    changed price, or a car gone, reserved, sold or unpriced.
+    changed price, or a car gone, reserved, sold or unpriced; AlreadyOrdered, a CheckoutError naming
+    the order, when the cars are this buyer's order already (the same checkout sent twice).
     """
+    try:
+        return _order_placed(
+            cart=cart,
+            buyer=buyer,
+            actor=actor,
+            confirmed_car_ids=confirmed_car_ids,
+            confirmed_prices=confirmed_prices,
+        )
+    except _CarsRefused as refused:
+        # The same checkout sent twice at once: the second, let through the cart's lock once the
+        # first committed, read the cart's cars as they were before (PostgreSQL hands the rows
+        # joined to a locked one as its statement first saw them). Its cars are then this buyer's
+        # order's, not another buyer's: said once the refusal is rolled back.
+        placed = _order_holding(buyer, refused.car_ids)
+        if placed is not None:
+            raise AlreadyOrdered(placed, cars=len(refused.car_ids)) from refused
+        raise
+
+
+@transaction.atomic
+def _order_placed(
+    *,
+    cart: Cart,
+    buyer: Buyer,
+    actor: AbstractBaseUser | AnonymousUser,
+    confirmed_car_ids: Collection[int] | None,
+    confirmed_prices: Mapping[int, Decimal] | None,
+) -> Order:
     if cart.buyer_id != buyer.pk:
         raise CheckoutError("This cart is not yours.")
     # The items read with their cart's row locked (cart_item_add locks it first too), in one
@@ -250,7 +286,7 @@ def order_place(
         # Said with the refusal: once that car is out, the cart would show a new price unannounced.
         repriced = _repriced(in_cart.values(), confirmed_prices)
         also = f" Also, a price changed since you reviewed your cart: {'; '.join(repriced)}." if repriced else ""
-        raise CheckoutError(f"{refusal} {_remove_to_order(refusal.refused, len(in_cart))}{also}")
+        raise _CarsRefused(f"{refusal} {_remove_to_order(refusal.refused, len(in_cart))}{also}", car_ids=set(in_cart))
     # Compared with the locked rows: a price changed after this point waits for the order.
     repriced = _repriced(cars, confirmed_prices)
     if repriced:

@@ -121,6 +121,22 @@ def test_a_checkout_sent_again_is_sent_to_the_order_it_placed(client):
     assert api.status_code == 409 and api.json()["order"] == order.pk
 
 
+def test_a_checkout_that_read_its_cart_before_its_twin_committed_names_the_order_placed():
+    """The read PostgreSQL gives a checkout let through the cart's lock after another committed:
+    the cart's items as they were. Its refusal of its own order's car becomes that order's name."""
+    user = UserFactory()
+    car = CarFactory()
+    cart = cart_with(user, car)
+    order = order_place(cart=cart, buyer=user.buyer, actor=user)
+    CartItem.objects.create(cart=cart, car=car)  # the item the twin read, deleted since
+
+    with pytest.raises(AlreadyOrdered) as again:
+        order_place(cart=cart, buyer=user.buyer, actor=user)
+
+    assert again.value.order_id == order.pk and "holds the car you confirmed" in str(again.value)
+    assert Order.objects.count() == 1
+
+
 def test_a_cart_changed_into_an_order_and_more_says_which_car_is_in_it_telling_twins_apart():
     user = UserFactory()
     brand = BrandFactory()

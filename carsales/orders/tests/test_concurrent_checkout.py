@@ -6,7 +6,7 @@ import pytest
 from carsales.catalog.models import Car, CarStatus
 from carsales.conftest import CarFactory, UserFactory, run_together
 from carsales.orders.models import Order, OrderItem
-from carsales.orders.services import CheckoutError, cart_for_buyer, cart_item_add, order_place
+from carsales.orders.services import AlreadyOrdered, CheckoutError, cart_for_buyer, cart_item_add, order_place
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,3 +48,22 @@ def test_concurrent_checkouts_of_overlapping_carts_do_not_deadlock(settings):
 
     assert len(errors) == 1 and isinstance(errors[0], CheckoutError)
     assert Order.objects.get().total == 4
+
+
+def test_one_checkout_sent_twice_at_once_places_one_order_and_names_it_to_the_other():
+    """A double click or a retry: the second, let through the cart's lock once the first committed,
+    read the cart as it was (PostgreSQL), and refused its own order's car as another buyer's."""
+    user = UserFactory()
+    cars = CarFactory.create_batch(2)
+    cart = cart_for_buyer(buyer=user.buyer)
+    for car in cars:
+        cart_item_add(cart=cart, car=car)
+    confirmed = [car.pk for car in cars]
+
+    errors = run_together(
+        [lambda: order_place(cart=cart, buyer=user.buyer, actor=user, confirmed_car_ids=confirmed) for _ in range(3)]
+    )
+
+    order = Order.objects.get()
+    assert len(errors) == 2 and all(isinstance(error, AlreadyOrdered) for error in errors)
+    assert {error.order_id for error in errors} == {order.pk} and order.total == 2
