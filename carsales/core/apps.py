@@ -12,7 +12,7 @@ class CoreConfig(AppConfig):
         from django.core import checks
         from django.db.models.signals import post_migrate, pre_save
 
-        from . import converters, lookups
+        from . import admin_lists, converters, lookups
         from .checks import (
             durable_receivers_carrying_what_is_not_sent,
             receivers_badly_connected,
@@ -25,6 +25,7 @@ class CoreConfig(AppConfig):
 
         converters.register()
         lookups.register()
+        admin_lists.register()
         checks.register(receivers_not_imported, "signals")
         checks.register(receivers_badly_connected, "signals")
         checks.register(receivers_saving_their_sender, "signals")
