@@ -147,10 +147,13 @@ class _Batch:
             named = "stock_code" if car.stock_code else "plate"
             stored = by_code.get(car.stock_code) if car.stock_code else by_plate.get(_key("plate", car))
             if stored is not None:
-                if stored.is_the_car(car):
+                said = f"{LABELS[named]} {getattr(car, named)}"
+                if stored.is_the_car(car) and stored.status != CarStatus.SOLD:
                     report.already_in_stock += 1
+                elif stored.is_the_car(car):  # sold since: no longer stock, and never imported again
+                    report.problems.append((line, f"{said} is a car sold since: {stored}"))
                 else:
-                    report.problems.append((line, f"{LABELS[named]} {getattr(car, named)} is another car's: {stored}"))
+                    report.problems.append((line, f"{said} is another car's: {stored}"))
                 continue
             clash = next(
                 (name for name in ("plate", "vin", "stock_code")
@@ -184,6 +187,7 @@ class StoredCar:
     factory_year: int
     model_year: int
     stock_code: str
+    status: str
 
     def is_the_car(self, car: Car) -> bool:
         return (self.brand_id, self.model, self.factory_year, self.model_year) == (
@@ -194,7 +198,7 @@ class StoredCar:
         return f"{self.brand_name} {self.model} {self.factory_year}, stock code {self.stock_code}"
 
 
-_STORED_COLUMNS = ("brand_id", "brand__name", "model", "factory_year", "model_year", "stock_code")
+_STORED_COLUMNS = ("brand_id", "brand__name", "model", "factory_year", "model_year", "stock_code", "status")
 
 
 def stored_cars(name: str, keys: set[str]) -> dict[str, StoredCar]:

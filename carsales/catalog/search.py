@@ -69,6 +69,7 @@ _FACT_WORDS: dict[str, Q] = {
     },
     **dict.fromkeys(("grey", "gray"), Q(colour__icontains="grey") | Q(colour__icontains="gray")),
 }
+_PUNCTUATION = ".,;:!?()\"'"
 VOCABULARY_SECONDS = 600
 CORRECTION_CUTOFF = 0.7  # difflib ratio: "hnda"/"honda" is 0.89, "golf"/"polo" 0.5
 SUGGESTION_CUTOFF = 0.5
@@ -94,8 +95,9 @@ def _is_year(word: str) -> bool:
 
 
 def _condition(word: str, *, staff: bool) -> Q:
-    if word in _FACT_WORDS:  # that fact only: "ev" is no part of Chevrolet, nor "van" of Caravan
-        return _FACT_WORDS[word]
+    fact = _FACT_WORDS.get(word) or _FACT_WORDS.get(folded(word))  # "éV" is "ev", as brands are folded
+    if fact is not None:  # that fact only: "ev" is no part of Chevrolet, nor "van" of Caravan
+        return fact
     condition = Q(model__icontains=word) | Q(brand__folded_name__icontains=folded(word))
     # A year ("golf 2022") is a model year, unless a model is named so (the Peugeot 2008).
     if _is_year(word):
@@ -142,7 +144,7 @@ def _vocabulary() -> set[str]:
 
 
 def _known(word: str, vocabulary: set[str]) -> bool:
-    return _is_year(word) or word in _FACT_WORDS or any(word in known for known in vocabulary)
+    return _is_year(word) or folded(word) in _FACT_WORDS or any(word in known for known in vocabulary)
 
 
 def _nearest(word: str, vocabulary: set[str], cutoff: float) -> str | None:
@@ -172,7 +174,8 @@ def _completed(word: str, vocabulary: set[str]) -> str | None:
 
 def car_search(cars: QuerySet[Car], query: str, *, staff: bool) -> tuple[QuerySet[Car], SearchOutcome]:
     """`cars` matching `query`, forgiving typos and aliases, and how the query was understood."""
-    typed = [word.casefold() for word in query.split()]
+    # A word's punctuation as typed in a sentence ("golf, diesel.") is no part of it.
+    typed = [stripped for word in query.split() if (stripped := word.casefold().strip(_PUNCTUATION))]
     words = " ".join(_expanded(typed)).split()
     outcome = SearchOutcome(typed=query)
     vocabulary = _vocabulary() if typed else set()

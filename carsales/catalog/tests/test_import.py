@@ -72,6 +72,7 @@ def test_bad_rows_are_reported_by_line_and_skipped_and_the_others_added(tmp_path
     kia = BrandFactory(name="Kia")
     CarFactory(brand=kia, model="Ceed", factory_year=2020, model_year=2020, plate="TAKEN1")  # an earlier run's
     other = CarFactory(brand=BrandFactory(name="Fiat"), model="Panda", factory_year=2018, plate="OTHER1")
+    sold_car(brand=kia, model="Ceed", factory_year=2020, model_year=2020, plate="SOLD1")  # an earlier run's, sold
     target = tmp_path / "cars.csv"
     good = {"brand": "Kia", "model": "Ceed", "factory_year": 2020, "model_year": 2020}
     write(target, [
@@ -85,14 +86,15 @@ def test_bad_rows_are_reported_by_line_and_skipped_and_the_others_added(tmp_path
         {**good, "plate": "OK8", "value": "0"},
         {**good, "plate": "OTHER1"},
         {**good, "plate": "OK10", "stock_code": other.stock_code},
+        {**good, "plate": "SOLD1"},
     ])  # fmt: skip
 
     call_command("import_cars", str(target), verbosity=0)
 
     output = capsys.readouterr()
     errors = output.err
-    assert set(Car.objects.values_list("plate", flat=True)) == {"TAKEN1", "OTHER1", "OK1"}
-    assert "Added 1 car; 1 already in stock; 8 rows skipped." in output.out  # TAKEN1: as after an earlier run
+    assert set(Car.objects.values_list("plate", flat=True)) == {"TAKEN1", "OTHER1", "SOLD1", "OK1"}
+    assert "Added 1 car; 1 already in stock; 9 rows skipped." in output.out  # TAKEN1: as after an earlier run
     lines = [int(line.split(":")[0].split()[1]) for line in errors.splitlines() if line.startswith("line ")]
     assert lines == sorted(lines)
     assert "line 3: fuel: Value 'steam' is not a valid choice." in errors
@@ -103,6 +105,7 @@ def test_bad_rows_are_reported_by_line_and_skipped_and_the_others_added(tmp_path
     # Another car's plate or stock code is never taken for a row of an earlier run: said, with that car.
     assert f"line 10: plate OTHER1 is another car's: Fiat Panda 2018, stock code {other.stock_code}" in errors
     assert f"line 11: stock code {other.stock_code} is another car's: Fiat Panda 2018, stock code" in errors
+    assert "line 12: plate SOLD1 is a car sold since: Kia Ceed 2020, stock code" in errors
 
 
 def test_a_stock_code_is_one_in_any_case_and_a_status_is_read_in_any_case(tmp_path: Any, capsys: Any):

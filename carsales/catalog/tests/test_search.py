@@ -61,6 +61,8 @@ def found(query: str, client: Client | None = None) -> list[int]:
         ("automatic golf", ["golf_2018"]),
         ("golf electric", []),  # no correction to another word: nothing is an electric Golf
         ("ev", []),  # the fact alone: not the "ev" of Chevrolet
+        ("éV", []),  # folded as brands are
+        ("golf, diesel.", ["golf_2022"]),  # a sentence's punctuation is no part of a word
     ],
 )
 def test_a_query_as_buyers_type_it_finds_what_they_meant(stock: dict[str, Any], query: str, expected: list[str]):
