@@ -207,7 +207,12 @@ def stored_cars(name: str, keys: set[str]) -> dict[str, StoredCar]:
     if not keys:
         return {}
     if name == "plate":
-        rows = Car.objects.annotate(key=PlateBare("plate")).filter(key__in=keys)
+        # First which plates are taken, from the unique index alone (on PostgreSQL an index-only
+        # scan: asked for more columns, it read every car of the table, batch after batch); then
+        # the cars of those few.
+        bare = Car.objects.annotate(key=PlateBare("plate"))
+        taken = set(bare.filter(key__in=keys).values_list("key", flat=True))
+        rows = bare.filter(key__in=taken) if taken else bare.none()
     else:
         rows = Car.objects.annotate(key=F(name)).filter(**{f"{name}__in": keys})
     return {key: StoredCar(*car) for key, *car in rows.values_list("key", *_STORED_COLUMNS)}
