@@ -305,6 +305,18 @@ def test_a_plate_spaced_or_dashed_apart_is_one_plate_on_every_way_in(tmp_path: A
     assert list(Car.objects.filter(plate__in=["AB12CDE", "AB12-CDE", "AB-12CDE"])) == []
 
 
+def migrated_back_to(catalog_migration: str, tmp_path: Any) -> tuple[dict[str, Any], list[str]]:
+    """A real SQLite database migrated forth, then back to `catalog_migration`: subprocess.run's
+    keyword arguments for it, and the command that manages it."""
+    env = {"DJANGO_SETTINGS_MODULE": "carsales.settings.dev", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 120}
+    manage = [sys.executable, "manage.py"]
+    assert subprocess.run([*manage, "migrate", "-v0"], **run).returncode == 0  # type: ignore[call-overload]
+    back = subprocess.run([*manage, "migrate", "catalog", catalog_migration, "-v0"], **run)  # type: ignore[call-overload]
+    assert back.returncode == 0, back.stderr
+    return run, manage
+
+
 # Two cars sharing one plate spaced apart, in a database migrated up to before car_plate_bare was unique.
 SHARED_PLATE = textwrap.dedent(
     """
@@ -323,12 +335,7 @@ SHARED_PLATE = textwrap.dedent(
 
 
 def test_the_migration_making_plates_unique_bare_names_the_cars_sharing_one_and_changes_nothing(tmp_path: Any):
-    env = {"DJANGO_SETTINGS_MODULE": "carsales.settings.dev", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 120}
-    manage = [sys.executable, "manage.py"]
-    assert subprocess.run([*manage, "migrate", "-v0"], **run).returncode == 0  # type: ignore[call-overload]
-    back = subprocess.run([*manage, "migrate", "catalog", "0023", "-v0"], **run)  # type: ignore[call-overload]
-    assert back.returncode == 0, back.stderr
+    run, manage = migrated_back_to("0023", tmp_path)
     first, second = subprocess.run([sys.executable, "-c", SHARED_PLATE], **run).stdout.split()  # type: ignore[call-overload]
 
     refused = subprocess.run([*manage, "migrate", "-v0"], **run)  # type: ignore[call-overload]
@@ -366,12 +373,7 @@ CODES_AS_TYPED = textwrap.dedent(
 
 
 def test_the_migration_writing_stock_codes_in_capitals_names_a_code_it_would_make_another_cars(tmp_path: Any):
-    env = {"DJANGO_SETTINGS_MODULE": "carsales.settings.dev", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 120}
-    manage = [sys.executable, "manage.py"]
-    assert subprocess.run([*manage, "migrate", "-v0"], **run).returncode == 0  # type: ignore[call-overload]
-    back = subprocess.run([*manage, "migrate", "catalog", "0024", "-v0"], **run)  # type: ignore[call-overload]
-    assert back.returncode == 0, back.stderr
+    run, manage = migrated_back_to("0024", tmp_path)
     typed, clashing, capitals = subprocess.run([sys.executable, "-c", CODES_AS_TYPED], **run).stdout.split()  # type: ignore[call-overload]
 
     refused = subprocess.run([*manage, "migrate", "-v0"], **run)  # type: ignore[call-overload]
