@@ -13,14 +13,13 @@ from django.db.models import F
 from carsales.core.db import values_stored
 
 from .exports import CSV_COLUMNS, FORMULA_STARTS
-from .models import Brand, Car, CarStatus, PlateBare, folded, plate_as_stored, plate_bare
+from .models import STOCK_CODE_PATTERN, Brand, Car, CarStatus, PlateBare, folded, plate_as_stored, plate_bare
 from .services import brand_create, cars_add_many, cars_withdraw
 
 REQUIRED_COLUMNS = ("brand", "model", "factory_year", "model_year", "plate")
 IMPORTED_FIELDS = [c for c in CSV_COLUMNS if c not in ("brand", "status", "created_at")]
 NULLABLE = {name: getattr(Car._meta.get_field(name), "null", False) for name in IMPORTED_FIELDS}
 BATCH_ROWS = 1000
-STOCK_CODE_FORMAT = re.compile(r"[A-Z0-9]+")
 
 
 @dataclass
@@ -108,7 +107,7 @@ class _Batch:
         car.plate = plate_as_stored(car.plate)
         # In capitals, as searching reads a code typed in any case; letters A to Z and digits only.
         car.stock_code = car.stock_code.upper() if car.stock_code.isascii() else car.stock_code
-        if car.stock_code and not STOCK_CODE_FORMAT.fullmatch(car.stock_code):
+        if not re.match(STOCK_CODE_PATTERN, car.stock_code):  # the constraint car_stock_code_format
             report.problems.append((line, f"stock code {car.stock_code}: letters A to Z and digits only"))
             return
         try:
@@ -203,7 +202,7 @@ _STORED_COLUMNS = ("brand_id", "brand__name", "model", "factory_year", "model_ye
 
 def stored_cars(name: str, keys: set[str]) -> dict[str, StoredCar]:
     """The stored cars holding these stock codes, or these plates bare (read from the index that
-    keeps them unique), by that key: one statement."""
+    keeps them unique), by that key."""
     if not keys:
         return {}
     if name == "plate":

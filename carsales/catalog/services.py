@@ -375,7 +375,7 @@ def cars_reserve(*, car_ids: Collection[int]) -> list[Car]:
     """
     with transaction.atomic(savepoint=False):
         cars = _cars_locked(car_ids)
-        asked = {car_id: place for place, car_id in reversed(list(enumerate(car_ids)))}
+        asked = {car_id: place for place, car_id in enumerate(car_ids)}
         refused = sorted((car for car in cars if not car.is_available or car.value is None), key=lambda c: asked[c.pk])
         problems = [
             f"{car} {OFF_SALE[CarStatus(car.status)]}"

@@ -205,9 +205,10 @@ def _cart_changes(in_cart: dict[int, Car], confirmed: set[int], buyer: Buyer) ->
 
 def _order_holding(buyer: Buyer, car_ids: set[int]) -> int | None:
     """The buyer's order whose live lines hold every one of these cars, if one does."""
-    lines = OrderItem.objects.filter(order__buyer=buyer, car_id__in=car_ids, holds_car=True)
-    orders = {order_id for _, order_id in lines.values_list("car_id", "order")}
-    return orders.pop() if len(orders) == 1 and lines.count() == len(car_ids) else None
+    holding = list(
+        OrderItem.objects.filter(order__buyer=buyer, car_id__in=car_ids, holds_car=True).values_list("order", flat=True)
+    )
+    return holding[0] if len(holding) == len(car_ids) and len(set(holding)) == 1 else None
 
 
 def _names_told_apart(cars: Collection[Car]) -> dict[int, str]:
