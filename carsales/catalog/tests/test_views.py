@@ -470,6 +470,21 @@ def test_a_filter_that_cannot_match_says_why_on_the_list(client, filters, messag
     assert response.status_code == 200 and message in response.content.decode()
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_filter_refused_is_said_to_be_left_out_while_the_others_still_choose_the_cars(client, htmx):
+    headers = {"HX-Request": "true"} if htmx else {}
+    CarFactory(model="Cheap", value=Decimal("5000"))
+    CarFactory(model="Dear", value=Decimal("50000"))
+
+    one = client.get("/", {"price_min": "abc", "price_max": "10000"}, headers=headers)
+    two = client.get("/", {"price_min": "abc", "year_min": "3000"}, headers=headers)
+
+    assert [car.model for car in one.context["page"]] == ["Cheap"]
+    assert "This filter is left out: the cars below are found without it." in one.content.decode()
+    assert "These filters are left out: the cars below are found without them." in two.content.decode()
+    assert "left out" not in client.get("/", {"price_max": "10000"}, headers=headers).content.decode()
+
+
 def test_a_car_without_a_price_is_on_request_in_the_list(client):
     CarFactory(model="Unpriced", value=None)
 
