@@ -49,6 +49,10 @@ class CartError(Exception):
 class CheckoutError(Exception):
     """The checkout is refused; the message says why. Nothing was written."""
 
+    def said_over_the_cart(self) -> str:
+        """The refusal as the cart page says it above the cart, which shows each car as it is now."""
+        return str(self)
+
 
 class AlreadyOrdered(CheckoutError):
     """The checkout's cars are the buyer's order already (the same checkout sent twice)."""
@@ -60,11 +64,17 @@ class AlreadyOrdered(CheckoutError):
 
 
 class _CarsRefused(CheckoutError):
-    """The stock refused the cart's cars (`car_ids`), each named in the message."""
+    """The stock refused `refused` of the cart's cars (`car_ids`), each named in the message;
+    `repriced`: what the buyer must also hear (the prices changed meanwhile), or ""."""
 
-    def __init__(self, message: str, *, car_ids: set[int]) -> None:
+    def __init__(self, message: str, *, car_ids: set[int], refused: int, repriced: str) -> None:
         super().__init__(message)
-        self.car_ids = car_ids
+        self.car_ids, self.refused, self.repriced = car_ids, refused, repriced
+
+    def said_over_the_cart(self) -> str:
+        # The cart marks each car refused with why, and says what to do: named again, it read thrice.
+        cars = "the car marked below" if self.refused == 1 else f"the {self.refused} cars marked below"
+        return f"Your order was not placed: {cars} cannot be ordered now.{self.repriced}"
 
 
 class OrderStateError(Exception):
@@ -287,7 +297,12 @@ def _order_placed(
         # Said with the refusal: once that car is out, the cart would show a new price unannounced.
         repriced = _repriced(in_cart.values(), confirmed_prices)
         also = f" Also, a price changed since you reviewed your cart: {'; '.join(repriced)}." if repriced else ""
-        raise _CarsRefused(f"{refusal} {_remove_to_order(refusal.refused, len(in_cart))}{also}", car_ids=set(in_cart))
+        raise _CarsRefused(
+            f"{refusal} {_remove_to_order(refusal.refused, len(in_cart))}{also}",
+            car_ids=set(in_cart),
+            refused=refusal.refused,
+            repriced=also,
+        )
     # Compared with the locked rows: a price changed after this point waits for the order.
     repriced = _repriced(cars, confirmed_prices)
     if repriced:

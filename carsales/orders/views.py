@@ -141,7 +141,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         messages.info(request, str(placed))
         return redirect("orders:order_detail", pk=placed.order_id)
     except CheckoutError as refusal:
-        messages.error(request, str(refusal))
+        messages.error(request, refusal.said_over_the_cart())
         return redirect("orders:cart")
     messages.success(request, f"Thank you! Order #{order.pk} is placed; a confirmation is on its way by email.")
     return redirect(order)

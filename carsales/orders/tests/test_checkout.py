@@ -306,8 +306,30 @@ def test_a_checkout_refused_for_one_car_also_names_another_cars_new_price(buyer_
     response = buyer_client.post("/checkout/", {"cars": [unpriced.pk, raised.pk], **seen}, follow=True)
 
     (message,) = [str(m) for m in response.context["messages"]]
-    assert str(unpriced) in message and "now costs $75,000 (you saw $71,500)" in message
+    assert message.startswith("Your order was not placed: the car marked below cannot be ordered now.")
+    assert "now costs $75,000 (you saw $71,500)" in message
+    assert "This car has no price at the moment" in response.content.decode()  # the cart marks it
     assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("taken", [1, 2])
+def test_a_checkout_refused_on_the_page_says_so_once_the_cart_marking_each_car_and_what_to_do(
+    buyer_client, user, taken
+):
+    cars = [CarFactory(value=Decimal("1000")) for _ in range(3)]
+    for car in cars:
+        cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=car)
+    for car in cars[:taken]:
+        order_for(car)  # another buyer's order takes it while this one reads the cart
+
+    response = buyer_client.post("/checkout/", {"cars": [car.pk for car in cars]}, follow=True)
+
+    (message,) = [str(m) for m in response.context["messages"]]
+    marked = "the car marked below" if taken == 1 else f"the {taken} cars marked below"
+    assert message == f"Your order was not placed: {marked} cannot be ordered now."
+    page = response.content.decode()
+    assert page.count("Another buyer's order holds this car for now.") == taken
+    assert "place your order" in page and not Order.objects.filter(buyer=user.buyer).exists()
 
 
 def test_the_api_checkout_confirms_prices_too(buyer_api, user):
