@@ -6,11 +6,13 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from carsales.core.ratelimit import attempt_allowed
 
 from .models import validate_phone
-from .services import account_unconfirmed
+from .services import account_unconfirmed, login_tries_left
 from .signals import account_email_owed
 
 
@@ -40,15 +42,27 @@ class SignUpForm(WeakPasswordSaidUnderIt, UserCreationForm):
         help_text="We send your order confirmations here.",
     )
     phone = phone_field()
-    field_order = ["username", "email", "phone", "password1", "password2"]
+    field_order = ["first_name", "last_name", "username", "email", "phone", "password1", "password2"]
 
     class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]
         model = get_user_model()
-        fields = ["username", "email"]
+        fields = ["first_name", "last_name", "username", "email"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The name an order and its sale are made out to; a last name only for those who have one.
+        self.fields["first_name"].required = True
+        self.fields["first_name"].help_text = "As on your ID: your orders and receipts carry your name."
+        self.fields["first_name"].widget.attrs.update(autocomplete="given-name", autofocus=True)
+        self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
+        self.fields["username"].widget.attrs.pop("autofocus", None)
         self.fields["username"].help_text = "150 characters or fewer: letters, digits and . + - _ only."
+
+    def clean_first_name(self) -> str:
+        return " ".join(self.cleaned_data["first_name"].split())
+
+    def clean_last_name(self) -> str:
+        return " ".join(self.cleaned_data["last_name"].split())
 
     def clean_username(self) -> str:
         # One logs in with a username or an email (backends.account_for_login), a username first: a
@@ -139,6 +153,23 @@ class LoginForm(auth_forms.AuthenticationForm):
         name.label = "Username or email"
         # Django sizes the field to the username's column (150); an address may fill the email's (254).
         name.widget.attrs["maxlength"] = get_user_model()._meta.get_field("email").max_length
+
+    # The last wrong passwords before a lock-out warn of it: a typo or two says nothing, a lock-out
+    # should not surprise.
+    TRIES_LEFT_SAID = {2: "Two more wrong passwords", 1: "One more wrong password"}
+
+    def get_invalid_login_error(self) -> forms.ValidationError:
+        said = self.error_messages["invalid_login"]
+        name = self.cleaned_data.get("username")
+        left = login_tries_left(request=self.request, username=name) if self.request is not None and name else None
+        if left in self.TRIES_LEFT_SAID:
+            now = timezone.now()
+            said += (
+                f" {self.TRIES_LEFT_SAID[left]} and logging in with this name from here is paused for "
+                f"{timesince(now - settings.AXES_COOLOFF_TIME, now)}: if you are not sure of it, reset your "
+                "password instead."
+            )
+        return forms.ValidationError(said, code="invalid_login")
 
     def clean(self) -> dict[str, Any]:
         try:

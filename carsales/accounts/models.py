@@ -46,4 +46,6 @@ class Buyer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.user.get_username()
+        # The name orders are made out to; an account made without one (by staff, the API, before
+        # sign-up asked for it) by its username.
+        return self.user.get_full_name() or self.user.get_username()

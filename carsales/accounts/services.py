@@ -1,6 +1,7 @@
 from datetime import timedelta
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from axes.utils import reset
 from django.conf import settings
@@ -154,7 +155,16 @@ def email_change_confirm(*, token: str) -> Any:
 
 
 @transaction.atomic
-def account_sign_up(*, username: str, email: str, password: str, base_url: str, phone: str = "") -> None:
+def account_sign_up(
+    *,
+    username: str,
+    email: str,
+    password: str,
+    base_url: str,
+    phone: str = "",
+    first_name: str = "",
+    last_name: str = "",
+) -> None:
     """Begin an account; outwardly the same whether or not `email` already has one.
 
     Sign-up must not tell a stranger which emails are registered, so its answer is always
@@ -167,9 +177,9 @@ def account_sign_up(*, username: str, email: str, password: str, base_url: str, 
       and phone are dropped; the first sign-up's stand);
     - the email of an account staff deactivated: nothing (no link ever activates it).
     The email is stored lowercased; `phone` (optional) goes on a new account's buyer profile only,
-    never on an existing account's. Raises ValidationError for a username taken, in any case,
-    since the form checked it (sign-ups of one name or one address run one at a time), and for
-    a phone that cannot be dialled.
+    never on an existing account's; the name (`first_name`, `last_name`) on a new account only.
+    Raises ValidationError for a username taken, in any case, since the form checked it (sign-ups
+    of one name or one address run one at a time), and for a phone that cannot be dialled.
     """
     email, phone = email.strip().lower(), phone.strip()
     if phone:
@@ -186,7 +196,14 @@ def account_sign_up(*, username: str, email: str, password: str, base_url: str, 
         raise ValidationError({"username": "This username was taken a moment ago; choose another."})
     existing = users.filter(email__iexact=email).select_related("buyer").order_by("-is_active", "pk").first()
     if existing is None:
-        user = users.create_user(username=username, email=email, password=password, is_active=False)
+        user = users.create_user(
+            username=username,
+            email=email,
+            password=password,
+            is_active=False,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+        )
         Buyer.objects.filter(user=user).update(signup_pending=True, phone=phone)  # its profile, made as the user was
         # Its receivers (the email, a durable delivery) are written in this transaction: the email
         # is owed if and only if this commits, and retried until sent.
@@ -293,6 +310,14 @@ def rate_limits_described() -> dict[str, tuple[str, int]]:
 def lockouts_lift(*, username: str, ip_address: str | None = None) -> int:
     """Lift the lock-outs of this name (at one address, or at all); returns how many."""
     return reset(username=username.lower(), ip=ip_address)
+
+
+def login_tries_left(*, request: HttpRequest, username: str) -> int:
+    """How many more wrong passwords for `username` from this request's address lock it out
+    (AXES_FAILURE_LIMIT, counted as axes counts them: the same for a name no account has, so
+    the count tells a stranger nothing of which names exist)."""
+    failures = AxesProxyHandler.get_failures(request, {"username": username})
+    return max(0, settings.AXES_FAILURE_LIMIT - failures)
 
 
 def lockouts_current() -> list[Any]:

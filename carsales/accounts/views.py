@@ -110,6 +110,8 @@ def signup(request: HttpRequest) -> HttpResponseBase:
                 password=form.cleaned_data["password1"],
                 base_url=request.build_absolute_uri("/").rstrip("/"),
                 phone=form.cleaned_data["phone"],
+                first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"],
             )
         except ValidationError as taken:  # by a sign-up of the same name a moment before
             _apply_validation_error(form, taken)
@@ -154,7 +156,7 @@ def signup_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpRespons
         return render(request, "accounts/signup_link_invalid.html", {"account": user}, status=400)
     login(request, user, backend="carsales.accounts.backends.CaseInsensitiveModelBackend")
     request.session.pop(SIGNUP_EMAIL_SESSION_KEY, None)
-    messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
+    messages.success(request, f"Welcome, {user.first_name or user.get_username()}! Your account is ready.")
     return redirect(_safe_next(request, request.session.pop(SIGNUP_NEXT_SESSION_KEY, "")) or "catalog:car_list")
 
 

@@ -175,14 +175,17 @@ def _sees_buyers_page(request: HttpRequest) -> bool:
     return request.user.is_authenticated and not request.user.is_staff and not len(get_messages(request))
 
 
-# Where a page laid out for every signed-in buyer takes each one's name (derived as CSRF_TOKEN_SLOT is).
+# Where a page laid out for every signed-in buyer takes each one's username and the name it greets
+# them by (derived as CSRF_TOKEN_SLOT is).
 USERNAME_SLOT = "username-slot-" + salted_hmac("catalog.username-slot", "").hexdigest()[:20]
+FIRST_NAME_SLOT = "first-name-slot-" + salted_hmac("catalog.first-name-slot", "").hexdigest()[:20]
 
 
 class _AnyBuyer:
-    """Who a page laid out for every signed-in buyer is rendered for: signed in, not staff, named by a slot."""
+    """Who a page laid out for every signed-in buyer is rendered for: signed in, not staff, named by slots."""
 
     is_authenticated, is_anonymous, is_staff, is_superuser = True, False, False, False
+    first_name = FIRST_NAME_SLOT  # the header greets by first name, else by username: both put in per request
 
     def get_username(self) -> str:
         return USERNAME_SLOT
@@ -195,8 +198,12 @@ def _cart_car_ids(request: HttpRequest) -> Collection[int]:
 
 
 def _with_own_name(page: str, request: HttpRequest) -> str:
-    # Only a signed-in visitor's page can hold the slot: an anonymous one's is not searched for it.
-    return page.replace(USERNAME_SLOT, escape(request.user.get_username())) if request.user.is_authenticated else page
+    # Only a signed-in visitor's page can hold the slots: an anonymous one's is not searched for them.
+    user = request.user
+    if not user.is_authenticated:
+        return page
+    username = escape(user.get_username())
+    return page.replace(FIRST_NAME_SLOT, escape(user.first_name) or username).replace(USERNAME_SLOT, username)
 
 
 def _notes_html(car: Car, user: Any) -> str:

@@ -48,6 +48,7 @@ def test_a_visitor_finds_a_car_signs_up_and_their_cart_becomes_an_order(page: Pa
     expect(page.locator(".message.success")).to_have_text(f"{golf} is in your cart.")
 
     page.get_by_role("link", name="Sign up").click()
+    page.get_by_label("First name").fill("Ana")
     page.get_by_label("Username").fill("ana")
     page.get_by_label("Email").fill("ana@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -57,7 +58,7 @@ def test_a_visitor_finds_a_car_signs_up_and_their_cart_becomes_an_order(page: Pa
     run_tasks()
     page.goto(re.search(r"https?://[^/]+(/accounts/signup/\S+/)", mail.outbox.pop().body).group(1))
     page.get_by_role("button", name="Confirm my account").click()
-    expect(page.locator(".message.success")).to_have_text("Welcome, ana! Your account is ready.")
+    expect(page.locator(".message.success")).to_have_text("Welcome, Ana! Your account is ready.")
 
     page.get_by_role("link", name="Cart").click()
     expect(page.locator("tbody")).to_contain_text(str(golf))

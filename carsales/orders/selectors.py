@@ -73,6 +73,7 @@ def order_search(orders: QuerySet[Order], *, status: str = "", query: str = "") 
         match = (
             Q(buyer__user__username__icontains=word)
             | Q(buyer__user__email__icontains=word)
+            | Q(buyer__user__first_name__icontains=word)
             | Q(buyer__user__last_name__icontains=word)
             | Q(items__car__model__icontains=word)
             | Q(items__car__brand__name__icontains=word)

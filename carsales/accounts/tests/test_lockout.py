@@ -47,6 +47,25 @@ def test_four_wrong_passwords_still_let_the_right_one_in(client):
     assert response.status_code == 302
 
 
+@pytest.mark.parametrize("name", ["ana", "ANA@example.com", "nobody"])  # a name, its email, no account
+def test_the_last_two_wrong_passwords_before_a_lock_out_warn_of_it_the_same_for_any_name(client, name):
+    UserFactory(username="ana", email="ana@example.com")
+
+    said = []
+    for _ in range(4):
+        response = client.post("/accounts/login/", {"username": name, "password": "wrong-guess"})
+        (error,) = response.context["form"].non_field_errors()
+        said.append(error)
+
+    plain = "That username or email and password do not match an account; the password is case-sensitive."
+    pause = "and logging in with this name from here is paused for 15\xa0minutes"
+    assert said[:2] == [plain, plain]
+    reset = "if you are not sure of it, reset your password instead."
+    assert said[2] == f"{plain} Two more wrong passwords {pause}: {reset}"
+    assert said[3] == f"{plain} One more wrong password {pause}: {reset}"
+    assert client.post("/accounts/login/", {"username": name, "password": "wrong-guess"}).status_code == 429
+
+
 def test_the_admin_log_in_is_locked_out_the_same_way(client):
     UserFactory(username="boss", is_staff=True, is_superuser=True)
     fail_five_times(client, "/admin/login/", "boss")
@@ -173,6 +192,7 @@ def test_staff_see_a_sign_up_limit_reached_and_lift_it(staff_client, settings):
 
     def sign_up(name: str) -> int:
         form = {
+            "first_name": name.title(),
             "username": name,
             "email": f"{name}@example.com",
             "password1": "Strong-pass-987",

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.django_db
 
 
 SIGN_UP = {
+    "first_name": "Maria",
+    "last_name": "Silva",
     "username": "maria",
     "email": "Maria@Example.com",
     "password1": "Strong-pass-987",
@@ -43,6 +45,31 @@ def test_signing_up_makes_an_inactive_account_and_emails_the_link_that_finishes_
     assert Buyer.objects.filter(user=user).count() == 1
     assert [(m.to, m.subject) for m in mail.outbox] == [(["maria@example.com"], "Finish signing up to carsales")]
     assert "_auth_user_id" not in client.session
+
+
+def test_sign_up_asks_the_name_orders_are_made_out_to_and_emails_greet_by(client, run_tasks):
+    form = client.get("/accounts/signup/").content.decode()
+    assert re.search(r'<input type="text" name="first_name"[^>]* autocomplete="given-name"', form)
+    nameless = client.post("/accounts/signup/", {**SIGN_UP, "first_name": "   "})
+    assert nameless.context["form"].errors["first_name"] == ["This field is required."]
+
+    client.post("/accounts/signup/", {**SIGN_UP, "first_name": "  Maria  Clara ", "last_name": ""})
+    run_tasks()
+
+    user = get_user_model().objects.get(username="maria")
+    assert (user.first_name, user.last_name, str(user.buyer)) == ("Maria Clara", "", "Maria Clara")
+    assert mail.outbox[0].body.startswith("Hello Maria Clara,")
+    assert str(UserFactory(username="nameless").buyer) == "nameless"  # an account made without one
+
+
+def test_a_name_given_at_a_sign_up_with_a_known_address_changes_nothing_on_that_account(client, run_tasks):
+    owner = UserFactory(email="maria@example.com", first_name="Maria", last_name="Silva")
+
+    client.post("/accounts/signup/", {**SIGN_UP, "username": "intruder", "first_name": "Mallory", "last_name": "X"})
+
+    owner.refresh_from_db()
+    assert (owner.first_name, owner.last_name) == ("Maria", "Silva")
+    assert not get_user_model().objects.filter(first_name="Mallory").exists()
 
 
 def test_a_phone_given_at_sign_up_is_kept_on_the_new_account_and_never_on_an_existing_one(client, run_tasks):
@@ -74,7 +101,7 @@ def test_following_the_sign_up_link_asks_and_its_button_activates_the_account_an
     user = get_user_model().objects.get(username="maria")
     assert user.is_active
     assert response.context["user"] == user
-    assert b"Welcome, maria" in response.content
+    assert b"Welcome, Maria" in response.content
 
 
 def test_the_sign_up_link_works_once(client, run_tasks):
@@ -220,7 +247,7 @@ def test_a_username_shaped_like_an_email_is_refused_at_sign_up(client):
 
     response = client.post(
         "/accounts/signup/",
-        {"username": "ana@example.com", "email": "b2@example.com"}
+        {"first_name": "Bea", "username": "ana@example.com", "email": "b2@example.com"}
         | {"password1": "Strong-pass-987", "password2": "Strong-pass-987"},
     )
 
@@ -239,6 +266,7 @@ def test_signing_up_with_a_username_taken_in_another_case_is_refused(client):
     response = client.post(
         "/accounts/signup/",
         {
+            "first_name": "Bea",
             "username": "Buyer",
             "email": "b2@example.com",
             "password1": "Strong-pass-987",
@@ -266,7 +294,8 @@ def test_a_username_differing_in_the_case_of_a_letter_beyond_a_to_z_is_taken_too
 
     response = client.post(
         "/accounts/signup/",
-        {"username": asked, "email": "b2@example.com", "password1": "Strong-pass-987", "password2": "Strong-pass-987"},
+        {"first_name": "Bea", "username": asked, "email": "b2@example.com"}
+        | {"password1": "Strong-pass-987", "password2": "Strong-pass-987"},
     )
     logged_in = client.post("/accounts/login/", {"username": asked, "password": "pass-word-123"})
 

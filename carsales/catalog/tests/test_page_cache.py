@@ -25,7 +25,7 @@ from django.utils import timezone
 from carsales.catalog.models import Brand, Car, CatalogueVersion, PriceChange
 from carsales.catalog.pages import catalogue_version
 from carsales.catalog.services import brand_rename, car_create, car_delete, car_update, cars_withdraw
-from carsales.catalog.views import CSRF_TOKEN_SLOT, USERNAME_SLOT
+from carsales.catalog.views import CSRF_TOKEN_SLOT, FIRST_NAME_SLOT, USERNAME_SLOT
 from carsales.conftest import BrandFactory, CarFactory, order_for
 
 pytestmark = pytest.mark.django_db
@@ -422,6 +422,12 @@ def test_signed_in_buyers_share_the_catalogue_page_each_with_their_own_name_and_
         page = second.get("/").content.decode()
     assert "Hi, second" in page and "Hi, first" not in page and golf.model in page
     assert USERNAME_SLOT not in page and CSRF_TOKEN_SLOT not in page
+
+    named = Client()
+    named.force_login(UserFactory(username="jdoe", first_name="Jane"))
+    for address in ("/", golf.get_absolute_url()):  # greeted by first name, as on every other page
+        greeted = named.get(address).content.decode()
+        assert "Hi, Jane" in greeted and 'title="jdoe"' in greeted and FIRST_NAME_SLOT not in greeted
 
     second.post(f"/cart/add/{golf.pk}/")
     with_message = second.get("/")

@@ -145,6 +145,7 @@ def sign_up(client, number: int, *, mistaken: bool = False, address: str = "127.
     return client.post(
         "/accounts/signup/",
         {
+            "first_name": "New",
             "username": f"new{number}",
             "email": f"new{number}@example.com",
             "password1": password,
@@ -257,6 +258,7 @@ def test_an_address_signed_up_with_again_and_again_is_told_a_few_times_only(clie
         client.post(
             "/accounts/signup/",
             {
+                "first_name": "Stranger",
                 "username": f"stranger{number}",
                 "email": "owner@example.com",
                 "password1": password,
@@ -274,7 +276,7 @@ def test_an_unfinished_sign_ups_address_signed_up_with_again_and_again_gets_a_fe
     for number in range(8):
         client.post(
             "/accounts/signup/",
-            {"username": f"pending{number}", "email": "pending@example.com"}
+            {"first_name": "Pending", "username": f"pending{number}", "email": "pending@example.com"}
             | {"password1": password, "password2": password},
             REMOTE_ADDR=f"203.0.113.{number}",
         )

@@ -368,7 +368,7 @@ def test_staff_find_orders_by_state_buyer_or_car_a_page_at_a_time(
     settings.CARSALES_MAX_CARS_HELD = 100
     from carsales.catalog.models import Brand
 
-    ana = UserFactory(username="ana", email="ana@example.com")
+    ana = UserFactory(username="ana", email="ana@example.com", first_name="Ana Clara", last_name="Lima")
     civic = CarFactory(model="Civic", brand=Brand.objects.create(name="Honda", slug="honda"))
     order_for(civic, user=ana)
     paid = order_mark_paid(order=order_for(CarFactory(model="Golf")), actor=UserFactory())
@@ -376,6 +376,7 @@ def test_staff_find_orders_by_state_buyer_or_car_a_page_at_a_time(
         order_for(CarFactory(model="Polo"))
 
     by_buyer = staff_client.get("/orders/", {"q": "ana@example"})
+    by_name = staff_client.get("/orders/", {"q": "clara lima"})
     by_car = staff_client.get("/orders/", {"q": "honda civic"})
     by_plate = staff_client.get("/orders/", {"q": civic.plate})
     by_state = staff_client.get("/orders/", {"status": "paid"})
@@ -383,6 +384,8 @@ def test_staff_find_orders_by_state_buyer_or_car_a_page_at_a_time(
         first = staff_client.get("/orders/")
 
     assert [o.buyer.user.username for o in by_buyer.context["page"]] == ["ana"]
+    assert [o.buyer.user.username for o in by_name.context["page"]] == ["ana"]
+    assert '<td data-label="Buyer">Ana Clara Lima</td>' in by_name.content.decode()
     assert [o.buyer.user.username for o in by_car.context["page"]] == ["ana"]
     assert len(by_plate.context["page"]) == 1
     assert [o.pk for o in by_state.context["page"]] == [paid.pk]

@@ -17,11 +17,11 @@ from carsales.catalog.services import brand_create, car_create
 from carsales.core.groups import SALESPERSON
 
 DEMO_USERS = [
-    # username, password, role: a superuser (also the admin), a salesperson (the Salesperson
+    # username, password, role, name: a superuser (also the admin), a salesperson (the Salesperson
     # group's permissions only), a buyer
-    ("staff", "carsales-staff", "superuser"),
-    ("sales", "carsales-sales", "salesperson"),
-    ("buyer", "carsales-buyer", "buyer"),
+    ("staff", "carsales-staff", "superuser", ("Dana", "Reyes")),
+    ("sales", "carsales-sales", "salesperson", ("Sam", "Okafor")),
+    ("buyer", "carsales-buyer", "buyer", ("Alex", "Morgan")),
 ]
 # Each model as sold: its body and the fuels it comes with. Together they cover every body and fuel.
 MODELS = {
@@ -120,11 +120,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
-        for username, password, role in DEMO_USERS:
+        for username, password, role, (first_name, last_name) in DEMO_USERS:
             if not User.objects.filter(username=username).exists():
                 user = User.objects.create_user(
                     username=username,
                     password=password,
+                    first_name=first_name,
+                    last_name=last_name,
                     email=f"{username}@carsales.local",
                     is_staff=role != "buyer",
                     is_superuser=role == "superuser",
