@@ -1,17 +1,32 @@
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import models
+from django.db.models.deletion import Collector
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
+    # Set on the entries of an account being deleted, as its deletion collects them (actor_deleted).
+    _of_deleted_account = False
+
     def update(self, **kwargs: Any) -> int:
-        # The one change allowed: the actor's account was deleted (on_delete=SET_NULL); the
-        # entry keeps their name.
-        if kwargs.keys() == {"actor"} and kwargs["actor"] is None:
+        # The one change allowed: the entries of an account being deleted lose the link to it, and
+        # keep its name. Any other update(actor=None) would unlink entries of accounts that live on.
+        if self._of_deleted_account and kwargs.keys() == {"actor"} and kwargs["actor"] is None:
             return super().update(**kwargs)
         raise TypeError("The audit log is append-only: entries are never changed.")
+
+    def of_deleted_account(self) -> "AppendOnlyQuerySet":
+        entries = self.all()
+        entries._of_deleted_account = True
+        return entries
+
+    def _clone(self) -> "AppendOnlyQuerySet":
+        # The deletion collector joins the entries it collects per batch (qs | qs): both clones.
+        entries = cast(AppendOnlyQuerySet, super()._clone())  # type: ignore[misc]
+        entries._of_deleted_account = self._of_deleted_account
+        return entries
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise TypeError("The audit log is append-only: entries are never deleted.")
@@ -31,6 +46,11 @@ class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
         return super().bulk_create(objs, batch_size=batch_size, ignore_conflicts=ignore_conflicts)
 
 
+def actor_deleted(collector: Collector, field: models.Field[Any, Any], entries: Any, using: str) -> None:
+    """on_delete of an entry's actor: SET_NULL, for those entries only (their name stays)."""
+    models.SET_NULL(collector, field, entries.of_deleted_account(), using)
+
+
 class AuditEntry(models.Model):
     """Who did what to which object, written in the same transaction as the action.
 
@@ -40,7 +60,7 @@ class AuditEntry(models.Model):
     """
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=actor_deleted, null=True, blank=True, related_name="+"
     )
     actor_name = models.CharField(max_length=150, blank=True, help_text="The actor's username when they acted.")
     action = models.CharField(max_length=60)  # indexed in Meta: filtered by, never searched by prefix

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 
@@ -104,6 +105,8 @@ def test_the_log_is_append_only_on_every_path():
         entry.delete,
         AuditEntry.objects.all().delete,
         lambda: AuditEntry.objects.update(action="x"),
+        lambda: AuditEntry.objects.update(actor=None),  # the change a deleted account's entries take, on all
+        lambda: AuditEntry.objects.filter(actor__isnull=False).update(actor=None),
         lambda: AuditEntry.objects.bulk_create(
             [AuditEntry(pk=entry.pk, action="forged", object_type="car", object_id="1")],
             update_conflicts=True,
@@ -127,15 +130,23 @@ def test_the_log_is_append_only_on_every_path():
     assert AuditEntry.objects.get().action == "car.created"
 
 
-def test_deleting_a_staff_account_keeps_who_acted(staff):
+def test_deleting_a_staff_account_keeps_who_acted_and_unlinks_no_one_elses_entries(staff):
+    other, third = UserFactory(is_staff=True), UserFactory(is_staff=True)
     with acting_as(staff):
         car = CarFactory()
+    with acting_as(other):
+        kept = CarFactory()
+    with acting_as(third):
+        CarFactory()
     name = staff.username
 
     staff.delete()
+    get_user_model().objects.filter(pk=third.pk).delete()  # a queryset's deletion too
 
     entry = AuditEntry.objects.get(object_id=str(car.pk))
     assert entry.actor is None and entry.actor_name == name
+    assert AuditEntry.objects.get(object_id=str(kept.pk)).actor == other
+    assert AuditEntry.objects.filter(actor__isnull=True).count() == 2
 
 
 def test_staff_can_neither_change_nor_delete_entries_in_the_admin(staff_client):
