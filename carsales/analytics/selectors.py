@@ -10,9 +10,21 @@ from .models import DailySales, OrderEvent
 CHART_DAYS = 90
 
 
-def daily_sales_history(*, days: int = CHART_DAYS) -> list[DailySales]:
-    """The latest `days` days that had activity, oldest first."""
-    return list(reversed(DailySales.objects.all()[:days]))
+def daily_sales_window(*, days: int = CHART_DAYS) -> list[DailySales]:
+    """Each of the last `days` days, today included, oldest first: a day nothing happened on (it has
+    no row) as zeros, so a chart of them shows the quiet days as such. None before the first day
+    anything happened on. One query."""
+    today = timezone.localdate()
+    since = today - timedelta(days=days - 1)
+    stored = {row.day: row for row in DailySales.objects.filter(day__gte=since, day__lte=today)}
+    if not stored and not DailySales.objects.filter(day__lt=since).exists():
+        return []
+    return [stored.get(day) or DailySales(day=day) for day in (since + timedelta(days=n) for n in range(days))]
+
+
+def daily_sales_latest() -> DailySales | None:
+    """The latest day anything happened on (an order placed, paid or voided)."""
+    return DailySales.objects.first()
 
 
 def order_events_recent(*, limit: int = 20) -> list[OrderEvent]:

@@ -6,21 +6,21 @@ from carsales.core.permissions import staff_required
 from carsales.orders.selectors import order_ids_existing
 from carsales.sales.selectors import sales_latest
 
-from .selectors import daily_sales_history, order_events_recent, sales_over
+from .selectors import daily_sales_latest, daily_sales_window, order_events_recent, sales_over
 
 
 @staff_required("analytics.view_dailysales")
 def sales_dashboard(request: HttpRequest) -> HttpResponse:
-    history = daily_sales_history()
+    window = daily_sales_window()
     chart = line_chart(
         title="Daily sales and revenue",
-        labels=[day.day for day in history],
+        labels=[day.day for day in window],
         series=[
-            Series("Sales", [day.sales_count for day in history], "count"),
-            Series("Revenue", [day.revenue for day in history], "value", money=True),
+            Series("Sales", [day.sales_count for day in window], "count"),
+            Series("Revenue", [day.revenue for day in window], "value", money=True),
         ],
     )
-    today = history[-1] if history else None
+    today = daily_sales_latest()
     events = order_events_recent()
     return render(
         request,

@@ -1,5 +1,6 @@
 """Analytics: order events recorded once, daily figures moved in O(1), voids on the sale's day."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from carsales.analytics.models import DailySales, OrderEvent
 from carsales.analytics.receivers import count_paid_order, count_placed_order
+from carsales.analytics.selectors import daily_sales_window
 from carsales.analytics.services import analytics_recount, order_events_prune
 from carsales.conftest import CarFactory, order_for
 from carsales.events.services import housekeeping_run
@@ -77,6 +79,26 @@ def test_the_sales_page_says_which_day_a_void_belongs_to(staff_client):
     page = staff_client.get("/staff/sales/").content.decode()
 
     assert "A voided sale is taken off the day it was made" in page and "1 of this day" in page
+
+
+def test_the_sales_chart_shows_every_day_of_its_window_a_quiet_one_as_none_and_the_cards_the_latest_busy_day(
+    staff_client,
+):
+    assert "No data yet." in staff_client.get("/staff/sales/").content.decode()
+    with time_machine.travel(timezone.now() - timedelta(days=3)):
+        order_mark_paid(order=order_for(CarFactory(value=Decimal("10"))), actor=AnonymousUser())
+    with time_machine.travel(timezone.now() - timedelta(days=200)):  # before the window: not drawn
+        order_mark_paid(order=order_for(CarFactory(value=Decimal("99"))), actor=AnonymousUser())
+
+    response = staff_client.get("/staff/sales/")
+
+    window = daily_sales_window()
+    assert [day.day for day in window] == [timezone.localdate() - timedelta(days=n) for n in range(89, -1, -1)]
+    assert [(day.sales_count, day.revenue) for day in window if day.sales_count] == [(1, Decimal("10"))]
+    assert window[-4].pk is not None and window[-1].pk is None  # the quiet days are zeros, stored nowhere
+    points = re.search(r'<polyline class="line count" points="([^"]+)"', response.content.decode()).group(1)
+    assert len(points.split()) == 90
+    assert response.context["today"].day == timezone.localdate() - timedelta(days=3)
 
 
 def test_a_refund_is_listed_with_the_orders_events_and_moves_no_figure(staff_client, staff):
