@@ -357,14 +357,29 @@ def _repriced(cars: Iterable[Car], confirmed_prices: Mapping[int, Decimal] | Non
     ]
 
 
-def _order_locked_placed(order_id: int, *, refused: str) -> Order:
-    """The order, its row locked; raises OrderStateError ("Order #n is paid; {refused}.")
-    unless it is placed and active."""
+def _order_locked_placed(order_id: int, *, to: OrderStatus) -> Order:
+    """The order, its row locked; raises OrderStateError unless it is placed and active: one the
+    caller would make `to` (paid, cancelled) already is said to be so, since when, and that
+    nothing changed (the same action sent again, from a page left open); another, that it cannot."""
     order = Order.objects.select_for_update().get(pk=order_id)
-    if not order.awaits_payment:
-        state = order.get_status_display().lower() if order.is_active else "voided"
-        raise OrderStateError(f"Order #{order.pk} is {state}; {refused}.")
-    return order
+    if order.awaits_payment:
+        return order
+    if not order.is_active:
+        state, since = "voided", order.voided_at
+    else:
+        state = order.get_status_display().lower()
+        since = order.paid_at if order.status == OrderStatus.PAID else order.cancelled_at
+    when = f" on {date_format(timezone.localtime(since), 'DATETIME_FORMAT')}" if since else ""
+    if order.is_active and order.status == to:
+        how = (
+            f" by {order.get_payment_method_display().lower()}"
+            if to == OrderStatus.PAID and order.payment_method
+            else ""
+        )
+        raise OrderStateError(f"Order #{order.pk} was {state} already{when}{how}: nothing changed.")
+    raise OrderStateError(
+        f"Order #{order.pk} is {state}{f' (since{when})' if when else ''}; it cannot be {to.label.lower()}."
+    )
 
 
 def _order_state_write(order: Order, **state: object) -> None:
@@ -407,7 +422,7 @@ def order_mark_paid(
         validate_payment_reference(reference)
     except ValidationError as refused:
         raise ValidationError({"reference": refused.messages}) from None
-    order = _order_locked_placed(order.pk, refused="it cannot be paid")
+    order = _order_locked_placed(order.pk, to=OrderStatus.PAID)
     if order.reservation_ran_out:
         deadline = date_format(timezone.localtime(order.expires_at), "DATETIME_FORMAT")
         raise OrderStateError(
@@ -465,7 +480,7 @@ def order_cancel(
     (sold through a path outside the order flow) is left as it is. An order past its deadline
     is cancelled as expired, whoever asks: its expiry, not yet run, is what ended it.
     """
-    locked = _order_locked_placed(order.pk, refused="it cannot be cancelled")
+    locked = _order_locked_placed(order.pk, to=OrderStatus.CANCELLED)
     if locked.reservation_ran_out:
         reason = CancellationReason.EXPIRED
     return _order_cancel_locked(locked, actor=actor, reason=reason)

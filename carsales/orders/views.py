@@ -1,7 +1,9 @@
 import functools
+from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods
 
 from carsales.accounts.services import buyer_ensure
@@ -73,7 +77,16 @@ def cart_view(request: HttpRequest) -> HttpResponse:
     orderable = [item.car for item in items if item.car.is_for_sale]
     total = sum((car.value or Decimal("0") for car in orderable), Decimal("0"))
     held_back = len(items) - len(orderable)
-    context = {"items": items, "orderable": orderable, "total": total, "blocked": held_back > 0, "held_back": held_back}
+    now = timezone.now()
+    context = {
+        "items": items,
+        "orderable": orderable,
+        "total": total,
+        "blocked": held_back > 0,
+        "held_back": held_back,
+        # What placing the order commits the buyer to, said before they place it.
+        "held_for": timesince(now - timedelta(hours=settings.CARSALES_RESERVATION_HOURS), now),
+    }
     return render(request, "orders/cart.html", context)
 
 

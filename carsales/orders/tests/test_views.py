@@ -93,6 +93,19 @@ def test_removing_a_car_from_the_cart(buyer_client, user):
     assert not CartItem.objects.exists()
 
 
+def test_the_cart_says_what_placing_the_order_commits_to_before_it_is_placed(buyer_client, settings):
+    settings.CARSALES_RESERVATION_HOURS = 48
+    car = CarFactory(value=100)
+    buyer_client.post(f"/cart/add/{car.pk}/")
+
+    page = buyer_client.get("/cart/").content.decode()
+
+    assert "Placing the order reserves this car for you for 2\xa0days: nothing is charged now." in page
+    assert 'aria-describedby="place-order-note">Place order</button>' in page
+    order_for(car)  # another buyer orders it: the note gives way to what blocks the order
+    assert "Placing the order reserves" not in buyer_client.get("/cart/").content.decode()
+
+
 def test_checking_out_from_the_cart_page_places_the_order_and_emails(buyer_client, user, run_tasks):
     car = CarFactory(value=100)
     buyer_client.post(f"/cart/add/{car.pk}/")

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -67,10 +68,38 @@ def test_a_redelivered_payment_creates_no_second_sale(staff):
 
 def test_an_order_cannot_be_paid_twice(staff):
     order, _ = placed_order(100)
-    order_mark_paid(order=order, actor=staff)
+    order_mark_paid(order=order, actor=staff, method="transfer")
 
-    with pytest.raises(OrderStateError, match="is paid"):
-        order_mark_paid(order=order, actor=staff)
+    with pytest.raises(OrderStateError, match=r"was paid already on .* by bank transfer: nothing changed\.$"):
+        order_mark_paid(order=order, actor=staff, method="cash")
+
+
+def test_an_order_acted_on_from_a_page_left_open_says_what_it_became_and_since_when(staff):
+    (paid, _), (cancelled, _), (voided, _) = placed_order(100), placed_order(100), placed_order(100)
+    order_mark_paid(order=paid, actor=staff)
+    order_cancel(order=cancelled, actor=staff)
+    sale_void(sale=order_mark_paid(order=voided, actor=staff).sale, actor=staff)
+
+    refusals = {}
+    for name, act in {
+        "cancel paid": lambda: order_cancel(order=paid, actor=staff),
+        "cancel twice": lambda: order_cancel(order=cancelled, actor=staff),
+        "pay cancelled": lambda: order_mark_paid(order=cancelled, actor=staff),
+        "pay voided": lambda: order_mark_paid(order=voided, actor=staff),
+    }.items():
+        with pytest.raises(OrderStateError) as refused:
+            act()
+        refusals[name] = str(refused.value)
+
+    on = r" on \d+ \w+ \d{4}, \d\d:\d\d \w+"
+    assert re.fullmatch(rf"Order #{paid.pk} is paid \(since{on}\); it cannot be cancelled\.", refusals["cancel paid"])
+    assert re.fullmatch(
+        rf"Order #{cancelled.pk} was cancelled already{on}: nothing changed\.", refusals["cancel twice"]
+    )
+    assert re.fullmatch(
+        rf"Order #{cancelled.pk} is cancelled \(since{on}\); it cannot be paid\.", refusals["pay cancelled"]
+    )
+    assert re.fullmatch(rf"Order #{voided.pk} is voided \(since{on}\); it cannot be paid\.", refusals["pay voided"])
 
 
 def test_cancelling_a_placed_order_returns_its_cars_to_stock(staff):
