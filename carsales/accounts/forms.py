@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -67,6 +68,10 @@ class SignUpForm(WeakPasswordSaidUnderIt, UserCreationForm):
     def clean_username(self) -> str:
         # One logs in with a username or an email (backends.account_for_login), a username first: a
         # new name shaped like an address could take someone's email log-in.
+        # Checked before the model's validator, whose message names @ too (refused below): said as the help says it.
+        UnicodeUsernameValidator(message="A username holds letters, digits and . + - _ only.")(
+            self.cleaned_data["username"]
+        )
         username = super().clean_username()  # None when taken: Django has said so
         if username and "@" in username:
             raise forms.ValidationError(

@@ -14,6 +14,7 @@ from .selectors import MAX_DAYS_IN_STOCK, brands_offered, cars_in_stock_for
 
 NEGATIVE_PRICE = "A price cannot be negative."
 PRICE_ERRORS = {"min_value": NEGATIVE_PRICE, "max_value": "No car costs that much: enter a smaller price."}
+YEAR_ERRORS = {"min_value": f"Enter a year from {FIRST_CAR_YEAR} on."}
 SEARCH_MAX_LENGTH = 100
 SEARCH_MAX_WORDS = 8
 
@@ -105,13 +106,29 @@ class CarFilterSet(filters.FilterSet):
         error_messages=PRICE_ERRORS,
     )
     year_min = WholeNumberFilter(
-        field_name="model_year", lookup_expr="gte", min_value=FIRST_CAR_YEAR, label="From year"
+        field_name="model_year",
+        lookup_expr="gte",
+        min_value=FIRST_CAR_YEAR,
+        label="From year",
+        error_messages=YEAR_ERRORS,
     )
-    year_max = WholeNumberFilter(field_name="model_year", lookup_expr="lte", min_value=FIRST_CAR_YEAR, label="To year")
+    year_max = WholeNumberFilter(
+        field_name="model_year",
+        lookup_expr="lte",
+        min_value=FIRST_CAR_YEAR,
+        label="To year",
+        error_messages=YEAR_ERRORS,
+    )
     fuel = filters.ChoiceFilter(choices=Fuel.choices, empty_label="Any fuel")
     transmission = filters.ChoiceFilter(choices=Transmission.choices, label="Gearbox", empty_label="Any gearbox")
     body = filters.ChoiceFilter(choices=Body.choices, label="Body", empty_label="Any body")
-    mileage_max = WholeNumberFilter(field_name="mileage", lookup_expr="lte", min_value=0, label="Max mileage")
+    mileage_max = WholeNumberFilter(
+        field_name="mileage",
+        lookup_expr="lte",
+        min_value=0,
+        label="Max mileage",
+        error_messages={"min_value": "A mileage cannot be negative."},
+    )
     in_stock_days_min = WholeNumberFilter(
         method="in_stock_for",
         min_value=0,

@@ -4,12 +4,13 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.core.validators import MinValueValidator
 from django.http import QueryDict
 
 from carsales.core.money import format_money
 
 from .facts import mileage_unit
-from .models import VEHICLE_FACTS, Body, Brand, Car, Fuel, Transmission
+from .models import FIRST_CAR_YEAR, VEHICLE_FACTS, Body, Brand, Car, Fuel, Transmission
 from .validators import NOT_A_PHOTO
 
 
@@ -46,6 +47,13 @@ class CarForm(forms.ModelForm):
             "value"
         ].help_text = f"Asking price in {settings.CARSALES_CURRENCY}; empty when not yet priced (price on request)."
         self.fields["mileage"].help_text = "The odometer's reading."
+        for name in ("factory_year", "model_year"):  # one bound, said once, not 0 here and 1900 after
+            year = self.fields[name]
+            if isinstance(year, forms.IntegerField):
+                year.min_value = FIRST_CAR_YEAR
+                year.widget.attrs["min"] = FIRST_CAR_YEAR
+                year.validators = [v for v in year.validators if not isinstance(v, MinValueValidator)]
+                year.validators.append(MinValueValidator(FIRST_CAR_YEAR, f"Enter a year from {FIRST_CAR_YEAR} on."))
         brand = self.fields["brand"]
         if isinstance(brand, forms.ModelChoiceField):
             brand.empty_label = "Choose a brand"

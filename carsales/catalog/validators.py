@@ -12,7 +12,8 @@ NOT_A_PHOTO = f"Upload a photo in {PHOTO_FORMATS_TEXT}; other files and image fo
 
 
 def validate_image_upload(upload: File) -> None:
-    """Refuse files that are too large, are not JPEG, PNG or WebP, or would decode to too many pixels.
+    """Refuse files that are too large, are not JPEG, PNG or WebP, would decode to too many pixels,
+    or hold too few (CARSALES_MIN_PHOTO_SIZE).
 
     The format is the one Pillow decodes (images.PHOTO_FORMATS), never the file's name or
     content type, so PostScript called photo.jpg is refused before any decoder runs it.
@@ -52,4 +53,11 @@ def validate_image_upload(upload: File) -> None:
             f"The image is {width} x {height} pixels; at most "
             f"{settings.CARSALES_MAX_IMAGE_PIXELS:,} pixels are accepted.",
             code="image_too_large",
+        )
+    longer, shorter = settings.CARSALES_MIN_PHOTO_SIZE
+    if max(width, height) < longer or min(width, height) < shorter:
+        raise ValidationError(
+            f"The photo is {width} x {height} pixels: too small to show on the car's page. "
+            f"Upload one of at least {longer} x {shorter} pixels.",
+            code="image_too_small",
         )

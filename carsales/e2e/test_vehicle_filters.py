@@ -87,5 +87,5 @@ def test_a_filter_out_of_range_is_refused_with_its_reason_and_shown_even_folded(
     page.get_by_text("More filters").click()  # folded again
     page.get_by_label("Sort by").select_option(index=1)
 
-    expect(page.locator(".filter-errors")).to_contain_text("From year: Ensure this value is greater than or equal to")
+    expect(page.locator(".filter-errors")).to_contain_text("From year: Enter a year from 1900 on.")
     expect(page.get_by_label("From year")).to_be_visible()

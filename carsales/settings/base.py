@@ -436,6 +436,9 @@ CARSALES_LARGE_REQUEST_PATHS = {
 # Pixels, not bytes: a small PNG can still decode to gigabytes (decompression bomb).
 CARSALES_MAX_IMAGE_PIXELS = int(os.environ.get("CARSALES_MAX_IMAGE_PIXELS", str(40_000_000)))
 CARSALES_THUMBNAIL_SIZE = 500
+# The smallest photo taken (longer side, shorter side): a thumbnail or an icon uploaded by mistake
+# would be stretched over the car's page.
+CARSALES_MIN_PHOTO_SIZE = (400, 300)
 # Gallery renditions (WebP), longest side in pixels: the photo shown, and the strip below it.
 CARSALES_GALLERY_SIZE = 1600
 CARSALES_GALLERY_STRIP_SIZE = 240

@@ -24,4 +24,6 @@ CARSALES_DEALER = {
 }
 # The demo dealership's own clock (Springfield, Illinois): deadlines and order times as its buyers read them.
 TIME_ZONE = os.environ.get("TIME_ZONE", "America/Chicago")
+# Its buyers read odometers in miles (CARSALES_MILEAGE_UNIT=km for a dealership that reads kilometres).
+CARSALES_MILEAGE_UNIT = os.environ.get("CARSALES_MILEAGE_UNIT", "mi")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"{CARSALES_DEALER['name']} <{CARSALES_DEALER['email']}>")

@@ -62,6 +62,13 @@ def test_sign_up_asks_the_name_orders_are_made_out_to_and_emails_greet_by(client
     assert str(UserFactory(username="nameless").buyer) == "nameless"  # an account made without one
 
 
+def test_a_username_of_other_characters_is_refused_as_its_help_says_once(client):
+    response = client.post("/accounts/signup/", {**SIGN_UP, "username": "maria silva!"})
+
+    assert response.context["form"].errors["username"] == ["A username holds letters, digits and . + - _ only."]
+    assert not get_user_model().objects.filter(username="maria silva!").exists()
+
+
 def test_a_name_given_at_a_sign_up_with_a_known_address_changes_nothing_on_that_account(client, run_tasks):
     owner = UserFactory(email="maria@example.com", first_name="Maria", last_name="Silva")
 

@@ -199,7 +199,8 @@ def test_staff_add_a_car_with_a_photo(staff_client, run_tasks):
     [
         ({"value": "-1"}, "value", "A price is above zero"),
         ({"factory_year": 2022, "model_year": 2021}, "model_year", "cannot be before the factory year"),
-        ({"factory_year": 1899, "model_year": 1900}, "factory_year", "greater than or equal to 1900"),
+        ({"factory_year": 1899, "model_year": 1900}, "factory_year", "Enter a year from 1900 on."),
+        ({"factory_year": -2020, "model_year": 1900}, "factory_year", "Enter a year from 1900 on."),
         ({"factory_year": date.today().year + 1}, "factory_year", "cannot be after"),
     ],
 )
@@ -245,6 +246,26 @@ def test_a_decompression_bomb_gets_a_form_error(staff_client, settings):
 
     assert "pixels" in " ".join(response.context["form"].errors["photo"])
     assert not Car.objects.exists()
+
+
+@pytest.mark.parametrize("size", [(20, 20), (399, 300), (600, 299), (299, 600)])
+def test_a_photo_too_small_to_show_is_refused_on_the_page_the_gallery_and_the_api(staff_client, size):
+    car = CarFactory()
+    small = SimpleUploadedFile("tiny.png", image_bytes(*size, "PNG"), content_type="image/png")
+    said = f"The photo is {size[0]} x {size[1]} pixels: too small to show on the car's page."
+
+    page = staff_client.post("/cars/new/", {**car_form_data(BrandFactory()), "photo": small})
+    small.seek(0)
+    gallery = staff_client.post(f"/cars/{car.pk}/photos/", {"photos": [small]})
+    small.seek(0)
+    api = staff_client.post(f"/api/cars/{car.pk}/photos/", {"photos": [small]})
+
+    assert any(said in error for error in page.context["form"].errors["photo"])
+    assert gallery.status_code == 400 and said in html.unescape(gallery.content.decode())
+    assert api.status_code == 400 and said in str(api.json())
+    assert Car.objects.count() == 1 and not car.photos.exists()
+    portrait = SimpleUploadedFile("ok.png", image_bytes(300, 400, "PNG"), content_type="image/png")
+    assert staff_client.post(f"/cars/{car.pk}/photos/", {"photos": [portrait]}).status_code == 302
 
 
 def test_staff_edit_a_car(staff_client):
@@ -459,6 +480,8 @@ def test_the_car_page_shows_the_bios_line_breaks_and_escapes_its_markup(client):
         ({"year_min": "2020", "year_max": "2010"}, "To year: The to year cannot be before the from year."),
         ({"year_min": "3000"}, f"From year: No car is newer than {LATEST}: choose {LATEST} or earlier."),
         ({"price_min": "1e400"}, "Min price: No car costs that much: enter a smaller price."),
+        ({"year_min": "201"}, "From year: Enter a year from 1900 on."),
+        ({"mileage_max": "-5"}, "Max mileage (km): A mileage cannot be negative."),
     ],
 )
 @pytest.mark.parametrize("htmx", [False, True])
