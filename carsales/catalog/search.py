@@ -70,6 +70,8 @@ _FACT_WORDS: dict[str, Q] = {
     **dict.fromkeys(("grey", "gray"), Q(colour__icontains="grey") | Q(colour__icontains="gray")),
 }
 _PUNCTUATION = ".,;:!?()\"'"
+# Words saying what every car listed is: no condition ("used car" is every car, "red car" red ones).
+_SAID_OF_EVERY_CAR = frozenset({"car", "cars", "used", "vehicle", "vehicles"})
 VOCABULARY_SECONDS = 600
 CORRECTION_CUTOFF = 0.7  # difflib ratio: "hnda"/"honda" is 0.89, "golf"/"polo" 0.5
 SUGGESTION_CUTOFF = 0.5
@@ -83,6 +85,9 @@ class SearchOutcome:
     understood: str = ""  # the words as matched, when a correction was made
     suggestion: str = ""  # a query that was probably meant, when nothing matched
     corrections: dict[str, str] = field(default_factory=dict)
+    # Words of a query whose words find no car together, each with the cars it finds alone
+    # ("red suv": no red SUV, but red cars and SUVs).
+    alone: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _expanded(words: list[str]) -> list[str]:
@@ -172,10 +177,24 @@ def _completed(word: str, vocabulary: set[str]) -> str | None:
     )
 
 
+def _each_alone(cars: QuerySet[Car], typed: list[str], *, staff: bool) -> list[tuple[str, int]]:
+    """Each word of a query of several finding nothing together, with how many cars it finds alone
+    (none: left out). A query of one word has no other to drop."""
+    words = list(dict.fromkeys(typed))
+    if len(words) < 2:
+        return []
+    counted = [(word, _matched(cars, _expanded([word])[0].split(), staff=staff).count()) for word in words]
+    return [(word, count) for word, count in counted if count]
+
+
 def car_search(cars: QuerySet[Car], query: str, *, staff: bool) -> tuple[QuerySet[Car], SearchOutcome]:
     """`cars` matching `query`, forgiving typos and aliases, and how the query was understood."""
     # A word's punctuation as typed in a sentence ("golf, diesel.") is no part of it.
-    typed = [stripped for word in query.split() if (stripped := word.casefold().strip(_PUNCTUATION))]
+    typed = [
+        stripped
+        for word in query.split()
+        if (stripped := word.casefold().strip(_PUNCTUATION)) and stripped not in _SAID_OF_EVERY_CAR
+    ]
     words = " ".join(_expanded(typed)).split()
     outcome = SearchOutcome(typed=query)
     vocabulary = _vocabulary() if typed else set()
@@ -191,7 +210,10 @@ def car_search(cars: QuerySet[Car], query: str, *, staff: bool) -> tuple[QuerySe
         return found, outcome
     # A word no brand or model contains may still be a stock code, a plate or an odd match:
     # corrected only when the words as typed find nothing.
-    if all(_known(word, vocabulary) for word in words) or found.exists():
+    if found.exists():
+        return found, outcome
+    if all(_known(word, vocabulary) for word in words):
+        outcome.alone = _each_alone(cars, typed, staff=staff)
         return found, outcome
     corrected = [_nearest(word, vocabulary, CORRECTION_CUTOFF) or word for word in words]
     if corrected != words:

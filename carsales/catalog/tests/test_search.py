@@ -134,6 +134,27 @@ def test_no_suggestion_is_offered_that_would_find_no_car_either(stock: dict[str,
     assert "Did you mean" not in page and advice in page
 
 
+def test_words_that_find_nothing_together_are_offered_each_alone_with_what_it_finds(stock: dict[str, Any]):
+    CarFactory(model="Tiguan", brand=Brand.objects.get(name="Volkswagen"), body="suv", colour="Grey")
+
+    red_suv = Client().get("/", {"q": "red suv"}).content.decode()
+    electric_golf = Client().get("/", {"q": "golf electric"}).content.decode()
+    found_alone = Client().get("/", {"q": "suv"}).context["page"]
+
+    assert "No car matches this search. Search for " in red_suv
+    assert '>red</a> (1 car) or <a href="?q=suv">suv</a> (1 car) alone.' in red_suv
+    assert '>golf</a> (2 cars) alone.' in electric_golf and "electric</a>" not in electric_golf
+    assert [car.model for car in found_alone] == ["Tiguan"]
+
+
+@pytest.mark.parametrize("query", ["car", "used cars", "Vehicle."])
+def test_words_every_car_listed_is_are_no_condition(stock: dict[str, Any], query: str):
+    page = Client().get("/", {"q": query})
+
+    assert len(page.context["page"]) == len(stock) and "Did you mean" not in page.content.decode()
+    assert found(f"red {query}") == [stock["golf_2022"].pk]
+
+
 def test_staff_find_a_car_by_stock_code_plate_or_vin_and_visitors_by_its_stock_code_only(
     stock: dict[str, Any], admin_user: Any
 ):
