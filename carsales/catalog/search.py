@@ -9,7 +9,9 @@ a correction one query more, at any stock size (`make bench`).
 """
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
@@ -85,9 +87,14 @@ class SearchOutcome:
     understood: str = ""  # the words as matched, when a correction was made
     suggestion: str = ""  # a query that was probably meant, when nothing matched
     corrections: dict[str, str] = field(default_factory=dict)
-    # Words of a query whose words find no car together, each with the cars it finds alone
-    # ("red suv": no red SUV, but red cars and SUVs).
-    alone: list[tuple[str, int]] = field(default_factory=list)
+    # Read only by a page that found nothing (its counts cost a query a word): see alone.
+    _each_alone: Callable[[], list[tuple[str, int]]] = field(default=list, repr=False, compare=False)
+
+    @cached_property
+    def alone(self) -> list[tuple[str, int]]:
+        """The words of a query of known words finding no car together, each with the cars it
+        finds alone ("red suv": no red SUV, but red cars and SUVs); none left out."""
+        return self._each_alone()
 
 
 def _expanded(words: list[str]) -> list[str]:
@@ -210,10 +217,10 @@ def car_search(cars: QuerySet[Car], query: str, *, staff: bool) -> tuple[QuerySe
         return found, outcome
     # A word no brand or model contains may still be a stock code, a plate or an odd match:
     # corrected only when the words as typed find nothing.
-    if found.exists():
-        return found, outcome
     if all(_known(word, vocabulary) for word in words):
-        outcome.alone = _each_alone(cars, typed, staff=staff)
+        outcome._each_alone = partial(_each_alone, cars, typed, staff=staff)
+        return found, outcome
+    if found.exists():
         return found, outcome
     corrected = [_nearest(word, vocabulary, CORRECTION_CUTOFF) or word for word in words]
     if corrected != words:

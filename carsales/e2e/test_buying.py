@@ -25,7 +25,7 @@ def test_page_two_of_a_search_keeps_the_search(page: Page):
     CarFactory.create_batch(13, brand=vw, model="Polo")
     page.goto("/")
     search(page, "Golf")
-    expect(page.locator(".result-count")).to_have_text("14 cars")
+    expect(page.locator(".result-count")).to_have_text("14 cars · Clear the filters")
 
     page.get_by_role("link", name="Next →").click()
 
@@ -40,7 +40,7 @@ def test_a_visitor_finds_a_car_signs_up_and_their_cart_becomes_an_order(page: Pa
     CarFactory(brand=BrandFactory(name="Honda"), model="Civic")
     page.goto("/")
     search(page, "Golf")
-    expect(page.locator(".result-count")).to_have_text("1 car")
+    expect(page.locator(".result-count")).to_have_text("1 car · Clear the filters")
 
     page.locator(".card-body h2 a").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Volkswagen Golf")
@@ -105,7 +105,11 @@ def test_of_two_buyers_of_one_car_exactly_one_places_an_order(new_context, log_i
 def test_the_buyer_who_lost_the_race_is_told_which_car_went(new_context, log_in):
     _, second, car = two_buyers_in_a_race_for_one_car(new_context, log_in)
 
-    expect(second.locator(".messages .message.error")).to_contain_text(car)
+    expect(second.locator(".messages .message.error")).to_have_text(
+        "Your order was not placed: the car marked below cannot be ordered now."
+    )
+    marked = second.get_by_role("row").filter(has_text=car)
+    expect(marked.locator(".cart-note")).to_contain_text("Another buyer's order holds this car for now.")
 
 
 def test_a_buyer_opening_a_staff_page_gets_the_403_page(page: Page, context, log_in, user):
@@ -120,6 +124,7 @@ def test_a_buyer_opening_a_staff_page_gets_the_403_page(page: Page, context, log
 
 def test_a_form_sent_back_with_errors_puts_the_focus_on_the_first_field_to_fix(page: Page):
     page.goto("/accounts/signup/")
+    page.get_by_label("First name").fill("Ana")
     page.get_by_label("Username").fill("ana")
     page.get_by_label("Email").fill("ana@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -127,7 +132,7 @@ def test_a_form_sent_back_with_errors_puts_the_focus_on_the_first_field_to_fix(p
     page.get_by_role("button", name="Sign up").click()
 
     confirmation = page.get_by_label("Password confirmation")
-    expect(confirmation).to_be_focused()  # not the username the form focuses first
+    expect(confirmation).to_be_focused()  # not the first name the form focuses first
     described = confirmation.get_attribute("aria-describedby") or ""
     assert "id_password2_error" in described.split()
     page.goto("/?price_min=-5")  # a filter refused in a link: said beside it, the focus left alone

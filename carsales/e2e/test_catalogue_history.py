@@ -74,7 +74,7 @@ def test_typing_then_pressing_search_at_once_sends_one_query_and_a_car_opens_at_
 
     page.get_by_label("Search").fill("Golf")
     page.get_by_role("button", name="Search").click()  # the box's change and the submit, together
-    expect(page.locator(".result-count")).to_have_text("1 car")
+    expect(page.locator(".result-count")).to_have_text("1 car · Clear the filters")
     page.locator(".card-body h2 a").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Volkswagen Golf")

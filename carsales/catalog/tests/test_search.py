@@ -127,7 +127,7 @@ def test_no_suggestion_is_offered_that_would_find_no_car_either(stock: dict[str,
     page = Client().get("/", query).content.decode()
 
     advice = (
-        "No car matches these filters. Try fewer of them."
+        "No car matches these filters. Try fewer of them, or"
         if len(query) > 1
         else "No car matches this search. Search for a brand or a model alone"
     )
@@ -143,7 +143,7 @@ def test_words_that_find_nothing_together_are_offered_each_alone_with_what_it_fi
 
     assert "No car matches this search. Search for " in red_suv
     assert '>red</a> (1 car) or <a href="?q=suv">suv</a> (1 car) alone.' in red_suv
-    assert '>golf</a> (2 cars) alone.' in electric_golf and "electric</a>" not in electric_golf
+    assert ">golf</a> (2 cars) alone." in electric_golf and "electric</a>" not in electric_golf
     assert [car.model for car in found_alone] == ["Tiguan"]
 
 

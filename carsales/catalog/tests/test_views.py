@@ -652,7 +652,12 @@ def test_buyers_choose_how_many_cars_a_page_shows(client):
 def test_an_empty_catalogue_says_no_car_is_on_sale_and_an_empty_search_says_why(client):
     for query in ({}, {"ordering": "price", "per_page": 48, "q": "", "brand": ""}):  # as the htmx form sends it
         assert "No car is on sale right now; come back soon." in client.get("/", query).content.decode()
-    assert "No car matches these filters. Try fewer of them." in client.get("/", {"fuel": "diesel"}).content.decode()
+    filtered = client.get("/", {"fuel": "diesel"}).content.decode()
+    assert 'No car matches these filters. Try fewer of them, or <a href="/">clear them all</a>.' in filtered
+    assert '<p class="filters-found" id="filters-found">0 cars · <a href="/">Clear the filters</a>' in filtered
+    assert "Clear the filters" not in client.get("/", {"ordering": "price"}).content.decode()  # orders, chooses none
+    swapped = client.get("/", {"fuel": "diesel"}, headers={"HX-Request": "true"}).content.decode()
+    assert '<p id="filters-found" hx-swap-oob="innerHTML">0 cars · <a href="/">Clear the filters</a>' in swapped
 
 
 def test_an_unpriced_car_says_how_to_ask_for_its_price_and_every_page_how_to_reach_the_dealership(client, settings):
