@@ -13,7 +13,7 @@ from django.utils.timesince import timesince
 from carsales.core.ratelimit import attempt_allowed
 
 from .models import validate_phone
-from .services import account_unconfirmed, login_tries_left
+from .services import account_unconfirmed, login_tries_left, signup_pending, signup_readdressed
 from .signals import account_email_owed
 
 
@@ -65,19 +65,37 @@ class SignUpForm(WeakPasswordSaidUnderIt, UserCreationForm):
     def clean_last_name(self) -> str:
         return " ".join(self.cleaned_data["last_name"].split())
 
+    # An unfinished sign-up's username asked for again (judged in clean(), with the password).
+    unfinished: Any = None
+
     def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        # Before the model's validator, whose message names @ too (refused below): said as the help says it.
+        UnicodeUsernameValidator(message="A username holds letters, digits and . + - _ only.")(username)
+        holder = get_user_model()._default_manager.filter(username__iexact=username).select_related("buyer").first()
+        if holder is not None and signup_pending(holder):
+            self.unfinished = holder  # maybe its own sign-up again, to correct its address
+            return username
+        username = super().clean_username()  # None when taken: Django has said so
         # One logs in with a username or an email (backends.account_for_login), a username first: a
         # new name shaped like an address could take someone's email log-in.
-        # Checked before the model's validator, whose message names @ too (refused below): said as the help says it.
-        UnicodeUsernameValidator(message="A username holds letters, digits and . + - _ only.")(
-            self.cleaned_data["username"]
-        )
-        username = super().clean_username()  # None when taken: Django has said so
         if username and "@" in username:
             raise forms.ValidationError(
                 "A username cannot hold @ (you log in with your email as well); choose another."
             )
         return username
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password = cleaned.get("password1")
+        if self.unfinished is not None and password and not signup_readdressed(self.unfinished, password=password):
+            self.add_error("username", self.instance.unique_error_message(get_user_model(), ["username"]))
+        return cleaned
+
+    def validate_unique(self) -> None:
+        # Its unfinished sign-up's own username, given again with its password (clean): no clash.
+        if self.unfinished is None:
+            super().validate_unique()
 
     def clean_email(self) -> str:
         # A taken email is not an error here: saying so would tell anyone which emails have

@@ -192,10 +192,18 @@ def account_sign_up(
     serialize_on(f"account-name:{upper_per_letter(username)}")
     serialize_on(f"account-email:{upper_per_letter(email)}")
     users = get_user_model()._default_manager
-    if users.filter(username__iexact=username).exists():
+    holder = users.filter(username__iexact=username).select_related("buyer").first()
+    if holder is not None and not signup_readdressed(holder, password=password):
         raise ValidationError({"username": "This username was taken a moment ago; choose another."})
     existing = users.filter(email__iexact=email).select_related("buyer").order_by("-is_active", "pk").first()
-    if existing is None:
+    if holder is not None:  # its unfinished sign-up again, to this address (a typo in the first)
+        if existing is None:
+            holder.email, holder.first_name, holder.last_name = email, first_name.strip(), last_name.strip()
+            holder.save(update_fields=["email", "first_name", "last_name"])  # its link to the old address dies
+            Buyer.objects.filter(user=holder).update(phone=phone)
+            existing = holder
+        _known_address_written(existing, base_url=base_url)
+    elif existing is None:
         user = users.create_user(
             username=username,
             email=email,
@@ -256,6 +264,16 @@ def signup_pending_end(*, user: Any) -> None:
     """An account made active by any path (the link, the admin, a shell) is no pending sign-up
     any more: deactivated later, no sign-up link may activate it again."""
     Buyer.objects.filter(user_id=user.pk, signup_pending=True).update(signup_pending=False)
+
+
+def signup_readdressed(holder: Any, *, password: str) -> bool:
+    """Whether a sign-up asking for `holder`'s username is `holder`'s own again, to correct its
+    address: an unfinished sign-up, given its password. Any other holder keeps the name. The
+    password is hashed either way, so the answer's time says nothing of which it is."""
+    if not signup_pending(holder):
+        make_password(password)
+        return False
+    return bool(holder.check_password(password))
 
 
 def signup_pending(user: Any) -> bool:

@@ -62,6 +62,63 @@ def test_sign_up_asks_the_name_orders_are_made_out_to_and_emails_greet_by(client
     assert str(UserFactory(username="nameless").buyer) == "nameless"  # an account made without one
 
 
+def test_an_unfinished_sign_up_given_again_with_its_password_goes_to_the_corrected_address(client, run_tasks):
+    client.post("/accounts/signup/", {**SIGN_UP, "email": "maria@exmaple.com"})  # a typo in the address
+    run_tasks()
+    stale_link = link_in(mail.outbox.pop().body)
+
+    again = client.post("/accounts/signup/", {**SIGN_UP, "phone": "+1 555 010 0199"})
+    run_tasks()
+
+    user = get_user_model().objects.get(username="maria")
+    assert again["Location"] == "/accounts/signup/sent/" and get_user_model().objects.count() == 1
+    assert (user.email, user.is_active, user.buyer.phone) == ("maria@example.com", False, "+1 555 010 0199")
+    assert [m.to for m in mail.outbox] == [["maria@example.com"]]
+    assert client.get(stale_link).status_code == 400  # the first address's link works no more
+    client.post(link_in(mail.outbox[0].body))
+    user.refresh_from_db()
+    assert user.is_active
+
+
+def test_an_unfinished_sign_up_corrected_to_an_address_another_account_has_tells_its_owner_only(client, run_tasks):
+    UserFactory(username="owner", email="owner@example.com")
+    client.post("/accounts/signup/", {**SIGN_UP, "email": "maria@exmaple.com"})
+    run_tasks()
+    mail.outbox.clear()
+
+    again = client.post("/accounts/signup/", {**SIGN_UP, "email": "Owner@example.com"})
+    run_tasks()
+
+    assert again["Location"] == "/accounts/signup/sent/"  # outwardly as any sign-up
+    assert get_user_model().objects.get(username="maria").email == "maria@exmaple.com"
+    assert [(m.to, m.subject) for m in mail.outbox] == [(["owner@example.com"], mail.outbox[0].subject)]
+    assert "maria" not in mail.outbox[0].body.split("Hello", 1)[0]
+
+
+@pytest.mark.parametrize("pending", [True, False])
+def test_a_username_held_is_kept_from_a_sign_up_without_its_password_or_once_finished(client, run_tasks, pending):
+    holder = UserFactory(username="maria", email="maria@example.com", is_active=not pending)
+    Buyer.objects.filter(user=holder).update(signup_pending=pending)
+
+    guesses = [
+        client.post("/accounts/signup/", {**SIGN_UP, "email": "mallory@example.com"}),  # another password
+        client.post(
+            "/accounts/signup/",  # its own password, once the sign-up is finished
+            {**SIGN_UP, "email": "mallory@example.com", "password1": "pass-word-123", "password2": "pass-word-123"},
+        ),
+    ]
+    run_tasks()
+
+    for guess in guesses[: 1 if pending else 2]:  # pending: the second is its own, correcting the address
+        assert guess.status_code == 200
+        assert guess.context["form"].errors["username"] == ["A user with that username already exists."]
+    holder.refresh_from_db()
+    if pending:
+        assert guesses[1].status_code == 302 and holder.email == "mallory@example.com"
+    else:
+        assert holder.email == "maria@example.com" and not mail.outbox
+
+
 def test_a_username_of_other_characters_is_refused_as_its_help_says_once(client):
     response = client.post("/accounts/signup/", {**SIGN_UP, "username": "maria silva!"})
 
