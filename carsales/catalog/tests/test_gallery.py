@@ -228,6 +228,21 @@ def test_a_card_shows_the_gallerys_first_photo_when_the_car_has_no_cover(run_tas
     assert "No photo yet" in card_of[bare.pk] and "No photo yet" not in card_of[with_cover.pk]
 
 
+def test_the_photos_page_says_which_photo_buyers_see_as_the_cover(staff_client: Client, run_tasks: Any):
+    coverless = CarFactory(photo=None)
+    car_photos_add(car=coverless, files=[image_upload(name="front.jpg"), image_upload(name="side.jpg")])
+    covered = CarFactory(photo=image_upload(name="cover.jpg"))
+    car_photos_add(car=covered, files=[image_upload(name="front.jpg")])
+    run_tasks()
+
+    lead = staff_client.get(f"/cars/{coverless.pk}/photos/").content.decode()
+    cover = staff_client.get(f"/cars/{covered.pk}/photos/").content.decode()
+
+    assert lead.count("Shown as the cover") == 1 and lead.index("Shown as the cover") < lead.index("photo 2")
+    assert "no cover of its own" in lead and "To replace it" not in lead
+    assert "Shown as the cover" not in cover and '<p class="badge">Cover</p>' in cover and "To replace it" in cover
+
+
 def test_the_gallery_leads_cost_one_query_whatever_the_page_holds():
     CarFactory(photo=None)
     before = _queries_of_a_catalogue_page()
