@@ -7,9 +7,10 @@ the value as stored before the save and as the save left it (`Car.stored`).
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save, pre_save
 
-from carsales.catalog.models import Car, CarStatus
+from carsales.catalog.models import Car, CarPhoto, CarStatus
 from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, cars_removed, cars_repriced
 from carsales.core.actor import current_actor
 from carsales.core.dispatch import joins_sender
@@ -107,6 +108,30 @@ def log_car_saved(sender: type[Car], instance: Car, created: bool, raw: bool, **
         )
 
 
+def log_photo_added(sender: type[CarPhoto], instance: CarPhoto, created: bool, raw: bool, **kwargs: Any) -> None:
+    """A photo added to a car's gallery, by any path (a fixture's: history restored, not an action)."""
+    if not created or raw:
+        return
+    car = Car.objects.with_brand().filter(pk=instance.car_id).first()
+    if car is not None:
+        audit_record(
+            actor=current_actor(), action="car.photo_added", target=car, detail={"car": str(car)}, repeatable=True
+        )
+
+
+def log_photo_deleted(sender: type[CarPhoto], instance: CarPhoto, origin: Any = None, **kwargs: Any) -> None:
+    """A photo taken out of a car's gallery: not one going with its car (the car's deletion is
+    logged), nor one made the cover (moved: the car's edit of its photo is logged)."""
+    if isinstance(origin, Car) or (isinstance(origin, QuerySet) and origin.model is Car):
+        return
+    car = Car.objects.with_brand().filter(pk=instance.car_id).first()
+    if car is None or car.photo.name == instance.image.name:
+        return
+    audit_record(
+        actor=current_actor(), action="car.photo_deleted", target=car, detail={"car": str(car)}, repeatable=True
+    )
+
+
 def log_car_deleted(sender: type[Car], instance: Car, **kwargs: Any) -> None:
     if Car.stored.noted(instance, _LOGGED) or Car.stored.before(instance) is None:
         return
@@ -178,6 +203,8 @@ order_refunded.connect(log_order_refunded, dispatch_uid="audit.log_order_refunde
 post_delete.connect(log_sale_voided, sender=Sale, dispatch_uid="audit.log_sale_voided")
 post_save.connect(log_car_saved, sender=Car, dispatch_uid="audit.log_car_saved")
 post_delete.connect(log_car_deleted, sender=Car, dispatch_uid="audit.log_car_deleted")
+post_save.connect(log_photo_added, sender=CarPhoto, dispatch_uid="audit.log_photo_added")
+post_delete.connect(log_photo_deleted, sender=CarPhoto, dispatch_uid="audit.log_photo_deleted")
 cars_added.connect(log_cars_added, sender=Car, dispatch_uid="audit.log_cars_added")
 cars_repriced.connect(log_cars_repriced, sender=Car, dispatch_uid="audit.log_cars_repriced")
 cars_removed.connect(log_cars_removed, sender=Car, dispatch_uid="audit.log_cars_removed")

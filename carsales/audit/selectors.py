@@ -26,6 +26,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "cars": ("Cars added, edited, taken off sale, removed",
              ("car.created", "car.edited", "car.withdrawn", "car.relisted", "car.deleted")),
     "prices": ("Price changes", ("car.price_changed",)),
+    "photos": ("Photos added and deleted", ("car.photo_added", "car.photo_deleted")),
 }  # fmt: skip
 
 
@@ -108,6 +109,10 @@ def _said(entry: AuditEntry, linked: Callable[[str, Any], str | None]) -> tuple[
             return f"took {car} off sale", car_page
         case "car.relisted":
             return f"put {car} back on sale", car_page
+        case "car.photo_added":
+            return f"added a photo to {car}", car_page
+        case "car.photo_deleted":
+            return f"deleted a photo of {car}", car_page
         case "car.deleted":
             return f"deleted {car} (stock code {detail.get('stock_code', '—')})", None
         case "order.placed":

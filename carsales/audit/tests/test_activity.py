@@ -7,8 +7,15 @@ from django.db import connection
 from django.test import Client
 
 from carsales.audit.views import LINES_PER_PAGE
-from carsales.catalog.services import car_delete, car_update, cars_withdraw
-from carsales.conftest import BrandFactory, CarFactory, UserFactory, order_for
+from carsales.catalog.services import (
+    car_delete,
+    car_photo_delete,
+    car_photo_make_cover,
+    car_photos_add,
+    car_update,
+    cars_withdraw,
+)
+from carsales.conftest import BrandFactory, CarFactory, UserFactory, image_upload, order_for
 from carsales.core.actor import acting_as
 from carsales.orders.services import order_cancel, order_mark_paid
 from carsales.sales.services import sale_void
@@ -53,6 +60,24 @@ def test_each_kind_of_event_is_said_in_words_with_who_did_it_and_a_link(manager_
     assert f"Recorded the payment of order #{paid.pk} ($9,500, by bank transfer, reference TR 9)" in page
     assert f"Voided the sale of order #{paid.pk} ($9,500): the buyer returned the car" in page  # one car
     assert ">ana<" in page and f">{staff.username}<" in page
+
+
+def test_photos_added_and_deleted_by_any_path_are_said_not_a_cover_made_nor_a_car_deleted(manager_client, staff):
+    with acting_as(staff):
+        car = CarFactory(model="Golf", photo=None)
+        first, second, third = car_photos_add(car=car, files=[image_upload(name=f"{n}.jpg") for n in range(3)])
+        car_photo_delete(photo=second)
+        car_photo_make_cover(photo=first)  # moved to the cover: no photo deleted
+        third.delete()  # a shell's, or the admin's inline
+        gone = CarFactory(model="Polo", photo=None)
+        car_photos_add(car=gone, files=[image_upload()])
+        car_delete(car=gone)  # its photos go with it: the car's deletion is said
+
+    page = shown(manager_client, "?kind=photos")
+
+    assert page.count(f'<a href="/cars/{car.pk}/">Added a photo to {car}</a>') == 3
+    assert page.count(f'<a href="/cars/{car.pk}/">Deleted a photo of {car}</a>') == 2
+    assert page.count(f"Added a photo to {gone}") == 1 and f"Deleted a photo of {gone}" not in page
 
 
 def test_the_page_filters_by_kind_who_and_day_and_says_what_is_wrong(manager_client, staff):
