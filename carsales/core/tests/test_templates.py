@@ -22,6 +22,19 @@ def test_no_template_has_an_inline_script_or_style_attribute(path: Path):
     assert not STYLE_ATTRIBUTE.search(source)
 
 
+# A block a paragraph cannot hold: the browser ends the <p> before it, and what follows leaves the
+# paragraph's layout (a row of actions broken in two).
+PARAGRAPH = re.compile(r"<p[\s>](?:(?!</p>).)*?<(form|div|ul|ol|table|section|h[1-6])[\s>]", re.DOTALL)
+TEMPLATE_COMMENT = re.compile(r"{#.*?#}|{% comment %}.*?{% endcomment %}", re.DOTALL)
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(settings.BASE_DIR)))
+def test_no_paragraph_holds_a_form_or_another_block(path: Path):
+    source = TEMPLATE_COMMENT.sub("", path.read_text())
+
+    assert not PARAGRAPH.search(source)
+
+
 EMAILS = sorted((Path(settings.BASE_DIR) / "carsales").rglob("templates/**/*.txt"))
 
 
