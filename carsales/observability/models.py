@@ -6,7 +6,7 @@ class SignalChain(models.Model):
     in order, as one row (carsales.observability.timeline), written once when the cause ends."""
 
     chain = models.UUIDField(unique=True)
-    cause = models.CharField(max_length=200)  # "POST /checkout/", "task … deliver", "shell or command"
+    cause = models.CharField(max_length=200)  # "POST /checkout/", "task … deliver", "command import_cars", "shell"
     started_at = models.DateTimeField(db_index=True)
     committed = models.BooleanField()  # False: a transaction it ran in rolled back
     errors = models.PositiveIntegerField(default=0)  # receivers that raised

@@ -14,6 +14,7 @@ CARSALES_TIMELINE turns it off; CARSALES_TIMELINE_RETENTION_DAYS bounds it (time
 
 import atexit
 import logging
+import sys
 import threading
 import time
 import traceback
@@ -24,6 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -193,9 +195,18 @@ def timeline_task_end(*, failed: bool, later: Hashable | None = None) -> int:
 def _recording() -> _Recording:
     recording = _current.get()
     if recording is None:
-        recording = _Recording("shell or command")
+        recording = _Recording(_cause_outside_requests_and_tasks())
         _current.set(recording)
     return recording
+
+
+def _cause_outside_requests_and_tasks() -> str:
+    """The command running ("command import_cars"), as manage.py was asked for it; else "shell or
+    command" (a script, a test run)."""
+    program, *asked = sys.argv or [""]
+    if Path(program).name in ("manage.py", "django-admin") and asked and not asked[0].startswith("-"):
+        return "shell" if asked[0] == "shell" else f"command {asked[0]}"
+    return "shell or command"
 
 
 def _subjects(sender: Any, named: dict[str, Any]) -> tuple[str, ...]:

@@ -393,6 +393,25 @@ def test_a_long_command_in_one_transaction_is_written_once_it_commits_marked_com
     assert chains and all(chain.committed for chain in timeline_chains())
 
 
+@pytest.mark.parametrize(
+    ("argv", "cause"),
+    [
+        (["/srv/carsales/manage.py", "import_cars", "cars.csv"], "command import_cars"),
+        (["manage.py", "shell", "-c", "..."], "shell"),
+        (["manage.py", "--help"], "shell or command"),
+        (["/usr/bin/python3", "script.py"], "shell or command"),
+    ],
+)
+def test_what_a_command_or_shell_sets_off_is_caused_by_it_by_name(monkeypatch, argv, cause):
+    timeline_flush()
+    monkeypatch.setattr("sys.argv", argv)
+
+    car = CarFactory()
+    timeline_flush()
+
+    assert [chain.cause for chain in timeline_chains(subject=f"catalog.car:{car.pk}")] == [cause]
+
+
 def test_the_history_of_an_order_and_of_its_cars_holds_every_request_that_moved_them():
     from carsales.catalog.services import cars_relist, cars_withdraw
     from carsales.conftest import sold_car
