@@ -7,13 +7,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.http import HttpRequest
-from django.utils import timezone
-from django.utils.timesince import timesince
 
 from carsales.core.ratelimit import attempt_allowed
+from carsales.core.text import duration_said
 
 from .models import validate_phone
-from .services import account_unconfirmed, login_tries_left, signup_pending, signup_readdressed
+from .services import account_unconfirmed, login_tries_left, signup_owners_retry
 from .signals import account_email_owed
 
 
@@ -65,21 +64,21 @@ class SignUpForm(WeakPasswordSaidUnderIt, UserCreationForm):
     def clean_last_name(self) -> str:
         return " ".join(self.cleaned_data["last_name"].split())
 
-    # An unfinished sign-up's username asked for again (judged in clean(), with the password).
-    unfinished: Any = None
+    # The account holding the username asked for, if any: kept from this sign-up unless it is an
+    # unfinished sign-up given again with its password (clean(), which hashes the password for
+    # any holder: the time taken says nothing of which kind holds the name).
+    holder: Any = None
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
         # Before the model's validator, whose message names @ too (refused below): said as the help says it.
         UnicodeUsernameValidator(message="A username holds letters, digits and . + - _ only.")(username)
-        holder = get_user_model()._default_manager.filter(username__iexact=username).select_related("buyer").first()
-        if holder is not None and signup_pending(holder):
-            self.unfinished = holder  # maybe its own sign-up again, to correct its address
-            return username
-        username = super().clean_username()  # None when taken: Django has said so
+        self.holder = (
+            get_user_model()._default_manager.filter(username__iexact=username).select_related("buyer").first()
+        )
         # One logs in with a username or an email (backends.account_for_login), a username first: a
         # new name shaped like an address could take someone's email log-in.
-        if username and "@" in username:
+        if self.holder is None and "@" in username:
             raise forms.ValidationError(
                 "A username cannot hold @ (you log in with your email as well); choose another."
             )
@@ -87,14 +86,15 @@ class SignUpForm(WeakPasswordSaidUnderIt, UserCreationForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        password = cleaned.get("password1")
-        if self.unfinished is not None and password and not signup_readdressed(self.unfinished, password=password):
+        if self.holder is not None and not signup_owners_retry(
+            holder=self.holder, password=cleaned.get("password1") or ""
+        ):
             self.add_error("username", self.instance.unique_error_message(get_user_model(), ["username"]))
         return cleaned
 
     def validate_unique(self) -> None:
-        # Its unfinished sign-up's own username, given again with its password (clean): no clash.
-        if self.unfinished is None:
+        # The username's holder is judged in clean(): taken, or its own sign-up given again.
+        if self.holder is None:
             super().validate_unique()
 
     def clean_email(self) -> str:
@@ -177,8 +177,8 @@ class LoginForm(auth_forms.AuthenticationForm):
         # Django sizes the field to the username's column (150); an address may fill the email's (254).
         name.widget.attrs["maxlength"] = get_user_model()._meta.get_field("email").max_length
 
-    # The last wrong passwords before a lock-out warn of it: a typo or two says nothing, a lock-out
-    # should not surprise.
+    # The last wrong passwords before a lock-out warn of it: a typo or two says nothing (with a
+    # limit of 5; a lower one warns sooner), a lock-out should not surprise.
     TRIES_LEFT_SAID = {2: "Two more wrong passwords", 1: "One more wrong password"}
 
     def get_invalid_login_error(self) -> forms.ValidationError:
@@ -186,11 +186,9 @@ class LoginForm(auth_forms.AuthenticationForm):
         name = self.cleaned_data.get("username")
         left = login_tries_left(request=self.request, username=name) if self.request is not None and name else None
         if left in self.TRIES_LEFT_SAID:
-            now = timezone.now()
             said += (
-                f" {self.TRIES_LEFT_SAID[left]} and logging in with this name from here is paused for "
-                f"{timesince(now - settings.AXES_COOLOFF_TIME, now)}: if you are not sure of it, reset your "
-                "password instead."
+                f" {self.TRIES_LEFT_SAID[left]} and logging in as this user from this network pauses for "
+                f"{duration_said(settings.AXES_COOLOFF_TIME)}. Not sure of your password? Reset it instead."
             )
         return forms.ValidationError(said, code="invalid_login")
 

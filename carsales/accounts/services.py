@@ -176,10 +176,14 @@ def account_sign_up(
     - an unfinished sign-up's email: that account's link again (this attempt's name, password
       and phone are dropped; the first sign-up's stand);
     - the email of an account staff deactivated: nothing (no link ever activates it).
-    The email is stored lowercased; `phone` (optional) goes on a new account's buyer profile only,
-    never on an existing account's; the name (`first_name`, `last_name`) on a new account only.
-    Raises ValidationError for a username taken, in any case, since the form checked it (sign-ups
-    of one name or one address run one at a time), and for a phone that cannot be dialled.
+    An unfinished sign-up's own username and password again (signup_owners_retry: a typo in its
+    address, say) correct it: its name, its phone when one is given, and its address, which gets
+    the link (the one sent to the old address dies); an address another account has is told as
+    above, and the sign-up left as it was.
+    The email is stored lowercased; `phone` (optional) and the name (`first_name`, `last_name`)
+    go on a new account, or a corrected one, never on another existing account. Raises
+    ValidationError for a username taken, in any case, since the form checked it (sign-ups of
+    one name or one address run one at a time), and for a phone that cannot be dialled.
     """
     email, phone = email.strip().lower(), phone.strip()
     if phone:
@@ -193,14 +197,15 @@ def account_sign_up(
     serialize_on(f"account-email:{upper_per_letter(email)}")
     users = get_user_model()._default_manager
     holder = users.filter(username__iexact=username).select_related("buyer").first()
-    if holder is not None and not signup_readdressed(holder, password=password):
+    if holder is not None and not signup_owners_retry(holder=holder, password=password):
         raise ValidationError({"username": "This username was taken a moment ago; choose another."})
     existing = users.filter(email__iexact=email).select_related("buyer").order_by("-is_active", "pk").first()
-    if holder is not None:  # its unfinished sign-up again, to this address (a typo in the first)
-        if existing is None:
+    if holder is not None:  # its unfinished sign-up again (a typo in its address, its name)
+        if existing in (None, holder):
             holder.email, holder.first_name, holder.last_name = email, first_name.strip(), last_name.strip()
-            holder.save(update_fields=["email", "first_name", "last_name"])  # its link to the old address dies
-            Buyer.objects.filter(user=holder).update(phone=phone)
+            holder.save(update_fields=["email", "first_name", "last_name"])  # a link to another address dies
+            if phone:
+                Buyer.objects.filter(user=holder).update(phone=phone)
             existing = holder
         _known_address_written(existing, base_url=base_url)
     elif existing is None:
@@ -252,8 +257,11 @@ def _known_address_written(user: Any, *, base_url: str) -> None:
 @transaction.atomic
 def account_activate(*, user: Any) -> bool:
     """Finish a sign-up: the account can log in from now on; returns whether it could. Never
-    activates an account that is not a pending sign-up (one staff deactivated). Idempotent."""
-    finished = Buyer.objects.filter(user_id=user.pk, signup_pending=True).update(signup_pending=False)
+    activates an account that is not a pending sign-up (one staff deactivated), nor one whose
+    address changed since `user` was read (its link was checked against that address: a sign-up
+    corrected meanwhile sent the link elsewhere). Idempotent."""
+    pending = Buyer.objects.filter(user_id=user.pk, signup_pending=True, user__email=user.email)
+    finished = pending.update(signup_pending=False)
     if finished:
         get_user_model()._default_manager.filter(pk=user.pk).update(is_active=True)
         user.is_active = True
@@ -266,10 +274,10 @@ def signup_pending_end(*, user: Any) -> None:
     Buyer.objects.filter(user_id=user.pk, signup_pending=True).update(signup_pending=False)
 
 
-def signup_readdressed(holder: Any, *, password: str) -> bool:
-    """Whether a sign-up asking for `holder`'s username is `holder`'s own again, to correct its
-    address: an unfinished sign-up, given its password. Any other holder keeps the name. The
-    password is hashed either way, so the answer's time says nothing of which it is."""
+def signup_owners_retry(*, holder: Any, password: str) -> bool:
+    """Whether a sign-up asking for `holder`'s username is `holder`'s own again, correcting it:
+    an unfinished sign-up, given its password. Any other holder keeps the name. The password is
+    hashed either way, so the answer's time says nothing of which it is."""
     if not signup_pending(holder):
         make_password(password)
         return False

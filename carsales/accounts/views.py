@@ -11,15 +11,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
-from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
 from carsales.core.decorators import posted_else_back_to
 from carsales.core.permissions import staff_required
 from carsales.core.ratelimit import attempt_refused, limit_lift, limits_reached, over_limit, refused_with
+from carsales.core.text import duration_said
 
 from .forms import UNCONFIRMED_SESSION_KEY, LockoutLiftForm, PasswordChangeForm, ProfileForm, SignUpForm
 from .services import (
@@ -236,7 +235,7 @@ def lockouts(request: HttpRequest) -> HttpResponse:
         "lockouts": lockouts_current(),
         "limits": limits_reached(limits=limits),
         "failures_allowed": settings.AXES_FAILURE_LIMIT,
-        "lifted_after": timesince(timezone.now() - settings.AXES_COOLOFF_TIME, timezone.now()),
+        "lifted_after": duration_said(settings.AXES_COOLOFF_TIME),
     }
     return render(request, "accounts/lockouts.html", context)
 

@@ -13,7 +13,7 @@ CHART_DAYS = 90
 def daily_sales_window(*, days: int = CHART_DAYS) -> list[DailySales]:
     """Each of the last `days` days, today included, oldest first: a day nothing happened on (it has
     no row) as zeros, so a chart of them shows the quiet days as such. None before the first day
-    anything happened on. One query."""
+    anything happened on. One query; a second when the window is empty."""
     today = timezone.localdate()
     since = today - timedelta(days=days - 1)
     stored = {row.day: row for row in DailySales.objects.filter(day__gte=since, day__lte=today)}

@@ -110,26 +110,31 @@ def log_car_saved(sender: type[Car], instance: Car, created: bool, raw: bool, **
 
 def log_photo_added(sender: type[CarPhoto], instance: CarPhoto, created: bool, raw: bool, **kwargs: Any) -> None:
     """A photo added to a car's gallery, by any path (a fixture's: history restored, not an action)."""
-    if not created or raw:
+    if not created or raw or CarPhoto.stored.noted(instance, _LOGGED):
         return
-    car = Car.objects.with_brand().filter(pk=instance.car_id).first()
-    if car is not None:
-        audit_record(
-            actor=current_actor(), action="car.photo_added", target=car, detail={"car": str(car)}, repeatable=True
-        )
+    CarPhoto.stored.note(instance, _LOGGED, True)
+    _log_photo(instance.car_id, instance.pk, action="car.photo_added")
 
 
 def log_photo_deleted(sender: type[CarPhoto], instance: CarPhoto, origin: Any = None, **kwargs: Any) -> None:
-    """A photo taken out of a car's gallery: not one going with its car (the car's deletion is
-    logged), nor one made the cover (moved: the car's edit of its photo is logged)."""
+    """A photo taken out of a car's gallery, judged by its row as the deletion found it: not one
+    going with its car (the car's deletion is logged), nor one whose image is the car's cover
+    now (made the cover: the car's edit of its photo is logged)."""
+    stored = CarPhoto.stored.before(instance)
+    if stored is None or CarPhoto.stored.noted(instance, _LOGGED):
+        return
+    CarPhoto.stored.note(instance, _LOGGED, True)
     if isinstance(origin, Car) or (isinstance(origin, QuerySet) and origin.model is Car):
         return
-    car = Car.objects.with_brand().filter(pk=instance.car_id).first()
-    if car is None or car.photo.name == instance.image.name:
-        return
-    audit_record(
-        actor=current_actor(), action="car.photo_deleted", target=car, detail={"car": str(car)}, repeatable=True
-    )
+    if not Car.objects.filter(pk=stored["car_id"], photo=stored["image"]).exists():
+        _log_photo(stored["car_id"], instance.pk, action="car.photo_deleted")
+
+
+def _log_photo(car_id: int, photo_id: int | None, *, action: str) -> None:
+    car = Car.objects.with_brand().filter(pk=car_id).first()
+    if car is not None:
+        detail = {"car": str(car), "photo": photo_id}
+        audit_record(actor=current_actor(), action=action, target=car, detail=detail, repeatable=True)
 
 
 def log_car_deleted(sender: type[Car], instance: Car, **kwargs: Any) -> None:

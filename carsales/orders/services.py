@@ -377,9 +377,8 @@ def _order_locked_placed(order_id: int, *, to: OrderStatus) -> Order:
             else ""
         )
         raise OrderStateError(f"Order #{order.pk} was {state} already{when}{how}: nothing changed.")
-    raise OrderStateError(
-        f"Order #{order.pk} is {state}{f' (since{when})' if when else ''}; it cannot be {to.label.lower()}."
-    )
+    became = f"was {state}{when}" if when else f"is {state}"
+    raise OrderStateError(f"Order #{order.pk} {became}; it cannot be {to.label.lower()}.")
 
 
 def _order_state_write(order: Order, **state: object) -> None:

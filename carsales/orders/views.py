@@ -11,8 +11,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods
 
 from carsales.accounts.services import buyer_ensure
@@ -21,6 +19,7 @@ from carsales.catalog.selectors import cars_visible_to
 from carsales.core.decorators import posted_else_back_to
 from carsales.core.pagination import page_of
 from carsales.core.permissions import has_staff_power, staff_required
+from carsales.core.text import duration_said
 
 from .forms import PaymentForm, RefundForm
 from .models import CancellationReason, Cart, Order, back_on_sale
@@ -77,7 +76,6 @@ def cart_view(request: HttpRequest) -> HttpResponse:
     orderable = [item.car for item in items if item.car.is_for_sale]
     total = sum((car.value or Decimal("0") for car in orderable), Decimal("0"))
     held_back = len(items) - len(orderable)
-    now = timezone.now()
     context = {
         "items": items,
         "orderable": orderable,
@@ -85,7 +83,7 @@ def cart_view(request: HttpRequest) -> HttpResponse:
         "blocked": held_back > 0,
         "held_back": held_back,
         # What placing the order commits the buyer to, said before they place it.
-        "held_for": timesince(now - timedelta(hours=settings.CARSALES_RESERVATION_HOURS), now),
+        "held_for": duration_said(timedelta(hours=settings.CARSALES_RESERVATION_HOURS)),
     }
     return render(request, "orders/cart.html", context)
 

@@ -58,11 +58,11 @@ def test_the_last_two_wrong_passwords_before_a_lock_out_warn_of_it_the_same_for_
         said.append(error)
 
     plain = "That username or email and password do not match an account; the password is case-sensitive."
-    pause = "and logging in with this name from here is paused for 15\xa0minutes"
+    pause = "and logging in as this user from this network pauses for 15\xa0minutes."
+    reset = "Not sure of your password? Reset it instead."
     assert said[:2] == [plain, plain]
-    reset = "if you are not sure of it, reset your password instead."
-    assert said[2] == f"{plain} Two more wrong passwords {pause}: {reset}"
-    assert said[3] == f"{plain} One more wrong password {pause}: {reset}"
+    assert said[2] == f"{plain} Two more wrong passwords {pause} {reset}"
+    assert said[3] == f"{plain} One more wrong password {pause} {reset}"
     assert client.post("/accounts/login/", {"username": name, "password": "wrong-guess"}).status_code == 429
 
 

@@ -80,6 +80,24 @@ def test_photos_added_and_deleted_by_any_path_are_said_not_a_cover_made_nor_a_ca
     assert page.count(f"Added a photo to {gone}") == 1 and f"Deleted a photo of {gone}" not in page
 
 
+def test_a_photo_is_logged_once_per_save_or_delete_and_a_stale_copys_deletion_by_the_row_it_deleted(staff):
+    from django.db.models.signals import post_save
+
+    from carsales.audit.models import AuditEntry
+    from carsales.catalog.models import CarPhoto
+
+    car = CarFactory(photo=image_upload(name="cover.jpg"))
+    (photo,) = car_photos_add(car=car, files=[image_upload(name="front.jpg")])
+    post_save.send(sender=CarPhoto, instance=photo, created=True, raw=False)  # the same save's signal again
+    assert AuditEntry.objects.filter(action="car.photo_added").count() == 1
+
+    stale = CarPhoto.objects.get(pk=photo.pk)
+    car_photo_make_cover(photo=photo)  # front.jpg is the cover now; this row holds cover.jpg
+    stale.delete()  # its copy still names front.jpg: the row it deleted held cover.jpg
+
+    assert AuditEntry.objects.filter(action="car.photo_deleted").count() == 1
+
+
 def test_the_page_filters_by_kind_who_and_day_and_says_what_is_wrong(manager_client, staff):
     buyer = UserFactory(username="ana")
     order = order_for(CarFactory(), user=buyer)

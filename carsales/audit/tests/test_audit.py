@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from carsales.audit.models import AuditEntry
 from carsales.audit.receivers import log_car_saved, log_order_placed
@@ -140,8 +141,13 @@ def test_deleting_a_staff_account_keeps_who_acted_and_unlinks_no_one_elses_entri
         CarFactory()
     name = staff.username
 
-    staff.delete()
+    with CaptureQueriesContext(connection) as deleting:
+        staff.delete()
     get_user_model().objects.filter(pk=third.pk).delete()  # a queryset's deletion too
+    read = [
+        q["sql"] for q in deleting.captured_queries if q["sql"].startswith("SELECT") and "audit_auditentry" in q["sql"]
+    ]
+    assert not read  # the entries are unlinked by one UPDATE, never read into memory
 
     entry = AuditEntry.objects.get(object_id=str(car.pk))
     assert entry.actor is None and entry.actor_name == name

@@ -40,7 +40,7 @@ EMAILS = sorted((Path(settings.BASE_DIR) / "carsales").rglob("templates/**/*.txt
 
 @pytest.mark.parametrize("path", EMAILS, ids=lambda p: str(p.relative_to(settings.BASE_DIR)))
 def test_an_emails_first_sentence_after_its_greeting_begins_with_a_capital(path: Path):
-    greeting = re.search(r"Hello [^\n]*,\n\n(.)", path.read_text())
+    greeting = re.search(r"Hello[^\n]*,\n\n(.)", path.read_text())
 
     assert greeting is None or greeting.group(1).isupper()
 
