@@ -140,7 +140,9 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 
 
 class ProfileForm(forms.Form):
-    first_name = forms.CharField(max_length=150, required=False)
+    first_name = forms.CharField(
+        max_length=150, required=False, help_text="As on your ID: your orders and receipts carry your name."
+    )
     last_name = forms.CharField(max_length=150, required=False)
     # As long as the account's column holds (not the 320 an address may have).
     email = forms.EmailField(
@@ -148,6 +150,19 @@ class ProfileForm(forms.Form):
         help_text="We send your order confirmations here.",
     )
     phone = phone_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A name once given is the one orders are made out to: changed, never taken away (an
+        # account made without one, by staff or before sign-up asked for it, may go on without).
+        if self.initial.get("first_name"):
+            self.fields["first_name"].required = True
+
+    def clean_first_name(self) -> str:
+        return " ".join(self.cleaned_data["first_name"].split())
+
+    def clean_last_name(self) -> str:
+        return " ".join(self.cleaned_data["last_name"].split())
 
 
 UNCONFIRMED_SESSION_KEY = "unconfirmed_user_id"
@@ -174,6 +189,9 @@ class LoginForm(auth_forms.AuthenticationForm):
         super().__init__(*args, **kwargs)
         name = self.fields["username"]
         name.label = "Username or email"
+        if self.is_bound and self.data.get("username"):  # sent back with the name kept: the password to type again
+            name.widget.attrs.pop("autofocus", None)
+            self.fields["password"].widget.attrs["autofocus"] = True
         # Django sizes the field to the username's column (150); an address may fill the email's (254).
         name.widget.attrs["maxlength"] = get_user_model()._meta.get_field("email").max_length
 

@@ -467,7 +467,13 @@ def car_photo_change_view(request: HttpRequest, pk: int, photo_id: int, change: 
         raise Http404("No such change of a photo.")
     if request.method == "GET" and change != "delete":
         return HttpResponseNotAllowed(["POST"])
-    photo = get_object_or_404(CarPhoto.objects.select_related("car"), pk=photo_id, car_id=pk)
+    photo = CarPhoto.objects.select_related("car").filter(pk=photo_id, car_id=pk).first()
+    if photo is None:
+        if request.method == "GET" or not Car.objects.filter(pk=pk).exists():
+            raise Http404("No such photo.")
+        # Sent again from a page left open (another tab, Back): said, never a 404.
+        messages.info(request, "That photo was deleted already: nothing changed.")
+        return redirect("catalog:car_photos", pk=pk)
     if request.method == "GET":
         slide = next(slide for slide in car_gallery(car=photo.car) if slide.photo == photo)
         return render(request, "catalog/car_photo_confirm_delete.html", {"photo": photo, "slide": slide})

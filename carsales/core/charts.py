@@ -30,7 +30,8 @@ def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], t
     Each series gets its own scale so that a count (tens) and a value (millions) are both
     readable on one chart; the legend states each series' maximum. Points stand at their time
     (a burst of changes takes the width it took, a quiet week its own). A lone point sits in the
-    middle; the second series' points are rings around the first's, which they often cover.
+    middle; the second series' points are rings around the first's, and its line dashed over the
+    first's, which they often cover.
     """
     if not labels:
         return format_html('<p class="muted">{}</p>', "No data yet.")
@@ -45,7 +46,8 @@ def line_chart(*, labels: Sequence[date | datetime], series: Sequence[Series], t
             (f"{x:.1f}", f"{HEIGHT - PAD - (float(v) / top) * (HEIGHT - 2 * PAD):.1f}")
             for x, v in zip(xs, one.values, strict=True)
         ]
-        lines.append((one.css_class, " ".join(f"{x},{y}" for x, y in xy)))
+        # A later series dashed over the first, which its own scale often draws the same.
+        lines.append((f"{one.css_class} over" if index else one.css_class, " ".join(f"{x},{y}" for x, y in xy)))
         # A lone point draws no line: a few points get dots; many, the line alone (dots would crowd it).
         if len(xy) <= FEW_POINTS:
             shape = ("dot", 3) if index == 0 else ("dot ring", 6)

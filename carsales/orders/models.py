@@ -164,6 +164,10 @@ class OrderQuerySet(StateGuardedQuerySet):
 
 
 class Order(StateGuardedModel):
+    # Annotated by the selectors finding the order that holds a car (order_holding_car,
+    # order_holding): the price its line holds that car at. No column.
+    line_price: Decimal
+
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="orders")
     cars: "models.ManyToManyField[Car, OrderItem]" = models.ManyToManyField(
         Car, through="OrderItem", related_name="orders"

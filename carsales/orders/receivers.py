@@ -26,6 +26,7 @@ from carsales.accounts.services import buyer_ensure
 from carsales.catalog.facts import car_identity
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.signals import CarNote, car_page_notes
+from carsales.core.money import format_money
 from carsales.core.permissions import has_staff_power
 from carsales.events.durable import Event, RetryLater, durable_receiver
 
@@ -112,10 +113,12 @@ def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any)
         holder = order_holding_car(car=car)
         if holder is None:
             return None
+        # At the order's price, which a price changed since does not move: staff repricing it see so.
+        at = format_money(holder.line_price)
         held = (
-            f"Sold on order #{holder.pk} to {holder.buyer}:"
+            f"Sold on order #{holder.pk} to {holder.buyer} at {at}:"
             if holder.status == OrderStatus.PAID
-            else f"Held by order #{holder.pk} ({holder.get_status_display().lower()}) for {holder.buyer}:"
+            else f"Held by order #{holder.pk} ({holder.get_status_display().lower()}) for {holder.buyer} at {at}:"
         )
         return CarNote(
             text=held,
@@ -125,7 +128,12 @@ def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any)
     order = order_holding(car=car, user=user)
     if order is not None:
         if order.status != OrderStatus.PAID:
-            text = "Reserved for you until your order is paid:"
+            price = (
+                ""
+                if order.line_price == car.value
+                else f" at {format_money(order.line_price)}, the price you ordered it at,"
+            )
+            text = f"Reserved for you{price} until your order is paid:"
         else:  # its plate and VIN whole, as the order's page names them (masked in the page shared by all)
             papers = car_identity(car)
             text = f"This car is yours ({papers}):" if papers else "This car is yours:"

@@ -140,15 +140,19 @@ def car_reserved_until(*, car: Car) -> datetime | None:
 
 
 def order_holding_car(*, car: Car) -> Order | None:
-    """The live order holding `car` (reserved or sold to its buyer), whoever that is, or None; one query."""
-    return Order.objects.filter(items__car=car, items__holds_car=True).select_related("buyer__user").first()
+    """The live order holding `car` (reserved or sold to its buyer), whoever that is, or None; its
+    `line_price`: the price the order holds the car at. One query."""
+    holding = Order.objects.filter(items__car=car, items__holds_car=True)  # the line joined, then its price
+    return holding.annotate(line_price=F("items__price")).select_related("buyer__user").first()
 
 
 def order_holding(*, car: Car, user: AbstractBaseUser | AnonymousUser) -> Order | None:
-    """The user's live order holding `car` (reserved or bought by them), or None; one query."""
+    """The user's live order holding `car` (reserved or bought by them), or None; its `line_price`
+    as order_holding_car's. One query."""
     if not user.is_authenticated:
         return None
-    return Order.objects.filter(items__car=car, items__holds_car=True, buyer__user_id=user.pk).first()
+    holding = Order.objects.filter(items__car=car, items__holds_car=True, buyer__user_id=user.pk)
+    return holding.annotate(line_price=F("items__price")).first()
 
 
 def order_total_contradictions() -> list[str]:

@@ -2,6 +2,7 @@
 for a while; a password reset lifts it, and staff can lift it."""
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -61,6 +62,7 @@ def test_the_last_two_wrong_passwords_before_a_lock_out_warn_of_it_the_same_for_
     pause = "and logging in as this user from this network pauses for 15\xa0minutes."
     reset = "Not sure of your password? Reset it instead."
     assert said[:2] == [plain, plain]
+    assert re.search(r'<input type="password" name="password"[^>]* autofocus', response.content.decode())
     assert said[2] == f"{plain} Two more wrong passwords {pause} {reset}"
     assert said[3] == f"{plain} One more wrong password {pause} {reset}"
     assert client.post("/accounts/login/", {"username": name, "password": "wrong-guess"}).status_code == 429

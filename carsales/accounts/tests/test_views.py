@@ -142,6 +142,19 @@ def test_a_link_checked_before_its_sign_up_was_corrected_to_another_address_acti
     assert not get_user_model().objects.get(username="maria").is_active
 
 
+def test_a_name_given_stays_on_the_profile_changed_never_blanked(client):
+    user = UserFactory(first_name="Maria", last_name="Silva")
+    client.force_login(user)
+
+    blanked = client.post("/accounts/profile/", {"first_name": " ", "last_name": "", "email": user.email})
+    changed = client.post("/accounts/profile/", {"first_name": " Maria  Clara", "last_name": "", "email": user.email})
+
+    assert blanked.context["form"].errors["first_name"] == ["This field is required."]
+    assert changed.status_code == 302
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name, str(user.buyer)) == ("Maria Clara", "", "Maria Clara")
+
+
 def test_a_username_of_other_characters_is_refused_as_its_help_says_once(client):
     response = client.post("/accounts/signup/", {**SIGN_UP, "username": "maria silva!"})
 

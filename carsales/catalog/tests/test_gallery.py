@@ -297,6 +297,12 @@ def test_deleting_a_photo_on_the_site_asks_first(staff_client: Client):
 
     staff_client.post(f"/cars/{car.pk}/photos/{photo.pk}/delete/")
     assert gallery(car) == []
+    for change in ("delete", "cover", "later"):  # sent again from a page left open
+        again = staff_client.post(f"/cars/{car.pk}/photos/{photo.pk}/{change}/", follow=True)
+        assert again.redirect_chain == [(f"/cars/{car.pk}/photos/", 302)]
+        assert "That photo was deleted already: nothing changed." in again.content.decode()
+    assert staff_client.get(f"/cars/{car.pk}/photos/{photo.pk}/delete/").status_code == 404
+    assert staff_client.post(f"/cars/{car.pk + 1000}/photos/{photo.pk}/delete/").status_code == 404
 
 
 def test_moving_a_photo_says_so_and_returns_to_it(staff_client: Client):

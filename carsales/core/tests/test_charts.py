@@ -22,6 +22,8 @@ def test_each_series_is_scaled_to_its_own_maximum():
     )
 
     assert svg.count('points="36.0,110.0 604.0,36.0"') == 2
+    # The second drawn dashed over the first, which its own scale draws the same: both seen.
+    assert '<polyline class="line count" points=' in svg and '<polyline class="line value over" points=' in svg
     assert "1 Jan 2026" in svg and "2 Jan 2026" in svg
 
 

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -336,6 +337,24 @@ def test_the_buyer_of_a_sold_car_sees_their_order_on_its_page(client, staff):
     assert f'href="/orders/{order.pk}/"' in page and "This car is yours" in page
     client.force_login(UserFactory())
     assert "This car has been sold." in client.get(f"/cars/{car.pk}/").content.decode()
+
+
+def test_a_reserved_car_repriced_says_the_orders_price_to_its_buyer_and_to_staff(client, staff):
+    user = UserFactory(first_name="Ana", last_name="Lima")
+    car = CarFactory(model="Held", value=Decimal("25500"))
+    order = order_for(car, user=user)
+    client.force_login(user)
+    before = client.get(f"/cars/{car.pk}/").content.decode()
+
+    car_update(car=car, value=Decimal("20000"))  # staff reprice it while it is reserved
+    buyers = client.get(f"/cars/{car.pk}/").content.decode()
+    client.force_login(staff)
+    staffs = client.get(f"/cars/{car.pk}/").content.decode()
+
+    assert "Reserved for you until your order is paid:" in before  # the price shown is the order's
+    assert "Reserved for you at $25,500, the price you ordered it at, until your order is paid:" in buyers
+    assert f"Held by order #{order.pk} (placed) for Ana Lima at $25,500:" in staffs
+    assert Order.objects.get(pk=order.pk).total_price == Decimal("25500")
 
 
 def test_a_reserved_cars_page_tells_others_it_may_come_back_and_its_buyer_where_their_order_is(client, settings):

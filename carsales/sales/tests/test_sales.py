@@ -203,8 +203,14 @@ def test_staff_void_a_sale_from_its_order_page_after_being_asked(staff):
     assert '<a href="#id_reason">Reason</a>: This field is required.' in unexplained.content.decode()
     assert "Called on Monday." in unexplained.content.decode()  # what was typed is kept
 
+    assert f'name="order" value="{sale.order_id}"' in asked.content.decode()
     done = client.post(f"/sales/{sale.pk}/void/", {"reason": "returned", "note": " Called on Monday. "}, follow=True)
     assert not Sale.objects.filter(pk=sale.pk).exists()
+    again = client.post(f"/sales/{sale.pk}/void/", {"reason": "payment", "order": sale.order_id}, follow=True)
+    assert again.redirect_chain == [(f"/orders/{sale.order_id}/", 302)]
+    assert f"The sale of order #{sale.order_id} was voided already on " in again.content.decode()
+    assert "nothing changed" in again.content.decode() and AuditEntry.objects.filter(action="sale.voided").count() == 1
+    assert client.post(f"/sales/{sale.pk}/void/", {"reason": "payment"}).status_code == 404  # no order named
     page = done.content.decode()
     assert f"The sale of order #{sale.order_id} is voided; its car is back on sale." in page  # one car: said so
     assert "(the buyer returned the car)" in page and "Staff's note: Called on Monday." in page
