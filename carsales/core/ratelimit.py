@@ -86,7 +86,7 @@ def _wait_text(seconds: int) -> str:
 @dataclass(frozen=True)
 class Refusal:
     wait: str  # how long until the next window, in words
-    seconds: int  # the window, for Retry-After
+    seconds: int  # the same in seconds, for Retry-After
 
 
 def attempt_refused(request: HttpRequest, scope: str, *, key: str | None = None) -> Refusal | None:
@@ -98,7 +98,8 @@ def attempt_refused(request: HttpRequest, scope: str, *, key: str | None = None)
     count, seconds = settings.CARSALES_RATE_LIMITS[scope]
     if attempt_allowed(scope=scope, key=key or client_counted(request), count=count, seconds=seconds):
         return None
-    return Refusal(_wait_text(seconds), seconds)
+    left = seconds - int(time.time() % seconds)  # until this window ends, not a whole window
+    return Refusal(_wait_text(left), left)
 
 
 def over_limit(request: HttpRequest, scope: str, *, key: str | None = None) -> HttpResponse | None:
