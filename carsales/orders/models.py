@@ -317,7 +317,8 @@ class Order(StateGuardedModel):
             return f"Order #{self.pk}'s payment failed or was reversed: no refund is owed."
         if self.refunded_at is not None:
             made = date_format(timezone.localtime(self.refunded_at), "DATETIME_FORMAT")
-            return f"Order #{self.pk}'s refund was recorded on {made} already."
+            reference = f" with reference {self.refund_reference}" if self.refund_reference else ""
+            return f"Order #{self.pk}'s refund was recorded already on {made}{reference}: nothing changed."
         return None
 
     @property

@@ -53,7 +53,7 @@ def test_a_refund_is_recorded_once_told_to_the_buyer_and_logged(run_tasks: Any, 
     assert entry.actor_id == staff.pk and entry.detail == {"total_price": "25000.00", "reference": "RF 2026-7"}
     (email,) = [sent for sent in mailoutbox if "refunded" in sent.subject]
     assert "We have refunded your payment of $25,000 for order" in email.body and "(reference RF 2026-7)" in email.body
-    with pytest.raises(OrderStateError, match="recorded on"):
+    with pytest.raises(OrderStateError, match="recorded already on"):
         order_record_refund(order=order, actor=staff)
     run_tasks()
     assert AuditEntry.objects.filter(action="order.refunded").count() == 1
@@ -133,10 +133,14 @@ def test_the_page_asks_then_records_and_the_order_page_says_it(mailoutbox: list[
     assert "Record the refund…" not in done.content.decode() and "(reference RF 9)" in done.content.decode()
     assert "was refunded on" in mine.get(f"/orders/{order.pk}/").content.decode()
     again = staff.post(f"/orders/{order.pk}/refund/", {"reference": "RF 10"}, follow=True)
-    assert "recorded on" in again.content.decode() and Order.objects.get(pk=order.pk).refund_reference == "RF 9"
+    assert (
+        "recorded already on" in again.content.decode()
+        and "with reference RF 9: nothing changed." in again.content.decode()
+    )
+    assert Order.objects.get(pk=order.pk).refund_reference == "RF 9"
     asked_again = staff.get(f"/orders/{order.pk}/refund/", follow=True)  # nothing left to ask: it says why
     assert asked_again.redirect_chain == [(f"/orders/{order.pk}/", 302)]
-    assert f"Order #{order.pk}&#x27;s refund was recorded on" in asked_again.content.decode()
+    assert f"Order #{order.pk}&#x27;s refund was recorded already on" in asked_again.content.decode()
 
 
 @pytest.mark.parametrize("who", ["buyer", "salesperson"])
@@ -165,7 +169,7 @@ def test_the_api_records_a_refund_and_refuses_a_second_with_409():
 
     assert bad.status_code == 400 and "reference" in bad.json()
     assert done.status_code == 200 and done.json()["refund_reference"] == "RF 3" and done.json()["refunded_at"]
-    assert again.status_code == 409 and "recorded on" in again.json()["detail"]  # whatever the body
+    assert again.status_code == 409 and "recorded already on" in again.json()["detail"]  # whatever the body
     assert refused.status_code == 409 and "void it before" in refused.json()["detail"]
 
 

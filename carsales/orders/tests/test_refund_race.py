@@ -50,7 +50,7 @@ def test_two_staff_recording_one_refund_at_once_record_it_once():
 
     (winner,) = [reference for reference, outcome in outcomes.items() if outcome == "recorded"]
     (refused,) = [outcome for outcome in outcomes.values() if outcome != "recorded"]
-    assert "recorded on" in refused
+    assert "recorded already on" in refused
     assert Order.objects.get(pk=order.pk).refund_reference == winner
     assert AuditEntry.objects.filter(action="order.refunded").count() == 1
     assert Delivery.objects.filter(receiver="notifications.tell_refunded_order").count() == 1
