@@ -35,7 +35,19 @@ def phone_field() -> forms.CharField:
     )
 
 
-class SignUpForm(WeakPasswordSaidUnderIt, UserCreationForm):
+class NameAsWritten:
+    """A person's name with its spaces as one (typed twice, pasted with a tab): as orders carry it."""
+
+    cleaned_data: dict[str, Any]
+
+    def clean_first_name(self) -> str:
+        return " ".join(self.cleaned_data["first_name"].split())
+
+    def clean_last_name(self) -> str:
+        return " ".join(self.cleaned_data["last_name"].split())
+
+
+class SignUpForm(NameAsWritten, WeakPasswordSaidUnderIt, UserCreationForm):
     email = forms.EmailField(
         required=True,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
@@ -57,12 +69,6 @@ class SignUpForm(WeakPasswordSaidUnderIt, UserCreationForm):
         self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
         self.fields["username"].widget.attrs.pop("autofocus", None)
         self.fields["username"].help_text = "150 characters or fewer: letters, digits and . + - _ only."
-
-    def clean_first_name(self) -> str:
-        return " ".join(self.cleaned_data["first_name"].split())
-
-    def clean_last_name(self) -> str:
-        return " ".join(self.cleaned_data["last_name"].split())
 
     # The account holding the username asked for, if any: kept from this sign-up unless it is an
     # unfinished sign-up given again with its password (clean(), which hashes the password for
@@ -139,7 +145,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
             account_email_owed.send(sender=get_user_model(), kind="password_reset", user_id=user.pk, base_url=base_url)
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(NameAsWritten, forms.Form):
     first_name = forms.CharField(
         max_length=150, required=False, help_text="As on your ID: your orders and receipts carry your name."
     )
@@ -157,12 +163,6 @@ class ProfileForm(forms.Form):
         # account made without one, by staff or before sign-up asked for it, may go on without).
         if self.initial.get("first_name"):
             self.fields["first_name"].required = True
-
-    def clean_first_name(self) -> str:
-        return " ".join(self.cleaned_data["first_name"].split())
-
-    def clean_last_name(self) -> str:
-        return " ".join(self.cleaned_data["last_name"].split())
 
 
 UNCONFIRMED_SESSION_KEY = "unconfirmed_user_id"
