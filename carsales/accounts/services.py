@@ -207,6 +207,11 @@ def account_sign_up(
             if phone:
                 Buyer.objects.filter(user=holder).update(phone=phone)
             existing = holder
+        else:
+            # The address is another account's: the sign-up stays as it was, but the link sent to
+            # its address dies too, as after any correction: the same password hashed anew (a link
+            # covers the hash). Written past save(): no new password, so nothing to tell of one.
+            users.filter(pk=holder.pk).update(password=make_password(password))
         _known_address_written(existing, base_url=base_url)
     elif existing is None:
         user = users.create_user(

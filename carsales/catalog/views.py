@@ -472,7 +472,7 @@ def car_photo_change_view(request: HttpRequest, pk: int, photo_id: int, change: 
         if request.method == "GET" or not Car.objects.filter(pk=pk).exists():
             raise Http404("No such photo.")
         # Sent again from a page left open (another tab, Back): said, never a 404.
-        messages.info(request, "That photo was deleted already: nothing changed.")
+        messages.info(request, "That photo is no longer in this car's gallery: nothing changed.")
         return redirect("catalog:car_photos", pk=pk)
     if request.method == "GET":
         slide = next(slide for slide in car_gallery(car=photo.car) if slide.photo == photo)

@@ -5,6 +5,7 @@ in the database (core.AttemptCount), one atomic UPDATE per attempt, so a limit h
 every process and machine of the site out of the box.
 """
 
+import math
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -79,8 +80,9 @@ def limit_lift(*, name: str, scopes: Collection[str]) -> bool:
 
 
 def _wait_text(seconds: int) -> str:
-    minutes = max(1, round(seconds / 60))
-    return f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minute{'s' if minutes > 1 else ''}"
+    # Rounded up: told to come back in 2 hours, no one finds 59 minutes left.
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"{math.ceil(minutes / 60)} hours" if minutes >= 120 else f"{minutes} minute{'s' if minutes > 1 else ''}"
 
 
 @dataclass(frozen=True)

@@ -300,7 +300,7 @@ def test_deleting_a_photo_on_the_site_asks_first(staff_client: Client):
     for change in ("delete", "cover", "later"):  # sent again from a page left open
         again = staff_client.post(f"/cars/{car.pk}/photos/{photo.pk}/{change}/", follow=True)
         assert again.redirect_chain == [(f"/cars/{car.pk}/photos/", 302)]
-        assert "That photo was deleted already: nothing changed." in again.content.decode()
+        assert "That photo is no longer in this car&#x27;s gallery: nothing changed." in again.content.decode()
     assert staff_client.get(f"/cars/{car.pk}/photos/{photo.pk}/delete/").status_code == 404
     assert staff_client.post(f"/cars/{car.pk + 1000}/photos/{photo.pk}/delete/").status_code == 404
 

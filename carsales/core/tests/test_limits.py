@@ -155,6 +155,23 @@ def sign_up(client, number: int, *, mistaken: bool = False, address: str = "127.
     )
 
 
+@pytest.mark.parametrize(
+    ("now", "said", "retry_after"),
+    [("06:00:00", "18 hours", 18 * 3600), ("06:59:30", "18 hours", 17 * 3600 + 30), ("23:58:30", "2 minutes", 90)],
+)
+def test_a_limit_reached_says_the_time_left_of_its_window_rounded_up(settings, now, said, retry_after):
+    from django.test import RequestFactory
+
+    from carsales.core.ratelimit import attempt_refused
+
+    settings.CARSALES_RATE_LIMITS = {**settings.CARSALES_RATE_LIMITS, "signup": (1, 24 * 3600)}
+    with time_machine.travel(datetime.fromisoformat(f"2026-03-02T{now}+00:00"), tick=False):
+        assert attempt_refused(RequestFactory().post("/"), "signup") is None
+        refusal = attempt_refused(RequestFactory().post("/"), "signup")
+
+    assert refusal is not None and (refusal.wait, refusal.seconds) == (said, retry_after)
+
+
 def test_signing_up_past_the_limit_from_one_address_gets_the_message(client, settings):
     # Three accounts a day per address: one person cannot hold the showroom through many accounts.
     settings.CARSALES_DEALER = {**settings.CARSALES_DEALER, "phone": "+1 555 0100"}
