@@ -2,9 +2,13 @@ from typing import Any
 
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.shortcuts import redirect
 
 from .models import Buyer
 
@@ -20,6 +24,36 @@ class GuardedAccessAttemptAdmin(AccessAttemptAdmin):
 
 admin.site.unregister(AccessAttempt)  # registered by axes, an app listed before this one
 admin.site.register(AccessAttempt, GuardedAccessAttemptAdmin)
+
+
+class AccountAdmin(UserAdmin):
+    """Django's user admin; an account whose records another app keeps (orders, sales) is not
+    offered a deletion nobody may finish: the page says what keeps it, and to deactivate it."""
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        account = self.get_object(request, unquote(object_id))
+        if account is not None and self.has_delete_permission(request, account):
+            # Kinds of rows whose admin refuses their deletion (orders kept), or rows a PROTECT keeps.
+            _deleted, _counts, forbidden, protected = self.get_deleted_objects([account], request)
+            kept = (
+                f"their {' and '.join(sorted(forbidden))} records"
+                if forbidden
+                else "other records"
+                if protected
+                else ""
+            )
+            if kept:
+                messages.error(
+                    request,
+                    f"{account.get_username()} cannot be deleted: {kept} must be kept. Deactivate the account "
+                    "instead (untick Active below): it no longer logs in, and its history stays.",
+                )
+                return redirect("admin:auth_user_change", account.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+
+admin.site.unregister(get_user_model())  # registered by django.contrib.auth with UserAdmin
+admin.site.register(get_user_model(), AccountAdmin)
 
 
 @admin.register(Buyer)
