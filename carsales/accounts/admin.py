@@ -45,7 +45,7 @@ class AccountAdmin(UserAdmin):
             if kept:
                 messages.error(
                     request,
-                    f"{account.get_username()} cannot be deleted: {kept} must be kept. Deactivate the account "
+                    f"The account {account.get_username()} cannot be deleted: {kept} must be kept. Deactivate it "
                     "instead (untick Active below): it no longer logs in, and its history stays.",
                 )
                 return redirect("admin:auth_user_change", account.pk)

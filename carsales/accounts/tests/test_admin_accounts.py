@@ -18,7 +18,7 @@ def test_deleting_an_account_with_orders_says_what_keeps_it_and_to_deactivate_it
     for response in (asked, posted):
         assert response.redirect_chain == [(f"/admin/auth/user/{buyer.pk}/change/", 302)]
         said = " ".join(str(message) for message in response.context["messages"])
-        assert "ana cannot be deleted: their order records must be kept. Deactivate the account instead" in said
+        assert "The account ana cannot be deleted: their order records must be kept. Deactivate it instead" in said
     buyer.refresh_from_db()
     assert buyer.is_active
     assert staff_client.get(f"/admin/auth/user/{free.pk}/delete/").status_code == 200  # nothing keeps it
