@@ -8,13 +8,12 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import OrderBy
 
 from .facts import mileage_unit, reader_kind, sees_car_identity, sees_stock_details
-from .models import FIRST_CAR_YEAR, Body, Brand, Car, CarStatus, Fuel, Transmission, next_year
+from .models import BEFORE_FIRST_CAR_YEAR, FIRST_CAR_YEAR, Body, Brand, Car, CarStatus, Fuel, Transmission, next_year
 from .search import SearchOutcome, car_search, identified_by
 from .selectors import MAX_DAYS_IN_STOCK, brands_offered, cars_in_stock_for
 
 NEGATIVE_PRICE = "A price cannot be negative."
 PRICE_ERRORS = {"min_value": NEGATIVE_PRICE, "max_value": "No car costs that much: enter a smaller price."}
-YEAR_ERRORS = {"min_value": f"Enter a year from {FIRST_CAR_YEAR} on."}
 SEARCH_MAX_LENGTH = 100
 SEARCH_MAX_WORDS = 8
 
@@ -74,6 +73,19 @@ class WholeNumberFilter(filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class ModelYearFilter(WholeNumberFilter):
+    """A bound on the model year: from the first car's year, said in words when below it."""
+
+    def __init__(self, *, lookup_expr: str, label: str) -> None:
+        super().__init__(
+            field_name="model_year",
+            lookup_expr=lookup_expr,
+            label=label,
+            min_value=FIRST_CAR_YEAR,
+            error_messages={"min_value": BEFORE_FIRST_CAR_YEAR},
+        )
+
+
 class CarFilterSet(filters.FilterSet):
     """Invalid values are left out of the query and reported: as form errors on the page, as a
     400 by the API. The query is the same few statements whatever is chosen."""
@@ -105,20 +117,8 @@ class CarFilterSet(filters.FilterSet):
         label="Max price",
         error_messages=PRICE_ERRORS,
     )
-    year_min = WholeNumberFilter(
-        field_name="model_year",
-        lookup_expr="gte",
-        min_value=FIRST_CAR_YEAR,
-        label="From year",
-        error_messages=YEAR_ERRORS,
-    )
-    year_max = WholeNumberFilter(
-        field_name="model_year",
-        lookup_expr="lte",
-        min_value=FIRST_CAR_YEAR,
-        label="To year",
-        error_messages=YEAR_ERRORS,
-    )
+    year_min = ModelYearFilter(lookup_expr="gte", label="From year")
+    year_max = ModelYearFilter(lookup_expr="lte", label="To year")
     fuel = filters.ChoiceFilter(choices=Fuel.choices, empty_label="Any fuel")
     transmission = filters.ChoiceFilter(choices=Transmission.choices, label="Gearbox", empty_label="Any gearbox")
     body = filters.ChoiceFilter(choices=Body.choices, label="Body", empty_label="Any body")

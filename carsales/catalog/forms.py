@@ -10,7 +10,7 @@ from django.http import QueryDict
 from carsales.core.money import format_money
 
 from .facts import mileage_unit
-from .models import FIRST_CAR_YEAR, VEHICLE_FACTS, Body, Brand, Car, Fuel, Transmission
+from .models import BEFORE_FIRST_CAR_YEAR, FIRST_CAR_YEAR, VEHICLE_FACTS, Body, Brand, Car, Fuel, Transmission
 from .validators import NOT_A_PHOTO
 
 
@@ -53,7 +53,7 @@ class CarForm(forms.ModelForm):
                 year.min_value = FIRST_CAR_YEAR
                 year.widget.attrs["min"] = FIRST_CAR_YEAR
                 year.validators = [v for v in year.validators if not isinstance(v, MinValueValidator)]
-                year.validators.append(MinValueValidator(FIRST_CAR_YEAR, f"Enter a year from {FIRST_CAR_YEAR} on."))
+                year.validators.append(MinValueValidator(FIRST_CAR_YEAR, BEFORE_FIRST_CAR_YEAR))
         brand = self.fields["brand"]
         if isinstance(brand, forms.ModelChoiceField):
             brand.empty_label = "Choose a brand"

@@ -28,6 +28,7 @@ from .vin import VIN_PATTERN, validate_vin, vin_normalise
 from .vocabulary import search_vocabulary_forget
 
 FIRST_CAR_YEAR = 1900
+BEFORE_FIRST_CAR_YEAR = f"Enter a year from {FIRST_CAR_YEAR} on."  # said by the car form and the filters alike
 
 
 def current_year() -> int:
