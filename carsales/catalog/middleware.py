@@ -17,14 +17,14 @@ views mark responses are looked up (learnt as they are marked), so no other page
 version read.
 """
 
-import secrets
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.utils.cache import cc_delim_re, patch_vary_headers
+
+from carsales.core.csrf import new_secret_and_token
 
 from .pages import (
     CSRF_TOKEN_SLOT,
@@ -108,7 +108,7 @@ class SharedResponsesMiddleware:
         the CSRF layer sets it (this middleware runs outside that layer)."""
         if not isinstance(response, HttpResponse) or _TOKEN_SLOT not in response.content:
             return response
-        secret, token = _minted_token()
+        secret, token = new_secret_and_token()
         response.content = response.content.replace(_TOKEN_SLOT, token.encode())
         if response.has_header("Content-Length"):
             response["Content-Length"] = str(len(response.content))
@@ -125,25 +125,6 @@ class SharedResponsesMiddleware:
         if "cookie" not in (name.strip().lower() for name in response.get("Vary", "").split(",")):
             patch_vary_headers(response, ("Cookie",))
         return response
-
-
-_ALPHABET = CSRF_ALLOWED_CHARS
-# A random byte at or past this would favour the alphabet's first characters.
-_UNBIASED_BELOW = 256 - 256 % len(_ALPHABET)
-
-
-def _minted_token() -> tuple[str, str]:
-    """A new CSRF secret (the cookie's value) and a form token for it, masked as Django masks
-    one (against BREACH): the mask, then the secret shifted by it. Drawn from one read of the
-    system's randomness: Django's get_token reads it once per character, which cost a quarter
-    of a replayed page."""
-    size, length = len(_ALPHABET), CSRF_SECRET_LENGTH
-    places: list[int] = []
-    while len(places) < 2 * length:
-        places += [byte % size for byte in secrets.token_bytes(4 * length) if byte < _UNBIASED_BELOW]
-    secret, mask = places[:length], places[length : 2 * length]
-    shifted = [(place + shift) % size for place, shift in zip(secret, mask, strict=True)]
-    return "".join([_ALPHABET[place] for place in secret]), "".join([_ALPHABET[place] for place in mask + shifted])
 
 
 def _brings_nothing(request: HttpRequest) -> bool:

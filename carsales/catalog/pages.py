@@ -33,9 +33,10 @@ from django.core.cache import caches
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, QueryDict
 from django.http.response import HttpResponseBase
-from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+
+from carsales.core.csrf import get_token
 
 from .version_listener import pushed_version, read_version, version_sql
 
@@ -196,7 +197,7 @@ def with_own_token(page: str, request: HttpRequest) -> str:
     """`page` with the visitor's CSRF token in its slots; left in them for a request whose token
     SharedResponsesMiddleware puts in on the way out (token_put_in_later), so the page can be kept."""
     if CSRF_TOKEN_SLOT not in page or getattr(request, _TOKEN_PUT_IN_LATER, False):
-        return page  # minted only for a page with a form: a token sets a cookie, a sixth of a cached hit
+        return page  # minted only for a page with a form: a first visit's sets a cookie
     return page.replace(CSRF_TOKEN_SLOT, get_token(request))
 
 

@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "carsales.core.csrf.CookieHeldMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "carsales.core.actor.ActorMiddleware",
     # After the session and authentication layers, whose user and session it reads (lazily).
@@ -136,6 +137,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "carsales.core.context_processors.site",
+                "carsales.core.csrf.context_processor",
             ],
         },
     },
