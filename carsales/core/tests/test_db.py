@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Now
@@ -104,3 +105,18 @@ def test_values_stored_are_the_ones_some_row_holds():
     # Longer than the column (16): not the stored plate it begins with.
     assert values_stored(Car, "plate", {"ABCDEFGHJKLMNPQRXYZ"}) == set()
     assert len(kept) == 3
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+def test_a_statement_run_again_and_again_is_prepared_on_its_connection_and_answers_each_value():
+    """DATABASE_PREPARE_THRESHOLD: the cart's read, say, planned once for the connection; its
+    values bound apart from its text, so one prepared statement answers for every user."""
+    users = UserFactory.create_batch(6)
+
+    found = [User.objects.filter(pk=user.pk).values_list("username", flat=True).get() for user in users]
+
+    assert found == [user.username for user in users]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "auth_user" WHERE "auth_user"."id" = $1' in statement for statement in prepared), prepared
