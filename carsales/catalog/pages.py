@@ -1,9 +1,10 @@
 """Catalogue pages cached by the catalogue's version (CatalogueVersion).
 
-A request reads the version (one primary-key read; on PostgreSQL none, the version being pushed
-to each process: catalog.version_listener) and looks its page up under a key made of the version
-and everything the page depends on (its query, what the visitor may see, how many cars their cart
-holds); only a miss renders.
+A request reads the version (one primary-key read, made by the statement reading the user of a
+signed-in GET; on PostgreSQL none, the version being pushed to each process:
+catalog.version_listener) and looks its page up under a key made of the version and everything
+the page depends on (its query, what the visitor may see, how many cars their cart holds); only
+a miss renders.
 Every write to what the catalogue shows moves the version in its own transaction, so the next
 request after a commit renders anew (on another process, with the version pushed, once the
 commit's notification arrives): a price change or a reservation is never served stale. Copies
@@ -31,6 +32,7 @@ from typing import Any, TypeVar, cast
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, connection
+from django.db.models import Subquery
 from django.http import HttpRequest, QueryDict
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -38,6 +40,7 @@ from django.utils.crypto import salted_hmac
 
 from carsales.core.csrf import get_token
 
+from .models import CatalogueVersion
 from .version_listener import pushed_version, read_version, version_sql
 
 T = TypeVar("T")
@@ -48,7 +51,8 @@ def catalogue_version(request: HttpRequest | None = None) -> int:
     """The catalogue's version as committed; 0 before its first write. For a `request`, the
     version SharedResponsesMiddleware read for it when it looked for a copy and found none.
 
-    Read on every catalogue request, cached or not: one primary-key read (version_sql). On
+    Read on every catalogue request, cached or not: one primary-key read (version_sql), made by
+    the statement that read the user for a signed-in GET (version_of_the_catalogue). On
     PostgreSQL, with CARSALES_CATALOGUE_VERSION_PUSHED, no read at all while this process hears
     the version's notifications (catalog.version_listener says when it cannot and reads).
 
@@ -63,6 +67,9 @@ def catalogue_version(request: HttpRequest | None = None) -> int:
     pushed = pushed_version(connection.alias)  # PostgreSQL's notifications, when listened to
     if pushed is not None:
         return pushed
+    read_with_user = _version_read_with_user(request)
+    if read_with_user is not None:
+        return read_with_user
     kept: Any = connection  # django-stubs lack the health check's attributes (Django 4.1+)
     checks_health = (
         kept.connection is not None
@@ -82,6 +89,22 @@ def catalogue_version(request: HttpRequest | None = None) -> int:
 
 
 _VERSION_READ = "_catalogue_version_read"
+VERSION_READ_WITH_USER = "catalogue_version_read"
+
+
+def version_of_the_catalogue() -> Subquery:
+    """The version's number, as a subquery: read with the user on each signed-in request
+    (accounts.backends.read_with_each_request_user, CatalogConfig.ready), one statement fewer."""
+    return Subquery(CatalogueVersion.objects.filter(singleton=True).values("number")[:1])
+
+
+def _version_read_with_user(request: HttpRequest | None) -> int | None:
+    """The version the statement reading the signed-in user of `request` read, for a GET (which
+    moves no version); else None."""
+    if request is None or request.method != "GET":
+        return None
+    version = getattr(request.user, VERSION_READ_WITH_USER, None)
+    return None if version is None else int(version)
 
 
 def version_read_for(request: HttpRequest, version: int) -> None:

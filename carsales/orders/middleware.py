@@ -7,7 +7,7 @@ from django.http.response import HttpResponseBase
 from django.utils.functional import SimpleLazyObject
 
 from .receivers import CART_TOKEN_SESSION_KEY
-from .selectors import cart_car_ids
+from .selectors import cart_car_ids, cart_car_ids_read_with
 
 
 class CartMiddleware:
@@ -15,9 +15,10 @@ class CartMiddleware:
     signed-in user's or else the visitor's whose token their session keeps.
 
     Read on first use, at most once a request, by one query (none for a visitor whose session
-    holds no cart token), so a page that shows nothing of the cart pays nothing; never kept from
-    one request to the next, so a car added or removed shows on the very next page. A cached page
-    that shows it must be kept per what it shows (catalog.views: per count, per car in or out).
+    holds no cart token; for a signed-in GET, none of its own: read with the user), so a page that
+    shows nothing of the cart pays nothing; never kept from one request to the next, so a car added
+    or removed shows on the very next page. A cached page that shows it must be kept per what it
+    shows (catalog.views: per count, per car in or out).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
@@ -30,5 +31,10 @@ class CartMiddleware:
 
 def _cart_car_ids(request: HttpRequest) -> frozenset[int]:
     if request.user.is_authenticated:
+        # A GET (a HEAD is one by now) changes no cart: what the statement reading the user found
+        # in it is what it holds. Another method may change it before the page shows it.
+        read_with_user = cart_car_ids_read_with(request.user) if request.method == "GET" else None
+        if read_with_user is not None:
+            return read_with_user
         return cart_car_ids(user_id=request.user.pk, token=None)
     return cart_car_ids(user_id=None, token=request.session.get(CART_TOKEN_SESSION_KEY))
