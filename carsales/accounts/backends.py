@@ -12,6 +12,7 @@ from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from carsales.core.prepared import PreparedQuery
@@ -64,8 +65,29 @@ def account_named(request: Any, identifier: str) -> User | None:
 _ACCOUNTS_NAMED = "carsales_accounts_named"
 
 
-# What other apps read with the user on each signed-in request (read_with_each_request_user).
-_READ_WITH_USER: dict[str, Callable[[], Any]] = {}
+class _ReadWithUser:
+    """What other apps read with the user on each signed-in request (read_with_each_request_user):
+    closed once the statement reading the user is built, which it is once per connection."""
+
+    def __init__(self) -> None:
+        self.expressions: dict[str, Callable[[], Any]] = {}
+        self.closed = False
+
+    def add(self, name: str, expression: Callable[[], Any]) -> None:
+        if self.closed:
+            raise RuntimeError(f"{name!r} comes too late: the user's read is built already (register in ready()).")
+        if name in self.expressions or hasattr(UserModel, name):
+            raise ValueError(f"{name!r} names something a user has already.")
+        self.expressions[name] = expression
+
+    def users(self, pk: int) -> QuerySet[User]:
+        self.closed = True
+        return UserModel._default_manager.filter(pk=pk).annotate(
+            **{name: expression() for name, expression in self.expressions.items()}
+        )
+
+
+_READ_WITH_USER = _ReadWithUser()
 
 
 def read_with_each_request_user(name: str, expression: Callable[[], Any]) -> None:
@@ -73,15 +95,10 @@ def read_with_each_request_user(name: str, expression: Callable[[], Any]) -> Non
     statement that reads the user for each signed-in request, and set on that user as `name`.
     Called from an app's ready(), before the first request: for what an app reads on nearly every
     signed-in page (the cart for the header's count), a statement of its own costs a round trip."""
-    _READ_WITH_USER[name] = expression
+    _READ_WITH_USER.add(name, expression)
 
 
-_USER_BY_PK = PreparedQuery(
-    lambda pk: UserModel._default_manager.filter(pk=pk).annotate(
-        **{name: expression() for name, expression in _READ_WITH_USER.items()}
-    ),
-    pk=int,
-)
+_USER_BY_PK = PreparedQuery(_READ_WITH_USER.users, pk=int)
 
 
 class CaseInsensitiveModelBackend(ModelBackend):

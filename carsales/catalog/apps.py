@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.conf import settings
+from django.db import connection
 
 
 class CatalogConfig(AppConfig):
@@ -12,5 +14,7 @@ class CatalogConfig(AppConfig):
         from . import receivers  # noqa: F401  (connects the receivers)
         from .pages import VERSION_READ_WITH_USER, version_of_the_catalogue
 
-        # Read by every catalogue page (where the version is not pushed): with the user, not after.
-        read_with_each_request_user(VERSION_READ_WITH_USER, version_of_the_catalogue)
+        # Read by every catalogue page, where it is not pushed (catalog.version_listener): with the
+        # user, not after.
+        if not (settings.CARSALES_CATALOGUE_VERSION_PUSHED and connection.vendor == "postgresql"):
+            read_with_each_request_user(VERSION_READ_WITH_USER, version_of_the_catalogue)

@@ -221,7 +221,7 @@ def with_own_token(page: str, request: HttpRequest) -> str:
     SharedResponsesMiddleware puts in on the way out (token_put_in_later), so the page can be kept."""
     if CSRF_TOKEN_SLOT not in page or getattr(request, _TOKEN_PUT_IN_LATER, False):
         return page  # minted only for a page with a form: a first visit's sets a cookie
-    return page.replace(CSRF_TOKEN_SLOT, get_token(request))
+    return page.replace(CSRF_TOKEN_SLOT, get_token(request, renew_cookie=False))
 
 
 def token_put_in_later(request: HttpRequest) -> None:

@@ -5,20 +5,18 @@ characters in the cookie, and in each form the secret masked afresh (against BRE
 then the secret shifted by it). Two things cost a cached page more than the rest of it, and are
 done otherwise:
 - the mask is drawn from one read of the system's randomness, where Django reads it once per
-  character (30 µs a page, a tenth of a signed-in buyer's cached car page);
-- the cookie is not sent back to a browser that holds the same secret already (another 40 µs).
-  Django sends it with every page showing a form, to renew its expiry. Left unrenewed, the cookie
-  lasts CSRF_COOKIE_AGE (a year) from when the browser was given its secret; once it expires the
-  next page gives a new one, as on a first visit.
+  character (30 µs a page, a tenth of a signed-in buyer's cached car page): on every page;
+- a cached page (catalog.pages.with_own_token) does not send the cookie back to a browser that
+  holds its secret already (another 40 µs). Django sends it with every page showing a form, to
+  renew its expiry and its attributes: every page Django renders still does, so a browser's
+  cookie is renewed by the first such page it opens (the cart, a log-in, an order).
 """
 
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.http.response import HttpResponseBase
 from django.middleware import csrf
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.utils.functional import SimpleLazyObject
@@ -55,12 +53,14 @@ def new_secret_and_token() -> tuple[str, str]:
     return "".join([_ALPHABET[place] for place in secret]), _masked(secret, mask)
 
 
-def get_token(request: HttpRequest) -> str:
-    """Django's get_token, masking as masked_token does."""
+def get_token(request: HttpRequest, *, renew_cookie: bool = True) -> str:
+    """Django's get_token, masking as masked_token does. `renew_cookie=False`: the cookie is not
+    sent again to a browser that holds its secret already (a cached page's saving, above)."""
     secret = request.META.get("CSRF_COOKIE")
     if secret is None:
         return csrf.get_token(request)  # none yet: Django mints it and sets its cookie
-    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # sent unless the browser holds it (CookieHeldMiddleware)
+    if renew_cookie or secret != request.COOKIES.get(settings.CSRF_COOKIE_NAME):
+        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # as Django's: CsrfViewMiddleware sends it
     return masked_token(secret)
 
 
@@ -68,20 +68,3 @@ def context_processor(request: HttpRequest) -> dict[str, Any]:
     """`csrf_token` for templates, made by get_token when a template asks for it; in place of the
     processor Django runs first for every RequestContext (a later processor's value wins)."""
     return {"csrf_token": SimpleLazyObject(lambda: get_token(request))}
-
-
-class CookieHeldMiddleware:
-    """Drops the CSRF cookie from a response to a browser that holds its secret already, so that
-    Django's CsrfViewMiddleware sends it only when the browser lacks it: a first visit, a secret
-    rotated at log-in, a cookie still holding a masked token (which Django replaces by the secret).
-    Placed just after Django's, whose response step runs after this one's."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        response = self.get_response(request)
-        secret = request.META.get("CSRF_COOKIE")
-        if secret is not None and secret == request.COOKIES.get(settings.CSRF_COOKIE_NAME):
-            request.META["CSRF_COOKIE_NEEDS_UPDATE"] = False
-        return response

@@ -85,7 +85,6 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "carsales.core.csrf.CookieHeldMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "carsales.core.actor.ActorMiddleware",
     # After the session and authentication layers, whose user and session it reads (lazily).
@@ -157,13 +156,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
         os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")
     )
-    # A statement run a few times on a connection is prepared (planned once): planning cost more
-    # than running most of the site's reads (a cart's: 55 of its 115 µs). Values go to the server
-    # apart from the statement (psycopg's server-side binding), so a statement's text is the same
-    # whatever its values. DATABASE_PREPARE_THRESHOLD= (empty) turns it off, for a pooler that
-    # cannot carry prepared statements (pgbouncer in transaction mode before 1.21).
+    # A statement run a few times on a connection is prepared (planned once, until a rollback, on
+    # which psycopg drops them): planning cost more than running most of the site's reads (a
+    # cart's: 55 of its 115 µs). Values go to the server apart from the statement (psycopg's
+    # server-side binding), so a statement's text is the same whatever its values.
+    # DATABASE_PREPARE_THRESHOLD=0 prepares on the first run; empty turns both off (Django's
+    # default), for a pooler that cannot carry prepared statements (PgBouncer in transaction mode
+    # before 1.22).
     if prepare_threshold := os.environ.get("DATABASE_PREPARE_THRESHOLD", "5"):
         DATABASES["default"]["OPTIONS"] |= {"server_side_binding": True, "prepare_threshold": int(prepare_threshold)}
+    # Django's, its prepared statements planned anew after a migration changed what they return.
+    DATABASES["default"]["ENGINE"] = "carsales.core.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE makes every transaction take the write lock up front, so concurrent writers
     # queue behind each other instead of failing with "database is locked" on upgrade.

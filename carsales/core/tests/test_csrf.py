@@ -1,5 +1,6 @@
 """CSRF tokens minted by carsales.core.csrf are Django's: checked by Django's own middleware, a new
-mask each time; its cookie is sent to a browser only when that browser lacks its secret."""
+mask each time; a cached page sends its cookie to a browser only when that browser lacks its
+secret, a page Django renders as Django does (renewing it)."""
 
 from collections import Counter
 
@@ -11,7 +12,7 @@ from django.middleware.csrf import (
     CSRF_TOKEN_LENGTH,
     _unmask_cipher_token,
 )
-from django.test import Client
+from django.test import Client, override_settings
 
 from carsales.conftest import CarFactory, UserFactory
 from carsales.core.csrf import masked_token, new_secret_and_token
@@ -53,7 +54,7 @@ def _form_page(client: Client, car_pk: int) -> tuple[str, str | None]:
     return csrf_token_in(response), sent.value if sent else None
 
 
-def test_the_cookie_goes_to_a_browser_that_lacks_the_secret_and_not_again_and_the_tokens_pass_djangos_check():
+def test_a_cached_page_sends_the_cookie_to_a_browser_lacking_the_secret_only_and_the_tokens_pass_djangos_check():
     car = CarFactory()
     browser = Client(enforce_csrf_checks=True)
 
@@ -85,3 +86,18 @@ def test_a_cookie_holding_a_masked_token_is_replaced_by_its_secret():
     _, sent = _form_page(browser, car.pk)
 
     assert sent == secret
+
+
+def test_a_page_django_renders_renews_the_cookie_with_the_settings_of_the_day():
+    """A cached page leaves a held cookie as it is: the next page Django renders renews it, its
+    expiry and its attributes (a SameSite tightened since the browser was given it)."""
+    car = CarFactory()
+    browser = Client()
+    _, given = _form_page(browser, car.pk)
+
+    with override_settings(CSRF_COOKIE_SAMESITE="Strict"):
+        _, on_a_cached_page = _form_page(browser, car.pk)
+        renewed = browser.get("/accounts/login/").cookies[settings.CSRF_COOKIE_NAME]
+
+    assert given and on_a_cached_page is None
+    assert renewed.value == given and renewed["samesite"] == "Strict" and renewed["max-age"] == settings.CSRF_COOKIE_AGE

@@ -3,6 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
@@ -10,6 +11,7 @@ from django.db.models import F
 from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 
+from carsales.accounts.backends import CaseInsensitiveModelBackend
 from carsales.analytics.models import DailySales, OrderEvent
 from carsales.audit.models import AuditEntry
 from carsales.catalog.models import Car, CatalogueVersion, PriceChange
@@ -21,6 +23,7 @@ from carsales.core.db import (
     insert_unless_duplicate_then_update,
     values_stored,
 )
+from carsales.events.tests.processes import database_url_for_workers
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 1, 5)
@@ -120,3 +123,22 @@ def test_a_statement_run_again_and_again_is_prepared_on_its_connection_and_answe
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any('FROM "auth_user" WHERE "auth_user"."id" = $1' in statement for statement in prepared), prepared
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_statement_is_planned_anew_after_a_migration_changed_what_it_returns():
+    """Another process's migration changes a column's type under a statement prepared on this
+    connection: PostgreSQL refuses to run that plan again; outside a transaction nothing would
+    drop it, and every signed-in page would fail on the user's read (carsales.core.postgresql)."""
+    user = UserFactory(first_name="Ana")
+    backend = CaseInsensitiveModelBackend()
+    for _ in range(6):  # prepared from the fifth run
+        backend.get_user(user.pk)
+    migrated = psycopg.connect(database_url_for_workers(), autocommit=True)
+    migrated.execute("ALTER TABLE auth_user ALTER COLUMN first_name TYPE varchar(200)")
+    try:
+        assert [backend.get_user(user.pk).first_name for _ in range(7)] == ["Ana"] * 7  # prepared anew
+    finally:
+        migrated.execute("ALTER TABLE auth_user ALTER COLUMN first_name TYPE varchar(150)")
+        migrated.close()
