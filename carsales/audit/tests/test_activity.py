@@ -1,5 +1,6 @@
 """The activity page: the audit log as a manager reads it."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -78,6 +79,43 @@ def test_photos_added_and_deleted_by_any_path_are_said_not_a_cover_made_nor_a_ca
     assert page.count(f'<a href="/cars/{car.pk}/">Added a photo to {car}</a>') == 3
     assert page.count(f'<a href="/cars/{car.pk}/">Deleted a photo of {car}</a>') == 2
     assert page.count(f"Added a photo to {gone}") == 1 and f"Deleted a photo of {gone}" not in page
+
+
+def test_photos_added_and_deleted_through_the_admins_inline_are_said_with_who_did_it(manager_client, staff):
+    """The admin's inline saves and deletes gallery photos itself (a formset), past the services:
+    the model signals log them as the gallery page's do, by the staff member signed in."""
+    from django.db.models.fields.files import FieldFile
+
+    from carsales.catalog.models import CarPhoto
+
+    car = CarFactory(model="Golf", photo=None)
+    admin = Client()
+    admin.force_login(staff)
+    address = f"/admin/catalog/car/{car.pk}/change/"
+    form = admin.get(address).context["adminform"].form
+    car_fields = {
+        name: value for name, value in form.initial.items() if value is not None and not isinstance(value, FieldFile)
+    }
+    inline = {"photos-MIN_NUM_FORMS": 0, "photos-MAX_NUM_FORMS": 1000}
+
+    added = admin.post(address, car_fields | inline | {
+        "photos-TOTAL_FORMS": 2, "photos-INITIAL_FORMS": 0,
+        "photos-0-image": image_upload(), "photos-0-position": 0, "photos-0-car": car.pk,
+        "photos-1-image": image_upload(), "photos-1-position": 1, "photos-1-car": car.pk,
+    })  # fmt: skip
+    first, second = CarPhoto.objects.filter(car=car).order_by("position")
+    deleted = admin.post(address, car_fields | inline | {
+        "photos-TOTAL_FORMS": 2, "photos-INITIAL_FORMS": 2,
+        "photos-0-id": first.pk, "photos-0-position": 0, "photos-0-car": car.pk,
+        "photos-1-id": second.pk, "photos-1-position": 1, "photos-1-car": car.pk, "photos-1-DELETE": "on",
+    })  # fmt: skip
+
+    assert added.status_code == deleted.status_code == 302
+    assert list(CarPhoto.objects.filter(car=car)) == [first]
+    page = re.sub(r"\s+", " ", shown(manager_client, "?kind=photos"))
+    by_staff = f'<td data-label="Who">{staff.username}</td> <td data-label="What"><a href="/cars/{car.pk}/">'
+    assert page.count(f"{by_staff}Added a photo to {car}</a>") == 2
+    assert page.count(f"{by_staff}Deleted a photo of {car}</a>") == 1
 
 
 def test_a_photo_is_logged_once_per_save_or_delete_and_a_stale_copys_deletion_by_the_row_it_deleted(staff):
