@@ -103,7 +103,8 @@ def _version_read_with_user(request: HttpRequest | None) -> int | None:
     moves no version); else None."""
     if request is None or request.method != "GET":
         return None
-    version = getattr(request.user, VERSION_READ_WITH_USER, None)
+    # No user before the authentication layer: a middleware asking early reads the row.
+    version = getattr(getattr(request, "user", None), VERSION_READ_WITH_USER, None)
     return None if version is None else int(version)
 
 
