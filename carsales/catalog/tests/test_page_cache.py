@@ -474,3 +474,19 @@ def test_the_version_read_is_the_health_check_of_a_kept_connection_and_survives_
     assert response.status_code == 200 and car.model in response.content.decode()
     assert checks == [True]  # the failed read asked whether the connection was the cause
     assert kept.connection.info.backend_pid != dropped
+
+
+def test_the_version_is_read_from_its_row_for_a_request_with_no_user_yet_or_not_a_get(rf, golf):
+    """A signed-in GET's version comes with its user (read_with_each_request_user); a request the
+    authentication layer has not reached, or that may move the version (a POST), reads the row."""
+    from carsales.catalog.pages import VERSION_READ_WITH_USER, catalogue_version
+
+    stored = CatalogueVersion.objects.get().number
+    early = rf.get("/")
+    posted = rf.post("/")
+    posted.user = type("Read", (), {VERSION_READ_WITH_USER: stored - 1})()
+    got = rf.get("/")
+    got.user = posted.user
+
+    assert catalogue_version(early) == catalogue_version(posted) == stored
+    assert catalogue_version(got) == stored - 1
