@@ -1,5 +1,6 @@
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
@@ -47,7 +48,9 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     same_site = url_has_allowed_host_and_scheme(
         referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    return render(request, "403_csrf.html", {"back": referer if same_site else None}, status=403)
+    # No CSRF cookie came with the form: cookies cleared or blocked, not a log-in elsewhere.
+    context = {"back": referer if same_site else None, "no_cookie": reason == REASON_NO_CSRF_COOKIE}
+    return render(request, "403_csrf.html", context, status=403)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -109,9 +110,14 @@ def _cart_held(request: HttpRequest) -> Cart | None:
 @posted_else_back_to(lambda car_id: "orders:cart")
 def cart_remove(request: HttpRequest, car_id: int) -> HttpResponse:
     cart = _cart_held(request)
+    car = Car.objects.with_brand().filter(pk=car_id).first()  # named as adding it was
     if cart is not None and cart_item_remove(cart=cart, car_id=car_id):
-        car = Car.objects.with_brand().filter(pk=car_id).first()  # named as adding it was
         messages.success(request, f"{car or 'The car'} is no longer in your cart.")
+    else:
+        said = f"{car or 'That car'} is not in your cart: nothing changed."
+        if not request.user.is_authenticated:  # maybe a page opened while signed in, logged out since
+            said += " If you were logged in, log in again to see your account's cart."
+        messages.info(request, said)
     return redirect("orders:cart")
 
 
@@ -125,9 +131,12 @@ def cart_remove_unavailable(request: HttpRequest) -> HttpResponse:
     return redirect("orders:cart")
 
 
-@login_required  # a log-in it asked for returns here by a GET: to the cart, which kept the cars
 @posted_else_back_to(lambda: "orders:cart")
 def checkout(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:  # a visitor, or logged out in another tab since the cart opened
+        messages.info(request, "Log in to place your order: the cars stay in your cart.")
+        # The log-in returns here by a GET: to the cart, which kept the cars.
+        return redirect_to_login(request.get_full_path())
     buyer = buyer_ensure(user=request.user)
     try:
         # The cars and prices the page showed; absent when the form did not list them.

@@ -631,6 +631,7 @@ def test_a_form_posted_from_a_page_opened_before_a_log_in_elsewhere_gets_the_sit
     assert refused.status_code == 403
     body = refused.content.decode()
     assert "This page was out of date" in body and f'href="http://testserver{car.get_absolute_url()}"' in body
+    assert "You logged in or out since it was opened" in body and "cookies" not in body
     assert not CartItem.objects.exists()
     elsewhere = tab.post(
         f"/cart/add/{car.pk}/", {"csrfmiddlewaretoken": token}, headers={"Referer": "https://evil.example/"}
@@ -657,6 +658,7 @@ def test_logging_in_from_place_order_returns_to_the_cart_that_kept_the_cars(clie
     cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=car)
     asked = client.post("/checkout/")  # the session ended meanwhile
     assert asked.status_code == 302 and asked["Location"].startswith("/accounts/login/?next=/checkout/")
+    assert "Log in to place your order: the cars stay in your cart." in client.get(asked["Location"]).content.decode()
     client.force_login(user)
     back = client.get("/checkout/", follow=True)
     assert back.redirect_chain[-1][0] == "/cart/" and str(car) in back.content.decode()
@@ -772,3 +774,36 @@ def test_a_buyer_without_orders_is_pointed_to_their_cart_or_the_cars_and_greeted
     client.post(f"/cart/add/{CarFactory().pk}/")
     holding = client.get("/orders/").content.decode()
     assert 'Your cart holds 1 car: <a href="/cart/">review it and place your order</a>.' in holding
+
+
+def test_a_form_posted_without_the_sites_cookies_says_they_were_cleared_or_blocked():
+    """Not a log-in elsewhere: the browser sent no CSRF cookie. Opening the page again sets one."""
+    car = CarFactory()
+    tab = Client(enforce_csrf_checks=True)
+    token = csrf_token_in(tab.get(car.get_absolute_url()))
+    tab.cookies.clear()
+
+    refused = tab.post(f"/cart/add/{car.pk}/", {"csrfmiddlewaretoken": token})
+
+    body = refused.content.decode()
+    assert refused.status_code == 403 and "without this site's cookies (they were cleared, or are blocked)" in body
+    assert "logged in or out" not in body and not CartItem.objects.exists()
+    again = csrf_token_in(tab.get(car.get_absolute_url()))
+    assert tab.post(f"/cart/add/{car.pk}/", {"csrfmiddlewaretoken": again}).status_code == 302
+
+
+def test_removing_a_car_not_in_the_cart_says_so_and_a_visitor_is_asked_whether_they_were_logged_in(user):
+    """A cart page opened while signed in and a log-out in another tab since: the remove reaches the
+    visitor's cart, which does not hold the car. Said, not a silent empty cart."""
+    car = CarFactory()
+    cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=car)
+    visitor, buyer = Client(), Client()
+    buyer.force_login(user)
+
+    logged_out = visitor.post(f"/cart/remove/{car.pk}/", follow=True).content.decode()
+    removed = buyer.post(f"/cart/remove/{car.pk}/", follow=True).content.decode()
+    again = buyer.post(f"/cart/remove/{car.pk}/", follow=True).content.decode()
+
+    assert f"{car} is not in your cart: nothing changed. If you were logged in, log in again" in logged_out
+    assert f"{car} is no longer in your cart." in removed
+    assert f"{car} is not in your cart: nothing changed." in again and "log in again" not in again
