@@ -100,6 +100,18 @@ def read_with_each_request_user(name: str, expression: Callable[[], Any]) -> Non
 
 _USER_BY_PK = PreparedQuery(_READ_WITH_USER.users, pk=int)
 
+NOT_READ = object()
+
+
+def read_with_request_user(request: Any, name: str) -> Any:
+    """What `name` (read_with_each_request_user) read with the user of `request`, for a GET: it
+    changes nothing, so that is what the database still holds (a HEAD is a GET by then). NOT_READ
+    for another method (it may change it before showing it), a request no user is set on yet (a
+    middleware before authentication), or a user read otherwise (an API token's)."""
+    if request is None or request.method != "GET":
+        return NOT_READ
+    return getattr(getattr(request, "user", None), name, NOT_READ)
+
 
 class CaseInsensitiveModelBackend(ModelBackend):
     """Log `BUYER` in as `buyer`, and `Buyer@Example.com` as the account with that email (see

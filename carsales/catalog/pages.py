@@ -38,6 +38,7 @@ from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from carsales.accounts.backends import NOT_READ, read_with_request_user
 from carsales.core.csrf import get_token
 
 from .models import CatalogueVersion
@@ -67,9 +68,9 @@ def catalogue_version(request: HttpRequest | None = None) -> int:
     pushed = pushed_version(connection.alias)  # PostgreSQL's notifications, when listened to
     if pushed is not None:
         return pushed
-    read_with_user = _version_read_with_user(request)
-    if read_with_user is not None:
-        return read_with_user
+    read_with_user = read_with_request_user(request, VERSION_READ_WITH_USER)
+    if read_with_user is not NOT_READ and read_with_user is not None:  # None: no row yet, read below
+        return int(read_with_user)
     kept: Any = connection  # django-stubs lack the health check's attributes (Django 4.1+)
     checks_health = (
         kept.connection is not None
@@ -96,16 +97,6 @@ def version_of_the_catalogue() -> Subquery:
     """The version's number, as a subquery: read with the user on each signed-in request
     (accounts.backends.read_with_each_request_user, CatalogConfig.ready), one statement fewer."""
     return Subquery(CatalogueVersion.objects.filter(singleton=True).values("number")[:1])
-
-
-def _version_read_with_user(request: HttpRequest | None) -> int | None:
-    """The version the statement reading the signed-in user of `request` read, for a GET (which
-    moves no version); else None."""
-    if request is None or request.method != "GET":
-        return None
-    # No user before the authentication layer: a middleware asking early reads the row.
-    version = getattr(getattr(request, "user", None), VERSION_READ_WITH_USER, None)
-    return None if version is None else int(version)
 
 
 def version_read_for(request: HttpRequest, version: int) -> None:

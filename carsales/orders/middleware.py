@@ -6,8 +6,10 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.functional import SimpleLazyObject
 
+from carsales.accounts.backends import NOT_READ, read_with_request_user
+
 from .receivers import CART_TOKEN_SESSION_KEY
-from .selectors import cart_car_ids, cart_car_ids_read_with
+from .selectors import CART_READ_WITH_USER, cart_car_ids, cart_car_ids_as_read
 
 
 class CartMiddleware:
@@ -31,10 +33,8 @@ class CartMiddleware:
 
 def _cart_car_ids(request: HttpRequest) -> frozenset[int]:
     if request.user.is_authenticated:
-        # A GET (a HEAD is one by now) changes no cart: what the statement reading the user found
-        # in it is what it holds. Another method may change it before the page shows it.
-        read_with_user = cart_car_ids_read_with(request.user) if request.method == "GET" else None
-        if read_with_user is not None:
-            return read_with_user
+        read_with_user = read_with_request_user(request, CART_READ_WITH_USER)
+        if read_with_user is not NOT_READ:
+            return cart_car_ids_as_read(read_with_user)
         return cart_car_ids(user_id=request.user.pk, token=None)
     return cart_car_ids(user_id=None, token=request.session.get(CART_TOKEN_SESSION_KEY))

@@ -152,12 +152,8 @@ def cart_car_ids_of_outer_user() -> Subquery:
 CART_READ_WITH_USER = "cart_car_ids_read"
 
 
-def cart_car_ids_read_with(user: Any) -> frozenset[int] | None:
-    """What the statement reading `user` found in their cart (cart_car_ids_of_outer_user); None
-    when `user` was read otherwise (an API token's, a test's)."""
-    if not hasattr(user, CART_READ_WITH_USER):
-        return None
-    ids = getattr(user, CART_READ_WITH_USER)
+def cart_car_ids_as_read(ids: str | None) -> frozenset[int]:
+    """The ids cart_car_ids_of_outer_user read, as cart_car_ids gives them."""
     return frozenset(int(car_id) for car_id in ids.split(",")) if ids else frozenset()
 
 
