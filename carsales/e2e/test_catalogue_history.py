@@ -2,14 +2,17 @@
 
 import contextlib
 import re
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Playwright, expect
 
+from carsales.catalog.services import car_update
 from carsales.conftest import BrandFactory, CarFactory, UserFactory, order_for
 from carsales.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from carsales.orders.services import cart_for_buyer, cart_item_add
 
 
 def test_after_back_the_filter_controls_match_the_results_and_the_next_change_keeps_them(page: Page):
@@ -208,19 +211,25 @@ def test_back_while_a_search_is_on_its_way_goes_back_and_the_late_answer_changes
     expect(search).to_have_value("")
 
 
-def test_logging_out_forgets_the_pages_kept_in_the_tab_for_back(page: Page, context, log_in, staff):
-    CarFactory(brand=BrandFactory(name="Honda"), model="Civic")
-    log_in(context, staff)
+def test_back_shows_the_cart_prices_and_account_as_they_are_now_and_the_tab_keeps_no_copy(page: Page, context, log_in):
+    """Back to a catalogue state htmx pushed asks the server: a copy kept in the tab showed the
+    cart's count, the prices and the account as they were (and on a showroom's shared screen,
+    the last person's searches)."""
+    golf = CarFactory(brand=BrandFactory(name="Volkswagen"), model="Golf", value=15_000)
+    user = UserFactory(first_name="Ana")
+    log_in(context, user)
     page.goto("/")
-    page.get_by_label("Search").fill("civic")
-    page.wait_for_url("**q=civic**")
-    page.get_by_label("Search").fill("honda")
-    page.wait_for_url("**q=honda**")
-    assert "Hi, " in (page.evaluate("sessionStorage.getItem('htmx-history-cache')") or "")
+    expect(page.get_by_role("link", name="Cart", exact=True)).to_be_visible()
+    page.get_by_label("Sort by").select_option("price")
+    page.wait_for_url("**ordering=price**")
 
-    page.get_by_role("button", name="Log out").click()
-    page.wait_for_load_state()
+    cart_item_add(cart=cart_for_buyer(buyer=user.buyer), car=golf)  # from another tab, say
+    car_update(car=golf, value=Decimal("14500"))
+    page.go_back()
+    page.wait_for_url(lambda url: "ordering" not in url)
 
+    expect(page.get_by_role("link", name="Cart, 1 car").first).to_be_visible()
+    expect(page.locator(".card").filter(has_text="Golf")).to_contain_text("$14,500")
     assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None
 
 
@@ -304,3 +313,69 @@ def test_back_after_logging_out_shows_none_of_the_account_with_the_back_forward_
         expect(page.get_by_role("button", name="Log out")).to_have_count(0)
     finally:
         browser.close()
+
+
+def _hold_history_restores(page: Page) -> list[Any]:
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        if route.request.headers.get("hx-history-restore-request"):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/\?"), hold)
+    page.route(re.compile(r"/$"), hold)
+    return held
+
+
+def _let_through(routes: list[Any], page: Page) -> None:
+    for route in routes:
+        with contextlib.suppress(PlaywrightError):  # the superseded one was aborted
+            route.continue_()
+    page.wait_for_timeout(500)  # what was let through has answered
+
+
+def test_a_filter_changed_before_backs_answer_came_is_what_the_page_shows(page: Page):
+    """Back asks the server for the page gone back to; a filter the buyer changes before that
+    answer comes is the newer choice, and the late answer must not undo it."""
+    honda, kia = BrandFactory(name="Honda"), BrandFactory(name="Kia")
+    CarFactory(brand=honda, model="Jazz", value=30_000)
+    CarFactory(brand=honda, model="Civic", value=10_000)
+    CarFactory(brand=kia, model="Ceed", value=12_000)
+    page.goto("/")
+    page.get_by_label("Brand").select_option(label="Honda")
+    page.wait_for_url("**brand=honda**")
+    held = _hold_history_restores(page)
+
+    page.go_back()
+    _until(lambda: len(held) == 1, page)
+    page.get_by_label("Sort by").select_option("price")
+    page.wait_for_url("**ordering=price**")
+    _let_through(held, page)
+
+    assert "ordering=price" in page.url
+    expect(page.get_by_label("Sort by")).to_have_value("price")
+    expect(page.locator(".card-body h2")).to_have_text(["Honda Civic", "Kia Ceed", "Honda Jazz"])
+
+
+def test_back_twice_before_the_first_answer_came_shows_the_page_gone_back_to(page: Page):
+    honda, kia = BrandFactory(name="Honda"), BrandFactory(name="Kia")
+    CarFactory(brand=honda, model="Civic")
+    CarFactory(brand=kia, model="Ceed")
+    page.goto("/")
+    page.get_by_label("Brand").select_option(label="Honda")
+    page.wait_for_url("**brand=honda**")
+    page.get_by_label("Brand").select_option(label="Kia")
+    page.wait_for_url("**brand=kia**")
+    held = _hold_history_restores(page)
+
+    page.go_back()
+    _until(lambda: len(held) == 1, page)
+    page.go_back()
+    _until(lambda: len(held) == 2, page)
+    _let_through(held[1:] + held[:1], page)  # the page gone back to answers first, the superseded one last
+
+    assert "brand=" not in page.url
+    expect(page.get_by_label("Brand")).to_have_value("")
+    expect(page.locator(".card-body h2")).to_have_count(2)

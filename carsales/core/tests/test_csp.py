@@ -32,7 +32,8 @@ def test_the_catalogue_is_served_with_the_content_security_policy(client):
 def test_pages_tell_htmx_not_to_inject_its_indicator_styles(client):
     response = client.get("/")
 
-    assert b'<meta name="htmx-config" content=\'{"includeIndicatorStyles": false}\'>' in response.content
+    config = b'<meta name="htmx-config" content=\'{"includeIndicatorStyles": false, "historyCacheSize": 0}\'>'
+    assert config in response.content
 
 
 def test_the_api_docs_page_has_no_inline_script_or_style_and_keeps_the_policy(client):

@@ -68,6 +68,21 @@
   document.addEventListener("htmx:historyRestore", function () {
     asked = null;
   });
+  // Back asks the server for the page gone back to. A filter changed, or Back pressed again,
+  // before that answer came supersedes it: landing late, it would replace the newer results and
+  // controls with the older page.
+  var restoring = null;
+  function abandonRestore() {
+    if (restoring && restoring.readyState !== XMLHttpRequest.DONE) restoring.abort();
+    restoring = null;
+  }
+  document.addEventListener("htmx:historyCacheMiss", function (event) {
+    abandonRestore();
+    restoring = event.detail.xhr;
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt.matches("form.filters")) abandonRestore();
+  });
   // Back or Forward while a search is on its way: its late answer would replace the page gone back
   // to and push its own address over it.
   window.addEventListener("popstate", function () {

@@ -28,8 +28,3 @@ document.addEventListener("focusout", (event) => {
     if (menu.contains(event.target) && !menu.contains(event.relatedTarget)) menu.open = false;
   }
 });
-// Logging out forgets the copies of pages htmx keeps in this tab for Back: on a showroom's shared
-// screen they showed the next person a salesperson's searches.
-document.addEventListener("submit", (event) => {
-  if (event.target.matches("form.log-out")) sessionStorage.removeItem("htmx-history-cache");
-});
