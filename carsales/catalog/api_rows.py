@@ -60,7 +60,8 @@ class CarRowWriter:
     """What a ModelSerializer class (CarSerializer) writes of a car, from a row of `columns`: built
     once per class from its fields; a field it cannot write from columns is refused when built.
     A SerializerMethodField is written by the class's `method_fields_from_columns[name]`: the
-    columns it reads and the function writing them; the class's `identity_masked` has the last word."""
+    columns it reads and the function writing them; the class's `reads_identity_whole` and
+    `identity_masked` have the last word."""
 
     def __init__(self, serializer_class: Any) -> None:
         self.serializer_class = serializer_class
@@ -110,6 +111,9 @@ class CarRowWriter:
             for field in self.fields
             if field.kind != GIVEN
         ]
+        # Who reads is asked once a page, not once a car.
+        masked = None if self.serializer_class.reads_identity_whole(request) else self.serializer_class.identity_masked
+        plate, vin = self.plate, self.vin
         cars = []
         for row in rows:
             car: dict[str, Any] = dict(zip(names, in_order(row), strict=True))
@@ -121,7 +125,8 @@ class CarRowWriter:
                     car[name] = request.build_absolute_uri(write(value)) if value else None  # type: ignore[misc]
                 else:
                     car[name] = write(*(row[i] for i in columns))  # type: ignore[misc]
-            self.serializer_class.identity_masked(car, row[self.plate], row[self.vin], request)
+            if masked is not None:
+                masked(car, row[plate], row[vin])
             cars.append(car)
         return cars
 

@@ -5,7 +5,8 @@
 - Lines are created by checkout alone (order_place: one reservation path); `order.cars.add(car)`
   and every other way of writing a line outside it is refused by the model, naming order_place.
 - Removing a line releases the car its stored row holds; a paid order's lines and a live order
-  cannot be deleted (each judged by its row as stored, locked, never by the caller's copy).
+  cannot be deleted (each judged by its row as stored, locked, never by the caller's copy). A
+  placed order left with no line is cancelled: nothing is left to pay for.
 - A visitor's cart follows them through login (django.contrib.auth's user_logged_in).
 - A reservation not paid by its deadline is cancelled: a durable receiver of order_placed,
   deferred to the order's `expires_at`.
@@ -26,6 +27,7 @@ from carsales.accounts.services import buyer_ensure
 from carsales.catalog.facts import car_identity
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.signals import CarNote, car_page_notes
+from carsales.core.actor import current_actor
 from carsales.core.money import format_money
 from carsales.core.permissions import has_staff_power
 from carsales.events.durable import Event, RetryLater, durable_receiver
@@ -35,6 +37,7 @@ from .selectors import car_reserved_until, order_holding, order_holding_car
 from .services import (
     cart_for_buyer,
     cart_merge,
+    order_cancel_emptied,
     order_check_deletable,
     order_expire,
     order_line_release,
@@ -68,14 +71,19 @@ def order_cars_changed(
         order_totals_refresh(order_ids=pk_set or [])
 
 
+def _with_its_order(origin: Any) -> bool:
+    """Whether a line's delete was asked of its order (or orders), which takes its lines with it."""
+    return isinstance(origin, Order) or (isinstance(origin, QuerySet) and origin.model is Order)
+
+
 def order_line_before_delete(sender: type[OrderItem], instance: OrderItem, origin: Any = None, **kwargs: Any) -> None:
-    # `origin`: what the delete was asked of; an order (or orders) takes its lines with it.
-    with_its_order = isinstance(origin, Order) or (isinstance(origin, QuerySet) and origin.model is Order)
-    order_line_release(line_id=instance.pk, order_id=instance.order_id, with_its_order=with_its_order)
+    order_line_release(line_id=instance.pk, order_id=instance.order_id, with_its_order=_with_its_order(origin))
 
 
-def order_line_deleted(sender: type[OrderItem], instance: OrderItem, **kwargs: Any) -> None:
+def order_line_deleted(sender: type[OrderItem], instance: OrderItem, origin: Any = None, **kwargs: Any) -> None:
     order_totals_refresh(order_ids=[instance.order_id])
+    if not _with_its_order(origin):
+        order_cancel_emptied(order_id=instance.order_id, actor=current_actor())
 
 
 def order_before_delete(sender: type[Order], instance: Order, **kwargs: Any) -> None:

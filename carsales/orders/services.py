@@ -511,6 +511,18 @@ def order_expire(*, order_id: int) -> bool:
 
 
 @transaction.atomic
+def order_cancel_emptied(*, order_id: int, actor: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Cancel the order if it awaits payment with no line left (every one removed, from a shell:
+    `order.cars.clear()`); returns whether it was. Nothing is left to pay for, and a placed order
+    is still the buyer's, told to pay. Judged by the rows as stored, the order's locked."""
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None or not order.awaits_payment or order.items.exists():
+        return False
+    _order_cancel_locked(order, actor=actor, reason=CancellationReason.STAFF)
+    return True
+
+
+@transaction.atomic
 def order_deactivate(*, order_id: int, reason: VoidReason | str = "", note: str = "") -> None:
     """Mark a paid order inactive and put the cars sold to it back on sale (its sale was voided
     for `reason`, with staff's `note`; both blank when the path voiding it asks none).

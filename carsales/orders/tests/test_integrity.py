@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core import mail
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -231,6 +232,55 @@ def test_deleting_an_order_line_by_any_path_keeps_the_totals_and_releases_its_ca
     assert (fresh.total, fresh.total_price) == (0, Decimal("0")) and status_of(kept) == CarStatus.AVAILABLE
 
 
+# Every way a shell empties a placed order of its lines (each takes both lines of `order`).
+EMPTYING = {
+    "order.cars.clear()": lambda order, cars: order.cars.clear(),
+    "order.cars.remove(both)": lambda order, cars: order.cars.remove(*cars),
+    "car.orders.remove(order), each": lambda order, cars: [car.orders.remove(order) for car in cars],
+    "car.orders.clear(), each": lambda order, cars: [car.orders.clear() for car in cars],
+    "OrderItem queryset delete": lambda order, cars: OrderItem.objects.filter(order=order).delete(),
+    "each line's delete()": lambda order, cars: [line.delete() for line in list(order.items.all())],
+}
+
+
+@pytest.mark.parametrize("empty", EMPTYING.values(), ids=EMPTYING.keys())
+def test_a_placed_order_emptied_of_its_lines_by_any_path_is_cancelled_and_its_buyer_told(empty, run_tasks):
+    """Nothing is left to pay for: left placed, the buyer would still be asked to pay $0 by its deadline."""
+    cars = [CarFactory(value=100), CarFactory(value=50)]
+    order = order_for(*cars, user=UserFactory(email="ana@example.com"))
+    other = order_for(CarFactory(value=70))
+    totals_before = InventoryTotals.objects.values().get()
+
+    empty(order, cars)
+
+    fresh = Order.objects.get(pk=order.pk)
+    assert (fresh.status, fresh.cancellation_reason) == (OrderStatus.CANCELLED, CancellationReason.STAFF)
+    assert (fresh.total, fresh.total_price) == (0, Decimal("0"))
+    assert [status_of(car) for car in cars] == [CarStatus.AVAILABLE] * 2
+    assert Order.objects.get(pk=other.pk).status == OrderStatus.PLACED
+    totals = InventoryTotals.objects.values().get()
+    assert (totals["available_count"], totals["reserved_count"]) == (
+        totals_before["available_count"] + 2,
+        totals_before["reserved_count"] - 2,
+    )
+    run_tasks()
+    (told,) = [email for email in mail.outbox if "is cancelled" in email.subject]
+    assert told.to == ["ana@example.com"] and "No car was left on it." in told.body
+
+
+def test_a_placed_order_keeps_its_state_while_a_line_is_left_and_is_not_cancelled_when_deleted_whole(staff):
+    kept, dropped = CarFactory(value=100), CarFactory(value=50)
+    order = order_for(kept, dropped)
+
+    order.cars.remove(dropped)
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED
+
+    order_cancel(order=order, actor=staff)
+    with transaction.atomic():  # an order deleted takes its lines with it: no cancellation owed on the way
+        Order.objects.get(pk=order.pk).delete()
+    assert not Order.objects.filter(pk=order.pk).exists()
+
+
 def test_a_paid_orders_lines_are_frozen(staff):
     order = paid_order(CarFactory(), staff=staff)
 
@@ -372,10 +422,10 @@ def test_an_order_lines_price_is_set_once_by_every_path():
 def test_an_order_with_no_lines_cannot_be_paid(staff):
     car = CarFactory()
     order = order_for(car)
-    order.items.get().delete()  # in a shell: the line goes, its car back on sale
+    order.items.get().delete()  # in a shell: the line goes, its car back on sale, the order cancelled
     assert status_of(car) == CarStatus.AVAILABLE
 
-    with pytest.raises(OrderStateError, match="has no cars"):
+    with pytest.raises(OrderStateError, match=r"was cancelled on .*; it cannot be paid"):
         order_mark_paid(order=order, actor=staff)
 
 
