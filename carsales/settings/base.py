@@ -138,6 +138,8 @@ TEMPLATES = [
                 "carsales.core.context_processors.site",
                 "carsales.core.csrf.context_processor",
             ],
+            # Django's {% url %}, each address reversed once (carsales.core.template_urls).
+            "builtins": ["carsales.core.template_urls"],
         },
     },
 ]
@@ -232,7 +234,7 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "carsales.core.storage.ManifestStaticFiles"},
 }
 # Media is served by Django only where no front web server does it (development, demo).
 SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG)

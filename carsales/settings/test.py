@@ -12,7 +12,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="carsales-test-media-"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "carsales.core.storage.StaticFiles"},
 }
 if DATABASES["default"]["ENGINE"] == "carsales.core.sqlite":  # noqa: F405
     # A file, not :memory:, so that concurrency tests can open several connections to it.
