@@ -11,7 +11,7 @@ from playwright.sync_api import Page, Playwright, expect
 
 from carsales.catalog.services import car_update
 from carsales.conftest import BrandFactory, CarFactory, UserFactory, order_for
-from carsales.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from carsales.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE
 from carsales.orders.services import cart_for_buyer, cart_item_add
 
 
@@ -379,3 +379,62 @@ def test_back_twice_before_the_first_answer_came_shows_the_page_gone_back_to(pag
     assert "brand=" not in page.url
     expect(page.get_by_label("Brand")).to_have_value("")
     expect(page.locator(".card-body h2")).to_have_count(2)
+
+
+def test_a_search_typed_before_backs_answer_came_is_what_the_page_shows(page: Page):
+    """Typed, a search waits for the box's pause before it is sent: Back's answer landing in that
+    pause must not wipe the box and the search with it."""
+    CarFactory(brand=BrandFactory(name="Honda"), model="Civic")
+    CarFactory(brand=BrandFactory(name="Kia"), model="Ceed")
+    page.goto("/")
+    page.get_by_label("Brand").select_option(label="Honda")
+    page.wait_for_url("**brand=honda**")
+    held = _hold_history_restores(page)
+
+    page.go_back()
+    _until(lambda: len(held) == 1, page)
+    page.get_by_label("Search").press_sequentially("ceed")
+    _let_through(held, page)  # within the box's pause
+
+    page.wait_for_url("**q=ceed**")
+    expect(page.get_by_label("Search")).to_have_value("ceed")
+    expect(page.locator(".card-body h2")).to_have_text(["Kia Ceed"])
+
+
+def test_the_filters_script_runs_once_a_page_and_back_folds_the_filters_again_on_a_phone(new_context):
+    """Back swaps the body the server sends: a script in it would run again, each time adding its
+    handlers once more; the page's scripts are in its head."""
+    CarFactory(brand=BrandFactory(name="Honda"), model="Civic", fuel="diesel")
+    page = new_context(viewport=PHONE).new_page()
+    page.add_init_script(
+        "window.restoreHandlers = 0; var add = EventTarget.prototype.addEventListener;"
+        "EventTarget.prototype.addEventListener = function (type) {"
+        "  if (type === 'htmx:historyCacheMiss') window.restoreHandlers++; return add.apply(this, arguments); };"
+    )
+    page.goto("/")
+    page.get_by_text("More filters").click()
+    page.get_by_label("Fuel").select_option(label="Diesel")
+    page.wait_for_url("**fuel=diesel**")
+
+    page.go_back()
+    page.wait_for_url(lambda url: "fuel" not in url)
+
+    expect(page.get_by_label("Fuel")).to_be_hidden()  # folded, as the page first came
+    expect(page.get_by_label("Fuel")).to_have_value("")
+    assert page.evaluate("window.restoreHandlers") == 1
+
+
+def test_back_on_the_signal_timeline_shows_the_whole_page(page: Page, context, log_in, staff):
+    """The timeline answers an htmx request with its list alone; Back's request for the page is
+    one too, and must get the page, not the list as the whole body."""
+    log_in(context, staff)
+    page.goto("/staff/timeline/")
+    page.get_by_label("Signal", exact=True).fill("order_placed")
+    page.wait_for_url("**signal=order_placed**")
+
+    page.go_back()
+    page.wait_for_url(lambda url: "signal=" not in url)
+
+    expect(page.get_by_role("heading", name="Signal timeline")).to_be_visible()
+    expect(page.get_by_label("Signal", exact=True)).to_have_value("")
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()

@@ -4,6 +4,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.vary import vary_on_headers
 
 from carsales.core.permissions import staff_required
 
@@ -36,8 +37,10 @@ def _since(text: str) -> datetime | None:
 
 
 @staff_required("core.view_receiverfailure")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")  # the page, its list, the page again on Back
 def timeline_view(request: HttpRequest) -> HttpResponse:
-    """The latest chains of signals, filtered; htmx refreshes the list every few seconds."""
+    """The latest chains of signals, filtered; htmx refreshes the list every few seconds. Back
+    to a filter htmx pushed asks for the whole page (a history restore), not the list."""
     filters = {name: request.GET.get(name, "").strip()[:120] for name in TIMELINE_FILTERS}
     chains = timeline_chains(
         signal=filters["signal"],
@@ -49,7 +52,8 @@ def timeline_view(request: HttpRequest) -> HttpResponse:
         since=_since(filters["since"]),
     )
     context = {"chains": chains, "filters": filters}
-    template = "observability/_chains.html" if request.htmx else "observability/timeline.html"  # type: ignore[attr-defined]
+    htmx = request.htmx and not request.htmx.history_restore_request  # type: ignore[attr-defined]
+    template = "observability/_chains.html" if htmx else "observability/timeline.html"
     return render(request, template, context)
 
 

@@ -9,7 +9,7 @@
   placed order left with no line is cancelled: nothing is left to pay for.
 - A visitor's cart follows them through login (django.contrib.auth's user_logged_in).
 - A reservation not paid by its deadline is cancelled: a durable receiver of order_placed,
-  deferred to the order's `expires_at`.
+  deferred to the order's `expires_at`; another of a fixture's placed orders (post_save, raw).
 """
 
 from typing import Any
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
 from django.db.models import QuerySet
-from django.db.models.signals import m2m_changed, post_delete, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -71,19 +71,16 @@ def order_cars_changed(
         order_totals_refresh(order_ids=pk_set or [])
 
 
-def _with_its_order(origin: Any) -> bool:
-    """Whether a line's delete was asked of its order (or orders), which takes its lines with it."""
-    return isinstance(origin, Order) or (isinstance(origin, QuerySet) and origin.model is Order)
-
-
 def order_line_before_delete(sender: type[OrderItem], instance: OrderItem, origin: Any = None, **kwargs: Any) -> None:
-    order_line_release(line_id=instance.pk, order_id=instance.order_id, with_its_order=_with_its_order(origin))
+    # `origin`: what the delete was asked of; an order (or orders) takes its lines with it.
+    with_its_order = isinstance(origin, Order) or (isinstance(origin, QuerySet) and origin.model is Order)
+    order_line_release(line_id=instance.pk, order_id=instance.order_id, with_its_order=with_its_order)
 
 
-def order_line_deleted(sender: type[OrderItem], instance: OrderItem, origin: Any = None, **kwargs: Any) -> None:
+def order_line_deleted(sender: type[OrderItem], instance: OrderItem, **kwargs: Any) -> None:
     order_totals_refresh(order_ids=[instance.order_id])
-    if not _with_its_order(origin):
-        order_cancel_emptied(order_id=instance.order_id, actor=current_actor())
+    # An order deleted whole, with its lines, is never a placed one: order_check_deletable refuses those.
+    order_cancel_emptied(order_id=instance.order_id, actor=current_actor())
 
 
 def order_before_delete(sender: type[Order], instance: Order, **kwargs: Any) -> None:
@@ -173,18 +170,37 @@ def note_buyers_own_order(sender: type[Car], car: Car, user: Any, **kwargs: Any)
 def expire_unpaid_order(event: Event) -> None:
     """At the order's deadline, cancel it if it is still unpaid (order_expire: a no-op for an
     order paid or cancelled meanwhile, so a second delivery does nothing)."""
-    if order_expire(order_id=event.order.pk):
+    _expire_when_due(event.order.pk)
+
+
+@durable_receiver(
+    post_save,
+    sender=Order,
+    dispatch_uid="orders.expire_loaded_order",
+    queue="default",
+    ordered=False,
+    when=lambda kwargs: kwargs["raw"] and kwargs["instance"].awaits_payment,
+    not_before=lambda kwargs: kwargs["instance"].expires_at,
+    carries={"instance"},
+)
+def expire_loaded_order(event: Event) -> None:
+    """A placed order a fixture loads (a backup restored) expires at its deadline as checkout's
+    does: order_placed, which schedules that, is checkout's alone (loaddata refuses one with no
+    deadline). Loaded again, an order owes a second run, which finds it paid, cancelled or gone."""
+    _expire_when_due(event.instance_pk)
+
+
+def _expire_when_due(order_id: int) -> None:
+    if order_expire(order_id=order_id):
         return
     # Run early (another machine's clock, a deadline moved later): try again when it is due.
     due = (
-        Order.objects.filter(
-            pk=event.order.pk, status=OrderStatus.PLACED, is_active=True, expires_at__gt=timezone.now()
-        )
+        Order.objects.filter(pk=order_id, status=OrderStatus.PLACED, is_active=True, expires_at__gt=timezone.now())
         .values_list("expires_at", flat=True)
         .first()
     )
     if due is not None:
-        raise RetryLater((due - timezone.now()).total_seconds(), f"order #{event.order.pk} is due at {due}")
+        raise RetryLater((due - timezone.now()).total_seconds(), f"order #{order_id} is due at {due}")
 
 
 m2m_changed.connect(order_cars_changed, sender=Order.cars.through, dispatch_uid="orders.order_cars_changed")

@@ -237,4 +237,9 @@ def stock_contradictions() -> list[str]:
     problems += [
         f"order #{line.order_id} is {line.order.status} but no longer holds car #{line.car_id}" for line in released
     ]
+    # Checkout writes a live order with its lines, and a placed one with its deadline to pay by.
+    live = Order.objects.filter(is_active=True, status__in=[OrderStatus.PLACED, OrderStatus.PAID])
+    problems += [f"order #{order.pk} is {order.status} but lists no car" for order in live.filter(items=None)]
+    undated = live.filter(status=OrderStatus.PLACED, expires_at=None).values_list("pk", flat=True)
+    problems += [f"order #{pk} is placed with no deadline to pay by" for pk in undated]
     return problems

@@ -1,8 +1,10 @@
 """Fixtures (manage.py loaddata) keep the stock and the inventory right."""
 
 import json
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 
@@ -75,6 +77,33 @@ def test_a_dump_of_cars_with_their_orders_loads_back(tmp_path):
     assert_store_is_true()
 
 
+@pytest.mark.django_db(transaction=True)  # flush empties every table, outside any test transaction
+def test_a_placed_order_loaded_from_a_dump_expires_at_its_deadline_as_checkouts_does(tmp_path, run_tasks):
+    """A dump of the orders holds no delivery: the order_placed that scheduled its expiry is
+    checkout's. Loaded, the reservation still ends at its deadline and its car goes back on sale."""
+    from carsales.events.models import Delivery
+    from carsales.orders.models import CancellationReason, Order, OrderStatus
+
+    order = order_for(CarFactory())
+    path = tmp_path / "store.json"
+    call_command("dumpdata", "catalog.brand", "catalog.car", "accounts", "auth.user", "orders", output=str(path))
+    call_command("flush", "--noinput", verbosity=0)
+
+    call_command("loaddata", str(path), verbosity=0)
+
+    (expiry,) = Delivery.objects.filter(receiver="orders.expire_loaded_order")
+    assert expiry.run_after == Order.objects.get(pk=order.pk).expires_at  # as dumped: to the millisecond
+    with time_machine.travel(order.expires_at - timedelta(minutes=1)):
+        run_tasks()
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED
+    with time_machine.travel(order.expires_at + timedelta(minutes=1)):
+        run_tasks()
+    ended = Order.objects.get(pk=order.pk)
+    assert (ended.status, ended.cancellation_reason) == (OrderStatus.CANCELLED, CancellationReason.EXPIRED)
+    assert Car.objects.get().status == "available"
+    assert_store_is_true()
+
+
 def _rows_of(*instances) -> list[dict]:
     from django.core import serializers
 
@@ -92,8 +121,10 @@ def _fixture(tmp_path, rows: list[dict]) -> str:
     [
         ({"total": 1, "total_price": "1.00"}, "order #9001 totals 1 cars / 1.00 but its lines 0 / "),
         ({"status": "paid", "paid_at": "2026-01-01T00:00:00Z"}, "paid order #9001 has no sale"),
+        ({"total": 0, "total_price": "0.00"}, "order #9001 is placed but lists no car"),
+        ({"total": 0, "total_price": "0.00", "expires_at": None}, "order #9001 is placed with no deadline to pay by"),
     ],
-    ids=["totals not its lines'", "paid without a sale"],
+    ids=["totals not its lines'", "paid without a sale", "placed with no line", "placed with no deadline"],
 )
 def test_a_fixture_of_an_order_contradicting_its_lines_or_sales_is_refused_and_loads_nothing(tmp_path, changed, said):
     """A stored order keeps its state on load (core.receivers.state_guarded_save); a new one agrees with its rows."""

@@ -68,9 +68,9 @@
   document.addEventListener("htmx:historyRestore", function () {
     asked = null;
   });
-  // Back asks the server for the page gone back to. A filter changed, or Back pressed again,
-  // before that answer came supersedes it: landing late, it would replace the newer results and
-  // controls with the older page.
+  // Back asks the server for the page gone back to. A filter touched (a search typed, before its
+  // pause is over, as much as a choice made), or Back pressed again, before that answer came
+  // supersedes it: landing late, it would replace the newer choice with the older page.
   var restoring = null;
   function abandonRestore() {
     if (restoring && restoring.readyState !== XMLHttpRequest.DONE) restoring.abort();
@@ -80,6 +80,11 @@
     abandonRestore();
     restoring = event.detail.xhr;
   });
+  function touchedFilter(event) {
+    if (event.target.form && event.target.form.matches("form.filters")) abandonRestore();
+  }
+  document.addEventListener("input", touchedFilter);
+  document.addEventListener("change", touchedFilter);
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.elt.matches("form.filters")) abandonRestore();
   });
@@ -116,9 +121,13 @@
   function hasErrors() {
     return document.querySelector(".filter-errors") !== null;
   }
-  var more = document.querySelector("details.more-filters");
-  // As soon as the page is parsed (before it shows, mostly); left open when a filter is refused.
-  if (more && narrow.matches && !hasErrors()) more.open = false;
+  // As soon as the page is parsed (before it shows, mostly), and as Back brings it again; left
+  // open when a filter is refused.
+  function foldWhenNarrow() {
+    var more = document.querySelector("details.more-filters");
+    if (more && narrow.matches && !hasErrors()) more.open = false;
+  }
+  foldWhenNarrow();
   countFolded();
   narrow.addEventListener("change", openWhenWide); // narrowed again, what the buyer opened stays open
   document.addEventListener("htmx:afterSwap", function () {
@@ -128,6 +137,7 @@
   document.addEventListener("change", countFolded);
   document.addEventListener("input", countFolded);
   document.addEventListener("htmx:historyRestore", function () {
+    foldWhenNarrow();
     syncFilters();
     countFolded();
   });
