@@ -401,6 +401,26 @@ def test_a_search_typed_before_backs_answer_came_is_what_the_page_shows(page: Pa
     expect(page.locator(".card-body h2")).to_have_text(["Kia Ceed"])
 
 
+def test_a_search_typed_and_erased_before_backs_answer_came_leaves_the_page_gone_back_to(page: Page):
+    honda, kia = BrandFactory(name="Honda"), BrandFactory(name="Kia")
+    CarFactory(brand=honda, model="Civic")
+    CarFactory(brand=kia, model="Ceed")
+    page.goto("/")
+    page.get_by_label("Brand").select_option(label="Honda")
+    page.wait_for_url("**brand=honda**")
+    held = _hold_history_restores(page)
+
+    page.go_back()
+    _until(lambda: len(held) == 1, page)
+    page.get_by_label("Search").press_sequentially("x")
+    page.get_by_label("Search").press("Backspace")
+    _let_through(held, page)
+
+    assert "brand=" not in page.url and "q=" not in page.url
+    expect(page.get_by_label("Brand")).to_have_value("")
+    expect(page.locator(".card-body h2")).to_have_count(2)
+
+
 def test_the_filters_script_runs_once_a_page_and_back_folds_the_filters_again_on_a_phone(new_context):
     """Back swaps the body the server sends: a script in it would run again, each time adding its
     handlers once more; the page's scripts are in its head."""

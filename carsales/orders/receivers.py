@@ -12,6 +12,7 @@
   deferred to the order's `expires_at`; another of a fixture's placed orders (post_save, raw).
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -71,16 +72,20 @@ def order_cars_changed(
         order_totals_refresh(order_ids=pk_set or [])
 
 
+def _with_its_order(origin: Any) -> bool:
+    """Whether a line's delete was asked of its order (or orders), which takes its lines with it."""
+    return isinstance(origin, Order) or (isinstance(origin, QuerySet) and origin.model is Order)
+
+
 def order_line_before_delete(sender: type[OrderItem], instance: OrderItem, origin: Any = None, **kwargs: Any) -> None:
-    # `origin`: what the delete was asked of; an order (or orders) takes its lines with it.
-    with_its_order = isinstance(origin, Order) or (isinstance(origin, QuerySet) and origin.model is Order)
-    order_line_release(line_id=instance.pk, order_id=instance.order_id, with_its_order=with_its_order)
+    order_line_release(line_id=instance.pk, order_id=instance.order_id, with_its_order=_with_its_order(origin))
 
 
-def order_line_deleted(sender: type[OrderItem], instance: OrderItem, **kwargs: Any) -> None:
+def order_line_deleted(sender: type[OrderItem], instance: OrderItem, origin: Any = None, **kwargs: Any) -> None:
     order_totals_refresh(order_ids=[instance.order_id])
-    # An order deleted whole, with its lines, is never a placed one: order_check_deletable refuses those.
-    order_cancel_emptied(order_id=instance.order_id, actor=current_actor())
+    # An order deleted whole is never a placed one (order_check_deletable): no lock and read of it per line.
+    if not _with_its_order(origin):
+        order_cancel_emptied(order_id=instance.order_id, actor=current_actor())
 
 
 def order_before_delete(sender: type[Order], instance: Order, **kwargs: Any) -> None:
@@ -180,7 +185,7 @@ def expire_unpaid_order(event: Event) -> None:
     queue="default",
     ordered=False,
     when=lambda kwargs: kwargs["raw"] and kwargs["instance"].awaits_payment,
-    not_before=lambda kwargs: kwargs["instance"].expires_at,
+    not_before=lambda kwargs: _aware(kwargs["instance"].expires_at),
     carries={"instance"},
 )
 def expire_loaded_order(event: Event) -> None:
@@ -188,6 +193,11 @@ def expire_loaded_order(event: Event) -> None:
     does: order_placed, which schedules that, is checkout's alone (loaddata refuses one with no
     deadline). Loaded again, an order owes a second run, which finds it paid, cancelled or gone."""
     _expire_when_due(event.instance_pk)
+
+
+def _aware(deadline: datetime | None) -> datetime | None:
+    """A fixture's deadline as stored: one written without a zone is in the default zone."""
+    return timezone.make_aware(deadline) if deadline is not None and timezone.is_naive(deadline) else deadline
 
 
 def _expire_when_due(order_id: int) -> None:

@@ -1,16 +1,20 @@
 """Fixtures (manage.py loaddata) keep the stock and the inventory right."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
 from carsales.catalog.models import Car
 from carsales.conftest import BrandFactory, CarFactory, order_for
 from carsales.core.tests.invariants import assert_store_is_true
+from carsales.orders.models import Order, OrderItem
+from carsales.orders.services import order_cancel
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +106,52 @@ def test_a_placed_order_loaded_from_a_dump_expires_at_its_deadline_as_checkouts_
     assert (ended.status, ended.cancellation_reason) == (OrderStatus.CANCELLED, CancellationReason.EXPIRED)
     assert Car.objects.get().status == "available"
     assert_store_is_true()
+
+
+def test_a_placed_order_loaded_with_a_deadline_written_without_a_zone_expires_then(tmp_path):
+    """A hand-written fixture's time with no zone is read in the default zone, as Django stores it."""
+    from carsales.events.models import Delivery
+
+    (row,) = _rows_of(order_for(CarFactory(value=5000)))
+    (line,) = _rows_of(OrderItem.objects.get(order_id=row["pk"]))
+    written = _car_fixture(tmp_path, BrandFactory(), status="reserved", value="5000.00")
+    (car,) = json.loads(Path(written).read_text())
+    row["pk"], line["pk"], line["fields"]["order"], line["fields"]["car"] = 9001, 9001, 9001, car["pk"]
+    row["fields"]["expires_at"] = "2030-01-01T00:00:00"
+
+    with pytest.warns(RuntimeWarning, match="naive datetime"):  # Django's, as it reads the time
+        call_command("loaddata", _fixture(tmp_path, [car, row, line]), verbosity=0)
+
+    (expiry,) = Delivery.objects.filter(receiver="orders.expire_loaded_order")
+    assert expiry.run_after == Order.objects.get(pk=9001).expires_at == timezone.make_aware(datetime(2030, 1, 1))
+    assert_store_is_true()
+
+
+def test_an_order_stored_before_deadlines_existed_does_not_stop_another_load(tmp_path):
+    """Only the orders a load writes are held to checkout's shape: the migration that added the
+    deadline left those placed before it without one."""
+    order = order_for(CarFactory())
+    with connection.cursor() as cursor:  # as migration 0003 left it
+        cursor.execute("UPDATE orders_order SET expires_at = NULL WHERE id = %s", [order.pk])
+
+    call_command("loaddata", _car_fixture(tmp_path, BrandFactory()), verbosity=0)
+
+    assert Car.objects.filter(pk=9001).exists()
+
+
+def test_deleting_an_order_whole_asks_no_cancellation_of_it_per_line(staff, monkeypatch):
+    """A placed order is never deleted (order_check_deletable): its lines going with it need no
+    lock and read of it each to see whether it is left empty."""
+    from carsales.orders import receivers
+
+    asked: list[int] = []
+    monkeypatch.setattr(receivers, "order_cancel_emptied", lambda order_id, actor: asked.append(order_id))
+    order = order_for(CarFactory(), CarFactory(), CarFactory())
+    order_cancel(order=order, actor=staff)
+
+    Order.objects.get(pk=order.pk).delete()
+
+    assert asked == [] and not OrderItem.objects.filter(order_id=order.pk).exists()
 
 
 def _rows_of(*instances) -> list[dict]:

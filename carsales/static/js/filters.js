@@ -68,26 +68,44 @@
   document.addEventListener("htmx:historyRestore", function () {
     asked = null;
   });
-  // Back asks the server for the page gone back to. A filter touched (a search typed, before its
-  // pause is over, as much as a choice made), or Back pressed again, before that answer came
-  // supersedes it: landing late, it would replace the newer choice with the older page.
+  // Back asks the server for the page gone back to. A search sent, or Back pressed again, before
+  // that answer came supersedes it: landing late, it would replace the newer results with the
+  // older page. A control touched meanwhile but not sent yet (a search typed, in the box's pause)
+  // is put back into the page that answer brings, and sent if it asks for other cars.
   var restoring = null;
+  var touched = null;
+  function restorePending() {
+    return restoring !== null && restoring.readyState !== XMLHttpRequest.DONE;
+  }
   function abandonRestore() {
-    if (restoring && restoring.readyState !== XMLHttpRequest.DONE) restoring.abort();
-    restoring = null;
+    if (restorePending()) restoring.abort();
+    restoring = touched = null;
   }
   document.addEventListener("htmx:historyCacheMiss", function (event) {
     abandonRestore();
     restoring = event.detail.xhr;
   });
-  function touchedFilter(event) {
-    if (event.target.form && event.target.form.matches("form.filters")) abandonRestore();
+  function noteTouched(event) {
+    var control = event.target;
+    if (!restorePending() || !control.form || !control.form.matches("form.filters") || !control.name) return;
+    touched = touched || {};
+    touched[control.name] = control.value;
   }
-  document.addEventListener("input", touchedFilter);
-  document.addEventListener("change", touchedFilter);
+  document.addEventListener("input", noteTouched);
+  document.addEventListener("change", noteTouched);
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.elt.matches("form.filters")) abandonRestore();
   });
+  function putBackTouched() {
+    var form = document.querySelector("form.filters");
+    var kept = touched;
+    restoring = touched = null;
+    if (!form || !kept) return;
+    Object.keys(kept).forEach(function (name) {
+      if (form.elements[name]) form.elements[name].value = kept[name];
+    });
+    if (formQuery(form) !== sortedQuery(new URLSearchParams(window.location.search))) htmx.trigger(form, "submit");
+  }
   // Back or Forward while a search is on its way: its late answer would replace the page gone back
   // to and push its own address over it.
   window.addEventListener("popstate", function () {
@@ -139,6 +157,7 @@
   document.addEventListener("htmx:historyRestore", function () {
     foldWhenNarrow();
     syncFilters();
+    putBackTouched();
     countFolded();
   });
   window.addEventListener("popstate", function () {

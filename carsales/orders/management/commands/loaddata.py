@@ -15,19 +15,22 @@ from typing import cast
 
 from django.core.management import CommandError
 from django.core.management.commands import loaddata
+from django.core.serializers.base import DeserializedObject
 
 from carsales.catalog.selectors import price_history_contradictions
 from carsales.core.state import checked_load
 from carsales.orders.models import Order
-from carsales.orders.selectors import order_total_contradictions, stock_contradictions
+from carsales.orders.selectors import loaded_order_contradictions, order_total_contradictions, stock_contradictions
 from carsales.orders.signals import orders_loaded
 
 
 class Command(loaddata.Command):
     def loaddata(self, fixture_labels: Sequence[str]) -> None:
+        self.loaded_orders: set[int] = set()
         with checked_load():  # new rows in any state: checked below, once all are in
             super().loaddata(fixture_labels)
         problems = stock_contradictions() + order_total_contradictions() + price_history_contradictions()
+        problems += loaded_order_contradictions(order_ids=self.loaded_orders)
         for _receiver, found in orders_loaded.send(sender=Order):
             problems += cast(list[str], found)
         if problems:
@@ -38,3 +41,9 @@ class Command(loaddata.Command):
                 + ". Load the rows that go with them together (an order's lines, cars and sale; a car's price "
                 "changes), or none."
             )
+
+    def save_obj(self, obj: DeserializedObject) -> bool:
+        saved = super().save_obj(obj)
+        if saved and isinstance(obj.object, Order):
+            self.loaded_orders.add(obj.object.pk)
+        return saved
