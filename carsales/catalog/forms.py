@@ -88,6 +88,7 @@ class CarEditForm(CarForm):
 
     SHOWN_SALT = "carsales.catalog.forms.CarEditForm.shown"
     shown = forms.CharField(widget=forms.HiddenInput, required=False)
+    changed_meanwhile = False  # set when the page asks about clashes: its marks are no mistakes
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -133,6 +134,8 @@ class CarEditForm(CarForm):
         choices = getattr(self.fields[name], "choices", None)
         if choices is not None:
             return str({str(value): label for value, label in choices}.get(text, text))
+        if isinstance(self.fields[name], forms.IntegerField) and text.lstrip("-").isdigit():
+            return f"{int(text):,}"  # as the car's page writes a number (mileage 60,000)
         return text
 
     def _posted_shown(self) -> dict[str, str | None] | None:

@@ -373,6 +373,7 @@ def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
                                  "kept below: save again to replace theirs with it.")  # fmt: skip
             for name in form.clashes:  # marked where they are, on a long form
                 form.add_error(name, f"Changed meanwhile to {form.stored_display(name)}; yours is kept here.")
+            form.changed_meanwhile = True  # the fields marked are someone else's change, not a mistake
             form.show_as_stored()
             form.ask_for_the_photo_again()
         else:

@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from carsales.catalog.models import Car
 from carsales.conftest import BrandFactory, CarFactory, UserFactory, image_bytes
 from carsales.core.money import format_money
+from carsales.e2e.conftest import PHONE
 from carsales.orders.services import cart_for_buyer, cart_item_add, order_place
 
 
@@ -73,3 +74,15 @@ def test_staff_list_a_car_with_a_photo_reprice_it_and_record_a_sale(page: Page, 
     latest_sales = page.locator(".panel", has=page.get_by_role("heading", name="Latest sales"))
     expect(latest_sales.get_by_role("link", name=f"#{order.pk}")).to_be_visible()
     expect(latest_sales).to_contain_text(format_money(Decimal("7000")))
+
+
+def test_the_signal_diagram_says_to_scroll_it_sideways_where_it_is_wider_than_the_screen(new_context, log_in, staff):
+    for viewport, hinted in ((PHONE, True), ({"width": 1280, "height": 800}, False)):
+        context = new_context(viewport=viewport)
+        log_in(context, staff)
+        page = context.new_page()
+        page.goto("/staff/signals/")
+        hint = page.get_by_text("scroll it sideways to follow a signal")
+        expect(hint).to_be_visible() if hinted else expect(hint).to_be_hidden()
+        region = page.get_by_role("region", name="Who sends, who reacts")
+        assert region.evaluate("box => box.scrollWidth > box.clientWidth") == hinted

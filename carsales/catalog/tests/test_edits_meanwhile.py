@@ -83,6 +83,18 @@ def test_a_field_changed_meanwhile_and_on_the_page_is_asked_about_then_saved_as_
     assert (stored.value, stored.mileage, stored.colour) == (Decimal("9500"), 5000, "Purple")
 
 
+def test_a_clash_is_summed_up_as_someone_elses_change_in_the_pages_own_number_format(staff_client):
+    """Marked on the field, a clash is no mistake to correct; a number reads as the car's page writes it."""
+    car = CarFactory(model="Golf", mileage=1000)
+    opened = _opened(staff_client, car)
+    car_update(car=Car.objects.get(pk=car.pk), mileage=60000)  # meanwhile, in another tab
+
+    asked = staff_client.post(f"/cars/{car.pk}/edit/", opened | {"mileage": 5000}).content.decode()
+
+    assert "Changed by someone else meanwhile:" in asked and "Please correct" not in asked
+    assert "mileage in km is now 60,000." in asked and "Changed meanwhile to 60,000; yours is kept here." in asked
+
+
 def test_a_page_whose_shown_values_are_forged_or_missing_compares_with_what_is_stored(staff_client):
     car = CarFactory(model="Golf", mileage=1000)
     opened = _opened(staff_client, car)

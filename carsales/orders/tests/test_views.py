@@ -807,3 +807,11 @@ def test_removing_a_car_not_in_the_cart_says_so_and_a_visitor_is_asked_whether_t
     assert f"{car} is not in your cart: nothing changed. If you were logged in, log in again" in logged_out
     assert f"{car} is no longer in your cart." in removed
     assert f"{car} is not in your cart: nothing changed." in again and "log in again" not in again
+
+
+def test_a_buyers_order_list_is_titled_as_its_menu_link_and_heading_name_it(buyer_client):
+    assert "<title>My orders · carsales</title>" in buyer_client.get("/orders/").content.decode()
+
+
+def test_staffs_order_list_is_titled_as_its_heading_names_it(staff_client):
+    assert "<title>All orders · carsales</title>" in staff_client.get("/orders/").content.decode()

@@ -139,13 +139,24 @@
   function hasErrors() {
     return document.querySelector(".filter-errors") !== null;
   }
-  // As soon as the page is parsed (before it shows, mostly), and as Back brings it again; left
-  // open when a filter is refused.
+  // As soon as the page is parsed (before it shows, mostly); left open when a filter is refused.
   function foldWhenNarrow() {
     var more = document.querySelector("details.more-filters");
     if (more && narrow.matches && !hasErrors()) more.open = false;
   }
   foldWhenNarrow();
+  // Back brings the page again from the server: its filters folded or open as the buyer left them.
+  var openBeforeBack = null;
+  window.addEventListener("popstate", function () {
+    var more = document.querySelector("details.more-filters");
+    openBeforeBack = more ? more.open : null;
+  });
+  function foldAsLeft() {
+    var more = document.querySelector("details.more-filters");
+    if (more && openBeforeBack !== null && !hasErrors()) more.open = openBeforeBack || !narrow.matches;
+    else foldWhenNarrow();
+    openBeforeBack = null;
+  }
   countFolded();
   narrow.addEventListener("change", openWhenWide); // narrowed again, what the buyer opened stays open
   document.addEventListener("htmx:afterSwap", function () {
@@ -155,7 +166,7 @@
   document.addEventListener("change", countFolded);
   document.addEventListener("input", countFolded);
   document.addEventListener("htmx:historyRestore", function () {
-    foldWhenNarrow();
+    foldAsLeft();
     syncFilters();
     putBackTouched();
     countFolded();
