@@ -330,6 +330,19 @@ def _hold_history_restores(page: Page) -> list[Any]:
     return held
 
 
+def _back_held_from(page: Page, *brands: str) -> list[Any]:
+    """The catalogue filtered to each brand in turn, then Back pressed and its answer held
+    (returned, to let through): what a buyer does while it is on its way is each test's own."""
+    page.goto("/")
+    for brand in brands:
+        page.get_by_label("Brand").select_option(label=brand)
+        page.wait_for_url(f"**brand={brand.lower()}**")
+    held = _hold_history_restores(page)
+    page.go_back()
+    _until(lambda: len(held) == 1, page)
+    return held
+
+
 def _let_through(routes: list[Any], page: Page) -> None:
     for route in routes:
         with contextlib.suppress(PlaywrightError):  # the superseded one was aborted
@@ -344,13 +357,8 @@ def test_a_filter_changed_before_backs_answer_came_is_what_the_page_shows(page: 
     CarFactory(brand=honda, model="Jazz", value=30_000)
     CarFactory(brand=honda, model="Civic", value=10_000)
     CarFactory(brand=kia, model="Ceed", value=12_000)
-    page.goto("/")
-    page.get_by_label("Brand").select_option(label="Honda")
-    page.wait_for_url("**brand=honda**")
-    held = _hold_history_restores(page)
+    held = _back_held_from(page, "Honda")
 
-    page.go_back()
-    _until(lambda: len(held) == 1, page)
     page.get_by_label("Sort by").select_option("price")
     page.wait_for_url("**ordering=price**")
     _let_through(held, page)
@@ -364,15 +372,8 @@ def test_back_twice_before_the_first_answer_came_shows_the_page_gone_back_to(pag
     honda, kia = BrandFactory(name="Honda"), BrandFactory(name="Kia")
     CarFactory(brand=honda, model="Civic")
     CarFactory(brand=kia, model="Ceed")
-    page.goto("/")
-    page.get_by_label("Brand").select_option(label="Honda")
-    page.wait_for_url("**brand=honda**")
-    page.get_by_label("Brand").select_option(label="Kia")
-    page.wait_for_url("**brand=kia**")
-    held = _hold_history_restores(page)
+    held = _back_held_from(page, "Honda", "Kia")
 
-    page.go_back()
-    _until(lambda: len(held) == 1, page)
     page.go_back()
     _until(lambda: len(held) == 2, page)
     _let_through(held[1:] + held[:1], page)  # the page gone back to answers first, the superseded one last
@@ -387,13 +388,8 @@ def test_a_search_typed_before_backs_answer_came_is_what_the_page_shows(page: Pa
     pause must not wipe the box and the search with it."""
     CarFactory(brand=BrandFactory(name="Honda"), model="Civic")
     CarFactory(brand=BrandFactory(name="Kia"), model="Ceed")
-    page.goto("/")
-    page.get_by_label("Brand").select_option(label="Honda")
-    page.wait_for_url("**brand=honda**")
-    held = _hold_history_restores(page)
+    held = _back_held_from(page, "Honda")
 
-    page.go_back()
-    _until(lambda: len(held) == 1, page)
     page.get_by_label("Search").press_sequentially("ceed")
     _let_through(held, page)  # within the box's pause
 
@@ -406,13 +402,8 @@ def test_a_search_typed_and_erased_before_backs_answer_came_leaves_the_page_gone
     honda, kia = BrandFactory(name="Honda"), BrandFactory(name="Kia")
     CarFactory(brand=honda, model="Civic")
     CarFactory(brand=kia, model="Ceed")
-    page.goto("/")
-    page.get_by_label("Brand").select_option(label="Honda")
-    page.wait_for_url("**brand=honda**")
-    held = _hold_history_restores(page)
+    held = _back_held_from(page, "Honda")
 
-    page.go_back()
-    _until(lambda: len(held) == 1, page)
     page.get_by_label("Search").press_sequentially("x")
     page.get_by_label("Search").press("Backspace")
     _let_through(held, page)
