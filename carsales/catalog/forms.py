@@ -81,6 +81,10 @@ class CarForm(forms.ModelForm):
             self.add_error("photo", self.PHOTO_NOT_KEPT)
 
 
+# Numbers the car's page writes in groups of thousands (facts.mileage_text, engine_text), unlike a year.
+_GROUPED_AS_ON_THE_PAGE = {"mileage", "engine_cc"}
+
+
 class CarEditForm(CarForm):
     """CarForm for a stored car, carrying the values it showed (signed): `mine` are the fields the
     person changed from those, `clashes` those someone else changed meanwhile too. A save writes
@@ -88,7 +92,7 @@ class CarEditForm(CarForm):
 
     SHOWN_SALT = "carsales.catalog.forms.CarEditForm.shown"
     shown = forms.CharField(widget=forms.HiddenInput, required=False)
-    changed_meanwhile = False  # set when the page asks about clashes: its marks are no mistakes
+    changed_meanwhile = False  # ask_about_clashes: the fields marked are someone else's change
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -110,6 +114,20 @@ class CarEditForm(CarForm):
             return []
         meanwhile = {name for name, text in self.shown_texts.items() if self.stored.get(name) != text}
         return [name for name in self.mine if name in meanwhile]
+
+    def ask_about_clashes(self) -> None:
+        """Say which fields someone else changed meanwhile (the page's summary and each field's
+        mark: their change, not a mistake to correct), and take what is stored as shown."""
+        clashes = self.clashes
+        theirs = "; ".join(
+            f"{str(self.fields[name].label).lower()} is now {self.stored_display(name)}" for name in clashes
+        )
+        self.add_error(None, f"Someone changed this car since you opened this page: {theirs}. What you typed is "
+                             "kept below: save again to replace theirs with it.")  # fmt: skip
+        for name in clashes:  # marked where they are, on a long form
+            self.add_error(name, f"Changed meanwhile to {self.stored_display(name)}; yours is kept here.")
+        self.changed_meanwhile = True
+        self.show_as_stored()
 
     def show_as_stored(self) -> None:
         """Take the stored values as the ones shown: the next save replaces them knowingly. The
@@ -134,8 +152,8 @@ class CarEditForm(CarForm):
         choices = getattr(self.fields[name], "choices", None)
         if choices is not None:
             return str({str(value): label for value, label in choices}.get(text, text))
-        if isinstance(self.fields[name], forms.IntegerField) and text.lstrip("-").isdigit():
-            return f"{int(text):,}"  # as the car's page writes a number (mileage 60,000)
+        if name in _GROUPED_AS_ON_THE_PAGE:
+            return f"{int(text):,}"
         return text
 
     def _posted_shown(self) -> dict[str, str | None] | None:

@@ -366,15 +366,7 @@ def car_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = CarEditForm(request.POST or None, request.FILES or None, instance=car)
     if request.method == "POST" and form.is_valid():
         if form.clashes:
-            theirs = "; ".join(
-                f"{str(form.fields[name].label).lower()} is now {form.stored_display(name)}" for name in form.clashes
-            )
-            form.add_error(None, f"Someone changed this car since you opened this page: {theirs}. What you typed is "
-                                 "kept below: save again to replace theirs with it.")  # fmt: skip
-            for name in form.clashes:  # marked where they are, on a long form
-                form.add_error(name, f"Changed meanwhile to {form.stored_display(name)}; yours is kept here.")
-            form.changed_meanwhile = True  # the fields marked are someone else's change, not a mistake
-            form.show_as_stored()
+            form.ask_about_clashes()
             form.ask_for_the_photo_again()
         else:
             try:

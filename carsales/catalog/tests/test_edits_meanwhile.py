@@ -95,6 +95,16 @@ def test_a_clash_is_summed_up_as_someone_elses_change_in_the_pages_own_number_fo
     assert "mileage in km is now 60,000." in asked and "Changed meanwhile to 60,000; yours is kept here." in asked
 
 
+def test_a_year_changed_meanwhile_is_written_as_a_year(staff_client):
+    car = CarFactory(model="Golf", factory_year=2020, model_year=2021)
+    opened = _opened(staff_client, car)
+    car_update(car=Car.objects.get(pk=car.pk), model_year=2022)  # meanwhile
+
+    asked = staff_client.post(f"/cars/{car.pk}/edit/", opened | {"model_year": 2020}).content.decode()
+
+    assert "Changed meanwhile to 2022; yours is kept here." in asked
+
+
 def test_a_page_whose_shown_values_are_forged_or_missing_compares_with_what_is_stored(staff_client):
     car = CarFactory(model="Golf", mileage=1000)
     opened = _opened(staff_client, car)
