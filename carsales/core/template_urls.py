@@ -30,7 +30,7 @@ def _reversed(
     return reverse(view_name, args=args, kwargs=dict(kwargs), current_app=current_app)
 
 
-def _as_key(values: Any) -> bool:
+def _cacheable(values: Any) -> bool:
     return all(type(value) in (str, int) for value in values)
 
 
@@ -39,7 +39,7 @@ class ReversedOnceURLNode(URLNode):
         args = tuple(arg.resolve(context) for arg in self.args)
         kwargs = {name: value.resolve(context) for name, value in self.kwargs.items()}
         view_name = self.view_name.resolve(context)
-        if not (isinstance(view_name, str) and _as_key(args) and _as_key(kwargs.values())):
+        if not (isinstance(view_name, str) and _cacheable(args) and _cacheable(kwargs.values())):
             return super().render(context)
         try:  # as Django's
             current_app = context.request.current_app  # type: ignore[attr-defined]

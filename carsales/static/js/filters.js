@@ -65,9 +65,6 @@
     var path = event.detail.pathInfo.finalRequestPath;
     if (sortedQuery(new URL(path, window.location.origin).searchParams) === asked) asked = null;
   });
-  document.addEventListener("htmx:historyRestore", function () {
-    asked = null;
-  });
   // Back asks the server for the page gone back to. A search sent, or Back pressed again, before
   // that answer came supersedes it: landing late, it would replace the newer results with the
   // older page. A control touched meanwhile but not sent yet (a search typed, in the box's pause)
@@ -106,13 +103,6 @@
     });
     if (formQuery(form) !== sortedQuery(new URLSearchParams(window.location.search))) htmx.trigger(form, "submit");
   }
-  // Back or Forward while a search is on its way: its late answer would replace the page gone back
-  // to and push its own address over it.
-  window.addEventListener("popstate", function () {
-    var form = document.querySelector("form.filters");
-    if (form) htmx.trigger(form, "htmx:abort");
-    asked = null;
-  });
   // A search landing on the address already shown (typing, then leaving the box, asks the same
   // query twice) replaces that history entry rather than adding a copy: Back goes back at once.
   document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
@@ -147,10 +137,6 @@
   foldWhenNarrow();
   // Back brings the page again from the server: its filters folded or open as the buyer left them.
   var openBeforeBack = null;
-  window.addEventListener("popstate", function () {
-    var more = document.querySelector("details.more-filters");
-    openBeforeBack = more ? more.open : null;
-  });
   function foldAsLeft() {
     var more = document.querySelector("details.more-filters");
     if (more && openBeforeBack !== null && !hasErrors()) more.open = openBeforeBack || !narrow.matches;
@@ -165,14 +151,22 @@
   });
   document.addEventListener("change", countFolded);
   document.addEventListener("input", countFolded);
+  // Back or Forward: a search still on its way would land on the page gone back to and push its
+  // own address over it; the filters' folding is noted for the page the server sends back.
+  window.addEventListener("popstate", function () {
+    var form = document.querySelector("form.filters");
+    if (form) htmx.trigger(form, "htmx:abort");
+    asked = null;
+    var more = document.querySelector("details.more-filters");
+    openBeforeBack = more ? more.open : null;
+    syncFilters();
+    countFolded();
+  });
   document.addEventListener("htmx:historyRestore", function () {
+    asked = null;
     foldAsLeft();
     syncFilters();
     putBackTouched();
-    countFolded();
-  });
-  window.addEventListener("popstate", function () {
-    syncFilters();
     countFolded();
   });
   window.addEventListener("pageshow", function () {
