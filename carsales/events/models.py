@@ -1,8 +1,45 @@
 import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+_WRITTEN_BY_THE_MACHINERY = (
+    "A delivery's row is written by the events machinery only (its claims, outcomes and hand-offs): "
+    "one changed by hand could lose or repeat the effect it owes. Requeue a dead one with "
+    "carsales.events.services.deliveries_requeue (the admin's Requeue action)."
+)
+_OWED = (
+    "A delivery still owed (pending, running or retrying) is an effect its sender committed to: it is "
+    "never deleted. Finished ones (done, dead) may be; deliveries_prune removes the done ones."
+)
+
+
+class DeliveryQuerySet(models.QuerySet["Delivery"]):
+    """Every ORM path but the machinery's own (`state_write`, `Delivery.state_save`): an update
+    raises TypeError, and a delete takes finished rows only, raising TypeError when any row it
+    was asked for is still owed."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError(_WRITTEN_BY_THE_MACHINERY)
+
+    def bulk_update(self, objs: Iterable["Delivery"], fields: Iterable[str], batch_size: int | None = None) -> int:
+        raise TypeError(_WRITTEN_BY_THE_MACHINERY)
+
+    def state_write(self, **kwargs: Any) -> int:
+        """Write these rows: for the events machinery only, which states in the filter what it expects."""
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        if self.filter(status__in=Delivery.ACTIVE).exists():
+            raise TypeError(_OWED)
+        # Finished in the DELETE itself: a dead row requeued since the check above is kept.
+        return models.QuerySet.delete(self.filter(status__in=Delivery.FINISHED))
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
 
 
 class Delivery(models.Model):
@@ -21,6 +58,7 @@ class Delivery(models.Model):
 
     READY = (Status.PENDING, Status.RETRYING)
     ACTIVE = (Status.PENDING, Status.RUNNING, Status.RETRYING)  # these hold back later ones in their lane
+    FINISHED = (Status.DONE, Status.DEAD)
 
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     receiver = models.CharField(max_length=200)  # the receiver's dispatch_uid
@@ -41,6 +79,8 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -64,6 +104,23 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.receiver} #{self.pk} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A new row only, always INSERTed (never over a stored one with its pk)."""
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields") is not None:
+            raise TypeError(_WRITTEN_BY_THE_MACHINERY)
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def state_save(self, *, update_fields: Sequence[str]) -> None:
+        """Write these fields of the stored row: for the events machinery only."""
+        super().save(update_fields=update_fields)
+
+    def delete(self, using: str | None = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        """As the queryset's delete: refused while the stored row is owed, whatever this copy says."""
+        if self.pk is None:
+            raise ValueError(f"{self._meta.object_name} object can't be deleted because its id attribute is None.")
+        return Delivery.objects.db_manager(using).filter(pk=self.pk).delete()
 
     @property
     def error_summary(self) -> str:

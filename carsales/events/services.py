@@ -206,7 +206,7 @@ def _delivery_claim(delivery_id: int, *, worker: str) -> Delivery | None:
     claimed = (
         Delivery.objects.filter(pk=delivery_id, attempts=attempts_read, status__in=Delivery.READY, run_after__lte=now)
         .exclude(_held_back())
-        .update(**_claim_columns(delivery))
+        .state_write(**_claim_columns(delivery))
     )
     return delivery if claimed else None
 
@@ -274,7 +274,7 @@ def deliveries_claim(
             _claimed_by(delivery, worker=worker, now=now)
             by_lease.setdefault(delivery.lease_until, []).append(delivery)
         for deliveries in by_lease.values():  # one statement per receiver timeout
-            Delivery.objects.filter(pk__in=[delivery.pk for delivery in deliveries]).update(
+            Delivery.objects.filter(pk__in=[delivery.pk for delivery in deliveries]).state_write(
                 **_claim_columns(deliveries[0])
             )
     return claimed
@@ -332,7 +332,7 @@ def _leases_renew(deliveries: list[Delivery], *, worker: str) -> list[Delivery]:
         kept = set(mine.select_for_update().values_list("pk", flat=True))
         longest = max(deliveries, key=lambda delivery: _timeout_of(registry.get(delivery.receiver)) or 0)
         lease_until = _lease_from(now, registry.get(longest.receiver))
-        Delivery.objects.filter(pk__in=kept).update(lease_until=lease_until)
+        Delivery.objects.filter(pk__in=kept).state_write(lease_until=lease_until)
     for delivery in deliveries:
         delivery.lease_until = lease_until
     return [delivery for delivery in deliveries if delivery.pk in kept]
@@ -381,7 +381,7 @@ def _record_done(done: list[Delivery], *, worker: str) -> None:
     now = timezone.now()
     with transaction.atomic():
         # Still this worker's claim: a delivery whose lease ran out was given to another attempt.
-        stored = Delivery.objects.filter(_attempts_of(done), status=Status.RUNNING, worker=worker[:64]).update(
+        stored = Delivery.objects.filter(_attempts_of(done), status=Status.RUNNING, worker=worker[:64]).state_write(
             status=Status.DONE, lease_until=None, finished_at=now
         )
         recorded = done
@@ -427,7 +427,7 @@ def deliveries_requeue(*, ids: list[int]) -> int:
             delivery.run_after = timezone.now()
             delivery.finished_at = None
             _enqueue(delivery)
-            delivery.save(update_fields=["status", "attempts", "run_after", "finished_at", "kicked_at"])
+            delivery.state_save(update_fields=["status", "attempts", "run_after", "finished_at", "kicked_at"])
             requeued += 1
     return requeued
 
@@ -497,7 +497,7 @@ def _handed_off_again(now: datetime) -> list[Delivery]:
         )
         for delivery in lost[:SWEEP_BATCH]:
             _enqueue(delivery)
-            delivery.save(update_fields=["kicked_at"])
+            delivery.state_save(update_fields=["kicked_at"])
             taken_up.append(delivery)
     return taken_up
 
@@ -610,7 +610,7 @@ def _write(delivery: Delivery, outcome: _Outcome, *, now: Any) -> None:
         _enqueue(delivery)
     else:
         delivery.finished_at = now
-    delivery.save(update_fields=fields)
+    delivery.state_save(update_fields=fields)
 
 
 def _release(delivery: Delivery, *, delay: float = 0, note: str = "") -> None:
@@ -620,7 +620,8 @@ def _release(delivery: Delivery, *, delay: float = 0, note: str = "") -> None:
     run_after = now + timedelta(seconds=delay)
     changes: dict[str, Any] = {"last_error": note} if note else {}
     with transaction.atomic():
-        released = Delivery.objects.filter(pk=delivery.pk, status=Status.RUNNING, attempts=delivery.attempts).update(
+        claimed = Delivery.objects.filter(pk=delivery.pk, status=Status.RUNNING, attempts=delivery.attempts)
+        released = claimed.state_write(
             status=Status.RETRYING,
             attempts=delivery.attempts - 1,
             lease_until=None,
@@ -663,7 +664,7 @@ def _enqueue_next_in_lane(delivery: Delivery) -> None:
     if following is not None:
         with transaction.atomic():
             _enqueue(following)
-            following.save(update_fields=["kicked_at"])
+            following.state_save(update_fields=["kicked_at"])
 
 
 def _held_back() -> Q:

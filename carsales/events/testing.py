@@ -56,7 +56,7 @@ def deliveries_run(deliveries: Iterable[Delivery] | None = None, *, due_only: bo
         else list(Delivery.objects.filter(status__in=Delivery.READY).order_by("pk").values_list("pk", flat=True))
     )
     if not due_only:
-        Delivery.objects.filter(pk__in=ids, status__in=Delivery.READY).update(run_after=timezone.now())
+        Delivery.objects.filter(pk__in=ids, status__in=Delivery.READY).state_write(run_after=timezone.now())
     return [
         (delivery.receiver, delivery_run(delivery_id=delivery.pk, worker="test-kit"))
         for delivery in Delivery.objects.filter(pk__in=ids).order_by("pk")

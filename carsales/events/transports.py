@@ -99,7 +99,7 @@ class Transport(ABC):
         self.publish(delivery_id, queue=queue, due=due)
         # Only the hand-off this publish was for: a later one (a retry, another run_after) keeps
         # its own record, so a lost publish of it is still seen by the relay.
-        Delivery.objects.using(using).filter(pk=delivery_id, kicked_at__isnull=True, run_after=run_after).update(
+        Delivery.objects.using(using).filter(pk=delivery_id, kicked_at__isnull=True, run_after=run_after).state_write(
             kicked_at=timezone.now()
         )
 

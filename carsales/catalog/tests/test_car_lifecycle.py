@@ -264,7 +264,7 @@ def test_the_thumbnail_receiver_sent_directly_twice_writes_one_file(run_tasks):
     post_save.send(sender=Car, instance=car, created=False, raw=False, using="default", update_fields=None)
     run_tasks()
     delivery = Delivery.objects.filter(receiver=THUMBNAIL).first()
-    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.RETRYING)
+    Delivery.objects.filter(pk=delivery.pk).state_write(status=Delivery.Status.RETRYING)
     delivery_run(delivery_id=delivery.pk)
 
     assert Car.objects.get(pk=car.pk).thumbnail.name == thumbnail

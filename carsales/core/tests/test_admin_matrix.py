@@ -213,7 +213,7 @@ def test_owed_deliveries_cannot_be_deleted_by_hand_and_finished_ones_can(world: 
 
     owed = Delivery.objects.filter(status__in=Delivery.ACTIVE).first()
     assert owed is not None, "the world owes emails and expiries"
-    Delivery.objects.filter(pk__in=Delivery.objects.exclude(pk=owed.pk).values("pk")[:1]).update(
+    Delivery.objects.filter(pk__in=Delivery.objects.exclude(pk=owed.pk).values("pk")[:1]).state_write(
         status=Delivery.Status.DONE
     )
     finished = Delivery.objects.get(status=Delivery.Status.DONE)

@@ -215,7 +215,7 @@ def test_a_delivery_held_back_by_its_lane_is_not_ready_so_an_idle_worker_claims_
     group.name = "Lane, renamed"
     group.save()
     first, second = Delivery.objects.filter(receiver="events_tests.group_saved").order_by("pk")
-    Delivery.objects.filter(pk=first.pk).update(
+    Delivery.objects.filter(pk=first.pk).state_write(
         status=Status.RETRYING, run_after=timezone.now() + timedelta(hours=1)
     )  # waiting out a backoff: the lane waits with it
 

@@ -61,7 +61,7 @@ def test_a_claim_that_read_the_delivery_before_another_claim_whose_attempt_faile
     lease_from = services._lease_from
 
     def lease_from_after_another_claim_failed(*args, **kwargs):
-        Delivery.objects.filter(pk=delivery.pk, attempts=0).update(
+        Delivery.objects.filter(pk=delivery.pk, attempts=0).state_write(
             attempts=F("attempts") + 1, status="retrying", run_after=timezone.now() - timedelta(seconds=1)
         )
         return lease_from(*args, **kwargs)

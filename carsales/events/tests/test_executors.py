@@ -98,7 +98,7 @@ def test_a_hand_off_lost_at_the_commit_is_published_again_by_the_sweep(
 
     assert Delivery.objects.filter(kicked_at__isnull=True).count() == 2  # its publish is owed
     assert deliveries_sweep() == 0  # within PUBLISH_GRACE the publish is not presumed lost
-    Delivery.objects.update(run_after=timezone.now() - timezone.timedelta(seconds=61))
+    Delivery.objects.state_write(run_after=timezone.now() - timezone.timedelta(seconds=61))
     assert deliveries_sweep() == 2
 
     assert executor.queued("default") == executor.queued("tally") == 1
@@ -114,7 +114,7 @@ def test_a_message_the_broker_lost_is_published_again_once_the_hand_off_timed_ou
 
     assert deliveries_sweep() == 0  # a queue may hold a backlog: a message is not presumed lost early
     an_hour_ago = timezone.now() - timezone.timedelta(hours=1)
-    Delivery.objects.update(run_after=an_hour_ago, kicked_at=an_hour_ago)
+    Delivery.objects.state_write(run_after=an_hour_ago, kicked_at=an_hour_ago)
     assert deliveries_sweep() == 2
 
     assert executor.queued("default") == executor.queued("tally") == 1
@@ -136,11 +136,11 @@ def test_celery_leaves_a_deferral_past_what_a_message_holds_to_the_sweep_when_it
         for delivery in (soon, later):
             delivery.kicked_at = transport().kick_at(delivery.run_after)
             transport().hand_off(delivery)
-            delivery.save()
+            delivery.state_save(update_fields=["run_after", "kicked_at"])
     assert published == [(soon.pk, soon.run_after)]  # the message carries the short deferral
 
     # 48 hours pass, and the grace a publish has
-    Delivery.objects.filter(pk=later.pk).update(run_after=timezone.now() - timezone.timedelta(seconds=10))
+    Delivery.objects.filter(pk=later.pk).state_write(run_after=timezone.now() - timezone.timedelta(seconds=10))
     published.clear()
     deliveries_sweep()
     deliveries_sweep()
@@ -167,7 +167,7 @@ def test_a_celery_worker_killed_mid_delivery_has_it_run_once_after_its_lease(exe
 @brokers
 def test_the_staff_page_and_its_requeue_work_the_same_on_every_executor(executor: Executor, admin_client):
     thing_happened.send(sender=None, mode="ok")
-    Delivery.objects.update(status=Delivery.Status.DEAD, attempts=3, last_error="boom")
+    Delivery.objects.state_write(status=Delivery.Status.DEAD, attempts=3, last_error="boom")
     executor.purge()
 
     page = admin_client.get("/staff/events/")
@@ -187,7 +187,7 @@ def test_the_celery_beat_task_sweeps_and_runs_the_housekeeping(settings, monkeyp
     calls = []
     monkeypatch.setattr(celery_tasks, "housekeeping_run", lambda: calls.append("housekeeping") or 0)
     thing_happened.send(sender=None, mode="ok")
-    Delivery.objects.update(
+    Delivery.objects.state_write(
         status=Delivery.Status.RUNNING, attempts=1, lease_until=timezone.now() - timezone.timedelta(seconds=1)
     )
 

@@ -45,7 +45,7 @@ def test_a_dead_delivery_no_longer_holds_back_its_lane(run_tasks):
     group.name = "v2"
     group.save()
     failing["group_saved"] = lambda: ConnectionError("down")
-    Delivery.objects.update(max_attempts=1)
+    Delivery.objects.state_write(max_attempts=1)
 
     run_tasks()  # the first dies; the second is woken when it does, and also fails
 

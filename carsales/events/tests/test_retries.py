@@ -137,7 +137,7 @@ def test_a_delivery_for_a_receiver_this_worker_does_not_know_is_left_for_one_tha
     from django.utils import timezone
 
     Group.objects.create(name="orphan")
-    Delivery.objects.update(receiver="events_tests.of_another_release", max_attempts=1)
+    Delivery.objects.state_write(receiver="events_tests.of_another_release", max_attempts=1)
 
     assert delivery_run(delivery_id=Delivery.objects.get().pk, worker="w1") == "unknown"
 

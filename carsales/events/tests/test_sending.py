@@ -57,7 +57,7 @@ def test_a_redelivery_after_the_effect_is_not_done_again(run_tasks):
     thing_happened.send(sender=None, mode="ok")
     run_tasks()
     delivery = delivery_of("effect")
-    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.RETRYING)
+    Delivery.objects.filter(pk=delivery.pk).state_write(status=Delivery.Status.RETRYING)
 
     delivery_run(delivery_id=delivery.pk)
 

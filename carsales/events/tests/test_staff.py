@@ -78,7 +78,7 @@ def test_deliveries_deferred_to_a_future_time_are_scheduled_work_not_backlog(sta
     from django.utils import timezone
 
     thing_happened.send(sender=None, mode="ok")
-    Delivery.objects.update(run_after=timezone.now() + timedelta(hours=48))
+    Delivery.objects.state_write(run_after=timezone.now() + timedelta(hours=48))
 
     stats = staff_client.get(reverse("events:overview")).context["stats"]
 

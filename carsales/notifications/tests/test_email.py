@@ -78,7 +78,7 @@ def test_order_placed_sent_directly_twice_and_redelivered_emails_once(run_tasks)
     order_placed.send(sender=Order, order=order, buyer=order.buyer, actor=user)
     run_tasks()
     first = deliveries(CONFIRM).first()
-    Delivery.objects.filter(pk=first.pk).update(status=Delivery.Status.RETRYING)  # a worker lost after the send
+    Delivery.objects.filter(pk=first.pk).state_write(status=Delivery.Status.RETRYING)  # a worker lost after the send
     delivery_run(delivery_id=first.pk)
 
     assert len(mail.outbox) == 1
@@ -144,7 +144,7 @@ def test_a_failed_send_is_retried_later_with_the_error_visible_and_then_sent_onc
     assert delivery.run_after > timezone.now()  # a delay, not hammering the server
 
     monkeypatch.undo()
-    Delivery.objects.filter(pk=delivery.pk).update(run_after=timezone.now())
+    Delivery.objects.filter(pk=delivery.pk).state_write(run_after=timezone.now())
     delivery_run(delivery_id=delivery.pk)
 
     assert len(mail.outbox) == 1

@@ -354,7 +354,7 @@ def test_an_attempt_whose_lease_another_worker_took_is_neither_recorded_nor_told
     timeline_flush()
     claimed = deliveries_claim(worker="w", limit=10)
     kept, taken = sorted(claimed, key=lambda delivery: delivery.payload["token"] != "kept")
-    Delivery.objects.filter(pk=taken.pk).update(worker="other")  # its lease ran out and another worker claimed it
+    Delivery.objects.filter(pk=taken.pk).state_write(worker="other")  # its lease ran out and another worker claimed it
     told: list[int] = []
     deliveries_done.connect(
         lambda deliveries, **kwargs: told.extend(delivery.pk for delivery in deliveries),
