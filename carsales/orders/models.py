@@ -71,6 +71,7 @@ class CancellationReason(models.TextChoices):
     STAFF = "staff", "Cancelled by staff"
     BUYER = "buyer", "Cancelled by the buyer"
     EXPIRED = "expired", "Not paid in time"
+    EMPTIED = "emptied", "Emptied of its cars"  # every line removed (order_cancel_emptied)
 
 
 class PaymentMethod(models.TextChoices):

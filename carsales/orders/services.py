@@ -518,7 +518,7 @@ def order_cancel_emptied(*, order_id: int, actor: AbstractBaseUser | AnonymousUs
     order = Order.objects.select_for_update().filter(pk=order_id).first()
     if order is None or not order.awaits_payment or order.items.exists():
         return False
-    _order_cancel_locked(order, actor=actor, reason=CancellationReason.STAFF)
+    _order_cancel_locked(order, actor=actor, reason=CancellationReason.EMPTIED)
     return True
 
 

@@ -45,8 +45,8 @@ order_cancelled = DomainSignal(
     doc="""Sent when a placed order is cancelled; its cars are back in stock by then.
 
 kwargs: `order` (Order, status cancelled), `actor` (User, or None when the reservation
-expired), `reason` (CancellationReason: staff, buyer or expired). Not sent for a paid or
-already cancelled order.
+expired or a shell removed its last line), `reason` (CancellationReason: staff, buyer, expired,
+or emptied: its last line removed). Not sent for a paid or already cancelled order.
 """,
 )
 

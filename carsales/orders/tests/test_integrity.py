@@ -244,7 +244,7 @@ EMPTYING = {
 
 
 @pytest.mark.parametrize("empty", EMPTYING.values(), ids=EMPTYING.keys())
-def test_a_placed_order_emptied_of_its_lines_by_any_path_is_cancelled_and_its_buyer_told(empty, run_tasks):
+def test_a_placed_order_emptied_of_its_lines_by_any_path_is_cancelled_and_its_buyer_told(empty, run_tasks, client):
     """Nothing is left to pay for: left placed, the buyer would still be asked to pay $0 by its deadline."""
     cars = [CarFactory(value=100), CarFactory(value=50)]
     order = order_for(*cars, user=UserFactory(email="ana@example.com"))
@@ -254,8 +254,10 @@ def test_a_placed_order_emptied_of_its_lines_by_any_path_is_cancelled_and_its_bu
     empty(order, cars)
 
     fresh = Order.objects.get(pk=order.pk)
-    assert (fresh.status, fresh.cancellation_reason) == (OrderStatus.CANCELLED, CancellationReason.STAFF)
+    assert (fresh.status, fresh.cancellation_reason) == (OrderStatus.CANCELLED, CancellationReason.EMPTIED)
     assert (fresh.total, fresh.total_price) == (0, Decimal("0"))
+    client.force_login(fresh.buyer.user)
+    assert "Emptied of its cars on" in client.get(fresh.get_absolute_url()).content.decode()
     assert [status_of(car) for car in cars] == [CarStatus.AVAILABLE] * 2
     assert Order.objects.get(pk=other.pk).status == OrderStatus.PLACED
     totals = InventoryTotals.objects.values().get()
