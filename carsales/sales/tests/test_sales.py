@@ -203,10 +203,10 @@ def test_staff_void_a_sale_from_its_order_page_after_being_asked(staff):
     assert '<a href="#id_reason">Reason</a>: This field is required.' in unexplained.content.decode()
     assert "Called on Monday." in unexplained.content.decode()  # what was typed is kept
 
-    assert f'name="order" value="{sale.order_id}"' in asked.content.decode()
+    named = re.search(r'name="order" value="([^"]+)"', asked.content.decode()).group(1)  # type: ignore[union-attr]
     done = client.post(f"/sales/{sale.pk}/void/", {"reason": "returned", "note": " Called on Monday. "}, follow=True)
     assert not Sale.objects.filter(pk=sale.pk).exists()
-    again = client.post(f"/sales/{sale.pk}/void/", {"reason": "payment", "order": sale.order_id}, follow=True)
+    again = client.post(f"/sales/{sale.pk}/void/", {"reason": "payment", "order": named}, follow=True)
     assert again.redirect_chain == [(f"/orders/{sale.order_id}/", 302)]
     assert f"The sale of order #{sale.order_id} was voided already on " in again.content.decode()
     assert "nothing changed" in again.content.decode() and AuditEntry.objects.filter(action="sale.voided").count() == 1
@@ -225,6 +225,34 @@ def test_staff_void_a_sale_from_its_order_page_after_being_asked(staff):
     own = client.get(order.get_absolute_url()).content.decode()
     assert "cancelled the sale of this order" in own and ": you returned the car." in own
     assert "Called on Monday." not in own  # the note is staff's
+
+
+def test_a_void_posted_again_is_told_only_of_its_own_orders_void(staff):
+    """The sale is gone once voided: the page's signed order names which one it was; a post naming
+    another voided order (its number, or another sale's page's value) is told of none."""
+    from django.test import Client
+
+    from carsales.conftest import sold_car
+
+    sold_car()
+    sold_car()
+    first, second = Sale.objects.order_by("pk")
+    client = Client()
+    client.force_login(staff)
+    named = {
+        sale.pk: re.search(
+            r'name="order" value="([^"]+)"', client.get(f"/sales/{sale.pk}/void/").content.decode()
+        ).group(1)  # type: ignore[union-attr]
+        for sale in (first, second)
+    }
+    for sale in (first, second):
+        client.post(f"/sales/{sale.pk}/void/", {"reason": "returned", "order": named[sale.pk]})
+    assert not Sale.objects.exists()
+
+    for forged in (str(second.order_id), named[second.pk], f"{first.pk}:{second.order_id}"):
+        assert client.post(f"/sales/{first.pk}/void/", {"reason": "payment", "order": forged}).status_code == 404
+    own = client.post(f"/sales/{first.pk}/void/", {"reason": "payment", "order": named[first.pk]}, follow=True)
+    assert f"The sale of order #{first.order_id} was voided already on " in own.content.decode()
 
 
 def test_a_void_reason_is_one_of_the_reasons_and_its_note_fits(staff):

@@ -1,0 +1,3 @@
+from carsales.benchmarks.settings import *  # noqa
+
+CARSALES_TIMELINE = False
