@@ -28,12 +28,19 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
     def bulk_update(self, objs: Iterable["Delivery"], fields: Iterable[str], batch_size: int | None = None) -> int:
         raise TypeError(_WRITTEN_BY_THE_MACHINERY)
 
+    def bulk_create(self, objs: Iterable["Delivery"], *args: Any, **kwargs: Any) -> list["Delivery"]:
+        if kwargs.get("update_conflicts"):  # writes over the stored rows it collides with
+            raise TypeError(_WRITTEN_BY_THE_MACHINERY)
+        return super().bulk_create(objs, *args, **kwargs)
+
     def state_write(self, **kwargs: Any) -> int:
         """Write these rows: for the events machinery only, which states in the filter what it expects."""
         return super().update(**kwargs)
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        if self.filter(status__in=Delivery.ACTIVE).exists():
+        owed = self.filter(status__in=Delivery.ACTIVE)
+        owed.query.select_for_update = False  # as Django's delete() clears it: no lock asked in autocommit
+        if owed.exists():
             raise TypeError(_OWED)
         # Finished in the DELETE itself: a dead row requeued since the check above is kept.
         return models.QuerySet.delete(self.filter(status__in=Delivery.FINISHED))
@@ -84,6 +91,8 @@ class Delivery(models.Model):
 
     class Meta:
         verbose_name_plural = "deliveries"
+        # Django's own paths (related lookups, a refresh) use the guarded manager too.
+        base_manager_name = "objects"
         ordering = ["-id"]
         indexes = [
             # Partial: they stay small however many finished rows the table holds.
@@ -120,7 +129,9 @@ class Delivery(models.Model):
         """As the queryset's delete: refused while the stored row is owed, whatever this copy says."""
         if self.pk is None:
             raise ValueError(f"{self._meta.object_name} object can't be deleted because its id attribute is None.")
-        return Delivery.objects.db_manager(using).filter(pk=self.pk).delete()
+        deleted = Delivery.objects.db_manager(using).filter(pk=self.pk).delete()
+        self.pk = None  # as Django's delete() leaves an instance deleted
+        return deleted
 
     @property
     def error_summary(self) -> str:

@@ -71,7 +71,7 @@ class CancellationReason(models.TextChoices):
     STAFF = "staff", "Cancelled by staff"
     BUYER = "buyer", "Cancelled by the buyer"
     EXPIRED = "expired", "Not paid in time"
-    EMPTIED = "emptied", "Emptied of its cars"  # every line removed (order_cancel_emptied)
+    EMPTIED = "emptied", "Cancelled: no car was left on it"  # every line removed (order_cancel_emptied)
 
 
 class PaymentMethod(models.TextChoices):

@@ -518,7 +518,9 @@ def order_cancel_emptied(*, order_id: int, actor: AbstractBaseUser | AnonymousUs
     order = Order.objects.select_for_update().filter(pk=order_id).first()
     if order is None or not order.awaits_payment or order.items.exists():
         return False
-    _order_cancel_locked(order, actor=actor, reason=CancellationReason.EMPTIED)
+    # Past its deadline, its expiry (not yet run) is what ended it, as order_cancel says.
+    reason = CancellationReason.EXPIRED if order.reservation_ran_out else CancellationReason.EMPTIED
+    _order_cancel_locked(order, actor=actor, reason=reason)
     return True
 
 

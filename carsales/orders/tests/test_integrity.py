@@ -257,7 +257,7 @@ def test_a_placed_order_emptied_of_its_lines_by_any_path_is_cancelled_and_its_bu
     assert (fresh.status, fresh.cancellation_reason) == (OrderStatus.CANCELLED, CancellationReason.EMPTIED)
     assert (fresh.total, fresh.total_price) == (0, Decimal("0"))
     client.force_login(fresh.buyer.user)
-    assert "Emptied of its cars on" in client.get(fresh.get_absolute_url()).content.decode()
+    assert ": no car was left on it." in client.get(fresh.get_absolute_url()).content.decode()
     assert [status_of(car) for car in cars] == [CarStatus.AVAILABLE] * 2
     assert Order.objects.get(pk=other.pk).status == OrderStatus.PLACED
     totals = InventoryTotals.objects.values().get()
@@ -268,6 +268,18 @@ def test_a_placed_order_emptied_of_its_lines_by_any_path_is_cancelled_and_its_bu
     run_tasks()
     (told,) = [email for email in mail.outbox if "is cancelled" in email.subject]
     assert told.to == ["ana@example.com"] and "No car was left on it." in told.body
+
+
+def test_a_placed_order_emptied_past_its_deadline_is_cancelled_as_expired(run_tasks):
+    """Its expiry, not yet run, is what ended it (as order_cancel judges): the buyer told so."""
+    order = order_for(CarFactory(value=100), user=UserFactory(email="ana@example.com"))
+
+    with time_machine.travel(order.expires_at + timedelta(minutes=5)):
+        order.cars.clear()
+        run_tasks()
+
+    assert Order.objects.get(pk=order.pk).cancellation_reason == CancellationReason.EXPIRED
+    assert [email.subject for email in mail.outbox][1:] == [f"Your carsales reservation #{order.pk} has expired"]
 
 
 def test_a_placed_order_keeps_its_state_while_a_line_is_left(run_tasks):
