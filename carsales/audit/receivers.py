@@ -11,7 +11,15 @@ from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from carsales.catalog.models import Car, CarPhoto, CarStatus
-from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, cars_removed, cars_repriced
+from carsales.catalog.signals import (
+    CarEdit,
+    PriceMove,
+    car_stock_moved,
+    cars_added,
+    cars_edited,
+    cars_removed,
+    cars_repriced,
+)
 from carsales.core.actor import current_actor
 from carsales.core.dispatch import joins_sender
 from carsales.events.dumps import changed_on_load
@@ -196,6 +204,16 @@ def log_cars_repriced(sender: type[Car], changes: list[PriceMove], **kwargs: Any
     )
 
 
+def log_cars_edited(sender: type[Car], edits: list[CarEdit], **kwargs: Any) -> None:
+    """A bulk write of what people type in, logged per car as a save's edit is."""
+    audit_record_many(
+        actor=current_actor(),
+        action="car.edited",
+        entries=[(edit.car, {"car": str(edit.car), "fields": edit.fields}) for edit in edits],
+        repeatable=True,
+    )
+
+
 def _money(value: Any) -> str | None:
     return None if value is None else f"{value:.2f}"
 
@@ -212,5 +230,6 @@ post_save.connect(log_photo_added, sender=CarPhoto, dispatch_uid="audit.log_phot
 post_delete.connect(log_photo_deleted, sender=CarPhoto, dispatch_uid="audit.log_photo_deleted")
 cars_added.connect(log_cars_added, sender=Car, dispatch_uid="audit.log_cars_added")
 cars_repriced.connect(log_cars_repriced, sender=Car, dispatch_uid="audit.log_cars_repriced")
+cars_edited.connect(log_cars_edited, sender=Car, dispatch_uid="audit.log_cars_edited")
 cars_removed.connect(log_cars_removed, sender=Car, dispatch_uid="audit.log_cars_removed")
 car_stock_moved.connect(log_cars_taken_off_or_back_on_sale, sender=Car, dispatch_uid="audit.log_cars_off_or_on_sale")

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django import forms
@@ -21,7 +22,7 @@ from carsales.core.db import bump_seeding_row
 from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
 from carsales.core.tracking import StoredRow
 
-from .signals import PriceMove, cars_removed, cars_repriced
+from .signals import CarEdit, PriceMove, cars_edited, cars_removed, cars_repriced
 from .validators import validate_image_upload
 from .version_listener import version_moved_here
 from .vin import VIN_PATTERN, validate_vin, vin_normalise
@@ -314,6 +315,18 @@ def _refuse_in_bulk(fields: Any) -> None:
         )
 
 
+@cache
+def _column_of() -> dict[str, str]:
+    """Each concrete field's column attribute, by its name or that attribute (brand, brand_id)."""
+    return {name: field.attname for field in Car._meta.concrete_fields for name in (field.name, field.attname)}
+
+
+def _typed_in(changes: dict[str, Any]) -> list[str]:
+    """The fields people type in (as column attributes) among an update's `changes`."""
+    named = {_column_of().get(name) for name in changes}
+    return [name for name in Car.stored.typed_in if name in named]
+
+
 class CarQuerySet(StateGuardedQuerySet):
     def available(self) -> "CarQuerySet":
         return self.filter(status=CarStatus.AVAILABLE)
@@ -325,8 +338,8 @@ class CarQuerySet(StateGuardedQuerySet):
         _refuse_in_bulk(kwargs)
         if isinstance(kwargs.get("plate"), str):  # as a form stores it (an expression: the constraint judges)
             kwargs["plate"] = plate_as_stored(kwargs["plate"])
-        if "value" in kwargs:
-            updated = self._reprice(kwargs)
+        if _typed_in(kwargs):
+            updated = self._edit(kwargs)
         else:
             updated = super().update(**kwargs)
             if updated:
@@ -345,30 +358,41 @@ class CarQuerySet(StateGuardedQuerySet):
                 car.plate = plate_as_stored(car.plate)
         return super().bulk_update(objs, fields, *args, **kwargs)
 
-    def _reprice(self, changes: dict[str, Any]) -> int:
-        """The update (bulk_update's too, which writes through update()), with the prices before and
-        after it read under lock and announced with one cars_repriced: the inventory, price history
-        and audit follow, one write each."""
+    def _edit(self, changes: dict[str, Any]) -> int:
+        """The update (bulk_update's too, which writes through update()) of fields people type in,
+        with their values before and after it read under lock: the prices it moved announced with
+        one cars_repriced (the inventory, price history and audit follow, one write each), the
+        other fields it changed with one cars_edited (the audit)."""
         if self.query.is_sliced:
             raise TypeError("Cannot update a query once a slice has been taken.")
+        typed = _typed_in(changes)
         with transaction.atomic(using=self.db, savepoint=False):
             # The cars locked by id alone: the caller's query may join, group or be distinct,
             # which FOR UPDATE refuses (PostgreSQL), and must not lock the rows it joins.
             locked = Car.objects.using(self.db).filter(pk__in=self.values("pk")).select_for_update().order_by("pk")
-            before = {pk: (status, value) for pk, status, value in locked.values_list("pk", "status", "value")}
+            before = {row["pk"]: row for row in locked.values("pk", "status", *typed)}
             if not before:
                 return 0
             rows = Car.objects.using(self.db).filter(pk__in=list(before))
             updated = super(CarQuerySet, rows).update(**changes)
-            moved = [
-                PriceMove(car=car, status=before[car.pk][0], old=before[car.pk][1], new=car.value)
-                for car in rows.select_related("brand").order_by("pk")
-                if car.value != before[car.pk][1]
-            ]
+            moved, edits = [], []
+            for car in rows.select_related("brand").order_by("pk"):
+                was = before[car.pk]
+                if "value" in typed and car.value != was["value"]:
+                    moved.append(PriceMove(car=car, status=was["status"], old=was["value"], new=car.value))
+                edited = sorted(
+                    Car._meta.get_field(name).name
+                    for name in typed
+                    if name != "value" and getattr(car, name) != was[name]
+                )
+                if edited:
+                    edits.append(CarEdit(car=car, fields=edited))
             # The version's row lock before the totals' (cars_repriced), as a single save takes them.
             CatalogueVersion.bump()
             if moved:
                 cars_repriced.send(sender=Car, changes=moved)
+            if edits:
+                cars_edited.send(sender=Car, edits=edits)
         return updated
 
     def delete(self) -> tuple[int, dict[str, int]]:

@@ -54,6 +54,28 @@ roll the write back. Not sent when no price changed.
 """
 
 
+@dataclass(frozen=True)
+class CarEdit:
+    """What a bulk write changed of one car, besides its price (cars_edited)."""
+
+    car: Any  # the Car as the write left it, brand loaded
+    fields: list[str]  # the names of the fields people type in whose stored value it changed, sorted
+
+
+cars_edited = Signal()
+"""Sent when a bulk write (queryset update, bulk_update) changed what people type in of many cars.
+
+The fields people type in (a model, a mileage, a brand...) besides the price (cars_repriced).
+
+Sent by `update(...)` and `bulk_update(...)` of such fields instead of N post_save, one send per
+UPDATE statement, in its transaction.
+
+kwargs: `edits` (list of CarEdit, one per car whose stored values the write changed, read under
+lock before and after it, in car id order). Sent with `send`: its receivers keep records (the
+audit log), and a failure must roll the write back. Not sent when nothing such changed.
+"""
+
+
 cars_removed = Signal()
 """Sent when a queryset delete removed many cars at once, instead of two signals per car.
 

@@ -6,13 +6,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from carsales.audit.models import AuditEntry
 from carsales.audit.receivers import log_car_saved, log_order_placed
 from carsales.catalog.models import Car
 from carsales.catalog.services import car_delete, car_update
-from carsales.conftest import CarFactory, UserFactory, order_for
+from carsales.conftest import BrandFactory, CarFactory, UserFactory, order_for
 from carsales.core.actor import acting_as
 from carsales.orders.services import order_cancel, order_mark_paid
 from carsales.sales.services import sale_void
@@ -170,3 +171,62 @@ def test_a_shell_write_is_logged_without_an_actor():
         car_update(car=car, value=Decimal("1"))
 
     assert AuditEntry.objects.get(action="car.price_changed").actor_name == ""
+
+
+# Each writes what people type in of the cars given, in bulk, as a shell or a script may.
+EDITS_IN_BULK = {
+    "update": lambda cars, brand: Car.objects.filter(pk__in=[car.pk for car in cars]).update(model="Renamed"),
+    "update with an expression": lambda cars, brand: Car.objects.filter(pk__in=[car.pk for car in cars]).update(
+        mileage=F("mileage") + 1000
+    ),
+    "update of the brand": lambda cars, brand: Car.objects.filter(pk__in=[car.pk for car in cars]).update(brand=brand),
+    "update of price and colour": lambda cars, brand: Car.objects.filter(pk__in=[car.pk for car in cars]).update(
+        value=F("value") + 1, colour="Teal"
+    ),
+    "bulk_update": lambda cars, brand: Car.objects.bulk_update(
+        [_with(car, colour="Teal", doors=3) for car in cars], ["colour", "doors"]
+    ),
+}
+EDITED = {
+    "update": ["model"],
+    "update with an expression": ["mileage"],
+    "update of the brand": ["brand"],
+    "update of price and colour": ["colour"],
+    "bulk_update": ["colour", "doors"],
+}
+
+
+def _with(car: Car, **values) -> Car:
+    for name, value in values.items():
+        setattr(car, name, value)
+    return car
+
+
+@pytest.mark.parametrize("path", EDITS_IN_BULK)
+def test_a_bulk_edit_of_cars_is_logged_per_car_changed_with_its_actor(path, staff):
+    cars = [CarFactory(mileage=10, colour="Red", doors=5) for _ in range(3)]
+    untouched = CarFactory(mileage=10, colour="Red", doors=5)
+    brand = BrandFactory()
+    logged_before = AuditEntry.objects.count()
+
+    with acting_as(staff):
+        EDITS_IN_BULK[path](cars, brand)
+
+    edits = AuditEntry.objects.filter(action="car.edited").order_by("object_id")
+    assert [(entry.object_id, entry.detail["fields"], entry.actor_name) for entry in edits] == [
+        (str(car.pk), EDITED[path], staff.username) for car in sorted(cars, key=lambda car: str(car.pk))
+    ]
+    assert actions(untouched) == ["car.created"]
+    repriced = AuditEntry.objects.filter(action="car.price_changed").count()
+    assert AuditEntry.objects.count() == logged_before + len(cars) + repriced
+    assert repriced == (len(cars) if path == "update of price and colour" else 0)
+
+
+def test_a_bulk_write_that_changes_nothing_logs_nothing(staff):
+    cars = [CarFactory(colour="Red") for _ in range(2)]
+    logged_before = AuditEntry.objects.count()
+
+    with acting_as(staff):
+        Car.objects.filter(pk__in=[car.pk for car in cars]).update(colour="Red")
+
+    assert AuditEntry.objects.count() == logged_before
