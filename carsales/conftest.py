@@ -24,7 +24,8 @@ from carsales.events.testing import deliveries_owed, deliveries_run
 
 # What only migrations build, not the models: PostgreSQL's own indexes (a trigram search, NULL
 # first going up), the catalogue version's NOTIFY, the triggers (live order lines and their cars,
-# inventory snapshots). The suite builds its tables from the models (--no-migrations), then adds these.
+# inventory snapshots, API tokens revoked by a new password). The suite builds its tables from the
+# models (--no-migrations), then adds these.
 MIGRATION_ONLY_SCHEMA = [
     ("carsales.catalog.migrations.0012_search_indexes", "add_trigram_indexes"),
     ("carsales.catalog.migrations.0018_catalogue_orderings_indexed", "add_dearest_first_index"),
@@ -33,6 +34,7 @@ MIGRATION_ONLY_SCHEMA = [
     ("carsales.orders.migrations.0008_held_cars_stay_held_while_lines_hold_them", "add_held_car_check"),
     ("carsales.inventory.migrations.0005_snapshot_each_totals_change", "add_totals_snapshot"),
     ("carsales.accounts.migrations.0007_user_names_and_emails_indexed_in_any_case", "create"),
+    ("carsales.accounts.migrations.0008_a_new_password_revokes_api_tokens", "add_token_revocation"),
 ]
 
 

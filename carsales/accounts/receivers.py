@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import is_password_usable
 from django.db.models.signals import post_save, pre_save
 
-from .services import buyer_ensure, credentials_replaced, signup_pending_end
+from .services import buyer_ensure, lockouts_lift, signup_pending_end
 from .signals import account_email_owed
 
 User = get_user_model()
@@ -25,16 +25,17 @@ def create_buyer_for_new_user(sender: type, instance: Any, created: bool, raw: b
 def revoke_credentials_on_new_password(
     sender: type, instance: Any, raw: bool, update_fields: Any = None, **kwargs: Any
 ) -> None:
-    """A password set by any path (reset, change, the admin, a shell, a fixture bringing another
-    hash) revokes the user's API tokens and lifts their lock-outs; the stored hash is compared,
-    not the instance's, so a dump loaded again revokes nothing. Noted for tell_of_new_password,
+    """A password saved by any path (reset, change, the admin, a shell, a fixture bringing another
+    hash) lifts the user's lock-outs; the stored hash is compared, not the instance's, so a dump
+    loaded again lifts nothing. (Its API tokens are revoked by the database, on every path, a
+    queryset update's too: accounts migration 0008.) Noted for tell_of_new_password,
     but from a fixture, which restores a password rather than sets one, and for a first password
     (none stored, or an unusable one): nothing was changed."""
     if instance.pk is None or (update_fields is not None and "password" not in update_fields):
         return
     stored = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
     if stored is not None and stored != instance.password:
-        credentials_replaced(user=instance)
+        lockouts_lift(username=instance.get_username())
         if not raw and stored and is_password_usable(stored):
             setattr(instance, _PASSWORD_REPLACED, True)
 

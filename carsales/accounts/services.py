@@ -313,13 +313,6 @@ def password_change(*, user: Any, password: str) -> None:
     user.save(update_fields=["password"])
 
 
-def credentials_replaced(*, user: Any) -> None:
-    """A user's password changed (reset, change, admin, shell): every API token they had is
-    revoked, as their sessions are, and their log-in lock-outs are lifted."""
-    Token.objects.filter(user=user).delete()
-    lockouts_lift(username=user.get_username())
-
-
 def rate_limits_described() -> dict[str, tuple[str, int]]:
     """Every rate limit this app counts under: what it counts, as staff read it beside the key
     (core.ratelimit.limits_reached), and how many attempts it allows per window."""

@@ -5,8 +5,11 @@ import json
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from carsales.conftest import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +109,57 @@ def test_a_fixture_bringing_another_password_revokes_the_token_and_one_bringing_
     assert Token.objects.filter(pk=token.pk).exists()
     load(make_password("an-older-pass-123"))  # an older backup of the account
     assert not Token.objects.filter(user=user).exists()
+
+
+def _set_by_save(user, password):
+    user.set_password(password)
+    user.save()
+
+
+def _set_by_save_of_that_field(user, password):
+    user.set_password(password)
+    user.save(update_fields=["password"])
+
+
+def _set_by_bulk_update(user, password):
+    user.set_password(password)
+    type(user).objects.bulk_update([user], ["password"])
+
+
+def _set_by_sql(user, password):
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE auth_user SET password = %s WHERE id = %s", [make_password(password), user.pk])
+
+
+# Every path a new password may take, a shell's and a script's included (bulk writes send no signal).
+NEW_PASSWORD = {
+    "save": _set_by_save,
+    "save naming the password": _set_by_save_of_that_field,
+    "queryset update": lambda user, password: (
+        type(user).objects.filter(pk=user.pk).update(password=make_password(password))
+    ),
+    "bulk_update": _set_by_bulk_update,
+    "SQL by hand": _set_by_sql,
+}
+
+
+@pytest.mark.parametrize("path", NEW_PASSWORD)
+def test_a_new_password_by_any_path_revokes_the_accounts_api_tokens_and_no_one_elses(path, user):
+    token = Token.objects.create(user=user)
+    others = Token.objects.create(user=UserFactory())
+
+    NEW_PASSWORD[path](user, "a-brand-new-pass-123")
+
+    assert not Token.objects.filter(pk=token.pk).exists()
+    assert Token.objects.filter(pk=others.pk).exists()
+    assert APIClient(headers={"Authorization": f"Token {token.key}"}).get("/api/cart/").status_code == 401
+
+
+def test_a_write_leaving_the_password_as_it_was_revokes_nothing(user):
+    token = Token.objects.create(user=user)
+
+    type(user).objects.filter(pk=user.pk).update(first_name="Ana")
+    type(user).objects.filter(pk=user.pk).update(password=user.password)
+    user.save()
+
+    assert Token.objects.filter(pk=token.pk).exists()
