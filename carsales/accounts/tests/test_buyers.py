@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 
 from carsales.accounts.models import Buyer
@@ -82,3 +83,15 @@ def test_the_admin_never_moves_a_buyer_and_their_orders_to_another_account(staff
     buyer.refresh_from_db()
     assert buyer.user_id == order.buyer.user_id and buyer.phone == "+1 555 0100"
     assert staff_client.get("/admin/accounts/buyer/add/").status_code == 403
+
+
+def test_a_user_bulk_created_gets_its_one_buyer_where_a_buyer_is_first_needed(client):
+    """bulk_create sends no post_save: its log-in, its cart and its profile ensure the buyer."""
+    User.objects.bulk_create([User(username="bulk", password=make_password("x-pass-123"))])
+    user = User.objects.get(username="bulk")
+    assert not Buyer.objects.filter(user=user).exists()
+
+    assert client.login(username="bulk", password="x-pass-123")
+    assert client.get("/cart/").status_code == 200 and client.get("/accounts/profile/").status_code == 200
+
+    assert Buyer.objects.filter(user=user).count() == 1
