@@ -16,14 +16,15 @@ one (composite keys), and the conditions of a table's constraints and indexes st
 
 On every database, a number past what an integer column holds is dropped from the list, as
 Django's exact lookup does: no row can hold it, and the database would refuse it (SQLite cannot
-bind it; PostgreSQL cannot cast it into the array).
+bind it; PostgreSQL cannot cast it into the array). A foreign key's exact lookup does the same.
 """
 
 from datetime import MAXYEAR, MINYEAR
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Field, ForeignObject, IntegerField
-from django.db.models.fields.related_lookups import RelatedIn
+from django.db.models.fields.related_lookups import RelatedExact, RelatedIn
 from django.db.models.functions import ExtractIsoYear, ExtractYear
 from django.db.models.lookups import In, YearExact, YearGt, YearGte, YearLt, YearLte
 
@@ -89,6 +90,20 @@ class RelatedArrayIn(_InMechanism, RelatedIn):
     pass
 
 
+class RelatedExactInRange(RelatedExact):
+    """A key compared with a number past what its column holds matches no row, as Django's own
+    exact lookup of an integer column does: SQLite cannot bind such a number, and a filter given
+    one (the admin's `?brand=99999999999999999999`) answered 500."""
+
+    def process_rhs(self, compiler: Any, connection: Any) -> tuple[str, Any]:
+        column = _integer_column(self.lhs)
+        if column is not None and isinstance(self.rhs, int) and not isinstance(self.rhs, bool):
+            low, high = connection.ops.integer_field_range(column.get_internal_type())
+            if not low <= self.rhs <= high:
+                raise EmptyResultSet
+        return super().process_rhs(compiler, connection)
+
+
 class _CalendarYear:
     """A date's year compared by the bounds of that year (Django's YearLookup), refused when the
     lookup is made unless both bounds exist in every time zone: 2 to 9998. Year 0 or 10000 has no
@@ -112,6 +127,7 @@ CALENDAR_YEAR_LOOKUPS = [
 def register() -> None:
     Field.register_lookup(ArrayIn)
     ForeignObject.register_lookup(RelatedArrayIn)
+    ForeignObject.register_lookup(RelatedExactInRange)
     for transform in (ExtractYear, ExtractIsoYear):
         for lookup in CALENDAR_YEAR_LOOKUPS:
             transform.register_lookup(lookup)
