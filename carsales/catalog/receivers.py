@@ -406,7 +406,7 @@ for signal, model, name in [
     (post_delete, CarPhoto, "photo_deleted"),
     (post_save, Brand, "brand_saved"),
     (post_delete, Brand, "brand_deleted"),
-    # A price change's save: a fixture's, a shell's (a car's own save writes its change sending none).
+    # A price change's save: a fixture's (a car's own save writes its change sending none).
     (post_save, PriceChange, "price_change_saved"),
 ]:
     signal.connect(catalogue_changed, sender=model, dispatch_uid=f"catalog.catalogue_changed.{name}")

@@ -42,6 +42,7 @@ from .models import (
     car_field_label,
     folded,
     plate_as_stored,
+    price_history_written,
 )
 from .selectors import gallery_refusal
 from .signals import PriceMove, car_stock_moved, cars_added
@@ -447,7 +448,8 @@ def price_changes_record(*, moves: list[PriceMove], actor: Any) -> int:
         PriceChange(car=move.car, old_value=move.old, new_value=move.new, changed_by=actor, changed_by_name=name)
         for move in moves
     ]
-    return len(PriceChange.objects.bulk_create(rows, batch_size=1000))
+    with price_history_written():
+        return len(PriceChange.objects.bulk_create(rows, batch_size=1000))
 
 
 def _same_maker(manufacturer: str, brand: str) -> bool:

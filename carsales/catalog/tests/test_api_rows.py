@@ -16,7 +16,7 @@ from rest_framework import serializers
 
 from carsales.catalog.api import CarSerializer, CarViewSet
 from carsales.catalog.api_rows import CarRowWriter
-from carsales.catalog.models import Car, PriceChange
+from carsales.catalog.models import Car, PriceChange, price_history_written
 from carsales.catalog.services import car_update, cars_withdraw
 from carsales.conftest import BrandFactory, CarFactory, UserFactory, reserved_car, sold_car
 
@@ -56,7 +56,8 @@ def cars() -> list[Car]:
     car_update(car=dropped, value=Decimal("18500.50"))  # a recent drop: shown
     long_ago = CarFactory(value=Decimal("30000"))
     car_update(car=long_ago, value=Decimal("29000"))
-    PriceChange.objects.filter(car=long_ago).update(changed_at=timezone.now() - timedelta(days=400))
+    with price_history_written():  # changed long ago
+        PriceChange.objects.filter(car=long_ago).update(changed_at=timezone.now() - timedelta(days=400))
     raised = CarFactory(value=Decimal("1000"))
     car_update(car=raised, value=Decimal("1100"))
     withdrawn = CarFactory()

@@ -7,14 +7,16 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from carsales.catalog.models import Car, PriceChange
+from carsales.catalog.models import Car, PriceChange, price_history_written
 from carsales.catalog.selectors import car_price_history, price_dropped_from, with_price_drop
-from carsales.catalog.services import car_update, cars_withdraw
+from carsales.catalog.services import car_delete, car_update, cars_withdraw
 from carsales.conftest import CarFactory, token_client
 from carsales.core.actor import acting_as
+from carsales.core.tests.invariants import store_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -143,13 +145,68 @@ def test_a_price_drop_read_from_the_history_is_the_one_the_lists_annotate(
     # The car page reads it from the history it shows (price_dropped_from), the lists by a subquery
     # (with_price_drop): the same rule, the same answer.
     car = CarFactory(value=None)
-    PriceChange.objects.filter(car=car).delete()
     now = timezone.now()
-    PriceChange.objects.bulk_create(
-        [PriceChange(car=car, old_value=old, new_value=new, changed_at=now - timedelta(days=days))
-         for old, new, days in changes]
-    )  # fmt: skip
+    with price_history_written():
+        PriceChange.objects.filter(car=car).delete()
+        PriceChange.objects.bulk_create(
+            [PriceChange(car=car, old_value=old, new_value=new, changed_at=now - timedelta(days=days))
+             for old, new, days in changes]
+        )  # fmt: skip
 
     annotated = with_price_drop(Car.objects.filter(pk=car.pk)).get().price_dropped_from
     expected = Decimal(dropped_from) if dropped_from else None
     assert (price_dropped_from(list(car_price_history(car=car))), annotated) == (expected, expected)
+
+
+def _changed_by_hand(change: PriceChange) -> PriceChange:
+    change.new_value = Decimal("1")
+    return change
+
+
+# Each takes a car's listing change and writes its history by hand, as a shell or a script may.
+HISTORY_BY_HAND = {
+    "queryset update": lambda change: PriceChange.objects.filter(pk=change.pk).update(new_value=Decimal("1")),
+    "update of every change": lambda change: PriceChange.objects.update(changed_at=timezone.now()),
+    "bulk_update": lambda change: PriceChange.objects.bulk_update([_changed_by_hand(change)], ["new_value"]),
+    "save of a change changed": lambda change: _changed_by_hand(change).save(),
+    "save naming its field": lambda change: _changed_by_hand(change).save(update_fields=["new_value"]),
+    "update_or_create": lambda change: PriceChange.objects.update_or_create(
+        pk=change.pk, defaults={"new_value": Decimal("1")}
+    ),
+    "create": lambda change: PriceChange.objects.create(car=change.car, old_value=change.new_value, new_value=1),
+    "bulk_create": lambda change: PriceChange.objects.bulk_create(
+        [PriceChange(car=change.car, old_value=change.new_value, new_value=Decimal("1"))]
+    ),
+    "bulk_create over it": lambda change: PriceChange.objects.bulk_create(
+        [_changed_by_hand(change)], update_conflicts=True, unique_fields=["id"], update_fields=["new_value"]
+    ),
+    "delete": lambda change: change.delete(),
+    "queryset delete": lambda change: PriceChange.objects.filter(pk=change.pk).delete(),
+    "base manager update": lambda change: PriceChange._base_manager.filter(pk=change.pk).update(new_value=1),
+    "base manager delete": lambda change: PriceChange._base_manager.filter(pk=change.pk).delete(),
+}
+
+
+@pytest.mark.parametrize("path", HISTORY_BY_HAND)
+def test_no_path_but_a_cars_own_writes_its_price_history(path):
+    car = CarFactory(value=Decimal("20000"))
+    before = history(car)
+
+    with pytest.raises(TypeError, match="price history"), transaction.atomic():
+        HISTORY_BY_HAND[path](PriceChange.objects.get(car=car))
+
+    assert history(car) == before
+    assert not store_problems()
+
+
+def test_a_cars_deletion_takes_its_history_and_an_accounts_keeps_its_name_on_it(staff):
+    car, sold_on = CarFactory(value=Decimal("20000")), CarFactory(value=Decimal("9000"))
+    with acting_as(staff):
+        car_update(car=sold_on, value=Decimal("8500"))
+
+    car_delete(car=car)
+    staff.delete()
+
+    assert not PriceChange.objects.filter(car_id=car.pk).exists()
+    assert history(sold_on) == [(Decimal("9000"), Decimal("8500"), staff.username), (None, Decimal("9000"), "")]
+    assert PriceChange.objects.filter(car=sold_on, changed_by__isnull=False).count() == 0

@@ -12,7 +12,7 @@ from django.utils import timezone
 from vininfo import Vin
 
 from carsales.catalog.demo_photos import car_picture
-from carsales.catalog.models import Brand, Car, PriceChange
+from carsales.catalog.models import Brand, Car, PriceChange, price_history_written
 from carsales.catalog.services import brand_create, car_create
 from carsales.core.groups import SALESPERSON
 
@@ -171,5 +171,6 @@ class Command(BaseCommand):
                 # Taken in over the last months, so days in stock mean something in the demo.
                 taken_in = timezone.now() - timedelta(days=rng.randint(0, 150), hours=rng.randint(0, 23))
                 Car.objects.filter(pk=car.pk).update(created_at=taken_in)
-                PriceChange.objects.filter(car=car).update(changed_at=taken_in)  # listed when taken in
+                with price_history_written():
+                    PriceChange.objects.filter(car=car).update(changed_at=taken_in)  # listed when taken in
         self.stdout.write(self.style.SUCCESS(f"Loaded {DEMO_CAR_COUNT} demo cars."))
