@@ -838,10 +838,26 @@ class CarPhotoQuerySet(models.QuerySet["CarPhoto"]):
         raise TypeError("Gallery photos cannot be bulk-created: use catalog.services.car_photos_add.")
 
     def update(self, **kwargs: Any) -> int:
+        _refuse_moving_photos(kwargs)
         updated = super().update(**kwargs)
         if updated:  # renditions written by a worker show on cached pages
             CatalogueVersion.bump()
         return updated
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        _refuse_moving_photos(fields)  # before its transaction: a refusal leaves the caller's usable
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+
+def _refuse_moving_photos(fields: Any) -> None:
+    """A bulk write sends no signal: a photo moved to another car, or given another image, would be
+    logged by no one, keep the old image's renditions and leave its old file behind."""
+    refused = sorted(set(fields) & {"car", "car_id", "image"})
+    if refused:
+        raise TypeError(
+            f"Gallery photos cannot be updated in bulk for {', '.join(refused)}: a photo stays with its car "
+            "and its image (add one with catalog.services.car_photos_add, take one out by deleting it)."
+        )
 
 
 class CarPhoto(models.Model):

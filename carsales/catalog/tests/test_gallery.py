@@ -270,6 +270,36 @@ def test_gallery_photos_cannot_be_bulk_created_past_their_receivers():
         CarPhoto.objects.bulk_create([CarPhoto(car=car, image="cars/photos/x.jpg")])
 
 
+def _moved(photo: CarPhoto, **values: Any) -> CarPhoto:
+    for name, value in values.items():
+        setattr(photo, name, value)
+    return photo
+
+
+@pytest.mark.parametrize(
+    "move",
+    [
+        lambda photo, other: CarPhoto.objects.filter(pk=photo.pk).update(car=other),
+        lambda photo, other: CarPhoto.objects.filter(pk=photo.pk).update(car_id=other.pk),
+        lambda photo, other: CarPhoto.objects.filter(pk=photo.pk).update(image="cars/photos/else.jpg"),
+        lambda photo, other: CarPhoto.objects.bulk_update([_moved(photo, car=other)], ["car"]),
+        lambda photo, other: CarPhoto.objects.bulk_update([_moved(photo, image="cars/photos/else.jpg")], ["image"]),
+    ],
+    ids=["update car", "update car_id", "update image", "bulk_update car", "bulk_update image"],
+)
+def test_a_gallery_photo_is_neither_moved_to_another_car_nor_given_another_image_in_bulk(move):
+    car, other = CarFactory(), CarFactory()
+    (photo,) = car_photos_add(car=car, files=[image_upload()])
+    image = photo.image.name
+
+    with pytest.raises(TypeError, match="a photo stays with its car"), transaction.atomic():
+        move(photo, other)
+
+    stored = CarPhoto.objects.get(pk=photo.pk)
+    assert (stored.car_id, stored.image.name) == (car.pk, image)
+    assert CarPhoto.objects.filter(pk=photo.pk).update(position=3) == 1  # what a reorder writes stays open
+
+
 def test_photos_with_names_as_long_as_a_column_holds_get_their_renditions(run_tasks: Any):
     long_name = "a-very-long-photo-name-from-a-phone-" + "x" * 50 + ".jpg"
     car = CarFactory(photo=image_upload(1200, 800, name=long_name))
