@@ -366,14 +366,19 @@ class CarQuerySet(StateGuardedQuerySet):
         if self.query.is_sliced:
             raise TypeError("Cannot update a query once a slice has been taken.")
         typed = _typed_in(changes)
+        chosen = self.order_by()  # as Django's own update picks its rows: no ordering (DISTINCT ON needs none)
         with transaction.atomic(using=self.db, savepoint=False):
             # The cars locked by id alone: the caller's query may join, group or be distinct,
             # which FOR UPDATE refuses (PostgreSQL), and must not lock the rows it joins.
-            locked = Car.objects.using(self.db).filter(pk__in=self.values("pk")).select_for_update().order_by("pk")
+            locked = Car.objects.using(self.db).filter(pk__in=chosen.values("pk")).select_for_update().order_by("pk")
             before = {row["pk"]: row for row in locked.values("pk", "status", *typed)}
-            if not before:
+            # The caller's conditions asked again of the rows as the lock found them: one another
+            # transaction changed meanwhile so that it matches no more (a bio staff typed, where
+            # the query asked for none) is left alone, as Django's update leaves it.
+            still = list(chosen.filter(pk__in=list(before)).values_list("pk", flat=True)) if before else []
+            if not still:
                 return 0
-            rows = Car.objects.using(self.db).filter(pk__in=list(before))
+            rows = Car.objects.using(self.db).filter(pk__in=still)
             updated = super(CarQuerySet, rows).update(**changes)
             moved, edits = [], []
             for car in rows.select_related("brand").order_by("pk"):

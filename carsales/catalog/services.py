@@ -17,7 +17,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import FileField, Max, Model, ProtectedError, Q
+from django.db.models import FileField, Max, Model, ProtectedError, Q, QuerySet
 from django.db.models.deletion import Collector
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -36,6 +36,7 @@ from .models import (
     CarPhoto,
     CarStatus,
     CarVinReport,
+    CatalogueVersion,
     PriceChange,
     bulk_counted,
     car_field_choice_label,
@@ -424,14 +425,19 @@ def car_bio_fill(*, car_id: int) -> str | None:
     to do (the car is gone, or has a text by now: staff typed one, or an earlier run wrote it).
 
     Runs outside any transaction (in a worker): the writer may wait seconds for a language
-    model. Stored with a queryset update() that only fills an empty text, so what staff typed
-    meanwhile is never overwritten and a second run writes nothing.
+    model. Stored with an UPDATE that only fills an empty text, so what staff typed meanwhile is
+    never overwritten and a second run writes nothing. Django's plain update: the system's text
+    for a car that had none is no edit anyone made, for the audit log (cars_edited) to list.
     """
     car = Car.objects.with_brand().filter(pk=car_id, bio="").first()
     if car is None:
         return None
     text = write_bio(car)
-    return text if Car.objects.filter(pk=car_id, bio="").update(bio=text) else None
+    with transaction.atomic():
+        filled = QuerySet.update(Car.objects.filter(pk=car_id, bio=""), bio=text)
+        if filled:
+            CatalogueVersion.bump()  # after the write, as CarQuerySet.update bumps it
+    return text if filled else None
 
 
 def price_change_record(*, car: Car, old: Decimal | None, new: Decimal | None, actor: Any) -> None:

@@ -230,3 +230,11 @@ def test_a_bulk_write_that_changes_nothing_logs_nothing(staff):
         Car.objects.filter(pk__in=[car.pk for car in cars]).update(colour="Red")
 
     assert AuditEntry.objects.count() == logged_before
+
+
+def test_the_text_the_system_writes_for_a_car_without_one_is_no_edit(run_tasks):
+    car = CarFactory(bio="")
+
+    run_tasks()
+
+    assert Car.objects.get(pk=car.pk).bio and actions(car) == ["car.created"]

@@ -235,13 +235,14 @@ def _history_edited_by_a_fixture(change: PriceChange) -> None:
         lambda change: price_history_written_by_the_catalogue(
             lambda: PriceChange.objects.filter(pk=change.pk).delete()
         ),
+        lambda change: price_history_written_by_the_catalogue(change.delete),
         lambda change: price_history_written_by_the_catalogue(
             lambda: PriceChange.objects.bulk_create(
                 [PriceChange(car=change.car, old_value=Decimal("99999"), new_value=change.new_value)]
             )
         ),
     ],
-    ids=["a fixture", "a queryset update", "a queryset delete", "a bulk_create"],
+    ids=["a fixture", "a queryset update", "a queryset delete", "a delete", "a bulk_create"],
 )
 def test_a_price_history_written_apart_from_its_car_shows_on_the_next_request(client, golf, write):
     """By a fixture, or the catalogue's own code (no other path writes a history: test_price_history)."""

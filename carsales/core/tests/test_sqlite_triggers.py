@@ -18,10 +18,12 @@ TRIGGERS = {
     "orders_orderitem_holds_a_held_car_update",
     "orders_held_car_stays_held",
     "inventory_totals_snapshot",
+    "accounts_new_password_revokes_tokens",
 }
 
 # A migrated database; then the field changes a migration would make, each rebuilding a table: the
-# car's (its own trigger's, and named by the order lines'), a line's (named by the car's) and the totals'.
+# car's (its own trigger's, and named by the order lines'), a line's (named by the car's), the totals',
+# the user's (its new password's trigger) and the API token's (named by it).
 SCRIPT = textwrap.dedent(
     """
     import django
@@ -29,9 +31,12 @@ SCRIPT = textwrap.dedent(
     from django.db import connection, models
     from carsales.catalog.models import Car
     from carsales.inventory.models import InventoryTotals
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
     from carsales.orders.models import OrderItem
 
-    for model, name in ((Car, "model"), (OrderItem, "price"), (InventoryTotals, "cars_count")):
+    rebuilt = (Car, "model"), (OrderItem, "price"), (InventoryTotals, "cars_count"), (User, "first_name")
+    for model, name in (*rebuilt, (Token, "created")):
         old = model._meta.get_field(name)
         new = old.clone()
         new.set_attributes_from_name(name)
