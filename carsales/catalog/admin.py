@@ -209,6 +209,12 @@ class CarAdmin(CheckedAgainOnRefusal, LenientAutocompleteAdmin):
 
     actions = ["withdraw", "relist"]
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """What deleting these cars takes: a car's price history goes with it, though no one may
+        delete a change by itself (Django asked for that permission too, refusing every car)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, perms_needed - {str(PriceChange._meta.verbose_name)}, protected
+
     # Staff who may only look (a Salesperson) see no withdrawn car, as on the site and the API
     # (catalog.facts.sees_stock_details); plates and VINs whole, as any staff who may see cars.
     def get_queryset(self, request: HttpRequest) -> QuerySet[Car]:

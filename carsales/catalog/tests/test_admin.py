@@ -83,3 +83,23 @@ def test_the_admin_lists_and_offers_brands_in_the_order_a_buyer_reads_them(staff
 
     assert [brand.name for brand in listed.context["cl"].result_list] == in_order
     assert [result["text"] for result in offered.json()["results"]] == in_order
+
+
+def test_staff_who_may_delete_cars_delete_one_in_the_admin_with_its_price_history(client):
+    from django.contrib.auth.models import Permission
+
+    from carsales.catalog.models import Car, PriceChange
+    from carsales.conftest import CarFactory, UserFactory
+
+    kept, deleted = CarFactory(), CarFactory()
+    member = UserFactory(is_staff=True)
+    member.user_permissions.add(*Permission.objects.filter(codename__in=["view_car", "delete_car"]))
+    client.force_login(member)
+
+    asked = client.get(f"/admin/catalog/car/{deleted.pk}/delete/")
+    done = client.post(f"/admin/catalog/car/{deleted.pk}/delete/", {"post": "yes"})
+
+    assert asked.status_code == 200 and "Are you sure" in asked.content.decode()
+    assert done.status_code == 302 and not Car.objects.filter(pk=deleted.pk).exists()
+    assert not PriceChange.objects.filter(car_id=deleted.pk).exists()
+    assert PriceChange.objects.filter(car=kept).exists()
