@@ -2,15 +2,16 @@
 
 from typing import Any
 
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, pre_save
 from django.utils import timezone
 
+from carsales.events.dumps import changed_on_load
 from carsales.orders.models import Order
-from carsales.orders.signals import order_cancelled, order_paid, order_placed, order_refunded
+from carsales.orders.signals import order_cancelled, order_paid, order_placed, order_refunded, orders_loaded
 from carsales.sales.models import Sale
 
 from .models import OrderEvent
-from .services import order_event_record, sale_day
+from .services import analytics_recount, figures_described, order_event_record, sale_day
 
 
 def count_placed_order(sender: type, order: Order, **kwargs: Any) -> None:
@@ -54,8 +55,29 @@ def uncount_voided_sale(sender: type, instance: Sale, **kwargs: Any) -> None:
     )
 
 
+def refuse_rewriting_an_event(sender: type[OrderEvent], instance: OrderEvent, raw: bool, **kwargs: Any) -> None:
+    """A fixture writes rows past OrderEvent's guard: it may restore events (a dump loaded again
+    writes each as it is), never change one."""
+    if raw and changed_on_load(
+        instance, [field.attname for field in OrderEvent._meta.concrete_fields], kwargs.get("using")
+    ):
+        raise TypeError(f"Order events are recorded once: a fixture cannot rewrite event #{instance.pk}.")
+
+
+def check_figures_of_loaded_rows(sender: type, **kwargs: Any) -> list[str]:
+    """A load leaving a day's figures other than its events say (a row of figures loaded alone, an
+    event added) is refused, as recount_analytics would report it."""
+    return [
+        f"the sales figures of {drift.day} ({figures_described(drift.recorded)}) are not its order events' "
+        f"({figures_described(drift.actual)})"
+        for drift in analytics_recount(fix=False)
+    ]
+
+
 order_placed.connect(count_placed_order, dispatch_uid="analytics.count_placed_order")
 order_paid.connect(count_paid_order, dispatch_uid="analytics.count_paid_order")
 order_cancelled.connect(count_cancelled_order, dispatch_uid="analytics.count_cancelled_order")
 order_refunded.connect(note_refunded_order, dispatch_uid="analytics.note_refunded_order")
 post_delete.connect(uncount_voided_sale, sender=Sale, dispatch_uid="analytics.uncount_voided_sale")
+pre_save.connect(refuse_rewriting_an_event, sender=OrderEvent, dispatch_uid="analytics.refuse_rewriting_an_event")
+orders_loaded.connect(check_figures_of_loaded_rows, dispatch_uid="analytics.check_figures_of_loaded_rows")

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -11,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from carsales.core.db import insert_unless_duplicate, insert_unless_duplicate_then_update
+from carsales.core.money import format_money
 from carsales.sales.models import Sale
 
 from .models import DailySales, OrderEvent
@@ -38,19 +40,20 @@ def order_event_record(
     """
     day = day or timezone.localdate()
     event = OrderEvent(order_id=order_id, kind=kind, amount=amount, cars=cars, day=day)
-    if not (placed or sales or revenue or voided):
-        return insert_unless_duplicate(event)  # listed only (a refund): no day's figures row made for it
-    return insert_unless_duplicate_then_update(
-        event,
-        seeding=DailySales,
-        lookup={"day": day},
-        changes={
-            "orders_placed": F("orders_placed") + placed,
-            "sales_count": F("sales_count") + sales,
-            "revenue": F("revenue") + revenue,
-            "sales_voided": F("sales_voided") + voided,
-        },
-    )
+    with OrderEvent.own_writes.opened():
+        if not (placed or sales or revenue or voided):
+            return insert_unless_duplicate(event)  # listed only (a refund): no day's figures row made for it
+        return insert_unless_duplicate_then_update(
+            event,
+            seeding=DailySales,
+            lookup={"day": day},
+            changes={
+                "orders_placed": F("orders_placed") + placed,
+                "sales_count": F("sales_count") + sales,
+                "revenue": F("revenue") + revenue,
+                "sales_voided": F("sales_voided") + voided,
+            },
+        )
 
 
 def sale_day(*, order_id: int, default: date) -> date:
@@ -67,6 +70,11 @@ class DayDrift:
 
 
 FIGURES = ("orders_placed", "sales_count", "revenue", "sales_voided")
+
+
+def figures_described(figures: tuple[Any, ...]) -> str:
+    placed, sales, revenue, voided = figures
+    return f"{placed} placed, {sales} sales, {format_money(revenue)}, {voided} voided"
 
 
 def _recount() -> dict[date, tuple[int, int, Decimal, int]]:
@@ -109,8 +117,10 @@ def analytics_recount(*, fix: bool) -> list[DayDrift]:
         if recorded.get(day, (0, 0, ZERO, 0)) != actual.get(day, (0, 0, ZERO, 0))
     ]
     if fix:
-        for drift in drifts:
-            DailySales.objects.update_or_create(day=drift.day, defaults=dict(zip(FIGURES, drift.actual, strict=True)))
+        with DailySales.own_writes.opened():
+            for drift in drifts:
+                figures = dict(zip(FIGURES, drift.actual, strict=True))
+                DailySales.objects.update_or_create(day=drift.day, defaults=figures)
     return drifts
 
 
@@ -125,10 +135,11 @@ def order_events_prune(*, older_than: timedelta | None = None, batch_size: int =
     """
     age = older_than if older_than is not None else timedelta(days=settings.CARSALES_ANALYTICS_EVENT_DAYS)
     cutoff = timezone.localdate() - age
-    DailySales.objects.filter(day__lt=cutoff, events_pruned=False).update(events_pruned=True)
-    standing = Sale.objects.values("order_id")
-    old = OrderEvent.objects.filter(day__lt=cutoff).exclude(kind=OrderEvent.Kind.PAID, order_id__in=standing)
-    deleted = 0
-    while ids := list(old.order_by("pk").values_list("pk", flat=True)[:batch_size]):
-        deleted += OrderEvent.objects.filter(pk__in=ids).delete()[0]
+    with OrderEvent.own_writes.opened():
+        DailySales.objects.filter(day__lt=cutoff, events_pruned=False).update(events_pruned=True)
+        standing = Sale.objects.values("order_id")
+        old = OrderEvent.objects.filter(day__lt=cutoff).exclude(kind=OrderEvent.Kind.PAID, order_id__in=standing)
+        deleted = 0
+        while ids := list(old.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+            deleted += OrderEvent.objects.filter(pk__in=ids).delete()[0]
     return deleted

@@ -1,7 +1,7 @@
 import re
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from carsales.core.db import bump_seeding_row
+from carsales.core.own_writes import OwnWrites, OwnWritesModel, OwnWritesQuerySet
 from carsales.core.state import StateGuardedModel, StateGuardedQuerySet
 from carsales.core.tracking import StoredRow
 
@@ -730,7 +731,6 @@ class CarVinReport(models.Model):
         return [car_field_label(name) for name in self.filled]
 
 
-_WRITING_PRICE_HISTORY: ContextVar[bool] = ContextVar("catalog_writing_price_history", default=False)
 _PRICE_HISTORY_IS_THE_SAVES = (
     "A car's price history is written by its saves (car_update, a bulk update of its price) and goes with "
     "the car: a change written, rewritten or deleted by hand would show buyers a price the car never had, "
@@ -738,47 +738,21 @@ _PRICE_HISTORY_IS_THE_SAVES = (
 )
 
 
-@contextmanager
-def price_history_written() -> Iterator[None]:
-    """Let the block write price changes: for the catalogue's own code (a bulk write's changes,
-    the demo's cars dated back to their taking in) and tests building a history."""
-    token = _WRITING_PRICE_HISTORY.set(True)
-    try:
-        yield
-    finally:
-        _WRITING_PRICE_HISTORY.reset(token)
-
-
-def _refuse_writing_price_history() -> None:
-    if not _WRITING_PRICE_HISTORY.get():
-        raise TypeError(_PRICE_HISTORY_IS_THE_SAVES)
-
-
-class PriceChangeQuerySet(MovesCatalogueVersion):
+class PriceChangeQuerySet(OwnWritesQuerySet, MovesCatalogueVersion):  # type: ignore[override]  # stubs: two as_manager()s
     """A car's price history, as its saves wrote it: no ORM path changes, adds or deletes a change
-    by hand (price_history_written lets the catalogue's own code). A car's deletion takes its
-    changes with it (the collector's delete), and a fixture restores them (loaddata checks that
-    each car's history ends at its price). A change written apart from its car's save moves the
-    catalogue's version (receivers.catalogue_changed), as the car page shows the history."""
+    by hand (PriceChange.own_writes; price_history_written lets the catalogue's own code). A car's
+    deletion takes its changes with it (the collector's delete), and a fixture restores them
+    (loaddata checks that each car's history ends at its price). A change written apart from its
+    car's save moves the catalogue's version (receivers.catalogue_changed), as the car page shows
+    the history."""
 
     def update(self, **kwargs: Any) -> int:
         # A deleted account's changes lose the link to it and keep its name (its on_delete, SET_NULL).
-        if kwargs != {"changed_by": None}:
-            _refuse_writing_price_history()
+        if kwargs == {"changed_by": None}:
+            return MovesCatalogueVersion.update(self, **kwargs)
         return super().update(**kwargs)
 
-    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
-        _refuse_writing_price_history()
-        return super().bulk_update(objs, fields, *args, **kwargs)
-
-    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
-        _refuse_writing_price_history()
-        if kwargs.get("update_conflicts"):  # it would rewrite the changes whose ids it names
-            raise TypeError(_PRICE_HISTORY_IS_THE_SAVES)
-        return super().bulk_create(objs, *args, **kwargs)
-
     def delete(self) -> tuple[int, dict[str, int]]:
-        _refuse_writing_price_history()
         deleted = super().delete()
         if deleted[0]:
             CatalogueVersion.bump()
@@ -788,7 +762,7 @@ class PriceChangeQuerySet(MovesCatalogueVersion):
     delete.queryset_only = True  # type: ignore[attr-defined]
 
 
-class PriceChange(models.Model):
+class PriceChange(OwnWritesModel):
     """A car's asking price as it changed (the first one too, from none), with who and when.
 
     Kept by a receiver of the car's save, in its transaction, from the row as stored before it
@@ -806,6 +780,7 @@ class PriceChange(models.Model):
     changed_at = models.DateTimeField(default=timezone.now)
 
     objects = PriceChangeQuerySet.as_manager()
+    own_writes = OwnWrites("catalog_price_history_written", refusal=_PRICE_HISTORY_IS_THE_SAVES)
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -818,14 +793,12 @@ class PriceChange(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """A new change only, always INSERTed, by the catalogue's own code (price_history_written)."""
-        _refuse_writing_price_history()
         if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields") is not None:
             raise TypeError(_PRICE_HISTORY_IS_THE_SAVES)
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        _refuse_writing_price_history()
         # Sends no post_delete (none is connected: a car's delete cascades to its changes in bulk).
         deleted = super().delete(*args, **kwargs)
         CatalogueVersion.bump()
@@ -834,6 +807,12 @@ class PriceChange(models.Model):
     @property
     def is_drop(self) -> bool:
         return self.old_value is not None and self.new_value is not None and self.new_value < self.old_value
+
+
+def price_history_written() -> AbstractContextManager[None]:
+    """Let the block write price changes: for the catalogue's own code (a bulk write's changes,
+    the demo's cars dated back to their taking in) and tests building a history."""
+    return PriceChange.own_writes.opened()
 
 
 class CarPhotoQuerySet(models.QuerySet["CarPhoto"]):

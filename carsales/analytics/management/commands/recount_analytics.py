@@ -2,13 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from carsales.analytics.services import analytics_recount
-from carsales.core.money import format_money
-
-
-def describe(figures: tuple[Any, ...]) -> str:
-    placed, sales, revenue, voided = figures
-    return f"{placed} placed, {sales} sales, {format_money(revenue)}, {voided} voided"
+from carsales.analytics.services import analytics_recount, figures_described
 
 
 class Command(BaseCommand):
@@ -23,8 +17,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("No drift: every day's figures match its order events."))
             return
         for drift in drifts:
-            self.stdout.write(
-                self.style.WARNING(f"{drift.day}: recorded {describe(drift.recorded)}, actual {describe(drift.actual)}")
-            )
+            recorded, actual = figures_described(drift.recorded), figures_described(drift.actual)
+            self.stdout.write(self.style.WARNING(f"{drift.day}: recorded {recorded}, actual {actual}"))
         verdict = "fixed" if fix else "run with --fix to correct them"
         self.stdout.write(f"{len(drifts)} day{'s' if len(drifts) != 1 else ''} drifted ({verdict}).")
