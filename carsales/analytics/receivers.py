@@ -10,7 +10,7 @@ from carsales.orders.models import Order
 from carsales.orders.signals import order_cancelled, order_paid, order_placed, order_refunded, orders_loaded
 from carsales.sales.models import Sale
 
-from .models import OrderEvent
+from .models import DailySales, OrderEvent
 from .services import analytics_recount, figures_described, order_event_record, sale_day
 
 
@@ -55,13 +55,13 @@ def uncount_voided_sale(sender: type, instance: Sale, **kwargs: Any) -> None:
     )
 
 
-def refuse_rewriting_an_event(sender: type[OrderEvent], instance: OrderEvent, raw: bool, **kwargs: Any) -> None:
-    """A fixture writes rows past OrderEvent's guard: it may restore events (a dump loaded again
-    writes each as it is), never change one."""
-    if raw and changed_on_load(
-        instance, [field.attname for field in OrderEvent._meta.concrete_fields], kwargs.get("using")
-    ):
-        raise TypeError(f"Order events are recorded once: a fixture cannot rewrite event #{instance.pk}.")
+def refuse_rewriting_a_record(sender: type[OrderEvent | DailySales], instance: Any, raw: bool, **kwargs: Any) -> None:
+    """A fixture writes rows past the models' guard: it may restore events and figures (a dump
+    loaded again writes each as it is), never change one stored. A day's figures whose events
+    were pruned are the record: nothing recounts them, so this is their only check."""
+    columns = [field.attname for field in sender._meta.concrete_fields]
+    if raw and changed_on_load(instance, columns, kwargs.get("using")):
+        raise TypeError(f"The sales records are kept as recorded: a fixture cannot rewrite {instance!r}.")
 
 
 def check_figures_of_loaded_rows(sender: type, **kwargs: Any) -> list[str]:
@@ -79,5 +79,8 @@ order_paid.connect(count_paid_order, dispatch_uid="analytics.count_paid_order")
 order_cancelled.connect(count_cancelled_order, dispatch_uid="analytics.count_cancelled_order")
 order_refunded.connect(note_refunded_order, dispatch_uid="analytics.note_refunded_order")
 post_delete.connect(uncount_voided_sale, sender=Sale, dispatch_uid="analytics.uncount_voided_sale")
-pre_save.connect(refuse_rewriting_an_event, sender=OrderEvent, dispatch_uid="analytics.refuse_rewriting_an_event")
+for model in (OrderEvent, DailySales):
+    pre_save.connect(
+        refuse_rewriting_a_record, sender=model, dispatch_uid=f"analytics.refuse_rewriting.{model._meta.model_name}"
+    )
 orders_loaded.connect(check_figures_of_loaded_rows, dispatch_uid="analytics.check_figures_of_loaded_rows")

@@ -257,9 +257,11 @@ def test_a_fixture_restores_the_figures_and_events_as_they_are_and_rewrites_neit
     paid = next(row for row in dump if row["model"] == "analytics.orderevent" and row["fields"]["kind"] == "paid")
     figures_row = next(row for row in dump if row["model"] == "analytics.dailysales")
     made_up = {"model": "analytics.orderevent", "pk": 500, "fields": {**paid["fields"], "order_id": 424242}}
+    pruned = {**figures_row["fields"], "revenue": "1.00", "events_pruned": True}
     for refused in (
         [{**paid, "fields": {**paid["fields"], "amount": "1.00"}}],  # an event rewritten
         [{**figures_row, "fields": {**figures_row["fields"], "revenue": "1.00"}}],  # the figures alone
+        [{**figures_row, "fields": pruned}],  # the figures rewritten, said to be the record past the events
         [made_up],  # an event its day's figures do not count
     ):
         with pytest.raises((CommandError, TypeError)):

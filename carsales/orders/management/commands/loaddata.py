@@ -39,7 +39,8 @@ class Command(loaddata.Command):
                 + "; ".join(problems[:10])
                 + ("…" if len(problems) > 10 else "")
                 + ". Load the rows that go with them together (an order's lines, cars and sale; a car's price "
-                "changes), or none."
+                "changes; a day's sales figures and its order events), or none (a drift already stored: "
+                "reconcile_inventory --fix, recount_analytics --fix)."
             )
 
     def save_obj(self, obj: DeserializedObject) -> bool:
