@@ -5,7 +5,6 @@ from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from django import forms
@@ -316,18 +315,6 @@ def _refuse_in_bulk(fields: Any) -> None:
         )
 
 
-@cache
-def _column_of() -> dict[str, str]:
-    """Each concrete field's column attribute, by its name or that attribute (brand, brand_id)."""
-    return {name: field.attname for field in Car._meta.concrete_fields for name in (field.name, field.attname)}
-
-
-def _typed_in(changes: dict[str, Any]) -> list[str]:
-    """The fields people type in (as column attributes) among an update's `changes`."""
-    named = {_column_of().get(name) for name in changes}
-    return [name for name in Car.stored.typed_in if name in named]
-
-
 class CarQuerySet(StateGuardedQuerySet):
     def available(self) -> "CarQuerySet":
         return self.filter(status=CarStatus.AVAILABLE)
@@ -339,7 +326,7 @@ class CarQuerySet(StateGuardedQuerySet):
         _refuse_in_bulk(kwargs)
         if isinstance(kwargs.get("plate"), str):  # as a form stores it (an expression: the constraint judges)
             kwargs["plate"] = plate_as_stored(kwargs["plate"])
-        if _typed_in(kwargs):
+        if Car.stored.typed_in_among(kwargs):
             updated = self._edit(kwargs)
         else:
             updated = super().update(**kwargs)
@@ -366,7 +353,7 @@ class CarQuerySet(StateGuardedQuerySet):
         other fields it changed with one cars_edited (the audit)."""
         if self.query.is_sliced:
             raise TypeError("Cannot update a query once a slice has been taken.")
-        typed = _typed_in(changes)
+        typed = Car.stored.typed_in_among(changes)
         chosen = self.order_by()  # as Django's own update picks its rows: no ordering (DISTINCT ON needs none)
         with transaction.atomic(using=self.db, savepoint=False):
             # The cars locked by id alone: the caller's query may join, group or be distinct,
@@ -781,6 +768,7 @@ class PriceChange(OwnWritesModel):
 
     objects = PriceChangeQuerySet.as_manager()
     own_writes = OwnWrites("catalog_price_history_written", refusal=_PRICE_HISTORY_IS_THE_SAVES)
+    INSERT_ONLY = True  # a change, once written, stays as it was (price_history_written or not)
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -790,13 +778,6 @@ class PriceChange(OwnWritesModel):
 
     def __str__(self) -> str:
         return f"car #{self.car_id}: {self.old_value} → {self.new_value}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """A new change only, always INSERTed, by the catalogue's own code (price_history_written)."""
-        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields") is not None:
-            raise TypeError(_PRICE_HISTORY_IS_THE_SAVES)
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         # Sends no post_delete (none is connected: a car's delete cascades to its changes in bulk).

@@ -3,7 +3,8 @@
 A model names its gate (`own_writes = OwnWrites(...)`) and takes OwnWritesModel and a queryset
 of OwnWritesQuerySet: then `save()`, `delete()`, and a queryset's `update()`, `bulk_update()`,
 `bulk_create()` (never an upsert) and `delete()` raise TypeError with the gate's refusal, unless
-they run inside `Model.own_writes.opened()`, which the app's services open. A model whose base
+they run inside `Model.own_writes.opened()`, which the app's services open (an INSERT_ONLY model
+saves new rows only, even inside it). A model whose base
 manager is its guarded one (`Meta.base_manager_name = "objects"`) is guarded on Django's own paths
 too. A fixture writes past them (a raw save): the app's loaddata checks judge what it loads.
 """
@@ -60,11 +61,17 @@ class OwnWritesQuerySet(models.QuerySet[Any]):
 
 class OwnWritesModel(models.Model):
     own_writes: ClassVar[OwnWrites]
+    # A record written once and never changed, even by its own app: save() INSERTs a new row only.
+    INSERT_ONLY: ClassVar[bool] = False
 
     class Meta:
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.INSERT_ONLY:
+            if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields") is not None:
+                raise TypeError(self.own_writes.refusal)
+            kwargs["force_insert"] = True  # never over a stored row given its pk
         self.own_writes.check()
         super().save(*args, **kwargs)
 

@@ -17,7 +17,7 @@ It also keeps a per-save scratch (`note` / `noted`) for what one receiver of a s
 another (an upload's foreseen name), so nothing else is stashed on instances.
 """
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -62,6 +62,12 @@ class StoredRow:
     def fields(self) -> tuple[str, ...]:
         typed_in = [name for name in self.typed_in if name not in self.named] if self.with_typed_in else []
         return (*self.named, *typed_in)
+
+    def typed_in_among(self, names: Iterable[str]) -> list[str]:
+        """The fields people type in among `names` (each by its name or its column attribute), as
+        column attributes, in the model's order: what a queryset update of `names` writes of them."""
+        named = {self._column.get(name) for name in names}
+        return [name for name in self.typed_in if name in named]
 
     @cached_property
     def _column(self) -> dict[str, str]:

@@ -15,10 +15,12 @@ def as_dumped(value: Any) -> Any:
     return value
 
 
-def changed_on_load(instance: models.Model, names: Sequence[str], using: str | None) -> list[str] | None:
-    """The columns among `names` (attnames) that loading `instance` would change in the stored row
-    with its pk, read as stored: empty for a dump loaded again; None for a row the database does
-    not hold."""
+def changed_on_load(instance: models.Model, names: Sequence[str] | None, using: str | None) -> list[str] | None:
+    """The columns among `names` (attnames; None: every column) that loading `instance` would
+    change in the stored row with its pk, read as stored: empty for a dump loaded again; None for
+    a row the database does not hold."""
+    if names is None:
+        names = [field.attname for field in instance._meta.concrete_fields]
     stored = type(instance)._base_manager.db_manager(using).filter(pk=instance.pk).values(*names).first()
     if stored is None:
         return None

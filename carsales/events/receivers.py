@@ -14,7 +14,7 @@ def kept_on_load(sender: type[models.Model], instance: models.Model, raw: bool, 
     again as it is, and rows this database does not hold load (a restore)."""
     if not raw:
         return
-    changed = changed_on_load(instance, [field.attname for field in sender._meta.concrete_fields], using)
+    changed = changed_on_load(instance, None, using)
     if changed:
         raise TypeError(
             f"{sender.__name__} #{instance.pk} is written by the events worker; a fixture cannot change its "

@@ -1,3 +1,0 @@
-from carsales.benchmarks.settings import *  # noqa
-
-CARSALES_TIMELINE = False
