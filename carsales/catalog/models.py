@@ -278,18 +278,31 @@ def bulk_counted() -> Iterator[None]:
         _BULK_COUNTED.reset(token)
 
 
-class CatalogueVersion(models.Model):
+_VERSION_MOVES_FORWARD = (
+    "The catalogue version only moves forward, by the writes that change what the catalogue shows "
+    "(CatalogueVersion.bump): a number set back or deleted by hand would let pages cached under an "
+    "earlier number (old prices, a sold car on sale) be served again."
+)
+
+
+class CatalogueVersion(OwnWritesModel):
     """A number every write to what the catalogue shows moves, in the write's own transaction.
 
     Cached pages are keyed by it (catalog.pages): a committed change is seen by the next request on
     every process, and cached copies of older versions are never read again. Moved by receivers of
-    the car, photo and brand signals and by queryset updates of cars and photos (paths that send none).
+    the car, photo and brand signals and by queryset updates of cars and photos (paths that send none),
+    and by nothing else: no ORM path sets it (OwnWrites, opened by no code; bump() is one UPDATE).
     """
+
+    own_writes = OwnWrites("catalog_version_written", refusal=_VERSION_MOVES_FORWARD)
 
     singleton = models.BooleanField(default=True, unique=True, editable=False)
     number = models.BigIntegerField(default=0)
 
+    objects = OwnWritesQuerySet.as_manager()
+
     class Meta:
+        base_manager_name = "objects"
         constraints = [models.CheckConstraint(condition=models.Q(singleton=True), name="catalogue_version_singleton")]
 
     def __str__(self) -> str:

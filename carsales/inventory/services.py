@@ -169,7 +169,7 @@ def inventory_reconcile(*, fix: bool, progress: Callable[[Iterable[int]], Iterab
     progress bar in the command). The latest snapshot, which the pages show, must be the totals.
     With `fix`, a drift is corrected and recorded as a snapshot.
     """
-    InventoryTotals.objects.get_or_create(singleton=True)
+    insert_unless_duplicate(InventoryTotals(singleton=True))
     totals = InventoryTotals.objects.select_for_update().get(singleton=True)
     bounds = Car.objects.aggregate(low=Min("id"), high=Max("id"))
     actual = Stock()
@@ -180,7 +180,8 @@ def inventory_reconcile(*, fix: bool, progress: Callable[[Iterable[int]], Iterab
     shown = Stock() if latest is None else Stock.of_row(latest)
     drift = Drift(recorded=Stock.of_row(totals), actual=actual, shown=shown)
     if fix and drift.exists:  # its snapshot recorded by the totals row's trigger
-        InventoryTotals.objects.filter(pk=totals.pk).update(**actual.as_columns(), updated_at=timezone.now())
+        with InventoryTotals.own_writes.opened():
+            InventoryTotals.objects.filter(pk=totals.pk).update(**actual.as_columns(), updated_at=timezone.now())
     return drift
 
 
@@ -198,5 +199,6 @@ def inventory_snapshots_prune(*, older_than: timedelta | None = None, batch_size
     thinned = old.exclude(pk__in=Subquery(closing))
     deleted = 0
     while ids := list(thinned.values_list("pk", flat=True)[:batch_size]):
-        deleted += CarInventory.objects.filter(pk__in=ids).delete()[0]
+        with CarInventory.own_writes.opened():
+            deleted += CarInventory.objects.filter(pk__in=ids).delete()[0]
     return deleted

@@ -20,8 +20,10 @@ def store_problems() -> list[str]:
     """Every way the stored rows break an invariant, as sentences; empty when all hold."""
     problems: list[str] = []
     drift = inventory_reconcile(fix=False)
-    if drift.exists:
-        problems.append(f"inventory {drift.recorded} differs from the recount {drift.actual}")
+    if drift.totals_drifted:
+        problems.append(f"inventory totals {drift.recorded} differ from the recount {drift.actual}")
+    if drift.snapshot_drifted:
+        problems.append(f"the latest inventory snapshot {drift.shown} differs from the totals {drift.recorded}")
 
     last_prices = dict(
         PriceChange.objects.order_by("car_id", "changed_at", "pk").values_list("car_id", "new_value")
