@@ -50,6 +50,14 @@ class SaleAdmin(admin.ModelAdmin):
         )  # fmt: skip
 
     def _void(self, request: HttpRequest, queryset: QuerySet[Sale], *, reason: str, note: str) -> None:
+        voided = gone = 0
         for sale in queryset:
-            sale_void(sale=sale, actor=request.user, reason=reason, note=note)
-        self.message_user(request, "Sale(s) voided.", messages.SUCCESS)
+            try:
+                sale_void(sale=sale, actor=request.user, reason=reason, note=note)
+                voided += 1
+            except Sale.DoesNotExist:  # voided by someone else while this list was read
+                gone += 1
+        if voided:
+            self.message_user(request, "Sale(s) voided.", messages.SUCCESS)
+        if gone:
+            self.message_user(request, f"{gone} voided by someone else meanwhile: nothing changed.", messages.INFO)

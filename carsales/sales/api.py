@@ -1,5 +1,5 @@
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -39,7 +39,10 @@ class SaleViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[Sale]:
         return sale_list()
 
-    @extend_schema(request=SaleVoidSerializer, responses={204: None})
+    @extend_schema(
+        request=SaleVoidSerializer,
+        responses={204: None, 404: OpenApiResponse(description="No such sale, or voided since (by anyone).")},
+    )
     @action(detail=True, methods=["post"], permission_classes=[staff_with("sales.view_sale", "sales.delete_sale")])
     def void(self, request: Request, pk: str | None = None) -> Response:
         sale = self.get_object()  # a sale gone is a 404, whatever the body

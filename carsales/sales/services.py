@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from carsales.core.actor import acting_as
+from carsales.core.gone import deleted_meanwhile
 from carsales.core.state import transition
 from carsales.orders.models import Order, VoidReason
 
@@ -59,12 +60,16 @@ def sale_void(
     the order is deactivated with the reason and its cars go back on sale (sales, pre_delete),
     the day's revenue is reversed (analytics), the audit log names the actor and the reason
     (audit, post_delete) and the buyer is told why (notifications). Raises ValidationError for
-    an unknown reason or a note too long, voiding nothing.
+    an unknown reason or a note too long, voiding nothing; the sale's DoesNotExist (deleted_meanwhile)
+    for a sale voided since `sale` was read, voiding nothing again: of two staff voiding it at once,
+    the second is told it was voided, not answered as if it had voided it.
     """
     note = note.strip()
     if reason not in VoidReason.values and reason != "":
         raise ValidationError({"reason": f"Choose one of: {', '.join(VoidReason.values)}."})
     if len(note) > VOID_NOTE_LENGTH:
         raise ValidationError({"note": f"Keep the note within {VOID_NOTE_LENGTH} characters (it has {len(note)})."})
-    with acting_as(actor), _voided_because(str(reason), note):
+    with transaction.atomic(), acting_as(actor), _voided_because(str(reason), note):
+        if not Sale.objects.select_for_update().filter(pk=sale.pk).values_list("pk", flat=True):
+            raise deleted_meanwhile(Sale)
         sale.delete()

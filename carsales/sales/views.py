@@ -10,6 +10,7 @@ from carsales.core.permissions import staff_required
 from carsales.orders.models import Order, back_on_sale
 
 from .forms import SaleVoidForm
+from .models import Sale
 from .selectors import sale_list
 from .services import sale_void
 
@@ -21,12 +22,7 @@ def sale_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     owes them a refund if their payment went through; nothing undoes it."""
     sale = sale_list().filter(pk=pk).first()
     if sale is None:
-        voided = _order_voided_meanwhile(request, sale_id=pk)
-        if voided is None:
-            raise Http404("No such sale.")
-        when = date_format(timezone.localtime(voided.voided_at), "DATETIME_FORMAT")
-        messages.info(request, f"The sale of order #{voided.pk} was voided already on {when}: nothing changed.")
-        return redirect(voided)
+        return _voided_already(request, sale_id=pk)
     order = sale.order
     form = SaleVoidForm(request.POST if request.method == "POST" else None, cars=order.total)
     if not form.is_valid():
@@ -37,9 +33,21 @@ def sale_void_view(request: HttpRequest, pk: int) -> HttpResponse:
             "order_named": _ORDER_OF_SALE.sign(f"{sale.pk}:{order.pk}"),
         }
         return render(request, "sales/sale_confirm_void.html", context)
-    sale_void(sale=sale, actor=request.user, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"])
+    try:
+        sale_void(sale=sale, actor=request.user, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"])
+    except Sale.DoesNotExist:  # voided by someone else since this request found it
+        return _voided_already(request, sale_id=pk)
     messages.success(request, f"The sale of order #{order.pk} is voided; {back_on_sale(order.total)}.")
     return redirect(order)
+
+
+def _voided_already(request: HttpRequest, *, sale_id: int) -> HttpResponse:
+    voided = _order_voided_meanwhile(request, sale_id=sale_id)
+    if voided is None:
+        raise Http404("No such sale.")
+    when = date_format(timezone.localtime(voided.voided_at), "DATETIME_FORMAT")
+    messages.info(request, f"The sale of order #{voided.pk} was voided already on {when}: nothing changed.")
+    return redirect(voided)
 
 
 # The page names the order whose sale it voids, signed with the sale: a sale voided is deleted,
