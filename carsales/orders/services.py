@@ -57,9 +57,11 @@ class CheckoutError(Exception):
 class AlreadyOrdered(CheckoutError):
     """The checkout's cars are the buyer's order already (the same checkout sent twice)."""
 
-    def __init__(self, order_id: int, *, cars: int) -> None:
-        confirmed = "the car" if cars == 1 else "the cars"
-        super().__init__(f"Order #{order_id} is placed already: it holds {confirmed} you confirmed.")
+    def __init__(self, order_id: int, *, cars: int, confirmed: bool) -> None:
+        held = "the car" if cars == 1 else "the cars"
+        # A checkout that named no cars (an API call without confirmed_car_ids) confirmed none.
+        which = f"{held} you confirmed" if confirmed else f"{held} your cart held"
+        super().__init__(f"Order #{order_id} is placed already: it holds {which}.")
         self.order_id = order_id
 
 
@@ -262,7 +264,7 @@ def order_place(
         # order's, not another buyer's: said once the refusal is rolled back.
         placed = _order_holding(buyer, refused.car_ids)
         if placed is not None:
-            raise AlreadyOrdered(placed, cars=len(refused.car_ids)) from refused
+            raise AlreadyOrdered(placed, cars=len(refused.car_ids), confirmed=bool(confirmed_car_ids)) from refused
         raise
 
 
@@ -284,7 +286,7 @@ def _order_placed(
     items = CartItem.objects.filter(cart=cart).select_related("cart", "car__brand").select_for_update(of=("cart",))
     in_cart = {item.car_id: item.car for item in items}
     if confirmed_car_ids and not in_cart and (placed := _order_holding(buyer, set(confirmed_car_ids))):
-        raise AlreadyOrdered(placed, cars=len(set(confirmed_car_ids)))
+        raise AlreadyOrdered(placed, cars=len(set(confirmed_car_ids)), confirmed=True)
     if confirmed_car_ids is not None and (changes := _cart_changes(in_cart, set(confirmed_car_ids), buyer)):
         raise CheckoutError(
             f"Your cart changed since you reviewed it: {'; '.join(changes)}. Check it and place the order again."
