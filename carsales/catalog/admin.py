@@ -15,6 +15,7 @@ from .selectors import cars_in_stock_for, gallery_refusal
 from .services import (
     StockError,
     brand_create,
+    brand_old_slug_forget,
     brand_rename,
     brand_slug_available,
     car_insert,
@@ -41,6 +42,15 @@ class BrandSlugHistoryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: BrandSlugHistory) -> None:
+        brand_old_slug_forget(old_slugs=BrandSlugHistory.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[BrandSlugHistory]) -> None:
+        brand_old_slug_forget(old_slugs=queryset)
 
 
 class BrandAdminForm(forms.ModelForm):
@@ -106,7 +116,8 @@ class PriceChangeAdmin(admin.ModelAdmin):
 
 @admin.register(CarVinReport)
 class CarVinReportAdmin(admin.ModelAdmin):
-    """Written by the VIN decoding after a car's save; a new VIN writes it again."""
+    """Written by the VIN decoding after a car's save; a new VIN writes it again, a cleared one
+    deletes it, and it goes with its car."""
 
     list_display = ["car", "vin", "manufacturer", "country", "problem", "decoded_at"]
     list_select_related = ["car__brand"]
@@ -116,6 +127,9 @@ class CarVinReportAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -210,10 +224,11 @@ class CarAdmin(CheckedAgainOnRefusal, LenientAutocompleteAdmin):
     actions = ["withdraw", "relist"]
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        """What deleting these cars takes: a car's price history goes with it, though no one may
-        delete a change by itself (Django asked for that permission too, refusing every car)."""
+        """What deleting these cars takes: a car's price history and VIN report go with it, though
+        no one may delete either by itself (Django asked for those permissions too, refusing every car)."""
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        return deleted, counts, perms_needed - {str(PriceChange._meta.verbose_name)}, protected
+        going_with_the_car = {str(model._meta.verbose_name) for model in (PriceChange, CarVinReport)}
+        return deleted, counts, perms_needed - going_with_the_car, protected
 
     # Staff who may only look (a Salesperson) see no withdrawn car, as on the site and the API
     # (catalog.facts.sees_stock_details); plates and VINs whole, as any staff who may see cars.

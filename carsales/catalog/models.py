@@ -181,18 +181,29 @@ class Brand(models.Model):
             raise ValidationError({"name": f"A brand named {same_name.name} already exists."})
 
 
-class BrandSlugHistory(models.Model):
+class BrandSlugHistory(OwnWritesModel):
     """A slug a brand had before it was renamed: links and filters made with it still find it.
 
     An old slug is never given to another brand (brand_slug_available checks both tables), so
-    it leads to one brand only.
+    it leads to one brand only. Written by brand_rename and forgotten by brand_old_slug_forget
+    alone (OwnWrites): one moved to another brand by hand would send its links there.
     """
+
+    own_writes = OwnWrites(
+        "catalog_brand_slug_history_written",
+        refusal="A brand's old slugs are kept by brand_rename, so that links made with them lead to that brand: "
+        "one written, moved or deleted by hand could send them to another. Rename the brand instead, or forget "
+        "an old slug with brand_old_slug_forget (the admin's delete).",
+    )
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="old_slugs")
     slug = models.SlugField(max_length=80, db_index=False, allow_unicode=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = OwnWritesQuerySet.as_manager()
+
     class Meta:
+        base_manager_name = "objects"
         verbose_name_plural = "brand slug history"
         constraints = [models.UniqueConstraint(fields=["slug"], name="brand_old_slug_unique")]  # as Brand's
 
@@ -703,9 +714,17 @@ def car_field_choice_label(name: str, value: Any) -> str:
     return str(dict(field.choices or ()).get(value, value))
 
 
-class CarVinReport(models.Model):
+class CarVinReport(OwnWritesModel):
     """What a car's VIN told when decoded, for staff: the facts it filled in and where it disagrees
-    with what staff typed. Written by a durable receiver after the car is saved with a new VIN."""
+    with what staff typed. Written by a durable receiver after the car is saved with a new VIN
+    (car_vin_decode), and by nothing else (OwnWrites); it goes with its car."""
+
+    own_writes = OwnWrites(
+        "catalog_vin_report_written",
+        refusal="A VIN report says what the car's VIN told when decoded (car_vin_decode, after a save with a new "
+        "VIN): one written, changed or deleted by hand would show staff what the VIN never said. Save the car "
+        "with its VIN instead.",
+    )
 
     car = models.OneToOneField(Car, on_delete=models.CASCADE, related_name="vin_report")
     vin = models.CharField("VIN", max_length=17)
@@ -720,7 +739,10 @@ class CarVinReport(models.Model):
     problem = models.CharField(max_length=200, blank=True, help_text="Why the VIN could not be decoded.")
     decoded_at = models.DateTimeField(auto_now=True)
 
+    objects = OwnWritesQuerySet.as_manager()
+
     class Meta:
+        base_manager_name = "objects"
         verbose_name = "VIN report"
 
     def __str__(self) -> str:

@@ -157,10 +157,18 @@ def brand_rename(*, brand: Brand, name: str) -> Brand:
     brand.full_clean(exclude=["slug"])
     slug = brand_slug_available(name=brand.name, brand=brand)
     if slug != brand.slug:
-        BrandSlugHistory.objects.filter(brand=brand, slug=slug).delete()  # taking an old slug back
-        BrandSlugHistory.objects.create(brand=brand, slug=brand.slug)
+        with BrandSlugHistory.own_writes.opened():
+            BrandSlugHistory.objects.filter(brand=brand, slug=slug).delete()  # taking an old slug back
+            BrandSlugHistory.objects.create(brand=brand, slug=brand.slug)
         brand.slug = slug
     return _brand_store(brand)
+
+
+def brand_old_slug_forget(*, old_slugs: QuerySet[BrandSlugHistory]) -> int:
+    """Forget these old slugs: links made with them lead nowhere, and a new brand may take one.
+    Returns how many were forgotten."""
+    with BrandSlugHistory.own_writes.opened():
+        return old_slugs.delete()[0]
 
 
 @transaction.atomic
@@ -477,17 +485,19 @@ def car_vin_decode(*, car_id: int, vin: str) -> CarVinReport | None:
     if car is None or car.vin != vin:
         return None
     if not vin:
-        CarVinReport.objects.filter(car=car).delete()
+        with CarVinReport.own_writes.opened():
+            CarVinReport.objects.filter(car=car).delete()
         return None
     earlier = CarVinReport.objects.filter(car=car, vin=vin).first()
     try:
         facts = vin_decode(vin)
     except ValueError as unknown:
-        report, _ = CarVinReport.objects.update_or_create(
-            car=car,
-            defaults={"vin": vin, "manufacturer": "", "country": "", "model_years": [], "details": {},
-                      "filled": [], "disagreements": [], "problem": str(unknown)},
-        )  # fmt: skip
+        with CarVinReport.own_writes.opened():
+            report, _ = CarVinReport.objects.update_or_create(
+                car=car,
+                defaults={"vin": vin, "manufacturer": "", "country": "", "model_years": [], "details": {},
+                          "filled": [], "disagreements": [], "problem": str(unknown)},
+            )  # fmt: skip
         return report
     body_text = facts.details.get("Body", "")
     from_vin: dict[str, Any] = {
@@ -516,19 +526,20 @@ def car_vin_decode(*, car_id: int, vin: str) -> CarVinReport | None:
         for name, value in fill.items():
             setattr(car, name, value)
         car.save(update_fields=[*fill, "updated_at"])
-    report, _ = CarVinReport.objects.update_or_create(
-        car=car,
-        defaults={
-            "vin": vin,
-            "manufacturer": facts.manufacturer,
-            "country": facts.country,
-            "model_years": list(facts.model_years),
-            "details": facts.details,
-            "filled": sorted({*fill, *(earlier.filled if earlier else [])}),
-            "disagreements": disagreements,
-            "problem": "",
-        },
-    )
+    with CarVinReport.own_writes.opened():
+        report, _ = CarVinReport.objects.update_or_create(
+            car=car,
+            defaults={
+                "vin": vin,
+                "manufacturer": facts.manufacturer,
+                "country": facts.country,
+                "model_years": list(facts.model_years),
+                "details": facts.details,
+                "filled": sorted({*fill, *(earlier.filled if earlier else [])}),
+                "disagreements": disagreements,
+                "problem": "",
+            },
+        )
     return report
 
 

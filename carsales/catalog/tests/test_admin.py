@@ -85,13 +85,15 @@ def test_the_admin_lists_and_offers_brands_in_the_order_a_buyer_reads_them(staff
     assert [result["text"] for result in offered.json()["results"]] == in_order
 
 
-def test_staff_who_may_delete_cars_delete_one_in_the_admin_with_its_price_history(client):
+def test_staff_who_may_delete_cars_delete_one_in_the_admin_with_its_price_history_and_vin_report(client):
     from django.contrib.auth.models import Permission
 
-    from carsales.catalog.models import Car, PriceChange
+    from carsales.catalog.models import Car, CarVinReport, PriceChange
+    from carsales.catalog.services import car_vin_decode
     from carsales.conftest import CarFactory, UserFactory
 
-    kept, deleted = CarFactory(), CarFactory()
+    kept, deleted = CarFactory(), CarFactory(vin="1HGCM82633A004352")
+    car_vin_decode(car_id=deleted.pk, vin=deleted.vin)
     member = UserFactory(is_staff=True)
     member.user_permissions.add(*Permission.objects.filter(codename__in=["view_car", "delete_car"]))
     client.force_login(member)
@@ -102,4 +104,21 @@ def test_staff_who_may_delete_cars_delete_one_in_the_admin_with_its_price_histor
     assert asked.status_code == 200 and "Are you sure" in asked.content.decode()
     assert done.status_code == 302 and not Car.objects.filter(pk=deleted.pk).exists()
     assert not PriceChange.objects.filter(car_id=deleted.pk).exists()
+    assert not CarVinReport.objects.filter(car_id=deleted.pk).exists()
     assert PriceChange.objects.filter(car=kept).exists()
+
+
+def test_staff_forget_a_brands_old_slugs_in_the_admin_one_or_several_at_once(staff_client):
+    from carsales.catalog.services import brand_create, brand_rename
+
+    brand = brand_create(name="Honda")
+    for name in ("Honda Motor", "Honda Motor Co", "Honda Cars"):
+        brand = brand_rename(brand=brand, name=name)
+    first, *others = BrandSlugHistory.objects.order_by("pk")
+
+    staff_client.post(f"/admin/catalog/brandslughistory/{first.pk}/delete/", {"post": "yes"})
+    chosen = {"action": "delete_selected", "_selected_action": [old.pk for old in others], "post": "yes"}
+    staff_client.post("/admin/catalog/brandslughistory/", chosen)
+
+    assert not BrandSlugHistory.objects.exists()
+    assert brand_create(name="Honda").slug == "honda"  # forgotten: free for a brand of its own

@@ -12,7 +12,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import models, transaction
 
 from carsales.analytics.models import DailySales, OrderEvent
-from carsales.catalog.models import CatalogueVersion, PriceChange
+from carsales.catalog.models import BrandSlugHistory, CarVinReport, CatalogueVersion, PriceChange
+from carsales.catalog.services import brand_rename, car_vin_decode
 from carsales.conftest import CarFactory, order_for
 from carsales.core.own_writes import OwnWritesModel
 from carsales.core.tests.invariants import store_problems
@@ -23,20 +24,33 @@ pytestmark = pytest.mark.django_db
 
 
 def _stored(model: type[models.Model]) -> models.Model:
-    """A row of `model` as the app's own code wrote it: a car listed, and its order paid."""
-    order_mark_paid(order=order_for(CarFactory(value=Decimal("10"))), actor=AnonymousUser())
+    """A row of `model` as the app's own code wrote it: a car listed with its VIN decoded, its
+    brand renamed, and its order paid."""
+    car = CarFactory(value=Decimal("10"), vin="1HGCM82633A004352")
+    car_vin_decode(car_id=car.pk, vin=car.vin)
+    brand_rename(brand=car.brand, name=f"{car.brand.name} Motors")
+    order_mark_paid(order=order_for(car), actor=AnonymousUser())
     return model.objects.order_by("-pk").first()  # type: ignore[attr-defined]
 
 
-GUARDED = [CatalogueVersion, PriceChange, InventoryTotals, CarInventory, OrderEvent, DailySales]
+GUARDED = [
+    CatalogueVersion,
+    PriceChange,
+    BrandSlugHistory,
+    CarVinReport,
+    InventoryTotals,
+    CarInventory,
+    OrderEvent,
+    DailySales,
+]
 
 
 def _editable(row: models.Model) -> str:
-    """A column of the row people might set by hand: a number, not its key."""
+    """A column of the row people might set by hand: a number or a text, not a key."""
     return next(
         field.attname
         for field in row._meta.concrete_fields
-        if isinstance(field, (models.IntegerField, models.DecimalField)) and not field.primary_key
+        if isinstance(field, (models.IntegerField, models.DecimalField, models.CharField)) and not field.primary_key
     )
 
 
@@ -49,8 +63,15 @@ def _twin(row: models.Model) -> models.Model:
     return type(row)(**_values(row))
 
 
+def _change(row: models.Model) -> dict[str, Any]:
+    """A new value for its editable column."""
+    name = _editable(row)
+    return {name: "7" if isinstance(row._meta.get_field(name), models.CharField) else 7}
+
+
 def _changed(row: models.Model) -> models.Model:
-    setattr(row, _editable(row), 7)
+    for name, value in _change(row).items():
+        setattr(row, name, value)
     return row
 
 
@@ -63,14 +84,14 @@ PATHS: dict[str, Callable[[models.Model], Any]] = {
     "create": lambda row: _objects(row).create(**_values(row)),
     "save the stored row": lambda row: _changed(row).save(),
     "save naming the field": lambda row: _changed(row).save(update_fields=[_editable(row)]),
-    "queryset update": lambda row: _objects(row).filter(pk=row.pk).update(**{_editable(row): 7}),
-    "base manager update": lambda row: type(row)._base_manager.filter(pk=row.pk).update(**{_editable(row): 7}),
+    "queryset update": lambda row: _objects(row).filter(pk=row.pk).update(**_change(row)),
+    "base manager update": lambda row: type(row)._base_manager.filter(pk=row.pk).update(**_change(row)),
     "bulk_update": lambda row: _objects(row).bulk_update([_changed(row)], [_editable(row)]),
     "bulk_create": lambda row: _objects(row).bulk_create([_twin(row)]),
     "bulk_create over the stored row": lambda row: _objects(row).bulk_create(
         [_changed(row)], update_conflicts=True, unique_fields=["pk"], update_fields=[_editable(row)]
     ),
-    "update_or_create": lambda row: _objects(row).update_or_create(pk=row.pk, defaults={_editable(row): 7}),
+    "update_or_create": lambda row: _objects(row).update_or_create(pk=row.pk, defaults=_change(row)),
     "get_or_create": lambda row: _objects(row).get_or_create(pk=row.pk + 1000, defaults=_values(row)),
     "instance delete": lambda row: row.delete(),
     "queryset delete": lambda row: _objects(row).filter(pk=row.pk).delete(),
