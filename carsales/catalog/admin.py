@@ -4,7 +4,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 
 from carsales.core.admin_mixins import CheckedAgainOnRefusal, LenientAutocompleteAdmin, RecordedOnlyAdmin
@@ -51,6 +52,12 @@ class BrandSlugHistoryAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[BrandSlugHistory]) -> None:
         brand_old_slug_forget(old_slugs=queryset)
+
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id: int) -> HttpResponse:
+        response = super().response_delete(request, obj_display, obj_id)
+        if isinstance(response, HttpResponseRedirect):  # back to the list, not the admin's index (no change perm)
+            return HttpResponseRedirect(reverse("admin:catalog_brandslughistory_changelist"))
+        return response
 
 
 class BrandAdminForm(forms.ModelForm):

@@ -116,7 +116,8 @@ def test_staff_forget_a_brands_old_slugs_in_the_admin_one_or_several_at_once(sta
         brand = brand_rename(brand=brand, name=name)
     first, *others = BrandSlugHistory.objects.order_by("pk")
 
-    staff_client.post(f"/admin/catalog/brandslughistory/{first.pk}/delete/", {"post": "yes"})
+    forgotten = staff_client.post(f"/admin/catalog/brandslughistory/{first.pk}/delete/", {"post": "yes"})
+    assert forgotten.url == "/admin/catalog/brandslughistory/"  # back to the list
     chosen = {"action": "delete_selected", "_selected_action": [old.pk for old in others], "post": "yes"}
     staff_client.post("/admin/catalog/brandslughistory/", chosen)
 
