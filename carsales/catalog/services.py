@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.text import get_text_list, slugify
 
 from carsales.core.db import IDS_PER_STATEMENT, insert_select, insert_soon, one_round_trip, pks_in, values_stored
-from carsales.core.gone import deleted_meanwhile
+from carsales.core.gone import stored_or_gone
 
 from .bio import write_bio
 from .images import thumbnail_of, webp_of
@@ -152,7 +152,7 @@ def brand_rename(*, brand: Brand, name: str) -> Brand:
 
     Raises ValidationError on `name` as brand_create does; nothing is saved then.
     """
-    brand = Brand.objects.select_for_update().get(pk=brand.pk)
+    brand = stored_or_gone(Brand.objects.select_for_update(), pk=brand.pk)
     brand.name = name.strip()
     brand.full_clean(exclude=["slug"])
     slug = brand_slug_available(name=brand.name, brand=brand)
@@ -704,10 +704,7 @@ def uncommitted_uploads_sweep(*, older_than: float | None = None) -> int:
 def _car_locked(car: Car) -> Car:
     """The car's row, locked: gallery changes of one car queue. Raises Car.DoesNotExist, marked
     as deleted meanwhile (core.gone: a 404), when another request deleted it."""
-    try:
-        return Car.objects.select_for_update(of=("self",)).get(pk=car.pk)
-    except Car.DoesNotExist:
-        raise deleted_meanwhile(Car) from None
+    return stored_or_gone(Car.objects.select_for_update(of=("self",)), pk=car.pk)
 
 
 @transaction.atomic

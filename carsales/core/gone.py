@@ -10,7 +10,7 @@ each service it calls. Any other DoesNotExist escaping a view is a bug, and stay
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
@@ -18,6 +18,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+M = TypeVar("M", bound=models.Model)
 
 
 class DeletedMeanwhile(ObjectDoesNotExist):
@@ -34,6 +36,17 @@ def deleted_meanwhile(model: type[models.Model]) -> Exception:
     """The exception a locked re-read of a `model` row raises when the row is gone: an instance of
     `model.DoesNotExist` and of DeletedMeanwhile, saying "This car was deleted meanwhile."."""
     return _deleted_meanwhile_class(model)(f"This {model._meta.verbose_name} was deleted meanwhile.")
+
+
+def stored_or_gone(rows: "models.QuerySet[M]", **lookup: Any) -> M:
+    """The row `lookup` names among `rows` (a service's locked re-read: `select_for_update()` and
+    what it joins), or deleted_meanwhile(model) when another request deleted it since the caller
+    found it. Every service's re-read goes through here (a test holds them to it): a plain get()
+    would let the model's bare DoesNotExist escape as a 500."""
+    try:
+        return rows.get(**lookup)
+    except ObjectDoesNotExist:  # the model's own, which get() raises
+        raise deleted_meanwhile(rows.model) from None
 
 
 class GoneAsNotFoundMiddleware:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from carsales.catalog.models import Car, CarStatus
 from carsales.core.db import insert_unless_duplicate, write_soon
+from carsales.core.gone import stored_or_gone
 
 from .models import CarInventory, InventoryTotals
 
@@ -170,7 +171,7 @@ def inventory_reconcile(*, fix: bool, progress: Callable[[Iterable[int]], Iterab
     With `fix`, a drift is corrected and recorded as a snapshot.
     """
     insert_unless_duplicate(InventoryTotals(singleton=True))
-    totals = InventoryTotals.objects.select_for_update().get(singleton=True)
+    totals = stored_or_gone(InventoryTotals.objects.select_for_update(), singleton=True)
     bounds = Car.objects.aggregate(low=Min("id"), high=Max("id"))
     actual = Stock()
     if bounds["low"] is not None:

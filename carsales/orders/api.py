@@ -18,6 +18,7 @@ from carsales.accounts.services import buyer_ensure
 from carsales.catalog.models import Car
 from carsales.catalog.selectors import cars_visible_to
 from carsales.core.api_fields import IdField, IdRelatedField
+from carsales.core.gone import stored_or_gone
 from carsales.core.permissions import staff_with
 from carsales.core.serializers import ModelSerializer
 
@@ -295,7 +296,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             order = service(order=self.get_object(), actor=request.user)
         except OrderStateError as refusal:
             return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
-        return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data)
+        return Response(self.get_serializer(stored_or_gone(self.get_queryset(), pk=order.pk)).data)
 
     @extend_schema(request=PaymentSerializer, responses={200: OrderSerializer, 409: ORDER_STATE_REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[staff_with("orders.change_order")])

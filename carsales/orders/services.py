@@ -22,6 +22,7 @@ from django.utils.formats import date_format
 from carsales.accounts.models import Buyer
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.services import OFF_SALE, StockError, cars_release, cars_reserve, cars_sell
+from carsales.core.gone import stored_or_gone
 from carsales.core.money import format_money
 from carsales.core.state import transition
 
@@ -117,8 +118,8 @@ def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
     (one buyer cannot hoard the stock). The cart row is locked, so two adds at once for one
     buyer cannot both slip under the limit.
     """
-    Cart.objects.select_for_update().only("pk").get(pk=cart.pk)
-    car = Car.objects.select_for_update(of=("self",)).select_related("brand").get(pk=car.pk)
+    stored_or_gone(Cart.objects.select_for_update().only("pk"), pk=cart.pk)
+    car = stored_or_gone(Car.objects.select_for_update(of=("self",)).select_related("brand"), pk=car.pk)
     if not car.is_available:
         raise CartError(f"{car} {OFF_SALE[CarStatus(car.status)]}.")
     if car.value is None:
@@ -168,7 +169,7 @@ def cart_merge(*, source: Cart, target: Cart) -> CartMerge:
     deleted. The buyer's cart row is locked first, as cart_item_add does, so a car added in
     another tab at the same moment cannot slip past the limit.
     """
-    Cart.objects.select_for_update().only("pk").get(pk=target.pk)
+    stored_or_gone(Cart.objects.select_for_update().only("pk"), pk=target.pk)
     existing = CartItem.objects.filter(cart=target).values("car_id")
     # In the order the visitor added them (the cart's): past the limit, the last added are left out.
     lines = CartItem.objects.filter(cart=source).exclude(car_id__in=existing).select_related("car__brand")
@@ -363,7 +364,7 @@ def _order_locked_placed(order_id: int, *, to: OrderStatus) -> Order:
     """The order, its row locked; raises OrderStateError unless it is placed and active: one the
     caller would make `to` (paid, cancelled) already is said to be so, since when, and that
     nothing changed (the same action sent again, from a page left open); another, that it cannot."""
-    order = Order.objects.select_for_update().get(pk=order_id)
+    order = stored_or_gone(Order.objects.select_for_update(), pk=order_id)
     if order.awaits_payment:
         return order
     if not order.is_active:
@@ -459,7 +460,7 @@ def order_record_refund(*, order: Order, actor: AbstractBaseUser | AnonymousUser
         validate_payment_reference(reference)
     except ValidationError as refused:
         raise ValidationError({"reference": refused.messages}) from None
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = stored_or_gone(Order.objects.select_for_update(), pk=order.pk)
     refusal = order.refund_refused_because
     if refusal:
         raise OrderStateError(refusal)
@@ -534,7 +535,7 @@ def order_deactivate(*, order_id: int, reason: VoidReason | str = "", note: str 
     Only the cars this order's live lines hold are released, so a car another order holds is
     never touched. Idempotent: an order already inactive is left alone.
     """
-    order = Order.objects.select_for_update().get(pk=order_id)
+    order = stored_or_gone(Order.objects.select_for_update(), pk=order_id)
     if not order.is_active:
         return
     cars_release(car_ids=_order_lines_release(order), held_as=CarStatus.SOLD)

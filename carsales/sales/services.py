@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from carsales.core.actor import acting_as
-from carsales.core.gone import deleted_meanwhile
+from carsales.core.gone import stored_or_gone
 from carsales.core.state import transition
 from carsales.orders.models import Order, VoidReason
 
@@ -70,6 +70,5 @@ def sale_void(
     if len(note) > VOID_NOTE_LENGTH:
         raise ValidationError({"note": f"Keep the note within {VOID_NOTE_LENGTH} characters (it has {len(note)})."})
     with transaction.atomic(), acting_as(actor), _voided_because(str(reason), note):
-        if not Sale.objects.select_for_update().filter(pk=sale.pk).values_list("pk", flat=True):
-            raise deleted_meanwhile(Sale)
+        stored_or_gone(Sale.objects.select_for_update().only("pk"), pk=sale.pk)
         sale.delete()
