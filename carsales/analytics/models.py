@@ -55,7 +55,7 @@ class DailySales(OwnWritesModel):
     day = models.DateField(unique=True)
     orders_placed = models.IntegerField(default=0)
     sales_count = models.IntegerField(default=0)
-    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    revenue = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0"))
     sales_voided = models.IntegerField(default=0, help_text="Sales of this day voided since (already taken off).")
     events_pruned = models.BooleanField(
         default=False, help_text="Its order events were pruned after the retention: its figures are the record."

@@ -17,7 +17,7 @@ class StockCounts(models.Model):
 
     cars_count = models.IntegerField(default=0, help_text="Cars in stock: available, reserved or withdrawn; not sold.")
     cars_value = models.DecimalField(
-        max_digits=16, decimal_places=2, default=Decimal("0"), help_text="Total asking price of the cars in stock."
+        max_digits=20, decimal_places=2, default=Decimal("0"), help_text="Total asking price of the cars in stock."
     )
     available_count = models.IntegerField(default=0)
     reserved_count = models.IntegerField(default=0)

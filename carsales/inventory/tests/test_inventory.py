@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 
 from carsales.catalog.models import Car
 from carsales.catalog.services import car_delete, car_update
@@ -262,3 +262,22 @@ def test_the_link_past_the_longest_in_stock_names_what_the_readers_catalogue_lis
     assert (listed, "see them all" in page, "see those on sale" in page) == (
         (2, True, False) if reader == "stock staff" else (1, False, True)
     )
+
+
+def test_the_stock_holds_a_fleet_of_the_dearest_cars_past_what_16_digits_held():
+    """A car may cost up to 9,999,999,999.99: ten thousand of them overflowed the totals (a 500 on
+    every car write after). Set near that line as a recount of such a fleet would leave it."""
+    dearest = Decimal("9999999999.99")
+    CarFactory(value=dearest)
+    fleet = Decimal("99999999999990.00")  # 10^14 less a cent a car: the most 16 digits held
+    with InventoryTotals.own_writes.opened():
+        InventoryTotals.objects.update(cars_count=10_000, available_count=10_000, cars_value=fleet)
+
+    CarFactory(value=dearest)
+
+    count, value = current()
+    assert count == 10_001 and InventoryTotals.objects.get().cars_value == value
+    if connection.vendor == "postgresql":
+        assert value == fleet + dearest
+    else:  # SQLite keeps a decimal as a float (Django's backend): at 10^14, to within a cent
+        assert abs(value - (fleet + dearest)) <= Decimal("0.01")
