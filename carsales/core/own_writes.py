@@ -6,7 +6,8 @@ of OwnWritesQuerySet: then `save()`, `delete()`, and a queryset's `update()`, `b
 they run inside `Model.own_writes.opened()`, which the app's services open (an INSERT_ONLY model
 saves new rows only, even inside it). A model whose base
 manager is its guarded one (`Meta.base_manager_name = "objects"`) is guarded on Django's own paths
-too. A fixture writes past them (a raw save): the app's loaddata checks judge what it loads.
+too. A fixture writes past them (a raw save): the app's loaddata checks judge what it loads. So
+does a data migration (its historical models have neither the queryset nor the save here).
 """
 
 from collections.abc import Iterable, Iterator

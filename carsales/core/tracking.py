@@ -104,8 +104,8 @@ class StoredRow:
         """Lock `instance`'s row and read it, in the caller's transaction, for the saves of it the
         block makes: a service that must lock the row before it changes it (and know it is there)
         pays for one read, not two. Raises the model's DoesNotExist, marked as deleted meanwhile
-        (core.gone: a 404), when the row is gone. The reading goes to the first save of this
-        instance; save no other copy of the row before it.
+        (core.gone: a 404), when the row is gone. The reading goes to the first save or delete of
+        this instance; save or delete no other copy of the row before it.
 
         `refresh` (attribute names): set on `instance` as the locked row holds them, in the same
         read: a save writing some fields then checks its row as it will be, not a stale copy."""
@@ -136,7 +136,8 @@ class StoredRow:
         reading.written = self._after(instance, reading)
 
     def _read_before_delete(self, sender: Any, instance: models.Model, **kwargs: Any) -> None:
-        setattr(instance, _SLOT, _Reading(self._read(instance), raw=False, update_fields=None))
+        ahead = instance.__dict__.pop(_AHEAD, None)  # read by locked(), as for a save
+        setattr(instance, _SLOT, _Reading(ahead if ahead is not None else self._read(instance), False, None))
 
     def _reading(self, instance: models.Model) -> _Reading:
         reading = instance.__dict__.get(_SLOT)

@@ -12,13 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Sum
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.signals import PriceMove, car_stock_moved, cars_added, cars_removed, cars_repriced
 from carsales.core.money import format_money
+from carsales.events.dumps import changed_on_load
 from carsales.orders.signals import orders_loaded
 
+from .models import CarInventory
 from .services import Stock, inventory_apply_change, inventory_reconcile
 
 # Noted on the save or delete once its change is counted, so a second delivery of the same
@@ -83,6 +85,16 @@ def car_deleted_update_inventory(sender: type[Car], instance: Car, **kwargs: Any
     inventory_apply_change(change=Stock() - _stock(Car.stored.before(instance)))
 
 
+def refuse_rewriting_a_snapshot(sender: type[CarInventory], instance: CarInventory, raw: bool, **kwargs: Any) -> None:
+    """A fixture writes rows past the models' guard: it may restore snapshots (a dump loaded again
+    writes each as it is), never change one stored. The load check compares the latest only: an
+    older one rewritten would change the stock's history on the staff page, unseen."""
+    if raw and changed_on_load(instance, None, kwargs.get("using")):
+        raise TypeError(
+            f"The inventory's snapshots are kept as taken: a fixture cannot rewrite snapshot #{instance.pk}."
+        )
+
+
 def check_inventory_of_loaded_rows(sender: Any, **kwargs: Any) -> list[str]:
     """A fixture's cars are counted as they load, but its inventory rows are written as given: the
     totals must still be the cars', and the latest snapshot the totals."""
@@ -114,3 +126,4 @@ cars_added.connect(cars_added_update_inventory, sender=Car, dispatch_uid="invent
 cars_removed.connect(cars_removed_update_inventory, sender=Car, dispatch_uid="inventory.cars_removed_update_inventory")
 post_delete.connect(car_deleted_update_inventory, sender=Car, dispatch_uid="inventory.car_deleted_update_inventory")
 orders_loaded.connect(check_inventory_of_loaded_rows, dispatch_uid="inventory.check_inventory_of_loaded_rows")
+pre_save.connect(refuse_rewriting_a_snapshot, sender=CarInventory, dispatch_uid="inventory.refuse_rewriting_a_snapshot")

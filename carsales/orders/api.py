@@ -229,7 +229,7 @@ class CheckoutView(APIView):
             201: OrderSerializer,
             404: OpenApiResponse(description="The cart_id given is not your cart."),
             409: OpenApiResponse(
-                description="The cars confirmed are your order already (the checkout sent twice): `order` is its id."
+                description="The cart's cars are your order already (the checkout sent twice): `order` is its id."
             ),
         },
     )

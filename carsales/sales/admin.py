@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from carsales.core.admin_mixins import confirmed_or_asked
+from carsales.core.gone import DeletedMeanwhile
 from carsales.core.money import format_money
 
 from .forms import SaleVoidForm
@@ -55,7 +56,7 @@ class SaleAdmin(admin.ModelAdmin):
             try:
                 sale_void(sale=sale, actor=request.user, reason=reason, note=note)
                 voided += 1
-            except Sale.DoesNotExist:  # voided by someone else while this list was read
+            except DeletedMeanwhile:  # voided by someone else while this list was read
                 gone += 1
         if voided:
             self.message_user(request, "Sale(s) voided.", messages.SUCCESS)

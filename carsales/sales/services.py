@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from carsales.core.actor import acting_as
-from carsales.core.gone import stored_or_gone
 from carsales.core.state import transition
 from carsales.orders.models import Order, VoidReason
 
@@ -69,6 +68,5 @@ def sale_void(
         raise ValidationError({"reason": f"Choose one of: {', '.join(VoidReason.values)}."})
     if len(note) > VOID_NOTE_LENGTH:
         raise ValidationError({"note": f"Keep the note within {VOID_NOTE_LENGTH} characters (it has {len(note)})."})
-    with transaction.atomic(), acting_as(actor), _voided_because(str(reason), note):
-        stored_or_gone(Sale.objects.select_for_update().only("pk"), pk=sale.pk)
+    with acting_as(actor), _voided_because(str(reason), note), Sale.stored.locked(sale):
         sale.delete()

@@ -6,11 +6,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods
 
+from carsales.core.gone import DeletedMeanwhile
 from carsales.core.permissions import staff_required
 from carsales.orders.models import Order, back_on_sale
 
 from .forms import SaleVoidForm
-from .models import Sale
 from .selectors import sale_list
 from .services import sale_void
 
@@ -35,7 +35,7 @@ def sale_void_view(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "sales/sale_confirm_void.html", context)
     try:
         sale_void(sale=sale, actor=request.user, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"])
-    except Sale.DoesNotExist:  # voided by someone else since this request found it
+    except DeletedMeanwhile:  # voided by someone else since this request found it
         return _voided_already(request, sale_id=pk)
     messages.success(request, f"The sale of order #{order.pk} is voided; {back_on_sale(order.total)}.")
     return redirect(order)

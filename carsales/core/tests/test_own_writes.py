@@ -1,5 +1,6 @@
-"""Every model whose rows only its own app writes (OwnWritesModel), by every ORM path a shell, a
-script or a data migration may take: each refused, nothing written. A new such model fails
+"""Every model whose rows only its own app writes (OwnWritesModel), by every ORM path a shell or a
+script may take: each refused, nothing written. (A data migration's historical models and a fixture
+write past the guard: the recount commands and loaddata's checks judge what they leave.) A new such model fails
 here until it has a stored row to try the paths on."""
 
 from collections.abc import Callable

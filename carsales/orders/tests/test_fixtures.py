@@ -357,6 +357,23 @@ def test_a_fixtures_inventory_rows_must_be_the_cars_they_count(tmp_path):
     assert_store_is_true()
 
 
+def test_a_fixture_restores_the_inventorys_snapshots_as_taken_and_rewrites_none(tmp_path):
+    from carsales.inventory.models import CarInventory
+
+    CarFactory(value=100)
+    CarFactory(value=50)
+    dump = _rows_of(*CarInventory.objects.order_by("pk"))
+    call_command("loaddata", _fixture(tmp_path, dump), verbosity=0)  # loaded again as they are
+    first = dump[0]
+    first["fields"]["cars_count"] = 999  # the stock's history, as the staff page charts it
+
+    with pytest.raises(TypeError, match=rf"a fixture cannot rewrite snapshot #{first['pk']}"):
+        call_command("loaddata", _fixture(tmp_path, [first]), verbosity=0)
+
+    assert CarInventory.objects.get(pk=first["pk"]).cars_count == 1
+    assert_store_is_true()
+
+
 def _paid_order_fixture(tmp_path, **order_fields) -> tuple[str, int]:
     """A paid order's whole set (car, line, order, sale) as dumped, under new ids, its order's fields changed."""
     from django.contrib.auth.models import AnonymousUser
