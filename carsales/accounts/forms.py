@@ -221,6 +221,13 @@ class LoginForm(auth_forms.AuthenticationForm):
             raise forms.ValidationError(self.UNCONFIRMED, code="unconfirmed")
 
 
+class LimitLiftForm(forms.Form):
+    """A rate limit to lift, as the lock-outs page posts it: refused, never a failed query, when
+    the name holds a NUL byte (PostgreSQL compares no text with one)."""
+
+    limit = forms.CharField(max_length=255, strip=False)
+
+
 class LockoutLiftForm(forms.Form):
     """A lock-out to lift, as the lock-outs page posts it: refused, never a failed query, when the
     name holds a NUL byte or the address is not one."""

@@ -20,7 +20,7 @@ from carsales.core.permissions import staff_required
 from carsales.core.ratelimit import attempt_refused, limit_lift, limits_reached, over_limit, refused_with
 from carsales.core.text import duration_said
 
-from .forms import UNCONFIRMED_SESSION_KEY, LockoutLiftForm, PasswordChangeForm, ProfileForm, SignUpForm
+from .forms import UNCONFIRMED_SESSION_KEY, LimitLiftForm, LockoutLiftForm, PasswordChangeForm, ProfileForm, SignUpForm
 from .services import (
     account_activate,
     account_sign_up,
@@ -217,7 +217,8 @@ def lockouts(request: HttpRequest) -> HttpResponse:
     # Lifting a limit is the power lifting a lock-out is: letting someone try again now.
     limits = rate_limits_described()
     if request.method == "POST" and "limit" in request.POST:
-        if limit_lift(name=request.POST["limit"], scopes=limits):
+        limit = LimitLiftForm(request.POST)
+        if limit.is_valid() and limit_lift(name=limit.cleaned_data["limit"], scopes=limits):
             messages.success(request, "The limit is lifted: they can try again now.")
         else:
             messages.error(request, "No such limit: its window may have ended already.")

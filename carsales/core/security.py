@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import http_date
 
@@ -135,6 +137,37 @@ class NulInQueryMiddleware:
 
 
 NUL_IN_QUERY = "The address holds a NUL character (%00), which no search or filter can hold: leave it out."
+
+
+class AdminSelectionMiddleware:
+    """Answer 400 to an admin action posted with a selected row that is no key of its list.
+
+    Django's admin filters the list by the keys posted (`_selected_action`) as they come: one that
+    is not a number, for a list keyed by numbers, or past what the column holds, failed inside the
+    query, a 500, on every list with an action (ours and the ones Django and the libraries
+    register). Checked here, by each list's own key field, for all of them at once.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+        model_admin = getattr(view, "model_admin", None)  # the admin's own views carry it
+        if model_admin is None or request.method != "POST" or "action" not in request.POST:
+            return None
+        key = model_admin.model._meta.pk
+        try:
+            for selected in request.POST.getlist(ACTION_CHECKBOX_NAME):
+                key.run_validators(key.to_python(selected))  # a number, within the column's range
+        except ValidationError:
+            return bad_request(request, RefusedRequest(NOT_A_ROW_OF_THE_LIST))
+        return None
+
+
+NOT_A_ROW_OF_THE_LIST = "The action names a row that is not in the list: choose the rows from the list."
 
 PRIVATE = "max-age=0, no-cache, no-store, must-revalidate, private"
 

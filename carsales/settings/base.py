@@ -94,6 +94,7 @@ MIDDLEWARE = [
     # Inside every layer that reads the request or marks the response (headers, user, cart, messages),
     # so the pages they answer with are the site's, like any other.
     "carsales.core.security.NulInQueryMiddleware",
+    "carsales.core.security.AdminSelectionMiddleware",
     "carsales.core.methods.MethodNotAllowedPageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # A row deleted by another request while this one acted on it: the 404 page, not a 500.

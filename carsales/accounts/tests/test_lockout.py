@@ -226,6 +226,9 @@ def test_every_limit_the_accounts_count_under_is_listed_and_only_those_are_lifte
 
     page = staff_client.get("/staff/lockouts/")
     staff_client.post("/staff/lockouts/", {"limit": "elsewhere:x:1"})
+    with_a_nul = staff_client.post("/staff/lockouts/", {"limit": "signup_resend:4\x002:1"}, follow=True)
+
+    assert "No such limit" in with_a_nul.content.decode()  # not a failed query (PostgreSQL)
 
     assert [(limit.what, limit.key) for limit in page.context["limits"]] == [
         ("Sign-up links sent again to the account with this id", "42")

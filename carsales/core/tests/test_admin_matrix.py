@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser
+from django.db import models
 from django.db.models import Model
 
 from carsales.catalog.services import brand_rename
@@ -231,3 +232,20 @@ def test_world_holds_an_order_in_every_state(world: dict[str, Any]) -> None:
         order.refresh_from_db()
     assert {orders["placed"].status, orders["paid"].status, orders["cancelled"].status} == set(OrderStatus)
     assert not orders["voided"].is_active
+
+
+@pytest.mark.parametrize(
+    ("model", "action"), _actions(), ids=lambda value: value if isinstance(value, str) else _label(value)
+)
+@pytest.mark.parametrize("selected", ["abc", "1.5", "99999999999999999999999", ""])
+def test_every_admin_action_given_a_row_no_list_holds_is_refused_with_a_400(
+    model: type[Model], action: str, selected: str, staff_client: Any
+) -> None:
+    if not isinstance(model._meta.pk, models.IntegerField):
+        pytest.skip("its keys are text: any of these may be one")
+    response = staff_client.post(
+        _admin_url(model, "changelist"), {"action": action, "_selected_action": [selected], "post": "yes"}
+    )
+
+    assert response.status_code == 400, f"{_label(model)} {action} {selected!r}: {response.status_code}"
+    assert "not in the list" in response.content.decode()
