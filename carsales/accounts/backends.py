@@ -9,9 +9,12 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from axes.backends import AxesStandaloneBackend
 from axes.exceptions import AxesBackendPermissionDenied
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -152,22 +155,40 @@ class CaseInsensitiveModelBackend(ModelBackend):
 
 
 def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
-    """The name axes counts failures against (AXES_USERNAME_CALLABLE): the username of the account
-    the log-in names (account_for_login), lowercased; what was typed, lowercased, when it names none.
+    """The name axes counts failures against (AXES_USERNAME_CALLABLE): the name as typed, in any
+    case (`ana`, `Ana` and `ANA` are one name), whether or not an account has it. Cut to what
+    axes' column holds: a longer name is no account's, and its tries still count.
 
-    Otherwise `ana`, `Ana`, `ANA` and ana's email would each get their own five tries at the same
-    account, and alternating them would never lock it. Cut to what axes' column holds: a longer
-    name is no account's, and its tries still count.
+    Never the account a name leads to: a lock shown for an address because its account's
+    username was locked told a stranger which address goes with which name. An account's
+    spellings (its username, its email) are counted together apart (LockoutBackend), unseen.
     """
     source = credentials or getattr(request, "data", request.POST)
     name = source.get(UserModel.USERNAME_FIELD)
     if not isinstance(name, str):
         return None
-    account = account_named(request, name)
-    return (account.get_username() if account else name).lower()[:LOCKOUT_NAME_LENGTH]
+    return lockout_spelling(name)
+
+
+def lockout_spelling(name: str) -> str:
+    """A name as lock-outs count it: in any case, NFKC, cut to axes' column."""
+    return UserModel.normalize_username(name).lower()[:LOCKOUT_NAME_LENGTH]
+
+
+def account_spellings(account: User) -> set[str]:
+    """The names a log-in may give for `account`, as lockout_username counts them."""
+    return {lockout_spelling(name) for name in (account.get_username(), account.email) if name}
 
 
 LOCKOUT_NAME_LENGTH = 255  # axes' AccessAttempt.username
+
+
+def _failures_of(request: Any, account: User) -> int:
+    """The wrong passwords given for `account` from this request's address, by any of its spellings:
+    alternating them gives no more tries."""
+    return sum(AxesProxyHandler.get_failures(request, {"username": name}) for name in account_spellings(account))
+
+
 # The request attribute naming the inactive account whose password a log-in gave.
 INACTIVE_ACCOUNT_MATCHED = "carsales_inactive_account_matched"
 
@@ -184,9 +205,17 @@ class LockoutBackend(AxesStandaloneBackend):
             # No client to lock out: a shell, a management command, the test client's login().
             return None
         try:
-            return super().authenticate(request, username, password, **kwargs)
+            super().authenticate(request, username, password, **kwargs)
         except AxesBackendPermissionDenied:
             # axes' middleware answers from this flag on Django's request; an API view passes
             # DRF's Request, a wrapper whose attributes the middleware never sees.
             getattr(request, "_request", request).axes_locked_out = True
             raise
+        named = username if username is not None else kwargs.get(UserModel.USERNAME_FIELD)
+        account = account_named(request, named) if isinstance(named, str) else None
+        if account is not None and _failures_of(request, account) >= settings.AXES_FAILURE_LIMIT:
+            # Its other spelling (its username, its email) used up the account's tries here: no
+            # password is checked, and the log-in is told what a wrong one is told. The lock itself
+            # shows on the spelling that earned it only, which tells no one whose address is whose.
+            raise PermissionDenied
+        return None

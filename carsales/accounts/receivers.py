@@ -4,9 +4,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import is_password_usable
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save, pre_save
 
-from .services import buyer_ensure, lockouts_lift, signup_pending_end
+from carsales.core.security import client_counted
+
+from .services import buyer_ensure, failures_clear, lockouts_lift, signup_pending_end
 from .signals import account_email_owed
 
 User = get_user_model()
@@ -65,8 +68,17 @@ def end_pending_sign_up_of_active_user(
         signup_pending_end(user=instance)
 
 
+def clear_failures_of_every_spelling(sender: type, request: Any, user: Any, **kwargs: Any) -> None:
+    """A log-in that gave the right password clears the account's failures at this address by each
+    of its spellings, as axes clears the one it was typed with: the owner is not locked out next
+    by a slip typed the other way."""
+    if request is not None:
+        failures_clear(user=user, ip_address=client_counted(request))
+
+
 post_save.connect(create_buyer_for_new_user, sender=User, dispatch_uid="accounts.create_buyer_for_new_user")
 post_save.connect(tell_of_new_password, sender=User, dispatch_uid="accounts.tell_of_new_password")
 post_save.connect(
     end_pending_sign_up_of_active_user, sender=User, dispatch_uid="accounts.end_pending_sign_up_of_active_user"
 )
+user_logged_in.connect(clear_failures_of_every_spelling, dispatch_uid="accounts.clear_failures_of_every_spelling")

@@ -18,7 +18,7 @@ from carsales.core.db import serialize_on
 from carsales.core.ratelimit import attempt_allowed
 from carsales.core.text import upper_per_letter
 
-from .backends import INACTIVE_ACCOUNT_MATCHED
+from .backends import INACTIVE_ACCOUNT_MATCHED, account_for_login, account_spellings, lockout_spelling
 from .models import Buyer, validate_phone
 from .signals import account_email_owed
 
@@ -332,8 +332,17 @@ def rate_limits_described() -> dict[str, tuple[str, int]]:
 
 
 def lockouts_lift(*, username: str, ip_address: str | None = None) -> int:
-    """Lift the lock-outs of this name (at one address, or at all); returns how many."""
-    return reset(username=username.lower(), ip=ip_address)
+    """Lift the lock-outs of this name (at one address, or at all), and of the other spellings of
+    the account it names (its username, its email: counted together, see LockoutBackend); returns
+    how many."""
+    account = account_for_login(username)
+    names = {lockout_spelling(username), *(account_spellings(account) if account else ())}
+    return sum(reset(username=name, ip=ip_address) for name in names)
+
+
+def failures_clear(*, user: Any, ip_address: str) -> int:
+    """Clear the wrong passwords given for `user` from this address, by any of its spellings."""
+    return sum(reset(username=name, ip=ip_address) for name in account_spellings(user))
 
 
 def login_tries_left(*, request: HttpRequest, username: str) -> int:
