@@ -217,5 +217,7 @@ class LockoutBackend(AxesStandaloneBackend):
             # Its other spelling (its username, its email) used up the account's tries here: no
             # password is checked, and the log-in is told what a wrong one is told. The lock itself
             # shows on the spelling that earned it only, which tells no one whose address is whose.
+            # Hashed all the same, so the answer takes as long as a wrong password's.
+            UserModel().set_password(password)
             raise PermissionDenied
         return None
