@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from carsales.core.prepared import PreparedQuery
+from carsales.core.text import upper_per_letter
 
 UserModel = get_user_model()
 
@@ -171,8 +172,10 @@ def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -
 
 
 def lockout_spelling(name: str) -> str:
-    """A name as lock-outs count it: in any case, NFKC, cut to axes' column."""
-    return UserModel.normalize_username(name).lower()[:LOCKOUT_NAME_LENGTH]
+    """A name as lock-outs count it: NFKC, in any case as `iexact` matches names (a dotless i and an
+    i are one letter, as are a final sigma and a sigma: upper_per_letter), cut to axes' column.
+    Folded otherwise, a spelling the log-in takes for the account would get tries of its own."""
+    return upper_per_letter(UserModel.normalize_username(name)).lower()[:LOCKOUT_NAME_LENGTH]
 
 
 def account_spellings(account: User) -> set[str]:

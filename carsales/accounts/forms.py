@@ -8,6 +8,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.http import HttpRequest
 
+from carsales.core.models import AttemptCount
 from carsales.core.ratelimit import attempt_allowed
 from carsales.core.text import duration_said
 
@@ -225,7 +226,7 @@ class LimitLiftForm(forms.Form):
     """A rate limit to lift, as the lock-outs page posts it: refused, never a failed query, when
     the name holds a NUL byte (PostgreSQL compares no text with one)."""
 
-    limit = forms.CharField(max_length=255, strip=False)
+    limit = forms.CharField(max_length=AttemptCount._meta.get_field("key").max_length, strip=False)
 
 
 class LockoutLiftForm(forms.Form):

@@ -1,4 +1,6 @@
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -10,6 +12,8 @@ from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -353,14 +357,43 @@ def login_tries_left(*, request: HttpRequest, username: str) -> int:
     return max(0, settings.AXES_FAILURE_LIMIT - failures)
 
 
-def lockouts_current() -> list[Any]:
-    """The log-ins locked out now: a name at an address with too many failures, newest first."""
+@dataclass(frozen=True)
+class Lockout:
+    username: str  # the account's, for the failures its spellings share; else the name as typed
+    ip_address: str | None
+    failures_since_start: int
+    attempt_time: datetime
+
+
+def lockouts_current() -> list[Lockout]:
+    """The log-ins locked out now, newest first: a name at an address with too many failures, the
+    failures typed as an account's username and as its email counted together (LockoutBackend
+    refuses the account there, though neither spelling shows a lock alone)."""
     cutoff = timezone.now() - settings.AXES_COOLOFF_TIME
-    return list(
-        AccessAttempt.objects.filter(
-            failures_since_start__gte=settings.AXES_FAILURE_LIMIT, attempt_time__gte=cutoff
-        ).order_by("-attempt_time")
-    )
+    rows = list(AccessAttempt.objects.filter(attempt_time__gte=cutoff, failures_since_start__gt=0))
+    owners = _accounts_spelled(row.username for row in rows)
+    counted: dict[tuple[str, str | None], Lockout] = {}
+    for row in rows:
+        key = (owners.get(row.username, row.username), row.ip_address)
+        earlier = counted.get(key)
+        failures = row.failures_since_start + (earlier.failures_since_start if earlier else 0)
+        latest = max(row.attempt_time, earlier.attempt_time) if earlier else row.attempt_time
+        counted[key] = Lockout(key[0], row.ip_address, failures, latest)
+    locked = [lock for lock in counted.values() if lock.failures_since_start >= settings.AXES_FAILURE_LIMIT]
+    return sorted(locked, key=lambda lock: lock.attempt_time, reverse=True)
+
+
+def _accounts_spelled(spellings: Iterable[str]) -> dict[str, str]:
+    """Each of these lock-out spellings that is an account's username or email: that username.
+    One query, however many names an attack tried."""
+    names = set(spellings)
+    users = get_user_model()._default_manager.annotate(name=Lower("username"), address=Lower("email"))
+    return {
+        spelling: user.get_username()
+        for user in users.filter(Q(name__in=names) | Q(address__in=names))
+        for spelling in account_spellings(user)
+        if spelling in names
+    }
 
 
 def account_unconfirmed(*, request: HttpRequest) -> Any:

@@ -272,3 +272,28 @@ def test_a_strangers_unfinished_sign_up_with_an_address_takes_no_log_in_named_so
     log_in(client, "boss@dealer.example")
 
     assert client.session["_auth_user_id"] == str(boss.pk)
+
+
+def test_a_name_spelled_as_the_log_in_matches_it_gets_no_tries_of_its_own(client):
+    """A dotless i (U+0131) is an i to the log-in (iexact): each way of spelling the name is the one name."""
+    UserFactory(username="william", email="william@example.com")
+    dotless = "\u0131"
+    for spelling in (f"w{dotless}ll{dotless}am", f"w{dotless}llIam", f"WILL{dotless}AM", "william", f"W{dotless}lliam"):
+        log_in(client, spelling, "wrong-guess")
+
+    assert log_in(client, f"w{dotless}lliam").status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_staff_see_an_account_whose_spellings_used_up_its_tries_and_lift_them_all(staff_client):
+    UserFactory(username="ana", email="ana@example.com")
+    owner = Client()
+    for attempt in range(5):
+        log_in(owner, ["ana", "ana@example.com"][attempt % 2], "wrong-guess")
+
+    page = staff_client.get("/staff/lockouts/")
+    assert [(lock.username, lock.failures_since_start) for lock in page.context["lockouts"]] == [("ana", 5)]
+    staff_client.post("/staff/lockouts/", {"username": "ana", "ip_address": "127.0.0.1"})
+
+    assert staff_client.get("/staff/lockouts/").context["lockouts"] == []
+    assert log_in(owner, "ana@example.com").status_code == 302
