@@ -302,13 +302,9 @@ PHOTO_DERIVED = frozenset({"thumbnail", "thumbnail_webp"})
 
 @transaction.atomic
 def car_delete(*, car: Car) -> None:
-    """Delete a car. Raises CarInUse, with a message, when an order holds it or once held it.
-
-    The car's row is locked before the order lines are looked for: a checkout reserving it
-    meanwhile has then either committed its line (found: CarInUse) or waits for this delete
-    (and finds the car gone), so no line ever points at a deleted car.
-    """
-    Car.objects.select_for_update(of=("self",)).filter(pk=car.pk).exists()
+    """Delete a car. Raises CarInUse, with a message, when an order holds it or once held it
+    (a checkout's line committed while the delete waited for the car's row: Car.delete locks it
+    before the order lines are looked for)."""
     try:
         car.delete()
     except ProtectedError as error:

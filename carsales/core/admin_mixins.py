@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
-from django.db.models import ForeignKey, QuerySet
+from django.db.models import ForeignKey, ProtectedError, QuerySet, RestrictedError
 from django.forms import ModelChoiceField
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -63,7 +63,15 @@ class CheckedAgainOnRefusal(admin.ModelAdmin):  # type: ignore[type-arg]  # for 
     """A save the database or a receiver refused (ValidationError) after the form found it valid:
     another request took the plate, or filled the gallery, in between. All of it was rolled back;
     the form is checked again against the rows as they are now and says why, with what was typed
-    kept. Uploads are read again from their start."""
+    kept. Uploads are read again from their start. A deletion refused the same way (an order line
+    committed after the page looked for the rows protecting the row) is asked again: the page now
+    names what keeps it."""
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except (ProtectedError, RestrictedError):  # rolled back with the view's transaction
+            return super().delete_view(request, object_id, extra_context)
 
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None

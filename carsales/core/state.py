@@ -27,13 +27,14 @@ Every refusal is a TypeError whose message names the service to call instead.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
 from django.db import models, router, transaction
 
 from carsales.core.db import one_round_trip
+from carsales.core.tracking import locked_ahead
 from carsales.events.dumps import changed_on_load
 
 _in_transition: ContextVar[bool] = ContextVar("in_state_transition", default=False)
@@ -137,9 +138,20 @@ class StateGuardedModel(models.Model):
 
     def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
         """Delete the row; what its receivers write go in one round trip inside the caller's
-        transaction (PostgreSQL), as a save's. No block of its own: a delete refused before it
-        writes (a protected row) leaves the caller's transaction usable, as Django's does."""
-        with one_round_trip(using or router.db_for_write(type(self), instance=self)):
+        transaction (PostgreSQL), as a save's.
+
+        The row is locked before Django looks for the rows protecting it (an order line keeping a
+        car): a checkout reserving it meanwhile has then either committed its line (found: a
+        ProtectedError, nothing written) or waits for this delete and finds the row gone; never
+        a line pointing at a deleted row (an IntegrityError at the commit, a 500). Inside a
+        caller's transaction, no block of its own: a delete refused before it writes leaves that
+        transaction usable, as Django's does; outside one, one block for the lock and the delete.
+        """
+        using = using or router.db_for_write(type(self), instance=self)
+        alone = not transaction.get_connection(using).in_atomic_block
+        with transaction.atomic(using=using) if alone else nullcontext(), one_round_trip(using):
+            if not locked_ahead(self):  # a service's StoredRow.locked() has it locked and read
+                type(self)._base_manager.using(using).filter(pk=self.pk).select_for_update().exists()
             return super().delete(using=using, keep_parents=keep_parents)
 
     def check_loaded(self, using: str) -> None:

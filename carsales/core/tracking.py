@@ -32,6 +32,11 @@ _SLOT = "_stored_row"  # the one attribute a tracked instance carries: this save
 _AHEAD = "_stored_row_ahead"  # the row `StoredRow.locked` read for the save it wraps
 
 
+def locked_ahead(instance: models.Model) -> bool:
+    """Whether `instance`'s row is locked and read for its next save or delete (StoredRow.locked)."""
+    return _AHEAD in instance.__dict__
+
+
 @dataclass
 class _Reading:
     before: dict[str, Any] | None
