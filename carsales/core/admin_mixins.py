@@ -64,14 +64,20 @@ class CheckedAgainOnRefusal(admin.ModelAdmin):  # type: ignore[type-arg]  # for 
     another request took the plate, or filled the gallery, in between. All of it was rolled back;
     the form is checked again against the rows as they are now and says why, with what was typed
     kept. Uploads are read again from their start. A deletion refused the same way (an order line
-    committed after the page looked for the rows protecting the row) is asked again: the page now
-    names what keeps it."""
+    committed after the page looked for the rows protecting the row), on its page or by the
+    "delete selected" action, is asked again: the page now names what keeps it."""
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
         try:
             return super().delete_view(request, object_id, extra_context)
         except (ProtectedError, RestrictedError):  # rolled back with the view's transaction
             return super().delete_view(request, object_id, extra_context)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        try:
+            return super().changelist_view(request, extra_context)
+        except (ProtectedError, RestrictedError):  # an action's delete, which wrote nothing
+            return super().changelist_view(request, extra_context)
 
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None

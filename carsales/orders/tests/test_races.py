@@ -137,3 +137,30 @@ def test_an_admin_deletion_refused_by_a_line_committed_after_its_page_looked_is_
     assert answer.status_code == 302 and calls == [car.pk, car.pk]  # refused once, then deleted
     assert not Car.objects.filter(pk=car.pk).exists()
     assert_store_is_true()
+
+
+def test_an_admin_bulk_deletion_refused_by_a_line_committed_after_its_page_looked_is_asked_again(monkeypatch):
+    from carsales.catalog.models import CarQuerySet
+
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    car = CarFactory()
+    checkout = _checkout_of(car)
+    real = CarQuerySet.delete
+    calls: list[bool] = []
+
+    def after_a_checkout(self: CarQuerySet) -> object:
+        if not calls:
+            checkout()  # committed before the delete locks the car
+        calls.append(True)
+        return real(self)
+
+    monkeypatch.setattr(CarQuerySet, "delete", after_a_checkout)
+    page = Client()
+    page.force_login(staff)
+
+    chosen = {"action": "delete_selected", "_selected_action": [car.pk], "post": "yes"}
+    answer = page.post("/admin/catalog/car/", chosen)
+
+    assert answer.status_code == 200 and "Cannot delete" in answer.content.decode()
+    assert Car.objects.filter(pk=car.pk).exists() and calls == [True]
+    assert_store_is_true()
