@@ -9,7 +9,7 @@ from django.db.models.signals import post_save, pre_save
 
 from carsales.core.security import client_counted
 
-from .services import buyer_ensure, failures_clear, lockouts_lift, signup_pending_end
+from .services import buyer_ensure, failures_clear, lockouts_lift, signup_pending_end, signup_pending_stored
 from .signals import account_email_owed
 
 User = get_user_model()
@@ -32,14 +32,15 @@ def revoke_credentials_on_new_password(
     hash) lifts the user's lock-outs; the stored hash is compared, not the instance's, so a dump
     loaded again lifts nothing. (Its API tokens are revoked by the database, on every path, a
     queryset update's too: accounts migration 0008.) Noted for tell_of_new_password,
-    but from a fixture, which restores a password rather than sets one, and for a first password
-    (none stored, or an unusable one): nothing was changed."""
+    but from a fixture, which restores a password rather than sets one, for a first password
+    (none stored, or an unusable one), and for an unfinished sign-up's (the owner of the address
+    choosing it as they follow the link, account_activate): nothing the owner had was changed."""
     if instance.pk is None or (update_fields is not None and "password" not in update_fields):
         return
     stored = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
     if stored is not None and stored != instance.password:
         lockouts_lift(username=instance.get_username())
-        if not raw and stored and is_password_usable(stored):
+        if not raw and stored and is_password_usable(stored) and not signup_pending_stored(user_id=instance.pk):
             setattr(instance, _PASSWORD_REPLACED, True)
 
 

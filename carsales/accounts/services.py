@@ -168,8 +168,11 @@ def account_sign_up(
     phone: str = "",
     first_name: str = "",
     last_name: str = "",
-) -> None:
-    """Begin an account; outwardly the same whether or not `email` already has one.
+) -> int | None:
+    """Begin an account; outwardly the same whether or not `email` already has one. Returns the id
+    of the account whose password this sign-up typed (a new one, or its owner's correction), else
+    None: the caller keeps it out of sight (the session), since it tells which kind it was, and
+    its link logs in at once only where that password was typed (signup_confirm).
 
     Sign-up must not tell a stranger which emails are registered, so its answer is always
     "check your email", every email goes out from the worker, and the password is hashed
@@ -178,7 +181,9 @@ def account_sign_up(
     - an active account's email: no second account; its owner is told someone tried to
       sign up with their address, and that they can log in or reset their password;
     - an unfinished sign-up's email: that account's link again (this attempt's name, password
-      and phone are dropped; the first sign-up's stand);
+      and phone are dropped; the first sign-up's stand, but whoever follows its link from
+      another browser chooses the account's password then: a stranger who signed up first with
+      this address keeps no password to it);
     - the email of an account staff deactivated: nothing (no link ever activates it).
     An unfinished sign-up's own username and password again (signup_owners_retry: a typo in its
     address, say) correct it: its name, its phone when one is given, and its address, which gets
@@ -217,6 +222,7 @@ def account_sign_up(
             # covers the hash). Written past save(): no new password, so nothing to tell of one.
             users.filter(pk=holder.pk).update(password=make_password(password))
         _known_address_written(existing, base_url=base_url)
+        return holder.pk
     elif existing is None:
         user = users.create_user(
             username=username,
@@ -230,9 +236,11 @@ def account_sign_up(
         # Its receivers (the email, a durable delivery) are written in this transaction: the email
         # is owed if and only if this commits, and retried until sent.
         account_email_owed.send(sender=get_user_model(), kind="signup_confirm", user_id=user.pk, base_url=base_url)
+        return user.pk
     else:
         make_password(password)  # the hashing the other path does, so both take as long
         _known_address_written(existing, base_url=base_url)
+    return None
 
 
 @transaction.atomic
@@ -264,12 +272,16 @@ def _known_address_written(user: Any, *, base_url: str) -> None:
 
 
 @transaction.atomic
-def account_activate(*, user: Any) -> bool:
+def account_activate(*, user: Any, password: str | None = None) -> bool:
     """Finish a sign-up: the account can log in from now on; returns whether it could. Never
     activates an account that is not a pending sign-up (one staff deactivated), nor one whose
     address changed since `user` was read (its link was checked against that address: a sign-up
-    corrected meanwhile sent the link elsewhere). Idempotent."""
+    corrected meanwhile sent the link elsewhere). Idempotent. `password`: the one the address's
+    owner chose as they followed the link, replacing the sign-up's (typed by whoever signed up)."""
     pending = Buyer.objects.filter(user_id=user.pk, signup_pending=True, user__email=user.email)
+    if password is not None and pending.select_for_update().exists():
+        user.set_password(password)  # while pending: no "password changed" email for it (receivers)
+        user.save(update_fields=["password"])
     finished = pending.update(signup_pending=False)
     if finished:
         get_user_model()._default_manager.filter(pk=user.pk).update(is_active=True)
@@ -291,6 +303,11 @@ def signup_owners_retry(*, holder: Any, password: str) -> bool:
         make_password(password)
         return False
     return bool(holder.check_password(password))
+
+
+def signup_pending_stored(*, user_id: int) -> bool:
+    """Whether the account is a sign-up its link has not finished yet, as stored."""
+    return Buyer.objects.filter(user_id=user_id, signup_pending=True).exists()
 
 
 def signup_pending(user: Any) -> bool:

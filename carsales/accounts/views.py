@@ -20,7 +20,15 @@ from carsales.core.permissions import staff_required
 from carsales.core.ratelimit import attempt_refused, limit_lift, limits_reached, over_limit, refused_with
 from carsales.core.text import duration_said
 
-from .forms import UNCONFIRMED_SESSION_KEY, LimitLiftForm, LockoutLiftForm, PasswordChangeForm, ProfileForm, SignUpForm
+from .forms import (
+    UNCONFIRMED_SESSION_KEY,
+    LimitLiftForm,
+    LockoutLiftForm,
+    PasswordChangeForm,
+    ProfileForm,
+    SetPasswordForm,
+    SignUpForm,
+)
 from .services import (
     account_activate,
     account_sign_up,
@@ -44,6 +52,8 @@ from .tokens import signup_token_generator
 SIGNUP_NEXT_SESSION_KEY = "accounts.signup_next"
 # The address this browser signed up with: "check your email" can send the link again.
 SIGNUP_EMAIL_SESSION_KEY = "accounts.signup_email"
+# The unfinished sign-up whose password was typed in this browser: its link logs in here at once.
+SIGNUP_ACCOUNT_SESSION_KEY = "accounts.signup_account"
 
 
 class LogoutView(auth_views.LogoutView):
@@ -103,7 +113,7 @@ def signup(request: HttpRequest) -> HttpResponseBase:
             context = {"form": form, "next": next_url, "limited": True}
             return refused_with(render(request, "accounts/signup.html", context, status=429), refusal)
         try:
-            account_sign_up(
+            typed_for = account_sign_up(
                 username=form.cleaned_data["username"],
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
@@ -116,6 +126,7 @@ def signup(request: HttpRequest) -> HttpResponseBase:
             _apply_validation_error(form, taken)
         else:
             request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"]
+            _typed_password_of(request, typed_for)
             if next_url:
                 request.session[SIGNUP_NEXT_SESSION_KEY] = next_url
             return redirect("accounts:signup_sent")
@@ -142,21 +153,39 @@ def signup_sent(request: HttpRequest) -> HttpResponse:
 # included: the two links below ask on a GET and act on the POST of their page's button.
 @require_http_methods(["GET", "POST"])
 def signup_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
-    """The link of the sign-up email: its button activates the account and logs it in; it works once."""
+    """The link of the sign-up email: its button activates the account and logs it in; it works once.
+
+    The link proves its follower reads the address, not that they typed the sign-up's password:
+    anyone may sign up first with someone else's address. So outside the browser where that
+    password was typed, the follower chooses the account's password as they confirm, and whoever
+    signed up keeps none of it."""
     try:
         user = get_user_model()._default_manager.get(pk=urlsafe_base64_decode(uidb64).decode())
     except (ValueError, get_user_model().DoesNotExist):
         user = None
     if user is None or not signup_token_generator.check_token(user, token) or not signup_pending(user):
         return render(request, "accounts/signup_link_invalid.html", {"account": user}, status=400)
-    if request.method == "GET":
-        return render(request, "accounts/signup_confirm.html", {"account": user})
-    if not account_activate(user=user):
+    typed_here = request.session.get(SIGNUP_ACCOUNT_SESSION_KEY) == user.pk
+    form = None if typed_here else SetPasswordForm(user, request.POST if request.method == "POST" else None)
+    if request.method == "GET" or (form is not None and not form.is_valid()):
+        return render(request, "accounts/signup_confirm.html", {"account": user, "form": form})
+    password = form.cleaned_data["new_password1"] if form is not None else None
+    if not account_activate(user=user, password=password):
         return render(request, "accounts/signup_link_invalid.html", {"account": user}, status=400)
+    request.session.pop(SIGNUP_ACCOUNT_SESSION_KEY, None)
     login(request, user, backend="carsales.accounts.backends.CaseInsensitiveModelBackend")
     request.session.pop(SIGNUP_EMAIL_SESSION_KEY, None)
     messages.success(request, f"Welcome, {user.first_name or user.get_username()}! Your account is ready.")
     return redirect(_safe_next(request, request.session.pop(SIGNUP_NEXT_SESSION_KEY, "")) or "catalog:car_list")
+
+
+def _typed_password_of(request: HttpRequest, account_id: int | None) -> None:
+    """Note, out of sight in the session, the unfinished sign-up whose password this browser typed
+    (None: none, or one it did not type, which must not keep a note of an earlier one)."""
+    if account_id is None:
+        request.session.pop(SIGNUP_ACCOUNT_SESSION_KEY, None)
+    else:
+        request.session[SIGNUP_ACCOUNT_SESSION_KEY] = account_id
 
 
 def _apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None:
@@ -248,6 +277,7 @@ def signup_resend(request: HttpRequest) -> HttpResponse:
     if user_id is not None and signup_link_resend(
         user_id=user_id, base_url=request.build_absolute_uri("/").rstrip("/")
     ):
+        _typed_password_of(request, user_id)  # its right password was given here (LoginForm)
         messages.success(request, "We sent the link again: check your inbox, and your spam folder.")
     else:
         messages.error(request, "Log in with your name and password first, then ask for the link.")

@@ -29,6 +29,10 @@ SIGN_UP = {
 }
 
 
+def logs_in(name: str, password: str) -> bool:
+    return Client().post("/accounts/login/", {"username": name, "password": password}).status_code == 302
+
+
 def link_in(body: str) -> str:
     return re.search(r"https?://[^/]+(/accounts/\S+/)", body).group(1)
 
@@ -196,6 +200,7 @@ def test_following_the_sign_up_link_asks_and_its_button_activates_the_account_an
 
     asked = client.get(link)  # what a mail scanner opening every link does: nothing
     assert asked.status_code == 200 and "Confirm my account" in asked.content.decode()
+    assert "new_password1" not in asked.content.decode()  # the browser that typed the password: no asking
     assert not get_user_model().objects.get(username="maria").is_active and "_auth_user_id" not in client.session
     response = client.post(link, follow=True)
 
@@ -203,6 +208,62 @@ def test_following_the_sign_up_link_asks_and_its_button_activates_the_account_an
     assert user.is_active
     assert response.context["user"] == user
     assert b"Welcome, Maria" in response.content
+
+
+def test_a_stranger_who_signed_up_first_with_an_owners_address_keeps_no_password_to_the_account(run_tasks):
+    """A pre-registration: Mallory signs up with Maria's address and a password of hers; Maria,
+    signing up later, is sent that account's link (the first sign-up stands). Following it in her
+    own browser, she chooses the account's password: Mallory's no longer opens it."""
+    mallory, maria = Client(), Client()
+    mallory.post(
+        "/accounts/signup/", SIGN_UP | {"username": "m4ria", "password1": "Mallorys-987", "password2": "Mallorys-987"}
+    )
+    maria.post("/accounts/signup/", SIGN_UP)  # her own name and password, dropped: the address has a sign-up
+    run_tasks()
+    link = link_in(mail.outbox[-1].body)
+    mail.outbox.clear()
+
+    asked = maria.get(link).content.decode()
+    mismatched = maria.post(link, {"new_password1": "Marias-own-321", "new_password2": "Marias-0wn-321"})
+    account = get_user_model().objects.get(username="m4ria")
+    assert "choose its password" in asked and 'name="new_password1"' in asked
+    assert mismatched.status_code == 200 and mismatched.context["form"].errors["new_password2"]
+    assert not account.is_active and "_auth_user_id" not in maria.session  # nothing done before a password
+    confirmed = maria.post(link, {"new_password1": "Marias-own-321", "new_password2": "Marias-own-321"}, follow=True)
+    run_tasks()
+
+    assert confirmed.context["user"] == account and get_user_model().objects.get(pk=account.pk).is_active
+    assert not logs_in("m4ria", "Mallorys-987") and not logs_in(SIGN_UP["email"], "Mallorys-987")
+    assert logs_in("m4ria", "Marias-own-321")
+    assert not mail.outbox  # a first password chosen, no "your password was changed"
+
+
+def test_a_sign_up_link_opened_in_another_browser_asks_the_password_and_logs_in_with_it(client, run_tasks):
+    client.post("/accounts/signup/", SIGN_UP)
+    run_tasks()
+    phone = Client()  # the email read on another device
+
+    asked = phone.get(link_in(mail.outbox[0].body)).content.decode()
+    confirmed = phone.post(
+        link_in(mail.outbox[0].body), {"new_password1": "Strong-pass-987", "new_password2": "Strong-pass-987"}
+    )
+
+    assert "choose its password" in asked and confirmed.status_code == 302
+    assert phone.session["_auth_user_id"] == str(get_user_model().objects.get(username="maria").pk)
+
+
+def test_the_link_sent_again_after_the_right_password_logs_in_at_once_in_that_browser(client, run_tasks):
+    from carsales.accounts.services import account_sign_up
+
+    account_sign_up(username="neo", email="neo@example.com", password="pass-word-123", base_url="http://testserver")
+    client.post("/accounts/login/", {"username": "neo", "password": "pass-word-123"})
+    client.post("/accounts/signup/resend/")
+    run_tasks()
+
+    asked = client.get(link_in(mail.outbox[-1].body)).content.decode()
+    confirmed = client.post(link_in(mail.outbox[-1].body))
+
+    assert "new_password1" not in asked and confirmed.status_code == 302 and "_auth_user_id" in client.session
 
 
 def test_the_sign_up_link_works_once(client, run_tasks):
