@@ -10,6 +10,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import redirect
 
+from carsales.core.admin_mixins import CheckedAgainOnRefusal
+
 from .models import Buyer
 
 
@@ -26,9 +28,10 @@ admin.site.unregister(AccessAttempt)  # registered by axes, an app listed before
 admin.site.register(AccessAttempt, GuardedAccessAttemptAdmin)
 
 
-class AccountAdmin(UserAdmin):
+class AccountAdmin(CheckedAgainOnRefusal, UserAdmin):
     """Django's user admin; an account whose records another app keeps (orders, sales) is not
-    offered a deletion nobody may finish: the page says what keeps it, and to deactivate it."""
+    offered a deletion nobody may finish: the page says what keeps it, and to deactivate it. One
+    whose order was placed after the page looked is refused as it is deleted, and asked again."""
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         account = self.get_object(request, unquote(object_id))
@@ -57,7 +60,7 @@ admin.site.register(get_user_model(), AccountAdmin)
 
 
 @admin.register(Buyer)
-class BuyerAdmin(admin.ModelAdmin):
+class BuyerAdmin(CheckedAgainOnRefusal, admin.ModelAdmin):
     list_display = ["user", "user__email", "phone", "created_at"]
     search_fields = ["user__username", "user__email", "phone"]
     list_select_related = ["user"]

@@ -114,6 +114,16 @@ class SetPasswordForm(WeakPasswordSaidUnderIt, auth_forms.SetPasswordForm):
     """The new password a reset link asks for."""
 
 
+class SignUpPasswordForm(SetPasswordForm):
+    """The account's password, asked as its sign-up link is followed in another browser than the
+    sign-up's: the account's first, as its owner knows it (not a "new" one)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = "Password"
+        self.fields["new_password2"].label = "Password again"
+
+
 class PasswordChangeForm(WeakPasswordSaidUnderIt, auth_forms.PasswordChangeForm):
     """The current password and the new one twice, as a logged-in user changes it."""
 

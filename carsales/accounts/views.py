@@ -26,8 +26,8 @@ from .forms import (
     LockoutLiftForm,
     PasswordChangeForm,
     ProfileForm,
-    SetPasswordForm,
     SignUpForm,
+    SignUpPasswordForm,
 )
 from .services import (
     account_activate,
@@ -166,7 +166,7 @@ def signup_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpRespons
     if user is None or not signup_token_generator.check_token(user, token) or not signup_pending(user):
         return render(request, "accounts/signup_link_invalid.html", {"account": user}, status=400)
     typed_here = request.session.get(SIGNUP_ACCOUNT_SESSION_KEY) == user.pk
-    form = None if typed_here else SetPasswordForm(user, request.POST if request.method == "POST" else None)
+    form = None if typed_here else SignUpPasswordForm(user, request.POST if request.method == "POST" else None)
     if request.method == "GET" or (form is not None and not form.is_valid()):
         return render(request, "accounts/signup_confirm.html", {"account": user, "form": form})
     password = form.cleaned_data["new_password1"] if form is not None else None

@@ -24,6 +24,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from carsales.accounts.models import Buyer
 from carsales.accounts.services import buyer_ensure
 from carsales.catalog.facts import car_identity
 from carsales.catalog.models import Car, CarStatus
@@ -36,6 +37,7 @@ from carsales.events.durable import Event, RetryLater, durable_receiver
 from .models import Cart, Order, OrderItem, OrderStatus
 from .selectors import car_reserved_until, order_holding, order_holding_car
 from .services import (
+    buyer_leaving,
     cart_for_buyer,
     cart_merge,
     order_cancel_emptied,
@@ -213,9 +215,17 @@ def _expire_when_due(order_id: int) -> None:
         raise RetryLater((due - timezone.now()).total_seconds(), f"order #{order_id} is due at {due}")
 
 
+def buyer_before_delete(sender: type, instance: Buyer, **kwargs: Any) -> None:
+    """A buyer deleted by any path (their account's deletion in the admin or a shell, a queryset's)
+    is judged by their orders and cart as stored, locked, not as Django's deletion saw them a moment
+    before (buyer_leaving)."""
+    buyer_leaving(buyer_id=instance.pk)
+
+
 m2m_changed.connect(order_cars_changed, sender=Order.cars.through, dispatch_uid="orders.order_cars_changed")
 pre_delete.connect(order_line_before_delete, sender=OrderItem, dispatch_uid="orders.order_line_before_delete")
 post_delete.connect(order_line_deleted, sender=OrderItem, dispatch_uid="orders.order_line_deleted")
 pre_delete.connect(order_before_delete, sender=Order, dispatch_uid="orders.order_before_delete")
+pre_delete.connect(buyer_before_delete, sender=Buyer, dispatch_uid="orders.buyer_before_delete")
 user_logged_in.connect(merge_visitor_cart_at_login, dispatch_uid="orders.merge_visitor_cart_at_login")
 car_page_notes.connect(note_buyers_own_order, sender=Car, dispatch_uid="orders.note_buyers_own_order")

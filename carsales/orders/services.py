@@ -14,7 +14,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, OuterRef, ProtectedError, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -85,7 +85,13 @@ class OrderStateError(Exception):
 
 
 def cart_for_buyer(*, buyer: Buyer) -> Cart:
-    cart, _ = Cart.objects.get_or_create(buyer=buyer)
+    """The buyer's cart, made on first need. Made with the buyer's row locked against its deletion
+    (buyer_leaving): a buyer deleted meanwhile is a 404 (deleted_meanwhile), not a cart for no one."""
+    cart = Cart.objects.filter(buyer=buyer).first()
+    if cart is None:
+        with transaction.atomic():
+            stored_or_gone(Buyer.objects.select_for_update(no_key=True).only("pk"), pk=buyer.pk)
+            cart, _ = Cart.objects.get_or_create(buyer=buyer)
     return cart
 
 
@@ -96,6 +102,28 @@ def cart_for_token(*, token: str | None) -> Cart:
         if cart is not None:
             return cart
     return Cart.objects.create(token=secrets.token_urlsafe(24))
+
+
+@transaction.atomic  # within the deletion's own
+def buyer_leaving(*, buyer_id: int) -> None:
+    """What a buyer's deletion (their account's, by any path) must find as stored: Django looked
+    for the rows protecting the buyer and those it takes along before it deletes, unlocked, so a
+    checkout or a first cart committed in between was unseen (a foreign-key error, or a deadlock
+    with the checkout deleting the same cart lines). Here, before the deletion writes: the cart
+    locked as a checkout, an add and a merge lock it first (one in flight finishes), then the
+    buyer (a cart being made for them is committed); an order of theirs found now refuses the
+    deletion (ProtectedError, as Django's own check would have), else their cart goes, with
+    every line it holds by now."""
+    list(Cart.objects.select_for_update().filter(buyer_id=buyer_id).values_list("pk", flat=True))
+    list(Buyer.objects.select_for_update().filter(pk=buyer_id).values_list("pk", flat=True))
+    orders = list(Order.objects.filter(buyer_id=buyer_id))
+    if orders:
+        raise ProtectedError(
+            f"This buyer cannot be deleted: their order{'s' if len(orders) > 1 else ''} "
+            f"{', '.join(f'#{order.pk}' for order in orders)} must be kept.",
+            set(orders),
+        )
+    Cart.objects.filter(buyer_id=buyer_id).delete()
 
 
 def cars_held_by(*, cart: Cart) -> int:
