@@ -28,10 +28,9 @@ admin.site.unregister(AccessAttempt)  # registered by axes, an app listed before
 admin.site.register(AccessAttempt, GuardedAccessAttemptAdmin)
 
 
-class AccountAdmin(CheckedAgainOnRefusal, UserAdmin):
+class KeptAccountsNotOffered(UserAdmin):
     """Django's user admin; an account whose records another app keeps (orders, sales) is not
-    offered a deletion nobody may finish: the page says what keeps it, and to deactivate it. One
-    whose order was placed after the page looked is refused as it is deleted, and asked again."""
+    offered a deletion nobody may finish: the page says what keeps it, and to deactivate it."""
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         account = self.get_object(request, unquote(object_id))
@@ -53,6 +52,11 @@ class AccountAdmin(CheckedAgainOnRefusal, UserAdmin):
                 )
                 return redirect("admin:auth_user_change", account.pk)
         return super().delete_view(request, object_id, extra_context)
+
+
+class AccountAdmin(CheckedAgainOnRefusal, KeptAccountsNotOffered):
+    """An account whose order was placed after its delete page looked is refused as it is deleted
+    (orders.buyer_leaving), and the page asked again says what keeps it."""
 
 
 admin.site.unregister(get_user_model())  # registered by django.contrib.auth with UserAdmin

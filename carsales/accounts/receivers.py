@@ -9,7 +9,7 @@ from django.db.models.signals import post_save, pre_save
 
 from carsales.core.security import client_counted
 
-from .services import buyer_ensure, failures_clear, lockouts_lift, signup_pending_end, signup_pending_stored
+from .services import buyer_ensure, failures_clear, lockouts_lift, signup_pending_end, signup_unfinished_stored
 from .signals import account_email_owed
 
 User = get_user_model()
@@ -40,7 +40,7 @@ def revoke_credentials_on_new_password(
     stored = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
     if stored is not None and stored != instance.password:
         lockouts_lift(username=instance.get_username())
-        if not raw and stored and is_password_usable(stored) and not signup_pending_stored(user_id=instance.pk):
+        if not raw and stored and is_password_usable(stored) and not signup_unfinished_stored(user_id=instance.pk):
             setattr(instance, _PASSWORD_REPLACED, True)
 
 

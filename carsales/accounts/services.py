@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from carsales.core.db import serialize_on
+from carsales.core.gone import stored_or_gone
 from carsales.core.ratelimit import attempt_allowed
 from carsales.core.text import upper_per_letter
 
@@ -34,7 +35,12 @@ def buyer_ensure(*, user: Any) -> Buyer:
     Idempotent: a second call (a repeated signal, a retry) returns the same row. The unique
     one-to-one column is the backstop if two calls race.
     """
-    buyer, _ = Buyer.objects.get_or_create(user=user)
+    buyer = Buyer.objects.filter(user=user).first()
+    if buyer is None:
+        # Made with the user's row locked: a user deleted meanwhile is a 404, not a buyer of no one.
+        with transaction.atomic():
+            stored_or_gone(get_user_model()._default_manager.select_for_update(no_key=True).only("pk"), pk=user.pk)
+            buyer, _ = Buyer.objects.get_or_create(user=user)
     return buyer
 
 
@@ -277,7 +283,15 @@ def account_activate(*, user: Any, password: str | None = None) -> bool:
     activates an account that is not a pending sign-up (one staff deactivated), nor one whose
     address changed since `user` was read (its link was checked against that address: a sign-up
     corrected meanwhile sent the link elsewhere). Idempotent. `password`: the one the address's
-    owner chose as they followed the link, replacing the sign-up's (typed by whoever signed up)."""
+    owner chose as they followed the link, replacing the sign-up's (typed by whoever signed up).
+    Serialized with the sign-ups of its name and address (account_sign_up), and judged by the row
+    as stored: a sign-up correcting it since `user` was read (another address, its password hashed
+    anew: what its link was checked against) activates nothing, nor does one after it change it."""
+    serialize_on(f"account-name:{upper_per_letter(user.get_username())}")
+    serialize_on(f"account-email:{upper_per_letter(user.email)}")
+    users = get_user_model()._default_manager.select_for_update()
+    if users.filter(pk=user.pk).values_list("password", "email").first() != (user.password, user.email):
+        return False
     pending = Buyer.objects.filter(user_id=user.pk, signup_pending=True, user__email=user.email)
     if password is not None and pending.select_for_update().exists():
         user.set_password(password)  # while pending: no "password changed" email for it (receivers)
@@ -305,9 +319,10 @@ def signup_owners_retry(*, holder: Any, password: str) -> bool:
     return bool(holder.check_password(password))
 
 
-def signup_pending_stored(*, user_id: int) -> bool:
-    """Whether the account is a sign-up its link has not finished yet, as stored."""
-    return Buyer.objects.filter(user_id=user_id, signup_pending=True).exists()
+def signup_unfinished_stored(*, user_id: int) -> bool:
+    """Whether the account is a sign-up its link has not finished yet, as stored: pending, and
+    not made active by another path (a queryset update leaves the mark)."""
+    return Buyer.objects.filter(user_id=user_id, signup_pending=True, user__is_active=False).exists()
 
 
 def signup_pending(user: Any) -> bool:

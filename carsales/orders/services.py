@@ -111,11 +111,15 @@ def buyer_leaving(*, buyer_id: int) -> None:
     checkout or a first cart committed in between was unseen (a foreign-key error, or a deadlock
     with the checkout deleting the same cart lines). Here, before the deletion writes: the cart
     locked as a checkout, an add and a merge lock it first (one in flight finishes), then the
-    buyer (a cart being made for them is committed); an order of theirs found now refuses the
-    deletion (ProtectedError, as Django's own check would have), else their cart goes, with
-    every line it holds by now."""
-    list(Cart.objects.select_for_update().filter(buyer_id=buyer_id).values_list("pk", flat=True))
+    buyer (a cart being made for them is committed, cart_for_buyer), then their cart again (one made
+    meanwhile, its first line being added: the add finishes); an order of theirs found now refuses
+    the deletion (ProtectedError, as Django's own check would have), else their cart goes, with
+    every line it holds by now. Refused here, inside Django's deletion, the refusal leaves the
+    caller's transaction to be rolled back, as a database error would."""
+    carts = Cart.objects.select_for_update().filter(buyer_id=buyer_id).values_list("pk", flat=True)
+    list(carts.all())
     list(Buyer.objects.select_for_update().filter(pk=buyer_id).values_list("pk", flat=True))
+    list(carts.all())
     orders = list(Order.objects.filter(buyer_id=buyer_id))
     if orders:
         raise ProtectedError(

@@ -238,6 +238,22 @@ def test_a_stranger_who_signed_up_first_with_an_owners_address_keeps_no_password
     assert not mail.outbox  # a first password chosen, no "your password was changed"
 
 
+def test_a_new_password_of_an_account_made_active_past_its_link_is_told_to_its_address(run_tasks):
+    """Activated by a queryset update, which leaves the sign-up's mark: its owner's account all the
+    same, told of a new password as any other (only an unfinished sign-up's goes untold)."""
+    from carsales.accounts.services import account_sign_up, password_change
+
+    account_sign_up(username="neo", email="neo@example.com", password="pass-word-123", base_url="http://testserver")
+    get_user_model().objects.filter(username="neo").update(is_active=True)
+    run_tasks()
+    mail.outbox.clear()
+
+    password_change(user=get_user_model().objects.get(username="neo"), password="another-pass-456")
+    run_tasks()
+
+    assert [m.subject for m in mail.outbox] == ["Your carsales password was changed"]
+
+
 def test_a_sign_up_link_opened_in_another_browser_asks_the_password_and_logs_in_with_it(client, run_tasks):
     client.post("/accounts/signup/", SIGN_UP)
     run_tasks()

@@ -6,11 +6,14 @@ without a lock; what a checkout or a cart committed in between went unseen: a fo
 commits that write between the two, as another request would, and each path must end in a
 refusal or a clean deletion, the store true."""
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import ProtectedError
 from django.db.models.deletion import Collector
 from django.test import Client
@@ -143,3 +146,76 @@ def test_a_cart_asked_for_a_buyer_deleted_meanwhile_is_a_404_not_a_cart_for_no_o
     with pytest.raises(DeletedMeanwhile, match="buyer was deleted meanwhile"):
         cart_for_buyer(buyer=buyer)
     assert not Cart.objects.exists()
+
+
+def test_a_cart_page_of_an_account_deleted_meanwhile_is_a_404_not_a_500(monkeypatch):
+    """The request found its user; staff deleted the account before the view made its buyer a cart."""
+    from carsales.orders import views
+
+    user, car = UserFactory(), CarFactory()
+    Buyer.objects.filter(user=user).delete()  # an account made without one (bulk_create): made on first need
+    page = Client()
+    page.force_login(user)
+    real = views.buyer_ensure
+
+    def deleted_first(*, user: Any) -> Buyer:
+        get_user_model().objects.filter(pk=user.pk).delete()  # another request, committed in between
+        return real(user=user)
+
+    monkeypatch.setattr(views, "buyer_ensure", deleted_first)
+
+    assert page.post(f"/cart/add/{car.pk}/").status_code == 404
+    assert not Buyer.objects.exists() and not Cart.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: SQLite runs one write transaction at a time")
+def test_a_first_cart_made_while_the_account_is_deleted_goes_with_it_as_its_first_line_commits():
+    """The deletion looks for the buyer's cart and finds none; the buyer's request makes one and is
+    adding its first car as the deletion goes on: the deletion waits for the add, and takes both."""
+    user, car = UserFactory(), CarFactory()
+    looked, line_written = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def deletion_looks_then_waits(execute: Any, sql: str, *args: Any) -> Any:
+        result = execute(sql, *args)
+        if '"orders_cart"' in sql and "FOR UPDATE" in sql and not looked.is_set():
+            looked.set()
+            line_written.wait(10)
+        return result
+
+    def line_written_then_slow(execute: Any, sql: str, *args: Any) -> Any:
+        result = execute(sql, *args)
+        if sql.startswith('INSERT INTO "orders_cartitem"'):
+            line_written.set()
+            time.sleep(0.5)  # the add's remaining work, its lock held
+        return result
+
+    def delete() -> None:
+        try:
+            with connection.execute_wrapper(deletion_looks_then_waits):
+                get_user_model().objects.get(pk=user.pk).delete()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def add() -> None:
+        try:
+            looked.wait(10)
+            with connection.execute_wrapper(line_written_then_slow):
+                cart_item_add(cart=cart_for_buyer(buyer=Buyer.objects.get(user_id=user.pk)), car=car)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=delete), threading.Thread(target=add)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert not errors, errors
+    assert not get_user_model().objects.filter(pk=user.pk).exists()
+    assert not Cart.objects.exists() and not CartItem.objects.exists()
+    assert_store_is_true()
