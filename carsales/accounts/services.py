@@ -67,7 +67,7 @@ def buyer_profile_update(
     email = email.strip().lower()
     others = get_user_model()._default_manager.filter(email__iexact=email).exclude(pk=user.pk)
     owner = others.order_by("-is_active", "pk").first()  # as a sign-up picks the address's account
-    buyer = buyer_ensure(user=user)
+    buyer = _account_locked(user)
     user.first_name, user.last_name = first_name.strip(), last_name.strip()
     buyer.phone = phone.strip()
     user.full_clean(exclude=["password", "username"])
@@ -99,6 +99,18 @@ def buyer_profile_update(
     elif owner.is_active:  # its owner told that someone asked for it
         account_email_owed.send(sender=get_user_model(), kind="email_change_taken", user_id=owner.pk, base_url=base_url)
     return email
+
+
+def _account_locked(user: Any) -> Buyer:
+    """The account's buyer row, locked: first, as the account's deletion locks it before the
+    account's own row (orders.buyer_leaving), so a write to the account and its deletion queue,
+    never deadlock, and an account deleted meanwhile is a 404 (deleted_meanwhile). An account made
+    without one (bulk_create) gets it."""
+    buyer = Buyer.objects.select_for_update().filter(user_id=user.pk).first()
+    if buyer is None:
+        buyer_ensure(user=user)
+        buyer = stored_or_gone(Buyer.objects.select_for_update(), user_id=user.pk)
+    return buyer
 
 
 def email_change_pending(*, user: Any) -> str | None:
@@ -345,6 +357,7 @@ def password_change(*, user: Any, password: str) -> None:
     """Give `user` the new `password` they chose. Their other sessions end with the old password's
     hash; the caller keeps its own (update_session_auth_hash). The account's address is told, as
     after every new password (receivers.tell_of_new_password), in case it was not them."""
+    _account_locked(user)
     user.set_password(password)
     user.save(update_fields=["password"])
 

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import ForeignKey, ProtectedError, QuerySet, RestrictedError
 from django.forms import ModelChoiceField
 from django.http import HttpRequest, HttpResponse
@@ -65,18 +65,23 @@ class CheckedAgainOnRefusal(admin.ModelAdmin):  # type: ignore[type-arg]  # for 
     the form is checked again against the rows as they are now and says why, with what was typed
     kept. Uploads are read again from their start. A deletion refused the same way (an order line
     committed after the page looked for the rows protecting the row), on its page or by the
-    "delete selected" action, is asked again: the page now names what keeps it."""
+    "delete selected" action, is asked again: the page now names what keeps it. So is a page
+    listing what a deletion takes when a row it names was deleted by another request as it was
+    listed (a visitor's cart merged away at their log-in)."""
+
+    # Rolled back with the view's transaction, or raised before it wrote anything.
+    ASKED_AGAIN = (ProtectedError, RestrictedError, ObjectDoesNotExist)
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
         try:
             return super().delete_view(request, object_id, extra_context)
-        except (ProtectedError, RestrictedError):  # rolled back with the view's transaction
+        except self.ASKED_AGAIN:
             return super().delete_view(request, object_id, extra_context)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         try:
             return super().changelist_view(request, extra_context)
-        except (ProtectedError, RestrictedError):  # an action's delete, which wrote nothing
+        except self.ASKED_AGAIN:
             return super().changelist_view(request, extra_context)
 
     def changeform_view(

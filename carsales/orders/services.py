@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, DecimalField, OuterRef, ProtectedError, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -169,15 +169,28 @@ def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
     return CartItem.objects.create(cart=cart, car=car, price_when_added=car.value)
 
 
+def _cart_locked(cart: Cart) -> bool:
+    """Lock the cart's row, as a checkout, an add and a merge lock it first: a change to its lines
+    waits for the one under way. False: the cart is gone (merged into an account's at a log-in)."""
+    return bool(list(Cart.objects.select_for_update().filter(pk=cart.pk).values_list("pk", flat=True)))
+
+
+@transaction.atomic
 def cart_item_remove(*, cart: Cart, car_id: int) -> bool:
-    """Take the car out of the cart; returns whether it was there."""
+    """Take the car out of the cart; returns whether it was there. A car the checkout under way in
+    another tab orders stays in the order, and is not said taken out (the cart locked first)."""
+    if not _cart_locked(cart):
+        return False
     deleted, _ = CartItem.objects.filter(cart=cart, car_id=car_id).delete()
     return bool(deleted)
 
 
+@transaction.atomic
 def cart_items_unavailable_remove(*, cart: Cart) -> int:
     """Take out of the cart every car no longer for sale (reserved, sold, withdrawn or unpriced
     meanwhile), so the others can be ordered; returns how many."""
+    if not _cart_locked(cart):
+        return 0
     for_sale = Q(car__status=CarStatus.AVAILABLE, car__value__isnull=False)
     deleted, _ = CartItem.objects.filter(cart=cart).exclude(for_sale).delete()
     return deleted
@@ -199,21 +212,29 @@ def cart_merge(*, source: Cart, target: Cart) -> CartMerge:
     Cars already in the target are skipped; cars no longer for sale, and those past the buyer's
     hold limit, are left out and named in the result (for a message); the source cart is
     deleted. The buyer's cart row is locked first, as cart_item_add does, so a car added in
-    another tab at the same moment cannot slip past the limit.
+    another tab at the same moment cannot slip past the limit; then the visitor's, so a car being
+    added to it is moved too, or waits and finds the cart gone; then the cars moved, in id order as
+    every car lock is taken, so a car deleted or ordered meanwhile is judged as stored.
     """
     stored_or_gone(Cart.objects.select_for_update().only("pk"), pk=target.pk)
+    if not _cart_locked(source):  # merged by another log-in of this visitor meanwhile
+        return CartMerge(moved=[], over_the_limit=[], unavailable=[])
     existing = CartItem.objects.filter(cart=target).values("car_id")
     # In the order the visitor added them (the cart's): past the limit, the last added are left out.
-    lines = CartItem.objects.filter(cart=source).exclude(car_id__in=existing).select_related("car__brand")
-    offered = [line.car for line in lines]
+    lines = list(CartItem.objects.filter(cart=source).exclude(car_id__in=existing).select_related("car__brand"))
+    cars = Car.objects.select_for_update(of=("self",)).select_related("brand")
+    stored = {car.pk: car for car in cars.filter(pk__in=[line.car_id for line in lines]).order_by("pk")}
+    offered = [stored.get(line.car_id, line.car) for line in lines]
     seen = {line.car_id: line.price_when_added for line in lines}
-    for_sale = [car for car in offered if car.is_for_sale]
+    for_sale = [car for car in offered if car.pk in stored and car.is_for_sale]
     room = max(settings.CARSALES_MAX_CARS_HELD - cars_held_by(cart=target), 0)
     moving = for_sale[:room]
     CartItem.objects.bulk_create([CartItem(cart=target, car=car, price_when_added=seen[car.pk]) for car in moving])
     source.delete()
     return CartMerge(
-        moved=moving, over_the_limit=for_sale[room:], unavailable=[car for car in offered if not car.is_for_sale]
+        moved=moving,
+        over_the_limit=for_sale[room:],
+        unavailable=[car for car in offered if car.pk not in stored or not car.is_for_sale],
     )
 
 
@@ -312,11 +333,14 @@ def _order_placed(
 ) -> Order:
     if cart.buyer_id != buyer.pk:
         raise CheckoutError("This cart is not yours.")
-    # The items read with their cart's row locked (cart_item_add locks it first too), in one
-    # statement: a car added meanwhile waits for this checkout, or was added before the read; it
-    # is either read, or neither ordered unseen nor dropped by the clean-up below (which deletes
-    # only the items read). An empty cart locks nothing, and orders nothing.
-    items = CartItem.objects.filter(cart=cart).select_related("cart", "car__brand").select_for_update(of=("cart",))
+    # The cart's row locked first (as an add, a removal and a merge lock it), then its items read:
+    # a car added or taken out in another tab meanwhile waits for this checkout, or was before it,
+    # and the items are read as they are once the lock is held (PostgreSQL hands the rows a locking
+    # statement joins as it first saw them: a car taken out meanwhile would be ordered). Only the
+    # items read are ordered, and deleted below. SQLite's transaction holds its write lock already.
+    if connection.features.has_select_for_update:
+        _cart_locked(cart)
+    items = CartItem.objects.filter(cart=cart).select_related("cart", "car__brand")
     in_cart = {item.car_id: item.car for item in items}
     if confirmed_car_ids and not in_cart and (placed := _order_holding(buyer, set(confirmed_car_ids))):
         raise AlreadyOrdered(placed, cars=len(set(confirmed_car_ids)), confirmed=True)

@@ -219,3 +219,26 @@ def test_a_first_cart_made_while_the_account_is_deleted_goes_with_it_as_its_firs
     assert not get_user_model().objects.filter(pk=user.pk).exists()
     assert not Cart.objects.exists() and not CartItem.objects.exists()
     assert_store_is_true()
+
+
+@pytest.mark.parametrize("write", ["profile", "password"])
+def test_an_account_written_while_it_is_deleted_is_written_first_or_a_404(write):
+    """The account's own page saving its profile or password as staff delete it: the two queue
+    (the buyer's row locked first by both), never a deadlock nor a write to no row."""
+    from carsales.accounts.services import buyer_profile_update, password_change
+    from carsales.core.gone import DeletedMeanwhile
+
+    for round_number in range(ROUNDS):
+        user = UserFactory()
+        page_read = get_user_model().objects.get(pk=user.pk)
+        writes = {
+            "profile": lambda u=page_read: buyer_profile_update(
+                user=u, first_name="New", last_name="Name", email=u.email, phone="", base_url="http://x"
+            ),
+            "password": lambda u=page_read: password_change(user=u, password="another-pass-456"),
+        }
+
+        errors = run_together([lambda u=user: get_user_model().objects.get(pk=u.pk).delete(), writes[write]])
+
+        assert all(isinstance(error, DeletedMeanwhile) for error in errors), errors
+        assert not get_user_model().objects.filter(pk=user.pk).exists(), f"round {round_number}"

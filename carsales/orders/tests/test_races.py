@@ -12,8 +12,18 @@ from django.test import Client
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.services import CarInUse, car_create, car_delete, car_update
 from carsales.conftest import BrandFactory, CarFactory, UserFactory, run_together
+from carsales.core.gone import DeletedMeanwhile
 from carsales.core.tests.invariants import assert_store_is_true
-from carsales.orders.services import CheckoutError, cart_for_buyer, cart_item_add, order_place
+from carsales.orders.models import Cart, CartItem, OrderItem
+from carsales.orders.services import (
+    CheckoutError,
+    cart_for_buyer,
+    cart_for_token,
+    cart_item_add,
+    cart_item_remove,
+    cart_merge,
+    order_place,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROUNDS = 6
@@ -163,4 +173,96 @@ def test_an_admin_bulk_deletion_refused_by_a_line_committed_after_its_page_looke
 
     assert answer.status_code == 200 and "Cannot delete" in answer.content.decode()
     assert Car.objects.filter(pk=car.pk).exists() and calls == [True]
+    assert_store_is_true()
+
+
+def test_a_visitor_adding_to_their_cart_as_they_log_in_gets_the_car_moved_or_a_404_never_an_error():
+    for round_number in range(ROUNDS):
+        mine = cart_for_buyer(buyer=UserFactory().buyer)
+        visitor = cart_for_token(token=None)
+        cart_item_add(cart=visitor, car=CarFactory())
+        another_tab = CarFactory()
+
+        errors = run_together(
+            [
+                lambda v=visitor, m=mine: cart_merge(source=Cart.objects.get(pk=v.pk), target=m),
+                lambda v=visitor, c=another_tab: cart_item_add(cart=v, car=c),
+            ]
+        )
+
+        # The add first: moved with the visitor's cart. The merge first: the add finds that cart gone.
+        assert all(isinstance(error, DeletedMeanwhile) for error in errors), errors
+        assert not Cart.objects.filter(pk=visitor.pk).exists()
+        moved = CartItem.objects.filter(cart=mine, car=another_tab).exists()
+        assert moved == (not errors), f"round {round_number}"
+        assert_store_is_true(f"round {round_number}")
+
+
+def test_a_log_in_merging_a_cart_while_staff_delete_one_of_its_cars_never_fails():
+    for round_number in range(ROUNDS):
+        mine = cart_for_buyer(buyer=UserFactory().buyer)
+        visitor = cart_for_token(token=None)
+        car = CarFactory()
+        cart_item_add(cart=visitor, car=car)
+
+        errors = run_together(
+            [
+                lambda v=visitor, m=mine: cart_merge(source=Cart.objects.get(pk=v.pk), target=m),
+                lambda c=car: car_delete(car=Car.objects.get(pk=c.pk)),
+            ]
+        )
+
+        assert not errors, errors
+        assert not Car.objects.filter(pk=car.pk).exists() and not CartItem.objects.filter(car_id=car.pk).exists()
+        assert_store_is_true(f"round {round_number}")
+
+
+def test_a_car_taken_out_of_the_cart_in_another_tab_during_its_checkout_is_ordered_or_said_taken_out():
+    for round_number in range(ROUNDS):
+        user = UserFactory()
+        cart = cart_for_buyer(buyer=user.buyer)
+        kept, taken_out = CarFactory(), CarFactory()
+        cart_item_add(cart=cart, car=kept)
+        cart_item_add(cart=cart, car=taken_out)
+        said: dict[str, bool] = {}
+
+        errors = run_together(
+            [
+                lambda u=user, c=cart: order_place(cart=c, buyer=u.buyer, actor=u),
+                lambda c=cart, t=taken_out, s=said: s.update(taken_out=cart_item_remove(cart=c, car_id=t.pk)),
+            ]
+        )
+
+        assert not errors, errors
+        ordered = OrderItem.objects.filter(order__buyer=user.buyer, car=taken_out).exists()
+        assert ordered != said["taken_out"], f"round {round_number}: ordered {ordered}, said taken out {said}"
+        assert_store_is_true(f"round {round_number}")
+
+
+def test_a_car_delete_page_listing_a_cart_line_merged_away_meanwhile_is_asked_again(monkeypatch):
+    """The page lists what goes with the car (a visitor's cart line, named by its cart); the visitor
+    logs in as it lists, their cart merged away (here in the page's transaction): asked again."""
+    from django.contrib.admin.utils import NestedObjects
+
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    mine = cart_for_buyer(buyer=UserFactory().buyer)
+    visitor = cart_for_token(token=None)
+    car = CarFactory()
+    cart_item_add(cart=visitor, car=car)
+    real = NestedObjects.nested
+    merged: list[bool] = []
+
+    def merged_then_listed(self: NestedObjects, *args: object, **kwargs: object) -> object:
+        if not merged:
+            merged.append(True)
+            cart_merge(source=visitor, target=mine)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(NestedObjects, "nested", merged_then_listed)
+    page = Client()
+    page.force_login(staff)
+
+    answer = page.post(f"/admin/catalog/car/{car.pk}/delete/", {"post": "yes"})
+
+    assert merged and answer.status_code == 302 and not Car.objects.filter(pk=car.pk).exists()
     assert_store_is_true()
