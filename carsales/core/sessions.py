@@ -15,6 +15,13 @@ _SESSION = PreparedQuery(
 
 
 class SessionStore(db.SessionStore):
+    def _validate_session_key(self, key: str | None) -> bool:
+        # Only a key this store could have made (letters and digits): one quoting a NUL byte in its
+        # cookie was sent to PostgreSQL, which refuses NUL in text, a 500 on every page. Any other
+        # key is no session, as an unknown one is.
+        valid = super()._validate_session_key(key)  # type: ignore[misc]  # Django's, undeclared in django-stubs
+        return bool(valid) and key is not None and key.isascii() and key.isalnum()
+
     def _get_session_from_db(self) -> Session | None:
         # As Django's: the session stored under this key, unless it has expired.
         session = _SESSION.first(key=self.session_key, now=timezone.now()) if self.session_key else None

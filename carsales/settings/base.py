@@ -348,7 +348,7 @@ REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns "not logged in" into a 401 (a 403 otherwise);
     # the session still logs in the browser's own requests.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "carsales.core.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],

@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.test import RequestFactory, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from carsales.core.security import PrivatePagesMiddleware, TrustedProxyMiddleware
@@ -169,3 +169,19 @@ def test_a_private_page_carries_what_djangos_never_cache_helpers_would_write():
 
     assert written["Cache-Control"] == expected["Cache-Control"]
     assert written.has_header("Expires") and expected.has_header("Expires")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/", "/cart/", "/api/cars/"])
+def test_a_session_cookie_quoting_a_nul_byte_is_no_session_not_a_500(url):
+    """Django's cookie parser turns the quoted \\000 into a NUL byte, which PostgreSQL refuses in text."""
+    response = Client().get(url, HTTP_COOKIE='sessionid="abcdefgh\\000"')
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_api_token_holding_a_nul_byte_is_a_401_not_a_500():
+    response = Client().get("/api/cars/", HTTP_AUTHORIZATION="Token abc\x00def")
+
+    assert response.status_code == 401 and response.json()["detail"] == "Invalid token."
