@@ -11,12 +11,13 @@ from drf_spectacular.renderers import (
     OpenApiYamlRenderer,
     OpenApiYamlRenderer2,
 )
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from carsales.accounts.api import TokenObtainView
 from carsales.accounts.views import lockouts
 from carsales.catalog.api import BrandViewSet, CarViewSet
+from carsales.core.openapi import OneVersionSchemaView
 from carsales.inventory.api import CarInventoryViewSet
 from carsales.orders.api import CartItemViewSet, CartView, CheckoutView, OrderViewSet
 from carsales.sales.api import SaleViewSet
@@ -42,7 +43,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     # YAML for who asks for it (Accept, or ?format=yaml).
     path(
         "schema/",
-        SpectacularAPIView.as_view(
+        OneVersionSchemaView.as_view(
             renderer_classes=[OpenApiJsonRenderer2, OpenApiJsonRenderer, OpenApiYamlRenderer, OpenApiYamlRenderer2]
         ),
         name="schema",

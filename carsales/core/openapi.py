@@ -2,10 +2,13 @@
 
 DRF answers errors the same way everywhere (authentication, permissions, validation, lookups),
 so they are documented here once rather than on every view; a view documents only its own
-(a 409 refusal, a 429). Schemathesis checks that no status code goes undocumented.
+(a 409 refusal, a 429). Schemathesis checks that no status code goes undocumented. And the
+schema's own view.
 """
 
 from typing import Any
+
+from drf_spectacular.views import SpectacularAPIView
 
 ERROR = {
     "type": "object",
@@ -63,3 +66,11 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
                 answer = {"description": DESCRIPTIONS[code]} if code == "414" else _error(code, schema_name)
                 operation["responses"].setdefault(code, answer)
     return result
+
+
+class OneVersionSchemaView(SpectacularAPIView):
+    """drf-spectacular's schema view for an API of one version: a `?version=` asked for is not
+    one, and went into the answer's Content-Disposition as given (a newline in it: a 500)."""
+
+    def _get_version_parameter(self, request: Any) -> None:
+        return None

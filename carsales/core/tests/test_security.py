@@ -185,3 +185,10 @@ def test_an_api_token_holding_a_nul_byte_is_a_401_not_a_500():
     response = Client().get("/api/cars/", HTTP_AUTHORIZATION="Token abc\x00def")
 
     assert response.status_code == 401 and response.json()["detail"] == "Invalid token."
+
+
+@pytest.mark.django_db
+def test_the_schema_asked_for_a_version_with_a_newline_is_the_apis_schema_not_a_500():
+    response = Client().get("/api/schema/", {"version": "1\n"})
+
+    assert response.status_code == 200 and response.json()["info"]["version"] == "1.0.0"
