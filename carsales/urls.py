@@ -18,6 +18,7 @@ from carsales.accounts.api import TokenObtainView
 from carsales.accounts.views import lockouts
 from carsales.catalog.api import BrandViewSet, CarViewSet
 from carsales.core.openapi import OneVersionSchemaView
+from carsales.core.views import view_on_site
 from carsales.inventory.api import CarInventoryViewSet
 from carsales.orders.api import CartItemViewSet, CartView, CheckoutView, OrderViewSet
 from carsales.sales.api import SaleViewSet
@@ -74,6 +75,8 @@ urlpatterns = [
     path("staff/events/", include("carsales.events.urls")),
     path("staff/", include("carsales.observability.urls")),
     path("staff/lockouts/", lockouts, name="staff_lockouts"),
+    # Before the admin's own "view on site" route, which it replaces (carsales.core.views.view_on_site).
+    path("admin/r/<int:content_type_id>/<path:object_id>/", admin.site.admin_view(view_on_site)),
     path("admin/", admin.site.urls),
     # Browsers and crawlers ask for /favicon.ico whatever a page links; point them at the static icon.
     # Lazy, because the hashed static name is only known once the manifest is loaded.

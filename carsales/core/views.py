@@ -1,5 +1,7 @@
-from django.core.exceptions import BadRequest
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.contenttypes.views import shortcut
+from django.core.exceptions import BadRequest, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,6 +21,25 @@ def signals_overview(request: HttpRequest) -> HttpResponse:
         "core/signals.html",
         {"signals": signals, "diagram": signal_diagram(signals), "failures": ReceiverFailure.objects.all()[:20]},
     )
+
+
+def view_on_site(request: HttpRequest, content_type_id: int, object_id: str) -> HttpResponse:
+    """The admin's "view on site" link (`/admin/r/<type>/<id>/`): an id the model's key cannot hold
+    (not a UUID, a NUL byte for a text key on PostgreSQL) is a 404, as a missing row is, where
+    Django's shortcut passed it on to a query that failed, a 500."""
+    try:
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+    except ContentType.DoesNotExist:
+        raise Http404("No such kind of row.") from None
+    if model is not None:
+        key = model._meta.pk
+        try:
+            key.run_validators(key.to_python(object_id))
+        except ValidationError:
+            raise Http404("No such row.") from None
+        if "\x00" in object_id:
+            raise Http404("No such row.")
+    return shortcut(request, content_type_id, object_id)
 
 
 def _api(request: HttpRequest) -> bool:
