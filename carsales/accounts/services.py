@@ -19,7 +19,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from carsales.core.db import serialize_on
-from carsales.core.gone import stored_or_gone
+from carsales.core.gone import found_or_made_for, stored_or_gone
 from carsales.core.ratelimit import attempt_allowed
 from carsales.core.text import upper_per_letter
 
@@ -28,20 +28,13 @@ from .models import Buyer, validate_phone
 from .signals import account_email_owed
 
 
-@transaction.atomic
 def buyer_ensure(*, user: Any) -> Buyer:
     """Return the user's buyer profile, creating it if missing.
 
     Idempotent: a second call (a repeated signal, a retry) returns the same row. The unique
     one-to-one column is the backstop if two calls race.
     """
-    buyer = Buyer.objects.filter(user=user).first()
-    if buyer is None:
-        # Made with the user's row locked: a user deleted meanwhile is a 404, not a buyer of no one.
-        with transaction.atomic():
-            stored_or_gone(get_user_model()._default_manager.select_for_update(no_key=True).only("pk"), pk=user.pk)
-            buyer, _ = Buyer.objects.get_or_create(user=user)
-    return buyer
+    return found_or_made_for(user, Buyer, user=user)  # a user deleted meanwhile: a 404
 
 
 EMAIL_CHANGE_SALT = "carsales.accounts.email_change"

@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import models
+from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -47,6 +47,20 @@ def stored_or_gone(rows: "models.QuerySet[M]", **lookup: Any) -> M:
         return rows.get(**lookup)
     except ObjectDoesNotExist:  # the model's own, which get() raises
         raise deleted_meanwhile(rows.model) from None
+
+
+def found_or_made_for(parent: models.Model, model: type[M], **lookup: Any) -> M:
+    """The `model` row `lookup` names, made on first need (get_or_create) with `parent`'s row
+    locked against its deletion: a parent deleted meanwhile is deleted_meanwhile(its model), a 404,
+    not a row for no one. Found, as it nearly always is, it costs one query and no lock."""
+    rows = model._default_manager
+    row = rows.filter(**lookup).first()
+    if row is None:
+        with transaction.atomic():
+            parents = parent._meta.model._default_manager
+            stored_or_gone(parents.select_for_update(no_key=True).only("pk"), pk=parent.pk)
+            row, _ = rows.get_or_create(**lookup)
+    return row
 
 
 class GoneAsNotFoundMiddleware:

@@ -39,6 +39,7 @@ from .selectors import car_reserved_until, order_holding, order_holding_car
 from .services import (
     buyer_leaving,
     cart_for_buyer,
+    cart_leaving,
     cart_merge,
     order_cancel_emptied,
     order_check_deletable,
@@ -222,10 +223,17 @@ def buyer_before_delete(sender: type, instance: Buyer, **kwargs: Any) -> None:
     buyer_leaving(buyer_id=instance.pk)
 
 
+def cart_before_delete(sender: type, instance: Cart, **kwargs: Any) -> None:
+    """A cart deleted by any path (with its buyer, merged at a log-in, a queryset's in a shell)
+    waits for a car being added to it, and takes that line along (cart_leaving)."""
+    cart_leaving(cart_id=instance.pk)
+
+
 m2m_changed.connect(order_cars_changed, sender=Order.cars.through, dispatch_uid="orders.order_cars_changed")
 pre_delete.connect(order_line_before_delete, sender=OrderItem, dispatch_uid="orders.order_line_before_delete")
 post_delete.connect(order_line_deleted, sender=OrderItem, dispatch_uid="orders.order_line_deleted")
 pre_delete.connect(order_before_delete, sender=Order, dispatch_uid="orders.order_before_delete")
 pre_delete.connect(buyer_before_delete, sender=Buyer, dispatch_uid="orders.buyer_before_delete")
+pre_delete.connect(cart_before_delete, sender=Cart, dispatch_uid="orders.cart_before_delete")
 user_logged_in.connect(merge_visitor_cart_at_login, dispatch_uid="orders.merge_visitor_cart_at_login")
 car_page_notes.connect(note_buyers_own_order, sender=Car, dispatch_uid="orders.note_buyers_own_order")

@@ -22,7 +22,7 @@ from django.utils.formats import date_format
 from carsales.accounts.models import Buyer
 from carsales.catalog.models import Car, CarStatus
 from carsales.catalog.services import OFF_SALE, StockError, cars_release, cars_reserve, cars_sell
-from carsales.core.gone import stored_or_gone
+from carsales.core.gone import deleted_meanwhile, found_or_made_for, stored_or_gone
 from carsales.core.money import format_money
 from carsales.core.state import transition
 
@@ -87,12 +87,7 @@ class OrderStateError(Exception):
 def cart_for_buyer(*, buyer: Buyer) -> Cart:
     """The buyer's cart, made on first need. Made with the buyer's row locked against its deletion
     (buyer_leaving): a buyer deleted meanwhile is a 404 (deleted_meanwhile), not a cart for no one."""
-    cart = Cart.objects.filter(buyer=buyer).first()
-    if cart is None:
-        with transaction.atomic():
-            stored_or_gone(Buyer.objects.select_for_update(no_key=True).only("pk"), pk=buyer.pk)
-            cart, _ = Cart.objects.get_or_create(buyer=buyer)
-    return cart
+    return found_or_made_for(buyer, Cart, buyer=buyer)
 
 
 def cart_for_token(*, token: str | None) -> Cart:
@@ -150,7 +145,8 @@ def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
     (one buyer cannot hoard the stock). The cart row is locked, so two adds at once for one
     buyer cannot both slip under the limit.
     """
-    stored_or_gone(Cart.objects.select_for_update().only("pk"), pk=cart.pk)
+    if not _cart_locked(cart):
+        raise deleted_meanwhile(Cart)
     car = stored_or_gone(Car.objects.select_for_update(of=("self",)).select_related("brand"), pk=car.pk)
     if not car.is_available:
         raise CartError(f"{car} {OFF_SALE[CarStatus(car.status)]}.")
@@ -169,10 +165,20 @@ def cart_item_add(*, cart: Cart, car: Car) -> CartItem:
     return CartItem.objects.create(cart=cart, car=car, price_when_added=car.value)
 
 
-def _cart_locked(cart: Cart) -> bool:
-    """Lock the cart's row, as a checkout, an add and a merge lock it first: a change to its lines
-    waits for the one under way. False: the cart is gone (merged into an account's at a log-in)."""
-    return bool(list(Cart.objects.select_for_update().filter(pk=cart.pk).values_list("pk", flat=True)))
+def _cart_locked(cart: Cart | int) -> bool:
+    """Lock the cart's row, as a checkout, an add, a merge and a deletion lock it first: a change to
+    its lines waits for the one under way. False: the cart is gone (merged into an account's at a
+    log-in, deleted with its buyer): the caller says whether that is a 404 or nothing to do."""
+    cart_id = cart if isinstance(cart, int) else cart.pk
+    return bool(list(Cart.objects.select_for_update().filter(pk=cart_id).values_list("pk", flat=True)))
+
+
+def cart_leaving(*, cart_id: int) -> None:
+    """What a cart's deletion, by any path, waits for: Django deletes its lines as it found them
+    before it locks anything, so a car being added meanwhile was left pointing at no cart (a
+    foreign-key error at commit). Locked first, as an add locks it: the add finishes, and its
+    line goes with the cart; an add that comes after finds the cart gone (a 404)."""
+    _cart_locked(cart_id)
 
 
 @transaction.atomic
@@ -216,7 +222,8 @@ def cart_merge(*, source: Cart, target: Cart) -> CartMerge:
     added to it is moved too, or waits and finds the cart gone; then the cars moved, in id order as
     every car lock is taken, so a car deleted or ordered meanwhile is judged as stored.
     """
-    stored_or_gone(Cart.objects.select_for_update().only("pk"), pk=target.pk)
+    if not _cart_locked(target):
+        raise deleted_meanwhile(Cart)
     if not _cart_locked(source):  # merged by another log-in of this visitor meanwhile
         return CartMerge(moved=[], over_the_limit=[], unavailable=[])
     existing = CartItem.objects.filter(cart=target).values("car_id")

@@ -191,3 +191,21 @@ def test_every_locked_re_read_in_the_code_says_a_row_deleted_meanwhile(tmp_path)
         if bare_locked_get.search(line)
     ]
     assert offenders == []
+
+
+def test_a_row_found_for_its_parent_costs_one_query_and_one_made_for_a_parent_gone_is_deleted_meanwhile(
+    django_assert_num_queries,
+):
+    from carsales.accounts.models import Buyer
+    from carsales.core.gone import DeletedMeanwhile, found_or_made_for
+
+    buyer = UserFactory().buyer
+    made = found_or_made_for(buyer, Cart, buyer=buyer)
+    with django_assert_num_queries(1):
+        assert found_or_made_for(buyer, Cart, buyer=buyer) == made
+
+    gone = UserFactory().buyer
+    Buyer.objects.filter(pk=gone.pk).delete()
+    with pytest.raises(Buyer.DoesNotExist) as raised:
+        found_or_made_for(gone, Cart, buyer=gone)
+    assert isinstance(raised.value, DeletedMeanwhile) and not Cart.objects.filter(buyer_id=gone.pk).exists()

@@ -2,10 +2,14 @@
 `make test`, PostgreSQL (real row locks, deferred foreign keys) in the second. Bounded: a few
 rounds, each a handful of writers started together."""
 
+import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.db import connection
 from django.db.models import ProtectedError
 from django.test import Client
 
@@ -266,3 +270,64 @@ def test_a_car_delete_page_listing_a_cart_line_merged_away_meanwhile_is_asked_ag
 
     assert merged and answer.status_code == 302 and not Car.objects.filter(pk=car.pk).exists()
     assert_store_is_true()
+
+
+CART_DELETES: dict[str, Callable[[int], object]] = {
+    "instance": lambda cart_id: Cart.objects.get(pk=cart_id).delete(),
+    "queryset": lambda cart_id: Cart.objects.filter(pk=cart_id).delete(),
+}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: SQLite runs one write transaction at a time")
+@pytest.mark.parametrize("path", CART_DELETES)
+def test_a_cart_deleted_by_hand_while_a_car_is_added_to_it_takes_the_line_along(path):
+    """A shell deletes a visitor's cart as a car is being added to it (the line written, not yet
+    committed): the deletion waits for the add and takes its line, where it deleted the lines it
+    saw and left the new one pointing at no cart (a foreign-key error at commit)."""
+    cart, car = cart_for_token(token=None), CarFactory()
+    line_written = threading.Event()
+    errors: list[BaseException] = []
+
+    def line_written_then_slow(execute: Any, sql: str, *args: Any) -> Any:
+        result = execute(sql, *args)
+        if sql.startswith('INSERT INTO "orders_cartitem"'):
+            line_written.set()
+            time.sleep(0.5)  # the add's remaining work, its cart lock held
+        return result
+
+    def add() -> None:
+        try:
+            with connection.execute_wrapper(line_written_then_slow):
+                cart_item_add(cart=cart, car=car)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def delete() -> None:
+        try:
+            line_written.wait(10)
+            CART_DELETES[path](cart.pk)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert not errors, errors
+    assert not Cart.objects.filter(pk=cart.pk).exists() and not CartItem.objects.exists()
+    assert_store_is_true()
+
+
+@pytest.mark.parametrize("path", CART_DELETES)
+def test_an_add_to_a_cart_deleted_by_hand_meanwhile_is_a_404(path):
+    cart, car = cart_for_token(token=None), CarFactory()
+    CART_DELETES[path](cart.pk)
+
+    with pytest.raises(DeletedMeanwhile):
+        cart_item_add(cart=cart, car=car)
