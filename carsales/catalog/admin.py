@@ -76,7 +76,7 @@ class BrandAdminForm(forms.ModelForm):
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(CheckedAgainOnRefusal):
     form = BrandAdminForm
     list_display = ["name", "slug", "car_count"]
     search_fields = ["name"]

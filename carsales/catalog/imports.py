@@ -121,8 +121,13 @@ class _Batch:
             try:
                 brand = self.brands[folded(brand_name)] = brand_create(name=brand_name)
             except ValidationError as error:
-                report.problems.append((line, f"brand {_message(error)}"))
-                return
+                # Refused as added meanwhile (by staff, by another import) since the batch read
+                # the brands: that one is the row's brand. Any other refusal is the row's problem.
+                added_meanwhile = Brand.objects.filter(folded_name=folded(brand_name)).first()
+                if added_meanwhile is None:
+                    report.problems.append((line, f"brand {_message(error)}"))
+                    return
+                brand = self.brands[folded(brand_name)] = added_meanwhile
         car.brand = brand
         self.cars.append((line, car, status == CarStatus.WITHDRAWN))
 

@@ -11,15 +11,18 @@ facts staff left blank. What a save changed comes from `Car.stored`.
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from carsales.core.actor import current_actor
+from carsales.core.gone import deleted_meanwhile
 from carsales.events.durable import Event, durable_receiver
 
 from .images import photo_published
 from .models import Brand, Car, CarPhoto, CatalogueVersion, PriceChange, folded, plate_as_stored
 from .selectors import gallery_refusal
 from .services import (
+    brand_leaving,
+    brand_writes_wait,
     car_bio_fill,
     car_photo_renditions_make,
     car_thumbnail_make,
@@ -258,7 +261,10 @@ def gallery_photo_keep_in_its_gallery(sender: type[CarPhoto], instance: CarPhoto
         if before["car_id"] != instance.car_id:
             raise ValidationError({"car": "A photo stays in its car's gallery: add it to the other car instead."})
         return
-    Car.objects.select_for_update().filter(pk=instance.car_id).exists()
+    if not instance._state.adding:  # read from its row, gone since (with its car): not saved anew
+        raise deleted_meanwhile(CarPhoto)
+    if not Car.objects.select_for_update().filter(pk=instance.car_id).exists():
+        raise deleted_meanwhile(Car)
     refusal = gallery_refusal(car_id=instance.car_id, adding=1)
     if refusal:
         raise ValidationError({"image": refusal})
@@ -391,6 +397,18 @@ def version_moves_on_when_loaded(
         instance.number = max(instance.number, stored or 0) + 1
 
 
+def brand_before_save(sender: type[Brand], instance: Brand, **kwargs: Any) -> None:
+    """A brand saved by any path waits for the car writes under way before its row is written
+    (brand_writes_wait), which moves the catalogue's version on for it."""
+    brand_writes_wait()
+
+
+def brand_before_delete(sender: type[Brand], instance: Brand, **kwargs: Any) -> None:
+    """A brand deleted by any path is judged by its cars as stored once the car writes under way
+    have ended, not as Django's deletion saw them a moment before (brand_leaving)."""
+    brand_leaving(brand_id=instance.pk)
+
+
 def catalogue_changed(sender: Any, **kwargs: Any) -> None:
     """Whatever changed what the catalogue shows, in the write's transaction: cached pages of the
     previous version are not read again (catalog.pages)."""
@@ -404,13 +422,14 @@ for signal, model, name in [
     (cars_added, Car, "cars_added"),
     (post_save, CarPhoto, "photo_saved"),
     (post_delete, CarPhoto, "photo_deleted"),
-    (post_save, Brand, "brand_saved"),
-    (post_delete, Brand, "brand_deleted"),
     # A price change's save: a fixture's (a car's own save writes its change sending none).
     (post_save, PriceChange, "price_change_saved"),
 ]:
     signal.connect(catalogue_changed, sender=model, dispatch_uid=f"catalog.catalogue_changed.{name}")
 
+# A brand's writes move the catalogue's version on before they write its row (brand_writes_wait).
+pre_save.connect(brand_before_save, sender=Brand, dispatch_uid="catalog.brand_before_save")
+pre_delete.connect(brand_before_delete, sender=Brand, dispatch_uid="catalog.brand_before_delete")
 pre_save.connect(
     gallery_photo_keep_in_its_gallery, sender=CarPhoto, dispatch_uid="catalog.gallery_photo_keep_in_its_gallery"
 )

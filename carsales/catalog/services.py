@@ -152,6 +152,7 @@ def brand_rename(*, brand: Brand, name: str) -> Brand:
 
     Raises ValidationError on `name` as brand_create does; nothing is saved then.
     """
+    CatalogueVersion.bump()  # first, as every brand write locks it first (brand_writes_wait)
     brand = stored_or_gone(Brand.objects.select_for_update(), pk=brand.pk)
     brand.name = name.strip()
     brand.full_clean(exclude=["slug"])
@@ -169,6 +170,27 @@ def brand_old_slug_forget(*, old_slugs: QuerySet[BrandSlugHistory]) -> int:
     Returns how many were forgotten."""
     with BrandSlugHistory.own_writes.opened():
         return old_slugs.delete()[0]
+
+
+def brand_writes_wait() -> None:
+    """What every brand write (a save, a deletion, by any path) does before it touches the brand's
+    row: the catalogue's version moves on, its row locked. Every car write moves it on too, and
+    only at its commit does PostgreSQL check (locking the brand's row) that the car's brand is
+    there: a brand write that locked its row first, then the version, deadlocked with a car added
+    to it meanwhile. Locked in one order, a brand write waits for the car writes under way."""
+    CatalogueVersion.bump()
+
+
+def brand_leaving(*, brand_id: int) -> None:
+    """What a brand's deletion (by any path) must find as stored: Django looked for the brand's
+    cars before it deletes, unlocked, so a car added to it (or moved to it) meanwhile was unseen,
+    a foreign-key error at commit. Here, once the car writes under way have ended
+    (brand_writes_wait), a car of the brand found now refuses the deletion (ProtectedError, as
+    Django's own check would have)."""
+    brand_writes_wait()
+    cars = list(Car.objects.filter(brand_id=brand_id).select_related("brand")[:IDS_PER_STATEMENT])
+    if cars:
+        raise ProtectedError(_brand_in_use(cars[0].brand, cars), set(cars))
 
 
 @transaction.atomic
