@@ -91,9 +91,28 @@ class MovesCatalogueVersion(models.QuerySet[Any]):
         return created
 
 
+def brand_writes_wait() -> None:
+    """What every brand write (a save, a deletion, a queryset's, by any path) does, in its
+    transaction, before it touches a brand's row: the catalogue's version moves on, its row locked.
+    Every car write moves it on too, and only at its commit does PostgreSQL check (locking the
+    brand's row) that the car's brand is there: a brand write that locked its row first, then the
+    version, deadlocked with a car added to it meanwhile. Locked in one order, a brand write waits
+    for the car writes under way."""
+    CatalogueVersion.bump()
+
+
+@contextmanager
+def brand_writing(using: str) -> Iterator[None]:
+    """A queryset's brand write, in one transaction with brand_writes_wait: the version is never
+    seen moved on before the rows are written (a page cached then would keep the old names)."""
+    with transaction.atomic(using=using, savepoint=False):
+        brand_writes_wait()
+        yield
+
+
 class BrandQuerySet(MovesCatalogueVersion):
-    """Every write keeps each brand's folded name its name's, and moves the catalogue's version:
-    brand names are on every card and in the catalogue's filter."""
+    """Every write keeps each brand's folded name its name's, and moves the catalogue's version
+    first (brand_writes_wait): brand names are on every card and in the catalogue's filter."""
 
     def update(self, **kwargs: Any) -> int:
         if "folded_name" in kwargs:
@@ -102,7 +121,8 @@ class BrandQuerySet(MovesCatalogueVersion):
             if not isinstance(kwargs["name"], str):
                 raise TypeError("A brand's name is folded in Python: give it as text, or rename with save().")
             kwargs["folded_name"] = folded(kwargs["name"])
-        updated = super().update(**kwargs)
+        with brand_writing(self._db or router.db_for_write(self.model)):  # type: ignore[attr-defined]
+            updated = models.QuerySet.update(self, **kwargs)  # the version moved on first, not after
         if updated and "name" in kwargs:
             search_vocabulary_forget()  # after the write: a search in between would cache the old words
         return updated
@@ -119,7 +139,8 @@ class BrandQuerySet(MovesCatalogueVersion):
             raise TypeError("A brand's folded name follows its name: update the name.")
         if "name" in upserted:
             kwargs["update_fields"] = sorted(upserted | {"folded_name"})
-        created = super().bulk_create(brands, **kwargs)
+        with brand_writing(self._db or router.db_for_write(self.model)):  # type: ignore[attr-defined]
+            created = models.QuerySet.bulk_create(self, brands, **kwargs)  # the version moved on first
         search_vocabulary_forget()  # new names, or renamed ones, once written
         return created
 
@@ -133,11 +154,10 @@ class BrandQuerySet(MovesCatalogueVersion):
             fields.add("folded_name")
         # Written by a plain queryset, whose update() takes the names as Case expressions.
         using = self._db or router.db_for_write(self.model)  # type: ignore[attr-defined]  # Django's, not in the stubs
-        updated = models.QuerySet(self.model, using=using).bulk_update(brands, sorted(fields), *args, **kwargs)
-        if updated:
-            CatalogueVersion.bump()
-            if "name" in fields:
-                search_vocabulary_forget()
+        with brand_writing(using):
+            updated = models.QuerySet(self.model, using=using).bulk_update(brands, sorted(fields), *args, **kwargs)
+        if updated and "name" in fields:
+            search_vocabulary_forget()
         return updated
 
 
@@ -166,7 +186,10 @@ class Brand(models.Model):
         self.folded_name = folded(self.name)
         if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "folded_name"}
-        super().save(*args, **kwargs)
+        # One transaction with its pre_save, which moves the catalogue's version on (brand_writes_wait).
+        using = kwargs.get("using") or router.db_for_write(Brand, instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            super().save(*args, **kwargs)
 
     def clean(self) -> None:
         if unseen_characters(self.name):

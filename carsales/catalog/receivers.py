@@ -18,11 +18,10 @@ from carsales.core.gone import deleted_meanwhile
 from carsales.events.durable import Event, durable_receiver
 
 from .images import photo_published
-from .models import Brand, Car, CarPhoto, CatalogueVersion, PriceChange, folded, plate_as_stored
+from .models import Brand, Car, CarPhoto, CatalogueVersion, PriceChange, brand_writes_wait, folded, plate_as_stored
 from .selectors import gallery_refusal
 from .services import (
     brand_leaving,
-    brand_writes_wait,
     car_bio_fill,
     car_photo_renditions_make,
     car_thumbnail_make,
@@ -252,7 +251,7 @@ def decode_new_vin(event: Event) -> None:
 _GALLERY_UPLOAD_MARKED = "catalog.gallery_upload_marked"
 
 
-def gallery_photo_keep_in_its_gallery(sender: type[CarPhoto], instance: CarPhoto, **kwargs: Any) -> None:
+def gallery_photo_keep_in_its_gallery(sender: type[CarPhoto], instance: CarPhoto, raw: bool, **kwargs: Any) -> None:
     """On every path (the site, the admin, a shell, a fixture) a photo stays with the car it was
     added to, and a gallery holds at most CARSALES_GALLERY_MAX_PHOTOS: judged by the rows as
     stored, the car's row locked so that two uploads to one car count one after the other."""
@@ -261,9 +260,11 @@ def gallery_photo_keep_in_its_gallery(sender: type[CarPhoto], instance: CarPhoto
         if before["car_id"] != instance.car_id:
             raise ValidationError({"car": "A photo stays in its car's gallery: add it to the other car instead."})
         return
-    if not instance._state.adding:  # read from its row, gone since (with its car): not saved anew
-        raise deleted_meanwhile(CarPhoto)
-    if not Car.objects.select_for_update().filter(pk=instance.car_id).exists():
+    if raw:  # a fixture may list a photo before its car: the load checks the keys at its end
+        Car.objects.select_for_update().filter(pk=instance.car_id).exists()
+    elif instance.pk is not None and not instance._state.adding:
+        raise deleted_meanwhile(CarPhoto)  # read from its row, gone since with its car: not saved anew
+    elif not Car.objects.select_for_update().filter(pk=instance.car_id).exists():
         raise deleted_meanwhile(Car)
     refusal = gallery_refusal(car_id=instance.car_id, adding=1)
     if refusal:

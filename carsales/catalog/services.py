@@ -38,6 +38,7 @@ from .models import (
     CarVinReport,
     CatalogueVersion,
     PriceChange,
+    brand_writes_wait,
     bulk_counted,
     car_field_choice_label,
     car_field_label,
@@ -152,7 +153,7 @@ def brand_rename(*, brand: Brand, name: str) -> Brand:
 
     Raises ValidationError on `name` as brand_create does; nothing is saved then.
     """
-    CatalogueVersion.bump()  # first, as every brand write locks it first (brand_writes_wait)
+    brand_writes_wait()  # before the brand's row is locked, as every brand write
     brand = stored_or_gone(Brand.objects.select_for_update(), pk=brand.pk)
     brand.name = name.strip()
     brand.full_clean(exclude=["slug"])
@@ -172,15 +173,6 @@ def brand_old_slug_forget(*, old_slugs: QuerySet[BrandSlugHistory]) -> int:
         return old_slugs.delete()[0]
 
 
-def brand_writes_wait() -> None:
-    """What every brand write (a save, a deletion, by any path) does before it touches the brand's
-    row: the catalogue's version moves on, its row locked. Every car write moves it on too, and
-    only at its commit does PostgreSQL check (locking the brand's row) that the car's brand is
-    there: a brand write that locked its row first, then the version, deadlocked with a car added
-    to it meanwhile. Locked in one order, a brand write waits for the car writes under way."""
-    CatalogueVersion.bump()
-
-
 def brand_leaving(*, brand_id: int) -> None:
     """What a brand's deletion (by any path) must find as stored: Django looked for the brand's
     cars before it deletes, unlocked, so a car added to it (or moved to it) meanwhile was unseen,
@@ -188,7 +180,7 @@ def brand_leaving(*, brand_id: int) -> None:
     (brand_writes_wait), a car of the brand found now refuses the deletion (ProtectedError, as
     Django's own check would have)."""
     brand_writes_wait()
-    cars = list(Car.objects.filter(brand_id=brand_id).select_related("brand")[:IDS_PER_STATEMENT])
+    cars = list(Car.objects.filter(brand_id=brand_id).select_related("brand"))  # those added meanwhile: few
     if cars:
         raise ProtectedError(_brand_in_use(cars[0].brand, cars), set(cars))
 

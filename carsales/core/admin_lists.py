@@ -9,6 +9,7 @@ one word (`?status__range=garbage`), a pattern no regular expression reads (`?mo
 number past SQLite's integers fail only when the database runs it.
 """
 
+import logging
 from functools import cache, partial
 from typing import Any
 
@@ -18,6 +19,8 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
 
 
 @cache
@@ -33,6 +36,8 @@ def lookups_checked(changelist: type[ChangeList]) -> type[ChangeList]:
             except EmptyResultSet:
                 return queryset  # a filter no row can match: Django answers it with no rows
             except (ValueError, OverflowError, NotImplementedError) as error:
+                if not self.get_filters_params():
+                    raise  # no filter asked: a failure is ours, not a bad filter
                 raise IncorrectLookupParameters(error) from error
             return queryset
 
@@ -46,7 +51,18 @@ def lookups_checked(changelist: type[ChangeList]) -> type[ChangeList]:
                 with transaction.atomic(using=self.root_queryset.db):
                     super().get_results(request)
             except (DatabaseError, OverflowError) as error:
+                if not self._runs_unfiltered():
+                    raise  # the list fails without the filters too: ours, not a bad filter
+                logger.warning("An admin list's filters were refused: %s", request.get_full_path(), exc_info=True)
                 raise IncorrectLookupParameters(error) from error
+
+        def _runs_unfiltered(self) -> bool:
+            try:
+                with transaction.atomic(using=self.root_queryset.db):
+                    self.root_queryset.count()
+            except (DatabaseError, OverflowError):
+                return False
+            return True
 
     LookupsChecked.__name__ = LookupsChecked.__qualname__ = f"LookupsChecked{changelist.__name__}"
     return LookupsChecked

@@ -56,7 +56,7 @@ def found_or_made_for(parent: models.Model, model: type[M], **lookup: Any) -> M:
     rows = model._default_manager
     row = rows.filter(**lookup).first()
     if row is None:
-        with transaction.atomic():
+        with transaction.atomic(using=rows.db):
             parents = parent._meta.model._default_manager
             stored_or_gone(parents.select_for_update(no_key=True).only("pk"), pk=parent.pk)
             row, _ = rows.get_or_create(**lookup)

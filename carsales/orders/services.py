@@ -174,10 +174,12 @@ def _cart_locked(cart: Cart | int) -> bool:
 
 
 def cart_leaving(*, cart_id: int) -> None:
-    """What a cart's deletion, by any path, waits for: Django deletes its lines as it found them
-    before it locks anything, so a car being added meanwhile was left pointing at no cart (a
-    foreign-key error at commit). Locked first, as an add locks it: the add finishes, and its
-    line goes with the cart; an add that comes after finds the cart gone (a 404)."""
+    """What a cart's deletion, by any path, waits for: a car being added meanwhile, its line not
+    yet committed, was unseen by the statement deleting the cart's lines, and left pointing at no
+    cart (a foreign-key error at commit). Locked first, as an add locks it: the add finishes, and
+    the lines' statement, run after this (pre_delete) by Django's deletion, takes its line too; an
+    add that comes after finds the cart gone (a 404). That holds while the lines are deleted by a
+    statement and not as collected before (no receiver on CartItem's deletion: a test keeps it)."""
     _cart_locked(cart_id)
 
 

@@ -380,3 +380,23 @@ def test_adding_a_car_with_more_photos_than_a_gallery_holds_says_so_in_the_admin
 
     assert response.status_code == 200 and "A gallery holds 2 photos; 2 more fit" in response.content.decode()
     assert not Car.objects.filter(plate="FIT0001").exists()
+
+
+def test_a_fixture_listing_a_photo_before_its_car_loads(tmp_path):
+    """A fixture's rows come in any order (the load checks the keys at its end): a photo may come
+    before the car it belongs to, which is not "a car deleted meanwhile"."""
+    import json
+
+    from django.core import serializers
+    from django.core.management import call_command
+
+    (car_row,) = json.loads(serializers.serialize("json", [CarFactory()]))
+    car_row["pk"], car_row["fields"]["plate"], car_row["fields"]["stock_code"] = 999, "FIXT1", "FX999"
+    photo = {"car": 999, "image": "x.jpg", "position": 0, "uploaded_at": "2026-01-01T00:00:00Z"}
+    photo_row = {"model": "catalog.carphoto", "pk": 900, "fields": photo}
+    fixture = tmp_path / "gallery.json"
+    fixture.write_text(json.dumps([photo_row, car_row]))
+
+    call_command("loaddata", str(fixture), verbosity=0)
+
+    assert CarPhoto.objects.get(pk=900).car_id == 999

@@ -126,3 +126,23 @@ def test_view_on_site_is_for_staff_only(client):
     car = CarFactory()
     answer = client.get(f"/admin/r/{ContentType.objects.get_for_model(car).pk}/{car.pk}/")
     assert answer.status_code == 302 and "/admin/login/" in answer["Location"]
+
+
+def test_a_list_failing_without_its_filters_too_is_a_server_error_not_a_bad_filter(staff_client, monkeypatch):
+    """A fault of the list itself (here, a column its query names and no table has) fails its
+    unfiltered count as well: it stays a server error, never shown as the visitor's bad filter."""
+    from django.db import DatabaseError
+    from django.db.models.expressions import RawSQL
+
+    from carsales.catalog.admin import CarAdmin
+
+    real = CarAdmin.get_queryset
+    monkeypatch.setattr(
+        CarAdmin,
+        "get_queryset",
+        lambda self, request: real(self, request).annotate(broken=RawSQL("no_such_column + 1", ())).filter(broken=1),
+    )
+    CarFactory()
+
+    with pytest.raises(DatabaseError):
+        staff_client.get("/admin/catalog/car/?status=available")

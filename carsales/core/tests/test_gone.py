@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 import carsales
@@ -203,6 +205,11 @@ def test_a_row_found_for_its_parent_costs_one_query_and_one_made_for_a_parent_go
     made = found_or_made_for(buyer, Cart, buyer=buyer)
     with django_assert_num_queries(1):
         assert found_or_made_for(buyer, Cart, buyer=buyer) == made
+
+    other = UserFactory().buyer
+    with CaptureQueriesContext(connection) as made:
+        found_or_made_for(other, Cart, buyer=other)
+    assert connection.vendor != "postgresql" or any("FOR NO KEY UPDATE" in q["sql"] for q in made.captured_queries)
 
     gone = UserFactory().buyer
     Buyer.objects.filter(pk=gone.pk).delete()

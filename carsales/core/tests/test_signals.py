@@ -110,4 +110,5 @@ def test_the_map_in_the_docs_is_the_map_of_the_code():
     page = (Path(__file__).resolve().parents[3] / "docs" / "signals.md").read_text()
     embedded = page[page.index(MAP_START) : page.index(MAP_END) + len(MAP_END)]
 
+    assert page.count(MAP_START) == page.count(MAP_END) == 1, "docs/signals.md holds the map once"
     assert embedded == signal_map_markdown(), "docs/signals.md is stale: paste `manage.py signals --markdown` into it"
