@@ -3,12 +3,18 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from carsales.core.admin_mixins import CheckedAgainOnRefusal, LenientAutocompleteAdmin, RecordedOnlyAdmin
+from carsales.core.admin_mixins import (
+    CheckedAgainOnRefusal,
+    FiniteDecimalField,
+    LenientAutocompleteAdmin,
+    RecordedOnlyAdmin,
+)
 
 from .facts import days_in_stock, sees_stock_details
 from .models import Brand, BrandSlugHistory, Car, CarPhoto, CarStatus, CarVinReport, CatalogueVersion, PriceChange
@@ -212,6 +218,8 @@ class InStockForFilter(admin.SimpleListFilter):
 
 @admin.register(Car)
 class CarAdmin(CheckedAgainOnRefusal, LenientAutocompleteAdmin):
+    # Its change form posts the values it showed (hidden initials, below), read as numbers.
+    formfield_overrides = {models.DecimalField: {"form_class": FiniteDecimalField}}
     list_display = [
         "thumb", "stock_code", "brand", "model", "model_year", "plate", "value", "status", "days_in_stock", "created_at"
     ]  # fmt: skip

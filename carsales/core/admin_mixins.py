@@ -1,6 +1,7 @@
 """Admin behaviour shared by the apps."""
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -57,6 +58,19 @@ class LenientAutocompleteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # f
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
             kwargs["widget"] = _LenientAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class FiniteDecimalField(forms.DecimalField):
+    """A form's decimal that is a number: "NaN", "sNaN" and "Infinity", which Decimal reads, are
+    refused as it reads them (Django refuses them only when it validates). A form comparing a
+    posted value with what it showed (an admin form's hidden initial values, which a person can
+    edit) compared a signalling NaN, which raised: a 500."""
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]  # the stubs: IntegerField's
+        number = super().to_python(value)
+        if number is not None and not number.is_finite():
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
 
 
 class CheckedAgainOnRefusal(admin.ModelAdmin):  # type: ignore[type-arg]  # for any model

@@ -132,6 +132,38 @@ def test_an_admin_edit_writes_only_what_its_form_changed(admin_client):
     assert (stored.model, stored.value) == ("Polo", Decimal("9000"))
 
 
+@pytest.mark.parametrize("forged", ["sNaN", "NaN", "-Infinity", "ten"])
+def test_an_admin_edit_whose_shown_price_is_forged_writes_the_price_posted_never_a_500(admin_client, forged):
+    """The value a field showed is posted back as typed (a hidden initial-<name>); one that is no
+    number (a signalling NaN raised when compared) counts as changed: the price posted is written."""
+    car = CarFactory(model="Golf", value=Decimal("10000"))
+    form = admin_client.get(f"/admin/catalog/car/{car.pk}/change/").context["adminform"].form
+    shown = {name: form[name].value() for name in form.fields if name != "photo" and form[name].value() is not None}
+    posted = shown | {f"initial-{name}": value for name, value in shown.items()}
+    posted |= {f"photos-{count}": 0 for count in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS")}
+
+    response = admin_client.post(
+        f"/admin/catalog/car/{car.pk}/change/", posted | {"initial-value": forged, "value": "12000"}
+    )
+
+    assert response.status_code == 302
+    assert Car.objects.get(pk=car.pk).value == Decimal("12000")
+
+
+@pytest.mark.parametrize("typed", ["sNaN", "Infinity"])
+def test_an_admin_edit_whose_price_is_no_number_is_a_form_error(admin_client, typed):
+    car = CarFactory(value=Decimal("10000"))
+    form = admin_client.get(f"/admin/catalog/car/{car.pk}/change/").context["adminform"].form
+    shown = {name: form[name].value() for name in form.fields if name != "photo" and form[name].value() is not None}
+    posted = shown | {f"initial-{name}": value for name, value in shown.items()}
+    posted |= {f"photos-{count}": 0 for count in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS")}
+
+    response = admin_client.post(f"/admin/catalog/car/{car.pk}/change/", posted | {"value": typed})
+
+    assert response.status_code == 200 and "Enter a number." in response.content.decode()
+    assert Car.objects.get(pk=car.pk).value == Decimal("10000")
+
+
 def test_an_edit_from_a_copy_read_before_other_fields_changed_is_checked_against_the_row_it_leaves():
     car = CarFactory(factory_year=2015, model_year=2016)
     read_before = Car.objects.get(pk=car.pk)
